@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <string_view>
 
@@ -52,6 +53,11 @@ class Selector {
   std::string canonical_;
   uint64_t hash_ = 0;
 };
+
+// Prints the canonical form (so that test failures and logs show the selector).
+inline std::ostream& operator<<(std::ostream& os, const Selector& selector) {
+  return os << selector.canonical();
+}
 
 // Parses Calico selector syntax. An empty or all-whitespace string is all(), as in Calico.
 Result<Selector> parse(std::string_view text);

@@ -1,0 +1,206 @@
+#include "program.hpp"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <array>
+#include <cassert>
+
+namespace tartan::selector {
+namespace {
+
+// FNV-1a, 64-bit (offset basis and prime from the FNV specification). The hash names IP sets
+// and chains, so it is spelled out here rather than taken from std::hash, whose value may change
+// with the standard library.
+constexpr uint64_t kFnvOffsetBasis = 0xcbf29ce484222325ULL;
+constexpr uint64_t kFnvPrime = 0x100000001b3ULL;
+
+uint64_t fnv1a64(std::string_view text) {
+  uint64_t hash = kFnvOffsetBasis;
+  for (char c : text) {
+    hash ^= static_cast<unsigned char>(c);
+    hash *= kFnvPrime;
+  }
+  return hash;
+}
+
+// Base64 with the URL-safe alphabet (RFC 4648 section 5), without padding.
+std::string base64Url(const unsigned char* data, size_t size) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string out;
+  out.reserve((size * 4 + 2) / 3);
+  size_t i = 0;
+  for (; i + 3 <= size; i += 3) {
+    uint32_t bits = (uint32_t{data[i]} << 16) | (uint32_t{data[i + 1]} << 8) | data[i + 2];
+    for (int shift = 18; shift >= 0; shift -= 6) out += kAlphabet[(bits >> shift) & 0x3f];
+  }
+  if (size - i == 1) {
+    uint32_t bits = uint32_t{data[i]} << 16;
+    out += kAlphabet[(bits >> 18) & 0x3f];
+    out += kAlphabet[(bits >> 12) & 0x3f];
+  } else if (size - i == 2) {
+    uint32_t bits = (uint32_t{data[i]} << 16) | (uint32_t{data[i + 1]} << 8);
+    out += kAlphabet[(bits >> 18) & 0x3f];
+    out += kAlphabet[(bits >> 12) & 0x3f];
+    out += kAlphabet[(bits >> 6) & 0x3f];
+  }
+  return out;
+}
+
+// Calico quotes a literal with double quotes unless it contains one. A literal never holds both
+// kinds (it was read between quotes of one kind), so the printed form always reparses.
+void appendQuoted(std::string& out, std::string_view value) {
+  const char quote = value.find('"') == std::string_view::npos ? '"' : '\'';
+  out += quote;
+  out += value;
+  out += quote;
+}
+
+const char* spelling(Op op) {
+  switch (op) {
+    case Op::kEq: return " == ";
+    case Op::kNe: return " != ";
+    case Op::kContains: return " contains ";
+    case Op::kStartsWith: return " starts with ";
+    case Op::kEndsWith: return " ends with ";
+    case Op::kIn: return " in ";
+    case Op::kNotIn: return " not in ";
+    case Op::kAnd: return " && ";
+    case Op::kOr: return " || ";
+    default: return "";
+  }
+}
+
+}  // namespace
+
+bool Node::evaluate(uint32_t index, const Labels& labels) const {
+  const Term& term = terms[index];
+  switch (term.op) {
+    case Op::kAll:
+    case Op::kGlobal:
+      // global() matches every label set; its meaning (non-namespaced resources only) is applied
+      // by whoever evaluates a namespaceSelector, as in Calico.
+      return true;
+    case Op::kNot: return !evaluate(index + 1, labels);
+    case Op::kAnd:
+      for (uint32_t child = index + 1; child < term.end; child = terms[child].end) {
+        if (!evaluate(child, labels)) return false;
+      }
+      return true;
+    case Op::kOr:
+      for (uint32_t child = index + 1; child < term.end; child = terms[child].end) {
+        if (evaluate(child, labels)) return true;
+      }
+      return false;
+    default: break;
+  }
+  auto found = labels.find(text(term.key));
+  const bool present = found != labels.end();
+  // An absent label fails every positive test and passes != and not in, as in Calico.
+  switch (term.op) {
+    case Op::kHas: return present;
+    case Op::kEq: return present && found->second == text(term.value);
+    case Op::kNe: return !present || found->second != text(term.value);
+    case Op::kContains:
+      return present && found->second.find(text(term.value)) != std::string::npos;
+    case Op::kStartsWith: return present && found->second.starts_with(text(term.value));
+    case Op::kEndsWith: return present && found->second.ends_with(text(term.value));
+    case Op::kIn:
+    case Op::kNotIn: {
+      bool member = false;
+      if (present) {
+        auto first = setItems.begin() + term.firstItem;
+        auto last = first + term.itemCount;
+        std::string_view value = found->second;
+        auto it = std::lower_bound(first, last, value,
+                                   [this](Span item, std::string_view v) { return text(item) < v; });
+        member = it != last && text(*it) == value;
+      }
+      return term.op == Op::kIn ? member : !member;
+    }
+    default: break;
+  }
+  assert(false && "unhandled selector op");
+  return false;
+}
+
+void Node::print(uint32_t index, std::string& out) const {
+  const Term& term = terms[index];
+  switch (term.op) {
+    case Op::kAll: out += "all()"; return;
+    case Op::kGlobal: out += "global()"; return;
+    case Op::kHas:
+      out += "has(";
+      out += text(term.key);
+      out += ')';
+      return;
+    case Op::kNot:
+      out += '!';
+      print(index + 1, out);
+      return;
+    case Op::kAnd:
+    case Op::kOr:
+      // Calico wraps every and/or in parentheses, even at the top level.
+      out += '(';
+      for (uint32_t child = index + 1; child < term.end; child = terms[child].end) {
+        if (child != index + 1) out += spelling(term.op);
+        print(child, out);
+      }
+      out += ')';
+      return;
+    case Op::kIn:
+    case Op::kNotIn:
+      out += text(term.key);
+      out += spelling(term.op);
+      out += '{';
+      for (uint32_t i = 0; i < term.itemCount; ++i) {
+        if (i != 0) out += ", ";
+        appendQuoted(out, text(setItems[term.firstItem + i]));
+      }
+      out += '}';
+      return;
+    default:
+      out += text(term.key);
+      out += spelling(term.op);
+      appendQuoted(out, text(term.value));
+      return;
+  }
+}
+
+std::shared_ptr<const Node> allNode() {
+  static const std::shared_ptr<const Node> kAll = [] {
+    auto node = std::make_shared<Node>();
+    node->terms.push_back(Term{Op::kAll, 1, {}, {}, 0, 0});
+    return std::shared_ptr<const Node>(std::move(node));
+  }();
+  return kAll;
+}
+
+Selector::Selector() : Selector(allNode(), "all()") {}
+
+Selector::Selector(std::shared_ptr<const Node> root, std::string canonical)
+    : root_(std::move(root)), canonical_(std::move(canonical)), hash_(fnv1a64(canonical_)) {}
+
+bool Selector::matches(const Labels& labels) const { return root_->evaluate(0, labels); }
+
+std::string Selector::uniqueId() const {
+  // Calico's UniqueID(): "s:" + base64url(SHA-224("s:" + String())), unpadded.
+  const std::string input = "s:" + canonical_;
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  unsigned int size = 0;
+  const int ok = EVP_Digest(input.data(), input.size(), digest.data(), &size, EVP_sha224(), nullptr);
+  assert(ok == 1 && size == 28);
+  (void)ok;
+  return "s:" + base64Url(digest.data(), size);
+}
+
+Result<Selector> parse(std::string_view text) {
+  Result<std::shared_ptr<const Node>> node = compile(text);
+  if (!node) return node.error();
+  std::string canonical;
+  (*node)->print(0, canonical);
+  return Selector(std::move(*node), std::move(canonical));
+}
+
+}  // namespace tartan::selector
