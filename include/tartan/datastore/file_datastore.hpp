@@ -1,0 +1,39 @@
+// tartan/datastore/file_datastore.hpp — the `file:DIR` backend, the embedded default.
+//
+// Layout: one YAML file per resource, which a person may read, edit, add or delete by hand:
+//   DIR/<kind lowercased>/<namespace>/<name>.yaml   namespaced
+//   DIR/<kind lowercased>/<name>.yaml               cluster-scoped
+//   DIR/.tartan/lock     flock()ed exclusively around every read-check-write, across processes
+//   DIR/.tartan/state    store revision, compaction point, per-resource revision and content
+//                        hash (the index), and the bounded journal: revision, op, key, hash
+//   DIR/.tartan/pending  redo log of a transaction between its commit and its file renames
+// A write stages every new file as a temp file (fsync), writes the redo log, commits by renaming
+// a new state file into place (fsync), then renames the staged files and drops the redo log. A
+// crash before the commit leaves nothing; after it, the next lock holder finishes the renames.
+// So a transaction is all or nothing, and two processes doing compare-and-swap are serialised.
+//
+// Hand edits: a file whose content hash differs from the index (or that appeared, or vanished)
+// is recorded under the lock as a new revision: when the store is opened, by every read and
+// write that touches it, and by a running watch (inotify on DIR, kind and namespace folders,
+// folders created later included). A file that is not one YAML document is reported through
+// OpenOptions::onInvalidDocument and skipped. The kind of a folder is learnt from the keys
+// written through the API or, for a new folder, from the document's `kind` field.
+//
+// Cost: each write rewrites the state file (O(resources + journal)); for large clusters use etcd.
+//
+// Threading: thread-safe; each watch runs one thread of its own that delivers its callbacks.
+#pragma once
+
+#include "tartan/datastore/datastore.hpp"
+
+#include <memory>
+#include <string>
+
+namespace tartan::datastore {
+
+// Opens (creating if needed) the file datastore rooted at `dir`, and reconciles files edited
+// while nobody watched.
+StoreResult<std::unique_ptr<Datastore>> openFileDatastore(const std::string& dir,
+                                                          OpenOptions options = {});
+
+}  // namespace tartan::datastore

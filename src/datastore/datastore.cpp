@@ -1,0 +1,94 @@
+#include "tartan/datastore/datastore.hpp"
+
+#include "tartan/datastore/file_datastore.hpp"
+
+#include <pwd.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+namespace tartan::datastore {
+
+std::string Key::toString() const {
+  return namespace_.empty() ? kind + "/" + name : kind + "/" + namespace_ + "/" + name;
+}
+
+std::string_view toString(ErrorKind kind) {
+  switch (kind) {
+    case ErrorKind::NotFound: return "not found";
+    case ErrorKind::AlreadyExists: return "already exists";
+    case ErrorKind::Conflict: return "conflict";
+    case ErrorKind::Compacted: return "compacted";
+    case ErrorKind::Invalid: return "invalid";
+    case ErrorKind::Io: return "i/o error";
+    case ErrorKind::Unsupported: return "unsupported";
+  }
+  return "unknown";
+}
+
+std::string StoreError::toString() const { return error.toString(); }
+
+StoreError makeStoreError(ErrorKind kind, std::string where, std::string what) {
+  return StoreError{kind, tartan::Error{std::move(where), {}, std::move(what)}};
+}
+
+void throw_exception_from_error(const StoreError& error, const boost::source_location& /*where*/) {
+  throw tartan::ErrorException(error.error);
+}
+
+Op Op::create(Key key, std::string value) {
+  return Op{Type::Create, std::move(key), std::move(value), std::nullopt};
+}
+Op Op::update(Key key, std::string value, int64_t expectedRevision) {
+  return Op{Type::Update, std::move(key), std::move(value), expectedRevision};
+}
+Op Op::apply(Key key, std::string value) {
+  return Op{Type::Apply, std::move(key), std::move(value), std::nullopt};
+}
+Op Op::remove(Key key, std::optional<int64_t> expectedRevision) {
+  return Op{Type::Remove, std::move(key), {}, expectedRevision};
+}
+
+std::string defaultLocation() {
+  if (const char* explicitDir = std::getenv("TARTAN_DATASTORE"); explicitDir && *explicitDir) {
+    std::string_view dir(explicitDir);
+    if (dir.starts_with("file:")) dir.remove_prefix(5);
+    return std::string(dir);
+  }
+  if (::geteuid() == 0) return "/var/lib/tartan/datastore";
+  if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg == '/') {
+    return std::string(xdg) + "/tartan/datastore";
+  }
+  std::string home;
+  if (const char* env = std::getenv("HOME"); env && *env) {
+    home = env;
+  } else if (const passwd* entry = ::getpwuid(::geteuid())) {
+    home = entry->pw_dir;
+  }
+  return home + "/.local/share/tartan/datastore";
+}
+
+StoreResult<std::unique_ptr<Datastore>> open(std::string_view spec, OpenOptions options) {
+  if (spec.empty()) {
+    // $TARTAN_DATASTORE may name another backend; a plain path is a file datastore.
+    const char* fromEnvironment = std::getenv("TARTAN_DATASTORE");
+    std::string_view chosen = fromEnvironment ? fromEnvironment : "";
+    if (chosen.starts_with("etcd:") || chosen == "kubernetes" || chosen.starts_with("kubernetes:")) {
+      return open(chosen, std::move(options));
+    }
+    return openFileDatastore(defaultLocation(), std::move(options));
+  }
+  if (spec.starts_with("file:")) {
+    spec.remove_prefix(5);
+    if (spec.empty()) return makeStoreError(ErrorKind::Invalid, "file:", "no folder given");
+    return openFileDatastore(std::string(spec), std::move(options));
+  }
+  if (spec.starts_with("etcd:") || spec == "kubernetes" || spec.starts_with("kubernetes:")) {
+    return makeStoreError(ErrorKind::Unsupported, std::string(spec),
+                          "this datastore backend is not built in yet; use file:DIR");
+  }
+  return makeStoreError(ErrorKind::Invalid, std::string(spec),
+                        "unknown datastore: expected file:DIR, etcd:ENDPOINTS or kubernetes");
+}
+
+}  // namespace tartan::datastore

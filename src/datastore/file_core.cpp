@@ -1,0 +1,605 @@
+#include "file_core.hpp"
+
+#include "tartan/common/log.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <filesystem>
+
+namespace tartan::datastore::file {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::string_view kSuffix = ".yaml";
+
+std::shared_ptr<spdlog::logger> logger() {
+  static auto log = tartan::log::get("datastore");
+  return log;
+}
+
+bool isResourceFileName(const std::string& name) {
+  return name.size() > kSuffix.size() && name.front() != '.' &&
+         name.compare(name.size() - kSuffix.size(), kSuffix.size(), kSuffix) == 0;
+}
+
+std::vector<std::string> splitPath(const std::string& relative) {
+  std::vector<std::string> parts;
+  for (const auto& part : fs::path(relative)) parts.push_back(part.string());
+  return parts;
+}
+
+// Entries of a folder: (name, is-folder), skipping hidden ones. A missing folder is empty.
+std::vector<std::pair<std::string, bool>> listFolder(const std::string& path) {
+  std::vector<std::pair<std::string, bool>> entries;
+  std::error_code ec;
+  for (fs::directory_iterator it(path, ec), end; !ec && it != end; it.increment(ec)) {
+    std::string name = it->path().filename().string();
+    if (name.empty() || name.front() == '.') continue;
+    std::error_code typeError;
+    entries.emplace_back(name, it->is_directory(typeError));
+  }
+  return entries;
+}
+
+struct PendingLog {
+  int64_t revision = 0;
+  std::vector<std::pair<std::string, std::string>> renames;  // temp -> final, relative
+  std::vector<std::string> removals;                          // relative
+};
+
+std::string serializePending(const PendingLog& log) {
+  std::string out = "revision\t" + std::to_string(log.revision) + "\n";
+  for (const auto& [temp, final] : log.renames) out += "rename\t" + temp + "\t" + final + "\n";
+  for (const auto& path : log.removals) out += "remove\t" + path + "\n";
+  return out;
+}
+
+std::optional<PendingLog> parsePending(const std::string& text) {
+  PendingLog log;
+  size_t start = 0;
+  bool sawRevision = false;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) return std::nullopt;  // torn: the commit cannot have happened
+    std::string line = text.substr(start, end - start);
+    start = end + 1;
+    size_t tab = line.find('\t');
+    if (tab == std::string::npos) return std::nullopt;
+    std::string verb = line.substr(0, tab), rest = line.substr(tab + 1);
+    if (verb == "revision") {
+      log.revision = std::stoll(rest);
+      sawRevision = true;
+    } else if (verb == "rename") {
+      size_t second = rest.find('\t');
+      if (second == std::string::npos) return std::nullopt;
+      log.renames.emplace_back(rest.substr(0, second), rest.substr(second + 1));
+    } else if (verb == "remove") {
+      log.removals.push_back(rest);
+    } else {
+      return std::nullopt;
+    }
+  }
+  if (!sawRevision) return std::nullopt;
+  return log;
+}
+
+StoreError ioError(const std::string& where, const std::string& what) {
+  return makeStoreError(ErrorKind::Io, where, what);
+}
+
+}  // namespace
+
+struct Core::Session {
+  std::unique_lock<std::mutex> guard;
+  std::optional<FileLock> lock;
+  bool dirty = false;  // state_ changed and is not committed yet
+  std::vector<StoreError> reports;
+};
+
+Core::Core(std::string root, OpenOptions options)
+    : root_(std::move(root)), stateDir_(root_ + "/.tartan"), options_(std::move(options)) {}
+
+StoreResult<std::shared_ptr<Core>> Core::open(const std::string& root, OpenOptions options) {
+  if (root.empty()) return makeStoreError(ErrorKind::Invalid, "file:", "no folder given");
+  if (options.journalLimit == 0) options.journalLimit = 1;
+  std::error_code ec;
+  std::string absolute = fs::absolute(root, ec).lexically_normal().string();
+  if (ec) return ioError(root, ec.message());
+  while (absolute.size() > 1 && absolute.back() == '/') absolute.pop_back();
+  auto core = std::make_shared<Core>(absolute, std::move(options));
+  if (auto error = makeDirectories(core->stateDir_)) return ioError(root, *error);
+  // Files edited while nobody watched become revisions now.
+  auto opened = core->locked<bool>([&](Session& session) -> StoreResult<bool> {
+    core->reconcileScan(session, "", nullptr);
+    return true;
+  });
+  if (!opened) return opened.error();
+  return core;
+}
+
+template <class T, class Body>
+StoreResult<T> Core::locked(Body&& body) {
+  Session session;
+  std::optional<StoreResult<T>> result;
+  if (auto begun = begin(session); !begun) {
+    result.emplace(begun.error());
+  } else {
+    result.emplace(body(session));
+    if (session.dirty) {
+      if (auto committed = commitState(); !committed) result.emplace(committed.error());
+    }
+  }
+  session.lock.reset();
+  if (session.guard.owns_lock()) session.guard.unlock();
+  for (const StoreError& report : session.reports) {
+    logger()->warn("skipping {}", report.toString());
+    if (options_.onInvalidDocument) options_.onInvalidDocument(report);
+  }
+  return std::move(*result);
+}
+
+StoreResult<void> Core::begin(Session& session) {
+  session.guard = std::unique_lock(mutex_);
+  auto lock = FileLock::acquire(stateDir_ + "/lock");
+  if (!lock) {
+    // The folder may have been removed under us: make it again once.
+    if (makeDirectories(stateDir_)) return lock.error();
+    lock = FileLock::acquire(stateDir_ + "/lock");
+    if (!lock) return lock.error();
+  }
+  session.lock.emplace(std::move(*lock));
+  if (auto loaded = loadState(); !loaded) return loaded;
+  return recoverPending();
+}
+
+StoreResult<void> Core::loadState() {
+  std::string path = stateDir_ + "/state";
+  auto stamp = stampOf(path);
+  if (stamp && stamp_ && *stamp == *stamp_) return {};
+  State fresh;
+  if (stamp) {
+    std::string text, error;
+    ReadStatus status = readFile(path, &text, &error);
+    if (status == ReadStatus::Failed) return ioError(path, error);
+    if (status == ReadStatus::Ok) {
+      auto parsed = parseState(text, path);
+      if (!parsed) return parsed.error();
+      fresh = std::move(*parsed);
+    }
+  }
+  state_ = std::move(fresh);
+  stamp_ = stamp;
+  knownKinds_.clear();
+  for (const auto& [key, entry] : state_.index) knownKinds_[lowercase(key.kind)] = key.kind;
+  for (const auto& entry : state_.journal) knownKinds_[lowercase(entry.key.kind)] = entry.key.kind;
+  return {};
+}
+
+StoreResult<void> Core::commitState() {
+  std::string path = stateDir_ + "/state";
+  if (auto error = writeFileAtomic(path, serializeState(state_))) {
+    stamp_.reset();  // reload what is really on disk next time
+    return ioError(path, *error);
+  }
+  stamp_ = stampOf(path);
+  return {};
+}
+
+// A transaction writes its redo log before its commit; whoever holds the lock next finishes it
+// (the state file says it committed) or undoes its staged files (it did not).
+StoreResult<void> Core::recoverPending() {
+  std::string path = stateDir_ + "/pending";
+  std::string text, error;
+  ReadStatus status = readFile(path, &text, &error);
+  if (status == ReadStatus::Missing) return {};
+  if (status == ReadStatus::Failed) return ioError(path, error);
+  auto log = parsePending(text);
+  bool committed = log && state_.revision >= log->revision;
+  if (log) {
+    for (const auto& [temp, final] : log->renames) {
+      std::string tempPath = root_ + "/" + temp, finalPath = root_ + "/" + final;
+      if (committed) {
+        ::rename(tempPath.c_str(), finalPath.c_str());
+      } else {
+        ::unlink(tempPath.c_str());
+      }
+    }
+    if (committed) {
+      for (const auto& removal : log->removals) ::unlink((root_ + "/" + removal).c_str());
+    }
+    logger()->warn("{} an interrupted transaction at revision {}",
+                   committed ? "completed" : "rolled back", log->revision);
+  }
+  if (::unlink(path.c_str()) != 0) return ioError(path, "cannot remove redo log");
+  return {};
+}
+
+std::string Core::pathOf(const Key& key) const {
+  std::string path = root_ + "/" + lowercase(key.kind) + "/";
+  if (!key.namespace_.empty()) path += key.namespace_ + "/";
+  return path + key.name + std::string(kSuffix);
+}
+
+void Core::recordWrite(Session& session, JournalOp op, const Key& key, uint64_t hash, int64_t at) {
+  state_.record(op, key, hash, at, options_.journalLimit);
+  knownKinds_[lowercase(key.kind)] = key.kind;
+  session.dirty = true;
+}
+
+void Core::reportInvalid(Session& session, const std::string& path, uint64_t hash,
+                         const std::string& what) {
+  auto it = reported_.find(path);
+  if (it != reported_.end() && it->second == hash) return;
+  reported_[path] = hash;
+  session.reports.push_back(makeStoreError(ErrorKind::Invalid, path, what));
+}
+
+std::optional<std::string> Core::reconcileKey(Session& session, const Key& key) {
+  std::string path = pathOf(key);
+  std::string content, error;
+  ReadStatus status = readFile(path, &content, &error);
+  auto indexed = state_.index.find(key);
+  if (status == ReadStatus::Failed) {
+    reportInvalid(session, path, 0, error);
+    return std::nullopt;
+  }
+  if (status == ReadStatus::Missing) {
+    reported_.erase(path);
+    if (indexed != state_.index.end()) {
+      logger()->info("{} was deleted by hand", path);
+      recordWrite(session, JournalOp::Deleted, key, 0, state_.revision + 1);
+    }
+    return std::nullopt;
+  }
+  uint64_t hash = contentHash(content);
+  if (indexed != state_.index.end() && indexed->second.hash == hash) return content;
+  std::string documentKind;
+  if (auto problem = checkDocument(content, &documentKind)) {
+    reportInvalid(session, path, hash, *problem);
+    return std::nullopt;
+  }
+  reported_.erase(path);
+  bool added = indexed == state_.index.end();
+  logger()->info("{} was {} by hand", path, added ? "added" : "edited");
+  recordWrite(session, added ? JournalOp::Added : JournalOp::Modified, key, hash,
+              state_.revision + 1);
+  return content;
+}
+
+std::optional<Key> Core::keyForFile(Session& session, const std::string& relative) {
+  auto parts = splitPath(relative);
+  if (parts.size() < 2 || parts.size() > 3 || !isResourceFileName(parts.back())) return std::nullopt;
+  for (const auto& part : parts) {
+    if (part.empty() || part.front() == '.') return std::nullopt;
+  }
+  Key key;
+  key.name = parts.back().substr(0, parts.back().size() - kSuffix.size());
+  if (parts.size() == 3) key.namespace_ = parts[1];
+  if (auto known = knownKinds_.find(parts[0]); known != knownKinds_.end()) {
+    key.kind = known->second;
+  } else {
+    // A folder nobody wrote through the API: the document must say its kind.
+    std::string path = root_ + "/" + relative, content, error, documentKind;
+    if (readFile(path, &content, &error) != ReadStatus::Ok) return std::nullopt;
+    uint64_t hash = contentHash(content);
+    if (auto problem = checkDocument(content, &documentKind)) {
+      reportInvalid(session, path, hash, *problem);
+      return std::nullopt;
+    }
+    if (documentKind.empty() || lowercase(documentKind) != parts[0]) {
+      reportInvalid(session, path, hash,
+                    "cannot tell the kind: folder '" + parts[0] +
+                        "' holds no known kind and the document's kind field does not name it");
+      return std::nullopt;
+    }
+    key.kind = documentKind;
+  }
+  if (auto problem = checkKey(key)) {
+    reportInvalid(session, root_ + "/" + relative, 0, *problem);
+    return std::nullopt;
+  }
+  return key;
+}
+
+void Core::reconcileScan(Session& session, const std::string& relativeDir,
+                         std::map<Key, std::string>* contents) {
+  std::set<Key> candidates;
+  std::vector<std::string> folders;
+  auto parts = relativeDir.empty() ? std::vector<std::string>{} : splitPath(relativeDir);
+  if (parts.empty()) {
+    for (const auto& [name, isFolder] : listFolder(root_)) {
+      if (isFolder) folders.push_back(name);
+    }
+  } else {
+    folders.push_back(relativeDir);
+  }
+  // Kind folders hold cluster-scoped files and namespace folders; namespace folders hold files.
+  for (size_t i = 0; i < folders.size(); ++i) {
+    size_t depth = splitPath(folders[i]).size();
+    for (const auto& [name, isFolder] : listFolder(root_ + "/" + folders[i])) {
+      std::string relative = folders[i] + "/" + name;
+      if (isFolder && depth == 1) {
+        folders.push_back(relative);
+      } else if (!isFolder && isResourceFileName(name)) {
+        if (auto key = keyForFile(session, relative)) candidates.insert(*key);
+      }
+    }
+  }
+  for (const auto& [key, entry] : state_.index) {
+    bool inScope = parts.empty() || (lowercase(key.kind) == parts[0] &&
+                                     (parts.size() < 2 || key.namespace_ == parts[1]));
+    if (inScope) candidates.insert(key);
+  }
+  for (const Key& key : candidates) {
+    auto content = reconcileKey(session, key);
+    if (content && contents) (*contents)[key] = std::move(*content);
+  }
+}
+
+StoreResult<ListResult> Core::list(std::string_view kind, std::optional<std::string_view> ns) {
+  Key probe{std::string(kind), ns ? std::string(*ns) : std::string(), "probe"};
+  if (auto problem = checkKey(probe)) {
+    return makeStoreError(ErrorKind::Invalid, probe.toString(), *problem);
+  }
+  return locked<ListResult>([&](Session& session) -> StoreResult<ListResult> {
+    std::map<Key, std::string> contents;
+    std::string folder = lowercase(kind);
+    if (ns) folder += "/" + std::string(*ns);
+    reconcileScan(session, folder, &contents);
+    ListResult result;
+    for (auto& [key, content] : contents) {
+      if (key.kind != kind || (ns && key.namespace_ != *ns)) continue;
+      auto entry = state_.index.find(key);
+      if (entry == state_.index.end()) continue;
+      result.items.push_back(KVPair{key, std::move(content), entry->second.revision});
+    }
+    result.revision = state_.revision;
+    return result;
+  });
+}
+
+StoreResult<KVPair> Core::get(const Key& key) {
+  if (auto problem = checkKey(key)) {
+    return makeStoreError(ErrorKind::Invalid, key.toString(), *problem);
+  }
+  return locked<KVPair>([&](Session& session) -> StoreResult<KVPair> {
+    auto content = reconcileKey(session, key);
+    auto entry = state_.index.find(key);
+    if (entry == state_.index.end()) {
+      return makeStoreError(ErrorKind::NotFound, key.toString(), "not found");
+    }
+    if (!content) {
+      return makeStoreError(ErrorKind::Invalid, pathOf(key), "the stored file is not a valid document");
+    }
+    return KVPair{key, std::move(*content), entry->second.revision};
+  });
+}
+
+StoreResult<TxnResult> Core::transaction(const std::vector<Op>& ops) {
+  auto whereOf = [&](size_t i) {
+    return ops.size() == 1 ? ops[i].key.toString()
+                           : "transaction op " + std::to_string(i) + " (" + ops[i].key.toString() + ")";
+  };
+  std::set<Key> seen;
+  for (size_t i = 0; i < ops.size(); ++i) {
+    const Op& op = ops[i];
+    if (auto problem = checkKey(op.key)) return makeStoreError(ErrorKind::Invalid, whereOf(i), *problem);
+    if (!seen.insert(op.key).second) {
+      return makeStoreError(ErrorKind::Invalid, whereOf(i), "a key may appear once in a transaction");
+    }
+    if (op.type == Op::Type::Update && (!op.expectedRevision || *op.expectedRevision <= 0)) {
+      return makeStoreError(ErrorKind::Invalid, whereOf(i),
+                            "update needs the expected revision (> 0); use apply to write regardless");
+    }
+    if (op.type != Op::Type::Remove) {
+      std::string documentKind;
+      if (auto problem = checkDocument(op.value, &documentKind)) {
+        return makeStoreError(ErrorKind::Invalid, whereOf(i), *problem);
+      }
+    }
+  }
+  if (ops.empty()) return makeStoreError(ErrorKind::Invalid, "transaction", "no operations");
+
+  return locked<TxnResult>([&](Session& session) -> StoreResult<TxnResult> {
+    // Check every op against the files as they are now, hand edits included.
+    for (size_t i = 0; i < ops.size(); ++i) {
+      const Op& op = ops[i];
+      if (auto known = knownKinds_.find(lowercase(op.key.kind));
+          known != knownKinds_.end() && known->second != op.key.kind) {
+        return makeStoreError(ErrorKind::Invalid, whereOf(i),
+                              "kind shares its folder with kind " + known->second);
+      }
+      reconcileKey(session, op.key);
+      auto entry = state_.index.find(op.key);
+      bool exists = entry != state_.index.end();
+      int64_t stored = exists ? entry->second.revision : 0;
+      switch (op.type) {
+        case Op::Type::Create:
+          if (exists) {
+            return makeStoreError(ErrorKind::AlreadyExists, whereOf(i),
+                                  "already exists at revision " + std::to_string(stored));
+          }
+          break;
+        case Op::Type::Update:
+        case Op::Type::Remove:
+          if (!exists) return makeStoreError(ErrorKind::NotFound, whereOf(i), "not found");
+          if (op.expectedRevision && *op.expectedRevision != stored) {
+            return makeStoreError(ErrorKind::Conflict, whereOf(i),
+                                  "revision is " + std::to_string(stored) + ", expected " +
+                                      std::to_string(*op.expectedRevision));
+          }
+          break;
+        case Op::Type::Apply:
+          break;
+      }
+    }
+
+    // Stage every new file beside its final place.
+    static std::atomic<uint64_t> counter{0};
+    PendingLog log;
+    log.revision = state_.revision + 1;
+    auto discardStaged = [&] {
+      for (const auto& [temp, final] : log.renames) ::unlink((root_ + "/" + temp).c_str());
+    };
+    std::set<std::string> touchedFolders;
+    for (size_t i = 0; i < ops.size(); ++i) {
+      const Op& op = ops[i];
+      std::string final = pathOf(op.key).substr(root_.size() + 1);
+      if (op.type == Op::Type::Remove) {
+        log.removals.push_back(final);
+        touchedFolders.insert(fs::path(pathOf(op.key)).parent_path().string());
+        continue;
+      }
+      fs::path finalPath(pathOf(op.key));
+      std::string folder = finalPath.parent_path().string();
+      std::string temp = (fs::path(final).parent_path() /
+                          ("." + finalPath.filename().string() + "." + std::to_string(::getpid()) +
+                           "." + std::to_string(counter++) + ".tmp"))
+                             .string();
+      auto error = makeDirectories(folder);
+      if (!error) error = writeFileSynced(root_ + "/" + temp, op.value);
+      if (error) {
+        ::unlink((root_ + "/" + temp).c_str());
+        discardStaged();
+        return ioError(whereOf(i), *error);
+      }
+      log.renames.emplace_back(temp, final);
+      touchedFolders.insert(folder);
+    }
+    std::string pendingPath = stateDir_ + "/pending";
+    if (auto error = writeFileAtomic(pendingPath, serializePending(log))) {
+      discardStaged();
+      return ioError(pendingPath, *error);
+    }
+
+    // Commit: the new state file names the new revision.
+    TxnResult result;
+    result.revision = log.revision;
+    for (const Op& op : ops) {
+      bool exists = state_.index.count(op.key) > 0;
+      if (op.type == Op::Type::Remove) {
+        recordWrite(session, JournalOp::Deleted, op.key, 0, log.revision);
+        result.results.push_back(KVPair{op.key, {}, log.revision});
+      } else {
+        recordWrite(session, exists ? JournalOp::Modified : JournalOp::Added, op.key,
+                    contentHash(op.value), log.revision);
+        result.results.push_back(KVPair{op.key, op.value, log.revision});
+      }
+    }
+    session.dirty = false;
+    if (auto committed = commitState(); !committed) {
+      discardStaged();
+      ::unlink(pendingPath.c_str());
+      return committed.error();
+    }
+
+    // Make the files say what the state says.
+    for (const auto& [temp, final] : log.renames) {
+      ::rename((root_ + "/" + temp).c_str(), (root_ + "/" + final).c_str());
+    }
+    for (const auto& removal : log.removals) ::unlink((root_ + "/" + removal).c_str());
+    for (const auto& folder : touchedFolders) fsyncDirectory(folder);
+    ::unlink(pendingPath.c_str());
+    return result;
+  });
+}
+
+StoreResult<Batch> Core::snapshot(const std::string& kind) {
+  return locked<Batch>([&](Session& session) -> StoreResult<Batch> {
+    std::map<Key, std::string> contents;
+    reconcileScan(session, kind.empty() ? std::string() : lowercase(kind), &contents);
+    Batch batch;
+    for (auto& [key, content] : contents) {
+      if (!kind.empty() && key.kind != kind) continue;
+      auto entry = state_.index.find(key);
+      if (entry == state_.index.end()) continue;
+      int64_t revision = entry->second.revision;
+      batch.events.push_back(WatchEvent{EventType::Added, KVPair{key, std::move(content), revision},
+                                        revision});
+    }
+    std::stable_sort(batch.events.begin(), batch.events.end(),
+                     [](const WatchEvent& a, const WatchEvent& b) { return a.revision < b.revision; });
+    batch.revision = state_.revision;
+    return batch;
+  });
+}
+
+StoreResult<Batch> Core::changesSince(int64_t after, const std::string& kind, const Dirty& dirty) {
+  return locked<Batch>([&](Session& session) -> StoreResult<Batch> {
+    if (dirty.all) {
+      reconcileScan(session, "", nullptr);
+    } else {
+      for (const auto& folder : dirty.dirs) reconcileScan(session, folder, nullptr);
+      for (const auto& file : dirty.files) {
+        if (auto key = keyForFile(session, file)) reconcileKey(session, *key);
+      }
+    }
+    if (after < state_.compacted) {
+      return makeStoreError(ErrorKind::Compacted, root_,
+                            "revision " + std::to_string(after) +
+                                " is compacted (history kept after revision " +
+                                std::to_string(state_.compacted) + "): list again");
+    }
+    // First and last journal entry of each key changed after `after`; reading the current
+    // contents may find newer hand edits, which add entries, so repeat until stable.
+    struct Change {
+      JournalOp first;
+      JournalOp last;
+      int64_t revision;
+      size_t order;
+    };
+    std::map<Key, Change> changes;
+    std::map<Key, std::string> contents;
+    for (int round = 0; round < 4; ++round) {
+      changes.clear();
+      contents.clear();
+      size_t order = 0;
+      for (const JournalEntry& entry : state_.journal) {
+        if (entry.revision <= after) continue;
+        auto [it, inserted] = changes.try_emplace(entry.key, Change{entry.op, entry.op, 0, 0});
+        (void)inserted;
+        it->second.last = entry.op;
+        it->second.revision = entry.revision;
+        it->second.order = order++;
+      }
+      int64_t before = state_.revision;
+      for (const auto& [key, change] : changes) {
+        if (change.last == JournalOp::Deleted) continue;
+        if (auto content = reconcileKey(session, key)) contents[key] = std::move(*content);
+      }
+      if (state_.revision == before) break;
+    }
+    std::vector<std::pair<size_t, WatchEvent>> ordered;
+    for (const auto& [key, change] : changes) {
+      if (!kind.empty() && key.kind != kind) continue;
+      bool existedBefore = change.first != JournalOp::Added;
+      bool existsAfter = change.last != JournalOp::Deleted;
+      WatchEvent event;
+      event.revision = change.revision;
+      event.kv = KVPair{key, {}, change.revision};
+      if (existsAfter) {
+        auto content = contents.find(key);
+        if (content == contents.end()) continue;  // unreadable now; reported, skipped
+        event.kv.value = content->second;
+        event.type = existedBefore ? EventType::Modified : EventType::Added;
+      } else if (existedBefore) {
+        event.type = EventType::Deleted;
+      } else {
+        continue;  // came and went: the watcher never knew it
+      }
+      ordered.emplace_back(change.order, std::move(event));
+    }
+    std::sort(ordered.begin(), ordered.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    Batch batch;
+    for (auto& [order, event] : ordered) batch.events.push_back(std::move(event));
+    batch.revision = state_.revision;
+    return batch;
+  });
+}
+
+}  // namespace tartan::datastore::file

@@ -1,0 +1,100 @@
+// file_state.hpp — the file backend's bookkeeping: the state file and the helpers around it.
+//
+// The state file is the commit point of every write. It holds the store revision, the highest
+// revision dropped from the journal (the compaction point), the index (per resource: the revision
+// of its last write and the hash of its file's content) and the journal (the last N writes).
+// It is line-oriented text with tab-separated fields so that a person can read it; keys cannot
+// contain tabs or newlines (validated on the way in).
+#pragma once
+
+#include "tartan/datastore/datastore.hpp"
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace tartan::datastore::file {
+
+struct IndexEntry {
+  int64_t revision = 0;
+  uint64_t hash = 0;
+};
+
+enum class JournalOp { Added, Modified, Deleted };
+
+struct JournalEntry {
+  int64_t revision = 0;
+  JournalOp op = JournalOp::Added;
+  uint64_t hash = 0;  // of the content written; 0 for Deleted
+  Key key;
+};
+
+struct State {
+  int64_t revision = 0;
+  int64_t compacted = 0;  // the journal holds every write after this revision
+  std::map<Key, IndexEntry> index;
+  std::deque<JournalEntry> journal;
+
+  // Records one write at `revision` (>= the current one) and trims the journal to `limit`
+  // entries, dropping whole revisions, never the newest.
+  void record(JournalOp op, const Key& key, uint64_t hash, int64_t revision, size_t limit);
+};
+
+std::string serializeState(const State& state);
+StoreResult<State> parseState(std::string_view text, const std::string& where);
+
+// FNV-1a, 64 bits: enough to tell that a file changed.
+uint64_t contentHash(std::string_view content);
+
+// Key validation: names become file names, so they must be safe ones.
+std::optional<std::string> checkKey(const Key& key);
+std::string lowercase(std::string_view text);
+
+// A stored document must be exactly one YAML document. Returns the error, if any; on success,
+// *kind receives the document's top-level `kind` field (empty if none).
+std::optional<std::string> checkDocument(std::string_view content, std::string* kind);
+
+// I/O helpers; errors carry the path.
+enum class ReadStatus { Ok, Missing, Failed };
+ReadStatus readFile(const std::string& path, std::string* content, std::string* error);
+// Writes and fsyncs `path` (not atomic by itself: callers write a temp file and rename).
+std::optional<std::string> writeFileSynced(const std::string& path, std::string_view content);
+std::optional<std::string> fsyncDirectory(const std::string& path);
+std::optional<std::string> makeDirectories(const std::string& path);
+// Writes `path` atomically: temp file beside it, fsync, rename, fsync of the folder.
+std::optional<std::string> writeFileAtomic(const std::string& path, std::string_view content);
+
+// An exclusive flock() on a file, released on destruction. Each holder opens its own file
+// description, so holders in one process exclude each other as well as other processes.
+class FileLock {
+ public:
+  static StoreResult<FileLock> acquire(const std::string& path);
+  FileLock(FileLock&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+  FileLock& operator=(FileLock&& other) noexcept {
+    std::swap(fd_, other.fd_);
+    return *this;
+  }
+  ~FileLock();
+
+ private:
+  explicit FileLock(int fd) : fd_(fd) {}
+  int fd_ = -1;
+};
+
+// Identity of a file version, to know when the cached state is stale.
+struct FileStamp {
+  ino_t inode = 0;
+  int64_t size = -1;
+  int64_t ctimeNs = 0;
+  bool operator==(const FileStamp&) const = default;
+};
+std::optional<FileStamp> stampOf(const std::string& path);
+
+}  // namespace tartan::datastore::file
