@@ -193,7 +193,7 @@ std::string columnAt(size_t offset) { return fmt::format("column {}", offset + 1
 std::string describe(const Token& token) {
   switch (token.kind) {
     case TokenKind::kLabel: return fmt::format("label '{}'", token.text);
-    case TokenKind::kString: return "a string";
+    case TokenKind::kString: return "string literal";
     case TokenKind::kLBrace: return "'{'";
     case TokenKind::kRBrace: return "'}'";
     case TokenKind::kComma: return "','";

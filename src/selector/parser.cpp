@@ -89,6 +89,13 @@ class Parser {
     }
     Result<Expr> expr = parseTerm();
     if (!expr || !negated) return expr;
+    // "!(!x)" is x. Calico keeps both negations and prints "!!x", which reads back as x: a
+    // canonical form that is not its own canonical form. Cancelling them here keeps
+    // parse(canonical()) == canonical() for every selector.
+    if (expr->op == Op::kNot) {
+      Expr inner = std::move(expr->children.front());
+      return inner;
+    }
     Expr notExpr;
     notExpr.op = Op::kNot;
     notExpr.children.push_back(std::move(*expr));
