@@ -5,7 +5,18 @@
 // that form (the hash names IP sets, so it must never change between releases).
 // Owns: nothing shared; a Selector is a value, cheap to copy (shared immutable tree).
 // Threading: a parsed Selector may be evaluated from any number of threads at once.
-// Failure: parse() returns an Error whose `where` is "column N" (1-based) of the input.
+// Failure: parse() returns an Error whose `where` is "column N" (1-based byte column of the
+// input) and whose `what` says what was expected; it never throws for any input.
+//
+// Compatibility: the grammar, the evaluation and the canonical form are Calico's
+// (libcalico-go/lib/selector), so the same string selects the same endpoints and uniqueId()
+// equals Calico's UniqueID(). In particular: whitespace is only space and tab (a newline is an
+// error, as in Calico); strings have no escapes; `a != "x"` and `a not in {...}` match when
+// label a is absent; the empty selector is all(); global() matches every label set (its
+// "non-namespaced only" meaning belongs to whoever evaluates a namespaceSelector).
+// Two deliberate differences, both for inputs no person writes: parentheses nest at most 256
+// deep (the parser and evaluator recurse), and "!(!x)" prints as "x" where Calico prints "!!x",
+// which would not read back as itself.
 #pragma once
 
 #include "tartan/common/result.hpp"
@@ -40,7 +51,8 @@ class Selector {
   // A stable 64-bit hash of canonical(), equal across processes and releases.
   uint64_t hash() const { return hash_; }
 
-  // A printable stable id of the canonical form: "s:" followed by a base64url SHA-224 prefix.
+  // A printable stable id of the canonical form, equal to Calico's UniqueID():
+  // "s:" + unpadded base64url(SHA-224("s:" + canonical())).
   std::string uniqueId() const;
 
   bool operator==(const Selector& other) const { return canonical_ == other.canonical_; }
