@@ -6,6 +6,7 @@
 #include <charconv>
 #include <tuple>
 #include <cstdio>
+#include <ostream>
 
 namespace tartan::netlink {
 
@@ -161,6 +162,22 @@ std::string macToString(const std::vector<uint8_t>& mac) {
     out += part;
   }
   return out;
+}
+
+std::ostream& operator<<(std::ostream& os, const IpAddress& address) {
+  return os << address.toString();
+}
+std::ostream& operator<<(std::ostream& os, const Prefix& prefix) { return os << prefix.toString(); }
+std::ostream& operator<<(std::ostream& os, const Route& route) { return os << route.toString(); }
+std::ostream& operator<<(std::ostream& os, const RouteChange& change) {
+  return os << toString(change.op) << " " << change.route.toString();
+}
+std::ostream& operator<<(std::ostream& os, const Link& link) {
+  return os << "#" << link.ifindex << " " << link.name << (link.up ? " up" : " down")
+            << " mtu " << link.mtu << (link.kind.empty() ? "" : " kind " + link.kind);
+}
+std::ostream& operator<<(std::ostream& os, const InterfaceAddress& address) {
+  return os << address.prefix.toString() << " dev #" << address.ifindex;
 }
 
 }  // namespace tartan::netlink

@@ -10,6 +10,7 @@
 
 #include <array>
 #include <compare>
+#include <iosfwd>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -160,5 +161,13 @@ struct InterfaceAddress {
 
 // "02:42:ac:11:00:02".
 std::string macToString(const std::vector<uint8_t>& mac);
+
+// For logs and test failure messages.
+std::ostream& operator<<(std::ostream& os, const IpAddress& address);
+std::ostream& operator<<(std::ostream& os, const Prefix& prefix);
+std::ostream& operator<<(std::ostream& os, const Route& route);
+std::ostream& operator<<(std::ostream& os, const RouteChange& change);
+std::ostream& operator<<(std::ostream& os, const Link& link);
+std::ostream& operator<<(std::ostream& os, const InterfaceAddress& address);
 
 }  // namespace tartan::netlink
