@@ -1,0 +1,520 @@
+// The iptables dataplane driver; see tartan/dataplane/iptables/driver.hpp.
+#include "tartan/dataplane/iptables/driver.hpp"
+
+#include "tartan/common/log.hpp"
+#include "tartan/dataplane/iptables/ip_sets.hpp"
+#include "tartan/dataplane/iptables/render.hpp"
+#include "tartan/dataplane/iptables/table.hpp"
+#include "tartan/proto/dataplane.pb.h"
+
+#include <fmt/format.h>
+
+#include <array>
+#include <charconv>
+#include <ctime>
+#include <map>
+#include <set>
+
+namespace tartan::dataplane::iptables {
+
+namespace pb = tartan::dataplane::proto;
+
+namespace {
+
+std::string policyKey(const pb::PolicyID& id) { return id.tier() + "/" + id.name(); }
+std::string workloadKey(const pb::WorkloadEndpointID& id) {
+  return id.orchestrator_id() + "/" + id.workload_id() + "/" + id.endpoint_id();
+}
+
+enum class TableKind { kFilter, kRaw, kMangle };
+
+// The tables and sets of one IP family, and which chains each model object produced last time.
+struct Family {
+  explicit Family(IpFamily f)
+      : family(f), filter("filter", f), raw("raw", f), mangle("mangle", f), sets(f) {
+    for (const auto& hook : hooks()) table(hook.table).setHook(hook.builtin, hook.target);
+  }
+  Table& table(std::string_view name) { return name == "raw" ? raw : name == "mangle" ? mangle : filter; }
+  Table& table(TableKind kind) {
+    return kind == TableKind::kRaw ? raw : kind == TableKind::kMangle ? mangle : filter;
+  }
+
+  // Replaces the chains `owner` produced with `chains`, removing those it no longer produces.
+  void own(const std::string& owner, std::vector<std::pair<TableKind, Chain>> chains) {
+    auto& previous = owned[owner];
+    std::set<std::pair<TableKind, std::string>> now;
+    for (const auto& [kind, chain] : chains) now.emplace(kind, chain.name);
+    for (const auto& old : previous)
+      if (now.count(old) == 0) table(old.first).removeChain(old.second);
+    previous.assign(now.begin(), now.end());
+    for (auto& [kind, chain] : chains) table(kind).setChain(std::move(chain));
+    if (previous.empty()) owned.erase(owner);
+  }
+
+  IpFamily family;
+  Table filter, raw, mangle;
+  IpSets sets;
+  std::map<std::string, std::vector<std::pair<TableKind, std::string>>> owned;
+};
+
+std::vector<std::pair<TableKind, Chain>> inTable(TableKind kind, std::vector<Chain> chains) {
+  std::vector<std::pair<TableKind, Chain>> out;
+  for (auto& c : chains) out.emplace_back(kind, std::move(c));
+  return out;
+}
+std::vector<std::pair<TableKind, Chain>> inTables(TableChains chains) {
+  auto out = inTable(TableKind::kFilter, std::move(chains.filter));
+  for (auto& c : chains.raw) out.emplace_back(TableKind::kRaw, std::move(c));
+  for (auto& c : chains.mangle) out.emplace_back(TableKind::kMangle, std::move(c));
+  return out;
+}
+
+bool anyPolicies(const google::protobuf::RepeatedPtrField<pb::TierInfo>& tiers) {
+  for (const auto& t : tiers)
+    if (!t.ingress_policies().empty() || !t.egress_policies().empty()) return true;
+  return false;
+}
+
+IpSetType setType(pb::IPSetType type) {
+  return type == pb::IP_SET_TYPE_IP_AND_PORT ? IpSetType::kIpPort : IpSetType::kNet;
+}
+
+std::vector<std::string> strings(const google::protobuf::RepeatedPtrField<std::string>& list) {
+  return {list.begin(), list.end()};
+}
+
+}  // namespace
+
+struct Driver::State {
+  DriverKernel kernel;
+  StatusSink status;
+  std::shared_ptr<spdlog::logger> log = tartan::log::get("dataplane");
+
+  // Configuration.
+  RenderConfig config{{"tart"}, defaultFailsafeInbound(), defaultFailsafeOutbound()};
+  Backend backend = Backend::kAuto;
+  int lockTimeout = 10;
+  std::chrono::seconds refreshInterval{90};
+  bool ipv6 = true;
+
+  // Sync state.
+  bool inSync = false;
+  std::uint64_t lastSequence = 0;
+  std::unique_ptr<RestoreRunner> runner;
+  std::unique_ptr<IpSetKernel> setKernel;
+  bool kernelKnown = false;
+  std::chrono::steady_clock::time_point lastReadBack{};
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  DriverStats stats;
+
+  // The model, as the messages describe it.
+  std::map<std::string, std::pair<pb::PolicyID, pb::Policy>> policies;
+  std::map<std::string, pb::Profile> profiles;
+  std::map<std::string, std::pair<pb::WorkloadEndpointID, pb::WorkloadEndpoint>> workloads;
+  std::map<std::string, std::pair<pb::HostEndpointID, pb::HostEndpoint>> hosts;
+  std::map<std::string, IpSetRefs> setRefs;  // owner -> IP sets its rules use
+
+  // What changed since the last render.
+  std::set<std::string> dirtyPolicies, dirtyProfiles, dirtyWorkloads, dirtyHosts;
+  bool dispatchDirty = true, staticDirty = true;
+  // Endpoints whose status is owed after the next successful apply.
+  std::set<std::string> statusWorkloads, statusHosts;
+
+  std::array<Family, 2> families{Family(IpFamily::kV4), Family(IpFamily::kV6)};
+
+  std::vector<Family*> enabled() {
+    std::vector<Family*> out{&families[0]};
+    if (ipv6) out.push_back(&families[1]);
+    return out;
+  }
+
+  void setConfig(const google::protobuf::Map<std::string, std::string>& values);
+  void markAllDirty();
+  void updateRefs(const std::string& owner, IpSetRefs refs);
+  void render();
+  Result<void> readBack(Family& f);
+  Result<void> write();
+  void report(bool ok, const std::string& detail);
+};
+
+void Driver::State::setConfig(const google::protobuf::Map<std::string, std::string>& values) {
+  auto number = [&](const std::string& key, int& out) {
+    auto it = values.find(key);
+    if (it == values.end()) return;
+    int value = 0;
+    const auto& text = it->second;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size() || value < 0)
+      log->warn("config {}: '{}' is not a non-negative number; keeping {}", key, text, out);
+    else
+      out = value;
+  };
+  for (const auto& [key, value] : values) {
+    if (key == "interfacePrefix") {
+      config.interfacePrefixes.clear();
+      for (std::string_view rest = value; !rest.empty();) {
+        auto comma = rest.find(',');
+        auto prefix = rest.substr(0, comma);
+        if (!prefix.empty()) config.interfacePrefixes.emplace_back(prefix);
+        rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+      }
+    } else if (key == "failsafeInboundHostPorts" || key == "failsafeOutboundHostPorts") {
+      auto ports = parseFailsafePorts(value);
+      if (!ports)
+        log->warn("config {}: {}", key, ports.error().toString());
+      else
+        (key == "failsafeInboundHostPorts" ? config.failsafeInbound : config.failsafeOutbound) = *ports;
+    } else if (key == "defaultEndpointToHostAction") {
+      if (value == "Accept" || value == "ACCEPT") config.endpointToHost = EndpointToHostAction::kAccept;
+      else if (value == "Return" || value == "RETURN") config.endpointToHost = EndpointToHostAction::kReturn;
+      else config.endpointToHost = EndpointToHostAction::kDrop;
+    } else if (key == "iptablesBackend") {
+      backend = value == "NFT" || value == "nft" ? Backend::kNft
+                : value == "Legacy" || value == "legacy" ? Backend::kLegacy
+                                                         : Backend::kAuto;
+    } else if (key == "logPrefix") {
+      config.logPrefix = value;
+    } else if (key == "ipv6Support") {
+      ipv6 = value != "false" && value != "False";
+    }
+  }
+  int refresh = static_cast<int>(refreshInterval.count());
+  number("iptablesRefreshInterval", refresh);
+  refreshInterval = std::chrono::seconds(refresh);
+  number("iptablesLockTimeout", lockTimeout);
+  int maxSet = 1048576;
+  number("maxIpSetSize", maxSet);
+  for (auto& f : families) f.sets.setMaxElements(static_cast<std::uint32_t>(maxSet));
+  markAllDirty();
+}
+
+void Driver::State::markAllDirty() {
+  for (const auto& [k, v] : policies) dirtyPolicies.insert(k);
+  for (const auto& [k, v] : profiles) dirtyProfiles.insert(k);
+  for (const auto& [k, v] : workloads) dirtyWorkloads.insert(k);
+  for (const auto& [k, v] : hosts) dirtyHosts.insert(k);
+  dispatchDirty = staticDirty = true;
+}
+
+void Driver::State::updateRefs(const std::string& owner, IpSetRefs refs) {
+  auto& old = setRefs[owner];
+  for (auto& f : families) {
+    for (const auto& [id, named] : refs) f.sets.addReference(id, named);
+    for (const auto& [id, named] : old) f.sets.dropReference(id, named);
+  }
+  old = std::move(refs);
+  if (old.empty()) setRefs.erase(owner);
+}
+
+Driver::Driver(DriverKernel kernel, StatusSink status) : state_(std::make_unique<State>()) {
+  state_->kernel = std::move(kernel);
+  state_->status = std::move(status);
+}
+
+Driver::~Driver() = default;
+
+void Driver::onMessage(const pb::ToDataplane& message) {
+  State& s = *state_;
+  s.lastSequence = message.sequence_number();
+  switch (message.payload_case()) {
+    case pb::ToDataplane::kInSync:
+      s.inSync = true;
+      break;
+    case pb::ToDataplane::kConfigUpdate:
+      s.setConfig(message.config_update().config());
+      break;
+    case pb::ToDataplane::kIpsetUpdate: {
+      const auto& m = message.ipset_update();
+      for (auto& f : s.families) f.sets.replace(m.id(), setType(m.type()), strings(m.members()));
+      break;
+    }
+    case pb::ToDataplane::kIpsetDeltaUpdate: {
+      const auto& m = message.ipset_delta_update();
+      for (auto& f : s.families) f.sets.applyDelta(m.id(), strings(m.added_members()), strings(m.removed_members()));
+      break;
+    }
+    case pb::ToDataplane::kIpsetRemove:
+      for (auto& f : s.families) f.sets.remove(message.ipset_remove().id());
+      break;
+    case pb::ToDataplane::kActivePolicyUpdate: {
+      const auto& m = message.active_policy_update();
+      s.policies[policyKey(m.id())] = {m.id(), m.policy()};
+      s.dirtyPolicies.insert(policyKey(m.id()));
+      break;
+    }
+    case pb::ToDataplane::kActivePolicyRemove:
+      s.policies.erase(policyKey(message.active_policy_remove().id()));
+      s.dirtyPolicies.insert(policyKey(message.active_policy_remove().id()));
+      break;
+    case pb::ToDataplane::kActiveProfileUpdate: {
+      const auto& m = message.active_profile_update();
+      s.profiles[m.id().name()] = m.profile();
+      s.dirtyProfiles.insert(m.id().name());
+      break;
+    }
+    case pb::ToDataplane::kActiveProfileRemove:
+      s.profiles.erase(message.active_profile_remove().id().name());
+      s.dirtyProfiles.insert(message.active_profile_remove().id().name());
+      break;
+    case pb::ToDataplane::kWorkloadEndpointUpdate: {
+      const auto& m = message.workload_endpoint_update();
+      const std::string key = workloadKey(m.id());
+      auto it = s.workloads.find(key);
+      if (it == s.workloads.end() || it->second.second.interface_name() != m.endpoint().interface_name())
+        s.dispatchDirty = true;
+      s.workloads[key] = {m.id(), m.endpoint()};
+      s.dirtyWorkloads.insert(key);
+      s.statusWorkloads.insert(key);
+      break;
+    }
+    case pb::ToDataplane::kWorkloadEndpointRemove: {
+      const std::string key = workloadKey(message.workload_endpoint_remove().id());
+      if (s.workloads.erase(key) != 0) s.dispatchDirty = true;
+      s.dirtyWorkloads.insert(key);
+      s.statusWorkloads.insert(key);
+      break;
+    }
+    case pb::ToDataplane::kHostEndpointUpdate: {
+      const auto& m = message.host_endpoint_update();
+      s.hosts[m.id().endpoint_id()] = {m.id(), m.endpoint()};
+      s.dirtyHosts.insert(m.id().endpoint_id());
+      s.statusHosts.insert(m.id().endpoint_id());
+      s.dispatchDirty = true;
+      break;
+    }
+    case pb::ToDataplane::kHostEndpointRemove: {
+      const auto& id = message.host_endpoint_remove().id().endpoint_id();
+      s.hosts.erase(id);
+      s.dirtyHosts.insert(id);
+      s.statusHosts.insert(id);
+      s.dispatchDirty = true;
+      break;
+    }
+    case pb::ToDataplane::PAYLOAD_NOT_SET:
+      break;
+  }
+}
+
+void Driver::State::render() {
+  for (const auto& key : dirtyPolicies) {
+    auto it = policies.find(key);
+    IpSetRefs refs;
+    if (it != policies.end()) collectIpSetIds(it->second.second, refs);
+    updateRefs("policy:" + key, std::move(refs));
+    for (Family& f : families) {
+      std::vector<std::pair<TableKind, Chain>> chains;
+      if (it != policies.end()) {
+        const auto& [id, policy] = it->second;
+        // doNotTrack policies run in raw, preDNAT ones in mangle, the rest in filter.
+        const TableKind kind = policy.untracked()  ? TableKind::kRaw
+                               : policy.pre_dnat() ? TableKind::kMangle
+                                                   : TableKind::kFilter;
+        chains = inTable(kind, renderPolicy(id, policy, f.family, config));
+      }
+      f.own("policy:" + key, std::move(chains));
+    }
+  }
+  for (const auto& key : dirtyProfiles) {
+    auto it = profiles.find(key);
+    IpSetRefs refs;
+    if (it != profiles.end()) collectIpSetIds(it->second, refs);
+    updateRefs("profile:" + key, std::move(refs));
+    for (Family& f : families)
+      f.own("profile:" + key, it == profiles.end() ? std::vector<std::pair<TableKind, Chain>>{}
+                                                   : inTable(TableKind::kFilter,
+                                                             renderProfile(key, it->second, f.family, config)));
+  }
+  for (const auto& key : dirtyWorkloads) {
+    auto it = workloads.find(key);
+    for (Family& f : families)
+      f.own("workload:" + key,
+            it == workloads.end()
+                ? std::vector<std::pair<TableKind, Chain>>{}
+                : inTable(TableKind::kFilter, renderWorkloadEndpoint(it->second.second, f.family, config)));
+  }
+  for (const auto& key : dirtyHosts) {
+    auto it = hosts.find(key);
+    for (Family& f : families)
+      f.own("host:" + key, it == hosts.end() ? std::vector<std::pair<TableKind, Chain>>{}
+                                             : inTables(renderHostEndpoint(it->second.second, f.family, config)));
+  }
+  if (dispatchDirty) {
+    std::vector<std::string> interfaces;
+    for (const auto& [key, wep] : workloads) interfaces.push_back(wep.second.interface_name());
+    std::vector<HostDispatchEntry> entries;
+    for (const auto& [key, hep] : hosts) {
+      const auto& e = hep.second;
+      if (e.name().empty()) {
+        log->warn("host endpoint {}: no interface name; endpoints by expected IPs alone are not supported yet", key);
+        continue;
+      }
+      entries.push_back({e.name(), anyPolicies(e.forward_tiers()), anyPolicies(e.untracked_tiers()),
+                         anyPolicies(e.pre_dnat_tiers())});
+    }
+    for (Family& f : families) {
+      f.own("workload-dispatch", inTable(TableKind::kFilter, renderWorkloadDispatch(interfaces, config)));
+      f.own("host-dispatch", inTables(renderHostDispatch(entries)));
+    }
+  }
+  if (staticDirty)
+    for (Family& f : families) f.own("static", inTables(renderStaticChains(f.family, config)));
+  dirtyPolicies.clear();
+  dirtyProfiles.clear();
+  dirtyWorkloads.clear();
+  dirtyHosts.clear();
+  dispatchDirty = staticDirty = false;
+}
+
+Result<void> Driver::State::readBack(Family& f) {
+  ++stats.readBacks;
+  for (Table* table : {&f.raw, &f.mangle, &f.filter}) {
+    auto text = runner->save(f.family, table->name());
+    if (!text) return text.error();
+    auto parsed = parseIptablesSave(*text);
+    if (!parsed) return parsed.error();
+    auto it = parsed->find(table->name());
+    table->setProgrammed(it == parsed->end() ? SavedTable{} : it->second);
+  }
+  return f.sets.resync(*setKernel);
+}
+
+Result<void> Driver::State::write() {
+  if (!runner) runner = kernel.restoreRunner(backend, lockTimeout);
+  if (!setKernel) setKernel = kernel.ipSetKernel();
+  if (!kernelKnown) {
+    for (Family* f : enabled())
+      if (auto r = readBack(*f); !r) return r;
+    kernelKnown = true;
+    lastReadBack = std::chrono::steady_clock::now();
+  }
+  render();
+  // Sets first, so every rule we are about to write can refer to them.
+  for (Family* f : enabled())
+    if (auto r = f->sets.applyAdditions(*setKernel); !r) return r;
+  for (Family* f : enabled()) {
+    std::string input;
+    std::vector<Table*> written;
+    for (Table* table : {&f->raw, &f->mangle, &f->filter}) {
+      if (!table->needsApply()) continue;
+      stats.chainsWritten += table->pendingChains().size();
+      input += table->restoreInput();
+      written.push_back(table);
+    }
+    if (written.empty()) continue;
+    ++stats.restores;
+    if (auto r = runner->restore(f->family, input); !r) {
+      log->error("iptables-restore failed: {}", r.error().toString());
+      log->debug("input was:\n{}", input);
+      return r;
+    }
+    for (Table* table : written) table->applied();
+  }
+  // Then the sets no rule refers to any more.
+  for (Family* f : enabled())
+    if (auto r = f->sets.applyRemovals(*setKernel); !r) log->warn("IP set removal deferred: {}", r.error().toString());
+  return {};
+}
+
+void Driver::State::report(bool ok, const std::string& detail) {
+  if (!status) return;
+  if (ok) {
+    for (const auto& key : statusWorkloads) {
+      pb::FromDataplane out;
+      out.set_sequence_number(lastSequence);
+      auto it = workloads.find(key);
+      if (it == workloads.end()) {
+        // The id is gone with the endpoint; rebuild it from the key's parts.
+        auto* rm = out.mutable_workload_endpoint_status_remove()->mutable_id();
+        auto first = key.find('/'), last = key.rfind('/');
+        rm->set_orchestrator_id(key.substr(0, first));
+        rm->set_workload_id(key.substr(first + 1, last - first - 1));
+        rm->set_endpoint_id(key.substr(last + 1));
+      } else {
+        auto* up = out.mutable_workload_endpoint_status_update();
+        *up->mutable_id() = it->second.first;
+        up->mutable_status()->set_status(it->second.second.state() == "inactive" ? "down" : "up");
+      }
+      status(out);
+    }
+    for (const auto& key : statusHosts) {
+      pb::FromDataplane out;
+      out.set_sequence_number(lastSequence);
+      if (hosts.count(key) == 0) {
+        out.mutable_host_endpoint_status_remove()->mutable_id()->set_endpoint_id(key);
+      } else {
+        auto* up = out.mutable_host_endpoint_status_update();
+        up->mutable_id()->set_endpoint_id(key);
+        up->mutable_status()->set_status("up");
+      }
+      status(out);
+    }
+    statusWorkloads.clear();
+    statusHosts.clear();
+  } else {
+    for (const auto& key : statusWorkloads) {
+      auto it = workloads.find(key);
+      if (it == workloads.end()) continue;
+      pb::FromDataplane out;
+      out.set_sequence_number(lastSequence);
+      auto* up = out.mutable_workload_endpoint_status_update();
+      *up->mutable_id() = it->second.first;
+      up->mutable_status()->set_status("error");
+      up->mutable_status()->set_detail(detail);
+      status(out);
+    }
+  }
+  pb::FromDataplane process;
+  process.set_sequence_number(lastSequence);
+  auto* ps = process.mutable_process_status_update();
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char iso[32];
+  std::strftime(iso, sizeof iso, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  ps->set_iso_timestamp(iso);
+  ps->set_uptime_seconds(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  ps->set_in_sync(ok);
+  ps->set_last_applied_sequence_number(lastSequence);
+  status(process);
+}
+
+Result<void> Driver::apply() {
+  State& s = *state_;
+  if (!s.inSync) return {};  // nothing is written before the initial snapshot is complete
+  ++s.stats.applies;
+  auto result = s.write();
+  if (!result) {
+    ++s.stats.failures;
+    s.kernelKnown = false;  // read back before the next attempt
+    s.markAllDirty();
+  }
+  s.report(result.has_value(), result ? std::string() : result.error().toString());
+  return result;
+}
+
+Result<void> Driver::refresh() {
+  state_->kernelKnown = false;
+  return apply();
+}
+
+Result<void> Driver::tick(std::chrono::steady_clock::time_point now) {
+  State& s = *state_;
+  if (s.kernelKnown && s.refreshInterval.count() > 0 && now - s.lastReadBack >= s.refreshInterval)
+    s.kernelKnown = false;
+  return apply();
+}
+
+bool Driver::inSync() const { return state_->inSync; }
+std::chrono::seconds Driver::refreshInterval() const { return state_->refreshInterval; }
+const DriverStats& Driver::stats() const { return state_->stats; }
+
+const Table* Driver::table(IpFamily family, std::string_view name) const {
+  Family& f = state_->families[family == IpFamily::kV4 ? 0 : 1];
+  return &f.table(name);
+}
+const IpSets* Driver::ipSets(IpFamily family) const {
+  return &state_->families[family == IpFamily::kV4 ? 0 : 1].sets;
+}
+
+}  // namespace tartan::dataplane::iptables

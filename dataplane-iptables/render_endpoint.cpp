@@ -1,0 +1,301 @@
+// Endpoint, dispatch and top-level chains; see tartan/dataplane/iptables/render.hpp.
+#include "tartan/dataplane/iptables/render.hpp"
+#include "tartan/proto/dataplane.pb.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <charconv>
+
+namespace tartan::dataplane::iptables {
+
+namespace pb = tartan::dataplane::proto;
+
+namespace {
+
+const std::string kAcceptMark = fmt::format("{:#x}/{:#x}", kMarkAccept, kMarkAccept);
+const std::string kNoPassMark = fmt::format("{:#x}/{:#x}", 0, kMarkPass);
+const std::string kClearMarks = fmt::format("{:#x}/{:#x}", 0, kMarkAccept | kMarkPass);
+const std::string kClearPass = fmt::format("{:#x}/{:#x}", 0, kMarkPass);
+
+enum class Direction { kInbound, kOutbound };
+
+struct EndpointChainSpec {
+  std::string name;
+  Direction direction = Direction::kInbound;
+  bool conntrack = true;         // accept established/related, drop invalid first
+  bool acceptUntracked = false;  // accept packets a doNotTrack policy let through
+  std::string failsafeChain;     // jumped to before any policy
+  bool tierDefaultDrop = true;   // untracked and preDNAT tiers never drop by default
+  bool profiles = true;          // evaluate profiles, then drop
+};
+
+Chain endpointChain(const EndpointChainSpec& spec, const google::protobuf::RepeatedPtrField<pb::TierInfo>& tiers,
+                    const google::protobuf::RepeatedPtrField<std::string>& profileIds) {
+  Chain chain{spec.name, {}};
+  auto& rules = chain.rules;
+  if (spec.conntrack) {
+    rules.push_back({"-m conntrack --ctstate RELATED,ESTABLISHED", "-j ACCEPT"});
+    rules.push_back({"-m conntrack --ctstate INVALID", "-j DROP"});
+  }
+  if (spec.acceptUntracked) rules.push_back({"-m conntrack --ctstate UNTRACKED", "-j ACCEPT"});
+  rules.push_back({"", "-j MARK --set-xmark " + kClearMarks});
+  if (!spec.failsafeChain.empty()) rules.push_back({"", "-j " + spec.failsafeChain});
+  const bool inbound = spec.direction == Direction::kInbound;
+  bool firstTier = true;
+  for (const pb::TierInfo& tier : tiers) {
+    const auto& policies = inbound ? tier.ingress_policies() : tier.egress_policies();
+    if (policies.empty()) continue;  // a tier with no policy for this direction does not isolate it
+    if (!firstTier) rules.push_back({"", "-j MARK --set-xmark " + kClearPass});
+    firstTier = false;
+    for (const auto& policy : policies) {
+      rules.push_back({"-m mark --mark " + kNoPassMark, "-j " + names::policyChain(inbound, tier.name(), policy)});
+      rules.push_back({"-m mark --mark " + kAcceptMark, "-j RETURN"});
+    }
+    if (spec.tierDefaultDrop && tier.default_action() == pb::TIER_DEFAULT_ACTION_DENY)
+      rules.push_back({"-m mark --mark " + kNoPassMark, "-j DROP"});
+  }
+  if (spec.profiles) {
+    for (const auto& profile : profileIds) {
+      rules.push_back({"", "-j " + names::profileChain(inbound, profile)});
+      rules.push_back({"-m mark --mark " + kAcceptMark, "-j RETURN"});
+    }
+    rules.push_back({"", "-j DROP"});  // nothing allowed it
+  }
+  return chain;
+}
+
+bool anyPolicies(const google::protobuf::RepeatedPtrField<pb::TierInfo>& tiers) {
+  return std::any_of(tiers.begin(), tiers.end(), [](const pb::TierInfo& t) {
+    return !t.ingress_policies().empty() || !t.egress_policies().empty();
+  });
+}
+
+std::vector<std::string> sortedUnique(std::vector<std::string> v) {
+  std::sort(v.begin(), v.end());
+  v.erase(std::unique(v.begin(), v.end()), v.end());
+  return v;
+}
+
+std::string endpointToHostAction(EndpointToHostAction action) {
+  switch (action) {
+    case EndpointToHostAction::kAccept: return "-j ACCEPT";
+    case EndpointToHostAction::kReturn: return "-j RETURN";
+    case EndpointToHostAction::kDrop: break;
+  }
+  return "-j DROP";
+}
+
+Chain failsafeChain(std::string_view name, const std::vector<FailsafePort>& ports) {
+  Chain chain{std::string(name), {}};
+  for (const auto& p : ports)
+    chain.rules.push_back({fmt::format("-p {} -m {} --dport {}", p.protocol, p.protocol, p.port), "-j ACCEPT"});
+  return chain;
+}
+
+}  // namespace
+
+std::vector<FailsafePort> defaultFailsafeInbound() {
+  return {{"tcp", 22},   {"udp", 68},   {"tcp", 179},  {"tcp", 2379}, {"tcp", 2380},
+          {"tcp", 5473}, {"tcp", 6443}, {"tcp", 6666}, {"tcp", 6667}};
+}
+std::vector<FailsafePort> defaultFailsafeOutbound() {
+  return {{"udp", 53},   {"udp", 67},   {"tcp", 179},  {"tcp", 2379}, {"tcp", 2380},
+          {"tcp", 5473}, {"tcp", 6443}, {"tcp", 6666}, {"tcp", 6667}};
+}
+
+Result<std::vector<FailsafePort>> parseFailsafePorts(std::string_view text) {
+  std::vector<FailsafePort> out;
+  while (!text.empty()) {
+    const auto comma = text.find(',');
+    std::string_view entry = text.substr(0, comma);
+    text = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
+    while (!entry.empty() && entry.front() == ' ') entry.remove_prefix(1);
+    while (!entry.empty() && entry.back() == ' ') entry.remove_suffix(1);
+    if (entry.empty()) continue;
+    const auto colon = entry.find(':');
+    if (colon == std::string_view::npos)
+      return makeError("config", "failsafe ports", "entry '" + std::string(entry) + "' is not protocol:port");
+    std::string protocol(entry.substr(0, colon));
+    std::transform(protocol.begin(), protocol.end(), protocol.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
+    const auto portText = entry.substr(colon + 1);
+    int port = 0;
+    const auto [end, ec] = std::from_chars(portText.data(), portText.data() + portText.size(), port);
+    if (ec != std::errc() || end != portText.data() + portText.size() || port < 1 || port > 65535 ||
+        (protocol != "tcp" && protocol != "udp" && protocol != "sctp"))
+      return makeError("config", "failsafe ports", "entry '" + std::string(entry) + "' is not protocol:port");
+    out.push_back({protocol, port});
+  }
+  return out;
+}
+
+std::vector<Chain> renderWorkloadEndpoint(const pb::WorkloadEndpoint& endpoint, IpFamily /*family*/,
+                                          const RenderConfig& /*config*/) {
+  const std::string tw = names::toWorkloadChain(endpoint.interface_name());
+  const std::string fw = names::fromWorkloadChain(endpoint.interface_name());
+  if (endpoint.state() == "inactive") return {Chain{tw, {{"", "-j DROP"}}}, Chain{fw, {{"", "-j DROP"}}}};
+  EndpointChainSpec to{tw, Direction::kInbound};
+  EndpointChainSpec from{fw, Direction::kOutbound};
+  return {endpointChain(to, endpoint.tiers(), endpoint.profile_ids()),
+          endpointChain(from, endpoint.tiers(), endpoint.profile_ids())};
+}
+
+TableChains renderHostEndpoint(const pb::HostEndpoint& endpoint, IpFamily /*family*/, const RenderConfig& /*config*/) {
+  TableChains out;
+  const std::string& ifname = endpoint.name();
+  const bool untracked = anyPolicies(endpoint.untracked_tiers());
+  // Filter: normal policy with the failsafe ports first, so no policy can lock the node out.
+  EndpointChainSpec fh{names::fromHostChain(ifname), Direction::kInbound};
+  fh.failsafeChain = std::string(names::kFailsafeIn);
+  fh.acceptUntracked = untracked;
+  EndpointChainSpec th{names::toHostChain(ifname), Direction::kOutbound};
+  th.failsafeChain = std::string(names::kFailsafeOut);
+  th.acceptUntracked = untracked;
+  out.filter.push_back(endpointChain(fh, endpoint.tiers(), endpoint.profile_ids()));
+  out.filter.push_back(endpointChain(th, endpoint.tiers(), endpoint.profile_ids()));
+  if (anyPolicies(endpoint.forward_tiers())) {
+    // Forwarded traffic: applyOnForward policies only; no profiles, as in Calico.
+    EndpointChainSpec fhfw{names::fromHostForwardChain(ifname), Direction::kInbound};
+    fhfw.profiles = false;
+    EndpointChainSpec thfw{names::toHostForwardChain(ifname), Direction::kOutbound};
+    thfw.profiles = false;
+    out.filter.push_back(endpointChain(fhfw, endpoint.forward_tiers(), {}));
+    out.filter.push_back(endpointChain(thfw, endpoint.forward_tiers(), {}));
+  }
+  if (untracked) {
+    // Before conntrack: no conntrack state to test, no default drop (unmatched packets go on to
+    // normal policy), failsafe first.
+    EndpointChainSpec rfh{names::fromHostChain(ifname), Direction::kInbound, false, false,
+                          std::string(names::kFailsafeIn), false, false};
+    EndpointChainSpec rth{names::toHostChain(ifname), Direction::kOutbound, false, false,
+                          std::string(names::kFailsafeOut), false, false};
+    out.raw.push_back(endpointChain(rfh, endpoint.untracked_tiers(), {}));
+    out.raw.push_back(endpointChain(rth, endpoint.untracked_tiers(), {}));
+  }
+  if (anyPolicies(endpoint.pre_dnat_tiers())) {
+    EndpointChainSpec mfh{names::fromHostChain(ifname), Direction::kInbound, false, false,
+                          std::string(names::kFailsafeIn), false, false};
+    out.mangle.push_back(endpointChain(mfh, endpoint.pre_dnat_tiers(), {}));
+  }
+  return out;
+}
+
+std::vector<Chain> renderWorkloadDispatch(std::vector<std::string> interfaces, const RenderConfig& config) {
+  interfaces = sortedUnique(std::move(interfaces));
+  Chain from{std::string(names::kFromWorkloadDispatch), {}};
+  Chain to{std::string(names::kToWorkloadDispatch), {}};
+  for (const auto& ifname : interfaces) {
+    from.rules.push_back({"-i " + ifname, "-g " + names::fromWorkloadChain(ifname)});
+    to.rules.push_back({"-o " + ifname, "-g " + names::toWorkloadChain(ifname)});
+  }
+  // A workload interface no endpoint claims (yet, or any more) passes nothing.
+  for (const auto& prefix : config.interfacePrefixes) {
+    from.rules.push_back({"-i " + prefix + "+", "-j DROP"});
+    to.rules.push_back({"-o " + prefix + "+", "-j DROP"});
+  }
+  return {from, to};
+}
+
+TableChains renderHostDispatch(std::vector<HostDispatchEntry> endpoints) {
+  // Specific interfaces first, the "*" endpoint last, so it catches only the rest.
+  std::sort(endpoints.begin(), endpoints.end(), [](const auto& a, const auto& b) {
+    return std::make_pair(a.interface == "*", a.interface) < std::make_pair(b.interface == "*", b.interface);
+  });
+  auto dispatch = [&](std::string_view name, const char* flag, auto chainFor, auto wanted) {
+    Chain chain{std::string(name), {}};
+    for (const auto& e : endpoints) {
+      if (!wanted(e)) continue;
+      std::string match = e.interface == "*" ? "" : std::string(flag) + " " + e.interface;
+      chain.rules.push_back({match, "-g " + chainFor(e.interface)});
+    }
+    return chain;
+  };
+  auto all = [](const HostDispatchEntry&) { return true; };
+  TableChains out;
+  out.filter.push_back(dispatch(names::kFromHostDispatch, "-i", names::fromHostChain, all));
+  out.filter.push_back(dispatch(names::kToHostDispatch, "-o", names::toHostChain, all));
+  auto fwd = [](const HostDispatchEntry& e) { return e.hasForward; };
+  out.filter.push_back(dispatch(names::kFromHostForwardDispatch, "-i", names::fromHostForwardChain, fwd));
+  out.filter.push_back(dispatch(names::kToHostForwardDispatch, "-o", names::toHostForwardChain, fwd));
+  auto untracked = [](const HostDispatchEntry& e) { return e.hasUntracked; };
+  out.raw.push_back(dispatch(names::kFromHostDispatch, "-i", names::fromHostChain, untracked));
+  out.raw.push_back(dispatch(names::kToHostDispatch, "-o", names::toHostChain, untracked));
+  auto preDnat = [](const HostDispatchEntry& e) { return e.hasPreDnat; };
+  out.mangle.push_back(dispatch(names::kFromHostDispatch, "-i", names::fromHostChain, preDnat));
+  return out;
+}
+
+TableChains renderStaticChains(IpFamily family, const RenderConfig& config) {
+  TableChains out;
+  const std::string clear = "-j MARK --set-xmark " + kClearMarks;
+  const std::string acceptIfMarked = "-m mark --mark " + kAcceptMark;
+  // filter INPUT: workload traffic to the host goes (goto) to tartan-wl-to-host, so that its
+  // RETURN leaves tartan-INPUT; everything else meets the host endpoints.
+  Chain input{std::string(names::kFilterInput), {{"", clear}}};
+  for (const auto& p : config.interfacePrefixes)
+    input.rules.push_back({"-i " + p + "+", "-g " + std::string(names::kWorkloadToHost)});
+  input.rules.push_back({"", "-j " + std::string(names::kFromHostDispatch)});
+  input.rules.push_back({acceptIfMarked, "-j ACCEPT"});
+
+  Chain toHost{std::string(names::kWorkloadToHost), {}};
+  if (family == IpFamily::kV6) {
+    // Router solicitation/advertisement and neighbour discovery must reach the host.
+    for (int type : {130, 131, 132, 133, 135, 136})
+      toHost.rules.push_back({fmt::format("-p ipv6-icmp -m icmp6 --icmpv6-type {}", type), "-j ACCEPT"});
+  }
+  toHost.rules.push_back({"", "-j " + std::string(names::kFromWorkloadDispatch)});
+  toHost.rules.push_back({"", endpointToHostAction(config.endpointToHost)});
+
+  Chain forward{std::string(names::kFilterForward), {{"", clear}}};
+  forward.rules.push_back({"", "-j " + std::string(names::kFromHostForwardDispatch)});
+  for (const auto& p : config.interfacePrefixes)
+    forward.rules.push_back({"-i " + p + "+", "-j " + std::string(names::kFromWorkloadDispatch)});
+  for (const auto& p : config.interfacePrefixes)
+    forward.rules.push_back({"-o " + p + "+", "-j " + std::string(names::kToWorkloadDispatch)});
+  forward.rules.push_back({"", "-j " + std::string(names::kToHostForwardDispatch)});
+  forward.rules.push_back({acceptIfMarked, "-j ACCEPT"});
+
+  // filter OUTPUT: the host may always reach its own workloads (as in Calico).
+  Chain output{std::string(names::kFilterOutput), {{"", clear}}};
+  for (const auto& p : config.interfacePrefixes) output.rules.push_back({"-o " + p + "+", "-j RETURN"});
+  output.rules.push_back({"", "-j " + std::string(names::kToHostDispatch)});
+  output.rules.push_back({acceptIfMarked, "-j ACCEPT"});
+
+  out.filter = {input, toHost, forward, output, failsafeChain(names::kFailsafeIn, config.failsafeInbound),
+                failsafeChain(names::kFailsafeOut, config.failsafeOutbound)};
+
+  // raw: doNotTrack policies of host endpoints; what they allow skips conntrack.
+  auto rawChain = [&](std::string_view name, const char* flag, std::string_view dispatch) {
+    Chain chain{std::string(name), {{"", clear}}};
+    for (const auto& p : config.interfacePrefixes) chain.rules.push_back({std::string(flag) + " " + p + "+", "-j RETURN"});
+    chain.rules.push_back({"", "-j " + std::string(dispatch)});
+    chain.rules.push_back({acceptIfMarked, "-j CT --notrack"});
+    chain.rules.push_back({acceptIfMarked, "-j ACCEPT"});
+    return chain;
+  };
+  out.raw = {rawChain(names::kPrerouting, "-i", names::kFromHostDispatch),
+             rawChain(names::kRawOutput, "-o", names::kToHostDispatch),
+             failsafeChain(names::kFailsafeIn, config.failsafeInbound),
+             failsafeChain(names::kFailsafeOut, config.failsafeOutbound)};
+
+  // mangle: preDNAT policies of host endpoints, for new flows only.
+  Chain mangle{std::string(names::kPrerouting), {{"-m conntrack --ctstate RELATED,ESTABLISHED", "-j ACCEPT"}}};
+  mangle.rules.push_back({"", clear});
+  for (const auto& p : config.interfacePrefixes) mangle.rules.push_back({"-i " + p + "+", "-j RETURN"});
+  mangle.rules.push_back({"", "-j " + std::string(names::kFromHostDispatch)});
+  mangle.rules.push_back({acceptIfMarked, "-j ACCEPT"});
+  out.mangle = {mangle, failsafeChain(names::kFailsafeIn, config.failsafeInbound)};
+  return out;
+}
+
+std::vector<Hook> hooks() {
+  return {{"filter", "INPUT", std::string(names::kFilterInput)},
+          {"filter", "FORWARD", std::string(names::kFilterForward)},
+          {"filter", "OUTPUT", std::string(names::kFilterOutput)},
+          {"raw", "PREROUTING", std::string(names::kPrerouting)},
+          {"raw", "OUTPUT", std::string(names::kRawOutput)},
+          {"mangle", "PREROUTING", std::string(names::kPrerouting)}};
+}
+
+}  // namespace tartan::dataplane::iptables

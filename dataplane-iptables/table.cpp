@@ -1,0 +1,231 @@
+// Desired-versus-programmed tracking and the restore transaction; see table.hpp.
+#include "tartan/dataplane/iptables/table.hpp"
+
+#include <algorithm>
+
+namespace tartan::dataplane::iptables {
+
+namespace {
+
+// The tartan-* chains a rule jumps or goes to.
+void jumpTargets(const Rule& rule, std::vector<std::string>& out) {
+  for (std::string_view flag : {"-j ", "-g "}) {
+    auto pos = rule.action.find(flag);
+    if (pos == std::string::npos) continue;
+    std::string_view rest = std::string_view(rule.action).substr(pos + flag.size());
+    rest = rest.substr(0, rest.find(' '));
+    if (rest.starts_with(kChainPrefix)) out.emplace_back(rest);
+  }
+}
+
+}  // namespace
+
+std::string hashOfRuleText(std::string_view text) {
+  for (std::string_view marker : {"--comment \"tartan:", "--comment tartan:"}) {
+    auto pos = text.find(marker);
+    if (pos == std::string_view::npos) continue;
+    pos += marker.size();
+    auto end = pos;
+    while (end < text.size() && ((text[end] >= 'a' && text[end] <= 'z') || (text[end] >= '2' && text[end] <= '7')))
+      ++end;
+    return std::string(text.substr(pos, end - pos));
+  }
+  return {};
+}
+
+Result<std::map<std::string, SavedTable>> parseIptablesSave(std::string_view text) {
+  std::map<std::string, SavedTable> tables;
+  SavedTable* current = nullptr;
+  std::size_t lineNo = 0;
+  auto error = [&](std::string what) {
+    return makeError("iptables-save", "line " + std::to_string(lineNo), std::move(what));
+  };
+  while (!text.empty()) {
+    ++lineNo;
+    auto nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.remove_suffix(1);
+    if (line.empty() || line.front() == '#') continue;
+    if (line.front() == '*') {
+      if (current != nullptr) return error("table started inside another table");
+      if (line.size() < 2) return error("table without a name");
+      current = &tables[std::string(line.substr(1))];
+      continue;
+    }
+    if (current == nullptr) return error("'" + std::string(line.substr(0, 40)) + "' outside a table");
+    if (line == "COMMIT") {
+      current = nullptr;
+      continue;
+    }
+    if (line.front() == ':') {
+      auto space = line.find(' ');
+      std::string_view chain = line.substr(1, space == std::string_view::npos ? line.npos : space - 1);
+      if (chain.empty()) return error("chain declaration without a name");
+      current->chains[std::string(chain)];
+      continue;
+    }
+    if (line.starts_with("-A ")) {
+      std::string_view rest = line.substr(3);
+      auto space = rest.find(' ');
+      std::string_view chain = rest.substr(0, space);
+      if (chain.empty()) return error("rule without a chain");
+      std::string_view rule = space == std::string_view::npos ? std::string_view{} : rest.substr(space + 1);
+      auto& saved = current->chains[std::string(chain)];
+      saved.ruleTexts.emplace_back(rule);
+      saved.hashes.push_back(hashOfRuleText(rule));
+      continue;
+    }
+    return error("unexpected line '" + std::string(line.substr(0, 40)) + "'");
+  }
+  if (current != nullptr) return makeError("iptables-save", "", "table not committed (truncated output)");
+  return tables;
+}
+
+void Table::retarget(const std::vector<std::string>& targets, int delta) {
+  for (const auto& t : targets) {
+    auto& count = references_[t];
+    count += delta;
+    if (count == 0) references_.erase(t);
+    touched_.insert(t);
+  }
+}
+
+void Table::setChain(Chain chain) {
+  Desired next;
+  next.hashes = ruleHashes(chain);
+  for (const auto& rule : chain.rules) jumpTargets(rule, next.targets);
+  auto it = desired_.find(chain.name);
+  if (it != desired_.end()) {
+    if (it->second.hashes == next.hashes && it->second.chain == chain) return;
+    retarget(it->second.targets, -1);
+  }
+  retarget(next.targets, +1);
+  touched_.insert(chain.name);
+  std::string name = chain.name;
+  next.chain = std::move(chain);
+  desired_.insert_or_assign(std::move(name), std::move(next));
+}
+
+void Table::removeChain(std::string_view name) {
+  auto it = desired_.find(name);
+  if (it == desired_.end()) return;
+  retarget(it->second.targets, -1);
+  touched_.insert(std::string(name));
+  desired_.erase(it);
+}
+
+void Table::setHook(std::string builtin, std::string target) {
+  auto& hook = hooks_[builtin];
+  if (hook.target != target) hook.correct = false;
+  hook.target = std::move(target);
+}
+
+std::string Table::hookHash(const std::string& builtin, const std::string& target) const {
+  return ruleHashes(Chain{builtin, {{"", "-j " + target}}}).front();
+}
+
+void Table::setProgrammed(const SavedTable& saved) {
+  programmed_.clear();
+  for (const auto& [name, chain] : saved.chains) {
+    if (name.starts_with(kChainPrefix)) {
+      programmed_[name] = chain.hashes;
+      touched_.insert(name);
+    }
+  }
+  for (auto& [builtin, hook] : hooks_) {
+    hook.oursProgrammed.clear();
+    hook.correct = false;
+    auto it = saved.chains.find(builtin);
+    if (it == saved.chains.end()) continue;
+    const auto& chain = it->second;
+    for (std::size_t i = 0; i < chain.ruleTexts.size(); ++i)
+      if (!chain.hashes[i].empty()) hook.oursProgrammed.push_back(chain.ruleTexts[i]);
+    hook.correct = hook.oursProgrammed.size() == 1 && !chain.hashes.empty() &&
+                   chain.hashes.front() == hookHash(builtin, hook.target);
+  }
+  for (const auto& [name, d] : desired_) touched_.insert(name);
+  for (const auto& [name, count] : references_) touched_.insert(name);
+  known_ = true;
+}
+
+std::optional<std::vector<std::string>> Table::wantedHashes(const std::string& name) const {
+  if (auto it = desired_.find(name); it != desired_.end()) return it->second.hashes;
+  if (references_.count(name) != 0) return std::vector<std::string>{};  // placeholder
+  return std::nullopt;
+}
+
+bool Table::chainDirty(const std::string& name) const {
+  auto wanted = wantedHashes(name);
+  auto it = programmed_.find(name);
+  if (!wanted) return it != programmed_.end();
+  return it == programmed_.end() || it->second != *wanted;
+}
+
+bool Table::needsApply() const {
+  if (std::any_of(hooks_.begin(), hooks_.end(), [](const auto& h) { return !h.second.correct; })) return true;
+  return std::any_of(touched_.begin(), touched_.end(), [&](const std::string& n) { return chainDirty(n); });
+}
+
+std::vector<std::string> Table::pendingChains() const {
+  std::vector<std::string> out;
+  for (const auto& name : touched_)
+    if (chainDirty(name)) out.push_back(name);
+  return out;
+}
+
+std::string Table::restoreInput() const {
+  std::vector<std::string> write, remove;
+  for (const auto& name : touched_) {
+    if (!chainDirty(name)) continue;
+    (wantedHashes(name) ? write : remove).push_back(name);
+  }
+  const bool hooksDirty =
+      std::any_of(hooks_.begin(), hooks_.end(), [](const auto& h) { return !h.second.correct; });
+  if (write.empty() && remove.empty() && !hooksDirty) return {};
+  std::string out = "*" + name_ + "\n";
+  // 1. Declare (create, or flush if it exists) every chain we write, before any jump to it.
+  for (const auto& name : write) out += ":" + name + " - [0:0]\n";
+  // 2. Fill them.
+  for (const auto& name : write) {
+    auto it = desired_.find(name);
+    if (it == desired_.end()) continue;  // placeholder: stays empty
+    const auto& d = it->second;
+    for (std::size_t i = 0; i < d.chain.rules.size(); ++i)
+      out += "-A " + name + " " + ruleText(d.chain.rules[i], d.hashes[i]) + "\n";
+  }
+  // 3. Hooks: remove every rule of ours in the built-in chain, insert the one we want at the top.
+  for (const auto& [builtin, hook] : hooks_) {
+    if (hook.correct) continue;
+    for (const auto& text : hook.oursProgrammed) out += "-D " + builtin + " " + text + "\n";
+    out += "-I " + builtin + " 1 " + ruleText({"", "-j " + hook.target}, hookHash(builtin, hook.target)) + "\n";
+  }
+  // 4. Chains no longer wanted: all flushed first (they may jump to each other), then deleted.
+  for (const auto& name : remove) out += "-F " + name + "\n";
+  for (const auto& name : remove) out += "-X " + name + "\n";
+  out += "COMMIT\n";
+  return out;
+}
+
+void Table::applied() {
+  for (const auto& name : touched_) {
+    auto wanted = wantedHashes(name);
+    if (wanted)
+      programmed_[name] = *wanted;
+    else
+      programmed_.erase(name);
+  }
+  touched_.clear();
+  for (auto& [builtin, hook] : hooks_) {
+    if (hook.correct) continue;
+    hook.oursProgrammed = {ruleText({"", "-j " + hook.target}, hookHash(builtin, hook.target))};
+    hook.correct = true;
+  }
+}
+
+const Chain* Table::desiredChain(std::string_view name) const {
+  auto it = desired_.find(name);
+  return it == desired_.end() ? nullptr : &it->second.chain;
+}
+
+}  // namespace tartan::dataplane::iptables

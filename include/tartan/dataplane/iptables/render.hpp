@@ -1,0 +1,109 @@
+// tartan/dataplane/iptables/render.hpp — dataplane API messages to iptables chains, purely.
+//
+// What: renders policies, profiles, workload and host endpoints, their dispatch chains and the
+// fixed top-level chains into Chain values for one IP family. The layout follows Felix:
+//   filter: INPUT/FORWARD/OUTPUT -> tartan-INPUT/FORWARD/OUTPUT -> dispatch (by interface) ->
+//           endpoint chains (tartan-tw-/fw-/th-/fh-/thfw-/fhfw-) -> policy chains (tartan-pi-/po-)
+//   raw:    PREROUTING/OUTPUT -> tartan-PREROUTING/OUTPUT -> host endpoints' doNotTrack policies
+//   mangle: PREROUTING -> tartan-PREROUTING -> host endpoints' preDNAT policies
+// Endpoint chains accept established and related packets and drop invalid ones before any
+// policy, so an established flow costs two rules; each tier is evaluated with the accept/pass
+// mark bits and ends with the tier's default action.
+// Owns nothing; no I/O; safe to call from any thread. Bad input (an address of the wrong family,
+// ports without a port protocol) makes a rule render to nothing for that family, and is counted
+// in RenderWarnings rather than failing the whole batch.
+#pragma once
+
+#include "tartan/common/result.hpp"
+#include "tartan/dataplane/iptables/chain.hpp"
+
+#include <map>
+#include <set>
+#include <utility>
+#include <string>
+#include <vector>
+
+namespace tartan::dataplane::proto {
+class Rule;
+class Policy;
+class PolicyID;
+class Profile;
+class WorkloadEndpoint;
+class HostEndpoint;
+}  // namespace tartan::dataplane::proto
+
+namespace tartan::dataplane::iptables {
+
+enum class EndpointToHostAction { kDrop, kReturn, kAccept };
+
+struct FailsafePort {
+  std::string protocol;  // tcp | udp | sctp
+  int port = 0;
+  bool operator==(const FailsafePort&) const = default;
+};
+
+struct RenderConfig {
+  std::vector<std::string> interfacePrefixes{"tart"};
+  std::vector<FailsafePort> failsafeInbound;
+  std::vector<FailsafePort> failsafeOutbound;
+  EndpointToHostAction endpointToHost = EndpointToHostAction::kDrop;
+  std::string logPrefix = "tartan-packet";
+  bool operator==(const RenderConfig&) const = default;
+};
+
+// The defaults of RenderConfig's failsafe ports, as Felix's.
+std::vector<FailsafePort> defaultFailsafeInbound();
+std::vector<FailsafePort> defaultFailsafeOutbound();
+// "tcp:22,udp:68" -> ports; an error names the bad entry.
+Result<std::vector<FailsafePort>> parseFailsafePorts(std::string_view text);
+
+// ---- Rules and policies
+// The iptables rules for one abstract rule (none if it cannot match in this family).
+std::vector<Rule> renderRule(const proto::Rule& rule, IpFamily family, const RenderConfig& config);
+// The inbound and outbound chains of a policy (always both, possibly empty).
+std::vector<Chain> renderPolicy(const proto::PolicyID& id, const proto::Policy& policy, IpFamily family,
+                                const RenderConfig& config);
+std::vector<Chain> renderProfile(std::string_view id, const proto::Profile& profile, IpFamily family,
+                                 const RenderConfig& config);
+// Every IP set a policy or profile refers to: (id, used as a named-port set).
+using IpSetRefs = std::set<std::pair<std::string, bool>>;
+void collectIpSetIds(const proto::Policy& policy, IpSetRefs& out);
+void collectIpSetIds(const proto::Profile& profile, IpSetRefs& out);
+
+// ---- Endpoints (to-/from- chains, filter table)
+std::vector<Chain> renderWorkloadEndpoint(const proto::WorkloadEndpoint& endpoint, IpFamily family,
+                                          const RenderConfig& config);
+
+struct TableChains {
+  std::vector<Chain> filter;
+  std::vector<Chain> raw;
+  std::vector<Chain> mangle;
+};
+TableChains renderHostEndpoint(const proto::HostEndpoint& endpoint, IpFamily family,
+                               const RenderConfig& config);
+
+// ---- Dispatch and fixed chains
+// `interfaces` are the workload interface names, any order.
+std::vector<Chain> renderWorkloadDispatch(std::vector<std::string> interfaces, const RenderConfig& config);
+
+struct HostDispatchEntry {
+  std::string interface;  // or "*"
+  bool hasForward = false;
+  bool hasUntracked = false;
+  bool hasPreDnat = false;
+};
+TableChains renderHostDispatch(std::vector<HostDispatchEntry> endpoints);
+
+// The top-level chains, the workload-to-host chain and the failsafe chains.
+TableChains renderStaticChains(IpFamily family, const RenderConfig& config);
+
+// A jump inserted at the top of a built-in chain.
+struct Hook {
+  std::string table;    // "filter", "raw", "mangle"
+  std::string builtin;  // "INPUT"
+  std::string target;   // "tartan-INPUT"
+  bool operator==(const Hook&) const = default;
+};
+std::vector<Hook> hooks();
+
+}  // namespace tartan::dataplane::iptables

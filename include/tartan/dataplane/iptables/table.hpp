@@ -1,0 +1,100 @@
+// tartan/dataplane/iptables/table.hpp — desired-versus-programmed tracking of one iptables table.
+//
+// What: holds the chains we want in one table of one family and what the kernel holds (read back
+// with iptables-save, reduced to rule hashes), and renders the difference as ONE
+// `iptables-restore --noflush` transaction: changed chains are declared (created or flushed) and
+// refilled, hooks at the top of built-in chains are put right, and chains no longer wanted are
+// flushed and deleted last, after every jump to them is gone. Only chains named tartan-* are
+// ever declared, flushed or deleted; in built-in chains only rules carrying our hash comment are
+// removed. A chain some wanted chain jumps to but nobody set is programmed empty, so a
+// transaction never fails on a dangling jump (an unknown policy matches nothing).
+// Owns: its maps. Threading: none; one owner. Failure: parse errors are values; after a failed
+// restore the caller reads the table back before trying again (invalidate()).
+#pragma once
+
+#include "tartan/common/result.hpp"
+#include "tartan/dataplane/iptables/chain.hpp"
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tartan::dataplane::iptables {
+
+// One chain as iptables-save shows it.
+struct SavedChain {
+  std::vector<std::string> ruleTexts;  // after "-A <chain> "
+  std::vector<std::string> hashes;     // our hash comment per rule, "" for a rule without one
+};
+
+struct SavedTable {
+  std::map<std::string, SavedChain> chains;  // every chain, built-in and user-defined
+};
+
+// Parses iptables-save output (any number of tables). Never throws; garbage is an Error.
+Result<std::map<std::string, SavedTable>> parseIptablesSave(std::string_view text);
+
+// The hash in a rule's "tartan:<hash>" comment, or "" if it has none.
+std::string hashOfRuleText(std::string_view ruleText);
+
+class Table {
+ public:
+  Table(std::string name, IpFamily family) : name_(std::move(name)), family_(family) {}
+
+  const std::string& name() const { return name_; }
+  IpFamily family() const { return family_; }
+
+  // Desired state. Setting a chain to what it already is costs a hash compare and nothing else.
+  void setChain(Chain chain);
+  void removeChain(std::string_view name);
+  // The one jump we keep at the top of a built-in chain (e.g. INPUT -> tartan-INPUT).
+  void setHook(std::string builtin, std::string target);
+
+  // Programmed state, from a read-back. Takes over what matches; everything else becomes work.
+  void setProgrammed(const SavedTable& saved);
+  // Forget the programmed state (e.g. after a failed restore); needs setProgrammed() before use.
+  void invalidate() { known_ = false; }
+  bool programmedKnown() const { return known_; }
+
+  // Is there anything to write?
+  bool needsApply() const;
+  // The restore transaction ("*filter ... COMMIT"), or "" if there is nothing to do.
+  std::string restoreInput() const;
+  // The transaction from restoreInput() succeeded: programmed := desired.
+  void applied();
+
+  const Chain* desiredChain(std::string_view name) const;
+  std::size_t desiredChainCount() const { return desired_.size(); }
+  // The names of the chains the next transaction rewrites or deletes (for tests and logs).
+  std::vector<std::string> pendingChains() const;
+
+ private:
+  struct Desired {
+    Chain chain;
+    std::vector<std::string> hashes;
+    std::vector<std::string> targets;  // tartan-* chains it jumps to
+  };
+  struct HookState {
+    std::string target;
+    std::vector<std::string> oursProgrammed;  // rule texts with our hash in the built-in chain
+    bool correct = false;                     // exactly one of ours, first, with the right hash
+  };
+  std::optional<std::vector<std::string>> wantedHashes(const std::string& name) const;
+  bool chainDirty(const std::string& name) const;
+  void retarget(const std::vector<std::string>& targets, int delta);
+  std::string hookHash(const std::string& builtin, const std::string& target) const;
+
+  std::string name_;
+  IpFamily family_;
+  bool known_ = false;
+  std::map<std::string, Desired, std::less<>> desired_;
+  std::map<std::string, int, std::less<>> references_;                       // jump target -> count
+  std::map<std::string, std::vector<std::string>, std::less<>> programmed_;  // our chains -> hashes
+  std::map<std::string, HookState> hooks_;
+  std::set<std::string, std::less<>> touched_;  // chains whose wanted state may differ from programmed
+};
+
+}  // namespace tartan::dataplane::iptables
