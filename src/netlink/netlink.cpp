@@ -116,15 +116,16 @@ Result<size_t> Netlink::receive(std::vector<uint8_t>& buffer) {
   }
 }
 
-Result<std::vector<std::vector<uint8_t>>> Netlink::dump(std::vector<uint8_t> request, uint32_t seq,
-                                                        const char* what) {
+Result<void> Netlink::dump(std::vector<uint8_t> request, uint32_t seq, const char* what,
+                           const std::function<Result<void>(std::span<const uint8_t>)>& onPayload,
+                           const std::function<void()>& onRestart) {
   for (int attempt = 0; attempt < kDumpRetries; ++attempt) {
     // A fresh sequence per attempt, so that the tail of an interrupted dump is not mistaken
     // for the new one.
     uint32_t current = attempt == 0 ? seq : nextSeq_++;
     std::memcpy(request.data() + 8, &current, 4);
+    if (attempt > 0) onRestart();
     if (auto sent = send(request); !sent) return sent.error();
-    std::vector<std::vector<uint8_t>> payloads;
     bool interrupted = false;
     bool done = false;
     while (!done) {
@@ -148,11 +149,11 @@ Result<std::vector<std::vector<uint8_t>>> Netlink::dump(std::vector<uint8_t> req
           if (ack->error != 0) return ackError(what, *ack);
           continue;
         }
-        payloads.emplace_back(message.payload.begin(), message.payload.end());
+        if (auto handled = onPayload(message.payload); !handled) return handled.error();
       }
     }
     // The table changed while it was being dumped: the listing may miss or repeat entries.
-    if (!interrupted) return payloads;
+    if (!interrupted) return {};
     log::get("netlink")->debug("{} interrupted by a concurrent change, dumping again", what);
   }
   return makeError(what, "", "dump kept being interrupted by concurrent changes");
@@ -162,20 +163,24 @@ Result<std::vector<Route>> Netlink::listRoutes(const RouteFilter& filter) {
   std::vector<uint8_t> request;
   uint32_t seq = nextSeq_++;
   encodeRouteDump(request, filter.family, seq);
-  auto payloads = dump(std::move(request), seq, "RTM_GETROUTE");
-  if (!payloads) return payloads.error();
   std::vector<Route> routes;
-  routes.reserve(payloads->size());
-  for (const auto& payload : *payloads) {
-    if (payload.size() < 12) return makeError("RTM_GETROUTE", "rtmsg", "truncated");
-    if (payload[0] != 2 && payload[0] != 10) continue;  // MPLS and others: not ours
-    uint32_t flags = 0;
-    std::memcpy(&flags, payload.data() + 8, 4);
-    if (flags & kRouteFlagCloned) continue;  // IPv6 exceptions / cache entries
-    auto route = decodeRoute(payload);
-    if (!route) return route.error();
-    if (filter.matches(*route)) routes.push_back(std::move(*route));
-  }
+  auto done = dump(
+      std::move(request), seq, "RTM_GETROUTE",
+      [&](std::span<const uint8_t> payload) -> Result<void> {
+        if (payload.size() < 12) return makeError("RTM_GETROUTE", "rtmsg", "truncated");
+        if (payload[0] != 2 && payload[0] != 10) return {};  // MPLS and others: not ours
+        // Cheap filters before decoding: a big table holds many routes that are not ours.
+        if (filter.protocol && payload[5] != *filter.protocol) return {};
+        uint32_t flags = 0;
+        std::memcpy(&flags, payload.data() + 8, 4);
+        if (flags & kRouteFlagCloned) return {};  // IPv6 exceptions / cache entries
+        auto route = decodeRoute(payload);
+        if (!route) return route.error();
+        if (filter.matches(*route)) routes.push_back(std::move(*route));
+        return {};
+      },
+      [&] { routes.clear(); });
+  if (!done) return done.error();
   return routes;
 }
 
@@ -229,14 +234,17 @@ Result<std::vector<Link>> Netlink::listLinks() {
   std::vector<uint8_t> request;
   uint32_t seq = nextSeq_++;
   encodeLinkDump(request, seq);
-  auto payloads = dump(std::move(request), seq, "RTM_GETLINK");
-  if (!payloads) return payloads.error();
   std::vector<Link> links;
-  for (const auto& payload : *payloads) {
-    auto link = decodeLink(payload);
-    if (!link) return link.error();
-    links.push_back(std::move(*link));
-  }
+  auto done = dump(
+      std::move(request), seq, "RTM_GETLINK",
+      [&](std::span<const uint8_t> payload) -> Result<void> {
+        auto link = decodeLink(payload);
+        if (!link) return link.error();
+        links.push_back(std::move(*link));
+        return {};
+      },
+      [&] { links.clear(); });
+  if (!done) return done.error();
   return links;
 }
 
@@ -244,15 +252,18 @@ Result<std::vector<InterfaceAddress>> Netlink::listAddresses(std::optional<Famil
   std::vector<uint8_t> request;
   uint32_t seq = nextSeq_++;
   encodeAddressDump(request, family, seq);
-  auto payloads = dump(std::move(request), seq, "RTM_GETADDR");
-  if (!payloads) return payloads.error();
   std::vector<InterfaceAddress> addresses;
-  for (const auto& payload : *payloads) {
-    if (payload.empty() || (payload[0] != 2 && payload[0] != 10)) continue;
-    auto address = decodeAddress(payload);
-    if (!address) return address.error();
-    if (!family || address->prefix.family() == *family) addresses.push_back(*address);
-  }
+  auto done = dump(
+      std::move(request), seq, "RTM_GETADDR",
+      [&](std::span<const uint8_t> payload) -> Result<void> {
+        if (payload.empty() || (payload[0] != 2 && payload[0] != 10)) return {};
+        auto address = decodeAddress(payload);
+        if (!address) return address.error();
+        if (!family || address->prefix.family() == *family) addresses.push_back(*address);
+        return {};
+      },
+      [&] { addresses.clear(); });
+  if (!done) return done.error();
   return addresses;
 }
 

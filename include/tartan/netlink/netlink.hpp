@@ -114,9 +114,12 @@ class Netlink final : public RouteTable, public LinkTable {
 
  private:
   explicit Netlink(mnl_socket* socket);
-  // Sends one request buffer and collects every message of the reply until NLMSG_DONE.
-  Result<std::vector<std::vector<uint8_t>>> dump(std::vector<uint8_t> request, uint32_t seq,
-                                                 const char* what);
+  // Sends a dump request and hands each reply payload (valid only during the call) to
+  // `onPayload` until NLMSG_DONE. If the kernel flags the dump as interrupted by a concurrent
+  // change, `onRestart` is called and the dump runs again.
+  Result<void> dump(std::vector<uint8_t> request, uint32_t seq, const char* what,
+                    const std::function<Result<void>(std::span<const uint8_t>)>& onPayload,
+                    const std::function<void()>& onRestart);
   Result<void> send(std::span<const uint8_t> bytes);
   Result<size_t> receive(std::vector<uint8_t>& buffer);
 
