@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <ostream>
 
 namespace tartan::datastore {
 
@@ -47,6 +48,20 @@ Op Op::apply(Key key, std::string value) {
 }
 Op Op::remove(Key key, std::optional<int64_t> expectedRevision) {
   return Op{Type::Remove, std::move(key), {}, expectedRevision};
+}
+
+std::ostream& operator<<(std::ostream& os, const Key& key) { return os << key.toString(); }
+std::ostream& operator<<(std::ostream& os, const KVPair& kv) {
+  return os << kv.key << "@" << kv.revision;
+}
+std::ostream& operator<<(std::ostream& os, const StoreError& error) {
+  return os << toString(error.kind) << ": " << error.toString();
+}
+std::ostream& operator<<(std::ostream& os, const ListResult& list) {
+  return os << list.items.size() << " items @" << list.revision;
+}
+std::ostream& operator<<(std::ostream& os, const TxnResult& txn) {
+  return os << "transaction of " << txn.results.size() << " @" << txn.revision;
 }
 
 std::string defaultLocation() {

@@ -26,6 +26,7 @@
 #include <compare>
 #include <cstdint>
 #include <functional>
+#include <iosfwd>
 #include <memory>
 #include <optional>
 #include <string>
@@ -87,6 +88,11 @@ StoreError makeStoreError(ErrorKind kind, std::string where, std::string what);
 template <class T>
 using StoreResult = boost::system::result<T, StoreError>;
 
+// For logs and test diagnostics (and boost::system::result's own operator<<).
+std::ostream& operator<<(std::ostream& os, const Key& key);
+std::ostream& operator<<(std::ostream& os, const KVPair& kv);
+std::ostream& operator<<(std::ostream& os, const StoreError& error);
+
 // list(): the items and the store revision they are a consistent snapshot of — the revision to
 // start a watch from.
 struct ListResult {
@@ -116,6 +122,9 @@ struct TxnResult {
   // the deletion's).
   std::vector<KVPair> results;
 };
+
+std::ostream& operator<<(std::ostream& os, const ListResult& list);
+std::ostream& operator<<(std::ostream& os, const TxnResult& txn);
 
 enum class EventType { Added, Modified, Deleted };
 
