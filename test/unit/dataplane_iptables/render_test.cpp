@@ -1,0 +1,152 @@
+// Rendering is pure: abstract rules and endpoints to iptables rules, checked line by line and
+// against golden files of whole tables.
+#include "golden.hpp"
+#include "scenario.hpp"
+#include "support/fake_iptables.hpp"
+#include "tartan/dataplane/iptables/driver.hpp"
+#include "tartan/dataplane/iptables/render.hpp"
+#include "tartan/dataplane/iptables/table.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace tartan::dataplane::iptables;
+namespace pb = tartan::dataplane::proto;
+using tartan::test::port;
+
+namespace {
+std::vector<std::string> lines(const pb::Rule& rule, IpFamily family = IpFamily::kV4) {
+  std::vector<std::string> out;
+  for (const auto& r : renderRule(rule, family, RenderConfig{})) out.push_back(r.match + " => " + r.action);
+  return out;
+}
+pb::Rule tcp() {
+  pb::Rule r;
+  r.set_action(pb::RULE_ACTION_DENY);
+  r.mutable_protocol()->set_name("tcp");
+  return r;
+}
+}  // namespace
+
+TEST_CASE("allow sets the accept mark and returns; deny drops; pass marks and returns", "[render]") {
+  pb::Rule r;
+  r.set_action(pb::RULE_ACTION_ALLOW);
+  CHECK(lines(r) == std::vector<std::string>{" => -j MARK --set-xmark 0x10000/0x10000",
+                                             "-m mark --mark 0x10000/0x10000 => -j RETURN"});
+  r.set_action(pb::RULE_ACTION_DENY);
+  CHECK(lines(r) == std::vector<std::string>{" => -j DROP"});
+  r.set_action(pb::RULE_ACTION_NEXT_TIER);
+  CHECK(lines(r) == std::vector<std::string>{" => -j MARK --set-xmark 0x20000/0x20000",
+                                             "-m mark --mark 0x20000/0x20000 => -j RETURN"});
+  r.set_action(pb::RULE_ACTION_LOG);
+  CHECK(lines(r) == std::vector<std::string>{" => -j LOG --log-prefix \"tartan-packet: \" --log-level 5"});
+}
+
+TEST_CASE("nets are alternatives: one iptables rule per source net of the family", "[render]") {
+  auto r = tcp();
+  r.add_src_net("10.0.0.0/8");
+  r.add_src_net("192.168.0.0/16");
+  r.add_src_net("fd00::/8");
+  r.add_not_src_net("10.1.0.0/16");
+  CHECK(lines(r) == std::vector<std::string>{"-s 10.0.0.0/8 -p tcp ! -s 10.1.0.0/16 => -j DROP",
+                                             "-s 192.168.0.0/16 -p tcp ! -s 10.1.0.0/16 => -j DROP"});
+  CHECK(lines(r, IpFamily::kV6) == std::vector<std::string>{"-s fd00::/8 -p tcp => -j DROP"});
+}
+
+TEST_CASE("a rule whose nets are all of the other family does not render in this family", "[render]") {
+  auto r = tcp();
+  r.add_dst_net("fd00::1/128");
+  CHECK(lines(r, IpFamily::kV4).empty());
+  r.set_ip_version(pb::IP_VERSION_V4);
+  CHECK(lines(r, IpFamily::kV6).empty());
+}
+
+TEST_CASE("ip sets are all required; not-sets all excluded", "[render]") {
+  auto r = tcp();
+  r.add_src_ip_set_ids("a");
+  r.add_src_ip_set_ids("b");
+  r.add_not_dst_ip_set_ids("c");
+  const auto out = lines(r);
+  REQUIRE(out.size() == 1);
+  CHECK(out[0] == "-p tcp -m set --match-set " + names::ipSet(IpFamily::kV4, "a") + " src -m set --match-set " +
+                      names::ipSet(IpFamily::kV4, "b") + " src -m set ! --match-set " +
+                      names::ipSet(IpFamily::kV4, "c") + " dst => -j DROP");
+}
+
+TEST_CASE("ports: ranges, multiport split at 15 slots, named ports as a further alternative", "[render]") {
+  auto r = tcp();
+  for (int p = 1; p <= 14; ++p) *r.add_dst_ports() = port(p);
+  *r.add_dst_ports() = port(1000, 2000);  // two slots: does not fit with 14 others
+  r.add_dst_named_port_ip_set_ids("np");
+  *r.add_not_src_ports() = port(7);
+  CHECK(lines(r) == std::vector<std::string>{
+                        "-p tcp -m multiport ! --source-ports 7 -m multiport --destination-ports "
+                        "1,2,3,4,5,6,7,8,9,10,11,12,13,14 => -j DROP",
+                        "-p tcp -m multiport ! --source-ports 7 -m multiport --destination-ports 1000:2000 => -j DROP",
+                        "-p tcp -m multiport ! --source-ports 7 -m set --match-set " +
+                            names::ipSet(IpFamily::kV4, "np", true) + " dst,dst => -j DROP"});
+}
+
+TEST_CASE("ports without a port protocol never render (iptables would reject the batch)", "[render]") {
+  pb::Rule r;
+  r.set_action(pb::RULE_ACTION_DENY);
+  *r.add_dst_ports() = port(80);
+  CHECK(lines(r).empty());
+}
+
+TEST_CASE("ICMP type and code per family; ICMP never renders in IPv6 and vice versa", "[render]") {
+  pb::Rule r;
+  r.set_action(pb::RULE_ACTION_DENY);
+  r.mutable_protocol()->set_name("icmp");
+  r.mutable_icmp()->set_type(8);
+  r.mutable_not_icmp()->set_type(0);
+  CHECK(lines(r) == std::vector<std::string>{"-p icmp -m icmp --icmp-type 8 -m icmp ! --icmp-type 0 => -j DROP"});
+  CHECK(lines(r, IpFamily::kV6).empty());
+  r.mutable_protocol()->set_name("ICMPv6");
+  r.mutable_icmp()->set_code(4);
+  r.clear_not_icmp();
+  CHECK(lines(r, IpFamily::kV6) == std::vector<std::string>{"-p ipv6-icmp -m icmp6 --icmpv6-type 8/4 => -j DROP"});
+  CHECK(lines(r, IpFamily::kV4).empty());
+}
+
+TEST_CASE("notProtocol by number", "[render]") {
+  pb::Rule r;
+  r.set_action(pb::RULE_ACTION_DENY);
+  r.mutable_not_protocol()->set_number(17);
+  CHECK(lines(r) == std::vector<std::string>{"! -p 17 => -j DROP"});
+}
+
+TEST_CASE("every name fits the kernel's limits", "[render]") {
+  const std::string longIf = "tart0123456789a";  // 15, IFNAMSIZ - 1
+  for (const auto& name :
+       {names::policyChain(true, std::string(300, 't'), std::string(300, 'n')), names::profileChain(false, "kns.x"),
+        names::toWorkloadChain(longIf), names::fromWorkloadChain(longIf), names::toHostForwardChain(longIf),
+        names::fromHostForwardChain("*"), names::toHostChain("*")})
+    CHECK(name.size() <= kMaxChainNameLength);
+  for (auto family : {IpFamily::kV4, IpFamily::kV6}) {
+    CHECK(names::ipSet(family, std::string(500, 'x')).size() <= kMaxIpSetNameLength);
+    CHECK(names::ipSetTemporary(family, "x", true).size() <= kMaxIpSetNameLength);
+    CHECK(names::ipSet(family, "x") != names::ipSetTemporary(family, "x"));
+    CHECK(names::ipSet(family, "x") != names::ipSet(family, "x", true));
+  }
+  CHECK(names::ipSet(IpFamily::kV4, "x") != names::ipSet(IpFamily::kV6, "x"));
+}
+
+TEST_CASE("the whole scenario renders to the golden tables", "[render][golden]") {
+  tartan::test::FakeKernel kernel;
+  DriverKernel edges{[&](Backend, int) { return kernel.runner(); }, [&] { return kernel.ipsets(); }};
+  Driver driver(edges);
+  for (const auto& m : tartan::test::snapshot()) driver.onMessage(m);
+  REQUIRE(driver.apply().has_value());
+  for (auto [family, tag] : {std::pair{IpFamily::kV4, "v4"}, std::pair{IpFamily::kV6, "v6"}}) {
+    std::string all;
+    for (const char* table : {"filter", "raw", "mangle"}) all += kernel.save(family, table);
+    tartan::test::checkGolden(std::string("scenario_") + tag + ".txt", all);
+  }
+  std::string sets;
+  for (const auto& [name, set] : kernel.sets) {
+    sets += name + " " + set.type + (set.family == IpFamily::kV4 ? " inet" : " inet6") + ":";
+    for (const auto& m : set.members) sets += " " + m;
+    sets += "\n";
+  }
+  tartan::test::checkGolden("scenario_sets.txt", sets);
+}
