@@ -1,0 +1,48 @@
+// kinds_internal.hpp (private) — the per-kind entry points each kind group's file defines, so
+// that the describe() templates of a group are instantiated in that group's file only.
+#pragma once
+
+#include "codec.hpp"
+#include "tartan/model/model.hpp"
+
+namespace tartan::model {
+
+#define TARTAN_MODEL_KIND_ENTRY_POINTS(Type)                               \
+  void decodeResource(Decoder& d, const YAML::Node& node,                 \
+                      const std::string& path, Type& out);                 \
+  Tree encodeResource(const Type& value);
+
+TARTAN_MODEL_KIND_ENTRY_POINTS(GlobalNetworkPolicy)
+TARTAN_MODEL_KIND_ENTRY_POINTS(NetworkPolicy)
+TARTAN_MODEL_KIND_ENTRY_POINTS(Tier)
+TARTAN_MODEL_KIND_ENTRY_POINTS(GlobalNetworkSet)
+TARTAN_MODEL_KIND_ENTRY_POINTS(NetworkSet)
+TARTAN_MODEL_KIND_ENTRY_POINTS(HostEndpoint)
+TARTAN_MODEL_KIND_ENTRY_POINTS(WorkloadEndpoint)
+TARTAN_MODEL_KIND_ENTRY_POINTS(IPPool)
+TARTAN_MODEL_KIND_ENTRY_POINTS(BGPConfiguration)
+TARTAN_MODEL_KIND_ENTRY_POINTS(BGPPeer)
+TARTAN_MODEL_KIND_ENTRY_POINTS(BGPFilter)
+TARTAN_MODEL_KIND_ENTRY_POINTS(Node)
+TARTAN_MODEL_KIND_ENTRY_POINTS(AgentConfiguration)
+TARTAN_MODEL_KIND_ENTRY_POINTS(IPAMBlock)
+TARTAN_MODEL_KIND_ENTRY_POINTS(BlockAffinity)
+TARTAN_MODEL_KIND_ENTRY_POINTS(IPAMHandle)
+TARTAN_MODEL_KIND_ENTRY_POINTS(KubernetesNamespace)
+TARTAN_MODEL_KIND_ENTRY_POINTS(KubernetesPod)
+TARTAN_MODEL_KIND_ENTRY_POINTS(KubernetesServiceAccount)
+TARTAN_MODEL_KIND_ENTRY_POINTS(KubernetesNode)
+TARTAN_MODEL_KIND_ENTRY_POINTS(KubernetesNetworkPolicy)
+
+#undef TARTAN_MODEL_KIND_ENTRY_POINTS
+
+// Defines a kind's entry points from its describe() (a resource describes its own metadata and
+// spec; typeMeta() stands for apiVersion and kind).
+#define TARTAN_MODEL_DEFINE_KIND_ENTRY_POINTS(Type)                                     \
+  void decodeResource(Decoder& d, const YAML::Node& node, const std::string& path,       \
+                      Type& out) {                                                      \
+    decodeStruct(d, node, path, out);                                                   \
+  }                                                                                     \
+  Tree encodeResource(const Type& value) { return encodeStruct(value); }
+
+}  // namespace tartan::model

@@ -1,0 +1,194 @@
+// validate_kubernetes.cpp — Kubernetes' own validation of NetworkPolicy (apis/networking
+// validation.go) and the metadata checks of the other Kubernetes kinds.
+#include "validate.hpp"
+
+#include <set>
+
+namespace tartan::model {
+
+namespace {
+
+std::string at(const std::string& path, size_t index) {
+  return path + "[" + std::to_string(index) + "]";
+}
+
+void checkLabelSelector(Validator& v, const std::string& path, const LabelSelector& s) {
+  for (const auto& [key, value] : s.matchLabels) {
+    std::string p = path + ".matchLabels[" + key + "]";
+    if (auto problem = qualifiedNameProblem(key)) v.fail(p, "invalid label key: " + *problem);
+    if (auto problem = labelValueProblem(value)) v.fail(p, "invalid label value: " + *problem);
+  }
+  for (size_t i = 0; i < s.matchExpressions.size(); ++i) {
+    const LabelSelectorRequirement& r = s.matchExpressions[i];
+    std::string p = at(path + ".matchExpressions", i);
+    if (auto problem = qualifiedNameProblem(r.key)) v.fail(p + ".key", "invalid label key: " + *problem);
+    if (r.operator_ == "In" || r.operator_ == "NotIn") {
+      if (r.values.empty()) v.fail(p + ".values", "must be specified when operator is In or NotIn");
+    } else if (r.operator_ == "Exists" || r.operator_ == "DoesNotExist") {
+      if (!r.values.empty()) {
+        v.fail(p + ".values", "may not be specified when operator is Exists or DoesNotExist");
+      }
+    } else {
+      v.fail(p + ".operator", "unknown operator \"" + r.operator_ +
+                                  "\" (must be In, NotIn, Exists or DoesNotExist)");
+    }
+    for (size_t j = 0; j < r.values.size(); ++j) {
+      if (auto problem = labelValueProblem(r.values[j])) {
+        v.fail(at(p + ".values", j), "invalid label value: " + *problem);
+      }
+    }
+  }
+}
+
+void checkPorts(Validator& v, const std::string& path,
+                const std::optional<std::vector<NetworkPolicyPort>>& ports) {
+  if (!ports) return;
+  for (size_t i = 0; i < ports->size(); ++i) {
+    const NetworkPolicyPort& port = (*ports)[i];
+    std::string p = at(path, i);
+    if (port.protocol && *port.protocol != "TCP" && *port.protocol != "UDP" &&
+        *port.protocol != "SCTP") {
+      v.fail(p + ".protocol",
+             "unsupported protocol \"" + *port.protocol + "\" (must be TCP, UDP or SCTP)");
+    }
+    if (port.port) {
+      if (port.port->isInt()) {
+        int32_t n = std::get<int32_t>(port.port->value);
+        if (n < 1 || n > 65535) v.fail(p + ".port", "port must be between 1 and 65535");
+        if (port.endPort && (*port.endPort < n || *port.endPort > 65535)) {
+          v.fail(p + ".endPort", "endPort must be between port and 65535");
+        }
+      } else {
+        const std::string& name = std::get<std::string>(port.port->value);
+        if (!isValidPortName(name)) {
+          v.fail(p + ".port", "invalid named port \"" + name +
+                                  "\" (1-15 lower case letters, digits and '-', with a letter)");
+        }
+        if (port.endPort) v.fail(p + ".endPort", "may not be specified when port is a named port");
+      }
+    } else if (port.endPort) {
+      v.fail(p + ".endPort", "may not be specified when port is not specified");
+    }
+  }
+}
+
+void checkPeers(Validator& v, const std::string& path,
+                const std::optional<std::vector<NetworkPolicyPeer>>& peers) {
+  if (!peers) return;
+  for (size_t i = 0; i < peers->size(); ++i) {
+    const NetworkPolicyPeer& peer = (*peers)[i];
+    std::string p = at(path, i);
+    if (!peer.podSelector && !peer.namespaceSelector && !peer.ipBlock) {
+      v.fail(p, "must specify a peer (podSelector, namespaceSelector or ipBlock)");
+    }
+    if (peer.ipBlock && (peer.podSelector || peer.namespaceSelector)) {
+      v.fail(p + ".ipBlock", "may not be specified with podSelector or namespaceSelector");
+    }
+    if (peer.podSelector) checkLabelSelector(v, p + ".podSelector", *peer.podSelector);
+    if (peer.namespaceSelector) {
+      checkLabelSelector(v, p + ".namespaceSelector", *peer.namespaceSelector);
+    }
+    if (peer.ipBlock) {
+      // Kubernetes parses these CIDRs "sloppily": host bits are allowed, a bare address is not.
+      auto cidr = parseCIDROrIP(peer.ipBlock->cidr);
+      if (!cidr || !cidr->hadPrefix) {
+        v.fail(p + ".ipBlock.cidr", "invalid CIDR \"" + peer.ipBlock->cidr + "\"");
+        continue;
+      }
+      for (size_t j = 0; j < peer.ipBlock->except.size(); ++j) {
+        const std::string& text = peer.ipBlock->except[j];
+        auto except = parseCIDROrIP(text);
+        std::string ep = at(p + ".ipBlock.except", j);
+        if (!except || !except->hadPrefix) {
+          v.fail(ep, "invalid CIDR \"" + text + "\"");
+        } else if (!cidr->contains(*except) || except->prefixLength <= cidr->prefixLength) {
+          v.fail(ep, "must be a strict subset of " + peer.ipBlock->cidr);
+        }
+      }
+    }
+  }
+}
+
+void checkKubernetesName(Validator& v, const ObjectMeta& meta) {
+  if (meta.name.empty() && !meta.generateName.empty()) return;
+  checkName(v, meta);
+}
+
+void defaultNamespace(ObjectMeta& meta) {
+  if (meta.namespaceName.empty()) meta.namespaceName = "default";
+}
+
+}  // namespace
+
+void defaultKind(KubernetesNetworkPolicy& r) { defaultNamespace(r.metadata); }
+
+void validateKind(Validator& v, const KubernetesNetworkPolicy& r) {
+  checkKubernetesName(v, r.metadata);
+  checkMetadata(v, r.metadata, true);
+  const KubernetesNetworkPolicySpec& s = r.spec;
+  checkLabelSelector(v, "spec.podSelector", s.podSelector);
+  if (s.ingress) {
+    for (size_t i = 0; i < s.ingress->size(); ++i) {
+      std::string p = at("spec.ingress", i);
+      checkPorts(v, p + ".ports", (*s.ingress)[i].ports);
+      checkPeers(v, p + ".from", (*s.ingress)[i].from);
+    }
+  }
+  if (s.egress) {
+    for (size_t i = 0; i < s.egress->size(); ++i) {
+      std::string p = at("spec.egress", i);
+      checkPorts(v, p + ".ports", (*s.egress)[i].ports);
+      checkPeers(v, p + ".to", (*s.egress)[i].to);
+    }
+  }
+  std::set<std::string> seen;
+  for (size_t i = 0; i < s.policyTypes.size(); ++i) {
+    const std::string& t = s.policyTypes[i];
+    if (t != "Ingress" && t != "Egress") {
+      v.fail(at("spec.policyTypes", i), "unsupported policy type \"" + t + "\" (must be Ingress or Egress)");
+    } else if (!seen.insert(t).second) {
+      v.fail(at("spec.policyTypes", i), "duplicate policy type \"" + t + "\"");
+    }
+  }
+}
+
+void defaultKind(KubernetesNamespace&) {}
+void validateKind(Validator& v, const KubernetesNamespace& r) {
+  checkKubernetesName(v, r.metadata);
+  if (!r.metadata.name.empty() && !isDNS1123Label(r.metadata.name)) {
+    v.fail("metadata.name", "a namespace name must be a lower case RFC 1123 label");
+  }
+  checkMetadata(v, r.metadata, false);
+}
+
+void defaultKind(KubernetesServiceAccount& r) { defaultNamespace(r.metadata); }
+void validateKind(Validator& v, const KubernetesServiceAccount& r) {
+  checkKubernetesName(v, r.metadata);
+  checkMetadata(v, r.metadata, true);
+}
+
+void defaultKind(KubernetesPod& r) { defaultNamespace(r.metadata); }
+void validateKind(Validator& v, const KubernetesPod& r) {
+  checkKubernetesName(v, r.metadata);
+  checkMetadata(v, r.metadata, true);
+  if (!r.status.podIP.empty() && !parseIP(r.status.podIP)) {
+    v.fail("status.podIP", "invalid IP address \"" + r.status.podIP + "\"");
+  }
+  for (size_t i = 0; i < r.status.podIPs.size(); ++i) {
+    if (!parseIP(r.status.podIPs[i].ip)) v.fail(at("status.podIPs", i) + ".ip", "invalid IP address");
+  }
+}
+
+void defaultKind(KubernetesNode&) {}
+void validateKind(Validator& v, const KubernetesNode& r) {
+  checkKubernetesName(v, r.metadata);
+  checkMetadata(v, r.metadata, false);
+  if (!r.spec.podCIDR.empty() && !parseCIDROrIP(r.spec.podCIDR)) {
+    v.fail("spec.podCIDR", "invalid CIDR \"" + r.spec.podCIDR + "\"");
+  }
+  for (size_t i = 0; i < r.spec.podCIDRs.size(); ++i) {
+    if (!parseCIDROrIP(r.spec.podCIDRs[i])) v.fail(at("spec.podCIDRs", i), "invalid CIDR");
+  }
+}
+
+}  // namespace tartan::model
