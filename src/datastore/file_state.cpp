@@ -178,6 +178,9 @@ std::optional<std::string> checkKey(const Key& key) {
   for (char c : key.kind) {
     if (!std::isalnum(static_cast<unsigned char>(c))) return "kind must be letters and digits";
   }
+  if (!key.namespace_.empty() && key.namespace_.ends_with(".yaml")) {
+    return "namespace may not end in .yaml: its folder would clash with a resource file";
+  }
   if (!key.namespace_.empty() && !safeName(key.namespace_)) {
     return "namespace must be 1 to 253 characters, not start with '.', and have no '/' or control "
            "characters";

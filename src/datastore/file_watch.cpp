@@ -92,7 +92,16 @@ class FileWatch final : public Watch {
 
   // A kind folder and its namespace folders.
   void addTree(const std::string& relative) {
-    if (!addFolder(relative, kFolderMask)) return;  // gone already: its parent's event covers it
+    if (!addFolder(relative, kFolderMask)) {
+      // Gone already: its parent's event covers it. Out of inotify watches: say so.
+      if (errno == ENOSPC) {
+        tartan::log::get("datastore")
+            ->error("cannot watch {}/{}: out of inotify watches (fs.inotify.max_user_watches); "
+                    "hand edits there are seen only by reads and writes",
+                    core_->root(), relative);
+      }
+      return;
+    }
     if (relative.find('/') != std::string::npos) return;
     std::error_code ec;
     for (fs::directory_iterator it(core_->root() + "/" + relative, ec), end; !ec && it != end;

@@ -156,6 +156,7 @@ TEST_CASE("bad keys and values are rejected as Invalid before anything is writte
       {{"Tier", "", "../escape"}, "a: 1"},            // a path
       {{"Tier", "", ".hidden"}, "a: 1"},              // our own files start with '.'
       {{"Tier", "ns/x", "y"}, "a: 1"},                // a path in the namespace
+      {{"Tier", "ns.yaml", "y"}, "a: 1"},             // its folder would look like a file
       {{"Tier", "", "x"}, "a: [1"},                   // not YAML
       {{"Tier", "", "x"}, "a: 1\n---\nb: 2\n"},       // two documents
       {{"Tier", "", "x"}, ""},                        // no document

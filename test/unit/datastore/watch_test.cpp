@@ -270,3 +270,58 @@ TEST_CASE("a watch outlives its datastore object", "[unit]") {
   REQUIRE(writer->create(tier("a"), "v: 1"));
   REQUIRE(recorder.waitForEvents(1));
 }
+
+TEST_CASE("a watch that falls behind the journal ends with Compacted", "[unit]") {
+  TempDir dir;
+  OpenOptions options;
+  options.journalLimit = 2;
+  auto store = openStore(dir, options);
+  REQUIRE(store->create(tier("a"), "v: 0"));
+  // The first callback blocks until many more writes than the journal keeps have happened.
+  std::mutex gateMutex;
+  std::condition_variable gateChanged;
+  bool open = false;
+  Recorder recorder;
+  auto callbacks = recorder.callbacks();
+  auto record = callbacks.onEvent;
+  callbacks.onEvent = [&](const WatchEvent& event) {
+    record(event);
+    std::unique_lock lock(gateMutex);
+    gateChanged.wait_for(lock, tartan::datastore::test::kWaitLimit, [&] { return open; });
+  };
+  auto watch = store->watch(WatchOptions{}, callbacks);
+  REQUIRE(watch);
+  REQUIRE(recorder.waitForEvents(1));
+  for (int i = 1; i <= 6; ++i) REQUIRE(store->apply(tier("a"), "v: " + std::to_string(i)));
+  {
+    std::lock_guard lock(gateMutex);
+    open = true;
+  }
+  gateChanged.notify_all();
+  REQUIRE(recorder.waitFor([](const Recorder& r) { return r.error.has_value(); }));
+  CHECK(recorder.error->kind == ErrorKind::Compacted);
+}
+
+TEST_CASE("a watch resumes across a restart, hand edits made meanwhile included", "[unit]") {
+  TempDir dir;
+  int64_t seen = 0;
+  {
+    auto store = openStore(dir);
+    REQUIRE(store->create(tier("a"), "v: 1"));
+    REQUIRE(store->create(tier("b"), "v: 1"));
+    seen = store->list("Tier")->revision;
+  }
+  writeText(dir.path() + "/tier/a.yaml", "v: 2\n");
+  std::filesystem::remove(dir.path() + "/tier/b.yaml");
+  auto store = openStore(dir);
+  Recorder recorder;
+  auto watch = startWatch(*store, recorder, seen);
+  REQUIRE(recorder.waitForInSync());
+  auto events = recorder.snapshot();
+  REQUIRE(events.size() == 2);
+  CHECK(events[0].kv.key == tier("a"));
+  CHECK(events[0].type == EventType::Modified);
+  CHECK(events[0].kv.value == "v: 2\n");
+  CHECK(events[1].kv.key == tier("b"));
+  CHECK(events[1].type == EventType::Deleted);
+}
