@@ -73,9 +73,7 @@ double secondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   size_t labelSetCount = 10000;
   double minSeconds = 0.3;
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -146,4 +144,15 @@ int main(int argc, char** argv) {
   out["results_agree_with_baseline"] = agree;
   std::cout << out.dump(2) << "\n";
   return agree ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& error) {
+    std::cerr << "bench_selector: " << error.what() << "\n";
+    return 2;
+  }
 }

@@ -10,8 +10,8 @@ bool isSpace(char c) { return c == ' ' || c == '\t'; }
 
 // The characters of a label key, as Calico's tokenizer accepts them: [a-zA-Z0-9_./-].
 bool isLabelChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-         c == '.' || c == '/' || c == '-';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+         c == '/' || c == '-';
 }
 
 std::string printable(char c) {
@@ -58,11 +58,26 @@ class Lexer {
     const size_t start = pos_;
     const char c = input_[pos_];
     switch (c) {
-      case '(': ++pos_; emit(TokenKind::kLParen, start); return std::nullopt;
-      case ')': ++pos_; emit(TokenKind::kRParen, start); return std::nullopt;
-      case '{': ++pos_; emit(TokenKind::kLBrace, start); return std::nullopt;
-      case '}': ++pos_; emit(TokenKind::kRBrace, start); return std::nullopt;
-      case ',': ++pos_; emit(TokenKind::kComma, start); return std::nullopt;
+      case '(':
+        ++pos_;
+        emit(TokenKind::kLParen, start);
+        return std::nullopt;
+      case ')':
+        ++pos_;
+        emit(TokenKind::kRParen, start);
+        return std::nullopt;
+      case '{':
+        ++pos_;
+        emit(TokenKind::kLBrace, start);
+        return std::nullopt;
+      case '}':
+        ++pos_;
+        emit(TokenKind::kRBrace, start);
+        return std::nullopt;
+      case ',':
+        ++pos_;
+        emit(TokenKind::kComma, start);
+        return std::nullopt;
       case '"':
       case '\'': {
         // No escapes: the literal ends at the next quote of the same kind, as in Calico.
@@ -129,9 +144,9 @@ class Lexer {
       std::string_view first, second;
       TokenKind kind;
     };
-    for (const TwoWord& op : {TwoWord{"starts", "with", TokenKind::kStartsWith},
-                              TwoWord{"ends", "with", TokenKind::kEndsWith},
-                              TwoWord{"not", "in", TokenKind::kNotIn}}) {
+    for (const TwoWord& op :
+         {TwoWord{"starts", "with", TokenKind::kStartsWith}, TwoWord{"ends", "with", TokenKind::kEndsWith},
+          TwoWord{"not", "in", TokenKind::kNotIn}}) {
       if (!startsWith(op.first)) continue;
       pos_ += op.first.size();
       skipSpace();
@@ -192,27 +207,48 @@ std::string columnAt(size_t offset) { return fmt::format("column {}", offset + 1
 
 std::string describe(const Token& token) {
   switch (token.kind) {
-    case TokenKind::kLabel: return fmt::format("label '{}'", token.text);
-    case TokenKind::kString: return "string literal";
-    case TokenKind::kLBrace: return "'{'";
-    case TokenKind::kRBrace: return "'}'";
-    case TokenKind::kComma: return "','";
-    case TokenKind::kEq: return "'=='";
-    case TokenKind::kNe: return "'!='";
-    case TokenKind::kIn: return "'in'";
-    case TokenKind::kNotIn: return "'not in'";
-    case TokenKind::kNot: return "'!'";
-    case TokenKind::kContains: return "'contains'";
-    case TokenKind::kStartsWith: return "'starts with'";
-    case TokenKind::kEndsWith: return "'ends with'";
-    case TokenKind::kAll: return "'all()'";
-    case TokenKind::kGlobal: return "'global()'";
-    case TokenKind::kHas: return fmt::format("'has({})'", token.text);
-    case TokenKind::kLParen: return "'('";
-    case TokenKind::kRParen: return "')'";
-    case TokenKind::kAnd: return "'&&'";
-    case TokenKind::kOr: return "'||'";
-    case TokenKind::kEnd: return "end of selector";
+    case TokenKind::kLabel:
+      return fmt::format("label '{}'", token.text);
+    case TokenKind::kString:
+      return "string literal";
+    case TokenKind::kLBrace:
+      return "'{'";
+    case TokenKind::kRBrace:
+      return "'}'";
+    case TokenKind::kComma:
+      return "','";
+    case TokenKind::kEq:
+      return "'=='";
+    case TokenKind::kNe:
+      return "'!='";
+    case TokenKind::kIn:
+      return "'in'";
+    case TokenKind::kNotIn:
+      return "'not in'";
+    case TokenKind::kNot:
+      return "'!'";
+    case TokenKind::kContains:
+      return "'contains'";
+    case TokenKind::kStartsWith:
+      return "'starts with'";
+    case TokenKind::kEndsWith:
+      return "'ends with'";
+    case TokenKind::kAll:
+      return "'all()'";
+    case TokenKind::kGlobal:
+      return "'global()'";
+    case TokenKind::kHas:
+      return fmt::format("'has({})'", token.text);
+    case TokenKind::kLParen:
+      return "'('";
+    case TokenKind::kRParen:
+      return "')'";
+    case TokenKind::kAnd:
+      return "'&&'";
+    case TokenKind::kOr:
+      return "'||'";
+    case TokenKind::kEnd:
+      return "end of selector";
   }
   return "token";
 }

@@ -19,8 +19,8 @@
 namespace tartan::selector::detail {
 
 enum class TokenKind {
-  kLabel,          // text = the label key
-  kString,         // text = the literal's contents, without quotes
+  kLabel,   // text = the label key
+  kString,  // text = the literal's contents, without quotes
   kLBrace,
   kRBrace,
   kComma,
@@ -34,7 +34,7 @@ enum class TokenKind {
   kEndsWith,
   kAll,
   kGlobal,
-  kHas,            // text = the label key inside has( )
+  kHas,  // text = the label key inside has( )
   kLParen,
   kRParen,
   kAnd,

@@ -45,8 +45,7 @@ class Parser {
     Result<Expr> expr = parseOr();
     if (!expr) return expr;
     if (peek().kind != TokenKind::kEnd) {
-      return fail(peek(), fmt::format("unexpected {} (expected '&&', '||' or the end)",
-                                      describe(peek())));
+      return fail(peek(), fmt::format("unexpected {} (expected '&&', '||' or the end)", describe(peek())));
     }
     return expr;
   }
@@ -77,9 +76,7 @@ class Parser {
   }
 
   Result<Expr> parseOr() { return parseList(TokenKind::kOr, Op::kOr, &Parser::parseAnd); }
-  Result<Expr> parseAnd() {
-    return parseList(TokenKind::kAnd, Op::kAnd, &Parser::parseOperation);
-  }
+  Result<Expr> parseAnd() { return parseList(TokenKind::kAnd, Op::kAnd, &Parser::parseOperation); }
 
   Result<Expr> parseOperation() {
     bool negated = false;
@@ -106,18 +103,25 @@ class Parser {
     const Token& token = take();
     Expr expr;
     switch (token.kind) {
-      case TokenKind::kAll: expr.op = Op::kAll; return expr;
-      case TokenKind::kGlobal: expr.op = Op::kGlobal; return expr;
+      case TokenKind::kAll:
+        expr.op = Op::kAll;
+        return expr;
+      case TokenKind::kGlobal:
+        expr.op = Op::kGlobal;
+        return expr;
       case TokenKind::kHas:
         expr.op = Op::kHas;
         expr.key = token.text;
         return expr;
-      case TokenKind::kLabel: return parseComparison(token);
-      case TokenKind::kLParen: return parseParenthesised(token);
+      case TokenKind::kLabel:
+        return parseComparison(token);
+      case TokenKind::kLParen:
+        return parseParenthesised(token);
       case TokenKind::kEnd:
         --pos_;
         return fail(token, "unexpected end of selector (expected an expression)");
-      default: return fail(token, fmt::format("unexpected {}", describe(token)));
+      default:
+        return fail(token, fmt::format("unexpected {}", describe(token)));
     }
   }
 
@@ -128,8 +132,8 @@ class Parser {
     Result<Expr> inner = parseOr();
     if (!inner) return inner;
     if (peek().kind != TokenKind::kRParen) {
-      return fail(peek(), fmt::format("expected ')' to close the '(' at column {}, found {}",
-                                      open.offset + 1, describe(peek())));
+      return fail(peek(), fmt::format("expected ')' to close the '(' at column {}, found {}", open.offset + 1,
+                                      describe(peek())));
     }
     take();
     --depth_;
@@ -142,22 +146,40 @@ class Parser {
     const Token& op = peek();
     const char* spelling = nullptr;
     switch (op.kind) {
-      case TokenKind::kEq: expr.op = Op::kEq; spelling = "=="; break;
-      case TokenKind::kNe: expr.op = Op::kNe; spelling = "!="; break;
-      case TokenKind::kContains: expr.op = Op::kContains; spelling = "contains"; break;
-      case TokenKind::kStartsWith: expr.op = Op::kStartsWith; spelling = "starts with"; break;
-      case TokenKind::kEndsWith: expr.op = Op::kEndsWith; spelling = "ends with"; break;
-      case TokenKind::kIn: expr.op = Op::kIn; break;
-      case TokenKind::kNotIn: expr.op = Op::kNotIn; break;
+      case TokenKind::kEq:
+        expr.op = Op::kEq;
+        spelling = "==";
+        break;
+      case TokenKind::kNe:
+        expr.op = Op::kNe;
+        spelling = "!=";
+        break;
+      case TokenKind::kContains:
+        expr.op = Op::kContains;
+        spelling = "contains";
+        break;
+      case TokenKind::kStartsWith:
+        expr.op = Op::kStartsWith;
+        spelling = "starts with";
+        break;
+      case TokenKind::kEndsWith:
+        expr.op = Op::kEndsWith;
+        spelling = "ends with";
+        break;
+      case TokenKind::kIn:
+        expr.op = Op::kIn;
+        break;
+      case TokenKind::kNotIn:
+        expr.op = Op::kNotIn;
+        break;
       default:
-        return fail(op, fmt::format("expected an operator after label '{}', found {}",
-                                    label.text, describe(op)));
+        return fail(op,
+                    fmt::format("expected an operator after label '{}', found {}", label.text, describe(op)));
     }
     take();
     if (spelling != nullptr) {
       if (peek().kind != TokenKind::kString) {
-        return fail(peek(), fmt::format("expected a string after {}, found {}", spelling,
-                                        describe(peek())));
+        return fail(peek(), fmt::format("expected a string after {}, found {}", spelling, describe(peek())));
       }
       expr.value = take().text;
       return expr;
@@ -167,8 +189,8 @@ class Parser {
 
   Result<Expr> parseSet(Expr expr, const char* spelling) {
     if (peek().kind != TokenKind::kLBrace) {
-      return fail(peek(), fmt::format("expected a set literal '{{' after {}, found {}", spelling,
-                                      describe(peek())));
+      return fail(peek(),
+                  fmt::format("expected a set literal '{{' after {}, found {}", spelling, describe(peek())));
     }
     take();
     // Members separated by commas; Calico allows one trailing comma and the empty set.
@@ -178,8 +200,7 @@ class Parser {
       take();
     }
     if (peek().kind != TokenKind::kRBrace) {
-      return fail(peek(), fmt::format("expected a string or '}}' in the set, found {}",
-                                      describe(peek())));
+      return fail(peek(), fmt::format("expected a string or '}}' in the set, found {}", describe(peek())));
     }
     take();
     std::sort(expr.set.begin(), expr.set.end());

@@ -26,8 +26,7 @@ uint64_t fnv1a64(std::string_view text) {
 
 // Base64 with the URL-safe alphabet (RFC 4648 section 5), without padding.
 std::string base64Url(const unsigned char* data, size_t size) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
   std::string out;
   out.reserve((size * 4 + 2) / 3);
   size_t i = 0;
@@ -59,16 +58,26 @@ void appendQuoted(std::string& out, std::string_view value) {
 
 const char* spelling(Op op) {
   switch (op) {
-    case Op::kEq: return " == ";
-    case Op::kNe: return " != ";
-    case Op::kContains: return " contains ";
-    case Op::kStartsWith: return " starts with ";
-    case Op::kEndsWith: return " ends with ";
-    case Op::kIn: return " in ";
-    case Op::kNotIn: return " not in ";
-    case Op::kAnd: return " && ";
-    case Op::kOr: return " || ";
-    default: return "";
+    case Op::kEq:
+      return " == ";
+    case Op::kNe:
+      return " != ";
+    case Op::kContains:
+      return " contains ";
+    case Op::kStartsWith:
+      return " starts with ";
+    case Op::kEndsWith:
+      return " ends with ";
+    case Op::kIn:
+      return " in ";
+    case Op::kNotIn:
+      return " not in ";
+    case Op::kAnd:
+      return " && ";
+    case Op::kOr:
+      return " || ";
+    default:
+      return "";
   }
 }
 
@@ -82,7 +91,8 @@ bool Node::evaluate(uint32_t index, const Labels& labels) const {
       // global() matches every label set; its meaning (non-namespaced resources only) is applied
       // by whoever evaluates a namespaceSelector, as in Calico.
       return true;
-    case Op::kNot: return !evaluate(index + 1, labels);
+    case Op::kNot:
+      return !evaluate(index + 1, labels);
     case Op::kAnd:
       for (uint32_t child = index + 1; child < term.end; child = terms[child].end) {
         if (!evaluate(child, labels)) return false;
@@ -93,19 +103,25 @@ bool Node::evaluate(uint32_t index, const Labels& labels) const {
         if (evaluate(child, labels)) return true;
       }
       return false;
-    default: break;
+    default:
+      break;
   }
   auto found = labels.find(text(term.key));
   const bool present = found != labels.end();
   // An absent label fails every positive test and passes != and not in, as in Calico.
   switch (term.op) {
-    case Op::kHas: return present;
-    case Op::kEq: return present && found->second == text(term.value);
-    case Op::kNe: return !present || found->second != text(term.value);
+    case Op::kHas:
+      return present;
+    case Op::kEq:
+      return present && found->second == text(term.value);
+    case Op::kNe:
+      return !present || found->second != text(term.value);
     case Op::kContains:
       return present && found->second.find(text(term.value)) != std::string::npos;
-    case Op::kStartsWith: return present && found->second.starts_with(text(term.value));
-    case Op::kEndsWith: return present && found->second.ends_with(text(term.value));
+    case Op::kStartsWith:
+      return present && found->second.starts_with(text(term.value));
+    case Op::kEndsWith:
+      return present && found->second.ends_with(text(term.value));
     case Op::kIn:
     case Op::kNotIn: {
       bool member = false;
@@ -119,7 +135,8 @@ bool Node::evaluate(uint32_t index, const Labels& labels) const {
       }
       return term.op == Op::kIn ? member : !member;
     }
-    default: break;
+    default:
+      break;
   }
   assert(false && "unhandled selector op");
   return false;
@@ -128,8 +145,12 @@ bool Node::evaluate(uint32_t index, const Labels& labels) const {
 void Node::print(uint32_t index, std::string& out) const {
   const Term& term = terms[index];
   switch (term.op) {
-    case Op::kAll: out += "all()"; return;
-    case Op::kGlobal: out += "global()"; return;
+    case Op::kAll:
+      out += "all()";
+      return;
+    case Op::kGlobal:
+      out += "global()";
+      return;
     case Op::kHas:
       out += "has(";
       out += text(term.key);

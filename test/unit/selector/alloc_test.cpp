@@ -31,9 +31,7 @@ void* operator new[](std::size_t size) {
   throw std::bad_alloc();
 }
 void* operator new(std::size_t size, const std::nothrow_t&) noexcept { return countedAlloc(size); }
-void* operator new[](std::size_t size, const std::nothrow_t&) noexcept {
-  return countedAlloc(size);
-}
+void* operator new[](std::size_t size, const std::nothrow_t&) noexcept { return countedAlloc(size); }
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete[](void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
@@ -52,8 +50,7 @@ TEST_CASE("matches() does not allocate", "[selector]") {
       "all()",
       "global()",
   };
-  const Labels labels{{"app", "web"}, {"tier", "b"}, {"c", "zzz"}, {"d", "pq"},
-                      {"e", "ss"},    {"a", "x"}};
+  const Labels labels{{"app", "web"}, {"tier", "b"}, {"c", "zzz"}, {"d", "pq"}, {"e", "ss"}, {"a", "x"}};
   for (const char* text : selectors) {
     auto parsed = parse(text);
     REQUIRE(parsed);

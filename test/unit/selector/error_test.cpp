@@ -11,8 +11,8 @@ namespace {
 
 struct ErrorCase {
   std::string input;
-  int column;          // 1-based byte column the error points at
-  std::string what;    // the error's `what` starts with this
+  int column;        // 1-based byte column the error points at
+  std::string what;  // the error's `what` starts with this
 };
 
 void checkErrors(const std::vector<ErrorCase>& cases) {
@@ -147,8 +147,7 @@ TEST_CASE("operands must be joined by && or || and brackets must balance", "[sel
   });
 }
 
-TEST_CASE("only spaces and tabs are whitespace; other bytes outside strings are errors",
-          "[selector]") {
+TEST_CASE("only spaces and tabs are whitespace; other bytes outside strings are errors", "[selector]") {
   checkErrors({
       {"a == 'b'\n", 9, "unexpected character byte 0x0a"},
       {"\na == 'b'", 1, "unexpected character byte 0x0a"},
@@ -180,8 +179,7 @@ TEST_CASE("parentheses may nest 256 deep, not deeper", "[selector]") {
 TEST_CASE("an error is returned as a value with a readable message", "[selector]") {
   auto parsed = parse("app == web");
   REQUIRE_FALSE(parsed);
-  CHECK(parsed.error().toString() ==
-        "column 8: expected a string after ==, found label 'web'");
+  CHECK(parsed.error().toString() == "column 8: expected a string after ==, found label 'web'");
 }
 
 }  // namespace

@@ -37,8 +37,8 @@ TEST_CASE("uniqueId() is s: and 38 base64url characters", "[selector]") {
     const std::string id = parsed->uniqueId();
     CHECK(id.size() == 40);
     CHECK(id.starts_with("s:"));
-    CHECK(id.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
-                               2) == std::string::npos);
+    CHECK(id.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", 2) ==
+          std::string::npos);
   }
 }
 
@@ -54,10 +54,20 @@ TEST_CASE("equal selectors share hash and id; different ones do not", "[selector
   CHECK(parse("a == 'b'")->uniqueId() == parse("(a==\"b\")")->uniqueId());
   std::set<uint64_t> hashes;
   std::set<std::string> ids;
-  const char* distinct[] = {"all()",        "global()",     "has(a)",        "!has(a)",
-                            "a == 'b'",     "a != 'b'",     "a in {'b'}",    "a not in {'b'}",
-                            "a contains 'b'", "a starts with 'b'", "a ends with 'b'",
-                            "b == 'a'",     "(has(a) && has(b))", "(has(a) || has(b))"};
+  const char* distinct[] = {"all()",
+                            "global()",
+                            "has(a)",
+                            "!has(a)",
+                            "a == 'b'",
+                            "a != 'b'",
+                            "a in {'b'}",
+                            "a not in {'b'}",
+                            "a contains 'b'",
+                            "a starts with 'b'",
+                            "a ends with 'b'",
+                            "b == 'a'",
+                            "(has(a) && has(b))",
+                            "(has(a) || has(b))"};
   for (const char* input : distinct) {
     auto parsed = parse(input);
     REQUIRE(parsed);

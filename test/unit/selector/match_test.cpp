@@ -51,12 +51,8 @@ TEST_CASE("Calico's selector truth tables", "[selector]") {
       {R"(a == "b" || c == "d")",
        {{{"a", "b"}, {"c", "d"}}, {{"a", "b"}}, {{"c", "d"}}},
        {{}, {{"a", "e"}, {"c", "e"}}, {{"c", "e"}}, {{"a", "e"}}}},
-      {R"(a in {"'", '"', "c"})",
-       {{{"a", "c"}}, {{"a", "\""}}, {{"a", "'"}}},
-       {{}, {{"a", "e"}}}},
-      {R"(a not in {"'", '"', "c"})",
-       {{}, {{"a", "e"}}},
-       {{{"a", "c"}}, {{"a", "\""}}, {{"a", "'"}}}},
+      {R"(a in {"'", '"', "c"})", {{{"a", "c"}}, {{"a", "\""}}, {{"a", "'"}}}, {{}, {{"a", "e"}}}},
+      {R"(a not in {"'", '"', "c"})", {{}, {{"a", "e"}}}, {{{"a", "c"}}, {{"a", "\""}}, {{"a", "'"}}}},
       {"a == 'a'", {{{"a", "a"}}}, {{{"a", "b"}}, {}}},
       {"a == \"a\"", {{{"a", "a"}}}, {}},
       {"a != \"b\"", {{{"a", "a"}}}, {}},
@@ -109,8 +105,7 @@ TEST_CASE("Calico's selector truth tables", "[selector]") {
   });
 }
 
-TEST_CASE("an absent label fails ==, in, has and the string tests, and passes != and not in",
-          "[selector]") {
+TEST_CASE("an absent label fails ==, in, has and the string tests, and passes != and not in", "[selector]") {
   const Labels none;
   const Labels other{{"b", "x"}};
   checkMatches({

@@ -159,9 +159,10 @@ TEST_CASE("! binds tightest and a run of ! collapses to one or none", "[selector
   });
 }
 
-TEST_CASE("label keys take letters, digits and _ . / - ; operator words are labels before an "
-          "operator",
-          "[selector]") {
+TEST_CASE(
+    "label keys take letters, digits and _ . / - ; operator words are labels before an "
+    "operator",
+    "[selector]") {
   checkCanonical({
       {"calico/k8s_ns == \"kube-system\" && k8s-app == \"kube-dns\"",
        R"((calico/k8s_ns == "kube-system" && k8s-app == "kube-dns"))"},
