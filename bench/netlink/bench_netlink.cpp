@@ -36,8 +36,8 @@ Route hostRoute(size_t i, Family family, uint32_t ifindex) {
   address.bytes[last - 1] = static_cast<uint8_t>(i >> 8);
   address.bytes[last - 2] = static_cast<uint8_t>(address.bytes[last - 2] | (i >> 16));
   IpAddress gateway = IpAddress::parse(family == Family::V4 ? "10.0.0.1" : "fd00::1").value();
-  return Route::via(Prefix{address, static_cast<uint8_t>(address.size() * 8)}, gateway,
-                    kProtocolBgp, ifindex);
+  return Route::via(Prefix{address, static_cast<uint8_t>(address.size() * 8)}, gateway, kProtocolBgp,
+                    ifindex);
 }
 
 }  // namespace
@@ -59,8 +59,9 @@ int main(int argc, char** argv) {
     return 0;
   }
   tartan::test::NetNamespace ns("bench");
-  ns.execOrThrow("ip link add v0 type veth peer name v1 && ip link set v0 up && ip link set v1 up && "
-                 "ip addr add 10.0.0.2/24 dev v0 && ip -6 addr add fd00::2/64 dev v0 nodad");
+  ns.execOrThrow(
+      "ip link add v0 type veth peer name v1 && ip link set v0 up && ip link set v1 up && "
+      "ip addr add 10.0.0.2/24 dev v0 && ip -6 addr add fd00::2/64 dev v0 nodad");
   std::unique_ptr<Netlink> netlink;
   {
     tartan::test::EnterNamespace enter(ns);
@@ -92,8 +93,8 @@ int main(int argc, char** argv) {
     start = Clock::now();
     ns.execOrThrow("ip " + std::string(family == Family::V6 ? "-6 " : "") + "route flush proto " +
                    std::to_string(kProtocolBgp));
-    out["ip_batch"] = {{"add_s", addSeconds}, {"add_per_s", rate(addSeconds)},
-                       {"flush_s", secondsSince(start)}};
+    out["ip_batch"] = {
+        {"add_s", addSeconds}, {"add_per_s", rate(addSeconds)}, {"flush_s", secondsSince(start)}};
     std::remove(file.c_str());
   }
 

@@ -147,8 +147,7 @@ Result<uint32_t> attrU32(const Attr& attr, const char* where, const char* name) 
   return load<uint32_t>(attr.data, 0);
 }
 
-Result<IpAddress> attrAddress(const Attr& attr, Family family, const char* where,
-                              const char* name) {
+Result<IpAddress> attrAddress(const Attr& attr, Family family, const char* where, const char* name) {
   IpAddress address;
   address.family = family;
   if (attr.data.size() != address.size())
@@ -179,8 +178,7 @@ Result<std::vector<Nexthop>> decodeMultipath(std::span<const uint8_t> bytes, Fam
   std::vector<Nexthop> hops;
   size_t at = 0;
   while (at < bytes.size()) {
-    if (bytes.size() - at < kRtnexthopSize)
-      return makeError(kWhere, "", "truncated rtnexthop");
+    if (bytes.size() - at < kRtnexthopSize) return makeError(kWhere, "", "truncated rtnexthop");
     auto length = load<uint16_t>(bytes, at);
     if (length < kRtnexthopSize || length > bytes.size() - at)
       return makeError(kWhere, "rtnh_len", "length " + std::to_string(length) + " out of range");
@@ -210,19 +208,32 @@ Result<std::vector<Nexthop>> decodeMultipath(std::span<const uint8_t> bytes, Fam
 
 std::string messageTypeName(uint16_t type) {
   switch (type) {
-    case kNlmsgNoop: return "NLMSG_NOOP";
-    case kNlmsgError: return "NLMSG_ERROR";
-    case kNlmsgDone: return "NLMSG_DONE";
-    case kRtmNewLink: return "RTM_NEWLINK";
-    case kRtmDelLink: return "RTM_DELLINK";
-    case kRtmGetLink: return "RTM_GETLINK";
-    case kRtmNewAddr: return "RTM_NEWADDR";
-    case kRtmDelAddr: return "RTM_DELADDR";
-    case kRtmGetAddr: return "RTM_GETADDR";
-    case kRtmNewRoute: return "RTM_NEWROUTE";
-    case kRtmDelRoute: return "RTM_DELROUTE";
-    case kRtmGetRoute: return "RTM_GETROUTE";
-    default: return "message type " + std::to_string(type);
+    case kNlmsgNoop:
+      return "NLMSG_NOOP";
+    case kNlmsgError:
+      return "NLMSG_ERROR";
+    case kNlmsgDone:
+      return "NLMSG_DONE";
+    case kRtmNewLink:
+      return "RTM_NEWLINK";
+    case kRtmDelLink:
+      return "RTM_DELLINK";
+    case kRtmGetLink:
+      return "RTM_GETLINK";
+    case kRtmNewAddr:
+      return "RTM_NEWADDR";
+    case kRtmDelAddr:
+      return "RTM_DELADDR";
+    case kRtmGetAddr:
+      return "RTM_GETADDR";
+    case kRtmNewRoute:
+      return "RTM_NEWROUTE";
+    case kRtmDelRoute:
+      return "RTM_DELROUTE";
+    case kRtmGetRoute:
+      return "RTM_GETROUTE";
+    default:
+      return "message type " + std::to_string(type);
   }
 }
 
@@ -231,8 +242,8 @@ Result<std::vector<Message>> splitMessages(std::span<const uint8_t> datagram) {
   size_t at = 0;
   while (at < datagram.size()) {
     if (datagram.size() - at < kHeaderSize)
-      return makeError("netlink", "", "truncated header: " + std::to_string(datagram.size() - at) +
-                                          " bytes left");
+      return makeError("netlink", "",
+                       "truncated header: " + std::to_string(datagram.size() - at) + " bytes left");
     auto length = load<uint32_t>(datagram, at);
     if (length < kHeaderSize || length > datagram.size() - at)
       return makeError("netlink", "nlmsg_len",
@@ -250,8 +261,7 @@ Result<std::vector<Message>> splitMessages(std::span<const uint8_t> datagram) {
   return messages;
 }
 
-void encodeRouteChange(std::vector<uint8_t>& out, const RouteChange& change, uint32_t seq,
-                       bool ack) {
+void encodeRouteChange(std::vector<uint8_t>& out, const RouteChange& change, uint32_t seq, bool ack) {
   const Route& route = change.route;
   const bool remove = change.op == RouteOp::Delete;
   uint16_t flags = ack ? kFlagRequest | kFlagAck : kFlagRequest;
@@ -316,6 +326,15 @@ void encodeLinkDump(std::vector<uint8_t>& out, uint32_t seq) {
   Writer w(out);
   w.header(kRtmGetLink, kFlagRequest | kFlagDump, seq);
   for (size_t i = 0; i < kIfinfoSize; ++i) w.put<uint8_t>(0);  // AF_UNSPEC, all links
+  w.finish();
+}
+
+void encodeLinkGet(std::vector<uint8_t>& out, std::string_view name, uint32_t seq) {
+  Writer w(out);
+  w.header(kRtmGetLink, kFlagRequest, seq);
+  for (size_t i = 0; i < kIfinfoSize; ++i) w.put<uint8_t>(0);
+  std::string terminated(name);
+  w.attr(kIflaIfname, terminated.c_str(), terminated.size() + 1);
   w.finish();
 }
 
@@ -408,7 +427,8 @@ Result<Route> decodeRoute(std::span<const uint8_t> payload) {
         route.nexthops = std::move(*hops);
         break;
       }
-      default: break;  // metrics, cache info, expiry, preference: not ours to manage
+      default:
+        break;  // metrics, cache info, expiry, preference: not ours to manage
     }
   }
   if (route.dst.length > 0 && !haveDst)
@@ -497,8 +517,7 @@ Result<Ack> decodeAck(std::span<const uint8_t> payload, uint16_t flags) {
   if ((flags & kFlagAckTlvs) == 0) return ack;
   size_t tlvs = 4 + ((flags & kFlagCapped) ? kHeaderSize : align4(requestLength));
   if (tlvs > payload.size())
-    return makeError(kWhere, "", "request copy of " + std::to_string(requestLength) +
-                                     " bytes does not fit");
+    return makeError(kWhere, "", "request copy of " + std::to_string(requestLength) + " bytes does not fit");
   auto attrs = splitAttrs(payload.subspan(tlvs), kWhere);
   if (!attrs) return attrs.error();
   for (const Attr& attr : *attrs) {

@@ -101,8 +101,7 @@ Result<std::unique_ptr<Netlink>> Netlink::open() {
 Result<void> Netlink::send(std::span<const uint8_t> bytes) {
   ssize_t sent = mnl_socket_sendto(socket_, bytes.data(), bytes.size());
   if (sent < 0) return makeError("netlink", "", "sendmsg: " + errnoText(errno));
-  if (static_cast<size_t>(sent) != bytes.size())
-    return makeError("netlink", "", "sendmsg: short write");
+  if (static_cast<size_t>(sent) != bytes.size()) return makeError("netlink", "", "sendmsg: short write");
   return {};
 }
 
@@ -218,8 +217,10 @@ Result<BatchResult> Netlink::applyRoutes(std::span<const RouteChange> changes) {
           barrierSeen = true;
           continue;
         }
-        if (message.seq < firstSeq || message.seq >= barrierSeq || ack->error == 0) continue;
-        size_t index = first + (message.seq - firstSeq);
+        // Unsigned distance, so that sequence numbers may wrap around.
+        uint32_t offset = message.seq - firstSeq;
+        if (offset >= next - first || ack->error == 0) continue;
+        size_t index = first + offset;
         result.failures.push_back(
             BatchResult::Failure{index, ack->error, ackError(describe(changes[index]), *ack)});
         ++failed;
@@ -265,6 +266,30 @@ Result<std::vector<InterfaceAddress>> Netlink::listAddresses(std::optional<Famil
       [&] { addresses.clear(); });
   if (!done) return done.error();
   return addresses;
+}
+
+Result<Link> Netlink::linkByName(const std::string& name) {
+  const std::string what = "RTM_GETLINK " + name;
+  if (name.empty() || name.size() > 15) return makeError(what, "", errnoText(EINVAL));
+  std::vector<uint8_t> request;
+  uint32_t seq = nextSeq_++;
+  encodeLinkGet(request, name, seq);
+  if (auto sent = send(request); !sent) return sent.error();
+  for (;;) {
+    auto got = receive(receiveBuffer_);
+    if (!got) return got.error();
+    auto messages = splitMessages(std::span<const uint8_t>(receiveBuffer_.data(), *got));
+    if (!messages) return messages.error();
+    for (const Message& message : *messages) {
+      if (message.seq != seq) continue;
+      if (message.type == kNlmsgError) {
+        auto ack = decodeAck(message.payload, message.flags);
+        if (!ack) return ack.error();
+        return ackError(what, ack->error != 0 ? *ack : Ack{ENODEV, seq, kRtmGetLink, {}});
+      }
+      if (message.type == kRtmNewLink) return decodeLink(message.payload);
+    }
+  }
 }
 
 // --- RouteMonitor ---------------------------------------------------------------------------
@@ -314,8 +339,7 @@ Result<size_t> RouteMonitor::drain(const std::function<void(const MonitorEvent&)
     for (const Message& message : *messages) {
       MonitorEvent event;
       if (message.type == kRtmNewRoute || message.type == kRtmDelRoute) {
-        if (message.payload.size() < 12 || (message.payload[0] != 2 && message.payload[0] != 10))
-          continue;
+        if (message.payload.size() < 12 || (message.payload[0] != 2 && message.payload[0] != 10)) continue;
         uint32_t flags = 0;
         std::memcpy(&flags, message.payload.data() + 8, 4);
         if (flags & kRouteFlagCloned) continue;
@@ -324,8 +348,8 @@ Result<size_t> RouteMonitor::drain(const std::function<void(const MonitorEvent&)
           log::get("netlink")->warn("route monitor: {}", route.error().toString());
           continue;
         }
-        event.kind = message.type == kRtmNewRoute ? MonitorEvent::Kind::RouteAdded
-                                                  : MonitorEvent::Kind::RouteRemoved;
+        event.kind =
+            message.type == kRtmNewRoute ? MonitorEvent::Kind::RouteAdded : MonitorEvent::Kind::RouteRemoved;
         event.route = std::move(*route);
       } else if (message.type == kRtmNewLink || message.type == kRtmDelLink) {
         auto link = decodeLink(message.payload);
@@ -333,8 +357,8 @@ Result<size_t> RouteMonitor::drain(const std::function<void(const MonitorEvent&)
           log::get("netlink")->warn("route monitor: {}", link.error().toString());
           continue;
         }
-        event.kind = message.type == kRtmNewLink ? MonitorEvent::Kind::LinkChanged
-                                                 : MonitorEvent::Kind::LinkRemoved;
+        event.kind =
+            message.type == kRtmNewLink ? MonitorEvent::Kind::LinkChanged : MonitorEvent::Kind::LinkRemoved;
         event.link = std::move(*link);
       } else {
         continue;

@@ -45,8 +45,7 @@ std::vector<RouteChange> diffRoutes(const SyncScope& scope, const std::vector<Ro
   return changes;
 }
 
-Result<SyncReport> syncRoutes(RouteTable& table, const SyncScope& scope,
-                              const std::vector<Route>& desired) {
+Result<SyncReport> syncRoutes(RouteTable& table, const SyncScope& scope, const std::vector<Route>& desired) {
   auto actual = table.listRoutes(RouteFilter{scope.family, scope.table, scope.protocol});
   if (!actual) return actual.error();
   SyncReport report;
@@ -64,9 +63,15 @@ Result<SyncReport> syncRoutes(RouteTable& table, const SyncScope& scope,
   for (size_t i = 0; i < report.changes.size(); ++i) {
     if (failed[i]) continue;
     switch (report.changes[i].op) {
-      case RouteOp::Add: ++report.added; break;
-      case RouteOp::Replace: ++report.replaced; break;
-      case RouteOp::Delete: ++report.deleted; break;
+      case RouteOp::Add:
+        ++report.added;
+        break;
+      case RouteOp::Replace:
+        ++report.replaced;
+        break;
+      case RouteOp::Delete:
+        ++report.deleted;
+        break;
     }
   }
   return report;

@@ -13,10 +13,14 @@ constexpr size_t kInterfaceNameMax = 15;  // IFNAMSIZ - 1
 
 std::string_view subtree(SysctlTree tree) {
   switch (tree) {
-    case SysctlTree::Ipv4Conf: return "ipv4/conf";
-    case SysctlTree::Ipv4Neigh: return "ipv4/neigh";
-    case SysctlTree::Ipv6Conf: return "ipv6/conf";
-    case SysctlTree::Ipv6Neigh: return "ipv6/neigh";
+    case SysctlTree::Ipv4Conf:
+      return "ipv4/conf";
+    case SysctlTree::Ipv4Neigh:
+      return "ipv4/neigh";
+    case SysctlTree::Ipv6Conf:
+      return "ipv6/conf";
+    case SysctlTree::Ipv6Neigh:
+      return "ipv6/neigh";
   }
   return "";
 }
@@ -35,23 +39,21 @@ Result<std::string> sysctlPath(SysctlTree tree, std::string_view interface, std:
   // "all" and "default" are valid here too: they are names in the same directory.
   if (!safeComponent(interface, kInterfaceNameMax))
     return makeError("sysctl", "interface", "bad interface name '" + std::string(interface) + "'");
-  if (!safeComponent(key, 64))
-    return makeError("sysctl", "key", "bad key '" + std::string(key) + "'");
+  if (!safeComponent(key, 64)) return makeError("sysctl", "key", "bad key '" + std::string(key) + "'");
   // Error is constructible from a string too, so the value is placed explicitly.
   return Result<std::string>(boost::system::in_place_value,
                              "/proc/sys/net/" + relative(tree, interface, key));
 }
 
-Result<void> InterfaceSysctls::ensure(SysctlTree tree, std::string_view interface,
-                                      std::string_view key, std::string_view value) {
+Result<void> InterfaceSysctls::ensure(SysctlTree tree, std::string_view interface, std::string_view key,
+                                      std::string_view value) {
   auto current = get(tree, interface, key);
   if (!current) return current.error();
   if (*current == value) return {};
   return set(tree, interface, key, value);
 }
 
-Result<std::string> ProcSysctls::get(SysctlTree tree, std::string_view interface,
-                                     std::string_view key) {
+Result<std::string> ProcSysctls::get(SysctlTree tree, std::string_view interface, std::string_view key) {
   auto checked = sysctlPath(tree, interface, key);
   if (!checked) return checked.error();
   std::string path = root_ + "/" + relative(tree, interface, key);

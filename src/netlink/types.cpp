@@ -4,9 +4,9 @@
 
 #include <algorithm>
 #include <charconv>
-#include <tuple>
 #include <cstdio>
 #include <ostream>
+#include <tuple>
 
 namespace tartan::netlink {
 
@@ -50,9 +50,7 @@ Result<Prefix> Prefix::parse(std::string_view text) {
   return prefix;
 }
 
-std::string Prefix::toString() const {
-  return address.toString() + "/" + std::to_string(length);
-}
+std::string Prefix::toString() const { return address.toString() + "/" + std::to_string(length); }
 
 Route Route::toInterface(Prefix dst, uint32_t ifindex, uint8_t protocol) {
   Route route;
@@ -90,12 +88,23 @@ Route Route::blackhole(Prefix dst, uint8_t protocol) {
 std::string Route::toString() const {
   std::string out;
   switch (type) {
-    case RouteType::Unicast: break;
-    case RouteType::Blackhole: out += "blackhole "; break;
-    case RouteType::Unreachable: out += "unreachable "; break;
-    case RouteType::Prohibit: out += "prohibit "; break;
-    case RouteType::Local: out += "local "; break;
-    default: out += "type " + std::to_string(static_cast<int>(type)) + " "; break;
+    case RouteType::Unicast:
+      break;
+    case RouteType::Blackhole:
+      out += "blackhole ";
+      break;
+    case RouteType::Unreachable:
+      out += "unreachable ";
+      break;
+    case RouteType::Prohibit:
+      out += "prohibit ";
+      break;
+    case RouteType::Local:
+      out += "local ";
+      break;
+    default:
+      out += "type " + std::to_string(static_cast<int>(type)) + " ";
+      break;
   }
   out += dst.toString();
   out += " table " + std::to_string(table) + " proto " + std::to_string(protocol);
@@ -122,8 +131,7 @@ RouteKey keyOf(const Route& route) {
 bool sameForwarding(const Route& want, const Route& have) {
   // IPv6 routes are always reported with universe scope, whatever was asked.
   bool scopeMatters = want.family() == Family::V4;
-  if (want.type != have.type || (scopeMatters && want.scope != have.scope) ||
-      want.prefsrc != have.prefsrc)
+  if (want.type != have.type || (scopeMatters && want.scope != have.scope) || want.prefsrc != have.prefsrc)
     return false;
   if (want.type != RouteType::Unicast && want.type != RouteType::Local) return true;
   if (want.nexthops.size() != have.nexthops.size()) return false;
@@ -147,9 +155,12 @@ bool sameForwarding(const Route& want, const Route& have) {
 
 std::string_view toString(RouteOp op) {
   switch (op) {
-    case RouteOp::Add: return "add";
-    case RouteOp::Replace: return "replace";
-    case RouteOp::Delete: return "delete";
+    case RouteOp::Add:
+      return "add";
+    case RouteOp::Replace:
+      return "replace";
+    case RouteOp::Delete:
+      return "delete";
   }
   return "?";
 }
@@ -164,17 +175,15 @@ std::string macToString(const std::vector<uint8_t>& mac) {
   return out;
 }
 
-std::ostream& operator<<(std::ostream& os, const IpAddress& address) {
-  return os << address.toString();
-}
+std::ostream& operator<<(std::ostream& os, const IpAddress& address) { return os << address.toString(); }
 std::ostream& operator<<(std::ostream& os, const Prefix& prefix) { return os << prefix.toString(); }
 std::ostream& operator<<(std::ostream& os, const Route& route) { return os << route.toString(); }
 std::ostream& operator<<(std::ostream& os, const RouteChange& change) {
   return os << toString(change.op) << " " << change.route.toString();
 }
 std::ostream& operator<<(std::ostream& os, const Link& link) {
-  return os << "#" << link.ifindex << " " << link.name << (link.up ? " up" : " down")
-            << " mtu " << link.mtu << (link.kind.empty() ? "" : " kind " + link.kind);
+  return os << "#" << link.ifindex << " " << link.name << (link.up ? " up" : " down") << " mtu " << link.mtu
+            << (link.kind.empty() ? "" : " kind " + link.kind);
 }
 std::ostream& operator<<(std::ostream& os, const InterfaceAddress& address) {
   return os << address.prefix.toString() << " dev #" << address.ifindex;

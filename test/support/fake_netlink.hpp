@@ -82,8 +82,7 @@ class FakeNetlink final : public netlink::RouteTable, public netlink::LinkTable 
   static std::string describe(const netlink::RouteChange& change) {
     std::string out = change.op == netlink::RouteOp::Delete ? "RTM_DELROUTE " : "RTM_NEWROUTE ";
     out += change.route.dst.toString();
-    if (change.route.table != netlink::kTableMain)
-      out += " table " + std::to_string(change.route.table);
+    if (change.route.table != netlink::kTableMain) out += " table " + std::to_string(change.route.table);
     return out;
   }
 
@@ -159,8 +158,7 @@ class FakeSysctls final : public netlink::InterfaceSysctls {
                    std::string_view value) override {
     auto path = netlink::sysctlPath(tree, interface, key);
     if (!path) return path.error();
-    if (!interfaces_.contains(std::string(interface)) && interface != "all" &&
-        interface != "default")
+    if (!interfaces_.contains(std::string(interface)) && interface != "all" && interface != "default")
       return makeError(*path, "", std::strerror(ENOENT));
     values_[{tree, std::string(interface), std::string(key)}] = std::string(value);
     ++writes_;

@@ -54,12 +54,13 @@ Result<std::vector<Message>> splitMessages(std::span<const uint8_t> datagram);
 // RTM_NEWROUTE (Add: NLM_F_CREATE|NLM_F_EXCL; Replace: NLM_F_CREATE|NLM_F_REPLACE) or
 // RTM_DELROUTE. With `ack` (NLM_F_ACK) the kernel answers success too; without it, only a
 // failure is answered — a batch then ends with a barrier instead of waiting for one ack each.
-void encodeRouteChange(std::vector<uint8_t>& out, const RouteChange& change, uint32_t seq,
-                       bool ack = true);
+void encodeRouteChange(std::vector<uint8_t>& out, const RouteChange& change, uint32_t seq, bool ack = true);
 
 // Dump requests (NLM_F_REQUEST|NLM_F_DUMP). nullopt family dumps IPv4 and IPv6.
 void encodeRouteDump(std::vector<uint8_t>& out, std::optional<Family> family, uint32_t seq);
 void encodeLinkDump(std::vector<uint8_t>& out, uint32_t seq);
+// RTM_GETLINK for one interface by name (IFLA_IFNAME), answered by one RTM_NEWLINK or ENODEV.
+void encodeLinkGet(std::vector<uint8_t>& out, std::string_view name, uint32_t seq);
 void encodeAddressDump(std::vector<uint8_t>& out, std::optional<Family> family, uint32_t seq);
 
 // NLMSG_NOOP with NLM_F_ACK: the kernel answers it with a zero error once every message before

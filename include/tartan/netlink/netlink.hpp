@@ -108,6 +108,8 @@ class Netlink final : public RouteTable, public LinkTable {
   Result<BatchResult> applyRoutes(std::span<const RouteChange> changes) override;
   Result<std::vector<Link>> listLinks() override;
   Result<std::vector<InterfaceAddress>> listAddresses(std::optional<Family> family) override;
+  // One RTM_GETLINK by name instead of a dump: the agent looks up workload interfaces often.
+  Result<Link> linkByName(const std::string& name) override;
 
   // Messages per sendmsg() in applyRoutes; exposed for the benchmark.
   void setBatchSize(size_t messages) { batchSize_ = messages == 0 ? 1 : messages; }

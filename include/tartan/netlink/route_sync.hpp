@@ -23,8 +23,9 @@ struct SyncScope {
 };
 
 // The changes that turn `actual` into `desired`, in the order to apply them: adds of new keys,
-// replaces of keys whose forwarding changed, then deletes of stale keys (make before break). Routes of `actual` outside the scope are ignored; a desired route
-// outside the scope is a caller bug (asserted). Duplicate desired keys: the last one wins.
+// replaces of keys whose forwarding changed, then deletes of stale keys (make before break). Routes of
+// `actual` outside the scope are ignored; a desired route outside the scope is a caller bug (asserted).
+// Duplicate desired keys: the last one wins.
 std::vector<RouteChange> diffRoutes(const SyncScope& scope, const std::vector<Route>& desired,
                                     const std::vector<Route>& actual);
 
@@ -38,7 +39,6 @@ struct SyncReport {
 
 // Lists what `table` holds of the scope, diffs, applies. A delete that finds the route already
 // gone (ESRCH) counts as done. Run it at start (reconcile) and after a monitor Overflow.
-Result<SyncReport> syncRoutes(RouteTable& table, const SyncScope& scope,
-                              const std::vector<Route>& desired);
+Result<SyncReport> syncRoutes(RouteTable& table, const SyncScope& scope, const std::vector<Route>& desired);
 
 }  // namespace tartan::netlink

@@ -30,8 +30,7 @@ class InterfaceSysctls {
  public:
   virtual ~InterfaceSysctls() = default;
   // The value with the trailing newline removed.
-  virtual Result<std::string> get(SysctlTree tree, std::string_view interface,
-                                  std::string_view key) = 0;
+  virtual Result<std::string> get(SysctlTree tree, std::string_view interface, std::string_view key) = 0;
   virtual Result<void> set(SysctlTree tree, std::string_view interface, std::string_view key,
                            std::string_view value) = 0;
 
@@ -44,8 +43,7 @@ class InterfaceSysctls {
 class ProcSysctls final : public InterfaceSysctls {
  public:
   explicit ProcSysctls(std::string root = "/proc/sys/net") : root_(std::move(root)) {}
-  Result<std::string> get(SysctlTree tree, std::string_view interface,
-                          std::string_view key) override;
+  Result<std::string> get(SysctlTree tree, std::string_view interface, std::string_view key) override;
   Result<void> set(SysctlTree tree, std::string_view interface, std::string_view key,
                    std::string_view value) override;
 

@@ -10,8 +10,8 @@
 
 #include <array>
 #include <compare>
-#include <iosfwd>
 #include <cstdint>
+#include <iosfwd>
 #include <optional>
 #include <string>
 #include <string_view>

@@ -25,13 +25,14 @@ using tartan::test::NetNamespace;
 namespace {
 
 // Not silent: a run without root says loudly that this suite proved nothing.
-#define REQUIRE_NET_ADMIN()                                                                    \
-  do {                                                                                         \
-    if (!tartan::test::haveNetAdmin()) {                                                       \
-      WARN("SKIPPED: kernel_netlink needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN) to create "      \
-           "network namespaces; nothing was tested against the kernel");                      \
-      return;                                                                                  \
-    }                                                                                          \
+#define REQUIRE_NET_ADMIN()                                                              \
+  do {                                                                                   \
+    if (!tartan::test::haveNetAdmin()) {                                                 \
+      WARN(                                                                              \
+          "SKIPPED: kernel_netlink needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN) to create " \
+          "network namespaces; nothing was tested against the kernel");                  \
+      return;                                                                            \
+    }                                                                                    \
   } while (false)
 
 Prefix prefix(const char* text) { return Prefix::parse(text).value(); }
@@ -65,8 +66,7 @@ struct Node {
     for (const auto& entry : json) {
       std::string dst = entry.at("dst").get<std::string>();
       if (dst == "default") dst = options.find("-6") != std::string::npos ? "::/0" : "0.0.0.0/0";
-      if (dst.find('/') == std::string::npos)
-        dst += dst.find(':') != std::string::npos ? "/128" : "/32";
+      if (dst.find('/') == std::string::npos) dst += dst.find(':') != std::string::npos ? "/128" : "/32";
       std::string type = entry.value("type", "unicast");
       std::string line = type + " " + dst;
       if (type == "unicast") {
@@ -95,9 +95,10 @@ struct Node {
     for (const Link& link : netlink->listLinks().value()) names[link.ifindex] = link.name;
     std::vector<std::string> lines;
     for (const Route& route : netlink->listRoutes(filter).value()) {
-      static const std::map<RouteType, std::string> kTypes = {
-          {RouteType::Unicast, "unicast"}, {RouteType::Blackhole, "blackhole"},
-          {RouteType::Unreachable, "unreachable"}, {RouteType::Prohibit, "prohibit"}};
+      static const std::map<RouteType, std::string> kTypes = {{RouteType::Unicast, "unicast"},
+                                                              {RouteType::Blackhole, "blackhole"},
+                                                              {RouteType::Unreachable, "unreachable"},
+                                                              {RouteType::Prohibit, "prohibit"}};
       std::string line = kTypes.at(route.type) + " " + route.dst.toString();
       if (route.type == RouteType::Unicast) {
         std::vector<std::string> hops;
@@ -158,11 +159,9 @@ TEST_CASE("routes of our protocol are added, replaced and deleted as `ip route` 
       Route::toInterface(prefix("10.65.1.7/32"), node.v0, kProtocolBgp),
       Route::blackhole(prefix("10.66.0.0/26"), kProtocolBgp),
       Route::ecmp(prefix("10.67.0.0/26"),
-                  {Nexthop{ip("10.0.0.1"), node.v0, 1}, Nexthop{ip("10.0.0.3"), node.v0, 2}},
-                  kProtocolBgp),
+                  {Nexthop{ip("10.0.0.1"), node.v0, 1}, Nexthop{ip("10.0.0.3"), node.v0, 2}}, kProtocolBgp),
       Route::ecmp(prefix("fd00:1::/64"),
-                  {Nexthop{ip("fd00::1"), node.v0, 1}, Nexthop{ip("fd00::3"), node.v0, 1}},
-                  kProtocolBgp),
+                  {Nexthop{ip("fd00::1"), node.v0, 1}, Nexthop{ip("fd00::3"), node.v0, 1}}, kProtocolBgp),
       Route::blackhole(prefix("fd00:2::/64"), kProtocolBgp),
   };
   for (const Route& route : routes) {
@@ -177,8 +176,8 @@ TEST_CASE("routes of our protocol are added, replaced and deleted as `ip route` 
   REQUIRE(listed.size() == routes.size());
   for (const Route& route : routes) {
     INFO(route.toString());
-    auto same = std::find_if(listed.begin(), listed.end(),
-                             [&](const Route& r) { return keyOf(r) == keyOf(route); });
+    auto same =
+        std::find_if(listed.begin(), listed.end(), [&](const Route& r) { return keyOf(r) == keyOf(route); });
     REQUIRE(same != listed.end());
     CHECK(sameForwarding(route, *same));
   }
@@ -227,7 +226,8 @@ TEST_CASE("routes of our protocol are added, replaced and deleted as `ip route` 
     REQUIRE(result.failures.size() == 1);
     CHECK(result.failures[0].index == 1);
     CHECK(result.failures[0].errnum == ENETUNREACH);
-    CHECK(result.failures[0].error.toString().rfind("RTM_NEWROUTE 10.81.0.0/24: Network is unreachable", 0) == 0);
+    CHECK(result.failures[0].error.toString().rfind("RTM_NEWROUTE 10.81.0.0/24: Network is unreachable", 0) ==
+          0);
   }
 }
 
@@ -235,9 +235,9 @@ TEST_CASE("reconcile on start removes only our stale routes and is idempotent") 
   REQUIRE_NET_ADMIN();
   Node node;
   std::string proto = std::to_string(kProtocolBgp);
-  node.ns.execOrThrow("ip route add 10.1.0.0/16 via 10.0.0.1 proto " + proto +  // ours, wanted
+  node.ns.execOrThrow("ip route add 10.1.0.0/16 via 10.0.0.1 proto " + proto +      // ours, wanted
                       " && ip route add 10.2.0.0/16 via 10.0.0.1 proto " + proto +  // ours, stale
-                      " && ip route add 10.3.0.0/16 via 10.0.0.1 proto static" +   // an operator's
+                      " && ip route add 10.3.0.0/16 via 10.0.0.1 proto static" +    // an operator's
                       " && ip route add 10.4.0.0/16 via 10.0.0.1 proto " + proto +  // ours, changed
                       " && ip -6 route add blackhole fd00:9::/64 proto " + proto);  // ours, stale
   std::vector<Route> desired = {
@@ -282,9 +282,8 @@ TEST_CASE("the monitor sees routes and links changed by someone else") {
   };
   node.ns.execOrThrow("ip route add 10.70.0.0/24 via 10.0.0.1 proto 117");
   collect([&] { return has(MonitorEvent::Kind::RouteAdded, "10.70.0.0/24"); });
-  auto added = std::find_if(events.begin(), events.end(), [](const MonitorEvent& e) {
-    return e.route.dst.toString() == "10.70.0.0/24";
-  });
+  auto added = std::find_if(events.begin(), events.end(),
+                            [](const MonitorEvent& e) { return e.route.dst.toString() == "10.70.0.0/24"; });
   CHECK(added->route.protocol == 117);
   CHECK(added->route.nexthops.at(0).gateway == ip("10.0.0.1"));
 
@@ -315,9 +314,10 @@ TEST_CASE("interface sysctls act in the namespace the calling thread is in, not 
     CHECK_FALSE(sysctls.set(SysctlTree::Ipv4Conf, "v0", "proxy_arp", "banana"));
   }
   // Another process, inside the namespace, sees what we wrote.
-  CHECK(node.ns.execOrThrow("cat /proc/sys/net/ipv4/conf/v0/proxy_arp /proc/sys/net/ipv4/conf/v0/forwarding "
-                            "/proc/sys/net/ipv4/neigh/v0/proxy_delay /proc/sys/net/ipv6/conf/v0/forwarding") ==
-        "1\n1\n0\n1\n");
+  CHECK(
+      node.ns.execOrThrow("cat /proc/sys/net/ipv4/conf/v0/proxy_arp /proc/sys/net/ipv4/conf/v0/forwarding "
+                          "/proc/sys/net/ipv4/neigh/v0/proxy_delay /proc/sys/net/ipv6/conf/v0/forwarding") ==
+      "1\n1\n0\n1\n");
   // Back on the host, this same thread no longer sees the namespace's interfaces at all.
   auto host = sysctls.get(SysctlTree::Ipv4Conf, "v0", "proxy_arp");
   CHECK_FALSE(host);
@@ -363,9 +363,10 @@ TEST_CASE("a batch of 10k routes is added and removed; timings are printed, neve
     runs.push_back({batch, addMs, dumpMs, deleteMs});
   }
   for (const Run& run : runs) {
-    std::printf("kernel_netlink: %d routes, %5zu per sendmsg: add %7.1f ms (%6.0f/s), dump %6.1f ms, "
-                "delete %7.1f ms (%6.0f/s)\n",
-                kCount, run.batch, run.addMs, kCount / run.addMs * 1000, run.dumpMs, run.deleteMs,
-                kCount / run.deleteMs * 1000);
+    std::printf(
+        "kernel_netlink: %d routes, %5zu per sendmsg: add %7.1f ms (%6.0f/s), dump %6.1f ms, "
+        "delete %7.1f ms (%6.0f/s)\n",
+        kCount, run.batch, run.addMs, kCount / run.addMs * 1000, run.dumpMs, run.deleteMs,
+        kCount / run.deleteMs * 1000);
   }
 }

@@ -46,8 +46,7 @@ Bytes message(uint16_t type, uint16_t flags, uint32_t seq, const Bytes& body) {
   b.insert(b.end(), body.begin(), body.end());
   return b;
 }
-Bytes rtmsg(uint8_t family, uint8_t dstLen, uint8_t table, uint8_t protocol, uint8_t scope,
-            uint8_t type) {
+Bytes rtmsg(uint8_t family, uint8_t dstLen, uint8_t table, uint8_t protocol, uint8_t scope, uint8_t type) {
   return Bytes{family, dstLen, 0, 0, table, protocol, scope, type, 0, 0, 0, 0};
 }
 
@@ -105,8 +104,8 @@ TEST_CASE("a delete names key and protocol with scope NOWHERE and no nexthops") 
 
 TEST_CASE("ECMP goes in RTA_MULTIPATH: rtnexthop with hops = weight-1, gateway nested") {
   Bytes out;
-  Route route = Route::ecmp(prefix("fd00:10::/64"),
-                            {Nexthop{ip("fe80::1"), 4, 1}, Nexthop{ip("fe80::2"), 5, 3}}, 117);
+  Route route =
+      Route::ecmp(prefix("fd00:10::/64"), {Nexthop{ip("fe80::1"), 4, 1}, Nexthop{ip("fe80::2"), 5, 3}}, 117);
   encodeRouteChange(out, {RouteOp::Replace, route}, 9);
   Bytes body = rtmsg(10, 64, 254, 117, 0, 1);
   attr(body, 1, {0xfd, 0, 0, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0});
@@ -137,10 +136,10 @@ TEST_CASE("route messages round-trip through encode and decode") {
   local.table = kTableLocal;
   local.prefsrc = ip("10.1.2.3");
   routes.push_back(local);
-  routes.push_back(Route::ecmp(prefix("10.9.0.0/16"),
-                               {Nexthop{ip("10.0.0.1"), 2, 1}, Nexthop{ip("10.0.0.2"), 3, 1},
-                                Nexthop{std::nullopt, 4, 7}},
-                               kProtocolBgp));
+  routes.push_back(
+      Route::ecmp(prefix("10.9.0.0/16"),
+                  {Nexthop{ip("10.0.0.1"), 2, 1}, Nexthop{ip("10.0.0.2"), 3, 1}, Nexthop{std::nullopt, 4, 7}},
+                  kProtocolBgp));
   for (const Route& route : routes) {
     Bytes out;
     encodeRouteChange(out, {RouteOp::Add, route}, 1);
@@ -180,11 +179,11 @@ TEST_CASE("decodeRoute rejects what does not add up") {
   le16(overlongAttr, 1);
   Bytes badMultipath = rtmsg(2, 0, 254, 2, 0, 1);
   attr(badMultipath, 9, {40, 0, 0, 0, 1, 0, 0, 0});  // rtnh_len past the attribute
-  for (const Case& c : {Case{"wrong RTA_DST size", wrongDst}, Case{"missing RTA_DST", missingDst},
-                        Case{"prefix longer than 32", longPrefix}, Case{"family 7", badFamily},
-                        Case{"2-byte RTA_TABLE", shortTable}, Case{"attribute past the end", overlongAttr},
-                        Case{"rtnexthop past the end", badMultipath},
-                        Case{"rtmsg truncated", Bytes{2, 24, 0}}}) {
+  for (const Case& c :
+       {Case{"wrong RTA_DST size", wrongDst}, Case{"missing RTA_DST", missingDst},
+        Case{"prefix longer than 32", longPrefix}, Case{"family 7", badFamily},
+        Case{"2-byte RTA_TABLE", shortTable}, Case{"attribute past the end", overlongAttr},
+        Case{"rtnexthop past the end", badMultipath}, Case{"rtmsg truncated", Bytes{2, 24, 0}}}) {
     INFO(c.name);
     CHECK_FALSE(decodeRoute(c.body));
   }
@@ -194,8 +193,7 @@ TEST_CASE("every truncation of a valid message is an error or a shorter valid me
   Bytes out;
   encodeRouteChange(out,
                     {RouteOp::Add, Route::ecmp(prefix("10.9.0.0/16"),
-                                               {Nexthop{ip("10.0.0.1"), 2, 1},
-                                                Nexthop{ip("10.0.0.2"), 3, 1}},
+                                               {Nexthop{ip("10.0.0.1"), 2, 1}, Nexthop{ip("10.0.0.2"), 3, 1}},
                                                kProtocolBgp)},
                     1);
   for (size_t cut = 0; cut < out.size(); ++cut) {
@@ -234,6 +232,14 @@ TEST_CASE("splitMessages walks several aligned messages and rejects a bad nlmsg_
   CHECK_FALSE(splitMessages(bad).has_value());
   bad[0] = 0xff;  // longer than the datagram
   CHECK_FALSE(splitMessages(bad).has_value());
+}
+
+TEST_CASE("a link lookup by name is RTM_GETLINK with a NUL-terminated IFLA_IFNAME") {
+  Bytes out;
+  encodeLinkGet(out, "tart0", 4);
+  Bytes body(16, 0);
+  attr(body, 3, {'t', 'a', 'r', 't', '0', 0});
+  CHECK(out == message(18, 0x1, 4, body));
 }
 
 TEST_CASE("a link message gives index, name, flags, mtu, mac and kind") {

@@ -52,11 +52,9 @@ TEST_CASE("the key of an IPv6 route counts metric 0 as the kernel's 1024") {
 
 TEST_CASE("sameForwarding: nexthop order, resolved interfaces and IPv6 scope do not count") {
   Route want = Route::ecmp(prefix("10.2.0.0/16"),
-                           {Nexthop{ip("10.0.0.1"), 0, 1}, Nexthop{ip("10.0.0.2"), 0, 1}},
-                           kProtocolBgp);
+                           {Nexthop{ip("10.0.0.1"), 0, 1}, Nexthop{ip("10.0.0.2"), 0, 1}}, kProtocolBgp);
   Route have = Route::ecmp(prefix("10.2.0.0/16"),
-                           {Nexthop{ip("10.0.0.2"), 7, 1}, Nexthop{ip("10.0.0.1"), 7, 1}},
-                           kProtocolBgp);
+                           {Nexthop{ip("10.0.0.2"), 7, 1}, Nexthop{ip("10.0.0.1"), 7, 1}}, kProtocolBgp);
   CHECK(sameForwarding(want, have));
   have.nexthops[0].weight = 2;
   CHECK_FALSE(sameForwarding(want, have));
@@ -145,16 +143,15 @@ TEST_CASE("diffRoutes gives the same answer whatever the order of its inputs") {
 
 TEST_CASE("syncRoutes reconciles the fake kernel and removes only our stale routes") {
   FakeNetlink kernel;
-  kernel.seedRoute(via("10.1.0.0/16", "10.0.0.1"));               // ours, still wanted
-  kernel.seedRoute(via("10.2.0.0/16", "10.0.0.1"));               // ours, stale
-  kernel.seedRoute(via("10.3.0.0/16", "10.0.0.1", 3));            // an operator's
+  kernel.seedRoute(via("10.1.0.0/16", "10.0.0.1"));                         // ours, still wanted
+  kernel.seedRoute(via("10.2.0.0/16", "10.0.0.1"));                         // ours, stale
+  kernel.seedRoute(via("10.3.0.0/16", "10.0.0.1", 3));                      // an operator's
   kernel.seedRoute(Route::blackhole(prefix("fd00:1::/64"), kProtocolBgp));  // ours, stale v6
 
-  std::vector<Route> desired = {via("10.1.0.0/16", "10.0.0.1"),
-                                Route::blackhole(prefix("10.65.0.0/26"), kProtocolBgp),
-                                Route::ecmp(prefix("fd00:2::/64"),
-                                            {Nexthop{ip("fe80::1"), 0, 1}, Nexthop{ip("fe80::2"), 0, 1}},
-                                            kProtocolBgp)};
+  std::vector<Route> desired = {
+      via("10.1.0.0/16", "10.0.0.1"), Route::blackhole(prefix("10.65.0.0/26"), kProtocolBgp),
+      Route::ecmp(prefix("fd00:2::/64"), {Nexthop{ip("fe80::1"), 0, 1}, Nexthop{ip("fe80::2"), 0, 1}},
+                  kProtocolBgp)};
   auto report = syncRoutes(kernel, kScope, desired).value();
   CHECK(report.added == 2);
   CHECK(report.deleted == 2);

@@ -30,8 +30,7 @@ TEST_CASE("sysctlPath builds the per-interface file and refuses names that escap
 }
 
 TEST_CASE("ProcSysctls reads and writes files below its root; ensure writes only on change") {
-  auto root = std::filesystem::temp_directory_path() /
-              ("tartan-sysctl-" + std::to_string(getpid()));
+  auto root = std::filesystem::temp_directory_path() / ("tartan-sysctl-" + std::to_string(getpid()));
   std::filesystem::create_directories(root / "ipv4/conf/tart0");
   std::ofstream(root / "ipv4/conf/tart0/proxy_arp") << "0\n";
   ProcSysctls sysctls(root.string());
