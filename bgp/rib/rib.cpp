@@ -1,0 +1,318 @@
+#include "rib/rib.hpp"
+
+#include <algorithm>
+
+namespace tartan::bgp {
+namespace {
+
+bool hasCommunity(const PathAttributes& a, std::uint32_t c) {
+  return a.communities && std::find(a.communities->begin(), a.communities->end(), c) != a.communities->end();
+}
+
+bool familyOf(const PeerInfo& peer, Afi afi) {
+  return std::any_of(peer.families.begin(), peer.families.end(), [&](AfiSafi f) { return f.afi == afi; });
+}
+
+}  // namespace
+
+Rib::Rib(RibConfig config) : config_(config) {
+  local_.id = kLocalPeer;
+  local_.routerId = config_.routerId;
+  local_.asn = config_.localAs;
+}
+
+Rib::~Rib() {
+  // Tables go before the store (member order); nothing else to do.
+}
+
+const PeerInfo* Rib::peerInfo(PeerId id) const {
+  if (id == kLocalPeer) return &local_;
+  auto it = peers_.find(id);
+  return it == peers_.end() ? nullptr : &it->second.info;
+}
+
+void Rib::addPeer(const PeerInfo& peer) {
+  auto& state = peers_[peer.id];
+  state.info = peer;
+  for (const auto& [prefix, entry] : locRib_) exportPrefix(prefix, state);
+}
+
+void Rib::removePeer(PeerId peer) {
+  auto it = peers_.find(peer);
+  if (it == peers_.end()) return;
+  std::vector<NlriEntry> routes;
+  routes.reserve(it->second.adjIn.size());
+  for (const auto& [route, attrs] : it->second.adjIn) routes.push_back(route);
+  for (const auto& route : routes) withdraw(peer, route);
+  peers_.erase(peer);
+}
+
+ImportResult Rib::loopCheck(const PeerInfo& from, const PathAttributes& attrs) const {
+  // RFC 4271 §9.1.2: a route whose AS_PATH holds our AS came back to us.
+  if (from.asn != config_.localAs && attrs.asPath && asPathContains(*attrs.asPath, config_.localAs))
+    return ImportResult::kAsLoop;
+  // RFC 4456 §8: our own ORIGINATOR_ID, or our CLUSTER_ID in CLUSTER_LIST, is a reflection loop.
+  if (attrs.originatorId == config_.routerId) return ImportResult::kOriginatorLoop;
+  if (attrs.clusterList &&
+      std::find(attrs.clusterList->begin(), attrs.clusterList->end(), clusterId()) != attrs.clusterList->end())
+    return ImportResult::kClusterLoop;
+  return ImportResult::kAccepted;
+}
+
+ImportResult Rib::announce(PeerId peer, const NlriEntry& route, const PathAttributes& attrs) {
+  auto it = peers_.find(peer);
+  if (it == peers_.end()) return ImportResult::kUnknownPeer;
+  PeerState& from = it->second;
+  from.adjIn[route] = store_.intern(attrs);
+
+  ImportResult result = loopCheck(from.info, attrs);
+  std::optional<PathAttributes> imported;
+  if (result == ImportResult::kAccepted) {
+    imported = importPolicy_ ? importPolicy_(from.info, route.prefix, attrs) : std::optional<PathAttributes>(attrs);
+    if (!imported) result = ImportResult::kRejectedByPolicy;
+  }
+  if (result != ImportResult::kAccepted) {
+    // A rejected route replaces (so withdraws) whatever the peer sent before for it.
+    removeCandidate(route.prefix, peer, route.pathId);
+    return result;
+  }
+  setCandidate(route.prefix, peer, route.pathId, store_.intern(std::move(*imported)));
+  return ImportResult::kAccepted;
+}
+
+void Rib::withdraw(PeerId peer, const NlriEntry& route) {
+  auto it = peers_.find(peer);
+  if (it == peers_.end()) return;
+  it->second.adjIn.erase(route);
+  removeCandidate(route.prefix, peer, route.pathId);
+}
+
+void Rib::flushFamily(PeerId peer, Afi family) {
+  auto it = peers_.find(peer);
+  if (it == peers_.end()) return;
+  std::vector<NlriEntry> routes;
+  for (const auto& [route, attrs] : it->second.adjIn)
+    if (route.prefix.family() == family) routes.push_back(route);
+  for (const auto& route : routes) withdraw(peer, route);
+}
+
+void Rib::applyUpdate(PeerId peer, const Update& update, const UpdateOutcome& outcome) {
+  if (outcome.action == ErrorAction::kSessionReset) return;  // the FSM tears the session down
+  if (outcome.action == ErrorAction::kAfiSafiDisable && outcome.family) flushFamily(peer, outcome.family->afi);
+  const auto& a = update.attributes;
+  for (const auto& r : update.withdrawn) withdraw(peer, r);
+  if (a.mpUnreach) for (const auto& r : a.mpUnreach->withdrawn) withdraw(peer, r);
+  // RFC 7606 §2: treat-as-withdraw handles every prefix of the UPDATE as withdrawn.
+  const bool asWithdraw = outcome.action == ErrorAction::kTreatAsWithdraw;
+  PathAttributes base = a;
+  base.mpReach.reset();
+  base.mpUnreach.reset();
+  mergeAs4(base);  // RFC 6793 §4.2.3; a no-op for 4-octet peers, whose AS4 attributes were discarded
+  for (const auto& r : update.nlri) asWithdraw ? withdraw(peer, r) : (void)announce(peer, r, base);
+  if (a.mpReach && !(outcome.action == ErrorAction::kAfiSafiDisable && outcome.family == a.mpReach->family)) {
+    PathAttributes v6 = base;
+    v6.nextHop.reset();
+    v6.mpReach = MpReach{a.mpReach->family, a.mpReach->nextHop, a.mpReach->linkLocal, {}};
+    for (const auto& r : a.mpReach->nlri) asWithdraw ? withdraw(peer, r) : (void)announce(peer, r, v6);
+  }
+}
+
+void Rib::originate(const Prefix& prefix, PathAttributes attrs) {
+  if (!attrs.origin) attrs.origin = Origin::kIgp;
+  if (!attrs.asPath) attrs.asPath = AsPath{};
+  setCandidate(prefix, kLocalPeer, 0, store_.intern(std::move(attrs)));
+}
+
+void Rib::withdrawOriginated(const Prefix& prefix) { removeCandidate(prefix, kLocalPeer, 0); }
+
+void Rib::setCandidate(const Prefix& prefix, PeerId peer, std::uint32_t pathId, Attrs attrs) {
+  auto& entry = locRib_[prefix];
+  for (auto& path : entry.paths) {
+    if (path.peer == peer && path.pathId == pathId) {
+      if (path.attrs == attrs) return;  // nothing changed
+      path.attrs = std::move(attrs);
+      decide(prefix);
+      return;
+    }
+  }
+  entry.paths.push_back(Route{peer, pathId, std::move(attrs)});
+  decide(prefix);
+}
+
+void Rib::removeCandidate(const Prefix& prefix, PeerId peer, std::uint32_t pathId) {
+  auto it = locRib_.find(prefix);
+  if (it == locRib_.end()) return;
+  auto& paths = it->second.paths;
+  auto p = std::find_if(paths.begin(), paths.end(), [&](const Route& r) { return r.peer == peer && r.pathId == pathId; });
+  if (p == paths.end()) return;
+  paths.erase(p);
+  decide(prefix);
+}
+
+void Rib::decide(const Prefix& prefix) {
+  auto it = locRib_.find(prefix);
+  LocRibEntry& entry = it->second;
+  // What was selected before, to tell whether anything visible changed.
+  std::vector<std::pair<PeerId, std::uint32_t>> before;
+  Attrs bestBefore;
+  if (!entry.multipath.empty()) {
+    bestBefore = entry.bestRoute().attrs;
+    for (auto i : entry.multipath) before.emplace_back(entry.paths[i].peer, entry.paths[i].pathId);
+  }
+  if (entry.paths.empty()) {
+    locRib_.erase(it);
+    changed_.insert(prefix);
+    for (auto& [id, peer] : peers_) exportPrefix(prefix, peer);
+    return;
+  }
+  std::vector<Candidate> candidates;
+  candidates.reserve(entry.paths.size());
+  for (const auto& path : entry.paths) {
+    const PeerInfo* from = peerInfo(path.peer);
+    Candidate c;
+    c.attrs = &*path.attrs;
+    c.local = path.peer == kLocalPeer;
+    c.external = from && from->asn != config_.localAs;
+    c.peerRouterId = from ? from->routerId : 0;
+    if (from) c.peerAddress = from->address;
+    c.pathId = path.pathId;
+    if (igpCost_) {
+      const auto& a = *path.attrs;
+      if (a.nextHop) c.igpCost = igpCost_(*a.nextHop);
+      else if (a.mpReach) c.igpCost = igpCost_(a.mpReach->nextHop);
+    }
+    candidates.push_back(c);
+  }
+  const Selection sel = selectBest(candidates);
+  entry.best = sel.best;
+  entry.decidedBy = sel.decidedBy;
+  entry.multipath.assign(sel.multipath.begin(),
+                         sel.multipath.begin() + static_cast<long>(std::min(sel.multipath.size(), std::max<std::size_t>(1, config_.maxPaths))));
+  std::vector<std::pair<PeerId, std::uint32_t>> after;
+  for (auto i : entry.multipath) after.emplace_back(entry.paths[i].peer, entry.paths[i].pathId);
+  if (after == before && entry.bestRoute().attrs == bestBefore) return;
+  changed_.insert(prefix);
+  for (auto& [id, peer] : peers_) exportPrefix(prefix, peer);
+}
+
+std::optional<PathAttributes> Rib::exportAttrs(const Prefix& prefix, const Route& best, const PeerInfo& to) const {
+  if (best.peer == to.id) return std::nullopt;  // never back to where it came from
+  if (!familyOf(to, prefix.family())) return std::nullopt;
+  const PeerInfo* from = peerInfo(best.peer);
+  if (!from) return std::nullopt;
+  const PathAttributes& in = *best.attrs;
+  const bool toInternal = to.asn == config_.localAs;
+  const bool local = best.peer == kLocalPeer;
+  const bool fromInternal = !local && from->asn == config_.localAs;
+
+  // RFC 1997 §3 well-known communities (no confederations here, so NO_EXPORT_SUBCONFED acts as
+  // NO_EXPORT). NO_PEER (RFC 3765) is advisory and needs peer-type knowledge we lack; it passes.
+  if (hasCommunity(in, community::kNoAdvertise)) return std::nullopt;
+  if (!toInternal && (hasCommunity(in, community::kNoExport) || hasCommunity(in, community::kNoExportSubconfed)))
+    return std::nullopt;
+
+  // RFC 4271 §9.2 and RFC 4456 §6: iBGP-learned routes go to iBGP peers only by reflection —
+  // from a client to everyone, from a non-client to clients only.
+  const bool reflecting = fromInternal && toInternal;
+  if (reflecting) {
+    if (!config_.routeReflector) return std::nullopt;
+    if (!from->routeReflectorClient && !to.routeReflectorClient) return std::nullopt;
+  }
+
+  PathAttributes out = in;
+  // RFC 4271 §5 / §9.1.3: unknown optional transitive attributes go on with Partial set;
+  // unknown non-transitive ones stop here.
+  std::erase_if(out.unknown, [](const RawAttribute& r) { return !(r.flags & attr_flag::kTransitive); });
+  for (auto& r : out.unknown) r.flags |= attr_flag::kPartial;
+
+  const bool v4 = prefix.family() == Afi::kIpv4;
+  bool nextHopSelf = local || !toInternal || (to.nextHopSelf && !fromInternal);
+  if (toInternal) {
+    if (!out.localPref) out.localPref = kDefaultLocalPref;
+    if (reflecting) {
+      // RFC 4456 §8: ORIGINATOR_ID names the route's first iBGP speaker; our CLUSTER_ID goes first.
+      if (!out.originatorId) out.originatorId = from->routerId;
+      if (!out.clusterList) out.clusterList = std::vector<std::uint32_t>{};
+      out.clusterList->insert(out.clusterList->begin(), clusterId());
+    }
+  } else {
+    if (!out.asPath) out.asPath = AsPath{};
+    prependAs(*out.asPath, config_.localAs);  // RFC 4271 §5.1.2
+    out.localPref.reset();                    // §5.1.5: not sent to external peers
+    if (!local) out.med.reset();              // §5.1.4: a neighbour's MED is not passed to another AS
+    out.originatorId.reset();                 // RFC 4456: non-transitive, iBGP only
+    out.clusterList.reset();
+  }
+  if (nextHopSelf) {
+    if (v4) {
+      out.nextHop = to.localAddress;
+    } else {
+      if (!to.localAddressV6) return std::nullopt;
+      out.mpReach = MpReach{kIpv6Unicast, *to.localAddressV6, to.localLinkLocal, {}};
+    }
+  }
+  if (exportPolicy_) return exportPolicy_(to, prefix, std::move(out));
+  return out;
+}
+
+void Rib::exportPrefix(const Prefix& prefix, PeerState& to) {
+  std::optional<PathAttributes> want;
+  auto it = locRib_.find(prefix);
+  if (it != locRib_.end() && !it->second.paths.empty()) want = exportAttrs(prefix, it->second.bestRoute(), to.info);
+  const NlriEntry key{prefix, 0};
+  auto out = to.adjOut.find(key);
+  if (!want) {
+    if (out == to.adjOut.end()) return;
+    to.adjOut.erase(out);
+    to.pending[key] = Attrs{};
+    return;
+  }
+  Attrs attrs = store_.intern(std::move(*want));
+  if (out != to.adjOut.end() && out->second == attrs) return;
+  to.adjOut[key] = attrs;
+  to.pending[key] = std::move(attrs);
+}
+
+const LocRibEntry* Rib::locRib(const Prefix& prefix) const {
+  auto it = locRib_.find(prefix);
+  return it == locRib_.end() ? nullptr : &it->second;
+}
+
+const std::unordered_map<NlriEntry, Attrs>* Rib::adjRibIn(PeerId peer) const {
+  auto it = peers_.find(peer);
+  return it == peers_.end() ? nullptr : &it->second.adjIn;
+}
+
+const std::unordered_map<NlriEntry, Attrs>* Rib::adjRibOut(PeerId peer) const {
+  auto it = peers_.find(peer);
+  return it == peers_.end() ? nullptr : &it->second.adjOut;
+}
+
+std::vector<Prefix> Rib::takeChangedPrefixes() {
+  std::vector<Prefix> out(changed_.begin(), changed_.end());
+  changed_.clear();
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+OutboundBatch Rib::takeOutbound(PeerId peer) {
+  OutboundBatch batch;
+  auto it = peers_.find(peer);
+  if (it == peers_.end()) return batch;
+  std::vector<std::pair<NlriEntry, Attrs>> pending(it->second.pending.begin(), it->second.pending.end());
+  it->second.pending.clear();
+  std::sort(pending.begin(), pending.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::unordered_map<Attrs, std::size_t> groupOf;
+  for (auto& [route, attrs] : pending) {
+    if (!attrs) {
+      batch.withdrawn.push_back(route);
+      continue;
+    }
+    auto [g, inserted] = groupOf.emplace(attrs, batch.announced.size());
+    if (inserted) batch.announced.emplace_back(attrs, std::vector<NlriEntry>{});
+    batch.announced[g->second].second.push_back(route);
+  }
+  return batch;
+}
+
+}  // namespace tartan::bgp

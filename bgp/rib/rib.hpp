@@ -1,0 +1,151 @@
+// bgp/rib/rib.hpp — Adj-RIB-In, Loc-RIB and Adj-RIB-Out of the speaker (RFC 4271 §3.2, §9).
+//
+// What: routes come in per peer (announce/withdraw, or a decoded UPDATE with its RFC 7606
+// outcome), are loop-checked (AS_PATH, RFC 4456 ORIGINATOR_ID/CLUSTER_LIST) and run through the
+// import policy into the Loc-RIB, where the decision process picks a best path and an ECMP set
+// per prefix. Every best-path change is exported to every peer: split horizon, well-known
+// communities, route-reflection rules (RFC 4456 §6), eBGP/iBGP attribute rewriting, then the
+// export-policy hook; the result is diffed against that peer's Adj-RIB-Out and queued.
+// takeOutbound() hands the queue to packUpdates() (packing.hpp) for the wire.
+// Owns: the interned attribute store and every table. Memory: a route is a prefix plus an 8-byte
+// attribute handle; attribute sets are shared.
+// Threading: not thread-safe; one strand owns the Rib. Pure: no I/O, no clocks.
+#pragma once
+
+#include "codec/message.hpp"
+#include "rib/attr_store.hpp"
+#include "rib/decision.hpp"
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+namespace tartan::bgp {
+
+using PeerId = std::uint32_t;
+inline constexpr PeerId kLocalPeer = 0;  // routes this speaker originates
+
+struct PeerInfo {
+  PeerId id = 0;
+  Address address;               // the peer's address (decision step g)
+  std::uint32_t routerId = 0;    // its BGP Identifier
+  std::uint32_t asn = 0;
+  bool routeReflectorClient = false;
+  bool nextHopSelf = false;      // rewrite next hop on eBGP-learned routes sent over iBGP
+  Address localAddress;          // our IPv4 address towards it: next hop self
+  std::optional<Address> localAddressV6;
+  std::optional<Address> localLinkLocal;
+  std::vector<AfiSafi> families{kIpv4Unicast, kIpv6Unicast};  // negotiated
+};
+
+struct RibConfig {
+  std::uint32_t localAs = 0;
+  std::uint32_t routerId = 0;
+  bool routeReflector = false;
+  std::optional<std::uint32_t> clusterId;  // defaults to routerId (RFC 4456 §7)
+  std::size_t maxPaths = 1;                // ECMP width kept in the Loc-RIB
+};
+
+// A hook returns the (possibly changed) attributes, or nullopt to reject the route.
+using ImportPolicy = std::function<std::optional<PathAttributes>(const PeerInfo& from, const Prefix&, PathAttributes)>;
+using ExportPolicy = std::function<std::optional<PathAttributes>(const PeerInfo& to, const Prefix&, PathAttributes)>;
+// IGP cost to a next hop; nullopt when unknown (decision step e is then skipped for it).
+using IgpCost = std::function<std::optional<std::uint32_t>(const Address& nextHop)>;
+
+struct Route {
+  PeerId peer = 0;
+  std::uint32_t pathId = 0;
+  Attrs attrs;
+};
+
+struct LocRibEntry {
+  std::vector<Route> paths;        // every usable candidate, one per (peer, path id)
+  std::size_t best = 0;            // index into paths
+  std::vector<std::size_t> multipath;  // ECMP set, best first, at most maxPaths
+  DecisionStep decidedBy = DecisionStep::kOnlyCandidate;
+
+  const Route& bestRoute() const { return paths[best]; }
+};
+
+enum class ImportResult { kAccepted, kAsLoop, kOriginatorLoop, kClusterLoop, kRejectedByPolicy, kUnknownPeer };
+
+// Outgoing changes for one peer, grouped by identical attribute sets.
+struct OutboundBatch {
+  std::vector<NlriEntry> withdrawn;
+  std::vector<std::pair<Attrs, std::vector<NlriEntry>>> announced;
+  bool empty() const { return withdrawn.empty() && announced.empty(); }
+};
+
+class Rib {
+ public:
+  explicit Rib(RibConfig config);
+  ~Rib();
+  Rib(const Rib&) = delete;
+  Rib& operator=(const Rib&) = delete;
+
+  // A peer whose session came up; its Adj-RIB-Out is filled with the current best paths.
+  void addPeer(const PeerInfo& peer);
+  // Session down: its routes are withdrawn everywhere and its tables dropped.
+  void removePeer(PeerId peer);
+
+  void setImportPolicy(ImportPolicy policy) { importPolicy_ = std::move(policy); }
+  void setExportPolicy(ExportPolicy policy) { exportPolicy_ = std::move(policy); }
+  void setIgpCost(IgpCost cost) { igpCost_ = std::move(cost); }
+
+  // attrs must not carry MP_REACH NLRI or MP_UNREACH; for IPv6 the next hop rides in
+  // attrs.mpReach (family and next hops, empty NLRI).
+  ImportResult announce(PeerId peer, const NlriEntry& route, const PathAttributes& attrs);
+  void withdraw(PeerId peer, const NlriEntry& route);
+  // Applies a decoded UPDATE and its RFC 7606 outcome: treat-as-withdraw turns every prefix of
+  // the message into a withdrawal; AFI/SAFI disable flushes that family from the peer.
+  void applyUpdate(PeerId peer, const Update& update, const UpdateOutcome& outcome);
+  // All routes of one family from a peer go (RFC 7606 AFI/SAFI disable, or End-of-RIB cleanup).
+  void flushFamily(PeerId peer, Afi family);
+
+  void originate(const Prefix& prefix, PathAttributes attrs);
+  void withdrawOriginated(const Prefix& prefix);
+
+  const LocRibEntry* locRib(const Prefix& prefix) const;
+  std::size_t locRibSize() const { return locRib_.size(); }
+  const std::unordered_map<NlriEntry, Attrs>* adjRibIn(PeerId peer) const;
+  const std::unordered_map<NlriEntry, Attrs>* adjRibOut(PeerId peer) const;
+  // Prefixes whose best path or ECMP set changed since the last call (for the FIB).
+  std::vector<Prefix> takeChangedPrefixes();
+  // The changes queued for a peer since the last call, in prefix order.
+  OutboundBatch takeOutbound(PeerId peer);
+
+  AttrStore& attrStore() { return store_; }
+  std::uint32_t clusterId() const { return config_.clusterId.value_or(config_.routerId); }
+
+ private:
+  struct PeerState {
+    PeerInfo info;
+    std::unordered_map<NlriEntry, Attrs> adjIn;   // as received (pre-policy)
+    std::unordered_map<NlriEntry, Attrs> adjOut;  // as last queued for sending
+    std::unordered_map<NlriEntry, Attrs> pending; // empty Attrs = withdraw
+  };
+
+  ImportResult loopCheck(const PeerInfo& from, const PathAttributes& attrs) const;
+  void setCandidate(const Prefix& prefix, PeerId peer, std::uint32_t pathId, Attrs attrs);
+  void removeCandidate(const Prefix& prefix, PeerId peer, std::uint32_t pathId);
+  void decide(const Prefix& prefix);
+  void exportPrefix(const Prefix& prefix, PeerState& to);
+  std::optional<PathAttributes> exportAttrs(const Prefix& prefix, const Route& best, const PeerInfo& to) const;
+  const PeerInfo* peerInfo(PeerId id) const;
+
+  // Declared first so it is destroyed last: every table below holds handles into it.
+  AttrStore store_;
+  RibConfig config_;
+  PeerInfo local_;
+  ImportPolicy importPolicy_;
+  ExportPolicy exportPolicy_;
+  IgpCost igpCost_;
+  std::map<PeerId, PeerState> peers_;
+  std::unordered_map<Prefix, LocRibEntry> locRib_;
+  std::unordered_set<Prefix> changed_;
+};
+
+}  // namespace tartan::bgp
