@@ -56,7 +56,9 @@ struct Node {
   std::vector<Span> setItems;
 
   std::string_view text(Span span) const { return {arena.data() + span.offset, span.length}; }
-  bool evaluate(uint32_t index, const Labels& labels) const;
+  // `lookup(key)` returns the label's value or nullptr if the label is absent.
+  template <class Lookup>
+  bool evaluate(uint32_t index, const Lookup& lookup) const;
   void print(uint32_t index, std::string& out) const;
 };
 

@@ -83,7 +83,8 @@ const char* spelling(Op op) {
 
 }  // namespace
 
-bool Node::evaluate(uint32_t index, const Labels& labels) const {
+template <class Lookup>
+bool Node::evaluate(uint32_t index, const Lookup& lookup) const {
   const Term& term = terms[index];
   switch (term.op) {
     case Op::kAll:
@@ -92,43 +93,43 @@ bool Node::evaluate(uint32_t index, const Labels& labels) const {
       // by whoever evaluates a namespaceSelector, as in Calico.
       return true;
     case Op::kNot:
-      return !evaluate(index + 1, labels);
+      return !evaluate(index + 1, lookup);
     case Op::kAnd:
       for (uint32_t child = index + 1; child < term.end; child = terms[child].end) {
-        if (!evaluate(child, labels)) return false;
+        if (!evaluate(child, lookup)) return false;
       }
       return true;
     case Op::kOr:
       for (uint32_t child = index + 1; child < term.end; child = terms[child].end) {
-        if (evaluate(child, labels)) return true;
+        if (evaluate(child, lookup)) return true;
       }
       return false;
     default:
       break;
   }
-  auto found = labels.find(text(term.key));
-  const bool present = found != labels.end();
+  const std::string* found = lookup(text(term.key));
+  const bool present = found != nullptr;
   // An absent label fails every positive test and passes != and not in, as in Calico.
   switch (term.op) {
     case Op::kHas:
       return present;
     case Op::kEq:
-      return present && found->second == text(term.value);
+      return present && *found == text(term.value);
     case Op::kNe:
-      return !present || found->second != text(term.value);
+      return !present || *found != text(term.value);
     case Op::kContains:
-      return present && found->second.find(text(term.value)) != std::string::npos;
+      return present && found->find(text(term.value)) != std::string::npos;
     case Op::kStartsWith:
-      return present && found->second.starts_with(text(term.value));
+      return present && found->starts_with(text(term.value));
     case Op::kEndsWith:
-      return present && found->second.ends_with(text(term.value));
+      return present && found->ends_with(text(term.value));
     case Op::kIn:
     case Op::kNotIn: {
       bool member = false;
       if (present) {
         auto first = setItems.begin() + term.firstItem;
         auto last = first + term.itemCount;
-        std::string_view value = found->second;
+        const std::string_view value = *found;
         auto it = std::lower_bound(first, last, value,
                                    [this](Span item, std::string_view v) { return text(item) < v; });
         member = it != last && text(*it) == value;
@@ -203,7 +204,30 @@ Selector::Selector() : Selector(allNode(), "all()") {}
 Selector::Selector(std::shared_ptr<const Node> root, std::string canonical)
     : root_(std::move(root)), canonical_(std::move(canonical)), hash_(fnv1a64(canonical_)) {}
 
-bool Selector::matches(const Labels& labels) const { return root_->evaluate(0, labels); }
+bool Selector::matches(const Labels& labels) const {
+  return root_->evaluate(0, [&labels](std::string_view key) -> const std::string* {
+    auto it = labels.find(key);
+    return it == labels.end() ? nullptr : &it->second;
+  });
+}
+
+bool Selector::matches(const Labels& labels, const Labels& inherited) const {
+  return root_->evaluate(0, [&](std::string_view key) -> const std::string* {
+    if (auto it = labels.find(key); it != labels.end()) return &it->second;
+    auto it = inherited.find(key);
+    return it == inherited.end() ? nullptr : &it->second;
+  });
+}
+
+std::vector<std::string_view> Selector::labelKeys() const {
+  std::vector<std::string_view> keys;
+  for (const Term& term : root_->terms) {
+    if (term.key.length != 0) keys.push_back(root_->text(term.key));
+  }
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  return keys;
+}
 
 std::string Selector::uniqueId() const {
   // Calico's UniqueID(): "s:" + base64url(SHA-224("s:" + String())), unpadded.

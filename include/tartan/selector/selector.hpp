@@ -27,6 +27,7 @@
 #include <ostream>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace tartan::selector {
 
@@ -43,6 +44,15 @@ class Selector {
 
   // True if the labels satisfy the selector. Never allocates.
   bool matches(const Labels& labels) const;
+
+  // The same over two layers of labels: a key absent from `labels` is looked up in `inherited`
+  // (an endpoint's own labels override those it inherits from its namespace or profile, as in
+  // Calico's label index), so callers need not build the merged map. Never allocates.
+  bool matches(const Labels& labels, const Labels& inherited) const;
+
+  // The label keys the selector reads, sorted and unique (views into the shared tree, valid while
+  // this Selector or a copy lives). A change to any other key cannot change matches().
+  std::vector<std::string_view> labelKeys() const;
 
   // The canonical form: one spelling for every way of writing the same expression
   // (whitespace, quoting and redundant parentheses normalised), e.g. "(a == \"b\" && has(c))".

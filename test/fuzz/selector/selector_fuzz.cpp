@@ -62,8 +62,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!reparsed) __builtin_trap();
   if (reparsed->canonical() != parsed->canonical()) __builtin_trap();
   if (reparsed->hash() != parsed->hash()) __builtin_trap();
-  for (const Labels& labels : labelSets(input)) {
+  const std::vector<Labels> sets = labelSets(input);
+  for (size_t i = 0; i < sets.size(); ++i) {
+    const Labels& labels = sets[i];
     if (parsed->matches(labels) != reparsed->matches(labels)) __builtin_trap();
+    // Two layers of labels select what their merged map selects.
+    const Labels& inherited = sets[(i + 1) % sets.size()];
+    Labels merged = inherited;
+    for (const auto& [key, value] : labels) merged[key] = value;
+    if (parsed->matches(labels, inherited) != parsed->matches(merged)) __builtin_trap();
   }
+  if (parsed->labelKeys() != reparsed->labelKeys()) __builtin_trap();
   return 0;
 }

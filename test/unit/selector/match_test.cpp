@@ -262,3 +262,58 @@ TEST_CASE("a selector is evaluated concurrently by many copies", "[selector]") {
 
 }  // namespace
 }  // namespace tartan::selector
+
+namespace tartan::selector {
+namespace {
+
+TEST_CASE("with inherited labels, an endpoint's own label wins and absent ones fall through", "[selector]") {
+  const Labels own{{"app", "web"}, {"env", "dev"}};
+  const Labels inherited{{"env", "prod"}, {"pcns.team", "payments"}};
+  struct Case {
+    const char* selector;
+    bool matches;
+  } cases[] = {
+      {"app == 'web'", true},
+      {"env == 'dev'", true},  // own value overrides the inherited one
+      {"env == 'prod'", false},
+      {"pcns.team == 'payments'", true},
+      {"has(pcns.team) && app == 'web'", true},
+      {"has(missing)", false},
+      {"missing != 'x'", true},
+      {"pcns.team not in {'payments'}", false},
+      {"all()", true},
+  };
+  for (const Case& c : cases) {
+    INFO("selector: " << c.selector);
+    auto parsed = parse(c.selector);
+    REQUIRE(parsed);
+    CHECK(parsed->matches(own, inherited) == c.matches);
+    // The same as evaluating the merged map.
+    Labels merged = inherited;
+    for (const auto& [key, value] : own) merged[key] = value;
+    CHECK(parsed->matches(merged) == c.matches);
+  }
+  CHECK(parse("has(a)")->matches({}, {{"a", ""}}));
+  CHECK_FALSE(parse("has(a)")->matches({}, {}));
+}
+
+TEST_CASE("labelKeys() lists every key the selector reads, once, sorted", "[selector]") {
+  struct Case {
+    const char* selector;
+    std::vector<std::string_view> keys;
+  } cases[] = {
+      {"", {}},
+      {"all() && global()", {}},
+      {"has(b) && a == 'x' || !(c in {'y'}) && b != 'z'", {"a", "b", "c"}},
+      {"k contains 'v' || k starts with 'w' || j ends with 'u' || i not in {}", {"i", "j", "k"}},
+  };
+  for (const Case& c : cases) {
+    INFO("selector: " << c.selector);
+    auto parsed = parse(c.selector);
+    REQUIRE(parsed);
+    CHECK(parsed->labelKeys() == c.keys);
+  }
+}
+
+}  // namespace
+}  // namespace tartan::selector
