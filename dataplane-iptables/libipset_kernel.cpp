@@ -6,6 +6,7 @@
 extern "C" {
 #include <libipset/ipset.h>
 #include <libipset/session.h>
+#include <libipset/types.h>
 }
 
 #include <arpa/inet.h>
@@ -20,7 +21,7 @@ namespace {
 
 class LibIpSetKernel final : public IpSetKernel {
  public:
-  LibIpSetKernel() : handle_(ipset_init()) {
+  LibIpSetKernel() : handle_(init()) {
     if (handle_ != nullptr) ipset_custom_printf(handle_, &customError, &standardError, &print, this);
   }
   ~LibIpSetKernel() override {
@@ -68,6 +69,13 @@ class LibIpSetKernel final : public IpSetKernel {
   }
 
  private:
+  static struct ipset* init() {
+    // The set types are registered process-wide, once.
+    static std::once_flag loaded;
+    std::call_once(loaded, [] { ipset_load_types(); });
+    return ipset_init();
+  }
+
   static std::vector<std::string_view> split(std::string_view line) {
     std::vector<std::string_view> words;
     while (!line.empty()) {

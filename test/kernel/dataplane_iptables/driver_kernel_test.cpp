@@ -28,7 +28,11 @@ struct Cluster {
   Pod a, b, server;
 
   Cluster() {
-    node.execOrThrow("sysctl -qw net.ipv4.ip_forward=1");
+    // Proxy ARP answers for 169.254.1.1 only if the node has a route to it elsewhere: give the
+    // node namespace a default route out of an uplink (a veth whose peer stays in the node), as a real node has.
+    node.execOrThrow("sysctl -qw net.ipv4.ip_forward=1 && ip link add uplink type veth peer name uplink-peer && "
+                     "ip link set uplink up && ip link set uplink-peer up && "
+                     "ip route add default dev uplink");
     a = pod("pa", "10.77.0.1");
     b = pod("pb", "10.77.0.2");
     server = pod("ps", "10.77.0.3");
