@@ -156,23 +156,27 @@ StoreResult<void> Core::begin(Session& session) {
   return recoverPending();
 }
 
+// The state file is read in every session and parsed only when it changed. Comparing content,
+// not stat() data, is what makes this safe: a rewritten file can reuse an inode number and land
+// within the file system's timestamp granularity.
 StoreResult<void> Core::loadState() {
   std::string path = stateDir_ + "/state";
-  auto stamp = stampOf(path);
-  if (stamp && stamp_ && *stamp == *stamp_) return {};
+  std::string text, error;
+  ReadStatus status = readFile(path, &text, &error);
+  if (status == ReadStatus::Failed) return ioError(path, error);
+  if (status == ReadStatus::Missing) text.clear();
+  if (stateLoaded_ && text == stateText_) return {};
   State fresh;
-  if (stamp) {
-    std::string text, error;
-    ReadStatus status = readFile(path, &text, &error);
-    if (status == ReadStatus::Failed) return ioError(path, error);
-    if (status == ReadStatus::Ok) {
-      auto parsed = parseState(text, path);
-      if (!parsed) return parsed.error();
-      fresh = std::move(*parsed);
-    }
+  if (!text.empty()) {
+    auto parsed = parseState(text, path);
+    if (!parsed) return parsed.error();
+    fresh = std::move(*parsed);
+  } else if (stateLoaded_ && state_.revision > 0) {
+    logger()->error("{} vanished: revisions start again from 0, watchers must list again", path);
   }
   state_ = std::move(fresh);
-  stamp_ = stamp;
+  stateText_ = std::move(text);
+  stateLoaded_ = true;
   knownKinds_.clear();
   for (const auto& [key, entry] : state_.index) knownKinds_[lowercase(key.kind)] = key.kind;
   for (const auto& entry : state_.journal) knownKinds_[lowercase(entry.key.kind)] = entry.key.kind;
@@ -181,11 +185,12 @@ StoreResult<void> Core::loadState() {
 
 StoreResult<void> Core::commitState() {
   std::string path = stateDir_ + "/state";
-  if (auto error = writeFileAtomic(path, serializeState(state_))) {
-    stamp_.reset();  // reload what is really on disk next time
+  std::string text = serializeState(state_);
+  if (auto error = writeFileAtomic(path, text)) {
+    stateLoaded_ = false;  // reload what is really on disk next time
     return ioError(path, *error);
   }
-  stamp_ = stampOf(path);
+  stateText_ = std::move(text);
   return {};
 }
 

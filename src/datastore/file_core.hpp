@@ -83,7 +83,8 @@ class Core {
 
   std::mutex mutex_;  // orders sessions of this process; the flock orders processes
   State state_;
-  std::optional<FileStamp> stamp_;                 // of the state file state_ was read from
+  std::string stateText_;  // the state file state_ was read from
+  bool stateLoaded_ = false;
   std::map<std::string, std::string> knownKinds_;  // folder name -> canonical kind
   std::map<std::string, uint64_t> reported_;       // path -> hash of bad content reported
 };

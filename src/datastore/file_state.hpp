@@ -9,8 +9,6 @@
 
 #include "tartan/datastore/datastore.hpp"
 
-#include <sys/types.h>
-
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -88,13 +86,5 @@ class FileLock {
   int fd_ = -1;
 };
 
-// Identity of a file version, to know when the cached state is stale.
-struct FileStamp {
-  ino_t inode = 0;
-  int64_t size = -1;
-  int64_t ctimeNs = 0;
-  bool operator==(const FileStamp&) const = default;
-};
-std::optional<FileStamp> stampOf(const std::string& path);
 
 }  // namespace tartan::datastore::file
