@@ -4,11 +4,16 @@
 // verdicts are proven with real TCP connections.
 #include "support/netns.hpp"
 #include "tartan/dataplane/iptables/driver.hpp"
+#include "tartan/dataplane/stream_codec.hpp"
 #include "tartan/proto/dataplane.pb.h"
 #include "traffic.hpp"
 
 #include <catch2/catch.hpp>
 
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <memory>
 
 using namespace tartan::dataplane::iptables;
@@ -195,4 +200,46 @@ TEST_CASE("policy verdicts, set deltas, drift repair and restart on a real kerne
   const std::string after = c.node.execOrThrow(save + " -t filter");
   CHECK(after.find("-A FORWARD -p udp -m udp --dport 9999 -j KUBE-TEST") != std::string::npos);
   CHECK(after.find(":KUBE-TEST") != std::string::npos);
+}
+
+TEST_CASE("the driver runs out of process, fed frames over a pipe", "[kernel][stream]") {
+  if (!tt::haveNetAdmin()) {
+    WARN("needs root and network namespaces: skipped");
+    return;
+  }
+  const char* bin = std::getenv("TARTAN_BINARY_DIR");
+  REQUIRE(bin != nullptr);
+  Cluster c;
+  tt::EchoServer echo80(*c.server.ns, c.server.ip, 80);
+  std::string frames;
+  for (const auto& m : snapshot(c, "Auto")) tartan::dataplane::appendFrame(m, frames);
+  const std::string dir =
+      (std::filesystem::temp_directory_path() / ("tartan-dp-stream-" + tt::uniqueSuffix())).string();
+  std::filesystem::create_directories(dir);
+  {
+    std::ofstream(dir + "/in", std::ios::binary) << frames;
+  }
+  tt::shellOrThrow("cat " + dir + "/in | ip netns exec " + c.node.name() + " " + bin +
+                   "/dataplane-iptables/tartan-dataplane-iptables --log-level warn > " + dir + "/out");
+  std::ifstream outFile(dir + "/out", std::ios::binary);
+  std::string out((std::istreambuf_iterator<char>(outFile)), std::istreambuf_iterator<char>());
+  std::filesystem::remove_all(dir);
+
+  tartan::dataplane::FrameDecoder decoder;
+  decoder.feed(out);
+  int up = 0;
+  bool processInSync = false;
+  pb::FromDataplane report;
+  while (*decoder.next(report)) {
+    if (report.has_workload_endpoint_status_update() && report.workload_endpoint_status_update().status().status() == "up")
+      ++up;
+    if (report.has_process_status_update()) processInSync = report.process_status_update().in_sync();
+  }
+  CHECK(up == 3);
+  CHECK(processInSync);
+  // The rules stay after the process exits: the verdicts hold.
+  CHECK(tt::canConnect(*c.a.ns, c.server.ip, 80));
+  CHECK_FALSE(tt::canConnect(*c.b.ns, c.server.ip, 80));
+  // IPv6 was programmed too, through ip6tables.
+  CHECK(c.node.execOrThrow("ip6tables-nft-save -t filter").find(":tartan-FORWARD") != std::string::npos);
 }
