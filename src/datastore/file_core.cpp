@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <filesystem>
 
 namespace tartan::datastore::file {
@@ -71,7 +72,8 @@ std::optional<PendingLog> parsePending(const std::string& text) {
     if (tab == std::string::npos) return std::nullopt;
     std::string verb = line.substr(0, tab), rest = line.substr(tab + 1);
     if (verb == "revision") {
-      log.revision = std::stoll(rest);
+      auto [end, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), log.revision);
+      if (ec != std::errc() || end != rest.data() + rest.size()) return std::nullopt;
       sawRevision = true;
     } else if (verb == "rename") {
       size_t second = rest.find('\t');

@@ -206,6 +206,8 @@ std::optional<std::string> checkDocument(std::string_view content, std::string* 
   } catch (const YAML::Exception& e) {
     return "not valid YAML: line " + std::to_string(e.mark.line + 1) + ", column " +
            std::to_string(e.mark.column + 1) + ": " + e.msg;
+  } catch (const std::exception& e) {
+    return std::string("cannot read as YAML: ") + e.what();
   }
   return std::nullopt;
 }

@@ -128,6 +128,8 @@ std::ostream& operator<<(std::ostream& os, const TxnResult& txn);
 
 enum class EventType { Added, Modified, Deleted };
 
+// Modified may name a key the watcher never saw (deleted and created again, coalesced); treat
+// Added and Modified alike as "this is the key's state now".
 struct WatchEvent {
   EventType type = EventType::Added;
   KVPair kv;  // Deleted: value empty, revision = the deletion's revision

@@ -191,6 +191,17 @@ TEST_CASE("hand edits while watching arrive as events: add, modify, delete, new 
   REQUIRE(recorder.waitForEvents(7));
   CHECK(recorder.snapshot()[6].type == EventType::Modified);
 
+  // Renamed into place, as careful editors and tools write; then a whole folder removed.
+  writeText(dir.path() + "/tier/.draft", "v: renamed\n");
+  std::filesystem::rename(dir.path() + "/tier/.draft", dir.path() + "/tier/renamed.yaml");
+  REQUIRE(recorder.waitForEvents(8));
+  CHECK(recorder.snapshot()[7].kv.key == tier("renamed"));
+  CHECK(recorder.snapshot()[7].kv.value == "v: renamed\n");
+  std::filesystem::remove_all(dir.path() + "/bgppeer");
+  REQUIRE(recorder.waitForEvents(9));
+  CHECK(recorder.snapshot()[8].type == EventType::Deleted);
+  CHECK(recorder.snapshot()[8].kv.key == Key{"BGPPeer", "", "rr"});
+
   auto events = recorder.snapshot();
   CHECK(ordered(events));
   // The hand edits are revisions of the store, as if written through it.
