@@ -85,3 +85,11 @@ inline std::ostream& operator<<(std::ostream& os, const Selector& selector) {
 Result<Selector> parse(std::string_view text);
 
 }  // namespace tartan::selector
+
+// Selectors as keys of unordered containers (e.g. one IP set per distinct selector).
+template <>
+struct std::hash<tartan::selector::Selector> {
+  size_t operator()(const tartan::selector::Selector& selector) const noexcept {
+    return static_cast<size_t>(selector.hash());
+  }
+};

@@ -6,6 +6,7 @@
 
 #include <set>
 #include <string>
+#include <unordered_set>
 
 namespace tartan::selector {
 namespace {
@@ -76,6 +77,15 @@ TEST_CASE("equal selectors share hash and id; different ones do not", "[selector
   }
   CHECK(hashes.size() == std::size(distinct));
   CHECK(ids.size() == std::size(distinct));
+}
+
+TEST_CASE("selectors key unordered containers by canonical form", "[selector]") {
+  std::unordered_set<Selector> selectors;
+  for (const char* input : {"a == 'b'", "a==\"b\"", "(a == 'b')", "has(a)", "", "all()"}) {
+    selectors.insert(parse(input).value());
+  }
+  CHECK(selectors.size() == 3);
+  CHECK(selectors.count(Selector()) == 1);
 }
 
 }  // namespace
