@@ -180,8 +180,7 @@ StoreResult<void> Core::loadState() {
   stateText_ = std::move(text);
   stateLoaded_ = true;
   knownKinds_.clear();
-  for (const auto& [key, entry] : state_.index) knownKinds_[lowercase(key.kind)] = key.kind;
-  for (const auto& entry : state_.journal) knownKinds_[lowercase(entry.key.kind)] = entry.key.kind;
+  for (const auto& kind : state_.kinds) knownKinds_[lowercase(kind)] = kind;
   return {};
 }
 

@@ -77,6 +77,7 @@ bool safeName(std::string_view name) {
 
 void State::record(JournalOp op, const Key& key, uint64_t hash, int64_t at, size_t limit) {
   revision = at;
+  kinds.insert(key.kind);
   if (op == JournalOp::Deleted) {
     index.erase(key);
   } else {
@@ -97,6 +98,7 @@ std::string serializeState(const State& state) {
   out += kStateMagic;
   out += "\nrevision\t" + std::to_string(state.revision);
   out += "\ncompacted\t" + std::to_string(state.compacted) + "\n";
+  for (const auto& kind : state.kinds) out += "kind\t" + kind + "\n";
   for (const auto& [key, entry] : state.index) {
     out += "index\t" + std::to_string(entry.revision) + "\t" + hex(entry.hash) + "\t" + key.kind +
            "\t" + key.namespace_ + "\t" + key.name + "\n";
@@ -131,6 +133,8 @@ StoreResult<State> parseState(std::string_view text, const std::string& where) {
       if (!parseNumber(fields[1], &state.revision)) return bad("revision");
     } else if (fields[0] == "compacted" && fields.size() == 2) {
       if (!parseNumber(fields[1], &state.compacted)) return bad("compacted");
+    } else if (fields[0] == "kind" && fields.size() == 2) {
+      state.kinds.insert(std::string(fields[1]));
     } else if (fields[0] == "index" && fields.size() == 6) {
       IndexEntry entry;
       if (!parseNumber(fields[1], &entry.revision) || !parseNumber(fields[2], &entry.hash, 16)) {

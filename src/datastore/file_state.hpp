@@ -3,7 +3,7 @@
 // The state file is the commit point of every write. It holds the store revision, the highest
 // revision dropped from the journal (the compaction point), the index (per resource: the revision
 // of its last write and the hash of its file's content) and the journal (the last N writes).
-// It is line-oriented text with tab-separated fields so that a person can read it; keys cannot
+// And the kinds ever stored. It is line-oriented text with tab-separated fields so that a person can read it; keys cannot
 // contain tabs or newlines (validated on the way in).
 #pragma once
 
@@ -13,6 +13,7 @@
 #include <deque>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -39,6 +40,8 @@ struct State {
   int64_t compacted = 0;  // the journal holds every write after this revision
   std::map<Key, IndexEntry> index;
   std::deque<JournalEntry> journal;
+  // Every kind ever stored, so that a folder keeps its kind after its last resource is gone.
+  std::set<std::string> kinds;
 
   // Records one write at `revision` (>= the current one) and trims the journal to `limit`
   // entries, dropping whole revisions, never the newest.

@@ -16,8 +16,8 @@
 // is recorded under the lock as a new revision: when the store is opened, by every read and
 // write that touches it, and by a running watch (inotify on DIR, kind and namespace folders,
 // folders created later included). A file that is not one YAML document is reported through
-// OpenOptions::onInvalidDocument and skipped. The kind of a folder is learnt from the keys
-// written through the API or, for a new folder, from the document's `kind` field.
+// OpenOptions::onInvalidDocument and skipped. The kind of a folder is the kind stored there
+// before (the state file remembers every kind) or, for a new folder, the document's `kind` field.
 //
 // Cost: each write rewrites the state file (O(resources + journal)); for large clusters use etcd.
 //

@@ -293,6 +293,23 @@ TEST_CASE("a new folder's kind comes from the document's kind field", "[unit]") 
   CHECK(reports.errors[0].error.where == dir.path() + "/mystery/x.yaml");
 }
 
+TEST_CASE("a folder keeps its kind after its last resource and its history are gone", "[unit]") {
+  TempDir dir;
+  OpenOptions options;
+  options.journalLimit = 1;
+  {
+    auto store = openStore(dir, options);
+    REQUIRE(store->create(Key{"HostEndpoint", "", "h"}, "a: 1"));
+    REQUIRE(store->remove(Key{"HostEndpoint", "", "h"}));
+    REQUIRE(store->create(Key{"Tier", "", "t"}, "a: 1"));  // pushes the history out
+  }
+  writeText(dir.path() + "/hostendpoint/by-hand.yaml", "a: 2\n");  // no kind field
+  auto store = openStore(dir, options);
+  auto got = store->get(Key{"HostEndpoint", "", "by-hand"});
+  REQUIRE(got);
+  CHECK(got->value == "a: 2\n");
+}
+
 TEST_CASE("an invalid hand-edited file is reported once and get says Invalid", "[unit]") {
   TempDir dir;
   Reports reports;

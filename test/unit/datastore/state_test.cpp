@@ -20,6 +20,7 @@ TEST_CASE("the state file round-trips, empty namespaces included", "[unit]") {
   REQUIRE(parsed->journal.size() == 3);
   CHECK(parsed->journal[2].op == JournalOp::Deleted);
   CHECK(parsed->journal[0].key == Key{"Tier", "", "a"});
+  CHECK(parsed->kinds == std::set<std::string>{"NetworkPolicy", "Tier"});
 }
 
 TEST_CASE("a corrupt state file is an Io error naming the line", "[unit]") {
