@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cassert>
 #include <limits>
 
 namespace tartan::selector {
@@ -52,7 +53,11 @@ class Parser {
 
  private:
   const Token& peek() const { return tokens_[pos_]; }
-  const Token& take() { return tokens_[pos_++]; }  // never moves past kEnd: callers check kind
+  // Callers check peek() first, so this never moves past the final kEnd.
+  const Token& take() {
+    assert(tokens_[pos_].kind != TokenKind::kEnd);
+    return tokens_[pos_++];
+  }
   static Error fail(const Token& at, std::string what) {
     return makeError(detail::columnAt(at.offset), "", std::move(what));
   }
@@ -100,6 +105,9 @@ class Parser {
   }
 
   Result<Expr> parseTerm() {
+    if (peek().kind == TokenKind::kEnd) {
+      return fail(peek(), "unexpected end of selector (expected an expression)");
+    }
     const Token& token = take();
     Expr expr;
     switch (token.kind) {
@@ -117,9 +125,6 @@ class Parser {
         return parseComparison(token);
       case TokenKind::kLParen:
         return parseParenthesised(token);
-      case TokenKind::kEnd:
-        --pos_;
-        return fail(token, "unexpected end of selector (expected an expression)");
       default:
         return fail(token, fmt::format("unexpected {}", describe(token)));
     }
