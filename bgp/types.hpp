@@ -7,6 +7,7 @@
 
 #include <array>
 #include <compare>
+#include <cstring>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -85,9 +86,14 @@ std::size_t hashBytes(const void* data, std::size_t size, std::size_t seed = 0);
 
 template <>
 struct std::hash<tartan::bgp::Prefix> {
+  // Hot in every table: two multiplies over the address words instead of a byte loop.
   std::size_t operator()(const tartan::bgp::Prefix& p) const noexcept {
-    return tartan::bgp::hashBytes(p.address().bytes.data(), 16,
-                                  p.length() * 3u + static_cast<unsigned>(p.family()));
+    std::uint64_t w0 = 0, w1 = 0;
+    std::memcpy(&w0, p.address().bytes.data(), 8);
+    std::memcpy(&w1, p.address().bytes.data() + 8, 8);
+    const std::uint64_t h = (w0 * 0x9E3779B97F4A7C15ull) ^ (w1 * 0xC2B2AE3D27D4EB4Full) ^
+                            (std::uint64_t{p.length()} << 8 | static_cast<std::uint64_t>(p.family()));
+    return static_cast<std::size_t>(h ^ (h >> 29));
   }
 };
 template <>

@@ -394,10 +394,21 @@ void writeAttribute(std::uint8_t flags, std::uint8_t type, wire::ByteView value,
 }
 
 void encodeRow(const AttrRow& row, const PathAttributes& attrs, const CodecContext& ctx, wire::Writer& w) {
-  wire::Bytes value;
-  wire::Writer vw(value);
-  row.encode(attrs, ctx, vw);
-  writeAttribute(row.flags, static_cast<std::uint8_t>(row.type), value, w);
+  // Encode in place with a one-octet length, widening to an extended length if the value needs it.
+  const std::size_t flagsAt = w.size();
+  w.u8(row.flags);
+  w.u8(static_cast<std::uint8_t>(row.type));
+  const std::size_t lengthAt = w.size();
+  w.u8(0);
+  row.encode(attrs, ctx, w);
+  const std::size_t length = w.size() - lengthAt - 1;
+  if (length > 255) {
+    w.insertU8(lengthAt, 0);
+    w.patchU16(lengthAt, static_cast<std::uint16_t>(length));
+    w.patchU8(flagsAt, row.flags | kExtendedLength);
+  } else {
+    w.patchU8(lengthAt, static_cast<std::uint8_t>(length));
+  }
 }
 
 }  // namespace
@@ -562,7 +573,8 @@ void encodePathAttributes(const PathAttributes& attrs, const CodecContext& ctx, 
 }
 
 std::size_t hashPathAttributes(const PathAttributes& attrs) {
-  wire::Bytes bytes;
+  thread_local wire::Bytes bytes;  // reused: interning hashes once per received route
+  bytes.clear();
   wire::Writer w(bytes);
   encodePathAttributes(attrs, CodecContext{true, true, true, false}, w);
   return hashBytes(bytes.data(), bytes.size());

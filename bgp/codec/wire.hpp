@@ -75,6 +75,7 @@ class Writer {
     out_[at + 1] = static_cast<std::uint8_t>(v);
   }
   void patchU8(std::size_t at, std::uint8_t v) { out_[at] = v; }
+  void insertU8(std::size_t at, std::uint8_t v) { out_.insert(out_.begin() + static_cast<long>(at), v); }
 
  private:
   Bytes& out_;

@@ -15,12 +15,12 @@ AttrStore::~AttrStore() {
   for (auto& [hash, node] : nodes_) delete node;
 }
 
-Attrs AttrStore::intern(PathAttributes attrs) {
+Attrs AttrStore::intern(const PathAttributes& attrs) {
   const std::size_t hash = hashPathAttributes(attrs);
   auto [begin, end] = nodes_.equal_range(hash);
   for (auto it = begin; it != end; ++it)
     if (it->second->attrs == attrs) return Attrs(it->second);
-  auto* node = new Attrs::Node{std::move(attrs), hash, 0, this};
+  auto* node = new Attrs::Node{attrs, hash, 0, this};
   nodes_.emplace(hash, node);
   return Attrs(node);
 }

@@ -73,7 +73,7 @@ class AttrStore {
   AttrStore& operator=(const AttrStore&) = delete;
   ~AttrStore();
 
-  Attrs intern(PathAttributes attrs);
+  Attrs intern(const PathAttributes& attrs);  // copies only a set not yet stored
   // Number of distinct sets alive.
   std::size_t size() const { return nodes_.size(); }
 

@@ -38,13 +38,27 @@ void Rib::addPeer(const PeerInfo& peer) {
 }
 
 void Rib::removePeer(PeerId peer) {
-  auto it = peers_.find(peer);
-  if (it == peers_.end()) return;
-  std::vector<NlriEntry> routes;
-  routes.reserve(it->second.adjIn.size());
-  for (const auto& [route, attrs] : it->second.adjIn) routes.push_back(route);
-  for (const auto& route : routes) withdraw(peer, route);
+  if (!peers_.count(peer)) return;
+  for (const auto& route : routesOf(peer, std::nullopt)) withdraw(peer, route);
   peers_.erase(peer);
+}
+
+std::vector<NlriEntry> Rib::routesOf(PeerId peer, std::optional<Afi> family) const {
+  std::vector<NlriEntry> routes;
+  const auto wanted = [&](const Prefix& p) { return !family || p.family() == *family; };
+  if (config_.keepAdjRibIn) {
+    auto it = peers_.find(peer);
+    if (it == peers_.end()) return routes;
+    for (const auto& [route, attrs] : it->second.adjIn)
+      if (wanted(route.prefix)) routes.push_back(route);
+    return routes;
+  }
+  // Without an Adj-RIB-In the Loc-RIB is the only record: a full walk, as BIRD's flush does.
+  for (const auto& [prefix, entry] : locRib_)
+    if (wanted(prefix))
+      for (const auto& path : entry.paths)
+        if (path.peer == peer) routes.push_back(NlriEntry{prefix, path.pathId});
+  return routes;
 }
 
 ImportResult Rib::loopCheck(const PeerInfo& from, const PathAttributes& attrs) const {
@@ -63,20 +77,24 @@ ImportResult Rib::announce(PeerId peer, const NlriEntry& route, const PathAttrib
   auto it = peers_.find(peer);
   if (it == peers_.end()) return ImportResult::kUnknownPeer;
   PeerState& from = it->second;
-  from.adjIn[route] = store_.intern(attrs);
+  Attrs received = store_.intern(attrs);
+  if (config_.keepAdjRibIn) from.adjIn.insert_or_assign(route, received);
 
   ImportResult result = loopCheck(from.info, attrs);
-  std::optional<PathAttributes> imported;
-  if (result == ImportResult::kAccepted) {
-    imported = importPolicy_ ? importPolicy_(from.info, route.prefix, attrs) : std::optional<PathAttributes>(attrs);
-    if (!imported) result = ImportResult::kRejectedByPolicy;
+  Attrs imported = received;
+  if (result == ImportResult::kAccepted && importPolicy_) {
+    auto changed = importPolicy_(from.info, route.prefix, attrs);
+    if (!changed)
+      result = ImportResult::kRejectedByPolicy;
+    else if (!(*changed == attrs))
+      imported = store_.intern(*changed);
   }
   if (result != ImportResult::kAccepted) {
     // A rejected route replaces (so withdraws) whatever the peer sent before for it.
     removeCandidate(route.prefix, peer, route.pathId);
     return result;
   }
-  setCandidate(route.prefix, peer, route.pathId, store_.intern(std::move(*imported)));
+  setCandidate(route.prefix, peer, route.pathId, std::move(imported));
   return ImportResult::kAccepted;
 }
 
@@ -88,12 +106,7 @@ void Rib::withdraw(PeerId peer, const NlriEntry& route) {
 }
 
 void Rib::flushFamily(PeerId peer, Afi family) {
-  auto it = peers_.find(peer);
-  if (it == peers_.end()) return;
-  std::vector<NlriEntry> routes;
-  for (const auto& [route, attrs] : it->second.adjIn)
-    if (route.prefix.family() == family) routes.push_back(route);
-  for (const auto& route : routes) withdraw(peer, route);
+  for (const auto& route : routesOf(peer, family)) withdraw(peer, route);
 }
 
 void Rib::applyUpdate(PeerId peer, const Update& update, const UpdateOutcome& outcome) {
@@ -127,16 +140,17 @@ void Rib::withdrawOriginated(const Prefix& prefix) { removeCandidate(prefix, kLo
 
 void Rib::setCandidate(const Prefix& prefix, PeerId peer, std::uint32_t pathId, Attrs attrs) {
   auto& entry = locRib_[prefix];
-  for (auto& path : entry.paths) {
+  for (std::size_t i = 0; i < entry.paths.size(); ++i) {
+    auto& path = entry.paths[i];
     if (path.peer == peer && path.pathId == pathId) {
       if (path.attrs == attrs) return;  // nothing changed
       path.attrs = std::move(attrs);
-      decide(prefix);
+      decide(prefix, i < entry.multipathCount);
       return;
     }
   }
   entry.paths.push_back(Route{peer, pathId, std::move(attrs)});
-  decide(prefix);
+  decide(prefix, false);
 }
 
 void Rib::removeCandidate(const Prefix& prefix, PeerId peer, std::uint32_t pathId) {
@@ -145,52 +159,67 @@ void Rib::removeCandidate(const Prefix& prefix, PeerId peer, std::uint32_t pathI
   auto& paths = it->second.paths;
   auto p = std::find_if(paths.begin(), paths.end(), [&](const Route& r) { return r.peer == peer && r.pathId == pathId; });
   if (p == paths.end()) return;
+  const bool selected = p - paths.begin() < it->second.multipathCount;
   paths.erase(p);
-  decide(prefix);
+  decide(prefix, selected);
 }
 
-void Rib::decide(const Prefix& prefix) {
+void Rib::decide(const Prefix& prefix, bool selectedChanged) {
   auto it = locRib_.find(prefix);
   LocRibEntry& entry = it->second;
-  // What was selected before, to tell whether anything visible changed.
-  std::vector<std::pair<PeerId, std::uint32_t>> before;
-  Attrs bestBefore;
-  if (!entry.multipath.empty()) {
-    bestBefore = entry.bestRoute().attrs;
-    for (auto i : entry.multipath) before.emplace_back(entry.paths[i].peer, entry.paths[i].pathId);
-  }
   if (entry.paths.empty()) {
     locRib_.erase(it);
     changed_.insert(prefix);
     for (auto& [id, peer] : peers_) exportPrefix(prefix, peer);
     return;
   }
-  std::vector<Candidate> candidates;
-  candidates.reserve(entry.paths.size());
-  for (const auto& path : entry.paths) {
-    const PeerInfo* from = peerInfo(path.peer);
-    Candidate c;
-    c.attrs = &*path.attrs;
-    c.local = path.peer == kLocalPeer;
-    c.external = from && from->asn != config_.localAs;
-    c.peerRouterId = from ? from->routerId : 0;
-    if (from) c.peerAddress = from->address;
-    c.pathId = path.pathId;
-    if (igpCost_) {
-      const auto& a = *path.attrs;
-      if (a.nextHop) c.igpCost = igpCost_(*a.nextHop);
-      else if (a.mpReach) c.igpCost = igpCost_(a.mpReach->nextHop);
+  // What was selected before, to tell whether anything visible changed.
+  boost::container::small_vector<std::pair<PeerId, std::uint32_t>, 4> before;
+  for (std::size_t i = 0; i < entry.multipathCount && i < entry.paths.size(); ++i)
+    before.emplace_back(entry.paths[i].peer, entry.paths[i].pathId);
+  Attrs bestBefore = entry.multipathCount ? entry.paths.front().attrs : Attrs{};
+
+  if (entry.paths.size() == 1) {
+    entry.multipathCount = 1;
+    entry.decidedBy = DecisionStep::kOnlyCandidate;
+  } else {
+    std::vector<Candidate> candidates;
+    candidates.reserve(entry.paths.size());
+    for (const auto& path : entry.paths) {
+      const PeerInfo* from = peerInfo(path.peer);
+      Candidate c;
+      c.attrs = &*path.attrs;
+      c.local = path.peer == kLocalPeer;
+      c.external = from && from->asn != config_.localAs;
+      c.peerRouterId = from ? from->routerId : 0;
+      if (from) c.peerAddress = from->address;
+      c.pathId = path.pathId;
+      if (igpCost_) {
+        const auto& a = *path.attrs;
+        if (a.nextHop) c.igpCost = igpCost_(*a.nextHop);
+        else if (a.mpReach) c.igpCost = igpCost_(a.mpReach->nextHop);
+      }
+      candidates.push_back(c);
     }
-    candidates.push_back(c);
+    const Selection sel = selectBest(candidates);
+    // Reorder: the ECMP set (best first) to the front, the rest after.
+    const std::size_t width = std::min<std::size_t>({sel.multipath.size(), std::max<std::size_t>(1, config_.maxPaths), 255});
+    decltype(entry.paths) ordered;
+    std::vector<bool> taken(entry.paths.size());
+    for (std::size_t k = 0; k < width; ++k) {
+      ordered.push_back(std::move(entry.paths[sel.multipath[k]]));
+      taken[sel.multipath[k]] = true;
+    }
+    for (std::size_t i = 0; i < entry.paths.size(); ++i)
+      if (!taken[i]) ordered.push_back(std::move(entry.paths[i]));
+    entry.paths = std::move(ordered);
+    entry.multipathCount = static_cast<std::uint8_t>(width);
+    entry.decidedBy = sel.decidedBy;
   }
-  const Selection sel = selectBest(candidates);
-  entry.best = sel.best;
-  entry.decidedBy = sel.decidedBy;
-  entry.multipath.assign(sel.multipath.begin(),
-                         sel.multipath.begin() + static_cast<long>(std::min(sel.multipath.size(), std::max<std::size_t>(1, config_.maxPaths))));
-  std::vector<std::pair<PeerId, std::uint32_t>> after;
-  for (auto i : entry.multipath) after.emplace_back(entry.paths[i].peer, entry.paths[i].pathId);
-  if (after == before && entry.bestRoute().attrs == bestBefore) return;
+  bool same = !selectedChanged && before.size() == entry.multipathCount && entry.paths.front().attrs == bestBefore;
+  for (std::size_t i = 0; same && i < before.size(); ++i)
+    same = before[i] == std::make_pair(entry.paths[i].peer, entry.paths[i].pathId);
+  if (same) return;
   changed_.insert(prefix);
   for (auto& [id, peer] : peers_) exportPrefix(prefix, peer);
 }
@@ -264,13 +293,13 @@ void Rib::exportPrefix(const Prefix& prefix, PeerState& to) {
   if (!want) {
     if (out == to.adjOut.end()) return;
     to.adjOut.erase(out);
-    to.pending[key] = Attrs{};
+    to.pending.insert_or_assign(key, Attrs{});
     return;
   }
   Attrs attrs = store_.intern(std::move(*want));
   if (out != to.adjOut.end() && out->second == attrs) return;
-  to.adjOut[key] = attrs;
-  to.pending[key] = std::move(attrs);
+  to.adjOut.insert_or_assign(key, attrs);
+  to.pending.insert_or_assign(key, std::move(attrs));
 }
 
 const LocRibEntry* Rib::locRib(const Prefix& prefix) const {
@@ -278,19 +307,19 @@ const LocRibEntry* Rib::locRib(const Prefix& prefix) const {
   return it == locRib_.end() ? nullptr : &it->second;
 }
 
-const std::unordered_map<NlriEntry, Attrs>* Rib::adjRibIn(PeerId peer) const {
+const RouteTable* Rib::adjRibIn(PeerId peer) const {
   auto it = peers_.find(peer);
-  return it == peers_.end() ? nullptr : &it->second.adjIn;
+  return it == peers_.end() || !config_.keepAdjRibIn ? nullptr : &it->second.adjIn;
 }
 
-const std::unordered_map<NlriEntry, Attrs>* Rib::adjRibOut(PeerId peer) const {
+const RouteTable* Rib::adjRibOut(PeerId peer) const {
   auto it = peers_.find(peer);
   return it == peers_.end() ? nullptr : &it->second.adjOut;
 }
 
 std::vector<Prefix> Rib::takeChangedPrefixes() {
   std::vector<Prefix> out(changed_.begin(), changed_.end());
-  changed_.clear();
+  changed_ = {};  // release the capacity: a full-table change should not pin memory
   std::sort(out.begin(), out.end());
   return out;
 }
@@ -300,9 +329,9 @@ OutboundBatch Rib::takeOutbound(PeerId peer) {
   auto it = peers_.find(peer);
   if (it == peers_.end()) return batch;
   std::vector<std::pair<NlriEntry, Attrs>> pending(it->second.pending.begin(), it->second.pending.end());
-  it->second.pending.clear();
+  it->second.pending = {};  // release the capacity, as for changed_
   std::sort(pending.begin(), pending.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-  std::unordered_map<Attrs, std::size_t> groupOf;
+  boost::unordered_flat_map<Attrs, std::size_t, std::hash<Attrs>> groupOf;
   for (auto& [route, attrs] : pending) {
     if (!attrs) {
       batch.withdrawn.push_back(route);
@@ -313,6 +342,17 @@ OutboundBatch Rib::takeOutbound(PeerId peer) {
     batch.announced[g->second].second.push_back(route);
   }
   return batch;
+}
+
+}  // namespace tartan::bgp
+
+namespace tartan::bgp {
+
+void Rib::refreshPeer(PeerId peer, Afi family) {
+  auto it = peers_.find(peer);
+  if (it == peers_.end()) return;
+  for (const auto& [route, attrs] : it->second.adjOut)
+    if (route.prefix.family() == family) it->second.pending.insert_or_assign(route, attrs);
 }
 
 }  // namespace tartan::bgp

@@ -16,11 +16,14 @@
 #include "rib/attr_store.hpp"
 #include "rib/decision.hpp"
 
+#include <boost/container/small_vector.hpp>
+#include <boost/unordered/unordered_flat_map.hpp>
+#include <boost/unordered/unordered_flat_set.hpp>
+
 #include <functional>
 #include <map>
 #include <optional>
-#include <unordered_map>
-#include <unordered_set>
+#include <span>
 #include <vector>
 
 namespace tartan::bgp {
@@ -46,7 +49,10 @@ struct RibConfig {
   std::uint32_t routerId = 0;
   bool routeReflector = false;
   std::optional<std::uint32_t> clusterId;  // defaults to routerId (RFC 4456 §7)
-  std::size_t maxPaths = 1;                // ECMP width kept in the Loc-RIB
+  std::size_t maxPaths = 1;                // ECMP width kept in the Loc-RIB (at most 255)
+  // Keep each peer's routes as received, before import policy (RFC 4271 §3.2 Adj-RIB-In), so a
+  // policy change can be re-applied without a ROUTE-REFRESH. Off saves a table entry per route.
+  bool keepAdjRibIn = true;
 };
 
 // A hook returns the (possibly changed) attributes, or nullopt to reject the route.
@@ -61,14 +67,20 @@ struct Route {
   Attrs attrs;
 };
 
+// One prefix of the Loc-RIB. Every usable candidate is kept, ordered so that paths[0] is the
+// best and paths[0, multipathCount) the ECMP set: no index vectors, and a prefix with one path
+// (the common case) needs no allocation beyond its table slot.
 struct LocRibEntry {
-  std::vector<Route> paths;        // every usable candidate, one per (peer, path id)
-  std::size_t best = 0;            // index into paths
-  std::vector<std::size_t> multipath;  // ECMP set, best first, at most maxPaths
+  boost::container::small_vector<Route, 1> paths;
+  std::uint8_t multipathCount = 0;
   DecisionStep decidedBy = DecisionStep::kOnlyCandidate;
 
-  const Route& bestRoute() const { return paths[best]; }
+  const Route& bestRoute() const { return paths.front(); }
+  std::span<const Route> multipath() const { return {paths.data(), multipathCount}; }
 };
+
+// Routes of one peer keyed by prefix and path id. Open addressing: no allocation per route.
+using RouteTable = boost::unordered_flat_map<NlriEntry, Attrs, std::hash<NlriEntry>>;
 
 enum class ImportResult { kAccepted, kAsLoop, kOriginatorLoop, kClusterLoop, kRejectedByPolicy, kUnknownPeer };
 
@@ -110,12 +122,15 @@ class Rib {
 
   const LocRibEntry* locRib(const Prefix& prefix) const;
   std::size_t locRibSize() const { return locRib_.size(); }
-  const std::unordered_map<NlriEntry, Attrs>* adjRibIn(PeerId peer) const;
-  const std::unordered_map<NlriEntry, Attrs>* adjRibOut(PeerId peer) const;
+  // nullptr for an unknown peer, or when keepAdjRibIn is off.
+  const RouteTable* adjRibIn(PeerId peer) const;
+  const RouteTable* adjRibOut(PeerId peer) const;
   // Prefixes whose best path or ECMP set changed since the last call (for the FIB).
   std::vector<Prefix> takeChangedPrefixes();
   // The changes queued for a peer since the last call, in prefix order.
   OutboundBatch takeOutbound(PeerId peer);
+  // ROUTE-REFRESH received (RFC 2918 §4): queue the peer's whole Adj-RIB-Out of that family again.
+  void refreshPeer(PeerId peer, Afi family);
 
   AttrStore& attrStore() { return store_; }
   std::uint32_t clusterId() const { return config_.clusterId.value_or(config_.routerId); }
@@ -123,15 +138,18 @@ class Rib {
  private:
   struct PeerState {
     PeerInfo info;
-    std::unordered_map<NlriEntry, Attrs> adjIn;   // as received (pre-policy)
-    std::unordered_map<NlriEntry, Attrs> adjOut;  // as last queued for sending
-    std::unordered_map<NlriEntry, Attrs> pending; // empty Attrs = withdraw
+    RouteTable adjIn;    // as received (pre-policy), when keepAdjRibIn
+    RouteTable adjOut;   // as last queued for sending
+    RouteTable pending;  // empty Attrs = withdraw
   };
 
   ImportResult loopCheck(const PeerInfo& from, const PathAttributes& attrs) const;
   void setCandidate(const Prefix& prefix, PeerId peer, std::uint32_t pathId, Attrs attrs);
   void removeCandidate(const Prefix& prefix, PeerId peer, std::uint32_t pathId);
-  void decide(const Prefix& prefix);
+  std::vector<NlriEntry> routesOf(PeerId peer, std::optional<Afi> family) const;
+  // Re-runs the decision process; selectedChanged says a path of the old ECMP set was replaced
+  // or removed, so the result counts as changed even if the same paths win.
+  void decide(const Prefix& prefix, bool selectedChanged);
   void exportPrefix(const Prefix& prefix, PeerState& to);
   std::optional<PathAttributes> exportAttrs(const Prefix& prefix, const Route& best, const PeerInfo& to) const;
   const PeerInfo* peerInfo(PeerId id) const;
@@ -144,8 +162,8 @@ class Rib {
   ExportPolicy exportPolicy_;
   IgpCost igpCost_;
   std::map<PeerId, PeerState> peers_;
-  std::unordered_map<Prefix, LocRibEntry> locRib_;
-  std::unordered_set<Prefix> changed_;
+  boost::unordered_flat_map<Prefix, LocRibEntry, std::hash<Prefix>> locRib_;
+  boost::unordered_flat_set<Prefix, std::hash<Prefix>> changed_;
 };
 
 }  // namespace tartan::bgp

@@ -136,6 +136,22 @@ TEST_CASE("a better path from another peer replaces the best and re-exports") {
   CHECK_FALSE(sentTo(rib, 2, "192.0.2.0/24"));
 }
 
+TEST_CASE("new attributes on the best path are re-exported even though the same path wins") {
+  Rib rib(rrConfig());
+  rib.addPeer(peer(1, 65002));
+  rib.addPeer(peer(3, kLocalAs));
+  auto a = route({65002});
+  a.med = 1;
+  rib.announce(1, n("192.0.2.0/24"), a);
+  rib.takeOutbound(3);
+  rib.takeChangedPrefixes();
+  a.med = 2;
+  rib.announce(1, n("192.0.2.0/24"), a);
+  CHECK(sentTo(rib, 3, "192.0.2.0/24")->med == 2u);
+  CHECK(rib.takeOutbound(3).announced.size() == 1);
+  CHECK(rib.takeChangedPrefixes() == std::vector<Prefix>{pfx("192.0.2.0/24")});
+}
+
 TEST_CASE("ECMP: equal paths up to IGP cost form the Loc-RIB multipath set, capped by maxPaths") {
   auto config = rrConfig();
   config.maxPaths = 2;
@@ -144,7 +160,7 @@ TEST_CASE("ECMP: equal paths up to IGP cost form the Loc-RIB multipath set, capp
   for (PeerId id = 1; id <= 3; ++id) rib.announce(id, n("192.0.2.0/24"), route({65002}));
   const auto* entry = rib.locRib(pfx("192.0.2.0/24"));
   REQUIRE(entry);
-  CHECK(entry->multipath.size() == 2);
+  CHECK(entry->multipath().size() == 2);
   CHECK(entry->bestRoute().peer == 1);  // lowest router ID
 }
 
@@ -361,6 +377,33 @@ TEST_CASE("a peer that goes away takes its routes with it; a new peer gets the w
   REQUIRE(batch.announced.size() == 1);
   CHECK(batch.announced[0].second == std::vector<NlriEntry>{n("10.244.0.0/26")});
   CHECK(batch.announced[0].first->asPath == AsPath{{AsSegmentType::kSequence, {kLocalAs}}});
+}
+
+TEST_CASE("without an Adj-RIB-In, a departing peer's routes are still found and withdrawn") {
+  auto config = rrConfig();
+  config.keepAdjRibIn = false;
+  Rib rib(config);
+  rib.addPeer(peer(1, 65002));
+  rib.addPeer(peer(2, 65003));
+  rib.announce(1, n("192.0.2.0/24"), route({65002}));
+  rib.announce(2, n("192.0.2.0/24"), route({65003, 65004}));
+  CHECK_FALSE(rib.adjRibIn(1));
+  rib.removePeer(1);
+  REQUIRE(rib.locRib(pfx("192.0.2.0/24")));
+  CHECK(rib.locRib(pfx("192.0.2.0/24"))->bestRoute().peer == 2);
+}
+
+TEST_CASE("ROUTE-REFRESH re-queues the peer's Adj-RIB-Out for the family") {
+  Rib rib(rrConfig());
+  rib.addPeer(peer(1, 65002));
+  rib.addPeer(peer(2, 65003));
+  rib.announce(1, n("192.0.2.0/24"), route({65002}));
+  rib.takeOutbound(2);
+  CHECK(rib.takeOutbound(2).empty());
+  rib.refreshPeer(2, Afi::kIpv6);
+  CHECK(rib.takeOutbound(2).empty());
+  rib.refreshPeer(2, Afi::kIpv4);
+  CHECK(rib.takeOutbound(2).announced.size() == 1);
 }
 
 TEST_CASE("changed prefixes are reported once for the FIB") {
