@@ -8,6 +8,7 @@
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <unordered_map>
@@ -87,8 +88,15 @@ Result<Link> LinkTable::linkByName(const std::string& name) {
 
 // --- Netlink --------------------------------------------------------------------------------
 
-Netlink::Netlink(mnl_socket* socket)
-    : socket_(socket), portId_(mnl_socket_get_portid(socket)), receiveBuffer_(kReceiveBufferSize) {}
+Netlink::Netlink(mnl_socket* socket) : socket_(socket), receiveBuffer_(kReceiveBufferSize) {
+  // sendmsg() refuses a datagram larger than the send buffer (EMSGSIZE). Without the capability
+  // to force it, the buffer may have stayed at net.core.wmem_max: batch within what we got.
+  int sendBuffer = 0;
+  socklen_t length = sizeof sendBuffer;
+  if (getsockopt(mnl_socket_get_fd(socket), SOL_SOCKET, SO_SNDBUF, &sendBuffer, &length) == 0 &&
+      sendBuffer > 4096)
+    batchBytes_ = std::min(kBatchBytesMax, static_cast<size_t>(sendBuffer) / 2);
+}
 
 Netlink::~Netlink() { mnl_socket_close(socket_); }
 
@@ -194,7 +202,7 @@ Result<BatchResult> Netlink::applyRoutes(std::span<const RouteChange> changes) {
     buffer.clear();
     const uint32_t firstSeq = nextSeq_;
     size_t first = next;
-    while (next < changes.size() && next - first < batchSize_ && buffer.size() < kBatchBytesMax) {
+    while (next < changes.size() && next - first < batchSize_ && buffer.size() < batchBytes_) {
       encodeRouteChange(buffer, changes[next], nextSeq_++, /*ack=*/false);
       ++next;
     }

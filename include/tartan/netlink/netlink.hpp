@@ -126,9 +126,9 @@ class Netlink final : public RouteTable, public LinkTable {
   Result<size_t> receive(std::vector<uint8_t>& buffer);
 
   mnl_socket* socket_;
-  uint32_t portId_ = 0;
   uint32_t nextSeq_ = 1;
   size_t batchSize_ = 1024;
+  size_t batchBytes_ = 64 << 10;  // per sendmsg(); raised to fit the socket's send buffer
   std::vector<uint8_t> receiveBuffer_;
 };
 
