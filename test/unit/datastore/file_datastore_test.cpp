@@ -1,6 +1,7 @@
 #include "tartan/datastore/datastore.hpp"
 #include "tartan/datastore/file_datastore.hpp"
 
+#include "file_state.hpp"
 #include "test_util.hpp"
 
 #include <catch2/catch.hpp>
@@ -341,6 +342,32 @@ TEST_CASE("an interrupted transaction that did not commit is rolled back", "[uni
   CHECK(got->revision == 1);
   CHECK_FALSE(std::filesystem::exists(dir.path() + "/tier/.t.yaml.1.0.tmp"));
   CHECK_FALSE(std::filesystem::exists(dir.path() + "/.tartan/pending"));
+}
+
+TEST_CASE("an interrupted transaction that committed is completed by the next lock holder",
+          "[unit]") {
+  using namespace tartan::datastore::file;
+  TempDir dir;
+  {
+    auto store = openStore(dir);
+    REQUIRE(store->create(Key{"Tier", "", "t"}, "order: 1"));
+  }
+  // As if a writer died after committing revision 2, before renaming its staged file.
+  std::string statePath = dir.path() + "/.tartan/state";
+  auto state = parseState(*readText(statePath), statePath);
+  REQUIRE(state.has_value());
+  state->record(JournalOp::Modified, Key{"Tier", "", "t"}, contentHash("order: 2\n"), 2, 100);
+  writeText(statePath, serializeState(*state));
+  writeText(dir.path() + "/tier/.t.yaml.1.0.tmp", "order: 2\n");
+  writeText(dir.path() + "/.tartan/pending", "revision\t2\nrename\ttier/.t.yaml.1.0.tmp\ttier/t.yaml\n");
+
+  auto store = openStore(dir);
+  auto got = store->get(Key{"Tier", "", "t"});
+  REQUIRE(got);
+  CHECK(got->value == "order: 2\n");
+  CHECK(got->revision == 2);
+  CHECK(store->list("Tier")->revision == 2);  // not mistaken for a hand edit
+  CHECK_FALSE(std::filesystem::exists(dir.path() + "/tier/.t.yaml.1.0.tmp"));
 }
 
 TEST_CASE("open() picks a backend from the spec", "[unit]") {
