@@ -1,8 +1,10 @@
 #include <tartan/netlink/route_sync.hpp>
 
+#include <algorithm>
 #include <cassert>
 #include <cerrno>
-#include <map>
+#include <iterator>
+#include <utility>
 
 namespace tartan::netlink {
 
@@ -13,35 +15,64 @@ bool inScope(const SyncScope& scope, const Route& route) {
 }
 }  // namespace
 
+namespace {
+using Keyed = std::pair<RouteKey, const Route*>;
+
+// Sorted by key; of equal keys only one is kept: the last given when `keepLast`, else the first.
+// Sorted vectors rather than maps: a million routes are two sorts and one merge, not two
+// million tree nodes.
+std::vector<Keyed> sortedByKey(const SyncScope& scope, const std::vector<Route>& routes, bool keepLast) {
+  std::vector<Keyed> keyed;
+  keyed.reserve(routes.size());
+  for (const Route& route : routes) {
+    if (inScope(scope, route)) keyed.emplace_back(keyOf(route), &route);
+  }
+  std::stable_sort(keyed.begin(), keyed.end(),
+                   [](const Keyed& a, const Keyed& b) { return a.first < b.first; });
+  std::vector<Keyed> unique;
+  unique.reserve(keyed.size());
+  for (const Keyed& entry : keyed) {
+    if (!unique.empty() && unique.back().first == entry.first) {
+      if (keepLast) unique.back() = entry;
+      continue;
+    }
+    unique.push_back(entry);
+  }
+  return unique;
+}
+}  // namespace
+
 std::vector<RouteChange> diffRoutes(const SyncScope& scope, const std::vector<Route>& desired,
                                     const std::vector<Route>& actual) {
-  std::map<RouteKey, const Route*> want;
-  for (const Route& route : desired) {
-    assert(inScope(scope, route) && "desired route outside the sync scope");
-    want[keyOf(route)] = &route;
-  }
-  std::map<RouteKey, const Route*> have;
-  for (const Route& route : actual) {
-    if (inScope(scope, route)) have.emplace(keyOf(route), &route);
-  }
+#ifndef NDEBUG
+  for (const Route& route : desired) assert(inScope(scope, route) && "desired route outside the sync scope");
+#endif
+  const std::vector<Keyed> want = sortedByKey(scope, desired, /*keepLast=*/true);
+  const std::vector<Keyed> have = sortedByKey(scope, actual, /*keepLast=*/false);
 
   std::vector<RouteChange> deletes, adds, replaces;
-  for (const auto& [key, route] : have) {
-    if (!want.contains(key)) deletes.push_back(RouteChange{RouteOp::Delete, *route});
-  }
-  for (const auto& [key, route] : want) {
-    auto found = have.find(key);
-    if (found == have.end()) {
-      adds.push_back(RouteChange{RouteOp::Add, *route});
-    } else if (!sameForwarding(*route, *found->second)) {
-      replaces.push_back(RouteChange{RouteOp::Replace, *route});
+  auto w = want.begin();
+  auto h = have.begin();
+  while (w != want.end() || h != have.end()) {
+    if (h == have.end() || (w != want.end() && w->first < h->first)) {
+      adds.push_back(RouteChange{RouteOp::Add, *w->second});
+      ++w;
+    } else if (w == want.end() || h->first < w->first) {
+      deletes.push_back(RouteChange{RouteOp::Delete, *h->second});
+      ++h;
+    } else {
+      if (!sameForwarding(*w->second, *h->second))
+        replaces.push_back(RouteChange{RouteOp::Replace, *w->second});
+      ++w;
+      ++h;
     }
   }
   // Make before break: new paths go in before stale ones go out. Keys differ, so the order
   // never makes two changes collide.
   std::vector<RouteChange> changes = std::move(adds);
-  changes.insert(changes.end(), replaces.begin(), replaces.end());
-  changes.insert(changes.end(), deletes.begin(), deletes.end());
+  changes.reserve(changes.size() + replaces.size() + deletes.size());
+  std::move(replaces.begin(), replaces.end(), std::back_inserter(changes));
+  std::move(deletes.begin(), deletes.end(), std::back_inserter(changes));
   return changes;
 }
 

@@ -135,6 +135,12 @@ bool sameForwarding(const Route& want, const Route& have) {
     return false;
   if (want.type != RouteType::Unicast && want.type != RouteType::Local) return true;
   if (want.nexthops.size() != have.nexthops.size()) return false;
+  // Interface 0 means "resolve from the gateway": the kernel reports what it resolved.
+  auto sameHop = [multipath = want.nexthops.size() > 1](const Nexthop& a, const Nexthop& b) {
+    return a.gateway == b.gateway && (a.ifindex == 0 || b.ifindex == 0 || a.ifindex == b.ifindex) &&
+           (!multipath || a.weight == b.weight);  // one path carries no weight
+  };
+  if (want.nexthops.size() == 1) return sameHop(want.nexthops[0], have.nexthops[0]);
   auto byGateway = [](const Nexthop& a, const Nexthop& b) {
     return std::tie(a.gateway, a.ifindex, a.weight) < std::tie(b.gateway, b.ifindex, b.weight);
   };
@@ -143,12 +149,7 @@ bool sameForwarding(const Route& want, const Route& have) {
   std::sort(left.begin(), left.end(), byGateway);
   std::sort(right.begin(), right.end(), byGateway);
   for (size_t i = 0; i < left.size(); ++i) {
-    const Nexthop& a = left[i];
-    const Nexthop& b = right[i];
-    if (a.gateway != b.gateway) return false;
-    // Interface 0 means "resolve from the gateway": the kernel reports what it resolved.
-    if (a.ifindex != 0 && b.ifindex != 0 && a.ifindex != b.ifindex) return false;
-    if (left.size() > 1 && a.weight != b.weight) return false;  // one path carries no weight
+    if (!sameHop(left[i], right[i])) return false;
   }
   return true;
 }

@@ -128,6 +128,14 @@ TEST_CASE("diffRoutes: the table of what must change") {
   }
 }
 
+TEST_CASE("diffRoutes: of two desired routes with one key the last wins") {
+  auto changes = diffRoutes(kScope, {via("10.1.0.0/16", "10.0.0.1"), via("10.1.0.0/16", "10.0.0.2")},
+                            {via("10.1.0.0/16", "10.0.0.1")});
+  REQUIRE(changes.size() == 1);
+  CHECK(changes[0].op == RouteOp::Replace);
+  CHECK(changes[0].route.nexthops[0].gateway == ip("10.0.0.2"));
+}
+
 TEST_CASE("diffRoutes gives the same answer whatever the order of its inputs") {
   std::vector<Route> desired, actual;
   for (int i = 0; i < 50; ++i) {
