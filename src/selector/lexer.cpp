@@ -8,12 +8,6 @@ namespace {
 // Calico's tokenizer skips only spaces and tabs; a newline is an unexpected character there too.
 bool isSpace(char c) { return c == ' ' || c == '\t'; }
 
-// The characters of a label key, as Calico's tokenizer accepts them: [a-zA-Z0-9_./-].
-bool isLabelChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
-         c == '/' || c == '-';
-}
-
 std::string printable(char c) {
   auto byte = static_cast<unsigned char>(c);
   if (byte >= 0x20 && byte < 0x7f) return fmt::format("'{}'", c);
@@ -202,6 +196,11 @@ class Lexer {
 }  // namespace
 
 Result<std::vector<Token>> tokenize(std::string_view input) { return Lexer(input).run(); }
+
+bool isLabelChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+         c == '/' || c == '-';
+}
 
 std::string columnAt(size_t offset) { return fmt::format("column {}", offset + 1); }
 

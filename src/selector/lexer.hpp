@@ -51,6 +51,9 @@ struct Token {
 // Splits `input` into tokens ending with one kEnd; the views point into `input`.
 Result<std::vector<Token>> tokenize(std::string_view input);
 
+// The characters of a label key, as Calico's tokenizer accepts them: [a-zA-Z0-9_./-].
+bool isLabelChar(char c);
+
 // "column N" for a 0-based byte offset: the `where` of every selector error.
 std::string columnAt(size_t offset);
 

@@ -15,21 +15,8 @@
 
 namespace tartan::selector {
 
-enum class Op : uint8_t {
-  kAll,
-  kGlobal,
-  kHas,
-  kEq,
-  kNe,
-  kContains,
-  kStartsWith,
-  kEndsWith,
-  kIn,
-  kNotIn,
-  kNot,
-  kAnd,
-  kOr,
-};
+// The public Operator, under a short name for the module's own code.
+using Op = Operator;
 
 // A slice of Node::arena.
 struct Span {

@@ -1,3 +1,4 @@
+#include "lexer.hpp"
 #include "program.hpp"
 
 #include <openssl/evp.h>
@@ -238,6 +239,48 @@ std::string Selector::uniqueId() const {
   assert(ok == 1 && size == 28);
   (void)ok;
   return "s:" + base64Url(digest.data(), size);
+}
+
+size_t Selector::termCount() const { return root_->terms.size(); }
+
+TermView Selector::term(size_t index) const {
+  assert(index < root_->terms.size());
+  return TermView(root_.get(), static_cast<uint32_t>(index));
+}
+
+Operator TermView::op() const { return node_->terms[index_].op; }
+uint32_t TermView::end() const { return node_->terms[index_].end; }
+std::string_view TermView::key() const { return node_->text(node_->terms[index_].key); }
+std::string_view TermView::value() const { return node_->text(node_->terms[index_].value); }
+size_t TermView::itemCount() const { return node_->terms[index_].itemCount; }
+std::string_view TermView::item(size_t i) const {
+  const Term& term = node_->terms[index_];
+  assert(i < term.itemCount);
+  return node_->text(node_->setItems[term.firstItem + i]);
+}
+
+Selector Selector::withKeyPrefix(std::string_view prefix) const {
+  // A prefix of other characters would print a canonical form that does not parse: a bug of
+  // the caller, whose prefixes are constants ("pcns.", "pcsa.").
+  assert(std::all_of(prefix.begin(), prefix.end(), detail::isLabelChar));
+  auto node = std::make_shared<Node>(*root_);
+  node->arena.clear();
+  auto intern = [&](std::string_view head, std::string_view tail) {
+    Span span{static_cast<uint32_t>(node->arena.size()), static_cast<uint32_t>(head.size() + tail.size())};
+    node->arena.append(head);
+    node->arena.append(tail);
+    return span;
+  };
+  for (Term& term : node->terms) {
+    if (term.key.length != 0) term.key = intern(prefix, root_->text(term.key));
+    if (term.value.length != 0) term.value = intern({}, root_->text(term.value));
+  }
+  for (Span& item : node->setItems) {
+    if (item.length != 0) item = intern({}, root_->text(item));
+  }
+  std::string canonical;
+  node->print(0, canonical);
+  return Selector(std::move(node), std::move(canonical));
 }
 
 Result<Selector> parse(std::string_view text) {

@@ -37,6 +37,47 @@ using Labels = std::map<std::string, std::string, std::less<>>;
 
 struct Node;  // the expression tree; private to the module
 
+// The kinds of term in an expression.
+enum class Operator : uint8_t {
+  kAll,
+  kGlobal,
+  kHas,
+  kEq,
+  kNe,
+  kContains,
+  kStartsWith,
+  kEndsWith,
+  kIn,
+  kNotIn,
+  kNot,
+  kAnd,
+  kOr,
+};
+
+// A read-only view of one term of a parsed selector, for modules that compile selectors into
+// their own form (against interned labels, say) without parsing the text a second time. The
+// views point into the Selector's shared tree and stay valid while it or a copy lives.
+class TermView {
+ public:
+  Operator op() const;
+  // Index one past the last term of this term's subtree. The operand of kNot is at index + 1;
+  // the operands of kAnd/kOr start at index + 1, each next one at the previous one's end().
+  uint32_t end() const;
+  // The label key of kHas and of the comparisons; empty otherwise.
+  std::string_view key() const;
+  // The literal of kEq, kNe, kContains, kStartsWith, kEndsWith; empty otherwise.
+  std::string_view value() const;
+  // The members of kIn/kNotIn, sorted bytewise and unique.
+  size_t itemCount() const;
+  std::string_view item(size_t i) const;
+
+ private:
+  friend class Selector;
+  TermView(const Node* node, uint32_t index) : node_(node), index_(index) {}
+  const Node* node_;
+  uint32_t index_;
+};
+
 class Selector {
  public:
   // The selector "all()", which matches every label set.
@@ -53,6 +94,14 @@ class Selector {
   // The label keys the selector reads, sorted and unique (views into the shared tree, valid while
   // this Selector or a copy lives). A change to any other key cannot change matches().
   std::vector<std::string_view> labelKeys() const;
+
+  // The terms of the expression in pre-order; term(0) is the root. all() is one kAll term.
+  size_t termCount() const;
+  TermView term(size_t index) const;
+
+  // This selector with `prefix` put before every label key, as Calico's PrefixVisitor does
+  // ("has(a)" with "pcns." is "has(pcns.a)"). `prefix` must consist of label key characters.
+  Selector withKeyPrefix(std::string_view prefix) const;
 
   // The canonical form: one spelling for every way of writing the same expression
   // (whitespace, quoting and redundant parentheses normalised), e.g. "(a == \"b\" && has(c))".

@@ -73,5 +73,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (parsed->matches(labels, inherited) != parsed->matches(merged)) __builtin_trap();
   }
   if (parsed->labelKeys() != reparsed->labelKeys()) __builtin_trap();
+
+  // The tree view covers every term; a prefixed selector prints a form that reads back.
+  if (parsed->term(0).end() != parsed->termCount()) __builtin_trap();
+  const tartan::selector::Selector prefixed = parsed->withKeyPrefix("pcns.");
+  auto prefixedAgain = tartan::selector::parse(prefixed.canonical());
+  if (!prefixedAgain || prefixedAgain->canonical() != prefixed.canonical()) __builtin_trap();
   return 0;
 }

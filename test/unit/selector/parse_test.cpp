@@ -298,3 +298,79 @@ TEST_CASE("selectors compare by canonical form", "[selector]") {
 
 }  // namespace
 }  // namespace tartan::selector
+
+namespace tartan::selector {
+namespace {
+
+TEST_CASE("withKeyPrefix() prefixes every label key, as Calico's PrefixVisitor", "[selector]") {
+  // Calico's visitor test table, with its "visited/" prefix.
+  struct Case {
+    const char* input;
+    const char* output;
+  } cases[] = {
+      {"k == 'v'", R"(visited/k == "v")"},
+      {"k != 'v'", R"(visited/k != "v")"},
+      {"k contains 'v'", R"(visited/k contains "v")"},
+      {"k starts with 'v'", R"(visited/k starts with "v")"},
+      {"k ends with 'v'", R"(visited/k ends with "v")"},
+      {"k == 'v' && x == 'y'", R"((visited/k == "v" && visited/x == "y"))"},
+      {"k == 'v' || has(x)", R"((visited/k == "v" || has(visited/x)))"},
+      {"!(k == 'v')", R"(!visited/k == "v")"},
+      {"k in {'v'}", R"(visited/k in {"v"})"},
+      {"k not in {'v'}", R"(visited/k not in {"v"})"},
+      {"!(!(k == 'v' && has(t) || all()) && (a in {'b', 'c'}))",
+       R"(!(!((visited/k == "v" && has(visited/t)) || all()) && visited/a in {"b", "c"}))"},
+      {"", "all()"},
+      {"global()", "global()"},
+      {"k in {}", "visited/k in {}"},
+      {"k == ''", R"(visited/k == "")"},
+  };
+  for (const Case& c : cases) {
+    INFO("selector: " << c.input);
+    auto parsed = parse(c.input);
+    REQUIRE(parsed);
+    Selector prefixed = parsed->withKeyPrefix("visited/");
+    CHECK(prefixed.canonical() == c.output);
+    CHECK(prefixed == *parse(c.output));
+    CHECK(prefixed.hash() == parse(c.output)->hash());
+  }
+  CHECK(parse("team == 'x'")->withKeyPrefix("pcns.").matches({{"pcns.team", "x"}}));
+  CHECK(parse("has(a)")->withKeyPrefix("").canonical() == "has(a)");
+}
+
+TEST_CASE("term() exposes the tree in pre-order", "[selector]") {
+  auto parsed = parse("!(a == 'x') && (has(b) || c in {'z', 'y', 'z'}) && all()");
+  REQUIRE(parsed);
+  // (!a == "x" && (has(b) || c in {"y", "z"}) && all())
+  REQUIRE(parsed->termCount() == 7);
+  TermView root = parsed->term(0);
+  CHECK(root.op() == Operator::kAnd);
+  CHECK(root.end() == 7);
+  CHECK(parsed->term(1).op() == Operator::kNot);
+  CHECK(parsed->term(1).end() == 3);
+  CHECK(parsed->term(2).op() == Operator::kEq);
+  CHECK(parsed->term(2).key() == "a");
+  CHECK(parsed->term(2).value() == "x");
+  CHECK(parsed->term(3).op() == Operator::kOr);
+  CHECK(parsed->term(3).end() == 6);
+  CHECK(parsed->term(4).op() == Operator::kHas);
+  CHECK(parsed->term(4).key() == "b");
+  CHECK(parsed->term(4).value().empty());
+  TermView set = parsed->term(5);
+  CHECK(set.op() == Operator::kIn);
+  CHECK(set.key() == "c");
+  REQUIRE(set.itemCount() == 2);
+  CHECK(set.item(0) == "y");
+  CHECK(set.item(1) == "z");
+  CHECK(parsed->term(6).op() == Operator::kAll);
+  CHECK(parsed->term(6).end() == 7);
+
+  Selector all;
+  REQUIRE(all.termCount() == 1);
+  CHECK(all.term(0).op() == Operator::kAll);
+  CHECK(all.term(0).key().empty());
+  CHECK(all.term(0).itemCount() == 0);
+}
+
+}  // namespace
+}  // namespace tartan::selector
