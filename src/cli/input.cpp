@@ -1,0 +1,137 @@
+#include "cli.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <map>
+#include <set>
+#include <sstream>
+
+namespace tartan::cli {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+bool isManifestFile(const fs::path& path) {
+  auto ext = path.extension().string();
+  return ext == ".yaml" || ext == ".yml" || ext == ".json";
+}
+
+Result<std::string> readFile(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return makeError(path.string(), "", "cannot be read");
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  if (in.bad()) return makeError(path.string(), "", "read failed");
+  return Result<std::string>(boost::system::in_place_value, std::move(text));
+}
+
+}  // namespace
+
+Result<std::vector<Input>> readInputs(const std::vector<std::string>& paths, bool recursive) {
+  std::vector<Input> inputs;
+  if (paths.empty()) return makeError("no input: give -f FILE, -f DIR or -f -");
+  for (const auto& arg : paths) {
+    if (arg == "-") {
+      std::ostringstream text;
+      text << std::cin.rdbuf();
+      inputs.push_back({"<stdin>", text.str()});
+      continue;
+    }
+    fs::path path(arg);
+    std::error_code ec;
+    auto status = fs::status(path, ec);
+    if (ec || !fs::exists(status)) return makeError(arg, "", "no such file or directory");
+    if (fs::is_directory(status)) {
+      std::vector<fs::path> files;
+      auto collect = [&](const fs::directory_entry& entry) {
+        if (entry.is_regular_file() && isManifestFile(entry.path())) files.push_back(entry.path());
+      };
+      if (recursive) {
+        for (const auto& entry : fs::recursive_directory_iterator(path, ec)) collect(entry);
+      } else {
+        for (const auto& entry : fs::directory_iterator(path, ec)) collect(entry);
+      }
+      if (ec) return makeError(arg, "", ec.message());
+      std::sort(files.begin(), files.end());
+      if (files.empty()) return makeError(arg, "", "no .yaml, .yml or .json files in this folder");
+      for (const auto& file : files) {
+        auto text = readFile(file);
+        if (!text) return text.error();
+        inputs.push_back({file.string(), std::move(*text)});
+      }
+      continue;
+    }
+    auto text = readFile(path);
+    if (!text) return text.error();
+    inputs.push_back({arg, std::move(*text)});
+  }
+  return inputs;
+}
+
+DecodedInputs decodeInputs(const std::vector<Input>& inputs, const std::string& defaultNamespace,
+                           bool namespaceExplicit) {
+  DecodedInputs decoded;
+  std::map<datastore::Key, std::string> seen;  // key -> the input it came from
+  for (const auto& input : inputs) {
+    auto result = model::decode(input.text, input.source);
+    for (auto& error : result.errors) decoded.errors.push_back(std::move(error));
+    if (!result.ok()) continue;
+    size_t index = 0;
+    for (auto& resource : result.resources) {
+      ++index;
+      auto& meta = model::metadata(resource);
+      auto kind = model::kindOf(resource);
+      std::string where = input.source + " (document " + std::to_string(index) + ")";
+      if (model::isNamespaced(kind)) {
+        if (meta.namespaceName.empty()) {
+          meta.namespaceName = defaultNamespace;
+        } else if (namespaceExplicit && meta.namespaceName != defaultNamespace) {
+          decoded.errors.push_back(makeError(where, "metadata.namespace",
+                                             "namespace \"" + meta.namespaceName +
+                                                 "\" does not match -n " + defaultNamespace));
+          continue;
+        }
+      } else if (!meta.namespaceName.empty()) {
+        decoded.errors.push_back(makeError(
+            where, "metadata.namespace",
+            std::string("a ") + std::string(model::kindName(kind)) + " is not namespaced"));
+        continue;
+      }
+      auto key = keyOf(resource);
+      auto [it, fresh] = seen.emplace(key, where);
+      if (!fresh) {
+        decoded.errors.push_back(
+            makeError(where, "", key.toString() + " is also given in " + it->second));
+        continue;
+      }
+      decoded.resources.push_back(std::move(resource));
+    }
+  }
+  if (!decoded.errors.empty()) decoded.resources.clear();
+  return decoded;
+}
+
+int Context::fail(const std::string& message) const {
+  *err << "tartanctl: " << message << "\n";
+  return 1;
+}
+
+std::unique_ptr<datastore::Datastore> Context::openStore() const {
+  datastore::OpenOptions options;
+  std::ostream* errStream = err;
+  options.onInvalidDocument = [errStream](const datastore::StoreError& error) {
+    *errStream << "tartanctl: warning: skipped " << error.toString() << "\n";
+  };
+  auto store = datastore::open(datastoreSpec, options);
+  if (!store) {
+    fail("datastore " + (datastoreSpec.empty() ? "file:" + datastore::defaultLocation() : datastoreSpec) +
+         ": " + store.error().toString());
+    return nullptr;
+  }
+  return std::move(*store);
+}
+
+}  // namespace tartan::cli

@@ -1,0 +1,140 @@
+// tartanctl — the command line for Tartan's resources (calicoctl's job).
+//
+//   tartanctl apply|create|replace|validate -f FILE|DIR|- [-R] [-n NS]
+//   tartanctl delete KIND NAME... [-n NS] | delete -f FILE
+//   tartanctl get KIND [NAME...] [-n NS | -A] [-o table|wide|yaml|json]
+//   tartanctl selector SELECTOR [--labels JSON|k=v,...]
+//   tartanctl version
+//
+// The datastore is --datastore, else $TARTAN_DATASTORE, else the embedded default.
+#include "cli.hpp"
+
+#include "tartan/common/log.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <cstdlib>
+#include <iostream>
+
+namespace {
+
+constexpr const char* kVersion = "0.1.0";
+
+// "file:DIR", "etcd:...", "kubernetes"; a bare path means a file datastore there.
+std::string normaliseSpec(std::string spec) {
+  if (spec.empty() || spec.rfind("file:", 0) == 0 || spec.rfind("etcd:", 0) == 0 ||
+      spec == "kubernetes" || spec.rfind("kubernetes:", 0) == 0)
+    return spec;
+  return "file:" + spec;
+}
+
+void addFileOptions(CLI::App* command, tartan::cli::FileOptions& options) {
+  command->add_option("-f,--filename", options.files, "manifest file, folder, or - for stdin")->required();
+  command->add_flag("-R,--recursive", options.recursive, "read folders recursively");
+  command->add_option("-n,--namespace", options.namespaceName, "namespace for namespaced resources");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace tartan::cli;
+  CLI::App app{"tartanctl: apply, read and check Tartan resources", "tartanctl"};
+  app.require_subcommand(1);
+  std::string datastoreSpec;
+  std::string logLevel = "warn";
+  app.add_option("--datastore", datastoreSpec, "file:DIR (default: $TARTAN_DATASTORE or the embedded default)");
+  app.add_option("--log-level", logLevel, "trace, debug, info, warn, error, off");
+
+  FileOptions applyOptions, createOptions, replaceOptions, validateOptions, deleteOptions;
+  for (auto* options : {&applyOptions, &createOptions, &replaceOptions, &validateOptions, &deleteOptions})
+    options->namespaceName = "default";
+  auto* apply = app.add_subcommand("apply", "create or update resources");
+  addFileOptions(apply, applyOptions);
+  auto* create = app.add_subcommand("create", "create resources that do not exist yet");
+  addFileOptions(create, createOptions);
+  create->add_flag("--skip-exists", createOptions.skipExists, "leave resources that exist alone");
+  auto* replace = app.add_subcommand("replace", "replace resources that exist");
+  addFileOptions(replace, replaceOptions);
+  auto* validate = app.add_subcommand("validate", "check manifests as apply does, writing nothing");
+  addFileOptions(validate, validateOptions);
+
+  auto* remove = app.add_subcommand("delete", "delete resources by kind and name, or as named in files");
+  std::vector<std::string> deleteArgs;
+  remove->add_option("-f,--filename", deleteOptions.files, "manifest file, folder, or -");
+  remove->add_flag("-R,--recursive", deleteOptions.recursive, "read folders recursively");
+  remove->add_option("-n,--namespace", deleteOptions.namespaceName, "namespace");
+  remove->add_flag("--skip-not-exists", deleteOptions.skipNotExists, "ignore resources that do not exist");
+  remove->add_option("args", deleteArgs, "KIND NAME...");
+
+  GetOptions getOptions;
+  std::vector<std::string> getArgs;
+  auto* get = app.add_subcommand("get", "list or show resources");
+  get->add_option("args", getArgs, "KIND [NAME...]")->required();
+  get->add_option("-n,--namespace", getOptions.namespaceName, "namespace (default: default)");
+  get->add_flag("-A,--all-namespaces", getOptions.allNamespaces, "every namespace");
+  get->add_option("-o,--output", getOptions.output, "table, wide, yaml or json");
+
+  std::string expression;
+  std::optional<std::string> labels;
+  auto* selectorCommand = app.add_subcommand("selector", "print a selector's canonical form, or match it against labels");
+  selectorCommand->add_option("selector", expression, "the selector")->required();
+  selectorCommand->add_option("--labels", labels, "a JSON object or k=v,k2=v2");
+
+  auto* version = app.add_subcommand("version", "print the version");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  if (!tartan::log::setLevel(logLevel)) {
+    std::cerr << "tartanctl: --log-level \"" << logLevel << "\" is not a level\n";
+    return 2;
+  }
+  if (datastoreSpec.empty()) {
+    if (const char* env = std::getenv("TARTAN_DATASTORE")) datastoreSpec = env;
+  }
+  Context ctx{normaliseSpec(datastoreSpec), &std::cout, &std::cerr};
+
+  auto explicitNamespace = [](CLI::App* command, FileOptions& options) {
+    options.namespaceExplicit = command->count("-n") > 0;
+  };
+  if (*apply) {
+    explicitNamespace(apply, applyOptions);
+    return runWrite(ctx, WriteMode::Apply, applyOptions);
+  }
+  if (*create) {
+    explicitNamespace(create, createOptions);
+    return runWrite(ctx, WriteMode::Create, createOptions);
+  }
+  if (*replace) {
+    explicitNamespace(replace, replaceOptions);
+    return runWrite(ctx, WriteMode::Replace, replaceOptions);
+  }
+  if (*validate) {
+    explicitNamespace(validate, validateOptions);
+    return runValidate(ctx, validateOptions);
+  }
+  if (*remove) {
+    explicitNamespace(remove, deleteOptions);
+    if (!deleteOptions.files.empty()) {
+      if (!deleteArgs.empty()) return ctx.fail("delete takes either -f or KIND NAME..., not both");
+      return runDeleteFiles(ctx, deleteOptions);
+    }
+    if (deleteArgs.empty()) return ctx.fail("delete needs KIND NAME... or -f FILE");
+    std::vector<std::string> names(deleteArgs.begin() + 1, deleteArgs.end());
+    return runDeleteNamed(ctx, deleteArgs.front(), names, deleteOptions.namespaceName,
+                          deleteOptions.skipNotExists);
+  }
+  if (*get) {
+    getOptions.kind = getArgs.front();
+    getOptions.names.assign(getArgs.begin() + 1, getArgs.end());
+    return runGet(ctx, getOptions);
+  }
+  if (*selectorCommand) return runSelector(ctx, expression, labels);
+  if (*version) {
+    std::cout << "tartanctl " << kVersion << "\n";
+    return 0;
+  }
+  return 2;
+}
