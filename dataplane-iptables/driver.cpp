@@ -9,9 +9,11 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <ctime>
+#include <iterator>
 #include <map>
 #include <set>
 
@@ -69,12 +71,6 @@ std::vector<std::pair<TableKind, Chain>> inTables(TableChains chains) {
   return out;
 }
 
-bool anyPolicies(const google::protobuf::RepeatedPtrField<pb::TierInfo>& tiers) {
-  for (const auto& t : tiers)
-    if (!t.ingress_policies().empty() || !t.egress_policies().empty()) return true;
-  return false;
-}
-
 IpSetType setType(pb::IPSetType type) {
   return type == pb::IP_SET_TYPE_IP_AND_PORT ? IpSetType::kIpPort : IpSetType::kNet;
 }
@@ -105,6 +101,7 @@ struct Driver::State {
   bool kernelKnown = false;
   std::chrono::steady_clock::time_point lastReadBack{};
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point lastProcessReport{};
   DriverStats stats;
 
   // The model, as the messages describe it.
@@ -113,6 +110,7 @@ struct Driver::State {
   std::map<std::string, std::pair<pb::WorkloadEndpointID, pb::WorkloadEndpoint>> workloads;
   std::map<std::string, std::pair<pb::HostEndpointID, pb::HostEndpoint>> hosts;
   std::map<std::string, IpSetRefs> setRefs;  // owner -> IP sets its rules use
+  std::map<std::string, std::vector<std::string>> hostInterfaces;  // host endpoint -> its interfaces
 
   // What changed since the last render.
   std::set<std::string> dirtyPolicies, dirtyProfiles, dirtyWorkloads, dirtyHosts;
@@ -131,10 +129,11 @@ struct Driver::State {
   void setConfig(const google::protobuf::Map<std::string, std::string>& values);
   void markAllDirty();
   void updateRefs(const std::string& owner, IpSetRefs refs);
+  void resolveHostInterfaces();
   void render();
   Result<void> readBack(Family& f);
   Result<void> write();
-  void report(bool ok, const std::string& detail);
+  void report(bool ok, bool changed, const std::string& detail);
 };
 
 void Driver::State::setConfig(const google::protobuf::Map<std::string, std::string>& values) {
@@ -295,7 +294,47 @@ void Driver::onMessage(const pb::ToDataplane& message) {
   }
 }
 
+// Which interfaces each host endpoint covers: its name, or the interfaces holding one of its
+// expected addresses. An endpoint whose interfaces change is re-rendered.
+void Driver::State::resolveHostInterfaces() {
+  InterfaceAddresses addresses;
+  bool listed = false;
+  std::set<std::string> claimed;
+  std::map<std::string, std::vector<std::string>> resolved;
+  for (const auto& [key, hep] : hosts) {  // sorted by id: the lowest id claims an interface first
+    const auto& e = hep.second;
+    auto& interfaces = resolved[key];
+    if (!e.name().empty()) {
+      if (claimed.insert(e.name()).second) interfaces.push_back(e.name());
+      continue;
+    }
+    if (!listed) {
+      addresses = kernel.interfaceAddresses();
+      listed = true;
+    }
+    std::set<std::string> expected;
+    for (const auto* list : {&e.expected_ipv4_addrs(), &e.expected_ipv6_addrs()})
+      for (const auto& ip : *list) expected.insert(canonicalMember(ip, IpSetType::kNet));
+    for (const auto& [ifname, ips] : addresses) {
+      const bool match = std::any_of(ips.begin(), ips.end(), [&](const auto& ip) { return expected.count(ip) != 0; });
+      if (match && claimed.insert(ifname).second) interfaces.push_back(ifname);
+    }
+    if (interfaces.empty()) log->info("host endpoint {}: no interface holds its expected addresses (yet)", key);
+  }
+  for (const auto& [key, interfaces] : resolved) {
+    auto it = hostInterfaces.find(key);
+    if (it == hostInterfaces.end() || it->second != interfaces) {
+      dirtyHosts.insert(key);
+      dispatchDirty = true;
+    }
+  }
+  for (const auto& [key, interfaces] : hostInterfaces)
+    if (resolved.count(key) == 0) dirtyHosts.insert(key);
+  hostInterfaces = std::move(resolved);
+}
+
 void Driver::State::render() {
+  if (dispatchDirty || !dirtyHosts.empty()) resolveHostInterfaces();
   for (const auto& key : dirtyPolicies) {
     auto it = policies.find(key);
     IpSetRefs refs;
@@ -334,23 +373,22 @@ void Driver::State::render() {
   }
   for (const auto& key : dirtyHosts) {
     auto it = hosts.find(key);
-    for (Family& f : families)
-      f.own("host:" + key, it == hosts.end() ? std::vector<std::pair<TableKind, Chain>>{}
-                                             : inTables(renderHostEndpoint(it->second.second, f.family, config)));
+    for (Family& f : families) {
+      std::vector<std::pair<TableKind, Chain>> chains;
+      if (it != hosts.end())
+        for (const auto& ifname : hostInterfaces[key]) {
+          auto more = inTables(renderHostEndpoint(it->second.second, ifname, f.family, config));
+          std::move(more.begin(), more.end(), std::back_inserter(chains));
+        }
+      f.own("host:" + key, std::move(chains));
+    }
   }
   if (dispatchDirty) {
     std::vector<std::string> interfaces;
     for (const auto& [key, wep] : workloads) interfaces.push_back(wep.second.interface_name());
     std::vector<HostDispatchEntry> entries;
-    for (const auto& [key, hep] : hosts) {
-      const auto& e = hep.second;
-      if (e.name().empty()) {
-        log->warn("host endpoint {}: no interface name; endpoints by expected IPs alone are not supported yet", key);
-        continue;
-      }
-      entries.push_back({e.name(), anyPolicies(e.forward_tiers()), anyPolicies(e.untracked_tiers()),
-                         anyPolicies(e.pre_dnat_tiers())});
-    }
+    for (const auto& [key, hep] : hosts)
+      for (const auto& ifname : hostInterfaces[key]) entries.push_back(hostDispatchEntry(hep.second, ifname));
     for (Family& f : families) {
       f.own("workload-dispatch", inTable(TableKind::kFilter, renderWorkloadDispatch(interfaces, config)));
       f.own("host-dispatch", inTables(renderHostDispatch(entries)));
@@ -386,6 +424,9 @@ Result<void> Driver::State::write() {
       if (auto r = readBack(*f); !r) return r;
     kernelKnown = true;
     lastReadBack = std::chrono::steady_clock::now();
+    // Interfaces come and go: look for host endpoints' expected addresses again.
+    for (const auto& [key, hep] : hosts)
+      if (hep.second.name().empty()) dispatchDirty = true;
   }
   render();
   // Sets first, so every rule we are about to write can refer to them.
@@ -415,8 +456,12 @@ Result<void> Driver::State::write() {
   return {};
 }
 
-void Driver::State::report(bool ok, const std::string& detail) {
+void Driver::State::report(bool ok, bool changed, const std::string& detail) {
   if (!status) return;
+  const auto now = std::chrono::steady_clock::now();
+  // Process status on every change or failure, and at least every 10 s as a heartbeat.
+  const bool heartbeat = changed || !ok || !statusWorkloads.empty() || !statusHosts.empty() ||
+                         now - lastProcessReport >= std::chrono::seconds(10);
   if (ok) {
     for (const auto& key : statusWorkloads) {
       pb::FromDataplane out;
@@ -463,17 +508,19 @@ void Driver::State::report(bool ok, const std::string& detail) {
       status(out);
     }
   }
+  if (!heartbeat) return;
+  lastProcessReport = now;
   pb::FromDataplane process;
   process.set_sequence_number(lastSequence);
   auto* ps = process.mutable_process_status_update();
-  const std::time_t now = std::time(nullptr);
+  const std::time_t wall = std::time(nullptr);
   std::tm tm{};
-  gmtime_r(&now, &tm);
+  gmtime_r(&wall, &tm);
   char iso[32];
   std::strftime(iso, sizeof iso, "%Y-%m-%dT%H:%M:%SZ", &tm);
   ps->set_iso_timestamp(iso);
   ps->set_uptime_seconds(
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+      std::chrono::duration<double>(now - started).count());
   ps->set_in_sync(ok);
   ps->set_last_applied_sequence_number(lastSequence);
   status(process);
@@ -483,13 +530,15 @@ Result<void> Driver::apply() {
   State& s = *state_;
   if (!s.inSync) return {};  // nothing is written before the initial snapshot is complete
   ++s.stats.applies;
+  const auto before = s.stats;
   auto result = s.write();
+  const bool changed = s.stats.restores != before.restores || s.stats.readBacks != before.readBacks;
   if (!result) {
     ++s.stats.failures;
     s.kernelKnown = false;  // read back before the next attempt
     s.markAllDirty();
   }
-  s.report(result.has_value(), result ? std::string() : result.error().toString());
+  s.report(result.has_value(), changed, result ? std::string() : result.error().toString());
   return result;
 }
 

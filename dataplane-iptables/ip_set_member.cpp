@@ -2,6 +2,8 @@
 #include "tartan/dataplane/iptables/kernel.hpp"
 
 #include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
 
 #include <algorithm>
 #include <charconv>
@@ -56,6 +58,27 @@ std::string canonicalMember(std::string_view member, IpSetType type) {
   auto [end, ec] = std::from_chars(portText.data(), portText.data() + portText.size(), port);
   if (ec != std::errc() || end != portText.data() + portText.size() || port < 0 || port > 65535) return {};
   return ip + "," + proto + ":" + std::to_string(port);
+}
+
+}  // namespace tartan::dataplane::iptables
+
+namespace tartan::dataplane::iptables {
+
+InterfaceAddresses listInterfaceAddresses() {
+  InterfaceAddresses out;
+  ifaddrs* list = nullptr;
+  if (::getifaddrs(&list) != 0) return out;
+  for (ifaddrs* a = list; a != nullptr; a = a->ifa_next) {
+    if (a->ifa_addr == nullptr) continue;
+    const int family = a->ifa_addr->sa_family;
+    if (family != AF_INET && family != AF_INET6) continue;
+    char text[INET6_ADDRSTRLEN] = {};
+    const void* addr = family == AF_INET ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr)
+                                         : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(a->ifa_addr)->sin6_addr);
+    if (inet_ntop(family, addr, text, sizeof text) != nullptr) out[a->ifa_name].insert(text);
+  }
+  ::freeifaddrs(list);
+  return out;
 }
 
 }  // namespace tartan::dataplane::iptables

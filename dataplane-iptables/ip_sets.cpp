@@ -127,9 +127,7 @@ Result<void> IpSets::resync(IpSetKernel& kernel) {
   for (auto& set : *sets) {
     if (set.family != family_) continue;
     const IpSetType type = set.type == "hash:ip,port" ? IpSetType::kIpPort : IpSetType::kNet;
-    // A set of a type we never create is programmed as "wrong type": it gets rebuilt or destroyed.
-    programmed_[set.name] = Programmed{type, std::move(set.members)};
-    if (set.type != ipSetTypeName(type)) programmed_[set.name].members.insert("<foreign type>");
+    programmed_[set.name] = Programmed{type, std::move(set.members), set.type != ipSetTypeName(type)};
     dirty_.insert(set.name);
   }
   for (auto& [name, w] : desired_) {
@@ -171,7 +169,7 @@ Result<void> IpSets::sync(IpSetKernel& kernel, const std::string& name, Wanted& 
       if (auto r = kernel.add(name, m); !r) return r;
       ++stats_.adds;
     }
-  } else if (it->second.type != w.type || it->second.members.count("<foreign type>") != 0) {
+  } else if (it->second.type != w.type || it->second.foreignType) {
     // Not a set we made (the kernel cannot swap across types): replace it outright. Destroy
     // fails while a rule still refers to it, and the apply is retried.
     if (auto r = kernel.destroy(name); !r) return r;

@@ -141,9 +141,14 @@ std::vector<Chain> renderWorkloadEndpoint(const pb::WorkloadEndpoint& endpoint, 
           endpointChain(from, endpoint.tiers(), endpoint.profile_ids())};
 }
 
-TableChains renderHostEndpoint(const pb::HostEndpoint& endpoint, IpFamily /*family*/, const RenderConfig& /*config*/) {
+HostDispatchEntry hostDispatchEntry(const pb::HostEndpoint& endpoint, std::string interface) {
+  return {std::move(interface), anyPolicies(endpoint.forward_tiers()), anyPolicies(endpoint.untracked_tiers()),
+          anyPolicies(endpoint.pre_dnat_tiers())};
+}
+
+TableChains renderHostEndpoint(const pb::HostEndpoint& endpoint, const std::string& ifname, IpFamily /*family*/,
+                               const RenderConfig& /*config*/) {
   TableChains out;
-  const std::string& ifname = endpoint.name();
   const bool untracked = anyPolicies(endpoint.untracked_tiers());
   // Filter: normal policy with the failsafe ports first, so no policy can lock the node out.
   EndpointChainSpec fh{names::fromHostChain(ifname), Direction::kInbound};

@@ -29,14 +29,21 @@ std::string lower(std::string s) {
 
 // The iptables name of a protocol, or "" if it cannot occur in this family.
 std::string protocolName(const pb::Protocol& protocol, IpFamily family) {
+  std::string name;
   if (protocol.number_or_name_case() == pb::Protocol::kNumber) {
-    const int n = protocol.number();
-    if (n == 1 && family == IpFamily::kV6) return "";
-    if (n == 58 && family == IpFamily::kV4) return "";
-    if (n == 58) return "ipv6-icmp";
-    return std::to_string(n);
+    // Known protocols by name, so that ICMP fields and ports work the same whichever form came.
+    switch (protocol.number()) {
+      case 1: name = "icmp"; break;
+      case 6: name = "tcp"; break;
+      case 17: name = "udp"; break;
+      case 58: name = "icmpv6"; break;
+      case 132: name = "sctp"; break;
+      case 136: name = "udplite"; break;
+      default: return std::to_string(protocol.number());
+    }
+  } else {
+    name = lower(protocol.name());
   }
-  const std::string name = lower(protocol.name());
   if (name == "icmp") return family == IpFamily::kV4 ? "icmp" : "";
   if (name == "icmpv6" || name == "ipv6-icmp") return family == IpFamily::kV6 ? "ipv6-icmp" : "";
   return name;
@@ -44,10 +51,7 @@ std::string protocolName(const pb::Protocol& protocol, IpFamily family) {
 
 bool hasProtocol(const pb::Protocol& p) { return p.number_or_name_case() != pb::Protocol::NUMBER_OR_NAME_NOT_SET; }
 
-bool isPortProtocol(std::string_view p) {
-  return p == "tcp" || p == "udp" || p == "sctp" || p == "udplite" || p == "6" || p == "17" || p == "132" ||
-         p == "136";
-}
+bool isPortProtocol(std::string_view p) { return p == "tcp" || p == "udp" || p == "sctp" || p == "udplite"; }
 
 std::string portText(const pb::PortRange& range) {
   if (range.first() == range.last()) return std::to_string(range.first());

@@ -327,3 +327,29 @@ TEST_CASE("the backend and other configuration reach the kernel edges", "[driver
   CHECK(lock == 3);
   CHECK(kernel.tables.count({IpFamily::kV6, "filter"}) == 0);
 }
+
+TEST_CASE("a host endpoint given by expected IPs covers the interfaces that hold them", "[driver][hep]") {
+  tt::FakeKernel kernel;
+  InterfaceAddresses addresses{{"eth1", {"192.0.2.10"}}, {"eth2", {"198.51.100.1", "fe80::1"}}};
+  Driver driver(DriverKernel{[&](Backend, int) { return kernel.runner(); }, [&] { return kernel.ipsets(); },
+                             [&] { return addresses; }});
+  for (const auto& m : tt::snapshot()) driver.onMessage(m);
+  pb::ToDataplane hep;
+  auto* u = hep.mutable_host_endpoint_update();
+  u->mutable_id()->set_endpoint_id("node1-by-ip");
+  u->mutable_endpoint()->add_expected_ipv4_addrs("192.0.2.10");
+  auto* tier = u->mutable_endpoint()->add_tiers();
+  tier->set_name("default");
+  tier->add_ingress_policies("allow-web");
+  driver.onMessage(hep);
+  REQUIRE(driver.apply().has_value());
+  auto saved = kernel.save(IpFamily::kV4, "filter");
+  CHECK(saved.find("-i eth1 -g tartan-fh-eth1") != std::string::npos);
+  CHECK(saved.find("tartan-fh-eth2") == std::string::npos);
+  // The address moves to eth2: the next read-back follows it.
+  addresses = {{"eth2", {"192.0.2.10"}}};
+  REQUIRE(driver.refresh().has_value());
+  saved = kernel.save(IpFamily::kV4, "filter");
+  CHECK(saved.find("tartan-fh-eth1") == std::string::npos);
+  CHECK(saved.find("-i eth2 -g tartan-fh-eth2") != std::string::npos);
+}

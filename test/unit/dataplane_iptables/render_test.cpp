@@ -111,8 +111,10 @@ TEST_CASE("ICMP type and code per family; ICMP never renders in IPv6 and vice ve
 TEST_CASE("notProtocol by number", "[render]") {
   pb::Rule r;
   r.set_action(pb::RULE_ACTION_DENY);
+  r.mutable_not_protocol()->set_number(47);  // GRE: no name of ours, stays a number
+  CHECK(lines(r) == std::vector<std::string>{"! -p 47 => -j DROP"});
   r.mutable_not_protocol()->set_number(17);
-  CHECK(lines(r) == std::vector<std::string>{"! -p 17 => -j DROP"});
+  CHECK(lines(r) == std::vector<std::string>{"! -p udp => -j DROP"});
 }
 
 TEST_CASE("every name fits the kernel's limits", "[render]") {
@@ -149,4 +151,21 @@ TEST_CASE("the whole scenario renders to the golden tables", "[render][golden]")
     sets += "\n";
   }
   tartan::test::checkGolden("scenario_sets.txt", sets);
+}
+
+TEST_CASE("protocols given by number render like the same protocol by name", "[render]") {
+  pb::Rule byName;
+  byName.set_action(pb::RULE_ACTION_DENY);
+  byName.mutable_protocol()->set_name("icmp");
+  byName.mutable_icmp()->set_type(3);
+  pb::Rule byNumber = byName;
+  byNumber.mutable_protocol()->set_number(1);
+  CHECK(lines(byNumber) == lines(byName));
+  byName.clear_icmp();
+  byName.mutable_protocol()->set_name("udp");
+  *byName.add_dst_ports() = port(53);
+  byNumber = byName;
+  byNumber.mutable_protocol()->set_number(17);
+  CHECK(lines(byNumber) == lines(byName));
+  CHECK_FALSE(lines(byNumber).empty());
 }

@@ -43,6 +43,8 @@ struct DriverKernel {
       makeExecRestoreRunner;
   // Makes the IP set edge, on the driver's thread, at the first apply.
   std::function<std::unique_ptr<IpSetKernel>()> ipSetKernel = makeLibIpSetKernel;
+  // The node's interface addresses, for host endpoints given by expected IPs.
+  std::function<InterfaceAddresses()> interfaceAddresses = listInterfaceAddresses;
 };
 
 struct DriverStats {

@@ -73,6 +73,7 @@ class IpSets {
   struct Programmed {
     IpSetType type = IpSetType::kNet;
     std::set<std::string> members;
+    bool foreignType = false;  // a type we never create (someone else's set under our name)
   };
   std::vector<std::string> canonical(const std::vector<std::string>& members, IpSetType type) const;
   Wanted& wanted(const std::string& id, IpSetType type);

@@ -15,6 +15,7 @@
 #include "tartan/dataplane/iptables/chain.hpp"
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -65,6 +66,11 @@ class IpSetKernel {
 
 // The real IpSetKernel over libipset.
 std::unique_ptr<IpSetKernel> makeLibIpSetKernel();
+
+// The addresses of every interface of the calling thread's network namespace (getifaddrs), as
+// canonical text without prefix length. Used to find host endpoints by their expected IPs.
+using InterfaceAddresses = std::map<std::string, std::set<std::string>>;
+InterfaceAddresses listInterfaceAddresses();
 
 // A member as the kernel lists it: "10.0.0.1/32" -> "10.0.0.1", IPv6 in inet_ntop form,
 // "10.0.0.1,TCP:80" -> "10.0.0.1,tcp:80". Returns "" for a member that is not valid for the type.

@@ -79,7 +79,8 @@ struct TableChains {
   std::vector<Chain> raw;
   std::vector<Chain> mangle;
 };
-TableChains renderHostEndpoint(const proto::HostEndpoint& endpoint, IpFamily family,
+// `interface` overrides endpoint.name() (for an endpoint found by its expected IPs).
+TableChains renderHostEndpoint(const proto::HostEndpoint& endpoint, const std::string& interface, IpFamily family,
                                const RenderConfig& config);
 
 // ---- Dispatch and fixed chains
@@ -92,6 +93,8 @@ struct HostDispatchEntry {
   bool hasUntracked = false;
   bool hasPreDnat = false;
 };
+// The dispatch entry of a host endpoint on `interface` (its name, or one its expected IPs resolved to).
+HostDispatchEntry hostDispatchEntry(const proto::HostEndpoint& endpoint, std::string interface);
 TableChains renderHostDispatch(std::vector<HostDispatchEntry> endpoints);
 
 // The top-level chains, the workload-to-host chain and the failsafe chains.
