@@ -261,7 +261,10 @@ const YAML::Node* Decoder::find(std::string_view key) {
 // ---- Scalars ----
 
 void decodeValue(Decoder& d, const YAML::Node& node, const std::string& path, std::string& out) {
-  if (!node.IsScalar() || scalarType(node) != ScalarType::kString) {
+  // A plain scalar that YAML would read as a number or boolean is kept as written when the field
+  // is a string ("namespace: n", "version: 1"), as calicoctl's YAML reader does: it decodes
+  // against the target type. The reverse (a quoted string for a number) is an error.
+  if (!node.IsScalar() || scalarType(node) == ScalarType::kNull) {
     d.error(node, path, std::string("expected a string, got ") + describeNode(node));
     return;
   }

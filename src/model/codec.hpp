@@ -159,6 +159,23 @@ struct IsOptional : std::false_type {};
 template <class T>
 struct IsOptional<std::optional<T>> : std::true_type {};
 
+// The container templates are declared before any is defined, so that each finds the others
+// (argument-dependent lookup would not: std::vector's namespace is std).
+template <class T>
+void decodeValue(Decoder& d, const YAML::Node& node, const std::string& path, T& out);
+template <class T>
+void decodeValue(Decoder& d, const YAML::Node& node, const std::string& path,
+                 std::optional<T>& out);
+template <class T>
+void decodeValue(Decoder& d, const YAML::Node& node, const std::string& path,
+                 std::vector<T>& out);
+template <class T>
+Tree encodeValue(const T& value);
+template <class T>
+Tree encodeValue(const std::optional<T>& value);
+template <class T>
+Tree encodeValue(const std::vector<T>& value);
+
 template <class T>
 void decodeStruct(Decoder& d, const YAML::Node& node, const std::string& path, T& out) {
   Decoder::Frame frame;

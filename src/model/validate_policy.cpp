@@ -298,14 +298,14 @@ void defaultPolicySpec(Spec& spec) {
   }
 }
 
-void checkPolicyName(Validator& v, const std::string& name, bool global) {
+bool checkPolicyName(Validator& v, const std::string& name, bool global) {
   if (name.empty()) {
     v.fail("metadata.name", "name is required");
-    return;
+    return false;
   }
   if (name.size() > 253) {
     v.fail("metadata.name", "name is too long by " + std::to_string(name.size() - 253) + " bytes");
-    return;
+    return false;
   }
   bool ok = false;
   size_t dot = name.find('.');
@@ -327,6 +327,7 @@ void checkPolicyName(Validator& v, const std::string& name, bool global) {
            "name must consist of lower case alphanumeric characters or '-', optionally prefixed "
            "by a tier name and a dot (regex: [a-z0-9]([-a-z0-9]*[a-z0-9])?)");
   }
+  return ok;
 }
 
 void checkNetworkSetNets(Validator& v, const ObjectMeta& meta, const NetworkSetSpec& spec) {
@@ -361,9 +362,8 @@ void checkOptionalName(Validator& v, const std::string& path, const std::string&
 void defaultKind(GlobalNetworkPolicy& r) { defaultPolicySpec(r.spec); }
 
 void validateKind(Validator& v, const GlobalNetworkPolicy& r) {
-  checkPolicyName(v, r.metadata.name, true);
+  if (checkPolicyName(v, r.metadata.name, true)) checkTierPrefix(v, r.metadata.name, r.spec.tier);
   checkMetadata(v, r.metadata, false);
-  checkTierPrefix(v, r.metadata.name, r.spec.tier);
   checkPolicySpec(v, r.spec, true);
   const GlobalNetworkPolicySpec& s = r.spec;
   if (!s.namespaceSelector.empty()) {
@@ -378,8 +378,8 @@ void validateKind(Validator& v, const GlobalNetworkPolicy& r) {
   }
   if (s.preDNAT && !s.egress.empty()) {
     v.fail("spec.egress", "a preDNAT policy cannot have egress rules");
-  }
-  if (s.preDNAT && std::count(s.types.begin(), s.types.end(), "Egress")) {
+  } else if (s.preDNAT && std::count(s.types.begin(), s.types.end(), "Egress")) {
+    // (Only when there are no egress rules: those alone make the inferred types include Egress.)
     v.fail("spec.types", "a preDNAT policy cannot have the Egress type");
   }
   if (!s.applyOnForward && (s.doNotTrack || s.preDNAT)) {
@@ -393,9 +393,8 @@ void defaultKind(NetworkPolicy& r) {
 }
 
 void validateKind(Validator& v, const NetworkPolicy& r) {
-  checkPolicyName(v, r.metadata.name, false);
+  if (checkPolicyName(v, r.metadata.name, false)) checkTierPrefix(v, r.metadata.name, r.spec.tier);
   checkMetadata(v, r.metadata, true);
-  checkTierPrefix(v, r.metadata.name, r.spec.tier);
   checkPolicySpec(v, r.spec, false);
 }
 
