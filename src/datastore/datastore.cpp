@@ -16,13 +16,20 @@ std::string Key::toString() const {
 
 std::string_view toString(ErrorKind kind) {
   switch (kind) {
-    case ErrorKind::NotFound: return "not found";
-    case ErrorKind::AlreadyExists: return "already exists";
-    case ErrorKind::Conflict: return "conflict";
-    case ErrorKind::Compacted: return "compacted";
-    case ErrorKind::Invalid: return "invalid";
-    case ErrorKind::Io: return "i/o error";
-    case ErrorKind::Unsupported: return "unsupported";
+    case ErrorKind::NotFound:
+      return "not found";
+    case ErrorKind::AlreadyExists:
+      return "already exists";
+    case ErrorKind::Conflict:
+      return "conflict";
+    case ErrorKind::Compacted:
+      return "compacted";
+    case ErrorKind::Invalid:
+      return "invalid";
+    case ErrorKind::Io:
+      return "i/o error";
+    case ErrorKind::Unsupported:
+      return "unsupported";
   }
   return "unknown";
 }
@@ -51,9 +58,7 @@ Op Op::remove(Key key, std::optional<int64_t> expectedRevision) {
 }
 
 std::ostream& operator<<(std::ostream& os, const Key& key) { return os << key.toString(); }
-std::ostream& operator<<(std::ostream& os, const KVPair& kv) {
-  return os << kv.key << "@" << kv.revision;
-}
+std::ostream& operator<<(std::ostream& os, const KVPair& kv) { return os << kv.key << "@" << kv.revision; }
 std::ostream& operator<<(std::ostream& os, const StoreError& error) {
   return os << toString(error.kind) << ": " << error.toString();
 }

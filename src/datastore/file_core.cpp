@@ -49,7 +49,7 @@ std::vector<std::pair<std::string, bool>> listFolder(const std::string& path) {
 struct PendingLog {
   int64_t revision = 0;
   std::vector<std::pair<std::string, std::string>> renames;  // temp -> final, relative
-  std::vector<std::string> removals;                          // relative
+  std::vector<std::string> removals;                         // relative
 };
 
 std::string serializePending(const PendingLog& log) {
@@ -217,8 +217,8 @@ StoreResult<void> Core::recoverPending() {
     if (committed) {
       for (const auto& removal : log->removals) ::unlink((root_ + "/" + removal).c_str());
     }
-    logger()->warn("{} an interrupted transaction at revision {}",
-                   committed ? "completed" : "rolled back", log->revision);
+    logger()->warn("{} an interrupted transaction at revision {}", committed ? "completed" : "rolled back",
+                   log->revision);
   }
   if (::unlink(path.c_str()) != 0) return ioError(path, "cannot remove redo log");
   return {};
@@ -236,8 +236,7 @@ void Core::recordWrite(Session& session, JournalOp op, const Key& key, uint64_t 
   session.dirty = true;
 }
 
-void Core::reportInvalid(Session& session, const std::string& path, uint64_t hash,
-                         const std::string& what) {
+void Core::reportInvalid(Session& session, const std::string& path, uint64_t hash, const std::string& what) {
   auto it = reported_.find(path);
   if (it != reported_.end() && it->second == hash) return;
   reported_[path] = hash;
@@ -271,8 +270,7 @@ std::optional<std::string> Core::reconcileKey(Session& session, const Key& key) 
   reported_.erase(path);
   bool added = indexed == state_.index.end();
   logger()->info("{} was {} by hand", path, added ? "added" : "edited");
-  recordWrite(session, added ? JournalOp::Added : JournalOp::Modified, key, hash,
-              state_.revision + 1);
+  recordWrite(session, added ? JournalOp::Added : JournalOp::Modified, key, hash, state_.revision + 1);
   return content;
 }
 
@@ -336,8 +334,8 @@ void Core::reconcileScan(Session& session, const std::string& relativeDir,
     }
   }
   for (const auto& [key, entry] : state_.index) {
-    bool inScope = parts.empty() || (lowercase(key.kind) == parts[0] &&
-                                     (parts.size() < 2 || key.namespace_ == parts[1]));
+    bool inScope = parts.empty() ||
+                   (lowercase(key.kind) == parts[0] && (parts.size() < 2 || key.namespace_ == parts[1]));
     if (inScope) candidates.insert(key);
   }
   for (const Key& key : candidates) {
@@ -463,8 +461,8 @@ StoreResult<TxnResult> Core::transaction(const std::vector<Op>& ops) {
       fs::path finalPath(pathOf(op.key));
       std::string folder = finalPath.parent_path().string();
       std::string temp = (fs::path(final).parent_path() /
-                          ("." + finalPath.filename().string() + "." + std::to_string(::getpid()) +
-                           "." + std::to_string(counter++) + ".tmp"))
+                          ("." + finalPath.filename().string() + "." + std::to_string(::getpid()) + "." +
+                           std::to_string(counter++) + ".tmp"))
                              .string();
       auto error = makeDirectories(folder);
       if (!error) error = writeFileSynced(root_ + "/" + temp, op.value);
@@ -491,8 +489,8 @@ StoreResult<TxnResult> Core::transaction(const std::vector<Op>& ops) {
         recordWrite(session, JournalOp::Deleted, op.key, 0, log.revision);
         result.results.push_back(KVPair{op.key, {}, log.revision});
       } else {
-        recordWrite(session, exists ? JournalOp::Modified : JournalOp::Added, op.key,
-                    contentHash(op.value), log.revision);
+        recordWrite(session, exists ? JournalOp::Modified : JournalOp::Added, op.key, contentHash(op.value),
+                    log.revision);
         result.results.push_back(KVPair{op.key, op.value, log.revision});
       }
     }
@@ -524,8 +522,8 @@ StoreResult<Batch> Core::snapshot(const std::string& kind) {
       auto entry = state_.index.find(key);
       if (entry == state_.index.end()) continue;
       int64_t revision = entry->second.revision;
-      batch.events.push_back(WatchEvent{EventType::Added, KVPair{key, std::move(content), revision},
-                                        revision});
+      batch.events.push_back(
+          WatchEvent{EventType::Added, KVPair{key, std::move(content), revision}, revision});
     }
     std::stable_sort(batch.events.begin(), batch.events.end(),
                      [](const WatchEvent& a, const WatchEvent& b) { return a.revision < b.revision; });
@@ -599,8 +597,7 @@ StoreResult<Batch> Core::changesSince(int64_t after, const std::string& kind, co
       }
       ordered.emplace_back(change.order, std::move(event));
     }
-    std::sort(ordered.begin(), ordered.end(),
-              [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::sort(ordered.begin(), ordered.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
     Batch batch;
     for (auto& [order, event] : ordered) batch.events.push_back(std::move(event));
     batch.revision = state_.revision;

@@ -64,8 +64,7 @@ class Core {
 
   std::string pathOf(const Key& key) const;
   void recordWrite(Session& session, JournalOp op, const Key& key, uint64_t hash, int64_t at);
-  void reportInvalid(Session& session, const std::string& path, uint64_t hash,
-                     const std::string& what);
+  void reportInvalid(Session& session, const std::string& path, uint64_t hash, const std::string& what);
 
   // Checks one resource's file against the index, recording a hand edit; returns the content
   // when the file holds a valid document.
@@ -74,8 +73,7 @@ class Core {
   std::optional<Key> keyForFile(Session& session, const std::string& relative);
   // Reconciles every file and index entry under `relativeDir` ("" for the whole store); the
   // valid contents read land in *contents.
-  void reconcileScan(Session& session, const std::string& relativeDir,
-                     std::map<Key, std::string>* contents);
+  void reconcileScan(Session& session, const std::string& relativeDir, std::map<Key, std::string>* contents);
 
   const std::string root_;
   const std::string stateDir_;

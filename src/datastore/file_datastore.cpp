@@ -12,8 +12,7 @@ class FileDatastore final : public Datastore {
  public:
   explicit FileDatastore(std::shared_ptr<file::Core> core) : core_(std::move(core)) {}
 
-  StoreResult<ListResult> list(std::string_view kind,
-                               std::optional<std::string_view> namespace_) override {
+  StoreResult<ListResult> list(std::string_view kind, std::optional<std::string_view> namespace_) override {
     return core_->list(kind, namespace_);
   }
   StoreResult<KVPair> get(const Key& key) override { return core_->get(key); }
@@ -31,11 +30,8 @@ class FileDatastore final : public Datastore {
     if (!removed) return removed.error();
     return removed->revision;
   }
-  StoreResult<TxnResult> transaction(const std::vector<Op>& ops) override {
-    return core_->transaction(ops);
-  }
-  StoreResult<std::unique_ptr<Watch>> watch(const WatchOptions& options,
-                                            WatchCallbacks callbacks) override {
+  StoreResult<TxnResult> transaction(const std::vector<Op>& ops) override { return core_->transaction(ops); }
+  StoreResult<std::unique_ptr<Watch>> watch(const WatchOptions& options, WatchCallbacks callbacks) override {
     return file::startWatch(core_, options, std::move(callbacks));
   }
 
@@ -51,8 +47,7 @@ class FileDatastore final : public Datastore {
 
 }  // namespace
 
-StoreResult<std::unique_ptr<Datastore>> openFileDatastore(const std::string& dir,
-                                                          OpenOptions options) {
+StoreResult<std::unique_ptr<Datastore>> openFileDatastore(const std::string& dir, OpenOptions options) {
   auto core = file::Core::open(dir, std::move(options));
   if (!core) return core.error();
   return std::unique_ptr<Datastore>(std::make_unique<FileDatastore>(std::move(*core)));

@@ -22,9 +22,12 @@ constexpr std::string_view kStateMagic = "tartan-datastore-state 1";
 
 std::string_view opName(JournalOp op) {
   switch (op) {
-    case JournalOp::Added: return "added";
-    case JournalOp::Modified: return "modified";
-    case JournalOp::Deleted: return "deleted";
+    case JournalOp::Added:
+      return "added";
+    case JournalOp::Modified:
+      return "modified";
+    case JournalOp::Deleted:
+      return "deleted";
   }
   return "?";
 }
@@ -100,13 +103,13 @@ std::string serializeState(const State& state) {
   out += "\ncompacted\t" + std::to_string(state.compacted) + "\n";
   for (const auto& kind : state.kinds) out += "kind\t" + kind + "\n";
   for (const auto& [key, entry] : state.index) {
-    out += "index\t" + std::to_string(entry.revision) + "\t" + hex(entry.hash) + "\t" + key.kind +
-           "\t" + key.namespace_ + "\t" + key.name + "\n";
+    out += "index\t" + std::to_string(entry.revision) + "\t" + hex(entry.hash) + "\t" + key.kind + "\t" +
+           key.namespace_ + "\t" + key.name + "\n";
   }
   for (const JournalEntry& entry : state.journal) {
-    out += "journal\t" + std::to_string(entry.revision) + "\t" + std::string(opName(entry.op)) +
-           "\t" + hex(entry.hash) + "\t" + entry.key.kind + "\t" + entry.key.namespace_ + "\t" +
-           entry.key.name + "\n";
+    out += "journal\t" + std::to_string(entry.revision) + "\t" + std::string(opName(entry.op)) + "\t" +
+           hex(entry.hash) + "\t" + entry.key.kind + "\t" + entry.key.namespace_ + "\t" + entry.key.name +
+           "\n";
   }
   return out;
 }
@@ -140,13 +143,11 @@ StoreResult<State> parseState(std::string_view text, const std::string& where) {
       if (!parseNumber(fields[1], &entry.revision) || !parseNumber(fields[2], &entry.hash, 16)) {
         return bad("index entry");
       }
-      state.index[Key{std::string(fields[3]), std::string(fields[4]), std::string(fields[5])}] =
-          entry;
+      state.index[Key{std::string(fields[3]), std::string(fields[4]), std::string(fields[5])}] = entry;
     } else if (fields[0] == "journal" && fields.size() == 7) {
       JournalEntry entry;
       auto op = parseOp(fields[2]);
-      if (!op || !parseNumber(fields[1], &entry.revision) ||
-          !parseNumber(fields[3], &entry.hash, 16)) {
+      if (!op || !parseNumber(fields[1], &entry.revision) || !parseNumber(fields[3], &entry.hash, 16)) {
         return bad("journal entry");
       }
       entry.op = *op;
@@ -283,10 +284,10 @@ std::optional<std::string> makeDirectories(const std::string& path) {
 std::optional<std::string> writeFileAtomic(const std::string& path, std::string_view content) {
   static std::atomic<uint64_t> counter{0};
   std::filesystem::path target(path);
-  std::string temp = (target.parent_path() / ("." + target.filename().string() + "." +
-                                              std::to_string(::getpid()) + "." +
-                                              std::to_string(counter++) + ".tmp"))
-                         .string();
+  std::string temp =
+      (target.parent_path() / ("." + target.filename().string() + "." + std::to_string(::getpid()) + "." +
+                               std::to_string(counter++) + ".tmp"))
+          .string();
   if (auto error = writeFileSynced(temp, content)) {
     ::unlink(temp.c_str());
     return error;

@@ -3,8 +3,8 @@
 // The state file is the commit point of every write. It holds the store revision, the highest
 // revision dropped from the journal (the compaction point), the index (per resource: the revision
 // of its last write and the hash of its file's content) and the journal (the last N writes).
-// And the kinds ever stored. It is line-oriented text with tab-separated fields so that a person can read it; keys cannot
-// contain tabs or newlines (validated on the way in).
+// And the kinds ever stored. It is line-oriented text with tab-separated fields so that a person can read it;
+// keys cannot contain tabs or newlines (validated on the way in).
 #pragma once
 
 #include "tartan/datastore/datastore.hpp"
@@ -88,6 +88,5 @@ class FileLock {
   explicit FileLock(int fd) : fd_(fd) {}
   int fd_ = -1;
 };
-
 
 }  // namespace tartan::datastore::file

@@ -22,8 +22,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr uint32_t kFolderMask = IN_CREATE | IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM |
-                                 IN_DELETE | IN_DELETE_SELF | IN_ONLYDIR;
+constexpr uint32_t kFolderMask =
+    IN_CREATE | IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_DELETE_SELF | IN_ONLYDIR;
 
 bool isResourceFileName(const std::string& name) {
   return name.size() > 5 && name.front() != '.' && name.ends_with(".yaml");
@@ -96,9 +96,10 @@ class FileWatch final : public Watch {
       // Gone already: its parent's event covers it. Out of inotify watches: say so.
       if (errno == ENOSPC) {
         tartan::log::get("datastore")
-            ->error("cannot watch {}/{}: out of inotify watches (fs.inotify.max_user_watches); "
-                    "hand edits there are seen only by reads and writes",
-                    core_->root(), relative);
+            ->error(
+                "cannot watch {}/{}: out of inotify watches (fs.inotify.max_user_watches); "
+                "hand edits there are seen only by reads and writes",
+                core_->root(), relative);
       }
       return;
     }
@@ -208,8 +209,7 @@ class FileWatch final : public Watch {
 
 }  // namespace
 
-StoreResult<std::unique_ptr<Watch>> startWatch(std::shared_ptr<Core> core,
-                                               const WatchOptions& options,
+StoreResult<std::unique_ptr<Watch>> startWatch(std::shared_ptr<Core> core, const WatchOptions& options,
                                                WatchCallbacks callbacks) {
   if (options.fromRevision < 0) {
     return makeStoreError(ErrorKind::Invalid, core->root(), "watch from a negative revision");

@@ -14,8 +14,7 @@
 
 namespace tartan::datastore::file {
 
-StoreResult<std::unique_ptr<Watch>> startWatch(std::shared_ptr<Core> core,
-                                               const WatchOptions& options,
+StoreResult<std::unique_ptr<Watch>> startWatch(std::shared_ptr<Core> core, const WatchOptions& options,
                                                WatchCallbacks callbacks);
 
 }  // namespace tartan::datastore::file

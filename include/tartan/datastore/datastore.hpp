@@ -82,8 +82,7 @@ struct StoreError {
 StoreError makeStoreError(ErrorKind kind, std::string where, std::string what);
 
 // Found by argument-dependent lookup from StoreResult<T>::value(): an unchecked error is a bug.
-[[noreturn]] void throw_exception_from_error(const StoreError& error,
-                                             const boost::source_location& where);
+[[noreturn]] void throw_exception_from_error(const StoreError& error, const boost::source_location& where);
 
 template <class T>
 using StoreResult = boost::system::result<T, StoreError>;

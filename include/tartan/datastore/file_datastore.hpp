@@ -33,7 +33,6 @@ namespace tartan::datastore {
 
 // Opens (creating if needed) the file datastore rooted at `dir`, and reconciles files edited
 // while nobody watched.
-StoreResult<std::unique_ptr<Datastore>> openFileDatastore(const std::string& dir,
-                                                          OpenOptions options = {});
+StoreResult<std::unique_ptr<Datastore>> openFileDatastore(const std::string& dir, OpenOptions options = {});
 
 }  // namespace tartan::datastore

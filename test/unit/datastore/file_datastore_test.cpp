@@ -1,5 +1,5 @@
-#include "tartan/datastore/datastore.hpp"
 #include "tartan/datastore/file_datastore.hpp"
+#include "tartan/datastore/datastore.hpp"
 
 #include "file_state.hpp"
 #include "test_util.hpp"
@@ -47,8 +47,7 @@ TEST_CASE("create stores one YAML file per resource, at kind/namespace/name.yaml
   CHECK(got->key == kPolicy);
 }
 
-TEST_CASE("create of a stored key fails with AlreadyExists; get of a missing one with NotFound",
-          "[unit]") {
+TEST_CASE("create of a stored key fails with AlreadyExists; get of a missing one with NotFound", "[unit]") {
   TempDir dir;
   auto store = openStore(dir);
   REQUIRE(store->create(kPolicy, "a: 1"));
@@ -114,8 +113,7 @@ TEST_CASE("remove deletes the file; with a revision it is compare-and-swap", "[u
   CHECK(again.error().kind == ErrorKind::NotFound);
 }
 
-TEST_CASE("list returns one kind, optionally one namespace, with the snapshot revision",
-          "[unit]") {
+TEST_CASE("list returns one kind, optionally one namespace, with the snapshot revision", "[unit]") {
   TempDir dir;
   auto store = openStore(dir);
   REQUIRE(store->create(Key{"NetworkPolicy", "prod", "b"}, "n: b"));
@@ -151,16 +149,16 @@ TEST_CASE("bad keys and values are rejected as Invalid before anything is writte
     std::string value;
   };
   std::vector<Case> cases = {
-      {{"", "", "x"}, "a: 1"},                        // no kind
-      {{"Bad-Kind", "", "x"}, "a: 1"},                // kind not alphanumeric
-      {{"Tier", "", ""}, "a: 1"},                     // no name
-      {{"Tier", "", "../escape"}, "a: 1"},            // a path
-      {{"Tier", "", ".hidden"}, "a: 1"},              // our own files start with '.'
-      {{"Tier", "ns/x", "y"}, "a: 1"},                // a path in the namespace
-      {{"Tier", "ns.yaml", "y"}, "a: 1"},             // its folder would look like a file
-      {{"Tier", "", "x"}, "a: [1"},                   // not YAML
-      {{"Tier", "", "x"}, "a: 1\n---\nb: 2\n"},       // two documents
-      {{"Tier", "", "x"}, ""},                        // no document
+      {{"", "", "x"}, "a: 1"},                   // no kind
+      {{"Bad-Kind", "", "x"}, "a: 1"},           // kind not alphanumeric
+      {{"Tier", "", ""}, "a: 1"},                // no name
+      {{"Tier", "", "../escape"}, "a: 1"},       // a path
+      {{"Tier", "", ".hidden"}, "a: 1"},         // our own files start with '.'
+      {{"Tier", "ns/x", "y"}, "a: 1"},           // a path in the namespace
+      {{"Tier", "ns.yaml", "y"}, "a: 1"},        // its folder would look like a file
+      {{"Tier", "", "x"}, "a: [1"},              // not YAML
+      {{"Tier", "", "x"}, "a: 1\n---\nb: 2\n"},  // two documents
+      {{"Tier", "", "x"}, ""},                   // no document
   };
   for (const auto& c : cases) {
     auto result = store->apply(c.key, c.value);
@@ -237,8 +235,7 @@ TEST_CASE("a transaction with a failing middle op writes nothing", "[unit]") {
   CHECK(store->get(kPolicy).error().kind == ErrorKind::NotFound);
 }
 
-TEST_CASE("reopening keeps revisions; files edited while closed are reconciled at open",
-          "[unit]") {
+TEST_CASE("reopening keeps revisions; files edited while closed are reconciled at open", "[unit]") {
   TempDir dir;
   {
     auto store = openStore(dir);
@@ -344,8 +341,7 @@ TEST_CASE("an interrupted transaction that did not commit is rolled back", "[uni
   CHECK_FALSE(std::filesystem::exists(dir.path() + "/.tartan/pending"));
 }
 
-TEST_CASE("an interrupted transaction that committed is completed by the next lock holder",
-          "[unit]") {
+TEST_CASE("an interrupted transaction that committed is completed by the next lock holder", "[unit]") {
   using namespace tartan::datastore::file;
   TempDir dir;
   {

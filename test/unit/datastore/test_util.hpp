@@ -57,23 +57,22 @@ struct Recorder {
   std::optional<StoreError> error;
 
   WatchCallbacks callbacks() {
-    return WatchCallbacks{
-        [this](const WatchEvent& event) {
-          std::lock_guard lock(mutex);
-          events.push_back(event);
-          changed.notify_all();
-        },
-        [this](int64_t revision) {
-          std::lock_guard lock(mutex);
-          inSyncAt = revision;
-          eventsBeforeInSync = events.size();
-          changed.notify_all();
-        },
-        [this](const StoreError& e) {
-          std::lock_guard lock(mutex);
-          error = e;
-          changed.notify_all();
-        }};
+    return WatchCallbacks{[this](const WatchEvent& event) {
+                            std::lock_guard lock(mutex);
+                            events.push_back(event);
+                            changed.notify_all();
+                          },
+                          [this](int64_t revision) {
+                            std::lock_guard lock(mutex);
+                            inSyncAt = revision;
+                            eventsBeforeInSync = events.size();
+                            changed.notify_all();
+                          },
+                          [this](const StoreError& e) {
+                            std::lock_guard lock(mutex);
+                            error = e;
+                            changed.notify_all();
+                          }};
   }
 
   // Waits until `done` holds (checked under the lock), at most kWaitLimit.

@@ -22,8 +22,7 @@ std::unique_ptr<Datastore> openStore(const TempDir& dir, OpenOptions options = {
   return std::move(*store);
 }
 
-std::unique_ptr<Watch> startWatch(Datastore& store, Recorder& recorder, int64_t from,
-                                  std::string kind = {}) {
+std::unique_ptr<Watch> startWatch(Datastore& store, Recorder& recorder, int64_t from, std::string kind = {}) {
   auto watch = store.watch(WatchOptions{from, std::move(kind)}, recorder.callbacks());
   REQUIRE(watch);
   return std::move(*watch);
@@ -38,8 +37,7 @@ bool ordered(const std::vector<WatchEvent>& events) {
 
 }  // namespace
 
-TEST_CASE("a watch from 0 sends the stored resources, in sync, then live events in order",
-          "[unit]") {
+TEST_CASE("a watch from 0 sends the stored resources, in sync, then live events in order", "[unit]") {
   TempDir dir;
   auto store = openStore(dir);
   REQUIRE(store->create(tier("a"), "order: 1"));
@@ -72,8 +70,7 @@ TEST_CASE("a watch from 0 sends the stored resources, in sync, then live events 
   CHECK(events[4].kv.key == tier("c"));
 }
 
-TEST_CASE("a watch resumes after a listed revision, each changed key once at its latest state",
-          "[unit]") {
+TEST_CASE("a watch resumes after a listed revision, each changed key once at its latest state", "[unit]") {
   TempDir dir;
   auto store = openStore(dir);
   REQUIRE(store->create(tier("a"), "v: 1"));
@@ -128,8 +125,7 @@ TEST_CASE("a watch of one kind sees only that kind; transactions share a revisio
   Recorder recorder;
   auto watch = startWatch(*store, recorder, 0, "Tier");
   REQUIRE(recorder.waitForInSync());
-  REQUIRE(store->transaction({Op::create(tier("x"), "v: 1"),
-                              Op::create(Key{"IPPool", "", "p"}, "v: 1"),
+  REQUIRE(store->transaction({Op::create(tier("x"), "v: 1"), Op::create(Key{"IPPool", "", "p"}, "v: 1"),
                               Op::create(tier("y"), "v: 1")}));
   REQUIRE(store->create(tier("z"), "v: 1"));
   REQUIRE(recorder.waitForEvents(3));
@@ -153,8 +149,7 @@ TEST_CASE("a watch sees writes by another datastore instance on the same folder"
   CHECK(recorder.snapshot()[0].kv.key == Key{"NetworkPolicy", "ns1", "p"});
 }
 
-TEST_CASE("hand edits while watching arrive as events: add, modify, delete, new folders",
-          "[unit]") {
+TEST_CASE("hand edits while watching arrive as events: add, modify, delete, new folders", "[unit]") {
   TempDir dir;
   auto store = openStore(dir);
   REQUIRE(store->create(tier("known"), "v: 1"));
@@ -210,8 +205,7 @@ TEST_CASE("hand edits while watching arrive as events: add, modify, delete, new 
   CHECK(got->revision == events[2].revision);
 }
 
-TEST_CASE("an invalid hand-edited file is reported and skipped; other events still arrive",
-          "[unit]") {
+TEST_CASE("an invalid hand-edited file is reported and skipped; other events still arrive", "[unit]") {
   TempDir dir;
   Reports reports;
   auto store = openStore(dir, OpenOptions{reports.callback()});
