@@ -194,6 +194,15 @@ TEST_CASE("routes of our protocol are added, replaced and deleted as `ip route` 
     CHECK(std::count(lines.begin(), lines.end(), "unicast 10.65.0.0/26 10.0.0.3@v0*1") == 1);
     CHECK(std::count(lines.begin(), lines.end(), "unicast 10.67.0.0/26 10.0.0.1@v0*1") == 1);
   }
+  SECTION("IPv6: replace swaps a whole ECMP set, and a blackhole for a path") {
+    CHECK(nl.replaceRoute(
+        Route::ecmp(prefix("fd00:1::/64"),
+                    {Nexthop{ip("fd00::4"), node.v0, 1}, Nexthop{ip("fd00::5"), node.v0, 1}}, kProtocolBgp)));
+    CHECK(nl.replaceRoute(Route::via(prefix("fd00:2::/64"), ip("fd00::1"), kProtocolBgp, node.v0)));
+    CHECK(node.ipRoutes("-6 route show proto " + std::to_string(kProtocolBgp)) ==
+          std::vector<std::string>{"unicast fd00:1::/64 fd00::4@v0*1 fd00::5@v0*1",
+                                   "unicast fd00:2::/64 fd00::1@v0*1"});
+  }
   SECTION("a table above 255 is used as given") {
     Route big = Route::blackhole(prefix("10.68.0.0/16"), kProtocolBgp);
     big.table = 1000;
