@@ -396,7 +396,10 @@ void writeAttribute(std::uint8_t flags, std::uint8_t type, wire::ByteView value,
 void encodeRow(const AttrRow& row, const PathAttributes& attrs, const CodecContext& ctx, wire::Writer& w) {
   // Encode in place with a one-octet length, widening to an extended length if the value needs it.
   const std::size_t flagsAt = w.size();
-  w.u8(row.flags);
+  const auto code = static_cast<std::uint8_t>(row.type);
+  const bool partial = row.flags == (kOptional | kTransitive) && code < 64 && (attrs.partial >> code & 1);
+  const std::uint8_t flags = partial ? row.flags | kPartial : row.flags;
+  w.u8(flags);
   w.u8(static_cast<std::uint8_t>(row.type));
   const std::size_t lengthAt = w.size();
   w.u8(0);
@@ -405,7 +408,7 @@ void encodeRow(const AttrRow& row, const PathAttributes& attrs, const CodecConte
   if (length > 255) {
     w.insertU8(lengthAt, 0);
     w.patchU16(lengthAt, static_cast<std::uint16_t>(length));
-    w.patchU8(flagsAt, row.flags | kExtendedLength);
+    w.patchU8(flagsAt, flags | kExtendedLength);
   } else {
     w.patchU8(lengthAt, static_cast<std::uint8_t>(length));
   }
@@ -541,6 +544,7 @@ void decodePathAttributes(wire::ByteView field, const CodecContext& ctx, PathAtt
       // to know what to withdraw.
       if (action != ErrorAction::kTreatAsWithdraw || status.error) continue;
     }
+    if ((flags & kPartial) && row->flags == (kOptional | kTransitive)) out.partial |= std::uint64_t{1} << type;
     // Merge the decoded field into out (scratch holds only this attribute).
     switch (row->type) {
       case AttrType::kOrigin: out.origin = scratch.origin; break;

@@ -118,6 +118,9 @@ struct PathAttributes {
   std::optional<Aggregator> as4Aggregator;
   std::optional<std::vector<LargeCommunity>> largeCommunities;
   std::vector<RawAttribute> unknown;  // in the order received
+  // Known optional transitive attributes that arrived with the Partial bit (bit n = type code n).
+  // RFC 4271 §5: once set by a speaker that did not know the attribute, it stays set.
+  std::uint64_t partial = 0;
 
   bool operator==(const PathAttributes&) const = default;
 };

@@ -34,7 +34,35 @@ const PeerInfo* Rib::peerInfo(PeerId id) const {
 void Rib::addPeer(const PeerInfo& peer) {
   auto& state = peers_[peer.id];
   state.info = peer;
+  state.up = true;
+  // A new session starts from an empty Adj-RIB-Out: everything is sent again.
+  state.adjOut = {};
+  state.pending = {};
   for (const auto& [prefix, entry] : locRib_) exportPrefix(prefix, state);
+}
+
+void Rib::markStale(PeerId peer) {
+  auto it = peers_.find(peer);
+  if (it == peers_.end()) return;
+  auto routes = routesOf(peer, std::nullopt);
+  it->second.stale.insert(routes.begin(), routes.end());
+  it->second.up = false;
+  it->second.adjOut = {};
+  it->second.pending = {};
+}
+
+void Rib::sweepStale(PeerId peer, Afi family) {
+  auto it = peers_.find(peer);
+  if (it == peers_.end()) return;
+  std::vector<NlriEntry> routes;
+  for (const auto& r : it->second.stale)
+    if (r.prefix.family() == family) routes.push_back(r);
+  for (const auto& r : routes) withdraw(peer, r);
+}
+
+std::size_t Rib::staleCount(PeerId peer) const {
+  auto it = peers_.find(peer);
+  return it == peers_.end() ? 0 : it->second.stale.size();
 }
 
 void Rib::removePeer(PeerId peer) {
@@ -63,8 +91,11 @@ std::vector<NlriEntry> Rib::routesOf(PeerId peer, std::optional<Afi> family) con
 
 ImportResult Rib::loopCheck(const PeerInfo& from, const PathAttributes& attrs) const {
   // RFC 4271 §9.1.2: a route whose AS_PATH holds our AS came back to us.
-  if (from.asn != config_.localAs && attrs.asPath && asPathContains(*attrs.asPath, config_.localAs))
-    return ImportResult::kAsLoop;
+  const bool external = from.asn != config_.localAs;
+  if (external && attrs.asPath && asPathContains(*attrs.asPath, config_.localAs)) return ImportResult::kAsLoop;
+  // RFC 4271 §6.3 (and RFC 7606 §7.2: treat-as-withdraw): an eBGP peer's AS comes first.
+  if (external && from.enforceFirstAs && (!attrs.asPath || neighbourAs(*attrs.asPath) != from.asn))
+    return ImportResult::kFirstAsMismatch;
   // RFC 4456 §8: our own ORIGINATOR_ID, or our CLUSTER_ID in CLUSTER_LIST, is a reflection loop.
   if (attrs.originatorId == config_.routerId) return ImportResult::kOriginatorLoop;
   if (attrs.clusterList &&
@@ -77,6 +108,7 @@ ImportResult Rib::announce(PeerId peer, const NlriEntry& route, const PathAttrib
   auto it = peers_.find(peer);
   if (it == peers_.end()) return ImportResult::kUnknownPeer;
   PeerState& from = it->second;
+  from.stale.erase(route);
   Attrs received = store_.intern(attrs);
   if (config_.keepAdjRibIn) from.adjIn.insert_or_assign(route, received);
 
@@ -102,6 +134,7 @@ void Rib::withdraw(PeerId peer, const NlriEntry& route) {
   auto it = peers_.find(peer);
   if (it == peers_.end()) return;
   it->second.adjIn.erase(route);
+  it->second.stale.erase(route);
   removeCandidate(route.prefix, peer, route.pathId);
 }
 
@@ -285,6 +318,7 @@ std::optional<PathAttributes> Rib::exportAttrs(const Prefix& prefix, const Route
 }
 
 void Rib::exportPrefix(const Prefix& prefix, PeerState& to) {
+  if (!to.up) return;
   std::optional<PathAttributes> want;
   auto it = locRib_.find(prefix);
   if (it != locRib_.end() && !it->second.paths.empty()) want = exportAttrs(prefix, it->second.bestRoute(), to.info);

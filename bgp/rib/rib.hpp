@@ -42,6 +42,9 @@ struct PeerInfo {
   std::optional<Address> localAddressV6;
   std::optional<Address> localLinkLocal;
   std::vector<AfiSafi> families{kIpv4Unicast, kIpv6Unicast};  // negotiated
+  // RFC 4271 §6.3 / RFC 7606 §7.2: from an eBGP peer the leftmost AS must be the peer's (off for
+  // route servers, which do not prepend themselves).
+  bool enforceFirstAs = true;
 };
 
 struct RibConfig {
@@ -82,7 +85,15 @@ struct LocRibEntry {
 // Routes of one peer keyed by prefix and path id. Open addressing: no allocation per route.
 using RouteTable = boost::unordered_flat_map<NlriEntry, Attrs, std::hash<NlriEntry>>;
 
-enum class ImportResult { kAccepted, kAsLoop, kOriginatorLoop, kClusterLoop, kRejectedByPolicy, kUnknownPeer };
+enum class ImportResult {
+  kAccepted,
+  kAsLoop,
+  kFirstAsMismatch,
+  kOriginatorLoop,
+  kClusterLoop,
+  kRejectedByPolicy,
+  kUnknownPeer,
+};
 
 // Outgoing changes for one peer, grouped by identical attribute sets.
 struct OutboundBatch {
@@ -98,10 +109,17 @@ class Rib {
   Rib(const Rib&) = delete;
   Rib& operator=(const Rib&) = delete;
 
-  // A peer whose session came up; its Adj-RIB-Out is filled with the current best paths.
+  // A peer whose session came up; its Adj-RIB-Out is filled with the current best paths. For a
+  // peer that was restarting (markStale), its retained routes stay until swept.
   void addPeer(const PeerInfo& peer);
   // Session down: its routes are withdrawn everywhere and its tables dropped.
   void removePeer(PeerId peer);
+  // Session down with graceful restart (RFC 4724 §4.2): the peer's routes are kept but marked
+  // stale, and nothing is sent to it until addPeer. Routes it announces again lose the mark.
+  void markStale(PeerId peer);
+  // End-of-RIB for a family, or the restart timer ran out: the still-stale routes go.
+  void sweepStale(PeerId peer, Afi family);
+  std::size_t staleCount(PeerId peer) const;
 
   void setImportPolicy(ImportPolicy policy) { importPolicy_ = std::move(policy); }
   void setExportPolicy(ExportPolicy policy) { exportPolicy_ = std::move(policy); }
@@ -141,6 +159,8 @@ class Rib {
     RouteTable adjIn;    // as received (pre-policy), when keepAdjRibIn
     RouteTable adjOut;   // as last queued for sending
     RouteTable pending;  // empty Attrs = withdraw
+    boost::unordered_flat_set<NlriEntry, std::hash<NlriEntry>> stale;  // graceful restart
+    bool up = true;      // session established: exports are queued only then
   };
 
   ImportResult loopCheck(const PeerInfo& from, const PathAttributes& attrs) const;

@@ -281,3 +281,17 @@ TEST_CASE("a path of only 2-octet ASes needs no AS4_PATH") {
   splitAs4(a);
   CHECK_FALSE(a.as4Path);
 }
+
+TEST_CASE("the Partial bit on a known optional transitive attribute survives re-encoding (RFC 4271 §5)") {
+  const auto d = decode(kMandatory + "e0 08 04 fde90064 c0 20 0c 0000fde9 00000001 00000002");
+  REQUIRE(d.outcome.action == ErrorAction::kNone);
+  const auto& u = std::get<Update>(*d.message);
+  CHECK(u.attributes.partial == (std::uint64_t{1} << 8));
+  CHECK(encodeMessage(u, kNew) == updateWith(kMandatory + "e0 08 04 fde90064 c0 20 0c 0000fde9 00000001 00000002", kNlri));
+}
+
+TEST_CASE("the Partial bit on a well-known attribute is not recorded") {
+  const auto d = decode("60 01 01 00 " + std::string(kAsPath) + kNextHop);
+  REQUIRE(d.message);
+  CHECK(std::get<Update>(*d.message).attributes.partial == 0);
+}

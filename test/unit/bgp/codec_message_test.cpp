@@ -285,3 +285,60 @@ TEST_CASE("malformed IPv4 NLRI or withdrawn prefixes reset with Invalid Network 
   CHECK(decodeReset(message(MessageType::kUpdate, "0002 10 0a 0000")) ==
         Notification::make(ErrorCode::kUpdateMessage, UpdateSubcode::kInvalidNetworkField));
 }
+
+// --- Captured messages ---------------------------------------------------------------------
+// Bytes of messages captured from real sessions, as published with the dpkt packet library's BGP
+// tests: a KEEPALIVE, an UPDATE from a 2-octet AS session, a VPNv4 UPDATE, and an OPEN.
+
+TEST_CASE("captured UPDATE from a 2-octet AS session decodes and re-encodes byte for byte") {
+  CodecContext old;
+  old.fourOctetAs = false;
+  const auto bytes = hex(
+      "ffffffffffffffffffffffffffffffff 0063 02 0000 0048"
+      "40 01 01 00 40 02 0a 01 02 01f4 01f4 02 01 febb 40 03 04 c0a8000f 40 05 04 00000064 40 06 00"
+      "c0 07 06 feba c0a8000a c0 08 0c febf0001 03160004 015400fa 80 09 04 c0a8000f 80 0a 04 c0a800fa"
+      "16 c0a804");
+  const auto u = std::get<Update>(decodeOk(bytes, old));
+  const auto& a = u.attributes;
+  CHECK(a.asPath == AsPath{{AsSegmentType::kSet, {500, 500}}, {AsSegmentType::kSequence, {65211}}});
+  CHECK(a.nextHop == addr("192.168.0.15"));
+  CHECK(a.localPref == 100u);
+  CHECK(a.atomicAggregate);
+  CHECK(a.aggregator == Aggregator{65210, 0xc0a8000a});
+  CHECK(a.communities == std::vector<std::uint32_t>{0xfebf0001, 0x03160004, 0x015400fa});
+  CHECK(a.originatorId == 0xc0a8000fu);
+  CHECK(a.clusterList == std::vector<std::uint32_t>{0xc0a800fa});
+  CHECK(u.nlri == std::vector<NlriEntry>{{pfx("192.168.4.0/22"), 0}});
+  CHECK(encodeMessage(u, old) == bytes);
+}
+
+TEST_CASE("captured VPNv4 UPDATE: the family we do not speak is discarded, unknown attributes kept") {
+  const auto bytes = hex(
+      "ffffffffffffffffffffffffffffffff 0079 02 0000 0062"
+      "40 01 01 00 40 02 00 40 05 04 00000064 c0 10 08 0002012c0000012c"
+      "c0 80 24 0000fde9 40 01 01 00 40 02 04 02 01 15b3 40 05 04 0000002c 80 09 04 16050505 80 0a 04 16050505"
+      "90 0e 001e 0001 80 0c 0000000000000000 0c040404 00 60 187701 000001f4 000001f4 85");
+  const auto d = decodeMessage(bytes, kNew);
+  CHECK(d.outcome.action == ErrorAction::kAttributeDiscard);
+  REQUIRE(d.message);
+  const auto& a = std::get<Update>(*d.message).attributes;
+  CHECK_FALSE(a.mpReach);
+  REQUIRE(a.unknown.size() == 2);
+  CHECK(a.unknown[0].type == 16);   // extended communities
+  CHECK(a.unknown[1].type == 128);  // ATTR_SET
+}
+
+TEST_CASE("captured OPEN with one capability per parameter") {
+  const auto bytes = hex(
+      "ffffffffffffffffffffffffffffffff 002d 01 04 00ed 005a c66e837d 10"
+      "02 06 01 04 0001 0001 02 02 80 00 02 02 02 00");
+  const auto open = std::get<Open>(decodeOk(bytes));
+  CHECK(open.myAs == 237);
+  CHECK(open.holdTime == 90);
+  CHECK(open.bgpId == 0xc66e837d);
+  CHECK(open.capabilities ==
+        std::vector<Capability>{MultiprotocolCap{kIpv4Unicast}, UnknownCap{128, {}}, RouteRefreshCap{}});
+  // Re-encoded, the capabilities share one parameter.
+  CHECK(toHex(encodeMessage(open, kNew)) ==
+        toHex(hex("ffffffffffffffffffffffffffffffff 0029 01 04 00ed 005a c66e837d 0c 02 0a 01 04 0001 0001 80 00 02 00")));
+}

@@ -3,6 +3,7 @@
 
 #include "codec/message.hpp"
 
+#include <cstdio>
 #include <string>
 #include <string_view>
 

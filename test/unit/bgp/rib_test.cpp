@@ -531,3 +531,58 @@ TEST_CASE("packing: a 2-octet AS peer gets AS_TRANS and AS4_PATH") {
   CHECK(updates[0].attributes.asPath == AsPath{{AsSegmentType::kSequence, {kAsTrans}}});
   CHECK(updates[0].attributes.as4Path == AsPath{{AsSegmentType::kSequence, {4200000000u}}});
 }
+
+TEST_CASE("an eBGP route whose leftmost AS is not the peer's is refused, unless the peer is a route server") {
+  Rib rib(rrConfig());
+  rib.addPeer(peer(1, 65002));
+  CHECK(rib.announce(1, n("192.0.2.0/24"), route({65009})) == ImportResult::kFirstAsMismatch);
+  CHECK(rib.announce(1, n("192.0.2.0/24"), route({})) == ImportResult::kFirstAsMismatch);
+  auto rs = peer(2, 65002);
+  rs.enforceFirstAs = false;
+  rib.addPeer(rs);
+  CHECK(rib.announce(2, n("192.0.2.0/24"), route({65009})) == ImportResult::kAccepted);
+}
+
+TEST_CASE("graceful restart keeps a restarting peer's routes as stale until End-of-RIB (RFC 4724 §4.2)") {
+  Rib rib(rrConfig());
+  rib.addPeer(peer(1, 65002));
+  rib.addPeer(peer(2, 65003));
+  rib.announce(1, n("192.0.2.0/24"), route({65002}));
+  rib.announce(1, n("198.51.100.0/24"), route({65002}));
+  rib.announce(1, n("2001:db8:1::/48"), [] {
+    auto a = route({65002});
+    a.nextHop.reset();
+    a.mpReach = MpReach{kIpv6Unicast, addr("2001:db8::2"), std::nullopt, {}};
+    return a;
+  }());
+  rib.takeOutbound(2);
+
+  rib.markStale(1);
+  CHECK(rib.staleCount(1) == 3);
+  CHECK(rib.locRibSize() == 3);        // still forwarding
+  CHECK(rib.takeOutbound(2).empty());  // and nothing withdrawn from others
+
+  // The peer comes back and re-announces one IPv4 route, then sends End-of-RIB for IPv4.
+  rib.addPeer(peer(1, 65002));
+  rib.announce(1, n("192.0.2.0/24"), route({65002}));
+  CHECK(rib.staleCount(1) == 2);
+  rib.sweepStale(1, Afi::kIpv4);
+  CHECK(rib.locRib(pfx("192.0.2.0/24")));
+  CHECK_FALSE(rib.locRib(pfx("198.51.100.0/24")));
+  CHECK(rib.locRib(pfx("2001:db8:1::/48")));  // IPv6 waits for its own End-of-RIB
+  CHECK(rib.takeOutbound(2).withdrawn == std::vector<NlriEntry>{n("198.51.100.0/24")});
+  rib.sweepStale(1, Afi::kIpv6);
+  CHECK(rib.staleCount(1) == 0);
+  CHECK(rib.locRibSize() == 1);
+}
+
+TEST_CASE("a restarting peer gets nothing while down, and the whole table when back") {
+  Rib rib(rrConfig());
+  rib.addPeer(peer(1, 65002));
+  rib.addPeer(peer(2, 65003));
+  rib.markStale(2);
+  rib.announce(1, n("192.0.2.0/24"), route({65002}));
+  CHECK(rib.adjRibOut(2)->empty());
+  rib.addPeer(peer(2, 65003));
+  CHECK(rib.takeOutbound(2).announced.size() == 1);
+}
