@@ -1,0 +1,300 @@
+// graph_state.hpp — the calc graph's state (CalcGraph::Impl), private to the module.
+//
+// Stages, as Felix's calc graph, but as plain data rather than a callback web:
+//   items        every endpoint and network set in the cluster: a label-set id and the members it
+//                contributes to IP sets (addresses, nets, named ports)
+//   label sets   interned effective label sets (own + namespace parent + service-account parent);
+//                items sharing labels share one, so selectors are evaluated per label set
+//   policies     every policy converted (PolicyDef) with its compiled selector, filed in an index;
+//                matched only against LOCAL items; active when it matches at least one
+//   ip sets      one per distinct selector (or selector + named port) used by an active policy's
+//                rules, reference-counted, members reference-counted, filed in a second index
+//   sequencer    dirty marks and what was last sent, turned into messages by flush()
+#pragma once
+
+#include "labels.hpp"
+#include "policy_conversion.hpp"
+#include "selector_program.hpp"
+#include "tartan/calc/calc_graph.hpp"
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+namespace tartan::dataplane::proto {
+class Rule;
+class TierInfo;
+}  // namespace tartan::dataplane::proto
+
+namespace tartan::calc {
+
+inline constexpr uint32_t kNone = ~uint32_t{0};
+
+// Selectors filed by anchor. Candidates for a label view: the selectors anchored on one of its
+// labels or keys, plus the unanchored ones. A selector may be offered more than once.
+class SelectorIndex {
+ public:
+  void add(uint32_t id, const Anchor& anchor);
+  void remove(uint32_t id, const Anchor& anchor);
+  template <class F>
+  void candidates(const LabelView& view, F&& f) const {
+    view.forEach([&](const Label& l) {
+      if (auto it = byLabel_.find(labelKey(l.key, l.value)); it != byLabel_.end()) {
+        for (uint32_t id : it->second) f(id);
+      }
+      if (auto it = byKey_.find(l.key); it != byKey_.end()) {
+        for (uint32_t id : it->second) f(id);
+      }
+    });
+    for (uint32_t id : unanchored_) f(id);
+  }
+
+ private:
+  std::unordered_map<uint64_t, std::vector<uint32_t>> byLabel_;
+  std::unordered_map<StrId, std::vector<uint32_t>> byKey_;
+  std::vector<uint32_t> unanchored_;
+};
+
+struct NamedPort {
+  StrId name;
+  StrId protocol;  // "tcp", "udp", "sctp"
+  uint16_t port;
+  bool operator==(const NamedPort&) const = default;
+};
+
+// A namespace or a service account: labels every endpoint in it inherits.
+struct Parent {
+  bool exists = false;
+  LabelVec labels;                  // pcns.* / pcsa.* keys
+  std::vector<uint32_t> labelSets;  // label sets that inherit from it
+};
+
+struct LabelSet {
+  LabelVec own;
+  uint32_t ns = kNone;
+  uint32_t sa = kNone;
+  std::vector<uint32_t> items;
+  std::string key;  // the interning key
+};
+
+enum class ItemKind : uint8_t { kWorkload, kHost, kNetworkSet };
+
+// What a workload or host endpoint on this node needs to be rendered.
+struct LocalInfo {
+  std::string nsName;
+  std::string saName;
+  std::string name;           // WEP name / HEP interface name
+  std::string orchestrator;   // "k8s"
+  std::string workloadId;     // "<ns>/<pod>"
+  std::string endpointId;     // "eth0"; HEP: its name
+  std::string interfaceName;
+  std::string mac;
+  std::vector<std::string> nets;       // "10.0.0.1/32"; HEP: expected addresses
+  std::vector<std::string> profiles;   // HEP: spec.profiles
+};
+
+struct Item {
+  bool alive = false;
+  ItemKind kind = ItemKind::kWorkload;
+  uint32_t labelSet = kNone;
+  std::vector<std::string> members;  // addresses or nets
+  std::vector<NamedPort> namedPorts;
+  std::unique_ptr<LocalInfo> local;  // set iff the endpoint is on this node
+};
+
+// An item's contribution, before and after a change.
+struct ItemSnapshot {
+  uint32_t labelSet = kNone;
+  std::vector<std::string> members;
+  std::vector<NamedPort> namedPorts;
+};
+
+// The endpoint as the pod and/or WorkloadEndpoint resource describe it.
+struct WorkloadData {
+  bool local = false;
+  std::string ns;
+  std::string sa;
+  model::Labels labels;  // own labels (synthesized ones are added later)
+  std::vector<std::string> ips;  // "10.0.0.1"
+  std::vector<std::tuple<std::string, std::string, uint16_t>> ports;  // name, protocol, port
+  std::string wepName;
+  std::string orchestrator = "k8s";
+  std::string endpoint = "eth0";
+  std::string interfaceName;
+  std::string mac;
+};
+struct WorkloadSources {
+  std::optional<WorkloadData> pod;
+  std::optional<WorkloadData> wep;
+};
+
+struct PolicyState {
+  bool alive = false;
+  PolicyDef def;
+  std::shared_ptr<const SelectorProgram> program;
+  std::set<uint32_t> localMatches;  // item ids
+  std::vector<uint32_t> setRefs;    // ip sets held while active
+  bool active = false;
+  bool dirty = false;
+  bool sent = false;
+  std::string sentBytes;  // the last ActivePolicyUpdate's policy, serialized
+  std::string sentTier, sentName;
+};
+
+enum class SetKind : uint8_t { kSelector, kNamedPort };
+
+struct SetState {
+  std::string id;
+  std::string key;  // in setsByKey_
+  SetKind kind = SetKind::kSelector;
+  std::shared_ptr<const SelectorProgram> program;
+  StrId portName = kNoStr;
+  StrId portProtocol = kNoStr;
+  uint32_t refs = 0;
+  std::unordered_map<std::string, uint32_t> members;  // member -> contributing items
+  std::unordered_set<std::string> added;    // since the last flush
+  std::unordered_set<std::string> removed;
+  bool sent = false;
+  bool needFull = false;
+  bool dirty = false;
+};
+
+struct TierState {
+  std::optional<double> order;
+  bool pass = false;  // defaultAction Pass
+};
+
+struct LocalEndpointState {
+  std::set<uint32_t> policies;
+  bool dirty = true;
+  bool sent = false;
+  bool host = false;
+  std::string sentKey;    // serialized id
+  std::string sentBytes;  // serialized endpoint
+  std::vector<std::string> profiles;  // as last rendered
+};
+
+class CalcGraph::Impl {
+ public:
+  Impl(Config config, DataplaneSink& sink);
+
+  void onUpdate(const model::Resource& resource);
+  void onRemove(model::Kind kind, std::string_view ns, std::string_view name);
+  void onInSync() { inSyncRequested_ = true; }
+  void flush();
+  Stats stats() const;
+
+ private:
+  // Inputs (calc_graph.cpp).
+  void updateNamespace(const std::string& name, const model::Labels* labels);
+  void updateServiceAccount(const std::string& ns, const std::string& name,
+                            const model::Labels* labels);
+  void updateWorkload(const std::string& key);
+  void updateHostEndpoint(const std::string& name, const model::HostEndpoint* hep);
+  void updateNetworkSet(const std::string& key, const model::Labels* labels,
+                        const std::vector<std::string>* nets, const std::string& ns);
+  void updatePolicy(const std::string& key, std::optional<PolicyDef> def);
+  void updateTier(const std::string& name, const model::Tier* tier);
+
+  // Items and label sets (items.cpp).
+  uint32_t parentId(const std::string& key);
+  uint32_t internLabelSet(LabelVec own, uint32_t ns, uint32_t sa);
+  void releaseLabelSet(uint32_t id, uint32_t item);
+  LabelView view(uint32_t labelSet) const;
+  LabelView view(const LabelSet& ls, const LabelVec* nsLabels, const LabelVec* saLabels) const;
+  LabelVec internLabels(const model::Labels& labels);
+  uint32_t itemId(const std::string& key, bool create);
+  void setItem(uint32_t id, std::optional<ItemSnapshot> next, ItemKind kind,
+               std::unique_ptr<LocalInfo> local);
+  void applyItemChange(uint32_t id, const std::optional<ItemSnapshot>& before,
+                       const std::optional<ItemSnapshot>& after);
+  void applyParentChange(uint32_t parent, LabelVec newLabels, bool exists);
+
+  // IP sets (ip_sets.cpp).
+  void contribute(uint32_t set, const std::vector<std::string>& members,
+                  const std::vector<NamedPort>& namedPorts, bool add);
+  void addMember(uint32_t set, const std::string& member);
+  void removeMember(uint32_t set, const std::string& member);
+  uint32_t acquireSet(SetKind kind, const std::string& selector, StrId portName,
+                      StrId portProtocol);
+  void releaseSet(uint32_t id);
+  std::vector<uint32_t> labelSetsFor(const Anchor& anchor);
+  bool matches(const SelectorProgram& program, const LabelView& view);
+
+  // Policies (policies.cpp).
+  void recomputeLocalMatches(uint32_t item);
+  void setPolicyMatch(uint32_t policy, uint32_t item, bool match);
+  void activate(uint32_t policy);
+  void deactivate(uint32_t policy);
+  void markEndpointDirty(uint32_t item);
+
+  // Sequencer (flush.cpp).
+  void renderPolicy(const PolicyState& policy, std::string& bytes);
+  void compileRules(const std::vector<RuleDef>& rules, const PolicyState& policy, bool ingress,
+                    void* out);
+  std::string setIdFor(SetKind kind, const std::string& selector, StrId portName,
+                       StrId portProtocol) const;
+  void renderEndpoint(uint32_t item, LocalEndpointState& ep, std::string& key,
+                      std::string& bytes, std::vector<std::string>& profiles);
+  void send(void* message);
+
+  friend class CalcGraph;
+
+  Config config_;
+  DataplaneSink& sink_;
+  Interner interner_;
+  StrId kNamespaceKey_, kOrchestratorKey_, kServiceAccountKey_, kK8s_;
+
+  std::unordered_map<std::string, uint32_t> parentsByKey_;  // "ns" / "ns/sa"
+  std::vector<Parent> parents_;
+
+  std::unordered_map<std::string, uint32_t> labelSetsByKey_;
+  std::vector<LabelSet> labelSets_;
+  std::vector<uint32_t> freeLabelSets_;
+  std::unordered_map<uint64_t, std::vector<uint32_t>> labelSetsByLabel_;
+  std::unordered_map<StrId, std::vector<uint32_t>> labelSetsByKeyOnly_;
+  std::unordered_map<uint64_t, std::vector<uint32_t>> parentsByLabel_;
+  std::unordered_map<StrId, std::vector<uint32_t>> parentsByKeyOnly_;
+  std::vector<uint32_t> stamp_;  // dedup scratch, per label set / per selector
+  uint32_t stampValue_ = 0;
+
+  std::unordered_map<std::string, uint32_t> itemsByKey_;  // "w:ns/pod" "h:name" "n:ns/name"
+  std::vector<Item> items_;
+  std::vector<uint32_t> freeItems_;
+  std::unordered_map<std::string, WorkloadSources> workloadSources_;  // only with a WEP
+  std::unordered_map<std::string, model::WorkloadEndpoint> weps_;
+
+  std::unordered_map<std::string, uint32_t> policiesByKey_;
+  std::vector<PolicyState> policies_;
+  std::vector<uint32_t> freePolicies_;
+  SelectorIndex policyIndex_;
+  std::vector<uint32_t> policyStamp_;
+
+  std::unordered_map<std::string, uint32_t> setsByKey_;
+  std::vector<SetState> sets_;
+  std::vector<uint32_t> freeSets_;
+  SelectorIndex setIndex_;
+  std::vector<uint32_t> setStamp_;
+  std::unordered_set<uint32_t> dirtySets_;
+
+  std::map<std::string, TierState> tiers_;
+  std::map<uint32_t, LocalEndpointState> localEndpoints_;   // item id -> state
+  std::unordered_set<uint32_t> dirtyPolicies_;
+  // What the dataplane holds, so that removals are computed, not remembered.
+  std::map<std::string, uint32_t> dataplaneEndpoints_;  // serialized id -> item
+  std::map<std::string, uint32_t> dataplanePolicies_;   // tier + '\n' + name -> policy
+  std::map<std::string, uint32_t> profileRefs_;         // from rendered local endpoints
+  std::set<std::string> dataplaneProfiles_;
+
+  bool inSyncRequested_ = false;
+  bool inSyncSent_ = false;
+  uint64_t sequence_ = 0;
+  mutable Stats stats_;
+};
+
+}  // namespace tartan::calc

@@ -1,0 +1,190 @@
+// IP-set calculator: the members of every set an active rule refers to. A set exists while some
+// active policy holds a reference; its members are reference-counted (two endpoints may share an
+// address, a network set may repeat a net), and the members added and removed since the last
+// flush are kept so that flush() can send a delta instead of the whole set.
+#include "graph_state.hpp"
+
+#include "tartan/selector/selector.hpp"
+
+#include <cstdio>
+
+namespace tartan::calc {
+namespace {
+
+uint64_t fnv1a(std::string_view text) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : text) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+}  // namespace
+
+void CalcGraph::Impl::addMember(uint32_t s, const std::string& member) {
+  SetState& set = sets_[s];
+  if (++set.members[member] != 1) return;
+  if (set.sent && !set.needFull && set.removed.erase(member) == 0) set.added.insert(member);
+  if (!set.dirty) {
+    set.dirty = true;
+    dirtySets_.insert(s);
+  }
+}
+
+void CalcGraph::Impl::removeMember(uint32_t s, const std::string& member) {
+  SetState& set = sets_[s];
+  auto it = set.members.find(member);
+  if (it == set.members.end()) return;  // cannot happen: contributions are symmetric
+  if (--it->second != 0) return;
+  set.members.erase(it);
+  if (set.sent && !set.needFull && set.added.erase(member) == 0) set.removed.insert(member);
+  if (!set.dirty) {
+    set.dirty = true;
+    dirtySets_.insert(s);
+  }
+}
+
+void CalcGraph::Impl::contribute(uint32_t s, const std::vector<std::string>& members,
+                                 const std::vector<NamedPort>& namedPorts, bool add) {
+  SetState& set = sets_[s];
+  if (set.kind == SetKind::kSelector) {
+    for (const std::string& m : members) add ? addMember(s, m) : removeMember(s, m);
+    return;
+  }
+  // Named port: "<ip>,<protocol>:<port>" for each address of an endpoint whose port of that
+  // name and protocol exists (resolved per endpoint, as Kubernetes resolves named ports).
+  for (const NamedPort& port : namedPorts) {
+    if (port.name != set.portName || port.protocol != set.portProtocol) continue;
+    for (const std::string& ip : members) {
+      if (ip.find('/') != std::string::npos) continue;  // nets never carry named ports
+      std::string member = ip;
+      member += ',';
+      member += interner_.text(port.protocol);
+      member += ':';
+      member += std::to_string(port.port);
+      add ? addMember(s, member) : removeMember(s, member);
+    }
+  }
+}
+
+std::vector<uint32_t> CalcGraph::Impl::labelSetsFor(const Anchor& anchor) {
+  std::vector<uint32_t> out;
+  const uint32_t stamp = ++stampValue_;
+  auto take = [&](const std::vector<uint32_t>& ids) {
+    for (uint32_t id : ids) {
+      if (stamp_[id] == stamp) continue;
+      stamp_[id] = stamp;
+      out.push_back(id);
+    }
+  };
+  auto takeParents = [&](const std::vector<uint32_t>& parents) {
+    for (uint32_t p : parents) take(parents_[p].labelSets);
+  };
+  switch (anchor.kind) {
+    case Anchor::Kind::kLabels:
+      for (StrId v : anchor.values) {
+        const uint64_t k = labelKey(anchor.key, v);
+        if (auto it = labelSetsByLabel_.find(k); it != labelSetsByLabel_.end()) take(it->second);
+        if (auto it = parentsByLabel_.find(k); it != parentsByLabel_.end()) takeParents(it->second);
+      }
+      break;
+    case Anchor::Kind::kKey:
+      if (auto it = labelSetsByKeyOnly_.find(anchor.key); it != labelSetsByKeyOnly_.end()) {
+        take(it->second);
+      }
+      if (auto it = parentsByKeyOnly_.find(anchor.key); it != parentsByKeyOnly_.end()) {
+        takeParents(it->second);
+      }
+      break;
+    case Anchor::Kind::kNone:
+      for (uint32_t id = 0; id < labelSets_.size(); ++id) {
+        if (!labelSets_[id].items.empty()) out.push_back(id);
+      }
+      break;
+  }
+  return out;
+}
+
+std::string CalcGraph::Impl::setIdFor(SetKind kind, const std::string& selector, StrId portName,
+                                      StrId portProtocol) const {
+  if (kind == SetKind::kSelector) {
+    // Calico's selector IP-set id: the selector's UniqueID().
+    auto parsed = selector::parse(selector);
+    return parsed ? parsed->uniqueId() : "s:invalid";
+  }
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "%016llx",
+                static_cast<unsigned long long>(fnv1a(std::string(interner_.text(portProtocol)) +
+                                                      "|" + std::string(interner_.text(portName)) +
+                                                      "|" + selector)));
+  return std::string("n:") + buf;
+}
+
+uint32_t CalcGraph::Impl::acquireSet(SetKind kind, const std::string& selectorText,
+                                     StrId portName, StrId portProtocol) {
+  std::string key = kind == SetKind::kSelector
+                        ? "s|" + selectorText
+                        : "n|" + std::string(interner_.text(portProtocol)) + "|" +
+                              std::string(interner_.text(portName)) + "|" + selectorText;
+  uint32_t s;
+  if (auto it = setsByKey_.find(key); it != setsByKey_.end()) {
+    s = it->second;
+    if (sets_[s].refs > 0) {
+      ++sets_[s].refs;
+      return s;
+    }
+  } else {
+    if (!freeSets_.empty()) {
+      s = freeSets_.back();
+      freeSets_.pop_back();
+    } else {
+      s = static_cast<uint32_t>(sets_.size());
+      sets_.emplace_back();
+      setStamp_.push_back(0);
+    }
+    SetState& set = sets_[s];
+    set = SetState{};
+    set.kind = kind;
+    set.portName = portName;
+    set.portProtocol = portProtocol;
+    set.program = SelectorProgram::compile(selectorText, interner_);
+    if (!set.program) set.program = SelectorProgram::compile("!all()", interner_);
+    set.id = setIdFor(kind, selectorText, portName, portProtocol);
+    set.key = key;
+    setsByKey_.emplace(std::move(key), s);
+  }
+  SetState& set = sets_[s];
+  set.refs = 1;
+  // A set revived before its removal was flushed is re-sent whole.
+  if (set.sent) set.needFull = true;
+  set.added.clear();
+  set.removed.clear();
+  for (uint32_t ls : labelSetsFor(set.program->anchor())) {
+    if (!matches(*set.program, view(ls))) continue;
+    for (uint32_t item : labelSets_[ls].items) {
+      contribute(s, items_[item].members, items_[item].namedPorts, true);
+    }
+  }
+  setIndex_.add(s, set.program->anchor());
+  if (!set.dirty) {
+    set.dirty = true;
+    dirtySets_.insert(s);
+  }
+  return s;
+}
+
+void CalcGraph::Impl::releaseSet(uint32_t s) {
+  SetState& set = sets_[s];
+  if (--set.refs != 0) return;
+  setIndex_.remove(s, set.program->anchor());
+  set.members.clear();
+  set.added.clear();
+  set.removed.clear();
+  if (!set.dirty) {
+    set.dirty = true;
+    dirtySets_.insert(s);
+  }
+}
+
+}  // namespace tartan::calc
