@@ -312,6 +312,11 @@ Result<std::unique_ptr<RouteMonitor>> RouteMonitor::open(Groups groups) {
   auto socket = openSocket("route monitor socket");
   if (!socket) return socket.error();
   std::unique_ptr<RouteMonitor> monitor(new RouteMonitor(*socket));
+  if (groups.receiveBufferBytes > 0) {
+    int fd = mnl_socket_get_fd(*socket);
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &groups.receiveBufferBytes, sizeof(int)) != 0)
+      setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &groups.receiveBufferBytes, sizeof(int));
+  }
   std::vector<unsigned> wanted;
   if (groups.ipv4Routes) wanted.push_back(RTNLGRP_IPV4_ROUTE);
   if (groups.ipv6Routes) wanted.push_back(RTNLGRP_IPV6_ROUTE);

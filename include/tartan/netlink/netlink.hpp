@@ -149,6 +149,9 @@ class RouteMonitor {
     bool ipv4Routes = true;
     bool ipv6Routes = true;
     bool links = true;
+    // The kernel queues events up to this many bytes for a slow reader, then drops them and
+    // reports Overflow. 0 keeps the default (32 MiB, forced when the capability allows).
+    int receiveBufferBytes = 0;
   };
   static Result<std::unique_ptr<RouteMonitor>> open(Groups groups);
   static Result<std::unique_ptr<RouteMonitor>> open() { return open(Groups{}); }

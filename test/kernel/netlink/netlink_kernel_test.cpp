@@ -309,6 +309,35 @@ TEST_CASE("the monitor sees routes and links changed by someone else") {
   });
 }
 
+TEST_CASE("a monitor that falls behind is told it overflowed, so that it lists again") {
+  REQUIRE_NET_ADMIN();
+  Node node;
+  std::unique_ptr<RouteMonitor> monitor;
+  {
+    EnterNamespace enter(node.ns);
+    RouteMonitor::Groups groups;
+    groups.receiveBufferBytes = 4096;
+    monitor = RouteMonitor::open(groups).value();
+  }
+  std::vector<RouteChange> adds;
+  for (int i = 0; i < 2000; ++i) {
+    IpAddress address = ip("10.129.0.0");
+    address.bytes[2] = static_cast<uint8_t>(i / 256);
+    address.bytes[3] = static_cast<uint8_t>(i % 256);
+    adds.push_back({RouteOp::Add, Route::blackhole(Prefix{address, 32}, kProtocolBgp)});
+  }
+  REQUIRE(node.netlink->applyRoutes(adds).value().ok());
+  size_t overflows = 0, added = 0;
+  monitor
+      ->drain([&](const MonitorEvent& e) {
+        overflows += e.kind == MonitorEvent::Kind::Overflow;
+        added += e.kind == MonitorEvent::Kind::RouteAdded;
+      })
+      .value();
+  CHECK(overflows >= 1);
+  CHECK(added < adds.size());
+}
+
 TEST_CASE("interface sysctls act in the namespace the calling thread is in, not the host") {
   REQUIRE_NET_ADMIN();
   Node node;
