@@ -80,6 +80,8 @@ std::string profileChain(bool inbound, std::string_view profile) {
 }
 std::string toWorkloadChain(std::string_view ifname) { return withSuffix("tartan-tw-", ifname); }
 std::string fromWorkloadChain(std::string_view ifname) { return withSuffix("tartan-fw-", ifname); }
+std::string fromWorkloadDispatchChild(std::string_view key) { return withSuffix("tartan-from-wl-", key); }
+std::string toWorkloadDispatchChild(std::string_view key) { return withSuffix("tartan-to-wl-", key); }
 std::string toHostChain(std::string_view ifname) { return withSuffix("tartan-th-", ifaceSuffix(ifname)); }
 std::string fromHostChain(std::string_view ifname) { return withSuffix("tartan-fh-", ifaceSuffix(ifname)); }
 std::string toHostForwardChain(std::string_view ifname) {

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <map>
 
 namespace tartan::dataplane::iptables {
 
@@ -188,18 +189,51 @@ TableChains renderHostEndpoint(const pb::HostEndpoint& endpoint, const std::stri
 
 std::vector<Chain> renderWorkloadDispatch(std::vector<std::string> interfaces, const RenderConfig& config) {
   interfaces = sortedUnique(std::move(interfaces));
+  // Every packet to or from a workload walks the dispatch chain before it reaches the endpoint's
+  // conntrack rule, so past a few endpoints the dispatch is a two-level tree (as Felix's): the top
+  // chain matches the workload prefix plus one more character ("tart3+") and goes to a child
+  // chain holding only the interfaces that start so. Interface names are hashes, so the children
+  // are even. Interfaces without a workload prefix are never grouped (their group would catch
+  // host interfaces).
+  constexpr std::size_t kFlatLimit = 16;
+  std::map<std::string, std::vector<std::string>> groups;  // "" = not grouped
+  for (const auto& ifname : interfaces) {
+    std::size_t prefix = 0;
+    for (const auto& p : config.interfacePrefixes)
+      if (ifname.starts_with(p) && ifname.size() > p.size()) prefix = std::max(prefix, p.size());
+    const bool grouped = interfaces.size() > kFlatLimit && prefix > 0;
+    groups[grouped ? ifname.substr(0, prefix + 1) : std::string()].push_back(ifname);
+  }
+  std::vector<Chain> out;
   Chain from{std::string(names::kFromWorkloadDispatch), {}};
   Chain to{std::string(names::kToWorkloadDispatch), {}};
-  for (const auto& ifname : interfaces) {
-    from.rules.push_back({"-i " + ifname, "-g " + names::fromWorkloadChain(ifname)});
-    to.rules.push_back({"-o " + ifname, "-g " + names::toWorkloadChain(ifname)});
+  auto direct = [](Chain& f, Chain& t, const std::string& ifname) {
+    f.rules.push_back({"-i " + ifname, "-g " + names::fromWorkloadChain(ifname)});
+    t.rules.push_back({"-o " + ifname, "-g " + names::toWorkloadChain(ifname)});
+  };
+  for (const auto& [key, members] : groups) {
+    if (key.empty() || members.size() == 1) {
+      for (const auto& ifname : members) direct(from, to, ifname);
+      continue;
+    }
+    Chain childFrom{names::fromWorkloadDispatchChild(key), {}};
+    Chain childTo{names::toWorkloadDispatchChild(key), {}};
+    for (const auto& ifname : members) direct(childFrom, childTo, ifname);
+    // Reached by goto: falling off the end would skip the top chain's drop.
+    childFrom.rules.push_back({"", "-j DROP"});
+    childTo.rules.push_back({"", "-j DROP"});
+    from.rules.push_back({"-i " + key + "+", "-g " + childFrom.name});
+    to.rules.push_back({"-o " + key + "+", "-g " + childTo.name});
+    out.push_back(std::move(childFrom));
+    out.push_back(std::move(childTo));
   }
   // A workload interface no endpoint claims (yet, or any more) passes nothing.
   for (const auto& prefix : config.interfacePrefixes) {
     from.rules.push_back({"-i " + prefix + "+", "-j DROP"});
     to.rules.push_back({"-o " + prefix + "+", "-j DROP"});
   }
-  return {from, to};
+  out.insert(out.begin(), {std::move(from), std::move(to)});
+  return out;
 }
 
 TableChains renderHostDispatch(std::vector<HostDispatchEntry> endpoints) {

@@ -8,6 +8,7 @@
 #include "tartan/dataplane/iptables/table.hpp"
 
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 
 using namespace tartan::dataplane::iptables;
 namespace pb = tartan::dataplane::proto;
@@ -168,4 +169,26 @@ TEST_CASE("protocols given by number render like the same protocol by name", "[r
   byNumber.mutable_protocol()->set_number(17);
   CHECK(lines(byNumber) == lines(byName));
   CHECK_FALSE(lines(byNumber).empty());
+}
+
+TEST_CASE("many workloads dispatch through a two-level tree; a few stay flat", "[render][dispatch]") {
+  RenderConfig config;
+  std::vector<std::string> few{"tart1", "tart2"};
+  CHECK(renderWorkloadDispatch(few, config).size() == 2);
+
+  std::vector<std::string> many;
+  for (int i = 0; i < 64; ++i) many.push_back(fmt::format("tart{:x}{:03d}", i % 16, i));
+  many.push_back("eth7");  // a workload without the prefix is never grouped
+  auto chains = renderWorkloadDispatch(many, config);
+  REQUIRE(chains.size() == 2 + 2 * 16);
+  const Chain& top = chains[0];
+  CHECK(top.name == names::kFromWorkloadDispatch);
+  CHECK(top.rules.size() == 1 + 16 + 1);  // eth7, sixteen groups, the unclaimed-prefix drop
+  CHECK(top.rules.front().match == "-i eth7");
+  CHECK(top.rules.back().action == "-j DROP");
+  const auto* child = &chains[2];
+  CHECK(child->name == names::fromWorkloadDispatchChild("tart0"));
+  CHECK(child->rules.size() == 4 + 1);
+  CHECK(child->rules.back() == Rule{"", "-j DROP"});
+  for (const auto& c : chains) CHECK(c.name.size() <= kMaxChainNameLength);
 }

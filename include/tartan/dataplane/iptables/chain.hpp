@@ -70,6 +70,9 @@ inline constexpr std::string_view kAnyInterface = "any-interface";
 std::string policyChain(bool inbound, std::string_view tier, std::string_view name);  // tartan-pi-/po-
 std::string profileChain(bool inbound, std::string_view profile);                     // tartan-pri-/pro-
 std::string toWorkloadChain(std::string_view ifname);                                 // tartan-tw-
+// Children of the two-level workload dispatch, for interfaces starting with `key` ("tart3").
+std::string fromWorkloadDispatchChild(std::string_view key);                          // tartan-from-wl-
+std::string toWorkloadDispatchChild(std::string_view key);                            // tartan-to-wl-
 std::string fromWorkloadChain(std::string_view ifname);                               // tartan-fw-
 std::string toHostChain(std::string_view ifname);                                     // tartan-th-
 std::string fromHostChain(std::string_view ifname);                                   // tartan-fh-
