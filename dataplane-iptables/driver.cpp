@@ -443,6 +443,7 @@ Result<void> Driver::State::write() {
     }
     if (written.empty()) continue;
     ++stats.restores;
+    stats.restoreBytes += input.size();
     if (auto r = runner->restore(f->family, input); !r) {
       log->error("iptables-restore failed: {}", r.error().toString());
       log->debug("input was:\n{}", input);
