@@ -89,13 +89,19 @@ Result<Link> LinkTable::linkByName(const std::string& name) {
 // --- Netlink --------------------------------------------------------------------------------
 
 Netlink::Netlink(mnl_socket* socket) : socket_(socket), receiveBuffer_(kReceiveBufferSize) {
+  int fd = mnl_socket_get_fd(socket);
+  int bytes = 0;
+  socklen_t length = sizeof bytes;
   // sendmsg() refuses a datagram larger than the send buffer (EMSGSIZE). Without the capability
   // to force it, the buffer may have stayed at net.core.wmem_max: batch within what we got.
-  int sendBuffer = 0;
-  socklen_t length = sizeof sendBuffer;
-  if (getsockopt(mnl_socket_get_fd(socket), SOL_SOCKET, SO_SNDBUF, &sendBuffer, &length) == 0 &&
-      sendBuffer > 4096)
-    batchBytes_ = std::min(kBatchBytesMax, static_cast<size_t>(sendBuffer) / 2);
+  if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, &length) == 0 && bytes > 4096)
+    batchBytes_ = std::min(kBatchBytesMax, static_cast<size_t>(bytes) / 2);
+  // In the worst case every change of a batch fails, and all the error replies (about 1 KiB of
+  // buffer each) are queued before we read any: a batch must not have more changes than the
+  // receive buffer holds replies, or the kernel drops them and the batch's outcome is lost.
+  length = sizeof bytes;
+  if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, &length) == 0 && bytes > 0)
+    repliesMax_ = std::max<size_t>(1, static_cast<size_t>(bytes) / 2048);
 }
 
 Netlink::~Netlink() { mnl_socket_close(socket_); }
@@ -202,7 +208,8 @@ Result<BatchResult> Netlink::applyRoutes(std::span<const RouteChange> changes) {
     buffer.clear();
     const uint32_t firstSeq = nextSeq_;
     size_t first = next;
-    while (next < changes.size() && next - first < batchSize_ && buffer.size() < batchBytes_) {
+    while (next < changes.size() && next - first < std::min(batchSize_, repliesMax_) &&
+           buffer.size() < batchBytes_) {
       encodeRouteChange(buffer, changes[next], nextSeq_++, /*ack=*/false);
       ++next;
     }

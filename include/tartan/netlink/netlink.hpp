@@ -129,6 +129,7 @@ class Netlink final : public RouteTable, public LinkTable {
   uint32_t nextSeq_ = 1;
   size_t batchSize_ = 1024;
   size_t batchBytes_ = 64 << 10;  // per sendmsg(); raised to fit the socket's send buffer
+  size_t repliesMax_ = 64;        // changes per sendmsg() whose error replies surely fit
   std::vector<uint8_t> receiveBuffer_;
 };
 

@@ -400,6 +400,13 @@ TEST_CASE("a batch of 10k routes is added and removed; timings are printed, neve
     CHECK(nl.listRoutes({Family::V4, kTableMain, kProtocolBgp}).value().empty());
     runs.push_back({batch, addMs, dumpMs, deleteMs});
   }
+  // Every change of a big batch refused: each failure still comes back, none is lost.
+  nl.setBatchSize(8192);
+  auto refused = nl.applyRoutes(deletes).value();
+  CHECK(refused.applied == 0);
+  REQUIRE(refused.failures.size() == kCount);
+  CHECK(refused.failures.back().index == kCount - 1);
+  CHECK(refused.failures.back().errnum == ESRCH);
   for (const Run& run : runs) {
     std::printf(
         "kernel_netlink: %d routes, %5zu per sendmsg: add %7.1f ms (%6.0f/s), dump %6.1f ms, "
