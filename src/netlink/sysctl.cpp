@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 namespace tartan::netlink {
 
@@ -95,6 +96,38 @@ Result<void> ProcSysctls::set(SysctlTree tree, std::string_view interface, std::
   // The kernel parses the value inside write(): EINVAL here is "not a value this knob takes".
   if (wrote < 0) return makeError(path, "", "write '" + std::string(value) + "': " + std::strerror(saved));
   if (static_cast<size_t>(wrote) != line.size()) return makeError(path, "", "short write");
+  return {};
+}
+
+std::vector<SysctlSetting> workloadInterfaceSysctls(std::string_view interface, bool ipv4, bool ipv6,
+                                                    std::string_view rpFilter) {
+  std::vector<SysctlSetting> settings;
+  auto add = [&](SysctlTree tree, const char* key, std::string_view value) {
+    settings.push_back(SysctlSetting{tree, std::string(interface), key, std::string(value)});
+  };
+  if (ipv4) {
+    add(SysctlTree::Ipv4Conf, "forwarding", "1");
+    add(SysctlTree::Ipv4Conf, "proxy_arp", "1");
+    add(SysctlTree::Ipv4Neigh, "proxy_delay", "0");
+    add(SysctlTree::Ipv4Conf, "route_localnet", "1");
+    if (!rpFilter.empty()) add(SysctlTree::Ipv4Conf, "rp_filter", rpFilter);
+  }
+  if (ipv6) {
+    add(SysctlTree::Ipv6Conf, "disable_ipv6", "0");
+    add(SysctlTree::Ipv6Conf, "forwarding", "1");
+    add(SysctlTree::Ipv6Conf, "proxy_ndp", "1");
+    add(SysctlTree::Ipv6Conf, "accept_ra", "0");
+  }
+  return settings;
+}
+
+Result<void> applySysctls(InterfaceSysctls& sysctls, const std::vector<SysctlSetting>& settings) {
+  std::optional<Error> first;
+  for (const SysctlSetting& setting : settings) {
+    auto done = sysctls.ensure(setting.tree, setting.interface, setting.key, setting.value);
+    if (!done && !first) first = done.error();
+  }
+  if (first) return *first;
   return {};
 }
 

@@ -134,10 +134,12 @@ class FakeSysctls final : public netlink::InterfaceSysctls {
     values_[{SysctlTree::Ipv4Conf, name, "forwarding"}] = "0";
     values_[{SysctlTree::Ipv4Conf, name, "proxy_arp"}] = "0";
     values_[{SysctlTree::Ipv4Conf, name, "rp_filter"}] = "0";
+    values_[{SysctlTree::Ipv4Conf, name, "route_localnet"}] = "0";
     values_[{SysctlTree::Ipv4Neigh, name, "proxy_delay"}] = "80";
     values_[{SysctlTree::Ipv6Conf, name, "forwarding"}] = "0";
     values_[{SysctlTree::Ipv6Conf, name, "proxy_ndp"}] = "0";
     values_[{SysctlTree::Ipv6Conf, name, "accept_ra"}] = "1";
+    values_[{SysctlTree::Ipv6Conf, name, "disable_ipv6"}] = "0";
   }
   void removeInterface(const std::string& name) {
     interfaces_.erase(name);

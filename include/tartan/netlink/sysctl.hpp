@@ -12,6 +12,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace tartan::netlink {
 
@@ -50,5 +51,25 @@ class ProcSysctls final : public InterfaceSysctls {
  private:
   std::string root_;
 };
+
+struct SysctlSetting {
+  SysctlTree tree = SysctlTree::Ipv4Conf;
+  std::string interface;
+  std::string key;
+  std::string value;
+  bool operator==(const SysctlSetting&) const = default;
+};
+
+// What the host end of a workload's veth needs, as Calico's CNI plugin and Felix set it:
+// IPv4 — forwarding 1, proxy_arp 1 (the pod's gateway 169.254.1.1 is answered by the host, so
+// no address is needed on the host end), proxy_delay 0 (answer at once), route_localnet 1 (NAT
+// to the host's own addresses), rp_filter when given (Felix's strict 1 by default);
+// IPv6 — disable_ipv6 0, forwarding 1, proxy_ndp 1, accept_ra 0. Pure.
+std::vector<SysctlSetting> workloadInterfaceSysctls(std::string_view interface, bool ipv4, bool ipv6,
+                                                    std::string_view rpFilter = "1");
+
+// Ensures every setting (writing only those that differ). Tries them all; returns the first
+// error, if any.
+Result<void> applySysctls(InterfaceSysctls& sysctls, const std::vector<SysctlSetting>& settings);
 
 }  // namespace tartan::netlink

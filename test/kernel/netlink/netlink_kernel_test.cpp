@@ -350,7 +350,14 @@ TEST_CASE("interface sysctls act in the namespace the calling thread is in, not 
     CHECK(sysctls.set(SysctlTree::Ipv6Conf, "v0", "forwarding", "1"));
     CHECK(sysctls.get(SysctlTree::Ipv4Conf, "v0", "proxy_arp").value() == "1");
     CHECK_FALSE(sysctls.set(SysctlTree::Ipv4Conf, "v0", "proxy_arp", "banana"));
+    CHECK(applySysctls(sysctls, workloadInterfaceSysctls("v1", true, true)));
   }
+  CHECK(node.ns.execOrThrow(
+            "sysctl -n net.ipv4.conf.v1.forwarding net.ipv4.conf.v1.proxy_arp "
+            "net.ipv4.neigh.v1.proxy_delay net.ipv4.conf.v1.route_localnet "
+            "net.ipv4.conf.v1.rp_filter net.ipv6.conf.v1.disable_ipv6 "
+            "net.ipv6.conf.v1.forwarding net.ipv6.conf.v1.proxy_ndp net.ipv6.conf.v1.accept_ra") ==
+        "1\n1\n0\n1\n1\n0\n1\n1\n0\n");
   // Another process, inside the namespace, sees what we wrote.
   CHECK(
       node.ns.execOrThrow("cat /proc/sys/net/ipv4/conf/v0/proxy_arp /proc/sys/net/ipv4/conf/v0/forwarding "

@@ -57,3 +57,32 @@ TEST_CASE("FakeSysctls starts interfaces at kernel defaults and refuses unknown 
   sysctls.removeInterface("tart0");
   CHECK_FALSE(sysctls.get(SysctlTree::Ipv4Conf, "tart0", "forwarding"));
 }
+
+TEST_CASE("a workload interface gets Calico's host-side knobs, applied only where they differ") {
+  auto settings = workloadInterfaceSysctls("tart0", true, true);
+  std::vector<std::string> lines;
+  for (const auto& s : settings)
+    lines.push_back(sysctlPath(s.tree, s.interface, s.key).value() + "=" + s.value);
+  CHECK(lines == std::vector<std::string>{
+                     "/proc/sys/net/ipv4/conf/tart0/forwarding=1",
+                     "/proc/sys/net/ipv4/conf/tart0/proxy_arp=1",
+                     "/proc/sys/net/ipv4/neigh/tart0/proxy_delay=0",
+                     "/proc/sys/net/ipv4/conf/tart0/route_localnet=1",
+                     "/proc/sys/net/ipv4/conf/tart0/rp_filter=1",
+                     "/proc/sys/net/ipv6/conf/tart0/disable_ipv6=0",
+                     "/proc/sys/net/ipv6/conf/tart0/forwarding=1",
+                     "/proc/sys/net/ipv6/conf/tart0/proxy_ndp=1",
+                     "/proc/sys/net/ipv6/conf/tart0/accept_ra=0",
+                 });
+  CHECK(workloadInterfaceSysctls("tart0", true, false, "").size() == 4);
+
+  tartan::test::FakeSysctls sysctls;
+  sysctls.addInterface("tart0");
+  CHECK(applySysctls(sysctls, settings));
+  CHECK(sysctls.writes() == 8);  // disable_ipv6 was already 0
+  CHECK(applySysctls(sysctls, settings));
+  CHECK(sysctls.writes() == 8);
+  auto missing = applySysctls(sysctls, workloadInterfaceSysctls("tart9", true, false));
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().toString() == "/proc/sys/net/ipv4/conf/tart9/forwarding: No such file or directory");
+}
