@@ -20,12 +20,11 @@ namespace {
 
 constexpr const char* kVersion = "0.1.0";
 
-// "file:DIR", "etcd:...", "kubernetes"; a bare path means a file datastore there.
+// "file:DIR", "etcd:...", "kubernetes"; a bare path ("/var/lib/x", "./x") means a file
+// datastore there. Anything else goes to the datastore as it is, to be refused there.
 std::string normaliseSpec(std::string spec) {
-  if (spec.empty() || spec.rfind("file:", 0) == 0 || spec.rfind("etcd:", 0) == 0 ||
-      spec == "kubernetes" || spec.rfind("kubernetes:", 0) == 0)
-    return spec;
-  return "file:" + spec;
+  if (!spec.empty() && (spec.front() == '/' || spec.front() == '.')) return "file:" + spec;
+  return spec;
 }
 
 void addFileOptions(CLI::App* command, tartan::cli::FileOptions& options) {

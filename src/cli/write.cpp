@@ -179,7 +179,12 @@ int runWrite(const Context& ctx, WriteMode mode, const FileOptions& options) {
                  (error.kind == datastore::ErrorKind::Conflict ||
                   error.kind == datastore::ErrorKind::AlreadyExists ||
                   error.kind == datastore::ErrorKind::NotFound);
-    if (!retry) return ctx.fail(error.toString() + "; nothing was written");
+    if (!retry) {
+      if (error.kind == datastore::ErrorKind::Conflict)
+        return ctx.fail("conflict: " + error.toString() +
+                        " (the resource changed since it was read); nothing was written");
+      return ctx.fail(error.toString() + "; nothing was written");
+    }
   }
 }
 
