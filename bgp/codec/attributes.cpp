@@ -428,6 +428,10 @@ std::string_view errorActionName(ErrorAction action) {
 }
 
 void UpdateOutcome::raise(ErrorAction a, std::string why, Notification n, std::optional<AfiSafi> f) {
+  if (a == ErrorAction::kTreatAsWithdraw) treatAsWithdraw = true;
+  if (a == ErrorAction::kAfiSafiDisable && f &&
+      std::find(disabledFamilies.begin(), disabledFamilies.end(), *f) == disabledFamilies.end())
+    disabledFamilies.push_back(*f);
   if (a <= action) return;
   action = a;
   reason = std::move(why);

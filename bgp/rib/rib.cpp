@@ -144,22 +144,30 @@ void Rib::flushFamily(PeerId peer, Afi family) {
 
 void Rib::applyUpdate(PeerId peer, const Update& update, const UpdateOutcome& outcome) {
   if (outcome.action == ErrorAction::kSessionReset) return;  // the FSM tears the session down
-  if (outcome.action == ErrorAction::kAfiSafiDisable && outcome.family) flushFamily(peer, outcome.family->afi);
+  // RFC 7606 §2 AFI/SAFI disable: the family's routes from this peer go, and its NLRI is ignored.
+  const auto disabled = [&](Afi afi) {
+    return std::any_of(outcome.disabledFamilies.begin(), outcome.disabledFamilies.end(),
+                       [&](AfiSafi f) { return f.afi == afi; });
+  };
+  for (const auto& f : outcome.disabledFamilies) flushFamily(peer, f.afi);
   const auto& a = update.attributes;
-  for (const auto& r : update.withdrawn) withdraw(peer, r);
-  if (a.mpUnreach) for (const auto& r : a.mpUnreach->withdrawn) withdraw(peer, r);
+  if (!disabled(Afi::kIpv4))
+    for (const auto& r : update.withdrawn) withdraw(peer, r);
+  if (a.mpUnreach && !disabled(a.mpUnreach->family.afi))
+    for (const auto& r : a.mpUnreach->withdrawn) withdraw(peer, r);
   // RFC 7606 §2: treat-as-withdraw handles every prefix of the UPDATE as withdrawn.
-  const bool asWithdraw = outcome.action == ErrorAction::kTreatAsWithdraw;
+  const bool asWithdraw = outcome.treatAsWithdraw;
   PathAttributes base = a;
   base.mpReach.reset();
   base.mpUnreach.reset();
   mergeAs4(base);  // RFC 6793 §4.2.3; a no-op for 4-octet peers, whose AS4 attributes were discarded
-  for (const auto& r : update.nlri) asWithdraw ? withdraw(peer, r) : (void)announce(peer, r, base);
-  if (a.mpReach && !(outcome.action == ErrorAction::kAfiSafiDisable && outcome.family == a.mpReach->family)) {
-    PathAttributes v6 = base;
-    v6.nextHop.reset();
-    v6.mpReach = MpReach{a.mpReach->family, a.mpReach->nextHop, a.mpReach->linkLocal, {}};
-    for (const auto& r : a.mpReach->nlri) asWithdraw ? withdraw(peer, r) : (void)announce(peer, r, v6);
+  if (!disabled(Afi::kIpv4))
+    for (const auto& r : update.nlri) asWithdraw ? withdraw(peer, r) : (void)announce(peer, r, base);
+  if (a.mpReach && !disabled(a.mpReach->family.afi)) {
+    PathAttributes mp = base;
+    mp.nextHop.reset();
+    mp.mpReach = MpReach{a.mpReach->family, a.mpReach->nextHop, a.mpReach->linkLocal, {}};
+    for (const auto& r : a.mpReach->nlri) asWithdraw ? withdraw(peer, r) : (void)announce(peer, r, mp);
   }
 }
 

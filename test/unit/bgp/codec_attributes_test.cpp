@@ -295,3 +295,13 @@ TEST_CASE("the Partial bit on a well-known attribute is not recorded") {
   REQUIRE(d.message);
   CHECK(std::get<Update>(*d.message).attributes.partial == 0);
 }
+
+TEST_CASE("every action of an UPDATE is kept, not only the worst") {
+  CodecContext ctx;
+  ctx.addPathIpv4 = true;  // makes the MP_UNREACH IPv4 prefix below malformed
+  const auto d = decode("80 0f 05 0001 01 18 0a 40 01 01 05 40 02 00 80 0e 16 0002 01 10 20010db8000000000000000000000001 00 00",
+                        "", ctx);
+  CHECK(d.outcome.action == ErrorAction::kAfiSafiDisable);
+  CHECK(d.outcome.disabledFamilies == std::vector<AfiSafi>{kIpv4Unicast});
+  CHECK(d.outcome.treatAsWithdraw);
+}

@@ -586,3 +586,21 @@ TEST_CASE("a restarting peer gets nothing while down, and the whole table when b
   rib.addPeer(peer(2, 65003));
   CHECK(rib.takeOutbound(2).announced.size() == 1);
 }
+
+TEST_CASE("applyUpdate: a disabled family does not excuse a treat-as-withdraw error for another") {
+  // IPv4 disabled by a malformed MP_UNREACH, and a malformed ORIGIN: the IPv6 NLRI is withdrawn.
+  Rib rib(rrConfig());
+  rib.addPeer(peer(1, 65002));
+  Update u;
+  u.attributes = route({65002});
+  u.attributes.mpReach = MpReach{kIpv6Unicast, addr("2001:db8::2"), std::nullopt, {n("2001:db8:1::/48")}};
+  rib.applyUpdate(1, u, UpdateOutcome{});
+  REQUIRE(rib.locRib(pfx("2001:db8:1::/48")));
+  UpdateOutcome both;
+  both.raise(ErrorAction::kTreatAsWithdraw, "ORIGIN");
+  both.raise(ErrorAction::kAfiSafiDisable, "MP_UNREACH_NLRI", {}, kIpv4Unicast);
+  CHECK(both.action == ErrorAction::kAfiSafiDisable);
+  CHECK(both.treatAsWithdraw);
+  rib.applyUpdate(1, u, both);
+  CHECK_FALSE(rib.locRib(pfx("2001:db8:1::/48")));
+}
