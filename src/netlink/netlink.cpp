@@ -328,6 +328,10 @@ Result<std::unique_ptr<RouteMonitor>> RouteMonitor::open(Groups groups) {
   if (groups.ipv4Routes) wanted.push_back(RTNLGRP_IPV4_ROUTE);
   if (groups.ipv6Routes) wanted.push_back(RTNLGRP_IPV6_ROUTE);
   if (groups.links) wanted.push_back(RTNLGRP_LINK);
+  if (groups.addresses) {
+    wanted.push_back(RTNLGRP_IPV4_IFADDR);
+    wanted.push_back(RTNLGRP_IPV6_IFADDR);
+  }
   for (unsigned group : wanted) {
     if (mnl_socket_setsockopt(*socket, NETLINK_ADD_MEMBERSHIP, &group, sizeof group) < 0)
       return makeError("netlink", "", "join group " + std::to_string(group) + ": " + errnoText(errno));
@@ -380,6 +384,16 @@ Result<size_t> RouteMonitor::drain(const std::function<void(const MonitorEvent&)
         event.kind =
             message.type == kRtmNewLink ? MonitorEvent::Kind::LinkChanged : MonitorEvent::Kind::LinkRemoved;
         event.link = std::move(*link);
+      } else if (message.type == kRtmNewAddr || message.type == kRtmDelAddr) {
+        if (message.payload.empty() || (message.payload[0] != 2 && message.payload[0] != 10)) continue;
+        auto address = decodeAddress(message.payload);
+        if (!address) {
+          log::get("netlink")->warn("route monitor: {}", address.error().toString());
+          continue;
+        }
+        event.kind = message.type == kRtmNewAddr ? MonitorEvent::Kind::AddressAdded
+                                                 : MonitorEvent::Kind::AddressRemoved;
+        event.address = *address;
       } else {
         continue;
       }

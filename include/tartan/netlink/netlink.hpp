@@ -133,15 +133,25 @@ class Netlink final : public RouteTable, public LinkTable {
   std::vector<uint8_t> receiveBuffer_;
 };
 
-// Route and link changes as they happen (RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE, RTNLGRP_LINK),
+// Route and link changes as they happen (RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE, RTNLGRP_LINK,
+// and interface addresses on request),
 // in the namespace of the thread that opened it. Poll fd() for readability (it is non-blocking),
 // then call drain(). Overflow means the kernel dropped events (ENOBUFS): the listener has lost
 // track and must list again.
 struct MonitorEvent {
-  enum class Kind : uint8_t { RouteAdded, RouteRemoved, LinkChanged, LinkRemoved, Overflow };
+  enum class Kind : uint8_t {
+    RouteAdded,
+    RouteRemoved,
+    LinkChanged,
+    LinkRemoved,
+    AddressAdded,
+    AddressRemoved,
+    Overflow
+  };
   Kind kind = Kind::RouteAdded;
-  Route route;  // RouteAdded, RouteRemoved
-  Link link;    // LinkChanged, LinkRemoved
+  Route route;               // RouteAdded, RouteRemoved
+  Link link;                 // LinkChanged, LinkRemoved
+  InterfaceAddress address;  // AddressAdded, AddressRemoved
 };
 
 class RouteMonitor {
@@ -150,6 +160,7 @@ class RouteMonitor {
     bool ipv4Routes = true;
     bool ipv6Routes = true;
     bool links = true;
+    bool addresses = false;  // RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR
     // The kernel queues events up to this many bytes for a slow reader, then drops them and
     // reports Overflow. 0 keeps the default (32 MiB, forced when the capability allows).
     int receiveBufferBytes = 0;

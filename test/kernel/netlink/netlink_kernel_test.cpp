@@ -275,7 +275,9 @@ TEST_CASE("the monitor sees routes and links changed by someone else") {
   std::unique_ptr<RouteMonitor> monitor;
   {
     EnterNamespace enter(node.ns);
-    monitor = RouteMonitor::open().value();
+    RouteMonitor::Groups groups;
+    groups.addresses = true;
+    monitor = RouteMonitor::open(groups).value();
   }
   std::vector<MonitorEvent> events;
   auto collect = [&](auto done) {
@@ -300,6 +302,14 @@ TEST_CASE("the monitor sees routes and links changed by someone else") {
   collect([&] { return has(MonitorEvent::Kind::RouteAdded, "fd00:70::/64"); });
   node.ns.execOrThrow("ip route del 10.70.0.0/24");
   collect([&] { return has(MonitorEvent::Kind::RouteRemoved, "10.70.0.0/24"); });
+
+  node.ns.execOrThrow("ip addr add 10.9.9.9/32 dev v1");
+  collect([&] {
+    return std::any_of(events.begin(), events.end(), [&](const MonitorEvent& e) {
+      return e.kind == MonitorEvent::Kind::AddressAdded && e.address.prefix.toString() == "10.9.9.9/32" &&
+             e.address.ifindex == node.v1;
+    });
+  });
 
   node.ns.execOrThrow("ip link set v1 down");
   collect([&] {
