@@ -27,6 +27,7 @@ struct Pod {
   std::unique_ptr<tt::NetNamespace> ns;
   std::string hostIf;
   std::string ip;
+  std::string ip6;
 };
 
 struct Cluster {
@@ -36,20 +37,25 @@ struct Cluster {
   Cluster() {
     // Proxy ARP answers for 169.254.1.1 only if the node has a route to it elsewhere: give the
     // node namespace a default route out of an uplink (a veth whose peer stays in the node), as a real node has.
-    node.execOrThrow("sysctl -qw net.ipv4.ip_forward=1 && ip link add uplink type veth peer name uplink-peer && "
+    node.execOrThrow("sysctl -qw net.ipv4.ip_forward=1 && sysctl -qw net.ipv6.conf.all.forwarding=1 && "
+                     "ip link add uplink type veth peer name uplink-peer && "
                      "ip link set uplink up && ip link set uplink-peer up && "
                      "ip route add default dev uplink");
-    a = pod("pa", "10.77.0.1");
-    b = pod("pb", "10.77.0.2");
-    server = pod("ps", "10.77.0.3");
+    a = pod("pa", "10.77.0.1", "fd00:77::1");
+    b = pod("pb", "10.77.0.2", "fd00:77::2");
+    server = pod("ps", "10.77.0.3", "fd00:77::3");
   }
-  Pod pod(const std::string& tag, const std::string& ip) {
-    Pod p{std::make_unique<tt::NetNamespace>(tag), "tart" + tag.substr(1) + tt::uniqueSuffix(), ip};
+  Pod pod(const std::string& tag, const std::string& ip, const std::string& ip6) {
+    Pod p{std::make_unique<tt::NetNamespace>(tag), "tart" + tag.substr(1) + tt::uniqueSuffix(), ip, ip6};
     tt::vethPair(node, p.hostIf, *p.ns, "eth0");
     p.ns->execOrThrow("ip addr add " + ip + "/32 dev eth0 && ip route add 169.254.1.1 dev eth0 scope link && "
                       "ip route add default via 169.254.1.1 dev eth0");
     node.execOrThrow("sysctl -qw net.ipv4.conf." + p.hostIf + ".proxy_arp=1 && sysctl -qw net.ipv4.neigh." +
                      p.hostIf + ".proxy_delay=0 && ip route add " + ip + "/32 dev " + p.hostIf);
+    // IPv6: the host end answers as fe80::1, the pod's gateway; a /128 route per pod.
+    node.execOrThrow("ip -6 addr add fe80::1/64 dev " + p.hostIf + " nodad && ip -6 route add " + ip6 +
+                     "/128 dev " + p.hostIf);
+    p.ns->execOrThrow("ip -6 addr add " + ip6 + "/128 dev eth0 nodad && ip -6 route add default via fe80::1 dev eth0");
     return p;
   }
 };
@@ -65,6 +71,7 @@ pb::ToDataplane workload(const Pod& p, const std::string& name, bool isolated) {
   e->set_interface_name(p.hostIf);
   e->set_state("active");
   e->add_ipv4_nets(p.ip + "/32");
+  e->add_ipv6_nets(p.ip6 + "/128");
   if (isolated) {
     auto* tier = e->add_tiers();
     tier->set_name("default");
@@ -83,6 +90,7 @@ std::vector<pb::ToDataplane> snapshot(const Cluster& c, const std::string& backe
   set.mutable_ipset_update()->set_id("set-a");
   set.mutable_ipset_update()->set_type(pb::IP_SET_TYPE_NET);
   set.mutable_ipset_update()->add_members(c.a.ip);
+  set.mutable_ipset_update()->add_members(c.a.ip6);
   out.push_back(set);
   pb::ToDataplane policy;
   auto* pu = policy.mutable_active_policy_update();
@@ -152,6 +160,13 @@ TEST_CASE("policy verdicts, set deltas, drift repair and restart on a real kerne
     CHECK_FALSE(tt::canConnect(*c.b.ns, c.server.ip, 80));
     CHECK(tt::canConnect(*c.b.ns, c.a.ip, 80) == false);  // nothing listens on A: refused, not hung
     CHECK(c.node.execOrThrow("ipset list -n").find(names::ipSet(IpFamily::kV4, "set-a")) != std::string::npos);
+  }
+
+  SECTION("the same policy holds over IPv6, through ip6tables and the IPv6 set") {
+    tt::EchoServer echo6(*c.server.ns, c.server.ip6, 80);
+    CHECK(tt::canConnect(*c.a.ns, c.server.ip6, 80));
+    CHECK_FALSE(tt::canConnect(*c.b.ns, c.server.ip6, 80));
+    CHECK(c.node.execOrThrow("ipset list -n").find(names::ipSet(IpFamily::kV6, "set-a")) != std::string::npos);
   }
 
   SECTION("a set delta flips the verdict; established connections stay up") {

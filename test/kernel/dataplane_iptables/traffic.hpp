@@ -21,18 +21,32 @@
 
 namespace tartan::test {
 
+// "10.0.0.1" or "fd00::1" with a port, as a socket address; returns its length.
+inline socklen_t fillAddress(const std::string& ip, int port, sockaddr_storage& out) {
+  if (ip.find(':') == std::string::npos) {
+    auto* a = reinterpret_cast<sockaddr_in*>(&out);
+    a->sin_family = AF_INET;
+    a->sin_port = htons(static_cast<uint16_t>(port));
+    ::inet_pton(AF_INET, ip.c_str(), &a->sin_addr);
+    return sizeof(sockaddr_in);
+  }
+  auto* a = reinterpret_cast<sockaddr_in6*>(&out);
+  a->sin6_family = AF_INET6;
+  a->sin6_port = htons(static_cast<uint16_t>(port));
+  ::inet_pton(AF_INET6, ip.c_str(), &a->sin6_addr);
+  return sizeof(sockaddr_in6);
+}
+
 class EchoServer {
  public:
   EchoServer(const NetNamespace& ns, const std::string& ip, int port) {
     EnterNamespace in(ns);
-    listen_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_storage addr{};
+    const socklen_t len = fillAddress(ip, port, addr);
+    listen_ = ::socket(addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     int one = 1;
     ::setsockopt(listen_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    ::inet_pton(AF_INET, ip.c_str(), &addr.sin_addr);
-    if (::bind(listen_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(listen_, 64) != 0)
+    if (::bind(listen_, reinterpret_cast<sockaddr*>(&addr), len) != 0 || ::listen(listen_, 64) != 0)
       throw std::runtime_error("echo server bind/listen: " + std::string(std::strerror(errno)));
     thread_ = std::thread([this] { run(); });
   }
@@ -74,12 +88,10 @@ class EchoServer {
 // A TCP connection from `ns`, or fd -1 if it did not complete within the timeout (a DROP).
 inline int connectFrom(const NetNamespace& ns, const std::string& ip, int port, int timeoutMs = 1500) {
   EnterNamespace in(ns);
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  ::inet_pton(AF_INET, ip.c_str(), &addr.sin_addr);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 && errno != EINPROGRESS) {
+  sockaddr_storage addr{};
+  const socklen_t addrLen = fillAddress(ip, port, addr);
+  int fd = ::socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), addrLen) != 0 && errno != EINPROGRESS) {
     ::close(fd);
     return -1;
   }
