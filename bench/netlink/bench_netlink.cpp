@@ -3,7 +3,7 @@
 // iproute2's `ip -batch` (one sendmsg and one ack per route) and our own socket with one route
 // per sendmsg. Prints one JSON object. Needs root; timings are for reading, never asserted.
 //
-//   bench_netlink [--routes N] [--family 4|6]
+//   bench_netlink [--routes N] [--family 4|6] [--baseline 0|1]
 #include <tartan/netlink/netlink.hpp>
 #include <tartan/netlink/route_sync.hpp>
 
@@ -45,9 +45,11 @@ Route hostRoute(size_t i, Family family, uint32_t ifindex) {
 int main(int argc, char** argv) {
   size_t count = 100000;
   Family family = Family::V4;
+  bool baseline = true;  // ip -batch takes minutes at a million routes
   for (int i = 1; i + 1 < argc; i += 2) {
     if (std::strcmp(argv[i], "--routes") == 0) count = std::stoul(argv[i + 1]);
     if (std::strcmp(argv[i], "--family") == 0 && std::strcmp(argv[i + 1], "6") == 0) family = Family::V6;
+    if (std::strcmp(argv[i], "--baseline") == 0) baseline = std::strcmp(argv[i + 1], "0") != 0;
   }
   nlohmann::json out;
   out["benchmark"] = "netlink_routes";
@@ -80,7 +82,7 @@ int main(int argc, char** argv) {
   auto rate = [&](double seconds) { return static_cast<double>(count) / seconds; };
 
   // Baseline: iproute2 reading a batch file.
-  {
+  if (baseline) {
     std::string file = "/tmp/bench-netlink-" + ns.name() + ".batch";
     std::ofstream batch(file);
     for (const Route& route : routes)
