@@ -106,6 +106,12 @@ void encodeSegments(const AsPath& path, std::size_t asSize, wire::Writer& w) {
 AttrStatus decodeAsPath(wire::ByteView v, const CodecContext& ctx, PathAttributes& out) {
   AsPath path;
   if (const char* e = decodeSegments(v, ctx.fourOctetAs ? 4 : 2, true, path)) return bad(e);
+  // RFC 7606 §7.2 (revising RFC 5065): confederation segments from an external peer (we are in no
+  // confederation) make the AS_PATH malformed.
+  if (ctx.externalPeer)
+    for (const auto& seg : path)
+      if (seg.type == AsSegmentType::kConfedSequence || seg.type == AsSegmentType::kConfedSet)
+        return bad("AS_PATH from an external peer carries a confederation segment");
   out.asPath = std::move(path);
   return kOk;
 }

@@ -1,6 +1,8 @@
 // Transitions follow RFC 4271 §8.2.2 state by state; comments name the events by number.
 #include "fsm/fsm.hpp"
 
+#include <algorithm>
+
 namespace tartan::bgp::fsm {
 namespace {
 
@@ -28,6 +30,13 @@ std::string_view stateName(State state) {
     case State::kEstablished: return "Established";
   }
   return "?";
+}
+
+std::uint32_t Fsm::idleHoldTime() const {
+  if (connectRetryCounter_ == 0) return 0;
+  const std::uint32_t cap = std::max<std::uint32_t>(5, config_.connectRetryTime);
+  const std::uint32_t shift = std::min<std::uint32_t>(connectRetryCounter_ - 1, 16);
+  return std::min(cap, 5u << shift);
 }
 
 Actions Fsm::handle(const Event& e) {

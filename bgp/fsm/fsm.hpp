@@ -105,6 +105,10 @@ class Fsm {
 
   State state() const { return state_; }
   std::uint32_t connectRetryCounter() const { return connectRetryCounter_; }
+  // How long the shell should wait in Idle before AutomaticStart (RFC 4271 §8.1.1
+  // DampPeerOscillations): 5 s after the first failure, doubling with each further one, capped
+  // by the ConnectRetry time. Zero before any failure.
+  std::uint32_t idleHoldTime() const;
   // Set once the OPEN exchange succeeded (OpenConfirm and Established).
   const std::optional<SessionParams>& session() const { return session_; }
   const PeerConfig& config() const { return config_; }

@@ -305,3 +305,11 @@ TEST_CASE("every action of an UPDATE is kept, not only the worst") {
   CHECK(d.outcome.disabledFamilies == std::vector<AfiSafi>{kIpv4Unicast});
   CHECK(d.outcome.treatAsWithdraw);
 }
+
+TEST_CASE("confederation segments from an external peer are treat-as-withdraw (RFC 7606 §7.2)") {
+  CodecContext ebgp;
+  ebgp.externalPeer = true;
+  const std::string attrs = std::string(kOrigin) + "40 02 06 03 01 0000fde9 " + kNextHop;
+  CHECK(decode(attrs, kNlri, ebgp).outcome.action == ErrorAction::kTreatAsWithdraw);
+  CHECK(decode(attrs, kNlri, kNew).outcome.action == ErrorAction::kNone);
+}

@@ -446,3 +446,18 @@ TEST_CASE("collision dump in OpenConfirm sends Cease / Connection Collision Reso
                                Notification::make(ErrorCode::kCease, CeaseSubcode::kConnectionCollisionResolution)}});
   CHECK(f.state() == State::kIdle);
 }
+
+TEST_CASE("the Idle hold time backs off with each failed attempt, up to the ConnectRetry time") {
+  Fsm f(config());
+  CHECK(f.idleHoldTime() == 0);
+  std::vector<std::uint32_t> seen;
+  for (int i = 0; i < 7; ++i) {
+    f.handle(ev(EventKind::kAutomaticStart));
+    f.handle(ev(EventKind::kTcpCrAcked));
+    f.handle(ev(EventKind::kHoldTimerExpires));  // OpenSent → Idle, counted
+    seen.push_back(f.idleHoldTime());
+  }
+  CHECK(seen == std::vector<std::uint32_t>{5, 10, 20, 40, 80, 120, 120});
+  f.handle(ev(EventKind::kManualStart));  // an operator start resets the count
+  CHECK(f.idleHoldTime() == 0);
+}

@@ -1,0 +1,316 @@
+// Translation of datastore resources into the speaker's configuration (see config.hpp).
+#include "config.hpp"
+
+#include <tartan/selector/selector.hpp>
+
+#include <algorithm>
+#include <charconv>
+
+namespace tartan::bgp::speaker {
+namespace {
+
+constexpr std::uint32_t kDefaultAs = 64512;  // Calico's default AS
+
+// "10.0.0.1/24" or "10.0.0.1" → the address.
+std::optional<Address> addressOfCidr(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  const auto slash = text.find('/');
+  return Address::parse(text.substr(0, slash));
+}
+
+// "10.0.0.1", "10.0.0.1:1179", "[fd00::1]:1179", "fd00::1".
+std::optional<std::pair<Address, std::uint16_t>> parsePeerIp(std::string_view text) {
+  std::uint16_t port = 179;
+  std::string_view host = text;
+  if (!text.empty() && text.front() == '[') {
+    const auto close = text.find(']');
+    if (close == std::string_view::npos) return std::nullopt;
+    host = text.substr(1, close - 1);
+    auto rest = text.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest.front() != ':') return std::nullopt;
+      rest.remove_prefix(1);
+      if (std::from_chars(rest.data(), rest.data() + rest.size(), port).ec != std::errc{}) return std::nullopt;
+    }
+  } else if (std::count(text.begin(), text.end(), ':') == 1) {
+    const auto colon = text.find(':');
+    host = text.substr(0, colon);
+    auto rest = text.substr(colon + 1);
+    if (std::from_chars(rest.data(), rest.data() + rest.size(), port).ec != std::errc{}) return std::nullopt;
+  }
+  auto address = Address::parse(host);
+  if (!address) return std::nullopt;
+  return std::pair{*address, port};
+}
+
+bool selectorMatches(const std::string& text, const model::Labels& labels, std::vector<std::string>& warnings) {
+  auto parsed = selector::parse(text);
+  if (!parsed) {
+    warnings.push_back("selector \"" + text + "\": " + parsed.error().toString());
+    return false;
+  }
+  return parsed->matches(labels);
+}
+
+std::uint32_t nodeAs(const model::Node& node, std::uint32_t clusterAs) {
+  if (node.spec.bgp && node.spec.bgp->asNumber) return node.spec.bgp->asNumber->value;
+  return clusterAs;
+}
+
+std::string clusterIdOf(const model::Node& node) {
+  return node.spec.bgp ? node.spec.bgp->routeReflectorClusterID : std::string{};
+}
+
+bool contains(const Prefix& outer, const Prefix& inner) {
+  if (outer.family() != inner.family() || inner.length() < outer.length()) return false;
+  return Prefix(inner.address(), outer.length()) == outer;
+}
+
+}  // namespace
+
+std::string_view peerTypeName(PeerType type) {
+  switch (type) {
+    case PeerType::kMesh: return "node-to-node mesh";
+    case PeerType::kGlobal: return "global";
+    case PeerType::kNodeSpecific: return "node specific";
+  }
+  return "?";
+}
+
+const PeerSpec* SpeakerConfig::peer(const std::string& key) const {
+  for (const auto& p : peers)
+    if (p.key == key) return &p;
+  return nullptr;
+}
+
+std::optional<std::uint32_t> parseDurationSeconds(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  double total = 0;
+  while (!text.empty()) {
+    std::size_t i = 0;
+    while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) ++i;
+    if (i == 0) return std::nullopt;
+    const double value = std::stod(std::string(text.substr(0, i)));
+    text.remove_prefix(i);
+    std::size_t u = 0;
+    while (u < text.size() && std::isalpha(static_cast<unsigned char>(text[u]))) ++u;
+    const auto unit = text.substr(0, u);
+    text.remove_prefix(u);
+    if (unit == "h") total += value * 3600;
+    else if (unit == "m") total += value * 60;
+    else if (unit == "s") total += value;
+    else if (unit == "ms") total += value / 1000;
+    else return std::nullopt;
+  }
+  return static_cast<std::uint32_t>(total);
+}
+
+SpeakerConfig buildConfig(const ResourceSnapshot& snapshot, const std::string& nodeName, const SecretLookup& secrets) {
+  SpeakerConfig config;
+  config.nodeName = nodeName;
+  auto& warnings = config.warnings;
+
+  // Calico reads the cluster-wide BGPConfiguration named "default".
+  const model::BGPConfigurationSpec* global = nullptr;
+  for (const auto& c : snapshot.bgpConfigurations)
+    if (c.metadata.name == "default") global = &c.spec;
+  const std::uint32_t clusterAs = global && global->asNumber ? global->asNumber->value : kDefaultAs;
+  const bool mesh = !global || global->nodeToNodeMeshEnabled.value_or(true);
+  if (global && global->listenPort != 0) config.listenPort = global->listenPort;
+  std::optional<std::string> meshPassword;
+  if (global && global->nodeMeshPassword && global->nodeMeshPassword->secretKeyRef && secrets) {
+    const auto& ref = *global->nodeMeshPassword->secretKeyRef;
+    meshPassword = secrets(ref.name, ref.key);
+    if (!meshPassword) warnings.push_back("nodeMeshPassword: secret " + ref.name + "/" + ref.key + " not found");
+  }
+  std::uint16_t meshRestart = 120;
+  if (global && global->nodeMeshMaxRestartTime)
+    if (auto s = parseDurationSeconds(*global->nodeMeshMaxRestartTime)) meshRestart = static_cast<std::uint16_t>(std::min<std::uint32_t>(*s, 4095));
+
+  const model::Node* self = nullptr;
+  for (const auto& n : snapshot.nodes)
+    if (n.metadata.name == nodeName) self = &n;
+  if (!self) warnings.push_back("node " + nodeName + " has no Node resource");
+
+  if (self) {
+    config.localAs = nodeAs(*self, clusterAs);
+    if (self->spec.bgp) {
+      config.ipv4 = addressOfCidr(self->spec.bgp->ipv4Address);
+      config.ipv6 = addressOfCidr(self->spec.bgp->ipv6Address);
+      if (const auto& id = self->spec.bgp->routeReflectorClusterID; !id.empty()) {
+        auto a = Address::parse(id);
+        if (a && a->family == Afi::kIpv4) {
+          config.routeReflector = true;
+          config.clusterId = a->v4HostOrder();
+        } else {
+          warnings.push_back("routeReflectorClusterID \"" + id + "\" is not an IPv4 address");
+        }
+      }
+    }
+  } else {
+    config.localAs = clusterAs;
+  }
+  if (config.ipv4) config.routerId = config.ipv4->v4HostOrder();
+  else config.routerId = static_cast<std::uint32_t>(hashBytes(nodeName.data(), nodeName.size()) | 1u);
+
+  // Blocks affine to this node: IPAMBlock "host:<node>", or a confirmed BlockAffinity.
+  const std::string affinity = "host:" + nodeName;
+  for (const auto& b : snapshot.ipamBlocks) {
+    if (b.spec.deleted || b.spec.affinity != affinity) continue;
+    if (auto p = Prefix::parse(b.spec.cidr)) config.blocks.push_back(*p);
+    else warnings.push_back("IPAMBlock " + b.metadata.name + ": bad cidr " + b.spec.cidr);
+  }
+  for (const auto& a : snapshot.blockAffinities) {
+    if (a.spec.node != nodeName || a.spec.deleted == "true" || a.spec.state == "pendingDeletion") continue;
+    if (!a.spec.type.empty() && a.spec.type != "host") continue;
+    if (auto p = Prefix::parse(a.spec.cidr)) config.blocks.push_back(*p);
+  }
+  std::sort(config.blocks.begin(), config.blocks.end());
+  config.blocks.erase(std::unique(config.blocks.begin(), config.blocks.end()), config.blocks.end());
+
+  for (const auto& pool : snapshot.ipPools) {
+    if (pool.spec.disabled) continue;
+    if (auto p = Prefix::parse(pool.spec.cidr)) config.pools.push_back({*p, pool.spec.disableBGPExport});
+  }
+  for (const auto& f : snapshot.bgpFilters) config.filters[f.metadata.name] = f.spec;
+
+  const std::string selfCluster = self ? clusterIdOf(*self) : std::string{};
+  auto addNodePeers = [&](const model::Node& other, PeerSpec base, const std::string& keyPrefix) {
+    if (!other.spec.bgp) return;
+    base.peerAs = nodeAs(other, clusterAs);
+    // RFC 4456 §6: a route reflector's peers outside its cluster are its clients.
+    const std::string otherCluster = clusterIdOf(other);
+    base.routeReflectorClient = !selfCluster.empty() && otherCluster != selfCluster;
+    if (auto v4 = addressOfCidr(other.spec.bgp->ipv4Address); v4 && config.ipv4) {
+      PeerSpec p = base;
+      p.address = *v4;
+      p.key = keyPrefix + "/v4";
+      config.peers.push_back(std::move(p));
+    }
+    if (auto v6 = addressOfCidr(other.spec.bgp->ipv6Address); v6 && config.ipv6) {
+      PeerSpec p = base;
+      p.address = *v6;
+      p.key = keyPrefix + "/v6";
+      config.peers.push_back(std::move(p));
+    }
+  };
+
+  if (mesh && self) {
+    for (const auto& other : snapshot.nodes) {
+      if (other.metadata.name == nodeName) continue;
+      // Calico: with route reflectors, two reflectors of the same cluster do not mesh with
+      // each other's clients; the plain mesh is between every pair of nodes.
+      PeerSpec base;
+      base.type = PeerType::kMesh;
+      base.localAs = config.localAs;
+      base.password = meshPassword;
+      base.restartTime = meshRestart;
+      addNodePeers(other, base, "mesh/" + other.metadata.name);
+    }
+  }
+
+  for (const auto& peer : snapshot.bgpPeers) {
+    const auto& spec = peer.spec;
+    bool applies = false;
+    PeerType type = PeerType::kGlobal;
+    if (!spec.node.empty()) {
+      applies = spec.node == nodeName;
+      type = PeerType::kNodeSpecific;
+    } else if (!spec.nodeSelector.empty()) {
+      applies = self && selectorMatches(spec.nodeSelector, self->metadata.labels, warnings);
+      type = PeerType::kNodeSpecific;
+    } else {
+      applies = true;
+    }
+    if (!applies) continue;
+    PeerSpec base;
+    base.type = type;
+    base.localAs = spec.localASNumber ? spec.localASNumber->value : config.localAs;
+    base.keepOriginalNextHop = spec.keepOriginalNextHop || spec.nextHopMode == std::optional<std::string>("Keep");
+    base.ttlSecurity = spec.ttlSecurity;
+    if (spec.ttlSecurity && *spec.ttlSecurity == 0) base.ttlSecurity.reset();
+    base.filters = spec.filters;
+    base.gracefulRestart = spec.restartMode != "LongLivedGracefulRestart" || true;
+    if (spec.maxRestartTime)
+      if (auto s = parseDurationSeconds(*spec.maxRestartTime)) base.restartTime = static_cast<std::uint16_t>(std::min<std::uint32_t>(*s, 4095));
+    if (spec.password && spec.password->secretKeyRef) {
+      const auto& ref = *spec.password->secretKeyRef;
+      if (secrets) base.password = secrets(ref.name, ref.key);
+      if (!base.password) {
+        warnings.push_back("BGPPeer " + peer.metadata.name + ": secret " + ref.name + "/" + ref.key + " not found");
+        continue;  // never bring up a session without the password it asks for
+      }
+    }
+    if (!spec.peerIP.empty()) {
+      auto parsed = parsePeerIp(spec.peerIP);
+      if (!parsed) {
+        warnings.push_back("BGPPeer " + peer.metadata.name + ": bad peerIP " + spec.peerIP);
+        continue;
+      }
+      PeerSpec p = base;
+      p.address = parsed->first;
+      p.port = parsed->second;
+      p.peerAs = spec.asNumber.value;
+      p.key = "peer/" + peer.metadata.name + "/" + p.address.toString();
+      // A peer that is itself one of our nodes in another cluster is a client of ours.
+      for (const auto& other : snapshot.nodes) {
+        if (!other.spec.bgp) continue;
+        if (addressOfCidr(other.spec.bgp->ipv4Address) == p.address ||
+            addressOfCidr(other.spec.bgp->ipv6Address) == p.address)
+          p.routeReflectorClient = !selfCluster.empty() && clusterIdOf(other) != selfCluster;
+      }
+      if ((p.address.family == Afi::kIpv4 && config.ipv4 && *config.ipv4 == p.address) ||
+          (p.address.family == Afi::kIpv6 && config.ipv6 && *config.ipv6 == p.address))
+        continue;  // never peer with ourselves
+      config.peers.push_back(std::move(p));
+    } else if (!spec.peerSelector.empty()) {
+      for (const auto& other : snapshot.nodes) {
+        if (other.metadata.name == nodeName) continue;
+        if (!selectorMatches(spec.peerSelector, other.metadata.labels, warnings)) continue;
+        addNodePeers(other, base, "peer/" + peer.metadata.name + "/" + other.metadata.name);
+      }
+    }
+  }
+
+  // A peer reached both by the mesh and an explicit BGPPeer is one session: first key wins.
+  std::sort(config.peers.begin(), config.peers.end(), [](const PeerSpec& a, const PeerSpec& b) { return a.key < b.key; });
+  std::vector<PeerSpec> unique;
+  for (auto& p : config.peers) {
+    const bool dup = std::any_of(unique.begin(), unique.end(), [&](const PeerSpec& u) { return u.address == p.address; });
+    if (!dup) unique.push_back(std::move(p));
+  }
+  config.peers = std::move(unique);
+  return config;
+}
+
+bool filterAccepts(const SpeakerConfig& config, const std::vector<std::string>& filterNames, const Prefix& prefix,
+                   bool import) {
+  for (const auto& name : filterNames) {
+    auto it = config.filters.find(name);
+    if (it == config.filters.end()) continue;
+    const auto& spec = it->second;
+    const bool v4 = prefix.family() == Afi::kIpv4;
+    const auto& rules = import ? (v4 ? spec.importV4 : spec.importV6) : (v4 ? spec.exportV4 : spec.exportV6);
+    for (const auto& rule : rules) {
+      bool match = true;
+      if (!rule.cidr.empty()) {
+        auto cidr = Prefix::parse(rule.cidr);
+        if (!cidr) continue;
+        const bool in = contains(*cidr, prefix);
+        const bool eq = *cidr == prefix;
+        if (rule.matchOperator == "Equal") match = eq;
+        else if (rule.matchOperator == "NotEqual") match = !eq;
+        else if (rule.matchOperator == "In") match = in;
+        else if (rule.matchOperator == "NotIn") match = !in;
+      }
+      if (match && rule.prefixLength) {
+        if (rule.prefixLength->min && prefix.length() < *rule.prefixLength->min) match = false;
+        if (rule.prefixLength->max && prefix.length() > *rule.prefixLength->max) match = false;
+      }
+      if (match) return rule.action == "Accept";
+    }
+  }
+  return true;
+}
+
+}  // namespace tartan::bgp::speaker

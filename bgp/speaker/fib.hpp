@@ -1,0 +1,80 @@
+// bgp/speaker/fib.hpp — the kernel side of the Loc-RIB: best routes into the FIB, in batches.
+//
+// What: the speaker hands over per-prefix changes (a route, or none); a writer thread merges them
+// (a prefix changed twice before it is written is written once, so a slow kernel bounds the
+// queue by the table size, not by the churn) and applies them with rtnetlink batches, under
+// Tartan's BGP rtm_protocol (netlink::kProtocolBgp = 117; see tartan/netlink/types.hpp).
+// Graceful restart (RFC 4724 §4.1): the routes a previous run left in the kernel are kept and
+// keep forwarding until reconcile() — after every peer's End-of-RIB, or a deferral timeout —
+// deletes those that are no longer wanted. Nothing of another protocol is ever touched.
+// Owns: the RouteTable and the writer thread.
+// Threading: update(), reconcile() and stats() are thread-safe.
+// Failure: a refused change is logged with the kernel's reason and counted; the writer goes on.
+#pragma once
+
+#include "types.hpp"
+
+#include <tartan/netlink/netlink.hpp>
+
+#include <boost/unordered/unordered_flat_map.hpp>
+#include <boost/unordered/unordered_flat_set.hpp>
+
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+namespace tartan::bgp::speaker {
+
+struct FibStats {
+  std::size_t installed = 0;  // routes of ours in the kernel, as far as we know
+  std::size_t pending = 0;
+  std::size_t failures = 0;
+  std::uint64_t writes = 0;  // changes applied since start
+  bool reconciled = false;
+};
+
+class FibWriter {
+ public:
+  // Lists what the previous run left (our protocol, main table) before returning.
+  FibWriter(std::unique_ptr<netlink::RouteTable> table, std::uint8_t protocol = netlink::kProtocolBgp);
+  ~FibWriter();
+  FibWriter(const FibWriter&) = delete;
+  FibWriter& operator=(const FibWriter&) = delete;
+
+  // Routes found in the kernel at start: a previous run's forwarding state.
+  std::size_t preserved() const { return preserved_; }
+  void update(std::vector<std::pair<Prefix, std::optional<netlink::Route>>> changes);
+  // From now on the kernel holds only what update() asked for: stale routes of a previous run go.
+  void reconcile();
+  FibStats stats() const;
+  // Waits (bounded) until everything queued is written; for tests and the benchmark.
+  bool waitIdle(std::chrono::milliseconds timeout);
+
+ private:
+  void loop();
+
+  std::unique_ptr<netlink::RouteTable> table_;
+  const std::uint8_t protocol_;
+  std::size_t preserved_ = 0;
+  mutable std::mutex mutex_;
+  std::condition_variable wake_, idle_;
+  boost::unordered_flat_map<Prefix, std::optional<netlink::Route>, std::hash<Prefix>> pending_;
+  bool reconcileRequested_ = false;
+  bool stop_ = false;
+  bool busy_ = false;
+  // Writer thread only (read under mutex_ for stats): what is in the kernel, by type for deletes.
+  boost::unordered_flat_map<Prefix, netlink::RouteType, std::hash<Prefix>> installed_;
+  boost::unordered_flat_set<Prefix, std::hash<Prefix>> wanted_;
+  FibStats stats_;
+  std::thread thread_;
+};
+
+netlink::Prefix toNetlink(const Prefix& prefix);
+netlink::IpAddress toNetlink(const Address& address);
+Prefix fromNetlink(const netlink::Prefix& prefix);
+
+}  // namespace tartan::bgp::speaker
