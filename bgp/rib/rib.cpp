@@ -165,8 +165,13 @@ void Rib::applyUpdate(PeerId peer, const Update& update, const UpdateOutcome& ou
     for (const auto& r : update.nlri) asWithdraw ? withdraw(peer, r) : (void)announce(peer, r, base);
   if (a.mpReach && !disabled(a.mpReach->family.afi)) {
     PathAttributes mp = base;
-    mp.nextHop.reset();
-    mp.mpReach = MpReach{a.mpReach->family, a.mpReach->nextHop, a.mpReach->linkLocal, {}};
+    // IPv4 learned through MP_REACH_NLRI is stored like any IPv4 route, with a NEXT_HOP.
+    if (a.mpReach->family.afi == Afi::kIpv4) {
+      mp.nextHop = a.mpReach->nextHop;
+    } else {
+      mp.nextHop.reset();
+      mp.mpReach = MpReach{a.mpReach->family, a.mpReach->nextHop, a.mpReach->linkLocal, {}};
+    }
     for (const auto& r : a.mpReach->nlri) asWithdraw ? withdraw(peer, r) : (void)announce(peer, r, mp);
   }
 }

@@ -137,6 +137,22 @@ void Peer::stop() {
   });
 }
 
+void Peer::abandon() {
+  asio::post(strand_, [self = shared_from_this()] {
+    self->stopped_ = true;
+    self->idleHold_.cancel();
+    for (auto& c : std::vector<ConnectionPtr>(self->connections_)) {
+      c->out.clear();
+      c->dead = true;
+      for (auto& t : c->timers) t.cancel();
+      boost::system::error_code ec;
+      ++c->epoch;
+      c->socket.close(ec);
+    }
+    self->connections_.clear();
+  });
+}
+
 Peer::ConnectionPtr Peer::newConnection(fsm::Direction direction) {
   auto c = std::make_shared<Connection>(strand_, fsmConfig(direction == fsm::Direction::kInbound), direction);
   connections_.push_back(c);

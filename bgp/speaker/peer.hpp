@@ -91,6 +91,9 @@ class Peer : public std::enable_shared_from_this<Peer> {
   void start();
   // Administrative stop: Cease to the peer, no restart.
   void stop();
+  // Process shutdown for a graceful restart: the sockets close without a NOTIFICATION (RFC 4724
+  // §4: the peer then keeps our routes), no restart.
+  void abandon();
   // A connection the listener accepted from this peer's address.
   void acceptInbound(boost::asio::ip::tcp::socket socket);
   // Encoded messages (UPDATEs, End-of-RIB) for the established session; dropped if none.

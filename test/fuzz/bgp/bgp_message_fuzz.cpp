@@ -40,17 +40,24 @@ void throughRib(const Update& update, const UpdateOutcome& outcome, const CodecC
   to.asn = 65003;
   to.localAddress = Address::v4(0x0a000001);
   to.localAddressV6 = Address::parse("2001:db8::1");
+  PeerInfo client = from;  // an iBGP route-reflector client: next hops pass unchanged
+  client.id = 3;
+  client.asn = 65001;
+  client.routerId = 0x03030303;
   rib.addPeer(from);
   rib.addPeer(to);
+  rib.addPeer(client);
   rib.applyUpdate(1, update, outcome);
   CodecContext out;
   out.fourOctetAs = !ctx.addPathIpv4;  // exercise both AS widths on the way out
-  for (const auto& u : packUpdates(rib.takeOutbound(2), out)) {
-    const wire::Bytes bytes = encodeMessage(u, out);
-    check(bytes.size() <= kMaxMessageSize, "packed UPDATE exceeds 4096 bytes");
-    const Decoded d = decodeMessage(bytes, out);
-    check(d.outcome.action == ErrorAction::kNone || d.outcome.action == ErrorAction::kAttributeDiscard,
-          "packed UPDATE does not decode cleanly");
+  for (PeerId peer : {PeerId{2}, PeerId{3}}) {
+    for (const auto& u : packUpdates(rib.takeOutbound(peer), out)) {
+      const wire::Bytes bytes = encodeMessage(u, out);
+      check(bytes.size() <= kMaxMessageSize, "packed UPDATE exceeds 4096 bytes");
+      const Decoded d = decodeMessage(bytes, out);
+      check(d.outcome.action == ErrorAction::kNone || d.outcome.action == ErrorAction::kAttributeDiscard,
+            "packed UPDATE does not decode cleanly");
+    }
   }
   rib.removePeer(1);
   check(rib.locRibSize() == 0, "routes outlive their peer");

@@ -604,3 +604,18 @@ TEST_CASE("applyUpdate: a disabled family does not excuse a treat-as-withdraw er
   rib.applyUpdate(1, u, both);
   CHECK_FALSE(rib.locRib(pfx("2001:db8:1::/48")));
 }
+
+TEST_CASE("applyUpdate: IPv4 in MP_REACH_NLRI is stored with a NEXT_HOP, so iBGP exports carry one") {
+  Rib rib(rrConfig(true));
+  rib.addPeer(peer(1, kLocalAs, true));
+  rib.addPeer(peer(2, kLocalAs, true));
+  Update u;
+  u.attributes = route({});
+  u.attributes.nextHop.reset();
+  u.attributes.mpReach = MpReach{kIpv4Unicast, addr("10.0.0.7"), std::nullopt, {n("192.0.2.0/24")}};
+  rib.applyUpdate(1, u, UpdateOutcome{});
+  const auto out = sentTo(rib, 2, "192.0.2.0/24");
+  REQUIRE(out);
+  CHECK(out->nextHop == addr("10.0.0.7"));
+  CHECK_FALSE(out->mpReach);
+}

@@ -1,0 +1,169 @@
+// The FIB writer thread (see fib.hpp).
+#include "fib.hpp"
+
+#include <tartan/common/log.hpp>
+
+#include <cerrno>
+#include <cstring>
+
+namespace tartan::bgp::speaker {
+
+netlink::IpAddress toNetlink(const Address& address) {
+  netlink::IpAddress out;
+  out.family = address.family == Afi::kIpv4 ? netlink::Family::V4 : netlink::Family::V6;
+  std::memcpy(out.bytes.data(), address.bytes.data(), 16);
+  return out;
+}
+
+netlink::Prefix toNetlink(const Prefix& prefix) { return netlink::Prefix{toNetlink(prefix.address()), prefix.length()}; }
+
+Prefix fromNetlink(const netlink::Prefix& prefix) {
+  Address a;
+  a.family = prefix.family() == netlink::Family::V4 ? Afi::kIpv4 : Afi::kIpv6;
+  std::memcpy(a.bytes.data(), prefix.address.bytes.data(), 16);
+  return Prefix(a, prefix.length);
+}
+
+FibWriter::FibWriter(std::unique_ptr<netlink::RouteTable> table, std::uint8_t protocol)
+    : table_(std::move(table)), protocol_(protocol) {
+  netlink::RouteFilter filter;
+  filter.table = netlink::kTableMain;
+  filter.protocol = protocol_;
+  if (auto routes = table_->listRoutes(filter)) {
+    for (const auto& r : *routes) installed_[fromNetlink(r.dst)] = r.type;
+  } else {
+    log::get("bgp")->warn("fib: cannot list kernel routes: {}", routes.error().toString());
+  }
+  preserved_ = installed_.size();
+  stats_.installed = installed_.size();
+  thread_ = std::thread([this] { loop(); });
+}
+
+FibWriter::~FibWriter() {
+  {
+    std::lock_guard lock(mutex_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  thread_.join();
+}
+
+void FibWriter::update(std::vector<std::pair<Prefix, std::optional<netlink::Route>>> changes) {
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& [prefix, route] : changes) pending_.insert_or_assign(prefix, std::move(route));
+    stats_.pending = pending_.size();
+  }
+  wake_.notify_one();
+}
+
+void FibWriter::reconcile() {
+  {
+    std::lock_guard lock(mutex_);
+    reconcileRequested_ = true;
+  }
+  wake_.notify_one();
+}
+
+FibStats FibWriter::stats() const {
+  std::lock_guard lock(mutex_);
+  return stats_;
+}
+
+bool FibWriter::waitIdle(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mutex_);
+  return idle_.wait_for(lock, timeout, [this] { return pending_.empty() && !busy_ && !reconcileRequested_; });
+}
+
+void FibWriter::loop() {
+  auto log = log::get("bgp");
+  constexpr std::size_t kChunk = 8192;  // changes per applyRoutes: keeps the lock-free window short
+  for (;;) {
+    decltype(pending_) work;
+    bool reconcileNow = false;
+    {
+      std::unique_lock lock(mutex_);
+      busy_ = false;
+      idle_.notify_all();
+      wake_.wait(lock, [this] { return stop_ || !pending_.empty() || reconcileRequested_; });
+      if (stop_) return;
+      busy_ = true;
+      // Take at most a chunk so that a flood of changes is written while more arrive.
+      if (pending_.size() <= kChunk) {
+        work.swap(pending_);
+      } else {
+        for (auto it = pending_.begin(); it != pending_.end() && work.size() < kChunk;) {
+          work.insert(std::move(*it));
+          it = pending_.erase(it);
+        }
+      }
+      stats_.pending = pending_.size();
+      reconcileNow = reconcileRequested_ && pending_.empty();
+      if (reconcileNow) reconcileRequested_ = false;
+    }
+    std::vector<netlink::RouteChange> changes;
+    std::vector<Prefix> keys;
+    changes.reserve(work.size());
+    for (auto& [prefix, route] : work) {
+      if (route) {
+        wanted_.insert(prefix);
+        route->protocol = protocol_;
+        changes.push_back({netlink::RouteOp::Replace, std::move(*route)});
+        keys.push_back(prefix);
+      } else {
+        wanted_.erase(prefix);
+        auto it = installed_.find(prefix);
+        if (it == installed_.end()) continue;
+        netlink::Route del;
+        del.dst = toNetlink(prefix);
+        del.protocol = protocol_;
+        del.type = it->second;
+        changes.push_back({netlink::RouteOp::Delete, std::move(del)});
+        keys.push_back(prefix);
+      }
+    }
+    if (reconcileNow) {
+      // RFC 4724 §4.1: after the restart, what nobody re-announced is stale.
+      for (const auto& [prefix, type] : installed_) {
+        if (wanted_.contains(prefix)) continue;
+        netlink::Route del;
+        del.dst = toNetlink(prefix);
+        del.protocol = protocol_;
+        del.type = type;
+        changes.push_back({netlink::RouteOp::Delete, std::move(del)});
+        keys.push_back(prefix);
+      }
+    }
+    std::size_t failures = 0;
+    if (!changes.empty()) {
+      auto result = table_->applyRoutes(changes);
+      std::vector<bool> failed(changes.size(), false);
+      if (!result) {
+        log->error("fib: netlink: {}", result.error().toString());
+        failures = changes.size();
+        std::fill(failed.begin(), failed.end(), true);
+      } else {
+        for (const auto& f : result->failures) {
+          if (changes[f.index].op == netlink::RouteOp::Delete && f.errnum == ESRCH) continue;
+          failed[f.index] = true;
+          ++failures;
+          if (failures <= 5) log->warn("fib: {}", f.error.toString());
+        }
+      }
+      for (std::size_t i = 0; i < changes.size(); ++i) {
+        if (changes[i].op == netlink::RouteOp::Delete) {
+          if (!failed[i]) installed_.erase(keys[i]);
+        } else if (!failed[i]) {
+          installed_[keys[i]] = changes[i].route.type;
+        }
+      }
+    }
+    std::lock_guard lock(mutex_);
+    stats_.installed = installed_.size();
+    stats_.failures += failures;
+    stats_.writes += changes.size();
+    if (reconcileNow) stats_.reconciled = true;
+  }
+}
+
+}  // namespace tartan::bgp::speaker

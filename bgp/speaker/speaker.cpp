@@ -1,0 +1,522 @@
+// The speaker: peers ↔ Rib ↔ kernel (see speaker.hpp). Everything below runs on strand_.
+#include "speaker.hpp"
+
+#include "socket_options.hpp"
+
+#include "rib/packing.hpp"
+
+#include <tartan/common/log.hpp>
+
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/post.hpp>
+
+#include <future>
+
+namespace tartan::bgp::speaker {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+namespace {
+
+bool within(const Prefix& outer, const Prefix& inner) {
+  if (outer.family() != inner.family() || inner.length() < outer.length()) return false;
+  return Prefix(inner.address(), outer.length()) == outer;
+}
+
+// The End-of-RIB marker of a family (RFC 4724 §2).
+wire::Bytes endOfRibMessage(AfiSafi family, const CodecContext& ctx) {
+  Update eor;
+  if (family != kIpv4Unicast) eor.attributes.mpUnreach = MpUnreach{family, {}};
+  return encodeMessage(eor, ctx);
+}
+
+template <class F>
+auto runOn(Strand& strand, F f) {
+  std::promise<decltype(f())> promise;
+  auto future = promise.get_future();
+  asio::post(strand, [&] { promise.set_value(f()); });
+  return future.get();
+}
+
+}  // namespace
+
+Speaker::Speaker(asio::io_context& io, SpeakerOptions options, std::unique_ptr<netlink::RouteTable> kernel)
+    : io_(io),
+      strand_(asio::make_strand(io)),
+      options_(options),
+      fib_(std::make_unique<FibWriter>(std::move(kernel))),
+      restarting_(fib_->preserved() > 0),
+      log_(log::get("bgp")),
+      deferral_(strand_) {
+  if (restarting_) {
+    log_->info("{} routes of a previous run kept in the kernel until peers resend theirs", fib_->preserved());
+    deferral_.expires_after(options_.deferral);
+    deferral_.async_wait(asio::bind_executor(strand_, [this](const boost::system::error_code& ec) {
+      if (ec || reconciled_) return;
+      log_->info("graceful restart deferral over: removing stale kernel routes");
+      reconciled_ = true;
+      fib_->reconcile();
+    }));
+  }
+}
+
+Speaker::~Speaker() { shutdown(); }
+
+void Speaker::applyConfig(SpeakerConfig config) {
+  asio::post(strand_, [this, config = std::move(config)]() mutable { applyOnStrand(std::move(config)); });
+}
+
+void Speaker::shutdown() {
+  std::promise<void> done;
+  asio::post(strand_, [&] {
+    boost::system::error_code ec;
+    for (auto& a : acceptors_) a->close(ec);
+    acceptors_.clear();
+    deferral_.cancel();
+    for (auto& [id, entry] : peers_) {
+      if (entry.restartTimer) entry.restartTimer->cancel();
+      entry.peer->abandon();
+    }
+    peers_.clear();
+    peerIds_.clear();
+    done.set_value();
+  });
+  if (io_.stopped()) return;
+  done.get_future().wait_for(std::chrono::seconds(5));
+}
+
+void Speaker::applyOnStrand(SpeakerConfig config) {
+  for (const auto& w : config.warnings) log_->warn("config: {}", w);
+  const bool ribChanged = !configured_ || config.localAs != config_.localAs || config.routerId != config_.routerId ||
+                          config.routeReflector != config_.routeReflector || config.clusterId != config_.clusterId;
+  const SpeakerConfig old = std::exchange(config_, std::move(config));
+  const bool filtersChanged = configured_ && (old.filters != config_.filters || old.pools != config_.pools);
+  configured_ = true;
+
+  if (ribChanged) {
+    // Identity changed: every session restarts with the new AS / router ID.
+    for (auto& [id, entry] : peers_) entry.peer->stop();
+    peers_.clear();
+    peerIds_.clear();
+    RibConfig rc;
+    rc.localAs = config_.localAs;
+    rc.routerId = config_.routerId;
+    rc.routeReflector = config_.routeReflector;
+    rc.clusterId = config_.clusterId;
+    rc.maxPaths = options_.maxPaths;
+    if (rib_) {
+      for (const auto& p : locPrefixes_) fib_->update({{p, std::nullopt}});
+      locPrefixes_.clear();
+    }
+    rib_ = std::make_unique<Rib>(rc);
+    rib_->setImportPolicy([this](const PeerInfo& from, const Prefix& prefix, PathAttributes attrs)
+                              -> std::optional<PathAttributes> {
+      if (!importAllowed(from.id, prefix)) return std::nullopt;
+      return attrs;
+    });
+    rib_->setExportPolicy([this](const PeerInfo& to, const Prefix& prefix, PathAttributes attrs)
+                              -> std::optional<PathAttributes> {
+      if (!exportAllowed(to.id, prefix)) return std::nullopt;
+      return attrs;
+    });
+    log_->info("node {}: AS {}, router ID {}{}", config_.nodeName, config_.localAs,
+               Address::v4(config_.routerId).toString(), config_.routeReflector ? ", route reflector" : "");
+  }
+
+  const std::uint16_t port = options_.listenPort.value_or(config_.listenPort);
+  if (port != listeningPort_) listen(port);
+
+  // Peers: stop those gone or changed, start the new ones; untouched sessions stay up.
+  for (auto it = peerIds_.begin(); it != peerIds_.end();) {
+    const PeerSpec* now = config_.peer(it->first);
+    auto& entry = peers_.at(it->second);
+    if (now && *now == entry.peer->spec()) {
+      ++it;
+      continue;
+    }
+    log_->info("peer {}: {}", it->first, now ? "settings changed, restarting" : "removed");
+    entry.peer->stop();
+    if (entry.restartTimer) entry.restartTimer->cancel();
+    if (entry.up || rib_->staleCount(it->second) > 0) rib_->removePeer(it->second);
+    peers_.erase(it->second);
+    it = peerIds_.erase(it);
+  }
+  for (const auto& spec : config_.peers) {
+    if (peerIds_.contains(spec.key)) continue;
+    const PeerId id = nextPeerId_++;
+    auto peer = std::make_shared<Peer>(io_, id, spec, config_, options_.timers, restarting_, *this);
+    peers_[id].peer = peer;
+    peerIds_[spec.key] = id;
+    log_->info("peer {}: {} AS {} ({})", spec.key, spec.address.toString(), spec.peerAs, peerTypeName(spec.type));
+  }
+  setMd5Keys();
+  for (auto& [id, entry] : peers_) entry.peer->start();
+
+  originate(ribChanged ? SpeakerConfig{} : old);
+  if (filtersChanged) {
+    // Policy changed: re-run imports from the peers (ROUTE-REFRESH, RFC 2918) and exports.
+    for (auto& [id, entry] : peers_) {
+      if (!entry.up) continue;
+      entry.peer->requestRefresh(entry.peer->spec().address.family == Afi::kIpv4 ? kIpv4Unicast : kIpv6Unicast);
+      rib_->removePeer(id);
+      rib_->addPeer(peerInfo(entry, id));
+    }
+  }
+  scheduleFlush();
+}
+
+void Speaker::originate(const SpeakerConfig& old) {
+  for (const auto& b : old.blocks)
+    if (std::find(config_.blocks.begin(), config_.blocks.end(), b) == config_.blocks.end()) rib_->withdrawOriginated(b);
+  for (const auto& b : config_.blocks) {
+    if (std::find(old.blocks.begin(), old.blocks.end(), b) != old.blocks.end()) continue;
+    PathAttributes attrs;
+    attrs.origin = Origin::kIgp;
+    attrs.asPath = AsPath{};
+    if (b.family() == Afi::kIpv4) {
+      if (config_.ipv4) attrs.nextHop = *config_.ipv4;
+    } else if (config_.ipv6) {
+      attrs.mpReach = MpReach{kIpv6Unicast, *config_.ipv6, std::nullopt, {}};
+    }
+    rib_->originate(b, attrs);
+  }
+}
+
+void Speaker::listen(std::uint16_t port) {
+  boost::system::error_code ec;
+  for (auto& a : acceptors_) a->close(ec);
+  acceptors_.clear();
+  listeningPort_ = port;
+  for (const auto& endpoint : {tcp::endpoint(tcp::v4(), port), tcp::endpoint(tcp::v6(), port)}) {
+    auto acceptor = std::make_unique<tcp::acceptor>(strand_);
+    acceptor->open(endpoint.protocol(), ec);
+    if (ec) continue;
+    acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
+    if (endpoint.protocol() == tcp::v6()) acceptor->set_option(asio::ip::v6_only(true), ec);
+    acceptor->bind(endpoint, ec);
+    if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      log_->warn("cannot listen on {} port {}: {}", endpoint.protocol() == tcp::v4() ? "IPv4" : "IPv6", port,
+                 ec.message());
+      continue;
+    }
+    log_->info("listening on {} port {}", endpoint.protocol() == tcp::v4() ? "IPv4" : "IPv6", port);
+    accept(*acceptor);
+    acceptors_.push_back(std::move(acceptor));
+  }
+}
+
+void Speaker::setMd5Keys() {
+  // RFC 2385: the listening socket must know each keyed peer's password before its SYN arrives.
+  for (auto& acceptor : acceptors_) {
+    const bool v4 = acceptor->local_endpoint().protocol() == tcp::v4();
+    for (const auto& [id, entry] : peers_) {
+      const auto& spec = entry.peer->spec();
+      if ((spec.address.family == Afi::kIpv4) != v4) continue;
+      if (auto r = setTcpMd5(acceptor->native_handle(), spec.address, spec.password.value_or("")); !r)
+        log_->warn("listener: {}", r.error().toString());
+    }
+  }
+}
+
+void Speaker::accept(tcp::acceptor& acceptor) {
+  acceptor.async_accept(asio::bind_executor(strand_, [this, &acceptor](const boost::system::error_code& ec,
+                                                                       tcp::socket socket) {
+    if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
+    if (!ec) {
+      boost::system::error_code e;
+      const auto remote = socket.remote_endpoint(e).address();
+      Address address;
+      if (remote.is_v4()) {
+        address = Address::v4(remote.to_v4().to_uint());
+      } else {
+        std::array<std::uint8_t, 16> b;
+        const auto bytes = remote.to_v6().to_bytes();
+        std::copy(bytes.begin(), bytes.end(), b.begin());
+        address = Address::v6(b);
+      }
+      bool taken = false;
+      for (auto& [id, entry] : peers_) {
+        if (entry.peer->spec().address == address) {
+          entry.peer->acceptInbound(std::move(socket));
+          taken = true;
+          break;
+        }
+      }
+      if (!taken) {
+        log_->info("refusing connection from {}: not a configured peer", address.toString());
+        socket.close(e);
+      }
+    }
+    accept(acceptor);
+  }));
+}
+
+PeerInfo Speaker::peerInfo(const PeerEntry& entry, PeerId id) const {
+  PeerInfo info;
+  info.id = id;
+  const auto& spec = entry.peer->spec();
+  info.address = spec.address;
+  info.asn = entry.session ? entry.session->params.peerAs : spec.peerAs;
+  info.routerId = entry.session ? entry.session->params.peerId : 0;
+  info.routeReflectorClient = spec.routeReflectorClient;
+  info.families = entry.session ? entry.session->params.families : std::vector<AfiSafi>{};
+  // Our address towards the peer is the next hop we advertise; a v6 session has the node's v4
+  // address for IPv4 and the other way round.
+  if (entry.session && entry.session->localAddress.family == Afi::kIpv4) {
+    info.localAddress = entry.session->localAddress;
+    info.localAddressV6 = config_.ipv6;
+  } else {
+    if (config_.ipv4) info.localAddress = *config_.ipv4;
+    info.localAddressV6 = entry.session ? std::optional<Address>(entry.session->localAddress) : config_.ipv6;
+  }
+  return info;
+}
+
+bool Speaker::importAllowed(PeerId from, const Prefix& prefix) const {
+  auto it = peers_.find(from);
+  if (it == peers_.end()) return false;
+  const auto& filters = it->second.peer->spec().filters;
+  // An explicit BGPFilter rule decides; without one, only prefixes inside an IP pool come in.
+  for (const auto& name : filters) {
+    auto f = config_.filters.find(name);
+    if (f == config_.filters.end()) continue;
+    const auto& rules = prefix.family() == Afi::kIpv4 ? f->second.importV4 : f->second.importV6;
+    if (!rules.empty()) return filterAccepts(config_, filters, prefix, true);
+  }
+  for (const auto& pool : config_.pools)
+    if (within(pool.cidr, prefix)) return true;
+  return false;
+}
+
+bool Speaker::exportAllowed(PeerId to, const Prefix& prefix) const {
+  auto it = peers_.find(to);
+  if (it == peers_.end()) return false;
+  const auto& filters = it->second.peer->spec().filters;
+  for (const auto& name : filters) {
+    auto f = config_.filters.find(name);
+    if (f == config_.filters.end()) continue;
+    const auto& rules = prefix.family() == Afi::kIpv4 ? f->second.exportV4 : f->second.exportV6;
+    if (!rules.empty()) return filterAccepts(config_, filters, prefix, false);
+  }
+  // Calico exports pool routes (its own blocks and what it learned inside pools), except pools
+  // with disableBGPExport.
+  if (std::find(config_.blocks.begin(), config_.blocks.end(), prefix) != config_.blocks.end()) {
+    for (const auto& pool : config_.pools)
+      if (within(pool.cidr, prefix) && pool.disableBgpExport) return false;
+    return true;
+  }
+  for (const auto& pool : config_.pools)
+    if (within(pool.cidr, prefix)) return !pool.disableBgpExport;
+  return false;
+}
+
+void Speaker::onSessionUp(std::uint32_t peerId, const SessionInfo& session) {
+  asio::post(strand_, [this, peerId, session] {
+    auto it = peers_.find(peerId);
+    if (it == peers_.end()) return;
+    auto& entry = it->second;
+    entry.up = true;
+    entry.session = session;
+    entry.endOfRibReceived = false;
+    if (entry.restartTimer) entry.restartTimer->cancel();
+    rib_->addPeer(peerInfo(entry, peerId));
+    flush();
+    // RFC 4724 §4.1: the initial table is followed by End-of-RIB for each family.
+    std::vector<wire::Bytes> eor;
+    for (const auto& f : session.params.families) eor.push_back(endOfRibMessage(f, session.params.sendContext()));
+    entry.peer->send(std::move(eor));
+  });
+}
+
+void Speaker::onSessionDown(std::uint32_t peerId, SessionEnd end) {
+  asio::post(strand_, [this, peerId, end] {
+    auto it = peers_.find(peerId);
+    if (it == peers_.end()) return;
+    auto& entry = it->second;
+    entry.up = false;
+    const bool wasUp = entry.session.has_value();
+    entry.session.reset();
+    if (!wasUp) return;
+    if (end.graceful && end.restartTime > 0) {
+      // RFC 4724 §4.2: keep the routes, marked stale, until End-of-RIB or the restart time.
+      log_->info("peer {}: down, keeping its routes for up to {}s (graceful restart)", entry.peer->spec().key,
+                 end.restartTime);
+      rib_->markStale(peerId);
+      entry.restartTimer = std::make_shared<asio::steady_timer>(strand_, std::chrono::seconds(end.restartTime));
+      entry.restartTimer->async_wait(asio::bind_executor(strand_, [this, peerId](const boost::system::error_code& ec) {
+        if (ec) return;
+        auto p = peers_.find(peerId);
+        if (p == peers_.end() || p->second.up) return;
+        log_->info("peer {}: restart time over, removing its stale routes", p->second.peer->spec().key);
+        rib_->removePeer(peerId);
+        scheduleFlush();
+      }));
+    } else {
+      rib_->removePeer(peerId);
+    }
+    scheduleFlush();
+  });
+}
+
+void Speaker::onUpdates(std::uint32_t peerId, std::vector<ReceivedUpdate> updates) {
+  asio::post(strand_, [this, peerId, updates = std::move(updates)] {
+    auto it = peers_.find(peerId);
+    if (it == peers_.end() || !it->second.up) return;
+    for (const auto& u : updates) {
+      if (auto family = endOfRib(u.update)) {
+        log_->info("peer {}: End-of-RIB {}", it->second.peer->spec().key, family->afi == Afi::kIpv4 ? "IPv4" : "IPv6");
+        it->second.endOfRibReceived = true;
+        // RFC 4724 §4.2: routes the restarted peer did not announce again are withdrawn now.
+        rib_->sweepStale(peerId, family->afi);
+        continue;
+      }
+      rib_->applyUpdate(peerId, u.update, u.outcome);
+    }
+    maybeReconcile();
+    scheduleFlush();
+  });
+}
+
+void Speaker::onRouteRefresh(std::uint32_t peerId, AfiSafi family) {
+  asio::post(strand_, [this, peerId, family] {
+    if (!peers_.contains(peerId)) return;
+    rib_->refreshPeer(peerId, family.afi);
+    scheduleFlush();
+  });
+}
+
+void Speaker::maybeReconcile() {
+  if (reconciled_ || !restarting_) return;
+  for (const auto& [id, entry] : peers_)
+    if (!entry.endOfRibReceived) return;
+  log_->info("every peer sent End-of-RIB: removing stale kernel routes of the previous run");
+  reconciled_ = true;
+  deferral_.cancel();
+  fib_->reconcile();
+}
+
+void Speaker::scheduleFlush() {
+  if (flushScheduled_) return;
+  flushScheduled_ = true;
+  // Posted, not run now: updates already queued on the strand are applied first, so one flush
+  // covers a whole burst.
+  asio::post(strand_, [this] {
+    flushScheduled_ = false;
+    flush();
+  });
+}
+
+std::optional<netlink::Route> Speaker::kernelRoute(const Prefix& prefix) const {
+  const auto* entry = rib_->locRib(prefix);
+  if (!entry || entry->paths.empty()) return std::nullopt;
+  if (entry->bestRoute().peer == kLocalPeer) return netlink::Route::blackhole(toNetlink(prefix), netlink::kProtocolBgp);
+  std::vector<netlink::Nexthop> hops;
+  for (const auto& route : entry->multipath()) {
+    if (route.peer == kLocalPeer) continue;
+    const auto& attrs = *route.attrs;
+    std::optional<Address> nh;
+    if (prefix.family() == Afi::kIpv4) nh = attrs.nextHop;
+    else if (attrs.mpReach) nh = attrs.mpReach->nextHop;
+    if (!nh || nh->family != prefix.family() || *nh == Address{nh->family, {}}) continue;
+    netlink::Nexthop hop;
+    hop.gateway = toNetlink(*nh);
+    if (std::find(hops.begin(), hops.end(), hop) == hops.end()) hops.push_back(hop);
+  }
+  if (hops.empty()) return std::nullopt;
+  if (hops.size() == 1) return netlink::Route::via(toNetlink(prefix), *hops[0].gateway, netlink::kProtocolBgp);
+  return netlink::Route::ecmp(toNetlink(prefix), std::move(hops), netlink::kProtocolBgp);
+}
+
+void Speaker::flush() {
+  if (!rib_) return;
+  // Kernel first: the FIB writer merges and writes in the background.
+  auto changed = rib_->takeChangedPrefixes();
+  if (!changed.empty()) {
+    std::vector<std::pair<Prefix, std::optional<netlink::Route>>> fib;
+    fib.reserve(changed.size());
+    for (const auto& prefix : changed) {
+      if (rib_->locRib(prefix)) locPrefixes_.insert(prefix);
+      else locPrefixes_.erase(prefix);
+      fib.emplace_back(prefix, kernelRoute(prefix));
+    }
+    fib_->update(std::move(fib));
+  }
+  for (auto& [id, entry] : peers_) {
+    if (!entry.up || !entry.session) continue;
+    auto batch = rib_->takeOutbound(id);
+    if (batch.empty()) continue;
+    const auto ctx = entry.session->params.sendContext();
+    auto updates = packUpdates(batch, ctx);
+    std::vector<wire::Bytes> bytes;
+    bytes.reserve(updates.size());
+    for (const auto& u : updates) bytes.push_back(encodeMessage(u, ctx));
+    entry.peer->send(std::move(bytes));
+  }
+}
+
+SpeakerReport Speaker::report() {
+  return runOn(strand_, [this] {
+    SpeakerReport r;
+    r.nodeName = config_.nodeName;
+    r.localAs = config_.localAs;
+    r.routerId = config_.routerId;
+    r.fib = fib_->stats();
+    r.locRibSize = rib_ ? rib_->locRibSize() : 0;
+    for (const auto& [id, entry] : peers_) {
+      PeerReport p;
+      p.status = entry.peer->status();
+      if (rib_) {
+        if (const auto* in = rib_->adjRibIn(id)) {
+          p.received = in->size();
+          for (const auto& [nlri, attrs] : *in) {
+            const auto* loc = rib_->locRib(nlri.prefix);
+            if (!loc) continue;
+            for (const auto& path : loc->paths)
+              if (path.peer == id) {
+                ++p.accepted;
+                break;
+              }
+          }
+        }
+        if (const auto* out = rib_->adjRibOut(id)) p.advertised = out->size();
+      }
+      r.peers.push_back(std::move(p));
+    }
+    return r;
+  });
+}
+
+std::vector<RouteReport> Speaker::routes() {
+  return runOn(strand_, [this] {
+    std::vector<RouteReport> out;
+    if (!rib_) return out;
+    std::vector<Prefix> prefixes(locPrefixes_.begin(), locPrefixes_.end());
+    std::sort(prefixes.begin(), prefixes.end());
+    for (const auto& prefix : prefixes) {
+      const auto* entry = rib_->locRib(prefix);
+      if (!entry) continue;
+      bool first = true;
+      for (const auto& path : entry->paths) {
+        RouteReport r;
+        r.prefix = prefix;
+        r.best = first;
+        first = false;
+        auto p = peers_.find(path.peer);
+        r.from = path.peer == kLocalPeer ? "local" : p != peers_.end() ? p->second.peer->spec().key : "?";
+        const auto& attrs = *path.attrs;
+        if (path.peer != kLocalPeer) {
+          if (prefix.family() == Afi::kIpv4 && attrs.nextHop) r.nextHops.push_back(*attrs.nextHop);
+          if (prefix.family() == Afi::kIpv6 && attrs.mpReach) r.nextHops.push_back(attrs.mpReach->nextHop);
+        }
+        if (attrs.asPath)
+          for (const auto& seg : *attrs.asPath) r.asPath.insert(r.asPath.end(), seg.asns.begin(), seg.asns.end());
+        out.push_back(std::move(r));
+      }
+    }
+    return out;
+  });
+}
+
+}  // namespace tartan::bgp::speaker
