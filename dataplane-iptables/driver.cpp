@@ -117,6 +117,8 @@ struct Driver::State {
   bool dispatchDirty = true, staticDirty = true;
   // Endpoints whose status is owed after the next successful apply.
   std::set<std::string> statusWorkloads, statusHosts;
+  // Endpoints left out because their interface name cannot be used, with the reason.
+  std::map<std::string, std::string> rejectedWorkloads;
 
   std::array<Family, 2> families{Family(IpFamily::kV4), Family(IpFamily::kV6)};
 
@@ -154,7 +156,10 @@ void Driver::State::setConfig(const google::protobuf::Map<std::string, std::stri
       for (std::string_view rest = value; !rest.empty();) {
         auto comma = rest.find(',');
         auto prefix = rest.substr(0, comma);
-        if (!prefix.empty()) config.interfacePrefixes.emplace_back(prefix);
+        if (isValidInterfaceName(prefix))
+          config.interfacePrefixes.emplace_back(prefix);
+        else
+          log->warn("config interfacePrefix: '{}' is not an interface name prefix; ignored", prefix);
         rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
       }
     } else if (key == "failsafeInboundHostPorts" || key == "failsafeOutboundHostPorts") {
@@ -305,7 +310,10 @@ void Driver::State::resolveHostInterfaces() {
     const auto& e = hep.second;
     auto& interfaces = resolved[key];
     if (!e.name().empty()) {
-      if (claimed.insert(e.name()).second) interfaces.push_back(e.name());
+      if (e.name() != "*" && !isValidInterfaceName(e.name()))
+        log->error("host endpoint {}: interface name '{}' is not valid; left out", key, e.name());
+      else if (claimed.insert(e.name()).second)
+        interfaces.push_back(e.name());
       continue;
     }
     if (!listed) {
@@ -365,6 +373,13 @@ void Driver::State::render() {
   }
   for (const auto& key : dirtyWorkloads) {
     auto it = workloads.find(key);
+    rejectedWorkloads.erase(key);
+    if (it != workloads.end() && !isValidInterfaceName(it->second.second.interface_name())) {
+      // Programming it would make iptables-restore reject the whole batch.
+      rejectedWorkloads[key] = "interface name '" + it->second.second.interface_name() + "' is not valid";
+      log->error("workload endpoint {}: {}", key, rejectedWorkloads[key]);
+      it = workloads.end();
+    }
     for (Family& f : families)
       f.own("workload:" + key,
             it == workloads.end()
@@ -385,7 +400,8 @@ void Driver::State::render() {
   }
   if (dispatchDirty) {
     std::vector<std::string> interfaces;
-    for (const auto& [key, wep] : workloads) interfaces.push_back(wep.second.interface_name());
+    for (const auto& [key, wep] : workloads)
+      if (rejectedWorkloads.count(key) == 0) interfaces.push_back(wep.second.interface_name());
     std::vector<HostDispatchEntry> entries;
     for (const auto& [key, hep] : hosts)
       for (const auto& ifname : hostInterfaces[key]) entries.push_back(hostDispatchEntry(hep.second, ifname));
@@ -475,6 +491,11 @@ void Driver::State::report(bool ok, bool changed, const std::string& detail) {
         rm->set_orchestrator_id(key.substr(0, first));
         rm->set_workload_id(key.substr(first + 1, last - first - 1));
         rm->set_endpoint_id(key.substr(last + 1));
+      } else if (auto rejected = rejectedWorkloads.find(key); rejected != rejectedWorkloads.end()) {
+        auto* up = out.mutable_workload_endpoint_status_update();
+        *up->mutable_id() = it->second.first;
+        up->mutable_status()->set_status("error");
+        up->mutable_status()->set_detail(rejected->second);
       } else {
         auto* up = out.mutable_workload_endpoint_status_update();
         *up->mutable_id() = it->second.first;

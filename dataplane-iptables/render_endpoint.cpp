@@ -131,6 +131,14 @@ Result<std::vector<FailsafePort>> parseFailsafePorts(std::string_view text) {
   return out;
 }
 
+bool isValidInterfaceName(std::string_view name) {
+  if (name.empty() || name.size() > 15) return false;
+  return std::none_of(name.begin(), name.end(), [](char c) {
+    return std::isspace(static_cast<unsigned char>(c)) || c == '/' || c == '"' || c == '+' || c == '!' || c == '\'' ||
+           static_cast<unsigned char>(c) < 0x20;
+  });
+}
+
 std::vector<Chain> renderWorkloadEndpoint(const pb::WorkloadEndpoint& endpoint, IpFamily /*family*/,
                                           const RenderConfig& /*config*/) {
   const std::string tw = names::toWorkloadChain(endpoint.interface_name());

@@ -4,11 +4,14 @@
 // rule, so the renderer emits one iptables rule per combination of alternatives. Every action
 // ends evaluation (Allow, Deny, Pass) except Log, so the expansion keeps the meaning.
 #include "tartan/dataplane/iptables/render.hpp"
+#include "tartan/common/log.hpp"
+#include "tartan/dataplane/iptables/kernel.hpp"
 #include "tartan/proto/dataplane.pb.h"
 
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <set>
 
 namespace tartan::dataplane::iptables {
 
@@ -195,9 +198,47 @@ void collectFrom(const Container& rules, IpSetRefs& out) {
   }
 }
 
+bool validPorts(const google::protobuf::RepeatedPtrField<pb::PortRange>& ports) {
+  return std::all_of(ports.begin(), ports.end(), [](const pb::PortRange& p) {
+    return p.first() >= 0 && p.last() <= 65535 && p.first() <= p.last();
+  });
+}
+
+bool validNets(const google::protobuf::RepeatedPtrField<std::string>& nets) {
+  return std::all_of(nets.begin(), nets.end(),
+                     [](const std::string& n) { return !canonicalMember(n, IpSetType::kNet).empty(); });
+}
+
+bool validProtocol(const pb::Protocol& p) {
+  if (p.number_or_name_case() == pb::Protocol::kNumber) return p.number() >= 0 && p.number() <= 255;
+  if (p.number_or_name_case() == pb::Protocol::kName) {
+    static const std::set<std::string> kNames{"tcp", "udp", "sctp", "icmp", "icmpv6", "ipv6-icmp", "udplite"};
+    return kNames.count(lower(p.name())) != 0;
+  }
+  return true;
+}
+
+bool validIcmp(const pb::IcmpMatch& icmp) {
+  return icmp.type() >= 0 && icmp.type() <= 255 && (!icmp.has_code() || (icmp.code() >= 0 && icmp.code() <= 255));
+}
+
 }  // namespace
 
+std::string invalidRuleReason(const pb::Rule& rule) {
+  // The calc graph validates everything; this is defence in depth: one bad rule must not make
+  // iptables-restore reject the whole batch (and so every other update with it).
+  if (!validProtocol(rule.protocol()) || !validProtocol(rule.not_protocol())) return "unknown protocol";
+  for (const auto* nets : {&rule.src_net(), &rule.not_src_net(), &rule.dst_net(), &rule.not_dst_net()})
+    if (!validNets(*nets)) return "bad CIDR";
+  for (const auto* ports : {&rule.src_ports(), &rule.not_src_ports(), &rule.dst_ports(), &rule.not_dst_ports()})
+    if (!validPorts(*ports)) return "bad port range";
+  if ((rule.has_icmp() && !validIcmp(rule.icmp())) || (rule.has_not_icmp() && !validIcmp(rule.not_icmp())))
+    return "bad ICMP type or code";
+  return {};
+}
+
 std::vector<Rule> renderRule(const pb::Rule& rule, IpFamily family, const RenderConfig& config) {
+  if (const auto reason = invalidRuleReason(rule); !reason.empty()) return {};
   if (rule.ip_version() == pb::IP_VERSION_V4 && family != IpFamily::kV4) return {};
   if (rule.ip_version() == pb::IP_VERSION_V6 && family != IpFamily::kV6) return {};
   std::string fixed;
@@ -235,6 +276,8 @@ template <class Container>
 Chain rulesChain(std::string name, const Container& rules, IpFamily family, const RenderConfig& config) {
   Chain chain{std::move(name), {}};
   for (const pb::Rule& rule : rules) {
+    if (const auto reason = invalidRuleReason(rule); !reason.empty() && family == IpFamily::kV4)
+      log::get("dataplane")->error("chain {}: rule '{}' left out: {}", chain.name, rule.rule_id(), reason);
     auto rendered = renderRule(rule, family, config);
     chain.rules.insert(chain.rules.end(), rendered.begin(), rendered.end());
   }

@@ -353,3 +353,45 @@ TEST_CASE("a host endpoint given by expected IPs covers the interfaces that hold
   CHECK(saved.find("tartan-fh-eth1") == std::string::npos);
   CHECK(saved.find("-i eth2 -g tartan-fh-eth2") != std::string::npos);
 }
+
+TEST_CASE("malformed input is left out and reported, and never blocks the rest of the batch", "[driver][robust]") {
+  Harness h;
+  auto messages = tt::snapshot();
+  messages.insert(messages.end() - 1, tt::workload("bad-1", "tart with space", false));
+  auto badPolicy = tt::allowWebPolicy();
+  auto* rule = badPolicy.mutable_active_policy_update()->mutable_policy()->add_inbound_rules();
+  rule->set_action(pb::RULE_ACTION_ALLOW);
+  rule->add_src_net("10.0.0.0/33");
+  auto* ports = badPolicy.mutable_active_policy_update()->mutable_policy()->add_inbound_rules();
+  ports->set_action(pb::RULE_ACTION_DENY);
+  ports->mutable_protocol()->set_name("tcp");
+  *ports->add_dst_ports() = tt::port(90, 80);
+  messages.insert(messages.end() - 1, badPolicy);
+  h.send(messages);
+  h.applyOk();
+  // The good rules of the policy are there, the bad ones not; the bad endpoint is not dispatched.
+  const auto saved = h.kernel.save(IpFamily::kV4, "filter");
+  CHECK(saved.find("--destination-ports 80 ") != std::string::npos);
+  CHECK(saved.find("/33") == std::string::npos);
+  CHECK(saved.find("90:80") == std::string::npos);
+  CHECK(saved.find("tart with space") == std::string::npos);
+  std::string detail;
+  for (const auto& m : h.reports)
+    if (m.has_workload_endpoint_status_update() &&
+        m.workload_endpoint_status_update().id().workload_id() == "default/bad-1")
+      detail = m.workload_endpoint_status_update().status().status() + ": " +
+               m.workload_endpoint_status_update().status().detail();
+  CHECK(detail == "error: interface name 'tart with space' is not valid");
+}
+
+TEST_CASE("a member added and removed between applies costs no kernel call", "[driver][ipsets]") {
+  Harness h;
+  h.send(tt::snapshot());
+  h.applyOk();
+  const auto ops = h.kernel.setOps;
+  h.send({tt::setDelta("web-clients", {"10.1.1.1"}, {}), tt::setDelta("web-clients", {}, {"10.1.1.1"}),
+          tt::setDelta("web-clients", {"10.65.2.7"}, {})});  // already a member
+  h.applyOk();
+  CHECK(h.kernel.setOps.adds == ops.adds);
+  CHECK(h.kernel.setOps.dels == ops.dels);
+}

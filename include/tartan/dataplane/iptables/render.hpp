@@ -10,8 +10,8 @@
 // policy, so an established flow costs two rules; each tier is evaluated with the accept/pass
 // mark bits and ends with the tier's default action.
 // Owns nothing; no I/O; safe to call from any thread. Bad input (an address of the wrong family,
-// ports without a port protocol) makes a rule render to nothing for that family, and is counted
-// in RenderWarnings rather than failing the whole batch.
+// ports without a port protocol) makes a rule render to nothing for that family; a malformed
+// rule (invalidRuleReason) renders to nothing and is logged, rather than failing the batch.
 #pragma once
 
 #include "tartan/common/result.hpp"
@@ -58,6 +58,9 @@ std::vector<FailsafePort> defaultFailsafeOutbound();
 Result<std::vector<FailsafePort>> parseFailsafePorts(std::string_view text);
 
 // ---- Rules and policies
+// Why a rule cannot be rendered at all (a bad CIDR, port range, protocol, ICMP value), or "".
+// Such a rule is left out, so that it cannot make iptables-restore reject the whole batch.
+std::string invalidRuleReason(const proto::Rule& rule);
 // The iptables rules for one abstract rule (none if it cannot match in this family).
 std::vector<Rule> renderRule(const proto::Rule& rule, IpFamily family, const RenderConfig& config);
 // The inbound and outbound chains of a policy (always both, possibly empty).
@@ -71,6 +74,9 @@ void collectIpSetIds(const proto::Policy& policy, IpSetRefs& out);
 void collectIpSetIds(const proto::Profile& profile, IpSetRefs& out);
 
 // ---- Endpoints (to-/from- chains, filter table)
+// 1 to 15 characters (IFNAMSIZ - 1), none of them blank, '/', '"', '+' or '!'.
+bool isValidInterfaceName(std::string_view name);
+
 std::vector<Chain> renderWorkloadEndpoint(const proto::WorkloadEndpoint& endpoint, IpFamily family,
                                           const RenderConfig& config);
 
