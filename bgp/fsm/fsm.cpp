@@ -204,6 +204,9 @@ Actions Fsm::onOpenSent(const Event& e) {
   switch (e.kind) {
     case EventKind::kManualStart:
     case EventKind::kAutomaticStart:
+    // [16]/[17]: a second connection is tracked by collision detection (§6.8), not by this FSM.
+    case EventKind::kTcpCrAcked:
+    case EventKind::kTcpConnectionConfirmed:
       return out;
     case EventKind::kManualStop:
       notifyAndIdle(out, kCeaseShutdown, false);
@@ -246,6 +249,8 @@ Actions Fsm::onOpenConfirm(const Event& e) {
   switch (e.kind) {
     case EventKind::kManualStart:
     case EventKind::kAutomaticStart:
+    case EventKind::kTcpCrAcked:
+    case EventKind::kTcpConnectionConfirmed:
       return out;
     case EventKind::kManualStop:
       notifyAndIdle(out, kCeaseShutdown, false);
@@ -260,8 +265,10 @@ Actions Fsm::onOpenConfirm(const Event& e) {
       return out;
     case EventKind::kTcpConnectionFails:
     case EventKind::kNotifMsg:
-    case EventKind::kNotifMsgVerErr:
       toIdle(out, true);
+      return out;
+    case EventKind::kNotifMsgVerErr:  // §8.2.2: the only OpenConfirm exit that is not counted
+      toIdle(out, false);
       return out;
     case EventKind::kBgpHeaderErr:
     case EventKind::kBgpOpenMsgErr:
@@ -288,6 +295,8 @@ Actions Fsm::onEstablished(const Event& e) {
   switch (e.kind) {
     case EventKind::kManualStart:
     case EventKind::kAutomaticStart:
+    case EventKind::kTcpCrAcked:
+    case EventKind::kTcpConnectionConfirmed:
       return out;
     case EventKind::kManualStop:
       notifyAndIdle(out, kCeaseShutdown, false);

@@ -461,3 +461,20 @@ TEST_CASE("the Idle hold time backs off with each failed attempt, up to the Conn
   f.handle(ev(EventKind::kManualStart));  // an operator start resets the count
   CHECK(f.idleHoldTime() == 0);
 }
+
+TEST_CASE("a second TCP connection does not disturb a connection past Active (RFC 4271 §6.8, §8.2.2)") {
+  for (auto state : {State::kOpenSent, State::kOpenConfirm, State::kEstablished}) {
+    for (auto k : {EventKind::kTcpConnectionConfirmed, EventKind::kTcpCrAcked}) {
+      auto f = fsmIn(state);
+      CHECK(f.handle(ev(k)).empty());
+      CHECK(f.state() == state);
+    }
+  }
+}
+
+TEST_CASE("OpenConfirm: a NOTIFICATION with a version error goes Idle without counting a retry") {
+  auto f = fsmIn(State::kOpenConfirm);
+  f.handle(ev(EventKind::kNotifMsgVerErr));
+  CHECK(f.state() == State::kIdle);
+  CHECK(f.connectRetryCounter() == 0);
+}
