@@ -22,7 +22,9 @@ struct PeerConfig {
   std::uint16_t connectRetryTime = 120;      // RFC 4271 §10 suggests 120 s
   std::uint16_t largeHoldTime = 240;         // hold timer before the OPEN exchange (§8.2.2: 4 min)
   std::optional<std::uint16_t> delayOpenTime;  // DelayOpen (§8.1.1, optional attribute 4)
-  bool passive = false;                      // wait for the peer to connect (§8.1.1)
+  // Wait for the peer to connect and never initiate (stricter than §8.1.1 PassiveTcpEstablishment,
+  // which still connects once the ConnectRetry timer expires).
+  bool passive = false;
   std::vector<AfiSafi> families{kIpv4Unicast};
   bool routeRefresh = true;
   std::optional<GracefulRestartCap> gracefulRestart;

@@ -29,22 +29,13 @@ Open peerOpen(std::uint16_t hold = 90) {
 
 Event ev(EventKind k) { return Event::of(k); }
 
-// Drives a fresh FSM into the given state along the usual path.
+// Drives a fresh FSM into the given state along the usual path (Active: as a passive peer).
 Fsm fsmIn(State target, PeerConfig c = config()) {
+  if (target == State::kActive) c.passive = true;
   Fsm f(c);
   if (target == State::kIdle) return f;
   f.handle(ev(EventKind::kManualStart));
-  if (target == State::kConnect || target == State::kActive) {
-    if (target == State::kActive && !c.passive) f.handle(ev(EventKind::kTcpConnectionFails));
-    REQUIRE((c.passive || target == State::kConnect || f.state() == State::kIdle));
-    if (target == State::kActive && !c.passive) {
-      c.passive = true;
-      Fsm p(c);
-      p.handle(ev(EventKind::kManualStart));
-      return p;
-    }
-    return f;
-  }
+  if (target == State::kConnect || target == State::kActive) return f;
   f.handle(ev(EventKind::kTcpCrAcked));
   if (target == State::kOpenSent) return f;
   f.handle(Event::openReceived(peerOpen()));
@@ -477,4 +468,10 @@ TEST_CASE("OpenConfirm: a NOTIFICATION with a version error goes Idle without co
   f.handle(ev(EventKind::kNotifMsgVerErr));
   CHECK(f.state() == State::kIdle);
   CHECK(f.connectRetryCounter() == 0);
+}
+
+TEST_CASE("a passive peer never initiates: ConnectRetry expiry in Active only restarts the timer") {
+  auto f = fsmIn(State::kActive);
+  CHECK(f.handle(ev(EventKind::kConnectRetryTimerExpires)) == Actions{StartTimer{Timer::kConnectRetry, 120}});
+  CHECK(f.state() == State::kActive);
 }
