@@ -1,6 +1,7 @@
 #include "codec/message.hpp"
 
 #include <algorithm>
+#include <cassert>
 
 namespace tartan::bgp {
 namespace {
@@ -197,6 +198,9 @@ wire::Bytes encodeMessage(const Message& message, const CodecContext& ctx) {
       w.bytes(one);
       w.patchU8(paramAt + 1, static_cast<std::uint8_t>(w.size() - paramAt - 2));
     }
+    // Over 255 octets needs RFC 9072 extended parameters, which we do not send: our own OPEN
+    // never carries that many capabilities, so this is a bug, not input.
+    assert(w.size() - paramsLengthAt - 1 <= 255);
     w.patchU8(paramsLengthAt, static_cast<std::uint8_t>(w.size() - paramsLengthAt - 1));
   } else if (const auto* update = std::get_if<Update>(&message)) {
     const std::size_t withdrawnAt = w.size();

@@ -1,5 +1,7 @@
 #include "rib/packing.hpp"
 
+#include <optional>
+
 namespace tartan::bgp {
 namespace {
 
@@ -13,17 +15,24 @@ std::size_t encodedSize(const PathAttributes& attrs, const CodecContext& ctx) {
   return bytes.size();
 }
 
-// Greedy fill: adds entries while size() stays within budget; returns the packed groups.
+// Largest NLRI entry: path identifier, length octet, 16 address octets.
+constexpr std::size_t kMaxNlriSize = 4 + 1 + 16;
+
+// Greedy fill: adds entries while each chunk stays within budget (the first chunk within
+// firstBudget), and emits the chunks in order.
 template <class Emit>
-void fill(const std::vector<NlriEntry>& entries, bool addPath, std::size_t budget, Emit emit) {
+void fill(const std::vector<NlriEntry>& entries, bool addPath, std::size_t budget, Emit emit,
+          std::size_t firstBudget = 0) {
   std::vector<NlriEntry> current;
   std::size_t used = 0;
+  std::size_t limit = firstBudget ? firstBudget : budget;
   for (const auto& e : entries) {
     const std::size_t n = nlriSize(e, addPath);
-    if (!current.empty() && used + n > budget) {
+    if (!current.empty() && used + n > limit) {
       emit(std::move(current));
       current.clear();
       used = 0;
+      limit = budget;
     }
     current.push_back(e);
     used += n;
@@ -39,9 +48,16 @@ std::vector<Update> packUpdates(const OutboundBatch& batch, const CodecContext& 
 
   std::vector<NlriEntry> withdrawV4, withdrawV6;
   for (const auto& w : batch.withdrawn) (w.prefix.family() == Afi::kIpv4 ? withdrawV4 : withdrawV6).push_back(w);
+  // The last IPv4 withdrawal UPDATE, and how much of it is used: the first IPv4 announcements
+  // can share it (one UPDATE may withdraw and announce, RFC 4271 §4.3).
+  std::optional<std::size_t> openUpdate;
+  std::size_t openUsed = 0;
   fill(withdrawV4, ctx.addPathIpv4, room, [&](std::vector<NlriEntry> part) {
     Update u;
+    openUsed = 0;
+    for (const auto& e : part) openUsed += nlriSize(e, ctx.addPathIpv4);
     u.withdrawn = std::move(part);
+    openUpdate = out.size();
     out.push_back(std::move(u));
   });
   // MP_UNREACH_NLRI: extended-length attribute header (4) plus AFI/SAFI (3).
@@ -61,26 +77,41 @@ std::vector<Update> packUpdates(const OutboundBatch& batch, const CodecContext& 
       a.mpReach.reset();
       const std::size_t attrBytes = encodedSize(a, ctx);
       // Attributes too big to leave room for a prefix cannot be sent at all.
-      if (attrBytes + 64 <= room)
-      fill(v4, ctx.addPathIpv4, room - attrBytes, [&](std::vector<NlriEntry> part) {
-        Update u;
-        u.attributes = a;
-        u.nlri = std::move(part);
-        out.push_back(std::move(u));
-      });
+      if (attrBytes + 64 <= room) {
+        std::size_t firstBudget = 0;
+        if (openUpdate && openUsed + attrBytes + kMaxNlriSize <= room) firstBudget = room - openUsed - attrBytes;
+        bool first = true;
+        fill(
+            v4, ctx.addPathIpv4, room - attrBytes,
+            [&](std::vector<NlriEntry> part) {
+              if (first && firstBudget) {
+                out[*openUpdate].attributes = a;
+                out[*openUpdate].nlri = std::move(part);
+              } else {
+                Update u;
+                u.attributes = a;
+                u.nlri = std::move(part);
+                out.push_back(std::move(u));
+              }
+              first = false;
+            },
+            firstBudget);
+        openUpdate.reset();
+      }
     }
     if (!v6.empty() && base.mpReach) {
       PathAttributes a = base;
       a.nextHop.reset();
       // One spare byte: MP_REACH_NLRI switches to an extended length once its NLRI grows.
       const std::size_t attrBytes = encodedSize(a, ctx) + 1;
-      if (attrBytes + 64 <= room)
-      fill(v6, ctx.addPathIpv6, room - attrBytes, [&](std::vector<NlriEntry> part) {
-        Update u;
-        u.attributes = a;
-        u.attributes.mpReach->nlri = std::move(part);
-        out.push_back(std::move(u));
-      });
+      if (attrBytes + 64 <= room) {
+        fill(v6, ctx.addPathIpv6, room - attrBytes, [&](std::vector<NlriEntry> part) {
+          Update u;
+          u.attributes = a;
+          u.attributes.mpReach->nlri = std::move(part);
+          out.push_back(std::move(u));
+        });
+      }
     }
   }
   return out;

@@ -92,10 +92,13 @@ void FibWriter::loop() {
       if (pending_.size() <= kChunk) {
         work.swap(pending_);
       } else {
-        for (auto it = pending_.begin(); it != pending_.end() && work.size() < kChunk;) {
-          work.insert(std::move(*it));
-          it = pending_.erase(it);
+        std::vector<Prefix> taken;
+        taken.reserve(kChunk);
+        for (auto it = pending_.begin(); it != pending_.end() && work.size() < kChunk; ++it) {
+          work.insert(*it);
+          taken.push_back(it->first);
         }
+        for (const auto& p : taken) pending_.erase(p);
       }
       stats_.pending = pending_.size();
       reconcileNow = reconcileRequested_ && pending_.empty();

@@ -19,6 +19,8 @@
 #include "fsm/collision.hpp"
 #include "fsm/fsm.hpp"
 
+#include <tartan/common/log.hpp>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>

@@ -479,11 +479,38 @@ TEST_CASE("packing: different attribute sets go in different UPDATEs; withdrawal
   batch.announced.emplace_back(store.intern(route({65001, 65002})), std::vector<NlriEntry>{n("198.51.100.0/24")});
   const CodecContext ctx;
   const auto updates = roundTrip(packUpdates(batch, ctx), ctx);
-  REQUIRE(updates.size() == 4);
+  REQUIRE(updates.size() == 3);
+  // The IPv4 withdrawals share an UPDATE with the first IPv4 announcements.
   CHECK(updates[0].withdrawn == std::vector<NlriEntry>{n("10.1.0.0/16"), n("10.2.0.0/16")});
+  CHECK(updates[0].nlri == std::vector<NlriEntry>{n("192.0.2.0/24")});
   CHECK(updates[1].attributes.mpUnreach->withdrawn == std::vector<NlriEntry>{n("2001:db8:9::/48")});
-  CHECK(updates[2].nlri == std::vector<NlriEntry>{n("192.0.2.0/24")});
-  CHECK(updates[3].attributes.asPath == AsPath{{AsSegmentType::kSequence, {65001, 65002}}});
+  CHECK(updates[2].attributes.asPath == AsPath{{AsSegmentType::kSequence, {65001, 65002}}});
+  CHECK(updates[2].withdrawn.empty());
+}
+
+TEST_CASE("packing: a full withdrawal UPDATE takes no announcements; a part-full one fills up") {
+  AttrStore store;
+  std::vector<NlriEntry> announce, withdraw;
+  for (std::uint32_t i = 0; i < 1500; ++i) {
+    announce.push_back({Prefix(Address::v4(0x0b000000 + (i << 8)), 24), 0});
+    withdraw.push_back({Prefix(Address::v4(0x0c000000 + (i << 8)), 24), 0});
+  }
+  OutboundBatch batch;
+  batch.withdrawn = withdraw;
+  batch.announced.emplace_back(store.intern(route({65001})), announce);
+  const CodecContext ctx;
+  const auto updates = roundTrip(packUpdates(batch, ctx), ctx);
+  std::size_t withdrawn = 0, announced = 0;
+  for (const auto& u : updates) {
+    withdrawn += u.withdrawn.size();
+    announced += u.nlri.size();
+  }
+  CHECK(withdrawn == 1500);
+  CHECK(announced == 1500);
+  // 3000 four-byte prefixes plus one 18-byte attribute set per announcing UPDATE: 3 UPDATEs.
+  CHECK(updates.size() == 3);
+  CHECK_FALSE(updates[1].withdrawn.empty());
+  CHECK_FALSE(updates[1].nlri.empty());
 }
 
 TEST_CASE("packing: IPv6 prefixes ride in MP_REACH_NLRI and stay within 4096 bytes") {
