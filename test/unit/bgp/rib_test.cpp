@@ -646,3 +646,25 @@ TEST_CASE("applyUpdate: IPv4 in MP_REACH_NLRI is stored with a NEXT_HOP, so iBGP
   CHECK(out->nextHop == addr("10.0.0.7"));
   CHECK_FALSE(out->mpReach);
 }
+
+TEST_CASE("the attribute store shares equal sets and frees a set with its last handle") {
+  AttrStore store;
+  auto a = route({65001});
+  auto b = route({65001});
+  b.med = 5;
+  {
+    const Attrs x = store.intern(a);
+    const Attrs y = store.intern(a);
+    const Attrs z = store.intern(b);
+    CHECK(x == y);
+    CHECK_FALSE(x == z);
+    CHECK(x.useCount() == 2);
+    CHECK(store.size() == 2);
+    Attrs moved = x;
+    CHECK(x.useCount() == 3);
+    moved = z;
+    CHECK(x.useCount() == 2);
+    CHECK(z.useCount() == 2);
+  }
+  CHECK(store.size() == 0);
+}
