@@ -553,8 +553,14 @@ Result<void> Driver::apply() {
   if (!s.inSync) return {};  // nothing is written before the initial snapshot is complete
   ++s.stats.applies;
   const auto before = s.stats;
+  const auto start = std::chrono::steady_clock::now();
   auto result = s.write();
   const bool changed = s.stats.restores != before.restores || s.stats.readBacks != before.readBacks;
+  if (changed && result)
+    s.log->debug("applied in {:.1f} ms: {} chains, {} restores, {} read-backs",
+                 std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count(),
+                 s.stats.chainsWritten - before.chainsWritten, s.stats.restores - before.restores,
+                 s.stats.readBacks - before.readBacks);
   if (!result) {
     ++s.stats.failures;
     s.kernelKnown = false;  // read back before the next attempt

@@ -21,9 +21,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     table.setChain({"tartan-INPUT", {{"", "-j tartan-x"}}});
     table.setProgrammed(saved);
     const std::string input = table.restoreInput();
-    // Whatever the kernel held, we only ever delete chains of our own.
-    for (auto pos = input.find("-X "); pos != std::string::npos; pos = input.find("-X ", pos + 1))
-      if (input.compare(pos + 3, 7, "tartan-") != 0) std::abort();
+    // Whatever the kernel held, we only ever declare, flush or delete chains of our own.
+    std::string_view rest = input;
+    while (!rest.empty()) {
+      const auto nl = rest.find('\n');
+      const std::string_view line = rest.substr(0, nl);
+      rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 1);
+      if ((line.starts_with("-X ") || line.starts_with("-F ")) && !line.substr(3).starts_with("tartan-")) std::abort();
+      if (line.starts_with(":") && !line.substr(1).starts_with("tartan-")) std::abort();
+    }
     table.applied();
     if (table.needsApply()) std::abort();
   }
