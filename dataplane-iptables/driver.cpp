@@ -407,7 +407,7 @@ void Driver::State::render() {
       for (const auto& ifname : hostInterfaces[key]) entries.push_back(hostDispatchEntry(hep.second, ifname));
     for (Family& f : families) {
       f.own("workload-dispatch", inTable(TableKind::kFilter, renderWorkloadDispatch(interfaces, config)));
-      f.own("host-dispatch", inTables(renderHostDispatch(entries)));
+      f.own("host-dispatch", inTables(renderHostDispatch(entries, config)));
     }
   }
   if (staticDirty)

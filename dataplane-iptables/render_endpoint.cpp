@@ -244,8 +244,9 @@ std::vector<Chain> renderWorkloadDispatch(std::vector<std::string> interfaces, c
   return out;
 }
 
-TableChains renderHostDispatch(std::vector<HostDispatchEntry> endpoints) {
-  // Specific interfaces first, the "*" endpoint last, so it catches only the rest.
+TableChains renderHostDispatch(std::vector<HostDispatchEntry> endpoints, const RenderConfig& config) {
+  // Specific interfaces first, the "*" endpoint last, so it catches only the rest — but never
+  // loopback (local processes talk over it) or workload interfaces (workload policy covers them).
   std::sort(endpoints.begin(), endpoints.end(), [](const auto& a, const auto& b) {
     return std::make_pair(a.interface == "*", a.interface) < std::make_pair(b.interface == "*", b.interface);
   });
@@ -253,8 +254,14 @@ TableChains renderHostDispatch(std::vector<HostDispatchEntry> endpoints) {
     Chain chain{std::string(name), {}};
     for (const auto& e : endpoints) {
       if (!wanted(e)) continue;
-      std::string match = e.interface == "*" ? "" : std::string(flag) + " " + e.interface;
-      chain.rules.push_back({match, "-g " + chainFor(e.interface)});
+      if (e.interface == "*") {
+        chain.rules.push_back({std::string(flag) + " lo", "-j RETURN"});
+        for (const auto& p : config.interfacePrefixes)
+          chain.rules.push_back({std::string(flag) + " " + p + "+", "-j RETURN"});
+        chain.rules.push_back({"", "-g " + chainFor(e.interface)});
+      } else {
+        chain.rules.push_back({std::string(flag) + " " + e.interface, "-g " + chainFor(e.interface)});
+      }
     }
     return chain;
   };

@@ -101,7 +101,7 @@ struct HostDispatchEntry {
 };
 // The dispatch entry of a host endpoint on `interface` (its name, or one its expected IPs resolved to).
 HostDispatchEntry hostDispatchEntry(const proto::HostEndpoint& endpoint, std::string interface);
-TableChains renderHostDispatch(std::vector<HostDispatchEntry> endpoints);
+TableChains renderHostDispatch(std::vector<HostDispatchEntry> endpoints, const RenderConfig& config);
 
 // The top-level chains, the workload-to-host chain and the failsafe chains.
 TableChains renderStaticChains(IpFamily family, const RenderConfig& config);
