@@ -2,11 +2,13 @@
 #include "codec.hpp"
 
 #include <nlohmann/json.hpp>
+#include <yaml-cpp/eventhandler.h>
 
 #include <charconv>
 #include <cmath>
 #include <limits>
 #include <set>
+#include <sstream>
 
 namespace tartan::model {
 
@@ -186,12 +188,98 @@ ScalarType resolvePlain(std::string_view text) {
   return ScalarType::kString;
 }
 
+// ---- Documents ----
+
+std::vector<DocumentText> splitDocuments(std::string_view text) {
+  std::vector<DocumentText> documents;
+  DocumentText current;
+  int line = 0;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    size_t next = end == std::string_view::npos ? text.size() : end + 1;
+    std::string_view content = text.substr(start, next - start);
+    bool marker = content.rfind("---", 0) == 0 &&
+                  (content.size() == 3 || content[3] == ' ' || content[3] == '\t' ||
+                   content[3] == '\n' || content[3] == '\r');
+    if (marker && !current.text.empty()) {
+      documents.push_back(std::move(current));
+      current = DocumentText{};
+    }
+    if (current.text.empty()) current.firstLine = line;
+    current.text.append(content);
+    start = next;
+    ++line;
+  }
+  if (!current.text.empty()) documents.push_back(std::move(current));
+  return documents;
+}
+
+namespace {
+
+// Walks a document's events without building it: finds aliases and a second document.
+class Prescan : public YAML::EventHandler {
+ public:
+  std::optional<YAML::Mark> alias;
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override {
+    if (!alias) alias = mark;
+  }
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+std::string markText(std::string_view source, const YAML::Mark& mark, int lineOffset) {
+  std::string where(source);
+  if (mark.line >= 0 && mark.column >= 0) {
+    where += ":" + std::to_string(mark.line + lineOffset + 1) + ":" + std::to_string(mark.column + 1);
+  }
+  return where;
+}
+
+// (YAML::Node converts from anything, so the error alternative must be named.)
+Result<YAML::Node> failed(std::string where, std::string field, std::string what) {
+  return Result<YAML::Node>(boost::system::in_place_error,
+                            Error{std::move(where), std::move(field), std::move(what)});
+}
+
+}  // namespace
+
+Result<YAML::Node> loadDocument(const DocumentText& document, std::string_view source) {
+  try {
+    std::stringstream stream(document.text);
+    YAML::Parser parser(stream);
+    Prescan prescan;
+    // At most two calls: yaml-cpp 0.7 can report documents forever on some bad input.
+    if (parser.HandleNextDocument(prescan) && parser.HandleNextDocument(prescan)) {
+      return failed(std::string(source) + ":" + std::to_string(document.firstLine + 1), "",
+                    "invalid YAML: unexpected content after the document");
+    }
+    if (prescan.alias) {
+      return failed(markText(source, *prescan.alias, document.firstLine), "",
+                    "YAML aliases are not supported in manifests");
+    }
+    return YAML::Load(document.text);
+  } catch (const YAML::Exception& e) {
+    return failed(markText(source, e.mark, document.firstLine), "", "invalid YAML: " + e.msg);
+  }
+}
+
 // ---- Decoder ----
 
 std::string Decoder::where(const YAML::Node& at) const {
   const YAML::Mark mark = at.Mark();
   if (mark.line < 0 || mark.column < 0) return source_;
-  return source_ + ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1);
+  return source_ + ":" + std::to_string(mark.line + lineOffset_ + 1) + ":" +
+         std::to_string(mark.column + 1);
 }
 
 void Decoder::error(const YAML::Node& at, const std::string& path, std::string what) {
@@ -201,7 +289,7 @@ void Decoder::error(const YAML::Node& at, const std::string& path, std::string w
 void Decoder::record(const YAML::Node& at, const std::string& path) {
   const YAML::Mark mark = at.Mark();
   if (mark.line < 0 || mark.column < 0) return;
-  positions_[path] = {mark.line + 1, mark.column + 1};
+  positions_[path] = {mark.line + lineOffset_ + 1, mark.column + 1};
 }
 
 std::string Decoder::childPath(std::string_view key) const {

@@ -50,6 +50,20 @@ struct Tree {
 };
 
 std::string writeYaml(const Tree& tree);
+
+// One YAML document of a stream, with the 0-based line of the stream it starts on.
+struct DocumentText {
+  std::string text;
+  int firstLine = 0;
+};
+// Splits a stream at its "---" document markers (YAML 1.2 §9.1.2: a marker at the start of a
+// line always begins a document, whatever precedes it).
+std::vector<DocumentText> splitDocuments(std::string_view text);
+
+// Loads one document. Unlike YAML::LoadAll of yaml-cpp 0.7 this cannot loop forever on bad
+// input; it also refuses aliases (which could expand exponentially) and trailing content.
+// On failure returns an error whose `where` names the line and column.
+Result<YAML::Node> loadDocument(const DocumentText& document, std::string_view source);
 std::string writeJson(const Tree& tree);
 
 // Where each decoded value sat in the input: field path -> (line, column), 1-based.
@@ -61,8 +75,10 @@ ScalarType resolvePlain(std::string_view text);
 
 class Decoder {
  public:
-  Decoder(std::string_view source, std::vector<Error>& errors, Positions& positions)
-      : source_(source), errors_(errors), positions_(positions) {}
+  // `lineOffset` is the line of the input at which the document being decoded starts.
+  Decoder(std::string_view source, std::vector<Error>& errors, Positions& positions,
+          int lineOffset = 0)
+      : source_(source), errors_(errors), positions_(positions), lineOffset_(lineOffset) {}
 
   // Fields of the mapping being visited. Marks the key used; decodes it into `member`.
   template <class T>
@@ -101,6 +117,7 @@ class Decoder {
   std::string source_;
   std::vector<Error>& errors_;
   Positions& positions_;
+  int lineOffset_ = 0;
   Frame* frame_ = nullptr;
   bool lenient_ = false;
 };

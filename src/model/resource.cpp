@@ -127,10 +127,11 @@ class DocumentDecoder {
       : source_(source), result_(result) {}
 
   // Decodes one resource (or the items of a List) found at `node`.
-  void decodeNode(const YAML::Node& node, const std::string& path, bool allowList) {
+  void decodeNode(const YAML::Node& node, const std::string& path, bool allowList,
+                  int lineOffset) {
     Positions positions;
     std::vector<Error> errors;
-    Decoder d(source_, errors, positions);
+    Decoder d(source_, errors, positions, lineOffset);
     if (!node.IsMap()) {
       d.error(node, path, "a resource must be a mapping with apiVersion and kind");
       flush(errors);
@@ -155,7 +156,7 @@ class DocumentDecoder {
       return;
     }
     if (allowList && (kindText == "List" || (kindText.size() > 4 && kindText.ends_with("List")))) {
-      decodeList(d, node, errors);
+      decodeList(d, node, errors, lineOffset);
       flush(errors);
       return;
     }
@@ -186,7 +187,7 @@ class DocumentDecoder {
   }
 
  private:
-  void decodeList(Decoder& d, const YAML::Node& node, std::vector<Error>& errors) {
+  void decodeList(Decoder& d, const YAML::Node& node, std::vector<Error>& errors, int lineOffset) {
     for (auto it = node.begin(); it != node.end(); ++it) {
       const std::string key = it->first.IsScalar() ? it->first.Scalar() : "";
       if (key == "apiVersion" || key == "kind" || key == "metadata") continue;
@@ -200,7 +201,7 @@ class DocumentDecoder {
     }
     flush(errors);
     for (size_t i = 0; i < items.size(); ++i) {
-      decodeNode(items[i], "items[" + std::to_string(i) + "]", false);
+      decodeNode(items[i], "items[" + std::to_string(i) + "]", false, lineOffset);
     }
   }
 
@@ -252,21 +253,15 @@ void Encoder::typeMeta(Kind kind) {
 
 DecodeResult decode(std::string_view text, std::string_view source) {
   DecodeResult result;
-  std::vector<YAML::Node> documents;
-  try {
-    documents = YAML::LoadAll(std::string(text));
-  } catch (const YAML::Exception& e) {
-    std::string where(source);
-    if (e.mark.line >= 0 && e.mark.column >= 0) {
-      where += ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1);
-    }
-    result.errors.push_back(Error{where, "", "invalid YAML: " + e.msg});
-    return result;
-  }
   DocumentDecoder decoder(source, result);
-  for (const YAML::Node& document : documents) {
-    if (document.IsNull()) continue;  // an empty document ("---" at the end)
-    decoder.decodeNode(document, "", true);
+  for (const DocumentText& document : splitDocuments(text)) {
+    Result<YAML::Node> node = loadDocument(document, source);
+    if (!node) {
+      result.errors.push_back(node.error());
+      continue;
+    }
+    if (node->IsNull()) continue;  // an empty document ("---" at the end)
+    decoder.decodeNode(*node, "", true, document.firstLine);
   }
   if (!result.errors.empty()) result.resources.clear();
   return result;

@@ -154,8 +154,9 @@ void validateKind(Validator& v, const KubernetesNetworkPolicy& r) {
 
 void defaultKind(KubernetesNamespace&) {}
 void validateKind(Validator& v, const KubernetesNamespace& r) {
-  checkKubernetesName(v, r.metadata);
-  if (!r.metadata.name.empty() && !isDNS1123Label(r.metadata.name)) {
+  if (r.metadata.name.empty()) {
+    checkKubernetesName(v, r.metadata);
+  } else if (!isDNS1123Label(r.metadata.name)) {
     v.fail("metadata.name", "a namespace name must be a lower case RFC 1123 label");
   }
   checkMetadata(v, r.metadata, false);

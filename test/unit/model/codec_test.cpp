@@ -260,3 +260,24 @@ TEST_CASE("plain scalars are kept as written where a string is expected, as cali
   CHECK(labels.at("answer") == "n");
   requireRoundTrip(result.resources[0]);
 }
+
+TEST_CASE("input that hangs yaml-cpp's LoadAll, aliases and trailing content are errors",
+          "[model][codec]") {
+  DecodeResult trailing = decode("apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\n\"a\", b\n",
+                                 "in.yaml");
+  REQUIRE(trailing.errors.size() == 1);
+  CHECK(trailing.errors[0].where == "in.yaml:4");
+  CHECK_THAT(trailing.errors[0].what, Catch::Contains("unexpected content after the document"));
+
+  DecodeResult alias = decode(
+      "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: &n a\n  labels: {x: *n}\n", "in.yaml");
+  REQUIRE(alias.errors.size() == 1);
+  CHECK(alias.errors[0].where == "in.yaml:5:15");
+  CHECK_THAT(alias.errors[0].what, Catch::Contains("aliases are not supported"));
+
+  DecodeResult later = decode("---\napiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\n"
+                              "apiVersion: v1\nkind: Namespace\nmetadata: {name: B}\n",
+                              "in.yaml");
+  REQUIRE(later.errors.size() == 1);
+  CHECK(later.errors[0].where == "in.yaml:8:18");  // line numbers count across documents
+}
