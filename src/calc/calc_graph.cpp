@@ -150,11 +150,7 @@ void CalcGraph::Impl::onUpdate(const model::Resource& resource) {
             it->second.pod = std::move(data);
             updateWorkload(key);
           } else {
-            WorkloadSources src;
-            src.pod = std::move(data);
-            workloadSources_.emplace(key, std::move(src));
-            updateWorkload(key);
-            workloadSources_.erase(key);  // a pod alone is kept only as its item
+            applyWorkload(key, std::move(data));  // a pod alone is kept only as its item
           }
         } else if constexpr (std::is_same_v<T, model::WorkloadEndpoint>) {
           const std::string key = workloadKey(meta.namespaceName, wepPod(r));
@@ -177,9 +173,11 @@ void CalcGraph::Impl::onUpdate(const model::Resource& resource) {
                   if (v == ls.sa) d.sa = k.substr(k.find('/') + 1);
                 }
               }
-              d.ips = item.members;
-              for (const NamedPort& p : item.namedPorts) {
-                d.ports.emplace_back(interner_.text(p.name), interner_.text(p.protocol), p.port);
+              for (Member m : item.members) d.ips.push_back(memberText(m, memberStrings_));
+              if (item.ports != kNone) {
+                for (const NamedPort& p : portLists_[item.ports]) {
+                  d.ports.emplace_back(interner_.text(p.name), interner_.text(p.protocol), p.port);
+                }
               }
               d.local = item.local != nullptr;
               if (item.local) {
@@ -190,6 +188,7 @@ void CalcGraph::Impl::onUpdate(const model::Resource& resource) {
             }
           }
           it->second.wep = wepData(r, config_);
+          wepKeys_[meta.namespaceName + "/" + meta.name] = key;
           updateWorkload(key);
         } else if constexpr (std::is_same_v<T, model::HostEndpoint>) {
           updateHostEndpoint(meta.name, &r);
@@ -229,22 +228,21 @@ void CalcGraph::Impl::onRemove(model::Kind kind, std::string_view nsView, std::s
         updateWorkload(key);
         if (!it->second.wep) workloadSources_.erase(it);
       } else {
-        workloadSources_[key] = WorkloadSources{};
-        updateWorkload(key);
-        workloadSources_.erase(key);
+        applyWorkload(key, std::nullopt);
       }
       break;
     }
     case model::Kind::kWorkloadEndpoint: {
-      // Keyed by the pod it describes; find it by the WEP's own name.
-      for (auto it = workloadSources_.begin(); it != workloadSources_.end(); ++it) {
-        if (!it->second.wep || it->second.wep->wepName != name || it->second.wep->ns != ns) continue;
-        const std::string key = it->first;
-        it->second.wep.reset();
-        updateWorkload(key);
-        if (!workloadSources_[key].pod) workloadSources_.erase(key);
-        break;
-      }
+      // Keyed by the pod it describes; found by the WEP's own name.
+      auto named = wepKeys_.find(ns + "/" + name);
+      if (named == wepKeys_.end()) break;
+      const std::string key = named->second;
+      wepKeys_.erase(named);
+      auto it = workloadSources_.find(key);
+      if (it == workloadSources_.end()) break;
+      it->second.wep.reset();
+      updateWorkload(key);
+      if (!workloadSources_[key].pod) workloadSources_.erase(key);
       break;
     }
     case model::Kind::kHostEndpoint:
@@ -293,9 +291,13 @@ void CalcGraph::Impl::updateServiceAccount(const std::string& ns, const std::str
 }
 
 void CalcGraph::Impl::updateWorkload(const std::string& key) {
-  const std::string itemKey = "w:" + key;
   std::optional<WorkloadData> data;
   if (auto it = workloadSources_.find(key); it != workloadSources_.end()) data = merge(it->second);
+  applyWorkload(key, std::move(data));
+}
+
+void CalcGraph::Impl::applyWorkload(const std::string& key, std::optional<WorkloadData> data) {
+  const std::string itemKey = "w:" + key;
   if (!data) {
     const uint32_t id = itemId(itemKey, false);
     if (id == kNone) return;
@@ -304,7 +306,7 @@ void CalcGraph::Impl::updateWorkload(const std::string& key) {
     return;
   }
   // Calico's endpoint labels: the pod's own plus namespace, orchestrator and service account.
-  model::Labels labels = data->labels;
+  model::Labels& labels = data->labels;
   labels["projectcalico.org/namespace"] = data->ns;
   labels["projectcalico.org/orchestrator"] = data->orchestrator;
   if (!data->sa.empty() && data->sa.size() < 63) labels["projectcalico.org/serviceaccount"] = data->sa;
@@ -312,10 +314,12 @@ void CalcGraph::Impl::updateWorkload(const std::string& key) {
   const uint32_t nsParent = parentId(data->ns);
   const uint32_t saParent = data->sa.empty() ? kNone : parentId(data->ns + "/" + data->sa);
   snap.labelSet = internLabelSet(internLabels(labels), nsParent, saParent);
-  snap.members = data->ips;
+  for (const std::string& ip : data->ips) snap.members.push_back(encodeMember(ip, memberStrings_));
+  std::vector<NamedPort> ports;
   for (const auto& [name, protocol, port] : data->ports) {
-    snap.namedPorts.push_back(NamedPort{interner_.intern(name), interner_.intern(protocol), port});
+    ports.push_back(NamedPort{interner_.intern(name), interner_.intern(protocol), port});
   }
+  snap.ports = internPorts(std::move(ports));
   std::unique_ptr<LocalInfo> local;
   if (data->local) {
     local = std::make_unique<LocalInfo>();
@@ -345,12 +349,16 @@ void CalcGraph::Impl::updateHostEndpoint(const std::string& name, const model::H
   }
   ItemSnapshot snap;
   snap.labelSet = internLabelSet(internLabels(hep->metadata.labels), kNone, kNone);
-  for (const std::string& ip : hep->spec.expectedIPs) snap.members.push_back(memberFromNet(ip));
+  for (const std::string& ip : hep->spec.expectedIPs) {
+    snap.members.push_back(encodeMember(memberFromNet(ip), memberStrings_));
+  }
+  std::vector<NamedPort> ports;
   for (const auto& p : hep->spec.ports) {
     const std::string protocol = lowerProtocol(p.protocol.toString());
     if (p.name.empty() || protocol.empty()) continue;
-    snap.namedPorts.push_back(NamedPort{interner_.intern(p.name), interner_.intern(protocol), p.port});
+    ports.push_back(NamedPort{interner_.intern(p.name), interner_.intern(protocol), p.port});
   }
+  snap.ports = internPorts(std::move(ports));
   std::unique_ptr<LocalInfo> local;
   if (hep->spec.node == config_.nodeName) {
     local = std::make_unique<LocalInfo>();
@@ -381,7 +389,7 @@ void CalcGraph::Impl::updateNetworkSet(const std::string& key, const model::Labe
   ItemSnapshot snap;
   snap.labelSet = internLabelSet(internLabels(all), nsParent, kNone);
   for (const std::string& net : *nets) {
-    if (auto n = normaliseCidr(net)) snap.members.push_back(memberFromNet(*n));
+    if (auto n = normaliseCidr(net)) snap.members.push_back(encodeMember(memberFromNet(*n), memberStrings_));
   }
   setItem(itemId(key, true), std::move(snap), ItemKind::kNetworkSet, nullptr);
 }

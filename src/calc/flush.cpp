@@ -314,20 +314,23 @@ void CalcGraph::Impl::flush() {
       auto* u = m.mutable_ipset_update();
       u->set_id(set.id);
       u->set_type(set.kind == SetKind::kSelector ? pb::IP_SET_TYPE_NET : pb::IP_SET_TYPE_IP_AND_PORT);
-      std::vector<std::string> members;
+      std::vector<Member> members;
       members.reserve(set.members.size());
-      for (const auto& [member, count] : set.members) members.push_back(member);
+      set.members.forEach([&](Member m) { members.push_back(m); });
       std::sort(members.begin(), members.end());
-      for (std::string& member : members) u->add_members(std::move(member));
+      u->mutable_members()->Reserve(static_cast<int>(members.size()));
+      for (Member m : members) u->add_members(memberText(m, memberStrings_));
     } else if (!set.added.empty() || !set.removed.empty()) {
       auto* d = m.mutable_ipset_delta_update();
       d->set_id(set.id);
-      std::vector<std::string> added(set.added.begin(), set.added.end());
-      std::vector<std::string> removed(set.removed.begin(), set.removed.end());
+      std::vector<Member> added;
+      std::vector<Member> removed;
+      set.added.forEach([&](Member m) { added.push_back(m); });
+      set.removed.forEach([&](Member m) { removed.push_back(m); });
       std::sort(added.begin(), added.end());
       std::sort(removed.begin(), removed.end());
-      for (std::string& a : added) d->add_added_members(std::move(a));
-      for (std::string& r : removed) d->add_removed_members(std::move(r));
+      for (Member a : added) d->add_added_members(memberText(a, memberStrings_));
+      for (Member r : removed) d->add_removed_members(memberText(r, memberStrings_));
     } else {
       continue;
     }

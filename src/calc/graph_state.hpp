@@ -12,11 +12,14 @@
 //   sequencer    dirty marks and what was last sent, turned into messages by flush()
 #pragma once
 
+#include "item_keys.hpp"
 #include "labels.hpp"
+#include "members.hpp"
 #include "policy_conversion.hpp"
 #include "selector_program.hpp"
 #include "tartan/calc/calc_graph.hpp"
 
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -102,16 +105,16 @@ struct Item {
   bool alive = false;
   ItemKind kind = ItemKind::kWorkload;
   uint32_t labelSet = kNone;
-  std::vector<std::string> members;  // addresses or nets
-  std::vector<NamedPort> namedPorts;
+  uint32_t ports = kNone;  // index in portLists_ (named ports), kNone if none
+  MemberList members;      // addresses or nets
   std::unique_ptr<LocalInfo> local;  // set iff the endpoint is on this node
 };
 
 // An item's contribution, before and after a change.
 struct ItemSnapshot {
   uint32_t labelSet = kNone;
-  std::vector<std::string> members;
-  std::vector<NamedPort> namedPorts;
+  MemberList members;
+  uint32_t ports = kNone;
 };
 
 // The endpoint as the pod and/or WorkloadEndpoint resource describe it.
@@ -156,9 +159,9 @@ struct SetState {
   StrId portName = kNoStr;
   StrId portProtocol = kNoStr;
   uint32_t refs = 0;
-  std::unordered_map<std::string, uint32_t> members;  // member -> contributing items
-  std::unordered_set<std::string> added;    // since the last flush
-  std::unordered_set<std::string> removed;
+  MemberCounts members;  // member -> contributing items
+  MemberCounts added;    // since the last flush (set semantics)
+  MemberCounts removed;
   bool sent = false;
   bool needFull = false;
   bool dirty = false;
@@ -195,6 +198,7 @@ class CalcGraph::Impl {
   void updateServiceAccount(const std::string& ns, const std::string& name,
                             const model::Labels* labels);
   void updateWorkload(const std::string& key);
+  void applyWorkload(const std::string& key, std::optional<WorkloadData> data);
   void updateHostEndpoint(const std::string& name, const model::HostEndpoint* hep);
   void updateNetworkSet(const std::string& key, const model::Labels* labels,
                         const std::vector<std::string>* nets, const std::string& ns);
@@ -216,10 +220,10 @@ class CalcGraph::Impl {
   void applyParentChange(uint32_t parent, LabelVec newLabels, bool exists);
 
   // IP sets (ip_sets.cpp).
-  void contribute(uint32_t set, const std::vector<std::string>& members,
-                  const std::vector<NamedPort>& namedPorts, bool add);
-  void addMember(uint32_t set, const std::string& member);
-  void removeMember(uint32_t set, const std::string& member);
+  void contribute(uint32_t set, const MemberList& members, uint32_t ports, bool add);
+  void addMember(uint32_t set, Member member);
+  void removeMember(uint32_t set, Member member);
+  uint32_t internPorts(std::vector<NamedPort> ports);
   uint32_t acquireSet(SetKind kind, const std::string& selector, StrId portName,
                       StrId portProtocol);
   void releaseSet(uint32_t id);
@@ -248,6 +252,9 @@ class CalcGraph::Impl {
   Config config_;
   DataplaneSink& sink_;
   Interner interner_;
+  Interner memberStrings_;  // IP-set members that are not plain IPv4 (see members.hpp)
+  std::vector<std::vector<NamedPort>> portLists_;  // distinct named-port lists, never freed
+  std::unordered_map<std::string, uint32_t> portListsByKey_;
   StrId kNamespaceKey_, kOrchestratorKey_, kServiceAccountKey_, kK8s_;
 
   std::unordered_map<std::string, uint32_t> parentsByKey_;  // "ns" / "ns/sa"
@@ -263,11 +270,11 @@ class CalcGraph::Impl {
   std::vector<uint32_t> stamp_;  // dedup scratch, per label set / per selector
   uint32_t stampValue_ = 0;
 
-  std::unordered_map<std::string, uint32_t> itemsByKey_;  // "w:ns/pod" "h:name" "n:ns/name"
-  std::vector<Item> items_;
+  ItemKeys itemsByKey_;  // "w:ns/pod" "h:name" "n:ns/name"
+  std::deque<Item> items_;  // a deque: growing never copies (nor doubles) 250k items
   std::vector<uint32_t> freeItems_;
   std::unordered_map<std::string, WorkloadSources> workloadSources_;  // only with a WEP
-  std::unordered_map<std::string, model::WorkloadEndpoint> weps_;
+  std::unordered_map<std::string, std::string> wepKeys_;  // "ns/wep name" -> "ns/pod"
 
   std::unordered_map<std::string, uint32_t> policiesByKey_;
   std::vector<PolicyState> policies_;

@@ -22,47 +22,51 @@ uint64_t fnv1a(std::string_view text) {
 
 }  // namespace
 
-void CalcGraph::Impl::addMember(uint32_t s, const std::string& member) {
+uint32_t CalcGraph::Impl::internPorts(std::vector<NamedPort> ports) {
+  if (ports.empty()) return kNone;
+  std::string key(reinterpret_cast<const char*>(ports.data()), ports.size() * sizeof(NamedPort));
+  auto [it, inserted] = portListsByKey_.try_emplace(std::move(key), 0);
+  if (inserted) {
+    it->second = static_cast<uint32_t>(portLists_.size());
+    portLists_.push_back(std::move(ports));
+  }
+  return it->second;
+}
+
+void CalcGraph::Impl::addMember(uint32_t s, Member member) {
   SetState& set = sets_[s];
-  if (++set.members[member] != 1) return;
-  if (set.sent && !set.needFull && set.removed.erase(member) == 0) set.added.insert(member);
+  if (set.members.increment(member) != 1) return;
+  if (set.sent && !set.needFull && !set.removed.erase(member)) set.added.insert(member);
   if (!set.dirty) {
     set.dirty = true;
     dirtySets_.insert(s);
   }
 }
 
-void CalcGraph::Impl::removeMember(uint32_t s, const std::string& member) {
+void CalcGraph::Impl::removeMember(uint32_t s, Member member) {
   SetState& set = sets_[s];
-  auto it = set.members.find(member);
-  if (it == set.members.end()) return;  // cannot happen: contributions are symmetric
-  if (--it->second != 0) return;
-  set.members.erase(it);
-  if (set.sent && !set.needFull && set.added.erase(member) == 0) set.removed.insert(member);
+  if (set.members.decrement(member) != 0) return;
+  if (set.sent && !set.needFull && !set.added.erase(member)) set.removed.insert(member);
   if (!set.dirty) {
     set.dirty = true;
     dirtySets_.insert(s);
   }
 }
 
-void CalcGraph::Impl::contribute(uint32_t s, const std::vector<std::string>& members,
-                                 const std::vector<NamedPort>& namedPorts, bool add) {
-  SetState& set = sets_[s];
-  if (set.kind == SetKind::kSelector) {
-    for (const std::string& m : members) add ? addMember(s, m) : removeMember(s, m);
+void CalcGraph::Impl::contribute(uint32_t s, const MemberList& members, uint32_t ports, bool add) {
+  if (sets_[s].kind == SetKind::kSelector) {
+    for (Member m : members) add ? addMember(s, m) : removeMember(s, m);
     return;
   }
+  if (ports == kNone) return;
   // Named port: "<ip>,<protocol>:<port>" for each address of an endpoint whose port of that
   // name and protocol exists (resolved per endpoint, as Kubernetes resolves named ports).
-  for (const NamedPort& port : namedPorts) {
-    if (port.name != set.portName || port.protocol != set.portProtocol) continue;
-    for (const std::string& ip : members) {
-      if (ip.find('/') != std::string::npos) continue;  // nets never carry named ports
-      std::string member = ip;
-      member += ',';
-      member += interner_.text(port.protocol);
-      member += ':';
-      member += std::to_string(port.port);
+  for (const NamedPort& port : portLists_[ports]) {
+    if (port.name != sets_[s].portName || port.protocol != sets_[s].portProtocol) continue;
+    const int code = protocolCode(interner_.text(port.protocol));
+    for (Member ip : members) {
+      if (isNet(ip, memberStrings_)) continue;  // nets never carry named ports
+      const Member member = withPort(ip, code, port.port, memberStrings_);
       add ? addMember(s, member) : removeMember(s, member);
     }
   }
@@ -163,7 +167,7 @@ uint32_t CalcGraph::Impl::acquireSet(SetKind kind, const std::string& selectorTe
   for (uint32_t ls : labelSetsFor(set.program->anchor())) {
     if (!matches(*set.program, view(ls))) continue;
     for (uint32_t item : labelSets_[ls].items) {
-      contribute(s, items_[item].members, items_[item].namedPorts, true);
+      contribute(s, items_[item].members, items_[item].ports, true);
     }
   }
   setIndex_.add(s, set.program->anchor());

@@ -136,7 +136,7 @@ LabelView CalcGraph::Impl::view(const LabelSet& ls, const LabelVec* nsLabels,
 }
 
 uint32_t CalcGraph::Impl::itemId(const std::string& key, bool create) {
-  if (auto it = itemsByKey_.find(key); it != itemsByKey_.end()) return it->second;
+  if (const uint32_t found = itemsByKey_.find(key); found != ItemKeys::kAbsent) return found;
   if (!create) return kNone;
   uint32_t id;
   if (!freeItems_.empty()) {
@@ -146,7 +146,7 @@ uint32_t CalcGraph::Impl::itemId(const std::string& key, bool create) {
     id = static_cast<uint32_t>(items_.size());
     items_.emplace_back();
   }
-  itemsByKey_.emplace(key, id);
+  itemsByKey_.insert(key, id);
   return id;
 }
 
@@ -172,12 +172,11 @@ void CalcGraph::Impl::applyItemChange(uint32_t id, const std::optional<ItemSnaps
     if (set.refs == 0) continue;
     const bool was = before && matches(*set.program, view(before->labelSet));
     const bool is = after && matches(*set.program, view(after->labelSet));
-    if (was && is && before->members == after->members &&
-        before->namedPorts == after->namedPorts) {
+    if (was && is && before->members == after->members && before->ports == after->ports) {
       continue;
     }
-    if (is) contribute(s, after->members, after->namedPorts, true);
-    if (was) contribute(s, before->members, before->namedPorts, false);
+    if (is) contribute(s, after->members, after->ports, true);
+    if (was) contribute(s, before->members, before->ports, false);
   }
 }
 
@@ -185,7 +184,7 @@ void CalcGraph::Impl::setItem(uint32_t id, std::optional<ItemSnapshot> next, Ite
                               std::unique_ptr<LocalInfo> local) {
   Item& item = items_[id];
   std::optional<ItemSnapshot> before;
-  if (item.alive) before = ItemSnapshot{item.labelSet, item.members, item.namedPorts};
+  if (item.alive) before = ItemSnapshot{item.labelSet, item.members, item.ports};
   const bool sameLabelSet = before && next && before->labelSet == next->labelSet;
   if (next && !sameLabelSet) labelSets_[next->labelSet].items.push_back(id);
   applyItemChange(id, before, next);
@@ -197,13 +196,13 @@ void CalcGraph::Impl::setItem(uint32_t id, std::optional<ItemSnapshot> next, Ite
     item.kind = kind;
     item.labelSet = next->labelSet;
     item.members = std::move(next->members);
-    item.namedPorts = std::move(next->namedPorts);
+    item.ports = next->ports;
     item.local = std::move(local);
   } else {
     item.alive = false;
     item.labelSet = kNone;
-    item.members = {};
-    item.namedPorts = {};
+    item.members = MemberList();
+    item.ports = kNone;
     item.local.reset();
   }
 
@@ -262,7 +261,7 @@ void CalcGraph::Impl::applyParentChange(uint32_t parentIndex, LabelVec newLabels
         const bool is = matches(*sets_[s].program, after);
         if (was == is) continue;
         for (uint32_t itemIndex : ls.items) {
-          contribute(s, items_[itemIndex].members, items_[itemIndex].namedPorts, is);
+          contribute(s, items_[itemIndex].members, items_[itemIndex].ports, is);
         }
       }
       for (uint32_t itemIndex : ls.items) {

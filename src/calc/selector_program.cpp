@@ -152,7 +152,7 @@ std::shared_ptr<const SelectorProgram> SelectorProgram::compile(std::string_view
   auto program = std::make_shared<SelectorProgram>();
   ProgramParser parser(canonical, &interner);
   if (!parser.parse(program->terms_)) return nullptr;
-  program->computeAnchor();
+  program->computeAnchor(interner.intern("projectcalico.org/orchestrator"));
   return program;
 }
 
@@ -201,7 +201,7 @@ bool SelectorProgram::eval(uint32_t index, const LabelView& labels,
   }
 }
 
-void SelectorProgram::computeAnchor() {
+void SelectorProgram::computeAnchor(StrId orchestratorKey) {
   // Candidates: the root if it is a positive label test, or any positive child of a root &&.
   auto anchorOf = [this](uint32_t index) -> Anchor {
     const Term& t = terms_[index];
@@ -222,18 +222,26 @@ void SelectorProgram::computeAnchor() {
     return a;
   };
   // Lower is more selective: one value beats a few values beats "has the key".
-  auto rank = [](const Anchor& a) -> std::size_t {
+  // projectcalico.org/orchestrator == "k8s" is on every pod: a last resort.
+  auto rank = [orchestratorKey](const Anchor& a) -> std::size_t {
+    if (a.kind == Anchor::Kind::kLabels && a.key == orchestratorKey) return 500000;
     if (a.kind == Anchor::Kind::kLabels) return a.values.size();
     if (a.kind == Anchor::Kind::kKey) return 1000000;
     return ~std::size_t{0};
   };
-  if (terms_[0].op == Op::kAnd) {
-    for (uint32_t child = 1; child < terms_[0].end; child = terms_[child].end) {
-      Anchor a = anchorOf(child);
-      if (rank(a) < rank(anchor_)) anchor_ = std::move(a);
+  // Every operand of a root && (and of && nested in it) must hold, so any of them may anchor.
+  std::vector<uint32_t> pending = {0};
+  while (!pending.empty()) {
+    const uint32_t index = pending.back();
+    pending.pop_back();
+    if (terms_[index].op == Op::kAnd) {
+      for (uint32_t child = index + 1; child < terms_[index].end; child = terms_[child].end) {
+        pending.push_back(child);
+      }
+      continue;
     }
-  } else {
-    anchor_ = anchorOf(0);
+    Anchor a = anchorOf(index);
+    if (rank(a) < rank(anchor_)) anchor_ = std::move(a);
   }
 }
 

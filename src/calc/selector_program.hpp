@@ -51,7 +51,7 @@ class SelectorProgram {
   friend class ProgramParser;
   friend std::string prefixSelectorKeys(std::string_view canonical, std::string_view prefix);
   bool eval(uint32_t index, const LabelView& labels, const Interner& interner) const;
-  void computeAnchor();
+  void computeAnchor(StrId orchestratorKey);
 
   std::vector<Term> terms_;
   Anchor anchor_;

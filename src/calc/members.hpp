@@ -1,0 +1,231 @@
+// members.hpp — IP-set members as 64-bit values, and the flat tables that count them.
+//
+// Why: the sets of a 250k-endpoint cluster hold hundreds of thousands of members; as strings in
+// node-based hash maps they cost ~70 bytes and an allocation each. Almost every member is an
+// IPv4 address, or an IPv4 address with a named port's protocol and number, which fit in 64 bits
+// with no allocation. Anything else (IPv6, nets) is interned and tagged. The text form is made
+// only when a message is sent.
+//   bit 63 = 0: bits 0-31 IPv4 address, bit 50 has-port, bits 48-49 protocol, bits 32-47 port
+//   bit 63 = 1: bits 0-31 id in the member interner (the whole member text)
+#pragma once
+
+#include "labels.hpp"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tartan::calc {
+
+using Member = uint64_t;
+
+inline constexpr Member kInternedBit = Member{1} << 63;
+inline constexpr Member kPortBit = Member{1} << 50;
+
+// Protocols a named port can carry (CNI and Kubernetes allow these three).
+inline int protocolCode(std::string_view protocol) {
+  if (protocol == "tcp") return 1;
+  if (protocol == "udp") return 2;
+  if (protocol == "sctp") return 3;
+  return 0;
+}
+inline const char* protocolName(int code) {
+  static const char* kNames[] = {"", "tcp", "udp", "sctp"};
+  return kNames[code & 3];
+}
+
+inline Member encodeMember(std::string_view text, Interner& interner) {
+  if (text.size() < INET_ADDRSTRLEN && text.find_first_not_of("0123456789.") == std::string_view::npos) {
+    char buf[INET_ADDRSTRLEN];
+    std::memcpy(buf, text.data(), text.size());
+    buf[text.size()] = '\0';
+    in_addr addr{};
+    if (inet_pton(AF_INET, buf, &addr) == 1) return ntohl(addr.s_addr);
+  }
+  return kInternedBit | interner.intern(text);
+}
+
+// The member "<ip>,<protocol>:<port>" for an address member.
+inline Member withPort(Member address, int protocol, uint16_t port, Interner& interner) {
+  if ((address & kInternedBit) == 0) {
+    return address | kPortBit | (Member(protocol & 3) << 48) | (Member(port) << 32);
+  }
+  std::string text(interner.text(static_cast<StrId>(address)));
+  text += ',';
+  text += protocolName(protocol);
+  text += ':';
+  text += std::to_string(port);
+  return kInternedBit | interner.intern(text);
+}
+
+inline bool isNet(Member m, const Interner& interner) {
+  return (m & kInternedBit) != 0 &&
+         interner.text(static_cast<StrId>(m)).find('/') != std::string_view::npos;
+}
+
+inline std::string memberText(Member m, const Interner& interner) {
+  if (m & kInternedBit) return std::string(interner.text(static_cast<StrId>(m)));
+  in_addr addr{};
+  addr.s_addr = htonl(static_cast<uint32_t>(m));
+  char buf[INET_ADDRSTRLEN];
+  inet_ntop(AF_INET, &addr, buf, sizeof buf);
+  std::string out(buf);
+  if (m & kPortBit) {
+    out += ',';
+    out += protocolName(static_cast<int>((m >> 48) & 3));
+    out += ':';
+    out += std::to_string((m >> 32) & 0xffff);
+  }
+  return out;
+}
+
+// An open-addressing map from Member to a count (linear probing, backward-shift deletion), 12
+// bytes a slot and no allocation per entry.
+class MemberCounts {
+ public:
+  // Returns the count after adding one.
+  uint32_t increment(Member key) {
+    if ((size_ + 1) * 2 > slots_.size()) grow();
+    std::size_t i = find(key);
+    if (slots_[i].key != kEmpty) return ++slots_[i].count;
+    slots_[i] = Slot{key, 1};
+    ++size_;
+    return 1;
+  }
+  // Returns the count after removing one (0: the member is gone). Absent keys return 0.
+  uint32_t decrement(Member key) {
+    if (slots_.empty()) return 0;
+    std::size_t i = find(key);
+    if (slots_[i].key == kEmpty) return 0;
+    if (--slots_[i].count != 0) return slots_[i].count;
+    eraseSlot(i);
+    return 0;
+  }
+  bool insert(Member key) {  // set semantics; true if new
+    if ((size_ + 1) * 2 > slots_.size()) grow();
+    std::size_t i = find(key);
+    if (slots_[i].key != kEmpty) return false;
+    slots_[i] = Slot{key, 1};
+    ++size_;
+    return true;
+  }
+  bool erase(Member key) {
+    if (slots_.empty()) return false;
+    std::size_t i = find(key);
+    if (slots_[i].key == kEmpty) return false;
+    eraseSlot(i);
+    return true;
+  }
+  std::size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  void clear() {
+    slots_ = {};
+    size_ = 0;
+  }
+  template <class F>
+  void forEach(F&& f) const {
+    for (const Slot& s : slots_) {
+      if (s.key != kEmpty) f(s.key);
+    }
+  }
+
+ private:
+  static constexpr Member kEmpty = ~Member{0};  // never a valid encoding
+  struct Slot {
+    Member key = kEmpty;
+    uint32_t count = 0;
+  };
+  static std::size_t hash(Member key) {
+    key ^= key >> 33;
+    key *= 0xff51afd7ed558ccdULL;
+    key ^= key >> 33;
+    return static_cast<std::size_t>(key);
+  }
+  std::size_t find(Member key) const {
+    const std::size_t mask = slots_.size() - 1;
+    std::size_t i = hash(key) & mask;
+    while (slots_[i].key != kEmpty && slots_[i].key != key) i = (i + 1) & mask;
+    return i;
+  }
+  void eraseSlot(std::size_t i) {
+    const std::size_t mask = slots_.size() - 1;
+    std::size_t j = i;
+    for (;;) {
+      j = (j + 1) & mask;
+      if (slots_[j].key == kEmpty) break;
+      const std::size_t home = hash(slots_[j].key) & mask;
+      // Move j back into the hole at i unless its home lies cyclically in (i, j].
+      const bool between = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+      if (!between) {
+        slots_[i] = slots_[j];
+        i = j;
+      }
+    }
+    slots_[i] = Slot{};
+    --size_;
+  }
+  void grow() {
+    std::vector<Slot> old = std::move(slots_);
+    slots_.assign(old.empty() ? 8 : old.size() * 2, Slot{});
+    size_ = 0;
+    for (const Slot& s : old) {
+      if (s.key == kEmpty) continue;
+      std::size_t i = find(s.key);
+      slots_[i] = s;
+      ++size_;
+    }
+  }
+
+  std::vector<Slot> slots_;
+  std::size_t size_ = 0;
+};
+
+// The members one item contributes: nearly always a single address, kept inline.
+class MemberList {
+ public:
+  MemberList() = default;
+  MemberList(const MemberList& o) { *this = o; }
+  MemberList& operator=(const MemberList& o) {
+    if (this == &o) return *this;
+    size_ = 0;
+    heap_.reset();
+    for (Member m : o) push_back(m);
+    return *this;
+  }
+  MemberList(MemberList&&) noexcept = default;
+  MemberList& operator=(MemberList&&) noexcept = default;
+
+  void push_back(Member m) {
+    if (size_ == 0) {
+      inline_ = m;
+    } else {
+      auto bigger = std::make_unique<Member[]>(size_ + 1);
+      bigger[0] = inline_;
+      for (uint32_t i = 1; i < size_; ++i) bigger[i] = heap_[i];
+      bigger[size_] = m;
+      heap_ = std::move(bigger);
+    }
+    ++size_;
+  }
+  uint32_t size() const { return size_; }
+  const Member* begin() const { return size_ <= 1 ? &inline_ : heap_.get(); }
+  const Member* end() const { return begin() + size_; }
+  bool operator==(const MemberList& o) const {
+    return size_ == o.size_ && std::equal(begin(), end(), o.begin());
+  }
+
+ private:
+  // With more than one member, heap_ holds all of them (heap_[0] mirrors inline_).
+  Member inline_ = 0;
+  std::unique_ptr<Member[]> heap_;
+  uint32_t size_ = 0;
+};
+
+}  // namespace tartan::calc
