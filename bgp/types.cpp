@@ -38,8 +38,8 @@ std::optional<Address> Address::parse(std::string_view text) {
 }
 
 std::uint32_t Address::v4HostOrder() const {
-  return (std::uint32_t{bytes[0]} << 24) | (std::uint32_t{bytes[1]} << 16) |
-         (std::uint32_t{bytes[2]} << 8) | bytes[3];
+  return (std::uint32_t{bytes[0]} << 24) | (std::uint32_t{bytes[1]} << 16) | (std::uint32_t{bytes[2]} << 8) |
+         bytes[3];
 }
 
 std::string Address::toString() const {

@@ -7,9 +7,9 @@
 
 #include <array>
 #include <compare>
-#include <cstring>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <optional>
 #include <string>

@@ -72,7 +72,8 @@ void mergeAs4(PathAttributes& attrs) {
     keep -= take;
   }
   for (auto& seg : *as4Path) {
-    if (!merged.empty() && seg.type == AsSegmentType::kSequence && merged.back().type == AsSegmentType::kSequence)
+    if (!merged.empty() && seg.type == AsSegmentType::kSequence &&
+        merged.back().type == AsSegmentType::kSequence)
       merged.back().asns.insert(merged.back().asns.end(), seg.asns.begin(), seg.asns.end());
     else
       merged.push_back(std::move(seg));

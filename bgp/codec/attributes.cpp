@@ -157,7 +157,8 @@ void encodeMed(const PathAttributes& a, const CodecContext&, wire::Writer& w) { 
 AttrStatus decodeLocalPref(wire::ByteView v, const CodecContext& ctx, PathAttributes& out) {
   if (v.size() != 4) return bad("LOCAL_PREF length is not 4");
   // RFC 4271 §5.1.5 / RFC 7606 §7.5: from an external peer it is disregarded.
-  if (ctx.externalPeer) return AttrStatus{"LOCAL_PREF from an external peer", ErrorAction::kAttributeDiscard, {}};
+  if (ctx.externalPeer)
+    return AttrStatus{"LOCAL_PREF from an external peer", ErrorAction::kAttributeDiscard, {}};
   std::uint32_t x = 0;
   wire::Reader(v).u32(x);
   out.localPref = x;
@@ -175,7 +176,8 @@ void encodeNothing(const PathAttributes&, const CodecContext&, wire::Writer&) {}
 
 // --- AGGREGATOR, AS4_AGGREGATOR (RFC 7606 §7.7, RFC 6793 §6)
 const char* readAggregator(wire::ByteView v, std::size_t asSize, Aggregator& out) {
-  if (v.size() != asSize + 4) return asSize == 2 ? "AGGREGATOR length is not 6" : "AGGREGATOR length is not 8";
+  if (v.size() != asSize + 4)
+    return asSize == 2 ? "AGGREGATOR length is not 6" : "AGGREGATOR length is not 8";
   wire::Reader in(v);
   if (asSize == 2) {
     std::uint16_t a = 0;
@@ -344,24 +346,27 @@ const AttrRow kAttrTable[] = {
      decodeOrigin, encodeOrigin, EA::kTreatAsWithdraw, US::kInvalidOriginAttribute},
     {AttrType::kAsPath, "AS_PATH", kWellKnown, [](const PathAttributes& a) { return a.asPath.has_value(); },
      decodeAsPath, encodeAsPath, EA::kTreatAsWithdraw, US::kMalformedAsPath},
-    {AttrType::kNextHop, "NEXT_HOP", kWellKnown, [](const PathAttributes& a) { return a.nextHop.has_value(); },
-     decodeNextHop, encodeNextHop, EA::kTreatAsWithdraw, US::kInvalidNextHopAttribute},
+    {AttrType::kNextHop, "NEXT_HOP", kWellKnown,
+     [](const PathAttributes& a) { return a.nextHop.has_value(); }, decodeNextHop, encodeNextHop,
+     EA::kTreatAsWithdraw, US::kInvalidNextHopAttribute},
     {AttrType::kMultiExitDisc, "MULTI_EXIT_DISC", kOptNonTrans,
      [](const PathAttributes& a) { return a.med.has_value(); }, decodeMed, encodeMed, EA::kTreatAsWithdraw,
      US::kAttributeLengthError},
-    {AttrType::kLocalPref, "LOCAL_PREF", kWellKnown, [](const PathAttributes& a) { return a.localPref.has_value(); },
-     decodeLocalPref, encodeLocalPref, EA::kTreatAsWithdraw, US::kAttributeLengthError},
+    {AttrType::kLocalPref, "LOCAL_PREF", kWellKnown,
+     [](const PathAttributes& a) { return a.localPref.has_value(); }, decodeLocalPref, encodeLocalPref,
+     EA::kTreatAsWithdraw, US::kAttributeLengthError},
     {AttrType::kAtomicAggregate, "ATOMIC_AGGREGATE", kWellKnown,
      [](const PathAttributes& a) { return a.atomicAggregate; }, decodeAtomicAggregate, encodeNothing,
      EA::kAttributeDiscard, US::kAttributeLengthError},
-    {AttrType::kAggregator, "AGGREGATOR", kOptTrans, [](const PathAttributes& a) { return a.aggregator.has_value(); },
-     decodeAggregator, encodeAggregator, EA::kAttributeDiscard, US::kAttributeLengthError},
+    {AttrType::kAggregator, "AGGREGATOR", kOptTrans,
+     [](const PathAttributes& a) { return a.aggregator.has_value(); }, decodeAggregator, encodeAggregator,
+     EA::kAttributeDiscard, US::kAttributeLengthError},
     {AttrType::kCommunities, "COMMUNITIES", kOptTrans,
      [](const PathAttributes& a) { return a.communities.has_value(); }, decodeCommunities, encodeCommunities,
      EA::kTreatAsWithdraw, US::kOptionalAttributeError},
     {AttrType::kOriginatorId, "ORIGINATOR_ID", kOptNonTrans,
-     [](const PathAttributes& a) { return a.originatorId.has_value(); }, decodeOriginatorId, encodeOriginatorId,
-     EA::kTreatAsWithdraw, US::kAttributeLengthError},
+     [](const PathAttributes& a) { return a.originatorId.has_value(); }, decodeOriginatorId,
+     encodeOriginatorId, EA::kTreatAsWithdraw, US::kAttributeLengthError},
     {AttrType::kClusterList, "CLUSTER_LIST", kOptNonTrans,
      [](const PathAttributes& a) { return a.clusterList.has_value(); }, decodeClusterList, encodeClusterList,
      EA::kTreatAsWithdraw, US::kAttributeLengthError},
@@ -374,8 +379,8 @@ const AttrRow kAttrTable[] = {
     {AttrType::kAs4Path, "AS4_PATH", kOptTrans, [](const PathAttributes& a) { return a.as4Path.has_value(); },
      decodeAs4Path, encodeAs4Path, EA::kAttributeDiscard, US::kOptionalAttributeError},
     {AttrType::kAs4Aggregator, "AS4_AGGREGATOR", kOptTrans,
-     [](const PathAttributes& a) { return a.as4Aggregator.has_value(); }, decodeAs4Aggregator, encodeAs4Aggregator,
-     EA::kAttributeDiscard, US::kOptionalAttributeError},
+     [](const PathAttributes& a) { return a.as4Aggregator.has_value(); }, decodeAs4Aggregator,
+     encodeAs4Aggregator, EA::kAttributeDiscard, US::kOptionalAttributeError},
     {AttrType::kLargeCommunity, "LARGE_COMMUNITY", kOptTrans,
      [](const PathAttributes& a) { return a.largeCommunities.has_value(); }, decodeLargeCommunities,
      encodeLargeCommunities, EA::kTreatAsWithdraw, US::kOptionalAttributeError},
@@ -424,11 +429,16 @@ void encodeRow(const AttrRow& row, const PathAttributes& attrs, const CodecConte
 
 std::string_view errorActionName(ErrorAction action) {
   switch (action) {
-    case ErrorAction::kNone: return "none";
-    case ErrorAction::kAttributeDiscard: return "attribute-discard";
-    case ErrorAction::kTreatAsWithdraw: return "treat-as-withdraw";
-    case ErrorAction::kAfiSafiDisable: return "afi-safi-disable";
-    case ErrorAction::kSessionReset: return "session-reset";
+    case ErrorAction::kNone:
+      return "none";
+    case ErrorAction::kAttributeDiscard:
+      return "attribute-discard";
+    case ErrorAction::kTreatAsWithdraw:
+      return "treat-as-withdraw";
+    case ErrorAction::kAfiSafiDisable:
+      return "afi-safi-disable";
+    case ErrorAction::kSessionReset:
+      return "session-reset";
   }
   return "?";
 }
@@ -534,19 +544,20 @@ void decodePathAttributes(wire::ByteView field, const CodecContext& ctx, PathAtt
 
     PathAttributes scratch;
     AttrStatus status = row->decode(value, ctx, scratch);
-    ErrorAction action = status.error ? (status.action != ErrorAction::kNone ? status.action : row->onMalformed)
-                                      : ErrorAction::kNone;
+    ErrorAction action = status.error
+                             ? (status.action != ErrorAction::kNone ? status.action : row->onMalformed)
+                             : ErrorAction::kNone;
     const char* why = status.error;
     // RFC 7606 §3 c: Optional/Transitive bits that contradict the attribute's definition make it
     // malformed (treat-as-withdraw, or the attribute's own gentler action).
     if ((flags & (kOptional | kTransitive)) != row->flags && action < ErrorAction::kTreatAsWithdraw) {
       action = row->onMalformed == ErrorAction::kAttributeDiscard ? ErrorAction::kAttributeDiscard
-                                                                   : ErrorAction::kTreatAsWithdraw;
+                                                                  : ErrorAction::kTreatAsWithdraw;
       why = "attribute flags conflict with the attribute type";
     }
     if (action != ErrorAction::kNone) {
-      const auto subcode = action == ErrorAction::kAfiSafiDisable ? UpdateSubcode::kOptionalAttributeError
-                                                                   : row->subcode;
+      const auto subcode =
+          action == ErrorAction::kAfiSafiDisable ? UpdateSubcode::kOptionalAttributeError : row->subcode;
       outcome.raise(action, std::string(row->name) + ": " + why,
                     Notification::make(ErrorCode::kUpdateMessage, subcode, attrData), status.family);
       if (action == ErrorAction::kSessionReset) return;
@@ -554,24 +565,55 @@ void decodePathAttributes(wire::ByteView field, const CodecContext& ctx, PathAtt
       // to know what to withdraw.
       if (action != ErrorAction::kTreatAsWithdraw || status.error) continue;
     }
-    if ((flags & kPartial) && row->flags == (kOptional | kTransitive)) out.partial |= std::uint64_t{1} << type;
+    if ((flags & kPartial) && row->flags == (kOptional | kTransitive))
+      out.partial |= std::uint64_t{1} << type;
     // Merge the decoded field into out (scratch holds only this attribute).
     switch (row->type) {
-      case AttrType::kOrigin: out.origin = scratch.origin; break;
-      case AttrType::kAsPath: out.asPath = std::move(scratch.asPath); break;
-      case AttrType::kNextHop: out.nextHop = scratch.nextHop; break;
-      case AttrType::kMultiExitDisc: out.med = scratch.med; break;
-      case AttrType::kLocalPref: out.localPref = scratch.localPref; break;
-      case AttrType::kAtomicAggregate: out.atomicAggregate = true; break;
-      case AttrType::kAggregator: out.aggregator = scratch.aggregator; break;
-      case AttrType::kCommunities: out.communities = std::move(scratch.communities); break;
-      case AttrType::kOriginatorId: out.originatorId = scratch.originatorId; break;
-      case AttrType::kClusterList: out.clusterList = std::move(scratch.clusterList); break;
-      case AttrType::kMpReachNlri: out.mpReach = std::move(scratch.mpReach); break;
-      case AttrType::kMpUnreachNlri: out.mpUnreach = std::move(scratch.mpUnreach); break;
-      case AttrType::kAs4Path: out.as4Path = std::move(scratch.as4Path); break;
-      case AttrType::kAs4Aggregator: out.as4Aggregator = scratch.as4Aggregator; break;
-      case AttrType::kLargeCommunity: out.largeCommunities = std::move(scratch.largeCommunities); break;
+      case AttrType::kOrigin:
+        out.origin = scratch.origin;
+        break;
+      case AttrType::kAsPath:
+        out.asPath = std::move(scratch.asPath);
+        break;
+      case AttrType::kNextHop:
+        out.nextHop = scratch.nextHop;
+        break;
+      case AttrType::kMultiExitDisc:
+        out.med = scratch.med;
+        break;
+      case AttrType::kLocalPref:
+        out.localPref = scratch.localPref;
+        break;
+      case AttrType::kAtomicAggregate:
+        out.atomicAggregate = true;
+        break;
+      case AttrType::kAggregator:
+        out.aggregator = scratch.aggregator;
+        break;
+      case AttrType::kCommunities:
+        out.communities = std::move(scratch.communities);
+        break;
+      case AttrType::kOriginatorId:
+        out.originatorId = scratch.originatorId;
+        break;
+      case AttrType::kClusterList:
+        out.clusterList = std::move(scratch.clusterList);
+        break;
+      case AttrType::kMpReachNlri:
+        out.mpReach = std::move(scratch.mpReach);
+        break;
+      case AttrType::kMpUnreachNlri:
+        out.mpUnreach = std::move(scratch.mpUnreach);
+        break;
+      case AttrType::kAs4Path:
+        out.as4Path = std::move(scratch.as4Path);
+        break;
+      case AttrType::kAs4Aggregator:
+        out.as4Aggregator = scratch.as4Aggregator;
+        break;
+      case AttrType::kLargeCommunity:
+        out.largeCommunities = std::move(scratch.largeCommunities);
+        break;
     }
   }
 }

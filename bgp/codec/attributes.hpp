@@ -150,12 +150,12 @@ std::string_view errorActionName(ErrorAction action);
 
 struct UpdateOutcome {
   ErrorAction action = ErrorAction::kNone;  // the most severe action
-  Notification notification;          // what to send when action is kSessionReset
-  std::optional<AfiSafi> family;      // the first disabled family, when action is kAfiSafiDisable
-  std::string reason;                 // for the log: the first problem of the worst kind
+  Notification notification;                // what to send when action is kSessionReset
+  std::optional<AfiSafi> family;            // the first disabled family, when action is kAfiSafiDisable
+  std::string reason;                       // for the log: the first problem of the worst kind
   // Actions below the most severe one still apply to what they cover: one family disabled does
   // not excuse a malformed ORIGIN for the others.
-  bool treatAsWithdraw = false;          // some problem asked for treat-as-withdraw
+  bool treatAsWithdraw = false;           // some problem asked for treat-as-withdraw
   std::vector<AfiSafi> disabledFamilies;  // every family an error disabled
 
   // Keeps the more severe of the two (RFC 7606 §3: the strongest approach applies).

@@ -16,11 +16,11 @@
 namespace tartan::bgp {
 
 enum class CapabilityCode : std::uint8_t {
-  kMultiprotocol = 1,        // RFC 4760 §8
-  kRouteRefresh = 2,         // RFC 2918 §2
-  kGracefulRestart = 64,     // RFC 4724 §3
-  kFourOctetAs = 65,         // RFC 6793 §3
-  kAddPath = 69,             // RFC 7911 §4
+  kMultiprotocol = 1,     // RFC 4760 §8
+  kRouteRefresh = 2,      // RFC 2918 §2
+  kGracefulRestart = 64,  // RFC 4724 §3
+  kFourOctetAs = 65,      // RFC 6793 §3
+  kAddPath = 69,          // RFC 7911 §4
 };
 
 struct MultiprotocolCap {
@@ -70,8 +70,8 @@ struct UnknownCap {
   bool operator==(const UnknownCap&) const = default;
 };
 
-using Capability =
-    std::variant<MultiprotocolCap, RouteRefreshCap, FourOctetAsCap, GracefulRestartCap, AddPathCap, UnknownCap>;
+using Capability = std::variant<MultiprotocolCap, RouteRefreshCap, FourOctetAsCap, GracefulRestartCap,
+                                AddPathCap, UnknownCap>;
 
 // Outcome of decoding one capability: the value, or why it is malformed.
 struct CapabilityDecode {

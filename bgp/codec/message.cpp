@@ -19,11 +19,16 @@ Decoded reset(Notification n, std::string why) {
 // Minimum (and for KEEPALIVE/ROUTE-REFRESH exact) lengths, RFC 4271 §6.1.
 bool lengthFitsType(std::uint8_t type, std::size_t length) {
   switch (static_cast<MessageType>(type)) {
-    case MessageType::kOpen: return length >= 29;
-    case MessageType::kUpdate: return length >= 23;
-    case MessageType::kNotification: return length >= 21;
-    case MessageType::kKeepalive: return length == 19;
-    case MessageType::kRouteRefresh: return length >= 23;  // exact length checked by RFC 7313 §5
+    case MessageType::kOpen:
+      return length >= 29;
+    case MessageType::kUpdate:
+      return length >= 23;
+    case MessageType::kNotification:
+      return length >= 21;
+    case MessageType::kKeepalive:
+      return length == 19;
+    case MessageType::kRouteRefresh:
+      return length >= 23;  // exact length checked by RFC 7313 §5
   }
   return false;
 }
@@ -47,7 +52,8 @@ Decoded decodeOpen(wire::Reader in) {
     if (!in.u8(type) || !in.u8(length) || !in.take(length, value))
       return openError(OpenSubcode::kUnspecific, "optional parameter overruns the message");
     // RFC 5492 §4: type 2 carries capabilities; any other parameter is unsupported (RFC 4271 §6.2).
-    if (type != 2) return openError(OpenSubcode::kUnsupportedOptionalParameter, "unsupported optional parameter");
+    if (type != 2)
+      return openError(OpenSubcode::kUnsupportedOptionalParameter, "unsupported optional parameter");
     wire::Reader caps(value);
     while (!caps.empty()) {
       std::uint8_t code = 0, capLength = 0;
@@ -74,7 +80,8 @@ Decoded decodeUpdate(wire::Reader in, const CodecContext& ctx) {
   // RFC 4271 §6.3 / RFC 7606 §3 a: length fields that do not fit the message reset the session.
   if (!in.u16(withdrawnLength) || !in.take(withdrawnLength, withdrawnField) || !in.u16(attrsLength) ||
       !in.take(attrsLength, attrsField))
-    return updateError(UpdateSubcode::kMalformedAttributeList, "withdrawn or attribute length overruns the message");
+    return updateError(UpdateSubcode::kMalformedAttributeList,
+                       "withdrawn or attribute length overruns the message");
   // RFC 7606 §5.3: malformed NLRI in the IPv4 fields cannot be skipped reliably: session reset.
   if (!decodeNlri(withdrawnField, Afi::kIpv4, ctx.addPathIpv4, update.withdrawn))
     return updateError(UpdateSubcode::kInvalidNetworkField, "withdrawn routes field is malformed");
@@ -88,9 +95,12 @@ Decoded decodeUpdate(wire::Reader in, const CodecContext& ctx) {
   const bool mpNlri = a.mpReach && !a.mpReach->nlri.empty();
   if (!update.nlri.empty() || mpNlri) {
     std::uint8_t missing = 0;
-    if (!a.origin) missing = static_cast<std::uint8_t>(AttrType::kOrigin);
-    else if (!a.asPath) missing = static_cast<std::uint8_t>(AttrType::kAsPath);
-    else if (!update.nlri.empty() && !a.nextHop) missing = static_cast<std::uint8_t>(AttrType::kNextHop);
+    if (!a.origin)
+      missing = static_cast<std::uint8_t>(AttrType::kOrigin);
+    else if (!a.asPath)
+      missing = static_cast<std::uint8_t>(AttrType::kAsPath);
+    else if (!update.nlri.empty() && !a.nextHop)
+      missing = static_cast<std::uint8_t>(AttrType::kNextHop);
     if (missing != 0)
       outcome.raise(ErrorAction::kTreatAsWithdraw, "missing well-known mandatory attribute",
                     Notification::make(ErrorCode::kUpdateMessage, UpdateSubcode::kMissingWellKnownAttribute,
@@ -145,8 +155,10 @@ Decoded decodeMessage(wire::ByteView bytes, const CodecContext& ctx) {
   }
   wire::Reader in(bytes.subspan(kHeaderSize));
   switch (static_cast<MessageType>(bytes[18])) {
-    case MessageType::kOpen: return decodeOpen(in);
-    case MessageType::kUpdate: return decodeUpdate(in, ctx);
+    case MessageType::kOpen:
+      return decodeOpen(in);
+    case MessageType::kUpdate:
+      return decodeUpdate(in, ctx);
     case MessageType::kNotification: {
       Notification n;
       in.u8(n.code);
@@ -154,7 +166,8 @@ Decoded decodeMessage(wire::ByteView bytes, const CodecContext& ctx) {
       n.data.assign(in.rest().begin(), in.rest().end());
       return Decoded{Message{std::move(n)}, {}};
     }
-    case MessageType::kKeepalive: return Decoded{Message{Keepalive{}}, {}};
+    case MessageType::kKeepalive:
+      return Decoded{Message{Keepalive{}}, {}};
     case MessageType::kRouteRefresh: {
       // RFC 7313 §5: a ROUTE-REFRESH whose length is not 23 is "Invalid Message Length", with
       // the whole message as data.

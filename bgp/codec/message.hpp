@@ -70,8 +70,8 @@ using Message = std::variant<Open, Update, Notification, Keepalive, RouteRefresh
 // Framing of a byte stream (RFC 4271 §4.1, §6.1).
 struct Frame {
   enum class Status { kNeedMore, kComplete, kError } status = Status::kNeedMore;
-  std::size_t length = 0;     // of the whole message, when complete
-  Notification error;         // when status is kError: send it and close
+  std::size_t length = 0;  // of the whole message, when complete
+  Notification error;      // when status is kError: send it and close
 };
 Frame frameMessage(wire::ByteView buffer);
 

@@ -11,13 +11,13 @@
 namespace tartan::bgp {
 
 enum class ErrorCode : std::uint8_t {
-  kMessageHeader = 1,   // RFC 4271 §6.1
-  kOpenMessage = 2,     // RFC 4271 §6.2
-  kUpdateMessage = 3,   // RFC 4271 §6.3
+  kMessageHeader = 1,  // RFC 4271 §6.1
+  kOpenMessage = 2,    // RFC 4271 §6.2
+  kUpdateMessage = 3,  // RFC 4271 §6.3
   kHoldTimerExpired = 4,
-  kFsm = 5,             // RFC 4271 §6.6, subcodes RFC 6608
-  kCease = 6,           // RFC 4486
-  kRouteRefresh = 7,    // RFC 7313
+  kFsm = 5,           // RFC 4271 §6.6, subcodes RFC 6608
+  kCease = 6,         // RFC 4486
+  kRouteRefresh = 7,  // RFC 7313
 };
 
 enum class HeaderSubcode : std::uint8_t {

@@ -12,7 +12,7 @@ CollisionDecision resolveCollision(State existingState, Direction existingDirect
     case State::kEstablished:
       // §6.8: a collision with an Established connection closes the newly created one.
       return CollisionDecision::kCloseNew;
-    case State::kOpenSent:     // the new connection's OPEN tells us the remote identifier
+    case State::kOpenSent:  // the new connection's OPEN tells us the remote identifier
     case State::kOpenConfirm:
       break;
   }

@@ -13,7 +13,8 @@ Notification fsmError(State state) {
   return Notification::make(ErrorCode::kFsm, sub);  // RFC 6608 subcodes
 }
 
-const Notification kCeaseShutdown = Notification::make(ErrorCode::kCease, CeaseSubcode::kAdministrativeShutdown);
+const Notification kCeaseShutdown =
+    Notification::make(ErrorCode::kCease, CeaseSubcode::kAdministrativeShutdown);
 const Notification kCeaseCollision =
     Notification::make(ErrorCode::kCease, CeaseSubcode::kConnectionCollisionResolution);
 const Notification kHoldExpired = Notification(ErrorCode::kHoldTimerExpired, 0);
@@ -22,12 +23,18 @@ const Notification kHoldExpired = Notification(ErrorCode::kHoldTimerExpired, 0);
 
 std::string_view stateName(State state) {
   switch (state) {
-    case State::kIdle: return "Idle";
-    case State::kConnect: return "Connect";
-    case State::kActive: return "Active";
-    case State::kOpenSent: return "OpenSent";
-    case State::kOpenConfirm: return "OpenConfirm";
-    case State::kEstablished: return "Established";
+    case State::kIdle:
+      return "Idle";
+    case State::kConnect:
+      return "Connect";
+    case State::kActive:
+      return "Active";
+    case State::kOpenSent:
+      return "OpenSent";
+    case State::kOpenConfirm:
+      return "OpenConfirm";
+    case State::kEstablished:
+      return "Established";
   }
   return "?";
 }
@@ -41,12 +48,17 @@ std::uint32_t Fsm::idleHoldTime() const {
 
 Actions Fsm::handle(const Event& e) {
   switch (state_) {
-    case State::kIdle: return onIdle(e);
+    case State::kIdle:
+      return onIdle(e);
     case State::kConnect:
-    case State::kActive: return onConnectOrActive(e);
-    case State::kOpenSent: return onOpenSent(e);
-    case State::kOpenConfirm: return onOpenConfirm(e);
-    case State::kEstablished: return onEstablished(e);
+    case State::kActive:
+      return onConnectOrActive(e);
+    case State::kOpenSent:
+      return onOpenSent(e);
+    case State::kOpenConfirm:
+      return onOpenConfirm(e);
+    case State::kEstablished:
+      return onEstablished(e);
   }
   return {};
 }
@@ -104,7 +116,8 @@ bool Fsm::acceptOpen(const Open& open, Actions& out, bool sendOwnOpen) {
 
 Actions Fsm::onIdle(const Event& e) {
   Actions out;
-  if (e.kind != EventKind::kManualStart && e.kind != EventKind::kAutomaticStart) return out;  // all else ignored
+  if (e.kind != EventKind::kManualStart && e.kind != EventKind::kAutomaticStart)
+    return out;  // all else ignored
   out.push_back(StartTimer{Timer::kConnectRetry, config_.connectRetryTime});
   if (config_.passive) {
     // [4]/[5]: listen only.

@@ -27,25 +27,25 @@ enum class Timer { kConnectRetry, kHold, kKeepalive, kDelayOpen };
 
 // The events of RFC 4271 §8.1 that we use (numbers in brackets).
 enum class EventKind {
-  kManualStart,              // [1], or [4] when the peer is configured passive
-  kManualStop,               // [2]
-  kAutomaticStart,           // [3]/[5]: restart after an error, same as ManualStart here
-  kConnectRetryTimerExpires, // [9]
-  kHoldTimerExpires,         // [10]
-  kKeepaliveTimerExpires,    // [11]
-  kDelayOpenTimerExpires,    // [12]
-  kTcpCrAcked,               // [16] our outgoing connection is up
-  kTcpConnectionConfirmed,   // [17] an incoming connection was accepted
-  kTcpConnectionFails,       // [18]
-  kBgpOpen,                  // [19]/[20] a well-formed OPEN (validated here)
-  kBgpHeaderErr,             // [21] notification = what to send
-  kBgpOpenMsgErr,            // [22] notification = what to send
-  kOpenCollisionDump,        // [23] collision resolution chose to drop this connection
-  kNotifMsgVerErr,           // [24]
-  kNotifMsg,                 // [25]
-  kKeepAliveMsg,             // [26]
-  kUpdateMsg,                // [27]
-  kUpdateMsgErr,             // [28] an UPDATE whose RFC 7606 outcome is a session reset
+  kManualStart,               // [1], or [4] when the peer is configured passive
+  kManualStop,                // [2]
+  kAutomaticStart,            // [3]/[5]: restart after an error, same as ManualStart here
+  kConnectRetryTimerExpires,  // [9]
+  kHoldTimerExpires,          // [10]
+  kKeepaliveTimerExpires,     // [11]
+  kDelayOpenTimerExpires,     // [12]
+  kTcpCrAcked,                // [16] our outgoing connection is up
+  kTcpConnectionConfirmed,    // [17] an incoming connection was accepted
+  kTcpConnectionFails,        // [18]
+  kBgpOpen,                   // [19]/[20] a well-formed OPEN (validated here)
+  kBgpHeaderErr,              // [21] notification = what to send
+  kBgpOpenMsgErr,             // [22] notification = what to send
+  kOpenCollisionDump,         // [23] collision resolution chose to drop this connection
+  kNotifMsgVerErr,            // [24]
+  kNotifMsg,                  // [25]
+  kKeepAliveMsg,              // [26]
+  kUpdateMsg,                 // [27]
+  kUpdateMsgErr,              // [28] an UPDATE whose RFC 7606 outcome is a session reset
 };
 
 struct Event {
@@ -93,8 +93,8 @@ struct SessionDown {
   bool operator==(const SessionDown&) const = default;
 };
 
-using Action = std::variant<InitiateTcp, DropTcp, SendOpen, SendKeepalive, SendNotification, StartTimer, StopTimer,
-                            SessionUp, SessionDown>;
+using Action = std::variant<InitiateTcp, DropTcp, SendOpen, SendKeepalive, SendNotification, StartTimer,
+                            StopTimer, SessionUp, SessionDown>;
 using Actions = std::vector<Action>;
 
 class Fsm {
@@ -121,9 +121,9 @@ class Fsm {
   Actions onEstablished(const Event& e);
 
   // Common tails of many transitions.
-  void sendOpenAndWait(Actions& out);                   // → OpenSent
+  void sendOpenAndWait(Actions& out);                                 // → OpenSent
   bool acceptOpen(const Open& open, Actions& out, bool sendOwnOpen);  // → OpenConfirm or Idle
-  void toIdle(Actions& out, bool countRetry);           // release resources, drop TCP
+  void toIdle(Actions& out, bool countRetry);                         // release resources, drop TCP
   void notifyAndIdle(Actions& out, Notification n, bool countRetry = true);
   void startNegotiatedTimers(Actions& out);
 

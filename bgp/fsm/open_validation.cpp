@@ -5,7 +5,9 @@
 namespace tartan::bgp::fsm {
 namespace {
 
-bool contains(const std::vector<AfiSafi>& v, AfiSafi f) { return std::find(v.begin(), v.end(), f) != v.end(); }
+bool contains(const std::vector<AfiSafi>& v, AfiSafi f) {
+  return std::find(v.begin(), v.end(), f) != v.end();
+}
 
 bool sends(AddPathMode m) { return m == AddPathMode::kSend || m == AddPathMode::kBoth; }
 bool receives(AddPathMode m) { return m == AddPathMode::kReceive || m == AddPathMode::kBoth; }
@@ -71,7 +73,8 @@ std::variant<SessionParams, Notification> negotiate(const PeerConfig& config, co
 
   // RFC 6286 §2.2: the identifier is non-zero, and differs from ours within one AS.
   s.peerId = open.bgpId;
-  if (s.peerId == 0 || (!s.external && s.peerId == config.routerId)) return openError(OpenSubcode::kBadBgpIdentifier);
+  if (s.peerId == 0 || (!s.external && s.peerId == config.routerId))
+    return openError(OpenSubcode::kBadBgpIdentifier);
 
   // §4.2 / §6.2: a hold time of 1 or 2 seconds is unacceptable.
   if (open.holdTime == 1 || open.holdTime == 2) return openError(OpenSubcode::kUnacceptableHoldTime);

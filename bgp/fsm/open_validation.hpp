@@ -16,11 +16,11 @@ namespace tartan::bgp::fsm {
 
 struct PeerConfig {
   std::uint32_t localAs = 0;
-  std::uint32_t routerId = 0;                // our BGP Identifier, host order
-  std::optional<std::uint32_t> peerAs;       // nullopt: accept any AS
-  std::uint16_t holdTime = 90;               // 0 or >= 3 (RFC 4271 §4.2)
-  std::uint16_t connectRetryTime = 120;      // RFC 4271 §10 suggests 120 s
-  std::uint16_t largeHoldTime = 240;         // hold timer before the OPEN exchange (§8.2.2: 4 min)
+  std::uint32_t routerId = 0;                  // our BGP Identifier, host order
+  std::optional<std::uint32_t> peerAs;         // nullopt: accept any AS
+  std::uint16_t holdTime = 90;                 // 0 or >= 3 (RFC 4271 §4.2)
+  std::uint16_t connectRetryTime = 120;        // RFC 4271 §10 suggests 120 s
+  std::uint16_t largeHoldTime = 240;           // hold timer before the OPEN exchange (§8.2.2: 4 min)
   std::optional<std::uint16_t> delayOpenTime;  // DelayOpen (§8.1.1, optional attribute 4)
   // Wait for the peer to connect and never initiate (stricter than §8.1.1 PassiveTcpEstablishment,
   // which still connects once the ConnectRetry timer expires).

@@ -11,7 +11,8 @@ using Indexes = std::vector<std::size_t>;
 
 // Keeps the candidates with the smallest key; records the step if anything was eliminated.
 template <class Key>
-void keepMin(std::span<const Candidate> c, Indexes& alive, DecisionStep step, DecisionStep& decidedBy, Key key) {
+void keepMin(std::span<const Candidate> c, Indexes& alive, DecisionStep step, DecisionStep& decidedBy,
+             Key key) {
   if (alive.size() < 2) return;
   auto best = key(c[alive.front()]);
   for (auto i : alive) best = std::min(best, key(c[i]));
@@ -29,18 +30,30 @@ std::size_t pathLength(const Candidate& c) { return c.attrs->asPath ? asPathLeng
 
 std::string_view decisionStepName(DecisionStep step) {
   switch (step) {
-    case DecisionStep::kOnlyCandidate: return "only candidate";
-    case DecisionStep::kLocalOrigin: return "locally originated";
-    case DecisionStep::kLocalPref: return "highest LOCAL_PREF";
-    case DecisionStep::kAsPathLength: return "shortest AS_PATH";
-    case DecisionStep::kOrigin: return "lowest ORIGIN";
-    case DecisionStep::kMed: return "lowest MED";
-    case DecisionStep::kExternal: return "eBGP over iBGP";
-    case DecisionStep::kIgpCost: return "lowest IGP cost";
-    case DecisionStep::kRouterId: return "lowest router ID";
-    case DecisionStep::kClusterListLength: return "shortest CLUSTER_LIST";
-    case DecisionStep::kPeerAddress: return "lowest peer address";
-    case DecisionStep::kPathId: return "lowest path ID";
+    case DecisionStep::kOnlyCandidate:
+      return "only candidate";
+    case DecisionStep::kLocalOrigin:
+      return "locally originated";
+    case DecisionStep::kLocalPref:
+      return "highest LOCAL_PREF";
+    case DecisionStep::kAsPathLength:
+      return "shortest AS_PATH";
+    case DecisionStep::kOrigin:
+      return "lowest ORIGIN";
+    case DecisionStep::kMed:
+      return "lowest MED";
+    case DecisionStep::kExternal:
+      return "eBGP over iBGP";
+    case DecisionStep::kIgpCost:
+      return "lowest IGP cost";
+    case DecisionStep::kRouterId:
+      return "lowest router ID";
+    case DecisionStep::kClusterListLength:
+      return "shortest CLUSTER_LIST";
+    case DecisionStep::kPeerAddress:
+      return "lowest peer address";
+    case DecisionStep::kPathId:
+      return "lowest path ID";
   }
   return "?";
 }
@@ -62,7 +75,9 @@ Selection selectBest(std::span<const Candidate> c) {
   // MED counts as the lowest value, 0.
   if (alive.size() > 1) {
     std::map<std::optional<std::uint32_t>, std::uint32_t> lowest;
-    const auto nas = [&](std::size_t i) { return c[i].attrs->asPath ? neighbourAs(*c[i].attrs->asPath) : std::nullopt; };
+    const auto nas = [&](std::size_t i) {
+      return c[i].attrs->asPath ? neighbourAs(*c[i].attrs->asPath) : std::nullopt;
+    };
     for (auto i : alive) {
       const auto med = c[i].attrs->med.value_or(0);
       auto [it, inserted] = lowest.emplace(nas(i), med);

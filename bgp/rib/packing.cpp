@@ -42,12 +42,14 @@ void fill(const std::vector<NlriEntry>& entries, bool addPath, std::size_t budge
 
 }  // namespace
 
-std::vector<Update> packUpdates(const OutboundBatch& batch, const CodecContext& ctx, std::size_t maxMessageSize) {
+std::vector<Update> packUpdates(const OutboundBatch& batch, const CodecContext& ctx,
+                                std::size_t maxMessageSize) {
   std::vector<Update> out;
   const std::size_t room = maxMessageSize - kUpdateOverhead;
 
   std::vector<NlriEntry> withdrawV4, withdrawV6;
-  for (const auto& w : batch.withdrawn) (w.prefix.family() == Afi::kIpv4 ? withdrawV4 : withdrawV6).push_back(w);
+  for (const auto& w : batch.withdrawn)
+    (w.prefix.family() == Afi::kIpv4 ? withdrawV4 : withdrawV6).push_back(w);
   // The last IPv4 withdrawal UPDATE, and how much of it is used: the first IPv4 announcements
   // can share it (one UPDATE may withdraw and announce, RFC 4271 §4.3).
   std::optional<std::size_t> openUpdate;
@@ -79,7 +81,8 @@ std::vector<Update> packUpdates(const OutboundBatch& batch, const CodecContext& 
       // Attributes too big to leave room for a prefix cannot be sent at all.
       if (attrBytes + 64 <= room) {
         std::size_t firstBudget = 0;
-        if (openUpdate && openUsed + attrBytes + kMaxNlriSize <= room) firstBudget = room - openUsed - attrBytes;
+        if (openUpdate && openUsed + attrBytes + kMaxNlriSize <= room)
+          firstBudget = room - openUsed - attrBytes;
         bool first = true;
         fill(
             v4, ctx.addPathIpv4, room - attrBytes,

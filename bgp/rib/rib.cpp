@@ -66,7 +66,9 @@ std::size_t Rib::staleCount(PeerId peer) const {
 }
 
 void Rib::removePeer(PeerId peer) {
-  if (!peers_.count(peer)) return;
+  auto it = peers_.find(peer);
+  if (it == peers_.end()) return;
+  it->second.up = false;  // nothing more is queued for it while its routes go
   for (const auto& route : routesOf(peer, std::nullopt)) withdraw(peer, route);
   peers_.erase(peer);
 }
@@ -92,14 +94,15 @@ std::vector<NlriEntry> Rib::routesOf(PeerId peer, std::optional<Afi> family) con
 ImportResult Rib::loopCheck(const PeerInfo& from, const PathAttributes& attrs) const {
   // RFC 4271 §9.1.2: a route whose AS_PATH holds our AS came back to us.
   const bool external = from.asn != config_.localAs;
-  if (external && attrs.asPath && asPathContains(*attrs.asPath, config_.localAs)) return ImportResult::kAsLoop;
+  if (external && attrs.asPath && asPathContains(*attrs.asPath, config_.localAs))
+    return ImportResult::kAsLoop;
   // RFC 4271 §6.3 (and RFC 7606 §7.2: treat-as-withdraw): an eBGP peer's AS comes first.
   if (external && from.enforceFirstAs && (!attrs.asPath || neighbourAs(*attrs.asPath) != from.asn))
     return ImportResult::kFirstAsMismatch;
   // RFC 4456 §8: our own ORIGINATOR_ID, or our CLUSTER_ID in CLUSTER_LIST, is a reflection loop.
   if (attrs.originatorId == config_.routerId) return ImportResult::kOriginatorLoop;
-  if (attrs.clusterList &&
-      std::find(attrs.clusterList->begin(), attrs.clusterList->end(), clusterId()) != attrs.clusterList->end())
+  if (attrs.clusterList && std::find(attrs.clusterList->begin(), attrs.clusterList->end(), clusterId()) !=
+                               attrs.clusterList->end())
     return ImportResult::kClusterLoop;
   return ImportResult::kAccepted;
 }
@@ -203,7 +206,8 @@ void Rib::removeCandidate(const Prefix& prefix, PeerId peer, std::uint32_t pathI
   auto it = locRib_.find(prefix);
   if (it == locRib_.end()) return;
   auto& paths = it->second.paths;
-  auto p = std::find_if(paths.begin(), paths.end(), [&](const Route& r) { return r.peer == peer && r.pathId == pathId; });
+  auto p = std::find_if(paths.begin(), paths.end(),
+                        [&](const Route& r) { return r.peer == peer && r.pathId == pathId; });
   if (p == paths.end()) return;
   const bool selected = p - paths.begin() < it->second.multipathCount;
   paths.erase(p);
@@ -242,14 +246,17 @@ void Rib::decide(const Prefix& prefix, bool selectedChanged) {
       c.pathId = path.pathId;
       if (igpCost_) {
         const auto& a = *path.attrs;
-        if (a.nextHop) c.igpCost = igpCost_(*a.nextHop);
-        else if (a.mpReach) c.igpCost = igpCost_(a.mpReach->nextHop);
+        if (a.nextHop)
+          c.igpCost = igpCost_(*a.nextHop);
+        else if (a.mpReach)
+          c.igpCost = igpCost_(a.mpReach->nextHop);
       }
       candidates.push_back(c);
     }
     const Selection sel = selectBest(candidates);
     // Reorder: the ECMP set (best first) to the front, the rest after.
-    const std::size_t width = std::min<std::size_t>({sel.multipath.size(), std::max<std::size_t>(1, config_.maxPaths), 255});
+    const std::size_t width =
+        std::min<std::size_t>({sel.multipath.size(), std::max<std::size_t>(1, config_.maxPaths), 255});
     decltype(entry.paths) ordered;
     std::vector<bool> taken(entry.paths.size());
     for (std::size_t k = 0; k < width; ++k) {
@@ -262,7 +269,8 @@ void Rib::decide(const Prefix& prefix, bool selectedChanged) {
     entry.multipathCount = static_cast<std::uint8_t>(width);
     entry.decidedBy = sel.decidedBy;
   }
-  bool same = !selectedChanged && before.size() == entry.multipathCount && entry.paths.front().attrs == bestBefore;
+  bool same =
+      !selectedChanged && before.size() == entry.multipathCount && entry.paths.front().attrs == bestBefore;
   for (std::size_t i = 0; same && i < before.size(); ++i)
     same = before[i] == std::make_pair(entry.paths[i].peer, entry.paths[i].pathId);
   if (same) return;
@@ -270,7 +278,8 @@ void Rib::decide(const Prefix& prefix, bool selectedChanged) {
   for (auto& [id, peer] : peers_) exportPrefix(prefix, peer);
 }
 
-std::optional<PathAttributes> Rib::exportAttrs(const Prefix& prefix, const Route& best, const PeerInfo& to) const {
+std::optional<PathAttributes> Rib::exportAttrs(const Prefix& prefix, const Route& best,
+                                               const PeerInfo& to) const {
   if (best.peer == to.id) return std::nullopt;  // never back to where it came from
   if (!familyOf(to, prefix.family())) return std::nullopt;
   const PeerInfo* from = peerInfo(best.peer);
@@ -283,7 +292,8 @@ std::optional<PathAttributes> Rib::exportAttrs(const Prefix& prefix, const Route
   // RFC 1997 §3 well-known communities (no confederations here, so NO_EXPORT_SUBCONFED acts as
   // NO_EXPORT). NO_PEER (RFC 3765) is advisory and needs peer-type knowledge we lack; it passes.
   if (hasCommunity(in, community::kNoAdvertise)) return std::nullopt;
-  if (!toInternal && (hasCommunity(in, community::kNoExport) || hasCommunity(in, community::kNoExportSubconfed)))
+  if (!toInternal &&
+      (hasCommunity(in, community::kNoExport) || hasCommunity(in, community::kNoExportSubconfed)))
     return std::nullopt;
 
   // RFC 4271 §9.2 and RFC 4456 §6: iBGP-learned routes go to iBGP peers only by reflection —
@@ -320,11 +330,15 @@ std::optional<PathAttributes> Rib::exportAttrs(const Prefix& prefix, const Route
   }
   if (nextHopSelf) {
     if (v4) {
+      if (to.localAddress == Address{}) return std::nullopt;  // no address of ours to offer
       out.nextHop = to.localAddress;
     } else {
       if (!to.localAddressV6) return std::nullopt;
       out.mpReach = MpReach{kIpv6Unicast, *to.localAddressV6, to.localLinkLocal, {}};
     }
+  } else if (out.mpReach) {
+    // RFC 2545 §3: a link-local next hop only means something on the link it was learned on.
+    out.mpReach->linkLocal.reset();
   }
   if (exportPolicy_) return exportPolicy_(to, prefix, std::move(out));
   return out;
@@ -334,7 +348,8 @@ void Rib::exportPrefix(const Prefix& prefix, PeerState& to) {
   if (!to.up) return;
   std::optional<PathAttributes> want;
   auto it = locRib_.find(prefix);
-  if (it != locRib_.end() && !it->second.paths.empty()) want = exportAttrs(prefix, it->second.bestRoute(), to.info);
+  if (it != locRib_.end() && !it->second.paths.empty())
+    want = exportAttrs(prefix, it->second.bestRoute(), to.info);
   const NlriEntry key{prefix, 0};
   auto out = to.adjOut.find(key);
   if (!want) {

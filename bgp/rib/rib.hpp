@@ -33,12 +33,12 @@ inline constexpr PeerId kLocalPeer = 0;  // routes this speaker originates
 
 struct PeerInfo {
   PeerId id = 0;
-  Address address;               // the peer's address (decision step g)
-  std::uint32_t routerId = 0;    // its BGP Identifier
+  Address address;             // the peer's address (decision step g)
+  std::uint32_t routerId = 0;  // its BGP Identifier
   std::uint32_t asn = 0;
   bool routeReflectorClient = false;
-  bool nextHopSelf = false;      // rewrite next hop on eBGP-learned routes sent over iBGP
-  Address localAddress;          // our IPv4 address towards it: next hop self
+  bool nextHopSelf = false;  // rewrite next hop on eBGP-learned routes sent over iBGP
+  Address localAddress;      // our IPv4 address towards it: next hop self
   std::optional<Address> localAddressV6;
   std::optional<Address> localLinkLocal;
   std::vector<AfiSafi> families{kIpv4Unicast, kIpv6Unicast};  // negotiated
@@ -59,8 +59,10 @@ struct RibConfig {
 };
 
 // A hook returns the (possibly changed) attributes, or nullopt to reject the route.
-using ImportPolicy = std::function<std::optional<PathAttributes>(const PeerInfo& from, const Prefix&, PathAttributes)>;
-using ExportPolicy = std::function<std::optional<PathAttributes>(const PeerInfo& to, const Prefix&, PathAttributes)>;
+using ImportPolicy =
+    std::function<std::optional<PathAttributes>(const PeerInfo& from, const Prefix&, PathAttributes)>;
+using ExportPolicy =
+    std::function<std::optional<PathAttributes>(const PeerInfo& to, const Prefix&, PathAttributes)>;
 // IGP cost to a next hop; nullopt when unknown (decision step e is then skipped for it).
 using IgpCost = std::function<std::optional<std::uint32_t>(const Address& nextHop)>;
 
@@ -160,7 +162,7 @@ class Rib {
     RouteTable adjOut;   // as last queued for sending
     RouteTable pending;  // empty Attrs = withdraw
     boost::unordered_flat_set<NlriEntry, std::hash<NlriEntry>> stale;  // graceful restart
-    bool up = true;      // session established: exports are queued only then
+    bool up = true;  // session established: exports are queued only then
   };
 
   ImportResult loopCheck(const PeerInfo& from, const PathAttributes& attrs) const;
@@ -171,7 +173,8 @@ class Rib {
   // or removed, so the result counts as changed even if the same paths win.
   void decide(const Prefix& prefix, bool selectedChanged);
   void exportPrefix(const Prefix& prefix, PeerState& to);
-  std::optional<PathAttributes> exportAttrs(const Prefix& prefix, const Route& best, const PeerInfo& to) const;
+  std::optional<PathAttributes> exportAttrs(const Prefix& prefix, const Route& best,
+                                            const PeerInfo& to) const;
   const PeerInfo* peerInfo(PeerId id) const;
 
   // Declared first so it is destroyed last: every table below holds handles into it.

@@ -8,6 +8,7 @@
 #include <tartan/common/log.hpp>
 
 #include <boost/asio/bind_executor.hpp>
+#include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
 
 #include <future>
@@ -88,8 +89,9 @@ void Speaker::shutdown() {
 
 void Speaker::applyOnStrand(SpeakerConfig config) {
   for (const auto& w : config.warnings) log_->warn("config: {}", w);
-  const bool ribChanged = !configured_ || config.localAs != config_.localAs || config.routerId != config_.routerId ||
-                          config.routeReflector != config_.routeReflector || config.clusterId != config_.clusterId;
+  const bool ribChanged =
+      !configured_ || config.localAs != config_.localAs || config.routerId != config_.routerId ||
+      config.routeReflector != config_.routeReflector || config.clusterId != config_.clusterId;
   const SpeakerConfig old = std::exchange(config_, std::move(config));
   const bool filtersChanged = configured_ && (old.filters != config_.filters || old.pools != config_.pools);
   configured_ = true;
@@ -110,13 +112,13 @@ void Speaker::applyOnStrand(SpeakerConfig config) {
       locPrefixes_.clear();
     }
     rib_ = std::make_unique<Rib>(rc);
-    rib_->setImportPolicy([this](const PeerInfo& from, const Prefix& prefix, PathAttributes attrs)
-                              -> std::optional<PathAttributes> {
+    rib_->setImportPolicy([this](const PeerInfo& from, const Prefix& prefix,
+                                 PathAttributes attrs) -> std::optional<PathAttributes> {
       if (!importAllowed(from.id, prefix)) return std::nullopt;
       return attrs;
     });
-    rib_->setExportPolicy([this](const PeerInfo& to, const Prefix& prefix, PathAttributes attrs)
-                              -> std::optional<PathAttributes> {
+    rib_->setExportPolicy([this](const PeerInfo& to, const Prefix& prefix,
+                                 PathAttributes attrs) -> std::optional<PathAttributes> {
       if (!exportAllowed(to.id, prefix)) return std::nullopt;
       return attrs;
     });
@@ -148,7 +150,8 @@ void Speaker::applyOnStrand(SpeakerConfig config) {
     auto peer = std::make_shared<Peer>(io_, id, spec, config_, options_.timers, restarting_, *this);
     peers_[id].peer = peer;
     peerIds_[spec.key] = id;
-    log_->info("peer {}: {} AS {} ({})", spec.key, spec.address.toString(), spec.peerAs, peerTypeName(spec.type));
+    log_->info("peer {}: {} AS {} ({})", spec.key, spec.address.toString(), spec.peerAs,
+               peerTypeName(spec.type));
   }
   setMd5Keys();
   for (auto& [id, entry] : peers_) entry.peer->start();
@@ -158,7 +161,8 @@ void Speaker::applyOnStrand(SpeakerConfig config) {
     // Policy changed: re-run imports from the peers (ROUTE-REFRESH, RFC 2918) and exports.
     for (auto& [id, entry] : peers_) {
       if (!entry.up) continue;
-      entry.peer->requestRefresh(entry.peer->spec().address.family == Afi::kIpv4 ? kIpv4Unicast : kIpv6Unicast);
+      entry.peer->requestRefresh(entry.peer->spec().address.family == Afi::kIpv4 ? kIpv4Unicast
+                                                                                 : kIpv6Unicast);
       rib_->removePeer(id);
       rib_->addPeer(peerInfo(entry, id));
     }
@@ -168,7 +172,8 @@ void Speaker::applyOnStrand(SpeakerConfig config) {
 
 void Speaker::originate(const SpeakerConfig& old) {
   for (const auto& b : old.blocks)
-    if (std::find(config_.blocks.begin(), config_.blocks.end(), b) == config_.blocks.end()) rib_->withdrawOriginated(b);
+    if (std::find(config_.blocks.begin(), config_.blocks.end(), b) == config_.blocks.end())
+      rib_->withdrawOriginated(b);
   for (const auto& b : config_.blocks) {
     if (std::find(old.blocks.begin(), old.blocks.end(), b) != old.blocks.end()) continue;
     PathAttributes attrs;
@@ -221,36 +226,36 @@ void Speaker::setMd5Keys() {
 }
 
 void Speaker::accept(tcp::acceptor& acceptor) {
-  acceptor.async_accept(asio::bind_executor(strand_, [this, &acceptor](const boost::system::error_code& ec,
-                                                                       tcp::socket socket) {
-    if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
-    if (!ec) {
-      boost::system::error_code e;
-      const auto remote = socket.remote_endpoint(e).address();
-      Address address;
-      if (remote.is_v4()) {
-        address = Address::v4(remote.to_v4().to_uint());
-      } else {
-        std::array<std::uint8_t, 16> b;
-        const auto bytes = remote.to_v6().to_bytes();
-        std::copy(bytes.begin(), bytes.end(), b.begin());
-        address = Address::v6(b);
-      }
-      bool taken = false;
-      for (auto& [id, entry] : peers_) {
-        if (entry.peer->spec().address == address) {
-          entry.peer->acceptInbound(std::move(socket));
-          taken = true;
-          break;
+  acceptor.async_accept(asio::bind_executor(
+      strand_, [this, &acceptor](const boost::system::error_code& ec, tcp::socket socket) {
+        if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
+        if (!ec) {
+          boost::system::error_code e;
+          const auto remote = socket.remote_endpoint(e).address();
+          Address address;
+          if (remote.is_v4()) {
+            address = Address::v4(remote.to_v4().to_uint());
+          } else {
+            std::array<std::uint8_t, 16> b;
+            const auto bytes = remote.to_v6().to_bytes();
+            std::copy(bytes.begin(), bytes.end(), b.begin());
+            address = Address::v6(b);
+          }
+          bool taken = false;
+          for (auto& [id, entry] : peers_) {
+            if (entry.peer->spec().address == address) {
+              entry.peer->acceptInbound(std::move(socket));
+              taken = true;
+              break;
+            }
+          }
+          if (!taken) {
+            log_->info("refusing connection from {}: not a configured peer", address.toString());
+            socket.close(e);
+          }
         }
-      }
-      if (!taken) {
-        log_->info("refusing connection from {}: not a configured peer", address.toString());
-        socket.close(e);
-      }
-    }
-    accept(acceptor);
-  }));
+        accept(acceptor);
+      }));
 }
 
 PeerInfo Speaker::peerInfo(const PeerEntry& entry, PeerId id) const {
@@ -325,7 +330,8 @@ void Speaker::onSessionUp(std::uint32_t peerId, const SessionInfo& session) {
     flush();
     // RFC 4724 §4.1: the initial table is followed by End-of-RIB for each family.
     std::vector<wire::Bytes> eor;
-    for (const auto& f : session.params.families) eor.push_back(endOfRibMessage(f, session.params.sendContext()));
+    for (const auto& f : session.params.families)
+      eor.push_back(endOfRibMessage(f, session.params.sendContext()));
     entry.peer->send(std::move(eor));
   });
 }
@@ -344,15 +350,17 @@ void Speaker::onSessionDown(std::uint32_t peerId, SessionEnd end) {
       log_->info("peer {}: down, keeping its routes for up to {}s (graceful restart)", entry.peer->spec().key,
                  end.restartTime);
       rib_->markStale(peerId);
-      entry.restartTimer = std::make_shared<asio::steady_timer>(strand_, std::chrono::seconds(end.restartTime));
-      entry.restartTimer->async_wait(asio::bind_executor(strand_, [this, peerId](const boost::system::error_code& ec) {
-        if (ec) return;
-        auto p = peers_.find(peerId);
-        if (p == peers_.end() || p->second.up) return;
-        log_->info("peer {}: restart time over, removing its stale routes", p->second.peer->spec().key);
-        rib_->removePeer(peerId);
-        scheduleFlush();
-      }));
+      entry.restartTimer =
+          std::make_shared<asio::steady_timer>(strand_, std::chrono::seconds(end.restartTime));
+      entry.restartTimer->async_wait(
+          asio::bind_executor(strand_, [this, peerId](const boost::system::error_code& ec) {
+            if (ec) return;
+            auto p = peers_.find(peerId);
+            if (p == peers_.end() || p->second.up) return;
+            log_->info("peer {}: restart time over, removing its stale routes", p->second.peer->spec().key);
+            rib_->removePeer(peerId);
+            scheduleFlush();
+          }));
     } else {
       rib_->removePeer(peerId);
     }
@@ -366,7 +374,8 @@ void Speaker::onUpdates(std::uint32_t peerId, std::vector<ReceivedUpdate> update
     if (it == peers_.end() || !it->second.up) return;
     for (const auto& u : updates) {
       if (auto family = endOfRib(u.update)) {
-        log_->info("peer {}: End-of-RIB {}", it->second.peer->spec().key, family->afi == Afi::kIpv4 ? "IPv4" : "IPv6");
+        log_->info("peer {}: End-of-RIB {}", it->second.peer->spec().key,
+                   family->afi == Afi::kIpv4 ? "IPv4" : "IPv6");
         it->second.endOfRibReceived = true;
         // RFC 4724 §4.2: routes the restarted peer did not announce again are withdrawn now.
         rib_->sweepStale(peerId, family->afi);
@@ -411,21 +420,25 @@ void Speaker::scheduleFlush() {
 std::optional<netlink::Route> Speaker::kernelRoute(const Prefix& prefix) const {
   const auto* entry = rib_->locRib(prefix);
   if (!entry || entry->paths.empty()) return std::nullopt;
-  if (entry->bestRoute().peer == kLocalPeer) return netlink::Route::blackhole(toNetlink(prefix), netlink::kProtocolBgp);
+  if (entry->bestRoute().peer == kLocalPeer)
+    return netlink::Route::blackhole(toNetlink(prefix), netlink::kProtocolBgp);
   std::vector<netlink::Nexthop> hops;
   for (const auto& route : entry->multipath()) {
     if (route.peer == kLocalPeer) continue;
     const auto& attrs = *route.attrs;
     std::optional<Address> nh;
-    if (prefix.family() == Afi::kIpv4) nh = attrs.nextHop;
-    else if (attrs.mpReach) nh = attrs.mpReach->nextHop;
+    if (prefix.family() == Afi::kIpv4)
+      nh = attrs.nextHop;
+    else if (attrs.mpReach)
+      nh = attrs.mpReach->nextHop;
     if (!nh || nh->family != prefix.family() || *nh == Address{nh->family, {}}) continue;
     netlink::Nexthop hop;
     hop.gateway = toNetlink(*nh);
     if (std::find(hops.begin(), hops.end(), hop) == hops.end()) hops.push_back(hop);
   }
   if (hops.empty()) return std::nullopt;
-  if (hops.size() == 1) return netlink::Route::via(toNetlink(prefix), *hops[0].gateway, netlink::kProtocolBgp);
+  if (hops.size() == 1)
+    return netlink::Route::via(toNetlink(prefix), *hops[0].gateway, netlink::kProtocolBgp);
   return netlink::Route::ecmp(toNetlink(prefix), std::move(hops), netlink::kProtocolBgp);
 }
 
@@ -437,8 +450,10 @@ void Speaker::flush() {
     std::vector<std::pair<Prefix, std::optional<netlink::Route>>> fib;
     fib.reserve(changed.size());
     for (const auto& prefix : changed) {
-      if (rib_->locRib(prefix)) locPrefixes_.insert(prefix);
-      else locPrefixes_.erase(prefix);
+      if (rib_->locRib(prefix))
+        locPrefixes_.insert(prefix);
+      else
+        locPrefixes_.erase(prefix);
       fib.emplace_back(prefix, kernelRoute(prefix));
     }
     fib_->update(std::move(fib));
@@ -511,7 +526,8 @@ std::vector<RouteReport> Speaker::routes() {
           if (prefix.family() == Afi::kIpv6 && attrs.mpReach) r.nextHops.push_back(attrs.mpReach->nextHop);
         }
         if (attrs.asPath)
-          for (const auto& seg : *attrs.asPath) r.asPath.insert(r.asPath.end(), seg.asns.begin(), seg.asns.end());
+          for (const auto& seg : *attrs.asPath)
+            r.asPath.insert(r.asPath.end(), seg.asns.begin(), seg.asns.end());
         out.push_back(std::move(r));
       }
     }

@@ -36,16 +36,16 @@ TEST_CASE("each malformed attribute gets its RFC 7606 §7 action") {
        ErrorAction::kTreatAsWithdraw},
       {"ORIGIN undefined value → treat-as-withdraw (§7.1)", "40 01 01 03 " + std::string(kAsPath) + kNextHop,
        ErrorAction::kTreatAsWithdraw},
-      {"AS_PATH segment overrun → treat-as-withdraw (§7.2)", std::string(kOrigin) + "40 02 06 02 02 0000fde9 " + kNextHop,
-       ErrorAction::kTreatAsWithdraw},
-      {"AS_PATH zero-length segment → treat-as-withdraw (§7.2)", std::string(kOrigin) + "40 02 02 02 00 " + kNextHop,
-       ErrorAction::kTreatAsWithdraw},
+      {"AS_PATH segment overrun → treat-as-withdraw (§7.2)",
+       std::string(kOrigin) + "40 02 06 02 02 0000fde9 " + kNextHop, ErrorAction::kTreatAsWithdraw},
+      {"AS_PATH zero-length segment → treat-as-withdraw (§7.2)",
+       std::string(kOrigin) + "40 02 02 02 00 " + kNextHop, ErrorAction::kTreatAsWithdraw},
       {"AS_PATH undefined segment type → treat-as-withdraw (§7.2)",
        std::string(kOrigin) + "40 02 06 05 01 0000fde9 " + kNextHop, ErrorAction::kTreatAsWithdraw},
       {"AS_PATH trailing octets too few for a segment → treat-as-withdraw (§7.2)",
        std::string(kOrigin) + "40 02 07 02 01 0000fde9 02 " + kNextHop, ErrorAction::kTreatAsWithdraw},
-      {"NEXT_HOP length not 4 → treat-as-withdraw (§7.3)", std::string(kOrigin) + kAsPath + "40 03 05 0a00000100",
-       ErrorAction::kTreatAsWithdraw},
+      {"NEXT_HOP length not 4 → treat-as-withdraw (§7.3)",
+       std::string(kOrigin) + kAsPath + "40 03 05 0a00000100", ErrorAction::kTreatAsWithdraw},
       {"NEXT_HOP 0.0.0.0 → treat-as-withdraw (§7.3)", std::string(kOrigin) + kAsPath + "40 03 04 00000000",
        ErrorAction::kTreatAsWithdraw},
       {"NEXT_HOP multicast → treat-as-withdraw (§7.3)", std::string(kOrigin) + kAsPath + "40 03 04 e0000001",
@@ -58,13 +58,14 @@ TEST_CASE("each malformed attribute gets its RFC 7606 §7 action") {
        ErrorAction::kAttributeDiscard},
       {"AGGREGATOR length not 8 → attribute discard (§7.7)", kMandatory + "c0 07 06 fde9 0a000001",
        ErrorAction::kAttributeDiscard},
-      {"COMMUNITIES length not a multiple of 4 → treat-as-withdraw (§7.8)", kMandatory + "c0 08 05 ffffff0101",
+      {"COMMUNITIES length not a multiple of 4 → treat-as-withdraw (§7.8)",
+       kMandatory + "c0 08 05 ffffff0101", ErrorAction::kTreatAsWithdraw},
+      {"COMMUNITIES length 0 → treat-as-withdraw (§7.8)", kMandatory + "c0 08 00",
        ErrorAction::kTreatAsWithdraw},
-      {"COMMUNITIES length 0 → treat-as-withdraw (§7.8)", kMandatory + "c0 08 00", ErrorAction::kTreatAsWithdraw},
       {"ORIGINATOR_ID length not 4 → treat-as-withdraw (§7.9)", kMandatory + "80 09 03 0a0000",
        ErrorAction::kTreatAsWithdraw},
-      {"CLUSTER_LIST length not a multiple of 4 → treat-as-withdraw (§7.10)", kMandatory + "80 0a 06 0a0000010000",
-       ErrorAction::kTreatAsWithdraw},
+      {"CLUSTER_LIST length not a multiple of 4 → treat-as-withdraw (§7.10)",
+       kMandatory + "80 0a 06 0a0000010000", ErrorAction::kTreatAsWithdraw},
       {"LARGE_COMMUNITY length not a multiple of 12 → treat-as-withdraw (RFC 8092 §6)",
        kMandatory + "c0 20 0d 0000fde9 00000001 00000002 00", ErrorAction::kTreatAsWithdraw},
       {"AS4_PATH from a 4-octet speaker → attribute discard (RFC 6793 §6)",
@@ -75,8 +76,8 @@ TEST_CASE("each malformed attribute gets its RFC 7606 §7 action") {
        ErrorAction::kTreatAsWithdraw},
       {"MED marked transitive → treat-as-withdraw (§3 c)", kMandatory + "c0 04 04 00000001",
        ErrorAction::kTreatAsWithdraw},
-      {"AGGREGATOR marked non-transitive → attribute discard (§3 c with §7.7)", kMandatory + "80 07 08 0000fde9 0a000001",
-       ErrorAction::kAttributeDiscard},
+      {"AGGREGATOR marked non-transitive → attribute discard (§3 c with §7.7)",
+       kMandatory + "80 07 08 0000fde9 0a000001", ErrorAction::kAttributeDiscard},
       {"attribute length past the field → treat-as-withdraw (§4)", kMandatory + "c0 08 08 ffffff01",
        ErrorAction::kTreatAsWithdraw},
       {"too few octets left for an attribute header → treat-as-withdraw (§4)", kMandatory + "c0 08",
@@ -150,20 +151,22 @@ TEST_CASE("errors that reset the session carry the RFC 4271 §6.3 NOTIFICATION")
   }
   SECTION("MP_UNREACH_NLRI twice → Malformed Attribute List") {
     const auto d = decode("80 0f 03 0002 01 80 0f 03 0002 01", "");
-    CHECK(d.outcome.notification.subcode == static_cast<std::uint8_t>(UpdateSubcode::kMalformedAttributeList));
+    CHECK(d.outcome.notification.subcode ==
+          static_cast<std::uint8_t>(UpdateSubcode::kMalformedAttributeList));
   }
   SECTION("unrecognized well-known attribute → Unrecognized Well-known Attribute with the attribute") {
     const auto d = decode(kMandatory + "40 c8 02 abcd");
     CHECK(d.outcome.action == ErrorAction::kSessionReset);
-    CHECK(d.outcome.notification ==
-          Notification::make(ErrorCode::kUpdateMessage, UpdateSubcode::kUnrecognizedWellKnownAttribute,
-                             hex("40 c8 02 abcd")));
+    CHECK(d.outcome.notification == Notification::make(ErrorCode::kUpdateMessage,
+                                                       UpdateSubcode::kUnrecognizedWellKnownAttribute,
+                                                       hex("40 c8 02 abcd")));
   }
   SECTION("MP_REACH_NLRI too short for AFI/SAFI → session reset (RFC 7606 §7.11)") {
     const auto d = decode(kMandatory + "80 0e 02 0002", "");
     CHECK(d.outcome.action == ErrorAction::kSessionReset);
-    CHECK(d.outcome.notification ==
-          Notification::make(ErrorCode::kUpdateMessage, UpdateSubcode::kOptionalAttributeError, hex("80 0e 02 0002")));
+    CHECK(d.outcome.notification == Notification::make(ErrorCode::kUpdateMessage,
+                                                       UpdateSubcode::kOptionalAttributeError,
+                                                       hex("80 0e 02 0002")));
   }
 }
 
@@ -174,9 +177,8 @@ TEST_CASE("MP_REACH_NLRI errors after the AFI/SAFI disable that family (RFC 7606
     CHECK(d.outcome.family == kIpv6Unicast);
   }
   SECTION("a prefix longer than 128 bits") {
-    const auto d = decode(std::string(kOrigin) + kAsPath +
-                              "80 0e 17 0002 01 10 20010db8000000000000000000000001 00 81 ff",
-                          "");
+    const auto d = decode(
+        std::string(kOrigin) + kAsPath + "80 0e 17 0002 01 10 20010db8000000000000000000000001 00 81 ff", "");
     CHECK(d.outcome.action == ErrorAction::kAfiSafiDisable);
     CHECK(d.outcome.family == kIpv6Unicast);
   }
@@ -261,18 +263,22 @@ TEST_CASE("AS4_PATH merging for 2-octet peers (RFC 6793 §4.2.3)") {
   }
 }
 
-TEST_CASE("AS4 split for 2-octet peers puts AS_TRANS in AS_PATH and the truth in AS4_PATH (RFC 6793 §4.2.2)") {
+TEST_CASE(
+    "AS4 split for 2-octet peers puts AS_TRANS in AS_PATH and the truth in AS4_PATH (RFC 6793 §4.2.2)") {
   PathAttributes a;
-  a.asPath = AsPath{{AsSegmentType::kConfedSequence, {65100}}, {AsSegmentType::kSequence, {4200000000u, 65001}}};
+  a.asPath =
+      AsPath{{AsSegmentType::kConfedSequence, {65100}}, {AsSegmentType::kSequence, {4200000000u, 65001}}};
   a.aggregator = Aggregator{4200000000u, 9};
   splitAs4(a);
-  CHECK(a.asPath == AsPath{{AsSegmentType::kConfedSequence, {65100}}, {AsSegmentType::kSequence, {kAsTrans, 65001}}});
+  CHECK(a.asPath ==
+        AsPath{{AsSegmentType::kConfedSequence, {65100}}, {AsSegmentType::kSequence, {kAsTrans, 65001}}});
   CHECK(a.as4Path == AsPath{{AsSegmentType::kSequence, {4200000000u, 65001}}});
   CHECK(a.aggregator == Aggregator{kAsTrans, 9});
   CHECK(a.as4Aggregator == Aggregator{4200000000u, 9});
   // And merging it back on the other side restores the path (confed segment aside).
   mergeAs4(a);
-  CHECK(a.asPath == AsPath{{AsSegmentType::kConfedSequence, {65100}}, {AsSegmentType::kSequence, {4200000000u, 65001}}});
+  CHECK(a.asPath ==
+        AsPath{{AsSegmentType::kConfedSequence, {65100}}, {AsSegmentType::kSequence, {4200000000u, 65001}}});
 }
 
 TEST_CASE("a path of only 2-octet ASes needs no AS4_PATH") {
@@ -287,7 +293,8 @@ TEST_CASE("the Partial bit on a known optional transitive attribute survives re-
   REQUIRE(d.outcome.action == ErrorAction::kNone);
   const auto& u = std::get<Update>(*d.message);
   CHECK(u.attributes.partial == (std::uint64_t{1} << 8));
-  CHECK(encodeMessage(u, kNew) == updateWith(kMandatory + "e0 08 04 fde90064 c0 20 0c 0000fde9 00000001 00000002", kNlri));
+  CHECK(encodeMessage(u, kNew) ==
+        updateWith(kMandatory + "e0 08 04 fde90064 c0 20 0c 0000fde9 00000001 00000002", kNlri));
 }
 
 TEST_CASE("the Partial bit on a well-known attribute is not recorded") {
@@ -299,8 +306,10 @@ TEST_CASE("the Partial bit on a well-known attribute is not recorded") {
 TEST_CASE("every action of an UPDATE is kept, not only the worst") {
   CodecContext ctx;
   ctx.addPathIpv4 = true;  // makes the MP_UNREACH IPv4 prefix below malformed
-  const auto d = decode("80 0f 05 0001 01 18 0a 40 01 01 05 40 02 00 80 0e 16 0002 01 10 20010db8000000000000000000000001 00 00",
-                        "", ctx);
+  const auto d = decode(
+      "80 0f 05 0001 01 18 0a 40 01 01 05 40 02 00 80 0e 16 0002 01 10 20010db8000000000000000000000001 00 "
+      "00",
+      "", ctx);
   CHECK(d.outcome.action == ErrorAction::kAfiSafiDisable);
   CHECK(d.outcome.disabledFamilies == std::vector<AfiSafi>{kIpv4Unicast});
   CHECK(d.outcome.treatAsWithdraw);

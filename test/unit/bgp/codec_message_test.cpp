@@ -49,23 +49,24 @@ TEST_CASE("OPEN with every capability we speak encodes and decodes byte for byte
       AddPathCap{{{kIpv4Unicast, AddPathMode::kBoth}}},
       UnknownCap{128, {}},  // pre-standard Cisco route refresh, kept as unknown
   };
-  const auto bytes = hex(
-      "ffffffffffffffffffffffffffffffff 0043 01"
-      "04 fde9 00b4 0a000001 26"
-      "02 24"
-      "01 04 0001 00 01"        // MP IPv4 unicast
-      "01 04 0002 00 01"        // MP IPv6 unicast
-      "02 00"                   // route refresh
-      "41 04 0000fde9"          // 4-octet AS 65001
-      "40 06 0078 0001 01 80"   // graceful restart, 120 s, IPv4 unicast forwarding preserved
-      "45 04 0001 01 03"        // ADD-PATH IPv4 unicast send+receive
-      "80 00");                 // unknown capability 128
+  const auto bytes =
+      hex("ffffffffffffffffffffffffffffffff 0043 01"
+          "04 fde9 00b4 0a000001 26"
+          "02 24"
+          "01 04 0001 00 01"       // MP IPv4 unicast
+          "01 04 0002 00 01"       // MP IPv6 unicast
+          "02 00"                  // route refresh
+          "41 04 0000fde9"         // 4-octet AS 65001
+          "40 06 0078 0001 01 80"  // graceful restart, 120 s, IPv4 unicast forwarding preserved
+          "45 04 0001 01 03"       // ADD-PATH IPv4 unicast send+receive
+          "80 00");                // unknown capability 128
   CHECK(toHex(encodeMessage(open, kNew)) == toHex(bytes));
   CHECK(std::get<Open>(decodeOk(bytes)) == open);
 }
 
 TEST_CASE("OPEN capabilities split over several parameters decode to one list") {
-  const auto bytes = message(MessageType::kOpen, "04 fde9 005a c0000201 10 02 06 01 04 0001 00 01 02 06 41 04 00010000");
+  const auto bytes =
+      message(MessageType::kOpen, "04 fde9 005a c0000201 10 02 06 01 04 0001 00 01 02 06 41 04 00010000");
   const auto open = std::get<Open>(decodeOk(bytes));
   CHECK(open.holdTime == 90);
   CHECK(open.bgpId == 0xc0000201);
@@ -74,7 +75,8 @@ TEST_CASE("OPEN capabilities split over several parameters decode to one list") 
 }
 
 TEST_CASE("graceful restart capability keeps R and N bits, time and per-family flags") {
-  const auto bytes = message(MessageType::kOpen, "04 fde9 005a 01020304 0e 02 0c 40 0a c0b4 0001 01 00 0002 01 80");
+  const auto bytes =
+      message(MessageType::kOpen, "04 fde9 005a 01020304 0e 02 0c 40 0a c0b4 0001 01 00 0002 01 80");
   const auto open = std::get<Open>(decodeOk(bytes));
   const auto* gr = gracefulRestart(open.capabilities);
   REQUIRE(gr);
@@ -89,7 +91,8 @@ TEST_CASE("graceful restart capability keeps R and N bits, time and per-family f
 }
 
 TEST_CASE("NOTIFICATION carries code, subcode and data") {
-  const Notification n = Notification::make(ErrorCode::kCease, CeaseSubcode::kAdministrativeShutdown, hex("03 627965"));
+  const Notification n =
+      Notification::make(ErrorCode::kCease, CeaseSubcode::kAdministrativeShutdown, hex("03 627965"));
   const auto bytes = hex("ffffffffffffffffffffffffffffffff 0019 03 06 02 03 627965");
   CHECK(encodeMessage(n, kNew) == bytes);
   CHECK(std::get<Notification>(decodeOk(bytes)) == n);
@@ -148,13 +151,14 @@ TEST_CASE("UPDATE for IPv6 puts MP_REACH_NLRI and MP_UNREACH_NLRI first, with a 
   a.asPath = AsPath{};
   a.mpReach = MpReach{kIpv6Unicast, addr("2001:db8::1"), addr("fe80::1"), {{pfx("2001:db8:1::/48"), 0}}};
   a.mpUnreach = MpUnreach{kIpv6Unicast, {{pfx("2001:db8:2::/48"), 0}}};
-  const auto bytes = message(MessageType::kUpdate,
-                             "0000 0043"
-                             "80 0e 2c 0002 01 20 20010db8000000000000000000000001 fe800000000000000000000000000001"
-                             "   00 30 20010db80001"
-                             "80 0f 0a 0002 01 30 20010db80002"
-                             "40 01 01 00"
-                             "40 02 00");
+  const auto bytes =
+      message(MessageType::kUpdate,
+              "0000 0043"
+              "80 0e 2c 0002 01 20 20010db8000000000000000000000001 fe800000000000000000000000000001"
+              "   00 30 20010db80001"
+              "80 0f 0a 0002 01 30 20010db80002"
+              "40 01 01 00"
+              "40 02 00");
   CHECK(toHex(encodeMessage(u, kNew)) == toHex(bytes));
   CHECK(std::get<Update>(decodeOk(bytes)) == u);
 }
@@ -184,7 +188,8 @@ TEST_CASE("ADD-PATH applies to MP_REACH_NLRI of the negotiated family only") {
   Update u;
   u.attributes.origin = Origin::kIgp;
   u.attributes.asPath = AsPath{};
-  u.attributes.mpReach = MpReach{kIpv6Unicast, addr("2001:db8::1"), std::nullopt, {{pfx("2001:db8::/32"), 5}}};
+  u.attributes.mpReach =
+      MpReach{kIpv6Unicast, addr("2001:db8::1"), std::nullopt, {{pfx("2001:db8::/32"), 5}}};
   const auto encoded = encodeMessage(u, ctx);
   CHECK(std::get<Update>(decodeOk(encoded, ctx)) == u);
   const auto expected = message(MessageType::kUpdate,
@@ -206,9 +211,10 @@ TEST_CASE("End-of-RIB markers are recognised per family (RFC 4724 §2)") {
 TEST_CASE("a 2-octet AS session reads 2-octet AS_PATH and AGGREGATOR") {
   CodecContext old;
   old.fourOctetAs = false;
-  const auto bytes = updateWith("40 01 01 00 40 02 06 02 02 fde9 5ba0 40 03 04 0a000001 c0 07 06 5ba0 0a000002"
-                                "c0 11 0a 02 02 fa56ea00 0000fde9 c0 12 08 fa56ea00 0a000002",
-                                "08 0a");
+  const auto bytes = updateWith(
+      "40 01 01 00 40 02 06 02 02 fde9 5ba0 40 03 04 0a000001 c0 07 06 5ba0 0a000002"
+      "c0 11 0a 02 02 fa56ea00 0000fde9 c0 12 08 fa56ea00 0a000002",
+      "08 0a");
   const auto u = std::get<Update>(decodeOk(bytes, old));
   CHECK(u.attributes.asPath == AsPath{{AsSegmentType::kSequence, {65001, kAsTrans}}});
   CHECK(u.attributes.aggregator == Aggregator{kAsTrans, 0x0a000002});
@@ -220,7 +226,8 @@ TEST_CASE("a 2-octet AS session reads 2-octet AS_PATH and AGGREGATOR") {
 
 TEST_CASE("a marker that is not all ones is Connection Not Synchronized") {
   auto bytes = hex("ffffffffffffffffffffffffffffff00 0013 04");
-  CHECK(decodeReset(bytes) == Notification::make(ErrorCode::kMessageHeader, HeaderSubcode::kConnectionNotSynchronized));
+  CHECK(decodeReset(bytes) ==
+        Notification::make(ErrorCode::kMessageHeader, HeaderSubcode::kConnectionNotSynchronized));
 }
 
 TEST_CASE("lengths outside 19..4096 or wrong for the type are Bad Message Length with the length as data") {
@@ -261,7 +268,8 @@ TEST_CASE("OPEN errors of RFC 4271 §6.2 found by the codec") {
   SECTION("a malformed known capability is unspecific") {
     CHECK(decodeReset(message(MessageType::kOpen, "04 fde9 005a 01020304 07 02 05 01 03 0001 00")) ==
           Notification::make(ErrorCode::kOpenMessage, OpenSubcode::kUnspecific));
-    CHECK(decodeReset(message(MessageType::kOpen, "04 fde9 005a 01020304 08 02 06 45 04 0001 01 07")).code == 2);
+    CHECK(decodeReset(message(MessageType::kOpen, "04 fde9 005a 01020304 08 02 06 45 04 0001 01 07")).code ==
+          2);
   }
 }
 
@@ -293,11 +301,11 @@ TEST_CASE("malformed IPv4 NLRI or withdrawn prefixes reset with Invalid Network 
 TEST_CASE("captured UPDATE from a 2-octet AS session decodes and re-encodes byte for byte") {
   CodecContext old;
   old.fourOctetAs = false;
-  const auto bytes = hex(
-      "ffffffffffffffffffffffffffffffff 0063 02 0000 0048"
-      "40 01 01 00 40 02 0a 01 02 01f4 01f4 02 01 febb 40 03 04 c0a8000f 40 05 04 00000064 40 06 00"
-      "c0 07 06 feba c0a8000a c0 08 0c febf0001 03160004 015400fa 80 09 04 c0a8000f 80 0a 04 c0a800fa"
-      "16 c0a804");
+  const auto bytes =
+      hex("ffffffffffffffffffffffffffffffff 0063 02 0000 0048"
+          "40 01 01 00 40 02 0a 01 02 01f4 01f4 02 01 febb 40 03 04 c0a8000f 40 05 04 00000064 40 06 00"
+          "c0 07 06 feba c0a8000a c0 08 0c febf0001 03160004 015400fa 80 09 04 c0a8000f 80 0a 04 c0a800fa"
+          "16 c0a804");
   const auto u = std::get<Update>(decodeOk(bytes, old));
   const auto& a = u.attributes;
   CHECK(a.asPath == AsPath{{AsSegmentType::kSet, {500, 500}}, {AsSegmentType::kSequence, {65211}}});
@@ -313,11 +321,12 @@ TEST_CASE("captured UPDATE from a 2-octet AS session decodes and re-encodes byte
 }
 
 TEST_CASE("captured VPNv4 UPDATE: the family we do not speak is discarded, unknown attributes kept") {
-  const auto bytes = hex(
-      "ffffffffffffffffffffffffffffffff 0079 02 0000 0062"
-      "40 01 01 00 40 02 00 40 05 04 00000064 c0 10 08 0002012c0000012c"
-      "c0 80 24 0000fde9 40 01 01 00 40 02 04 02 01 15b3 40 05 04 0000002c 80 09 04 16050505 80 0a 04 16050505"
-      "90 0e 001e 0001 80 0c 0000000000000000 0c040404 00 60 187701 000001f4 000001f4 85");
+  const auto bytes =
+      hex("ffffffffffffffffffffffffffffffff 0079 02 0000 0062"
+          "40 01 01 00 40 02 00 40 05 04 00000064 c0 10 08 0002012c0000012c"
+          "c0 80 24 0000fde9 40 01 01 00 40 02 04 02 01 15b3 40 05 04 0000002c 80 09 04 16050505 80 0a 04 "
+          "16050505"
+          "90 0e 001e 0001 80 0c 0000000000000000 0c040404 00 60 187701 000001f4 000001f4 85");
   const auto d = decodeMessage(bytes, kNew);
   CHECK(d.outcome.action == ErrorAction::kAttributeDiscard);
   REQUIRE(d.message);
@@ -329,9 +338,9 @@ TEST_CASE("captured VPNv4 UPDATE: the family we do not speak is discarded, unkno
 }
 
 TEST_CASE("captured OPEN with one capability per parameter") {
-  const auto bytes = hex(
-      "ffffffffffffffffffffffffffffffff 002d 01 04 00ed 005a c66e837d 10"
-      "02 06 01 04 0001 0001 02 02 80 00 02 02 02 00");
+  const auto bytes =
+      hex("ffffffffffffffffffffffffffffffff 002d 01 04 00ed 005a c66e837d 10"
+          "02 06 01 04 0001 0001 02 02 80 00 02 02 02 00");
   const auto open = std::get<Open>(decodeOk(bytes));
   CHECK(open.myAs == 237);
   CHECK(open.holdTime == 90);
@@ -339,6 +348,6 @@ TEST_CASE("captured OPEN with one capability per parameter") {
   CHECK(open.capabilities ==
         std::vector<Capability>{MultiprotocolCap{kIpv4Unicast}, UnknownCap{128, {}}, RouteRefreshCap{}});
   // Re-encoded, the capabilities share one parameter.
-  CHECK(toHex(encodeMessage(open, kNew)) ==
-        toHex(hex("ffffffffffffffffffffffffffffffff 0029 01 04 00ed 005a c66e837d 0c 02 0a 01 04 0001 0001 80 00 02 00")));
+  CHECK(toHex(encodeMessage(open, kNew)) == toHex(hex("ffffffffffffffffffffffffffffffff 0029 01 04 00ed 005a "
+                                                      "c66e837d 0c 02 0a 01 04 0001 0001 80 00 02 00")));
 }

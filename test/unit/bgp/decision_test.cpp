@@ -78,7 +78,9 @@ TEST_CASE("tie-break: shortest AS_PATH, a set counting one and confederation seg
   b.asPath = AsPath{{AsSegmentType::kSequence, {65002, 65003}}};
   expectWinner(cand(a), cand(b), DecisionStep::kAsPathLength);
   auto c = base(), d = base();
-  c.asPath = AsPath{{AsSegmentType::kConfedSequence, {1, 2, 3}}, {AsSegmentType::kSequence, {65002}}, {AsSegmentType::kSet, {7, 8, 9}}};
+  c.asPath = AsPath{{AsSegmentType::kConfedSequence, {1, 2, 3}},
+                    {AsSegmentType::kSequence, {65002}},
+                    {AsSegmentType::kSet, {7, 8, 9}}};
   d.asPath = AsPath{{AsSegmentType::kSequence, {65002, 65003, 65004}}};
   expectWinner(cand(c), cand(d), DecisionStep::kAsPathLength);
 }

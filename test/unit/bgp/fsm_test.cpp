@@ -1,6 +1,6 @@
 // RFC 4271 §8 transitions as tables: from a state, an event gives a state and exact actions.
-#include "fsm/collision.hpp"
 #include "fsm/fsm.hpp"
+#include "fsm/collision.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -51,7 +51,8 @@ const Notification kFsmOpenSent = Notification::make(ErrorCode::kFsm, FsmSubcode
 
 TEST_CASE("Idle: ManualStart connects, or listens when passive; everything else is ignored") {
   Fsm active(config());
-  CHECK(active.handle(ev(EventKind::kManualStart)) == Actions{StartTimer{Timer::kConnectRetry, 120}, InitiateTcp{}});
+  CHECK(active.handle(ev(EventKind::kManualStart)) ==
+        Actions{StartTimer{Timer::kConnectRetry, 120}, InitiateTcp{}});
   CHECK(active.state() == State::kConnect);
 
   auto c = config();
@@ -71,7 +72,8 @@ TEST_CASE("Idle: ManualStart connects, or listens when passive; everything else 
 TEST_CASE("Connect: TCP up sends OPEN and runs the large hold timer") {
   auto f = fsmIn(State::kConnect);
   const auto actions = f.handle(ev(EventKind::kTcpCrAcked));
-  CHECK(actions == Actions{StopTimer{Timer::kConnectRetry}, SendOpen{makeOpen(config())}, StartTimer{Timer::kHold, 240}});
+  CHECK(actions == Actions{StopTimer{Timer::kConnectRetry}, SendOpen{makeOpen(config())},
+                           StartTimer{Timer::kHold, 240}});
   CHECK(f.state() == State::kOpenSent);
 }
 
@@ -111,8 +113,9 @@ TEST_CASE("DelayOpen: TCP up waits; expiry sends OPEN; an early OPEN is answered
     auto f = fsmIn(State::kConnect, c);
     f.handle(ev(EventKind::kTcpCrAcked));
     const auto actions = f.handle(Event::openReceived(peerOpen()));
-    CHECK(actions == Actions{StopTimer{Timer::kConnectRetry}, StopTimer{Timer::kDelayOpen}, SendOpen{makeOpen(c)},
-                             SendKeepalive{}, StartTimer{Timer::kKeepalive, 30}, StartTimer{Timer::kHold, 90}});
+    CHECK(actions == Actions{StopTimer{Timer::kConnectRetry}, StopTimer{Timer::kDelayOpen},
+                             SendOpen{makeOpen(c)}, SendKeepalive{}, StartTimer{Timer::kKeepalive, 30},
+                             StartTimer{Timer::kHold, 90}});
     CHECK(f.state() == State::kOpenConfirm);
   }
   {
@@ -171,9 +174,8 @@ TEST_CASE("OpenSent: an unacceptable OPEN sends its NOTIFICATION and goes Idle")
   const auto actions = f.handle(Event::openReceived(open));
   REQUIRE(actions.size() > 2);
   CHECK(actions[0] == Action{StopTimer{Timer::kConnectRetry}});
-  CHECK(actions[1] ==
-        Action{SendNotification{Notification::make(ErrorCode::kOpenMessage, OpenSubcode::kUnsupportedVersionNumber,
-                                                   {0, 4})}});
+  CHECK(actions[1] == Action{SendNotification{Notification::make(
+                          ErrorCode::kOpenMessage, OpenSubcode::kUnsupportedVersionNumber, {0, 4})}});
   CHECK(actions.back() == Action{DropTcp{}});
   CHECK(f.state() == State::kIdle);
   CHECK(f.connectRetryCounter() == 1);
@@ -206,7 +208,8 @@ TEST_CASE("OpenSent transition table for the other events") {
     CHECK(f.state() == row.next);
     const bool sentSomething = !actions.empty() && std::holds_alternative<SendNotification>(actions.front());
     CHECK(sentSomething == row.sent.has_value());
-    if (row.sent && sentSomething) CHECK(std::get<SendNotification>(actions.front()).notification == *row.sent);
+    if (row.sent && sentSomething)
+      CHECK(std::get<SendNotification>(actions.front()).notification == *row.sent);
   }
 }
 
@@ -223,13 +226,14 @@ TEST_CASE("OpenConfirm: KEEPALIVE brings the session up") {
 TEST_CASE("OpenConfirm: keepalive timer sends KEEPALIVE; UPDATE is an FSM error; NOTIFICATION goes Idle") {
   {
     auto f = fsmIn(State::kOpenConfirm);
-    CHECK(f.handle(ev(EventKind::kKeepaliveTimerExpires)) == Actions{SendKeepalive{}, StartTimer{Timer::kKeepalive, 30}});
+    CHECK(f.handle(ev(EventKind::kKeepaliveTimerExpires)) ==
+          Actions{SendKeepalive{}, StartTimer{Timer::kKeepalive, 30}});
   }
   {
     auto f = fsmIn(State::kOpenConfirm);
     const auto actions = f.handle(ev(EventKind::kUpdateMsg));
-    CHECK(actions.front() ==
-          Action{SendNotification{Notification::make(ErrorCode::kFsm, FsmSubcode::kUnexpectedInOpenConfirm)}});
+    CHECK(actions.front() == Action{SendNotification{
+                                 Notification::make(ErrorCode::kFsm, FsmSubcode::kUnexpectedInOpenConfirm)}});
     CHECK(f.state() == State::kIdle);
   }
   {
@@ -245,12 +249,14 @@ TEST_CASE("Established: traffic restarts the hold timer; keepalive timer sends K
   auto f = fsmIn(State::kEstablished);
   CHECK(f.handle(ev(EventKind::kUpdateMsg)) == Actions{StartTimer{Timer::kHold, 90}});
   CHECK(f.handle(ev(EventKind::kKeepAliveMsg)) == Actions{StartTimer{Timer::kHold, 90}});
-  CHECK(f.handle(ev(EventKind::kKeepaliveTimerExpires)) == Actions{SendKeepalive{}, StartTimer{Timer::kKeepalive, 30}});
+  CHECK(f.handle(ev(EventKind::kKeepaliveTimerExpires)) ==
+        Actions{SendKeepalive{}, StartTimer{Timer::kKeepalive, 30}});
   CHECK(f.state() == State::kEstablished);
 }
 
 TEST_CASE("Established: leaving sends the right NOTIFICATION and takes the session down") {
-  const Notification malformed = Notification::make(ErrorCode::kUpdateMessage, UpdateSubcode::kMalformedAttributeList);
+  const Notification malformed =
+      Notification::make(ErrorCode::kUpdateMessage, UpdateSubcode::kMalformedAttributeList);
   struct Row {
     Event event;
     std::optional<Notification> sent;
@@ -259,8 +265,10 @@ TEST_CASE("Established: leaving sends the right NOTIFICATION and takes the sessi
   const std::vector<Row> rows = {
       {Event::error(EventKind::kUpdateMsgErr, malformed), malformed, 1},
       {ev(EventKind::kHoldTimerExpires), Notification(ErrorCode::kHoldTimerExpired, 0), 1},
-      {ev(EventKind::kManualStop), Notification::make(ErrorCode::kCease, CeaseSubcode::kAdministrativeShutdown), 0},
-      {Event::openReceived(peerOpen()), Notification::make(ErrorCode::kFsm, FsmSubcode::kUnexpectedInEstablished), 1},
+      {ev(EventKind::kManualStop),
+       Notification::make(ErrorCode::kCease, CeaseSubcode::kAdministrativeShutdown), 0},
+      {Event::openReceived(peerOpen()),
+       Notification::make(ErrorCode::kFsm, FsmSubcode::kUnexpectedInEstablished), 1},
       {ev(EventKind::kNotifMsg), std::nullopt, 1},
       {ev(EventKind::kTcpConnectionFails), std::nullopt, 1},
   };
@@ -358,8 +366,8 @@ TEST_CASE("BGP identifier: zero is bad; our own is bad inside the AS, fine acros
 TEST_CASE("unsupported version gets the version we speak as data") {
   Open o = peerOpen();
   o.version = 5;
-  CHECK(rejected(config(), o) == Notification::make(ErrorCode::kOpenMessage, OpenSubcode::kUnsupportedVersionNumber,
-                                                    {0x00, 0x04}));
+  CHECK(rejected(config(), o) ==
+        Notification::make(ErrorCode::kOpenMessage, OpenSubcode::kUnsupportedVersionNumber, {0x00, 0x04}));
 }
 
 TEST_CASE("a required capability the peer lacks is Unsupported Capability with our TLV as data") {
@@ -411,11 +419,15 @@ TEST_CASE("our OPEN carries AS_TRANS for a 4-octet AS and lists our capabilities
 TEST_CASE("collision: the connection opened by the higher identifier survives") {
   const std::uint32_t low = 0x0a000001, high = 0x0a000002;
   // We are lower: our outbound connection loses.
-  CHECK(resolveCollision(State::kOpenConfirm, Direction::kOutbound, low, high) == CollisionDecision::kCloseExisting);
-  CHECK(resolveCollision(State::kOpenConfirm, Direction::kInbound, low, high) == CollisionDecision::kCloseNew);
+  CHECK(resolveCollision(State::kOpenConfirm, Direction::kOutbound, low, high) ==
+        CollisionDecision::kCloseExisting);
+  CHECK(resolveCollision(State::kOpenConfirm, Direction::kInbound, low, high) ==
+        CollisionDecision::kCloseNew);
   // We are higher: the peer's connection loses.
-  CHECK(resolveCollision(State::kOpenConfirm, Direction::kOutbound, high, low) == CollisionDecision::kCloseNew);
-  CHECK(resolveCollision(State::kOpenSent, Direction::kInbound, high, low) == CollisionDecision::kCloseExisting);
+  CHECK(resolveCollision(State::kOpenConfirm, Direction::kOutbound, high, low) ==
+        CollisionDecision::kCloseNew);
+  CHECK(resolveCollision(State::kOpenSent, Direction::kInbound, high, low) ==
+        CollisionDecision::kCloseExisting);
 }
 
 TEST_CASE("collision: identifiers compare as unsigned 32-bit numbers") {
@@ -433,8 +445,8 @@ TEST_CASE("collision: an Established connection always wins; early states do not
 TEST_CASE("collision dump in OpenConfirm sends Cease / Connection Collision Resolution") {
   auto f = fsmIn(State::kOpenConfirm);
   const auto actions = f.handle(ev(EventKind::kOpenCollisionDump));
-  CHECK(actions.front() == Action{SendNotification{
-                               Notification::make(ErrorCode::kCease, CeaseSubcode::kConnectionCollisionResolution)}});
+  CHECK(actions.front() == Action{SendNotification{Notification::make(
+                               ErrorCode::kCease, CeaseSubcode::kConnectionCollisionResolution)}});
   CHECK(f.state() == State::kIdle);
 }
 

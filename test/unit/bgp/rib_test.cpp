@@ -1,8 +1,8 @@
 // The RIB: import checks, best path into the Loc-RIB, export rules (eBGP/iBGP, route reflection,
 // communities, Partial bit, policy hooks), and packing of the Adj-RIB-Out into UPDATEs.
-#include "rib/packing.hpp"
 #include "rib/rib.hpp"
 #include "hex.hpp"
+#include "rib/packing.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -60,8 +60,8 @@ std::optional<PathAttributes> sentTo(Rib& rib, PeerId id, const char* prefix) {
 
 TEST_CASE("an eBGP route becomes best and is exported with the right rewrites") {
   Rib rib(rrConfig());
-  rib.addPeer(peer(1, 65002));  // eBGP source
-  rib.addPeer(peer(2, 65003));  // another eBGP peer
+  rib.addPeer(peer(1, 65002));     // eBGP source
+  rib.addPeer(peer(2, 65003));     // another eBGP peer
   rib.addPeer(peer(3, kLocalAs));  // iBGP
   auto a = route({65002});
   a.med = 50;
@@ -79,7 +79,7 @@ TEST_CASE("an eBGP route becomes best and is exported with the right rewrites") 
 
   const auto ibgp = sentTo(rib, 3, "192.0.2.0/24");
   REQUIRE(ibgp);
-  CHECK(ibgp->asPath == a.asPath);        // unchanged inside the AS
+  CHECK(ibgp->asPath == a.asPath);            // unchanged inside the AS
   CHECK(ibgp->nextHop == addr("10.0.0.99"));  // next hop kept over iBGP
   CHECK(ibgp->localPref == kDefaultLocalPref);
   CHECK(ibgp->med == 50u);
@@ -166,7 +166,8 @@ TEST_CASE("ECMP: equal paths up to IGP cost form the Loc-RIB multipath set, capp
 
 TEST_CASE("IGP cost from the resolver breaks ties before router ID") {
   Rib rib(rrConfig());
-  rib.setIgpCost([](const Address& nh) -> std::optional<std::uint32_t> { return nh == addr("10.0.0.2") ? 1 : 10; });
+  rib.setIgpCost(
+      [](const Address& nh) -> std::optional<std::uint32_t> { return nh == addr("10.0.0.2") ? 1 : 10; });
   rib.addPeer(peer(1, kLocalAs));
   rib.addPeer(peer(2, kLocalAs));
   rib.announce(1, n("192.0.2.0/24"), route({65009}, "10.0.0.1"));
@@ -290,16 +291,18 @@ TEST_CASE("unknown optional transitive attributes go on with Partial set; non-tr
 
 TEST_CASE("import and export policy hooks can change or reject routes") {
   Rib rib(rrConfig());
-  rib.setImportPolicy([](const PeerInfo&, const Prefix& p, PathAttributes a) -> std::optional<PathAttributes> {
-    if (p.length() > 24) return std::nullopt;
-    a.localPref = 300;
-    return a;
-  });
-  rib.setExportPolicy([](const PeerInfo& to, const Prefix&, PathAttributes a) -> std::optional<PathAttributes> {
-    if (to.id == 3) return std::nullopt;
-    a.communities = std::vector<std::uint32_t>{(65001u << 16) | 7};
-    return a;
-  });
+  rib.setImportPolicy(
+      [](const PeerInfo&, const Prefix& p, PathAttributes a) -> std::optional<PathAttributes> {
+        if (p.length() > 24) return std::nullopt;
+        a.localPref = 300;
+        return a;
+      });
+  rib.setExportPolicy(
+      [](const PeerInfo& to, const Prefix&, PathAttributes a) -> std::optional<PathAttributes> {
+        if (to.id == 3) return std::nullopt;
+        a.communities = std::vector<std::uint32_t>{(65001u << 16) | 7};
+        return a;
+      });
   rib.addPeer(peer(1, 65002));
   rib.addPeer(peer(2, kLocalAs));
   rib.addPeer(peer(3, kLocalAs));
@@ -458,7 +461,8 @@ TEST_CASE("packing: prefixes sharing attributes share UPDATEs that fill 4096 byt
   AttrStore store;
   OutboundBatch batch;
   std::vector<NlriEntry> routes;
-  for (std::uint32_t i = 0; i < 2000; ++i) routes.push_back({Prefix(Address::v4(0x0b000000 + (i << 8)), 24), 0});
+  for (std::uint32_t i = 0; i < 2000; ++i)
+    routes.push_back({Prefix(Address::v4(0x0b000000 + (i << 8)), 24), 0});
   batch.announced.emplace_back(store.intern(route({65001})), routes);
   const CodecContext ctx;
   const auto updates = packUpdates(batch, ctx);
@@ -476,7 +480,8 @@ TEST_CASE("packing: different attribute sets go in different UPDATEs; withdrawal
   OutboundBatch batch;
   batch.withdrawn = {n("10.1.0.0/16"), n("2001:db8:9::/48"), n("10.2.0.0/16")};
   batch.announced.emplace_back(store.intern(route({65001})), std::vector<NlriEntry>{n("192.0.2.0/24")});
-  batch.announced.emplace_back(store.intern(route({65001, 65002})), std::vector<NlriEntry>{n("198.51.100.0/24")});
+  batch.announced.emplace_back(store.intern(route({65001, 65002})),
+                               std::vector<NlriEntry>{n("198.51.100.0/24")});
   const CodecContext ctx;
   const auto updates = roundTrip(packUpdates(batch, ctx), ctx);
   REQUIRE(updates.size() == 3);
@@ -520,7 +525,8 @@ TEST_CASE("packing: IPv6 prefixes ride in MP_REACH_NLRI and stay within 4096 byt
   a.mpReach = MpReach{kIpv6Unicast, addr("2001:db8::1"), addr("fe80::1"), {}};
   std::vector<NlriEntry> routes;
   for (std::uint32_t i = 0; i < 1000; ++i) {
-    std::array<std::uint8_t, 16> b{0x20, 0x01, 0x0d, 0xb8, static_cast<std::uint8_t>(i >> 8), static_cast<std::uint8_t>(i)};
+    std::array<std::uint8_t, 16> b{
+        0x20, 0x01, 0x0d, 0xb8, static_cast<std::uint8_t>(i >> 8), static_cast<std::uint8_t>(i)};
     routes.push_back({Prefix(Address::v6(b), 48), 0});
   }
   OutboundBatch batch;
@@ -537,7 +543,8 @@ TEST_CASE("packing: IPv6 prefixes ride in MP_REACH_NLRI and stay within 4096 byt
 TEST_CASE("packing: ADD-PATH path identifiers count towards the size") {
   AttrStore store;
   std::vector<NlriEntry> routes;
-  for (std::uint32_t i = 0; i < 1000; ++i) routes.push_back({Prefix(Address::v4(0x0b000000 + (i << 8)), 24), i + 1});
+  for (std::uint32_t i = 0; i < 1000; ++i)
+    routes.push_back({Prefix(Address::v4(0x0b000000 + (i << 8)), 24), i + 1});
   OutboundBatch batch;
   batch.announced.emplace_back(store.intern(route({65001})), routes);
   CodecContext ctx;
@@ -667,4 +674,19 @@ TEST_CASE("the attribute store shares equal sets and frees a set with its last h
     CHECK(z.useCount() == 2);
   }
   CHECK(store.size() == 0);
+}
+
+TEST_CASE("an IPv6 next hop passed on unchanged loses its link-local part (RFC 2545 §3)") {
+  Rib rib(rrConfig());
+  rib.addPeer(peer(1, 65002));
+  rib.addPeer(peer(3, kLocalAs));
+  Update u;
+  u.attributes = route({65002});
+  u.attributes.nextHop.reset();
+  u.attributes.mpReach = MpReach{kIpv6Unicast, addr("2001:db8::2"), addr("fe80::2"), {n("2001:db8:1::/48")}};
+  rib.applyUpdate(1, u, UpdateOutcome{});
+  const auto out = sentTo(rib, 3, "2001:db8:1::/48");
+  REQUIRE(out);
+  CHECK(out->mpReach->nextHop == addr("2001:db8::2"));
+  CHECK_FALSE(out->mpReach->linkLocal);
 }

@@ -1,0 +1,169 @@
+// tartan-bgpd — the node's BGP speaker.
+//
+// The wiring, edge by edge:
+//   datastore ──syncer (BGP kinds, Node, IPPool, IPAM)──▶ snapshot ──buildConfig──▶ Speaker::applyConfig
+//   Speaker ◀──TCP 179──▶ peers;  Speaker ──FibWriter (rtnetlink, proto 117)──▶ kernel
+//   Speaker ──report()/routes()──▶ StatusServer (gRPC, unix socket) ──▶ tartanctl
+//   SIGTERM/SIGINT ──▶ Speaker::shutdown(): sockets closed without NOTIFICATION, kernel routes
+//   left in place, so peers and the kernel keep forwarding across a restart (RFC 4724).
+#include "config.hpp"
+#include "speaker.hpp"
+#include "status_server.hpp"
+
+#include <tartan/bgp/status_client.hpp>
+#include <tartan/common/log.hpp>
+#include <tartan/datastore/datastore.hpp>
+#include <tartan/netlink/netlink.hpp>
+#include <tartan/syncer/syncer.hpp>
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include <filesystem>
+#include <future>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <thread>
+
+using namespace tartan;
+namespace asio = boost::asio;
+namespace bs = tartan::bgp::speaker;
+
+namespace {
+
+// Resources as the syncer last delivered them, and the config they make.
+class ConfigSource {
+ public:
+  ConfigSource(std::string node, std::string secretsDir, bs::Speaker& speaker)
+      : node_(std::move(node)), secretsDir_(std::move(secretsDir)), speaker_(speaker) {}
+
+  void update(const syncer::Update& u) {
+    std::lock_guard lock(mutex_);
+    if (u.resource) resources_[u.key] = *u.resource;
+    else resources_.erase(u.key);
+    if (inSync_) push();
+  }
+  void inSync() {
+    std::lock_guard lock(mutex_);
+    inSync_ = true;
+    push();
+  }
+
+ private:
+  void push() {
+    bs::ResourceSnapshot snap;
+    for (const auto& [key, r] : resources_) {
+      std::visit(
+          [&](const auto& v) {
+            using T = std::decay_t<decltype(v)>;
+            if constexpr (std::is_same_v<T, model::BGPConfiguration>) snap.bgpConfigurations.push_back(v);
+            else if constexpr (std::is_same_v<T, model::BGPPeer>) snap.bgpPeers.push_back(v);
+            else if constexpr (std::is_same_v<T, model::BGPFilter>) snap.bgpFilters.push_back(v);
+            else if constexpr (std::is_same_v<T, model::Node>) snap.nodes.push_back(v);
+            else if constexpr (std::is_same_v<T, model::IPPool>) snap.ipPools.push_back(v);
+            else if constexpr (std::is_same_v<T, model::IPAMBlock>) snap.ipamBlocks.push_back(v);
+            else if constexpr (std::is_same_v<T, model::BlockAffinity>) snap.blockAffinities.push_back(v);
+          },
+          r);
+    }
+    auto config = bs::buildConfig(snap, node_, [this](const std::string& name, const std::string& key)
+                                                   -> std::optional<std::string> {
+      // Secrets as Kubernetes mounts them: one file per key under <dir>/<secret>/<key>.
+      std::ifstream in(std::filesystem::path(secretsDir_) / name / key);
+      if (!in) return std::nullopt;
+      std::string value((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      while (!value.empty() && (value.back() == '\n' || value.back() == '\r')) value.pop_back();
+      return value;
+    });
+    if (last_ && *last_ == config) return;
+    last_ = config;
+    speaker_.applyConfig(std::move(config));
+  }
+
+  std::string node_;
+  std::string secretsDir_;
+  bs::Speaker& speaker_;
+  std::mutex mutex_;
+  std::map<datastore::Key, model::Resource> resources_;
+  bool inSync_ = false;
+  std::optional<bs::SpeakerConfig> last_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"tartan-bgpd: the node's BGP speaker", "tartan-bgpd"};
+  std::string datastoreSpec, node, logLevel = "info", statusSocket = bgp::status::kDefaultSocket,
+                                   secretsDir = "/etc/tartan/secrets";
+  int listenPort = 0, holdTime = 90, deferral = 120, threads = 2, connectRetry = 5;
+  app.add_option("--datastore", datastoreSpec, "file:DIR")->required();
+  app.add_option("--node", node, "this node's name (its Node resource)")->required();
+  app.add_option("--log-level", logLevel, "trace, debug, info, warn, error");
+  app.add_option("--status-socket", statusSocket, "unix socket of the status API");
+  app.add_option("--secrets-dir", secretsDir, "BGP passwords: <dir>/<secret>/<key>");
+  app.add_option("--listen-port", listenPort, "overrides BGPConfiguration listenPort");
+  app.add_option("--hold-time", holdTime, "hold time offered to peers, seconds");
+  app.add_option("--connect-retry", connectRetry, "ConnectRetryTime, seconds");
+  app.add_option("--gr-deferral", deferral, "seconds to wait for End-of-RIB after a restart");
+  app.add_option("--threads", threads, "I/O threads");
+  CLI11_PARSE(app, argc, argv);
+  if (!log::setLevel(logLevel)) {
+    std::fprintf(stderr, "tartan-bgpd: unknown log level %s\n", logLevel.c_str());
+    return 2;
+  }
+  auto logger = log::get("bgp");
+
+  auto store = datastore::open(datastoreSpec);
+  if (!store) {
+    logger->error("datastore {}: {}", datastoreSpec, store.error().toString());
+    return 1;
+  }
+  auto kernel = netlink::Netlink::open();
+  if (!kernel) {
+    logger->error("netlink: {}", kernel.error().toString());
+    return 1;
+  }
+
+  asio::io_context io;
+  bs::SpeakerOptions options;
+  options.timers.holdTime = static_cast<std::uint16_t>(holdTime);
+  options.timers.connectRetryTime = static_cast<std::uint16_t>(connectRetry);
+  options.deferral = std::chrono::seconds(deferral);
+  if (listenPort > 0) options.listenPort = static_cast<std::uint16_t>(listenPort);
+  auto work = asio::make_work_guard(io);
+  std::vector<std::thread> pool;
+  for (int i = 0; i < std::max(1, threads); ++i) pool.emplace_back([&io] { io.run(); });
+
+  auto speaker = std::make_unique<bs::Speaker>(io, options, std::move(*kernel));
+  auto status = bs::StatusServer::start(*speaker, statusSocket);
+  if (!status) logger->warn("{}", status.error().toString());
+
+  ConfigSource source(node, secretsDir, *speaker);
+  syncer::Syncer sync(**store,
+                      {model::Kind::kBGPConfiguration, model::Kind::kBGPPeer, model::Kind::kBGPFilter,
+                       model::Kind::kNode, model::Kind::kIPPool, model::Kind::kIPAMBlock, model::Kind::kBlockAffinity},
+                      {[&](const syncer::Update& u) { source.update(u); }, [&](int64_t) { source.inSync(); },
+                       [&](const Error& e) { logger->warn("syncer: {}", e.toString()); }});
+  if (auto r = sync.start(); !r) {
+    logger->error("syncer: {}", r.error().toString());
+    return 1;
+  }
+
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  std::promise<int> stopped;
+  signals.async_wait([&](const boost::system::error_code&, int signal) {
+    logger->info("signal {}: stopping, routes stay in the kernel for a graceful restart", signal);
+    stopped.set_value(0);
+  });
+  const int rc = stopped.get_future().get();
+  sync.stop();
+  speaker->shutdown();
+  if (status) status->reset();
+  speaker.reset();
+  work.reset();
+  io.stop();
+  for (auto& t : pool) t.join();
+  return rc;
+}
