@@ -176,6 +176,10 @@ void Driver::State::setConfig(const google::protobuf::Map<std::string, std::stri
       backend = value == "NFT" || value == "nft" ? Backend::kNft
                 : value == "Legacy" || value == "legacy" ? Backend::kLegacy
                                                          : Backend::kAuto;
+    } else if (key == "chainInsertMode") {
+      const bool append = value == "Append" || value == "append";
+      for (auto& f : families)
+        for (const auto& hook : hooks()) f.table(hook.table).setHook(hook.builtin, hook.target, append);
     } else if (key == "logPrefix") {
       config.logPrefix = value;
     } else if (key == "ipv6Support") {

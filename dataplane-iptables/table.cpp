@@ -115,10 +115,11 @@ void Table::removeChain(std::string_view name) {
   desired_.erase(it);
 }
 
-void Table::setHook(std::string builtin, std::string target) {
+void Table::setHook(std::string builtin, std::string target, bool append) {
   auto& hook = hooks_[builtin];
-  if (hook.target != target) hook.correct = false;
+  if (hook.target != target || hook.append != append) hook.correct = false;
   hook.target = std::move(target);
+  hook.append = append;
 }
 
 std::string Table::hookHash(const std::string& builtin, const std::string& target) const {
@@ -139,10 +140,15 @@ void Table::setProgrammed(const SavedTable& saved) {
     auto it = saved.chains.find(builtin);
     if (it == saved.chains.end()) continue;
     const auto& chain = it->second;
-    for (std::size_t i = 0; i < chain.ruleTexts.size(); ++i)
-      if (!chain.hashes[i].empty()) hook.oursProgrammed.push_back(chain.ruleTexts[i]);
-    hook.correct = hook.oursProgrammed.size() == 1 && !chain.hashes.empty() &&
-                   chain.hashes.front() == hookHash(builtin, hook.target);
+    const std::string want = hookHash(builtin, hook.target);
+    bool present = false;
+    for (std::size_t i = 0; i < chain.ruleTexts.size(); ++i) {
+      if (chain.hashes[i].empty()) continue;
+      hook.oursProgrammed.push_back(chain.ruleTexts[i]);
+      present = present || chain.hashes[i] == want;
+    }
+    const bool placed = hook.append ? present : !chain.hashes.empty() && chain.hashes.front() == want;
+    hook.correct = hook.oursProgrammed.size() == 1 && placed;
   }
   for (const auto& [name, d] : desired_) touched_.insert(name);
   for (const auto& [name, count] : references_) touched_.insert(name);
@@ -194,11 +200,12 @@ std::string Table::restoreInput() const {
     for (std::size_t i = 0; i < d.chain.rules.size(); ++i)
       out += "-A " + name + " " + ruleText(d.chain.rules[i], d.hashes[i]) + "\n";
   }
-  // 3. Hooks: remove every rule of ours in the built-in chain, insert the one we want at the top.
+  // 3. Hooks: remove every rule of ours in the built-in chain, put the one we want in its place.
   for (const auto& [builtin, hook] : hooks_) {
     if (hook.correct) continue;
     for (const auto& text : hook.oursProgrammed) out += "-D " + builtin + " " + text + "\n";
-    out += "-I " + builtin + " 1 " + ruleText({"", "-j " + hook.target}, hookHash(builtin, hook.target)) + "\n";
+    out += (hook.append ? "-A " + builtin + " " : "-I " + builtin + " 1 ") +
+           ruleText({"", "-j " + hook.target}, hookHash(builtin, hook.target)) + "\n";
   }
   // 4. Chains no longer wanted: all flushed first (they may jump to each other), then deleted.
   for (const auto& name : remove) out += "-F " + name + "\n";

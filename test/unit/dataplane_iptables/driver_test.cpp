@@ -443,3 +443,22 @@ TEST_CASE("any order and any split of the snapshot converge to the same kernel",
     }
   }
 }
+
+TEST_CASE("chainInsertMode Append puts the hooks last and does not fight for the top", "[driver]") {
+  Harness h;
+  h.kernel.appendForeignRule(IpFamily::kV4, "filter", "FORWARD", "-j KUBE-FORWARD");
+  h.kernel.appendForeignRule(IpFamily::kV4, "filter", "KUBE-FORWARD", "-j RETURN");
+  auto messages = tt::snapshot();
+  (*messages.front().mutable_config_update()->mutable_config())["chainInsertMode"] = "Append";
+  h.send(messages);
+  h.applyOk();
+  auto& forward = h.kernel.tables[{IpFamily::kV4, "filter"}].chains["FORWARD"];
+  REQUIRE(forward.size() == 2);
+  CHECK(forward[0] == "-j KUBE-FORWARD");
+  CHECK(forward[1].find("-j tartan-FORWARD") != std::string::npos);
+  // Someone else appends after us: present once is enough, nothing is rewritten.
+  forward.push_back("-j ACCEPT");
+  const auto restores = h.kernel.restoreInputs.size();
+  REQUIRE(h.driver->refresh().has_value());
+  CHECK(h.kernel.restoreInputs.size() == restores);
+}

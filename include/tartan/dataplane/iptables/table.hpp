@@ -50,8 +50,10 @@ class Table {
   // Desired state. Setting a chain to what it already is costs a hash compare and nothing else.
   void setChain(Chain chain);
   void removeChain(std::string_view name);
-  // The one jump we keep at the top of a built-in chain (e.g. INPUT -> tartan-INPUT).
-  void setHook(std::string builtin, std::string target);
+  // The one jump we keep in a built-in chain (e.g. INPUT -> tartan-INPUT): at the top, or, with
+  // `append` (Felix's ChainInsertMode=Append, for nodes where another agent must go first), at
+  // the end, where it is only checked for presence.
+  void setHook(std::string builtin, std::string target, bool append = false);
 
   // Programmed state, from a read-back. Takes over what matches; everything else becomes work.
   void setProgrammed(const SavedTable& saved);
@@ -79,8 +81,9 @@ class Table {
   };
   struct HookState {
     std::string target;
+    bool append = false;
     std::vector<std::string> oursProgrammed;  // rule texts with our hash in the built-in chain
-    bool correct = false;                     // exactly one of ours, first, with the right hash
+    bool correct = false;  // exactly one of ours, with the right hash (and first, unless appended)
   };
   std::optional<std::vector<std::string>> wantedHashes(const std::string& name) const;
   bool chainDirty(const std::string& name) const;
