@@ -289,7 +289,8 @@ void Decoder::error(const YAML::Node& at, const std::string& path, std::string w
 void Decoder::record(const YAML::Node& at, const std::string& path) {
   const YAML::Mark mark = at.Mark();
   if (mark.line < 0 || mark.column < 0) return;
-  positions_[path] = {mark.line + lineOffset_ + 1, mark.column + 1};
+  bool quoted = at.IsScalar() && at.Tag() == "!";
+  positions_[path] = Position{mark.line + lineOffset_ + 1, mark.column + 1, quoted};
 }
 
 std::string Decoder::childPath(std::string_view key) const {
@@ -428,6 +429,10 @@ void decodeStringMap(Decoder& d, const YAML::Node& node, const std::string& path
       continue;
     }
     std::string itemPath = path + "[" + key.Scalar() + "]";
+    if (!isValidUtf8(key.Scalar())) {
+      d.error(key, path, "key is not valid UTF-8");
+      continue;
+    }
     if (out.count(key.Scalar())) {
       d.error(key, itemPath, "duplicate key \"" + key.Scalar() + "\"");
       continue;

@@ -66,8 +66,14 @@ std::vector<DocumentText> splitDocuments(std::string_view text);
 Result<YAML::Node> loadDocument(const DocumentText& document, std::string_view source);
 std::string writeJson(const Tree& tree);
 
-// Where each decoded value sat in the input: field path -> (line, column), 1-based.
-using Positions = std::unordered_map<std::string, std::pair<int, int>>;
+// Where each decoded value sat in the input: field path -> line and column, 1-based, and
+// whether the value was a quoted scalar (its text then starts one column later).
+struct Position {
+  int line = 0;
+  int column = 0;
+  bool quoted = false;
+};
+using Positions = std::unordered_map<std::string, Position>;
 
 // How a plain (unquoted) YAML scalar resolves, as go-yaml (and so kubectl and calicoctl) reads it.
 enum class ScalarType { kNull, kBool, kInt, kFloat, kString };

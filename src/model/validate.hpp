@@ -23,7 +23,8 @@ class Validator {
       : source_(source), positions_(positions), prefix_(std::move(prefix)), errors_(errors) {}
 
   void fail(const std::string& path, std::string what);
-  // Like fail(), with the 1-based column of a problem inside a string value (a selector).
+  // Like fail(), with the 1-based column of a problem inside a string value (a selector): the
+  // position reported is that character's, for a value written on one line.
   void failAt(const std::string& path, int column, std::string what);
   size_t errorCount() const { return errors_.size(); }
 

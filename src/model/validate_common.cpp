@@ -20,8 +20,10 @@ std::string Validator::where(const std::string& fullPath, int extraColumns) cons
   while (true) {
     auto it = positions_->find(path);
     if (it != positions_->end()) {
-      return source_ + ":" + std::to_string(it->second.first) + ":" +
-             std::to_string(it->second.second + extraColumns);
+      int column = it->second.column;
+      // A column inside the value's text (a selector's) is counted from its first character.
+      if (extraColumns > 0) column += extraColumns - 1 + (it->second.quoted ? 1 : 0);
+      return source_ + ":" + std::to_string(it->second.line) + ":" + std::to_string(column);
     }
     size_t cut = path.find_last_of(".[");
     if (cut == std::string::npos || cut == 0) break;
@@ -38,8 +40,7 @@ void Validator::fail(const std::string& path, std::string what) {
 
 void Validator::failAt(const std::string& path, int column, std::string what) {
   std::string full = prefix_.empty() ? path : prefix_ + "." + path;
-  (void)column;
-  errors_.push_back(Error{where(full, 0), full, std::move(what)});
+  errors_.push_back(Error{where(full, column), full, std::move(what)});
 }
 
 // ---- Addresses ----
