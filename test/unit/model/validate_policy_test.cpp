@@ -77,7 +77,7 @@ TEST_CASE("policy rules are validated as Calico validates them", "[model][valida
       {"nets of the wrong IP version", rule("    ipVersion: 6\n    source:\n      nets: [10.0.0.0/8]\n"),
        "in.yaml:10:13", "spec.ingress[0].source.nets", "rule IP version doesn't match"},
       {"an invalid rule selector", rule("    source:\n      selector: \"a == 'b' &&\"\n"),
-       "in.yaml:9:29",  // the column inside the selector "spec.ingress[0].source.selector", "invalid selector"},
+       "in.yaml:9:29", /* the failing character */ "spec.ingress[0].source.selector", "invalid selector"},
       {"global() in a rule selector", rule("    source:\n      selector: global()\n"),
        "in.yaml:9:17", "spec.ingress[0].source.selector",
        "global() can only be used in an EntityRule namespaceSelector"},
