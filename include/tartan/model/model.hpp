@@ -87,7 +87,8 @@ std::string encodeYaml(const std::vector<Resource>& resources);
 // Writes one resource as pretty-printed JSON (two-space indent, ends in a newline).
 std::string encodeJson(const Resource& resource);
 
-// Calico's validation of a resource built in code (errors carry a field path but no position).
+// Calico's validation of a resource built in code, as decode() runs it after applyDefaults()
+// (so call applyDefaults() first). Errors carry a field path but no position.
 std::vector<Error> validate(const Resource& resource);
 
 // Calico's defaults: policy tier "default" and types inferred from the rules, IPPool block size
