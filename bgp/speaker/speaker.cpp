@@ -471,8 +471,8 @@ void Speaker::flush() {
   }
 }
 
-SpeakerReport Speaker::report() {
-  return runOn(strand_, [this] {
+SpeakerReport Speaker::report(bool prefixCounts) {
+  return runOn(strand_, [this, prefixCounts] {
     SpeakerReport r;
     r.nodeName = config_.nodeName;
     r.localAs = config_.localAs;
@@ -482,7 +482,7 @@ SpeakerReport Speaker::report() {
     for (const auto& [id, entry] : peers_) {
       PeerReport p;
       p.status = entry.peer->status();
-      if (rib_) {
+      if (rib_ && prefixCounts) {
         if (const auto* in = rib_->adjRibIn(id)) {
           p.received = in->size();
           for (const auto& [nlri, attrs] : *in) {

@@ -52,7 +52,7 @@ struct PeerReport {
 struct RouteReport {
   Prefix prefix;
   std::vector<Address> nextHops;  // empty for our own blocks
-  std::string from;               // peer key, or "local"
+  std::string from;                // peer key, or "local"
   std::vector<std::uint32_t> asPath;
   bool best = true;
 };
@@ -76,7 +76,7 @@ class Speaker : public PeerObserver {
   // help with graceful restart keep our routes, and forwarding goes on while we restart.
   void shutdown();
 
-  SpeakerReport report();
+  SpeakerReport report(bool prefixCounts = true);
   std::vector<RouteReport> routes();
   FibWriter& fib() { return *fib_; }
 

@@ -22,11 +22,13 @@ Error callError(const std::string& path, const grpc::Status& s) {
 
 }  // namespace
 
-Result<NodeStatus> getNodeStatus(const std::string& socketPath) {
+Result<NodeStatus> getNodeStatus(const std::string& socketPath, bool prefixCounts) {
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
   pb::StatusReply reply;
-  auto s = stub(socketPath)->GetStatus(&ctx, pb::StatusRequest{}, &reply);
+  pb::StatusRequest request;
+  request.set_without_prefix_counts(!prefixCounts);
+  auto s = stub(socketPath)->GetStatus(&ctx, request, &reply);
   if (!s.ok()) return callError(socketPath, s);
   NodeStatus out;
   out.node = reply.node();

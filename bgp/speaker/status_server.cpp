@@ -16,8 +16,8 @@ class Service final : public pb::BgpStatus::Service {
  public:
   explicit Service(Speaker& speaker) : speaker_(speaker) {}
 
-  grpc::Status GetStatus(grpc::ServerContext*, const pb::StatusRequest*, pb::StatusReply* reply) override {
-    const auto r = speaker_.report();
+  grpc::Status GetStatus(grpc::ServerContext*, const pb::StatusRequest* request, pb::StatusReply* reply) override {
+    const auto r = speaker_.report(!request->without_prefix_counts());
     reply->set_node(r.nodeName);
     reply->set_local_as(r.localAs);
     reply->set_router_id(Address::v4(r.routerId).toString());

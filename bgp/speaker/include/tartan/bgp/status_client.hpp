@@ -46,7 +46,8 @@ struct RouteEntry {
   bool best = true;
 };
 
-Result<NodeStatus> getNodeStatus(const std::string& socketPath = kDefaultSocket);
+// prefixCounts=false skips the per-peer prefix counts, which cost a walk of each Adj-RIB-In.
+Result<NodeStatus> getNodeStatus(const std::string& socketPath = kDefaultSocket, bool prefixCounts = true);
 Result<std::vector<RouteEntry>> listRoutes(const std::string& socketPath = kDefaultSocket);
 
 }  // namespace tartan::bgp::status
