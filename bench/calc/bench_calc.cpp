@@ -283,6 +283,7 @@ int main(int argc, char** argv) {
   }
   for (int g = 0; g < shape.calicoPolicies; ++g) graph.onUpdate(makeGnp(g));
   const auto loaded = Clock::now();
+  const long rssLoaded = peakRssKb();
   graph.onInSync();
   graph.flush();
   const auto flushed = Clock::now();
@@ -297,6 +298,7 @@ int main(int argc, char** argv) {
       {"flush_seconds", seconds(flushed - loaded)},
       {"peak_rss_mb", rssAfter / 1024.0},
       {"rss_before_mb", rssBefore / 1024.0},
+      {"peak_rss_before_first_flush_mb", rssLoaded / 1024.0},
       {"messages", sink.messages},
       {"message_bytes", sink.bytes},
       {"label_sets", stats.labelSets},

@@ -36,7 +36,27 @@ std::string lowerProtocol(std::string_view protocol) {
 // Calico's podToDefaultWorkloadEndpoint, reduced to what the calc graph uses. A pod that
 // Calico would not turn into an endpoint (host-networked, unscheduled, no address yet, or
 // finished and so no longer owning its address) gives nothing.
-std::optional<WorkloadData> podData(const model::KubernetesPod& pod, const Config& config) {
+LabelVec intern(const model::Labels& labels, Interner& interner) {
+  LabelVec out;
+  out.reserve(labels.size() + 3);
+  for (const auto& [k, v] : labels) out.push_back(Label{interner.intern(k), interner.intern(v)});
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// Sets (or replaces) one label of a sorted LabelVec.
+void setLabel(LabelVec& labels, StrId key, StrId value) {
+  auto it = std::lower_bound(labels.begin(), labels.end(), key,
+                             [](const Label& l, StrId k) { return l.key < k; });
+  if (it != labels.end() && it->key == key) {
+    it->value = value;
+  } else {
+    labels.insert(it, Label{key, value});
+  }
+}
+
+std::optional<WorkloadData> podData(const model::KubernetesPod& pod, const Config& config,
+                                    Interner& interner) {
   if (pod.spec.hostNetwork || pod.spec.nodeName.empty()) return std::nullopt;
   const std::string& phase = pod.status.phase;
   if (phase == "Failed" || phase == "Succeeded" || phase == "Completed") return std::nullopt;
@@ -50,7 +70,7 @@ std::optional<WorkloadData> podData(const model::KubernetesPod& pod, const Confi
   d.local = pod.spec.nodeName == config.nodeName;
   d.ns = pod.metadata.namespaceName;
   d.sa = pod.spec.serviceAccountName;
-  d.labels = pod.metadata.labels;
+  d.labels = intern(pod.metadata.labels, interner);
   for (const model::Container& c : pod.spec.containers) {
     for (const model::ContainerPort& p : c.ports) {
       if (p.containerPort == 0 || p.name.empty()) continue;
@@ -59,19 +79,22 @@ std::optional<WorkloadData> podData(const model::KubernetesPod& pod, const Confi
       d.ports.emplace_back(p.name, protocol, static_cast<uint16_t>(p.containerPort));
     }
   }
-  d.wepName = escapeNamePart(pod.spec.nodeName) + "-k8s-" + escapeNamePart(pod.metadata.name) +
-              "-eth0";
-  d.interfaceName = CalcGraph::vethNameForWorkload(config.interfacePrefix,
-                                                   pod.metadata.namespaceName, pod.metadata.name);
+  if (d.local) {  // names only a local endpoint is rendered with
+    d.wepName = escapeNamePart(pod.spec.nodeName) + "-k8s-" + escapeNamePart(pod.metadata.name) +
+                "-eth0";
+    d.interfaceName = CalcGraph::vethNameForWorkload(config.interfacePrefix,
+                                                     pod.metadata.namespaceName, pod.metadata.name);
+  }
   return d;
 }
 
-WorkloadData wepData(const model::WorkloadEndpoint& wep, const Config& config) {
+WorkloadData wepData(const model::WorkloadEndpoint& wep, const Config& config,
+                     Interner& interner) {
   WorkloadData d;
   d.local = wep.spec.node == config.nodeName;
   d.ns = wep.metadata.namespaceName;
   d.sa = wep.spec.serviceAccountName;
-  d.labels = wep.metadata.labels;
+  d.labels = intern(wep.metadata.labels, interner);
   for (const std::string& net : wep.spec.ipNetworks) d.ips.push_back(memberFromNet(net));
   for (const auto& p : wep.spec.ports) {
     if (p.name.empty() || p.port == 0) continue;
@@ -145,7 +168,7 @@ void CalcGraph::Impl::onUpdate(const model::Resource& resource) {
           updateServiceAccount(meta.namespaceName, meta.name, &meta.labels);
         } else if constexpr (std::is_same_v<T, model::KubernetesPod>) {
           const std::string key = workloadKey(meta.namespaceName, meta.name);
-          auto data = podData(r, config_);
+          auto data = podData(r, config_, interner_);
           if (auto it = workloadSources_.find(key); it != workloadSources_.end()) {
             it->second.pod = std::move(data);
             updateWorkload(key);
@@ -165,7 +188,7 @@ void CalcGraph::Impl::onUpdate(const model::Resource& resource) {
               for (const Label& l : ls.own) {
                 if (l.key == kNamespaceKey_ || l.key == kOrchestratorKey_) continue;
                 if (l.key == kServiceAccountKey_) continue;
-                d.labels.emplace(interner_.text(l.key), interner_.text(l.value));
+                d.labels.push_back(l);
               }
               d.ns = meta.namespaceName;
               if (ls.sa != kNone) {
@@ -187,7 +210,7 @@ void CalcGraph::Impl::onUpdate(const model::Resource& resource) {
               it->second.pod = std::move(d);
             }
           }
-          it->second.wep = wepData(r, config_);
+          it->second.wep = wepData(r, config_, interner_);
           wepKeys_[meta.namespaceName + "/" + meta.name] = key;
           updateWorkload(key);
         } else if constexpr (std::is_same_v<T, model::HostEndpoint>) {
@@ -306,14 +329,16 @@ void CalcGraph::Impl::applyWorkload(const std::string& key, std::optional<Worklo
     return;
   }
   // Calico's endpoint labels: the pod's own plus namespace, orchestrator and service account.
-  model::Labels& labels = data->labels;
-  labels["projectcalico.org/namespace"] = data->ns;
-  labels["projectcalico.org/orchestrator"] = data->orchestrator;
-  if (!data->sa.empty() && data->sa.size() < 63) labels["projectcalico.org/serviceaccount"] = data->sa;
+  LabelVec& labels = data->labels;
+  setLabel(labels, kNamespaceKey_, interner_.intern(data->ns));
+  setLabel(labels, kOrchestratorKey_, interner_.intern(data->orchestrator));
+  if (!data->sa.empty() && data->sa.size() < 63) {
+    setLabel(labels, kServiceAccountKey_, interner_.intern(data->sa));
+  }
   ItemSnapshot snap;
   const uint32_t nsParent = parentId(data->ns);
   const uint32_t saParent = data->sa.empty() ? kNone : parentId(data->ns + "/" + data->sa);
-  snap.labelSet = internLabelSet(internLabels(labels), nsParent, saParent);
+  snap.labelSet = internLabelSet(std::move(labels), nsParent, saParent);
   for (const std::string& ip : data->ips) snap.members.push_back(encodeMember(ip, memberStrings_));
   std::vector<NamedPort> ports;
   for (const auto& [name, protocol, port] : data->ports) {

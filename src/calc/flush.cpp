@@ -311,15 +311,38 @@ void CalcGraph::Impl::flush() {
     }
     pb::ToDataplane m;
     if (!set.sent || set.needFull) {
-      auto* u = m.mutable_ipset_update();
-      u->set_id(set.id);
-      u->set_type(set.kind == SetKind::kSelector ? pb::IP_SET_TYPE_NET : pb::IP_SET_TYPE_IP_AND_PORT);
+      // A big set goes as one IPSetUpdate and then deltas of at most kMembersPerMessage, so a
+      // 250k-member set never exists as 250k strings at once (here or in the driver).
       std::vector<Member> members;
       members.reserve(set.members.size());
-      set.members.forEach([&](Member m) { members.push_back(m); });
+      set.members.forEach([&](Member member) { members.push_back(member); });
       std::sort(members.begin(), members.end());
-      u->mutable_members()->Reserve(static_cast<int>(members.size()));
-      for (Member m : members) u->add_members(memberText(m, memberStrings_));
+      constexpr std::size_t kMembersPerMessage = 4096;
+      for (std::size_t first = 0; first == 0 || first < members.size();
+           first += kMembersPerMessage) {
+        const std::size_t last = std::min(members.size(), first + kMembersPerMessage);
+        pb::ToDataplane chunk;
+        google::protobuf::RepeatedPtrField<std::string>* out;
+        if (first == 0) {
+          auto* u = chunk.mutable_ipset_update();
+          u->set_id(set.id);
+          u->set_type(set.kind == SetKind::kSelector ? pb::IP_SET_TYPE_NET
+                                                     : pb::IP_SET_TYPE_IP_AND_PORT);
+          out = u->mutable_members();
+        } else {
+          auto* d = chunk.mutable_ipset_delta_update();
+          d->set_id(set.id);
+          out = d->mutable_added_members();
+        }
+        out->Reserve(static_cast<int>(last - first));
+        for (std::size_t i = first; i < last; ++i) out->Add(memberText(members[i], memberStrings_));
+        send(&chunk);
+      }
+      set.sent = true;
+      set.needFull = false;
+      set.added.clear();
+      set.removed.clear();
+      continue;
     } else if (!set.added.empty() || !set.removed.empty()) {
       auto* d = m.mutable_ipset_delta_update();
       d->set_id(set.id);

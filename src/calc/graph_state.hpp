@@ -122,7 +122,7 @@ struct WorkloadData {
   bool local = false;
   std::string ns;
   std::string sa;
-  model::Labels labels;  // own labels (synthesized ones are added later)
+  LabelVec labels;  // own labels, interned (synthesized ones are added later)
   std::vector<std::string> ips;  // "10.0.0.1"
   std::vector<std::tuple<std::string, std::string, uint16_t>> ports;  // name, protocol, port
   std::string wepName;

@@ -27,7 +27,13 @@ class ItemKeys {
   // `id` must not be in the table; `key` must not be either.
   void insert(std::string_view key, uint32_t id) {
     if ((size_ + 1) * 2 > slots_.size()) grow();
-    if (spans_.size() <= id) spans_.resize(id + 1);
+    if (spans_.size() <= id) {
+      if (spans_.capacity() <= id) spans_.reserve(id + id / 4 + 64);  // grow by 1.25, not 2
+      spans_.resize(id + 1);
+    }
+    if (arena_.size() + key.size() > arena_.capacity()) {
+      arena_.reserve(arena_.capacity() + arena_.capacity() / 4 + 4096);
+    }
     spans_[id] = Span{static_cast<uint32_t>(arena_.size()), static_cast<uint32_t>(key.size())};
     arena_.append(key);
     slots_[probe(key)] = id;

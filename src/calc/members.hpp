@@ -86,104 +86,111 @@ inline std::string memberText(Member m, const Interner& interner) {
   return out;
 }
 
-// An open-addressing map from Member to a count (linear probing, backward-shift deletion), 12
-// bytes a slot and no allocation per entry.
+// An open-addressing map from Member to a count (linear probing, backward-shift deletion, at
+// most 70% full): 12 bytes a slot in two parallel arrays, no allocation per entry.
 class MemberCounts {
  public:
   // Returns the count after adding one.
   uint32_t increment(Member key) {
-    if ((size_ + 1) * 2 > slots_.size()) grow();
-    std::size_t i = find(key);
-    if (slots_[i].key != kEmpty) return ++slots_[i].count;
-    slots_[i] = Slot{key, 1};
+    reserveOne();
+    const std::size_t i = find(key);
+    if (keys_[i] != kEmpty) return ++counts_[i];
+    keys_[i] = key;
+    counts_[i] = 1;
     ++size_;
     return 1;
   }
   // Returns the count after removing one (0: the member is gone). Absent keys return 0.
   uint32_t decrement(Member key) {
-    if (slots_.empty()) return 0;
-    std::size_t i = find(key);
-    if (slots_[i].key == kEmpty) return 0;
-    if (--slots_[i].count != 0) return slots_[i].count;
+    if (keys_.empty()) return 0;
+    const std::size_t i = find(key);
+    if (keys_[i] == kEmpty) return 0;
+    if (--counts_[i] != 0) return counts_[i];
     eraseSlot(i);
     return 0;
   }
   bool insert(Member key) {  // set semantics; true if new
-    if ((size_ + 1) * 2 > slots_.size()) grow();
-    std::size_t i = find(key);
-    if (slots_[i].key != kEmpty) return false;
-    slots_[i] = Slot{key, 1};
+    reserveOne();
+    const std::size_t i = find(key);
+    if (keys_[i] != kEmpty) return false;
+    keys_[i] = key;
+    counts_[i] = 1;
     ++size_;
     return true;
   }
   bool erase(Member key) {
-    if (slots_.empty()) return false;
-    std::size_t i = find(key);
-    if (slots_[i].key == kEmpty) return false;
+    if (keys_.empty()) return false;
+    const std::size_t i = find(key);
+    if (keys_[i] == kEmpty) return false;
     eraseSlot(i);
     return true;
   }
   std::size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
   void clear() {
-    slots_ = {};
+    keys_ = {};
+    counts_ = {};
     size_ = 0;
   }
   template <class F>
   void forEach(F&& f) const {
-    for (const Slot& s : slots_) {
-      if (s.key != kEmpty) f(s.key);
+    for (Member k : keys_) {
+      if (k != kEmpty) f(k);
     }
   }
 
  private:
   static constexpr Member kEmpty = ~Member{0};  // never a valid encoding
-  struct Slot {
-    Member key = kEmpty;
-    uint32_t count = 0;
-  };
   static std::size_t hash(Member key) {
     key ^= key >> 33;
     key *= 0xff51afd7ed558ccdULL;
     key ^= key >> 33;
     return static_cast<std::size_t>(key);
   }
+  void reserveOne() {
+    if ((size_ + 1) * 10 > keys_.size() * 7) grow();
+  }
   std::size_t find(Member key) const {
-    const std::size_t mask = slots_.size() - 1;
+    const std::size_t mask = keys_.size() - 1;
     std::size_t i = hash(key) & mask;
-    while (slots_[i].key != kEmpty && slots_[i].key != key) i = (i + 1) & mask;
+    while (keys_[i] != kEmpty && keys_[i] != key) i = (i + 1) & mask;
     return i;
   }
   void eraseSlot(std::size_t i) {
-    const std::size_t mask = slots_.size() - 1;
+    const std::size_t mask = keys_.size() - 1;
     std::size_t j = i;
     for (;;) {
       j = (j + 1) & mask;
-      if (slots_[j].key == kEmpty) break;
-      const std::size_t home = hash(slots_[j].key) & mask;
+      if (keys_[j] == kEmpty) break;
+      const std::size_t home = hash(keys_[j]) & mask;
       // Move j back into the hole at i unless its home lies cyclically in (i, j].
       const bool between = i <= j ? (home > i && home <= j) : (home > i || home <= j);
       if (!between) {
-        slots_[i] = slots_[j];
+        keys_[i] = keys_[j];
+        counts_[i] = counts_[j];
         i = j;
       }
     }
-    slots_[i] = Slot{};
+    keys_[i] = kEmpty;
+    counts_[i] = 0;
     --size_;
   }
   void grow() {
-    std::vector<Slot> old = std::move(slots_);
-    slots_.assign(old.empty() ? 8 : old.size() * 2, Slot{});
-    size_ = 0;
-    for (const Slot& s : old) {
-      if (s.key == kEmpty) continue;
-      std::size_t i = find(s.key);
-      slots_[i] = s;
-      ++size_;
+    std::vector<Member> oldKeys = std::move(keys_);
+    std::vector<uint32_t> oldCounts = std::move(counts_);
+    const std::size_t capacity = oldKeys.empty() ? 8 : oldKeys.size() * 2;
+    keys_.assign(capacity, kEmpty);
+    counts_.assign(capacity, 0);
+    for (std::size_t s = 0; s < oldKeys.size(); ++s) {
+      if (oldKeys[s] == kEmpty) continue;
+      const std::size_t i = find(oldKeys[s]);
+      keys_[i] = oldKeys[s];
+      counts_[i] = oldCounts[s];
     }
   }
 
-  std::vector<Slot> slots_;
+  std::vector<Member> keys_;
+  std::vector<uint32_t> counts_;
   std::size_t size_ = 0;
 };
 

@@ -152,6 +152,7 @@ std::shared_ptr<const SelectorProgram> SelectorProgram::compile(std::string_view
   auto program = std::make_shared<SelectorProgram>();
   ProgramParser parser(canonical, &interner);
   if (!parser.parse(program->terms_)) return nullptr;
+  program->terms_.shrink_to_fit();  // thousands of programs live as long as their policies
   program->computeAnchor(interner.intern("projectcalico.org/orchestrator"));
   return program;
 }

@@ -460,3 +460,28 @@ TEST_CASE("set changes after the first send travel as deltas") {
 
 }  // namespace
 }  // namespace tartan::calc::testing
+
+namespace tartan::calc::testing {
+namespace {
+
+TEST_CASE("a set bigger than one message arrives whole, as an update and then deltas") {
+  FakeDataplane dp;
+  CalcGraph graph(Config{kNode, "tart"}, dp);
+  graph.onUpdate(ns("big"));
+  graph.onUpdate(pod("big", "srv", kNode, "10.0.0.1", {{"app", "srv"}}));
+  graph.onUpdate(knpIngress("big", "p", match({{"app", "srv"}}), {podPeer(match({{"role", "c"}}))}));
+  for (int i = 0; i < 5000; ++i) {
+    graph.onUpdate(pod("big", "c" + std::to_string(i), "node2",
+                       "10.1." + std::to_string(i / 256) + "." + std::to_string(i % 256),
+                       {{"role", "c"}}));
+  }
+  graph.onInSync();
+  graph.flush();
+  CHECK(dp.violations.empty());
+  const auto& rule = dp.policy("default/big/knp.default.p")->inbound_rules(0);
+  CHECK(dp.members(rule.src_ip_set_ids(0)).size() == 5000);
+  CHECK(dp.deltas >= 1);
+}
+
+}  // namespace
+}  // namespace tartan::calc::testing
