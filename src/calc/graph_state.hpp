@@ -146,7 +146,6 @@ struct PolicyState {
   bool dirty = false;
   bool sent = false;
   std::string sentBytes;  // the last ActivePolicyUpdate's policy, serialized
-  std::string sentTier, sentName;
 };
 
 enum class SetKind : uint8_t { kSelector, kNamedPort };
