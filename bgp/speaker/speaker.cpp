@@ -381,6 +381,11 @@ void Speaker::onUpdates(std::uint32_t peerId, std::vector<ReceivedUpdate> update
         rib_->sweepStale(peerId, family->afi);
         continue;
       }
+      if (log_->should_log(spdlog::level::trace))
+        log_->trace("peer {}: UPDATE {} + {} announced, {} + {} withdrawn", it->second.peer->spec().key,
+                    u.update.nlri.size(), u.update.attributes.mpReach ? u.update.attributes.mpReach->nlri.size() : 0,
+                    u.update.withdrawn.size(),
+                    u.update.attributes.mpUnreach ? u.update.attributes.mpUnreach->withdrawn.size() : 0);
       rib_->applyUpdate(peerId, u.update, u.outcome);
     }
     maybeReconcile();
@@ -454,7 +459,9 @@ void Speaker::flush() {
         locPrefixes_.insert(prefix);
       else
         locPrefixes_.erase(prefix);
-      fib.emplace_back(prefix, kernelRoute(prefix));
+      auto route = kernelRoute(prefix);
+      if (!route && rib_->locRib(prefix)) log_->debug("{}: no usable next hop, not installed", prefix.toString());
+      fib.emplace_back(prefix, std::move(route));
     }
     fib_->update(std::move(fib));
   }

@@ -1,0 +1,212 @@
+#!/usr/bin/env python3
+"""Full-table convergence: one BIRD 2 sender announces N IPv4 prefixes over one eBGP session to
+tartan-bgpd and, in the same run, to a BIRD 2 receiver (the baseline). Measured per receiver:
+time from Established to 99% and 100% of the prefixes in the Loc-RIB and in the kernel, the time
+to withdraw everything, peak RSS and CPU seconds. Prints JSON with the tartan/BIRD ratios.
+
+Everything runs in namespaces this script creates (deleted at the end, also on failure); the
+daemons are started by us and stopped by PID. Needs root. Usage:
+  bench_bgpd.py --bgpd build/bgpd-rel/bgp/speaker/tartan-bgpd --sizes 100000 1000000
+"""
+import argparse, json, os, shutil, signal, subprocess, sys, tempfile, time
+
+TARTAN_PROTO = 117
+
+
+def sh(cmd, check=True):
+    r = subprocess.run(cmd, shell=True, capture_output=True, text=True)
+    if check and r.returncode != 0:
+        raise RuntimeError(f"{cmd}: {r.stdout}{r.stderr}")
+    return r.stdout
+
+
+def ns_exec(ns, cmd, check=True):
+    return sh(f"ip netns exec {ns} {cmd}", check)
+
+
+def wait(pred, timeout, interval=0.05):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(interval)
+    return None
+
+
+def proc_usage(pid):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            hwm = next(int(l.split()[1]) for l in f if l.startswith("VmHWM"))
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return {"peak_rss_mib": round(hwm / 1024, 1), "cpu_seconds": round(cpu, 2)}
+    except (OSError, StopIteration):
+        return {}
+
+
+def prefixes(n):
+    # /24s from 64.0.0.0/4: up to 2^20 distinct prefixes.
+    for i in range(n):
+        yield f"{64 + (i >> 16)}.{(i >> 8) & 255}.{i & 255}.0/24"
+
+
+class Lab:
+    def __init__(self, bgpd, tag):
+        self.tmp = tempfile.mkdtemp(prefix="bench-bgpd-")
+        self.ns = {r: f"bb-{r}-{os.getpid()}-{tag}" for r in ("src", "tartan", "bird")}
+        self.procs = []
+        self.bgpd = bgpd
+        for ns in self.ns.values():
+            sh(f"ip netns add {ns}")
+            ns_exec(ns, "ip link set lo up")
+        for i, rx in enumerate(("tartan", "bird"), start=1):
+            a, b = f"bs{i}{os.getpid() % 10000}", f"br{i}{os.getpid() % 10000}"
+            sh(f"ip link add {a} netns {self.ns['src']} type veth peer name {b} netns {self.ns[rx]}")
+            ns_exec(self.ns["src"], f"ip addr add 10.98.{i}.1/24 dev {a}")
+            ns_exec(self.ns["src"], f"ip link set {a} up")
+            ns_exec(self.ns[rx], f"ip addr add 10.98.{i}.2/24 dev {b}")
+            ns_exec(self.ns[rx], f"ip link set {b} up")
+
+    def spawn(self, ns, argv, log):
+        p = subprocess.Popen(["ip", "netns", "exec", self.ns[ns]] + argv,
+                             stdout=open(os.path.join(self.tmp, log), "w"), stderr=subprocess.STDOUT)
+        self.procs.append(p)
+        return p
+
+    def close(self):
+        for p in self.procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGKILL)
+                p.wait()
+        for ns in self.ns.values():
+            sh(f"ip netns del {ns}", check=False)
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def birdc(self, role, sock, cmd):
+        return ns_exec(self.ns[role], f"birdc -s {sock} {cmd}", check=False)
+
+
+def kernel_count(lab, role, proto):
+    out = ns_exec(lab.ns[role], f"ip -4 route show proto {proto}", check=False)
+    return out.count("\n")
+
+
+def bird_rib_count(lab):
+    out = lab.birdc("bird", f"{lab.tmp}/rx.ctl", "show route count")
+    for line in out.splitlines():
+        # "1000000 of 1000000 routes for 1000000 networks in table master4"
+        if "routes for" in line:
+            return int(line.split()[0])
+    return 0
+
+
+def tartan_status(lab):
+    sys.path.insert(0, os.path.dirname(__file__))
+    out = ns_exec(lab.ns["tartan"], f"{lab.status_tool} {lab.tmp}/bgpd.sock", check=False)
+    try:
+        return json.loads(out)
+    except ValueError:
+        return None
+
+
+def run(bgpd, status_tool, n):
+    lab = Lab(bgpd, n)
+    lab.status_tool = status_tool
+    try:
+        t = lab.tmp
+        with open(f"{t}/src.conf", "w") as f:
+            f.write("router id 10.98.1.1;\nprotocol device {}\nprotocol static st { ipv4;\n")
+            for p in prefixes(n):
+                f.write(f"  route {p} blackhole;\n")
+            f.write("}\n")
+            for i, as_ in ((1, 64512), (2, 65010)):
+                f.write(f"protocol bgp rx{i} {{ local 10.98.{i}.1 as 65000; neighbor 10.98.{i}.2 as {as_};"
+                        " ipv4 { import none; export all; }; }\n")
+        with open(f"{t}/rx.conf", "w") as f:
+            f.write("router id 10.98.2.2;\nprotocol device {}\n"
+                    "protocol kernel { ipv4 { import none; export all; }; merge paths on; }\n"
+                    "protocol bgp src { local 10.98.2.2 as 65010; neighbor 10.98.2.1 as 65000;"
+                    " ipv4 { import all; export none; }; }\n")
+        os.makedirs(f"{t}/store")
+        subprocess.run([status_tool, "--write-datastore", f"{t}/store"], check=True)
+        bird_rx = lab.spawn("bird", ["bird", "-c", f"{t}/rx.conf", "-s", f"{t}/rx.ctl", "-f"], "rx.log")
+        tartan = lab.spawn("tartan", [bgpd, "--datastore", f"file:{t}/store", "--node", "bench",
+                                      "--status-socket", f"{t}/bgpd.sock", "--log-level", "warn",
+                                      "--connect-retry", "1"], "bgpd.log")
+        wait(lambda: os.path.exists(f"{t}/bgpd.sock") and os.path.exists(f"{t}/rx.ctl"), 30)
+        lab.spawn("src", ["bird", "-c", f"{t}/src.conf", "-s", f"{t}/src.ctl", "-f"], "src.log")
+
+        results = {"tartan": {}, "bird": {}}
+        est = {}
+        done = {}
+        targets = {"rib99": int(n * 0.99), "rib100": n, "kernel99": int(n * 0.99), "kernel100": n}
+        deadline = time.monotonic() + max(120, n / 2000)
+        while time.monotonic() < deadline and len(done) < 8:
+            now = time.monotonic()
+            for role in ("tartan", "bird"):
+                if role not in est:
+                    proto = "rx1" if role == "tartan" else "rx2"
+                    if "Established" in lab.birdc("src", f"{t}/src.ctl", f"show protocols {proto}"):
+                        est[role] = now
+                    continue
+                if role == "tartan":
+                    s = tartan_status(lab) or {}
+                    rib, kern = s.get("loc_rib", 0), s.get("kernel", 0)
+                else:
+                    rib, kern = bird_rib_count(lab), None
+                if kern is None:
+                    kern = kernel_count(lab, "bird", "bird")
+                for name, value in (("rib", rib), ("kernel", kern)):
+                    for pct in ("99", "100"):
+                        key = (role, name + pct)
+                        if key not in done and value >= targets[name + pct]:
+                            done[key] = now - est[role]
+            time.sleep(0.1)
+        for (role, metric), v in done.items():
+            results[role][f"{metric}_s"] = round(v, 3)
+
+        # Withdraw everything: the sender disables its static protocol.
+        lab.birdc("src", f"{t}/src.ctl", "disable st")
+        start = time.monotonic()
+        wd = {}
+        while time.monotonic() < start + max(120, n / 2000) and len(wd) < 4:
+            now = time.monotonic()
+            s = tartan_status(lab) or {}
+            if ("tartan", "rib") not in wd and s.get("loc_rib", 1) == 0:
+                wd[("tartan", "rib")] = now - start
+            if ("tartan", "kernel") not in wd and s.get("kernel", 1) == 0:
+                wd[("tartan", "kernel")] = now - start
+            if ("bird", "rib") not in wd and bird_rib_count(lab) == 0:
+                wd[("bird", "rib")] = now - start
+            if ("bird", "kernel") not in wd and kernel_count(lab, "bird", "bird") == 0:
+                wd[("bird", "kernel")] = now - start
+            time.sleep(0.1)
+        for (role, metric), v in wd.items():
+            results[role][f"withdraw_{metric}_s"] = round(v, 3)
+        results["tartan"].update(proc_usage(tartan.pid))
+        results["bird"].update(proc_usage(bird_rx.pid))
+        ratios = {}
+        for k, v in results["tartan"].items():
+            b = results["bird"].get(k)
+            if b:
+                ratios[k] = round(v / b, 2)
+        return {"prefixes": n, "tartan": results["tartan"], "bird": results["bird"], "tartan_over_bird": ratios}
+    finally:
+        lab.close()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bgpd", required=True)
+    ap.add_argument("--status-tool", required=True)
+    ap.add_argument("--sizes", type=int, nargs="+", default=[100000, 1000000])
+    a = ap.parse_args()
+    out = {"benchmark": "bgp_full_table", "runs": [run(a.bgpd, a.status_tool, n) for n in a.sizes]}
+    json.dump(out, sys.stdout, indent=2)
+    print()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,170 @@
+// Helpers of the BGP interop tests (see harness.hpp).
+#include "harness.hpp"
+
+#include <tartan/datastore/datastore.hpp>
+#include <tartan/syncer/syncer.hpp>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace fs = std::filesystem;
+
+namespace tartan::test::bgp {
+
+TempDir::TempDir() {
+  std::random_device rd;
+  path_ = fs::temp_directory_path() / ("tartan-bgp-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
+  fs::create_directories(path_);
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  fs::remove_all(path_, ec);
+}
+
+Process::Process(const NetNamespace& ns, std::vector<std::string> argv, std::string logFile)
+    : logFile_(std::move(logFile)) {
+  std::vector<std::string> full{"ip", "netns", "exec", ns.name()};
+  full.insert(full.end(), argv.begin(), argv.end());
+  pid_ = ::fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    const int fd = ::open(logFile_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd >= 0) {
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+    }
+    std::vector<char*> args;
+    for (auto& a : full) args.push_back(a.data());
+    args.push_back(nullptr);
+    ::execvp(args[0], args.data());
+    ::_exit(127);
+  }
+}
+
+Process::~Process() { stop(SIGKILL); }
+
+bool Process::running() {
+  if (pid_ <= 0) return false;
+  int status = 0;
+  if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+    pid_ = -1;
+    return false;
+  }
+  return true;
+}
+
+void Process::stop(int signal) {
+  if (!running()) return;
+  ::kill(pid_, signal);
+  if (!waitFor([&] { return !running(); }, std::chrono::seconds(10))) {
+    ::kill(pid_, SIGKILL);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+  }
+}
+
+std::string Process::log() const {
+  std::ifstream in(logFile_);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+bool waitFor(const std::function<bool()>& predicate, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    if (predicate()) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
+void writeResources(const std::string& dir, const std::vector<model::Resource>& resources) {
+  auto store = datastore::open("file:" + dir);
+  if (!store) throw std::runtime_error("datastore: " + store.error().toString());
+  for (const auto& r : resources) {
+    auto res = (*store)->apply(syncer::keyOf(r), model::encodeYaml(r));
+    if (!res) throw std::runtime_error("apply: " + res.error().toString());
+  }
+}
+
+void removeResource(const std::string& dir, const model::Resource& resource) {
+  auto store = datastore::open("file:" + dir);
+  if (!store) throw std::runtime_error("datastore: " + store.error().toString());
+  (void)(*store)->remove(syncer::keyOf(resource));
+}
+
+model::Resource bgpConfiguration(std::uint32_t as, bool mesh) {
+  model::BGPConfiguration c;
+  c.metadata.name = "default";
+  c.spec.asNumber = model::ASNumber{as};
+  c.spec.nodeToNodeMeshEnabled = mesh;
+  return c;
+}
+
+model::Resource node(const std::string& name, const std::string& v4Cidr, const std::string& v6Cidr,
+                     const std::string& clusterId, std::optional<std::uint32_t> as) {
+  model::Node n;
+  n.metadata.name = name;
+  model::NodeBGPSpec bgp;
+  bgp.ipv4Address = v4Cidr;
+  bgp.ipv6Address = v6Cidr;
+  bgp.routeReflectorClusterID = clusterId;
+  if (as) bgp.asNumber = model::ASNumber{*as};
+  n.spec.bgp = bgp;
+  return n;
+}
+
+model::Resource ipPool(const std::string& name, const std::string& cidr) {
+  model::IPPool p;
+  p.metadata.name = name;
+  p.spec.cidr = cidr;
+  model::Resource r = p;
+  model::applyDefaults(r);
+  return r;
+}
+
+model::Resource ipamBlock(const std::string& cidr, const std::string& node) {
+  model::IPAMBlock b;
+  std::string name = cidr;
+  for (auto& ch : name)
+    if (ch == '/' || ch == ':' || ch == '.') ch = '-';
+  b.metadata.name = name;
+  b.spec.cidr = cidr;
+  b.spec.affinity = "host:" + node;
+  return b;
+}
+
+model::Resource bgpPeer(const std::string& name, const std::string& peerIp, std::uint32_t as,
+                        const std::string& secret) {
+  model::BGPPeer p;
+  p.metadata.name = name;
+  p.spec.peerIP = peerIp;
+  p.spec.asNumber = model::ASNumber{as};
+  if (!secret.empty()) p.spec.password = model::BGPPassword{model::SecretKeySelector{secret, "password", {}}};
+  return p;
+}
+
+std::string bgpdBinary() {
+  const char* dir = std::getenv("TARTAN_BINARY_DIR");
+  return std::string(dir ? dir : ".") + "/bgp/speaker/tartan-bgpd";
+}
+
+std::string routeIn(const NetNamespace& ns, const std::string& prefix, bool v6) {
+  auto r = ns.exec(std::string("ip ") + (v6 ? "-6 " : "") + "route show " + prefix);
+  std::string out = r.output;
+  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+  return out;
+}
+
+}  // namespace tartan::test::bgp

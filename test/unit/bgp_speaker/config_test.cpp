@@ -1,0 +1,157 @@
+// buildConfig: Calico's rules for AS numbers, the mesh, BGPPeer scopes, route reflectors, blocks.
+#include "config.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace tartan;
+using namespace tartan::bgp;
+using namespace tartan::bgp::speaker;
+
+namespace {
+
+model::Node makeNode(const std::string& name, const std::string& v4, const std::string& v6 = "",
+                     const std::string& cluster = "", std::map<std::string, std::string> labels = {}) {
+  model::Node n;
+  n.metadata.name = name;
+  for (auto& [k, v] : labels) n.metadata.labels[k] = v;
+  model::NodeBGPSpec bgp;
+  bgp.ipv4Address = v4;
+  bgp.ipv6Address = v6;
+  bgp.routeReflectorClusterID = cluster;
+  n.spec.bgp = bgp;
+  return n;
+}
+
+model::BGPPeer makePeer(const std::string& name, const std::string& ip, std::uint32_t as) {
+  model::BGPPeer p;
+  p.metadata.name = name;
+  p.spec.peerIP = ip;
+  p.spec.asNumber = model::ASNumber{as};
+  return p;
+}
+
+std::vector<std::string> keys(const SpeakerConfig& c) {
+  std::vector<std::string> out;
+  for (const auto& p : c.peers) out.push_back(p.key);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("the AS is the node's, else the cluster's, else 64512") {
+  ResourceSnapshot snap;
+  snap.nodes.push_back(makeNode("a", "10.0.0.1/24"));
+  CHECK(buildConfig(snap, "a").localAs == 64512);
+  model::BGPConfiguration global;
+  global.metadata.name = "default";
+  global.spec.asNumber = model::ASNumber{65000};
+  snap.bgpConfigurations.push_back(global);
+  CHECK(buildConfig(snap, "a").localAs == 65000);
+  snap.nodes[0].spec.bgp->asNumber = model::ASNumber{65123};
+  const auto c = buildConfig(snap, "a");
+  CHECK(c.localAs == 65123);
+  CHECK(c.routerId == Address::parse("10.0.0.1")->v4HostOrder());
+}
+
+TEST_CASE("the node-to-node mesh has a session per other node and family, unless disabled") {
+  ResourceSnapshot snap;
+  snap.nodes = {makeNode("a", "10.0.0.1/24", "fd00::1/64"), makeNode("b", "10.0.0.2/24", "fd00::2/64"),
+                makeNode("c", "10.0.0.3/24")};
+  auto c = buildConfig(snap, "a");
+  CHECK(keys(c) == std::vector<std::string>{"mesh/b/v4", "mesh/b/v6", "mesh/c/v4"});
+  CHECK(c.peer("mesh/b/v6")->address == *Address::parse("fd00::2"));
+  CHECK(c.peer("mesh/b/v4")->peerAs == 64512);
+  model::BGPConfiguration global;
+  global.metadata.name = "default";
+  global.spec.nodeToNodeMeshEnabled = false;
+  snap.bgpConfigurations.push_back(global);
+  CHECK(buildConfig(snap, "a").peers.empty());
+}
+
+TEST_CASE("BGPPeer applies globally, to one node, or by node selector; peerSelector picks nodes") {
+  ResourceSnapshot snap;
+  snap.nodes = {makeNode("a", "10.0.0.1/24", "", "", {{"rack", "r1"}}), makeNode("b", "10.0.0.2/24", "", "", {{"rr", "yes"}})};
+  model::BGPConfiguration global;
+  global.metadata.name = "default";
+  global.spec.nodeToNodeMeshEnabled = false;
+  snap.bgpConfigurations.push_back(global);
+  snap.bgpPeers.push_back(makePeer("tor", "10.0.0.254", 65001));
+  auto onlyB = makePeer("only-b", "10.0.0.253:1179", 65002);
+  onlyB.spec.node = "b";
+  snap.bgpPeers.push_back(onlyB);
+  auto rack = makePeer("rack", "[fd00::fe]:179", 65003);
+  rack.spec.nodeSelector = "rack == 'r1'";
+  snap.bgpPeers.push_back(rack);
+  model::BGPPeer toRr;
+  toRr.metadata.name = "to-rr";
+  toRr.spec.peerSelector = "has(rr)";
+  snap.bgpPeers.push_back(toRr);
+  snap.nodes[0].spec.bgp->ipv6Address = "fd00::1/64";
+
+  auto a = buildConfig(snap, "a");
+  CHECK(keys(a) == std::vector<std::string>{"peer/rack/fd00::fe", "peer/to-rr/b/v4", "peer/tor/10.0.0.254"});
+  CHECK(a.peer("peer/tor/10.0.0.254")->type == PeerType::kGlobal);
+  CHECK(a.peer("peer/rack/fd00::fe")->peerAs == 65003);
+  auto b = buildConfig(snap, "b");
+  // Peerings by selector are symmetric: b, matched by to-rr's peerSelector, peers with a.
+  CHECK(keys(b) == std::vector<std::string>{"peer/only-b/10.0.0.253", "peer/to-rr/a/v4", "peer/tor/10.0.0.254"});
+  CHECK(b.peer("peer/only-b/10.0.0.253")->port == 1179);
+}
+
+TEST_CASE("a node with a cluster ID reflects to nodes outside its cluster (RFC 4456)") {
+  ResourceSnapshot snap;
+  snap.nodes = {makeNode("rr", "10.0.0.1/24", "", "1.1.1.1"), makeNode("rr2", "10.0.0.2/24", "", "1.1.1.1"),
+                makeNode("leaf", "10.0.0.3/24")};
+  const auto c = buildConfig(snap, "rr");
+  REQUIRE(c.routeReflector);
+  CHECK(c.clusterId == Address::parse("1.1.1.1")->v4HostOrder());
+  CHECK_FALSE(c.peer("mesh/rr2/v4")->routeReflectorClient);
+  CHECK(c.peer("mesh/leaf/v4")->routeReflectorClient);
+  CHECK_FALSE(buildConfig(snap, "leaf").peer("mesh/rr/v4")->routeReflectorClient);
+}
+
+TEST_CASE("the node's blocks come from IPAMBlock affinity and BlockAffinity") {
+  ResourceSnapshot snap;
+  snap.nodes = {makeNode("a", "10.0.0.1/24")};
+  model::IPAMBlock mine, theirs;
+  mine.spec.cidr = "10.65.0.0/26";
+  mine.spec.affinity = "host:a";
+  theirs.spec.cidr = "10.65.0.64/26";
+  theirs.spec.affinity = "host:b";
+  snap.ipamBlocks = {mine, theirs};
+  model::BlockAffinity aff;
+  aff.spec.node = "a";
+  aff.spec.cidr = "fd65::/122";
+  aff.spec.state = "confirmed";
+  aff.spec.deleted = "false";
+  snap.blockAffinities = {aff};
+  const auto c = buildConfig(snap, "a");
+  CHECK(c.blocks == std::vector<Prefix>{*Prefix::parse("10.65.0.0/26"), *Prefix::parse("fd65::/122")});
+}
+
+TEST_CASE("BGPFilter: the first matching rule decides, no match accepts") {
+  SpeakerConfig c;
+  model::BGPFilterSpec spec;
+  model::BGPFilterRule reject;
+  reject.cidr = "10.1.0.0/16";
+  reject.matchOperator = "In";
+  reject.action = "Reject";
+  model::BGPFilterRule acceptLong;
+  acceptLong.cidr = "10.0.0.0/8";
+  acceptLong.matchOperator = "In";
+  acceptLong.prefixLength = model::BGPFilterPrefixLength{24, 32};
+  acceptLong.action = "Accept";
+  spec.importV4 = {reject, acceptLong};
+  c.filters["f"] = spec;
+  CHECK_FALSE(filterAccepts(c, {"f"}, *Prefix::parse("10.1.2.0/24"), true));
+  CHECK(filterAccepts(c, {"f"}, *Prefix::parse("10.2.2.0/24"), true));
+  CHECK(filterAccepts(c, {"f"}, *Prefix::parse("192.168.0.0/24"), true));
+  CHECK(filterAccepts(c, {"f"}, *Prefix::parse("10.1.2.0/24"), false));
+}
+
+TEST_CASE("Go durations") {
+  CHECK(parseDurationSeconds("120s") == 120u);
+  CHECK(parseDurationSeconds("2m") == 120u);
+  CHECK(parseDurationSeconds("1m30s") == 90u);
+  CHECK_FALSE(parseDurationSeconds("soon"));
+}

@@ -1,0 +1,156 @@
+// Two speakers in one process, over loopback TCP, with fake kernels: sessions come up, each
+// node's blocks reach the other's FIB, and a config change that does not touch a session leaves
+// it up. No root needed: 127.0.0.0/8 is all loopback.
+#include "speaker.hpp"
+
+#include "support/fake_netlink.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <boost/asio/ip/tcp.hpp>
+
+#include <mutex>
+#include <thread>
+
+using namespace tartan;
+using namespace tartan::bgp;
+using namespace tartan::bgp::speaker;
+using namespace std::chrono_literals;
+
+namespace {
+
+// The FIB writer runs on its own thread; the test reads from another.
+class LockedTable final : public netlink::RouteTable {
+ public:
+  Result<std::vector<netlink::Route>> listRoutes(const netlink::RouteFilter& f) override {
+    std::lock_guard lock(mutex_);
+    return fake_.listRoutes(f);
+  }
+  Result<netlink::BatchResult> applyRoutes(std::span<const netlink::RouteChange> changes) override {
+    std::lock_guard lock(mutex_);
+    return fake_.applyRoutes(changes);
+  }
+  std::optional<netlink::Route> find(const std::string& prefix) {
+    std::lock_guard lock(mutex_);
+    for (const auto& [key, route] : fake_.routes())
+      if (route.dst.toString() == prefix) return route;
+    return std::nullopt;
+  }
+
+ private:
+  std::mutex mutex_;
+  tartan::test::FakeNetlink fake_;
+};
+
+std::uint16_t freePort() {
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::acceptor a(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+  return a.local_endpoint().port();
+}
+
+bool waitFor(const std::function<bool()>& f, std::chrono::milliseconds timeout) {
+  const auto end = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < end) {
+    if (f()) return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return f();
+}
+
+SpeakerConfig nodeConfig(const std::string& name, const std::string& self, const std::string& other,
+                         std::uint16_t otherPort, const std::string& block) {
+  SpeakerConfig c;
+  c.nodeName = name;
+  c.localAs = 64512;
+  c.ipv4 = Address::parse(self);
+  c.routerId = c.ipv4->v4HostOrder();
+  c.blocks = {*Prefix::parse(block)};
+  c.pools = {{*Prefix::parse("10.65.0.0/16"), false}};
+  PeerSpec p;
+  p.key = "mesh/other/v4";
+  p.address = *Address::parse(other);
+  p.port = otherPort;
+  p.peerAs = 64512;
+  p.localAs = 64512;
+  c.peers = {p};
+  return c;
+}
+
+struct Node {
+  Node(std::uint16_t port) {
+    SpeakerOptions o;
+    o.listenPort = port;
+    o.timers.holdTime = 9;
+    o.timers.connectRetryTime = 1;
+    o.timers.idleHoldMin = 100ms;
+    auto t = std::make_unique<LockedTable>();
+    table = t.get();
+    speaker = std::make_unique<Speaker>(io, o, std::move(t));
+    thread = std::thread([this] { io.run(); });
+  }
+  ~Node() {
+    speaker->shutdown();
+    speaker.reset();
+    work.reset();
+    io.stop();
+    thread.join();
+  }
+  bool established() {
+    auto r = speaker->report();
+    return !r.peers.empty() && r.peers[0].status.state == fsm::State::kEstablished;
+  }
+
+  boost::asio::io_context io;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work{io.get_executor()};
+  LockedTable* table = nullptr;
+  std::unique_ptr<Speaker> speaker;
+  std::thread thread;
+};
+
+}  // namespace
+
+TEST_CASE("two speakers over loopback exchange their blocks and install them") {
+  const auto portA = freePort(), portB = freePort();
+  Node a(portA), b(portB);
+  a.speaker->applyConfig(nodeConfig("a", "127.0.0.2", "127.0.0.3", portB, "10.65.1.0/26"));
+  b.speaker->applyConfig(nodeConfig("b", "127.0.0.3", "127.0.0.2", portA, "10.65.2.0/26"));
+  REQUIRE(waitFor([&] { return a.established() && b.established(); }, 20s));
+
+  REQUIRE(waitFor([&] { return a.table->find("10.65.2.0/26").has_value(); }, 10s));
+  auto learned = *a.table->find("10.65.2.0/26");
+  CHECK(learned.protocol == netlink::kProtocolBgp);
+  REQUIRE(learned.nexthops.size() == 1);
+  CHECK(learned.nexthops[0].gateway->toString() == "127.0.0.3");
+  auto own = a.table->find("10.65.1.0/26");
+  REQUIRE(own);
+  CHECK(own->type == netlink::RouteType::Blackhole);
+
+  auto report = a.speaker->report();
+  REQUIRE(report.peers.size() == 1);
+  CHECK(report.peers[0].received == 1);
+  CHECK(report.peers[0].accepted == 1);
+  CHECK(report.peers[0].advertised == 1);
+
+  SECTION("a new block is announced while the session stays up") {
+    const auto since = report.peers[0].status.since;
+    auto c = nodeConfig("b", "127.0.0.3", "127.0.0.2", portA, "10.65.2.0/26");
+    c.blocks.push_back(*Prefix::parse("10.65.3.0/26"));
+    b.speaker->applyConfig(c);
+    REQUIRE(waitFor([&] { return a.table->find("10.65.3.0/26").has_value(); }, 10s));
+    CHECK(a.speaker->report().peers[0].status.since == since);
+  }
+  SECTION("a withdrawn block leaves the other FIB") {
+    auto c = nodeConfig("b", "127.0.0.3", "127.0.0.2", portA, "10.65.2.0/26");
+    c.blocks.clear();
+    b.speaker->applyConfig(c);
+    REQUIRE(waitFor([&] { return !a.table->find("10.65.2.0/26").has_value(); }, 10s));
+  }
+  SECTION("a prefix outside every pool is not imported") {
+    auto c = nodeConfig("b", "127.0.0.3", "127.0.0.2", portA, "10.65.2.0/26");
+    c.blocks.push_back(*Prefix::parse("192.168.0.0/24"));
+    c.pools.push_back({*Prefix::parse("192.168.0.0/16"), false});
+    b.speaker->applyConfig(c);
+    REQUIRE(waitFor([&] { return a.speaker->report().peers[0].received == 2; }, 10s));
+    CHECK_FALSE(a.table->find("192.168.0.0/24").has_value());
+  }
+}
