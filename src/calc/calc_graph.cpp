@@ -229,6 +229,14 @@ void CalcGraph::Impl::onUpdate(const model::Resource& resource) {
                        convertPolicy(convertKubernetesPolicy(r)));
         } else if constexpr (std::is_same_v<T, model::Tier>) {
           updateTier(meta.name, &r);
+        } else if constexpr (std::is_same_v<T, model::AgentConfiguration>) {
+          // Felix reads the cluster-wide "default" (per-node "node.<name>" overrides it).
+          if (meta.name == "default" || meta.name == "node." + config_.nodeName) {
+            if (!r.spec.interfacePrefix.empty() && agentInterfacePrefix_ != r.spec.interfacePrefix) {
+              agentInterfacePrefix_ = r.spec.interfacePrefix;
+              configDirty_ = true;
+            }
+          }
         }
       },
       resource);

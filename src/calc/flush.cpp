@@ -274,6 +274,15 @@ void CalcGraph::Impl::renderEndpoint(uint32_t itemIndex, LocalEndpointState& ep,
 void CalcGraph::Impl::flush() {
   if (!inSyncRequested_) return;  // nothing is programmed before the first complete snapshot
 
+  // 0. Configuration first: the contract sends ConfigUpdate before InSync.
+  if (configDirty_) {
+    configDirty_ = false;
+    pb::ToDataplane m;
+    (*m.mutable_config_update()->mutable_config())["interfacePrefix"] =
+        agentInterfacePrefix_.value_or(config_.interfacePrefix);
+    send(&m);
+  }
+
   // 1. Render dirty endpoints; take their profile references before anything is sent.
   struct EndpointOut {
     uint32_t item;

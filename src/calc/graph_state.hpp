@@ -297,6 +297,9 @@ class CalcGraph::Impl {
   std::map<std::string, uint32_t> profileRefs_;         // from rendered local endpoints
   std::set<std::string> dataplaneProfiles_;
 
+  // ConfigUpdate: what the dataplane is told, and whether it changed since last sent.
+  std::optional<std::string> agentInterfacePrefix_;  // AgentConfiguration "default"
+  bool configDirty_ = true;
   bool inSyncRequested_ = false;
   bool inSyncSent_ = false;
   uint64_t sequence_ = 0;

@@ -34,6 +34,10 @@ class FakeDataplane : public DataplaneSink {
       case pb::ToDataplane::kInSync:
         ++inSyncCount;
         break;
+      case pb::ToDataplane::kConfigUpdate:
+        if (inSyncCount == 0 && messages != 1) violation("ConfigUpdate is not the first message");
+        config = {m.config_update().config().begin(), m.config_update().config().end()};
+        break;
       case pb::ToDataplane::kIpsetUpdate: {
         auto& set = sets[m.ipset_update().id()];
         set.type = m.ipset_update().type();
@@ -131,6 +135,7 @@ class FakeDataplane : public DataplaneSink {
     for (const auto& [id, p] : policies) out << "policy " << id << " " << p.ShortDebugString() << "\n";
     for (const auto& [id, e] : workloads) out << "wep " << id << " " << e.ShortDebugString() << "\n";
     for (const auto& [id, e] : hosts) out << "hep " << id << " " << e.ShortDebugString() << "\n";
+    for (const auto& [k, v] : config) out << "config " << k << "=" << v << "\n";
     out << "insync=" << inSyncCount << "\n";
     return out.str();
   }
@@ -154,6 +159,7 @@ class FakeDataplane : public DataplaneSink {
   std::map<std::string, pb::Profile> profiles;
   std::map<std::string, pb::WorkloadEndpoint> workloads;
   std::map<std::string, pb::HostEndpoint> hosts;
+  std::map<std::string, std::string> config;
   std::vector<std::string> violations;
   int inSyncCount = 0;
   int messages = 0;

@@ -435,8 +435,16 @@ TEST_CASE("nothing is sent before in sync; the first flush after it sends InSync
   graph.flush();
   CHECK(dp.inSyncCount == 1);
   CHECK(dp.workloads.size() == 1);
+  CHECK(dp.config.at("interfacePrefix") == "tart");
+  CHECK(dp.violations.empty());
   graph.flush();
   CHECK(dp.inSyncCount == 1);
+  model::AgentConfiguration agent;
+  agent.metadata.name = "default";
+  agent.spec.interfacePrefix = "cali";
+  graph.onUpdate(agent);
+  graph.flush();
+  CHECK(dp.config.at("interfacePrefix") == "cali");
 }
 
 TEST_CASE("set changes after the first send travel as deltas") {
