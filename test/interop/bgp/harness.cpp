@@ -142,6 +142,12 @@ model::Resource ipamBlock(const std::string& cidr, const std::string& node) {
   b.metadata.name = name;
   b.spec.cidr = cidr;
   b.spec.affinity = "host:" + node;
+  // Calico's validation: one allocation slot per address of the block, all free.
+  const auto slash = cidr.find('/');
+  const int bits = cidr.find(':') != std::string::npos ? 128 : 32;
+  const int size = 1 << (bits - std::stoi(cidr.substr(slash + 1)));
+  b.spec.allocations.assign(static_cast<std::size_t>(size), std::nullopt);
+  for (int i = 0; i < size; ++i) b.spec.unallocated.push_back(i);
   return b;
 }
 
