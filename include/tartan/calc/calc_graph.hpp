@@ -15,9 +15,11 @@
 // requires, so a label change re-evaluates only the selectors that could flip; label sets are
 // interned, so pods of one Deployment share one label set and are evaluated once.
 // Output is a stream of dataplane.proto ToDataplane envelopes handed to a DataplaneSink by
-// flush(): sets first, then profiles and policies, then endpoints; removals in the reverse order
-// (endpoints, policies, sets). Nothing is emitted before onInSync(); the first flush after it
-// emits the whole state followed by one InSync.
+// flush(): ConfigUpdate, then sets, then profiles and policies, then endpoints; removals in the
+// reverse order (endpoints, policies and profiles, sets). A set is sent whole once (a big one as
+// an IPSetUpdate plus IPSetDeltaUpdates of at most 4096 members), then only as deltas. Nothing
+// is emitted before onInSync(); the first flush after it emits the whole state followed by one
+// InSync. Updates that cancel out within one batch emit nothing.
 //
 // Owns: a copy of every resource it was given (in compact form). The sink is borrowed.
 // Threading: not thread-safe; one owner thread calls everything (the agent's calc loop).
