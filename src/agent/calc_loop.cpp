@@ -1,0 +1,138 @@
+// The calc loop: the first snapshot, the configuration, the calc graph and its output.
+#include "calc_loop.hpp"
+
+#include "tartan/common/log.hpp"
+
+namespace tartan::agent {
+namespace pb = dataplane::proto;
+
+CalcLoop::CalcLoop(std::string nodeName, std::map<std::string, std::string> environment,
+                   MergingQueue<SyncerBatch>& in, MergingQueue<DataplaneBatch>& out, Metrics& metrics, Health& health)
+    : nodeName_(std::move(nodeName)),
+      environment_(std::move(environment)),
+      in_(in),
+      out_(out),
+      metrics_(metrics),
+      health_(health) {}
+
+CalcLoop::~CalcLoop() = default;
+
+void CalcLoop::run() {
+  for (;;) {
+    health_.beat(Health::Loop::kCalc);
+    auto batch = in_.pop(std::chrono::seconds(1));
+    if (batch) process(std::move(*batch));
+    else if (in_.closed()) return;
+  }
+}
+
+void CalcLoop::process(SyncerBatch batch) {
+  metrics_.datastoreUpdates += batch.received;
+  if (!graph_) {
+    snapshot_.merge(std::move(batch));
+    if (snapshot_.inSync) start();
+    return;
+  }
+  bool configTouched = false;
+  for (const auto& [key, update] : batch.updates) {
+    if (update.kind == model::Kind::kAgentConfiguration) configTouched = true;
+    apply(update);
+  }
+  emit(configTouched && refreshConfig());
+}
+
+void CalcLoop::start() {
+  // The configuration first: it decides how the graph names interfaces.
+  for (const auto& [key, update] : snapshot_.updates) {
+    if (update.kind == model::Kind::kAgentConfiguration) apply(update);
+  }
+  refreshConfig();
+  auto log = log::get("agent");
+  log->info("in sync with the datastore ({} resources); node {}, interface prefix '{}'", snapshot_.updates.size(),
+            nodeName_, config_.interfacePrefix);
+  graph_ = std::make_unique<calc::CalcGraph>(calc::Config{nodeName_, config_.interfacePrefix}, *this);
+  for (const auto& [key, update] : snapshot_.updates) {
+    if (update.kind != model::Kind::kAgentConfiguration) apply(update);
+  }
+  snapshot_ = {};
+  graph_->onInSync();
+  emit(true);
+}
+
+void CalcLoop::apply(const syncer::Update& update) {
+  if (update.kind == model::Kind::kAgentConfiguration) {
+    if (update.resource) configs_[update.key.name] = std::get<model::AgentConfiguration>(*update.resource).spec;
+    else configs_.erase(update.key.name);
+    return;
+  }
+  if (!graph_) return;
+  if (update.resource) graph_->onUpdate(*update.resource);
+  else graph_->onRemove(update.kind, update.key.namespace_, update.key.name);
+}
+
+bool CalcLoop::refreshConfig() {
+  MergeInput input;
+  if (auto it = configs_.find("default"); it != configs_.end()) input.global = &it->second;
+  if (auto it = configs_.find("node." + nodeName_); it != configs_.end()) input.node = &it->second;
+  input.environment = environment_;
+  MergeResult merged = mergeConfig(input);
+  auto log = log::get("agent");
+  for (const auto& w : merged.warnings) log->warn("configuration: {}", w.toString());
+  if (graph_ && merged.config.interfacePrefix != config_.interfacePrefix) {
+    log->warn("configuration: interfacePrefix changed from '{}' to '{}'; restart the agent to apply it",
+              config_.interfacePrefix, merged.config.interfacePrefix);
+    merged.config.interfacePrefix = config_.interfacePrefix;
+  }
+  if (merged.config == config_ && graph_) return false;
+  config_ = merged.config;
+  return true;
+}
+
+void CalcLoop::emit(bool configChanged) {
+  if (configChanged) {
+    // ConfigUpdate goes ahead of the graph's messages, so before InSync on the first flush.
+    pb::ToDataplane message;
+    auto& map = *message.mutable_config_update()->mutable_config();
+    for (const auto& [k, v] : config_.dataplaneConfig()) map[k] = v;
+    pending_.messages.push_back(std::move(message));
+    pending_.config = config_;
+  }
+  graph_->flush();
+  const calc::Stats stats = graph_->stats();
+  metrics_.activePolicies = static_cast<int64_t>(stats.activePolicies);
+  metrics_.localEndpoints = static_cast<int64_t>(stats.localEndpoints);
+  metrics_.ipSets = static_cast<int64_t>(stats.activeIpSets);
+  metrics_.ipSetMembers = static_cast<int64_t>(stats.ipSetMembers);
+  int64_t rules = 0;
+  for (const auto& [id, n] : policyRules_) rules += n;
+  metrics_.policyRules = rules;
+  if (!pending_.empty()) out_.push(std::exchange(pending_, {}));
+}
+
+void CalcLoop::send(const pb::ToDataplane& message) {
+  switch (message.payload_case()) {
+    case pb::ToDataplane::kActivePolicyUpdate: {
+      const auto& u = message.active_policy_update();
+      policyRules_["p:" + u.id().tier() + "/" + u.id().name()] =
+          u.policy().inbound_rules_size() + u.policy().outbound_rules_size();
+      break;
+    }
+    case pb::ToDataplane::kActivePolicyRemove:
+      policyRules_.erase("p:" + message.active_policy_remove().id().tier() + "/" +
+                         message.active_policy_remove().id().name());
+      break;
+    case pb::ToDataplane::kActiveProfileUpdate: {
+      const auto& u = message.active_profile_update();
+      policyRules_["r:" + u.id().name()] = u.profile().inbound_rules_size() + u.profile().outbound_rules_size();
+      break;
+    }
+    case pb::ToDataplane::kActiveProfileRemove:
+      policyRules_.erase("r:" + message.active_profile_remove().id().name());
+      break;
+    default:
+      break;
+  }
+  pending_.messages.push_back(message);
+}
+
+}  // namespace tartan::agent

@@ -1,0 +1,195 @@
+// The agent's configuration merge: defaults < global < node < environment, as Felix.
+#include "config.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cstdint>
+
+namespace tartan::agent {
+namespace {
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+  return out;
+}
+
+// One level's values, as text, keyed by the lower-cased field name. Both the resources and the
+// environment are reduced to this, so one function applies either.
+using Level = std::map<std::string, std::string>;
+
+void put(Level& level, std::string_view key, const std::optional<std::string>& value) {
+  if (value) level[lower(key)] = *value;
+}
+void put(Level& level, std::string_view key, const std::string& value) {
+  if (!value.empty()) level[lower(key)] = value;
+}
+
+Level fromSpec(const model::AgentConfigurationSpec& spec, std::vector<Error>& warnings, const char* where) {
+  Level level;
+  put(level, "interfacePrefix", spec.interfacePrefix);
+  put(level, "defaultEndpointToHostAction", spec.defaultEndpointToHostAction);
+  put(level, "iptablesBackend", spec.iptablesBackend);
+  put(level, "iptablesRefreshInterval", spec.iptablesRefreshInterval);
+  put(level, "iptablesLockTimeout", spec.iptablesLockTimeout);
+  put(level, "routeRefreshInterval", spec.routeRefreshInterval);
+  put(level, "logPrefix", spec.logPrefix);
+  put(level, "workloadSourceSpoofing", spec.workloadSourceSpoofing);
+  if (spec.ipv6Support) level["ipv6support"] = *spec.ipv6Support ? "true" : "false";
+  if (spec.maxIpsetSize) level["maxipsetsize"] = std::to_string(*spec.maxIpsetSize);
+  for (auto [key, ports] : {std::pair{"failsafeinboundhostports", &spec.failsafeInboundHostPorts},
+                            std::pair{"failsafeoutboundhostports", &spec.failsafeOutboundHostPorts}}) {
+    if (!*ports) continue;
+    std::vector<std::string> dropped;
+    level[key] = formatFailsafePorts(**ports, &dropped);
+    for (const auto& d : dropped)
+      warnings.push_back(makeError(where, key, "failsafe port " + d + " is limited to a net, which is not supported; left out"));
+  }
+  return level;
+}
+
+bool parseBool(std::string_view text, bool& out) {
+  const std::string t = lower(text);
+  if (t == "true" || t == "1" || t == "yes") return out = true, true;
+  if (t == "false" || t == "0" || t == "no") return out = false, true;
+  return false;
+}
+
+// Applies one level over `config`; a bad value is a warning and leaves the lower level's value.
+void applyLevel(const Level& level, const std::string& where, AgentConfig& config, std::vector<Error>& warnings) {
+  auto bad = [&](const std::string& key, const std::string& value, std::string why) {
+    warnings.push_back(makeError(where, key, "'" + value + "' " + why + "; keeping the previous value"));
+  };
+  for (const auto& [key, value] : level) {
+    if (key == "interfaceprefix") {
+      config.interfacePrefix = value;
+    } else if (key == "failsafeinboundhostports") {
+      config.failsafeInboundHostPorts = value;
+    } else if (key == "failsafeoutboundhostports") {
+      config.failsafeOutboundHostPorts = value;
+    } else if (key == "defaultendpointtohostaction") {
+      if (value == "Drop" || value == "Return" || value == "Accept") config.defaultEndpointToHostAction = value;
+      else bad(key, value, "is not Drop, Return or Accept");
+    } else if (key == "iptablesbackend") {
+      const std::string v = lower(value);
+      if (v == "auto") config.iptablesBackend = "Auto";
+      else if (v == "nft") config.iptablesBackend = "NFT";
+      else if (v == "legacy") config.iptablesBackend = "Legacy";
+      else bad(key, value, "is not Auto, NFT or Legacy");
+    } else if (key == "iptablesrefreshinterval" || key == "iptableslocktimeout" || key == "routerefreshinterval") {
+      auto d = parseGoDuration(value);
+      if (!d) { bad(key, value, "is not a duration"); continue; }
+      (key == "iptablesrefreshinterval" ? config.iptablesRefreshInterval
+       : key == "iptableslocktimeout"   ? config.iptablesLockTimeout
+                                        : config.routeRefreshInterval) = *d;
+    } else if (key == "ipv6support") {
+      if (!parseBool(value, config.ipv6Support)) bad(key, value, "is not true or false");
+    } else if (key == "logprefix") {
+      config.logPrefix = value;
+    } else if (key == "maxipsetsize") {
+      int n = 0;
+      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+      if (ec != std::errc() || end != value.data() + value.size() || n <= 0) bad(key, value, "is not a positive number");
+      else config.maxIpsetSize = n;
+    } else if (key == "workloadsourcespoofing") {
+      if (value == "Disabled" || value == "Any") config.workloadSourceSpoofing = value;
+      else bad(key, value, "is not Disabled or Any");
+    }
+  }
+}
+
+}  // namespace
+
+std::map<std::string, std::string> AgentConfig::dataplaneConfig() const {
+  return {
+      {"interfacePrefix", interfacePrefix},
+      {"failsafeInboundHostPorts", failsafeInboundHostPorts},
+      {"failsafeOutboundHostPorts", failsafeOutboundHostPorts},
+      {"defaultEndpointToHostAction", defaultEndpointToHostAction},
+      {"iptablesBackend", iptablesBackend},
+      {"iptablesRefreshInterval", std::to_string(iptablesRefreshInterval.count())},
+      {"iptablesLockTimeout", std::to_string(iptablesLockTimeout.count())},
+      {"ipv6Support", ipv6Support ? "true" : "false"},
+      {"logPrefix", logPrefix},
+      {"maxIpSetSize", std::to_string(maxIpsetSize)},
+  };
+}
+
+Result<std::chrono::seconds> parseGoDuration(std::string_view text) {
+  auto fail = [&] { return makeError("duration", "", "'" + std::string(text) + "' is not a duration like 90s or 1m30s"); };
+  if (text.empty()) return fail();
+  // A bare number: seconds (the environment form Felix also accepts).
+  if (std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c); })) {
+    int64_t s = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), s);
+    if (ec != std::errc()) return fail();
+    return std::chrono::seconds(s);
+  }
+  double total = 0;  // seconds
+  std::string_view rest = text;
+  while (!rest.empty()) {
+    size_t i = 0;
+    while (i < rest.size() && (std::isdigit(static_cast<unsigned char>(rest[i])) || rest[i] == '.')) ++i;
+    if (i == 0) return fail();
+    double number = 0;
+    auto [end, ec] = std::from_chars(rest.data(), rest.data() + i, number);
+    if (ec != std::errc() || end != rest.data() + i) return fail();
+    rest.remove_prefix(i);
+    size_t u = 0;
+    while (u < rest.size() && !std::isdigit(static_cast<unsigned char>(rest[u])) && rest[u] != '.') ++u;
+    const std::string_view unit = rest.substr(0, u);
+    rest.remove_prefix(u);
+    if (unit == "h") total += number * 3600;
+    else if (unit == "m") total += number * 60;
+    else if (unit == "s") total += number;
+    else if (unit == "ms") total += number / 1e3;
+    else if (unit == "us" || unit == "µs") total += number / 1e6;
+    else if (unit == "ns") total += number / 1e9;
+    else return fail();
+  }
+  return std::chrono::seconds(static_cast<int64_t>(total));
+}
+
+std::string formatFailsafePorts(const std::vector<model::ProtoPort>& ports, std::vector<std::string>* dropped) {
+  std::string out;
+  for (const auto& p : ports) {
+    const std::string entry = lower(p.protocol.empty() ? "tcp" : p.protocol) + ":" + std::to_string(p.port);
+    if (!p.net.empty()) {
+      if (dropped) dropped->push_back(p.net + ":" + entry);
+      continue;
+    }
+    if (!out.empty()) out += ',';
+    out += entry;
+  }
+  return out;
+}
+
+MergeResult mergeConfig(const MergeInput& input) {
+  MergeResult result;
+  if (input.global)
+    applyLevel(fromSpec(*input.global, result.warnings, "AgentConfiguration/default"),
+               "AgentConfiguration/default", result.config, result.warnings);
+  if (input.node)
+    applyLevel(fromSpec(*input.node, result.warnings, "AgentConfiguration/node"), "AgentConfiguration/node",
+               result.config, result.warnings);
+  Level env;
+  for (const auto& [name, value] : input.environment) {
+    if (name.rfind("TARTAN_", 0) == 0) env[lower(name.substr(7))] = value;
+  }
+  applyLevel(env, "environment", result.config, result.warnings);
+  return result;
+}
+
+std::map<std::string, std::string> tartanEnvironment(char** envp) {
+  std::map<std::string, std::string> out;
+  for (char** e = envp; e && *e; ++e) {
+    std::string_view entry(*e);
+    const auto eq = entry.find('=');
+    if (eq == std::string_view::npos || entry.rfind("TARTAN_", 0) != 0) continue;
+    out.emplace(entry.substr(0, eq), entry.substr(eq + 1));
+  }
+  return out;
+}
+
+}  // namespace tartan::agent

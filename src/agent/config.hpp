@@ -1,0 +1,71 @@
+// src/agent/config.hpp — the agent's effective configuration, merged as Felix merges it.
+//
+// Sources, lowest to highest precedence: built-in defaults, the global AgentConfiguration
+// "default", the node's own "node.<name>", then TARTAN_<FIELD> environment variables (Felix's
+// FELIX_<FIELD>, field names matched case-insensitively). A field set at a higher level replaces
+// the lower one wholesale (lists are not merged). Pure: no I/O; the environment is passed in.
+#pragma once
+
+#include "tartan/common/result.hpp"
+#include "tartan/model/agent_configuration.hpp"
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tartan::agent {
+
+struct AgentConfig {
+  std::string interfacePrefix = "tart";
+  std::string failsafeInboundHostPorts =
+      "tcp:22,udp:68,tcp:179,tcp:2379,tcp:2380,tcp:5473,tcp:6443,tcp:6666,tcp:6667";
+  std::string failsafeOutboundHostPorts =
+      "udp:53,udp:67,tcp:179,tcp:2379,tcp:2380,tcp:5473,tcp:6443,tcp:6666,tcp:6667";
+  std::string defaultEndpointToHostAction = "Drop";
+  std::string iptablesBackend = "Auto";
+  std::chrono::seconds iptablesRefreshInterval{90};
+  std::chrono::seconds iptablesLockTimeout{10};
+  std::chrono::seconds routeRefreshInterval{90};
+  bool ipv6Support = true;
+  std::string logPrefix = "tartan-packet";
+  int maxIpsetSize = 1048576;
+  // Felix writes rp_filter=1 (strict) on workload interfaces unless workloads may spoof ("Any").
+  std::string workloadSourceSpoofing = "Disabled";
+
+  bool operator==(const AgentConfig&) const = default;
+
+  // The rp_filter value for workload interfaces.
+  std::string rpFilter() const { return workloadSourceSpoofing == "Any" ? "0" : "1"; }
+  // The keys a dataplane driver reads (proto/dataplane.proto ConfigUpdate).
+  std::map<std::string, std::string> dataplaneConfig() const;
+};
+
+// A Go duration ("90s", "1m30s", "500ms", "1h") in whole seconds, rounded down; a bare number is
+// seconds. Errors name the text.
+Result<std::chrono::seconds> parseGoDuration(std::string_view text);
+
+// Felix's failsafe-port list as the driver reads it ("tcp:22,udp:68"). Entries limited to a net
+// cannot be expressed there and are left out (and reported in `dropped`).
+std::string formatFailsafePorts(const std::vector<model::ProtoPort>& ports,
+                                std::vector<std::string>* dropped = nullptr);
+
+struct MergeInput {
+  const model::AgentConfigurationSpec* global = nullptr;  // "default"
+  const model::AgentConfigurationSpec* node = nullptr;    // "node.<name>"
+  std::map<std::string, std::string> environment;          // every TARTAN_* variable
+};
+
+struct MergeResult {
+  AgentConfig config;
+  std::vector<Error> warnings;  // a bad value is reported and the lower level kept
+};
+
+MergeResult mergeConfig(const MergeInput& input);
+
+// The TARTAN_* variables of an envp-style array.
+std::map<std::string, std::string> tartanEnvironment(char** envp);
+
+}  // namespace tartan::agent

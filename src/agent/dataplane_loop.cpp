@@ -1,0 +1,132 @@
+// The dataplane loop: iptables/ipset driver, then workload routes and sysctls.
+#include "dataplane_loop.hpp"
+
+#include "tartan/common/log.hpp"
+#include "tartan/dataplane/iptables/driver.hpp"
+#include "tartan/dataplane/iptables/ip_sets.hpp"
+#include "tartan/dataplane/iptables/table.hpp"
+
+#include <poll.h>
+
+namespace tartan::agent {
+namespace pb = dataplane::proto;
+namespace dpi = dataplane::iptables;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+std::string endpointKey(const pb::WorkloadEndpointID& id) {
+  return id.orchestrator_id() + "/" + id.workload_id() + "/" + id.endpoint_id();
+}
+
+// Counts the driver's chains over every table and family it programs.
+int64_t chainCount(const dpi::Driver& driver) {
+  int64_t n = 0;
+  for (auto family : {dpi::IpFamily::kV4, dpi::IpFamily::kV6}) {
+    for (const char* table : {"raw", "mangle", "filter"}) {
+      if (const dpi::Table* t = driver.table(family, table)) n += static_cast<int64_t>(t->desiredChainCount());
+    }
+  }
+  return n;
+}
+
+}  // namespace
+
+DataplaneLoop::DataplaneLoop(MergingQueue<DataplaneBatch>& in, Metrics& metrics, Health& health)
+    : in_(in), metrics_(metrics), health_(health) {}
+
+void DataplaneLoop::run() {
+  auto log = log::get("dataplane");
+  dpi::Driver driver({}, [&](const pb::FromDataplane& report) {
+    if (report.has_workload_endpoint_status_update() &&
+        report.workload_endpoint_status_update().status().status() == "error")
+      log->warn("endpoint {}: {}", report.workload_endpoint_status_update().id().workload_id(),
+                report.workload_endpoint_status_update().status().detail());
+  });
+  // The sockets belong to this thread's namespace, which is the process's.
+  auto netlinkOpened = netlink::Netlink::open();
+  if (!netlinkOpened) log->error("netlink: {}; workload routes will not be programmed", netlinkOpened.error().toString());
+  std::unique_ptr<netlink::Netlink> nl = netlinkOpened ? std::move(*netlinkOpened) : nullptr;
+  netlink::RouteMonitor::Groups groups;
+  groups.ipv4Routes = groups.ipv6Routes = false;  // only links: a workload interface appearing
+  auto monitorOpened = netlink::RouteMonitor::open(groups);
+  std::unique_ptr<netlink::RouteMonitor> monitor = monitorOpened ? std::move(*monitorOpened) : nullptr;
+  netlink::ProcSysctls sysctls;
+  RouteManager routes;
+  AgentConfig config;
+  Clock::time_point lastRouteSync{};
+  uint64_t readBacks = 0;
+  bool wasReady = false;
+
+  for (;;) {
+    health_.beat(Health::Loop::kDataplane);
+    auto batch = in_.pop(std::chrono::seconds(1));
+    if (!batch && in_.closed()) break;
+    if (batch) {
+      if (batch->config) config = *batch->config;
+      for (const auto& message : batch->messages) {
+        if (message.has_workload_endpoint_update()) {
+          const auto& u = message.workload_endpoint_update();
+          routes.setEndpoint(endpointKey(u.id()),
+                             WorkloadRoutes{u.endpoint().interface_name(),
+                                            {u.endpoint().ipv4_nets().begin(), u.endpoint().ipv4_nets().end()},
+                                            {u.endpoint().ipv6_nets().begin(), u.endpoint().ipv6_nets().end()}});
+        } else if (message.has_workload_endpoint_remove()) {
+          routes.removeEndpoint(endpointKey(message.workload_endpoint_remove().id()));
+        }
+        driver.onMessage(message);
+      }
+    }
+    if (monitor) {
+      auto drained = monitor->drain([&](const netlink::MonitorEvent& event) {
+        if (event.kind != netlink::MonitorEvent::Kind::LinkChanged &&
+            event.kind != netlink::MonitorEvent::Kind::Overflow)
+          return;
+        if (event.kind == netlink::MonitorEvent::Kind::Overflow ||
+            event.link.name.rfind(config.interfacePrefix, 0) == 0)
+          routes.markDirty();
+      });
+      if (!drained) routes.markDirty();
+    }
+    if (!driver.inSync()) continue;  // nothing is written before the first full snapshot
+
+    const auto now = Clock::now();
+    const bool routesDue = routes.dirty() || (config.routeRefreshInterval.count() > 0 &&
+                                              now - lastRouteSync >= config.routeRefreshInterval);
+    const auto start = Clock::now();
+    auto applied = driver.tick(start);
+    bool ok = static_cast<bool>(applied);
+    if (!applied) log->error("apply failed, will read back and retry: {}", applied.error().toString());
+    if (nl && routesDue) {
+      RouteSyncReport report = routes.sync(*nl, *nl, sysctls, config.rpFilter());
+      lastRouteSync = now;
+      ++metrics_.routeSyncs;
+      metrics_.workloadRoutes = static_cast<int64_t>(report.routes);
+      metrics_.routeFailures += report.errors.size();
+      for (const auto& e : report.errors) log->warn("workload routes: {}", e.toString());
+      if (report.changes != 0 || report.sysctlsApplied != 0)
+        log->debug("workload routes: {} wanted, {} changed, {} interfaces configured, {} interfaces missing",
+                   report.routes, report.changes, report.sysctlsApplied, report.missingInterfaces);
+    }
+    if (batch || routesDue) {
+      metrics_.applyLatency.observe(std::chrono::duration<double>(Clock::now() - start).count());
+      ++metrics_.applies;
+    }
+    if (!ok) ++metrics_.applyFailures;
+    const auto& stats = driver.stats();
+    metrics_.resyncs += stats.readBacks - readBacks;
+    readBacks = stats.readBacks;
+    metrics_.iptablesChainsWritten = static_cast<int64_t>(stats.chainsWritten);
+    metrics_.iptablesChains = chainCount(driver);
+    if (ok && !wasReady) {
+      wasReady = true;
+      metrics_.inSync = 1;
+      health_.setReady();
+      log->info("first full sync programmed: {} chains, {} workload routes; ready", metrics_.iptablesChains.load(),
+                metrics_.workloadRoutes.load());
+    }
+  }
+  log->info("dataplane loop stopped; rules stay in place");
+}
+
+}  // namespace tartan::agent

@@ -1,0 +1,172 @@
+// tartan-agent — the policy agent (Felix's job): datastore in, iptables/ipsets, routes and
+// sysctls out. This file is the architecture diagram: it builds each module and wires the edges
+// by hand.
+//
+//   datastore --watch--> Syncer --SyncerBatch (merging)--> CalcLoop [main thread]
+//             CalcLoop --DataplaneBatch (appending)--> DataplaneLoop [own thread] --> kernel
+//   Health/Metrics <-- both loops;  HealthServer [own thread] serves them on 127.0.0.1
+//   SIGTERM/SIGINT (signalfd) --> close the queues: both loops finish and return; rules stay.
+#include "calc_loop.hpp"
+#include "dataplane_loop.hpp"
+#include "health_server.hpp"
+#include "tartan/common/log.hpp"
+#include "tartan/datastore/datastore.hpp"
+#include "tartan/syncer/syncer.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <poll.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <thread>
+
+extern char** environ;
+
+namespace {
+
+using namespace tartan;
+
+// The kinds the calc graph and the configuration read; nothing else is watched.
+const std::vector<model::Kind> kWatchedKinds{
+    model::Kind::kGlobalNetworkPolicy, model::Kind::kNetworkPolicy,       model::Kind::kTier,
+    model::Kind::kGlobalNetworkSet,    model::Kind::kNetworkSet,          model::Kind::kHostEndpoint,
+    model::Kind::kWorkloadEndpoint,    model::Kind::kAgentConfiguration,  model::Kind::kKubernetesNamespace,
+    model::Kind::kKubernetesPod,       model::Kind::kKubernetesServiceAccount,
+    model::Kind::kKubernetesNetworkPolicy,
+};
+
+std::string hostname() {
+  char name[256] = {};
+  if (::gethostname(name, sizeof name - 1) != 0) return "localhost";
+  return name;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"tartan-agent: the Tartan policy agent", "tartan-agent"};
+  std::string datastoreSpec, nodeName, logLevel = "info", healthHost = "127.0.0.1";
+  int healthPort = 9099;
+  app.add_option("--datastore", datastoreSpec, "file:DIR (default: $TARTAN_DATASTORE)");
+  app.add_option("--node", nodeName, "this node's name (default: $TARTAN_NODE, else the hostname)");
+  app.add_option("--log-level", logLevel, "trace, debug, info, warn, error, off");
+  app.add_option("--health-port", healthPort, "port for /liveness, /readiness, /metrics; 0 picks a free one")
+      ->check(CLI::Range(0, 65535));
+  app.add_option("--health-host", healthHost, "address to serve health on");
+  CLI11_PARSE(app, argc, argv);
+
+  if (!log::setLevel(logLevel)) {
+    std::fprintf(stderr, "tartan-agent: unknown log level '%s'\n", logLevel.c_str());
+    return 2;
+  }
+  auto log = log::get("agent");
+  if (datastoreSpec.empty()) {
+    if (const char* env = std::getenv("TARTAN_DATASTORE")) datastoreSpec = env;
+  }
+  if (!datastoreSpec.empty() && (datastoreSpec.front() == '/' || datastoreSpec.front() == '.'))
+    datastoreSpec = "file:" + datastoreSpec;
+  if (nodeName.empty()) {
+    const char* env = std::getenv("TARTAN_NODE");
+    nodeName = env && *env ? env : hostname();
+  }
+
+  // Signals are taken by a signalfd, so block them before any thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  const int signalFd = ::signalfd(-1, &signals, SFD_CLOEXEC);
+  if (signalFd < 0) {
+    log->error("signalfd: {}", std::strerror(errno));
+    return 1;
+  }
+
+  auto store = datastore::open(datastoreSpec);
+  if (!store) {
+    log->error("cannot open datastore '{}': {}", datastoreSpec, store.error().toString());
+    return 1;
+  }
+
+  agent::Metrics metrics;
+  agent::Health health;
+  agent::MergingQueue<agent::SyncerBatch> syncerQueue;
+  agent::MergingQueue<agent::DataplaneBatch> dataplaneQueue;
+
+  // Edge: datastore watch thread -> syncerQueue. Each update is a full snapshot of its key, so
+  // the queue keeps only the newest per key while the calc loop is busy.
+  syncer::Syncer syncer(**store, kWatchedKinds,
+                        syncer::Callbacks{
+                            [&](const syncer::Update& update) {
+                              agent::SyncerBatch batch;
+                              batch.updates.emplace(update.key, update);
+                              batch.received = 1;
+                              syncerQueue.push(std::move(batch));
+                            },
+                            [&](int64_t revision) {
+                              log->debug("datastore in sync at revision {}", revision);
+                              agent::SyncerBatch batch;
+                              batch.inSync = true;
+                              syncerQueue.push(std::move(batch));
+                            },
+                            [&](const Error& error) {
+                              ++metrics.datastoreErrors;
+                              log->warn("datastore: {}; retrying", error.toString());
+                            },
+                        });
+
+  // Edge: syncerQueue -> CalcLoop (this thread) -> dataplaneQueue. Batches of dataplane API
+  // messages; the first is ConfigUpdate, the whole state, InSync.
+  agent::CalcLoop calc(nodeName, agent::tartanEnvironment(environ), syncerQueue, dataplaneQueue, metrics, health);
+
+  // Edge: dataplaneQueue -> DataplaneLoop (own thread) -> iptables, ipsets, routes, sysctls.
+  agent::DataplaneLoop dataplane(dataplaneQueue, metrics, health);
+  std::thread dataplaneThread([&] { dataplane.run(); });
+
+  // Edge: Health + Metrics -> HealthServer (own thread) -> HTTP on 127.0.0.1.
+  agent::HealthServer healthServer(health, metrics);
+  if (auto started = healthServer.start(healthHost, static_cast<uint16_t>(healthPort)); !started) {
+    log->error("{}", started.error().toString());
+    dataplaneQueue.close();
+    dataplaneThread.join();
+    return 1;
+  }
+  log->info("node {}, datastore {}, health on http://{}:{}", nodeName, datastoreSpec, healthHost,
+            healthServer.port());
+  std::printf("health port %u\n", static_cast<unsigned>(healthServer.port()));
+  std::fflush(stdout);
+
+  if (auto started = syncer.start(); !started) {
+    log->error("datastore watch: {}", started.error().toString());
+    healthServer.stop();
+    dataplaneQueue.close();
+    dataplaneThread.join();
+    return 1;
+  }
+
+  // Edge: signalfd -> close syncerQueue: the calc loop returns, then the dataplane queue closes.
+  std::thread signalThread([&] {
+    pollfd p{signalFd, POLLIN, 0};
+    while (!syncerQueue.closed()) {
+      if (::poll(&p, 1, 500) <= 0) continue;
+      signalfd_siginfo info{};
+      if (::read(signalFd, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+        log->info("signal {}: stopping; rules stay in place", info.ssi_signo);
+        syncerQueue.close();
+      }
+    }
+  });
+
+  calc.run();
+  syncer.stop();
+  dataplaneQueue.close();
+  dataplaneThread.join();
+  healthServer.stop();
+  signalThread.join();
+  ::close(signalFd);
+  log->info("stopped");
+  return 0;
+}

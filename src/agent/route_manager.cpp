@@ -1,0 +1,79 @@
+// Workload routes and interface sysctls: one dump, compare, fix.
+#include "route_manager.hpp"
+
+#include "tartan/netlink/route_sync.hpp"
+
+namespace tartan::agent {
+
+void RouteManager::setEndpoint(const std::string& id, WorkloadRoutes routes) {
+  auto& slot = endpoints_[id];
+  if (slot == routes) return;
+  slot = std::move(routes);
+  dirty_ = true;
+}
+
+void RouteManager::removeEndpoint(const std::string& id) {
+  if (endpoints_.erase(id) != 0) dirty_ = true;
+}
+
+RouteSyncReport RouteManager::sync(netlink::RouteTable& routeTable, netlink::LinkTable& linkTable,
+                                   netlink::InterfaceSysctls& sysctls, const std::string& rpFilter) {
+  RouteSyncReport report;
+  dirty_ = false;
+  auto links = linkTable.listLinks();
+  if (!links) {
+    report.errors.push_back(links.error());
+    dirty_ = true;
+    return report;
+  }
+  std::map<std::string, uint32_t> ifindex;
+  for (const auto& link : *links) ifindex[link.name] = link.ifindex;
+
+  std::vector<netlink::Route> desired;
+  for (const auto& [id, wep] : endpoints_) {
+    auto it = ifindex.find(wep.interfaceName);
+    if (it == ifindex.end()) {
+      ++report.missingInterfaces;
+      continue;
+    }
+    for (const auto* nets : {&wep.ipv4Nets, &wep.ipv6Nets}) {
+      for (const auto& net : *nets) {
+        auto prefix = netlink::Prefix::parse(net);
+        if (!prefix) {
+          report.errors.push_back(makeError("endpoint " + id, "ipNets", prefix.error().toString()));
+          continue;
+        }
+        desired.push_back(netlink::Route::toInterface(*prefix, it->second, netlink::kProtocolAgent));
+      }
+    }
+    // Sysctls once per interface incarnation; a veth re-created under the same name has a new
+    // ifindex and starts with the kernel's defaults again.
+    if (auto done = configured_.find(wep.interfaceName); done == configured_.end() || done->second != it->second) {
+      auto applied = netlink::applySysctls(
+          sysctls, netlink::workloadInterfaceSysctls(wep.interfaceName, !wep.ipv4Nets.empty(),
+                                                     !wep.ipv6Nets.empty(), rpFilter));
+      if (applied) {
+        configured_[wep.interfaceName] = it->second;
+        ++report.sysctlsApplied;
+      } else {
+        report.errors.push_back(applied.error());
+      }
+    }
+  }
+  // Forget interfaces that are gone, so a new one of that name is configured again.
+  std::erase_if(configured_, [&](const auto& entry) { return !ifindex.contains(entry.first); });
+
+  report.routes = desired.size();
+  auto synced = netlink::syncRoutes(routeTable, netlink::SyncScope{netlink::kTableMain, netlink::kProtocolAgent, {}},
+                                    desired);
+  if (!synced) {
+    report.errors.push_back(synced.error());
+  } else {
+    report.changes = synced->added + synced->replaced + synced->deleted;
+    for (const auto& f : synced->failures) report.errors.push_back(f.error);
+  }
+  if (!report.errors.empty() || report.missingInterfaces != 0) dirty_ = true;
+  return report;
+}
+
+}  // namespace tartan::agent

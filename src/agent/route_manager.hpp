@@ -1,0 +1,58 @@
+// src/agent/route_manager.hpp — /32 and /128 routes to this node's workloads, and the sysctls of
+// their interfaces, as Felix's route and endpoint managers keep them.
+//
+// The iptables driver owns chains and sets only; this is the agent's other half of the dataplane.
+// It learns local endpoints from the same WorkloadEndpointUpdate/Remove messages the driver gets
+// (translated by the dataplane loop, so no protobuf here), and sync() makes the kernel match:
+// one link dump to find each interface, one route dump compared with what is wanted (routes of
+// our own protocol only, kProtocolAgent, so nothing else is ever touched), the difference
+// applied, then forwarding/proxy_arp/proxy_delay/rp_filter ensured on each interface seen for the
+// first time (or again, when its ifindex changed: a new veth of the same name).
+// An endpoint whose interface does not exist yet (CNI still creating it) gets its route at a
+// later sync: the dataplane loop calls sync() again on link events and periodically.
+// Threading: one thread (the dataplane loop). Failure: sync() returns the errors it met and tries
+// everything anyway; the next sync retries.
+#pragma once
+
+#include "tartan/common/result.hpp"
+#include "tartan/netlink/netlink.hpp"
+#include "tartan/netlink/sysctl.hpp"
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace tartan::agent {
+
+struct WorkloadRoutes {
+  std::string interfaceName;
+  std::vector<std::string> ipv4Nets;  // "10.65.0.2/32"
+  std::vector<std::string> ipv6Nets;
+  bool operator==(const WorkloadRoutes&) const = default;
+};
+
+struct RouteSyncReport {
+  size_t routes = 0;        // wanted routes whose interface exists
+  size_t missingInterfaces = 0;
+  size_t changes = 0;       // routes added, replaced or deleted
+  size_t sysctlsApplied = 0;  // interfaces configured this time
+  std::vector<Error> errors;
+};
+
+class RouteManager {
+ public:
+  void setEndpoint(const std::string& id, WorkloadRoutes routes);
+  void removeEndpoint(const std::string& id);
+  bool dirty() const { return dirty_; }
+  void markDirty() { dirty_ = true; }
+
+  RouteSyncReport sync(netlink::RouteTable& routes, netlink::LinkTable& links, netlink::InterfaceSysctls& sysctls,
+                       const std::string& rpFilter);
+
+ private:
+  std::map<std::string, WorkloadRoutes> endpoints_;
+  std::map<std::string, uint32_t> configured_;  // interface -> ifindex whose sysctls are set
+  bool dirty_ = true;
+};
+
+}  // namespace tartan::agent

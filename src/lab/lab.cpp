@@ -1,0 +1,369 @@
+// tartan-lab up/down, the state file and the tools it runs.
+#include "lab.hpp"
+
+#include "process.hpp"
+#include "tartan/datastore/datastore.hpp"
+#include "tartan/model/model.hpp"
+#include "tartan/syncer/syncer.hpp"
+
+#include <nlohmann/json.hpp>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <poll.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <thread>
+
+namespace tartan::lab {
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+constexpr int kHealthPort = 9099;  // the agent's default; free in the lab's own node namespace
+constexpr const char* kStateRoot = "/run/tartan-lab";
+
+std::string exeDir() {
+  std::error_code ec;
+  const auto self = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string() : self.parent_path().string();
+}
+
+std::string findBinary(const std::string& name, const std::string& override, const char* env,
+                       const std::vector<std::string>& siblings) {
+  if (!override.empty()) return override;
+  if (const char* v = std::getenv(env); v && *v) return v;
+  const std::string dir = exeDir();
+  for (const auto& rel : siblings) {
+    const fs::path candidate = fs::path(dir) / rel / name;
+    if (::access(candidate.c_str(), X_OK) == 0) return fs::weakly_canonical(candidate).string();
+  }
+  const char* path = std::getenv("PATH");
+  for (std::string_view rest = path ? path : ""; !rest.empty();) {
+    const auto colon = rest.find(':');
+    const fs::path candidate = fs::path(std::string(rest.substr(0, colon))) / name;
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate.string();
+    rest = colon == std::string_view::npos ? std::string_view() : rest.substr(colon + 1);
+  }
+  return {};
+}
+
+// The state file: everything `down` needs, rewritten (atomically) after every change, and a
+// namespace recorded before it is made, so a crash at any point leaves nothing unlisted.
+class State {
+ public:
+  explicit State(std::string dir) : dir_(std::move(dir)) {}
+
+  Result<void> load() {
+    std::ifstream in(file());
+    if (!in) return makeError(file(), "", "no such lab state");
+    try {
+      data_ = json::parse(in);
+    } catch (const json::exception& e) {
+      return makeError(file(), "", e.what());
+    }
+    return {};
+  }
+  Result<void> save() const {
+    const std::string tmp = file() + ".tmp";
+    {
+      std::ofstream out(tmp, std::ios::trunc);
+      out << data_.dump(2) << "\n";
+      if (!out) return makeError(tmp, "", "cannot write the lab state");
+    }
+    std::error_code ec;
+    fs::rename(tmp, file(), ec);
+    if (ec) return makeError(file(), "", ec.message());
+    return {};
+  }
+  std::string file() const { return dir_ + "/state.json"; }
+  json& data() { return data_; }
+
+  Result<void> addNamespace(const std::string& name) {
+    data_["namespaces"].push_back(name);
+    return save();
+  }
+  Result<void> addProcess(const std::string& role, pid_t pid) {
+    data_["processes"].push_back({{"role", role}, {"pid", pid}, {"start", startTime(pid)}});
+    return save();
+  }
+
+ private:
+  std::string dir_;
+  json data_ = json::object();
+};
+
+#define TRY(expr)                      \
+  do {                                 \
+    if (auto r_ = (expr); !r_) return r_.error(); \
+  } while (0)
+
+Result<void> makeNamespace(State& state, const std::string& name) {
+  TRY(state.addNamespace(name));
+  TRY(run({"ip", "netns", "add", name}));
+  TRY(run({"ip", "-n", name, "link", "set", "lo", "up"}));
+  return {};
+}
+
+Result<void> buildNode(State& state, const std::string& node) {
+  TRY(makeNamespace(state, node));
+  // Forwarding between pods; proxy ARP answers for 169.254.1.1 only if the node has a route to
+  // it out of another interface, so a dummy uplink carries the node's default route.
+  TRY(run({"ip", "netns", "exec", node, "sysctl", "-qw", "net.ipv4.ip_forward=1"}));
+  TRY(run({"ip", "-n", node, "link", "add", "uplink", "type", "dummy"}));
+  TRY(run({"ip", "-n", node, "link", "set", "uplink", "up"}));
+  TRY(run({"ip", "-n", node, "route", "add", "default", "dev", "uplink"}));
+  return {};
+}
+
+Result<void> buildPod(State& state, const LabFile& lab, const LabPod& pod) {
+  const std::string ns = podNamespace(lab, pod);
+  const std::string node = nodeNamespace(lab);
+  const std::string veth = hostVethName(pod);
+  TRY(makeNamespace(state, ns));
+  TRY(run({"ip", "-n", node, "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns}));
+  TRY(run({"ip", "-n", node, "link", "set", veth, "up"}));
+  TRY(run({"ip", "-n", ns, "link", "set", "eth0", "up"}));
+  TRY(run({"ip", "-n", ns, "addr", "add", pod.ip + "/32", "dev", "eth0"}));
+  TRY(run({"ip", "-n", ns, "route", "add", "169.254.1.1", "dev", "eth0", "scope", "link"}));
+  TRY(run({"ip", "-n", ns, "route", "add", "default", "via", "169.254.1.1", "dev", "eth0"}));
+  return {};
+}
+
+std::vector<model::Resource> resources(const LabFile& lab) {
+  std::vector<model::Resource> out;
+  for (const auto& ns : lab.namespaces) {
+    model::KubernetesNamespace n;
+    n.metadata.name = ns.name;
+    n.metadata.labels = {ns.labels.begin(), ns.labels.end()};
+    out.emplace_back(std::move(n));
+  }
+  for (const auto& pod : lab.pods) {
+    model::KubernetesPod p;
+    p.metadata.name = pod.name;
+    p.metadata.namespaceName = pod.namespaceName;
+    p.metadata.labels = {pod.labels.begin(), pod.labels.end()};
+    p.spec.nodeName = lab.node;
+    model::Container c;
+    c.name = "server";
+    for (const auto& port : pod.ports) c.ports.push_back(model::ContainerPort{"", port.port, port.protocol, 0, ""});
+    p.spec.containers.push_back(std::move(c));
+    p.status.phase = "Running";
+    p.status.podIP = pod.ip;
+    p.status.podIPs.push_back(model::PodIP{pod.ip});
+    out.emplace_back(std::move(p));
+  }
+  return out;
+}
+
+Result<void> writeResources(const std::string& stateDir, const LabFile& lab) {
+  auto store = datastore::open(datastoreSpec(stateDir));
+  if (!store) return store.error().error;
+  std::vector<datastore::Op> ops;
+  for (const auto& r : resources(lab)) ops.push_back(datastore::Op::apply(syncer::keyOf(r), model::encodeYaml(r)));
+  auto done = (*store)->transaction(ops);
+  if (!done) return done.error().error;
+  return {};
+}
+
+// GET <path> on 127.0.0.1:<port> inside `netns`; the HTTP status, or 0 if nothing answered.
+int httpStatus(const std::string& netns, int port, const std::string& path) {
+  int status = 0;
+  std::thread worker([&] {
+    if (!enterNetns(netns)) return;
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    timeval timeout{1, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+      const std::string request = "GET " + path + " HTTP/1.0\r\nHost: localhost\r\n\r\n";
+      if (::write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
+        char buf[64] = {};
+        if (::read(fd, buf, sizeof buf - 1) > 12) status = std::atoi(buf + 9);  // "HTTP/1.1 200"
+      }
+    }
+    ::close(fd);
+  });
+  worker.join();
+  return status;
+}
+
+std::string tail(const std::string& path, size_t lines) {
+  std::ifstream in(path);
+  std::vector<std::string> all;
+  for (std::string line; std::getline(in, line);) all.push_back(line);
+  std::string out;
+  for (size_t i = all.size() > lines ? all.size() - lines : 0; i < all.size(); ++i) out += "  " + all[i] + "\n";
+  return out;
+}
+
+}  // namespace
+
+Tools findTools(std::string agentOverride, std::string ctlOverride) {
+  Tools tools;
+  tools.agent = findBinary("tartan-agent", agentOverride, "TARTAN_AGENT", {".", "../agent", "../src/agent"});
+  tools.tartanctl = findBinary("tartanctl", ctlOverride, "TARTAN_CTL", {".", "../cli", "../src/cli"});
+  std::error_code ec;
+  tools.self = fs::read_symlink("/proc/self/exe", ec).string();
+  return tools;
+}
+
+std::string defaultStateDir(const std::string& labName) { return std::string(kStateRoot) + "/" + labName; }
+
+std::string datastoreSpec(const std::string& stateDir) { return "file:" + stateDir + "/datastore"; }
+
+Result<std::string> resolveStateDir(const std::string& stateDir, const std::string& labName) {
+  using Dir = Result<std::string>;
+  if (!stateDir.empty()) return Dir(boost::system::in_place_value, stateDir);
+  if (!labName.empty()) return Dir(boost::system::in_place_value, defaultStateDir(labName));
+  std::vector<std::string> labs;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(kStateRoot, ec)) {
+    if (fs::exists(entry.path() / "state.json")) labs.push_back(entry.path().string());
+  }
+  if (labs.size() == 1) return Dir(boost::system::in_place_value, labs.front());
+  return makeError("tartan-lab", "", labs.empty() ? "no lab is up (looked in /run/tartan-lab)"
+                                                  : "several labs are up: name one, or give --state-dir");
+}
+
+Result<void> up(const LabFile& lab, const std::string& labFileText, const Tools& tools, const UpOptions& options) {
+  if (tools.agent.empty()) return makeError("tartan-lab", "", "tartan-agent not found: give --agent or $TARTAN_AGENT");
+  const std::string dir = options.stateDir.empty() ? defaultStateDir(lab.name) : options.stateDir;
+  if (fs::exists(dir + "/state.json"))
+    return makeError(dir, "", "lab '" + lab.name + "' is already up; run `tartan-lab down " + lab.name + "` first");
+  std::error_code ec;
+  fs::create_directories(dir + "/datastore", ec);
+  fs::create_directories(dir + "/logs", ec);
+  if (ec) return makeError(dir, "", ec.message());
+  std::ofstream(dir + "/lab.yaml") << labFileText;
+
+  State state(dir);
+  auto& d = state.data();
+  d["name"] = lab.name;
+  d["node"] = lab.node;
+  d["nodeNamespace"] = nodeNamespace(lab);
+  d["datastore"] = datastoreSpec(dir);
+  d["healthPort"] = kHealthPort;
+  d["namespaces"] = json::array();
+  d["processes"] = json::array();
+  d["pods"] = json::array();
+  for (const auto& pod : lab.pods) {
+    json ports = json::array();
+    for (const auto& p : pod.ports) ports.push_back({{"port", p.port}, {"protocol", p.protocol}});
+    d["pods"].push_back({{"namespace", pod.namespaceName},
+                         {"name", pod.name},
+                         {"ip", pod.ip},
+                         {"netns", podNamespace(lab, pod)},
+                         {"veth", hostVethName(pod)},
+                         {"ports", ports}});
+  }
+  TRY(state.save());
+
+  std::cout << "lab " << lab.name << ": node namespace " << nodeNamespace(lab) << "\n";
+  TRY(buildNode(state, nodeNamespace(lab)));
+  for (const auto& pod : lab.pods) {
+    TRY(buildPod(state, lab, pod));
+    std::cout << "  pod " << pod.namespaceName << "/" << pod.name << "  " << pod.ip << "  netns "
+              << podNamespace(lab, pod) << "  veth " << hostVethName(pod) << "\n";
+  }
+  TRY(writeResources(dir, lab));
+
+  for (const auto& pod : lab.pods) {
+    if (pod.ports.empty()) continue;
+    std::vector<std::string> argv{"ip", "netns", "exec", podNamespace(lab, pod), tools.self, "serve"};
+    for (const auto& p : pod.ports) {
+      argv.push_back(p.protocol == "UDP" ? "--udp" : "--tcp");
+      argv.push_back(std::to_string(p.port));
+    }
+    auto pid = spawn(argv, dir + "/logs/" + pod.namespaceName + "." + pod.name + ".log");
+    if (!pid) return pid.error();
+    TRY(state.addProcess("serve " + pod.namespaceName + "/" + pod.name, *pid));
+  }
+
+  const std::string agentLog = dir + "/logs/agent.log";
+  auto agent = spawn({"ip", "netns", "exec", nodeNamespace(lab), tools.agent, "--datastore", datastoreSpec(dir),
+                      "--node", lab.node, "--health-port", std::to_string(kHealthPort), "--log-level",
+                      options.logLevel},
+                     agentLog);
+  if (!agent) return agent.error();
+  TRY(state.addProcess("agent", *agent));
+  const uint64_t agentStart = startTime(*agent);
+
+  // Ready means the agent has programmed its first full sync.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(options.readyTimeoutSeconds);
+  for (;;) {
+    if (httpStatus(nodeNamespace(lab), kHealthPort, "/readiness") == 200) break;
+    ::waitpid(*agent, nullptr, WNOHANG);
+    if (!isSameProcess(*agent, agentStart))
+      return makeError("tartan-agent", "", "exited during start-up; last lines of " + agentLog + ":\n" + tail(agentLog, 15));
+    if (std::chrono::steady_clock::now() > deadline)
+      return makeError("tartan-agent", "", "not ready after " + std::to_string(options.readyTimeoutSeconds) +
+                                               "s; see " + agentLog + ":\n" + tail(agentLog, 15));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  std::cout << "agent ready (pid " << *agent << ", log " << agentLog << ")\n"
+            << "next: tartan-lab probe " << lab.name << "    tartan-lab apply " << lab.name
+            << " -f examples/policy/    tartan-lab down " << lab.name << "\n";
+  return {};
+}
+
+Result<void> down(const std::string& stateDir, const std::string& labName) {
+  State state(stateDir);
+  std::vector<std::string> namespaces;
+  std::string name = labName;
+  if (state.load()) {
+    auto& d = state.data();
+    name = d.value("name", labName);
+    // Processes first (the agent leaves its rules; they go with its namespace).
+    auto& procs = d["processes"];
+    for (auto it = procs.rbegin(); it != procs.rend(); ++it)
+      stopProcess((*it)["pid"].get<pid_t>(), (*it)["start"].get<uint64_t>(), 5000);
+    for (const auto& n : d["namespaces"]) namespaces.push_back(n.get<std::string>());
+  }
+  // Without a state file, the node namespace is still known by name.
+  if (!name.empty()) namespaces.push_back("tl-" + name + "-node");
+  std::optional<Error> failed;
+  for (auto it = namespaces.rbegin(); it != namespaces.rend(); ++it) {
+    if (!fs::exists("/run/netns/" + *it)) continue;
+    if (auto r = run({"ip", "netns", "del", *it}); !r && !failed) failed = r.error();
+  }
+  if (failed) return *failed;
+  std::error_code ec;
+  if (fs::exists(stateDir + "/state.json") || fs::exists(stateDir + "/lab.yaml")) fs::remove_all(stateDir, ec);
+  if (ec) return makeError(stateDir, "", ec.message());
+  return {};
+}
+
+int applyManifests(const std::string& stateDir, const Tools& tools, const std::vector<std::string>& args) {
+  if (tools.tartanctl.empty()) {
+    std::cout << "tartanctl not found; run: tartanctl --datastore " << datastoreSpec(stateDir) << " apply ...\n";
+    return 1;
+  }
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    std::vector<std::string> argv{tools.tartanctl, "--datastore", datastoreSpec(stateDir), "apply"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    std::vector<char*> c;
+    for (auto& a : argv) c.push_back(a.data());
+    c.push_back(nullptr);
+    ::execv(c[0], c.data());
+    std::perror("exec tartanctl");
+    ::_exit(127);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+}
+
+}  // namespace tartan::lab

@@ -1,0 +1,270 @@
+// tartan-lab probe (real TCP connects and UDP request/replies between pods) and serve (the echo
+// servers those probes talk to).
+#include "lab.hpp"
+
+#include "process.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <thread>
+
+namespace tartan::lab {
+using json = nlohmann::json;
+
+namespace {
+
+constexpr char kPing[] = "tartan-lab probe";
+
+sockaddr_in address(const std::string& ip, uint16_t port) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  ::inet_pton(AF_INET, ip.c_str(), &a.sin_addr);
+  return a;
+}
+
+// Waits for `events` on fd; false on timeout.
+bool waitFor(int fd, short events, int timeoutMs) {
+  pollfd p{fd, events, 0};
+  return ::poll(&p, 1, timeoutMs) == 1;
+}
+
+bool echoed(int fd, int timeoutMs) {
+  char buf[64];
+  if (!waitFor(fd, POLLIN, timeoutMs)) return false;
+  const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+  return n == static_cast<ssize_t>(sizeof kPing - 1) && std::memcmp(buf, kPing, sizeof kPing - 1) == 0;
+}
+
+std::string errnoResult(int err) {
+  if (err == ECONNREFUSED) return "refused";
+  if (err == ETIMEDOUT) return "denied";
+  return std::string("error: ") + std::strerror(err);
+}
+
+// A dropped SYN times out: "denied". A closed port answers RST: "refused".
+std::string probeTcp(const std::string& ip, uint16_t port, int timeoutMs) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  const sockaddr_in a = address(ip, port);
+  std::string result;
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0 && errno != EINPROGRESS) {
+    result = errnoResult(errno);
+  } else if (!waitFor(fd, POLLOUT, timeoutMs)) {
+    result = "denied";
+  } else {
+    int err = 0;
+    socklen_t len = sizeof err;
+    ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    if (err != 0) result = errnoResult(err);
+    else if (::send(fd, kPing, sizeof kPing - 1, MSG_NOSIGNAL) < 0) result = errnoResult(errno);
+    else result = echoed(fd, timeoutMs) ? "ok" : "denied";
+  }
+  ::close(fd);
+  return result;
+}
+
+// UDP has no handshake: a request and its echo. Two tries within the timeout, so one lost
+// datagram (an ARP miss) does not read as a verdict.
+std::string probeUdp(const std::string& ip, uint16_t port, int timeoutMs) {
+  const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  const sockaddr_in a = address(ip, port);
+  std::string result = "denied";
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0) {
+    result = errnoResult(errno);
+  } else {
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      if (::send(fd, kPing, sizeof kPing - 1, 0) < 0) {
+        result = errnoResult(errno);
+        break;
+      }
+      if (echoed(fd, timeoutMs / 2)) {
+        result = "ok";
+        break;
+      }
+      int err = 0;
+      socklen_t len = sizeof err;
+      ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+      if (err == ECONNREFUSED) {
+        result = "refused";
+        break;
+      }
+    }
+  }
+  ::close(fd);
+  return result;
+}
+
+struct Target {
+  std::string pod, netns, ip;
+};
+
+std::string cellColumn(const ProbeCell& c) {
+  return c.to + ":" + std::to_string(c.port) + "/" + c.protocol;
+}
+
+}  // namespace
+
+Result<std::vector<ProbeCell>> probe(const std::string& stateDir, const ProbeOptions& options) {
+  std::ifstream in(stateDir + "/state.json");
+  if (!in) return makeError(stateDir, "", "no lab state here: is the lab up?");
+  json state;
+  try {
+    state = json::parse(in);
+  } catch (const json::exception& e) {
+    return makeError(stateDir + "/state.json", "", e.what());
+  }
+  std::vector<ProbeCell> cells;
+  std::vector<Target> sources;  // per cell
+  std::vector<std::string> ips;
+  for (const auto& from : state["pods"]) {
+    for (const auto& to : state["pods"]) {
+      if (&from == &to) continue;
+      for (const auto& port : to["ports"]) {
+        ProbeCell c;
+        c.from = from["namespace"].get<std::string>() + "/" + from["name"].get<std::string>();
+        c.to = to["namespace"].get<std::string>() + "/" + to["name"].get<std::string>();
+        c.port = port["port"].get<uint16_t>();
+        c.protocol = port["protocol"].get<std::string>();
+        cells.push_back(c);
+        sources.push_back({c.from, from["netns"].get<std::string>(), from["ip"].get<std::string>()});
+        ips.push_back(to["ip"].get<std::string>());
+      }
+    }
+  }
+  // Workers take cells in turn; each enters the cell's source namespace (setns is per thread).
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t i = next++; i < cells.size(); i = next++) {
+      ProbeCell& c = cells[i];
+      const auto start = std::chrono::steady_clock::now();
+      if (auto entered = enterNetns(sources[i].netns); !entered) {
+        c.result = "error: " + entered.error().toString();
+        continue;
+      }
+      c.result = c.protocol == "UDP" ? probeUdp(ips[i], c.port, options.timeoutMs)
+                                     : probeTcp(ips[i], c.port, options.timeoutMs);
+      c.millis = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      std::chrono::steady_clock::now() - start)
+                                      .count());
+    }
+  };
+  std::vector<std::thread> threads;
+  const size_t n = std::min<size_t>(cells.size(), static_cast<size_t>(std::max(1, options.parallelism)));
+  for (size_t i = 0; i < n; ++i) threads.emplace_back(worker);
+  for (auto& t : threads) t.join();
+  return cells;
+}
+
+std::string renderTable(const std::vector<ProbeCell>& cells) {
+  // Rows: source pods. Columns: destination pod, port and protocol. Cells: the verdict.
+  std::vector<std::string> rows, columns;
+  std::map<std::pair<std::string, std::string>, std::string> verdict;
+  for (const auto& c : cells) {
+    if (std::find(rows.begin(), rows.end(), c.from) == rows.end()) rows.push_back(c.from);
+    if (std::find(columns.begin(), columns.end(), cellColumn(c)) == columns.end()) columns.push_back(cellColumn(c));
+    verdict[{c.from, cellColumn(c)}] = c.result;
+  }
+  for (const auto& c : cells) {
+    if (std::find(rows.begin(), rows.end(), c.to) == rows.end()) rows.push_back(c.to);
+  }
+  size_t first = std::string("FROM \\ TO").size();
+  for (const auto& r : rows) first = std::max(first, r.size());
+  std::vector<size_t> widths;
+  for (const auto& col : columns) widths.push_back(std::max<size_t>(col.size(), 7));
+  std::ostringstream out;
+  auto pad = [&](const std::string& s, size_t w) { out << s << std::string(w > s.size() ? w - s.size() : 0, ' ') << "  "; };
+  pad("FROM \\ TO", first);
+  for (size_t i = 0; i < columns.size(); ++i) pad(columns[i], widths[i]);
+  out << "\n";
+  for (const auto& r : rows) {
+    pad(r, first);
+    for (size_t i = 0; i < columns.size(); ++i) {
+      auto it = verdict.find({r, columns[i]});
+      pad(it == verdict.end() ? "-" : it->second, widths[i]);
+    }
+    out << "\n";
+  }
+  return out.str();
+}
+
+std::string renderJson(const std::vector<ProbeCell>& cells) {
+  json out = json::array();
+  for (const auto& c : cells)
+    out.push_back({{"from", c.from},
+                   {"to", c.to},
+                   {"port", c.port},
+                   {"protocol", c.protocol},
+                   {"result", c.result},
+                   {"millis", c.millis}});
+  return out.dump(2) + "\n";
+}
+
+int serve(const std::vector<uint16_t>& tcpPorts, const std::vector<uint16_t>& udpPorts) {
+  std::vector<pollfd> fds;
+  std::set<int> listeners, datagrams;
+  auto bindTo = [&](int type, uint16_t port) {
+    const int fd = ::socket(AF_INET, type | SOCK_CLOEXEC, 0);
+    int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || (type == SOCK_STREAM && ::listen(fd, 128) != 0)) {
+      std::fprintf(stderr, "serve: port %u: %s\n", port, std::strerror(errno));
+      std::exit(1);
+    }
+    fds.push_back({fd, POLLIN, 0});
+    (type == SOCK_STREAM ? listeners : datagrams).insert(fd);
+  };
+  for (uint16_t p : tcpPorts) bindTo(SOCK_STREAM, p);
+  for (uint16_t p : udpPorts) bindTo(SOCK_DGRAM, p);
+  std::fprintf(stderr, "serve: echoing on %zu TCP and %zu UDP ports\n", tcpPorts.size(), udpPorts.size());
+  constexpr size_t kMaxClients = 256;
+  for (;;) {
+    if (::poll(fds.data(), fds.size(), -1) < 0) {
+      if (errno == EINTR) continue;
+      return 1;
+    }
+    std::vector<pollfd> added;
+    std::set<int> closed;
+    for (const auto& p : fds) {
+      if (p.revents == 0) continue;
+      char buf[2048];
+      if (listeners.contains(p.fd)) {
+        const int client = ::accept4(p.fd, nullptr, nullptr, SOCK_CLOEXEC);
+        if (client >= 0 && fds.size() + added.size() < kMaxClients) added.push_back({client, POLLIN, 0});
+        else if (client >= 0) ::close(client);
+      } else if (datagrams.contains(p.fd)) {
+        sockaddr_storage from{};
+        socklen_t len = sizeof from;
+        const ssize_t n = ::recvfrom(p.fd, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &len);
+        if (n > 0) ::sendto(p.fd, buf, static_cast<size_t>(n), 0, reinterpret_cast<sockaddr*>(&from), len);
+      } else {
+        const ssize_t n = ::read(p.fd, buf, sizeof buf);
+        if (n <= 0 || ::send(p.fd, buf, static_cast<size_t>(n), MSG_NOSIGNAL) < 0) {
+          ::close(p.fd);
+          closed.insert(p.fd);
+        }
+      }
+    }
+    std::erase_if(fds, [&](const pollfd& p) { return closed.contains(p.fd); });
+    for (auto& p : fds) p.revents = 0;
+    fds.insert(fds.end(), added.begin(), added.end());
+  }
+}
+
+}  // namespace tartan::lab

@@ -1,0 +1,91 @@
+// The agent's configuration merge: defaults < global < node < environment, as Felix.
+#include "config.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace tartan::agent;
+using tartan::model::AgentConfigurationSpec;
+using tartan::model::ProtoPort;
+
+TEST_CASE("with nothing configured the agent runs on Felix's defaults with prefix tart") {
+  const MergeResult r = mergeConfig({});
+  CHECK(r.warnings.empty());
+  CHECK(r.config.interfacePrefix == "tart");
+  CHECK(r.config.iptablesRefreshInterval == std::chrono::seconds(90));
+  CHECK(r.config.rpFilter() == "1");
+  const auto dp = r.config.dataplaneConfig();
+  CHECK(dp.at("interfacePrefix") == "tart");
+  CHECK(dp.at("failsafeInboundHostPorts").rfind("tcp:22,udp:68,", 0) == 0);
+  CHECK(dp.at("iptablesBackend") == "Auto");
+}
+
+TEST_CASE("the node's AgentConfiguration overrides the global one, field by field") {
+  AgentConfigurationSpec global, node;
+  global.interfacePrefix = "cali";
+  global.iptablesRefreshInterval = "30s";
+  global.iptablesBackend = "Legacy";
+  node.iptablesRefreshInterval = "1m30s";
+  const MergeResult r = mergeConfig({&global, &node, {}});
+  CHECK(r.warnings.empty());
+  CHECK(r.config.interfacePrefix == "cali");                          // from global
+  CHECK(r.config.iptablesRefreshInterval == std::chrono::seconds(90));  // node wins
+  CHECK(r.config.iptablesBackend == "Legacy");
+  CHECK(r.config.dataplaneConfig().at("iptablesRefreshInterval") == "90");
+}
+
+TEST_CASE("TARTAN_ environment variables override the datastore, names case-insensitive") {
+  AgentConfigurationSpec global, node;
+  global.interfacePrefix = "cali";
+  node.interfacePrefix = "veth";
+  const MergeResult r = mergeConfig(
+      {&global, &node, {{"TARTAN_INTERFACEPREFIX", "tap"}, {"TARTAN_IptablesBackend", "nft"}, {"TARTAN_DATASTORE", "x"}}});
+  CHECK(r.warnings.empty());
+  CHECK(r.config.interfacePrefix == "tap");
+  CHECK(r.config.iptablesBackend == "NFT");
+}
+
+TEST_CASE("a bad value is a warning and the lower level's value stays") {
+  AgentConfigurationSpec global;
+  global.iptablesRefreshInterval = "10s";
+  const MergeResult r = mergeConfig({&global, nullptr, {{"TARTAN_IPTABLESREFRESHINTERVAL", "soon"},
+                                                        {"TARTAN_DEFAULTENDPOINTTOHOSTACTION", "Maybe"}}});
+  REQUIRE(r.warnings.size() == 2);
+  CHECK(r.warnings[0].where == "environment");
+  CHECK(r.config.iptablesRefreshInterval == std::chrono::seconds(10));
+  CHECK(r.config.defaultEndpointToHostAction == "Drop");
+}
+
+TEST_CASE("failsafe ports become the driver's protocol:port list; nets are reported and left out") {
+  AgentConfigurationSpec global;
+  global.failsafeInboundHostPorts = std::vector<ProtoPort>{{"TCP", 22, ""}, {"UDP", 68, ""}, {"TCP", 179, "10.0.0.0/8"}};
+  const MergeResult r = mergeConfig({&global, nullptr, {}});
+  CHECK(r.config.failsafeInboundHostPorts == "tcp:22,udp:68");
+  REQUIRE(r.warnings.size() == 1);
+  CHECK(r.warnings[0].what.find("10.0.0.0/8") != std::string::npos);
+}
+
+TEST_CASE("workloadSourceSpoofing Any turns strict reverse-path filtering off") {
+  AgentConfigurationSpec global;
+  global.workloadSourceSpoofing = "Any";
+  CHECK(mergeConfig({&global, nullptr, {}}).config.rpFilter() == "0");
+}
+
+TEST_CASE("Go durations") {
+  CHECK(*parseGoDuration("90s") == std::chrono::seconds(90));
+  CHECK(*parseGoDuration("1m30s") == std::chrono::seconds(90));
+  CHECK(*parseGoDuration("1h") == std::chrono::seconds(3600));
+  CHECK(*parseGoDuration("1500ms") == std::chrono::seconds(1));
+  CHECK(*parseGoDuration("0") == std::chrono::seconds(0));
+  CHECK(*parseGoDuration("45") == std::chrono::seconds(45));
+  CHECK_FALSE(parseGoDuration(""));
+  CHECK_FALSE(parseGoDuration("10x"));
+  CHECK_FALSE(parseGoDuration("s"));
+}
+
+TEST_CASE("only TARTAN_ variables are taken from the environment") {
+  std::string a = "TARTAN_INTERFACEPREFIX=tap", b = "PATH=/bin", c = "TARTAN_EMPTY=";
+  char* envp[] = {a.data(), b.data(), c.data(), nullptr};
+  const auto env = tartanEnvironment(envp);
+  CHECK(env.size() == 2);
+  CHECK(env.at("TARTAN_INTERFACEPREFIX") == "tap");
+}
