@@ -443,7 +443,7 @@ Stats CalcGraph::Impl::stats() const {
   for (const Item& item : items_) {
     if (item.alive && item.kind != ItemKind::kNetworkSet) ++s.endpoints;
   }
-  s.labelSets = labelSetsByKey_.size();
+  s.labelSets = labelSetsByHash_.size();
   s.policies = policiesByKey_.size();
   s.activePolicies = 0;
   for (const PolicyState& p : policies_) s.activePolicies += p.alive && p.active;

@@ -82,7 +82,7 @@ struct LabelSet {
   uint32_t ns = kNone;
   uint32_t sa = kNone;
   std::vector<uint32_t> items;
-  std::string key;  // the interning key
+  uint64_t hash = 0;  // of (own, ns, sa), its key in labelSetsByHash_
 };
 
 enum class ItemKind : uint8_t { kWorkload, kHost, kNetworkSet };
@@ -102,12 +102,12 @@ struct LocalInfo {
 };
 
 struct Item {
-  bool alive = false;
-  ItemKind kind = ItemKind::kWorkload;
-  uint32_t labelSet = kNone;
-  uint32_t ports = kNone;  // index in portLists_ (named ports), kNone if none
   MemberList members;      // addresses or nets
   std::unique_ptr<LocalInfo> local;  // set iff the endpoint is on this node
+  uint32_t labelSet = kNone;
+  uint32_t ports = kNone;  // index in portLists_ (named ports), kNone if none
+  bool alive = false;
+  ItemKind kind = ItemKind::kWorkload;
 };
 
 // An item's contribution, before and after a change.
@@ -259,8 +259,8 @@ class CalcGraph::Impl {
   std::unordered_map<std::string, uint32_t> parentsByKey_;  // "ns" / "ns/sa"
   std::vector<Parent> parents_;
 
-  std::unordered_map<std::string, uint32_t> labelSetsByKey_;
-  std::vector<LabelSet> labelSets_;
+  std::unordered_multimap<uint64_t, uint32_t> labelSetsByHash_;
+  std::deque<LabelSet> labelSets_;
   std::vector<uint32_t> freeLabelSets_;
   std::unordered_map<uint64_t, std::vector<uint32_t>> labelSetsByLabel_;
   std::unordered_map<StrId, std::vector<uint32_t>> labelSetsByKeyOnly_;

@@ -76,11 +76,17 @@ LabelVec CalcGraph::Impl::internLabels(const model::Labels& labels) {
 }
 
 uint32_t CalcGraph::Impl::internLabelSet(LabelVec own, uint32_t ns, uint32_t sa) {
-  std::string key(own.size() * sizeof(Label) + 2 * sizeof(uint32_t), '\0');
-  std::memcpy(key.data(), own.data(), own.size() * sizeof(Label));
-  std::memcpy(key.data() + own.size() * sizeof(Label), &ns, sizeof ns);
-  std::memcpy(key.data() + own.size() * sizeof(Label) + sizeof ns, &sa, sizeof sa);
-  if (auto it = labelSetsByKey_.find(key); it != labelSetsByKey_.end()) return it->second;
+  uint64_t hash = 1469598103934665603ull;
+  auto mix = [&hash](uint64_t v) {
+    hash ^= v;
+    hash *= 1099511628211ull;
+  };
+  for (const Label& l : own) mix(labelKey(l.key, l.value));
+  mix(labelKey(ns, sa));
+  for (auto [it, end] = labelSetsByHash_.equal_range(hash); it != end; ++it) {
+    const LabelSet& candidate = labelSets_[it->second];
+    if (candidate.ns == ns && candidate.sa == sa && candidate.own == own) return it->second;
+  }
 
   uint32_t id;
   if (!freeLabelSets_.empty()) {
@@ -96,14 +102,14 @@ uint32_t CalcGraph::Impl::internLabelSet(LabelVec own, uint32_t ns, uint32_t sa)
   ls.ns = ns;
   ls.sa = sa;
   ls.items.clear();
-  ls.key = key;
+  ls.hash = hash;
   for (const Label& l : ls.own) {
     labelSetsByLabel_[labelKey(l.key, l.value)].push_back(id);
     labelSetsByKeyOnly_[l.key].push_back(id);
   }
   if (ns != kNone) parents_[ns].labelSets.push_back(id);
   if (sa != kNone) parents_[sa].labelSets.push_back(id);
-  labelSetsByKey_.emplace(std::move(key), id);
+  labelSetsByHash_.emplace(hash, id);
   return id;
 }
 
@@ -117,9 +123,14 @@ void CalcGraph::Impl::releaseLabelSet(uint32_t id, uint32_t item) {
   }
   if (ls.ns != kNone) eraseValue(parents_[ls.ns].labelSets, id);
   if (ls.sa != kNone) eraseValue(parents_[ls.sa].labelSets, id);
-  labelSetsByKey_.erase(ls.key);
+  for (auto [it, end] = labelSetsByHash_.equal_range(ls.hash); it != end; ++it) {
+    if (it->second == id) {
+      labelSetsByHash_.erase(it);
+      break;
+    }
+  }
   ls.own = LabelVec();
-  ls.key = std::string();
+
   ls.items = std::vector<uint32_t>();
   freeLabelSets_.push_back(id);
 }

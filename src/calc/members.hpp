@@ -210,45 +210,66 @@ class MemberCounts {
   std::size_t size_ = 0;
 };
 
-// The members one item contributes: nearly always a single address, kept inline.
+// The members one item contributes: nearly always a single address, kept inline (16 bytes).
+// With more than one, heap_ holds the count then the members.
 class MemberList {
  public:
   MemberList() = default;
   MemberList(const MemberList& o) { *this = o; }
   MemberList& operator=(const MemberList& o) {
     if (this == &o) return *this;
-    size_ = 0;
-    heap_.reset();
+    clear();
     for (Member m : o) push_back(m);
     return *this;
   }
-  MemberList(MemberList&&) noexcept = default;
-  MemberList& operator=(MemberList&&) noexcept = default;
+  MemberList(MemberList&& o) noexcept : inline_(o.inline_), heap_(o.heap_) {
+    o.inline_ = kNoMember;
+    o.heap_ = nullptr;
+  }
+  MemberList& operator=(MemberList&& o) noexcept {
+    if (this != &o) {
+      clear();
+      inline_ = o.inline_;
+      heap_ = o.heap_;
+      o.inline_ = kNoMember;
+      o.heap_ = nullptr;
+    }
+    return *this;
+  }
+  ~MemberList() { clear(); }
 
   void push_back(Member m) {
-    if (size_ == 0) {
+    const uint32_t n = size();
+    if (n == 0) {
       inline_ = m;
-    } else {
-      auto bigger = std::make_unique<Member[]>(size_ + 1);
-      bigger[0] = inline_;
-      for (uint32_t i = 1; i < size_; ++i) bigger[i] = heap_[i];
-      bigger[size_] = m;
-      heap_ = std::move(bigger);
+      return;
     }
-    ++size_;
+    auto* bigger = new Member[n + 2];
+    bigger[0] = n + 1;
+    std::copy(begin(), end(), bigger + 1);
+    bigger[n + 1] = m;
+    delete[] heap_;
+    heap_ = bigger;
   }
-  uint32_t size() const { return size_; }
-  const Member* begin() const { return size_ <= 1 ? &inline_ : heap_.get(); }
-  const Member* end() const { return begin() + size_; }
+  uint32_t size() const {
+    if (heap_ != nullptr) return static_cast<uint32_t>(heap_[0]);
+    return inline_ == kNoMember ? 0 : 1;
+  }
+  const Member* begin() const { return heap_ != nullptr ? heap_ + 1 : &inline_; }
+  const Member* end() const { return begin() + size(); }
   bool operator==(const MemberList& o) const {
-    return size_ == o.size_ && std::equal(begin(), end(), o.begin());
+    return size() == o.size() && std::equal(begin(), end(), o.begin());
   }
 
  private:
-  // With more than one member, heap_ holds all of them (heap_[0] mirrors inline_).
-  Member inline_ = 0;
-  std::unique_ptr<Member[]> heap_;
-  uint32_t size_ = 0;
+  static constexpr Member kNoMember = ~Member{0};
+  void clear() {
+    delete[] heap_;
+    heap_ = nullptr;
+    inline_ = kNoMember;
+  }
+  Member inline_ = kNoMember;
+  Member* heap_ = nullptr;
 };
 
 }  // namespace tartan::calc
