@@ -276,7 +276,7 @@ class CalcGraph::Impl {
   std::unordered_map<std::string, std::string> wepKeys_;  // "ns/wep name" -> "ns/pod"
 
   std::unordered_map<std::string, uint32_t> policiesByKey_;
-  std::vector<PolicyState> policies_;
+  std::deque<PolicyState> policies_;
   std::vector<uint32_t> freePolicies_;
   SelectorIndex policyIndex_;
   std::vector<uint32_t> policyStamp_;

@@ -3,8 +3,9 @@
 // Why not std::unordered_map<std::string, uint32_t>: at 250k endpoints its nodes and key copies
 // cost ~100 bytes an item. Here keys live back to back in one arena (spans indexed by item id)
 // and the table is a flat array of item ids (open addressing, linear probing, backward-shift
-// deletion): ~40 bytes an item. Removed keys leave garbage in the arena, compacted once it is
-// half the arena.
+// deletion): ~40 bytes an item. The arena is a list of 1 MiB chunks, so it grows without
+// copying (a doubling string would briefly hold two copies). Removed keys leave garbage,
+// compacted once it is half the arena.
 #pragma once
 
 #include <cstdint>
@@ -31,11 +32,7 @@ class ItemKeys {
       if (spans_.capacity() <= id) spans_.reserve(id + id / 4 + 64);  // grow by 1.25, not 2
       spans_.resize(id + 1);
     }
-    if (arena_.size() + key.size() > arena_.capacity()) {
-      arena_.reserve(arena_.capacity() + arena_.capacity() / 4 + 4096);
-    }
-    spans_[id] = Span{static_cast<uint32_t>(arena_.size()), static_cast<uint32_t>(key.size())};
-    arena_.append(key);
+    spans_[id] = append(chunks_, key);
     slots_[probe(key)] = id;
     ++size_;
   }
@@ -44,6 +41,7 @@ class ItemKeys {
     std::size_t i = probe(key);
     if (slots_[i] == kAbsent) return;
     garbage_ += spans_[slots_[i]].length;
+    stored_ -= spans_[slots_[i]].length;
     spans_[slots_[i]] = Span{};
     const std::size_t mask = slots_.size() - 1;
     std::size_t j = i;
@@ -59,18 +57,33 @@ class ItemKeys {
     }
     slots_[i] = kAbsent;
     --size_;
-    if (garbage_ > (1u << 20) && garbage_ * 2 > arena_.size()) compact();
+    if (garbage_ > kChunk && garbage_ > stored_) compact();
   }
   std::size_t size() const { return size_; }
 
  private:
+  static constexpr std::size_t kChunk = 1 << 20;
   struct Span {
-    uint32_t offset = 0;
+    uint32_t chunk : 12 = 0;   // 4096 chunks of 1 MiB
+    uint32_t offset : 20 = 0;  // within the chunk
     uint32_t length = 0;
   };
+  Span append(std::vector<std::string>& chunks, std::string_view key) {
+    if (chunks.empty() || chunks.back().size() + key.size() > kChunk) {
+      // A key longer than a chunk gets a chunk of its own (offset 0).
+      chunks.emplace_back();
+      chunks.back().reserve(kChunk);
+    }
+    std::string& chunk = chunks.back();
+    Span span{static_cast<uint32_t>(chunks.size() - 1), static_cast<uint32_t>(chunk.size()),
+              static_cast<uint32_t>(key.size())};
+    chunk.append(key);
+    stored_ += key.size();
+    return span;
+  }
   static std::size_t hash(std::string_view key) { return std::hash<std::string_view>{}(key); }
   std::string_view keyOf(uint32_t id) const {
-    return std::string_view(arena_).substr(spans_[id].offset, spans_[id].length);
+    return std::string_view(chunks_[spans_[id].chunk]).substr(spans_[id].offset, spans_[id].length);
   }
   // The slot holding `key`, or the empty slot where it would go.
   std::size_t probe(std::string_view key) const {
@@ -87,19 +100,18 @@ class ItemKeys {
     }
   }
   void compact() {
-    std::string fresh;
-    fresh.reserve(arena_.size() - garbage_);
+    std::vector<std::string> fresh;
+    stored_ = 0;
     for (uint32_t id : slots_) {
       if (id == kAbsent) continue;
-      const std::string_view key = keyOf(id);
-      spans_[id].offset = static_cast<uint32_t>(fresh.size());
-      fresh.append(key);
+      spans_[id] = append(fresh, keyOf(id));
     }
-    arena_ = std::move(fresh);
+    chunks_ = std::move(fresh);
     garbage_ = 0;
   }
 
-  std::string arena_;
+  std::vector<std::string> chunks_;
+  std::size_t stored_ = 0;
   std::vector<Span> spans_;     // by item id
   std::vector<uint32_t> slots_;  // item ids
   std::size_t size_ = 0;
