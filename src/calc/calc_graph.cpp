@@ -437,16 +437,12 @@ void CalcGraph::Impl::updateTier(const std::string& name, const model::Tier* tie
 }
 
 Stats CalcGraph::Impl::stats() const {
+  // Counted as they change (the agent asks after every flush); only the few active sets are
+  // walked here.
   Stats s = stats_;
-  s.endpoints = 0;
   s.localEndpoints = localEndpoints_.size();
-  for (const Item& item : items_) {
-    if (item.alive && item.kind != ItemKind::kNetworkSet) ++s.endpoints;
-  }
   s.labelSets = labelSetsByHash_.size();
   s.policies = policiesByKey_.size();
-  s.activePolicies = 0;
-  for (const PolicyState& p : policies_) s.activePolicies += p.alive && p.active;
   s.activeIpSets = 0;
   s.ipSetMembers = 0;
   for (const SetState& set : sets_) {

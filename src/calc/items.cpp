@@ -202,6 +202,9 @@ void CalcGraph::Impl::setItem(uint32_t id, std::optional<ItemSnapshot> next, Ite
   if (before && !sameLabelSet) releaseLabelSet(before->labelSet, id);
 
   const bool wasLocal = item.local != nullptr;
+  const bool wasEndpoint = item.alive && item.kind != ItemKind::kNetworkSet;
+  const bool isEndpoint = next.has_value() && kind != ItemKind::kNetworkSet;
+  stats_.endpoints += static_cast<std::size_t>(isEndpoint) - static_cast<std::size_t>(wasEndpoint);
   if (next) {
     item.alive = true;
     item.kind = kind;

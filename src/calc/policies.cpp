@@ -59,6 +59,7 @@ std::string lower(std::string text) {
 void CalcGraph::Impl::activate(uint32_t p) {
   PolicyState& policy = policies_[p];
   policy.active = true;
+  ++stats_.activePolicies;
   std::vector<uint32_t> refs;
   auto entity = [&](const EntityDef& e, const std::optional<model::Protocol>& protocol) {
     if (!e.selector.empty()) refs.push_back(acquireSet(SetKind::kSelector, e.selector, 0, 0));
@@ -90,6 +91,7 @@ void CalcGraph::Impl::activate(uint32_t p) {
 void CalcGraph::Impl::deactivate(uint32_t p) {
   PolicyState& policy = policies_[p];
   policy.active = false;
+  --stats_.activePolicies;
   std::vector<uint32_t> refs = std::move(policy.setRefs);
   policy.setRefs.clear();
   for (uint32_t s : refs) releaseSet(s);
@@ -154,6 +156,7 @@ void CalcGraph::Impl::updatePolicy(const std::string& key, std::optional<PolicyD
   if (wasActive) {
     // New references first, so that a set used before and after is never dropped and re-sent.
     policies_[p].active = false;
+    --stats_.activePolicies;  // activate() counts it again
     policies_[p].setRefs.clear();
     activate(p);
     for (uint32_t s : oldRefs) releaseSet(s);

@@ -493,3 +493,34 @@ TEST_CASE("a set bigger than one message arrives whole, as an update and then de
 
 }  // namespace
 }  // namespace tartan::calc::testing
+
+namespace tartan::calc::testing {
+namespace {
+
+TEST_CASE("stats follow endpoints and active policies through edits and removals") {
+  FakeDataplane dp;
+  CalcGraph graph(Config{kNode, "tart"}, dp);
+  graph.onUpdate(ns("prod"));
+  graph.onUpdate(pod("prod", "web", kNode, "10.0.0.1", {{"app", "web"}}));
+  graph.onUpdate(pod("prod", "db", "node2", "10.0.1.1", {{"app", "db"}}));
+  graph.onUpdate(gns("ext", {{"role", "x"}}, {"192.0.2.0/24"}));
+  graph.onUpdate(knpIngress("prod", "p", match({{"app", "web"}}), {podPeer(match({{"app", "db"}}))}));
+  graph.onUpdate(knpIngress("prod", "q", match({{"app", "db"}}), {}));
+  CHECK(graph.stats().endpoints == 2);
+  CHECK(graph.stats().localEndpoints == 1);
+  CHECK(graph.stats().policies == 2);
+  CHECK(graph.stats().activePolicies == 1);
+  CHECK(graph.stats().activeIpSets == 1);
+  CHECK(graph.stats().ipSetMembers == 1);
+  // An edit of an active policy keeps it counted once.
+  graph.onUpdate(knpIngress("prod", "p", match({{"app", "web"}}), {podPeer(match({{"app", "x"}}))}));
+  CHECK(graph.stats().activePolicies == 1);
+  CHECK(graph.stats().ipSetMembers == 0);
+  graph.onRemove(model::Kind::kKubernetesPod, "prod", "web");
+  CHECK(graph.stats().activePolicies == 0);
+  CHECK(graph.stats().endpoints == 1);
+  CHECK(graph.stats().localEndpoints == 0);
+}
+
+}  // namespace
+}  // namespace tartan::calc::testing
