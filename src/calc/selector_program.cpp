@@ -11,8 +11,9 @@ class ProgramParser {
  public:
   ProgramParser(std::string_view text, Interner* interner) : text_(text), interner_(interner) {}
 
-  bool parse(std::vector<SelectorProgram::Term>& out) {
+  bool parse(std::vector<SelectorProgram::Term>& out, std::vector<StrId>& items) {
     out_ = &out;
+    items_ = &items;
     if (!expr()) return false;
     return pos_ == text_.size();
   }
@@ -121,17 +122,15 @@ class ProgramParser {
           items.push_back(intern(item));
         }
         std::sort(items.begin(), items.end());
-        if (Term* t = term(index)) t->items = std::move(items);
+        if (Term* t = term(index)) {
+          t->firstItem = static_cast<uint32_t>(items_->size());
+          t->itemCount = static_cast<uint32_t>(items.size());
+          items_->insert(items_->end(), items.begin(), items.end());
+        }
       } else {
         std::string_view value;
         if (!literal(value)) return false;
-        if (Term* t = term(index)) {
-          if (b.op == Op::kEq || b.op == Op::kNe) {
-            t->value = intern(value);
-          } else {
-            t->text = std::string(value);
-          }
-        }
+        if (Term* t = term(index)) t->value = intern(value);
       }
       close(index);
       return true;
@@ -142,6 +141,7 @@ class ProgramParser {
   std::string_view text_;
   Interner* interner_;
   std::vector<Term>* out_ = nullptr;
+  std::vector<StrId>* items_ = nullptr;
   std::size_t count_ = 0;
   std::size_t pos_ = 0;
   std::vector<std::size_t> keyOffsets_;
@@ -151,8 +151,9 @@ std::shared_ptr<const SelectorProgram> SelectorProgram::compile(std::string_view
                                                                 Interner& interner) {
   auto program = std::make_shared<SelectorProgram>();
   ProgramParser parser(canonical, &interner);
-  if (!parser.parse(program->terms_)) return nullptr;
+  if (!parser.parse(program->terms_, program->items_)) return nullptr;
   program->terms_.shrink_to_fit();  // thousands of programs live as long as their policies
+  program->items_.shrink_to_fit();
   program->computeAnchor(interner.intern("projectcalico.org/orchestrator"));
   return program;
 }
@@ -188,15 +189,16 @@ bool SelectorProgram::eval(uint32_t index, const LabelView& labels,
       return !value || *value != t.value;
     case Op::kIn:
     case Op::kNotIn: {
-      const bool member = value && std::binary_search(t.items.begin(), t.items.end(), *value);
+      const auto first = items_.begin() + t.firstItem;
+      const bool member = value && std::binary_search(first, first + t.itemCount, *value);
       return t.op == Op::kIn ? member : !member;
     }
     case Op::kContains:
-      return value && interner.text(*value).find(t.text) != std::string_view::npos;
+      return value && interner.text(*value).find(interner.text(t.value)) != std::string_view::npos;
     case Op::kStarts:
-      return value && interner.text(*value).starts_with(t.text);
+      return value && interner.text(*value).starts_with(interner.text(t.value));
     case Op::kEnds:
-      return value && interner.text(*value).ends_with(t.text);
+      return value && interner.text(*value).ends_with(interner.text(t.value));
     default:
       return false;
   }
@@ -214,7 +216,7 @@ void SelectorProgram::computeAnchor(StrId orchestratorKey) {
     } else if (t.op == Op::kIn) {
       a.kind = Anchor::Kind::kLabels;
       a.key = t.key;
-      a.values = t.items;
+      a.values.assign(items_.begin() + t.firstItem, items_.begin() + t.firstItem + t.itemCount);
     } else if (t.op == Op::kHas || t.op == Op::kContains || t.op == Op::kStarts ||
                t.op == Op::kEnds) {
       a.kind = Anchor::Kind::kKey;
@@ -249,7 +251,8 @@ void SelectorProgram::computeAnchor(StrId orchestratorKey) {
 std::string prefixSelectorKeys(std::string_view canonical, std::string_view prefix) {
   ProgramParser parser(canonical, nullptr);
   std::vector<SelectorProgram::Term> scratch;
-  if (!parser.parse(scratch)) return {};
+  std::vector<StrId> scratchItems;
+  if (!parser.parse(scratch, scratchItems)) return {};
   std::string out;
   out.reserve(canonical.size() + parser.keyOffsets().size() * prefix.size());
   std::size_t last = 0;

@@ -40,13 +40,14 @@ class SelectorProgram {
 
  private:
   enum class Op : uint8_t { kAll, kHas, kEq, kNe, kContains, kStarts, kEnds, kIn, kNotIn, kNot, kAnd, kOr };
+  // 24 bytes: thousands of programs live as long as their policies.
   struct Term {
     Op op;
     uint32_t end;  // one past the subtree
     StrId key = kNoStr;
-    StrId value = kNoStr;          // kEq/kNe (kNoStr: literal never seen as a label value)
-    std::string text;              // kContains/kStarts/kEnds literal
-    std::vector<StrId> items;      // kIn/kNotIn, sorted
+    StrId value = kNoStr;     // the literal of ==, !=, contains, starts/ends with (interned)
+    uint32_t firstItem = 0;   // kIn/kNotIn: items_[firstItem, firstItem + itemCount), sorted
+    uint32_t itemCount = 0;
   };
   friend class ProgramParser;
   friend std::string prefixSelectorKeys(std::string_view canonical, std::string_view prefix);
@@ -54,6 +55,7 @@ class SelectorProgram {
   void computeAnchor(StrId orchestratorKey);
 
   std::vector<Term> terms_;
+  std::vector<StrId> items_;
   Anchor anchor_;
 };
 
