@@ -57,6 +57,7 @@ void DataplaneLoop::run() {
   Clock::time_point lastRouteSync{};
   uint64_t readBacks = 0;
   bool wasReady = false;
+  bool lastOk = true;
 
   for (;;) {
     health_.beat(Health::Loop::kDataplane);
@@ -108,11 +109,13 @@ void DataplaneLoop::run() {
         log->debug("workload routes: {} wanted, {} changed, {} interfaces configured, {} interfaces missing",
                    report.routes, report.changes, report.sysctlsApplied, report.missingInterfaces);
     }
-    if (batch || routesDue) {
+    // An apply is a tick that had work: a batch, a route sync, or a retry after a failure.
+    if (batch || routesDue || !lastOk) {
       metrics_.applyLatency.observe(std::chrono::duration<double>(Clock::now() - start).count());
       ++metrics_.applies;
+      if (!ok) ++metrics_.applyFailures;
     }
-    if (!ok) ++metrics_.applyFailures;
+    lastOk = ok;
     const auto& stats = driver.stats();
     metrics_.resyncs += stats.readBacks - readBacks;
     readBacks = stats.readBacks;

@@ -116,9 +116,11 @@ Result<void> makeNamespace(State& state, const std::string& name) {
 Result<void> buildNode(State& state, const std::string& node) {
   TRY(makeNamespace(state, node));
   // Forwarding between pods; proxy ARP answers for 169.254.1.1 only if the node has a route to
-  // it out of another interface, so a dummy uplink carries the node's default route.
+  // it out of another interface, so an uplink carries the node's default route (a veth whose
+  // peer stays in the node: not every kernel has the dummy driver).
   TRY(run({"ip", "netns", "exec", node, "sysctl", "-qw", "net.ipv4.ip_forward=1"}));
-  TRY(run({"ip", "-n", node, "link", "add", "uplink", "type", "dummy"}));
+  TRY(run({"ip", "-n", node, "link", "add", "uplink", "type", "veth", "peer", "name", "uplink-peer"}));
+  TRY(run({"ip", "-n", node, "link", "set", "uplink-peer", "up"}));
   TRY(run({"ip", "-n", node, "link", "set", "uplink", "up"}));
   TRY(run({"ip", "-n", node, "route", "add", "default", "dev", "uplink"}));
   return {};

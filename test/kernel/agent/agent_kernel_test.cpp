@@ -1,0 +1,266 @@
+// tartan-agent against the real kernel: a node namespace running the agent binary (via
+// `ip netns exec`), pod namespaces joined by veths named as Calico names them, resources written
+// with tartanctl. Every expectation is polled with a deadline, never slept for.
+#include "kernel/dataplane_iptables/traffic.hpp"
+#include "support/netns.hpp"
+#include "tartan/calc/calc_graph.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <memory>
+#include <set>
+#include <thread>
+
+namespace tt = tartan::test;
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr int kHealthPort = 9099;  // free: the node namespace has its own loopback
+
+std::string binary(const std::string& relative) {
+  const char* dir = std::getenv("TARTAN_BINARY_DIR");
+  return dir ? std::string(dir) + "/" + relative : relative;
+}
+
+// Polls `condition` until it holds or `limit` passes.
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds limit = 30s) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  for (;;) {
+    if (condition()) return true;
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(100ms);
+  }
+}
+
+std::string readFile(const std::string& path) {
+  std::ifstream in(path);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+// GET on the agent's health port inside the node namespace; the status, 0 if nothing answers.
+int httpGet(const tt::NetNamespace& ns, const std::string& path, std::string* body = nullptr) {
+  int status = 0;
+  std::thread([&] {
+    tt::EnterNamespace in(ns);
+    int fd = tt::connectFrom(ns, "127.0.0.1", kHealthPort, 1000);
+    if (fd < 0) return;
+    const std::string request = "GET " + path + " HTTP/1.0\r\n\r\n";
+    if (::write(fd, request.data(), request.size()) > 0) {
+      std::string response;
+      char buf[4096];
+      pollfd p{fd, POLLIN, 0};
+      while (::poll(&p, 1, 2000) == 1) {
+        const ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n <= 0) break;
+        response.append(buf, static_cast<size_t>(n));
+      }
+      if (response.size() > 12) status = std::atoi(response.c_str() + 9);
+      if (body) *body = response.substr(std::min(response.size(), response.find("\r\n\r\n") + 4));
+    }
+    ::close(fd);
+  }).join();
+  return status;
+}
+
+// The agent binary as a child process in the node namespace; stopped by PID.
+class Agent {
+ public:
+  Agent(const tt::NetNamespace& node, const std::string& datastore, const std::string& log) {
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+      const std::string agent = binary("src/agent/tartan-agent");
+      ::execlp("ip", "ip", "netns", "exec", node.name().c_str(), agent.c_str(), "--datastore", datastore.c_str(),
+               "--node", "node-1", "--health-port", std::to_string(kHealthPort).c_str(), "--log-level", "debug",
+               static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+  }
+  ~Agent() { stop(SIGKILL); }
+  // Sends `signal` and waits for the exit; the exit status.
+  int stop(int signal = SIGTERM) {
+    if (pid_ <= 0) return -1;
+    ::kill(pid_, signal);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return status;
+  }
+  bool running() {
+    return pid_ > 0 && ::waitpid(pid_, nullptr, WNOHANG) == 0;
+  }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+struct Pod {
+  std::string ns, name, ip, labels;
+  std::unique_ptr<tt::NetNamespace> netns;
+};
+
+struct Node {
+  tt::NetNamespace node{"agent-node"};
+  std::string dir;
+  std::deque<Pod> pods;  // references stay valid as pods are added
+
+  Node() {
+    dir = (fs::temp_directory_path() / ("tartan-agent-test-" + tt::uniqueSuffix())).string();
+    fs::create_directories(dir + "/datastore");
+    // An uplink carries the node's default route, so proxy ARP answers for 169.254.1.1.
+    node.execOrThrow("sysctl -qw net.ipv4.ip_forward=1 && ip link add uplink type veth peer name uplink-peer && "
+                     "ip link set uplink-peer up && ip link set uplink up && ip route add default dev uplink");
+  }
+  ~Node() {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
+
+  Pod& pod(const std::string& ns, const std::string& name, const std::string& ip, const std::string& labels) {
+    Pod p{ns, name, ip, labels, std::make_unique<tt::NetNamespace>("agent-pod")};
+    // The agent sets the veth's sysctls and the /32 route; only the pod side is set up here.
+    const std::string veth = tartan::calc::CalcGraph::vethNameForWorkload("tart", ns, name);
+    node.execOrThrow("ip link add " + veth + " type veth peer name eth0 netns " + p.netns->name() +
+                     " && ip link set " + veth + " up");
+    p.netns->execOrThrow("ip link set eth0 up && ip addr add " + ip + "/32 dev eth0 && "
+                         "ip route add 169.254.1.1 dev eth0 scope link && ip route add default via 169.254.1.1 dev eth0");
+    pods.push_back(std::move(p));
+    return pods.back();
+  }
+
+  std::string datastore() const { return "file:" + dir + "/datastore"; }
+
+  void apply(const std::string& name, const std::string& yaml) const {
+    const std::string file = dir + "/" + name + ".yaml";
+    std::ofstream(file) << yaml;
+    tt::shellOrThrow(binary("src/cli/tartanctl") + " --datastore " + datastore() + " apply -f " + file);
+  }
+
+  std::string podsYaml() const {
+    std::string out;
+    std::set<std::string> namespaces;
+    for (const auto& p : pods) namespaces.insert(p.ns);
+    for (const auto& n : namespaces)
+      out += "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: " + n + "\n  labels: {team: " + n + "}\n---\n";
+    for (const auto& p : pods)
+      out += "apiVersion: v1\nkind: Pod\nmetadata:\n  name: " + p.name + "\n  namespace: " + p.ns + "\n  labels: " +
+             p.labels + "\nspec:\n  nodeName: node-1\n  containers:\n  - name: c\nstatus:\n  phase: Running\n  podIP: " +
+             p.ip + "\n  podIPs:\n  - ip: " + p.ip + "\n---\n";
+    return out;
+  }
+
+  std::string agentLog() const { return readFile(dir + "/agent.log"); }
+};
+
+const char* kPolicies = R"(apiVersion: tartan.dev/v1
+kind: NetworkPolicy
+metadata:
+  name: default-deny
+  namespace: shop
+spec:
+  selector: all()
+  types: [Ingress]
+---
+apiVersion: tartan.dev/v1
+kind: NetworkPolicy
+metadata:
+  name: allow-trusted
+  namespace: shop
+spec:
+  order: 100
+  selector: app == "server"
+  ingress:
+    - action: Allow
+      protocol: TCP
+      source:
+        namespaceSelector: team == "front"
+        selector: role == "trusted"
+      destination:
+        ports: [8080]
+)";
+
+}  // namespace
+
+TEST_CASE("the agent programs pods from the datastore, enforces policy, and restarts without cutting traffic") {
+  if (!tt::haveNetAdmin()) {
+    WARN("kernel_agent needs root and network namespaces: SKIPPED, nothing was tested");
+    SUCCEED("skipped: not root");
+    return;
+  }
+  Node n;
+  Pod& trusted = n.pod("front", "trusted", "10.66.0.2", "{role: trusted}");
+  Pod& other = n.pod("front", "other", "10.66.0.3", "{role: other}");
+  Pod& server = n.pod("shop", "server", "10.66.0.4", "{app: server}");
+  tt::EchoServer echo(*server.netns, "0.0.0.0", 8080);
+  n.apply("pods", n.podsYaml());
+
+  auto agent = std::make_unique<Agent>(n.node, n.datastore(), n.dir + "/agent.log");
+  // On a failed REQUIRE, the agent's own account of what happened.
+  struct DumpLog {
+    const Node& n;
+    ~DumpLog() {
+      if (std::uncaught_exceptions() > 0) std::cerr << "---- agent log ----\n" << n.agentLog() << "----\n";
+    }
+  } dumpLog{n};
+
+  // Readiness flips to 200 once the first full sync is programmed; liveness is up meanwhile.
+  REQUIRE(eventually([&] { return httpGet(n.node, "/readiness") == 200; }, 90s));
+  CHECK(httpGet(n.node, "/liveness") == 200);
+  std::string metrics;
+  CHECK(httpGet(n.node, "/metrics", &metrics) == 200);
+  CHECK(metrics.find("tartan_agent_in_sync 1") != std::string::npos);
+  CHECK(metrics.find("tartan_agent_local_endpoints 3") != std::string::npos);
+
+  // The agent's routes and proxy ARP make the pods reach each other; no policy: open.
+  REQUIRE(eventually([&] { return tt::canConnect(*trusted.netns, server.ip, 8080); }));
+  CHECK(eventually([&] { return tt::canConnect(*other.netns, server.ip, 8080); }));
+  CHECK(n.node.exec("ip route show proto 116").output.find(server.ip) != std::string::npos);
+  const std::string veth = tartan::calc::CalcGraph::vethNameForWorkload("tart", "shop", "server");
+  CHECK(n.node.exec("sysctl -n net.ipv4.conf." + veth + ".proxy_arp").output == "1\n");
+
+  // Connections opened before the policy: conntrack keeps them, as Calico does.
+  const int fromTrusted = tt::connectFrom(*trusted.netns, server.ip, 8080);
+  const int fromOther = tt::connectFrom(*other.netns, server.ip, 8080);
+  REQUIRE(fromTrusted >= 0);
+  REQUIRE(fromOther >= 0);
+
+  n.apply("policy", kPolicies);
+  CHECK(eventually([&] { return !tt::canConnect(*other.netns, server.ip, 8080); }));
+  CHECK(tt::canConnect(*trusted.netns, server.ip, 8080));
+  CHECK(tt::echoes(fromOther));
+  CHECK(tt::echoes(fromTrusted));
+
+  // SIGTERM: a clean exit that leaves the rules in place.
+  CHECK(agent->stop(SIGTERM) == 0);
+  const std::string saved = n.node.exec("iptables-save 2>/dev/null; iptables-nft-save 2>/dev/null").output;
+  CHECK(saved.find("tartan-") != std::string::npos);
+  CHECK_FALSE(tt::canConnect(*other.netns, server.ip, 8080));
+  CHECK(tt::canConnect(*trusted.netns, server.ip, 8080));
+
+  // A restart takes over in place: established connections live on, verdicts stay.
+  agent = std::make_unique<Agent>(n.node, n.datastore(), n.dir + "/agent.log");
+  CHECK(eventually([&] { return httpGet(n.node, "/readiness") == 200; }, 90s));
+  CHECK(tt::echoes(fromTrusted));
+  CHECK(tt::echoes(fromOther));
+  CHECK_FALSE(tt::canConnect(*other.netns, server.ip, 8080));
+  CHECK(tt::canConnect(*trusted.netns, server.ip, 8080));
+  ::close(fromTrusted);
+  ::close(fromOther);
+  CHECK(agent->stop(SIGTERM) == 0);
+}
