@@ -3,10 +3,8 @@
 
 #include "tartan/common/log.hpp"
 #include "tartan/dataplane/iptables/driver.hpp"
-#include "tartan/dataplane/iptables/ip_sets.hpp"
 #include "tartan/dataplane/iptables/table.hpp"
 
-#include <poll.h>
 
 namespace tartan::agent {
 namespace pb = dataplane::proto;

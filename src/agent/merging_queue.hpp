@@ -9,7 +9,6 @@
 #pragma once
 
 #include <chrono>
-#include <cstdint>
 #include <condition_variable>
 #include <mutex>
 #include <optional>
@@ -26,7 +25,6 @@ class MergingQueue {
       if (closed_) return;
       if (pending_) pending_->merge(std::move(value));
       else pending_.emplace(std::move(value));
-      ++pushes_;
     }
     ready_.notify_one();
   }
@@ -56,18 +54,11 @@ class MergingQueue {
     return closed_;
   }
 
-  // How many values were pushed (merged or not), for metrics and tests.
-  uint64_t pushes() const {
-    std::lock_guard lock(mutex_);
-    return pushes_;
-  }
-
  private:
   mutable std::mutex mutex_;
   std::condition_variable ready_;
   std::optional<T> pending_;
   bool closed_ = false;
-  uint64_t pushes_ = 0;
 };
 
 }  // namespace tartan::agent
