@@ -4,6 +4,13 @@
 
 #include <catch2/catch.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <sstream>
+
 using namespace tartan::agent;
 
 TEST_CASE("a histogram renders cumulative buckets, +Inf, sum and count") {
@@ -61,4 +68,58 @@ TEST_CASE("readiness is 503 until the first sync is programmed; liveness needs e
   CHECK(respond("/readiness", health, metrics).status == 200);
   CHECK(respond("/metrics?x=1", health, metrics).contentType.find("version=0.0.4") != std::string::npos);
   CHECK(respond("/nope", health, metrics).status == 404);
+}
+
+namespace {
+
+// One HTTP/1.0 GET to 127.0.0.1:<port>; the status code, 0 if nothing answered.
+int get(uint16_t port, const std::string& path, std::string* body = nullptr) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  timeval timeout{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  std::string response;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+    const std::string request = "GET " + path + " HTTP/1.0\r\n\r\n";
+    if (::write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
+      char buf[4096];
+      for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) response.append(buf, static_cast<size_t>(n));
+    }
+  }
+  ::close(fd);
+  if (body) *body = response.substr(std::min(response.size(), response.find("\r\n\r\n") + 4));
+  return response.size() > 12 ? std::atoi(response.c_str() + 9) : 0;
+}
+
+}  // namespace
+
+TEST_CASE("the health server answers over HTTP on a port of its choosing") {
+  Health health;
+  Metrics metrics;
+  HealthServer server(health, metrics);
+  REQUIRE(server.start("127.0.0.1", 0));
+  REQUIRE(server.port() != 0);
+  CHECK(get(server.port(), "/readiness") == 503);
+  health.setReady();
+  CHECK(get(server.port(), "/readiness") == 200);
+  std::string body;
+  CHECK(get(server.port(), "/metrics", &body) == 200);
+  CHECK(body.find("# TYPE tartan_agent_apply_seconds histogram") != std::string::npos);
+  CHECK(get(server.port(), "/elsewhere") == 404);
+  server.stop();
+  CHECK(get(server.port(), "/readiness") == 0);
+}
+
+TEST_CASE("the health server reports a bad address or a taken port as an error") {
+  Health health;
+  Metrics metrics;
+  HealthServer first(health, metrics), second(health, metrics), bad(health, metrics);
+  CHECK_FALSE(bad.start("not-an-address", 0));
+  REQUIRE(first.start("127.0.0.1", 0));
+  const auto taken = second.start("127.0.0.1", first.port());
+  REQUIRE_FALSE(taken);
+  CHECK(taken.error().where == "health server");
 }
