@@ -202,10 +202,11 @@ void CalcGraph::Impl::onUpdate(const model::Resource& resource) {
                   d.ports.emplace_back(interner_.text(p.name), interner_.text(p.protocol), p.port);
                 }
               }
-              d.local = item.local != nullptr;
+              d.local = item.local;
               if (item.local) {
-                d.wepName = item.local->name;
-                d.interfaceName = item.local->interfaceName;
+                const LocalInfo& info = *localEndpoints_.at(id).info;
+                d.wepName = info.name;
+                d.interfaceName = info.interfaceName;
               }
               it->second.pod = std::move(d);
             }

@@ -171,8 +171,8 @@ bool profileExists(const std::string& name,
 
 void CalcGraph::Impl::renderEndpoint(uint32_t itemIndex, LocalEndpointState& ep, std::string& key,
                                      std::string& bytes, std::vector<std::string>& profiles) {
-  const Item& item = items_[itemIndex];
-  const LocalInfo& li = *item.local;
+  (void)itemIndex;  // everything rendered is in the endpoint's own state
+  const LocalInfo& li = *ep.info;
 
   // Tiers in order, policies within a tier in order then name.
   std::map<TierOrder, std::vector<const PolicyState*>> byTier;

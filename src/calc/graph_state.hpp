@@ -101,12 +101,13 @@ struct LocalInfo {
   std::vector<std::string> profiles;   // HEP: spec.profiles
 };
 
+// 32 bytes: there is one per endpoint in the cluster.
 struct Item {
   MemberList members;      // addresses or nets
-  std::unique_ptr<LocalInfo> local;  // set iff the endpoint is on this node
   uint32_t labelSet = kNone;
   uint32_t ports = kNone;  // index in portLists_ (named ports), kNone if none
   bool alive = false;
+  bool local = false;      // on this node: localEndpoints_ holds the rest
   ItemKind kind = ItemKind::kWorkload;
 };
 
@@ -172,6 +173,7 @@ struct TierState {
 };
 
 struct LocalEndpointState {
+  std::unique_ptr<LocalInfo> info;
   std::set<uint32_t> policies;
   bool dirty = true;
   bool sent = false;

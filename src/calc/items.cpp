@@ -201,7 +201,7 @@ void CalcGraph::Impl::setItem(uint32_t id, std::optional<ItemSnapshot> next, Ite
   applyItemChange(id, before, next);
   if (before && !sameLabelSet) releaseLabelSet(before->labelSet, id);
 
-  const bool wasLocal = item.local != nullptr;
+  const bool wasLocal = item.local;
   const bool wasEndpoint = item.alive && item.kind != ItemKind::kNetworkSet;
   const bool isEndpoint = next.has_value() && kind != ItemKind::kNetworkSet;
   stats_.endpoints += static_cast<std::size_t>(isEndpoint) - static_cast<std::size_t>(wasEndpoint);
@@ -211,17 +211,19 @@ void CalcGraph::Impl::setItem(uint32_t id, std::optional<ItemSnapshot> next, Ite
     item.labelSet = next->labelSet;
     item.members = std::move(next->members);
     item.ports = next->ports;
-    item.local = std::move(local);
+    item.local = local != nullptr;
   } else {
     item.alive = false;
     item.labelSet = kNone;
     item.members = MemberList();
     item.ports = kNone;
-    item.local.reset();
+    item.local = false;
   }
 
   if (item.local) {
-    localEndpoints_[id].host = kind == ItemKind::kHost;
+    LocalEndpointState& ep = localEndpoints_[id];
+    ep.info = std::move(local);
+    ep.host = kind == ItemKind::kHost;
     recomputeLocalMatches(id);
     markEndpointDirty(id);
   } else if (wasLocal) {
