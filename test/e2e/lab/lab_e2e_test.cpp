@@ -105,6 +105,7 @@ TEST_CASE("tartan-lab: the shop lab, its matrix before and after the example pol
     after = lab.probe();
   } while (after != expected && std::chrono::steady_clock::now() < deadline);
   INFO("after the policies:\n" << describe(after));
+  INFO("agent errors:\n" << tt::shell("grep -E 'error|warn' " + lab.stateDir + "/logs/agent.log | tail -5").output);
   CHECK(after == expected);
 
   // The table form names every pod.
