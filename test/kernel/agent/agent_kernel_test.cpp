@@ -21,6 +21,7 @@
 #include <iostream>
 #include <memory>
 #include <set>
+#include <sstream>
 #include <thread>
 
 namespace tt = tartan::test;
@@ -263,4 +264,62 @@ TEST_CASE("the agent programs pods from the datastore, enforces policy, and rest
   ::close(fromTrusted);
   ::close(fromOther);
   CHECK(agent->stop(SIGTERM) == 0);
+}
+
+TEST_CASE("AgentConfiguration reaches the driver and the route sync: drift is repaired on their refresh intervals") {
+  if (!tt::haveNetAdmin()) {
+    WARN("kernel_agent needs root and network namespaces: SKIPPED, nothing was tested");
+    SUCCEED("skipped: not root");
+    return;
+  }
+  Node n;
+  Pod& client = n.pod("front", "client", "10.66.0.2", "{role: client}");
+  Pod& server = n.pod("shop", "server", "10.66.0.4", "{app: server}");
+  tt::EchoServer echo(*server.netns, "0.0.0.0", 8080);
+  n.apply("config", R"(apiVersion: tartan.dev/v1
+kind: AgentConfiguration
+metadata:
+  name: default
+spec:
+  iptablesBackend: NFT
+  iptablesRefreshInterval: 2s
+  routeRefreshInterval: 2s
+)");
+  n.apply("pods", n.podsYaml());
+  Agent agent(n.node, n.datastore(), n.dir + "/agent.log");
+  struct DumpLog {
+    const Node& n;
+    ~DumpLog() {
+      if (std::uncaught_exceptions() > 0) std::cerr << "---- agent log ----\n" << n.agentLog() << "----\n";
+    }
+  } dumpLog{n};
+  REQUIRE(eventually([&] { return httpGet(n.node, "/readiness") == 200; }, 90s));
+  REQUIRE(eventually([&] { return tt::canConnect(*client.netns, server.ip, 8080); }));
+
+  // The backend asked for: nft holds our hook in FORWARD.
+  auto forwardHook = [&] {
+    const std::string saved = n.node.exec("iptables-nft-save -t filter").output;
+    std::istringstream lines(saved);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.rfind("-A FORWARD ", 0) == 0 && line.find("tartan-") != std::string::npos) return line;
+    }
+    return std::string();
+  };
+  const std::string hook = forwardHook();
+  REQUIRE_FALSE(hook.empty());
+
+  // Someone removes the hook and a workload route behind the agent's back.
+  n.node.execOrThrow("iptables-nft -t filter -D " + hook.substr(3));
+  n.node.execOrThrow("ip route del " + server.ip + "/32");
+  CHECK(forwardHook().empty());
+  // The periodic read-back (iptablesRefreshInterval) and route sync (routeRefreshInterval) put
+  // both back.
+  CHECK(eventually([&] { return forwardHook() == hook; }, 20s));
+  CHECK(eventually([&] { return n.node.exec("ip route show proto 116").output.find(server.ip) != std::string::npos; },
+                   20s));
+  CHECK(eventually([&] { return tt::canConnect(*client.netns, server.ip, 8080); }));
+  std::string metrics;
+  CHECK(httpGet(n.node, "/metrics", &metrics) == 200);
+  CHECK(metrics.find("tartan_agent_resyncs_total 0\n") == std::string::npos);
+  CHECK(agent.stop(SIGTERM) == 0);
 }
