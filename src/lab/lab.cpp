@@ -162,6 +162,26 @@ std::vector<model::Resource> resources(const LabFile& lab) {
     p.status.podIP = pod.ip;
     p.status.podIPs.push_back(model::PodIP{pod.ip});
     out.emplace_back(std::move(p));
+
+    // What the CNI plugin writes for the pod: its interface and address, named as Calico names
+    // it ("<node>-k8s-<pod>-eth0", each '-' doubled).
+    auto escaped = [](const std::string& part) {
+      std::string e;
+      for (char ch : part) e += ch == '-' ? std::string("--") : std::string(1, ch);
+      return e;
+    };
+    model::WorkloadEndpoint w;
+    w.metadata.name = escaped(lab.node) + "-k8s-" + escaped(pod.name) + "-eth0";
+    w.metadata.namespaceName = pod.namespaceName;
+    w.metadata.labels = {pod.labels.begin(), pod.labels.end()};
+    w.spec.orchestrator = "k8s";
+    w.spec.node = lab.node;
+    w.spec.pod = pod.name;
+    w.spec.endpoint = "eth0";
+    w.spec.interfaceName = hostVethName(pod);
+    w.spec.ipNetworks = {pod.ip + "/32"};
+    w.spec.profiles = {"kns." + pod.namespaceName};
+    out.emplace_back(std::move(w));
   }
   return out;
 }
