@@ -8,7 +8,7 @@ Everything runs in namespaces this script creates (deleted at the end, also on f
 daemons are started by us and stopped by PID. Needs root. Usage:
   bench_bgpd.py --bgpd build/bgpd-rel/bgp/speaker/tartan-bgpd --sizes 100000 1000000
 """
-import argparse, json, os, shutil, signal, subprocess, sys, tempfile, time
+import argparse, json, os, shutil, signal, subprocess, sys, tempfile, threading, time
 
 TARTAN_PROTO = 117
 
@@ -97,9 +97,9 @@ def bird_rib_count(lab):
     out = lab.birdc("bird", f"{lab.tmp}/rx.ctl", "show route count")
     for line in out.splitlines():
         # "1000000 of 1000000 routes for 1000000 networks in table master4"
-        if "routes for" in line:
+        if "routes for" in line and "master4" in line:
             return int(line.split()[0])
-    return 0
+    return None
 
 
 def tartan_status(lab):
@@ -127,7 +127,7 @@ def run(bgpd, status_tool, n):
         with open(f"{t}/rx.conf", "w") as f:
             f.write("router id 10.98.2.2;\nprotocol device {}\n"
                     "protocol kernel { ipv4 { import none; export all; }; merge paths on; }\n"
-                    "protocol bgp src { local 10.98.2.2 as 65010; neighbor 10.98.2.1 as 65000;"
+                    "protocol bgp sender { local 10.98.2.2 as 65010; neighbor 10.98.2.1 as 65000;"
                     " ipv4 { import all; export none; }; }\n")
         os.makedirs(f"{t}/store")
         subprocess.run([status_tool, "--write-datastore", f"{t}/store"], check=True)
@@ -139,52 +139,52 @@ def run(bgpd, status_tool, n):
         lab.spawn("src", ["bird", "-c", f"{t}/src.conf", "-s", f"{t}/src.ctl", "-f"], "src.log")
 
         results = {"tartan": {}, "bird": {}}
+        # One poller thread per (receiver, table): each probe has its own cadence, so a slow
+        # kernel dump of one receiver does not blur the other's timings.
+        probes = {
+            ("tartan", "rib"): lambda: (tartan_status(lab) or {}).get("loc_rib"),
+            ("tartan", "kernel"): lambda: (tartan_status(lab) or {}).get("kernel"),
+            ("bird", "rib"): lambda: bird_rib_count(lab),
+            ("bird", "kernel"): lambda: kernel_count(lab, "bird", "bird"),
+        }
         est = {}
-        done = {}
-        targets = {"rib99": int(n * 0.99), "rib100": n, "kernel99": int(n * 0.99), "kernel100": n}
-        deadline = time.monotonic() + max(120, n / 2000)
-        while time.monotonic() < deadline and len(done) < 8:
-            now = time.monotonic()
-            for role in ("tartan", "bird"):
-                if role not in est:
-                    proto = "rx1" if role == "tartan" else "rx2"
-                    if "Established" in lab.birdc("src", f"{t}/src.ctl", f"show protocols {proto}"):
-                        est[role] = now
-                    continue
-                if role == "tartan":
-                    s = tartan_status(lab) or {}
-                    rib, kern = s.get("loc_rib", 0), s.get("kernel", 0)
-                else:
-                    rib, kern = bird_rib_count(lab), None
-                if kern is None:
-                    kern = kernel_count(lab, "bird", "bird")
-                for name, value in (("rib", rib), ("kernel", kern)):
-                    for pct in ("99", "100"):
-                        key = (role, name + pct)
-                        if key not in done and value >= targets[name + pct]:
-                            done[key] = now - est[role]
-            time.sleep(0.1)
-        for (role, metric), v in done.items():
-            results[role][f"{metric}_s"] = round(v, 3)
+        for role, proto in (("tartan", "rx1"), ("bird", "rx2")):
+            if wait(lambda: "Established" in lab.birdc("src", f"{t}/src.ctl", f"show protocols {proto}"), 60, 0.02):
+                est[role] = time.monotonic()
+        timeout = max(120, n / 2000)
+
+        def poll(key, stop_when, origin, out):
+            end = time.monotonic() + timeout
+            while time.monotonic() < end:
+                v = probes[key]()
+                now = time.monotonic()
+                if v is not None:
+                    for name, pred in stop_when.items():
+                        if name not in out and pred(v):
+                            out[name] = round(now - origin, 3)
+                    if len(out) == len(stop_when):
+                        return
+                time.sleep(0.02)
+
+        outs = {k: {} for k in probes}
+        threads = [threading.Thread(target=poll, args=(k, {
+            f"{k[1]}99_s": lambda v: v >= int(n * 0.99), f"{k[1]}100_s": lambda v: v >= n}, est.get(k[0], 0), outs[k]))
+            for k in probes]
+        for th in threads: th.start()
+        for th in threads: th.join()
+        for (role, _), o in outs.items():
+            results[role].update(o)
 
         # Withdraw everything: the sender disables its static protocol.
         lab.birdc("src", f"{t}/src.ctl", "disable st")
         start = time.monotonic()
-        wd = {}
-        while time.monotonic() < start + max(120, n / 2000) and len(wd) < 4:
-            now = time.monotonic()
-            s = tartan_status(lab) or {}
-            if ("tartan", "rib") not in wd and s.get("loc_rib", 1) == 0:
-                wd[("tartan", "rib")] = now - start
-            if ("tartan", "kernel") not in wd and s.get("kernel", 1) == 0:
-                wd[("tartan", "kernel")] = now - start
-            if ("bird", "rib") not in wd and bird_rib_count(lab) == 0:
-                wd[("bird", "rib")] = now - start
-            if ("bird", "kernel") not in wd and kernel_count(lab, "bird", "bird") == 0:
-                wd[("bird", "kernel")] = now - start
-            time.sleep(0.1)
-        for (role, metric), v in wd.items():
-            results[role][f"withdraw_{metric}_s"] = round(v, 3)
+        outs = {k: {} for k in probes}
+        threads = [threading.Thread(target=poll, args=(k, {f"withdraw_{k[1]}_s": lambda v: v == 0}, start, outs[k]))
+                   for k in probes]
+        for th in threads: th.start()
+        for th in threads: th.join()
+        for (role, _), o in outs.items():
+            results[role].update(o)
         results["tartan"].update(proc_usage(tartan.pid))
         results["bird"].update(proc_usage(bird_rx.pid))
         ratios = {}
