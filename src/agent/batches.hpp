@@ -22,7 +22,7 @@ namespace tartan::agent {
 
 struct SyncerBatch {
   std::map<datastore::Key, syncer::Update> updates;
-  bool inSync = false;  // the syncer's snapshot is complete (at or before the last update here)
+  bool inSync = false;    // the syncer's snapshot is complete (at or before the last update here)
   uint64_t received = 0;  // updates delivered, merged or not
 
   void merge(SyncerBatch&& newer) {

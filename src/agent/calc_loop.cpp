@@ -7,7 +7,8 @@ namespace tartan::agent {
 namespace pb = dataplane::proto;
 
 CalcLoop::CalcLoop(std::string nodeName, std::map<std::string, std::string> environment,
-                   MergingQueue<SyncerBatch>& in, MergingQueue<DataplaneBatch>& out, Metrics& metrics, Health& health)
+                   MergingQueue<SyncerBatch>& in, MergingQueue<DataplaneBatch>& out, Metrics& metrics,
+                   Health& health)
     : nodeName_(std::move(nodeName)),
       environment_(std::move(environment)),
       in_(in),
@@ -21,8 +22,10 @@ void CalcLoop::run() {
   for (;;) {
     health_.beat(Health::Loop::kCalc);
     auto batch = in_.pop(std::chrono::seconds(1));
-    if (batch) process(std::move(*batch));
-    else if (in_.closed()) return;
+    if (batch)
+      process(std::move(*batch));
+    else if (in_.closed())
+      return;
   }
 }
 
@@ -48,8 +51,8 @@ void CalcLoop::start() {
   }
   refreshConfig();
   auto log = log::get("agent");
-  log->info("in sync with the datastore ({} resources); node {}, interface prefix '{}'", snapshot_.updates.size(),
-            nodeName_, config_.interfacePrefix);
+  log->info("in sync with the datastore ({} resources); node {}, interface prefix '{}'",
+            snapshot_.updates.size(), nodeName_, config_.interfacePrefix);
   graph_ = std::make_unique<calc::CalcGraph>(calc::Config{nodeName_, config_.interfacePrefix}, *this);
   for (const auto& [key, update] : snapshot_.updates) {
     if (update.kind != model::Kind::kAgentConfiguration) apply(update);
@@ -61,13 +64,17 @@ void CalcLoop::start() {
 
 void CalcLoop::apply(const syncer::Update& update) {
   if (update.kind == model::Kind::kAgentConfiguration) {
-    if (update.resource) configs_[update.key.name] = std::get<model::AgentConfiguration>(*update.resource).spec;
-    else configs_.erase(update.key.name);
+    if (update.resource)
+      configs_[update.key.name] = std::get<model::AgentConfiguration>(*update.resource).spec;
+    else
+      configs_.erase(update.key.name);
     return;
   }
   if (!graph_) return;
-  if (update.resource) graph_->onUpdate(*update.resource);
-  else graph_->onRemove(update.kind, update.key.namespace_, update.key.name);
+  if (update.resource)
+    graph_->onUpdate(*update.resource);
+  else
+    graph_->onRemove(update.kind, update.key.namespace_, update.key.name);
 }
 
 bool CalcLoop::refreshConfig() {
@@ -123,7 +130,8 @@ void CalcLoop::send(const pb::ToDataplane& message) {
       break;
     case pb::ToDataplane::kActiveProfileUpdate: {
       const auto& u = message.active_profile_update();
-      policyRules_["r:" + u.id().name()] = u.profile().inbound_rules_size() + u.profile().outbound_rules_size();
+      policyRules_["r:" + u.id().name()] =
+          u.profile().inbound_rules_size() + u.profile().outbound_rules_size();
       break;
     }
     case pb::ToDataplane::kActiveProfileRemove:

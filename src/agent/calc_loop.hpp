@@ -25,8 +25,9 @@ namespace tartan::agent {
 
 class CalcLoop final : public calc::DataplaneSink {
  public:
-  CalcLoop(std::string nodeName, std::map<std::string, std::string> environment, MergingQueue<SyncerBatch>& in,
-           MergingQueue<DataplaneBatch>& out, Metrics& metrics, Health& health);
+  CalcLoop(std::string nodeName, std::map<std::string, std::string> environment,
+           MergingQueue<SyncerBatch>& in, MergingQueue<DataplaneBatch>& out, Metrics& metrics,
+           Health& health);
   ~CalcLoop() override;
 
   // Until `in` is closed.
@@ -49,7 +50,7 @@ class CalcLoop final : public calc::DataplaneSink {
   Metrics& metrics_;
   Health& health_;
 
-  SyncerBatch snapshot_;  // before the first in-sync
+  SyncerBatch snapshot_;                                          // before the first in-sync
   std::map<std::string, model::AgentConfigurationSpec> configs_;  // by resource name
   AgentConfig config_;
   std::unique_ptr<calc::CalcGraph> graph_;

@@ -44,7 +44,8 @@ Level fromSpec(const model::AgentConfigurationSpec& spec, std::vector<Error>& wa
     std::vector<std::string> dropped;
     level[key] = formatFailsafePorts(**ports, &dropped);
     for (const auto& d : dropped)
-      warnings.push_back(makeError(where, key, "failsafe port " + d + " is limited to a net, which is not supported; left out"));
+      warnings.push_back(makeError(
+          where, key, "failsafe port " + d + " is limited to a net, which is not supported; left out"));
   }
   return level;
 }
@@ -57,7 +58,8 @@ bool parseBool(std::string_view text, bool& out) {
 }
 
 // Applies one level over `config`; a bad value is a warning and leaves the lower level's value.
-void applyLevel(const Level& level, const std::string& where, AgentConfig& config, std::vector<Error>& warnings) {
+void applyLevel(const Level& level, const std::string& where, AgentConfig& config,
+                std::vector<Error>& warnings) {
   auto bad = [&](const std::string& key, const std::string& value, std::string why) {
     warnings.push_back(makeError(where, key, "'" + value + "' " + why + "; keeping the previous value"));
   };
@@ -69,17 +71,27 @@ void applyLevel(const Level& level, const std::string& where, AgentConfig& confi
     } else if (key == "failsafeoutboundhostports") {
       config.failsafeOutboundHostPorts = value;
     } else if (key == "defaultendpointtohostaction") {
-      if (value == "Drop" || value == "Return" || value == "Accept") config.defaultEndpointToHostAction = value;
-      else bad(key, value, "is not Drop, Return or Accept");
+      if (value == "Drop" || value == "Return" || value == "Accept")
+        config.defaultEndpointToHostAction = value;
+      else
+        bad(key, value, "is not Drop, Return or Accept");
     } else if (key == "iptablesbackend") {
       const std::string v = lower(value);
-      if (v == "auto") config.iptablesBackend = "Auto";
-      else if (v == "nft") config.iptablesBackend = "NFT";
-      else if (v == "legacy") config.iptablesBackend = "Legacy";
-      else bad(key, value, "is not Auto, NFT or Legacy");
-    } else if (key == "iptablesrefreshinterval" || key == "iptableslocktimeout" || key == "routerefreshinterval") {
+      if (v == "auto")
+        config.iptablesBackend = "Auto";
+      else if (v == "nft")
+        config.iptablesBackend = "NFT";
+      else if (v == "legacy")
+        config.iptablesBackend = "Legacy";
+      else
+        bad(key, value, "is not Auto, NFT or Legacy");
+    } else if (key == "iptablesrefreshinterval" || key == "iptableslocktimeout" ||
+               key == "routerefreshinterval") {
       auto d = parseGoDuration(value);
-      if (!d) { bad(key, value, "is not a duration"); continue; }
+      if (!d) {
+        bad(key, value, "is not a duration");
+        continue;
+      }
       (key == "iptablesrefreshinterval" ? config.iptablesRefreshInterval
        : key == "iptableslocktimeout"   ? config.iptablesLockTimeout
                                         : config.routeRefreshInterval) = *d;
@@ -90,11 +102,15 @@ void applyLevel(const Level& level, const std::string& where, AgentConfig& confi
     } else if (key == "maxipsetsize") {
       int n = 0;
       auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
-      if (ec != std::errc() || end != value.data() + value.size() || n <= 0) bad(key, value, "is not a positive number");
-      else config.maxIpsetSize = n;
+      if (ec != std::errc() || end != value.data() + value.size() || n <= 0)
+        bad(key, value, "is not a positive number");
+      else
+        config.maxIpsetSize = n;
     } else if (key == "workloadsourcespoofing") {
-      if (value == "Disabled" || value == "Any") config.workloadSourceSpoofing = value;
-      else bad(key, value, "is not Disabled or Any");
+      if (value == "Disabled" || value == "Any")
+        config.workloadSourceSpoofing = value;
+      else
+        bad(key, value, "is not Disabled or Any");
     }
   }
 }
@@ -117,7 +133,9 @@ std::map<std::string, std::string> AgentConfig::dataplaneConfig() const {
 }
 
 Result<std::chrono::seconds> parseGoDuration(std::string_view text) {
-  auto fail = [&] { return makeError("duration", "", "'" + std::string(text) + "' is not a duration like 90s or 1m30s"); };
+  auto fail = [&] {
+    return makeError("duration", "", "'" + std::string(text) + "' is not a duration like 90s or 1m30s");
+  };
   if (text.empty()) return fail();
   // A bare number: seconds (the environment form Felix also accepts).
   if (std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c); })) {
@@ -140,18 +158,26 @@ Result<std::chrono::seconds> parseGoDuration(std::string_view text) {
     while (u < rest.size() && !std::isdigit(static_cast<unsigned char>(rest[u])) && rest[u] != '.') ++u;
     const std::string_view unit = rest.substr(0, u);
     rest.remove_prefix(u);
-    if (unit == "h") total += number * 3600;
-    else if (unit == "m") total += number * 60;
-    else if (unit == "s") total += number;
-    else if (unit == "ms") total += number / 1e3;
-    else if (unit == "us" || unit == "µs") total += number / 1e6;
-    else if (unit == "ns") total += number / 1e9;
-    else return fail();
+    if (unit == "h")
+      total += number * 3600;
+    else if (unit == "m")
+      total += number * 60;
+    else if (unit == "s")
+      total += number;
+    else if (unit == "ms")
+      total += number / 1e3;
+    else if (unit == "us" || unit == "µs")
+      total += number / 1e6;
+    else if (unit == "ns")
+      total += number / 1e9;
+    else
+      return fail();
   }
   return std::chrono::seconds(static_cast<int64_t>(total));
 }
 
-std::string formatFailsafePorts(const std::vector<model::ProtoPort>& ports, std::vector<std::string>* dropped) {
+std::string formatFailsafePorts(const std::vector<model::ProtoPort>& ports,
+                                std::vector<std::string>* dropped) {
   std::string out;
   for (const auto& p : ports) {
     const std::string entry = lower(p.protocol.empty() ? "tcp" : p.protocol) + ":" + std::to_string(p.port);

@@ -55,7 +55,7 @@ std::string formatFailsafePorts(const std::vector<model::ProtoPort>& ports,
 struct MergeInput {
   const model::AgentConfigurationSpec* global = nullptr;  // "default"
   const model::AgentConfigurationSpec* node = nullptr;    // "node.<name>"
-  std::map<std::string, std::string> environment;          // every TARTAN_* variable
+  std::map<std::string, std::string> environment;         // every TARTAN_* variable
 };
 
 struct MergeResult {

@@ -5,7 +5,6 @@
 #include "tartan/dataplane/iptables/driver.hpp"
 #include "tartan/dataplane/iptables/table.hpp"
 
-
 namespace tartan::agent {
 namespace pb = dataplane::proto;
 namespace dpi = dataplane::iptables;
@@ -22,7 +21,8 @@ int64_t chainCount(const dpi::Driver& driver) {
   int64_t n = 0;
   for (auto family : {dpi::IpFamily::kV4, dpi::IpFamily::kV6}) {
     for (const char* table : {"raw", "mangle", "filter"}) {
-      if (const dpi::Table* t = driver.table(family, table)) n += static_cast<int64_t>(t->desiredChainCount());
+      if (const dpi::Table* t = driver.table(family, table))
+        n += static_cast<int64_t>(t->desiredChainCount());
     }
   }
   return n;
@@ -43,7 +43,8 @@ void DataplaneLoop::run() {
   });
   // The sockets belong to this thread's namespace, which is the process's.
   auto netlinkOpened = netlink::Netlink::open();
-  if (!netlinkOpened) log->error("netlink: {}; workload routes will not be programmed", netlinkOpened.error().toString());
+  if (!netlinkOpened)
+    log->error("netlink: {}; workload routes will not be programmed", netlinkOpened.error().toString());
   std::unique_ptr<netlink::Netlink> nl = netlinkOpened ? std::move(*netlinkOpened) : nullptr;
   netlink::RouteMonitor::Groups groups;
   groups.ipv4Routes = groups.ipv6Routes = false;  // only links: a workload interface appearing
@@ -66,10 +67,11 @@ void DataplaneLoop::run() {
       for (const auto& message : batch->messages) {
         if (message.has_workload_endpoint_update()) {
           const auto& u = message.workload_endpoint_update();
-          routes.setEndpoint(endpointKey(u.id()),
-                             WorkloadRoutes{u.endpoint().interface_name(),
-                                            {u.endpoint().ipv4_nets().begin(), u.endpoint().ipv4_nets().end()},
-                                            {u.endpoint().ipv6_nets().begin(), u.endpoint().ipv6_nets().end()}});
+          routes.setEndpoint(
+              endpointKey(u.id()),
+              WorkloadRoutes{u.endpoint().interface_name(),
+                             {u.endpoint().ipv4_nets().begin(), u.endpoint().ipv4_nets().end()},
+                             {u.endpoint().ipv6_nets().begin(), u.endpoint().ipv6_nets().end()}});
         } else if (message.has_workload_endpoint_remove()) {
           routes.removeEndpoint(endpointKey(message.workload_endpoint_remove().id()));
         }
@@ -123,8 +125,8 @@ void DataplaneLoop::run() {
       wasReady = true;
       metrics_.inSync = 1;
       health_.setReady();
-      log->info("first full sync programmed: {} chains, {} workload routes; ready", metrics_.iptablesChains.load(),
-                metrics_.workloadRoutes.load());
+      log->info("first full sync programmed: {} chains, {} workload routes; ready",
+                metrics_.iptablesChains.load(), metrics_.workloadRoutes.load());
     }
   }
   log->info("dataplane loop stopped; rules stay in place");

@@ -21,7 +21,8 @@ class Health {
   }
   bool live(std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now()) const {
     for (Loop loop : {Loop::kCalc, Loop::kDataplane}) {
-      const auto last = std::chrono::steady_clock::time_point(std::chrono::steady_clock::duration(slot(loop).load()));
+      const auto last =
+          std::chrono::steady_clock::time_point(std::chrono::steady_clock::duration(slot(loop).load()));
       if (slot(loop).load() == 0 || now - last > kStale) return false;
     }
     return true;

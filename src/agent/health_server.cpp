@@ -22,7 +22,8 @@ HealthResponse respond(const std::string& target, const Health& health, const Me
   }
   if (path == "/readiness") {
     const bool ready = health.ready();
-    return {ready ? 200 : 503, "text/plain; charset=utf-8", ready ? "ready\n" : "first sync not programmed yet\n"};
+    return {ready ? 200 : 503, "text/plain; charset=utf-8",
+            ready ? "ready\n" : "first sync not programmed yet\n"};
   }
   if (path == "/metrics") return {200, "text/plain; version=0.0.4; charset=utf-8", metrics.render()};
   return {404, "text/plain; charset=utf-8", "not found; try /liveness, /readiness or /metrics\n"};

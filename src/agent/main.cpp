@@ -31,10 +31,17 @@ using namespace tartan;
 
 // The kinds the calc graph and the configuration read; nothing else is watched.
 const std::vector<model::Kind> kWatchedKinds{
-    model::Kind::kGlobalNetworkPolicy, model::Kind::kNetworkPolicy,       model::Kind::kTier,
-    model::Kind::kGlobalNetworkSet,    model::Kind::kNetworkSet,          model::Kind::kHostEndpoint,
-    model::Kind::kWorkloadEndpoint,    model::Kind::kAgentConfiguration,  model::Kind::kKubernetesNamespace,
-    model::Kind::kKubernetesPod,       model::Kind::kKubernetesServiceAccount,
+    model::Kind::kGlobalNetworkPolicy,
+    model::Kind::kNetworkPolicy,
+    model::Kind::kTier,
+    model::Kind::kGlobalNetworkSet,
+    model::Kind::kNetworkSet,
+    model::Kind::kHostEndpoint,
+    model::Kind::kWorkloadEndpoint,
+    model::Kind::kAgentConfiguration,
+    model::Kind::kKubernetesNamespace,
+    model::Kind::kKubernetesPod,
+    model::Kind::kKubernetesServiceAccount,
     model::Kind::kKubernetesNetworkPolicy,
 };
 
@@ -120,7 +127,8 @@ int main(int argc, char** argv) {
 
   // Edge: syncerQueue -> CalcLoop (this thread) -> dataplaneQueue. Batches of dataplane API
   // messages; the first is ConfigUpdate, the whole state, InSync.
-  agent::CalcLoop calc(nodeName, agent::tartanEnvironment(environ), syncerQueue, dataplaneQueue, metrics, health);
+  agent::CalcLoop calc(nodeName, agent::tartanEnvironment(environ), syncerQueue, dataplaneQueue, metrics,
+                       health);
 
   // Edge: dataplaneQueue -> DataplaneLoop (own thread) -> iptables, ipsets, routes, sysctls.
   agent::DataplaneLoop dataplane(dataplaneQueue, metrics, health);

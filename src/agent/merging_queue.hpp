@@ -23,8 +23,10 @@ class MergingQueue {
     {
       std::lock_guard lock(mutex_);
       if (closed_) return;
-      if (pending_) pending_->merge(std::move(value));
-      else pending_.emplace(std::move(value));
+      if (pending_)
+        pending_->merge(std::move(value));
+      else
+        pending_.emplace(std::move(value));
     }
     ready_.notify_one();
   }

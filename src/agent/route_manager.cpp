@@ -48,7 +48,8 @@ RouteSyncReport RouteManager::sync(netlink::RouteTable& routeTable, netlink::Lin
     }
     // Sysctls once per interface incarnation; a veth re-created under the same name has a new
     // ifindex and starts with the kernel's defaults again.
-    if (auto done = configured_.find(wep.interfaceName); done == configured_.end() || done->second != it->second) {
+    if (auto done = configured_.find(wep.interfaceName);
+        done == configured_.end() || done->second != it->second) {
       auto applied = netlink::applySysctls(
           sysctls, netlink::workloadInterfaceSysctls(wep.interfaceName, !wep.ipv4Nets.empty(),
                                                      !wep.ipv6Nets.empty(), rpFilter));
@@ -64,8 +65,8 @@ RouteSyncReport RouteManager::sync(netlink::RouteTable& routeTable, netlink::Lin
   std::erase_if(configured_, [&](const auto& entry) { return !ifindex.contains(entry.first); });
 
   report.routes = desired.size();
-  auto synced = netlink::syncRoutes(routeTable, netlink::SyncScope{netlink::kTableMain, netlink::kProtocolAgent, {}},
-                                    desired);
+  auto synced = netlink::syncRoutes(
+      routeTable, netlink::SyncScope{netlink::kTableMain, netlink::kProtocolAgent, {}}, desired);
   if (!synced) {
     report.errors.push_back(synced.error());
   } else {

@@ -32,9 +32,9 @@ struct WorkloadRoutes {
 };
 
 struct RouteSyncReport {
-  size_t routes = 0;        // wanted routes whose interface exists
+  size_t routes = 0;  // wanted routes whose interface exists
   size_t missingInterfaces = 0;
-  size_t changes = 0;       // routes added, replaced or deleted
+  size_t changes = 0;         // routes added, replaced or deleted
   size_t sysctlsApplied = 0;  // interfaces configured this time
   std::vector<Error> errors;
 };
@@ -46,8 +46,8 @@ class RouteManager {
   bool dirty() const { return dirty_; }
   void markDirty() { dirty_ = true; }
 
-  RouteSyncReport sync(netlink::RouteTable& routes, netlink::LinkTable& links, netlink::InterfaceSysctls& sysctls,
-                       const std::string& rpFilter);
+  RouteSyncReport sync(netlink::RouteTable& routes, netlink::LinkTable& links,
+                       netlink::InterfaceSysctls& sysctls, const std::string& rpFilter);
 
  private:
   std::map<std::string, WorkloadRoutes> endpoints_;

@@ -6,13 +6,13 @@
 #include "tartan/model/model.hpp"
 #include "tartan/syncer/syncer.hpp"
 
-#include <nlohmann/json.hpp>
-#include <sys/socket.h>
-#include <netinet/in.h>
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <cstdlib>
@@ -101,8 +101,8 @@ class State {
   json data_ = json::object();
 };
 
-#define TRY(expr)                      \
-  do {                                 \
+#define TRY(expr)                                 \
+  do {                                            \
     if (auto r_ = (expr); !r_) return r_.error(); \
   } while (0)
 
@@ -156,7 +156,8 @@ std::vector<model::Resource> resources(const LabFile& lab) {
     p.spec.nodeName = lab.node;
     model::Container c;
     c.name = "server";
-    for (const auto& port : pod.ports) c.ports.push_back(model::ContainerPort{"", port.port, port.protocol, 0, ""});
+    for (const auto& port : pod.ports)
+      c.ports.push_back(model::ContainerPort{"", port.port, port.protocol, 0, ""});
     p.spec.containers.push_back(std::move(c));
     p.status.phase = "Running";
     p.status.podIP = pod.ip;
@@ -190,7 +191,8 @@ Result<void> writeResources(const std::string& stateDir, const LabFile& lab) {
   auto store = datastore::open(datastoreSpec(stateDir));
   if (!store) return store.error().error;
   std::vector<datastore::Op> ops;
-  for (const auto& r : resources(lab)) ops.push_back(datastore::Op::apply(syncer::keyOf(r), model::encodeYaml(r)));
+  for (const auto& r : resources(lab))
+    ops.push_back(datastore::Op::apply(syncer::keyOf(r), model::encodeYaml(r)));
   auto done = (*store)->transaction(ops);
   if (!done) return done.error().error;
   return {};
@@ -226,7 +228,8 @@ std::string tail(const std::string& path, size_t lines) {
   std::vector<std::string> all;
   for (std::string line; std::getline(in, line);) all.push_back(line);
   std::string out;
-  for (size_t i = all.size() > lines ? all.size() - lines : 0; i < all.size(); ++i) out += "  " + all[i] + "\n";
+  for (size_t i = all.size() > lines ? all.size() - lines : 0; i < all.size(); ++i)
+    out += "  " + all[i] + "\n";
   return out;
 }
 
@@ -255,15 +258,19 @@ Result<std::string> resolveStateDir(const std::string& stateDir, const std::stri
     if (fs::exists(entry.path() / "state.json")) labs.push_back(entry.path().string());
   }
   if (labs.size() == 1) return Dir(boost::system::in_place_value, labs.front());
-  return makeError("tartan-lab", "", labs.empty() ? "no lab is up (looked in /run/tartan-lab)"
-                                                  : "several labs are up: name one, or give --state-dir");
+  return makeError("tartan-lab", "",
+                   labs.empty() ? "no lab is up (looked in /run/tartan-lab)"
+                                : "several labs are up: name one, or give --state-dir");
 }
 
-Result<void> up(const LabFile& lab, const std::string& labFileText, const Tools& tools, const UpOptions& options) {
-  if (tools.agent.empty()) return makeError("tartan-lab", "", "tartan-agent not found: give --agent or $TARTAN_AGENT");
+Result<void> up(const LabFile& lab, const std::string& labFileText, const Tools& tools,
+                const UpOptions& options) {
+  if (tools.agent.empty())
+    return makeError("tartan-lab", "", "tartan-agent not found: give --agent or $TARTAN_AGENT");
   const std::string dir = options.stateDir.empty() ? defaultStateDir(lab.name) : options.stateDir;
   if (fs::exists(dir + "/state.json"))
-    return makeError(dir, "", "lab '" + lab.name + "' is already up; run `tartan-lab down " + lab.name + "` first");
+    return makeError(dir, "",
+                     "lab '" + lab.name + "' is already up; run `tartan-lab down " + lab.name + "` first");
   std::error_code ec;
   fs::create_directories(dir + "/datastore", ec);
   fs::create_directories(dir + "/logs", ec);
@@ -314,10 +321,10 @@ Result<void> up(const LabFile& lab, const std::string& labFileText, const Tools&
   }
 
   const std::string agentLog = dir + "/logs/agent.log";
-  auto agent = spawn({"ip", "netns", "exec", nodeNamespace(lab), tools.agent, "--datastore", datastoreSpec(dir),
-                      "--node", lab.node, "--health-port", std::to_string(kHealthPort), "--log-level",
-                      options.logLevel},
-                     agentLog);
+  auto agent = spawn(
+      {"ip", "netns", "exec", nodeNamespace(lab), tools.agent, "--datastore", datastoreSpec(dir), "--node",
+       lab.node, "--health-port", std::to_string(kHealthPort), "--log-level", options.logLevel},
+      agentLog);
   if (!agent) return agent.error();
   TRY(state.addProcess("agent", *agent));
   const uint64_t agentStart = startTime(*agent);
@@ -328,10 +335,12 @@ Result<void> up(const LabFile& lab, const std::string& labFileText, const Tools&
     if (httpStatus(nodeNamespace(lab), kHealthPort, "/readiness") == 200) break;
     ::waitpid(*agent, nullptr, WNOHANG);
     if (!isSameProcess(*agent, agentStart))
-      return makeError("tartan-agent", "", "exited during start-up; last lines of " + agentLog + ":\n" + tail(agentLog, 15));
+      return makeError("tartan-agent", "",
+                       "exited during start-up; last lines of " + agentLog + ":\n" + tail(agentLog, 15));
     if (std::chrono::steady_clock::now() > deadline)
-      return makeError("tartan-agent", "", "not ready after " + std::to_string(options.readyTimeoutSeconds) +
-                                               "s; see " + agentLog + ":\n" + tail(agentLog, 15));
+      return makeError("tartan-agent", "",
+                       "not ready after " + std::to_string(options.readyTimeoutSeconds) + "s; see " +
+                           agentLog + ":\n" + tail(agentLog, 15));
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   std::cout << "agent ready (pid " << *agent << ", log " << agentLog << ")\n"
@@ -362,14 +371,16 @@ Result<void> down(const std::string& stateDir, const std::string& labName) {
   }
   if (failed) return *failed;
   std::error_code ec;
-  if (fs::exists(stateDir + "/state.json") || fs::exists(stateDir + "/lab.yaml")) fs::remove_all(stateDir, ec);
+  if (fs::exists(stateDir + "/state.json") || fs::exists(stateDir + "/lab.yaml"))
+    fs::remove_all(stateDir, ec);
   if (ec) return makeError(stateDir, "", ec.message());
   return {};
 }
 
 int applyManifests(const std::string& stateDir, const Tools& tools, const std::vector<std::string>& args) {
   if (tools.tartanctl.empty()) {
-    std::cout << "tartanctl not found; run: tartanctl --datastore " << datastoreSpec(stateDir) << " apply ...\n";
+    std::cout << "tartanctl not found; run: tartanctl --datastore " << datastoreSpec(stateDir)
+              << " apply ...\n";
     return 1;
   }
   const pid_t pid = ::fork();

@@ -4,8 +4,9 @@
 // host's own): a node namespace running the real tartan-agent (child process, `ip netns exec`)
 // against a file datastore in the lab's state dir; per pod a namespace joined to the node by a
 // veth (node end named as Calico names it, pod end eth0), the pod's /32 on eth0 and a default
-// route via 169.254.1.1 (which the agent's proxy ARP answers); the Namespace and Pod resources
-// written to the datastore; an echo server (`tartan-lab serve`) on each pod's ports.
+// route via 169.254.1.1 (which the agent's proxy ARP answers); the Namespace, Pod and
+// WorkloadEndpoint resources written to the datastore; an echo server (`tartan-lab serve`) on each
+// pod's ports.
 // Owns: what its state file lists — namespaces (recorded before they are made) and processes
 // (by PID and start time, so a recycled PID is never signalled). `down` removes exactly that,
 // plus any namespace named for the lab, and works after a crash of either side.
@@ -34,11 +35,12 @@ Tools findTools(std::string agentOverride, std::string ctlOverride);
 std::string defaultStateDir(const std::string& labName);  // /run/tartan-lab/<name>
 
 struct UpOptions {
-  std::string stateDir;       // empty: default
+  std::string stateDir;  // empty: default
   std::string logLevel = "info";
   int readyTimeoutSeconds = 60;
 };
-Result<void> up(const LabFile& lab, const std::string& labFileText, const Tools& tools, const UpOptions& options);
+Result<void> up(const LabFile& lab, const std::string& labFileText, const Tools& tools,
+                const UpOptions& options);
 
 // Removes every namespace and process the lab made. Idempotent.
 Result<void> down(const std::string& stateDir, const std::string& labName);

@@ -25,7 +25,8 @@ class Parser {
   }
 
   // Rejects keys other than `allowed` (and any non-scalar key).
-  bool checkKeys(const YAML::Node& map, const std::string& field, std::initializer_list<std::string_view> allowed) {
+  bool checkKeys(const YAML::Node& map, const std::string& field,
+                 std::initializer_list<std::string_view> allowed) {
     if (!map.IsMap()) {
       error(map, field, "must be a mapping");
       return false;
@@ -91,9 +92,9 @@ ParseResult parseLabFile(std::string_view text, std::string_view source, std::st
   try {
     root = YAML::Load(std::string(text));
   } catch (const YAML::Exception& e) {
-    result.errors.push_back(makeError(std::string(source) + ":" + std::to_string(e.mark.line + 1) + ":" +
-                                          std::to_string(e.mark.column + 1),
-                                      "", e.msg));
+    result.errors.push_back(makeError(
+        std::string(source) + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1),
+        "", e.msg));
     return result;
   }
   if (!p.checkKeys(root, "", {"name", "node", "cidr", "namespaces", "pods"})) return result;
@@ -103,7 +104,8 @@ ParseResult parseLabFile(std::string_view text, std::string_view source, std::st
   if (!std::regex_match(lab.name, kDnsLabel) || lab.name.size() > 20)
     p.error(root["name"], "name", "'" + lab.name + "' must be 1-20 characters of a-z, 0-9 and '-'");
   p.scalar(root["node"], "node", lab.node);
-  if (!std::regex_match(lab.node, kDnsLabel)) p.error(root["node"], "node", "'" + lab.node + "' is not a DNS label");
+  if (!std::regex_match(lab.node, kDnsLabel))
+    p.error(root["node"], "node", "'" + lab.node + "' is not a DNS label");
 
   p.scalar(root["cidr"], "cidr", lab.cidr);
   uint32_t base = 0;
@@ -121,7 +123,8 @@ ParseResult parseLabFile(std::string_view text, std::string_view source, std::st
     }
   }
   const uint32_t mask = length < 0 ? 0 : ~uint32_t(0) << (32 - length);
-  if (length >= 0 && (base & ~mask) != 0) p.error(root["cidr"], "cidr", "'" + lab.cidr + "' has host bits set");
+  if (length >= 0 && (base & ~mask) != 0)
+    p.error(root["cidr"], "cidr", "'" + lab.cidr + "' has host bits set");
 
   std::set<std::string> namespaceNames;
   const YAML::Node namespaces = root["namespaces"];
@@ -131,9 +134,12 @@ ParseResult parseLabFile(std::string_view text, std::string_view source, std::st
     const std::string field = "namespaces[" + std::to_string(i) + "]";
     if (!p.checkKeys(n, field, {"name", "labels"})) continue;
     LabNamespace ns;
-    if (!p.scalar(n["name"], field + ".name", ns.name)) p.error(n, field + ".name", "is required");
-    else if (!std::regex_match(ns.name, kDnsLabel)) p.error(n["name"], field + ".name", "'" + ns.name + "' is not a DNS label");
-    else if (!namespaceNames.insert(ns.name).second) p.error(n["name"], field + ".name", "'" + ns.name + "' is declared twice");
+    if (!p.scalar(n["name"], field + ".name", ns.name))
+      p.error(n, field + ".name", "is required");
+    else if (!std::regex_match(ns.name, kDnsLabel))
+      p.error(n["name"], field + ".name", "'" + ns.name + "' is not a DNS label");
+    else if (!namespaceNames.insert(ns.name).second)
+      p.error(n["name"], field + ".name", "'" + ns.name + "' is declared twice");
     p.labels(n["labels"], field + ".labels", ns.labels);
     lab.namespaces.push_back(std::move(ns));
   }
@@ -147,18 +153,23 @@ ParseResult parseLabFile(std::string_view text, std::string_view source, std::st
     const std::string field = "pods[" + std::to_string(i) + "]";
     if (!p.checkKeys(n, field, {"name", "namespace", "labels", "ip", "ports"})) continue;
     LabPod pod;
-    if (!p.scalar(n["name"], field + ".name", pod.name)) p.error(n, field + ".name", "is required");
-    else if (!std::regex_match(pod.name, kDnsLabel)) p.error(n["name"], field + ".name", "'" + pod.name + "' is not a DNS label");
+    if (!p.scalar(n["name"], field + ".name", pod.name))
+      p.error(n, field + ".name", "is required");
+    else if (!std::regex_match(pod.name, kDnsLabel))
+      p.error(n["name"], field + ".name", "'" + pod.name + "' is not a DNS label");
     if (!p.scalar(n["namespace"], field + ".namespace", pod.namespaceName))
       p.error(n, field + ".namespace", "is required");
     else if (!namespaceNames.contains(pod.namespaceName))
-      p.error(n["namespace"], field + ".namespace", "namespace '" + pod.namespaceName + "' is not declared under namespaces");
+      p.error(n["namespace"], field + ".namespace",
+              "namespace '" + pod.namespaceName + "' is not declared under namespaces");
     if (!pod.name.empty() && !podNames.insert(pod.namespaceName + "/" + pod.name).second)
-      p.error(n["name"], field + ".name", "pod '" + pod.namespaceName + "/" + pod.name + "' is declared twice");
+      p.error(n["name"], field + ".name",
+              "pod '" + pod.namespaceName + "/" + pod.name + "' is declared twice");
     p.labels(n["labels"], field + ".labels", pod.labels);
     if (p.scalar(n["ip"], field + ".ip", pod.ip)) {
       uint32_t a = 0;
-      if (!parseIpv4(pod.ip, a)) p.error(n["ip"], field + ".ip", "'" + pod.ip + "' is not an IPv4 address");
+      if (!parseIpv4(pod.ip, a))
+        p.error(n["ip"], field + ".ip", "'" + pod.ip + "' is not an IPv4 address");
       else if (length >= 0 && ((a & mask) != base || a == base || a == (base | ~mask)))
         p.error(n["ip"], field + ".ip", "'" + pod.ip + "' is not a host address of the lab cidr " + lab.cidr);
       else if (!addresses.insert(pod.ip).second)
@@ -203,7 +214,8 @@ ParseResult parseLabFile(std::string_view text, std::string_view source, std::st
     for (auto& [index, node] : unaddressed) {
       while (next < broadcast && addresses.contains(formatIpv4(next))) ++next;
       if (next >= broadcast) {
-        p.error(node, "pods[" + std::to_string(index) + "].ip", "the lab cidr " + lab.cidr + " has no free address left");
+        p.error(node, "pods[" + std::to_string(index) + "].ip",
+                "the lab cidr " + lab.cidr + " has no free address left");
         break;
       }
       lab.pods[index].ip = formatIpv4(next);

@@ -68,8 +68,8 @@ struct ParseResult {
 ParseResult parseLabFile(std::string_view text, std::string_view source, std::string_view defaultName);
 
 // Names the lab gives things, unique per lab so two labs can run side by side.
-std::string nodeNamespace(const LabFile& lab);                       // "tl-<lab>-node"
-std::string podNamespace(const LabFile& lab, const LabPod& pod);      // "tl-<lab>-<ns>.<pod>"
+std::string nodeNamespace(const LabFile& lab);                    // "tl-<lab>-node"
+std::string podNamespace(const LabFile& lab, const LabPod& pod);  // "tl-<lab>-<ns>.<pod>"
 // The node end of a pod's veth, named as Calico names it: "tart" + 11 hex digits of
 // sha1("<namespace>.<pod>").
 std::string hostVethName(const LabPod& pod);

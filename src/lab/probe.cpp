@@ -69,9 +69,12 @@ std::string probeTcp(const std::string& ip, uint16_t port, int timeoutMs) {
     int err = 0;
     socklen_t len = sizeof err;
     ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
-    if (err != 0) result = errnoResult(err);
-    else if (::send(fd, kPing, sizeof kPing - 1, MSG_NOSIGNAL) < 0) result = errnoResult(errno);
-    else result = echoed(fd, timeoutMs) ? "ok" : "denied";
+    if (err != 0)
+      result = errnoResult(err);
+    else if (::send(fd, kPing, sizeof kPing - 1, MSG_NOSIGNAL) < 0)
+      result = errnoResult(errno);
+    else
+      result = echoed(fd, timeoutMs) ? "ok" : "denied";
   }
   ::close(fd);
   return result;
@@ -112,9 +115,7 @@ struct Target {
   std::string pod, netns, ip;
 };
 
-std::string cellColumn(const ProbeCell& c) {
-  return c.to + ":" + std::to_string(c.port) + "/" + c.protocol;
-}
+std::string cellColumn(const ProbeCell& c) { return c.to + ":" + std::to_string(c.port) + "/" + c.protocol; }
 
 }  // namespace
 
@@ -157,9 +158,9 @@ Result<std::vector<ProbeCell>> probe(const std::string& stateDir, const ProbeOpt
       }
       c.result = c.protocol == "UDP" ? probeUdp(ips[i], c.port, options.timeoutMs)
                                      : probeTcp(ips[i], c.port, options.timeoutMs);
-      c.millis = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                      std::chrono::steady_clock::now() - start)
-                                      .count());
+      c.millis = static_cast<int>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start)
+              .count());
     }
   };
   std::vector<std::thread> threads;
@@ -175,7 +176,8 @@ std::string renderTable(const std::vector<ProbeCell>& cells) {
   std::map<std::pair<std::string, std::string>, std::string> verdict;
   for (const auto& c : cells) {
     if (std::find(rows.begin(), rows.end(), c.from) == rows.end()) rows.push_back(c.from);
-    if (std::find(columns.begin(), columns.end(), cellColumn(c)) == columns.end()) columns.push_back(cellColumn(c));
+    if (std::find(columns.begin(), columns.end(), cellColumn(c)) == columns.end())
+      columns.push_back(cellColumn(c));
     verdict[{c.from, cellColumn(c)}] = c.result;
   }
   for (const auto& c : cells) {
@@ -186,7 +188,9 @@ std::string renderTable(const std::vector<ProbeCell>& cells) {
   std::vector<size_t> widths;
   for (const auto& col : columns) widths.push_back(std::max<size_t>(col.size(), 7));
   std::ostringstream out;
-  auto pad = [&](const std::string& s, size_t w) { out << s << std::string(w > s.size() ? w - s.size() : 0, ' ') << "  "; };
+  auto pad = [&](const std::string& s, size_t w) {
+    out << s << std::string(w > s.size() ? w - s.size() : 0, ' ') << "  ";
+  };
   pad("FROM \\ TO", first);
   for (size_t i = 0; i < columns.size(); ++i) pad(columns[i], widths[i]);
   out << "\n";
@@ -223,7 +227,8 @@ int serve(const std::vector<uint16_t>& tcpPorts, const std::vector<uint16_t>& ud
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_port = htons(port);
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || (type == SOCK_STREAM && ::listen(fd, 128) != 0)) {
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+        (type == SOCK_STREAM && ::listen(fd, 128) != 0)) {
       std::fprintf(stderr, "serve: port %u: %s\n", port, std::strerror(errno));
       std::exit(1);
     }
@@ -246,8 +251,10 @@ int serve(const std::vector<uint16_t>& tcpPorts, const std::vector<uint16_t>& ud
       char buf[2048];
       if (listeners.contains(p.fd)) {
         const int client = ::accept4(p.fd, nullptr, nullptr, SOCK_CLOEXEC);
-        if (client >= 0 && fds.size() + added.size() < kMaxClients) added.push_back({client, POLLIN, 0});
-        else if (client >= 0) ::close(client);
+        if (client >= 0 && fds.size() + added.size() < kMaxClients)
+          added.push_back({client, POLLIN, 0});
+        else if (client >= 0)
+          ::close(client);
       } else if (datagrams.contains(p.fd)) {
         sockaddr_storage from{};
         socklen_t len = sizeof from;

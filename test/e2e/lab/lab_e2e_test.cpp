@@ -44,8 +44,9 @@ struct Lab {
     REQUIRE(r.exitCode == 0);
     Matrix m;
     for (const auto& c : nlohmann::json::parse(r.output)) {
-      m[c["from"].get<std::string>() + " -> " + c["to"].get<std::string>() + ":" + std::to_string(c["port"].get<int>()) +
-        "/" + c["protocol"].get<std::string>()] = c["result"].get<std::string>();
+      m[c["from"].get<std::string>() + " -> " + c["to"].get<std::string>() + ":" +
+        std::to_string(c["port"].get<int>()) + "/" + c["protocol"].get<std::string>()] =
+          c["result"].get<std::string>();
     }
     return m;
   }
@@ -86,7 +87,8 @@ TEST_CASE("tartan-lab: the shop lab, its matrix before and after the example pol
   REQUIRE(before.size() == 10);  // web:1 port, backend:3, db:1; each from the two other pods
   for (const auto& [cell, verdict] : before) CHECK(verdict == "ok");
 
-  const auto applied = tt::shell(lab.cmd("apply " + lab.name + " -f " + lab.source + "/examples/policy/ 2>&1"));
+  const auto applied =
+      tt::shell(lab.cmd("apply " + lab.name + " -f " + lab.source + "/examples/policy/ 2>&1"));
   INFO(applied.output);
   REQUIRE(applied.exitCode == 0);
 
@@ -105,7 +107,8 @@ TEST_CASE("tartan-lab: the shop lab, its matrix before and after the example pol
     after = lab.probe();
   } while (after != expected && std::chrono::steady_clock::now() < deadline);
   INFO("after the policies:\n" << describe(after));
-  INFO("agent errors:\n" << tt::shell("grep -E 'error|warn' " + lab.stateDir + "/logs/agent.log | tail -5").output);
+  INFO("agent errors:\n"
+       << tt::shell("grep -E 'error|warn' " + lab.stateDir + "/logs/agent.log | tail -5").output);
   CHECK(after == expected);
 
   // The table form names every pod.

@@ -87,9 +87,9 @@ class Agent {
       ::dup2(fd, 1);
       ::dup2(fd, 2);
       const std::string agent = binary("src/agent/tartan-agent");
-      ::execlp("ip", "ip", "netns", "exec", node.name().c_str(), agent.c_str(), "--datastore", datastore.c_str(),
-               "--node", "node-1", "--health-port", std::to_string(kHealthPort).c_str(), "--log-level", "debug",
-               static_cast<char*>(nullptr));
+      ::execlp("ip", "ip", "netns", "exec", node.name().c_str(), agent.c_str(), "--datastore",
+               datastore.c_str(), "--node", "node-1", "--health-port", std::to_string(kHealthPort).c_str(),
+               "--log-level", "debug", static_cast<char*>(nullptr));
       ::_exit(127);
     }
   }
@@ -103,9 +103,7 @@ class Agent {
     pid_ = -1;
     return status;
   }
-  bool running() {
-    return pid_ > 0 && ::waitpid(pid_, nullptr, WNOHANG) == 0;
-  }
+  bool running() { return pid_ > 0 && ::waitpid(pid_, nullptr, WNOHANG) == 0; }
 
  private:
   pid_t pid_ = -1;
@@ -125,8 +123,9 @@ struct Node {
     dir = (fs::temp_directory_path() / ("tartan-agent-test-" + tt::uniqueSuffix())).string();
     fs::create_directories(dir + "/datastore");
     // An uplink carries the node's default route, so proxy ARP answers for 169.254.1.1.
-    node.execOrThrow("sysctl -qw net.ipv4.ip_forward=1 && ip link add uplink type veth peer name uplink-peer && "
-                     "ip link set uplink-peer up && ip link set uplink up && ip route add default dev uplink");
+    node.execOrThrow(
+        "sysctl -qw net.ipv4.ip_forward=1 && ip link add uplink type veth peer name uplink-peer && "
+        "ip link set uplink-peer up && ip link set uplink up && ip route add default dev uplink");
   }
   ~Node() {
     std::error_code ec;
@@ -139,8 +138,10 @@ struct Node {
     const std::string veth = tartan::calc::CalcGraph::vethNameForWorkload("tart", ns, name);
     node.execOrThrow("ip link add " + veth + " type veth peer name eth0 netns " + p.netns->name() +
                      " && ip link set " + veth + " up");
-    p.netns->execOrThrow("ip link set eth0 up && ip addr add " + ip + "/32 dev eth0 && "
-                         "ip route add 169.254.1.1 dev eth0 scope link && ip route add default via 169.254.1.1 dev eth0");
+    p.netns->execOrThrow(
+        "ip link set eth0 up && ip addr add " + ip +
+        "/32 dev eth0 && "
+        "ip route add 169.254.1.1 dev eth0 scope link && ip route add default via 169.254.1.1 dev eth0");
     pods.push_back(std::move(p));
     return pods.back();
   }
@@ -158,10 +159,12 @@ struct Node {
     std::set<std::string> namespaces;
     for (const auto& p : pods) namespaces.insert(p.ns);
     for (const auto& n : namespaces)
-      out += "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: " + n + "\n  labels: {team: " + n + "}\n---\n";
+      out +=
+          "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: " + n + "\n  labels: {team: " + n + "}\n---\n";
     for (const auto& p : pods)
-      out += "apiVersion: v1\nkind: Pod\nmetadata:\n  name: " + p.name + "\n  namespace: " + p.ns + "\n  labels: " +
-             p.labels + "\nspec:\n  nodeName: node-1\n  containers:\n  - name: c\nstatus:\n  phase: Running\n  podIP: " +
+      out += "apiVersion: v1\nkind: Pod\nmetadata:\n  name: " + p.name + "\n  namespace: " + p.ns +
+             "\n  labels: " + p.labels +
+             "\nspec:\n  nodeName: node-1\n  containers:\n  - name: c\nstatus:\n  phase: Running\n  podIP: " +
              p.ip + "\n  podIPs:\n  - ip: " + p.ip + "\n---\n";
     return out;
   }
@@ -198,7 +201,8 @@ spec:
 
 }  // namespace
 
-TEST_CASE("the agent programs pods from the datastore, enforces policy, and restarts without cutting traffic") {
+TEST_CASE(
+    "the agent programs pods from the datastore, enforces policy, and restarts without cutting traffic") {
   if (!tt::haveNetAdmin()) {
     WARN("kernel_agent needs root and network namespaces: SKIPPED, nothing was tested");
     SUCCEED("skipped: not root");
@@ -266,7 +270,9 @@ TEST_CASE("the agent programs pods from the datastore, enforces policy, and rest
   CHECK(agent->stop(SIGTERM) == 0);
 }
 
-TEST_CASE("AgentConfiguration reaches the driver and the route sync: drift is repaired on their refresh intervals") {
+TEST_CASE(
+    "AgentConfiguration reaches the driver and the route sync: drift is repaired on their refresh "
+    "intervals") {
   if (!tt::haveNetAdmin()) {
     WARN("kernel_agent needs root and network namespaces: SKIPPED, nothing was tested");
     SUCCEED("skipped: not root");
@@ -315,8 +321,9 @@ spec:
   // The periodic read-back (iptablesRefreshInterval) and route sync (routeRefreshInterval) put
   // both back.
   CHECK(eventually([&] { return forwardHook() == hook; }, 20s));
-  CHECK(eventually([&] { return n.node.exec("ip route show proto 116").output.find(server.ip) != std::string::npos; },
-                   20s));
+  CHECK(eventually(
+      [&] { return n.node.exec("ip route show proto 116").output.find(server.ip) != std::string::npos; },
+      20s));
   CHECK(eventually([&] { return tt::canConnect(*client.netns, server.ip, 8080); }));
   std::string metrics;
   CHECK(httpGet(n.node, "/metrics", &metrics) == 200);

@@ -67,7 +67,8 @@ TEST_CASE("nothing reaches the dataplane before the datastore is in sync") {
   CHECK_FALSE(l.out.pop(std::chrono::milliseconds(0)));
 }
 
-TEST_CASE("the first batch is ConfigUpdate, the whole state, then InSync; the node's prefix names interfaces") {
+TEST_CASE(
+    "the first batch is ConfigUpdate, the whole state, then InSync; the node's prefix names interfaces") {
   Loop l;
   l.loop.process(batchOf({ns("shop"), pod("shop", "db", "10.65.0.2"), agentConfig("default", "cali"),
                           agentConfig("node.node-1", "veth")},

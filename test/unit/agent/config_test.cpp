@@ -27,7 +27,7 @@ TEST_CASE("the node's AgentConfiguration overrides the global one, field by fiel
   node.iptablesRefreshInterval = "1m30s";
   const MergeResult r = mergeConfig({&global, &node, {}});
   CHECK(r.warnings.empty());
-  CHECK(r.config.interfacePrefix == "cali");                          // from global
+  CHECK(r.config.interfacePrefix == "cali");                            // from global
   CHECK(r.config.iptablesRefreshInterval == std::chrono::seconds(90));  // node wins
   CHECK(r.config.iptablesBackend == "Legacy");
   CHECK(r.config.dataplaneConfig().at("iptablesRefreshInterval") == "90");
@@ -38,7 +38,9 @@ TEST_CASE("TARTAN_ environment variables override the datastore, names case-inse
   global.interfacePrefix = "cali";
   node.interfacePrefix = "veth";
   const MergeResult r = mergeConfig(
-      {&global, &node, {{"TARTAN_INTERFACEPREFIX", "tap"}, {"TARTAN_IptablesBackend", "nft"}, {"TARTAN_DATASTORE", "x"}}});
+      {&global,
+       &node,
+       {{"TARTAN_INTERFACEPREFIX", "tap"}, {"TARTAN_IptablesBackend", "nft"}, {"TARTAN_DATASTORE", "x"}}});
   CHECK(r.warnings.empty());
   CHECK(r.config.interfacePrefix == "tap");
   CHECK(r.config.iptablesBackend == "NFT");
@@ -47,8 +49,10 @@ TEST_CASE("TARTAN_ environment variables override the datastore, names case-inse
 TEST_CASE("a bad value is a warning and the lower level's value stays") {
   AgentConfigurationSpec global;
   global.iptablesRefreshInterval = "10s";
-  const MergeResult r = mergeConfig({&global, nullptr, {{"TARTAN_IPTABLESREFRESHINTERVAL", "soon"},
-                                                        {"TARTAN_DEFAULTENDPOINTTOHOSTACTION", "Maybe"}}});
+  const MergeResult r = mergeConfig(
+      {&global,
+       nullptr,
+       {{"TARTAN_IPTABLESREFRESHINTERVAL", "soon"}, {"TARTAN_DEFAULTENDPOINTTOHOSTACTION", "Maybe"}}});
   REQUIRE(r.warnings.size() == 2);
   CHECK(r.warnings[0].where == "environment");
   CHECK(r.config.iptablesRefreshInterval == std::chrono::seconds(10));
@@ -57,7 +61,8 @@ TEST_CASE("a bad value is a warning and the lower level's value stays") {
 
 TEST_CASE("failsafe ports become the driver's protocol:port list; nets are reported and left out") {
   AgentConfigurationSpec global;
-  global.failsafeInboundHostPorts = std::vector<ProtoPort>{{"TCP", 22, ""}, {"UDP", 68, ""}, {"TCP", 179, "10.0.0.0/8"}};
+  global.failsafeInboundHostPorts =
+      std::vector<ProtoPort>{{"TCP", 22, ""}, {"UDP", 68, ""}, {"TCP", 179, "10.0.0.0/8"}};
   const MergeResult r = mergeConfig({&global, nullptr, {}});
   CHECK(r.config.failsafeInboundHostPorts == "tcp:22,udp:68");
   REQUIRE(r.warnings.size() == 1);

@@ -83,15 +83,17 @@ TEST_CASE("errors name file:line:column and the field") {
     CHECK_THAT(e[1], Contains("pods[2].ip: '10.65.0.5' is given to two pods"));
   }
   SECTION("bad port and protocol") {
-    const auto e = errorsOf("namespaces: [{name: a}]\npods:\n  - name: p\n    namespace: a\n    ports:\n"
-                            "      - {port: 70000}\n      - {port: 53, protocol: SCTP}\n");
+    const auto e = errorsOf(
+        "namespaces: [{name: a}]\npods:\n  - name: p\n    namespace: a\n    ports:\n"
+        "      - {port: 70000}\n      - {port: 53, protocol: SCTP}\n");
     REQUIRE(e.size() == 2);
     CHECK_THAT(e[0], Contains("pods[0].ports[0].port: '70000' is not a port"));
     CHECK_THAT(e[1], Contains("pods[0].ports[1].protocol: 'SCTP' must be TCP or UDP"));
   }
   SECTION("duplicate names") {
-    const auto e = errorsOf("namespaces: [{name: a}, {name: a}]\npods:\n  - {name: p, namespace: a}\n"
-                            "  - {name: p, namespace: a}\n");
+    const auto e = errorsOf(
+        "namespaces: [{name: a}, {name: a}]\npods:\n  - {name: p, namespace: a}\n"
+        "  - {name: p, namespace: a}\n");
     REQUIRE(e.size() == 2);
     CHECK_THAT(e[0], Contains("'a' is declared twice"));
     CHECK_THAT(e[1], Contains("pod 'a/p' is declared twice"));
@@ -103,8 +105,9 @@ TEST_CASE("errors name file:line:column and the field") {
     CHECK_THAT(e[1], Contains("has host bits set"));
   }
   SECTION("a full cidr") {
-    const auto e = errorsOf("cidr: 10.0.0.0/30\nnamespaces: [{name: a}]\npods:\n  - {name: p, namespace: a}\n"
-                            "  - {name: q, namespace: a}\n  - {name: r, namespace: a}\n");
+    const auto e = errorsOf(
+        "cidr: 10.0.0.0/30\nnamespaces: [{name: a}]\npods:\n  - {name: p, namespace: a}\n"
+        "  - {name: q, namespace: a}\n  - {name: r, namespace: a}\n");
     REQUIRE(e.size() == 1);
     CHECK_THAT(e[0], Contains("no free address left"));
   }

@@ -1,6 +1,6 @@
 // Prometheus text exposition of the agent's metrics, and what the health paths answer.
-#include "health_server.hpp"
 #include "metrics.hpp"
+#include "health_server.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -35,9 +35,10 @@ TEST_CASE("every metric has HELP and TYPE lines and a value") {
   m.ipSets = 3;
   m.applyLatency.observe(0.02);
   const std::string text = m.render();
-  for (const char* name : {"tartan_agent_apply_seconds", "tartan_agent_resyncs_total", "tartan_agent_apply_failures_total",
-                           "tartan_agent_datastore_updates_total", "tartan_agent_ipsets", "tartan_agent_policy_rules",
-                           "tartan_agent_iptables_chains", "tartan_agent_in_sync"}) {
+  for (const char* name :
+       {"tartan_agent_apply_seconds", "tartan_agent_resyncs_total", "tartan_agent_apply_failures_total",
+        "tartan_agent_datastore_updates_total", "tartan_agent_ipsets", "tartan_agent_policy_rules",
+        "tartan_agent_iptables_chains", "tartan_agent_in_sync"}) {
     INFO(name);
     CHECK(text.find(std::string("# HELP ") + name + " ") != std::string::npos);
     CHECK(text.find(std::string("# TYPE ") + name + " ") != std::string::npos);

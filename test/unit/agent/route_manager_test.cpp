@@ -75,7 +75,8 @@ TEST_CASE("routes of other protocols are never touched; our stale routes are rem
   Fixture f;
   netlink::Route foreign = netlink::Route::toInterface(*netlink::Prefix::parse("10.65.0.9/32"), 5, 3);
   f.nl.seedRoute(foreign);
-  f.nl.seedRoute(netlink::Route::toInterface(*netlink::Prefix::parse("10.65.0.7/32"), 5, netlink::kProtocolAgent));
+  f.nl.seedRoute(
+      netlink::Route::toInterface(*netlink::Prefix::parse("10.65.0.7/32"), 5, netlink::kProtocolAgent));
   f.routes.setEndpoint("e", WorkloadRoutes{"tartaaaa", {"10.65.0.2/32"}, {}});
   f.sync();
   const auto routes = agentRoutes(f.nl);
