@@ -1,0 +1,274 @@
+// NetworkPolicy conformance on the real kernel: the upstream netpol model (x, y, z; a, b, c; 80,
+// 81; TCP, UDP) on one tartan-lab running the real tartan-agent, each case's full matrix against
+// its truth table; then SCTP (raw INIT), ICMP, and connections that outlive policy updates and
+// an agent restart. One lab serves the whole run; every case leaves it all-open again.
+#include "cases.hpp"
+#include "lab_harness.hpp"
+#include "raw_probes.hpp"
+#include "support/netns.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <memory>
+
+namespace tt = tartan::test;
+using namespace tartan::conformance;
+using namespace std::chrono_literals;
+
+namespace {
+
+// The run's one lab, made on first use and taken down at exit (or when a test throws and the
+// process unwinds: the Lab destructor runs `tartan-lab down`).
+std::unique_ptr<Lab>& labSlot() {
+  static std::unique_ptr<Lab> lab;
+  return lab;
+}
+
+Lab& lab() {
+  auto& slot = labSlot();
+  if (!slot) {
+    slot = std::make_unique<Lab>();
+    const std::string settled = slot->await([](const Cell&) { return true; }, 30s);
+    if (!settled.empty()) throw std::runtime_error("the fresh lab is not all-open:\n" + settled);
+  }
+  return *slot;
+}
+
+bool skipUnlessRoot(const char* what) {
+  if (tt::haveNetAdmin()) return false;
+  WARN(std::string(what) + " needs root and network namespaces: SKIPPED, nothing was tested");
+  SUCCEED("skipped: not root");
+  return true;
+}
+
+// Everything the case applied comes out again, the model's pods and namespaces go back, and the
+// matrix must be all-open before the next case starts.
+void cleanUp(Lab& l, const PolicyCase& c) {
+  std::string applied;
+  bool edited = false;
+  for (const auto& step : c.steps) {
+    applied += step.apply;
+    edited = edited || !step.edit.empty();
+  }
+  if (!applied.empty()) l.remove(applied);
+  if (edited) l.restoreModel();
+  const std::string reopened = l.await([](const Cell&) { return true; });
+  INFO("after removing the case's policies the matrix is not all-open again:\n" << reopened << "agent log:\n"
+                                                                                  << l.agentLogTail(10));
+  REQUIRE(reopened.empty());
+}
+
+void runCase(const PolicyCase& c) {
+  Lab& l = lab();
+  const auto start = std::chrono::steady_clock::now();
+  bool passed = true;
+  for (size_t i = 0; i < c.steps.size(); ++i) {
+    const Step& step = c.steps[i];
+    if (!step.edit.empty()) l.apply(step.edit);
+    if (!step.apply.empty()) l.apply(step.apply);
+    if (!step.remove.empty()) l.remove(step.remove);
+    const std::string mismatch = l.await(step.expect);
+    INFO("step " << i + 1 << " of " << c.steps.size() << ": the matrix differs from the truth table:\n"
+                 << mismatch << "agent log:\n"
+                 << l.agentLogTail(8));
+    CHECK(mismatch.empty());
+    passed = passed && mismatch.empty();
+  }
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+  std::printf("%s  %s  (%lld ms)\n", passed ? "PASS" : "FAIL", c.name.c_str(), static_cast<long long>(ms.count()));
+  std::fflush(stdout);
+  cleanUp(l, c);
+}
+
+}  // namespace
+
+TEST_CASE("Kubernetes NetworkPolicy conformance: the x/y/z a/b/c model on the real agent", "[kernel][netpol]") {
+  if (skipUnlessRoot("kernel_conformance")) return;
+  for (const auto& c : kubernetesCases()) {
+    DYNAMIC_SECTION(c.name) { runCase(c); }
+  }
+}
+
+TEST_CASE("Tartan/Calico policy semantics on the real agent", "[kernel][calico]") {
+  if (skipUnlessRoot("kernel_conformance")) return;
+  for (const auto& c : calicoCases()) {
+    DYNAMIC_SECTION(c.name) { runCase(c); }
+  }
+}
+
+TEST_CASE("Log action renders a LOG rule and lets traffic continue", "[kernel][calico]") {
+  if (skipUnlessRoot("kernel_conformance")) return;
+  Lab& l = lab();
+  const std::string policy = tartanPolicy("NetworkPolicy", "log-all", "x", R"(  selector: pod == "a"
+  types: [Ingress]
+  ingress:
+    - action: Log
+    - action: Allow
+)");
+  l.apply(policy);
+  CHECK(l.await([](const Cell&) { return true; }).empty());
+  const std::string rules = l.iptablesSave();
+  INFO(rules);
+  CHECK(rules.find("-j LOG") != std::string::npos);
+  l.remove(policy);
+  CHECK(l.await([](const Cell&) { return true; }).empty());
+}
+
+TEST_CASE("SCTP: a raw INIT passes or drops by an SCTP port rule", "[kernel][sctp]") {
+  if (skipUnlessRoot("kernel_conformance")) return;
+  Lab& l = lab();
+  const PodRef xa{"x", "a"}, xb{"x", "b"}, xc{"x", "c"};
+  auto arrives = [&](const PodRef& from, const PodRef& to, uint16_t port) {
+    return sctpInitArrives(l.podNetns(from), podIp(from), l.podNetns(to), podIp(to), port, 600);
+  };
+  // No policy: an INIT reaches its destination (the probe itself works).
+  REQUIRE(arrives(xb, xa, 80));
+
+  const std::string policy = knp("a-sctp-80-from-b", "x", R"(  podSelector: {matchLabels: {pod: a}}
+  ingress:
+    - from:
+        - podSelector: {matchLabels: {pod: b}}
+      ports:
+        - {protocol: SCTP, port: 80}
+)");
+  l.apply(policy);
+  // x/a is isolated: its TCP and UDP ports close to everyone (the policy names SCTP only).
+  const std::string isolated = l.await([](const Cell& c) { return c.to.key() != "x/a"; });
+  INFO(isolated);
+  CHECK(isolated.empty());
+  const std::string rules = l.iptablesSave();
+  INFO(rules);
+  CHECK(rules.find("-p sctp") != std::string::npos);
+  CHECK(arrives(xb, xa, 80));         // the allowed peer, port and protocol
+  CHECK_FALSE(arrives(xb, xa, 81));   // another SCTP port
+  CHECK_FALSE(arrives(xc, xa, 80));   // another peer
+  CHECK(arrives(xa, xc, 80));         // x/c is not selected: open
+
+  // endPort covers SCTP too.
+  const std::string range = knp("a-sctp-80-from-b", "x", R"(  podSelector: {matchLabels: {pod: a}}
+  ingress:
+    - from:
+        - podSelector: {matchLabels: {pod: b}}
+      ports:
+        - {protocol: SCTP, port: 81, endPort: 85}
+)");
+  l.apply(range);
+  bool moved = false;
+  for (auto deadline = std::chrono::steady_clock::now() + 10s; !moved && std::chrono::steady_clock::now() < deadline;)
+    moved = arrives(xb, xa, 81);
+  CHECK(moved);
+  CHECK_FALSE(arrives(xb, xa, 80));
+
+  l.remove(policy);
+  CHECK(l.await([](const Cell&) { return true; }).empty());
+  CHECK(arrives(xc, xa, 80));
+}
+
+TEST_CASE("ICMP type and code: a type 8 Deny stops ping, a code that does not match does not", "[kernel][calico]") {
+  if (skipUnlessRoot("kernel_conformance")) return;
+  Lab& l = lab();
+  const PodRef xa{"x", "a"}, xb{"x", "b"}, xc{"x", "c"};
+  REQUIRE(pingReplies(l.podNetns(xb), podIp(xa), 900));
+
+  auto policy = [](const std::string& icmp) {
+    return tartanPolicy("NetworkPolicy", "no-ping", "x", R"(  selector: pod == "a"
+  types: [Ingress]
+  ingress:
+    - action: Deny
+      protocol: ICMP
+      icmp: )" + icmp + R"(
+    - action: Allow
+)");
+  };
+  l.apply(policy("{type: 8}"));
+  CHECK(l.await([](const Cell&) { return true; }).empty());  // TCP and UDP still flow
+  bool blocked = false;
+  for (auto deadline = std::chrono::steady_clock::now() + 10s; !blocked && std::chrono::steady_clock::now() < deadline;)
+    blocked = !pingReplies(l.podNetns(xb), podIp(xa), 600);
+  CHECK(blocked);
+  CHECK(pingReplies(l.podNetns(xb), podIp(xc), 900));  // x/c is not selected
+
+  l.apply(policy("{type: 8, code: 1}"));  // an echo request has code 0: no match, Allow
+  bool reopened = false;
+  for (auto deadline = std::chrono::steady_clock::now() + 10s; !reopened && std::chrono::steady_clock::now() < deadline;)
+    reopened = pingReplies(l.podNetns(xb), podIp(xa), 600);
+  CHECK(reopened);
+
+  l.remove(policy("{type: 8}"));
+  CHECK(l.await([](const Cell&) { return true; }).empty());
+}
+
+TEST_CASE("An established connection survives policy updates that keep it allowed, and an agent restart",
+          "[kernel][restart]") {
+  if (skipUnlessRoot("kernel_conformance")) return;
+  Lab& l = lab();
+  HeldConnection held(l.podNetns({"x", "b"}), podIp({"x", "a"}), 80);
+  REQUIRE(held.roundTrip(1000));
+
+  auto fromB = [](const Cell& c) { return c.to.key() != "x/a" || c.from.key() == "x/b"; };
+  const std::string onlyB = knp("a-keeps-b", "x", R"(  podSelector: {matchLabels: {pod: a}}
+  ingress:
+    - from:
+        - podSelector: {matchLabels: {pod: b}}
+)");
+  l.apply(onlyB);
+  CHECK(l.await(fromB).empty());
+  CHECK(held.roundTrip(1000));
+
+  // An update that adds a peer and a port list keeps the held connection allowed.
+  const std::string widened = knp("a-keeps-b", "x", R"(  podSelector: {matchLabels: {pod: a}}
+  ingress:
+    - from:
+        - podSelector: {matchLabels: {pod: b}}
+        - namespaceSelector: {matchLabels: {ns: y}}
+      ports:
+        - {protocol: TCP, port: 80}
+        - {protocol: TCP, port: 81}
+        - {protocol: UDP, port: 80}
+        - {protocol: UDP, port: 81}
+)");
+  l.apply(widened);
+  auto fromBOrY = [](const Cell& c) { return c.to.key() != "x/a" || c.from.key() == "x/b" || c.from.ns == "y"; };
+  CHECK(l.await(fromBOrY).empty());
+  CHECK(held.roundTrip(1000));
+
+  const int before = l.agentPid();
+  l.restartAgent();
+  CHECK(l.agentPid() != before);
+  CHECK(held.roundTrip(1000));
+  // The new agent took the rules over: the same verdicts, no window of open or closed cells
+  // that a probe right after ready would see.
+  const std::string afterRestart = l.await(fromBOrY, 3s);
+  INFO(afterRestart << l.agentLogTail(10));
+  CHECK(afterRestart.empty());
+  CHECK(held.roundTrip(1000));
+
+  // And the restarted agent still follows updates.
+  l.apply(onlyB);
+  CHECK(l.await(fromB).empty());
+  CHECK(held.roundTrip(1000));
+
+  l.remove(onlyB);
+  CHECK(l.await([](const Cell&) { return true; }).empty());
+  CHECK(held.roundTrip(1000));
+}
+
+// Informational: how long one round of 288 cells takes, open and closed (never asserted).
+TEST_CASE("Probe round timing, all open and all denied", "[kernel][probe]") {
+  if (skipUnlessRoot("kernel_conformance")) return;
+  Lab& l = lab();
+  l.probe(400);
+  const auto open = l.lastProbeDuration();
+  std::string deny;
+  for (const auto& ns : modelNamespaces()) deny += knp("deny-all-ingress", ns, "  podSelector: {}\n  policyTypes: [Ingress]\n");
+  l.apply(deny);
+  CHECK(l.await([](const Cell&) { return false; }).empty());
+  l.probe(400);
+  const auto closed = l.lastProbeDuration();
+  std::printf("probe round (288 cells, --timeout-ms 400): all open %lld ms, all denied %lld ms\n",
+              static_cast<long long>(open.count()), static_cast<long long>(closed.count()));
+  l.remove(deny);
+  CHECK(l.await([](const Cell&) { return true; }).empty());
+}

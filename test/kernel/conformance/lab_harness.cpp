@@ -1,0 +1,420 @@
+// The conformance lab: tartan-lab and tartanctl through their command lines, the truth-table
+// diff, the agent's metrics and its restart.
+#include "lab_harness.hpp"
+
+#include "support/netns.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace tartan::conformance {
+namespace fs = std::filesystem;
+namespace tt = tartan::test;
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr int kHealthPort = 9099;  // the port `tartan-lab up` gives the agent
+constexpr const char* kNode = "node-1";
+
+std::string env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
+std::string tempFile(const std::string& stem, const std::string& text) {
+  static int counter = 0;
+  const fs::path path = fs::temp_directory_path() /
+                        ("tartan-conformance-" + std::to_string(::getpid()) + "-" + std::to_string(++counter) + "-" + stem);
+  std::ofstream(path) << text;
+  return path.string();
+}
+
+// /proc/<pid>/stat field 22: with the PID, names one process for good (as the lab records it).
+uint64_t startTime(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(in, line)) return 0;
+  std::istringstream fields(line.substr(line.rfind(')') + 2));
+  std::string field;
+  for (int i = 3; fields >> field; ++i) {
+    if (i == 22) return std::stoull(field);
+  }
+  return 0;
+}
+
+bool alive(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(in, line)) return false;
+  const auto close = line.rfind(')');
+  return close != std::string::npos && close + 2 < line.size() && line[close + 2] != 'Z';
+}
+
+// GET `path` from 127.0.0.1:<port> inside the named namespace: status line and body.
+std::string httpGet(const std::string& netns, int port, const std::string& path) {
+  std::string response;
+  std::thread worker([&] {
+    const int nsFd = ::open(("/run/netns/" + netns).c_str(), O_RDONLY | O_CLOEXEC);
+    if (nsFd < 0) return;
+    const bool entered = ::setns(nsFd, CLONE_NEWNET) == 0;
+    ::close(nsFd);
+    if (!entered) return;
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    timeval timeout{2, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+      const std::string request = "GET " + path + " HTTP/1.0\r\nHost: localhost\r\n\r\n";
+      if (::write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
+        char buf[4096];
+        for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) response.append(buf, static_cast<size_t>(n));
+      }
+    }
+    ::close(fd);
+  });
+  worker.join();
+  return response;
+}
+
+std::string shortVerdict(const std::string& v) {
+  if (v == "ok") return "ok";
+  if (v == "denied") return "--";
+  if (v == "refused") return "RF";
+  return "ER";
+}
+
+}  // namespace
+
+const std::vector<std::string>& modelNamespaces() {
+  static const std::vector<std::string> v{"x", "y", "z"};
+  return v;
+}
+const std::vector<std::string>& modelPods() {
+  static const std::vector<std::string> v{"a", "b", "c"};
+  return v;
+}
+const std::vector<uint16_t>& modelPorts() {
+  static const std::vector<uint16_t> v{80, 81};
+  return v;
+}
+const std::vector<std::string>& modelProtocols() {
+  static const std::vector<std::string> v{"TCP", "UDP"};
+  return v;
+}
+
+std::vector<PodRef> allPods() {
+  std::vector<PodRef> out;
+  for (const auto& ns : modelNamespaces())
+    for (const auto& pod : modelPods()) out.push_back({ns, pod});
+  return out;
+}
+
+std::string podIp(const PodRef& pod) {
+  const int nsIndex = pod.ns[0] - 'x';
+  const int podIndex = pod.pod[0] - 'a';
+  return "10.65.0." + std::to_string(10 * (nsIndex + 1) + podIndex);
+}
+
+std::string cellKey(const Cell& c) {
+  return c.from.key() + " -> " + c.to.key() + " " + std::to_string(c.port) + "/" + c.protocol;
+}
+
+Matrix expectedMatrix(const Expectation& expect) {
+  Matrix m;
+  for (const auto& from : allPods())
+    for (const auto& to : allPods()) {
+      if (from == to) continue;  // the lab does not probe a pod from itself
+      for (const auto& protocol : modelProtocols())
+        for (uint16_t port : modelPorts()) {
+          const Cell c{from, to, port, protocol};
+          m[cellKey(c)] = expect(c) ? "ok" : "denied";
+        }
+    }
+  return m;
+}
+
+std::string diff(const Matrix& expected, const Matrix& observed) {
+  std::ostringstream out;
+  std::vector<std::string> wrong;
+  for (const auto& protocol : modelProtocols()) {
+    for (uint16_t port : modelPorts()) {
+      bool any = false;
+      std::ostringstream table;
+      table << "  " << port << "/" << protocol
+            << " (rows: from, columns: to; '.' as expected, 'X' not; cell = observed: ok, -- denied, RF refused, ER error)\n";
+      table << "         ";
+      for (const auto& to : allPods()) table << " " << to.key() << "   ";
+      table << "\n";
+      for (const auto& from : allPods()) {
+        table << "    " << from.key() << "  ";
+        for (const auto& to : allPods()) {
+          if (from == to) {
+            table << "   -    ";
+            continue;
+          }
+          const std::string key = cellKey({from, to, port, protocol});
+          const auto e = expected.find(key);
+          const auto o = observed.find(key);
+          const std::string ev = e == expected.end() ? "(none)" : e->second;
+          const std::string ov = o == observed.end() ? "(missing)" : o->second;
+          const bool same = ev == ov;
+          if (!same) {
+            any = true;
+            wrong.push_back(key + ": expected " + ev + ", observed " + ov);
+          }
+          table << " " << (same ? "." : "X") << " " << (o == observed.end() ? "??" : shortVerdict(ov)) << "   ";
+        }
+        table << "\n";
+      }
+      if (any) out << table.str();
+    }
+  }
+  for (const auto& [key, verdict] : observed)
+    if (!expected.contains(key)) wrong.push_back(key + ": not expected in the matrix, observed " + verdict);
+  if (wrong.empty()) return {};
+  out << "  " << wrong.size() << " cell(s) differ:\n";
+  for (const auto& w : wrong) out << "    " << w << "\n";
+  return out.str();
+}
+
+// ---- the lab ----
+
+std::string Lab::cmd(const std::string& args) const {
+  return labBinary_ + " --state-dir " + stateDir_ + " --agent " + agentBinary_ + " --tartanctl " + ctlBinary_ + " " +
+         args;
+}
+
+Lab::Lab() {
+  const std::string bin = env("TARTAN_BINARY_DIR");
+  if (bin.empty()) throw std::runtime_error("TARTAN_BINARY_DIR is not set (run the test through ctest)");
+  labBinary_ = bin + "/src/lab/tartan-lab";
+  ctlBinary_ = bin + "/src/cli/tartanctl";
+  agentBinary_ = bin + "/src/agent/tartan-agent";
+  for (const auto& b : {labBinary_, ctlBinary_, agentBinary_})
+    if (::access(b.c_str(), X_OK) != 0) throw std::runtime_error(b + " is not built");
+  name_ = "cf" + tt::uniqueSuffix();
+  stateDir_ = (fs::temp_directory_path() / ("tartan-lab-" + name_)).string();
+
+  std::ostringstream lab;
+  lab << "name: " << name_ << "\nnode: " << kNode << "\ncidr: 10.65.0.0/24\nnamespaces:\n";
+  for (const auto& ns : modelNamespaces()) lab << "  - name: " << ns << "\n    labels: {ns: " << ns << "}\n";
+  lab << "pods:\n";
+  for (const auto& pod : allPods()) {
+    lab << "  - name: " << pod.pod << "\n    namespace: " << pod.ns << "\n    labels: {pod: " << pod.pod
+        << "}\n    ip: " << podIp(pod) << "\n    ports:\n";
+    for (const auto& protocol : modelProtocols())
+      for (uint16_t port : modelPorts()) lab << "      - {port: " << port << ", protocol: " << protocol << "}\n";
+  }
+  const std::string labFile = tempFile(name_ + ".yaml", lab.str());
+  up_ = true;  // from here on the destructor runs down, whatever state up leaves
+  const auto result = tt::shell(cmd("up " + labFile + " 2>&1"));
+  fs::remove(labFile);
+  if (result.exitCode != 0) throw std::runtime_error("tartan-lab up failed:\n" + result.output);
+  restoreModel();  // named container ports, as upstream's model pods have
+}
+
+Lab::~Lab() {
+  if (!up_) return;
+  const auto result = tt::shell(cmd("down " + name_ + " 2>&1"));
+  if (result.exitCode != 0) std::fprintf(stderr, "tartan-lab down failed:\n%s\n", result.output.c_str());
+}
+
+std::string Lab::nodeNetns() const { return "tl-" + name_ + "-node"; }
+std::string Lab::podNetns(const PodRef& pod) const { return "tl-" + name_ + "-" + pod.ns + "." + pod.pod; }
+
+void Lab::apply(const std::string& yaml) {
+  const std::string file = tempFile("apply.yaml", yaml);
+  const auto r = tt::shell(ctlBinary_ + " --datastore file:" + stateDir_ + "/datastore apply -f " + file + " 2>&1");
+  fs::remove(file);
+  if (r.exitCode != 0) throw std::runtime_error("tartanctl apply failed:\n" + r.output + "\nmanifest:\n" + yaml);
+}
+
+void Lab::remove(const std::string& yaml) {
+  const std::string file = tempFile("delete.yaml", yaml);
+  const auto r = tt::shell(ctlBinary_ + " --datastore file:" + stateDir_ + "/datastore delete --skip-not-exists -f " +
+                           file + " 2>&1");
+  fs::remove(file);
+  if (r.exitCode != 0) throw std::runtime_error("tartanctl delete failed:\n" + r.output + "\nmanifest:\n" + yaml);
+}
+
+std::string Lab::podManifest(const PodRef& pod, const PodEdit* edit) {
+  std::ostringstream y;
+  y << "apiVersion: v1\nkind: Pod\nmetadata:\n  name: " << pod.pod << "\n  namespace: " << pod.ns << "\n  labels:\n";
+  if (edit && !edit->labels.empty()) {
+    for (const auto& [k, v] : edit->labels) y << "    " << k << ": \"" << v << "\"\n";
+  } else {
+    y << "    pod: " << pod.pod << "\n";
+  }
+  y << "spec:\n  nodeName: " << kNode << "\n";
+  if (edit && !edit->serviceAccount.empty()) y << "  serviceAccountName: " << edit->serviceAccount << "\n";
+  y << "  containers:\n    - name: server\n      ports:\n";
+  if (edit && !edit->namedPorts.empty()) {
+    for (const auto& [name, portProto] : edit->namedPorts) {
+      const auto slash = portProto.find('/');
+      y << "        - {name: " << name << ", containerPort: " << portProto.substr(0, slash)
+        << ", protocol: " << portProto.substr(slash + 1) << "}\n";
+    }
+  } else {
+    // Upstream's model names every server port serve-<port>-<protocol>.
+    for (const auto& protocol : modelProtocols())
+      for (uint16_t port : modelPorts()) {
+        std::string lower = protocol == "TCP" ? "tcp" : "udp";
+        y << "        - {name: serve-" << port << "-" << lower << ", containerPort: " << port << ", protocol: " << protocol
+          << "}\n";
+      }
+  }
+  y << "status:\n  phase: Running\n  podIP: " << podIp(pod) << "\n  podIPs:\n    - ip: " << podIp(pod) << "\n";
+  return y.str();
+}
+
+std::string Lab::namespaceManifest(const std::string& ns, const std::map<std::string, std::string>* labels) {
+  std::ostringstream y;
+  y << "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: " << ns << "\n  labels:\n";
+  if (labels) {
+    for (const auto& [k, v] : *labels) y << "    " << k << ": \"" << v << "\"\n";
+  } else {
+    y << "    ns: " << ns << "\n";
+  }
+  return y.str();
+}
+
+void Lab::restoreModel() {
+  std::string all;
+  for (const auto& ns : modelNamespaces()) all += namespaceManifest(ns) + "---\n";
+  for (const auto& pod : allPods()) all += podManifest(pod) + "---\n";
+  apply(all);
+}
+
+Matrix Lab::probe(int timeoutMs) const {
+  const auto start = std::chrono::steady_clock::now();
+  const auto r = tt::shell(cmd("probe --json --timeout-ms " + std::to_string(timeoutMs) + " 2>&1"));
+  lastProbe_ = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+  if (r.exitCode != 0) throw std::runtime_error("tartan-lab probe failed:\n" + r.output);
+  Matrix m;
+  for (const auto& c : json::parse(r.output)) {
+    const auto split = [](const std::string& s) {
+      const auto slash = s.find('/');
+      return PodRef{s.substr(0, slash), s.substr(slash + 1)};
+    };
+    const Cell cell{split(c["from"].get<std::string>()), split(c["to"].get<std::string>()), c["port"].get<uint16_t>(),
+                    c["protocol"].get<std::string>()};
+    m[cellKey(cell)] = c["result"].get<std::string>();
+  }
+  return m;
+}
+
+std::string Lab::await(const Expectation& expect, std::chrono::milliseconds budget) {
+  const Matrix expected = expectedMatrix(expect);
+  const auto deadline = std::chrono::steady_clock::now() + budget;
+  int inARow = 0;
+  std::string last;
+  // Two matching rounds in a row: a case whose truth table equals the previous state (allow-all
+  // after deny-all, say) must also hold once the agent has programmed the change.
+  for (;;) {
+    last = diff(expected, probe(400));
+    inARow = last.empty() ? inARow + 1 : 0;
+    if (inARow == 2) return {};
+    if (std::chrono::steady_clock::now() > deadline && inARow == 0) return last;
+  }
+}
+
+std::string Lab::metrics() const { return httpGet(nodeNetns(), kHealthPort, "/metrics"); }
+
+std::string Lab::iptablesSave() const {
+  return tt::shell("ip netns exec " + nodeNetns() + " iptables-save -t filter 2>&1").output;
+}
+
+std::string Lab::agentLogTail(size_t lines) const {
+  return tt::shell("tail -n " + std::to_string(lines) + " " + stateDir_ + "/logs/agent.log 2>&1").output;
+}
+
+int Lab::agentPid() const {
+  std::ifstream in(stateDir_ + "/state.json");
+  const json state = json::parse(in);
+  for (const auto& p : state["processes"])
+    if (p["role"] == "agent") return p["pid"].get<int>();
+  throw std::runtime_error("no agent in the lab's state file");
+}
+
+void Lab::restartAgent() {
+  const pid_t old = agentPid();
+  ::kill(old, SIGTERM);
+  for (auto deadline = std::chrono::steady_clock::now() + 10s; alive(old);) {
+    if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("the agent did not stop on SIGTERM");
+    std::this_thread::sleep_for(20ms);
+  }
+  // Started as `tartan-lab up` starts it: own session, stdin /dev/null, output appended to the
+  // lab's agent log. Double fork, so the agent is nobody's zombie here when `down` stops it.
+  int pipeFds[2];
+  if (::pipe2(pipeFds, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
+  const std::string log = stateDir_ + "/logs/agent.log";
+  std::vector<std::string> argv{"ip", "netns", "exec", nodeNetns(), agentBinary_, "--datastore",
+                                "file:" + stateDir_ + "/datastore", "--node", kNode, "--health-port",
+                                std::to_string(kHealthPort), "--log-level", "info"};
+  std::vector<char*> cargv;
+  for (auto& a : argv) cargv.push_back(a.data());
+  cargv.push_back(nullptr);
+  const pid_t child = ::fork();
+  if (child == 0) {
+    const pid_t grandchild = ::fork();
+    if (grandchild != 0) {
+      const bool sent = ::write(pipeFds[1], &grandchild, sizeof grandchild) == sizeof grandchild;
+      ::_exit(sent ? 0 : 1);
+    }
+    ::setsid();
+    const int in = ::open("/dev/null", O_RDONLY);
+    const int out = ::open(log.c_str(), O_WRONLY | O_APPEND | O_CREAT, 0644);
+    ::dup2(in, STDIN_FILENO);
+    ::dup2(out, STDOUT_FILENO);
+    ::dup2(out, STDERR_FILENO);
+    ::execvp(cargv[0], cargv.data());
+    ::_exit(127);
+  }
+  pid_t agent = 0;
+  if (::read(pipeFds[0], &agent, sizeof agent) != sizeof agent) agent = 0;
+  ::close(pipeFds[0]);
+  ::close(pipeFds[1]);
+  ::waitpid(child, nullptr, 0);
+  if (agent <= 0) throw std::runtime_error("could not start the agent");
+
+  {  // the lab's state file lists the new agent, so `tartan-lab down` stops it
+    std::ifstream in(stateDir_ + "/state.json");
+    json state = json::parse(in);
+    for (auto& p : state["processes"])
+      if (p["role"] == "agent") {
+        p["pid"] = agent;
+        p["start"] = startTime(agent);
+      }
+    std::ofstream(stateDir_ + "/state.json.tmp") << state.dump(2) << "\n";
+    fs::rename(stateDir_ + "/state.json.tmp", stateDir_ + "/state.json");
+  }
+  for (auto deadline = std::chrono::steady_clock::now() + 60s;;) {
+    const std::string status = httpGet(nodeNetns(), kHealthPort, "/readiness");
+    if (status.size() > 12 && status.compare(9, 3, "200") == 0) return;  // "HTTP/1.x 200"
+    if (!alive(agent)) throw std::runtime_error("the restarted agent exited:\n" + agentLogTail(15));
+    if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("the restarted agent is not ready:\n" + agentLogTail(15));
+    std::this_thread::sleep_for(50ms);
+  }
+}
+
+}  // namespace tartan::conformance

@@ -1,0 +1,121 @@
+// test/kernel/conformance/lab_harness.hpp — the NetworkPolicy conformance model on a real lab.
+//
+// What: one tartan-lab per test binary run, in the model of the upstream Kubernetes netpol suite
+// (namespaces x, y, z labelled ns=<name>; pods a, b, c in each labelled pod=<name>; TCP and UDP
+// echo servers on 80 and 81; container ports named serve-<port>-<tcp|udp>), driven only through
+// the lab's and tartanctl's command lines: `tartan-lab up/probe/down`, `tartanctl apply/delete`.
+// A case applies manifests, polls the lab's probe matrix until it equals the truth table (bounded,
+// never a fixed sleep), and prints a per-port/protocol truth-table diff when it does not.
+// Owns: the lab (state dir under /tmp, names unique per run); `down` runs in the destructor, so a
+// failed REQUIRE or an exception still removes every namespace and process. A restarted agent is
+// recorded in the lab's state file too, so `tartan-lab down` stops it like the original.
+// Threading: single-threaded; the probe's parallelism is the lab's own.
+// Failure: set-up errors throw std::runtime_error (the test reports them); verdict mismatches
+// are returned as a diff for the test to CHECK.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace tartan::conformance {
+
+// One pod of the model: "x/a" is pod a in namespace x.
+struct PodRef {
+  std::string ns;
+  std::string pod;
+  std::string key() const { return ns + "/" + pod; }
+  bool operator==(const PodRef&) const = default;
+};
+
+// One probe: from a pod to another pod's port.
+struct Cell {
+  PodRef from;
+  PodRef to;
+  uint16_t port = 0;
+  std::string protocol;  // "TCP" | "UDP"
+};
+
+// The truth table of a case: should this cell connect?
+using Expectation = std::function<bool(const Cell&)>;
+
+// Observed verdicts: "from -> to port/protocol" -> "ok" | "denied" | "refused" | "error: ...".
+using Matrix = std::map<std::string, std::string>;
+
+const std::vector<std::string>& modelNamespaces();  // x, y, z
+const std::vector<std::string>& modelPods();        // a, b, c
+const std::vector<uint16_t>& modelPorts();          // 80, 81
+const std::vector<std::string>& modelProtocols();   // TCP, UDP
+std::vector<PodRef> allPods();
+std::string podIp(const PodRef& pod);  // fixed per pod: x/a 10.65.0.10 ... z/c 10.65.0.32
+
+std::string cellKey(const Cell& cell);
+Matrix expectedMatrix(const Expectation& expect);
+
+// A readable diff: for each port/protocol with a mismatch, the 9x9 truth table (rows: from,
+// columns: to; "." agrees, "X" differs, "-" is a pod to itself, not probed), then each wrong cell.
+// Empty when the matrices agree.
+std::string diff(const Matrix& expected, const Matrix& observed);
+
+class Lab {
+ public:
+  // Builds and starts the lab; throws with the lab's output when it cannot.
+  Lab();
+  ~Lab();
+  Lab(const Lab&) = delete;
+  Lab& operator=(const Lab&) = delete;
+
+  const std::string& name() const { return name_; }
+  const std::string& stateDir() const { return stateDir_; }
+  std::string nodeNetns() const;
+  std::string podNetns(const PodRef& pod) const;
+
+  // tartanctl against the lab's datastore; throws on a non-zero exit.
+  void apply(const std::string& yaml);
+  void remove(const std::string& yaml);  // delete -f, skipping what is already gone
+
+  // The Pod and Namespace manifests of the model, with edits: label overrides per pod/namespace,
+  // named container ports per pod, service accounts.
+  struct PodEdit {
+    std::map<std::string, std::string> labels;  // replaces pod=<name>
+    std::vector<std::pair<std::string, std::string>> namedPorts;  // (name, "80/TCP")
+    std::string serviceAccount;
+  };
+  static std::string podManifest(const PodRef& pod, const PodEdit* edit = nullptr);
+  static std::string namespaceManifest(const std::string& ns, const std::map<std::string, std::string>* labels = nullptr);
+  // Puts every Pod and Namespace back to the model's (what the harness applied after `up`).
+  void restoreModel();
+
+  Matrix probe(int timeoutMs) const;
+  // Probes until the matrix equals `expect` in two rounds in a row or `budget` passes; returns
+  // the diff of the last round (empty: as expected).
+  std::string await(const Expectation& expect, std::chrono::milliseconds budget = std::chrono::seconds(10));
+  std::chrono::milliseconds lastProbeDuration() const { return lastProbe_; }
+
+  // The agent's Prometheus exposition (GET /metrics on its health port in the node namespace).
+  std::string metrics() const;
+  // iptables-save (filter table) of the node namespace.
+  std::string iptablesSave() const;
+  std::string agentLogTail(size_t lines) const;
+
+  // Stops the agent (SIGTERM, then waits) and starts it again as `tartan-lab up` does, recording
+  // the new process in the lab's state file. Returns once the new agent reports ready.
+  void restartAgent();
+  int agentPid() const;
+
+ private:
+  std::string cmd(const std::string& args) const;
+  std::string name_;
+  std::string stateDir_;
+  std::string labBinary_;
+  std::string ctlBinary_;
+  std::string agentBinary_;
+  bool up_ = false;
+  mutable std::chrono::milliseconds lastProbe_{0};
+};
+
+}  // namespace tartan::conformance
