@@ -111,6 +111,7 @@ void describe(V& v, BGPPeerSpec& s) {
   v.field("localWorkloadSelector", s.localWorkloadSelector);
   v.field("reversePeering", s.reversePeering);
   v.field("localASNumber", s.localASNumber);
+  v.field("keepaliveTime", s.keepaliveTime);
 }
 
 template <class V>
@@ -120,13 +121,45 @@ void describe(V& v, BGPFilterPrefixLength& s) {
 }
 
 template <class V>
+void describe(V& v, BGPFilterCommunityMatch& s) {
+  v.field("values", s.values, Need::kRequired);
+}
+
+template <class V>
+void describe(V& v, BGPFilterAddCommunity& s) {
+  v.field("value", s.value, Need::kRequired);
+}
+
+template <class V>
+void describe(V& v, BGPFilterPrependASPath& s) {
+  v.field("prefix", s.prefix, Need::kRequired);
+}
+
+template <class V>
+void describe(V& v, BGPFilterSetPriority& s) {
+  v.field("value", s.value, Need::kRequired);
+}
+
+template <class V>
+void describe(V& v, BGPFilterOperation& s) {
+  v.field("addCommunity", s.addCommunity);
+  v.field("prependASPath", s.prependASPath);
+  v.field("setPriority", s.setPriority);
+}
+
+template <class V>
 void describe(V& v, BGPFilterRule& s) {
   v.field("cidr", s.cidr);
   v.field("prefixLength", s.prefixLength);
   v.field("matchOperator", s.matchOperator);
   v.field("source", s.source);
   v.field("interface", s.interface);
+  v.field("peerType", s.peerType);
+  v.field("communities", s.communities);
+  v.field("asPathPrefix", s.asPathPrefix);
+  v.field("priority", s.priority);
   v.field("action", s.action, Need::kRequired);
+  v.field("operations", s.operations);
 }
 
 template <class V>

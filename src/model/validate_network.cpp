@@ -350,6 +350,7 @@ void validateKind(Validator& v, const BGPPeer& r) {
   oneOf(v, "spec.birdGatewayMode", s.birdGatewayMode, {"Recursive", "DirectIfDirectlyConnected"});
   oneOf(v, "spec.reversePeering", s.reversePeering, {"Auto", "Manual"});
   checkDuration(v, "spec.maxRestartTime", s.maxRestartTime);
+  checkDuration(v, "spec.keepaliveTime", s.keepaliveTime);
   if (s.ttlSecurity && (*s.ttlSecurity < 0 || *s.ttlSecurity > 255)) {
     v.fail("spec.ttlSecurity", "ttlSecurity must be between 0 and 255");
   }
@@ -363,15 +364,84 @@ void validateKind(Validator& v, const BGPPeer& r) {
 
 // ---- BGPFilter ----
 
+namespace {
+
+// Calico's bounds for a route priority (FelixConfiguration's ...RoutePriority units).
+constexpr int kMinRoutePriority = 1;
+constexpr int kMaxRoutePriority = 2147483646;
+constexpr size_t kMaxOperations = 10;
+constexpr size_t kMaxPrependedASNumbers = 10;
+
+void checkPriority(Validator& v, const std::string& path, int value) {
+  if (value < kMinRoutePriority || value > kMaxRoutePriority) {
+    v.fail(path, "priority must be between 1 and 2147483646");
+  }
+}
+
+// BGPCommunityValue's CRD pattern is stricter than BGPConfiguration's check: no leading zeros.
+bool hasLeadingZero(const std::string& value) {
+  for (size_t i = 0; i + 1 < value.size(); ++i) {
+    bool partStart = i == 0 || value[i - 1] == ':';
+    if (partStart && value[i] == '0' && value[i + 1] != ':') return true;
+  }
+  return false;
+}
+
+void checkCommunity(Validator& v, const std::string& path, const std::string& value) {
+  if (!isCommunityValue(value) || hasLeadingZero(value)) {
+    v.fail(path, "invalid community value \"" + value + "\" (aa:nn with 16-bit parts or aa:nn:mm with 32-bit parts)");
+  }
+}
+
+// The match fields and operations added with peer type, community, AS path and priority
+// matching (the CRD's CEL rules and the Go validate tags of BGPFilterRuleV4/V6).
+void checkRuleExtensions(Validator& v, const std::string& p, const BGPFilterRule& rule, bool import) {
+  oneOf(v, p + ".peerType", rule.peerType, {"eBGP", "iBGP"});
+  if (import && !rule.source.empty()) {
+    // Every imported route comes from a peer; the field would suggest a choice there is not.
+    v.fail(p + ".source", "source is not applicable to import rules");
+  }
+  if (rule.communities) {
+    const std::vector<std::string>& values = rule.communities->values;
+    if (values.size() != 1) {
+      v.fail(p + ".communities.values", "exactly one community value must be given");
+    }
+    for (size_t j = 0; j < values.size(); ++j) checkCommunity(v, at(p + ".communities.values", j), values[j]);
+  }
+  if (rule.priority) checkPriority(v, p + ".priority", *rule.priority);
+  if (rule.operations.empty()) return;
+  if (rule.action != "Accept") v.fail(p + ".operations", "operations may only be used with action Accept");
+  if (rule.operations.size() > kMaxOperations) v.fail(p + ".operations", "at most 10 operations");
+  for (size_t j = 0; j < rule.operations.size(); ++j) {
+    const BGPFilterOperation& op = rule.operations[j];
+    std::string q = at(p + ".operations", j);
+    int set = int(op.addCommunity.has_value()) + int(op.prependASPath.has_value()) + int(op.setPriority.has_value());
+    if (set != 1) {
+      v.fail(q, "exactly one of addCommunity, prependASPath and setPriority must be set");
+      continue;
+    }
+    if (op.addCommunity) checkCommunity(v, q + ".addCommunity.value", op.addCommunity->value);
+    if (op.prependASPath) {
+      size_t n = op.prependASPath->prefix.size();
+      if (n < 1 || n > kMaxPrependedASNumbers) {
+        v.fail(q + ".prependASPath.prefix", "between 1 and 10 AS numbers must be given");
+      }
+    }
+    if (op.setPriority) checkPriority(v, q + ".setPriority.value", op.setPriority->value);
+  }
+}
+
+}  // namespace
+
 void defaultKind(BGPFilter&) {}
 
 void validateKind(Validator& v, const BGPFilter& r) {
   checkName(v, r.metadata);
   checkMetadata(v, r.metadata, false);
-  const std::tuple<const char*, const std::vector<BGPFilterRule>*, int> lists[] = {
-      {"spec.exportV4", &r.spec.exportV4, 4}, {"spec.importV4", &r.spec.importV4, 4},
-      {"spec.exportV6", &r.spec.exportV6, 6}, {"spec.importV6", &r.spec.importV6, 6}};
-  for (const auto& [path, rules, version] : lists) {
+  const std::tuple<const char*, const std::vector<BGPFilterRule>*, int, bool> lists[] = {
+      {"spec.exportV4", &r.spec.exportV4, 4, false}, {"spec.importV4", &r.spec.importV4, 4, true},
+      {"spec.exportV6", &r.spec.exportV6, 6, false}, {"spec.importV6", &r.spec.importV6, 6, true}};
+  for (const auto& [path, rules, version, import] : lists) {
     int maxLength = version == 4 ? 32 : 128;
     for (size_t i = 0; i < rules->size(); ++i) {
       const BGPFilterRule& rule = (*rules)[i];
@@ -404,6 +474,7 @@ void validateKind(Validator& v, const BGPFilter& r) {
                   });
         if (!ok) v.fail(p + ".interface", "invalid interface pattern \"" + rule.interface + "\"");
       }
+      checkRuleExtensions(v, p, rule, import);
     }
   }
 }

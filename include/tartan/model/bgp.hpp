@@ -95,6 +95,7 @@ struct BGPPeerSpec {
   std::string localWorkloadSelector;
   std::optional<std::string> reversePeering;  // Auto, Manual
   std::optional<ASNumber> localASNumber;
+  std::optional<std::string> keepaliveTime;  // a Go duration, "20s" (RFC 4271 §4.4)
   bool operator==(const BGPPeerSpec&) const = default;
 };
 
@@ -111,13 +112,50 @@ struct BGPFilterPrefixLength {
   bool operator==(const BGPFilterPrefixLength&) const = default;
 };
 
+// Matches routes that carry a community (RFC 1997 "aa:nn" or RFC 8092 "aa:nn:mm"). Calico
+// allows exactly one value for now.
+struct BGPFilterCommunityMatch {
+  std::vector<std::string> values;
+  bool operator==(const BGPFilterCommunityMatch&) const = default;
+};
+
+struct BGPFilterAddCommunity {
+  std::string value;  // "aa:nn" or "aa:nn:mm"
+  bool operator==(const BGPFilterAddCommunity&) const = default;
+};
+
+struct BGPFilterPrependASPath {
+  std::vector<ASNumber> prefix;  // the path starts with these, in this order; 1 to 10
+  bool operator==(const BGPFilterPrependASPath&) const = default;
+};
+
+struct BGPFilterSetPriority {
+  int value = 0;  // route priority (kernel metric), 1 to 2147483646
+  bool operator==(const BGPFilterSetPriority&) const = default;
+};
+
+// One route modification of an Accept rule: exactly one member is set.
+struct BGPFilterOperation {
+  std::optional<BGPFilterAddCommunity> addCommunity;
+  std::optional<BGPFilterPrependASPath> prependASPath;
+  std::optional<BGPFilterSetPriority> setPriority;
+  bool operator==(const BGPFilterOperation&) const = default;
+};
+
+// A rule matches when every match field that is set matches; the first matching rule's action
+// decides, after its operations (Accept only) have been applied in order.
 struct BGPFilterRule {  // BGPFilterRuleV4 and BGPFilterRuleV6
   std::string cidr;
   std::optional<BGPFilterPrefixLength> prefixLength;
   std::string matchOperator;  // Equal, NotEqual, In, NotIn
-  std::string source;         // RemotePeers
+  std::string source;         // RemotePeers (export rules only)
   std::string interface;
   std::string action;  // Accept, Reject
+  std::string peerType;  // eBGP, iBGP; empty matches both
+  std::optional<BGPFilterCommunityMatch> communities;
+  std::vector<ASNumber> asPathPrefix;  // the AS path starts with these
+  std::optional<int> priority;          // the route's priority, 1 to 2147483646
+  std::vector<BGPFilterOperation> operations;  // Accept only, 1 to 10
   bool operator==(const BGPFilterRule&) const = default;
 };
 
