@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <charconv>
 #include <filesystem>
 
 namespace tartan::datastore::file {
@@ -44,49 +43,6 @@ std::vector<std::pair<std::string, bool>> listFolder(const std::string& path) {
     entries.emplace_back(name, it->is_directory(typeError));
   }
   return entries;
-}
-
-struct PendingLog {
-  int64_t revision = 0;
-  std::vector<std::pair<std::string, std::string>> renames;  // temp -> final, relative
-  std::vector<std::string> removals;                         // relative
-};
-
-std::string serializePending(const PendingLog& log) {
-  std::string out = "revision\t" + std::to_string(log.revision) + "\n";
-  for (const auto& [temp, final] : log.renames) out += "rename\t" + temp + "\t" + final + "\n";
-  for (const auto& path : log.removals) out += "remove\t" + path + "\n";
-  return out;
-}
-
-std::optional<PendingLog> parsePending(const std::string& text) {
-  PendingLog log;
-  size_t start = 0;
-  bool sawRevision = false;
-  while (start < text.size()) {
-    size_t end = text.find('\n', start);
-    if (end == std::string::npos) return std::nullopt;  // torn: the commit cannot have happened
-    std::string line = text.substr(start, end - start);
-    start = end + 1;
-    size_t tab = line.find('\t');
-    if (tab == std::string::npos) return std::nullopt;
-    std::string verb = line.substr(0, tab), rest = line.substr(tab + 1);
-    if (verb == "revision") {
-      auto [end, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), log.revision);
-      if (ec != std::errc() || end != rest.data() + rest.size()) return std::nullopt;
-      sawRevision = true;
-    } else if (verb == "rename") {
-      size_t second = rest.find('\t');
-      if (second == std::string::npos) return std::nullopt;
-      log.renames.emplace_back(rest.substr(0, second), rest.substr(second + 1));
-    } else if (verb == "remove") {
-      log.removals.push_back(rest);
-    } else {
-      return std::nullopt;
-    }
-  }
-  if (!sawRevision) return std::nullopt;
-  return log;
 }
 
 StoreError ioError(const std::string& where, const std::string& what) {

@@ -51,6 +51,21 @@ struct State {
 std::string serializeState(const State& state);
 StoreResult<State> parseState(std::string_view text, const std::string& where);
 
+// The redo log of a transaction in flight (DIR/.tartan/pending): the files staged beside their
+// final places and the files to remove, written before the state file commits the revision.
+struct PendingLog {
+  int64_t revision = 0;
+  std::vector<std::pair<std::string, std::string>> renames;  // temp -> final, relative
+  std::vector<std::string> removals;                         // relative
+
+  bool operator==(const PendingLog&) const = default;
+};
+
+std::string serializePending(const PendingLog& log);
+// Nothing for a torn or unreadable log: a log without its last newline was never finished, so
+// its transaction cannot have committed.
+std::optional<PendingLog> parsePending(const std::string& text);
+
 // FNV-1a, 64 bits: enough to tell that a file changed.
 uint64_t contentHash(std::string_view content);
 
