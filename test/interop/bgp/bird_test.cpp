@@ -20,6 +20,8 @@ namespace {
 struct BirdOptions {
   std::uint32_t birdAs = 65001;
   std::string password;  // on BIRD's side
+  bool gtsm = false;      // BIRD's "ttl security on" (RFC 5082)
+  std::optional<int> tartanTtlSecurity;  // BGPPeer.spec.ttlSecurity on tartan's side
 };
 
 std::string birdConfig(const BirdOptions& o, std::uint32_t tartanAs) {
@@ -27,7 +29,7 @@ std::string birdConfig(const BirdOptions& o, std::uint32_t tartanAs) {
   std::string pw = o.password.empty() ? "" : "  password \"" + o.password + "\";\n";
   std::string common = "  local as " + std::to_string(o.birdAs) + ";\n" + pw +
                        "  hold time 9; connect retry time 2; error wait time 1, 2;\n"
-                       "  graceful restart on;\n" +
+                       "  graceful restart on;\n" + (o.gtsm ? "  ttl security on;\n" : "") +
                        (ibgp ? "  direct;\n" : "");
   return "router id 10.99.0.2;\n"
          "protocol device { scan time 1; }\n"
@@ -62,8 +64,8 @@ class BirdLab {
         ipPool("ext6", "fd66::/16"),
         ipamBlock("10.65.1.0/26", "node1"),
         ipamBlock("fd65:0:0:1::/122", "node1"),
-        bgpPeer("bird4", "10.99.0.2", bird.birdAs, tartanPassword.empty() ? "" : "birdsecret"),
-        bgpPeer("bird6", "fd99::2", bird.birdAs, tartanPassword.empty() ? "" : "birdsecret"),
+        bgpPeer("bird4", "10.99.0.2", bird.birdAs, tartanPassword.empty() ? "" : "birdsecret", bird.tartanTtlSecurity),
+        bgpPeer("bird6", "fd99::2", bird.birdAs, tartanPassword.empty() ? "" : "birdsecret", bird.tartanTtlSecurity),
     };
     std::filesystem::create_directories(dir_.path() / "store");
     writeResources(dir_ / "store", resources);
@@ -191,5 +193,21 @@ TEST_CASE("BIRD 2: TCP-MD5 — the right password is accepted, a wrong one refus
     // Bounded observation window: several connect attempts on both sides, none may succeed.
     LAB_REQUIRE(lab, !(waitFor([&] { return lab.birdEstablished("t4") || lab.tartanEstablished(1); }, 12s)));
     LAB_REQUIRE(lab, routeIn(lab.tartanNs_, "10.66.1.0/24").empty());
+  }
+}
+
+TEST_CASE("BIRD 2: GTSM — sessions with TTL security on both sides come up, one-sided GTSM is refused",
+          "[interop][bird][gtsm]") {
+  if (!haveNetAdmin()) {
+    WARN("needs root: skipped");
+    return;
+  }
+  SECTION("both sides") {
+    BirdLab lab(64512, BirdOptions{65001, "", true, 1});
+    LAB_REQUIRE(lab, waitFor([&] { return lab.birdEstablished("t4") && lab.birdEstablished("t6"); }, 30s));
+  }
+  SECTION("tartan only: BIRD's eBGP packets arrive with TTL 1 and are dropped") {
+    BirdLab lab(64512, BirdOptions{65001, "", false, 1});
+    LAB_REQUIRE(lab, !(waitFor([&] { return lab.birdEstablished("t4") || lab.tartanEstablished(1); }, 10s)));
   }
 }

@@ -152,11 +152,12 @@ model::Resource ipamBlock(const std::string& cidr, const std::string& node) {
 }
 
 model::Resource bgpPeer(const std::string& name, const std::string& peerIp, std::uint32_t as,
-                        const std::string& secret) {
+                        const std::string& secret, std::optional<int> ttlSecurity) {
   model::BGPPeer p;
   p.metadata.name = name;
   p.spec.peerIP = peerIp;
   p.spec.asNumber = model::ASNumber{as};
+  p.spec.ttlSecurity = ttlSecurity;
   if (!secret.empty()) p.spec.password = model::BGPPassword{model::SecretKeySelector{secret, "password", {}}};
   return p;
 }

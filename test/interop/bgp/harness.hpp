@@ -59,7 +59,7 @@ model::Resource node(const std::string& name, const std::string& v4Cidr, const s
 model::Resource ipPool(const std::string& name, const std::string& cidr);
 model::Resource ipamBlock(const std::string& cidr, const std::string& node);
 model::Resource bgpPeer(const std::string& name, const std::string& peerIp, std::uint32_t as,
-                        const std::string& secret = "");
+                        const std::string& secret = "", std::optional<int> ttlSecurity = std::nullopt);
 
 // Paths of what the build produced.
 std::string bgpdBinary();
