@@ -1,5 +1,6 @@
 #include "file_state.hpp"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <fcntl.h>
@@ -13,6 +14,7 @@
 #include <charconv>
 #include <cstring>
 #include <filesystem>
+#include <sstream>
 
 namespace tartan::datastore::file {
 
@@ -234,14 +236,36 @@ std::optional<std::string> checkKey(const Key& key) {
   return std::nullopt;
 }
 
+namespace {
+// Consumes parser events without building anything: used to count documents.
+class IgnoreEvents : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+}  // namespace
+
 std::optional<std::string> checkDocument(std::string_view content, std::string* kind) {
   kind->clear();
   try {
-    std::vector<YAML::Node> documents = YAML::LoadAll(std::string(content));
-    if (documents.size() != 1 || documents[0].IsNull()) {
-      return "must be exactly one YAML document, found " + std::to_string(documents.size());
-    }
-    const YAML::Node& document = documents[0];
+    // Never YAML::LoadAll: yaml-cpp 0.7 reports documents forever on some malformed input (a
+    // stray ", b" after a flow scalar), which would stall the store under its lock. Asking the
+    // parser for at most two documents is bounded.
+    std::string text(content);
+    std::stringstream stream(text);
+    YAML::Parser parser(stream);
+    IgnoreEvents ignore;
+    if (!parser.HandleNextDocument(ignore)) return "must be exactly one YAML document, found 0";
+    if (parser.HandleNextDocument(ignore)) return "must be exactly one YAML document, found more";
+    YAML::Node document = YAML::Load(text);
+    if (document.IsNull()) return "must be exactly one YAML document, found 0";
     if (document.IsMap() && document["kind"] && document["kind"].IsScalar()) {
       *kind = document["kind"].Scalar();
     }
