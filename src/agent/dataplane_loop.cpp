@@ -28,6 +28,17 @@ int64_t chainCount(const dpi::Driver& driver) {
   return n;
 }
 
+// Whether a link is a workload's: its name starts with one of the (comma-separated) prefixes.
+bool isWorkloadInterface(std::string_view name, const AgentConfig& config) {
+  for (std::string_view rest = config.interfacePrefix; !rest.empty();) {
+    const auto comma = rest.find(',');
+    const auto prefix = rest.substr(0, comma);
+    if (!prefix.empty() && name.starts_with(prefix)) return true;
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+  }
+  return false;
+}
+
 }  // namespace
 
 DataplaneLoop::DataplaneLoop(MergingQueue<DataplaneBatch>& in, Metrics& metrics, Health& health)
@@ -84,23 +95,22 @@ void DataplaneLoop::run() {
             event.kind != netlink::MonitorEvent::Kind::Overflow)
           return;
         if (event.kind == netlink::MonitorEvent::Kind::Overflow ||
-            event.link.name.rfind(config.interfacePrefix, 0) == 0)
+            isWorkloadInterface(event.link.name, config))
           routes.markDirty();
       });
       if (!drained) routes.markDirty();
     }
     if (!driver.inSync()) continue;  // nothing is written before the first full snapshot
 
-    const auto now = Clock::now();
-    const bool routesDue = routes.dirty() || (config.routeRefreshInterval.count() > 0 &&
-                                              now - lastRouteSync >= config.routeRefreshInterval);
     const auto start = Clock::now();
+    const bool routesDue = routes.dirty() || (config.routeRefreshInterval.count() > 0 &&
+                                              start - lastRouteSync >= config.routeRefreshInterval);
     auto applied = driver.tick(start);
     bool ok = static_cast<bool>(applied);
     if (!applied) log->error("apply failed, will read back and retry: {}", applied.error().toString());
     if (nl && routesDue) {
       RouteSyncReport report = routes.sync(*nl, *nl, sysctls, config.rpFilter());
-      lastRouteSync = now;
+      lastRouteSync = start;
       ++metrics_.routeSyncs;
       metrics_.workloadRoutes = static_cast<int64_t>(report.routes);
       metrics_.routeFailures += report.errors.size();
