@@ -11,6 +11,8 @@
 
 #include <chrono>
 #include <cstdio>
+#include <map>
+#include <vector>
 #include <memory>
 
 namespace tt = tartan::test;
@@ -36,6 +38,19 @@ Lab& lab() {
   return *slot;
 }
 
+std::vector<std::string> splitDocuments(const std::string& yaml) {
+  std::vector<std::string> docs;
+  size_t start = 0;
+  while (start < yaml.size()) {
+    const size_t end = yaml.find("---\n", start);
+    const std::string doc = yaml.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    if (doc.find_first_not_of(" \n") != std::string::npos) docs.push_back(doc);
+    if (end == std::string::npos) break;
+    start = end + 4;
+  }
+  return docs;
+}
+
 bool skipUnlessRoot(const char* what) {
   if (tt::haveNetAdmin()) return false;
   WARN(std::string(what) + " needs root and network namespaces: SKIPPED, nothing was tested");
@@ -46,12 +61,16 @@ bool skipUnlessRoot(const char* what) {
 // Everything the case applied comes out again, the model's pods and namespaces go back, and the
 // matrix must be all-open before the next case starts.
 void cleanUp(Lab& l, const PolicyCase& c) {
-  std::string applied;
+  // A resource applied in several steps is deleted once (tartanctl refuses a file naming one
+  // resource twice): documents are told apart by everything before their spec.
+  std::map<std::string, std::string> byIdentity;
   bool edited = false;
   for (const auto& step : c.steps) {
-    applied += step.apply;
+    for (const auto& doc : splitDocuments(step.apply)) byIdentity[doc.substr(0, doc.find("\nspec:"))] = doc;
     edited = edited || !step.edit.empty();
   }
+  std::string applied;
+  for (const auto& [identity, doc] : byIdentity) applied += doc + "---\n";
   if (!applied.empty()) l.remove(applied);
   if (edited) l.restoreModel();
   const std::string reopened = l.await([](const Cell&) { return true; });

@@ -96,6 +96,20 @@ std::string httpGet(const std::string& netns, int port, const std::string& path)
   return response;
 }
 
+// A run killed before its destructor leaves its lab up; the next run takes it down. The lab is
+// "cf<pid mod 10^5>x<n>": only labs whose process is gone are touched.
+void removeStaleLabs(const std::string& labBinary) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(fs::temp_directory_path(), ec)) {
+    const std::string dir = entry.path().filename().string();
+    if (dir.rfind("tartan-lab-cf", 0) != 0 || !fs::exists(entry.path() / "state.json")) continue;
+    const std::string digits = dir.substr(13, dir.find('x', 13) - 13);
+    if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos) continue;
+    if (fs::exists("/proc/" + digits)) continue;
+    tt::shell(labBinary + " --state-dir " + entry.path().string() + " down " + dir.substr(11) + " >/dev/null 2>&1");
+  }
+}
+
 std::string shortVerdict(const std::string& v) {
   if (v == "ok") return "ok";
   if (v == "denied") return "--";
@@ -160,16 +174,14 @@ std::string diff(const Matrix& expected, const Matrix& observed) {
     for (uint16_t port : modelPorts()) {
       bool any = false;
       std::ostringstream table;
-      table << "  " << port << "/" << protocol
-            << " (rows: from, columns: to; '.' as expected, 'X' not; cell = observed: ok, -- denied, RF refused, ER error)\n";
-      table << "         ";
-      for (const auto& to : allPods()) table << " " << to.key() << "   ";
+      table << "  " << port << "/" << protocol << "  ";
+      for (const auto& to : allPods()) table << " " << to.key();
       table << "\n";
       for (const auto& from : allPods()) {
-        table << "    " << from.key() << "  ";
+        table << "    " << from.key() << " ";
         for (const auto& to : allPods()) {
           if (from == to) {
-            table << "   -    ";
+            table << "  - ";
             continue;
           }
           const std::string key = cellKey({from, to, port, protocol});
@@ -182,7 +194,7 @@ std::string diff(const Matrix& expected, const Matrix& observed) {
             any = true;
             wrong.push_back(key + ": expected " + ev + ", observed " + ov);
           }
-          table << " " << (same ? "." : "X") << " " << (o == observed.end() ? "??" : shortVerdict(ov)) << "   ";
+          table << " " << (same ? "." : "X") << (o == observed.end() ? "??" : shortVerdict(ov));
         }
         table << "\n";
       }
@@ -192,6 +204,7 @@ std::string diff(const Matrix& expected, const Matrix& observed) {
   for (const auto& [key, verdict] : observed)
     if (!expected.contains(key)) wrong.push_back(key + ": not expected in the matrix, observed " + verdict);
   if (wrong.empty()) return {};
+  out << "  (rows from, columns to; X: not as expected; ok, -- denied, RF refused, ER error)\n";
   out << "  " << wrong.size() << " cell(s) differ:\n";
   for (const auto& w : wrong) out << "    " << w << "\n";
   return out.str();
@@ -212,6 +225,7 @@ Lab::Lab() {
   agentBinary_ = bin + "/src/agent/tartan-agent";
   for (const auto& b : {labBinary_, ctlBinary_, agentBinary_})
     if (::access(b.c_str(), X_OK) != 0) throw std::runtime_error(b + " is not built");
+  removeStaleLabs(labBinary_);
   name_ = "cf" + tt::uniqueSuffix();
   stateDir_ = (fs::temp_directory_path() / ("tartan-lab-" + name_)).string();
 
