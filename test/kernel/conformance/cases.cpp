@@ -105,6 +105,14 @@ std::vector<PolicyCase> kubernetesCases() {
                      "", "",
                      ingressTo("x/a", [](const Cell& c) { return c.from.ns != "x" && c.from.pod != "c"; })}}});
 
+  cases.push_back({"ipBlock without except: x/a takes only y's pods (10.65.0.20/30)",
+                   {{knp("a-from-y-cidr", "x", R"(  podSelector: {matchLabels: {pod: a}}
+  ingress:
+    - from:
+        - ipBlock: {cidr: 10.65.0.20/30}
+)"),
+                     "", "", ingressTo("x/a", [](const Cell& c) { return c.from.ns == "y"; })}}});
+
   cases.push_back({"ipBlock with except (ingress): x/a takes 10.65.0.0/24 but not y's pods (10.65.0.20/30)",
                    {{knp("a-from-cidr", "x", R"(  podSelector: {matchLabels: {pod: a}}
   ingress:
@@ -212,6 +220,14 @@ std::vector<PolicyCase> kubernetesCases() {
 )"),
                      "", "", egressFrom("x/a", [](const Cell& c) { return c.to.ns == "y"; })}}});
 
+  cases.push_back({"policyTypes [Ingress, Egress] without egress rules: x/a reaches nothing, takes everything",
+                   {{knp("a-both-types", "x", R"(  podSelector: {matchLabels: {pod: a}}
+  policyTypes: [Ingress, Egress]
+  ingress:
+    - {}
+)"),
+                     "", "", egressFrom("x/a", [](const Cell&) { return false; })}}});
+
   cases.push_back({"policy update changes the allowed peer: x/a takes y, then z instead",
                    {{knp("a-from-ns", "x", R"(  podSelector: {matchLabels: {pod: a}}
   ingress:
@@ -277,6 +293,22 @@ std::vector<PolicyCase> calicoCases() {
 )") + knp("allow-all-ingress", "x", "  podSelector: {}\n  ingress:\n    - {}\n"),
          "", "", ingressTo("x/a", [](const Cell& c) { return c.from.ns == "y"; })}}});
 
+  {
+    const std::string tier = "apiVersion: tartan.dev/v1\nkind: Tier\nmetadata:\n  name: platform\nspec:\n  order: 100\n";
+    const std::string policy = tartanPolicy("GlobalNetworkPolicy", "platform.xa-from-y", "", "  tier: platform\n  selector: " + xa + R"(
+  types: [Ingress]
+  ingress:
+    - action: Allow
+      source:
+        namespaceSelector: ns == "y"
+)");
+    const std::string allowAll = knp("allow-all-ingress", "x", "  podSelector: {}\n  ingress:\n    - {}\n");
+    cases.push_back(
+        {"tiers: no rule matching at the end of a tier drops; defaultAction Pass hands on to the next tier",
+         {{tier + "---\n" + policy + allowAll, "", "", ingressTo("x/a", [](const Cell& c) { return c.from.ns == "y"; })},
+          {tier + "  defaultAction: Pass\n---\n", "", "", open}}});
+  }
+
   cases.push_back(
       {"tiers: a Tartan policy of lower order than the Kubernetes policy's denies first; order decides",
        {{tartanPolicy("NetworkPolicy", "deny-yb", "x", R"(  order: 10
@@ -330,6 +362,16 @@ std::vector<PolicyCase> calicoCases() {
 )"),
                      "", "",
                      ingressTo("x/a", [](const Cell& c) { return c.from.ns != "y" && c.protocol == "TCP" && c.port == 80; })}}});
+
+  cases.push_back({"notNets with two CIDRs: x/a takes everyone but y/a (10.65.0.20/32), z/a and z/b (10.65.0.24/29)",
+                   {{tartanPolicy("NetworkPolicy", "two-not-nets", "x", R"(  selector: pod == "a"
+  types: [Ingress]
+  ingress:
+    - action: Allow
+      source:
+        notNets: [10.65.0.20/32, 10.65.0.24/29]
+)"),
+                     "", "", ingressTo("x/a", [](const Cell& c) { return !is(c.from, "y/a") && !is(c.from, "z/a") && !is(c.from, "z/b"); })}}});
 
   cases.push_back({"notProtocol: x/a takes everything but UDP",
                    {{tartanPolicy("NetworkPolicy", "not-udp", "x", R"(  selector: pod == "a"

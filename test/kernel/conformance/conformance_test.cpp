@@ -85,10 +85,18 @@ void runCase(const PolicyCase& c) {
   bool passed = true;
   for (size_t i = 0; i < c.steps.size(); ++i) {
     const Step& step = c.steps[i];
-    if (!step.edit.empty()) l.apply(step.edit);
-    if (!step.apply.empty()) l.apply(step.apply);
-    if (!step.remove.empty()) l.remove(step.remove);
-    const std::string mismatch = l.await(step.expect);
+    std::string mismatch;
+    try {
+      if (!step.edit.empty()) l.apply(step.edit);
+      if (!step.apply.empty()) l.apply(step.apply);
+      if (!step.remove.empty()) l.remove(step.remove);
+      mismatch = l.await(step.expect);
+    } catch (const std::exception& e) {
+      std::printf("FAIL  %s  (step %zu: %s)\n", c.name.c_str(), i + 1, e.what());
+      std::fflush(stdout);
+      cleanUp(l, c);
+      throw;
+    }
     INFO("step " << i + 1 << " of " << c.steps.size() << ": the matrix differs from the truth table:\n"
                  << mismatch << "agent log:\n"
                  << l.agentLogTail(8));
