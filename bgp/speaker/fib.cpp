@@ -35,6 +35,7 @@ FibWriter::FibWriter(std::unique_ptr<netlink::RouteTable> table, std::uint8_t pr
     log::get("bgp")->warn("fib: cannot list kernel routes: {}", routes.error().toString());
   }
   preserved_ = installed_.size();
+  trackWanted_ = preserved_ > 0;
   stats_.installed = installed_.size();
   thread_ = std::thread([this] { loop(); });
 }
@@ -48,7 +49,7 @@ FibWriter::~FibWriter() {
   thread_.join();
 }
 
-void FibWriter::update(std::vector<std::pair<Prefix, std::optional<netlink::Route>>> changes) {
+void FibWriter::update(std::vector<std::pair<Prefix, std::optional<FibRoute>>> changes) {
   {
     std::lock_guard lock(mutex_);
     for (auto& [prefix, route] : changes) pending_.insert_or_assign(prefix, std::move(route));
@@ -109,12 +110,25 @@ void FibWriter::loop() {
     changes.reserve(work.size());
     for (auto& [prefix, route] : work) {
       if (route) {
-        wanted_.insert(prefix);
-        route->protocol = protocol_;
-        changes.push_back({netlink::RouteOp::Replace, std::move(*route)});
+        if (trackWanted_) wanted_.insert(prefix);
+        netlink::Route r;
+        if (route->blackhole) {
+          r = netlink::Route::blackhole(toNetlink(prefix), protocol_);
+        } else if (route->gateways.size() == 1) {
+          r = netlink::Route::via(toNetlink(prefix), toNetlink(route->gateways[0]), protocol_);
+        } else {
+          std::vector<netlink::Nexthop> hops;
+          for (const auto& g : route->gateways) {
+            netlink::Nexthop hop;
+            hop.gateway = toNetlink(g);
+            hops.push_back(hop);
+          }
+          r = netlink::Route::ecmp(toNetlink(prefix), std::move(hops), protocol_);
+        }
+        changes.push_back({netlink::RouteOp::Replace, std::move(r)});
         keys.push_back(prefix);
       } else {
-        wanted_.erase(prefix);
+        if (trackWanted_) wanted_.erase(prefix);
         auto it = installed_.find(prefix);
         if (it == installed_.end()) continue;
         netlink::Route del;
@@ -136,6 +150,8 @@ void FibWriter::loop() {
         changes.push_back({netlink::RouteOp::Delete, std::move(del)});
         keys.push_back(prefix);
       }
+      trackWanted_ = false;
+      wanted_ = {};
     }
     std::size_t failures = 0;
     if (!changes.empty()) {

@@ -16,6 +16,7 @@
 
 #include <tartan/netlink/netlink.hpp>
 
+#include <boost/container/small_vector.hpp>
 #include <boost/unordered/unordered_flat_map.hpp>
 #include <boost/unordered/unordered_flat_set.hpp>
 
@@ -37,6 +38,14 @@ struct FibStats {
   bool reconciled = false;
 };
 
+// What the speaker wants in the kernel for one prefix, kept small: at a full table a million of
+// these can wait for the writer at once. A blackhole for our own blocks, else the ECMP gateways.
+struct FibRoute {
+  bool blackhole = false;
+  boost::container::small_vector<Address, 1> gateways;
+  bool operator==(const FibRoute&) const = default;
+};
+
 class FibWriter {
  public:
   // Lists what the previous run left (our protocol, main table) before returning.
@@ -47,7 +56,7 @@ class FibWriter {
 
   // Routes found in the kernel at start: a previous run's forwarding state.
   std::size_t preserved() const { return preserved_; }
-  void update(std::vector<std::pair<Prefix, std::optional<netlink::Route>>> changes);
+  void update(std::vector<std::pair<Prefix, std::optional<FibRoute>>> changes);
   // From now on the kernel holds only what update() asked for: stale routes of a previous run go.
   void reconcile();
   FibStats stats() const;
@@ -62,13 +71,15 @@ class FibWriter {
   std::size_t preserved_ = 0;
   mutable std::mutex mutex_;
   std::condition_variable wake_, idle_;
-  boost::unordered_flat_map<Prefix, std::optional<netlink::Route>, std::hash<Prefix>> pending_;
+  boost::unordered_flat_map<Prefix, std::optional<FibRoute>, std::hash<Prefix>> pending_;
   bool reconcileRequested_ = false;
   bool stop_ = false;
   bool busy_ = false;
   // Writer thread only (read under mutex_ for stats): what is in the kernel, by type for deletes.
   boost::unordered_flat_map<Prefix, netlink::RouteType, std::hash<Prefix>> installed_;
+  // Only while a previous run's routes await reconcile(): what must survive it.
   boost::unordered_flat_set<Prefix, std::hash<Prefix>> wanted_;
+  bool trackWanted_ = false;
   FibStats stats_;
   std::thread thread_;
 };

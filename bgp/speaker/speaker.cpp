@@ -422,12 +422,14 @@ void Speaker::scheduleFlush() {
   });
 }
 
-std::optional<netlink::Route> Speaker::kernelRoute(const Prefix& prefix) const {
+std::optional<FibRoute> Speaker::kernelRoute(const Prefix& prefix) const {
   const auto* entry = rib_->locRib(prefix);
   if (!entry || entry->paths.empty()) return std::nullopt;
-  if (entry->bestRoute().peer == kLocalPeer)
-    return netlink::Route::blackhole(toNetlink(prefix), netlink::kProtocolBgp);
-  std::vector<netlink::Nexthop> hops;
+  FibRoute out;
+  if (entry->bestRoute().peer == kLocalPeer) {
+    out.blackhole = true;  // our own block: traffic to unallocated addresses stops here
+    return out;
+  }
   for (const auto& route : entry->multipath()) {
     if (route.peer == kLocalPeer) continue;
     const auto& attrs = *route.attrs;
@@ -437,14 +439,10 @@ std::optional<netlink::Route> Speaker::kernelRoute(const Prefix& prefix) const {
     else if (attrs.mpReach)
       nh = attrs.mpReach->nextHop;
     if (!nh || nh->family != prefix.family() || *nh == Address{nh->family, {}}) continue;
-    netlink::Nexthop hop;
-    hop.gateway = toNetlink(*nh);
-    if (std::find(hops.begin(), hops.end(), hop) == hops.end()) hops.push_back(hop);
+    if (std::find(out.gateways.begin(), out.gateways.end(), *nh) == out.gateways.end()) out.gateways.push_back(*nh);
   }
-  if (hops.empty()) return std::nullopt;
-  if (hops.size() == 1)
-    return netlink::Route::via(toNetlink(prefix), *hops[0].gateway, netlink::kProtocolBgp);
-  return netlink::Route::ecmp(toNetlink(prefix), std::move(hops), netlink::kProtocolBgp);
+  if (out.gateways.empty()) return std::nullopt;
+  return out;
 }
 
 void Speaker::flush() {
@@ -452,7 +450,7 @@ void Speaker::flush() {
   // Kernel first: the FIB writer merges and writes in the background.
   auto changed = rib_->takeChangedPrefixes();
   if (!changed.empty()) {
-    std::vector<std::pair<Prefix, std::optional<netlink::Route>>> fib;
+    std::vector<std::pair<Prefix, std::optional<FibRoute>>> fib;
     fib.reserve(changed.size());
     for (const auto& prefix : changed) {
       if (rib_->locRib(prefix))

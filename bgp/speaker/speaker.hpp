@@ -103,7 +103,7 @@ class Speaker : public PeerObserver {
   void scheduleFlush();
   void flush();
   void maybeReconcile();
-  std::optional<netlink::Route> kernelRoute(const Prefix& prefix) const;
+  std::optional<FibRoute> kernelRoute(const Prefix& prefix) const;
   PeerInfo peerInfo(const PeerEntry& entry, PeerId id) const;
   bool importAllowed(PeerId from, const Prefix& prefix) const;
   bool exportAllowed(PeerId to, const Prefix& prefix) const;
