@@ -111,7 +111,8 @@ Side destination(const pb::Rule& r) {
 // Adds the matches of one side to `fixed` (ANDed) and returns its alternatives for nets and ports
 // (each a fragment, "" meaning "no constraint"). Returns false if the side cannot match.
 bool renderSide(const Side& side, bool src, IpFamily family, bool portProtocol, std::string& fixed,
-                std::vector<std::string>& netAlternatives, std::vector<std::string>& portAlternatives) {
+                std::vector<std::string>& netAlternatives, std::vector<std::string>& portAlternatives,
+                std::vector<std::string>& exceptions) {
   const char* flag = src ? "-s" : "-d";
   const char* dir = src ? "src" : "dst";
   const char* dir2 = src ? "src,src" : "dst,dst";
@@ -120,8 +121,10 @@ bool renderSide(const Side& side, bool src, IpFamily family, bool portProtocol, 
     if (inFamily(net, family)) netAlternatives.push_back(fmt::format("{} {}", flag, net));
   if (!side.nets.empty() && netAlternatives.empty()) return false;  // only other-family nets
   if (netAlternatives.empty()) netAlternatives.emplace_back();
+  // Exceptions are returned in their positive form ("-s EXCEPT"); the caller decides whether one
+  // fits into the rule as "! -s EXCEPT" or needs the scratch mark.
   for (const auto& net : side.notNets)
-    if (inFamily(net, family)) fixed += fmt::format(" ! {} {}", flag, net);
+    if (inFamily(net, family)) exceptions.push_back(fmt::format("{} {}", flag, net));
   for (const auto& id : side.sets)
     fixed += fmt::format(" -m set --match-set {} {}", names::ipSet(family, id), dir);
   for (const auto& id : side.notSets)
@@ -259,15 +262,39 @@ std::vector<Rule> renderRule(const pb::Rule& rule, IpFamily family, const Render
     if (rule.has_not_icmp()) fixed += " " + icmpMatch(rule.not_icmp(), family, true);
   }
   const bool portProtocol = isPortProtocol(proto);
-  std::vector<std::string> srcNets, srcPorts, dstNets, dstPorts;
-  if (!renderSide(source(rule), true, family, portProtocol, fixed, srcNets, srcPorts)) return {};
-  if (!renderSide(destination(rule), false, family, portProtocol, fixed, dstNets, dstPorts)) return {};
+  std::vector<std::string> srcNets, srcPorts, dstNets, dstPorts, srcExceptions, dstExceptions;
+  if (!renderSide(source(rule), true, family, portProtocol, fixed, srcNets, srcPorts, srcExceptions)) return {};
+  if (!renderSide(destination(rule), false, family, portProtocol, fixed, dstNets, dstPorts, dstExceptions))
+    return {};
 
+  // iptables takes one -s and one -d per rule. An exception fits inline only when it is the
+  // direction's only address match.
+  auto fitsInline = [](const std::vector<std::string>& nets, const std::vector<std::string>& exceptions) {
+    const bool positive = !(nets.size() == 1 && nets.front().empty());
+    return exceptions.empty() || (exceptions.size() == 1 && !positive);
+  };
   std::vector<Rule> out;
+  if (fitsInline(srcNets, srcExceptions) && fitsInline(dstNets, dstExceptions)) {
+    for (const auto& e : srcExceptions) fixed += " ! " + e;
+    for (const auto& e : dstExceptions) fixed += " ! " + e;
+    for (const auto& sn : srcNets)
+      for (const auto& dn : dstNets)
+        for (const auto& sp : srcPorts)
+          for (const auto& dp : dstPorts) appendActions(out, join({sn, dn, fixed, sp, dp}), rule.action(), config);
+    return out;
+  }
+  const std::string scratch = fmt::format("{:#x}/{:#x}", kMarkScratch, kMarkScratch);
+  const std::string clear = fmt::format("-j MARK --set-xmark 0/{:#x}", kMarkScratch);
+  const std::string onScratch = "-m mark --mark " + scratch;
+  out.push_back({"", clear});
   for (const auto& sn : srcNets)
     for (const auto& dn : dstNets)
       for (const auto& sp : srcPorts)
-        for (const auto& dp : dstPorts) appendActions(out, join({sn, dn, fixed, sp, dp}), rule.action(), config);
+        for (const auto& dp : dstPorts)
+          out.push_back({join({sn, dn, fixed, sp, dp}), "-j MARK --set-xmark " + scratch});
+  for (const auto* exceptions : {&srcExceptions, &dstExceptions})
+    for (const auto& e : *exceptions) out.push_back({join({onScratch, e}), clear});
+  appendActions(out, onScratch, rule.action(), config);
   return out;
 }
 

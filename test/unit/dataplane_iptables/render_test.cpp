@@ -48,9 +48,30 @@ TEST_CASE("nets are alternatives: one iptables rule per source net of the family
   r.add_src_net("192.168.0.0/16");
   r.add_src_net("fd00::/8");
   r.add_not_src_net("10.1.0.0/16");
-  CHECK(lines(r) == std::vector<std::string>{"-s 10.0.0.0/8 -p tcp ! -s 10.1.0.0/16 => -j DROP",
-                                             "-s 192.168.0.0/16 -p tcp ! -s 10.1.0.0/16 => -j DROP"});
+  // iptables takes one -s per rule, so the exception goes through the scratch mark bit.
+  CHECK(lines(r) == std::vector<std::string>{" => -j MARK --set-xmark 0/0x40000",
+                                             "-s 10.0.0.0/8 -p tcp => -j MARK --set-xmark 0x40000/0x40000",
+                                             "-s 192.168.0.0/16 -p tcp => -j MARK --set-xmark 0x40000/0x40000",
+                                             "-m mark --mark 0x40000/0x40000 -s 10.1.0.0/16 => -j MARK --set-xmark 0/0x40000",
+                                             "-m mark --mark 0x40000/0x40000 => -j DROP"});
   CHECK(lines(r, IpFamily::kV6) == std::vector<std::string>{"-s fd00::/8 -p tcp => -j DROP"});
+}
+
+TEST_CASE("a lone exception fits in the rule; two exceptions, or a net with one, use the scratch mark", "[render]") {
+  auto r = tcp();
+  r.add_not_dst_net("10.1.0.0/16");
+  CHECK(lines(r) == std::vector<std::string>{"-p tcp ! -d 10.1.0.0/16 => -j DROP"});
+  r.add_not_dst_net("10.2.0.0/16");
+  CHECK(lines(r) == std::vector<std::string>{" => -j MARK --set-xmark 0/0x40000",
+                                             "-p tcp => -j MARK --set-xmark 0x40000/0x40000",
+                                             "-m mark --mark 0x40000/0x40000 -d 10.1.0.0/16 => -j MARK --set-xmark 0/0x40000",
+                                             "-m mark --mark 0x40000/0x40000 -d 10.2.0.0/16 => -j MARK --set-xmark 0/0x40000",
+                                             "-m mark --mark 0x40000/0x40000 => -j DROP"});
+  // A source exception and a destination exception are one of each: both fit.
+  auto both = tcp();
+  both.add_not_src_net("10.3.0.0/16");
+  both.add_not_dst_net("10.4.0.0/16");
+  CHECK(lines(both) == std::vector<std::string>{"-p tcp ! -s 10.3.0.0/16 ! -d 10.4.0.0/16 => -j DROP"});
 }
 
 TEST_CASE("a rule whose nets are all of the other family does not render in this family", "[render]") {

@@ -24,6 +24,11 @@ inline constexpr std::size_t kMaxIpSetNameLength = 31;  // IPSET_MAXNAMELEN - 1
 // kMarkPass and returns, so the rest of its tier is skipped.
 inline constexpr std::uint32_t kMarkAccept = 0x10000;
 inline constexpr std::uint32_t kMarkPass = 0x20000;
+// Scratch bit for a rule iptables cannot say in one line: a -s/-d match with exceptions
+// ("-s NET ! -s EXCEPT" is refused: one address match per direction per rule). The rule sets the
+// bit on its positive matches, each exception clears it, and the action matches on the bit. Every
+// such rule clears the bit first, so no value leaks from one rule to the next.
+inline constexpr std::uint32_t kMarkScratch = 0x40000;
 
 enum class IpFamily { kV4, kV6 };
 
