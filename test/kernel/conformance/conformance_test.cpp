@@ -9,7 +9,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <chrono>
+#include <thread>
 #include <cstdio>
 #include <map>
 #include <vector>
@@ -261,8 +263,29 @@ TEST_CASE("An established connection survives policy updates that keep it allowe
   CHECK(l.await(fromBOrY).empty());
   CHECK(held.roundTrip(1000));
 
+  // While the agent is down and starting, a denied cell stays denied: a watcher connects from
+  // x/c to x/a over and over and counts any handshake that completes.
+  std::atomic<bool> stop{false};
+  std::atomic<int> opened{0}, attempts{0};
+  std::thread watcher([&] {
+    while (!stop) {
+      if (tcpConnects(l.podNetns({"x", "c"}), podIp({"x", "a"}), 80, 150)) ++opened;
+      ++attempts;
+    }
+  });
   const int before = l.agentPid();
-  l.restartAgent();
+  try {
+    l.restartAgent();
+  } catch (...) {
+    stop = true;
+    watcher.join();
+    throw;
+  }
+  stop = true;
+  watcher.join();
+  INFO(attempts << " connects from x/c to x/a during the restart");
+  CHECK(attempts > 0);
+  CHECK(opened == 0);
   CHECK(l.agentPid() != before);
   CHECK(held.roundTrip(1000));
   // The new agent took the rules over: the same verdicts, no window of open or closed cells

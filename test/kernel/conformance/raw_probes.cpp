@@ -191,6 +191,22 @@ bool pingReplies(const std::string& fromNetns, const std::string& toIp, int time
   return replied;
 }
 
+bool tcpConnects(const std::string& fromNetns, const std::string& toIp, uint16_t port, int timeoutMs) {
+  const int fd = socketIn(fromNetns, AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  const sockaddr_in to = address(toIp, port);
+  bool connected = false;
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&to), sizeof to) == 0) {
+    connected = true;
+  } else if (errno == EINPROGRESS) {
+    pollfd p{fd, POLLOUT, 0};
+    int err = 0;
+    socklen_t len = sizeof err;
+    connected = ::poll(&p, 1, timeoutMs) == 1 && ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0;
+  }
+  ::close(fd);
+  return connected;
+}
+
 HeldConnection::HeldConnection(const std::string& fromNetns, const std::string& toIp, uint16_t port) {
   fd_ = socketIn(fromNetns, AF_INET, SOCK_STREAM, 0);
   const sockaddr_in to = address(toIp, port);

@@ -23,6 +23,9 @@ bool sctpInitArrives(const std::string& fromNetns, const std::string& fromIp, co
 // An ICMP echo request (type 8, code 0) from the namespace to `toIp`; true when the reply comes.
 bool pingReplies(const std::string& fromNetns, const std::string& toIp, int timeoutMs);
 
+// One TCP connect from the namespace to toIp:port; true when the handshake completes in time.
+bool tcpConnects(const std::string& fromNetns, const std::string& toIp, uint16_t port, int timeoutMs);
+
 // A TCP connection to the lab's echo server, made from a pod namespace and kept open.
 class HeldConnection {
  public:
