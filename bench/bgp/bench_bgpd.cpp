@@ -56,8 +56,8 @@ int main(int argc, char** argv) {
   // Otherwise: run the benchmark script with this binary as its helper.
   const std::string self = ::realpath(argv[0], nullptr);
   const std::string dir = self.substr(0, self.rfind('/'));
-  std::vector<std::string> cmd{"python3", BENCH_SCRIPT, "--bgpd", dir + "/../../bgp/speaker/tartan-bgpd",
-                               "--status-tool", self};
+  std::vector<std::string> cmd{
+      "python3", BENCH_SCRIPT, "--bgpd", dir + "/../../bgp/speaker/tartan-bgpd", "--status-tool", self};
   cmd.insert(cmd.end(), args.begin(), args.end());
   std::vector<char*> cargs;
   for (auto& c : cmd) cargs.push_back(c.data());

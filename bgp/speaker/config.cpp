@@ -30,7 +30,8 @@ std::optional<std::pair<Address, std::uint16_t>> parsePeerIp(std::string_view te
     if (!rest.empty()) {
       if (rest.front() != ':') return std::nullopt;
       rest.remove_prefix(1);
-      if (std::from_chars(rest.data(), rest.data() + rest.size(), port).ec != std::errc{}) return std::nullopt;
+      if (std::from_chars(rest.data(), rest.data() + rest.size(), port).ec != std::errc{})
+        return std::nullopt;
     }
   } else if (std::count(text.begin(), text.end(), ':') == 1) {
     const auto colon = text.find(':');
@@ -43,7 +44,8 @@ std::optional<std::pair<Address, std::uint16_t>> parsePeerIp(std::string_view te
   return std::pair{*address, port};
 }
 
-bool selectorMatches(const std::string& text, const model::Labels& labels, std::vector<std::string>& warnings) {
+bool selectorMatches(const std::string& text, const model::Labels& labels,
+                     std::vector<std::string>& warnings) {
   auto parsed = selector::parse(text);
   if (!parsed) {
     warnings.push_back("selector \"" + text + "\": " + parsed.error().toString());
@@ -70,9 +72,12 @@ bool contains(const Prefix& outer, const Prefix& inner) {
 
 std::string_view peerTypeName(PeerType type) {
   switch (type) {
-    case PeerType::kMesh: return "node-to-node mesh";
-    case PeerType::kGlobal: return "global";
-    case PeerType::kNodeSpecific: return "node specific";
+    case PeerType::kMesh:
+      return "node-to-node mesh";
+    case PeerType::kGlobal:
+      return "global";
+    case PeerType::kNodeSpecific:
+      return "node specific";
   }
   return "?";
 }
@@ -96,16 +101,22 @@ std::optional<std::uint32_t> parseDurationSeconds(std::string_view text) {
     while (u < text.size() && std::isalpha(static_cast<unsigned char>(text[u]))) ++u;
     const auto unit = text.substr(0, u);
     text.remove_prefix(u);
-    if (unit == "h") total += value * 3600;
-    else if (unit == "m") total += value * 60;
-    else if (unit == "s") total += value;
-    else if (unit == "ms") total += value / 1000;
-    else return std::nullopt;
+    if (unit == "h")
+      total += value * 3600;
+    else if (unit == "m")
+      total += value * 60;
+    else if (unit == "s")
+      total += value;
+    else if (unit == "ms")
+      total += value / 1000;
+    else
+      return std::nullopt;
   }
   return static_cast<std::uint32_t>(total);
 }
 
-SpeakerConfig buildConfig(const ResourceSnapshot& snapshot, const std::string& nodeName, const SecretLookup& secrets) {
+SpeakerConfig buildConfig(const ResourceSnapshot& snapshot, const std::string& nodeName,
+                          const SecretLookup& secrets) {
   SpeakerConfig config;
   config.nodeName = nodeName;
   auto& warnings = config.warnings;
@@ -121,11 +132,13 @@ SpeakerConfig buildConfig(const ResourceSnapshot& snapshot, const std::string& n
   if (global && global->nodeMeshPassword && global->nodeMeshPassword->secretKeyRef && secrets) {
     const auto& ref = *global->nodeMeshPassword->secretKeyRef;
     meshPassword = secrets(ref.name, ref.key);
-    if (!meshPassword) warnings.push_back("nodeMeshPassword: secret " + ref.name + "/" + ref.key + " not found");
+    if (!meshPassword)
+      warnings.push_back("nodeMeshPassword: secret " + ref.name + "/" + ref.key + " not found");
   }
   std::uint16_t meshRestart = 120;
   if (global && global->nodeMeshMaxRestartTime)
-    if (auto s = parseDurationSeconds(*global->nodeMeshMaxRestartTime)) meshRestart = static_cast<std::uint16_t>(std::min<std::uint32_t>(*s, 4095));
+    if (auto s = parseDurationSeconds(*global->nodeMeshMaxRestartTime))
+      meshRestart = static_cast<std::uint16_t>(std::min<std::uint32_t>(*s, 4095));
 
   const model::Node* self = nullptr;
   for (const auto& n : snapshot.nodes)
@@ -150,15 +163,19 @@ SpeakerConfig buildConfig(const ResourceSnapshot& snapshot, const std::string& n
   } else {
     config.localAs = clusterAs;
   }
-  if (config.ipv4) config.routerId = config.ipv4->v4HostOrder();
-  else config.routerId = static_cast<std::uint32_t>(hashBytes(nodeName.data(), nodeName.size()) | 1u);
+  if (config.ipv4)
+    config.routerId = config.ipv4->v4HostOrder();
+  else
+    config.routerId = static_cast<std::uint32_t>(hashBytes(nodeName.data(), nodeName.size()) | 1u);
 
   // Blocks affine to this node: IPAMBlock "host:<node>", or a confirmed BlockAffinity.
   const std::string affinity = "host:" + nodeName;
   for (const auto& b : snapshot.ipamBlocks) {
     if (b.spec.deleted || b.spec.affinity != affinity) continue;
-    if (auto p = Prefix::parse(b.spec.cidr)) config.blocks.push_back(*p);
-    else warnings.push_back("IPAMBlock " + b.metadata.name + ": bad cidr " + b.spec.cidr);
+    if (auto p = Prefix::parse(b.spec.cidr))
+      config.blocks.push_back(*p);
+    else
+      warnings.push_back("IPAMBlock " + b.metadata.name + ": bad cidr " + b.spec.cidr);
   }
   for (const auto& a : snapshot.blockAffinities) {
     if (a.spec.node != nodeName || a.spec.deleted == "true" || a.spec.state == "pendingDeletion") continue;
@@ -226,18 +243,21 @@ SpeakerConfig buildConfig(const ResourceSnapshot& snapshot, const std::string& n
     PeerSpec base;
     base.type = type;
     base.localAs = spec.localASNumber ? spec.localASNumber->value : config.localAs;
-    base.keepOriginalNextHop = spec.keepOriginalNextHop || spec.nextHopMode == std::optional<std::string>("Keep");
+    base.keepOriginalNextHop =
+        spec.keepOriginalNextHop || spec.nextHopMode == std::optional<std::string>("Keep");
     base.ttlSecurity = spec.ttlSecurity;
     if (spec.ttlSecurity && *spec.ttlSecurity == 0) base.ttlSecurity.reset();
     base.filters = spec.filters;
     base.gracefulRestart = spec.restartMode != "LongLivedGracefulRestart" || true;
     if (spec.maxRestartTime)
-      if (auto s = parseDurationSeconds(*spec.maxRestartTime)) base.restartTime = static_cast<std::uint16_t>(std::min<std::uint32_t>(*s, 4095));
+      if (auto s = parseDurationSeconds(*spec.maxRestartTime))
+        base.restartTime = static_cast<std::uint16_t>(std::min<std::uint32_t>(*s, 4095));
     if (spec.password && spec.password->secretKeyRef) {
       const auto& ref = *spec.password->secretKeyRef;
       if (secrets) base.password = secrets(ref.name, ref.key);
       if (!base.password) {
-        warnings.push_back("BGPPeer " + peer.metadata.name + ": secret " + ref.name + "/" + ref.key + " not found");
+        warnings.push_back("BGPPeer " + peer.metadata.name + ": secret " + ref.name + "/" + ref.key +
+                           " not found");
         continue;  // never bring up a session without the password it asks for
       }
     }
@@ -280,9 +300,10 @@ SpeakerConfig buildConfig(const ResourceSnapshot& snapshot, const std::string& n
     if (!selectorMatches(spec.peerSelector, self->metadata.labels, warnings)) continue;
     for (const auto& other : snapshot.nodes) {
       if (other.metadata.name == nodeName) continue;
-      const bool applies = !spec.node.empty()           ? spec.node == other.metadata.name
-                           : !spec.nodeSelector.empty() ? selectorMatches(spec.nodeSelector, other.metadata.labels, warnings)
-                                                        : true;
+      const bool applies = !spec.node.empty() ? spec.node == other.metadata.name
+                           : !spec.nodeSelector.empty()
+                               ? selectorMatches(spec.nodeSelector, other.metadata.labels, warnings)
+                               : true;
       if (!applies) continue;
       PeerSpec base;
       base.type = PeerType::kNodeSpecific;
@@ -293,18 +314,20 @@ SpeakerConfig buildConfig(const ResourceSnapshot& snapshot, const std::string& n
   }
 
   // A peer reached both by the mesh and an explicit BGPPeer is one session: first key wins.
-  std::sort(config.peers.begin(), config.peers.end(), [](const PeerSpec& a, const PeerSpec& b) { return a.key < b.key; });
+  std::sort(config.peers.begin(), config.peers.end(),
+            [](const PeerSpec& a, const PeerSpec& b) { return a.key < b.key; });
   std::vector<PeerSpec> unique;
   for (auto& p : config.peers) {
-    const bool dup = std::any_of(unique.begin(), unique.end(), [&](const PeerSpec& u) { return u.address == p.address; });
+    const bool dup =
+        std::any_of(unique.begin(), unique.end(), [&](const PeerSpec& u) { return u.address == p.address; });
     if (!dup) unique.push_back(std::move(p));
   }
   config.peers = std::move(unique);
   return config;
 }
 
-bool filterAccepts(const SpeakerConfig& config, const std::vector<std::string>& filterNames, const Prefix& prefix,
-                   bool import) {
+bool filterAccepts(const SpeakerConfig& config, const std::vector<std::string>& filterNames,
+                   const Prefix& prefix, bool import) {
   for (const auto& name : filterNames) {
     auto it = config.filters.find(name);
     if (it == config.filters.end()) continue;
@@ -318,10 +341,14 @@ bool filterAccepts(const SpeakerConfig& config, const std::vector<std::string>& 
         if (!cidr) continue;
         const bool in = contains(*cidr, prefix);
         const bool eq = *cidr == prefix;
-        if (rule.matchOperator == "Equal") match = eq;
-        else if (rule.matchOperator == "NotEqual") match = !eq;
-        else if (rule.matchOperator == "In") match = in;
-        else if (rule.matchOperator == "NotIn") match = !in;
+        if (rule.matchOperator == "Equal")
+          match = eq;
+        else if (rule.matchOperator == "NotEqual")
+          match = !eq;
+        else if (rule.matchOperator == "In")
+          match = in;
+        else if (rule.matchOperator == "NotIn")
+          match = !in;
       }
       if (match && rule.prefixLength) {
         if (rule.prefixLength->min && prefix.length() < *rule.prefixLength->min) match = false;

@@ -42,7 +42,7 @@ struct PeerSpec {
   bool routeReflectorClient = false;
   bool keepOriginalNextHop = false;
   bool gracefulRestart = true;
-  std::uint16_t restartTime = 120;  // seconds, what we ask the peer to wait for us
+  std::uint16_t restartTime = 120;   // seconds, what we ask the peer to wait for us
   std::vector<std::string> filters;  // BGPFilter names, in order
   std::optional<Address> sourceAddress;
 
@@ -80,7 +80,8 @@ struct SpeakerConfig {
 };
 
 // Where TCP-MD5 passwords come from: a secret name and key to the password, nullopt if unknown.
-using SecretLookup = std::function<std::optional<std::string>(const std::string& name, const std::string& key)>;
+using SecretLookup =
+    std::function<std::optional<std::string>(const std::string& name, const std::string& key)>;
 
 // The resources the speaker reads, latest version of each.
 struct ResourceSnapshot {
@@ -101,7 +102,7 @@ std::optional<std::uint32_t> parseDurationSeconds(std::string_view text);
 
 // BGPFilter evaluation (Calico semantics): rules in order, the first match decides; no match in
 // any filter accepts. `import` picks importV4/V6 or exportV4/V6.
-bool filterAccepts(const SpeakerConfig& config, const std::vector<std::string>& filterNames, const Prefix& prefix,
-                   bool import);
+bool filterAccepts(const SpeakerConfig& config, const std::vector<std::string>& filterNames,
+                   const Prefix& prefix, bool import);
 
 }  // namespace tartan::bgp::speaker

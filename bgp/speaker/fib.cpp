@@ -15,7 +15,9 @@ netlink::IpAddress toNetlink(const Address& address) {
   return out;
 }
 
-netlink::Prefix toNetlink(const Prefix& prefix) { return netlink::Prefix{toNetlink(prefix.address()), prefix.length()}; }
+netlink::Prefix toNetlink(const Prefix& prefix) {
+  return netlink::Prefix{toNetlink(prefix.address()), prefix.length()};
+}
 
 Prefix fromNetlink(const netlink::Prefix& prefix) {
   Address a;

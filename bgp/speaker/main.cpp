@@ -21,8 +21,8 @@
 #include <boost/asio/signal_set.hpp>
 
 #include <filesystem>
-#include <future>
 #include <fstream>
+#include <future>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -41,8 +41,10 @@ class ConfigSource {
 
   void update(const syncer::Update& u) {
     std::lock_guard lock(mutex_);
-    if (u.resource) resources_[u.key] = *u.resource;
-    else resources_.erase(u.key);
+    if (u.resource)
+      resources_[u.key] = *u.resource;
+    else
+      resources_.erase(u.key);
     if (inSync_) push();
   }
   void inSync() {
@@ -58,25 +60,32 @@ class ConfigSource {
       std::visit(
           [&](const auto& v) {
             using T = std::decay_t<decltype(v)>;
-            if constexpr (std::is_same_v<T, model::BGPConfiguration>) snap.bgpConfigurations.push_back(v);
-            else if constexpr (std::is_same_v<T, model::BGPPeer>) snap.bgpPeers.push_back(v);
-            else if constexpr (std::is_same_v<T, model::BGPFilter>) snap.bgpFilters.push_back(v);
-            else if constexpr (std::is_same_v<T, model::Node>) snap.nodes.push_back(v);
-            else if constexpr (std::is_same_v<T, model::IPPool>) snap.ipPools.push_back(v);
-            else if constexpr (std::is_same_v<T, model::IPAMBlock>) snap.ipamBlocks.push_back(v);
-            else if constexpr (std::is_same_v<T, model::BlockAffinity>) snap.blockAffinities.push_back(v);
+            if constexpr (std::is_same_v<T, model::BGPConfiguration>)
+              snap.bgpConfigurations.push_back(v);
+            else if constexpr (std::is_same_v<T, model::BGPPeer>)
+              snap.bgpPeers.push_back(v);
+            else if constexpr (std::is_same_v<T, model::BGPFilter>)
+              snap.bgpFilters.push_back(v);
+            else if constexpr (std::is_same_v<T, model::Node>)
+              snap.nodes.push_back(v);
+            else if constexpr (std::is_same_v<T, model::IPPool>)
+              snap.ipPools.push_back(v);
+            else if constexpr (std::is_same_v<T, model::IPAMBlock>)
+              snap.ipamBlocks.push_back(v);
+            else if constexpr (std::is_same_v<T, model::BlockAffinity>)
+              snap.blockAffinities.push_back(v);
           },
           r);
     }
-    auto config = bs::buildConfig(snap, node_, [this](const std::string& name, const std::string& key)
-                                                   -> std::optional<std::string> {
-      // Secrets as Kubernetes mounts them: one file per key under <dir>/<secret>/<key>.
-      std::ifstream in(std::filesystem::path(secretsDir_) / name / key);
-      if (!in) return std::nullopt;
-      std::string value((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-      while (!value.empty() && (value.back() == '\n' || value.back() == '\r')) value.pop_back();
-      return value;
-    });
+    auto config = bs::buildConfig(
+        snap, node_, [this](const std::string& name, const std::string& key) -> std::optional<std::string> {
+          // Secrets as Kubernetes mounts them: one file per key under <dir>/<secret>/<key>.
+          std::ifstream in(std::filesystem::path(secretsDir_) / name / key);
+          if (!in) return std::nullopt;
+          std::string value((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+          while (!value.empty() && (value.back() == '\n' || value.back() == '\r')) value.pop_back();
+          return value;
+        });
     if (last_ && *last_ == config) return;
     last_ = config;
     speaker_.applyConfig(std::move(config));
@@ -141,11 +150,12 @@ int main(int argc, char** argv) {
   if (!status) logger->warn("{}", status.error().toString());
 
   ConfigSource source(node, secretsDir, *speaker);
-  syncer::Syncer sync(**store,
-                      {model::Kind::kBGPConfiguration, model::Kind::kBGPPeer, model::Kind::kBGPFilter,
-                       model::Kind::kNode, model::Kind::kIPPool, model::Kind::kIPAMBlock, model::Kind::kBlockAffinity},
-                      {[&](const syncer::Update& u) { source.update(u); }, [&](int64_t) { source.inSync(); },
-                       [&](const Error& e) { logger->warn("syncer: {}", e.toString()); }});
+  syncer::Syncer sync(
+      **store,
+      {model::Kind::kBGPConfiguration, model::Kind::kBGPPeer, model::Kind::kBGPFilter, model::Kind::kNode,
+       model::Kind::kIPPool, model::Kind::kIPAMBlock, model::Kind::kBlockAffinity},
+      {[&](const syncer::Update& u) { source.update(u); }, [&](int64_t) { source.inSync(); },
+       [&](const Error& e) { logger->warn("syncer: {}", e.toString()); }});
   if (auto r = sync.start(); !r) {
     logger->error("syncer: {}", r.error().toString());
     return 1;

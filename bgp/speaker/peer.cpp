@@ -29,7 +29,8 @@ asio::ip::address toAsio(const Address& a) {
 
 Address fromAsio(const asio::ip::address& a) {
   if (a.is_v4()) return Address::v4(a.to_v4().to_uint());
-  if (a.to_v6().is_v4_mapped()) return Address::v4(asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6()).to_uint());
+  if (a.to_v6().is_v4_mapped())
+    return Address::v4(asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6()).to_uint());
   std::array<std::uint8_t, 16> bytes;
   const auto b = a.to_v6().to_bytes();
   std::memcpy(bytes.data(), b.data(), 16);
@@ -38,10 +39,14 @@ Address fromAsio(const asio::ip::address& a) {
 
 fsm::EventKind timerEvent(fsm::Timer timer) {
   switch (timer) {
-    case fsm::Timer::kConnectRetry: return fsm::EventKind::kConnectRetryTimerExpires;
-    case fsm::Timer::kHold: return fsm::EventKind::kHoldTimerExpires;
-    case fsm::Timer::kKeepalive: return fsm::EventKind::kKeepaliveTimerExpires;
-    case fsm::Timer::kDelayOpen: return fsm::EventKind::kDelayOpenTimerExpires;
+    case fsm::Timer::kConnectRetry:
+      return fsm::EventKind::kConnectRetryTimerExpires;
+    case fsm::Timer::kHold:
+      return fsm::EventKind::kHoldTimerExpires;
+    case fsm::Timer::kKeepalive:
+      return fsm::EventKind::kKeepaliveTimerExpires;
+    case fsm::Timer::kDelayOpen:
+      return fsm::EventKind::kDelayOpenTimerExpires;
   }
   return fsm::EventKind::kHoldTimerExpires;
 }
@@ -73,8 +78,8 @@ struct Peer::Connection {
   CodecContext rx, tx;
 };
 
-Peer::Peer(asio::io_context& io, std::uint32_t id, PeerSpec spec, const SpeakerConfig& local, PeerTimers timers,
-           bool restarting, PeerObserver& observer)
+Peer::Peer(asio::io_context& io, std::uint32_t id, PeerSpec spec, const SpeakerConfig& local,
+           PeerTimers timers, bool restarting, PeerObserver& observer)
     : io_(io),
       strand_(asio::make_strand(io)),
       id_(id),
@@ -180,8 +185,10 @@ void Peer::acceptInbound(tcp::socket socket) {
     }
     // RFC 4724 §4.2: a new connection from a peer whose session is still Established and who
     // can restart gracefully means it restarted: the old session goes, its routes turn stale.
-    if (auto old = self->established(); old && old->fsm.session() && old->fsm.session()->peerGracefulRestart) {
-      self->log_->info("peer {}: new connection while established: peer restarted", self->spec_.address.toString());
+    if (auto old = self->established();
+        old && old->fsm.session() && old->fsm.session()->peerGracefulRestart) {
+      self->log_->info("peer {}: new connection while established: peer restarted",
+                       self->spec_.address.toString());
       self->handle(old, fsm::Event::of(fsm::EventKind::kTcpConnectionFails));
     }
     for (auto& existing : std::vector<ConnectionPtr>(self->connections_))
@@ -190,7 +197,8 @@ void Peer::acceptInbound(tcp::socket socket) {
     auto c = self->newConnection(fsm::Direction::kInbound);
     const auto protocol = raw->local_endpoint(ec).protocol();
     c->socket.assign(protocol, raw->release(ec), ec);
-    if (auto r = self->prepareSocket(c->socket, false); !r) self->log_->warn("peer {}: {}", self->spec_.key, r.error().toString());
+    if (auto r = self->prepareSocket(c->socket, false); !r)
+      self->log_->warn("peer {}: {}", self->spec_.key, r.error().toString());
     self->handle(c, fsm::Event::of(fsm::EventKind::kManualStart));
     self->handle(c, fsm::Event::of(fsm::EventKind::kTcpConnectionConfirmed));
     if (!c->dead) self->read(c);
@@ -244,8 +252,8 @@ void Peer::handle(const ConnectionPtr& c, const fsm::Event& event) {
   run(c, actions);
   const auto after = c->fsm.state();
   if (before != after)
-    log_->debug("peer {}: {} -> {} ({})", spec_.address.toString(), fsm::stateName(before), fsm::stateName(after),
-                c->direction == fsm::Direction::kInbound ? "inbound" : "outbound");
+    log_->debug("peer {}: {} -> {} ({})", spec_.address.toString(), fsm::stateName(before),
+                fsm::stateName(after), c->direction == fsm::Direction::kInbound ? "inbound" : "outbound");
   if (after == fsm::State::kIdle) forget(c);
   fsm::State best = fsm::State::kIdle;
   for (const auto& other : connections_) best = std::max(best, other->fsm.state());
@@ -305,11 +313,11 @@ void Peer::startTimer(const ConnectionPtr& c, fsm::Timer timer, std::uint32_t se
   const auto i = static_cast<std::size_t>(timer);
   const auto gen = ++c->timerGen[i];
   c->timers[i].expires_after(std::chrono::seconds(seconds));
-  c->timers[i].async_wait(asio::bind_executor(strand_, [self = shared_from_this(), c, i, gen, timer](
-                                                           const boost::system::error_code& ec) {
-    if (ec || c->dead || c->timerGen[i] != gen) return;
-    self->handle(c, fsm::Event::of(timerEvent(timer)));
-  }));
+  c->timers[i].async_wait(asio::bind_executor(
+      strand_, [self = shared_from_this(), c, i, gen, timer](const boost::system::error_code& ec) {
+        if (ec || c->dead || c->timerGen[i] != gen) return;
+        self->handle(c, fsm::Event::of(timerEvent(timer)));
+      }));
 }
 
 void Peer::connect(const ConnectionPtr& c) {
@@ -337,17 +345,17 @@ void Peer::connect(const ConnectionPtr& c) {
     });
     return;
   }
-  c->socket.async_connect(remote, asio::bind_executor(strand_, [self = shared_from_this(), c, epoch](
-                                                                   const boost::system::error_code& err) {
-    if (c->dead || c->epoch != epoch) return;
-    if (err) {
-      self->setState(c->fsm.state(), "connect: " + err.message());
-      self->handle(c, fsm::Event::of(fsm::EventKind::kTcpConnectionFails));
-      return;
-    }
-    self->handle(c, fsm::Event::of(fsm::EventKind::kTcpCrAcked));
-    if (!c->dead) self->read(c);
-  }));
+  c->socket.async_connect(remote, asio::bind_executor(strand_, [self = shared_from_this(), c,
+                                                                epoch](const boost::system::error_code& err) {
+                            if (c->dead || c->epoch != epoch) return;
+                            if (err) {
+                              self->setState(c->fsm.state(), "connect: " + err.message());
+                              self->handle(c, fsm::Event::of(fsm::EventKind::kTcpConnectionFails));
+                              return;
+                            }
+                            self->handle(c, fsm::Event::of(fsm::EventKind::kTcpCrAcked));
+                            if (!c->dead) self->read(c);
+                          }));
 }
 
 void Peer::read(const ConnectionPtr& c) {
@@ -355,18 +363,18 @@ void Peer::read(const ConnectionPtr& c) {
   const auto epoch = c->epoch;
   c->socket.async_read_some(
       asio::buffer(c->in.data() + c->inUsed, c->in.size() - c->inUsed),
-      asio::bind_executor(strand_, [self = shared_from_this(), c, epoch](const boost::system::error_code& ec,
-                                                                         std::size_t n) {
-        if (c->dead || c->epoch != epoch) return;
-        if (ec) {
-          if (ec != asio::error::eof) self->setState(c->fsm.state(), "read: " + ec.message());
-          self->handle(c, fsm::Event::of(fsm::EventKind::kTcpConnectionFails));
-          return;
-        }
-        c->inUsed += n;
-        self->onBytes(c);
-        if (!c->dead && c->epoch == epoch) self->read(c);
-      }));
+      asio::bind_executor(
+          strand_, [self = shared_from_this(), c, epoch](const boost::system::error_code& ec, std::size_t n) {
+            if (c->dead || c->epoch != epoch) return;
+            if (ec) {
+              if (ec != asio::error::eof) self->setState(c->fsm.state(), "read: " + ec.message());
+              self->handle(c, fsm::Event::of(fsm::EventKind::kTcpConnectionFails));
+              return;
+            }
+            c->inUsed += n;
+            self->onBytes(c);
+            if (!c->dead && c->epoch == epoch) self->read(c);
+          }));
 }
 
 void Peer::onBytes(const ConnectionPtr& c) {
@@ -425,7 +433,8 @@ void Peer::onMessage(const ConnectionPtr& c, wire::ByteView bytes, std::vector<R
     log_->warn("peer {}: received NOTIFICATION {}", spec_.address.toString(), n->describe());
     setState(c->fsm.state(), "received: " + n->describe());
     const bool versionError = n->code == 2 && n->subcode == 1;
-    handle(c, fsm::Event::error(versionError ? fsm::EventKind::kNotifMsgVerErr : fsm::EventKind::kNotifMsg, *n));
+    handle(c,
+           fsm::Event::error(versionError ? fsm::EventKind::kNotifMsgVerErr : fsm::EventKind::kNotifMsg, *n));
   } else if (std::holds_alternative<Keepalive>(message)) {
     handle(c, fsm::Event::of(fsm::EventKind::kKeepAliveMsg));
   } else if (auto* rr = std::get_if<RouteRefresh>(&message)) {
@@ -524,11 +533,12 @@ void Peer::forget(const ConnectionPtr& c) {
 void Peer::scheduleRestart() {
   idleHold_.expires_after(idleHoldDelay_);
   idleHoldDelay_ = std::min(idleHoldDelay_ * 2, timers_.idleHoldMax);
-  idleHold_.async_wait(asio::bind_executor(strand_, [self = shared_from_this()](const boost::system::error_code& ec) {
-    if (ec || self->stopped_ || !self->connections_.empty()) return;
-    auto c = self->newConnection(fsm::Direction::kOutbound);
-    self->handle(c, fsm::Event::of(fsm::EventKind::kAutomaticStart));
-  }));
+  idleHold_.async_wait(
+      asio::bind_executor(strand_, [self = shared_from_this()](const boost::system::error_code& ec) {
+        if (ec || self->stopped_ || !self->connections_.empty()) return;
+        auto c = self->newConnection(fsm::Direction::kOutbound);
+        self->handle(c, fsm::Event::of(fsm::EventKind::kAutomaticStart));
+      }));
 }
 
 }  // namespace tartan::bgp::speaker

@@ -83,8 +83,8 @@ struct PeerTimers {
 
 class Peer : public std::enable_shared_from_this<Peer> {
  public:
-  Peer(boost::asio::io_context& io, std::uint32_t id, PeerSpec spec, const SpeakerConfig& local, PeerTimers timers,
-       bool restarting, PeerObserver& observer);
+  Peer(boost::asio::io_context& io, std::uint32_t id, PeerSpec spec, const SpeakerConfig& local,
+       PeerTimers timers, bool restarting, PeerObserver& observer);
   ~Peer();
 
   std::uint32_t id() const { return id_; }

@@ -20,7 +20,8 @@ Error sysError(const char* what, const Address& peer) {
 
 Result<void> setTcpMd5(int fd, const Address& peer, const std::string& password) {
   struct tcp_md5sig sig {};
-  if (password.size() > TCP_MD5SIG_MAXKEYLEN) return makeError("peer " + peer.toString(), "password", "longer than 80 bytes");
+  if (password.size() > TCP_MD5SIG_MAXKEYLEN)
+    return makeError("peer " + peer.toString(), "password", "longer than 80 bytes");
   if (peer.family == Afi::kIpv4) {
     auto* sin = reinterpret_cast<sockaddr_in*>(&sig.tcpm_addr);
     sin->sin_family = AF_INET;
@@ -58,7 +59,8 @@ Result<void> setGtsm(int fd, Afi family, int hops) {
   any.family = family;
   if (family == Afi::kIpv4) {
     if (::setsockopt(fd, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl)) != 0) return sysError("IP_TTL", any);
-    if (::setsockopt(fd, IPPROTO_IP, IP_MINTTL, &minTtl, sizeof(minTtl)) != 0) return sysError("IP_MINTTL", any);
+    if (::setsockopt(fd, IPPROTO_IP, IP_MINTTL, &minTtl, sizeof(minTtl)) != 0)
+      return sysError("IP_MINTTL", any);
   } else {
     if (::setsockopt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &ttl, sizeof(ttl)) != 0)
       return sysError("IPV6_UNICAST_HOPS", any);

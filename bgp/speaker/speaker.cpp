@@ -383,7 +383,8 @@ void Speaker::onUpdates(std::uint32_t peerId, std::vector<ReceivedUpdate> update
       }
       if (log_->should_log(spdlog::level::trace))
         log_->trace("peer {}: UPDATE {} + {} announced, {} + {} withdrawn", it->second.peer->spec().key,
-                    u.update.nlri.size(), u.update.attributes.mpReach ? u.update.attributes.mpReach->nlri.size() : 0,
+                    u.update.nlri.size(),
+                    u.update.attributes.mpReach ? u.update.attributes.mpReach->nlri.size() : 0,
                     u.update.withdrawn.size(),
                     u.update.attributes.mpUnreach ? u.update.attributes.mpUnreach->withdrawn.size() : 0);
       rib_->applyUpdate(peerId, u.update, u.outcome);
@@ -439,7 +440,8 @@ std::optional<FibRoute> Speaker::kernelRoute(const Prefix& prefix) const {
     else if (attrs.mpReach)
       nh = attrs.mpReach->nextHop;
     if (!nh || nh->family != prefix.family() || *nh == Address{nh->family, {}}) continue;
-    if (std::find(out.gateways.begin(), out.gateways.end(), *nh) == out.gateways.end()) out.gateways.push_back(*nh);
+    if (std::find(out.gateways.begin(), out.gateways.end(), *nh) == out.gateways.end())
+      out.gateways.push_back(*nh);
   }
   if (out.gateways.empty()) return std::nullopt;
   return out;
@@ -458,7 +460,8 @@ void Speaker::flush() {
       else
         locPrefixes_.erase(prefix);
       auto route = kernelRoute(prefix);
-      if (!route && rib_->locRib(prefix)) log_->debug("{}: no usable next hop, not installed", prefix.toString());
+      if (!route && rib_->locRib(prefix))
+        log_->debug("{}: no usable next hop, not installed", prefix.toString());
       fib.emplace_back(prefix, std::move(route));
     }
     fib_->update(std::move(fib));

@@ -52,7 +52,7 @@ struct PeerReport {
 struct RouteReport {
   Prefix prefix;
   std::vector<Address> nextHops;  // empty for our own blocks
-  std::string from;                // peer key, or "local"
+  std::string from;               // peer key, or "local"
   std::vector<std::uint32_t> asPath;
   bool best = true;
 };

@@ -17,7 +17,8 @@ std::unique_ptr<pb::BgpStatus::Stub> stub(const std::string& path) {
 }
 
 Error callError(const std::string& path, const grpc::Status& s) {
-  return makeError("tartan-bgpd at " + path, "", s.error_message().empty() ? "call failed" : s.error_message());
+  return makeError("tartan-bgpd at " + path, "",
+                   s.error_message().empty() ? "call failed" : s.error_message());
 }
 
 }  // namespace
@@ -37,8 +38,8 @@ Result<NodeStatus> getNodeStatus(const std::string& socketPath, bool prefixCount
   out.locRibRoutes = reply.loc_rib_routes();
   out.kernelRoutes = reply.kernel_routes();
   for (const auto& p : reply.peers()) {
-    out.peers.push_back({p.key(), p.address(), p.type(), p.state(), p.since_unix(), p.last_error(), p.peer_as(),
-                         p.prefixes_received(), p.prefixes_accepted(), p.prefixes_advertised()});
+    out.peers.push_back({p.key(), p.address(), p.type(), p.state(), p.since_unix(), p.last_error(),
+                         p.peer_as(), p.prefixes_received(), p.prefixes_accepted(), p.prefixes_advertised()});
   }
   return out;
 }

@@ -16,7 +16,8 @@ class Service final : public pb::BgpStatus::Service {
  public:
   explicit Service(Speaker& speaker) : speaker_(speaker) {}
 
-  grpc::Status GetStatus(grpc::ServerContext*, const pb::StatusRequest* request, pb::StatusReply* reply) override {
+  grpc::Status GetStatus(grpc::ServerContext*, const pb::StatusRequest* request,
+                         pb::StatusReply* reply) override {
     const auto r = speaker_.report(!request->without_prefix_counts());
     reply->set_node(r.nodeName);
     reply->set_local_as(r.localAs);
@@ -29,7 +30,8 @@ class Service final : public pb::BgpStatus::Service {
       out->set_address(p.status.address.toString());
       out->set_type(std::string(peerTypeName(p.status.type)));
       out->set_state(std::string(fsm::stateName(p.status.state)));
-      out->set_since_unix(std::chrono::duration_cast<std::chrono::seconds>(p.status.since.time_since_epoch()).count());
+      out->set_since_unix(
+          std::chrono::duration_cast<std::chrono::seconds>(p.status.since.time_since_epoch()).count());
       out->set_last_error(p.status.lastError);
       out->set_peer_as(p.status.peerAs);
       out->set_prefixes_received(p.received);

@@ -19,8 +19,8 @@ namespace {
 
 struct BirdOptions {
   std::uint32_t birdAs = 65001;
-  std::string password;  // on BIRD's side
-  bool gtsm = false;      // BIRD's "ttl security on" (RFC 5082)
+  std::string password;                  // on BIRD's side
+  bool gtsm = false;                     // BIRD's "ttl security on" (RFC 5082)
   std::optional<int> tartanTtlSecurity;  // BGPPeer.spec.ttlSecurity on tartan's side
 };
 
@@ -29,17 +29,19 @@ std::string birdConfig(const BirdOptions& o, std::uint32_t tartanAs) {
   std::string pw = o.password.empty() ? "" : "  password \"" + o.password + "\";\n";
   std::string common = "  local as " + std::to_string(o.birdAs) + ";\n" + pw +
                        "  hold time 9; connect retry time 2; error wait time 1, 2;\n"
-                       "  graceful restart on;\n" + (o.gtsm ? "  ttl security on;\n" : "") +
-                       (ibgp ? "  direct;\n" : "");
+                       "  graceful restart on;\n" +
+                       (o.gtsm ? "  ttl security on;\n" : "") + (ibgp ? "  direct;\n" : "");
   return "router id 10.99.0.2;\n"
          "protocol device { scan time 1; }\n"
          "protocol kernel k4 { ipv4 { import none; export where source = RTS_BGP; }; }\n"
          "protocol kernel k6 { ipv6 { import none; export where source = RTS_BGP; }; }\n"
          "protocol static s4 { ipv4; route 10.66.1.0/24 blackhole; }\n"
          "protocol static s6 { ipv6; route fd66:1::/64 blackhole; }\n"
-         "protocol bgp t4 {\n" + common + "  neighbor 10.99.0.1 as " + std::to_string(tartanAs) +
+         "protocol bgp t4 {\n" +
+         common + "  neighbor 10.99.0.1 as " + std::to_string(tartanAs) +
          ";\n  ipv4 { import all; export where source = RTS_STATIC; };\n}\n"
-         "protocol bgp t6 {\n" + common + "  neighbor fd99::1 as " + std::to_string(tartanAs) +
+         "protocol bgp t6 {\n" +
+         common + "  neighbor fd99::1 as " + std::to_string(tartanAs) +
          ";\n  ipv6 { import all; export where source = RTS_STATIC; };\n}\n";
 }
 
@@ -50,11 +52,10 @@ class BirdLab {
       : tartanNs_("bgpd"), birdNs_("bird"), birdOptions_(bird) {
     const std::string s = uniqueSuffix();
     vethPair(tartanNs_, "t" + s, birdNs_, "b" + s);
-    tartanNs_.execOrThrow("ip link set lo up && ip link set t" + s +
-                          " up && ip addr add 10.99.0.1/24 dev t" + s + " && ip addr add fd99::1/64 dev t" + s +
-                          " nodad");
-    birdNs_.execOrThrow("ip link set lo up && ip link set b" + s + " up && ip addr add 10.99.0.2/24 dev b" + s +
-                        " && ip addr add fd99::2/64 dev b" + s + " nodad");
+    tartanNs_.execOrThrow("ip link set lo up && ip link set t" + s + " up && ip addr add 10.99.0.1/24 dev t" +
+                          s + " && ip addr add fd99::1/64 dev t" + s + " nodad");
+    birdNs_.execOrThrow("ip link set lo up && ip link set b" + s + " up && ip addr add 10.99.0.2/24 dev b" +
+                        s + " && ip addr add fd99::2/64 dev b" + s + " nodad");
     std::vector<tartan::model::Resource> resources{
         bgpConfiguration(tartanAs, false),
         node("node1", "10.99.0.1/24", "fd99::1/64"),
@@ -64,8 +65,10 @@ class BirdLab {
         ipPool("ext6", "fd66::/16"),
         ipamBlock("10.65.1.0/26", "node1"),
         ipamBlock("fd65:0:0:1::/122", "node1"),
-        bgpPeer("bird4", "10.99.0.2", bird.birdAs, tartanPassword.empty() ? "" : "birdsecret", bird.tartanTtlSecurity),
-        bgpPeer("bird6", "fd99::2", bird.birdAs, tartanPassword.empty() ? "" : "birdsecret", bird.tartanTtlSecurity),
+        bgpPeer("bird4", "10.99.0.2", bird.birdAs, tartanPassword.empty() ? "" : "birdsecret",
+                bird.tartanTtlSecurity),
+        bgpPeer("bird6", "fd99::2", bird.birdAs, tartanPassword.empty() ? "" : "birdsecret",
+                bird.tartanTtlSecurity),
     };
     std::filesystem::create_directories(dir_.path() / "store");
     writeResources(dir_ / "store", resources);
@@ -120,12 +123,14 @@ class BirdLab {
 };
 
 // On failure, both daemons' logs say why.
-#define LAB_REQUIRE(lab, cond)                        \
-  do {                                                \
+#define LAB_REQUIRE(lab, cond)                               \
+  do {                                                       \
     if (!(cond)) FAIL(#cond << "\n" << (lab).diagnostics()); \
   } while (0)
 
-bool contains(const std::string& text, const std::string& what) { return text.find(what) != std::string::npos; }
+bool contains(const std::string& text, const std::string& what) {
+  return text.find(what) != std::string::npos;
+}
 
 }  // namespace
 
@@ -142,19 +147,28 @@ TEST_CASE("BIRD 2: eBGP and iBGP sessions carry IPv4 and IPv6 routes both ways i
       LAB_REQUIRE(lab, waitFor([&] { return lab.tartanEstablished(2); }, 10s));
 
       // BIRD's routes in tartan's kernel, under tartan's protocol number (117).
-      LAB_REQUIRE(lab, waitFor([&] { return contains(routeIn(lab.tartanNs_, "10.66.1.0/24"), "via 10.99.0.2"); }, 10s));
+      LAB_REQUIRE(
+          lab,
+          waitFor([&] { return contains(routeIn(lab.tartanNs_, "10.66.1.0/24"), "via 10.99.0.2"); }, 10s));
       LAB_REQUIRE(lab, contains(routeIn(lab.tartanNs_, "10.66.1.0/24"), "proto 117"));
-      LAB_REQUIRE(lab, waitFor([&] { return contains(routeIn(lab.tartanNs_, "fd66:1::/64", true), "via fd99::2"); }, 10s));
+      LAB_REQUIRE(
+          lab,
+          waitFor([&] { return contains(routeIn(lab.tartanNs_, "fd66:1::/64", true), "via fd99::2"); }, 10s));
       // Tartan's blocks: a blackhole at home, a route at BIRD (kernel protocol export).
       LAB_REQUIRE(lab, contains(routeIn(lab.tartanNs_, "10.65.1.0/26"), "blackhole"));
-      LAB_REQUIRE(lab, waitFor([&] { return contains(routeIn(lab.birdNs_, "10.65.1.0/26"), "via 10.99.0.1"); }, 10s));
-      LAB_REQUIRE(lab, waitFor([&] { return contains(routeIn(lab.birdNs_, "fd65:0:0:1::/122", true), "via fd99::1"); }, 10s));
+      LAB_REQUIRE(
+          lab, waitFor([&] { return contains(routeIn(lab.birdNs_, "10.65.1.0/26"), "via 10.99.0.1"); }, 10s));
+      LAB_REQUIRE(
+          lab,
+          waitFor([&] { return contains(routeIn(lab.birdNs_, "fd65:0:0:1::/122", true), "via fd99::1"); },
+                  10s));
 
       // The status API lists the learned routes.
       auto routes = tartan::bgp::status::listRoutes(lab.dir_ / "bgpd.sock");
       REQUIRE(routes.has_value());
       bool seen = false;
-      for (const auto& r : *routes) seen = seen || (r.prefix == "10.66.1.0/24" && r.from == "peer/bird4/10.99.0.2");
+      for (const auto& r : *routes)
+        seen = seen || (r.prefix == "10.66.1.0/24" && r.from == "peer/bird4/10.99.0.2");
       LAB_REQUIRE(lab, seen);
 
       // Graceful restart of tartan-bgpd: the kernel keeps forwarding on both sides meanwhile.
@@ -167,7 +181,8 @@ TEST_CASE("BIRD 2: eBGP and iBGP sessions carry IPv4 and IPv6 routes both ways i
       LAB_REQUIRE(lab, contains(routeIn(lab.tartanNs_, "10.66.1.0/24"), "via 10.99.0.2"));
       LAB_REQUIRE(lab, waitFor([&] { return lab.birdEstablished("t4") && lab.birdEstablished("t6"); }, 30s));
       LAB_REQUIRE(lab, contains(routeIn(lab.tartanNs_, "10.66.1.0/24"), "via 10.99.0.2"));
-      LAB_REQUIRE(lab, waitFor([&] { return contains(routeIn(lab.birdNs_, "10.65.1.0/26"), "via 10.99.0.1"); }, 10s));
+      LAB_REQUIRE(
+          lab, waitFor([&] { return contains(routeIn(lab.birdNs_, "10.65.1.0/26"), "via 10.99.0.1"); }, 10s));
 
       // The peer stops: its routes leave tartan's kernel.
       lab.bird_->stop();
@@ -186,7 +201,8 @@ TEST_CASE("BIRD 2: TCP-MD5 — the right password is accepted, a wrong one refus
   SECTION("matching passwords") {
     BirdLab lab(64512, BirdOptions{65001, "s3cret"}, "s3cret");
     LAB_REQUIRE(lab, waitFor([&] { return lab.birdEstablished("t4") && lab.birdEstablished("t6"); }, 30s));
-    LAB_REQUIRE(lab, waitFor([&] { return contains(routeIn(lab.tartanNs_, "10.66.1.0/24"), "via 10.99.0.2"); }, 10s));
+    LAB_REQUIRE(
+        lab, waitFor([&] { return contains(routeIn(lab.tartanNs_, "10.66.1.0/24"), "via 10.99.0.2"); }, 10s));
   }
   SECTION("mismatched passwords") {
     BirdLab lab(64512, BirdOptions{65001, "s3cret"}, "other");

@@ -18,10 +18,12 @@ std::string frrConfig(std::uint32_t as, std::uint32_t tartanAs) {
                   std::to_string(as) +
                   "\n bgp router-id 10.99.0.2\n no bgp ebgp-requires-policy\n no bgp network import-check\n";
   for (const std::string n : {"10.99.0.1", "fd99::1"})
-    c += " neighbor " + n + " remote-as " + std::to_string(tartanAs) + "\n neighbor " + n + " timers 3 9\n neighbor " +
-         n + " timers connect 2\n";
-  c += " address-family ipv4 unicast\n  network 10.66.3.0/24\n  no neighbor fd99::1 activate\n exit-address-family\n"
-       " address-family ipv6 unicast\n  network fd66:3::/64\n  neighbor fd99::1 activate\n exit-address-family\n!\n";
+    c += " neighbor " + n + " remote-as " + std::to_string(tartanAs) + "\n neighbor " + n +
+         " timers 3 9\n neighbor " + n + " timers connect 2\n";
+  c += " address-family ipv4 unicast\n  network 10.66.3.0/24\n  no neighbor fd99::1 activate\n "
+       "exit-address-family\n"
+       " address-family ipv6 unicast\n  network fd66:3::/64\n  neighbor fd99::1 activate\n "
+       "exit-address-family\n!\n";
   return c;
 }
 
@@ -30,10 +32,10 @@ class FrrLab {
   FrrLab(std::uint32_t tartanAs, std::uint32_t frrAs) : tartanNs_("bgpd"), peerNs_("frr") {
     const std::string s = uniqueSuffix();
     vethPair(tartanNs_, "t" + s, peerNs_, "f" + s);
-    tartanNs_.execOrThrow("ip link set lo up && ip link set t" + s + " up && ip addr add 10.99.0.1/24 dev t" + s +
-                          " && ip addr add fd99::1/64 dev t" + s + " nodad");
-    peerNs_.execOrThrow("ip link set lo up && ip link set f" + s + " up && ip addr add 10.99.0.2/24 dev f" + s +
-                        " && ip addr add fd99::2/64 dev f" + s + " nodad");
+    tartanNs_.execOrThrow("ip link set lo up && ip link set t" + s + " up && ip addr add 10.99.0.1/24 dev t" +
+                          s + " && ip addr add fd99::1/64 dev t" + s + " nodad");
+    peerNs_.execOrThrow("ip link set lo up && ip link set f" + s + " up && ip addr add 10.99.0.2/24 dev f" +
+                        s + " && ip addr add fd99::2/64 dev f" + s + " nodad");
     // FRR sends IPv6 routes with a link-local next hop too: wait until both ends have one that
     // passed duplicate address detection.
     auto linkLocalReady = [](const NetNamespace& ns, const std::string& dev) {
@@ -44,10 +46,10 @@ class FrrLab {
     std::filesystem::create_directories(dir_.path() / "store");
     writeResources(dir_ / "store",
                    {bgpConfiguration(tartanAs, false), node("node1", "10.99.0.1/24", "fd99::1/64"),
-                    ipPool("pool4", "10.65.0.0/16"), ipPool("pool6", "fd65::/48"), ipPool("ext4", "10.66.0.0/16"),
-                    ipPool("ext6", "fd66::/16"), ipamBlock("10.65.1.0/26", "node1"),
-                    ipamBlock("fd65:0:0:1::/122", "node1"), bgpPeer("frr4", "10.99.0.2", frrAs),
-                    bgpPeer("frr6", "fd99::2", frrAs)});
+                    ipPool("pool4", "10.65.0.0/16"), ipPool("pool6", "fd65::/48"),
+                    ipPool("ext4", "10.66.0.0/16"), ipPool("ext6", "fd66::/16"),
+                    ipamBlock("10.65.1.0/26", "node1"), ipamBlock("fd65:0:0:1::/122", "node1"),
+                    bgpPeer("frr4", "10.99.0.2", frrAs), bgpPeer("frr6", "fd99::2", frrAs)});
     // The FRR daemons drop to the frr user: their run directory must be theirs to write.
     std::filesystem::create_directories(dir_.path() / "frr");
     std::filesystem::permissions(dir_.path(), std::filesystem::perms::all);
@@ -57,8 +59,8 @@ class FrrLab {
     const std::string run = dir_ / "frr";
     zebra_ = std::make_unique<Process>(
         peerNs_,
-        std::vector<std::string>{"/usr/lib/frr/zebra", "-f", run + "/zebra.conf", "-i", run + "/zebra.pid", "-z",
-                                 run + "/zserv.api", "--vty_socket", run, "-A", "127.0.0.1", "-P", "0"},
+        std::vector<std::string>{"/usr/lib/frr/zebra", "-f", run + "/zebra.conf", "-i", run + "/zebra.pid",
+                                 "-z", run + "/zserv.api", "--vty_socket", run, "-A", "127.0.0.1", "-P", "0"},
         dir_ / "zebra.log");
     waitFor([&] { return std::filesystem::exists(run + "/zserv.api"); }, 10s);
     bgpd_ = std::make_unique<Process>(
@@ -69,8 +71,8 @@ class FrrLab {
     tartan_ = std::make_unique<Process>(
         tartanNs_,
         std::vector<std::string>{bgpdBinary(), "--datastore", "file:" + (dir_ / "store"), "--node", "node1",
-                                 "--status-socket", dir_ / "bgpd.sock", "--hold-time", "9", "--connect-retry", "2",
-                                 "--log-level", "debug"},
+                                 "--status-socket", dir_ / "bgpd.sock", "--hold-time", "9", "--connect-retry",
+                                 "2", "--log-level", "debug"},
         dir_ / "bgpd.log");
   }
   ~FrrLab() {
@@ -97,13 +99,12 @@ class FrrLab {
     return up(v4, "10.99.0.1") && up(v6, "fd99::1");
   }
   bool tartanEstablished() {
-    return tartanNs_.exec("ss -tn state established").output.find("10.99.0.2") !=
-           std::string::npos;
+    return tartanNs_.exec("ss -tn state established").output.find("10.99.0.2") != std::string::npos;
   }
   std::string diagnostics() {
-    return "--- bgpd log ---\n" + tartan_->log() + "\n--- frr bgpd log ---\n" + bgpd_->log() + "\n--- zebra ---\n" +
-           zebra_->log() + "\n--- summary ---\n" + vtysh("show bgp ipv4 unicast summary") +
-           vtysh("show bgp ipv6 unicast summary");
+    return "--- bgpd log ---\n" + tartan_->log() + "\n--- frr bgpd log ---\n" + bgpd_->log() +
+           "\n--- zebra ---\n" + zebra_->log() + "\n--- summary ---\n" +
+           vtysh("show bgp ipv4 unicast summary") + vtysh("show bgp ipv6 unicast summary");
   }
 
   NetNamespace tartanNs_;
@@ -114,16 +115,19 @@ class FrrLab {
   std::unique_ptr<Process> tartan_;
 };
 
-#define LAB_REQUIRE(lab, cond)                                  \
-  do {                                                          \
-    if (!(cond)) FAIL(#cond << "\n" << (lab).diagnostics());   \
+#define LAB_REQUIRE(lab, cond)                               \
+  do {                                                       \
+    if (!(cond)) FAIL(#cond << "\n" << (lab).diagnostics()); \
   } while (0)
 
-bool contains(const std::string& text, const std::string& what) { return text.find(what) != std::string::npos; }
+bool contains(const std::string& text, const std::string& what) {
+  return text.find(what) != std::string::npos;
+}
 
 }  // namespace
 
-TEST_CASE("FRR: eBGP and iBGP sessions carry IPv4 and IPv6 routes both ways into both kernels", "[interop][frr]") {
+TEST_CASE("FRR: eBGP and iBGP sessions carry IPv4 and IPv6 routes both ways into both kernels",
+          "[interop][frr]") {
   if (!haveNetAdmin()) {
     WARN("needs root: skipped");
     return;
@@ -132,21 +136,33 @@ TEST_CASE("FRR: eBGP and iBGP sessions carry IPv4 and IPv6 routes both ways into
     DYNAMIC_SECTION((frrAs == 64512u ? "iBGP" : "eBGP")) {
       FrrLab lab(64512, frrAs);
       LAB_REQUIRE(lab, waitFor([&] { return lab.established(); }, 40s));
-      LAB_REQUIRE(lab, waitFor([&] { return contains(routeIn(lab.tartanNs_, "10.66.3.0/24"), "via 10.99.0.2"); }, 15s));
-      LAB_REQUIRE(lab, waitFor([&] { return contains(routeIn(lab.tartanNs_, "fd66:3::/64", true), "via fd99::2"); }, 15s));
+      LAB_REQUIRE(
+          lab,
+          waitFor([&] { return contains(routeIn(lab.tartanNs_, "10.66.3.0/24"), "via 10.99.0.2"); }, 15s));
+      LAB_REQUIRE(
+          lab,
+          waitFor([&] { return contains(routeIn(lab.tartanNs_, "fd66:3::/64", true), "via fd99::2"); }, 15s));
       // Tartan's blocks in FRR's kernel, installed by zebra.
-      LAB_REQUIRE(lab, waitFor([&] { return contains(routeIn(lab.peerNs_, "10.65.1.0/26"), "via 10.99.0.1"); }, 15s));
-      LAB_REQUIRE(lab, waitFor([&] { return contains(routeIn(lab.peerNs_, "fd65:0:0:1::/122", true), "fd99::1"); }, 15s));
+      LAB_REQUIRE(
+          lab, waitFor([&] { return contains(routeIn(lab.peerNs_, "10.65.1.0/26"), "via 10.99.0.1"); }, 15s));
+      LAB_REQUIRE(
+          lab,
+          waitFor([&] { return contains(routeIn(lab.peerNs_, "fd65:0:0:1::/122", true), "fd99::1"); }, 15s));
       // FRR withdraws its networks: they leave tartan's kernel.
       const std::string router = "router bgp " + std::to_string(frrAs);
-      lab.vtysh("configure terminal\" -c \"" + router + "\" -c \"address-family ipv4 unicast\" -c \"no network 10.66.3.0/24");
-      lab.vtysh("configure terminal\" -c \"" + router + "\" -c \"address-family ipv6 unicast\" -c \"no network fd66:3::/64");
+      lab.vtysh("configure terminal\" -c \"" + router +
+                "\" -c \"address-family ipv4 unicast\" -c \"no network 10.66.3.0/24");
+      lab.vtysh("configure terminal\" -c \"" + router +
+                "\" -c \"address-family ipv6 unicast\" -c \"no network fd66:3::/64");
       LAB_REQUIRE(lab, waitFor([&] { return routeIn(lab.tartanNs_, "10.66.3.0/24").empty(); }, 30s));
       LAB_REQUIRE(lab, waitFor([&] { return routeIn(lab.tartanNs_, "fd66:3::/64", true).empty(); }, 30s));
       // FRR can restart gracefully and closes without a NOTIFICATION when stopped: as helper
       // (RFC 4724 §4.2) tartan keeps what FRR announced, here re-announced first.
-      lab.vtysh("configure terminal\" -c \"" + router + "\" -c \"address-family ipv4 unicast\" -c \"network 10.66.3.0/24");
-      LAB_REQUIRE(lab, waitFor([&] { return contains(routeIn(lab.tartanNs_, "10.66.3.0/24"), "via 10.99.0.2"); }, 15s));
+      lab.vtysh("configure terminal\" -c \"" + router +
+                "\" -c \"address-family ipv4 unicast\" -c \"network 10.66.3.0/24");
+      LAB_REQUIRE(
+          lab,
+          waitFor([&] { return contains(routeIn(lab.tartanNs_, "10.66.3.0/24"), "via 10.99.0.2"); }, 15s));
       lab.bgpd_->stop();
       LAB_REQUIRE(lab, waitFor([&] { return !lab.tartanEstablished(); }, 15s));
       LAB_REQUIRE(lab, contains(routeIn(lab.tartanNs_, "10.66.3.0/24"), "via 10.99.0.2"));

@@ -21,7 +21,8 @@ namespace tartan::test::bgp {
 
 TempDir::TempDir() {
   std::random_device rd;
-  path_ = fs::temp_directory_path() / ("tartan-bgp-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
+  path_ =
+      fs::temp_directory_path() / ("tartan-bgp-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
   fs::create_directories(path_);
 }
 

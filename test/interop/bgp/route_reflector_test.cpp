@@ -21,7 +21,8 @@ TEST_CASE("three tartan-bgpd nodes with one route reflector", "[interop][rr]") {
   std::vector<std::unique_ptr<NetNamespace>> nodes;
   TempDir dir;
   std::filesystem::create_directories(dir.path() / "store");
-  std::vector<tartan::model::Resource> resources{bgpConfiguration(64512, false), ipPool("pool", "10.65.0.0/16")};
+  std::vector<tartan::model::Resource> resources{bgpConfiguration(64512, false),
+                                                 ipPool("pool", "10.65.0.0/16")};
   for (int i = 1; i <= 3; ++i) {
     nodes.push_back(std::make_unique<NetNamespace>("n" + std::to_string(i)));
     const std::string s = uniqueSuffix();
@@ -29,7 +30,8 @@ TEST_CASE("three tartan-bgpd nodes with one route reflector", "[interop][rr]") {
     sw.execOrThrow("ip link set p" + s + " master br0 && ip link set p" + s + " up");
     nodes.back()->execOrThrow("ip link set lo up && ip link set e" + s + " up && ip addr add 10.97.0." +
                               std::to_string(i) + "/24 dev e" + s);
-    auto n = node("n" + std::to_string(i), "10.97.0." + std::to_string(i) + "/24", "", i == 1 ? "1.0.0.1" : "");
+    auto n =
+        node("n" + std::to_string(i), "10.97.0." + std::to_string(i) + "/24", "", i == 1 ? "1.0.0.1" : "");
     if (i == 1) std::get<tartan::model::Node>(n).metadata.labels["route-reflector"] = "true";
     resources.push_back(n);
     resources.push_back(ipamBlock("10.65." + std::to_string(i) + ".0/26", "n" + std::to_string(i)));
@@ -47,13 +49,14 @@ TEST_CASE("three tartan-bgpd nodes with one route reflector", "[interop][rr]") {
     daemons.push_back(std::make_unique<Process>(
         *nodes[static_cast<std::size_t>(i - 1)],
         std::vector<std::string>{bgpdBinary(), "--datastore", "file:" + (dir / "store"), "--node", name,
-                                 "--status-socket", dir / (name + ".sock"), "--hold-time", "9", "--connect-retry", "2",
-                                 "--log-level", "debug"},
+                                 "--status-socket", dir / (name + ".sock"), "--hold-time", "9",
+                                 "--connect-retry", "2", "--log-level", "debug"},
         dir / (name + ".log")));
   }
   auto diagnostics = [&] {
     std::string out;
-    for (std::size_t i = 0; i < daemons.size(); ++i) out += "--- n" + std::to_string(i + 1) + " ---\n" + daemons[i]->log();
+    for (std::size_t i = 0; i < daemons.size(); ++i)
+      out += "--- n" + std::to_string(i + 1) + " ---\n" + daemons[i]->log();
     return out;
   };
   auto established = [&](const std::string& name, std::size_t want) {
@@ -66,11 +69,14 @@ TEST_CASE("three tartan-bgpd nodes with one route reflector", "[interop][rr]") {
   if (!waitFor([&] { return established("n1", 2) && established("n2", 1) && established("n3", 1); }, 40s))
     FAIL("sessions not established\n" << diagnostics());
   // n2 and n3 have no session with each other: their routes to each other came through n1.
-  if (!waitFor([&] { return routeIn(*nodes[1], "10.65.3.0/26").find("via 10.97.0.3") != std::string::npos; }, 20s))
+  if (!waitFor([&] { return routeIn(*nodes[1], "10.65.3.0/26").find("via 10.97.0.3") != std::string::npos; },
+               20s))
     FAIL("n2 lacks n3's block\n" << diagnostics());
-  if (!waitFor([&] { return routeIn(*nodes[2], "10.65.2.0/26").find("via 10.97.0.2") != std::string::npos; }, 20s))
+  if (!waitFor([&] { return routeIn(*nodes[2], "10.65.2.0/26").find("via 10.97.0.2") != std::string::npos; },
+               20s))
     FAIL("n3 lacks n2's block\n" << diagnostics());
-  if (!waitFor([&] { return routeIn(*nodes[0], "10.65.2.0/26").find("via 10.97.0.2") != std::string::npos; }, 20s))
+  if (!waitFor([&] { return routeIn(*nodes[0], "10.65.2.0/26").find("via 10.97.0.2") != std::string::npos; },
+               20s))
     FAIL("n1 lacks n2's block\n" << diagnostics());
   CHECK(routeIn(*nodes[1], "10.65.1.0/26").find("via 10.97.0.1") != std::string::npos);
 }

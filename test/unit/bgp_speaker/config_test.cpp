@@ -70,7 +70,8 @@ TEST_CASE("the node-to-node mesh has a session per other node and family, unless
 
 TEST_CASE("BGPPeer applies globally, to one node, or by node selector; peerSelector picks nodes") {
   ResourceSnapshot snap;
-  snap.nodes = {makeNode("a", "10.0.0.1/24", "", "", {{"rack", "r1"}}), makeNode("b", "10.0.0.2/24", "", "", {{"rr", "yes"}})};
+  snap.nodes = {makeNode("a", "10.0.0.1/24", "", "", {{"rack", "r1"}}),
+                makeNode("b", "10.0.0.2/24", "", "", {{"rr", "yes"}})};
   model::BGPConfiguration global;
   global.metadata.name = "default";
   global.spec.nodeToNodeMeshEnabled = false;
@@ -94,7 +95,8 @@ TEST_CASE("BGPPeer applies globally, to one node, or by node selector; peerSelec
   CHECK(a.peer("peer/rack/fd00::fe")->peerAs == 65003);
   auto b = buildConfig(snap, "b");
   // Peerings by selector are symmetric: b, matched by to-rr's peerSelector, peers with a.
-  CHECK(keys(b) == std::vector<std::string>{"peer/only-b/10.0.0.253", "peer/to-rr/a/v4", "peer/tor/10.0.0.254"});
+  CHECK(keys(b) ==
+        std::vector<std::string>{"peer/only-b/10.0.0.253", "peer/to-rr/a/v4", "peer/tor/10.0.0.254"});
   CHECK(b.peer("peer/only-b/10.0.0.253")->port == 1179);
 }
 
