@@ -314,7 +314,9 @@ TEST_CASE("Probe round timing, all open and all denied", "[kernel][probe]") {
   std::string deny;
   for (const auto& ns : modelNamespaces()) deny += knp("deny-all-ingress", ns, "  podSelector: {}\n  policyTypes: [Ingress]\n");
   l.apply(deny);
-  CHECK(l.await([](const Cell&) { return false; }).empty());
+  const std::string closedDiff = l.await([](const Cell&) { return false; });
+  INFO(closedDiff << "agent log:\n" << l.agentLogTail(10));
+  CHECK(closedDiff.empty());
   l.probe(400);
   const auto closed = l.lastProbeDuration();
   std::printf("probe round (288 cells, --timeout-ms 400): all open %lld ms, all denied %lld ms\n",
