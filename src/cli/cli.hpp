@@ -85,6 +85,10 @@ int runGet(const Context& ctx, const GetOptions& options);
 void printTable(std::ostream& out, model::Kind kind, const std::vector<model::Resource>& resources,
                 bool wide);
 
+// tartan-bgpd's status over its unix socket.
+int runNodeStatus(const Context& ctx, const std::string& socketPath);
+int runBgpRoutes(const Context& ctx, const std::string& socketPath, const std::optional<std::string>& prefix);
+
 int runSelector(const Context& ctx, const std::string& expression,
                 const std::optional<std::string>& labels);
 

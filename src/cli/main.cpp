@@ -4,6 +4,8 @@
 //   tartanctl delete KIND NAME... [-n NS] | delete -f FILE
 //   tartanctl get KIND [NAME...] [-n NS | -A] [-o table|wide|yaml|json]
 //   tartanctl selector SELECTOR [--labels JSON|k=v,...]
+//   tartanctl node status [--socket PATH]
+//   tartanctl bgp routes [PREFIX] [--socket PATH]
 //   tartanctl version
 //
 // The datastore is --datastore, else $TARTAN_DATASTORE, else the embedded default.
@@ -79,6 +81,18 @@ int main(int argc, char** argv) {
   selectorCommand->add_option("selector", expression, "the selector")->required();
   selectorCommand->add_option("--labels", labels, "a JSON object or k=v,k2=v2");
 
+  std::string statusSocket = "/run/tartan/bgpd.sock";
+  auto* node = app.add_subcommand("node", "this node's BGP speaker");
+  node->require_subcommand(1);
+  auto* nodeStatus = node->add_subcommand("status", "BGP peers of tartan-bgpd and their state");
+  nodeStatus->add_option("--socket", statusSocket, "tartan-bgpd's status socket");
+  std::optional<std::string> routePrefix;
+  auto* bgp = app.add_subcommand("bgp", "tartan-bgpd's routing table");
+  bgp->require_subcommand(1);
+  auto* bgpRoutes = bgp->add_subcommand("routes", "the Loc-RIB, optionally only routes within a prefix");
+  bgpRoutes->add_option("prefix", routePrefix, "only routes within this prefix");
+  bgpRoutes->add_option("--socket", statusSocket, "tartan-bgpd's status socket");
+
   auto* version = app.add_subcommand("version", "print the version");
 
   try {
@@ -131,6 +145,8 @@ int main(int argc, char** argv) {
     return runGet(ctx, getOptions);
   }
   if (*selectorCommand) return runSelector(ctx, expression, labels);
+  if (*nodeStatus) return runNodeStatus(ctx, statusSocket);
+  if (*bgpRoutes) return runBgpRoutes(ctx, statusSocket, routePrefix);
   if (*version) {
     std::cout << "tartanctl " << kVersion << "\n";
     return 0;

@@ -3,6 +3,7 @@
 // Node "node1" (tartan) is 10.99.0.1 / fd99::1, BIRD is 10.99.0.2 / fd99::2. Tartan owns the
 // blocks 10.65.1.0/26 and fd65:0:0:1::/122; BIRD announces 10.66.1.0/24 and fd66:1::/64 from a
 // static protocol. Both pools are IP pools, so tartan imports BIRD's routes.
+#include <cstdlib>
 #include "harness.hpp"
 
 #include <tartan/bgp/status_client.hpp>
@@ -170,6 +171,19 @@ TEST_CASE("BIRD 2: eBGP and iBGP sessions carry IPv4 and IPv6 routes both ways i
       for (const auto& r : *routes)
         seen = seen || (r.prefix == "10.66.1.0/24" && r.from == "peer/bird4/10.99.0.2");
       LAB_REQUIRE(lab, seen);
+
+      // And so does tartanctl, through the same socket: peers as `node status`, routes by prefix.
+      const std::string ctl = std::string(std::getenv("TARTAN_BINARY_DIR")) + "/src/cli/tartanctl";
+      auto nodeStatus = tartan::test::shell(ctl + " node status --socket " + (lab.dir_ / "bgpd.sock"));
+      INFO(nodeStatus.output);
+      CHECK(nodeStatus.exitCode == 0);
+      CHECK(contains(nodeStatus.output, "| 10.99.0.2 "));
+      CHECK(contains(nodeStatus.output, "Established"));
+      auto bgpRoutes = tartan::test::shell(ctl + " bgp routes 10.66.0.0/16 --socket " + (lab.dir_ / "bgpd.sock"));
+      INFO(bgpRoutes.output);
+      CHECK(bgpRoutes.exitCode == 0);
+      CHECK(contains(bgpRoutes.output, "| 10.66.1.0/24 "));
+      CHECK_FALSE(contains(bgpRoutes.output, "10.65.1.0/26"));
 
       // Graceful restart of tartan-bgpd: the kernel keeps forwarding on both sides meanwhile.
       lab.tartan_->stop();
