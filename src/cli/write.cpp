@@ -188,49 +188,16 @@ int runWrite(const Context& ctx, WriteMode mode, const FileOptions& options) {
   }
 }
 
-int runDeleteFiles(const Context& ctx, const FileOptions& options) {
-  int status = 0;
-  auto decoded = load(ctx, options, status);
-  if (!decoded) return status;
-  auto store = ctx.openStore();
-  if (!store) return 1;
-  std::vector<datastore::Op> ops;
-  std::vector<std::string> problems;
-  for (const auto& resource : decoded->resources) {
-    auto key = keyOf(resource);
-    auto stored = store->get(key);
-    if (!stored) {
-      if (stored.error().kind == datastore::ErrorKind::NotFound && options.skipNotExists) continue;
-      problems.push_back(stored.error().toString());
-      continue;
-    }
-    ops.push_back(datastore::Op::remove(key, stored->revision));
-  }
-  if (!problems.empty()) {
-    for (const auto& problem : problems) *ctx.err << "tartanctl: " << problem << "\n";
-    *ctx.err << "tartanctl: nothing was deleted\n";
-    return 1;
-  }
-  if (!ops.empty()) {
-    auto committed = store->transaction(ops);
-    if (!committed) return ctx.fail(committed.error().toString() + "; nothing was deleted");
-  }
-  *ctx.out << "Successfully deleted " << ops.size() << " resource(s)\n";
-  return 0;
-}
+namespace {
 
-int runDeleteNamed(const Context& ctx, const std::string& kindName, const std::vector<std::string>& names,
-                   const std::string& namespaceName, bool skipNotExists) {
-  auto kind = model::lookupKind(kindName);
-  if (!kind) return ctx.fail("unknown resource kind \"" + kindName + "\"");
-  if (names.empty()) return ctx.fail("delete needs a name, or -f FILE");
-  auto store = ctx.openStore();
-  if (!store) return 1;
+// Removes every key in one transaction, each guarded by the revision it was read at; a key that is
+// not stored fails the whole delete unless skipNotExists.
+int removeAll(const Context& ctx, datastore::Datastore& store, const std::vector<datastore::Key>& keys,
+              bool skipNotExists) {
   std::vector<datastore::Op> ops;
   std::vector<std::string> problems;
-  for (const auto& name : names) {
-    auto key = keyOf(*kind, namespaceName, name);
-    auto stored = store->get(key);
+  for (const auto& key : keys) {
+    auto stored = store.get(key);
     if (!stored) {
       if (stored.error().kind == datastore::ErrorKind::NotFound && skipNotExists) continue;
       problems.push_back(stored.error().toString());
@@ -244,11 +211,36 @@ int runDeleteNamed(const Context& ctx, const std::string& kindName, const std::v
     return 1;
   }
   if (!ops.empty()) {
-    auto committed = store->transaction(ops);
+    auto committed = store.transaction(ops);
     if (!committed) return ctx.fail(committed.error().toString() + "; nothing was deleted");
   }
   *ctx.out << "Successfully deleted " << ops.size() << " resource(s)\n";
   return 0;
+}
+
+}  // namespace
+
+int runDeleteFiles(const Context& ctx, const FileOptions& options) {
+  int status = 0;
+  auto decoded = load(ctx, options, status);
+  if (!decoded) return status;
+  auto store = ctx.openStore();
+  if (!store) return 1;
+  std::vector<datastore::Key> keys;
+  for (const auto& resource : decoded->resources) keys.push_back(keyOf(resource));
+  return removeAll(ctx, *store, keys, options.skipNotExists);
+}
+
+int runDeleteNamed(const Context& ctx, const std::string& kindName, const std::vector<std::string>& names,
+                   const std::string& namespaceName, bool skipNotExists) {
+  auto kind = model::lookupKind(kindName);
+  if (!kind) return ctx.fail("unknown resource kind \"" + kindName + "\"");
+  if (names.empty()) return ctx.fail("delete needs a name, or -f FILE");
+  auto store = ctx.openStore();
+  if (!store) return 1;
+  std::vector<datastore::Key> keys;
+  for (const auto& name : names) keys.push_back(keyOf(*kind, namespaceName, name));
+  return removeAll(ctx, *store, keys, skipNotExists);
 }
 
 }  // namespace tartan::cli

@@ -124,14 +124,6 @@ class BirdLab {
 };
 
 // On failure, both daemons' logs say why.
-#define LAB_REQUIRE(lab, cond)                               \
-  do {                                                       \
-    if (!(cond)) FAIL(#cond << "\n" << (lab).diagnostics()); \
-  } while (0)
-
-bool contains(const std::string& text, const std::string& what) {
-  return text.find(what) != std::string::npos;
-}
 
 }  // namespace
 

@@ -79,14 +79,6 @@ class GobgpLab {
   std::unique_ptr<Process> tartan_;
 };
 
-#define LAB_REQUIRE(lab, cond)                               \
-  do {                                                       \
-    if (!(cond)) FAIL(#cond << "\n" << (lab).diagnostics()); \
-  } while (0)
-
-bool contains(const std::string& text, const std::string& what) {
-  return text.find(what) != std::string::npos;
-}
 
 }  // namespace
 

@@ -13,7 +13,18 @@
 #include <string>
 #include <vector>
 
+// Fails the test with the lab's diagnostics (both daemons' logs) when `cond` does not hold.
+#define LAB_REQUIRE(lab, cond)                               \
+  do {                                                       \
+    if (!(cond)) FAIL(#cond << "\n" << (lab).diagnostics()); \
+  } while (0)
+
 namespace tartan::test::bgp {
+
+inline bool contains(const std::string& text, const std::string& what) {
+  return text.find(what) != std::string::npos;
+}
+
 
 class TempDir {
  public:
