@@ -5,8 +5,8 @@
 namespace tartan::conformance {
 
 std::string knp(const std::string& name, const std::string& ns, const std::string& spec) {
-  return "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: " + name + "\n  namespace: " + ns +
-         "\nspec:\n" + spec + "---\n";
+  return "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: " + name +
+         "\n  namespace: " + ns + "\nspec:\n" + spec + "---\n";
 }
 
 std::string tartanPolicy(const std::string& kind, const std::string& name, const std::string& ns,
@@ -37,8 +37,9 @@ const char* kDenyIngressX = R"(  podSelector: {}
 std::vector<PolicyCase> kubernetesCases() {
   std::vector<PolicyCase> cases;
 
-  cases.push_back({"default-deny ingress: nothing reaches namespace x, x still reaches out",
-                   {{knp("deny-ingress", "x", kDenyIngressX), "", "", [](const Cell& c) { return c.to.ns != "x"; }}}});
+  cases.push_back(
+      {"default-deny ingress: nothing reaches namespace x, x still reaches out",
+       {{knp("deny-ingress", "x", kDenyIngressX), "", "", [](const Cell& c) { return c.to.ns != "x"; }}}});
 
   cases.push_back({"default-deny egress: namespace x reaches nothing, x still takes ingress",
                    {{knp("deny-egress", "x", "  podSelector: {}\n  policyTypes: [Egress]\n"), "", "",
@@ -51,7 +52,8 @@ std::vector<PolicyCase> kubernetesCases() {
 
   cases.push_back({"allow-all egress beside default-deny egress: the union opens everything",
                    {{knp("deny-egress", "x", "  podSelector: {}\n  policyTypes: [Egress]\n") +
-                         knp("allow-all-egress", "x", "  podSelector: {}\n  policyTypes: [Egress]\n  egress:\n    - {}\n"),
+                         knp("allow-all-egress", "x",
+                             "  podSelector: {}\n  policyTypes: [Egress]\n  egress:\n    - {}\n"),
                      "", "", open}}});
 
   cases.push_back({"podSelector alone selects pods of the policy's own namespace: x/a takes only x/b",
@@ -79,17 +81,19 @@ std::vector<PolicyCase> kubernetesCases() {
 )"),
                      "", "", ingressTo("x/a", [](const Cell& c) { return is(c.from, "y/b"); })}}});
 
-  cases.push_back({"podSelector and namespaceSelector as two peers are ORed: x/a takes x/b and all of y",
-                   {{knp("a-from-y-or-b", "x", R"(  podSelector: {matchLabels: {pod: a}}
+  cases.push_back(
+      {"podSelector and namespaceSelector as two peers are ORed: x/a takes x/b and all of y",
+       {{knp("a-from-y-or-b", "x", R"(  podSelector: {matchLabels: {pod: a}}
   ingress:
     - from:
         - namespaceSelector: {matchLabels: {ns: y}}
         - podSelector: {matchLabels: {pod: b}}
 )"),
-                     "", "", ingressTo("x/a", [](const Cell& c) { return c.from.ns == "y" || is(c.from, "x/b"); })}}});
+         "", "", ingressTo("x/a", [](const Cell& c) { return c.from.ns == "y" || is(c.from, "x/b"); })}}});
 
-  cases.push_back({"matchExpressions In/NotIn/Exists: x/a takes pods of y and z except pod c",
-                   {{knp("a-match-expressions", "x", R"(  podSelector:
+  cases.push_back(
+      {"matchExpressions In/NotIn/Exists: x/a takes pods of y and z except pod c",
+       {{knp("a-match-expressions", "x", R"(  podSelector:
     matchExpressions:
       - {key: pod, operator: In, values: [a]}
   ingress:
@@ -102,8 +106,7 @@ std::vector<PolicyCase> kubernetesCases() {
               - {key: pod, operator: NotIn, values: [c]}
               - {key: pod, operator: Exists}
 )"),
-                     "", "",
-                     ingressTo("x/a", [](const Cell& c) { return c.from.ns != "x" && c.from.pod != "c"; })}}});
+         "", "", ingressTo("x/a", [](const Cell& c) { return c.from.ns != "x" && c.from.pod != "c"; })}}});
 
   cases.push_back({"ipBlock without except: x/a takes only y's pods (10.65.0.20/30)",
                    {{knp("a-from-y-cidr", "x", R"(  podSelector: {matchLabels: {pod: a}}
@@ -121,30 +124,33 @@ std::vector<PolicyCase> kubernetesCases() {
 )"),
                      "", "", ingressTo("x/a", [](const Cell& c) { return c.from.ns != "y"; })}}});
 
-  cases.push_back({"ipBlock with except (egress): x/a reaches 10.65.0.0/24 but not z/a, z/b (10.65.0.30/31)",
-                   {{knp("a-to-cidr", "x", R"(  podSelector: {matchLabels: {pod: a}}
+  cases.push_back(
+      {"ipBlock with except (egress): x/a reaches 10.65.0.0/24 but not z/a, z/b (10.65.0.30/31)",
+       {{knp("a-to-cidr", "x", R"(  podSelector: {matchLabels: {pod: a}}
   policyTypes: [Egress]
   egress:
     - to:
         - ipBlock: {cidr: 10.65.0.0/24, except: [10.65.0.30/31]}
 )"),
-                     "", "", egressFrom("x/a", [](const Cell& c) { return !is(c.to, "z/a") && !is(c.to, "z/b"); })}}});
+         "", "", egressFrom("x/a", [](const Cell& c) { return !is(c.to, "z/a") && !is(c.to, "z/b"); })}}});
 
-  cases.push_back({"named port: x/a takes ingress on serve-81-tcp only (81/TCP)",
-                   {{knp("a-named-port", "x", R"(  podSelector: {matchLabels: {pod: a}}
+  cases.push_back(
+      {"named port: x/a takes ingress on serve-81-tcp only (81/TCP)",
+       {{knp("a-named-port", "x", R"(  podSelector: {matchLabels: {pod: a}}
   ingress:
     - ports:
         - port: serve-81-tcp
 )"),
-                     "", "", ingressTo("x/a", [](const Cell& c) { return c.port == 81 && c.protocol == "TCP"; })}}});
+         "", "", ingressTo("x/a", [](const Cell& c) { return c.port == 81 && c.protocol == "TCP"; })}}});
 
-  cases.push_back({"named UDP port: x/a takes ingress on serve-80-udp only (80/UDP)",
-                   {{knp("a-named-udp-port", "x", R"(  podSelector: {matchLabels: {pod: a}}
+  cases.push_back(
+      {"named UDP port: x/a takes ingress on serve-80-udp only (80/UDP)",
+       {{knp("a-named-udp-port", "x", R"(  podSelector: {matchLabels: {pod: a}}
   ingress:
     - ports:
         - {protocol: UDP, port: serve-80-udp}
 )"),
-                     "", "", ingressTo("x/a", [](const Cell& c) { return c.port == 80 && c.protocol == "UDP"; })}}});
+         "", "", ingressTo("x/a", [](const Cell& c) { return c.port == 80 && c.protocol == "UDP"; })}}});
 
   {
     // "web" is 80/TCP on x/a and 81/TCP on x/b, and x/c has no port of that name.
@@ -171,13 +177,14 @@ std::vector<PolicyCase> kubernetesCases() {
 )"),
                      "", "", ingressTo("x/a", [](const Cell& c) { return c.protocol == "TCP"; })}}});
 
-  cases.push_back({"endPort range 81-90: x/a takes UDP 81 only of the model's UDP ports",
-                   {{knp("a-udp-range", "x", R"(  podSelector: {matchLabels: {pod: a}}
+  cases.push_back(
+      {"endPort range 81-90: x/a takes UDP 81 only of the model's UDP ports",
+       {{knp("a-udp-range", "x", R"(  podSelector: {matchLabels: {pod: a}}
   ingress:
     - ports:
         - {protocol: UDP, port: 81, endPort: 90}
 )"),
-                     "", "", ingressTo("x/a", [](const Cell& c) { return c.protocol == "UDP" && c.port == 81; })}}});
+         "", "", ingressTo("x/a", [](const Cell& c) { return c.protocol == "UDP" && c.port == 81; })}}});
 
   cases.push_back({"UDP port rule: x/a takes 81/UDP from y only; TCP and 80/UDP stay closed",
                    {{knp("a-udp-81-from-y", "x", R"(  podSelector: {matchLabels: {pod: a}}
@@ -187,8 +194,9 @@ std::vector<PolicyCase> kubernetesCases() {
       ports:
         - {protocol: UDP, port: 81}
 )"),
-                     "", "",
-                     ingressTo("x/a", [](const Cell& c) { return c.from.ns == "y" && c.protocol == "UDP" && c.port == 81; })}}});
+                     "", "", ingressTo("x/a", [](const Cell& c) {
+                       return c.from.ns == "y" && c.protocol == "UDP" && c.port == 81;
+                     })}}});
 
   cases.push_back({"stacked policies are a union: x/a takes y (one policy) and z/b on 80 (another)",
                    {{knp("a-from-y", "x", R"(  podSelector: {matchLabels: {pod: a}}
@@ -203,8 +211,7 @@ std::vector<PolicyCase> kubernetesCases() {
       ports:
         - {port: 80}
 )"),
-                     "", "",
-                     ingressTo("x/a", [](const Cell& c) {
+                     "", "", ingressTo("x/a", [](const Cell& c) {
                        return c.from.ns == "y" || (is(c.from, "z/b") && c.port == 80 && c.protocol == "TCP");
                      })}}});
 
@@ -220,13 +227,14 @@ std::vector<PolicyCase> kubernetesCases() {
 )"),
                      "", "", egressFrom("x/a", [](const Cell& c) { return c.to.ns == "y"; })}}});
 
-  cases.push_back({"policyTypes [Ingress, Egress] without egress rules: x/a reaches nothing, takes everything",
-                   {{knp("a-both-types", "x", R"(  podSelector: {matchLabels: {pod: a}}
+  cases.push_back(
+      {"policyTypes [Ingress, Egress] without egress rules: x/a reaches nothing, takes everything",
+       {{knp("a-both-types", "x", R"(  podSelector: {matchLabels: {pod: a}}
   policyTypes: [Ingress, Egress]
   ingress:
     - {}
 )"),
-                     "", "", egressFrom("x/a", [](const Cell&) { return false; })}}});
+         "", "", egressFrom("x/a", [](const Cell&) { return false; })}}});
 
   cases.push_back({"policy update changes the allowed peer: x/a takes y, then z instead",
                    {{knp("a-from-ns", "x", R"(  podSelector: {matchLabels: {pod: a}}
@@ -242,9 +250,10 @@ std::vector<PolicyCase> kubernetesCases() {
 )"),
                      "", "", ingressTo("x/a", [](const Cell& c) { return c.from.ns == "z"; })}}});
 
-  cases.push_back({"policy removal reopens: default-deny ingress in x, then deleted",
-                   {{knp("deny-ingress", "x", kDenyIngressX), "", "", [](const Cell& c) { return c.to.ns != "x"; }},
-                    {"", "", knp("deny-ingress", "x", kDenyIngressX), open}}});
+  cases.push_back(
+      {"policy removal reopens: default-deny ingress in x, then deleted",
+       {{knp("deny-ingress", "x", kDenyIngressX), "", "", [](const Cell& c) { return c.to.ns != "x"; }},
+        {"", "", knp("deny-ingress", "x", kDenyIngressX), open}}});
 
   {
     Lab::PodEdit relabel{{{"pod", "b"}}, {}, ""};
@@ -256,8 +265,9 @@ std::vector<PolicyCase> kubernetesCases() {
           podSelector: {matchLabels: {pod: b}}
 )"),
                        "", "", ingressTo("x/a", [](const Cell& c) { return c.from.pod == "b"; })},
-                      {"", Lab::podManifest({"y", "c"}, &relabel), "",
-                       ingressTo("x/a", [](const Cell& c) { return c.from.pod == "b" || is(c.from, "y/c"); })}}});
+                      {"", Lab::podManifest({"y", "c"}, &relabel), "", ingressTo("x/a", [](const Cell& c) {
+                         return c.from.pod == "b" || is(c.from, "y/c");
+                       })}}});
   }
 
   {
@@ -283,7 +293,8 @@ std::vector<PolicyCase> calicoCases() {
   cases.push_back(
       {"tiers: Pass in a lower-order tier hands y to the default tier's allow; its Deny stops the rest",
        {{"apiVersion: tartan.dev/v1\nkind: Tier\nmetadata:\n  name: security\nspec:\n  order: 100\n---\n" +
-             tartanPolicy("GlobalNetworkPolicy", "security.guard-xa", "", "  tier: security\n  order: 10\n  selector: " + xa + R"(
+             tartanPolicy("GlobalNetworkPolicy", "security.guard-xa", "",
+                          "  tier: security\n  order: 10\n  selector: " + xa + R"(
   types: [Ingress]
   ingress:
     - action: Pass
@@ -294,8 +305,10 @@ std::vector<PolicyCase> calicoCases() {
          "", "", ingressTo("x/a", [](const Cell& c) { return c.from.ns == "y"; })}}});
 
   {
-    const std::string tier = "apiVersion: tartan.dev/v1\nkind: Tier\nmetadata:\n  name: platform\nspec:\n  order: 100\n";
-    const std::string policy = tartanPolicy("GlobalNetworkPolicy", "platform.xa-from-y", "", "  tier: platform\n  selector: " + xa + R"(
+    const std::string tier =
+        "apiVersion: tartan.dev/v1\nkind: Tier\nmetadata:\n  name: platform\nspec:\n  order: 100\n";
+    const std::string policy = tartanPolicy("GlobalNetworkPolicy", "platform.xa-from-y", "",
+                                            "  tier: platform\n  selector: " + xa + R"(
   types: [Ingress]
   ingress:
     - action: Allow
@@ -305,7 +318,8 @@ std::vector<PolicyCase> calicoCases() {
     const std::string allowAll = knp("allow-all-ingress", "x", "  podSelector: {}\n  ingress:\n    - {}\n");
     cases.push_back(
         {"tiers: no rule matching at the end of a tier drops; defaultAction Pass hands on to the next tier",
-         {{tier + "---\n" + policy + allowAll, "", "", ingressTo("x/a", [](const Cell& c) { return c.from.ns == "y"; })},
+         {{tier + "---\n" + policy + allowAll, "", "",
+           ingressTo("x/a", [](const Cell& c) { return c.from.ns == "y"; })},
           {tier + "  defaultAction: Pass\n---\n", "", "", open}}});
   }
 
@@ -360,18 +374,22 @@ std::vector<PolicyCase> calicoCases() {
       destination:
         notPorts: [81]
 )"),
-                     "", "",
-                     ingressTo("x/a", [](const Cell& c) { return c.from.ns != "y" && c.protocol == "TCP" && c.port == 80; })}}});
+                     "", "", ingressTo("x/a", [](const Cell& c) {
+                       return c.from.ns != "y" && c.protocol == "TCP" && c.port == 80;
+                     })}}});
 
-  cases.push_back({"notNets with two CIDRs: x/a takes everyone but y/a (10.65.0.20/32), z/a and z/b (10.65.0.24/29)",
-                   {{tartanPolicy("NetworkPolicy", "two-not-nets", "x", R"(  selector: pod == "a"
+  cases.push_back(
+      {"notNets with two CIDRs: x/a takes everyone but y/a (10.65.0.20/32), z/a and z/b (10.65.0.24/29)",
+       {{tartanPolicy("NetworkPolicy", "two-not-nets", "x", R"(  selector: pod == "a"
   types: [Ingress]
   ingress:
     - action: Allow
       source:
         notNets: [10.65.0.20/32, 10.65.0.24/29]
 )"),
-                     "", "", ingressTo("x/a", [](const Cell& c) { return !is(c.from, "y/a") && !is(c.from, "z/a") && !is(c.from, "z/b"); })}}});
+         "", "", ingressTo("x/a", [](const Cell& c) {
+           return !is(c.from, "y/a") && !is(c.from, "z/a") && !is(c.from, "z/b");
+         })}}});
 
   cases.push_back({"notProtocol: x/a takes everything but UDP",
                    {{tartanPolicy("NetworkPolicy", "not-udp", "x", R"(  selector: pod == "a"
@@ -382,17 +400,19 @@ std::vector<PolicyCase> calicoCases() {
 )"),
                      "", "", ingressTo("x/a", [](const Cell& c) { return c.protocol != "UDP"; })}}});
 
-  cases.push_back({"GlobalNetworkSet selected by its labels: x/a takes z/a and z/b (10.65.0.30/31) only",
-                   {{"apiVersion: tartan.dev/v1\nkind: GlobalNetworkSet\nmetadata:\n  name: partners\n  labels: {role: partners}\n"
-                     "spec:\n  nets: [10.65.0.30/31]\n---\n" +
-                         tartanPolicy("GlobalNetworkPolicy", "from-partners", "", "  selector: " + xa + R"(
+  cases.push_back(
+      {"GlobalNetworkSet selected by its labels: x/a takes z/a and z/b (10.65.0.30/31) only",
+       {{"apiVersion: tartan.dev/v1\nkind: GlobalNetworkSet\nmetadata:\n  name: partners\n  labels: {role: "
+         "partners}\n"
+         "spec:\n  nets: [10.65.0.30/31]\n---\n" +
+             tartanPolicy("GlobalNetworkPolicy", "from-partners", "", "  selector: " + xa + R"(
   types: [Ingress]
   ingress:
     - action: Allow
       source:
         selector: role == "partners"
 )"),
-                     "", "", ingressTo("x/a", [](const Cell& c) { return is(c.from, "z/a") || is(c.from, "z/b"); })}}});
+         "", "", ingressTo("x/a", [](const Cell& c) { return is(c.from, "z/a") || is(c.from, "z/b"); })}}});
 
   cases.push_back({"GlobalNetworkPolicy namespaceSelector: every pod of y takes only z",
                    {{tartanPolicy("GlobalNetworkPolicy", "y-from-z", "", R"(  namespaceSelector: ns == "y"
@@ -406,7 +426,8 @@ std::vector<PolicyCase> calicoCases() {
                      "", "", [](const Cell& c) { return c.to.ns != "y" || c.from.ns == "z"; }}}});
 
   cases.push_back({"GlobalNetworkPolicy egress Deny to a namespace, then Allow: x reaches all but z",
-                   {{tartanPolicy("GlobalNetworkPolicy", "x-not-to-z", "", R"(  selector: projectcalico.org/namespace == "x"
+                   {{tartanPolicy("GlobalNetworkPolicy", "x-not-to-z", "",
+                                  R"(  selector: projectcalico.org/namespace == "x"
   types: [Egress]
   egress:
     - action: Deny
@@ -446,7 +467,8 @@ metadata:
 )"),
            Lab::podManifest({"x", "b"}, &clientB) + "---\n" + Lab::podManifest({"y", "b"}, &clientYb), "",
            ingressTo("x/a", [](const Cell& c) { return is(c.from, "x/b"); })},
-          {tartanPolicy("GlobalNetworkPolicy", "c-from-sa-role", "", R"(  selector: projectcalico.org/namespace == "z" && pod == "c"
+          {tartanPolicy("GlobalNetworkPolicy", "c-from-sa-role", "",
+                        R"(  selector: projectcalico.org/namespace == "z" && pod == "c"
   types: [Ingress]
   ingress:
     - action: Allow

@@ -33,6 +33,7 @@ std::vector<PolicyCase> calicoCases();
 
 // Manifest helpers shared by the test file.
 std::string knp(const std::string& name, const std::string& ns, const std::string& spec);
-std::string tartanPolicy(const std::string& kind, const std::string& name, const std::string& ns, const std::string& spec);
+std::string tartanPolicy(const std::string& kind, const std::string& name, const std::string& ns,
+                         const std::string& spec);
 
 }  // namespace tartan::conformance

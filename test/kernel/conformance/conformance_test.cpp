@@ -11,11 +11,11 @@
 
 #include <atomic>
 #include <chrono>
-#include <thread>
 #include <cstdio>
 #include <map>
-#include <vector>
 #include <memory>
+#include <thread>
+#include <vector>
 
 namespace tt = tartan::test;
 using namespace tartan::conformance;
@@ -76,8 +76,9 @@ void cleanUp(Lab& l, const PolicyCase& c) {
   if (!applied.empty()) l.remove(applied);
   if (edited) l.restoreModel();
   const std::string reopened = l.await([](const Cell&) { return true; });
-  INFO("after removing the case's policies the matrix is not all-open again:\n" << reopened << "agent log:\n"
-                                                                                  << l.agentLogTail(10));
+  INFO("after removing the case's policies the matrix is not all-open again:\n"
+       << reopened << "agent log:\n"
+       << l.agentLogTail(10));
   REQUIRE(reopened.empty());
 }
 
@@ -105,15 +106,18 @@ void runCase(const PolicyCase& c) {
     CHECK(mismatch.empty());
     passed = passed && mismatch.empty();
   }
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
-  std::printf("%s  %s  (%lld ms)\n", passed ? "PASS" : "FAIL", c.name.c_str(), static_cast<long long>(ms.count()));
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+  std::printf("%s  %s  (%lld ms)\n", passed ? "PASS" : "FAIL", c.name.c_str(),
+              static_cast<long long>(ms.count()));
   std::fflush(stdout);
   cleanUp(l, c);
 }
 
 }  // namespace
 
-TEST_CASE("Kubernetes NetworkPolicy conformance: the x/y/z a/b/c model on the real agent", "[kernel][netpol]") {
+TEST_CASE("Kubernetes NetworkPolicy conformance: the x/y/z a/b/c model on the real agent",
+          "[kernel][netpol]") {
   if (skipUnlessRoot("kernel_conformance")) return;
   for (const auto& c : kubernetesCases()) {
     DYNAMIC_SECTION(c.name) { runCase(c); }
@@ -170,10 +174,10 @@ TEST_CASE("SCTP: a raw INIT passes or drops by an SCTP port rule", "[kernel][sct
   const std::string rules = l.iptablesSave();
   INFO(rules);
   CHECK(rules.find("-p sctp") != std::string::npos);
-  CHECK(arrives(xb, xa, 80));         // the allowed peer, port and protocol
-  CHECK_FALSE(arrives(xb, xa, 81));   // another SCTP port
-  CHECK_FALSE(arrives(xc, xa, 80));   // another peer
-  CHECK(arrives(xa, xc, 80));         // x/c is not selected: open
+  CHECK(arrives(xb, xa, 80));        // the allowed peer, port and protocol
+  CHECK_FALSE(arrives(xb, xa, 81));  // another SCTP port
+  CHECK_FALSE(arrives(xc, xa, 80));  // another peer
+  CHECK(arrives(xa, xc, 80));        // x/c is not selected: open
 
   // endPort covers SCTP too.
   const std::string range = knp("a-sctp-80-from-b", "x", R"(  podSelector: {matchLabels: {pod: a}}
@@ -185,7 +189,8 @@ TEST_CASE("SCTP: a raw INIT passes or drops by an SCTP port rule", "[kernel][sct
 )");
   l.apply(range);
   bool moved = false;
-  for (auto deadline = std::chrono::steady_clock::now() + 10s; !moved && std::chrono::steady_clock::now() < deadline;)
+  for (auto deadline = std::chrono::steady_clock::now() + 10s;
+       !moved && std::chrono::steady_clock::now() < deadline;)
     moved = arrives(xb, xa, 81);
   CHECK(moved);
   CHECK_FALSE(arrives(xb, xa, 80));
@@ -195,7 +200,8 @@ TEST_CASE("SCTP: a raw INIT passes or drops by an SCTP port rule", "[kernel][sct
   CHECK(arrives(xc, xa, 80));
 }
 
-TEST_CASE("ICMP type and code: a type 8 Deny stops ping, a code that does not match does not", "[kernel][calico]") {
+TEST_CASE("ICMP type and code: a type 8 Deny stops ping, a code that does not match does not",
+          "[kernel][calico]") {
   if (skipUnlessRoot("kernel_conformance")) return;
   Lab& l = lab();
   const PodRef xa{"x", "a"}, xb{"x", "b"}, xc{"x", "c"};
@@ -214,14 +220,16 @@ TEST_CASE("ICMP type and code: a type 8 Deny stops ping, a code that does not ma
   l.apply(policy("{type: 8}"));
   CHECK(l.await([](const Cell&) { return true; }).empty());  // TCP and UDP still flow
   bool blocked = false;
-  for (auto deadline = std::chrono::steady_clock::now() + 10s; !blocked && std::chrono::steady_clock::now() < deadline;)
+  for (auto deadline = std::chrono::steady_clock::now() + 10s;
+       !blocked && std::chrono::steady_clock::now() < deadline;)
     blocked = !pingReplies(l.podNetns(xb), podIp(xa), 600);
   CHECK(blocked);
   CHECK(pingReplies(l.podNetns(xb), podIp(xc), 900));  // x/c is not selected
 
   l.apply(policy("{type: 8, code: 1}"));  // an echo request has code 0: no match, Allow
   bool reopened = false;
-  for (auto deadline = std::chrono::steady_clock::now() + 10s; !reopened && std::chrono::steady_clock::now() < deadline;)
+  for (auto deadline = std::chrono::steady_clock::now() + 10s;
+       !reopened && std::chrono::steady_clock::now() < deadline;)
     reopened = pingReplies(l.podNetns(xb), podIp(xa), 600);
   CHECK(reopened);
 
@@ -259,7 +267,9 @@ TEST_CASE("An established connection survives policy updates that keep it allowe
         - {protocol: UDP, port: 81}
 )");
   l.apply(widened);
-  auto fromBOrY = [](const Cell& c) { return c.to.key() != "x/a" || c.from.key() == "x/b" || c.from.ns == "y"; };
+  auto fromBOrY = [](const Cell& c) {
+    return c.to.key() != "x/a" || c.from.key() == "x/b" || c.from.ns == "y";
+  };
   CHECK(l.await(fromBOrY).empty());
   CHECK(held.roundTrip(1000));
 
@@ -312,7 +322,8 @@ TEST_CASE("Probe round timing, all open and all denied", "[kernel][probe]") {
   l.probe(400);
   const auto open = l.lastProbeDuration();
   std::string deny;
-  for (const auto& ns : modelNamespaces()) deny += knp("deny-all-ingress", ns, "  podSelector: {}\n  policyTypes: [Ingress]\n");
+  for (const auto& ns : modelNamespaces())
+    deny += knp("deny-all-ingress", ns, "  podSelector: {}\n  policyTypes: [Ingress]\n");
   l.apply(deny);
   const std::string closedDiff = l.await([](const Cell&) { return false; });
   INFO(closedDiff << "agent log:\n" << l.agentLogTail(10));

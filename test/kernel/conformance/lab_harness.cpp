@@ -40,8 +40,8 @@ std::string env(const char* name) {
 
 std::string tempFile(const std::string& stem, const std::string& text) {
   static int counter = 0;
-  const fs::path path = fs::temp_directory_path() /
-                        ("tartan-conformance-" + std::to_string(::getpid()) + "-" + std::to_string(++counter) + "-" + stem);
+  const fs::path path = fs::temp_directory_path() / ("tartan-conformance-" + std::to_string(::getpid()) +
+                                                     "-" + std::to_string(++counter) + "-" + stem);
   std::ofstream(path) << text;
   return path.string();
 }
@@ -106,7 +106,8 @@ void removeStaleLabs(const std::string& labBinary) {
     const std::string digits = dir.substr(13, dir.find('x', 13) - 13);
     if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos) continue;
     if (fs::exists("/proc/" + digits)) continue;
-    tt::shell(labBinary + " --state-dir " + entry.path().string() + " down " + dir.substr(11) + " >/dev/null 2>&1");
+    tt::shell(labBinary + " --state-dir " + entry.path().string() + " down " + dir.substr(11) +
+              " >/dev/null 2>&1");
   }
 }
 
@@ -213,8 +214,8 @@ std::string diff(const Matrix& expected, const Matrix& observed) {
 // ---- the lab ----
 
 std::string Lab::cmd(const std::string& args) const {
-  return labBinary_ + " --state-dir " + stateDir_ + " --agent " + agentBinary_ + " --tartanctl " + ctlBinary_ + " " +
-         args;
+  return labBinary_ + " --state-dir " + stateDir_ + " --agent " + agentBinary_ + " --tartanctl " +
+         ctlBinary_ + " " + args;
 }
 
 Lab::Lab() {
@@ -237,7 +238,8 @@ Lab::Lab() {
     lab << "  - name: " << pod.pod << "\n    namespace: " << pod.ns << "\n    labels: {pod: " << pod.pod
         << "}\n    ip: " << podIp(pod) << "\n    ports:\n";
     for (const auto& protocol : modelProtocols())
-      for (uint16_t port : modelPorts()) lab << "      - {port: " << port << ", protocol: " << protocol << "}\n";
+      for (uint16_t port : modelPorts())
+        lab << "      - {port: " << port << ", protocol: " << protocol << "}\n";
   }
   const std::string labFile = tempFile(name_ + ".yaml", lab.str());
   up_ = true;  // from here on the destructor runs down, whatever state up leaves
@@ -258,22 +260,26 @@ std::string Lab::podNetns(const PodRef& pod) const { return "tl-" + name_ + "-" 
 
 void Lab::apply(const std::string& yaml) {
   const std::string file = tempFile("apply.yaml", yaml);
-  const auto r = tt::shell(ctlBinary_ + " --datastore file:" + stateDir_ + "/datastore apply -f " + file + " 2>&1");
+  const auto r =
+      tt::shell(ctlBinary_ + " --datastore file:" + stateDir_ + "/datastore apply -f " + file + " 2>&1");
   fs::remove(file);
-  if (r.exitCode != 0) throw std::runtime_error("tartanctl apply failed:\n" + r.output + "\nmanifest:\n" + yaml);
+  if (r.exitCode != 0)
+    throw std::runtime_error("tartanctl apply failed:\n" + r.output + "\nmanifest:\n" + yaml);
 }
 
 void Lab::remove(const std::string& yaml) {
   const std::string file = tempFile("delete.yaml", yaml);
-  const auto r = tt::shell(ctlBinary_ + " --datastore file:" + stateDir_ + "/datastore delete --skip-not-exists -f " +
-                           file + " 2>&1");
+  const auto r = tt::shell(ctlBinary_ + " --datastore file:" + stateDir_ +
+                           "/datastore delete --skip-not-exists -f " + file + " 2>&1");
   fs::remove(file);
-  if (r.exitCode != 0) throw std::runtime_error("tartanctl delete failed:\n" + r.output + "\nmanifest:\n" + yaml);
+  if (r.exitCode != 0)
+    throw std::runtime_error("tartanctl delete failed:\n" + r.output + "\nmanifest:\n" + yaml);
 }
 
 std::string Lab::podManifest(const PodRef& pod, const PodEdit* edit) {
   std::ostringstream y;
-  y << "apiVersion: v1\nkind: Pod\nmetadata:\n  name: " << pod.pod << "\n  namespace: " << pod.ns << "\n  labels:\n";
+  y << "apiVersion: v1\nkind: Pod\nmetadata:\n  name: " << pod.pod << "\n  namespace: " << pod.ns
+    << "\n  labels:\n";
   if (edit && !edit->labels.empty()) {
     for (const auto& [k, v] : edit->labels) y << "    " << k << ": \"" << v << "\"\n";
   } else {
@@ -293,11 +299,12 @@ std::string Lab::podManifest(const PodRef& pod, const PodEdit* edit) {
     for (const auto& protocol : modelProtocols())
       for (uint16_t port : modelPorts()) {
         std::string lower = protocol == "TCP" ? "tcp" : "udp";
-        y << "        - {name: serve-" << port << "-" << lower << ", containerPort: " << port << ", protocol: " << protocol
-          << "}\n";
+        y << "        - {name: serve-" << port << "-" << lower << ", containerPort: " << port
+          << ", protocol: " << protocol << "}\n";
       }
   }
-  y << "status:\n  phase: Running\n  podIP: " << podIp(pod) << "\n  podIPs:\n    - ip: " << podIp(pod) << "\n";
+  y << "status:\n  phase: Running\n  podIP: " << podIp(pod) << "\n  podIPs:\n    - ip: " << podIp(pod)
+    << "\n";
   return y.str();
 }
 
@@ -322,7 +329,8 @@ void Lab::restoreModel() {
 Matrix Lab::probe(int timeoutMs) const {
   const auto start = std::chrono::steady_clock::now();
   const auto r = tt::shell(cmd("probe --json --timeout-ms " + std::to_string(timeoutMs) + " 2>&1"));
-  lastProbe_ = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+  lastProbe_ =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
   if (r.exitCode != 0) throw std::runtime_error("tartan-lab probe failed:\n" + r.output);
   Matrix m;
   for (const auto& c : json::parse(r.output)) {
@@ -330,8 +338,8 @@ Matrix Lab::probe(int timeoutMs) const {
       const auto slash = s.find('/');
       return PodRef{s.substr(0, slash), s.substr(slash + 1)};
     };
-    const Cell cell{split(c["from"].get<std::string>()), split(c["to"].get<std::string>()), c["port"].get<uint16_t>(),
-                    c["protocol"].get<std::string>()};
+    const Cell cell{split(c["from"].get<std::string>()), split(c["to"].get<std::string>()),
+                    c["port"].get<uint16_t>(), c["protocol"].get<std::string>()};
     m[cellKey(cell)] = c["result"].get<std::string>();
   }
   return m;
@@ -374,7 +382,8 @@ void Lab::restartAgent() {
   const pid_t old = agentPid();
   ::kill(old, SIGTERM);
   for (auto deadline = std::chrono::steady_clock::now() + 10s; alive(old);) {
-    if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("the agent did not stop on SIGTERM");
+    if (std::chrono::steady_clock::now() > deadline)
+      throw std::runtime_error("the agent did not stop on SIGTERM");
     std::this_thread::sleep_for(20ms);
   }
   // Started as `tartan-lab up` starts it: own session, stdin /dev/null, output appended to the
@@ -382,9 +391,19 @@ void Lab::restartAgent() {
   int pipeFds[2];
   if (::pipe2(pipeFds, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
   const std::string log = stateDir_ + "/logs/agent.log";
-  std::vector<std::string> argv{"ip", "netns", "exec", nodeNetns(), agentBinary_, "--datastore",
-                                "file:" + stateDir_ + "/datastore", "--node", kNode, "--health-port",
-                                std::to_string(kHealthPort), "--log-level", "info"};
+  std::vector<std::string> argv{"ip",
+                                "netns",
+                                "exec",
+                                nodeNetns(),
+                                agentBinary_,
+                                "--datastore",
+                                "file:" + stateDir_ + "/datastore",
+                                "--node",
+                                kNode,
+                                "--health-port",
+                                std::to_string(kHealthPort),
+                                "--log-level",
+                                "info"};
   std::vector<char*> cargv;
   for (auto& a : argv) cargv.push_back(a.data());
   cargv.push_back(nullptr);
@@ -426,7 +445,8 @@ void Lab::restartAgent() {
     const std::string status = httpGet(nodeNetns(), kHealthPort, "/readiness");
     if (status.size() > 12 && status.compare(9, 3, "200") == 0) return;  // "HTTP/1.x 200"
     if (!alive(agent)) throw std::runtime_error("the restarted agent exited:\n" + agentLogTail(15));
-    if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("the restarted agent is not ready:\n" + agentLogTail(15));
+    if (std::chrono::steady_clock::now() > deadline)
+      throw std::runtime_error("the restarted agent is not ready:\n" + agentLogTail(15));
     std::this_thread::sleep_for(50ms);
   }
 }

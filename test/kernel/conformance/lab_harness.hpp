@@ -81,12 +81,13 @@ class Lab {
   // The Pod and Namespace manifests of the model, with edits: label overrides per pod/namespace,
   // named container ports per pod, service accounts.
   struct PodEdit {
-    std::map<std::string, std::string> labels;  // replaces pod=<name>
+    std::map<std::string, std::string> labels;                    // replaces pod=<name>
     std::vector<std::pair<std::string, std::string>> namedPorts;  // (name, "80/TCP")
     std::string serviceAccount;
   };
   static std::string podManifest(const PodRef& pod, const PodEdit* edit = nullptr);
-  static std::string namespaceManifest(const std::string& ns, const std::map<std::string, std::string>* labels = nullptr);
+  static std::string namespaceManifest(const std::string& ns,
+                                       const std::map<std::string, std::string>* labels = nullptr);
   // Puts every Pod and Namespace back to the model's (what the harness applied after `up`).
   void restoreModel();
 

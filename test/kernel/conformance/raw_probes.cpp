@@ -90,9 +90,9 @@ std::array<uint8_t, 32> sctpInit(uint16_t srcPort, uint16_t dstPort, uint32_t in
   p[13] = 0;  // flags
   put16(&p[14], 20);
   put32(&p[16], initiateTag);
-  put32(&p[20], 65535);  // a_rwnd
-  put16(&p[24], 1);      // outbound streams
-  put16(&p[26], 1);      // inbound streams
+  put32(&p[20], 65535);                      // a_rwnd
+  put16(&p[24], 1);                          // outbound streams
+  put16(&p[26], 1);                          // inbound streams
   put32(&p[28], initiateTag ^ 0x5a5a5a5au);  // initial TSN
   // The CRC32c goes on the wire least significant byte first (RFC 9260 Appendix A; Linux keeps
   // it as __le32).
@@ -133,7 +133,8 @@ bool sctpInitArrives(const std::string& fromNetns, const std::string& fromIp, co
   constexpr int kSends = 3;  // one lost to a neighbour miss must not read as a verdict
   for (int sent = 0; !arrived && std::chrono::steady_clock::now() < deadline;) {
     if (sent < kSends) {
-      if (::sendto(sender, packet.data(), packet.size(), 0, reinterpret_cast<const sockaddr*>(&to), sizeof to) < 0) {
+      if (::sendto(sender, packet.data(), packet.size(), 0, reinterpret_cast<const sockaddr*>(&to),
+                   sizeof to) < 0) {
         const std::string error = std::strerror(errno);
         ::close(listener);
         ::close(sender);
@@ -148,7 +149,8 @@ bool sctpInitArrives(const std::string& fromNetns, const std::string& fromIp, co
     if (n < static_cast<ssize_t>(sizeof(iphdr))) continue;
     const auto* ip = reinterpret_cast<const iphdr*>(buf);
     const size_t ihl = ip->ihl * 4u;
-    if (ip->protocol != IPPROTO_SCTP || ip->saddr != from.s_addr || static_cast<size_t>(n) < ihl + 32) continue;
+    if (ip->protocol != IPPROTO_SCTP || ip->saddr != from.s_addr || static_cast<size_t>(n) < ihl + 32)
+      continue;
     const uint8_t* sctp = buf + ihl;
     const uint16_t gotDst = static_cast<uint16_t>((sctp[2] << 8) | sctp[3]);
     if (gotDst == dstPort && sctp[12] == 1 && get32(sctp + 16) == tag) arrived = true;
@@ -171,10 +173,12 @@ bool pingReplies(const std::string& fromNetns, const std::string& toIp, int time
     std::memcpy(&req[8], "tartan!!", 8);
     put16(&req[2], icmpChecksum(req, sizeof req));
     if (::sendto(fd, req, sizeof req, 0, reinterpret_cast<const sockaddr*>(&to), sizeof to) < 0) break;
-    const auto waitUntil = std::min(deadline, std::chrono::steady_clock::now() + std::chrono::milliseconds(timeoutMs / 3));
+    const auto waitUntil =
+        std::min(deadline, std::chrono::steady_clock::now() + std::chrono::milliseconds(timeoutMs / 3));
     while (!replied && std::chrono::steady_clock::now() < waitUntil) {
       const auto left =
-          std::chrono::duration_cast<std::chrono::milliseconds>(waitUntil - std::chrono::steady_clock::now()).count();
+          std::chrono::duration_cast<std::chrono::milliseconds>(waitUntil - std::chrono::steady_clock::now())
+              .count();
       pollfd p{fd, POLLIN, 0};
       if (::poll(&p, 1, static_cast<int>(std::max<int64_t>(left, 1))) != 1) continue;
       uint8_t buf[1500];
@@ -201,7 +205,8 @@ bool tcpConnects(const std::string& fromNetns, const std::string& toIp, uint16_t
     pollfd p{fd, POLLOUT, 0};
     int err = 0;
     socklen_t len = sizeof err;
-    connected = ::poll(&p, 1, timeoutMs) == 1 && ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0;
+    connected =
+        ::poll(&p, 1, timeoutMs) == 1 && ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0;
   }
   ::close(fd);
   return connected;
@@ -230,7 +235,8 @@ bool HeldConnection::roundTrip(int timeoutMs) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeoutMs);
   while (got.size() < line.size()) {
     const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now())
+            .count();
     if (left <= 0) return false;
     pollfd p{fd_, POLLIN, 0};
     if (::poll(&p, 1, static_cast<int>(left)) != 1) return false;
