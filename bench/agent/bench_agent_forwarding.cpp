@@ -1,0 +1,110 @@
+// Per-packet cost of tartan-agent's ruleset on the forwarding path. A node namespace with two
+// pods; the real agent programs 10k NetworkPolicies (most select no pod; every 100th applies to
+// both pods with a rule the test traffic does not match; one, last, allows the UDP from pod a to
+// pod b). Small UDP packets are sent from a to b for a few seconds and counted at b. Then the
+// agent is stopped, every rule and set in the node namespace (only there) is flushed, and the
+// same path is measured again with no rules at all. Two modes: one flow (conntrack's established
+// fast path, what a long-lived flow pays) and a new flow per packet (the whole ruleset walked).
+// Prints one JSON object. Needs root; timings are for reading, never asserted.
+//
+//   bench_agent_forwarding [--policies N] [--seconds S]
+#include "agent_node.hpp"
+#include "udp_flood.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cstring>
+#include <iostream>
+#include <string>
+
+using namespace tartan::bench;
+using json = nlohmann::json;
+
+namespace {
+
+constexpr uint16_t kPort = 9000;
+constexpr const char* kPodNamespace = "bench-pods";
+
+json measure(const BenchPod& a, const BenchPod& b, double seconds) {
+  json out;
+  const auto one = udpFlood(*a.netns, *b.netns, b.ip, kPort, seconds, FloodMode::kOneFlow);
+  const auto fresh = udpFlood(*a.netns, *b.netns, b.ip, kPort, seconds / 2, FloodMode::kNewFlows);
+  out["one_flow"] = {{"sent", one.sent}, {"received", one.received}, {"seconds", one.seconds}, {"pps", one.pps()}};
+  out["new_flow_per_packet"] = {
+      {"sent", fresh.sent}, {"received", fresh.received}, {"seconds", fresh.seconds}, {"pps", fresh.pps()}};
+  return out;
+}
+
+double ratio(const json& with, const json& without, const char* mode) {
+  const double base = without[mode]["pps"].get<double>();
+  return base > 0 ? with[mode]["pps"].get<double>() / base : 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int policies = 10000;
+  double seconds = 3;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--policies") && i + 1 < argc)
+      policies = std::atoi(argv[++i]);
+    else if (!std::strcmp(argv[i], "--seconds") && i + 1 < argc)
+      seconds = std::atof(argv[++i]);
+    else {
+      std::cerr << "usage: bench_agent_forwarding [--policies N] [--seconds S]\n";
+      return 2;
+    }
+  }
+  requireRoot("bench_agent_forwarding");
+  try {
+    AgentNode node("fwd-node");
+    const BenchPod& a = node.addPod(kPodNamespace, "pod-a", "10.66.0.1", "a");
+    const BenchPod& b = node.addPod(kPodNamespace, "pod-b", "10.66.0.2", "b");
+    // New-flow mode wants many ephemeral ports: in pod a's own namespace.
+    a.netns->execOrThrow("sysctl -qw net.ipv4.ip_local_port_range='1024 65000'");
+
+    std::vector<std::string> namespaces{kPodNamespace};
+    for (int i = 0; i < 20; ++i) namespaces.push_back("bench-ns-" + std::to_string(i));
+    const auto writeStart = Clock::now();
+    node.writeNamespaces(namespaces);
+    node.writePods({&a, &b});
+    node.writePolicies(syntheticPolicies(policies, kPodNamespace, kPort));
+    const double writeMs = millisSince(writeStart);
+
+    const auto agentStart = Clock::now();
+    node.startAgent();
+    node.waitReady(std::chrono::seconds(240));
+    const double readyMs = millisSince(agentStart);
+    const std::string save = node.iptablesSave();
+    size_t rules = 0, chains = 0;
+    for (size_t at = 0; (at = save.find("\n-A ", at)) != std::string::npos; ++at) ++rules;
+    for (size_t at = 0; (at = save.find("\n:tartan-", at)) != std::string::npos; ++at) ++chains;
+
+    const json withRules = measure(a, b, seconds);
+    const long peakRssKb = node.stopAgent();
+    node.flushNodeNetfilter();
+    const json noRules = measure(a, b, seconds);
+
+    json out;
+    out["benchmark"] = "agent_forwarding";
+    out["policies"] = policies;
+    out["packet_payload_bytes"] = 18;
+    out["iptables"] = node.iptablesFlavour();
+    out["agent"] = {{"datastore_write_ms", writeMs},
+                    {"start_to_ready_ms", readyMs},
+                    {"peak_rss_kb", peakRssKb},
+                    {"rules_in_node_namespace", rules},
+                    {"tartan_chains", chains}};
+    out["with_agent_rules"] = withRules;
+    out["no_rules"] = noRules;
+    out["ratio_one_flow"] = ratio(withRules, noRules, "one_flow");
+    out["ratio_new_flow_per_packet"] = ratio(withRules, noRules, "new_flow_per_packet");
+    std::cout << out.dump(2) << std::endl;
+    if (withRules["one_flow"]["received"].get<uint64_t>() == 0)
+      std::cerr << "warning: no packet passed with the agent's rules: the allow policy did not apply\n";
+  } catch (const std::exception& e) {
+    std::cerr << "bench_agent_forwarding: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
