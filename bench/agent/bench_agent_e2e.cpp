@@ -1,0 +1,217 @@
+// End-to-end cost of tartan-agent at scale, per ruleset size (1k, 10k policies by default):
+//  - start to ready: agent start until /readiness says the first full sync is programmed;
+//  - policy edit: a datastore write changing an active policy's port, until the kernel holds it
+//    (polled with iptables-save in the node namespace);
+//  - pod add: a datastore write of a new Pod, until its interface appears in the kernel's rules;
+//  - the agent's peak RSS (VmHWM).
+// Baseline in the same run: the agent's final ruleset (iptables-save, ipset save) flushed and
+// loaded whole — one `ipset restore` and one full `iptables-restore` — which is what a naive
+// agent pays for every change. Prints one JSON object. Needs root; timings are never asserted.
+//
+//   bench_agent_e2e [--sizes 1000,10000[,50000]] [--repeats N]
+#include "agent_node.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cctype>
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+using namespace tartan::bench;
+using json = nlohmann::json;
+namespace tt = tartan::test;
+
+namespace {
+
+constexpr uint16_t kPort = 9000;
+constexpr const char* kPodNamespace = "bench-pods";
+
+// Runs `command` in a child forked from a thread inside `ns` (no `ip netns exec` in the way, so
+// polling resolution is the command's own time); its stdout.
+std::string runIn(const tt::NetNamespace& ns, const std::string& command) {
+  std::string out;
+  inNamespace(ns, [&] {
+    FILE* p = ::popen(command.c_str(), "r");
+    if (!p) throw std::runtime_error("popen " + command);
+    char buf[65536];
+    for (size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
+    ::pclose(p);
+  });
+  return out;
+}
+
+bool containsToken(const std::string& text, const std::string& token) {
+  for (size_t at = 0; (at = text.find(token, at)) != std::string::npos; at += token.size()) {
+    const char before = at ? text[at - 1] : ' ';
+    const char after = at + token.size() < text.size() ? text[at + token.size()] : ' ';
+    if (!std::isalnum(static_cast<unsigned char>(before)) && !std::isalnum(static_cast<unsigned char>(after)))
+      return true;
+  }
+  return false;
+}
+
+// Polls `<flavour>-save -t filter` until `token` appears; ms since `start`, and the polls made.
+double waitForToken(const AgentNode& node, const std::string& token, Clock::time_point start, int* polls) {
+  const std::string save = node.iptablesFlavour() + "-save -t filter 2>/dev/null";
+  const auto deadline = start + std::chrono::seconds(60);
+  for (*polls = 0;; ++*polls) {
+    if (containsToken(runIn(node.node(), save), token)) return millisSince(start);
+    if (Clock::now() > deadline) throw std::runtime_error("kernel never showed '" + token + "'");
+  }
+}
+
+double timed(const std::function<void()>& fn) {
+  const auto start = Clock::now();
+  fn();
+  return millisSince(start);
+}
+
+json summary(const std::vector<double>& ms) {
+  return {{"n", ms.size()}, {"p50_ms", percentile(ms, 50)}, {"p99_ms", percentile(ms, 99)},
+          {"max_ms", percentile(ms, 100)}};
+}
+
+json runSize(int policies, int repeats) {
+  AgentNode node("e2e-node");
+  std::vector<std::string> namespaces{kPodNamespace};
+  for (int i = 0; i < 20; ++i) namespaces.push_back("bench-ns-" + std::to_string(i));
+  // Two pods: only their node-side interfaces are needed for the agent to program them.
+  BenchPod a{kPodNamespace, "pod-a", "10.66.0.1", "a", node.addHostVeth(kPodNamespace, "pod-a"), nullptr};
+  BenchPod b{kPodNamespace, "pod-b", "10.66.0.2", "b", node.addHostVeth(kPodNamespace, "pod-b"), nullptr};
+  auto specs = syntheticPolicies(policies, kPodNamespace, kPort);
+  const double writeMs = timed([&] {
+    node.writeNamespaces(namespaces);
+    node.writePods({&a, &b});
+    node.writePolicies(specs);
+  });
+
+  const auto agentStart = Clock::now();
+  node.startAgent();
+  node.waitReady(std::chrono::seconds(300));
+  const double readyMs = millisSince(agentStart);
+  if (node.iptablesFlavour().empty()) throw std::runtime_error("agent ready but no tartan- chains found");
+
+  // The edited policy is bench-0: it applies to both pods, so its chain is programmed.
+  std::vector<double> editMs, podMs;
+  int polls = 0, totalPolls = 0;
+  PolicySpec edited = specs.front();
+  for (int r = 0; r < repeats; ++r) {
+    edited.port = 40000 + r;
+    const auto start = Clock::now();
+    node.writePolicies({edited});
+    editMs.push_back(waitForToken(node, std::to_string(edited.port), start, &polls));
+    totalPolls += polls;
+  }
+  const double pollsPerEdit = repeats ? static_cast<double>(totalPolls) / repeats : 0;
+  for (int r = 0; r < repeats; ++r) {
+    const std::string name = "new-" + std::to_string(r);
+    const std::string veth = node.addHostVeth(kPodNamespace, name);  // the CNI's part, not timed
+    const auto start = Clock::now();
+    node.writePodResource(kPodNamespace, name, "10.67.0." + std::to_string(r + 1), "b");
+    podMs.push_back(waitForToken(node, veth, start, &polls));
+  }
+  const double saveMs = timed([&] { runIn(node.node(), node.iptablesFlavour() + "-save -t filter >/dev/null"); });
+  const long peakRssKb = node.stopAgent();
+
+  // Baseline: what the agent left, flushed and loaded whole.
+  const std::string flavour = node.iptablesFlavour();
+  const std::string rules = node.iptablesSave();
+  const std::string sets = node.node().exec("ipset save").output;
+  const std::string rulesFile = "/tmp/tartan-bench-e2e-" + tt::uniqueSuffix() + ".rules";
+  const std::string setsFile = rulesFile + ".sets";
+  {
+    std::FILE* f = std::fopen(rulesFile.c_str(), "w");
+    std::fwrite(rules.data(), 1, rules.size(), f);
+    std::fclose(f);
+    f = std::fopen(setsFile.c_str(), "w");
+    std::fwrite(sets.data(), 1, sets.size(), f);
+    std::fclose(f);
+  }
+  std::vector<double> flushMs, ipsetMs, restoreMs, totalMs;
+  for (int r = 0; r < 3; ++r) {
+    const double f = timed([&] { node.flushNodeNetfilter(); });
+    const double s = timed([&] { runIn(node.node(), "ipset restore < " + setsFile); });
+    const double i = timed([&] { runIn(node.node(), flavour + "-restore < " + rulesFile); });
+    flushMs.push_back(f);
+    ipsetMs.push_back(s);
+    restoreMs.push_back(i);
+    totalMs.push_back(f + s + i);
+  }
+  const std::string reloaded = node.iptablesSave();
+  std::remove(rulesFile.c_str());
+  std::remove(setsFile.c_str());
+  auto count = [](const std::string& text, const char* needle) {
+    size_t n = 0;
+    for (size_t at = 0; (at = text.find(needle, at)) != std::string::npos; ++at) ++n;
+    return n;
+  };
+
+  const double fullReload = percentile(totalMs, 50);
+  const double restoreOnly = percentile(restoreMs, 50);
+  json out;
+  out["policies"] = policies;
+  out["datastore_write_ms"] = writeMs;
+  out["agent"] = {{"start_to_ready_ms", readyMs},
+                  {"policy_edit_to_kernel", summary(editMs)},
+                  {"pod_add_to_kernel", summary(podMs)},
+                  {"iptables_save_poll_ms", saveMs},
+                  {"polls_per_edit", pollsPerEdit},
+                  {"peak_rss_kb", peakRssKb}};
+  out["ruleset"] = {{"iptables", flavour},
+                    {"rules", count(rules, "\n-A ")},
+                    {"tartan_chains", count(rules, "\n:tartan-")},
+                    {"ip_sets", count(sets, "create ")},
+                    {"reload_matches_rule_count", count(reloaded, "\n-A ") == count(rules, "\n-A ")}};
+  out["baseline_full_reload"] = {{"flush_ms", summary(flushMs)},
+                                 {"ipset_restore_ms", summary(ipsetMs)},
+                                 {"iptables_restore_ms", summary(restoreMs)},
+                                 {"total_p50_ms", fullReload}};
+  out["ratios"] = {
+      {"start_to_ready_vs_full_reload", fullReload > 0 ? readyMs / fullReload : 0},
+      {"policy_edit_p50_vs_full_reload", fullReload > 0 ? percentile(editMs, 50) / fullReload : 0},
+      {"pod_add_p50_vs_full_reload", fullReload > 0 ? percentile(podMs, 50) / fullReload : 0},
+      {"policy_edit_p50_vs_iptables_restore_only",
+       restoreOnly > 0 ? percentile(editMs, 50) / restoreOnly : 0}};
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<int> sizes{1000, 10000};
+  int repeats = 20;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--sizes") && i + 1 < argc) {
+      sizes.clear();
+      std::stringstream list(argv[++i]);
+      for (std::string item; std::getline(list, item, ',');) sizes.push_back(std::atoi(item.c_str()));
+    } else if (!std::strcmp(argv[i], "--repeats") && i + 1 < argc) {
+      repeats = std::atoi(argv[++i]);
+    } else {
+      std::cerr << "usage: bench_agent_e2e [--sizes 1000,10000[,50000]] [--repeats N]\n";
+      return 2;
+    }
+  }
+  requireRoot("bench_agent_e2e");
+  json out;
+  out["benchmark"] = "agent_e2e";
+  out["repeats"] = repeats;
+  out["note"] =
+      "edit/pod-add latencies include up to one iptables-save poll (iptables_save_poll_ms) of detection delay";
+  try {
+    for (int n : sizes) {
+      std::cerr << "bench_agent_e2e: " << n << " policies...\n";
+      out["runs"].push_back(runSize(n, repeats));
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "bench_agent_e2e: " << e.what() << "\n";
+    if (out.contains("runs")) std::cout << out.dump(2) << std::endl;
+    return 1;
+  }
+  std::cout << out.dump(2) << std::endl;
+  return 0;
+}
