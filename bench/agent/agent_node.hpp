@@ -98,7 +98,9 @@ class AgentNode {
   std::string iptablesFlavour() const;
   // `<flavour>-save` in the node namespace (all tables).
   std::string iptablesSave(const std::string& table = "") const;
-  // Removes every rule, chain and IP set in the node namespace (only there).
+  // The same for IPv6 (the agent programs both families).
+  std::string ip6tablesSave() const;
+  // Removes every rule, chain and IP set, both families, in the node namespace (only there).
   void flushNodeNetfilter() const;
 
  private:

@@ -3,8 +3,10 @@
 // both pods with a rule the test traffic does not match; one, last, allows the UDP from pod a to
 // pod b). Small UDP packets are sent from a to b for a few seconds and counted at b. Then the
 // agent is stopped, every rule and set in the node namespace (only there) is flushed, and the
-// same path is measured again with no rules at all. Two modes: one flow (conntrack's established
-// fast path, what a long-lived flow pays) and a new flow per packet (the whole ruleset walked).
+// same path is measured again with no rules at all, then once more with the agent's rules and sets
+// reloaded as they were. Three modes (see udp_flood.hpp): an established flow (conntrack's fast
+// path at the top of the endpoint chains), an unreplied flow and a new flow per packet (both walk
+// the whole ruleset on every packet).
 // Prints one JSON object. Needs root; timings are for reading, never asserted.
 //
 //   bench_agent_forwarding [--policies N] [--seconds S]
@@ -13,7 +15,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdio>
 #include <cstring>
+#include <stdexcept>
 #include <iostream>
 #include <string>
 
@@ -25,19 +29,33 @@ namespace {
 constexpr uint16_t kPort = 9000;
 constexpr const char* kPodNamespace = "bench-pods";
 
+json flood(const BenchPod& a, const BenchPod& b, double seconds, FloodMode mode) {
+  const auto r = udpFlood(*a.netns, *b.netns, b.ip, kPort, seconds, mode);
+  return {{"sent", r.sent}, {"received", r.received}, {"seconds", r.seconds}, {"pps", r.pps()}};
+}
+
 json measure(const BenchPod& a, const BenchPod& b, double seconds) {
   json out;
-  const auto one = udpFlood(*a.netns, *b.netns, b.ip, kPort, seconds, FloodMode::kOneFlow);
-  const auto fresh = udpFlood(*a.netns, *b.netns, b.ip, kPort, seconds / 2, FloodMode::kNewFlows);
-  out["one_flow"] = {{"sent", one.sent}, {"received", one.received}, {"seconds", one.seconds}, {"pps", one.pps()}};
-  out["new_flow_per_packet"] = {
-      {"sent", fresh.sent}, {"received", fresh.received}, {"seconds", fresh.seconds}, {"pps", fresh.pps()}};
+  out["established_flow"] = flood(a, b, seconds, FloodMode::kEstablished);
+  out["unreplied_flow"] = flood(a, b, seconds, FloodMode::kUnreplied);
+  out["new_flow_per_packet"] = flood(a, b, seconds / 2, FloodMode::kNewFlows);
   return out;
 }
 
-double ratio(const json& with, const json& without, const char* mode) {
-  const double base = without[mode]["pps"].get<double>();
-  return base > 0 ? with[mode]["pps"].get<double>() / base : 0;
+json ratios(const json& with, const json& without) {
+  json out;
+  for (const char* mode : {"established_flow", "unreplied_flow", "new_flow_per_packet"}) {
+    const double base = without[mode]["pps"].get<double>();
+    out[mode] = base > 0 ? with[mode]["pps"].get<double>() / base : 0;
+  }
+  return out;
+}
+
+void writeFile(const std::string& path, const std::string& text) {
+  std::FILE* f = std::fopen(path.c_str(), "w");
+  if (!f) throw std::runtime_error("cannot write " + path);
+  std::fwrite(text.data(), 1, text.size(), f);
+  std::fclose(f);
 }
 
 }  // namespace
@@ -80,27 +98,41 @@ int main(int argc, char** argv) {
     for (size_t at = 0; (at = save.find("\n-A ", at)) != std::string::npos; ++at) ++rules;
     for (size_t at = 0; (at = save.find("\n:tartan-", at)) != std::string::npos; ++at) ++chains;
 
-    const json withRules = measure(a, b, seconds);
+    // Rules (agent running) -> no rules -> the same rules reloaded (agent stopped): the two
+    // rule rounds bracket the bare one, so drift of the machine's load shows as their difference.
+    const json withAgent = measure(a, b, seconds);
     const long peakRssKb = node.stopAgent();
+    const std::string flavour = node.iptablesFlavour();
+    const std::string rulesFile = "/dev/shm/tartan-bench-fwd-" + tartan::test::uniqueSuffix();
+    writeFile(rulesFile, node.iptablesSave());
+    writeFile(rulesFile + ".v6", node.ip6tablesSave());
+    writeFile(rulesFile + ".sets", node.node().exec("ipset save").output);
     node.flushNodeNetfilter();
     const json noRules = measure(a, b, seconds);
+    node.node().execOrThrow("ipset restore < " + rulesFile + ".sets && " + flavour + "-restore < " + rulesFile +
+                            " && ip6" + flavour.substr(2) + "-restore < " + rulesFile + ".v6");
+    std::remove(rulesFile.c_str());
+    std::remove((rulesFile + ".v6").c_str());
+    std::remove((rulesFile + ".sets").c_str());
+    const json reloaded = measure(a, b, seconds);
 
     json out;
     out["benchmark"] = "agent_forwarding";
     out["policies"] = policies;
     out["packet_payload_bytes"] = 18;
-    out["iptables"] = node.iptablesFlavour();
+    out["iptables"] = flavour;
     out["agent"] = {{"datastore_write_ms", writeMs},
                     {"start_to_ready_ms", readyMs},
                     {"peak_rss_kb", peakRssKb},
                     {"rules_in_node_namespace", rules},
                     {"tartan_chains", chains}};
-    out["with_agent_rules"] = withRules;
+    out["with_rules_agent_running"] = withAgent;
     out["no_rules"] = noRules;
-    out["ratio_one_flow"] = ratio(withRules, noRules, "one_flow");
-    out["ratio_new_flow_per_packet"] = ratio(withRules, noRules, "new_flow_per_packet");
+    out["with_rules_reloaded_agent_stopped"] = reloaded;
+    out["ratio_agent_running_vs_no_rules"] = ratios(withAgent, noRules);
+    out["ratio_reloaded_vs_no_rules"] = ratios(reloaded, noRules);
     std::cout << out.dump(2) << std::endl;
-    if (withRules["one_flow"]["received"].get<uint64_t>() == 0)
+    if (withAgent["established_flow"]["received"].get<uint64_t>() == 0)
       std::cerr << "warning: no packet passed with the agent's rules: the allow policy did not apply\n";
   } catch (const std::exception& e) {
     std::cerr << "bench_agent_forwarding: " << e.what() << "\n";

@@ -36,6 +36,7 @@ FloodResult udpFlood(const tt::NetNamespace& from, const tt::NetNamespace& to, c
   FloodResult result;
   std::atomic<bool> receiverUp{false}, stop{false};
   std::atomic<uint64_t> received{0};
+  uint64_t handshake = 0;
   std::string failure;
 
   std::thread receiver([&] {
@@ -62,9 +63,22 @@ FloodResult udpFlood(const tt::NetNamespace& from, const tt::NetNamespace& to, c
       msgs[i].msg_hdr.msg_iov = &iov[i];
       msgs[i].msg_hdr.msg_iovlen = 1;
     }
+    std::vector<sockaddr_in> sources(kBatch);
+    if (mode == FloodMode::kEstablished)
+      for (unsigned i = 0; i < kBatch; ++i) {
+        msgs[i].msg_hdr.msg_name = &sources[i];
+        msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_in);
+      }
+    bool answered = false;
     while (!stop) {
       const int n = ::recvmmsg(fd, msgs.data(), kBatch, MSG_WAITFORONE, nullptr);
-      if (n > 0) received += static_cast<uint64_t>(n);
+      if (n <= 0) continue;
+      received += static_cast<uint64_t>(n);
+      if (mode == FloodMode::kEstablished && !answered) {
+        // One reply: conntrack now holds the flow as ESTABLISHED.
+        ::sendto(fd, "r", 1, 0, reinterpret_cast<sockaddr*>(&sources[0]), sizeof(sockaddr_in));
+        answered = true;
+      }
     }
     ::close(fd);
   });
@@ -85,11 +99,28 @@ FloodResult udpFlood(const tt::NetNamespace& from, const tt::NetNamespace& to, c
       m.msg_hdr.msg_iov = &iov;
       m.msg_hdr.msg_iovlen = 1;
     }
-    const auto start = Clock::now();
-    const auto end = start + std::chrono::duration<double>(seconds);
-    if (mode == FloodMode::kOneFlow) {
+    auto start = Clock::now();
+    auto end = start + std::chrono::duration<double>(seconds);
+    if (mode != FloodMode::kNewFlows) {
       const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
       ::connect(fd, reinterpret_cast<const sockaddr*>(&dst), sizeof dst);
+      if (mode == FloodMode::kEstablished) {
+        // Wait (bounded) for the receiver's one reply before the flood and its clock start.
+        timeval timeout{0, 20000};
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+        char reply[8];
+        for (int tries = 0; tries < 100; ++tries) {
+          ::send(fd, payload.data(), payload.size(), 0);
+          ++result.sent;
+          if (::recv(fd, reply, sizeof reply, 0) > 0) break;
+        }
+        // The handshake is not part of the measurement.
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        handshake = received;
+        result.sent = 0;
+        start = Clock::now();
+        end = start + std::chrono::duration<double>(seconds);
+      }
       while (Clock::now() < end) {
         const int n = ::sendmmsg(fd, msgs.data(), kBatch, 0);
         if (n > 0) result.sent += static_cast<uint64_t>(n);
@@ -117,7 +148,7 @@ FloodResult udpFlood(const tt::NetNamespace& from, const tt::NetNamespace& to, c
   }
   stop = true;
   receiver.join();
-  result.received = received;
+  result.received = received - handshake;
   return result;
 }
 

@@ -2,9 +2,11 @@
 //
 // The sender (sendmmsg, batches of 64) and the receiver (recvmmsg) are threads that setns into
 // their pods' namespaces, so the packets cross the node namespace's forwarding path — the path the
-// agent's chains sit on. Two modes: one flow (after its first packet, conntrack's established
-// fast path), and new flows (a fresh socket, so a fresh source port and conntrack entry, per
-// packet: every packet walks the whole ruleset).
+// agent's chains sit on. Three modes: one established flow (the receiver answers the first
+// packet, so conntrack calls the flow ESTABLISHED and the endpoint chains accept it at their top);
+// one unreplied flow (a UDP flow no reply was seen for stays NEW in conntrack, so every packet
+// walks the whole ruleset); a new flow per packet (a fresh socket and source port each time: the
+// whole ruleset plus a conntrack entry per packet).
 #pragma once
 
 #include "support/netns.hpp"
@@ -21,7 +23,7 @@ struct FloodResult {
   double pps() const { return seconds > 0 ? static_cast<double>(received) / seconds : 0; }
 };
 
-enum class FloodMode { kOneFlow, kNewFlows };
+enum class FloodMode { kEstablished, kUnreplied, kNewFlows };
 
 // Sends for `seconds` from `from` to `toIp`:`port` (a receiver bound in `to`); waits briefly for
 // the tail, then counts.
