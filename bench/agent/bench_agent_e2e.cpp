@@ -219,7 +219,7 @@ int main(int argc, char** argv) {
     } else if (!std::strcmp(argv[i], "--repeats") && i + 1 < argc) {
       repeats = std::atoi(argv[++i]);
     } else {
-      std::cerr << "usage: bench_agent_e2e [--sizes 1000,10000[,50000]] [--repeats N]\n";
+      std::cerr << "usage: bench_agent_e2e [--sizes 1000,10000,50000] [--repeats N]\n";
       return 2;
     }
   }
