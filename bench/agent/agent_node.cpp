@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -62,6 +63,19 @@ void inNamespace(const tt::NetNamespace& ns, const std::function<void()>& fn) {
     }
   }).join();
   if (failure) std::rethrow_exception(failure);
+}
+
+TempFiles::~TempFiles() {
+  for (const auto& p : paths_) std::remove(p.c_str());
+}
+
+std::string TempFiles::write(const std::string& suffix, const std::string& text) {
+  const std::string path = stem_ + suffix;
+  paths_.push_back(path);
+  std::ofstream out(path, std::ios::trunc);
+  out << text;
+  if (!out) throw std::runtime_error("cannot write " + path);
+  return path;
 }
 
 double percentile(std::vector<double> values, double p) {

@@ -113,6 +113,21 @@ class AgentNode {
   int vethCounter_ = 0;
 };
 
+// Files written for a reload, removed when it goes (also when a step in between throws).
+class TempFiles {
+ public:
+  explicit TempFiles(std::string stem) : stem_(std::move(stem)) {}
+  ~TempFiles();
+  TempFiles(const TempFiles&) = delete;
+  TempFiles& operator=(const TempFiles&) = delete;
+  // Writes `text` to "<stem><suffix>"; the path.
+  std::string write(const std::string& suffix, const std::string& text);
+
+ private:
+  std::string stem_;
+  std::vector<std::string> paths_;
+};
+
 // Runs `fn` in a new thread that has entered `ns`; joins it.
 void inNamespace(const test::NetNamespace& ns, const std::function<void()>& fn);
 

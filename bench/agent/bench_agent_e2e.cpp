@@ -145,30 +145,21 @@ json runSize(int policies, int repeats) {
   const std::string rules = node.iptablesSave();
   const std::string rules6 = node.ip6tablesSave();
   const std::string sets = node.node().exec("ipset save").output;
-  const std::string rulesFile = "/dev/shm/tartan-bench-e2e-" + tt::uniqueSuffix() + ".rules";
-  const auto write = [](const std::string& path, const std::string& text) {
-    std::FILE* f = std::fopen(path.c_str(), "w");
-    if (!f) throw std::runtime_error("cannot write " + path);
-    std::fwrite(text.data(), 1, text.size(), f);
-    std::fclose(f);
-  };
-  write(rulesFile, rules);
-  write(rulesFile + ".v6", rules6);
-  write(rulesFile + ".sets", sets);
+  TempFiles files("/dev/shm/tartan-bench-e2e-" + tt::uniqueSuffix());
+  const std::string rulesFile = files.write(".v4", rules);
+  const std::string rules6File = files.write(".v6", rules6);
+  const std::string setsFile = files.write(".sets", sets);
   std::vector<double> ipsetMs, restoreMs, restore6Ms, totalMs;
   for (int r = 0; r < 5; ++r) {
-    const double s = timed([&] { runIn(node.node(), "ipset restore -exist < " + rulesFile + ".sets"); });
+    const double s = timed([&] { runIn(node.node(), "ipset restore -exist < " + setsFile); });
     const double i = timed([&] { runIn(node.node(), flavour + "-restore < " + rulesFile); });
-    const double i6 = timed([&] { runIn(node.node(), flavour6 + "-restore < " + rulesFile + ".v6"); });
+    const double i6 = timed([&] { runIn(node.node(), flavour6 + "-restore < " + rules6File); });
     ipsetMs.push_back(s);
     restoreMs.push_back(i);
     restore6Ms.push_back(i6);
     totalMs.push_back(s + i + i6);
   }
   const std::string reloaded = node.iptablesSave();
-  std::remove(rulesFile.c_str());
-  std::remove((rulesFile + ".v6").c_str());
-  std::remove((rulesFile + ".sets").c_str());
   auto count = [](const std::string& text, const char* needle) {
     size_t n = 0;
     for (size_t at = 0; (at = text.find(needle, at)) != std::string::npos; ++at) ++n;

@@ -51,13 +51,6 @@ json ratios(const json& with, const json& without) {
   return out;
 }
 
-void writeFile(const std::string& path, const std::string& text) {
-  std::FILE* f = std::fopen(path.c_str(), "w");
-  if (!f) throw std::runtime_error("cannot write " + path);
-  std::fwrite(text.data(), 1, text.size(), f);
-  std::fclose(f);
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -103,17 +96,14 @@ int main(int argc, char** argv) {
     const json withAgent = measure(a, b, seconds);
     const long peakRssKb = node.stopAgent();
     const std::string flavour = node.iptablesFlavour();
-    const std::string rulesFile = "/dev/shm/tartan-bench-fwd-" + tartan::test::uniqueSuffix();
-    writeFile(rulesFile, node.iptablesSave());
-    writeFile(rulesFile + ".v6", node.ip6tablesSave());
-    writeFile(rulesFile + ".sets", node.node().exec("ipset save").output);
+    TempFiles files("/dev/shm/tartan-bench-fwd-" + tartan::test::uniqueSuffix());
+    const std::string rules4 = files.write(".v4", node.iptablesSave());
+    const std::string rules6 = files.write(".v6", node.ip6tablesSave());
+    const std::string sets = files.write(".sets", node.node().exec("ipset save").output);
     node.flushNodeNetfilter();
     const json noRules = measure(a, b, seconds);
-    node.node().execOrThrow("ipset restore < " + rulesFile + ".sets && " + flavour + "-restore < " + rulesFile +
-                            " && ip6" + flavour.substr(2) + "-restore < " + rulesFile + ".v6");
-    std::remove(rulesFile.c_str());
-    std::remove((rulesFile + ".v6").c_str());
-    std::remove((rulesFile + ".sets").c_str());
+    node.node().execOrThrow("ipset restore < " + sets + " && " + flavour + "-restore < " + rules4 + " && ip6" +
+                            flavour.substr(2) + "-restore < " + rules6);
     const json reloaded = measure(a, b, seconds);
 
     json out;
