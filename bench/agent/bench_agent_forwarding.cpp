@@ -3,18 +3,19 @@
 // both pods with a rule the test traffic does not match; one, last, allows the UDP from pod a to
 // pod b). Small UDP packets are sent from a to b for a few seconds and counted at b. Then the
 // agent is stopped, every rule and set in the node namespace (only there) is flushed, and the
-// same path is measured again with no rules at all, then once more with the agent's rules and sets
-// reloaded as they were. Three modes (see udp_flood.hpp): an established flow (conntrack's fast
+// same path is measured again with no rules at all, then with the agent's rules and sets reloaded
+// as they were — bare and reloaded alternating for a few rounds. Three modes (see udp_flood.hpp): an established flow (conntrack's fast
 // path at the top of the endpoint chains), an unreplied flow and a new flow per packet (both walk
 // the whole ruleset on every packet).
 // Prints one JSON object. Needs root; timings are for reading, never asserted.
 //
-//   bench_agent_forwarding [--policies N] [--seconds S]
+//   bench_agent_forwarding [--policies N] [--seconds S] [--rounds R]   (about 2 minutes by default)
 #include "agent_node.hpp"
 #include "udp_flood.hpp"
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
@@ -42,11 +43,31 @@ json measure(const BenchPod& a, const BenchPod& b, double seconds) {
   return out;
 }
 
+constexpr const char* kModes[] = {"established_flow", "unreplied_flow", "new_flow_per_packet"};
+
+// {mode: pps} of one measurement.
+json pps(const json& measurement) {
+  json out;
+  for (const char* mode : kModes) out[mode] = measurement[mode]["pps"];
+  return out;
+}
+
+// {mode: median pps} over rounds.
+json medians(const json& rounds) {
+  json out;
+  for (const char* mode : kModes) {
+    std::vector<double> values;
+    for (const auto& r : rounds) values.push_back(r[mode]["pps"].get<double>());
+    out[mode] = percentile(values, 50);
+  }
+  return out;
+}
+
 json ratios(const json& with, const json& without) {
   json out;
-  for (const char* mode : {"established_flow", "unreplied_flow", "new_flow_per_packet"}) {
-    const double base = without[mode]["pps"].get<double>();
-    out[mode] = base > 0 ? with[mode]["pps"].get<double>() / base : 0;
+  for (const char* mode : kModes) {
+    const double base = without[mode].get<double>();
+    out[mode] = base > 0 ? with[mode].get<double>() / base : 0;
   }
   return out;
 }
@@ -56,13 +77,16 @@ json ratios(const json& with, const json& without) {
 int main(int argc, char** argv) {
   int policies = 10000;
   double seconds = 3;
+  int rounds = 3;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--policies") && i + 1 < argc)
       policies = std::atoi(argv[++i]);
     else if (!std::strcmp(argv[i], "--seconds") && i + 1 < argc)
       seconds = std::atof(argv[++i]);
+    else if (!std::strcmp(argv[i], "--rounds") && i + 1 < argc)
+      rounds = std::max(1, std::atoi(argv[++i]));
     else {
-      std::cerr << "usage: bench_agent_forwarding [--policies N] [--seconds S]\n";
+      std::cerr << "usage: bench_agent_forwarding [--policies N] [--seconds S] [--rounds R]\n";
       return 2;
     }
   }
@@ -100,15 +124,24 @@ int main(int argc, char** argv) {
     const std::string rules4 = files.write(".v4", node.iptablesSave());
     const std::string rules6 = files.write(".v6", node.ip6tablesSave());
     const std::string sets = files.write(".sets", node.node().exec("ipset save").output);
-    node.flushNodeNetfilter();
-    const json noRules = measure(a, b, seconds);
-    node.node().execOrThrow("ipset restore < " + sets + " && " + flavour + "-restore < " + rules4 + " && ip6" +
-                            flavour.substr(2) + "-restore < " + rules6);
-    const json reloaded = measure(a, b, seconds);
+    // Bare and reloaded rounds alternate, so the machine's changing load (it is shared) falls on
+    // both sides; ratios are of the medians.
+    json noRulesRounds = json::array(), reloadedRounds = json::array();
+    for (int r = 0; r < rounds; ++r) {
+      node.flushNodeNetfilter();
+      noRulesRounds.push_back(measure(a, b, seconds));
+      node.node().execOrThrow("ipset restore -exist < " + sets + " && " + flavour + "-restore < " + rules4 +
+                              " && ip6" + flavour.substr(2) + "-restore < " + rules6);
+      reloadedRounds.push_back(measure(a, b, seconds));
+    }
+    const json noRules = medians(noRulesRounds);
+    const json reloaded = medians(reloadedRounds);
 
     json out;
     out["benchmark"] = "agent_forwarding";
     out["policies"] = policies;
+    out["rounds"] = rounds;
+    out["seconds_per_measurement"] = seconds;
     out["packet_payload_bytes"] = 18;
     out["iptables"] = flavour;
     out["agent"] = {{"datastore_write_ms", writeMs},
@@ -116,11 +149,12 @@ int main(int argc, char** argv) {
                     {"peak_rss_kb", peakRssKb},
                     {"rules_in_node_namespace", rules},
                     {"tartan_chains", chains}};
-    out["with_rules_agent_running"] = withAgent;
-    out["no_rules"] = noRules;
-    out["with_rules_reloaded_agent_stopped"] = reloaded;
-    out["ratio_agent_running_vs_no_rules"] = ratios(withAgent, noRules);
+    out["pps_with_rules_agent_running"] = pps(withAgent);
+    out["pps_no_rules_median"] = noRules;
+    out["pps_with_rules_reloaded_median"] = reloaded;
     out["ratio_reloaded_vs_no_rules"] = ratios(reloaded, noRules);
+    out["ratio_agent_running_vs_no_rules"] = ratios(pps(withAgent), noRules);
+    out["rounds_detail"] = {{"agent_running", withAgent}, {"no_rules", noRulesRounds}, {"reloaded", reloadedRounds}};
     std::cout << out.dump(2) << std::endl;
     if (withAgent["established_flow"]["received"].get<uint64_t>() == 0)
       std::cerr << "warning: no packet passed with the agent's rules: the allow policy did not apply\n";
