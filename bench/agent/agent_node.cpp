@@ -16,8 +16,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -123,8 +123,8 @@ namespace {
 std::string policyYaml(const PolicySpec& p) {
   char order[32];
   std::snprintf(order, sizeof order, "%g", p.order);
-  return "apiVersion: tartan.dev/v1\nkind: NetworkPolicy\nmetadata:\n  name: " + p.name + "\n  namespace: " +
-         p.ns + "\nspec:\n  order: " + order + "\n  selector: '" + p.selector +
+  return "apiVersion: tartan.dev/v1\nkind: NetworkPolicy\nmetadata:\n  name: " + p.name +
+         "\n  namespace: " + p.ns + "\nspec:\n  order: " + order + "\n  selector: '" + p.selector +
          "'\n  types: [Ingress]\n  ingress:\n  - action: Allow\n    protocol: " + p.protocol +
          "\n    source:\n      selector: '" + p.fromSelector + "'\n    destination:\n      ports: [" +
          std::to_string(p.port) + "]\n";
@@ -134,7 +134,8 @@ std::string podYaml(const std::string& ns, const std::string& name, const std::s
                     const std::string& app) {
   return "apiVersion: v1\nkind: Pod\nmetadata:\n  name: " + name + "\n  namespace: " + ns +
          "\n  labels: {app: " + app +
-         "}\nspec:\n  nodeName: bench-node\n  containers:\n  - name: c\nstatus:\n  phase: Running\n  podIP: " +
+         "}\nspec:\n  nodeName: bench-node\n  containers:\n  - name: c\nstatus:\n  phase: Running\n  "
+         "podIP: " +
          ip + "\n  podIPs:\n  - ip: " + ip + "\n";
 }
 
@@ -201,14 +202,17 @@ AgentNode::~AgentNode() {
 
 BenchPod& AgentNode::addPod(const std::string& ns, const std::string& name, const std::string& ip,
                             const std::string& app, bool withRoutes) {
-  BenchPod p{ns, name, ip, app, calc::CalcGraph::vethNameForWorkload("tart", ns, name),
+  BenchPod p{ns,
+             name,
+             ip,
+             app,
+             calc::CalcGraph::vethNameForWorkload("tart", ns, name),
              std::make_unique<tt::NetNamespace>("pod")};
   node_.execOrThrow("ip link add " + p.veth + " type veth peer name eth0 netns " + p.netns->name() +
                     " && ip link set " + p.veth + " up");
-  p.netns->execOrThrow(
-      "ip link set eth0 up && ip addr add " + ip +
-      "/32 dev eth0 && ip route add 169.254.1.1 dev eth0 scope link && "
-      "ip route add default via 169.254.1.1 dev eth0");
+  p.netns->execOrThrow("ip link set eth0 up && ip addr add " + ip +
+                       "/32 dev eth0 && ip route add 169.254.1.1 dev eth0 scope link && "
+                       "ip route add default via 169.254.1.1 dev eth0");
   if (withRoutes)
     node_.execOrThrow("sysctl -qw net.ipv4.conf." + p.veth + ".proxy_arp=1 net.ipv4.neigh." + p.veth +
                       ".proxy_delay=0 && ip route add " + ip + "/32 dev " + p.veth);
@@ -275,7 +279,9 @@ void AgentNode::startAgent(const std::string& logLevel) {
   }
 }
 
-bool AgentNode::ready() const { return healthPort_ > 0 && httpStatus(node_, healthPort_, "/readiness") == 200; }
+bool AgentNode::ready() const {
+  return healthPort_ > 0 && httpStatus(node_, healthPort_, "/readiness") == 200;
+}
 
 void AgentNode::waitReady(std::chrono::seconds limit) {
   const auto deadline = Clock::now() + limit;
@@ -290,7 +296,8 @@ void AgentNode::waitReady(std::chrono::seconds limit) {
       agentPid_ = -1;
       throw std::runtime_error("tartan-agent exited during start-up:\n" + agentLogTail());
     }
-    if (Clock::now() > deadline) throw std::runtime_error("tartan-agent not ready in time:\n" + agentLogTail());
+    if (Clock::now() > deadline)
+      throw std::runtime_error("tartan-agent not ready in time:\n" + agentLogTail());
     std::this_thread::sleep_for(std::chrono::milliseconds(healthPort_ ? 20 : 5));
   }
 }
@@ -336,7 +343,8 @@ std::string AgentNode::iptablesSave(const std::string& table) const {
 
 std::string AgentNode::ip6tablesSave() const {
   // "iptables-nft" -> "ip6tables-nft"
-  const std::string flavour = "ip6" + (iptablesFlavour().empty() ? std::string("iptables") : iptablesFlavour()).substr(2);
+  const std::string flavour =
+      "ip6" + (iptablesFlavour().empty() ? std::string("iptables") : iptablesFlavour()).substr(2);
   return node_.exec(flavour + "-save 2>/dev/null").output;
 }
 
@@ -351,7 +359,8 @@ void AgentNode::flushNodeNetfilter() const {
     if (node_.exec("ipset list -n").output.find_first_not_of(" \n") == std::string::npos) return;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  throw std::runtime_error("IP sets in the node namespace would not go: " + node_.exec("ipset list -n").output);
+  throw std::runtime_error("IP sets in the node namespace would not go: " +
+                           node_.exec("ipset list -n").output);
 }
 
 }  // namespace tartan::bench

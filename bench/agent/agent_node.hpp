@@ -44,8 +44,8 @@ struct BenchPod {
 // One policy of the synthetic ruleset; rendered as a tartan.dev/v1 NetworkPolicy.
 struct PolicySpec {
   std::string ns, name;
-  std::string selector;     // which pods it applies to
-  std::string fromSelector; // ingress source
+  std::string selector;      // which pods it applies to
+  std::string fromSelector;  // ingress source
   std::string protocol = "TCP";
   int port = 80;
   double order = 100;

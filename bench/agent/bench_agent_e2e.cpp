@@ -83,7 +83,9 @@ double timed(const std::function<void()>& fn) {
 }
 
 json summary(const std::vector<double>& ms) {
-  return {{"n", ms.size()}, {"p50_ms", percentile(ms, 50)}, {"p99_ms", percentile(ms, 99)},
+  return {{"n", ms.size()},
+          {"p50_ms", percentile(ms, 50)},
+          {"p99_ms", percentile(ms, 99)},
           {"max_ms", percentile(ms, 100)}};
 }
 
@@ -130,10 +132,12 @@ json runSize(int policies, int repeats) {
     // The dispatch chains split as endpoints grow, so the whole table is polled here.
     podMs.push_back(waitForToken(node, veth, start, &polls));
   }
-  const double saveMs = timed([&] { runIn(node.node(), node.iptablesFlavour() + "-save -t filter >/dev/null"); });
+  const double saveMs =
+      timed([&] { runIn(node.node(), node.iptablesFlavour() + "-save -t filter >/dev/null"); });
   const double chainListMs = timed([&] {
     runIn(node.node(), node.iptablesFlavour() + " -t filter -S " +
-                           (policyChain.empty() ? std::string("tartan-FORWARD") : policyChain) + " >/dev/null");
+                           (policyChain.empty() ? std::string("tartan-FORWARD") : policyChain) +
+                           " >/dev/null");
   });
   const long peakRssKb = node.stopAgent();
 
@@ -171,14 +175,10 @@ json runSize(int policies, int repeats) {
   json out;
   out["policies"] = policies;
   out["datastore_write_ms"] = writeMs;
-  out["agent"] = {{"start_to_ready_ms", readyMs},
-                  {"policy_edit_to_kernel", summary(editMs)},
-                  {"pod_add_to_kernel", summary(podMs)},
-                  {"iptables_save_poll_ms", saveMs},
-                  {"chain_list_poll_ms", chainListMs},
-                  {"edited_policy_chain", policyChain},
-                  {"polls_per_edit", pollsPerEdit},
-                  {"peak_rss_kb", peakRssKb}};
+  out["agent"] = {{"start_to_ready_ms", readyMs},        {"policy_edit_to_kernel", summary(editMs)},
+                  {"pod_add_to_kernel", summary(podMs)}, {"iptables_save_poll_ms", saveMs},
+                  {"chain_list_poll_ms", chainListMs},   {"edited_policy_chain", policyChain},
+                  {"polls_per_edit", pollsPerEdit},      {"peak_rss_kb", peakRssKb}};
   out["ruleset"] = {{"iptables", flavour},
                     {"rules", count(rules, "\n-A ")},
                     {"tartan_chains", count(rules, "\n:tartan-")},

@@ -4,10 +4,10 @@
 // pod b). Small UDP packets are sent from a to b for a few seconds and counted at b. Then the
 // agent is stopped, every rule and set in the node namespace (only there) is flushed, and the
 // same path is measured again with no rules at all, then with the agent's rules and sets reloaded
-// as they were — bare and reloaded alternating for a few rounds. Three modes (see udp_flood.hpp): an established flow (conntrack's fast
-// path at the top of the endpoint chains), an unreplied flow and a new flow per packet (both walk
-// the whole ruleset on every packet).
-// Prints one JSON object. Needs root; timings are for reading, never asserted.
+// as they were — bare and reloaded alternating for a few rounds. Three modes (see udp_flood.hpp): an
+// established flow (conntrack's fast path at the top of the endpoint chains), an unreplied flow and a new
+// flow per packet (both walk the whole ruleset on every packet). Prints one JSON object. Needs root; timings
+// are for reading, never asserted.
 //
 //   bench_agent_forwarding [--policies N] [--seconds S] [--rounds R]   (about 2 minutes by default)
 #include "agent_node.hpp"
@@ -18,8 +18,8 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
-#include <stdexcept>
 #include <iostream>
+#include <stdexcept>
 #include <string>
 
 using namespace tartan::bench;
@@ -154,7 +154,8 @@ int main(int argc, char** argv) {
     out["pps_with_rules_reloaded_median"] = reloaded;
     out["ratio_reloaded_vs_no_rules"] = ratios(reloaded, noRules);
     out["ratio_agent_running_vs_no_rules"] = ratios(pps(withAgent), noRules);
-    out["rounds_detail"] = {{"agent_running", withAgent}, {"no_rules", noRulesRounds}, {"reloaded", reloadedRounds}};
+    out["rounds_detail"] = {
+        {"agent_running", withAgent}, {"no_rules", noRulesRounds}, {"reloaded", reloadedRounds}};
     std::cout << out.dump(2) << std::endl;
     if (withAgent["established_flow"]["received"].get<uint64_t>() == 0)
       std::cerr << "warning: no packet passed with the agent's rules: the allow policy did not apply\n";
