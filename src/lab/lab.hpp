@@ -59,7 +59,7 @@ struct ProbeCell {
 };
 struct ProbeOptions {
   int timeoutMs = 1000;
-  int parallelism = 32;
+  int parallelism = 512;  // cells probed at once: a denied cell waits out its timeout
 };
 Result<std::vector<ProbeCell>> probe(const std::string& stateDir, const ProbeOptions& options);
 std::string renderTable(const std::vector<ProbeCell>& cells);

@@ -47,6 +47,7 @@ int main(int argc, char** argv) {
   probeCmd->add_option("name", labName, "the lab");
   probeCmd->add_flag("--json", asJson, "print JSON");
   probeCmd->add_option("--timeout-ms", probeOptions.timeoutMs, "how long a connection may take");
+  probeCmd->add_option("--parallelism", probeOptions.parallelism, "how many cells to probe at once");
 
   std::vector<std::string> files;
   bool recursive = false;
