@@ -34,20 +34,35 @@ enum class Need {
 };
 
 // An ordered document tree: what the encoder builds and the YAML and JSON writers print.
+struct TreeField;
 struct Tree {
   enum class Type { kNull, kBool, kNumber, kString, kList, kMap };
   Type type = Type::kNull;
   bool boolean = false;
   std::string text;  // a number's digits or a string's value
   std::vector<Tree> items;
-  std::vector<std::pair<std::string, Tree>> fields;
+  // A map's entries in order. TreeField is completed below: std::pair<std::string, Tree> here
+  // would need Tree complete inside its own definition, which clang's libstdc++ checks refuse.
+  std::vector<TreeField> fields;
 
-  static Tree map() { Tree t; t.type = Type::kMap; return t; }
-  static Tree list() { Tree t; t.type = Type::kList; return t; }
-  static Tree string(std::string s) { Tree t; t.type = Type::kString; t.text = std::move(s); return t; }
-  static Tree number(std::string digits) { Tree t; t.type = Type::kNumber; t.text = std::move(digits); return t; }
-  static Tree flag(bool b) { Tree t; t.type = Type::kBool; t.boolean = b; return t; }
+  static Tree map();
+  static Tree list();
+  static Tree string(std::string s);
+  static Tree number(std::string digits);
+  static Tree flag(bool b);
 };
+
+struct TreeField {
+  TreeField(std::string k, Tree v) : key(std::move(k)), value(std::move(v)) {}
+  std::string key;
+  Tree value;
+};
+
+inline Tree Tree::map() { Tree t; t.type = Type::kMap; return t; }
+inline Tree Tree::list() { Tree t; t.type = Type::kList; return t; }
+inline Tree Tree::string(std::string s) { Tree t; t.type = Type::kString; t.text = std::move(s); return t; }
+inline Tree Tree::number(std::string digits) { Tree t; t.type = Type::kNumber; t.text = std::move(digits); return t; }
+inline Tree Tree::flag(bool b) { Tree t; t.type = Type::kBool; t.boolean = b; return t; }
 
 std::string writeYaml(const Tree& tree);
 
