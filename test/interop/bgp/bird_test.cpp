@@ -51,12 +51,7 @@ class BirdLab {
  public:
   BirdLab(std::uint32_t tartanAs, BirdOptions bird, const std::string& tartanPassword = "")
       : tartanNs_("bgpd"), birdNs_("bird"), birdOptions_(bird) {
-    const std::string s = uniqueSuffix();
-    vethPair(tartanNs_, "t" + s, birdNs_, "b" + s);
-    tartanNs_.execOrThrow("ip link set lo up && ip link set t" + s + " up && ip addr add 10.99.0.1/24 dev t" +
-                          s + " && ip addr add fd99::1/64 dev t" + s + " nodad");
-    birdNs_.execOrThrow("ip link set lo up && ip link set b" + s + " up && ip addr add 10.99.0.2/24 dev b" +
-                        s + " && ip addr add fd99::2/64 dev b" + s + " nodad");
+    linkTartanToPeer(tartanNs_, birdNs_, "b");
     std::vector<tartan::model::Resource> resources{
         bgpConfiguration(tartanAs, false),
         node("node1", "10.99.0.1/24", "fd99::1/64"),

@@ -30,12 +30,7 @@ std::string frrConfig(std::uint32_t as, std::uint32_t tartanAs) {
 class FrrLab {
  public:
   FrrLab(std::uint32_t tartanAs, std::uint32_t frrAs) : tartanNs_("bgpd"), peerNs_("frr") {
-    const std::string s = uniqueSuffix();
-    vethPair(tartanNs_, "t" + s, peerNs_, "f" + s);
-    tartanNs_.execOrThrow("ip link set lo up && ip link set t" + s + " up && ip addr add 10.99.0.1/24 dev t" +
-                          s + " && ip addr add fd99::1/64 dev t" + s + " nodad");
-    peerNs_.execOrThrow("ip link set lo up && ip link set f" + s + " up && ip addr add 10.99.0.2/24 dev f" +
-                        s + " && ip addr add fd99::2/64 dev f" + s + " nodad");
+    const std::string s = linkTartanToPeer(tartanNs_, peerNs_, "f");
     // FRR sends IPv6 routes with a link-local next hop too: wait until both ends have one that
     // passed duplicate address detection.
     auto linkLocalReady = [](const NetNamespace& ns, const std::string& dev) {

@@ -32,12 +32,7 @@ std::string gobgpConfig(std::uint32_t as, std::uint32_t tartanAs) {
 class GobgpLab {
  public:
   GobgpLab(std::uint32_t tartanAs, std::uint32_t gobgpAs) : tartanNs_("bgpd"), peerNs_("gobgp") {
-    const std::string s = uniqueSuffix();
-    vethPair(tartanNs_, "t" + s, peerNs_, "g" + s);
-    tartanNs_.execOrThrow("ip link set lo up && ip link set t" + s + " up && ip addr add 10.99.0.1/24 dev t" +
-                          s + " && ip addr add fd99::1/64 dev t" + s + " nodad");
-    peerNs_.execOrThrow("ip link set lo up && ip link set g" + s + " up && ip addr add 10.99.0.2/24 dev g" +
-                        s + " && ip addr add fd99::2/64 dev g" + s + " nodad");
+    linkTartanToPeer(tartanNs_, peerNs_, "g");
     std::filesystem::create_directories(dir_.path() / "store");
     writeResources(dir_ / "store",
                    {bgpConfiguration(tartanAs, false), node("node1", "10.99.0.1/24", "fd99::1/64"),

@@ -168,6 +168,16 @@ std::string bgpdBinary() {
   return std::string(dir ? dir : ".") + "/bgp/speaker/tartan-bgpd";
 }
 
+std::string linkTartanToPeer(const NetNamespace& tartanNs, const NetNamespace& peerNs, const std::string& peerPrefix) {
+  const std::string s = uniqueSuffix();
+  vethPair(tartanNs, "t" + s, peerNs, peerPrefix + s);
+  tartanNs.execOrThrow("ip link set lo up && ip link set t" + s + " up && ip addr add 10.99.0.1/24 dev t" + s +
+                       " && ip addr add fd99::1/64 dev t" + s + " nodad");
+  peerNs.execOrThrow("ip link set lo up && ip link set " + peerPrefix + s + " up && ip addr add 10.99.0.2/24 dev " +
+                     peerPrefix + s + " && ip addr add fd99::2/64 dev " + peerPrefix + s + " nodad");
+  return s;
+}
+
 std::string routeIn(const NetNamespace& ns, const std::string& prefix, bool v6) {
   auto r = ns.exec(std::string("ip ") + (v6 ? "-6 " : "") + "route show " + prefix);
   std::string out = r.output;

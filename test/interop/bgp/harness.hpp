@@ -56,6 +56,11 @@ class Process {
   std::string logFile_;
 };
 
+// Joins tartan-bgpd's namespace to a peer's by a veth pair, tartan's end "t<suffix>" with
+// 10.99.0.1/24 and fd99::1/64, the peer's "<peerPrefix><suffix>" with 10.99.0.2/24 and fd99::2/64.
+// Returns the suffix, so that callers can name the interfaces.
+std::string linkTartanToPeer(const NetNamespace& tartanNs, const NetNamespace& peerNs, const std::string& peerPrefix);
+
 // Polls `predicate` every 100 ms until it holds or `timeout` passes.
 bool waitFor(const std::function<bool()>& predicate, std::chrono::milliseconds timeout);
 
