@@ -32,8 +32,7 @@ enum class TableKind { kFilter, kRaw, kMangle };
 
 // The tables and sets of one IP family, and which chains each model object produced last time.
 struct Family {
-  explicit Family(IpFamily f)
-      : family(f), filter("filter", f), raw("raw", f), mangle("mangle", f), sets(f) {
+  explicit Family(IpFamily f) : family(f), filter("filter", f), raw("raw", f), mangle("mangle", f), sets(f) {
     for (const auto& hook : hooks()) table(hook.table).setHook(hook.builtin, hook.target);
   }
   Table& table(std::string_view name) { return name == "raw" ? raw : name == "mangle" ? mangle : filter; }
@@ -109,7 +108,7 @@ struct Driver::State {
   std::map<std::string, pb::Profile> profiles;
   std::map<std::string, std::pair<pb::WorkloadEndpointID, pb::WorkloadEndpoint>> workloads;
   std::map<std::string, std::pair<pb::HostEndpointID, pb::HostEndpoint>> hosts;
-  std::map<std::string, IpSetRefs> setRefs;  // owner -> IP sets its rules use
+  std::map<std::string, IpSetRefs> setRefs;                        // owner -> IP sets its rules use
   std::map<std::string, std::vector<std::string>> hostInterfaces;  // host endpoint -> its interfaces
 
   // What changed since the last render.
@@ -134,6 +133,7 @@ struct Driver::State {
   void resolveHostInterfaces();
   void render();
   Result<void> readBack(Family& f);
+  void quarantineRefused(const std::vector<Table*>& written, std::string_view error);
   Result<void> write();
   void report(bool ok, bool changed, const std::string& detail);
 };
@@ -169,11 +169,14 @@ void Driver::State::setConfig(const google::protobuf::Map<std::string, std::stri
       else
         (key == "failsafeInboundHostPorts" ? config.failsafeInbound : config.failsafeOutbound) = *ports;
     } else if (key == "defaultEndpointToHostAction") {
-      if (value == "Accept" || value == "ACCEPT") config.endpointToHost = EndpointToHostAction::kAccept;
-      else if (value == "Return" || value == "RETURN") config.endpointToHost = EndpointToHostAction::kReturn;
-      else config.endpointToHost = EndpointToHostAction::kDrop;
+      if (value == "Accept" || value == "ACCEPT")
+        config.endpointToHost = EndpointToHostAction::kAccept;
+      else if (value == "Return" || value == "RETURN")
+        config.endpointToHost = EndpointToHostAction::kReturn;
+      else
+        config.endpointToHost = EndpointToHostAction::kDrop;
     } else if (key == "iptablesBackend") {
-      backend = value == "NFT" || value == "nft" ? Backend::kNft
+      backend = value == "NFT" || value == "nft"         ? Backend::kNft
                 : value == "Legacy" || value == "legacy" ? Backend::kLegacy
                                                          : Backend::kAuto;
     } else if (key == "chainInsertMode") {
@@ -238,7 +241,8 @@ void Driver::onMessage(const pb::ToDataplane& message) {
     }
     case pb::ToDataplane::kIpsetDeltaUpdate: {
       const auto& m = message.ipset_delta_update();
-      for (auto& f : s.families) f.sets.applyDelta(m.id(), strings(m.added_members()), strings(m.removed_members()));
+      for (auto& f : s.families)
+        f.sets.applyDelta(m.id(), strings(m.added_members()), strings(m.removed_members()));
       break;
     }
     case pb::ToDataplane::kIpsetRemove:
@@ -328,10 +332,12 @@ void Driver::State::resolveHostInterfaces() {
     for (const auto* list : {&e.expected_ipv4_addrs(), &e.expected_ipv6_addrs()})
       for (const auto& ip : *list) expected.insert(canonicalMember(ip, IpSetType::kNet));
     for (const auto& [ifname, ips] : addresses) {
-      const bool match = std::any_of(ips.begin(), ips.end(), [&](const auto& ip) { return expected.count(ip) != 0; });
+      const bool match =
+          std::any_of(ips.begin(), ips.end(), [&](const auto& ip) { return expected.count(ip) != 0; });
       if (match && claimed.insert(ifname).second) interfaces.push_back(ifname);
     }
-    if (interfaces.empty()) log->info("host endpoint {}: no interface holds its expected addresses (yet)", key);
+    if (interfaces.empty())
+      log->info("host endpoint {}: no interface holds its expected addresses (yet)", key);
   }
   for (const auto& [key, interfaces] : resolved) {
     auto it = hostInterfaces.find(key);
@@ -371,9 +377,10 @@ void Driver::State::render() {
     if (it != profiles.end()) collectIpSetIds(it->second, refs);
     updateRefs("profile:" + key, std::move(refs));
     for (Family& f : families)
-      f.own("profile:" + key, it == profiles.end() ? std::vector<std::pair<TableKind, Chain>>{}
-                                                   : inTable(TableKind::kFilter,
-                                                             renderProfile(key, it->second, f.family, config)));
+      f.own("profile:" + key,
+            it == profiles.end()
+                ? std::vector<std::pair<TableKind, Chain>>{}
+                : inTable(TableKind::kFilter, renderProfile(key, it->second, f.family, config)));
   }
   for (const auto& key : dirtyWorkloads) {
     auto it = workloads.find(key);
@@ -423,6 +430,38 @@ void Driver::State::render() {
   dispatchDirty = staticDirty = false;
 }
 
+// iptables-restore names the line it refused ("Error occurred at line: N" when it parses or checks
+// a rule, "line N failed" when the commit is refused). If that line belongs to one of our chains,
+// the chain is quarantined so that the next attempt programs everything else.
+void Driver::State::quarantineRefused(const std::vector<Table*>& written, std::string_view error) {
+  std::size_t line = 0;
+  for (std::string_view marker : {"Error occurred at line: ", "line "}) {
+    auto at = error.find(marker);
+    if (at == std::string_view::npos) continue;
+    at += marker.size();
+    while (at < error.size() && error[at] >= '0' && error[at] <= '9') line = line * 10 + (error[at++] - '0');
+    if (line != 0) break;
+  }
+  if (line == 0) return;
+  for (Table* table : written) {
+    const std::string input = table->restoreInput();
+    const auto lines = static_cast<std::size_t>(std::count(input.begin(), input.end(), '\n'));
+    if (line > lines) {
+      line -= lines;
+      continue;
+    }
+    const std::string chain = table->chainAtLine(line);
+    if (chain.empty()) return;
+    std::string reason(error);
+    std::replace(reason.begin(), reason.end(), '\n', ' ');
+    log->error("{} table {}: chain {} refused by the kernel; programmed as DROP until it changes: {}",
+               table->family() == IpFamily::kV4 ? "IPv4" : "IPv6", table->name(), chain, reason);
+    table->quarantine(chain, std::move(reason));
+    ++stats.quarantined;
+    return;
+  }
+}
+
 Result<void> Driver::State::readBack(Family& f) {
   ++stats.readBacks;
   for (Table* table : {&f.raw, &f.mangle, &f.filter}) {
@@ -452,28 +491,46 @@ Result<void> Driver::State::write() {
   // Sets first, so every rule we are about to write can refer to them.
   for (Family* f : enabled())
     if (auto r = f->sets.applyAdditions(*setKernel); !r) return r;
-  for (Family* f : enabled()) {
+  // One transaction per family, both families at once.
+  struct Pending {
+    Family* family;
     std::string input;
     std::vector<Table*> written;
+  };
+  std::vector<Pending> pending;
+  for (Family* f : enabled()) {
+    Pending p{f, {}, {}};
     for (Table* table : {&f->raw, &f->mangle, &f->filter}) {
       if (!table->needsApply()) continue;
       stats.chainsWritten += table->pendingChains().size();
-      input += table->restoreInput();
-      written.push_back(table);
+      p.input += table->restoreInput();
+      p.written.push_back(table);
     }
-    if (written.empty()) continue;
-    ++stats.restores;
-    stats.restoreBytes += input.size();
-    if (auto r = runner->restore(f->family, input); !r) {
-      log->error("iptables-restore failed: {}", r.error().toString());
-      log->debug("input was:\n{}", input);
-      return r;
+    if (!p.written.empty()) pending.push_back(std::move(p));
+  }
+  if (!pending.empty()) {
+    std::vector<RestoreRunner::Input> inputs;
+    for (const auto& p : pending) inputs.push_back({p.family->family, p.input});
+    stats.restores += pending.size();
+    auto results = runner->restoreEach(inputs);
+    Result<void> failed;
+    for (std::size_t i = 0; i < pending.size(); ++i) {
+      stats.restoreBytes += pending[i].input.size();
+      if (results[i]) {
+        for (Table* table : pending[i].written) table->applied();
+        continue;
+      }
+      log->error("iptables-restore failed: {}", results[i].error().toString());
+      log->debug("input was:\n{}", pending[i].input);
+      quarantineRefused(pending[i].written, results[i].error().what);
+      if (failed) failed = results[i];
     }
-    for (Table* table : written) table->applied();
+    if (!failed) return failed;
   }
   // Then the sets no rule refers to any more.
   for (Family* f : enabled())
-    if (auto r = f->sets.applyRemovals(*setKernel); !r) log->warn("IP set removal deferred: {}", r.error().toString());
+    if (auto r = f->sets.applyRemovals(*setKernel); !r)
+      log->warn("IP set removal deferred: {}", r.error().toString());
   return {};
 }
 
@@ -545,8 +602,7 @@ void Driver::State::report(bool ok, bool changed, const std::string& detail) {
   char iso[32];
   std::strftime(iso, sizeof iso, "%Y-%m-%dT%H:%M:%SZ", &tm);
   ps->set_iso_timestamp(iso);
-  ps->set_uptime_seconds(
-      std::chrono::duration<double>(now - started).count());
+  ps->set_uptime_seconds(std::chrono::duration<double>(now - started).count());
   ps->set_in_sync(ok);
   ps->set_last_applied_sequence_number(lastSequence);
   status(process);

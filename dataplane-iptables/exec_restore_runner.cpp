@@ -38,12 +38,30 @@ class ExecRestoreRunner final : public RestoreRunner {
   }
 
   Result<void> restore(IpFamily family, std::string_view input) override {
-    const std::string bin = binary(resolved(), family, "restore");
-    // --wait: honour the xtables lock that other writers (kube-proxy, firewalld) take.
-    auto out = runProcess({bin, "--noflush", "--wait", std::to_string(lockTimeout_)}, input);
-    if (!out) return out.error();
-    if (out->exitCode != 0) return makeError(bin, "", trim(out->err));
-    return {};
+    return std::move(restoreEach({{family, input}}).front());
+  }
+
+  std::vector<Result<void>> restoreEach(const std::vector<Input>& inputs) override {
+    std::vector<Command> commands;
+    for (const auto& input : inputs) {
+      // --wait: honour the xtables lock that other writers (kube-proxy, firewalld) take. The two
+      // legacy binaries share that lock and so take turns; nft transactions need no lock.
+      commands.push_back(Command{
+          {binary(resolved(), input.family, "restore"), "--noflush", "--wait", std::to_string(lockTimeout_)},
+          input.text});
+    }
+    auto outputs = runProcesses(commands);
+    std::vector<Result<void>> results;
+    for (std::size_t i = 0; i < outputs.size(); ++i) {
+      const std::string& bin = commands[i].argv.front();
+      if (!outputs[i])
+        results.emplace_back(outputs[i].error());
+      else if (outputs[i]->exitCode != 0)
+        results.emplace_back(makeError(bin, "", trim(outputs[i]->err)));
+      else
+        results.emplace_back();
+    }
+    return results;
   }
 
  private:

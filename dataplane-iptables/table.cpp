@@ -26,7 +26,8 @@ std::string hashOfRuleText(std::string_view text) {
     if (pos == std::string_view::npos) continue;
     pos += marker.size();
     auto end = pos;
-    while (end < text.size() && ((text[end] >= 'a' && text[end] <= 'z') || (text[end] >= '2' && text[end] <= '7')))
+    while (end < text.size() &&
+           ((text[end] >= 'a' && text[end] <= 'z') || (text[end] >= '2' && text[end] <= '7')))
       ++end;
     return std::string(text.substr(pos, end - pos));
   }
@@ -97,7 +98,7 @@ void Table::setChain(Chain chain) {
   for (const auto& rule : chain.rules) jumpTargets(rule, next.targets);
   auto it = desired_.find(chain.name);
   if (it != desired_.end()) {
-    if (it->second.hashes == next.hashes && it->second.chain == chain) return;
+    if (it->second.chain == chain && (it->second.quarantine || it->second.hashes == next.hashes)) return;
     retarget(it->second.targets, -1);
   }
   retarget(next.targets, +1);
@@ -197,8 +198,9 @@ std::string Table::restoreInput() const {
     auto it = desired_.find(name);
     if (it == desired_.end()) continue;  // placeholder: stays empty
     const auto& d = it->second;
-    for (std::size_t i = 0; i < d.chain.rules.size(); ++i)
-      out += "-A " + name + " " + ruleText(d.chain.rules[i], d.hashes[i]) + "\n";
+    const auto& rules = programmedRules(d);
+    for (std::size_t i = 0; i < rules.size(); ++i)
+      out += "-A " + name + " " + ruleText(rules[i], d.hashes[i]) + "\n";
   }
   // 3. Hooks: remove every rule of ours in the built-in chain, put the one we want in its place.
   for (const auto& [builtin, hook] : hooks_) {
@@ -228,6 +230,45 @@ void Table::applied() {
     hook.oursProgrammed = {ruleText({"", "-j " + hook.target}, hookHash(builtin, hook.target))};
     hook.correct = true;
   }
+}
+
+const std::vector<Rule>& Table::programmedRules(const Desired& d) {
+  static const std::vector<Rule> kQuarantine{{"", "-j DROP"}};
+  return d.quarantine ? kQuarantine : d.chain.rules;
+}
+
+std::string Table::chainAtLine(std::size_t line) const {
+  const std::string input = restoreInput();
+  std::string_view rest = input;
+  for (std::size_t n = 1; !rest.empty(); ++n) {
+    const auto nl = rest.find('\n');
+    const std::string_view text = rest.substr(0, nl);
+    rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 1);
+    if (n != line) continue;
+    std::string_view name;
+    if (text.starts_with(":")) name = text.substr(1, text.find(' ') - 1);
+    if (text.starts_with("-A ")) name = text.substr(3, text.find(' ', 3) - 3);
+    if (!name.starts_with(kChainPrefix) || desired_.find(name) == desired_.end()) return {};
+    return std::string(name);
+  }
+  return {};
+}
+
+void Table::quarantine(const std::string& name, std::string reason) {
+  auto it = desired_.find(name);
+  if (it == desired_.end() || it->second.quarantine) return;
+  retarget(it->second.targets, -1);  // a DROP jumps nowhere
+  it->second.targets.clear();
+  it->second.quarantine = std::move(reason);
+  it->second.hashes = ruleHashes(Chain{name, programmedRules(it->second)});
+  touched_.insert(name);
+}
+
+std::map<std::string, std::string> Table::quarantined() const {
+  std::map<std::string, std::string> out;
+  for (const auto& [name, d] : desired_)
+    if (d.quarantine) out.emplace(name, *d.quarantine);
+  return out;
 }
 
 const Chain* Table::desiredChain(std::string_view name) const {

@@ -260,8 +260,11 @@ void AgentNode::writePolicies(const std::vector<PolicySpec>& policies) {
   commit(datastoreSpec(), ops);
 }
 
-void AgentNode::startAgent(const std::string& logLevel) {
+void AgentNode::startAgent(const std::string& requestedLevel) {
   const std::string agent = agentBinary();
+  // $TARTAN_BENCH_AGENT_LOG_LEVEL overrides the level, e.g. debug to see each apply's cost.
+  const char* levelOverride = std::getenv("TARTAN_BENCH_AGENT_LOG_LEVEL");
+  const std::string logLevel = levelOverride && *levelOverride ? levelOverride : requestedLevel;
   const std::string log = dir_ + "/agent.log";
   ::unlink(log.c_str());
   healthPort_ = 0;
@@ -316,6 +319,10 @@ long AgentNode::stopAgent() {
     ::kill(agentPid_, SIGTERM);
     ::waitpid(agentPid_, nullptr, 0);
     agentPid_ = -1;
+    // $TARTAN_BENCH_AGENT_LOG keeps the agent's log for a look afterwards (appended per run).
+    if (const char* keep = std::getenv("TARTAN_BENCH_AGENT_LOG"); keep && *keep) {
+      std::ofstream(keep, std::ios::app) << readFile(dir_ + "/agent.log");
+    }
   }
   return hwm;
 }

@@ -41,6 +41,8 @@ class FakeKernel {
   std::vector<std::string> restoreInputs;  // every transaction, in order
   int saves = 0;
   int failRestores = 0;  // fail this many restores from now on
+  // A rule line holding this text is refused, as iptables-restore refuses one: with its line.
+  std::string refuseToken;
   struct SetOps {
     int creates = 0, destroys = 0, adds = 0, dels = 0, swaps = 0;
   } setOps;
@@ -98,8 +100,13 @@ class FakeKernel {
     std::string line;
     Table* t = nullptr;
     std::string tableName;
+    std::size_t lineNo = 0;
     while (std::getline(lines, line)) {
+      ++lineNo;
       if (line.empty() || line[0] == '#') continue;
+      if (!refuseToken.empty() && line.starts_with("-A ") && line.find(refuseToken) != std::string::npos)
+        return fail(copy,
+                    "Bad argument `" + refuseToken + "'\nError occurred at line: " + std::to_string(lineNo));
       if (line[0] == '*') {
         tableName = line.substr(1);
         t = &table(family, tableName);
@@ -129,10 +136,12 @@ class FakeKernel {
         rules.push_back(rest);
       } else if (op == "-I") {
         auto space = rest.find(' ');
-        rules.insert(rules.begin() + std::min<std::size_t>(std::stoul(rest.substr(0, space)) - 1, rules.size()),
-                     rest.substr(space + 1));
+        rules.insert(
+            rules.begin() + std::min<std::size_t>(std::stoul(rest.substr(0, space)) - 1, rules.size()),
+            rest.substr(space + 1));
       } else if (op == "-D") {
-        auto it = std::find_if(rules.begin(), rules.end(), [&](const std::string& r) { return unquote(r) == unquote(rest); });
+        auto it = std::find_if(rules.begin(), rules.end(),
+                               [&](const std::string& r) { return unquote(r) == unquote(rest); });
         if (it == rules.end()) return fail(copy, "no such rule: " + line);
         rules.erase(it);
       } else if (op == "-F") {
@@ -158,7 +167,8 @@ class FakeKernel {
     for (const auto& [key, t] : tables)
       for (const auto& [name, rules] : t.chains)
         for (const auto& r : rules)
-          for (auto pos = r.find("--match-set "); pos != std::string::npos; pos = r.find("--match-set ", pos + 1)) {
+          for (auto pos = r.find("--match-set "); pos != std::string::npos;
+               pos = r.find("--match-set ", pos + 1)) {
             auto start = pos + 12;
             out.insert(r.substr(start, r.find(' ', start) - start));
           }
@@ -190,7 +200,8 @@ class FakeKernel {
         if (dpi::names::isOurs(name)) out.push_back({name, s.type, s.family, s.members});
       return out;
     }
-    Result<void> create(std::string_view name, dpi::IpSetType type, dpi::IpFamily family, std::uint32_t) override {
+    Result<void> create(std::string_view name, dpi::IpSetType type, dpi::IpFamily family,
+                        std::uint32_t) override {
       if (k_.sets.count(std::string(name)) != 0) return makeError("fake ipset", "", "set exists");
       k_.sets[std::string(name)] = {std::string(dpi::ipSetTypeName(type)), family, {}};
       ++k_.setOps.creates;
@@ -246,7 +257,8 @@ class FakeKernel {
     return {};
   }
   static bool isTarget(const std::string& t) {
-    static const std::set<std::string> kTargets{"ACCEPT", "DROP", "RETURN", "MARK", "LOG", "CT", "REJECT", "NOTRACK"};
+    static const std::set<std::string> kTargets{"ACCEPT", "DROP", "RETURN", "MARK",
+                                                "LOG",    "CT",   "REJECT", "NOTRACK"};
     return kTargets.count(t) != 0;
   }
   // After a COMMIT: every jump has a target chain and every set a rule names exists.

@@ -4,6 +4,7 @@
 // verdicts are proven with real TCP connections.
 #include "support/netns.hpp"
 #include "tartan/dataplane/iptables/driver.hpp"
+#include "tartan/dataplane/iptables/table.hpp"
 #include "tartan/dataplane/stream_codec.hpp"
 #include "tartan/proto/dataplane.pb.h"
 #include "traffic.hpp"
@@ -18,6 +19,7 @@
 #include <memory>
 
 using namespace tartan::dataplane::iptables;
+using tartan::Result;
 namespace pb = tartan::dataplane::proto;
 namespace tt = tartan::test;
 
@@ -36,11 +38,13 @@ struct Cluster {
 
   Cluster() {
     // Proxy ARP answers for 169.254.1.1 only if the node has a route to it elsewhere: give the
-    // node namespace a default route out of an uplink (a veth whose peer stays in the node), as a real node has.
-    node.execOrThrow("sysctl -qw net.ipv4.ip_forward=1 && sysctl -qw net.ipv6.conf.all.forwarding=1 && "
-                     "ip link add uplink type veth peer name uplink-peer && "
-                     "ip link set uplink up && ip link set uplink-peer up && "
-                     "ip route add default dev uplink");
+    // node namespace a default route out of an uplink (a veth whose peer stays in the node), as a real node
+    // has.
+    node.execOrThrow(
+        "sysctl -qw net.ipv4.ip_forward=1 && sysctl -qw net.ipv6.conf.all.forwarding=1 && "
+        "ip link add uplink type veth peer name uplink-peer && "
+        "ip link set uplink up && ip link set uplink-peer up && "
+        "ip route add default dev uplink");
     a = pod("pa", "10.77.0.1", "fd00:77::1");
     b = pod("pb", "10.77.0.2", "fd00:77::2");
     server = pod("ps", "10.77.0.3", "fd00:77::3");
@@ -48,14 +52,16 @@ struct Cluster {
   Pod pod(const std::string& tag, const std::string& ip, const std::string& ip6) {
     Pod p{std::make_unique<tt::NetNamespace>(tag), "tart" + tag.substr(1) + tt::uniqueSuffix(), ip, ip6};
     tt::vethPair(node, p.hostIf, *p.ns, "eth0");
-    p.ns->execOrThrow("ip addr add " + ip + "/32 dev eth0 && ip route add 169.254.1.1 dev eth0 scope link && "
+    p.ns->execOrThrow("ip addr add " + ip +
+                      "/32 dev eth0 && ip route add 169.254.1.1 dev eth0 scope link && "
                       "ip route add default via 169.254.1.1 dev eth0");
     node.execOrThrow("sysctl -qw net.ipv4.conf." + p.hostIf + ".proxy_arp=1 && sysctl -qw net.ipv4.neigh." +
                      p.hostIf + ".proxy_delay=0 && ip route add " + ip + "/32 dev " + p.hostIf);
     // IPv6: the host end answers as fe80::1, the pod's gateway; a /128 route per pod.
     node.execOrThrow("ip -6 addr add fe80::1/64 dev " + p.hostIf + " nodad && ip -6 route add " + ip6 +
                      "/128 dev " + p.hostIf);
-    p.ns->execOrThrow("ip -6 addr add " + ip6 + "/128 dev eth0 nodad && ip -6 route add default via fe80::1 dev eth0");
+    p.ns->execOrThrow("ip -6 addr add " + ip6 +
+                      "/128 dev eth0 nodad && ip -6 route add default via fe80::1 dev eth0");
     return p;
   }
 };
@@ -106,8 +112,10 @@ std::vector<pb::ToDataplane> snapshot(const Cluster& c, const std::string& backe
   out.push_back(policy);
   pb::ToDataplane profile;
   profile.mutable_active_profile_update()->mutable_id()->set_name("kns.default");
-  profile.mutable_active_profile_update()->mutable_profile()->add_inbound_rules()->set_action(pb::RULE_ACTION_ALLOW);
-  profile.mutable_active_profile_update()->mutable_profile()->add_outbound_rules()->set_action(pb::RULE_ACTION_ALLOW);
+  profile.mutable_active_profile_update()->mutable_profile()->add_inbound_rules()->set_action(
+      pb::RULE_ACTION_ALLOW);
+  profile.mutable_active_profile_update()->mutable_profile()->add_outbound_rules()->set_action(
+      pb::RULE_ACTION_ALLOW);
   out.push_back(profile);
   out.push_back(workload(c.a, "a", false));
   out.push_back(workload(c.b, "b", false));
@@ -123,6 +131,51 @@ template <class F>
 auto inNode(const Cluster& c, F&& f) {
   tt::EnterNamespace in(c.node);
   return f();
+}
+
+// The real runner, except that the port 8989 is written with an option iptables does not know, so
+// that the real iptables-restore refuses that one rule with its own message and line number.
+class RefusingRunner final : public RestoreRunner {
+ public:
+  explicit RefusingRunner(std::unique_ptr<RestoreRunner> real) : real_(std::move(real)) {}
+  Result<std::string> save(IpFamily family, std::string_view table) override {
+    return real_->save(family, table);
+  }
+  Result<void> restore(IpFamily family, std::string_view input) override {
+    return real_->restore(family, poison(input));
+  }
+  std::vector<Result<void>> restoreEach(const std::vector<Input>& inputs) override {
+    std::vector<std::string> texts;
+    for (const auto& input : inputs) texts.push_back(poison(input.text));
+    std::vector<Input> poisoned;
+    for (std::size_t i = 0; i < inputs.size(); ++i) poisoned.push_back({inputs[i].family, texts[i]});
+    return real_->restoreEach(poisoned);
+  }
+
+ private:
+  static std::string poison(std::string_view input) {
+    std::string out(input);
+    for (auto at = out.find("8989"); at != std::string::npos; at = out.find("8989", at + 30))
+      out.insert(at + 4, " --no-such-option");
+    return out;
+  }
+  std::unique_ptr<RestoreRunner> real_;
+};
+
+pb::ToDataplane allow80FromA(bool with8989) {
+  pb::ToDataplane policy;
+  auto* pu = policy.mutable_active_policy_update();
+  pu->mutable_id()->set_tier("default");
+  pu->mutable_id()->set_name("allow-80-from-a");
+  for (int port : with8989 ? std::vector<int>{80, 8989} : std::vector<int>{80}) {
+    auto* rule = pu->mutable_policy()->add_inbound_rules();
+    rule->set_action(pb::RULE_ACTION_ALLOW);
+    rule->mutable_protocol()->set_name("tcp");
+    rule->add_src_ip_set_ids("set-a");
+    rule->add_dst_ports()->set_first(port);
+    rule->mutable_dst_ports(0)->set_last(port);
+  }
+  return policy;
 }
 
 void applyOk(const Cluster& c, Driver& driver) {
@@ -159,14 +212,16 @@ TEST_CASE("policy verdicts, set deltas, drift repair and restart on a real kerne
     CHECK_FALSE(tt::canConnect(*c.a.ns, c.server.ip, 81));
     CHECK_FALSE(tt::canConnect(*c.b.ns, c.server.ip, 80));
     CHECK(tt::canConnect(*c.b.ns, c.a.ip, 80) == false);  // nothing listens on A: refused, not hung
-    CHECK(c.node.execOrThrow("ipset list -n").find(names::ipSet(IpFamily::kV4, "set-a")) != std::string::npos);
+    CHECK(c.node.execOrThrow("ipset list -n").find(names::ipSet(IpFamily::kV4, "set-a")) !=
+          std::string::npos);
   }
 
   SECTION("the same policy holds over IPv6, through ip6tables and the IPv6 set") {
     tt::EchoServer echo6(*c.server.ns, c.server.ip6, 80);
     CHECK(tt::canConnect(*c.a.ns, c.server.ip6, 80));
     CHECK_FALSE(tt::canConnect(*c.b.ns, c.server.ip6, 80));
-    CHECK(c.node.execOrThrow("ipset list -n").find(names::ipSet(IpFamily::kV6, "set-a")) != std::string::npos);
+    CHECK(c.node.execOrThrow("ipset list -n").find(names::ipSet(IpFamily::kV6, "set-a")) !=
+          std::string::npos);
   }
 
   SECTION("a set delta flips the verdict; established connections stay up") {
@@ -188,13 +243,45 @@ TEST_CASE("policy verdicts, set deltas, drift repair and restart on a real kerne
 
   SECTION("a chain removed by hand is repaired by the refresh") {
     c.node.execOrThrow(save.substr(0, save.size() - 5) + " -F tartan-to-wl-dispatch && " +
-                       save.substr(0, save.size() - 5) + " -F " + names::toWorkloadChain(c.server.hostIf) + " && " +
-                       save.substr(0, save.size() - 5) + " -X " + names::toWorkloadChain(c.server.hostIf));
+                       save.substr(0, save.size() - 5) + " -F " + names::toWorkloadChain(c.server.hostIf) +
+                       " && " + save.substr(0, save.size() - 5) + " -X " +
+                       names::toWorkloadChain(c.server.hostIf));
     CHECK(tt::canConnect(*c.b.ns, c.server.ip, 80));  // drift: the server is open
     auto r = inNode(c, [&] { return driver->refresh(); });
     REQUIRE(r.has_value());
     CHECK_FALSE(tt::canConnect(*c.b.ns, c.server.ip, 80));
     CHECK(tt::canConnect(*c.a.ns, c.server.ip, 80));
+  }
+
+  SECTION("a chain the kernel refuses is quarantined as a DROP; the rest of the change lands") {
+    DriverKernel kernel;
+    kernel.restoreRunner = [](Backend b, int timeout) {
+      return std::make_unique<RefusingRunner>(makeExecRestoreRunner(b, timeout));
+    };
+    driver = std::make_unique<Driver>(kernel);
+    for (const auto& m : snapshot(c, backend)) driver->onMessage(m);
+    applyOk(c, *driver);  // takes over what the first driver wrote
+    tt::EchoServer echoB(*c.b.ns, c.b.ip, 80);
+    REQUIRE(tt::canConnect(*c.a.ns, c.b.ip, 80));  // B is not isolated yet
+    // One batch: the policy gains a rule the kernel refuses, and B's endpoint is isolated by it.
+    driver->onMessage(allow80FromA(true));
+    pb::ToDataplane isolateB = workload(c.b, "b", true);
+    driver->onMessage(isolateB);
+    auto failed = inNode(c, [&] { return driver->apply(); });
+    CHECK_FALSE(failed.has_value());
+    CHECK(driver->stats().quarantined == 2);  // the chain of each family
+    applyOk(c, *driver);                      // everything else, with the policy's chain closed
+    const Table* filter = driver->table(IpFamily::kV4, "filter");
+    REQUIRE(filter->quarantined().size() == 1);
+    CHECK(filter->quarantined().begin()->first == names::policyChain(true, "default", "allow-80-from-a"));
+    CHECK_FALSE(tt::canConnect(*c.a.ns, c.server.ip, 80));  // closed, not open
+    CHECK_FALSE(tt::canConnect(*c.a.ns, c.b.ip, 80));       // B's isolation landed with it
+    // The policy as it was: the quarantine lifts and A reaches the server again.
+    driver->onMessage(allow80FromA(false));
+    applyOk(c, *driver);
+    CHECK(filter->quarantined().empty());
+    CHECK(tt::canConnect(*c.a.ns, c.server.ip, 80));
+    CHECK(tt::canConnect(*c.a.ns, c.b.ip, 80));
   }
 
   SECTION("a restarted driver takes over in place: nothing rewritten, flows survive") {
@@ -232,9 +319,7 @@ TEST_CASE("the driver runs out of process, fed frames over a pipe", "[kernel][st
   const std::string dir =
       (std::filesystem::temp_directory_path() / ("tartan-dp-stream-" + tt::uniqueSuffix())).string();
   std::filesystem::create_directories(dir);
-  {
-    std::ofstream(dir + "/in", std::ios::binary) << frames;
-  }
+  { std::ofstream(dir + "/in", std::ios::binary) << frames; }
   tt::shellOrThrow("cat " + dir + "/in | ip netns exec " + c.node.name() + " " + bin +
                    "/dataplane-iptables/tartan-dataplane-iptables --log-level warn > " + dir + "/out");
   std::ifstream outFile(dir + "/out", std::ios::binary);
@@ -247,7 +332,8 @@ TEST_CASE("the driver runs out of process, fed frames over a pipe", "[kernel][st
   bool processInSync = false;
   pb::FromDataplane report;
   while (*decoder.next(report)) {
-    if (report.has_workload_endpoint_status_update() && report.workload_endpoint_status_update().status().status() == "up")
+    if (report.has_workload_endpoint_status_update() &&
+        report.workload_endpoint_status_update().status().status() == "up")
       ++up;
     if (report.has_process_status_update()) processInSync = report.process_status_update().in_sync();
   }

@@ -1,9 +1,9 @@
 // The driver against the fake kernel: incremental writes, take-over at start, drift repair,
 // set deltas and sequencing, and Felix's habit of replaying inputs in different shapes and
 // demanding the same final kernel.
+#include "tartan/dataplane/iptables/driver.hpp"
 #include "scenario.hpp"
 #include "support/fake_iptables.hpp"
-#include "tartan/dataplane/iptables/driver.hpp"
 #include "tartan/dataplane/iptables/ip_sets.hpp"
 #include "tartan/dataplane/iptables/table.hpp"
 
@@ -89,8 +89,16 @@ TEST_CASE("an unchanged model writes nothing; a changed policy rewrites only its
   CHECK(h.kernel.restoreInputs.size() == restores);
 
   auto changed = tt::allowWebPolicy();
-  changed.mutable_active_policy_update()->mutable_policy()->mutable_inbound_rules(0)->mutable_dst_ports(0)->set_first(81);
-  changed.mutable_active_policy_update()->mutable_policy()->mutable_inbound_rules(0)->mutable_dst_ports(0)->set_last(81);
+  changed.mutable_active_policy_update()
+      ->mutable_policy()
+      ->mutable_inbound_rules(0)
+      ->mutable_dst_ports(0)
+      ->set_first(81);
+  changed.mutable_active_policy_update()
+      ->mutable_policy()
+      ->mutable_inbound_rules(0)
+      ->mutable_dst_ports(0)
+      ->set_last(81);
   h.send({changed});
   h.applyOk();
   REQUIRE(h.kernel.restoreInputs.size() == restores + 2);  // one per family: the rule has no family
@@ -187,7 +195,8 @@ TEST_CASE("set deltas change single members; bulk changes are swapped in", "[dri
   CHECK(set.members == std::set<std::string>{"10.65.1.0/24", "10.65.3.3"});
 
   std::vector<std::string> many;
-  for (int i = 0; i < 600; ++i) many.push_back("10.70." + std::to_string(i / 200) + "." + std::to_string(i % 200));
+  for (int i = 0; i < 600; ++i)
+    many.push_back("10.70." + std::to_string(i / 200) + "." + std::to_string(i % 200));
   h.send({tt::setUpdate("web-clients", many)});
   h.applyOk();
   CHECK(h.kernel.setOps.swaps == ops.swaps + 1);
@@ -195,7 +204,8 @@ TEST_CASE("set deltas change single members; bulk changes are swapped in", "[dri
   CHECK(h.kernel.sets.count(names::ipSetTemporary(IpFamily::kV4, "web-clients")) == 0);
 }
 
-TEST_CASE("a set is created before the rule that uses it and destroyed after the last one", "[driver][ipsets]") {
+TEST_CASE("a set is created before the rule that uses it and destroyed after the last one",
+          "[driver][ipsets]") {
   Harness h;
   h.send(tt::snapshot());
   h.applyOk();
@@ -248,14 +258,17 @@ TEST_CASE("a failed restore is retried after a read-back, and endpoints report e
   CHECK_FALSE(r.has_value());
   bool sawError = false;
   for (const auto& m : h.reports)
-    if (m.has_workload_endpoint_status_update() && m.workload_endpoint_status_update().status().status() == "error")
+    if (m.has_workload_endpoint_status_update() &&
+        m.workload_endpoint_status_update().status().status() == "error")
       sawError = true;
   CHECK(sawError);
   h.reports.clear();
   h.applyOk();
   int up = 0;
   for (const auto& m : h.reports)
-    if (m.has_workload_endpoint_status_update() && m.workload_endpoint_status_update().status().status() == "up") ++up;
+    if (m.has_workload_endpoint_status_update() &&
+        m.workload_endpoint_status_update().status().status() == "up")
+      ++up;
   CHECK(up == 2);
   CHECK(h.reports.back().process_status_update().in_sync());
   Harness fresh;
@@ -264,7 +277,8 @@ TEST_CASE("a failed restore is retried after a read-back, and endpoints report e
   CHECK(fresh.dump() == h.dump());
 }
 
-TEST_CASE("removing an endpoint removes its chains and dispatch entries, and reports the removal", "[driver]") {
+TEST_CASE("removing an endpoint removes its chains and dispatch entries, and reports the removal",
+          "[driver]") {
   Harness h;
   h.send(tt::snapshot());
   h.applyOk();
@@ -281,11 +295,10 @@ TEST_CASE("removing an endpoint removes its chains and dispatch entries, and rep
 // batched, repeated or interleaved with applies.
 TEST_CASE("the final kernel state does not depend on batching or repetition", "[driver][replay]") {
   const auto messages = tt::snapshot();
-  std::vector<pb::ToDataplane> churn = {tt::workload("web-2", "tartweb2", true),
-                                        tt::setDelta("web-clients", {"10.65.9.9"}, {}),
-                                        tt::workloadRemove("web-2"),
-                                        tt::setDelta("web-clients", {}, {"10.65.9.9", "10.65.1.0/24"}),
-                                        tt::setDelta("web-clients", {"10.65.1.0/24"}, {})};
+  std::vector<pb::ToDataplane> churn = {
+      tt::workload("web-2", "tartweb2", true), tt::setDelta("web-clients", {"10.65.9.9"}, {}),
+      tt::workloadRemove("web-2"), tt::setDelta("web-clients", {}, {"10.65.9.9", "10.65.1.0/24"}),
+      tt::setDelta("web-clients", {"10.65.1.0/24"}, {})};
   Harness squashed;
   squashed.send(messages);
   squashed.send(churn);
@@ -329,7 +342,8 @@ TEST_CASE("the backend and other configuration reach the kernel edges", "[driver
                                return kernel.runner();
                              },
                              [&] { return kernel.ipsets(); }});
-  driver.onMessage(tt::config({{"iptablesBackend", "Legacy"}, {"iptablesLockTimeout", "3"}, {"ipv6Support", "false"}}));
+  driver.onMessage(
+      tt::config({{"iptablesBackend", "Legacy"}, {"iptablesLockTimeout", "3"}, {"ipv6Support", "false"}}));
   driver.onMessage(tt::inSync());
   REQUIRE(driver.apply().has_value());
   CHECK(seen == Backend::kLegacy);
@@ -363,7 +377,8 @@ TEST_CASE("a host endpoint given by expected IPs covers the interfaces that hold
   CHECK(saved.find("-i eth2 -g tartan-fh-eth2") != std::string::npos);
 }
 
-TEST_CASE("malformed input is left out and reported, and never blocks the rest of the batch", "[driver][robust]") {
+TEST_CASE("malformed input is left out and reported, and never blocks the rest of the batch",
+          "[driver][robust]") {
   Harness h;
   auto messages = tt::snapshot();
   messages.insert(messages.end() - 1, tt::workload("bad-1", "tart with space", false));
@@ -461,4 +476,53 @@ TEST_CASE("chainInsertMode Append puts the hooks last and does not fight for the
   const auto restores = h.kernel.restoreInputs.size();
   REQUIRE(h.driver->refresh().has_value());
   CHECK(h.kernel.restoreInputs.size() == restores);
+}
+
+TEST_CASE("a chain the kernel refuses is quarantined as a DROP and no longer blocks the table",
+          "[driver][robust]") {
+  Harness h;
+  h.send(tt::snapshot());
+  h.applyOk();
+  const auto chain = names::policyChain(true, "default", "allow-web");
+  auto refused = tt::allowWebPolicy();
+  auto* ports =
+      refused.mutable_active_policy_update()->mutable_policy()->mutable_inbound_rules(0)->mutable_dst_ports(
+          0);
+  ports->set_first(8989);
+  ports->set_last(8989);
+  h.kernel.refuseToken = "8989";
+  h.send({refused});
+  CHECK_FALSE(h.driver->apply().has_value());  // the kernel says which line; the chain is named
+  CHECK(h.driver->stats().quarantined == 2);   // the chain of each family
+  const Table* filter = h.driver->table(IpFamily::kV4, "filter");
+  REQUIRE(filter->quarantined().count(chain) == 1);
+  CHECK(filter->quarantined().at(chain).find("line") != std::string::npos);
+
+  // A later change elsewhere lands; the refused chain is a single DROP.
+  const auto other = names::policyChain(true, "security", "log-and-pass");
+  const auto otherBefore = h.kernel.tables[{IpFamily::kV4, "filter"}].chains[other];
+  auto changed = tt::securityPolicy();
+  changed.mutable_active_policy_update()
+      ->mutable_policy()
+      ->mutable_inbound_rules(0)
+      ->mutable_icmp()
+      ->set_type(0);
+  h.send({changed});
+  h.applyOk();
+  CHECK(h.kernel.tables[{IpFamily::kV4, "filter"}].chains[other] != otherBefore);
+  h.applyOk();  // and stays put: nothing to rewrite
+  auto& rules = h.kernel.tables[{IpFamily::kV4, "filter"}].chains[chain];
+  REQUIRE(rules.size() == 1);
+  CHECK(rules[0].find("-j DROP") != std::string::npos);
+
+  // The same content again keeps the quarantine; new content lifts it.
+  const auto restores = h.kernel.restoreInputs.size();
+  h.send({refused});
+  h.applyOk();
+  CHECK(h.kernel.restoreInputs.size() == restores);
+  h.kernel.refuseToken.clear();
+  h.send({tt::allowWebPolicy()});
+  h.applyOk();
+  CHECK(filter->quarantined().empty());
+  CHECK(h.kernel.tables[{IpFamily::kV4, "filter"}].chains[chain].size() > 1);
 }

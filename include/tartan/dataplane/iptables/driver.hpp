@@ -49,11 +49,12 @@ struct DriverKernel {
 
 struct DriverStats {
   std::uint64_t applies = 0;
-  std::uint64_t restores = 0;        // iptables-restore runs
-  std::uint64_t restoreBytes = 0;    // bytes of restore input written, all runs
-  std::uint64_t chainsWritten = 0;   // chains declared and filled (or deleted)
+  std::uint64_t restores = 0;       // iptables-restore runs
+  std::uint64_t restoreBytes = 0;   // bytes of restore input written, all runs
+  std::uint64_t chainsWritten = 0;  // chains declared and filled (or deleted)
   std::uint64_t readBacks = 0;
   std::uint64_t failures = 0;
+  std::uint64_t quarantined = 0;  // chains the kernel refused, programmed as DROP instead
 };
 
 class Driver {

@@ -8,6 +8,10 @@
 // ever declared, flushed or deleted; in built-in chains only rules carrying our hash comment are
 // removed. A chain some wanted chain jumps to but nobody set is programmed empty, so a
 // transaction never fails on a dangling jump (an unknown policy matches nothing).
+// A chain the kernel refuses (a rule iptables-restore rejects) would fail every transaction that
+// writes it, and with it every other change to the table. The caller names it (from the line the
+// restore reports) and the table quarantines it: the chain is programmed as a single DROP, closed
+// rather than open, until its desired content changes.
 // Owns: its maps. Threading: none; one owner. Failure: parse errors are values; after a failed
 // restore the caller reads the table back before trying again (invalidate()).
 #pragma once
@@ -68,6 +72,14 @@ class Table {
   // The transaction from restoreInput() succeeded: programmed := desired.
   void applied();
 
+  // The tartan-* chain that line `line` (1-based) of restoreInput() declares or fills, or "" if
+  // that line is anything else (a hook, a removal, COMMIT).
+  std::string chainAtLine(std::size_t line) const;
+  // Programs `name` as one DROP rule until setChain() gives it other content; `reason` is kept.
+  void quarantine(const std::string& name, std::string reason);
+  // Quarantined chains and why.
+  std::map<std::string, std::string> quarantined() const;
+
   const Chain* desiredChain(std::string_view name) const;
   std::size_t desiredChainCount() const { return desired_.size(); }
   // The names of the chains the next transaction rewrites or deletes (for tests and logs).
@@ -77,8 +89,11 @@ class Table {
   struct Desired {
     Chain chain;
     std::vector<std::string> hashes;
-    std::vector<std::string> targets;  // tartan-* chains it jumps to
+    std::vector<std::string> targets;       // tartan-* chains it jumps to
+    std::optional<std::string> quarantine;  // why it is programmed as a DROP instead
   };
+  // What is written for a chain: its rules, or the DROP of a quarantined chain.
+  static const std::vector<Rule>& programmedRules(const Desired& d);
   struct HookState {
     std::string target;
     bool append = false;
