@@ -197,8 +197,8 @@ void CalcGraph::Impl::onUpdate(const model::Resource& resource) {
                 }
               }
               for (Member m : item.members) d.ips.push_back(memberText(m, memberStrings_));
-              if (item.ports != kNone) {
-                for (const NamedPort& p : portLists_[item.ports]) {
+              if (item.ports() != kNone) {
+                for (const NamedPort& p : portLists_[item.ports()]) {
                   d.ports.emplace_back(interner_.text(p.name), interner_.text(p.protocol), p.port);
                 }
               }

@@ -138,9 +138,11 @@ void CalcGraph::Impl::compileRules(const std::vector<RuleDef>& rules, const Poli
 }
 
 void CalcGraph::Impl::renderPolicy(const PolicyState& policy, std::string& bytes) {
+  PolicyDef body;
+  unpackPolicyBody(policy.body, body);
   pb::Policy out;
-  compileRules(policy.def.ingress, policy, true, out.mutable_inbound_rules());
-  compileRules(policy.def.egress, policy, false, out.mutable_outbound_rules());
+  compileRules(body.ingress, policy, true, out.mutable_inbound_rules());
+  compileRules(body.egress, policy, false, out.mutable_outbound_rules());
   out.set_untracked(policy.def.untracked);
   out.set_pre_dnat(policy.def.preDnat);
   out.set_apply_on_forward(policy.def.applyOnForward);

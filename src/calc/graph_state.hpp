@@ -14,11 +14,14 @@
 
 #include "item_keys.hpp"
 #include "labels.hpp"
+#include "local_index.hpp"
 #include "members.hpp"
 #include "policy_conversion.hpp"
+#include "rule_codec.hpp"
 #include "selector_program.hpp"
 #include "tartan/calc/calc_graph.hpp"
 
+#include <cassert>
 #include <deque>
 #include <map>
 #include <memory>
@@ -101,15 +104,28 @@ struct LocalInfo {
   std::vector<std::string> profiles;   // HEP: spec.profiles
 };
 
-// 32 bytes: there is one per endpoint in the cluster.
+// 16 bytes: there is one per endpoint in the cluster.
 struct Item {
-  MemberList members;      // addresses or nets
+  MemberList members;  // addresses or nets
   uint32_t labelSet = kNone;
-  uint32_t ports = kNone;  // index in portLists_ (named ports), kNone if none
-  bool alive = false;
-  bool local = false;      // on this node: localEndpoints_ holds the rest
-  ItemKind kind = ItemKind::kWorkload;
+  uint32_t alive : 1 = 0;
+  uint32_t local : 1 = 0;  // on this node: localEndpoints_ holds the rest
+
+  // Index in portLists_ (named ports), kNone if none.
+  uint32_t ports() const { return ports_ == kNoPorts ? kNone : ports_; }
+  void setPorts(uint32_t ports) {
+    assert(ports == kNone || ports < kNoPorts);
+    ports_ = ports == kNone ? kNoPorts : ports;
+  }
+  ItemKind kind() const { return static_cast<ItemKind>(kind_); }
+  void setKind(ItemKind kind) { kind_ = static_cast<uint32_t>(kind); }
+
+ private:
+  static constexpr uint32_t kNoPorts = (1u << 24) - 1;
+  uint32_t kind_ : 2 = 0;
+  uint32_t ports_ : 24 = kNoPorts;
 };
+static_assert(sizeof(Item) == 16);
 
 // An item's contribution, before and after a change.
 struct ItemSnapshot {
@@ -139,9 +155,11 @@ struct WorkloadSources {
 
 struct PolicyState {
   bool alive = false;
+  // Tier, name, order and flags; selector and rules are empty here and live in `body`.
   PolicyDef def;
+  std::string body;  // packPolicyBody(): unpacked only on activation and render
   std::shared_ptr<const SelectorProgram> program;
-  std::set<uint32_t> localMatches;  // item ids
+  std::vector<uint32_t> localMatches;  // item ids, sorted
   std::vector<uint32_t> setRefs;    // ip sets held while active
   bool active = false;
   bool dirty = false;
@@ -292,6 +310,7 @@ class CalcGraph::Impl {
 
   std::map<std::string, TierState> tiers_;
   std::map<uint32_t, LocalEndpointState> localEndpoints_;   // item id -> state
+  LocalLabelIndex localIndex_;  // local endpoints by effective label, for updatePolicy
   std::unordered_set<uint32_t> dirtyPolicies_;
   // What the dataplane holds, so that removals are computed, not remembered.
   std::map<std::string, uint32_t> dataplaneEndpoints_;  // serialized id -> item

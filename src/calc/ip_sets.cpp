@@ -167,7 +167,7 @@ uint32_t CalcGraph::Impl::acquireSet(SetKind kind, const std::string& selectorTe
   for (uint32_t ls : labelSetsFor(set.program->anchor())) {
     if (!matches(*set.program, view(ls))) continue;
     for (uint32_t item : labelSets_[ls].items) {
-      contribute(s, items_[item].members, items_[item].ports, true);
+      contribute(s, items_[item].members, items_[item].ports(), true);
     }
   }
   setIndex_.add(s, set.program->anchor());

@@ -195,28 +195,28 @@ void CalcGraph::Impl::setItem(uint32_t id, std::optional<ItemSnapshot> next, Ite
                               std::unique_ptr<LocalInfo> local) {
   Item& item = items_[id];
   std::optional<ItemSnapshot> before;
-  if (item.alive) before = ItemSnapshot{item.labelSet, item.members, item.ports};
+  if (item.alive) before = ItemSnapshot{item.labelSet, item.members, item.ports()};
   const bool sameLabelSet = before && next && before->labelSet == next->labelSet;
   if (next && !sameLabelSet) labelSets_[next->labelSet].items.push_back(id);
   applyItemChange(id, before, next);
   if (before && !sameLabelSet) releaseLabelSet(before->labelSet, id);
 
   const bool wasLocal = item.local;
-  const bool wasEndpoint = item.alive && item.kind != ItemKind::kNetworkSet;
+  const bool wasEndpoint = item.alive && item.kind() != ItemKind::kNetworkSet;
   const bool isEndpoint = next.has_value() && kind != ItemKind::kNetworkSet;
   stats_.endpoints += static_cast<std::size_t>(isEndpoint) - static_cast<std::size_t>(wasEndpoint);
   if (next) {
     item.alive = true;
-    item.kind = kind;
+    item.setKind(kind);
     item.labelSet = next->labelSet;
     item.members = std::move(next->members);
-    item.ports = next->ports;
+    item.setPorts(next->ports);
     item.local = local != nullptr;
   } else {
     item.alive = false;
     item.labelSet = kNone;
     item.members = MemberList();
-    item.ports = kNone;
+    item.setPorts(kNone);
     item.local = false;
   }
 
@@ -234,6 +234,7 @@ void CalcGraph::Impl::setItem(uint32_t id, std::optional<ItemSnapshot> next, Ite
       if (--profileRefs_[profile] == 0) profileRefs_.erase(profile);
     }
     localEndpoints_.erase(it);
+    localIndex_.erase(id);
   }
   if (!next) freeItems_.push_back(id);
 }
@@ -277,7 +278,7 @@ void CalcGraph::Impl::applyParentChange(uint32_t parentIndex, LabelVec newLabels
         const bool is = matches(*sets_[s].program, after);
         if (was == is) continue;
         for (uint32_t itemIndex : ls.items) {
-          contribute(s, items_[itemIndex].members, items_[itemIndex].ports, is);
+          contribute(s, items_[itemIndex].members, items_[itemIndex].ports(), is);
         }
       }
       for (uint32_t itemIndex : ls.items) {

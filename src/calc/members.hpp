@@ -210,8 +210,11 @@ class MemberCounts {
   std::size_t size_ = 0;
 };
 
-// The members one item contributes: nearly always a single address, kept inline (16 bytes).
-// With more than one, heap_ holds the count then the members.
+// The members one item contributes, in one word (there is one per endpoint in the cluster):
+// nearly always a single address, held inline. With more than one, the word holds a pointer to
+// a heap array of the count then the members, tagged 01 in its top two bits, which no member
+// encoding uses (an address member has bit 63 clear and bit 62 clear, an interned one bit 63 set
+// and bit 62 clear) and no user-space pointer needs. All ones is the empty list.
 class MemberList {
  public:
   MemberList() = default;
@@ -222,17 +225,12 @@ class MemberList {
     for (Member m : o) push_back(m);
     return *this;
   }
-  MemberList(MemberList&& o) noexcept : inline_(o.inline_), heap_(o.heap_) {
-    o.inline_ = kNoMember;
-    o.heap_ = nullptr;
-  }
+  MemberList(MemberList&& o) noexcept : word_(o.word_) { o.word_ = kEmpty; }
   MemberList& operator=(MemberList&& o) noexcept {
     if (this != &o) {
       clear();
-      inline_ = o.inline_;
-      heap_ = o.heap_;
-      o.inline_ = kNoMember;
-      o.heap_ = nullptr;
+      word_ = o.word_;
+      o.word_ = kEmpty;
     }
     return *this;
   }
@@ -241,35 +239,38 @@ class MemberList {
   void push_back(Member m) {
     const uint32_t n = size();
     if (n == 0) {
-      inline_ = m;
+      word_ = m;
       return;
     }
     auto* bigger = new Member[n + 2];
     bigger[0] = n + 1;
     std::copy(begin(), end(), bigger + 1);
     bigger[n + 1] = m;
-    delete[] heap_;
-    heap_ = bigger;
+    clear();
+    word_ = reinterpret_cast<uintptr_t>(bigger) | kHeapTag;
   }
   uint32_t size() const {
-    if (heap_ != nullptr) return static_cast<uint32_t>(heap_[0]);
-    return inline_ == kNoMember ? 0 : 1;
+    if (isHeap()) return static_cast<uint32_t>(heap()[0]);
+    return word_ == kEmpty ? 0 : 1;
   }
-  const Member* begin() const { return heap_ != nullptr ? heap_ + 1 : &inline_; }
+  const Member* begin() const { return isHeap() ? heap() + 1 : &word_; }
   const Member* end() const { return begin() + size(); }
   bool operator==(const MemberList& o) const {
     return size() == o.size() && std::equal(begin(), end(), o.begin());
   }
 
  private:
-  static constexpr Member kNoMember = ~Member{0};
+  static constexpr Member kEmpty = ~Member{0};
+  static constexpr Member kTagMask = Member{3} << 62;
+  static constexpr Member kHeapTag = Member{1} << 62;
+  bool isHeap() const { return (word_ & kTagMask) == kHeapTag; }
+  Member* heap() const { return reinterpret_cast<Member*>(static_cast<uintptr_t>(word_ & ~kTagMask)); }
   void clear() {
-    delete[] heap_;
-    heap_ = nullptr;
-    inline_ = kNoMember;
+    if (isHeap()) delete[] heap();
+    word_ = kEmpty;
   }
-  Member inline_ = kNoMember;
-  Member* heap_ = nullptr;
+  Member word_ = kEmpty;
 };
+static_assert(sizeof(MemberList) == 8);
 
 }  // namespace tartan::calc

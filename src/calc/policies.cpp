@@ -15,6 +15,7 @@ void CalcGraph::Impl::markEndpointDirty(uint32_t item) {
 
 void CalcGraph::Impl::recomputeLocalMatches(uint32_t item) {
   const LabelView v = view(items_[item].labelSet);
+  localIndex_.set(item, v);  // its labels may have changed: re-file it for updatePolicy
   std::set<uint32_t> now;
   const uint32_t stamp = ++stampValue_;
   policyIndex_.candidates(v, [&](uint32_t p) {
@@ -34,13 +35,17 @@ void CalcGraph::Impl::recomputeLocalMatches(uint32_t item) {
 void CalcGraph::Impl::setPolicyMatch(uint32_t p, uint32_t item, bool match) {
   PolicyState& policy = policies_[p];
   LocalEndpointState& ep = localEndpoints_[item];
+  auto pos = std::lower_bound(policy.localMatches.begin(), policy.localMatches.end(), item);
+  const bool had = pos != policy.localMatches.end() && *pos == item;
   if (match) {
-    if (!policy.localMatches.insert(item).second) return;
+    if (had) return;
+    policy.localMatches.insert(pos, item);
     ep.policies.insert(p);
     ep.dirty = true;
     if (!policy.active) activate(p);
   } else {
-    if (policy.localMatches.erase(item) == 0) return;
+    if (!had) return;
+    policy.localMatches.erase(pos);
     ep.policies.erase(p);
     ep.dirty = true;
     if (policy.localMatches.empty() && policy.active) deactivate(p);
@@ -48,6 +53,14 @@ void CalcGraph::Impl::setPolicyMatch(uint32_t p, uint32_t item, bool match) {
 }
 
 namespace {
+
+// Everything of a PolicyDef but its body (selector and rules).
+bool sameHeader(const PolicyDef& a, const PolicyDef& b) {
+  return a.tier == b.tier && a.name == b.name && a.order == b.order &&
+         a.appliesToIngress == b.appliesToIngress && a.appliesToEgress == b.appliesToEgress &&
+         a.untracked == b.untracked && a.preDnat == b.preDnat &&
+         a.applyOnForward == b.applyOnForward;
+}
 
 std::string lower(std::string text) {
   for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -76,8 +89,8 @@ void CalcGraph::Impl::activate(uint32_t p) {
       }
     }
   };
-  // Copy: acquireSet may grow sets_, never policies_, but keep the rules stable regardless.
-  const PolicyDef def = policy.def;
+  PolicyDef def;
+  unpackPolicyBody(policy.body, def);
   for (const auto* rules : {&def.ingress, &def.egress}) {
     for (const RuleDef& r : *rules) {
       entity(r.source, r.protocol);
@@ -123,7 +136,9 @@ void CalcGraph::Impl::updatePolicy(const std::string& key, std::optional<PolicyD
   bool existed = found != policiesByKey_.end();
   if (existed) {
     p = found->second;
-    if (policies_[p].def == *def) return;  // a duplicate update
+    if (sameHeader(policies_[p].def, *def) && policies_[p].body == packPolicyBody(*def)) {
+      return;  // a duplicate update
+    }
     policyIndex_.remove(p, policies_[p].program->anchor());
   } else {
     if (!freePolicies_.empty()) {
@@ -144,8 +159,13 @@ void CalcGraph::Impl::updatePolicy(const std::string& key, std::optional<PolicyD
   // Endpoints that listed the policy may order it differently now (order, tier, types).
   for (uint32_t item : policies_[p].localMatches) markEndpointDirty(item);
 
+  auto program = SelectorProgram::compile(def->selector, interner_);
+  policies_[p].body = packPolicyBody(*def);
+  // Moved-from temporaries, not `= {}`: assigning an empty list keeps the capacity.
+  def->selector = std::string();
+  def->ingress = std::vector<RuleDef>();
+  def->egress = std::vector<RuleDef>();
   policies_[p].def = std::move(*def);
-  auto program = SelectorProgram::compile(policies_[p].def.selector, interner_);
   if (!program) {
     log::get("calc")->warn("policy {}: selector does not compile; it selects nothing", key);
     program = SelectorProgram::compile("!all()", interner_);
@@ -161,13 +181,19 @@ void CalcGraph::Impl::updatePolicy(const std::string& key, std::optional<PolicyD
     activate(p);
     for (uint32_t s : oldRefs) releaseSet(s);
   }
-  std::vector<uint32_t> locals;
-  locals.reserve(localEndpoints_.size());
-  for (const auto& [item, ep] : localEndpoints_) locals.push_back(item);
-  for (uint32_t item : locals) {
-    const bool match = matches(*policies_[p].program, view(items_[item].labelSet));
-    setPolicyMatch(p, item, match);
+  // Only the local endpoints carrying the label or key the selector requires can match; those
+  // it matched before and no longer may are unmatched without evaluating.
+  std::vector<uint32_t> now;
+  const SelectorProgram& compiled = *policies_[p].program;
+  localIndex_.candidates(compiled.anchor(), [&](uint32_t item) {
+    if (matches(compiled, view(items_[item].labelSet))) now.push_back(item);
+  });
+  std::sort(now.begin(), now.end());
+  const std::vector<uint32_t> before = policies_[p].localMatches;
+  for (uint32_t item : before) {
+    if (!std::binary_search(now.begin(), now.end(), item)) setPolicyMatch(p, item, false);
   }
+  for (uint32_t item : now) setPolicyMatch(p, item, true);
   for (uint32_t item : policies_[p].localMatches) markEndpointDirty(item);
   dirtyPolicies_.insert(p);
 }
