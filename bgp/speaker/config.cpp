@@ -63,11 +63,6 @@ std::string clusterIdOf(const model::Node& node) {
   return node.spec.bgp ? node.spec.bgp->routeReflectorClusterID : std::string{};
 }
 
-bool contains(const Prefix& outer, const Prefix& inner) {
-  if (outer.family() != inner.family() || inner.length() < outer.length()) return false;
-  return Prefix(inner.address(), outer.length()) == outer;
-}
-
 }  // namespace
 
 std::string_view peerTypeName(PeerType type) {
@@ -189,7 +184,33 @@ SpeakerConfig buildConfig(const ResourceSnapshot& snapshot, const std::string& n
     if (pool.spec.disabled) continue;
     if (auto p = Prefix::parse(pool.spec.cidr)) config.pools.push_back({*p, pool.spec.disableBGPExport});
   }
-  for (const auto& f : snapshot.bgpFilters) config.filters[f.metadata.name] = f.spec;
+  // BGPFilters: compiled once; one the speaker cannot honour keeps its peers down (below).
+  std::map<std::string, std::string> refused;  // filter name → why
+  for (const auto& f : snapshot.bgpFilters) {
+    auto compiled = compileFilter(f.spec);
+    if (compiled) {
+      config.policies[f.metadata.name] = std::move(*compiled);
+    } else {
+      refused[f.metadata.name] = compiled.error().toString();
+      warnings.push_back("BGPFilter " + f.metadata.name + " refused: " + compiled.error().toString());
+    }
+  }
+  // The BGPPeer's filters, or the reason one of them cannot be applied.
+  auto refusedFilter = [&](const std::string& peerName, const std::vector<std::string>& filters) {
+    for (const auto& name : filters) {
+      if (auto it = refused.find(name); it != refused.end()) {
+        warnings.push_back("BGPPeer " + peerName + ": not started, its BGPFilter " + name +
+                           " is refused (" + it->second + ")");
+        return true;
+      }
+    }
+    return false;
+  };
+
+  const model::BGPConfigurationSpec* nodeConfig = nullptr;
+  for (const auto& c : snapshot.bgpConfigurations)
+    if (c.metadata.name == "node." + nodeName) nodeConfig = &c.spec;
+  config.prefixCommunities = compilePrefixAdvertisements(nodeConfig, global, warnings);
 
   const std::string selfCluster = self ? clusterIdOf(*self) : std::string{};
   auto addNodePeers = [&](const model::Node& other, PeerSpec base, const std::string& keyPrefix) {
@@ -239,12 +260,17 @@ SpeakerConfig buildConfig(const ResourceSnapshot& snapshot, const std::string& n
     } else {
       applies = true;
     }
-    if (!applies) continue;
+    if (!applies || refusedFilter(peer.metadata.name, spec.filters)) continue;
     PeerSpec base;
     base.type = type;
     base.localAs = spec.localASNumber ? spec.localASNumber->value : config.localAs;
-    base.keepOriginalNextHop =
-        spec.keepOriginalNextHop || spec.nextHopMode == std::optional<std::string>("Keep");
+    if (spec.keepOriginalNextHop || spec.nextHopMode == std::optional<std::string>("Keep"))
+      base.nextHopMode = NextHopMode::kKeep;
+    else if (spec.nextHopMode == std::optional<std::string>("Self"))
+      base.nextHopMode = NextHopMode::kSelf;
+    else if (spec.nextHopMode && *spec.nextHopMode != "Auto")
+      warnings.push_back("BGPPeer " + peer.metadata.name + ": unknown nextHopMode \"" + *spec.nextHopMode +
+                         "\", using Auto");
     base.ttlSecurity = spec.ttlSecurity;
     if (spec.ttlSecurity && *spec.ttlSecurity == 0) base.ttlSecurity.reset();
     base.filters = spec.filters;
@@ -298,6 +324,7 @@ SpeakerConfig buildConfig(const ResourceSnapshot& snapshot, const std::string& n
     const auto& spec = peer.spec;
     if (spec.peerSelector.empty() || !self || !spec.peerIP.empty()) continue;
     if (!selectorMatches(spec.peerSelector, self->metadata.labels, warnings)) continue;
+    if (refusedFilter(peer.metadata.name, spec.filters)) continue;
     for (const auto& other : snapshot.nodes) {
       if (other.metadata.name == nodeName) continue;
       const bool applies = !spec.node.empty() ? spec.node == other.metadata.name
@@ -324,40 +351,6 @@ SpeakerConfig buildConfig(const ResourceSnapshot& snapshot, const std::string& n
   }
   config.peers = std::move(unique);
   return config;
-}
-
-bool filterAccepts(const SpeakerConfig& config, const std::vector<std::string>& filterNames,
-                   const Prefix& prefix, bool import) {
-  for (const auto& name : filterNames) {
-    auto it = config.filters.find(name);
-    if (it == config.filters.end()) continue;
-    const auto& spec = it->second;
-    const bool v4 = prefix.family() == Afi::kIpv4;
-    const auto& rules = import ? (v4 ? spec.importV4 : spec.importV6) : (v4 ? spec.exportV4 : spec.exportV6);
-    for (const auto& rule : rules) {
-      bool match = true;
-      if (!rule.cidr.empty()) {
-        auto cidr = Prefix::parse(rule.cidr);
-        if (!cidr) continue;
-        const bool in = contains(*cidr, prefix);
-        const bool eq = *cidr == prefix;
-        if (rule.matchOperator == "Equal")
-          match = eq;
-        else if (rule.matchOperator == "NotEqual")
-          match = !eq;
-        else if (rule.matchOperator == "In")
-          match = in;
-        else if (rule.matchOperator == "NotIn")
-          match = !in;
-      }
-      if (match && rule.prefixLength) {
-        if (rule.prefixLength->min && prefix.length() < *rule.prefixLength->min) match = false;
-        if (rule.prefixLength->max && prefix.length() > *rule.prefixLength->max) match = false;
-      }
-      if (match) return rule.action == "Accept";
-    }
-  }
-  return true;
 }
 
 }  // namespace tartan::bgp::speaker

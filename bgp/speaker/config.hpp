@@ -11,9 +11,13 @@
 //  - a node with routeReflectorClusterID is a route reflector; a peer node without the same
 //    cluster ID is its client (RFC 4456 §6).
 // Every peer has a stable key, so a live config change can tell which sessions it touches.
+//  - BGPFilters are compiled (policy.hpp); a peer that names a filter the speaker must refuse
+//    is not brought up, and the reason is in `warnings` — never a session with half its policy;
+//  - BGPConfiguration prefixAdvertisements: the node's ("node.<name>") or else the default's.
 // Failure: a resource field that does not parse is skipped and reported in `warnings`.
 #pragma once
 
+#include "policy.hpp"
 #include "types.hpp"
 
 #include <tartan/model/model.hpp>
@@ -28,6 +32,10 @@
 namespace tartan::bgp::speaker {
 
 enum class PeerType { kMesh, kGlobal, kNodeSpecific };
+// BGPPeer nextHopMode (the deprecated keepOriginalNextHop is Keep): Auto rewrites the next hop as
+// RFC 4271 §5.1.3 asks (our address towards eBGP peers and for our own routes); Self always puts
+// our address; Keep passes the route's next hop on unchanged, as BIRD's `next hop keep`.
+enum class NextHopMode { kAuto, kSelf, kKeep };
 std::string_view peerTypeName(PeerType type);
 
 struct PeerSpec {
@@ -40,10 +48,10 @@ struct PeerSpec {
   std::optional<std::string> password;  // TCP-MD5 key (RFC 2385)
   std::optional<int> ttlSecurity;       // GTSM hops (RFC 5082)
   bool routeReflectorClient = false;
-  bool keepOriginalNextHop = false;
+  NextHopMode nextHopMode = NextHopMode::kAuto;
   bool gracefulRestart = true;
   std::uint16_t restartTime = 120;   // seconds, what we ask the peer to wait for us
-  std::vector<std::string> filters;  // BGPFilter names, in order
+  std::vector<std::string> filters;  // BGPFilter names, in order (each compiled in policies)
   std::optional<Address> sourceAddress;
 
   bool operator==(const PeerSpec&) const = default;
@@ -67,7 +75,8 @@ struct SpeakerConfig {
   std::vector<Prefix> blocks;  // this node's IPAM blocks: originated, each with a blackhole
   std::vector<PoolSpec> pools;
   std::vector<PeerSpec> peers;  // sorted by key
-  std::map<std::string, model::BGPFilterSpec> filters;
+  std::map<std::string, CompiledFilter> policies;     // BGPFilters the speaker can apply, by name
+  std::vector<PrefixCommunities> prefixCommunities;  // BGPConfiguration prefixAdvertisements
   std::vector<std::string> warnings;
 
   const PeerSpec* peer(const std::string& key) const;
@@ -75,7 +84,7 @@ struct SpeakerConfig {
     return nodeName == o.nodeName && localAs == o.localAs && routerId == o.routerId && ipv4 == o.ipv4 &&
            ipv6 == o.ipv6 && listenPort == o.listenPort && routeReflector == o.routeReflector &&
            clusterId == o.clusterId && blocks == o.blocks && pools == o.pools && peers == o.peers &&
-           filters == o.filters;
+           policies == o.policies && prefixCommunities == o.prefixCommunities;
   }
 };
 
@@ -99,10 +108,5 @@ SpeakerConfig buildConfig(const ResourceSnapshot& snapshot, const std::string& n
 
 // Go durations as Calico writes them ("120s", "2m", "1m30s"); nullopt if malformed.
 std::optional<std::uint32_t> parseDurationSeconds(std::string_view text);
-
-// BGPFilter evaluation (Calico semantics): rules in order, the first match decides; no match in
-// any filter accepts. `import` picks importV4/V6 or exportV4/V6.
-bool filterAccepts(const SpeakerConfig& config, const std::vector<std::string>& filterNames,
-                   const Prefix& prefix, bool import);
 
 }  // namespace tartan::bgp::speaker

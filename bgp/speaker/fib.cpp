@@ -32,7 +32,7 @@ FibWriter::FibWriter(std::unique_ptr<netlink::RouteTable> table, std::uint8_t pr
   filter.table = netlink::kTableMain;
   filter.protocol = protocol_;
   if (auto routes = table_->listRoutes(filter)) {
-    for (const auto& r : *routes) installed_[fromNetlink(r.dst)] = r.type;
+    for (const auto& r : *routes) installed_[fromNetlink(r.dst)] = {r.type, netlink::effectivePriority(r)};
   } else {
     log::get("bgp")->warn("fib: cannot list kernel routes: {}", routes.error().toString());
   }
@@ -127,6 +127,18 @@ void FibWriter::loop() {
           }
           r = netlink::Route::ecmp(toNetlink(prefix), std::move(hops), protocol_);
         }
+        r.priority = route->priority;
+        // A new metric is a new kernel route: the one with the old metric goes first.
+        if (auto it = installed_.find(prefix);
+            it != installed_.end() && it->second.priority != netlink::effectivePriority(r)) {
+          netlink::Route del;
+          del.dst = r.dst;
+          del.protocol = protocol_;
+          del.type = it->second.type;
+          del.priority = it->second.priority;
+          changes.push_back({netlink::RouteOp::Delete, std::move(del)});
+          keys.push_back(prefix);
+        }
         changes.push_back({netlink::RouteOp::Replace, std::move(r)});
         keys.push_back(prefix);
       } else {
@@ -136,19 +148,21 @@ void FibWriter::loop() {
         netlink::Route del;
         del.dst = toNetlink(prefix);
         del.protocol = protocol_;
-        del.type = it->second;
+        del.type = it->second.type;
+        del.priority = it->second.priority;
         changes.push_back({netlink::RouteOp::Delete, std::move(del)});
         keys.push_back(prefix);
       }
     }
     if (reconcileNow) {
       // RFC 4724 §4.1: after the restart, what nobody re-announced is stale.
-      for (const auto& [prefix, type] : installed_) {
+      for (const auto& [prefix, installed] : installed_) {
         if (wanted_.contains(prefix)) continue;
         netlink::Route del;
         del.dst = toNetlink(prefix);
         del.protocol = protocol_;
-        del.type = type;
+        del.type = installed.type;
+        del.priority = installed.priority;
         changes.push_back({netlink::RouteOp::Delete, std::move(del)});
         keys.push_back(prefix);
       }
@@ -175,7 +189,7 @@ void FibWriter::loop() {
         if (changes[i].op == netlink::RouteOp::Delete) {
           if (!failed[i]) installed_.erase(keys[i]);
         } else if (!failed[i]) {
-          installed_[keys[i]] = changes[i].route.type;
+          installed_[keys[i]] = {changes[i].route.type, netlink::effectivePriority(changes[i].route)};
         }
       }
     }

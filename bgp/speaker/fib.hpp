@@ -43,6 +43,7 @@ struct FibStats {
 struct FibRoute {
   bool blackhole = false;
   boost::container::small_vector<Address, 1> gateways;
+  std::uint32_t priority = 0;  // kernel metric (BGPFilter setPriority); 0: the kernel's default
   bool operator==(const FibRoute&) const = default;
 };
 
@@ -75,8 +76,13 @@ class FibWriter {
   bool reconcileRequested_ = false;
   bool stop_ = false;
   bool busy_ = false;
-  // Writer thread only (read under mutex_ for stats): what is in the kernel, by type for deletes.
-  boost::unordered_flat_map<Prefix, netlink::RouteType, std::hash<Prefix>> installed_;
+  // Writer thread only (read under mutex_ for stats): what is in the kernel, with the type and
+  // effective metric a delete must name (the metric is part of a kernel route's key).
+  struct Installed {
+    netlink::RouteType type = netlink::RouteType::Unicast;
+    std::uint32_t priority = 0;
+  };
+  boost::unordered_flat_map<Prefix, Installed, std::hash<Prefix>> installed_;
   // Only while a previous run's routes await reconcile(): what must survive it.
   boost::unordered_flat_set<Prefix, std::hash<Prefix>> wanted_;
   bool trackWanted_ = false;

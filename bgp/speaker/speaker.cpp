@@ -20,11 +20,6 @@ using asio::ip::tcp;
 
 namespace {
 
-bool within(const Prefix& outer, const Prefix& inner) {
-  if (outer.family() != inner.family() || inner.length() < outer.length()) return false;
-  return Prefix(inner.address(), outer.length()) == outer;
-}
-
 // The End-of-RIB marker of a family (RFC 4724 §2).
 wire::Bytes endOfRibMessage(AfiSafi family, const CodecContext& ctx) {
   Update eor;
@@ -93,7 +88,9 @@ void Speaker::applyOnStrand(SpeakerConfig config) {
       !configured_ || config.localAs != config_.localAs || config.routerId != config_.routerId ||
       config.routeReflector != config_.routeReflector || config.clusterId != config_.clusterId;
   const SpeakerConfig old = std::exchange(config_, std::move(config));
-  const bool filtersChanged = configured_ && (old.filters != config_.filters || old.pools != config_.pools);
+  const bool filtersChanged =
+      configured_ && (old.policies != config_.policies || old.prefixCommunities != config_.prefixCommunities ||
+                      old.pools != config_.pools);
   configured_ = true;
 
   if (ribChanged) {
@@ -112,15 +109,11 @@ void Speaker::applyOnStrand(SpeakerConfig config) {
       locPrefixes_.clear();
     }
     rib_ = std::make_unique<Rib>(rc);
-    rib_->setImportPolicy([this](const PeerInfo& from, const Prefix& prefix,
-                                 PathAttributes attrs) -> std::optional<PathAttributes> {
-      if (!importAllowed(from.id, prefix)) return std::nullopt;
-      return attrs;
+    rib_->setImportPolicy([this](const PeerInfo& from, const Prefix& prefix, PathAttributes attrs) {
+      return importPolicy(from, prefix, std::move(attrs));
     });
-    rib_->setExportPolicy([this](const PeerInfo& to, const Prefix& prefix,
-                                 PathAttributes attrs) -> std::optional<PathAttributes> {
-      if (!exportAllowed(to.id, prefix)) return std::nullopt;
-      return attrs;
+    rib_->setExportPolicy([this](const PeerInfo& to, const Prefix& prefix, PathAttributes attrs) {
+      return exportPolicy(to, prefix, std::move(attrs));
     });
     log_->info("node {}: AS {}, router ID {}{}", config_.nodeName, config_.localAs,
                Address::v4(config_.routerId).toString(), config_.routeReflector ? ", route reflector" : "");
@@ -279,42 +272,34 @@ PeerInfo Speaker::peerInfo(const PeerEntry& entry, PeerId id) const {
   return info;
 }
 
-bool Speaker::importAllowed(PeerId from, const Prefix& prefix) const {
-  auto it = peers_.find(from);
-  if (it == peers_.end()) return false;
-  const auto& filters = it->second.peer->spec().filters;
-  // An explicit BGPFilter rule decides; without one, only prefixes inside an IP pool come in.
-  for (const auto& name : filters) {
-    auto f = config_.filters.find(name);
-    if (f == config_.filters.end()) continue;
-    const auto& rules = prefix.family() == Afi::kIpv4 ? f->second.importV4 : f->second.importV6;
-    if (!rules.empty()) return filterAccepts(config_, filters, prefix, true);
-  }
-  for (const auto& pool : config_.pools)
-    if (within(pool.cidr, prefix)) return true;
-  return false;
+std::optional<PathAttributes> Speaker::importPolicy(const PeerInfo& from, const Prefix& prefix,
+                                                   PathAttributes attrs) const {
+  auto it = peers_.find(from.id);
+  if (it == peers_.end()) return std::nullopt;
+  return importRoute(config_, it->second.peer->spec(), from.asn, prefix, std::move(attrs)).attrs;
 }
 
-bool Speaker::exportAllowed(PeerId to, const Prefix& prefix) const {
-  auto it = peers_.find(to);
-  if (it == peers_.end()) return false;
-  const auto& filters = it->second.peer->spec().filters;
-  for (const auto& name : filters) {
-    auto f = config_.filters.find(name);
-    if (f == config_.filters.end()) continue;
-    const auto& rules = prefix.family() == Afi::kIpv4 ? f->second.exportV4 : f->second.exportV6;
-    if (!rules.empty()) return filterAccepts(config_, filters, prefix, false);
-  }
-  // Calico exports pool routes (its own blocks and what it learned inside pools), except pools
-  // with disableBGPExport.
-  if (std::find(config_.blocks.begin(), config_.blocks.end(), prefix) != config_.blocks.end()) {
-    for (const auto& pool : config_.pools)
-      if (within(pool.cidr, prefix) && pool.disableBgpExport) return false;
-    return true;
-  }
-  for (const auto& pool : config_.pools)
-    if (within(pool.cidr, prefix)) return !pool.disableBgpExport;
-  return false;
+std::optional<PathAttributes> Speaker::exportPolicy(const PeerInfo& to, const Prefix& prefix,
+                                                   PathAttributes attrs) const {
+  auto it = peers_.find(to.id);
+  const auto* entry = rib_->locRib(prefix);
+  if (it == peers_.end() || !entry || entry->paths.empty()) return std::nullopt;
+  const Route& best = entry->bestRoute();
+  ExportCandidate candidate{&*best.attrs, best.peer == kLocalPeer, priorityOf(prefix, best)};
+  return exportRoute(config_, it->second.peer->spec(), to, prefix, candidate, std::move(attrs));
+}
+
+std::optional<std::uint32_t> Speaker::priorityOf(const Prefix& prefix, const Route& route) const {
+  // The kernel priority a BGPFilter's setPriority gave the route on import: the import policy
+  // is pure, so it is asked again with the route as received rather than kept per route.
+  auto it = peers_.find(route.peer);
+  if (route.peer == kLocalPeer || it == peers_.end() || it->second.peer->spec().filters.empty()) return std::nullopt;
+  const auto* in = rib_->adjRibIn(route.peer);
+  if (!in) return std::nullopt;
+  auto received = in->find(NlriEntry{prefix, route.pathId});
+  if (received == in->end()) return std::nullopt;
+  const std::uint32_t peerAs = it->second.session ? it->second.session->params.peerAs : it->second.peer->spec().peerAs;
+  return importRoute(config_, it->second.peer->spec(), peerAs, prefix, *received->second).priority;
 }
 
 void Speaker::onSessionUp(std::uint32_t peerId, const SessionInfo& session) {
@@ -431,6 +416,7 @@ std::optional<FibRoute> Speaker::kernelRoute(const Prefix& prefix) const {
     out.blackhole = true;  // our own block: traffic to unallocated addresses stops here
     return out;
   }
+  out.priority = priorityOf(prefix, entry->bestRoute()).value_or(0);  // BGPFilter setPriority
   for (const auto& route : entry->multipath()) {
     if (route.peer == kLocalPeer) continue;
     const auto& attrs = *route.attrs;

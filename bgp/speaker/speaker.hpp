@@ -105,8 +105,10 @@ class Speaker : public PeerObserver {
   void maybeReconcile();
   std::optional<FibRoute> kernelRoute(const Prefix& prefix) const;
   PeerInfo peerInfo(const PeerEntry& entry, PeerId id) const;
-  bool importAllowed(PeerId from, const Prefix& prefix) const;
-  bool exportAllowed(PeerId to, const Prefix& prefix) const;
+  // Rib policy hooks: the peer's BGPFilters and the defaults (policy.hpp).
+  std::optional<PathAttributes> importPolicy(const PeerInfo& from, const Prefix& prefix, PathAttributes attrs) const;
+  std::optional<PathAttributes> exportPolicy(const PeerInfo& to, const Prefix& prefix, PathAttributes attrs) const;
+  std::optional<std::uint32_t> priorityOf(const Prefix& prefix, const Route& route) const;
 
   boost::asio::io_context& io_;
   Strand strand_;

@@ -131,24 +131,75 @@ TEST_CASE("the node's blocks come from IPAMBlock affinity and BlockAffinity") {
   CHECK(c.blocks == std::vector<Prefix>{*Prefix::parse("10.65.0.0/26"), *Prefix::parse("fd65::/122")});
 }
 
-TEST_CASE("BGPFilter: the first matching rule decides, no match accepts") {
-  SpeakerConfig c;
-  model::BGPFilterSpec spec;
+TEST_CASE("BGPFilters are compiled; a peer naming a refused filter is not started") {
+  ResourceSnapshot snap;
+  snap.nodes = {makeNode("a", "10.0.0.1/24")};
+  model::BGPFilter good;
+  good.metadata.name = "good";
   model::BGPFilterRule reject;
   reject.cidr = "10.1.0.0/16";
   reject.matchOperator = "In";
   reject.action = "Reject";
-  model::BGPFilterRule acceptLong;
-  acceptLong.cidr = "10.0.0.0/8";
-  acceptLong.matchOperator = "In";
-  acceptLong.prefixLength = model::BGPFilterPrefixLength{24, 32};
-  acceptLong.action = "Accept";
-  spec.importV4 = {reject, acceptLong};
-  c.filters["f"] = spec;
-  CHECK_FALSE(filterAccepts(c, {"f"}, *Prefix::parse("10.1.2.0/24"), true));
-  CHECK(filterAccepts(c, {"f"}, *Prefix::parse("10.2.2.0/24"), true));
-  CHECK(filterAccepts(c, {"f"}, *Prefix::parse("192.168.0.0/24"), true));
-  CHECK(filterAccepts(c, {"f"}, *Prefix::parse("10.1.2.0/24"), false));
+  good.spec.importV4 = {reject};
+  model::BGPFilter bad = good;
+  bad.metadata.name = "bad";
+  bad.spec.importV4[0].interface = "eth*";
+  snap.bgpFilters = {good, bad};
+  auto withGood = makePeer("tor1", "10.0.0.254", 65001);
+  withGood.spec.filters = {"good"};
+  auto withBad = makePeer("tor2", "10.0.0.253", 65001);
+  withBad.spec.filters = {"good", "bad"};
+  snap.bgpPeers = {withGood, withBad};
+  const auto c = buildConfig(snap, "a");
+  CHECK(c.policies.contains("good"));
+  CHECK_FALSE(c.policies.contains("bad"));
+  CHECK(keys(c) == std::vector<std::string>{"peer/tor1/10.0.0.254"});
+  bool said = false;
+  for (const auto& w : c.warnings) said = said || (w.find("tor2") != std::string::npos && w.find("interface") != std::string::npos);
+  CHECK(said);
+}
+
+TEST_CASE("BGPPeer nextHopMode and keepOriginalNextHop") {
+  const std::vector<std::tuple<std::optional<std::string>, bool, NextHopMode>> cases{
+      {std::nullopt, false, NextHopMode::kAuto}, {"Auto", false, NextHopMode::kAuto},
+      {"Self", false, NextHopMode::kSelf},       {"Keep", false, NextHopMode::kKeep},
+      {std::nullopt, true, NextHopMode::kKeep}};
+  for (const auto& [mode, keep, want] : cases) {
+    ResourceSnapshot snap;
+    snap.nodes = {makeNode("a", "10.0.0.1/24")};
+    auto peer = makePeer("tor", "10.0.0.254", 65001);
+    peer.spec.nextHopMode = mode;
+    peer.spec.keepOriginalNextHop = keep;
+    snap.bgpPeers = {peer};
+    const auto c = buildConfig(snap, "a");
+    REQUIRE(c.peers.size() == 1);
+    CHECK(c.peers[0].nextHopMode == want);
+  }
+}
+
+TEST_CASE("prefixAdvertisements: the node's BGPConfiguration, else the default; names resolved") {
+  ResourceSnapshot snap;
+  snap.nodes = {makeNode("a", "10.0.0.1/24")};
+  model::BGPConfiguration global;
+  global.metadata.name = "default";
+  global.spec.communities = {{"gold", "65000:100"}};
+  global.spec.prefixAdvertisements = {{"10.65.0.0/16", {"gold", "65000:1:2"}}, {"10.66.0.0/16", {"nosuch"}}};
+  snap.bgpConfigurations = {global};
+  auto c = buildConfig(snap, "a");
+  REQUIRE(c.prefixCommunities.size() == 1);  // the unresolvable one is skipped, with a warning
+  CHECK(c.prefixCommunities[0].cidr == *Prefix::parse("10.65.0.0/16"));
+  CHECK(c.prefixCommunities[0].changes.communities == std::vector<std::uint32_t>{65000u << 16 | 100});
+  CHECK(c.prefixCommunities[0].changes.largeCommunities == std::vector<LargeCommunity>{{65000, 1, 2}});
+  CHECK_FALSE(c.warnings.empty());
+
+  model::BGPConfiguration mine;
+  mine.metadata.name = "node.a";
+  mine.spec.prefixAdvertisements = {{"10.65.1.0/26", {"gold"}}};
+  snap.bgpConfigurations.push_back(mine);
+  c = buildConfig(snap, "a");
+  REQUIRE(c.prefixCommunities.size() == 1);
+  CHECK(c.prefixCommunities[0].cidr == *Prefix::parse("10.65.1.0/26"));
+  CHECK(c.prefixCommunities[0].changes.communities == std::vector<std::uint32_t>{65000u << 16 | 100});
 }
 
 TEST_CASE("Go durations") {
