@@ -174,6 +174,7 @@ struct SetState {
   std::string key;  // in setsByKey_
   SetKind kind = SetKind::kSelector;
   std::shared_ptr<const SelectorProgram> program;
+  Anchor anchor;  // where setIndex_ files it: the rarest of its labels when it was acquired
   StrId portName = kNoStr;
   StrId portProtocol = kNoStr;
   uint32_t refs = 0;
@@ -247,6 +248,7 @@ class CalcGraph::Impl {
                       StrId portProtocol);
   void releaseSet(uint32_t id);
   std::vector<uint32_t> labelSetsFor(const Anchor& anchor);
+  std::size_t anchorCardinality(const Anchor& anchor) const;  // label sets carrying it, roughly
   bool matches(const SelectorProgram& program, const LabelView& view);
 
   // Policies (policies.cpp).

@@ -72,6 +72,35 @@ void CalcGraph::Impl::contribute(uint32_t s, const MemberList& members, uint32_t
   }
 }
 
+std::size_t CalcGraph::Impl::anchorCardinality(const Anchor& anchor) const {
+  std::size_t n = 0;
+  auto parentSets = [&](const std::vector<uint32_t>& parents) {
+    for (uint32_t p : parents) n += parents_[p].labelSets.size();
+  };
+  switch (anchor.kind) {
+    case Anchor::Kind::kLabels:
+      for (StrId v : anchor.values) {
+        const uint64_t k = labelKey(anchor.key, v);
+        if (auto it = labelSetsByLabel_.find(k); it != labelSetsByLabel_.end()) {
+          n += it->second.size();
+        }
+        if (auto it = parentsByLabel_.find(k); it != parentsByLabel_.end()) parentSets(it->second);
+      }
+      return n;
+    case Anchor::Kind::kKey:
+      if (auto it = labelSetsByKeyOnly_.find(anchor.key); it != labelSetsByKeyOnly_.end()) {
+        n += it->second.size();
+      }
+      if (auto it = parentsByKeyOnly_.find(anchor.key); it != parentsByKeyOnly_.end()) {
+        parentSets(it->second);
+      }
+      return n;
+    case Anchor::Kind::kNone:
+      break;
+  }
+  return labelSets_.size();
+}
+
 std::vector<uint32_t> CalcGraph::Impl::labelSetsFor(const Anchor& anchor) {
   std::vector<uint32_t> out;
   const uint32_t stamp = ++stampValue_;
@@ -164,13 +193,25 @@ uint32_t CalcGraph::Impl::acquireSet(SetKind kind, const std::string& selectorTe
   if (set.sent) set.needFull = true;
   set.added.clear();
   set.removed.clear();
-  for (uint32_t ls : labelSetsFor(set.program->anchor())) {
+  // Anchored on whichever of its labels the fewest label sets carry now: "pcns.team == x &&
+  // tier == frontend" is filed under the team (20 namespaces) rather than the tier (a third of
+  // all pods). Any required label is a correct anchor; the count only decides the cost.
+  set.anchor = set.program->anchor();
+  std::size_t best = anchorCardinality(set.anchor);
+  for (Anchor& a : set.program->anchors()) {
+    const std::size_t n = anchorCardinality(a);
+    if (n < best) {
+      best = n;
+      set.anchor = std::move(a);
+    }
+  }
+  for (uint32_t ls : labelSetsFor(set.anchor)) {
     if (!matches(*set.program, view(ls))) continue;
     for (uint32_t item : labelSets_[ls].items) {
       contribute(s, items_[item].members, items_[item].ports(), true);
     }
   }
-  setIndex_.add(s, set.program->anchor());
+  setIndex_.add(s, set.anchor);
   if (!set.dirty) {
     set.dirty = true;
     dirtySets_.insert(s);
@@ -181,7 +222,7 @@ uint32_t CalcGraph::Impl::acquireSet(SetKind kind, const std::string& selectorTe
 void CalcGraph::Impl::releaseSet(uint32_t s) {
   SetState& set = sets_[s];
   if (--set.refs != 0) return;
-  setIndex_.remove(s, set.program->anchor());
+  setIndex_.remove(s, set.anchor);
   set.members.clear();
   set.added.clear();
   set.removed.clear();

@@ -204,8 +204,7 @@ bool SelectorProgram::eval(uint32_t index, const LabelView& labels,
   }
 }
 
-void SelectorProgram::computeAnchor(StrId orchestratorKey) {
-  // Candidates: the root if it is a positive label test, or any positive child of a root &&.
+std::vector<Anchor> SelectorProgram::anchors() const {
   auto anchorOf = [this](uint32_t index) -> Anchor {
     const Term& t = terms_[index];
     Anchor a;
@@ -224,15 +223,9 @@ void SelectorProgram::computeAnchor(StrId orchestratorKey) {
     }
     return a;
   };
-  // Lower is more selective: one value beats a few values beats "has the key".
-  // projectcalico.org/orchestrator == "k8s" is on every pod: a last resort.
-  auto rank = [orchestratorKey](const Anchor& a) -> std::size_t {
-    if (a.kind == Anchor::Kind::kLabels && a.key == orchestratorKey) return 500000;
-    if (a.kind == Anchor::Kind::kLabels) return a.values.size();
-    if (a.kind == Anchor::Kind::kKey) return 1000000;
-    return ~std::size_t{0};
-  };
-  // Every operand of a root && (and of && nested in it) must hold, so any of them may anchor.
+  // Candidates: the root if it is a positive label test, or any positive operand of a root &&
+  // (and of && nested in it): every one of them must hold, so any of them may anchor.
+  std::vector<Anchor> out;
   std::vector<uint32_t> pending = {0};
   while (!pending.empty()) {
     const uint32_t index = pending.back();
@@ -244,6 +237,21 @@ void SelectorProgram::computeAnchor(StrId orchestratorKey) {
       continue;
     }
     Anchor a = anchorOf(index);
+    if (a.kind != Anchor::Kind::kNone) out.push_back(std::move(a));
+  }
+  return out;
+}
+
+void SelectorProgram::computeAnchor(StrId orchestratorKey) {
+  // Lower is more selective: one value beats a few values beats "has the key".
+  // projectcalico.org/orchestrator == "k8s" is on every pod: a last resort.
+  auto rank = [orchestratorKey](const Anchor& a) -> std::size_t {
+    if (a.kind == Anchor::Kind::kLabels && a.key == orchestratorKey) return 500000;
+    if (a.kind == Anchor::Kind::kLabels) return a.values.size();
+    if (a.kind == Anchor::Kind::kKey) return 1000000;
+    return ~std::size_t{0};
+  };
+  for (Anchor& a : anchors()) {
     if (rank(a) < rank(anchor_)) anchor_ = std::move(a);
   }
 }

@@ -36,7 +36,11 @@ class SelectorProgram {
   bool matches(const LabelView& labels, const Interner& interner) const {
     return eval(0, labels, interner);
   }
+  // The anchor chosen from the selector alone (fewest values; orchestrator last).
   const Anchor& anchor() const { return anchor_; }
+  // Every anchor the selector admits (each positive label test every match must pass), for a
+  // caller that knows how many label sets carry each and can pick the rarest. Computed on call.
+  std::vector<Anchor> anchors() const;
 
  private:
   enum class Op : uint8_t { kAll, kHas, kEq, kNe, kContains, kStarts, kEnds, kIn, kNotIn, kNot, kAnd, kOr };

@@ -162,3 +162,29 @@ TEST_CASE("packed policy bodies unpack to the same selector and rules") {
 
 }  // namespace
 }  // namespace tartan::calc
+
+namespace tartan::calc {
+namespace {
+
+TEST_CASE("a selector admits as anchors exactly the positive tests every match must pass") {
+  Interner interner;
+  auto describe = [&](const char* selector) {
+    std::set<std::string> out;
+    for (const Anchor& a : SelectorProgram::compile(selector, interner)->anchors()) {
+      std::string text(interner.text(a.key));
+      if (a.kind == Anchor::Kind::kKey) text = "has " + text;
+      for (StrId v : a.values) text += " " + std::string(interner.text(v));
+      out.insert(text);
+    }
+    return out;
+  };
+  CHECK(describe("(pcns.team == \"a\" && (has(x) && tier in {\"f\", \"g\"}))") ==
+        std::set<std::string>{"pcns.team a", "has x", "tier f g"});
+  CHECK(describe("(a == \"1\" || b == \"2\")").empty());          // neither is required
+  CHECK(describe("(!has(a) && b != \"2\")").empty());             // negative tests never anchor
+  CHECK(describe("(c starts with \"x\" && !(d == \"1\"))") == std::set<std::string>{"has c"});
+  CHECK(describe("all()").empty());
+}
+
+}  // namespace
+}  // namespace tartan::calc
