@@ -18,6 +18,7 @@ const std::string kAcceptMark = fmt::format("{:#x}/{:#x}", kMarkAccept, kMarkAcc
 const std::string kNoPassMark = fmt::format("{:#x}/{:#x}", 0, kMarkPass);
 const std::string kClearMarks = fmt::format("{:#x}/{:#x}", 0, kMarkAccept | kMarkPass);
 const std::string kClearPass = fmt::format("{:#x}/{:#x}", 0, kMarkPass);
+const std::string kNotAccepted = fmt::format("{:#x}/{:#x}", 0, kMarkAccept);
 
 enum class Direction { kInbound, kOutbound };
 
@@ -284,11 +285,20 @@ TableChains renderStaticChains(IpFamily family, const RenderConfig& config) {
   TableChains out;
   const std::string clear = "-j MARK --set-xmark " + kClearMarks;
   const std::string acceptIfMarked = "-m mark --mark " + kAcceptMark;
+  const std::string established = "-m conntrack --ctstate RELATED,ESTABLISHED";
+  // The accept bit on a packet entering the filter table says that a doNotTrack policy (raw) or a
+  // preDNAT policy (mangle) of its host endpoint allowed it. Calico's rule: such a packet skips
+  // every later host-endpoint policy (preDNAT and normal), but never workload policy — so the
+  // filter chains test the bit before their first clear, and workload chains clear it themselves.
+  // The raw chains clear every bit first, so no other value can reach here.
+
   // filter INPUT: workload traffic to the host goes (goto) to tartan-wl-to-host, so that its
   // RETURN leaves tartan-INPUT; everything else meets the host endpoints.
-  Chain input{std::string(names::kFilterInput), {{"", clear}}};
+  Chain input{std::string(names::kFilterInput), {}};
   for (const auto& p : config.interfacePrefixes)
     input.rules.push_back({"-i " + p + "+", "-g " + std::string(names::kWorkloadToHost)});
+  input.rules.push_back({acceptIfMarked, "-j ACCEPT"});
+  input.rules.push_back({"", clear});
   input.rules.push_back({"", "-j " + std::string(names::kFromHostDispatch)});
   input.rules.push_back({acceptIfMarked, "-j ACCEPT"});
 
@@ -301,8 +311,20 @@ TableChains renderStaticChains(IpFamily family, const RenderConfig& config) {
   toHost.rules.push_back({"", "-j " + std::string(names::kFromWorkloadDispatch)});
   toHost.rules.push_back({"", endpointToHostAction(config.endpointToHost)});
 
-  Chain forward{std::string(names::kFilterForward), {{"", clear}}};
-  forward.rules.push_back({"", "-j " + std::string(names::kFromHostForwardDispatch)});
+  // filter FORWARD. Conntrack first: a packet of an established flow to or from a workload is
+  // accepted before the dispatch walk and every policy (each endpoint chain would accept it at
+  // its top anyway, so the verdict is the same, only cheaper). Only workload traffic: traffic
+  // between host interfaces is not ours to accept (a later FORWARD rule of someone else's may
+  // mean to drop it), and host endpoints' forward chains accept their established flows
+  // themselves. Invalid packets stay the endpoint chains' to drop, for the same reason.
+  Chain forward{std::string(names::kFilterForward), {}};
+  for (const auto& p : config.interfacePrefixes) {
+    forward.rules.push_back({"-i " + p + "+ " + established, "-j ACCEPT"});
+    forward.rules.push_back({"-o " + p + "+ " + established, "-j ACCEPT"});
+  }
+  // Keep the accept bit: a preDNAT or doNotTrack allow skips applyOnForward policy (as in Calico).
+  forward.rules.push_back({"", "-j MARK --set-xmark " + kClearPass});
+  forward.rules.push_back({"-m mark --mark " + kNotAccepted, "-j " + std::string(names::kFromHostForwardDispatch)});
   for (const auto& p : config.interfacePrefixes)
     forward.rules.push_back({"-i " + p + "+", "-j " + std::string(names::kFromWorkloadDispatch)});
   for (const auto& p : config.interfacePrefixes)
@@ -311,7 +333,7 @@ TableChains renderStaticChains(IpFamily family, const RenderConfig& config) {
   forward.rules.push_back({acceptIfMarked, "-j ACCEPT"});
 
   // filter OUTPUT: the host may always reach its own workloads (as in Calico).
-  Chain output{std::string(names::kFilterOutput), {{"", clear}}};
+  Chain output{std::string(names::kFilterOutput), {{acceptIfMarked, "-j ACCEPT"}, {"", clear}}};
   for (const auto& p : config.interfacePrefixes) output.rules.push_back({"-o " + p + "+", "-j RETURN"});
   output.rules.push_back({"", "-j " + std::string(names::kToHostDispatch)});
   output.rules.push_back({acceptIfMarked, "-j ACCEPT"});
@@ -328,13 +350,24 @@ TableChains renderStaticChains(IpFamily family, const RenderConfig& config) {
     chain.rules.push_back({acceptIfMarked, "-j ACCEPT"});
     return chain;
   };
+  // Before conntrack, a reply cannot be told from a new packet: the failsafe chains of the raw
+  // table also let through the replies of failsafe connections (an inbound port as the source
+  // port going out, an outbound one coming in), so that a doNotTrack deny cannot cut the node's
+  // own failsafe connections in half. They reach the filter table tracked, where conntrack
+  // accepts only real replies.
+  Chain rawFailsafeIn = failsafeChain(names::kFailsafeIn, config.failsafeInbound);
+  for (const auto& p : config.failsafeOutbound)
+    rawFailsafeIn.rules.push_back({fmt::format("-p {} -m {} --sport {}", p.protocol, p.protocol, p.port), "-j ACCEPT"});
+  Chain rawFailsafeOut = failsafeChain(names::kFailsafeOut, config.failsafeOutbound);
+  for (const auto& p : config.failsafeInbound)
+    rawFailsafeOut.rules.push_back({fmt::format("-p {} -m {} --sport {}", p.protocol, p.protocol, p.port), "-j ACCEPT"});
   out.raw = {rawChain(names::kPrerouting, "-i", names::kFromHostDispatch),
-             rawChain(names::kRawOutput, "-o", names::kToHostDispatch),
-             failsafeChain(names::kFailsafeIn, config.failsafeInbound),
-             failsafeChain(names::kFailsafeOut, config.failsafeOutbound)};
+             rawChain(names::kRawOutput, "-o", names::kToHostDispatch), std::move(rawFailsafeIn),
+             std::move(rawFailsafeOut)};
 
-  // mangle: preDNAT policies of host endpoints, for new flows only.
-  Chain mangle{std::string(names::kPrerouting), {{"-m conntrack --ctstate RELATED,ESTABLISHED", "-j ACCEPT"}}};
+  // mangle: preDNAT policies of host endpoints, for new flows only, and not for packets a
+  // doNotTrack policy already allowed (their accept bit is kept from the raw table).
+  Chain mangle{std::string(names::kPrerouting), {{established, "-j ACCEPT"}, {acceptIfMarked, "-j ACCEPT"}}};
   mangle.rules.push_back({"", clear});
   for (const auto& p : config.interfacePrefixes) mangle.rules.push_back({"-i " + p + "+", "-j RETURN"});
   mangle.rules.push_back({"", "-j " + std::string(names::kFromHostDispatch)});

@@ -308,6 +308,14 @@ Chain rulesChain(std::string name, const Container& rules, IpFamily family, cons
     auto rendered = renderRule(rule, family, config);
     chain.rules.insert(chain.rules.end(), rendered.begin(), rendered.end());
   }
+  // An Allow or Pass ends with "return if the bit is set", so that no later rule of the chain can
+  // undo it. After the chain's last rule the end of the chain returns anyway: leaving it out
+  // saves every packet the rule did not match one evaluation (a policy with one Allow rule, the
+  // most common shape, is then a single rule on the path of everything it does not allow).
+  if (!chain.rules.empty()) {
+    const Rule& last = chain.rules.back();
+    if (last.action == "-j RETURN" && last.match.rfind("-m mark --mark ", 0) == 0) chain.rules.pop_back();
+  }
   return chain;
 }
 }  // namespace

@@ -227,3 +227,124 @@ TEST_CASE("the every-interface host endpoint never covers loopback or workload i
   CHECK(forward.rules.back() == Rule{"", "-g tartan-fhfw-any-interface"});
   CHECK(forward.rules.size() == 3);  // eth0 has no forward policy
 }
+
+namespace {
+const Chain& chainNamed(const std::vector<Chain>& chains, std::string_view name) {
+  for (const auto& c : chains)
+    if (c.name == name) return c;
+  FAIL("no chain " << name);
+  throw std::logic_error("unreachable");
+}
+// The position of the first rule equal to `rule`, or -1.
+int indexOf(const Chain& chain, const Rule& rule) {
+  for (std::size_t i = 0; i < chain.rules.size(); ++i)
+    if (chain.rules[i] == rule) return static_cast<int>(i);
+  return -1;
+}
+int indexOfAction(const Chain& chain, std::string_view action) {
+  for (std::size_t i = 0; i < chain.rules.size(); ++i)
+    if (chain.rules[i].action == action) return static_cast<int>(i);
+  return -1;
+}
+const Rule kAcceptIfAccepted{"-m mark --mark 0x10000/0x10000", "-j ACCEPT"};
+const std::string kClearBoth = "-j MARK --set-xmark 0x0/0x30000";
+}  // namespace
+
+TEST_CASE("established workload flows are accepted at the top of tartan-FORWARD, before any dispatch",
+          "[render][static]") {
+  RenderConfig config;
+  const auto chains = renderStaticChains(IpFamily::kV4, config);
+  const Chain& forward = chainNamed(chains.filter, names::kFilterForward);
+  REQUIRE(forward.rules.size() >= 2);
+  CHECK(forward.rules[0] == Rule{"-i tart+ -m conntrack --ctstate RELATED,ESTABLISHED", "-j ACCEPT"});
+  CHECK(forward.rules[1] == Rule{"-o tart+ -m conntrack --ctstate RELATED,ESTABLISHED", "-j ACCEPT"});
+  // Traffic between host interfaces is not accepted on conntrack alone: it is not ours.
+  for (const auto& rule : forward.rules)
+    if (rule.match.find("ctstate") != std::string::npos) CHECK(rule.match.find("tart+") != std::string::npos);
+  // Every prefix gets the shortcut.
+  config.interfacePrefixes = {"tart", "cali"};
+  const auto two = chainNamed(renderStaticChains(IpFamily::kV4, config).filter, names::kFilterForward);
+  CHECK(indexOf(two, {"-i cali+ -m conntrack --ctstate RELATED,ESTABLISHED", "-j ACCEPT"}) <
+        indexOfAction(two, "-j " + std::string(names::kFromHostForwardDispatch)));
+}
+
+TEST_CASE("a doNotTrack or preDNAT allow skips the host endpoint's later policies, never workload policy",
+          "[render][static][hep]") {
+  const auto chains = renderStaticChains(IpFamily::kV4, RenderConfig{});
+  // filter INPUT and OUTPUT: the accept bit from raw/mangle is honoured before it is cleared.
+  for (auto name : {names::kFilterInput, names::kFilterOutput}) {
+    const Chain& chain = chainNamed(chains.filter, name);
+    INFO(name);
+    const int accept = indexOf(chain, kAcceptIfAccepted);
+    REQUIRE(accept >= 0);
+    CHECK(accept < indexOfAction(chain, kClearBoth));
+  }
+  // Workload traffic to the host leaves for its own chain before the accept bit is looked at.
+  const Chain& input = chainNamed(chains.filter, names::kFilterInput);
+  CHECK(indexOfAction(input, "-g " + std::string(names::kWorkloadToHost)) < indexOf(input, kAcceptIfAccepted));
+  // FORWARD keeps the bit and skips applyOnForward ingress policy when it is set.
+  const Chain& forward = chainNamed(chains.filter, names::kFilterForward);
+  CHECK(indexOfAction(forward, kClearBoth) == -1);
+  CHECK(indexOf(forward, {"-m mark --mark 0x0/0x10000", "-j " + std::string(names::kFromHostForwardDispatch)}) >= 0);
+  // Workload endpoint chains clear both bits before their policies.
+  pb::WorkloadEndpoint wep;
+  wep.set_interface_name("tart1");
+  for (const auto& c : renderWorkloadEndpoint(wep, IpFamily::kV4, RenderConfig{}))
+    CHECK(indexOfAction(c, kClearBoth) >= 0);
+  // mangle: a doNotTrack allow (accept bit from raw) is not subject to preDNAT policy.
+  const Chain& mangle = chainNamed(chains.mangle, names::kPrerouting);
+  const int accepted = indexOf(mangle, kAcceptIfAccepted);
+  REQUIRE(accepted >= 0);
+  CHECK(accepted < indexOfAction(mangle, kClearBoth));
+  CHECK(accepted < indexOfAction(mangle, "-j " + std::string(names::kFromHostDispatch)));
+  // raw clears every bit first, so nothing but our own raw/mangle verdicts can set it.
+  for (auto name : {names::kPrerouting, names::kRawOutput})
+    CHECK(chainNamed(chains.raw, name).rules.front().action == kClearBoth);
+}
+
+TEST_CASE("raw failsafe chains also pass the replies of failsafe connections", "[render][static][hep]") {
+  RenderConfig config;
+  config.failsafeInbound = {{"tcp", 22}};
+  config.failsafeOutbound = {{"tcp", 2379}, {"udp", 53}};
+  const auto chains = renderStaticChains(IpFamily::kV4, config);
+  const Chain& rawIn = chainNamed(chains.raw, names::kFailsafeIn);
+  CHECK(rawIn.rules == std::vector<Rule>{{"-p tcp -m tcp --dport 22", "-j ACCEPT"},
+                                         {"-p tcp -m tcp --sport 2379", "-j ACCEPT"},
+                                         {"-p udp -m udp --sport 53", "-j ACCEPT"}});
+  const Chain& rawOut = chainNamed(chains.raw, names::kFailsafeOut);
+  CHECK(rawOut.rules == std::vector<Rule>{{"-p tcp -m tcp --dport 2379", "-j ACCEPT"},
+                                          {"-p udp -m udp --dport 53", "-j ACCEPT"},
+                                          {"-p tcp -m tcp --sport 22", "-j ACCEPT"}});
+  // After conntrack (filter, mangle) only the real direction: conntrack accepts the replies.
+  CHECK(chainNamed(chains.filter, names::kFailsafeIn).rules.size() == 1);
+  CHECK(chainNamed(chains.filter, names::kFailsafeOut).rules.size() == 2);
+  CHECK(chainNamed(chains.mangle, names::kFailsafeIn).rules.size() == 1);
+}
+
+TEST_CASE("a policy chain's last Allow or Pass needs no return of its own: the chain's end returns",
+          "[render][policy]") {
+  pb::PolicyID id;
+  id.set_tier("default");
+  id.set_name("p");
+  pb::Policy policy;
+  pb::Rule allow = tcp();
+  allow.set_action(pb::RULE_ACTION_ALLOW);
+  *policy.add_inbound_rules() = allow;
+  auto chains = renderPolicy(id, policy, IpFamily::kV4, RenderConfig{});
+  REQUIRE(chains.size() == 2);
+  CHECK(chains[0].rules == std::vector<Rule>{{"-p tcp", "-j MARK --set-xmark 0x10000/0x10000"}});
+  CHECK(chains[1].rules.empty());
+  // Followed by a deny, the allow must return first, or the deny would drop what it allowed.
+  *policy.add_inbound_rules() = tcp();
+  chains = renderPolicy(id, policy, IpFamily::kV4, RenderConfig{});
+  CHECK(chains[0].rules == std::vector<Rule>{{"-p tcp", "-j MARK --set-xmark 0x10000/0x10000"},
+                                             {"-m mark --mark 0x10000/0x10000", "-j RETURN"},
+                                             {"-p tcp", "-j DROP"}});
+  // A trailing Pass likewise.
+  pb::Policy pass;
+  pb::Rule p = tcp();
+  p.set_action(pb::RULE_ACTION_PASS);
+  *pass.add_outbound_rules() = p;
+  CHECK(renderPolicy(id, pass, IpFamily::kV4, RenderConfig{})[1].rules ==
+        std::vector<Rule>{{"-p tcp", "-j MARK --set-xmark 0x20000/0x20000"}});
+}

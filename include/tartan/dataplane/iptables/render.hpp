@@ -6,9 +6,12 @@
 //           endpoint chains (tartan-tw-/fw-/th-/fh-/thfw-/fhfw-) -> policy chains (tartan-pi-/po-)
 //   raw:    PREROUTING/OUTPUT -> tartan-PREROUTING/OUTPUT -> host endpoints' doNotTrack policies
 //   mangle: PREROUTING -> tartan-PREROUTING -> host endpoints' preDNAT policies
-// Endpoint chains accept established and related packets and drop invalid ones before any
-// policy, so an established flow costs two rules; each tier is evaluated with the accept/pass
-// mark bits and ends with the tier's default action.
+// tartan-FORWARD accepts established and related packets to and from workloads before any
+// dispatch, so an established workload flow costs one or two rules; endpoint chains start with
+// the same test (and drop invalid packets) for every other path. Each tier is evaluated with the
+// accept/pass mark bits and ends with the tier's default action. A packet that a host endpoint's
+// doNotTrack (raw) or preDNAT (mangle) policy allowed keeps the accept bit into the filter table
+// and skips the host endpoint's later policies there, as in Calico; workload policy still applies.
 // Owns nothing; no I/O; safe to call from any thread. Bad input (an address of the wrong family,
 // ports without a port protocol) makes a rule render to nothing for that family; a malformed
 // rule (invalidRuleReason) renders to nothing and is logged, rather than failing the batch.

@@ -1,0 +1,174 @@
+// A node whose own interfaces are host endpoints; see host_node.hpp.
+#include "host_node.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace tartan::test::hep {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr int kHealthPort = 9099;  // the node namespace has a loopback of its own
+
+std::string binary(const std::string& relative) {
+  const char* dir = std::getenv("TARTAN_BINARY_DIR");
+  return dir ? std::string(dir) + "/" + relative : relative;
+}
+
+// The HTTP status of GET `path` on the agent's health port, 0 if nothing answers.
+int httpStatus(const NetNamespace& ns, const std::string& path) {
+  int status = 0;
+  std::thread([&] {
+    const int fd = connectFrom(ns, "127.0.0.1", kHealthPort, 1000);
+    if (fd < 0) return;
+    const std::string request = "GET " + path + " HTTP/1.0\r\n\r\n";
+    if (::write(fd, request.data(), request.size()) > 0) {
+      char buf[64] = {};
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, 2000) == 1 && ::read(fd, buf, sizeof buf - 1) > 12) status = std::atoi(buf + 9);
+    }
+    ::close(fd);
+  }).join();
+  return status;
+}
+
+}  // namespace
+
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  for (;;) {
+    if (condition()) return true;
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(100ms);
+  }
+}
+
+UdpEchoServer::UdpEchoServer(const NetNamespace& ns, const std::string& ip, int port) {
+  EnterNamespace in(ns);
+  sockaddr_storage addr{};
+  const socklen_t len = fillAddress(ip, port, addr);
+  fd_ = ::socket(addr.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), len) != 0)
+    throw std::runtime_error("udp echo server bind: " + std::string(std::strerror(errno)));
+  thread_ = std::thread([this] {
+    while (!stop_) {
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, 100) != 1) continue;
+      char buf[512];
+      sockaddr_storage from{};
+      socklen_t fromLen = sizeof from;
+      const ssize_t n = ::recvfrom(fd_, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &fromLen);
+      if (n > 0) ::sendto(fd_, buf, static_cast<size_t>(n), 0, reinterpret_cast<sockaddr*>(&from), fromLen);
+    }
+  });
+}
+
+UdpEchoServer::~UdpEchoServer() {
+  stop_ = true;
+  thread_.join();
+  ::close(fd_);
+}
+
+bool udpEchoes(const NetNamespace& ns, const std::string& ip, int port, int timeoutMs) {
+  EnterNamespace in(ns);
+  sockaddr_storage addr{};
+  const socklen_t len = fillAddress(ip, port, addr);
+  const int fd = ::socket(addr.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  bool ok = false;
+  if (fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&addr), len) == 0 && ::send(fd, "ping", 4, 0) == 4) {
+    pollfd p{fd, POLLIN, 0};
+    char buf[8];
+    ok = ::poll(&p, 1, timeoutMs) == 1 && ::recv(fd, buf, sizeof buf, 0) == 4 && std::memcmp(buf, "ping", 4) == 0;
+  }
+  if (fd >= 0) ::close(fd);
+  return ok;
+}
+
+HostNode::HostNode() {
+  dir_ = (fs::temp_directory_path() / ("tartan-hep-test-" + uniqueSuffix())).string();
+  fs::create_directories(dir_ + "/datastore");
+  vethPair(node_, "eth0", peer_, "eth0");
+  vethPair(node_, "eth1", far_, "eth0");
+  node_.execOrThrow(std::string("sysctl -qw net.ipv4.ip_forward=1 && ip addr add ") + kNodeEth0 +
+                    "/24 dev eth0 && ip addr add " + kNodeEth1 + "/24 dev eth1");
+  peer_.execOrThrow(std::string("ip addr add ") + kPeer + "/24 dev eth0 && ip route add 10.78.0.0/24 via " +
+                    kNodeEth0);
+  far_.execOrThrow(std::string("ip addr add ") + kFar + "/24 dev eth0 && ip route add 10.77.0.0/24 via " +
+                   kNodeEth1);
+}
+
+HostNode::~HostNode() {
+  if (agent_ > 0) {
+    ::kill(agent_, SIGKILL);
+    ::waitpid(agent_, nullptr, 0);
+  }
+  std::error_code ec;
+  fs::remove_all(dir_, ec);
+}
+
+void HostNode::apply(const std::string& name, const std::string& yaml) const {
+  const std::string file = dir_ + "/" + name + ".yaml";
+  std::ofstream(file) << yaml;
+  shellOrThrow(binary("src/cli/tartanctl") + " --datastore file:" + dir_ + "/datastore apply -f " + file);
+}
+
+void HostNode::remove(const std::string& name) const {
+  shellOrThrow(binary("src/cli/tartanctl") + " --datastore file:" + dir_ + "/datastore delete -f " + dir_ + "/" +
+               name + ".yaml");
+}
+
+void HostNode::startAgent() {
+  if (agent_ > 0) throw std::logic_error("agent already running");
+  const std::string log = dir_ + "/agent.log";
+  const std::string agent = binary("src/agent/tartan-agent");
+  const std::string datastore = "file:" + dir_ + "/datastore";
+  const std::string port = std::to_string(kHealthPort);
+  agent_ = ::fork();
+  if (agent_ == 0) {
+    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    ::dup2(fd, 1);
+    ::dup2(fd, 2);
+    ::execlp("ip", "ip", "netns", "exec", node_.name().c_str(), agent.c_str(), "--datastore", datastore.c_str(),
+             "--node", "node-1", "--health-port", port.c_str(), "--log-level", "debug", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  if (!eventually([&] { return httpStatus(node_, "/readiness") == 200; }, 90s))
+    throw std::runtime_error("tartan-agent not ready within 90 s; its log:\n" + agentLog());
+}
+
+std::string HostNode::agentLog() const {
+  std::ifstream in(dir_ + "/agent.log");
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+int HostNode::conntrackEntries(const std::string& protocol, int port) const {
+  // `conntrack -L` prints one line per entry on stdout and its summary on stderr.
+  const auto out = node_.exec("conntrack -L -p " + protocol + " --dport " + std::to_string(port) + " 2>/dev/null");
+  int lines = 0;
+  std::istringstream in(out.output);
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) ++lines;
+  return lines;
+}
+
+std::string hostEndpointYaml(const std::string& name, const std::string& labels, const std::string& interfaceName,
+                             const std::string& expectedIPs) {
+  std::string yaml = "apiVersion: tartan.dev/v1\nkind: HostEndpoint\nmetadata:\n  name: " + name +
+                     "\n  labels: " + labels + "\nspec:\n  node: node-1\n";
+  if (!interfaceName.empty()) yaml += "  interfaceName: " + interfaceName + "\n";
+  if (!expectedIPs.empty()) yaml += "  expectedIPs: [" + expectedIPs + "]\n";
+  return yaml;
+}
+
+}  // namespace tartan::test::hep
