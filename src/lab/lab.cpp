@@ -20,6 +20,7 @@
 #include <fstream>
 #include <iostream>
 #include <optional>
+#include <set>
 #include <thread>
 
 namespace tartan::lab {
@@ -106,9 +107,20 @@ class State {
     if (auto r_ = (expr); !r_) return r_.error(); \
   } while (0)
 
+// The host end of every pod veth carries this MAC, as Calico's do, so its EUI-64 link-local
+// address is the one IPv6 gateway every pod routes to (fe80::ecee:eeff:feee:eeee): no proxy NDP
+// and no per-pod gateway address. The host end answers neighbour solicitations for it itself.
+constexpr const char* kHostVethMac = "ee:ee:ee:ee:ee:ee";
+constexpr const char* kIpv6Gateway = "fe80::ecee:eeff:feee:eeee";
+constexpr const char* kIpv4Gateway = "169.254.1.1";
+
 Result<void> makeNamespace(State& state, const std::string& name) {
   TRY(state.addNamespace(name));
   TRY(run({"ip", "netns", "add", name}));
+  // Interfaces made here from now on skip duplicate address detection: the lab's addresses are
+  // unique by construction, and a tentative link-local gateway would make a pod's first IPv6
+  // packets wait a second or more for DAD.
+  TRY(run({"ip", "netns", "exec", name, "sysctl", "-qw", "net.ipv6.conf.default.accept_dad=0"}));
   TRY(run({"ip", "-n", name, "link", "set", "lo", "up"}));
   return {};
 }
@@ -117,8 +129,11 @@ Result<void> buildNode(State& state, const std::string& node) {
   TRY(makeNamespace(state, node));
   // Forwarding between pods; proxy ARP answers for 169.254.1.1 only if the node has a route to
   // it out of another interface, so an uplink carries the node's default route (a veth whose
-  // peer stays in the node: not every kernel has the dummy driver).
+  // peer stays in the node: not every kernel has the dummy driver). IPv6 forwarding is per
+  // namespace as well: `all.forwarding` turns the node into a router (the agent sets it per
+  // workload interface too, but a router's NDP behaviour needs the global switch).
   TRY(run({"ip", "netns", "exec", node, "sysctl", "-qw", "net.ipv4.ip_forward=1"}));
+  TRY(run({"ip", "netns", "exec", node, "sysctl", "-qw", "net.ipv6.conf.all.forwarding=1"}));
   TRY(run({"ip", "-n", node, "link", "add", "uplink", "type", "veth", "peer", "name", "uplink-peer"}));
   TRY(run({"ip", "-n", node, "link", "set", "uplink-peer", "up"}));
   TRY(run({"ip", "-n", node, "link", "set", "uplink", "up"}));
@@ -131,17 +146,23 @@ Result<void> buildPod(State& state, const LabFile& lab, const LabPod& pod) {
   const std::string node = nodeNamespace(lab);
   const std::string veth = hostVethName(pod);
   TRY(makeNamespace(state, ns));
-  TRY(run({"ip", "-n", node, "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns}));
+  TRY(run({"ip", "-n", node, "link", "add", veth, "address", kHostVethMac, "type", "veth", "peer", "name",
+           "eth0", "netns", ns}));
   TRY(run({"ip", "-n", node, "link", "set", veth, "up"}));
   TRY(run({"ip", "-n", ns, "link", "set", "eth0", "up"}));
   TRY(run({"ip", "-n", ns, "addr", "add", pod.ip + "/32", "dev", "eth0"}));
-  TRY(run({"ip", "-n", ns, "route", "add", "169.254.1.1", "dev", "eth0", "scope", "link"}));
-  TRY(run({"ip", "-n", ns, "route", "add", "default", "via", "169.254.1.1", "dev", "eth0"}));
+  TRY(run({"ip", "-n", ns, "route", "add", kIpv4Gateway, "dev", "eth0", "scope", "link"}));
+  TRY(run({"ip", "-n", ns, "route", "add", "default", "via", kIpv4Gateway, "dev", "eth0"}));
+  // The pod's /128 and its default route via the host end's link-local address (the node's
+  // /128 route back to the pod is the agent's, from the WorkloadEndpoint's ipNetworks).
+  TRY(run({"ip", "-n", ns, "-6", "addr", "add", pod.ip6 + "/128", "dev", "eth0", "nodad"}));
+  TRY(run({"ip", "-n", ns, "-6", "route", "add", "default", "via", kIpv6Gateway, "dev", "eth0"}));
   return {};
 }
 
 std::vector<model::Resource> resources(const LabFile& lab) {
   std::vector<model::Resource> out;
+  std::set<std::pair<std::string, std::string>> serviceAccounts;
   for (const auto& ns : lab.namespaces) {
     model::KubernetesNamespace n;
     n.metadata.name = ns.name;
@@ -149,23 +170,31 @@ std::vector<model::Resource> resources(const LabFile& lab) {
     out.emplace_back(std::move(n));
   }
   for (const auto& pod : lab.pods) {
+    if (!pod.serviceAccount.empty() &&
+        serviceAccounts.emplace(pod.namespaceName, pod.serviceAccount).second) {
+      model::KubernetesServiceAccount sa;
+      sa.metadata.name = pod.serviceAccount;
+      sa.metadata.namespaceName = pod.namespaceName;
+      out.emplace_back(std::move(sa));
+    }
     model::KubernetesPod p;
     p.metadata.name = pod.name;
     p.metadata.namespaceName = pod.namespaceName;
     p.metadata.labels = {pod.labels.begin(), pod.labels.end()};
     p.spec.nodeName = lab.node;
+    p.spec.serviceAccountName = pod.serviceAccount;
     model::Container c;
     c.name = "server";
     for (const auto& port : pod.ports)
-      c.ports.push_back(model::ContainerPort{"", port.port, port.protocol, 0, ""});
+      c.ports.push_back(model::ContainerPort{port.name, port.port, port.protocol, 0, ""});
     p.spec.containers.push_back(std::move(c));
     p.status.phase = "Running";
     p.status.podIP = pod.ip;
-    p.status.podIPs.push_back(model::PodIP{pod.ip});
+    p.status.podIPs = {model::PodIP{pod.ip}, model::PodIP{pod.ip6}};  // dual stack, IPv4 first
     out.emplace_back(std::move(p));
 
-    // What the CNI plugin writes for the pod: its interface and address, named as Calico names
-    // it ("<node>-k8s-<pod>-eth0", each '-' doubled).
+    // What the CNI plugin writes for the pod: its interface, addresses and named ports, named as
+    // Calico names it ("<node>-k8s-<pod>-eth0", each '-' doubled).
     auto escaped = [](const std::string& part) {
       std::string e;
       for (char ch : part) e += ch == '-' ? std::string("--") : std::string(1, ch);
@@ -179,9 +208,20 @@ std::vector<model::Resource> resources(const LabFile& lab) {
     w.spec.node = lab.node;
     w.spec.pod = pod.name;
     w.spec.endpoint = "eth0";
+    w.spec.serviceAccountName = pod.serviceAccount;
     w.spec.interfaceName = hostVethName(pod);
-    w.spec.ipNetworks = {pod.ip + "/32"};
+    w.spec.ipNetworks = {pod.ip + "/32", pod.ip6 + "/128"};
     w.spec.profiles = {"kns." + pod.namespaceName};
+    if (!pod.serviceAccount.empty())
+      w.spec.profiles.push_back("ksa." + pod.namespaceName + "." + pod.serviceAccount);
+    for (const auto& port : pod.ports) {
+      if (port.name.empty()) continue;  // a WorkloadEndpoint lists named ports only
+      model::WorkloadEndpointPort wp;
+      wp.name = port.name;
+      wp.protocol = model::Protocol::fromName(port.protocol);
+      wp.port = port.port;
+      w.spec.ports.push_back(std::move(wp));
+    }
     out.emplace_back(std::move(w));
   }
   return out;
@@ -231,6 +271,35 @@ std::string tail(const std::string& path, size_t lines) {
   for (size_t i = all.size() > lines ? all.size() - lines : 0; i < all.size(); ++i)
     out += "  " + all[i] + "\n";
   return out;
+}
+
+// Starts the agent in the node namespace with the flags the state file records, lists it there,
+// and returns once it reports ready (its first full sync programmed).
+Result<pid_t> startAgent(State& state, const std::string& dir, int readyTimeoutSeconds) {
+  const json& d = state.data();
+  const std::string netns = d["nodeNamespace"].get<std::string>();
+  const int healthPort = d.value("healthPort", kHealthPort);
+  const std::string agentLog = dir + "/logs/agent.log";
+  auto agent = spawn({"ip", "netns", "exec", netns, d["agent"].get<std::string>(), "--datastore",
+                      datastoreSpec(dir), "--node", d["node"].get<std::string>(), "--health-port",
+                      std::to_string(healthPort), "--log-level", d.value("logLevel", "info")},
+                     agentLog);
+  if (!agent) return agent.error();
+  TRY(state.addProcess("agent", *agent));
+  const uint64_t agentStart = startTime(*agent);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(readyTimeoutSeconds);
+  for (;;) {
+    if (httpStatus(netns, healthPort, "/readiness") == 200) return *agent;
+    ::waitpid(*agent, nullptr, WNOHANG);
+    if (!isSameProcess(*agent, agentStart))
+      return makeError("tartan-agent", "",
+                       "exited during start-up; last lines of " + agentLog + ":\n" + tail(agentLog, 15));
+    if (std::chrono::steady_clock::now() > deadline)
+      return makeError("tartan-agent", "",
+                       "not ready after " + std::to_string(readyTimeoutSeconds) + "s; see " + agentLog +
+                           ":\n" + tail(agentLog, 15));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
 }
 
 }  // namespace
@@ -284,15 +353,22 @@ Result<void> up(const LabFile& lab, const std::string& labFileText, const Tools&
   d["nodeNamespace"] = nodeNamespace(lab);
   d["datastore"] = datastoreSpec(dir);
   d["healthPort"] = kHealthPort;
+  d["cidr"] = lab.cidr;
+  d["cidr6"] = lab.cidr6;
+  d["agent"] = tools.agent;  // `restart-agent` starts the same binary with the same flags
+  d["logLevel"] = options.logLevel;
   d["namespaces"] = json::array();
   d["processes"] = json::array();
   d["pods"] = json::array();
   for (const auto& pod : lab.pods) {
     json ports = json::array();
-    for (const auto& p : pod.ports) ports.push_back({{"port", p.port}, {"protocol", p.protocol}});
+    for (const auto& p : pod.ports)
+      ports.push_back({{"name", p.name}, {"port", p.port}, {"protocol", p.protocol}});
     d["pods"].push_back({{"namespace", pod.namespaceName},
                          {"name", pod.name},
                          {"ip", pod.ip},
+                         {"ip6", pod.ip6},
+                         {"serviceAccount", pod.serviceAccount},
                          {"netns", podNamespace(lab, pod)},
                          {"veth", hostVethName(pod)},
                          {"ports", ports}});
@@ -303,8 +379,8 @@ Result<void> up(const LabFile& lab, const std::string& labFileText, const Tools&
   TRY(buildNode(state, nodeNamespace(lab)));
   for (const auto& pod : lab.pods) {
     TRY(buildPod(state, lab, pod));
-    std::cout << "  pod " << pod.namespaceName << "/" << pod.name << "  " << pod.ip << "  netns "
-              << podNamespace(lab, pod) << "  veth " << hostVethName(pod) << "\n";
+    std::cout << "  pod " << pod.namespaceName << "/" << pod.name << "  " << pod.ip << "  " << pod.ip6
+              << "  netns " << podNamespace(lab, pod) << "  veth " << hostVethName(pod) << "\n";
   }
   TRY(writeResources(dir, lab));
 
@@ -320,29 +396,9 @@ Result<void> up(const LabFile& lab, const std::string& labFileText, const Tools&
     TRY(state.addProcess("serve " + pod.namespaceName + "/" + pod.name, *pid));
   }
 
-  const std::string agentLog = dir + "/logs/agent.log";
-  auto agent = spawn(
-      {"ip", "netns", "exec", nodeNamespace(lab), tools.agent, "--datastore", datastoreSpec(dir), "--node",
-       lab.node, "--health-port", std::to_string(kHealthPort), "--log-level", options.logLevel},
-      agentLog);
+  auto agent = startAgent(state, dir, options.readyTimeoutSeconds);
   if (!agent) return agent.error();
-  TRY(state.addProcess("agent", *agent));
-  const uint64_t agentStart = startTime(*agent);
-
-  // Ready means the agent has programmed its first full sync.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(options.readyTimeoutSeconds);
-  for (;;) {
-    if (httpStatus(nodeNamespace(lab), kHealthPort, "/readiness") == 200) break;
-    ::waitpid(*agent, nullptr, WNOHANG);
-    if (!isSameProcess(*agent, agentStart))
-      return makeError("tartan-agent", "",
-                       "exited during start-up; last lines of " + agentLog + ":\n" + tail(agentLog, 15));
-    if (std::chrono::steady_clock::now() > deadline)
-      return makeError("tartan-agent", "",
-                       "not ready after " + std::to_string(options.readyTimeoutSeconds) + "s; see " +
-                           agentLog + ":\n" + tail(agentLog, 15));
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
+  const std::string agentLog = dir + "/logs/agent.log";
   std::cout << "agent ready (pid " << *agent << ", log " << agentLog << ")\n"
             << "next: tartan-lab probe " << lab.name << "    tartan-lab apply " << lab.name
             << " -f examples/policy/    tartan-lab down " << lab.name << "\n";
@@ -375,6 +431,28 @@ Result<void> down(const std::string& stateDir, const std::string& labName) {
     fs::remove_all(stateDir, ec);
   if (ec) return makeError(stateDir, "", ec.message());
   return {};
+}
+
+Result<pid_t> restartAgent(const std::string& stateDir, const Tools& tools, int readyTimeoutSeconds) {
+  State state(stateDir);
+  TRY(state.load());
+  auto& d = state.data();
+  if (!tools.agent.empty() && tools.agent != d.value("agent", "")) d["agent"] = tools.agent;
+  if (d.value("agent", "").empty())
+    return makeError("tartan-agent", "", "not found: give --agent or $TARTAN_AGENT");
+  // Stop the recorded agent (by PID and start time: a recycled PID is never signalled) and drop
+  // it from the state file; its rules stay in the kernel for the next one to take over.
+  auto& procs = d["processes"];
+  for (auto it = procs.begin(); it != procs.end();) {
+    if ((*it)["role"] != "agent") {
+      ++it;
+      continue;
+    }
+    stopProcess((*it)["pid"].get<pid_t>(), (*it)["start"].get<uint64_t>(), 10000);
+    it = procs.erase(it);
+  }
+  TRY(state.save());
+  return startAgent(state, stateDir, readyTimeoutSeconds);
 }
 
 int applyManifests(const std::string& stateDir, const Tools& tools, const std::vector<std::string>& args) {

@@ -76,6 +76,45 @@ bool parseIpv4(const std::string& text, uint32_t& out) {
   return true;
 }
 
+// IPv6 addresses as two 64-bit halves, so a host offset is one addition.
+struct Ipv6 {
+  uint64_t high = 0, low = 0;
+  bool operator==(const Ipv6&) const = default;
+};
+
+bool parseIpv6(const std::string& text, Ipv6& out) {
+  in6_addr a{};
+  if (::inet_pton(AF_INET6, text.c_str(), &a) != 1) return false;
+  out = {};
+  for (int i = 0; i < 8; ++i) out.high = out.high << 8 | a.s6_addr[i];
+  for (int i = 8; i < 16; ++i) out.low = out.low << 8 | a.s6_addr[i];
+  return true;
+}
+
+std::string formatIpv6(const Ipv6& address) {
+  in6_addr a{};
+  for (int i = 0; i < 8; ++i) a.s6_addr[i] = static_cast<uint8_t>(address.high >> (56 - 8 * i));
+  for (int i = 0; i < 8; ++i) a.s6_addr[8 + i] = static_cast<uint8_t>(address.low >> (56 - 8 * i));
+  char buf[INET6_ADDRSTRLEN];
+  ::inet_ntop(AF_INET6, &a, buf, sizeof buf);
+  return buf;
+}
+
+// The network bits of the low half for a prefix of `length` (64..128: the lab's IPv6 prefixes).
+uint64_t lowNetworkMask(int length) { return length <= 64 ? 0 : ~uint64_t(0) << (128 - length); }
+
+bool inPrefix6(const Ipv6& address, const Ipv6& base, int length) {
+  return address.high == base.high && (address.low & lowNetworkMask(length)) == base.low;
+}
+
+// Kubernetes' IANA_SVC_NAME, what a container port's name must be: 1-15 characters of a-z, 0-9
+// and '-', at least one letter, no '-' at either end or twice in a row.
+bool isServiceName(const std::string& name) {
+  static const std::regex kName("[a-z0-9]([-a-z0-9]*[a-z0-9])?");
+  return name.size() <= 15 && std::regex_match(name, kName) && name.find("--") == std::string::npos &&
+         name.find_first_of("abcdefghijklmnopqrstuvwxyz") != std::string::npos;
+}
+
 std::string formatIpv4(uint32_t address) {
   in_addr a{htonl(address)};
   char buf[INET_ADDRSTRLEN];
@@ -97,7 +136,7 @@ ParseResult parseLabFile(std::string_view text, std::string_view source, std::st
         "", e.msg));
     return result;
   }
-  if (!p.checkKeys(root, "", {"name", "node", "cidr", "namespaces", "pods"})) return result;
+  if (!p.checkKeys(root, "", {"name", "node", "cidr", "cidr6", "namespaces", "pods"})) return result;
   LabFile& lab = result.lab;
   lab.name = std::string(defaultName);
   p.scalar(root["name"], "name", lab.name);
@@ -126,6 +165,25 @@ ParseResult parseLabFile(std::string_view text, std::string_view source, std::st
   if (length >= 0 && (base & ~mask) != 0)
     p.error(root["cidr"], "cidr", "'" + lab.cidr + "' has host bits set");
 
+  // The IPv6 prefix: a /64 (or longer, to /120) of its own per lab, ULA by convention.
+  p.scalar(root["cidr6"], "cidr6", lab.cidr6);
+  Ipv6 base6;
+  int length6 = -1;
+  {
+    const auto slash = lab.cidr6.find('/');
+    if (slash != std::string::npos) {
+      const std::string len = lab.cidr6.substr(slash + 1);
+      std::from_chars(len.data(), len.data() + len.size(), length6);
+    }
+    if (!parseIpv6(lab.cidr6.substr(0, slash), base6) || length6 < 64 || length6 > 120) {
+      p.error(root["cidr6"], "cidr6", "'" + lab.cidr6 + "' is not an IPv6 CIDR between /64 and /120");
+      length6 = -1;
+    } else if ((base6.low & ~lowNetworkMask(length6)) != 0) {
+      p.error(root["cidr6"], "cidr6", "'" + lab.cidr6 + "' has host bits set");
+      length6 = -1;
+    }
+  }
+
   std::set<std::string> namespaceNames;
   const YAML::Node namespaces = root["namespaces"];
   if (namespaces.IsDefined() && !namespaces.IsSequence()) p.error(namespaces, "namespaces", "must be a list");
@@ -145,13 +203,16 @@ ParseResult parseLabFile(std::string_view text, std::string_view source, std::st
   }
 
   std::set<std::string> podNames, addresses;
-  std::vector<std::pair<size_t, YAML::Node>> unaddressed;
+  std::set<std::pair<uint64_t, uint64_t>> addresses6;
+  std::vector<std::pair<size_t, YAML::Node>> unaddressed, unaddressed6;
+  std::set<size_t> badIp;  // pods whose given IPv4 address is in error: no IPv6 address mirrors it
   const YAML::Node pods = root["pods"];
   if (pods.IsDefined() && !pods.IsSequence()) p.error(pods, "pods", "must be a list");
   for (size_t i = 0; pods.IsDefined() && pods.IsSequence() && i < pods.size(); ++i) {
     const YAML::Node n = pods[i];
     const std::string field = "pods[" + std::to_string(i) + "]";
-    if (!p.checkKeys(n, field, {"name", "namespace", "labels", "ip", "ports"})) continue;
+    if (!p.checkKeys(n, field, {"name", "namespace", "labels", "ip", "ip6", "serviceAccount", "ports"}))
+      continue;
     LabPod pod;
     if (!p.scalar(n["name"], field + ".name", pod.name))
       p.error(n, field + ".name", "is required");
@@ -168,23 +229,52 @@ ParseResult parseLabFile(std::string_view text, std::string_view source, std::st
     p.labels(n["labels"], field + ".labels", pod.labels);
     if (p.scalar(n["ip"], field + ".ip", pod.ip)) {
       uint32_t a = 0;
+      const size_t errorsBefore = result.errors.size();
       if (!parseIpv4(pod.ip, a))
         p.error(n["ip"], field + ".ip", "'" + pod.ip + "' is not an IPv4 address");
       else if (length >= 0 && ((a & mask) != base || a == base || a == (base | ~mask)))
         p.error(n["ip"], field + ".ip", "'" + pod.ip + "' is not a host address of the lab cidr " + lab.cidr);
       else if (!addresses.insert(pod.ip).second)
         p.error(n["ip"], field + ".ip", "'" + pod.ip + "' is given to two pods");
+      if (result.errors.size() != errorsBefore) badIp.insert(lab.pods.size());
     } else {
       unaddressed.emplace_back(lab.pods.size(), n);
     }
+    if (p.scalar(n["ip6"], field + ".ip6", pod.ip6)) {
+      Ipv6 a;
+      if (!parseIpv6(pod.ip6, a)) {
+        p.error(n["ip6"], field + ".ip6", "'" + pod.ip6 + "' is not an IPv6 address");
+      } else {
+        pod.ip6 = formatIpv6(a);  // canonical, as the probe and the datastore print it
+        if (length6 >= 0 && (!inPrefix6(a, base6, length6) || a == base6))
+          p.error(n["ip6"], field + ".ip6",
+                  "'" + pod.ip6 + "' is not a host address of the lab cidr6 " + lab.cidr6);
+        else if (!addresses6.emplace(a.high, a.low).second)
+          p.error(n["ip6"], field + ".ip6", "'" + pod.ip6 + "' is given to two pods");
+      }
+    } else {
+      unaddressed6.emplace_back(lab.pods.size(), n);
+    }
+    if (p.scalar(n["serviceAccount"], field + ".serviceAccount", pod.serviceAccount) &&
+        !std::regex_match(pod.serviceAccount, kDnsLabel))
+      p.error(n["serviceAccount"], field + ".serviceAccount",
+              "'" + pod.serviceAccount + "' is not a DNS label");
     const YAML::Node ports = n["ports"];
     if (ports.IsDefined() && !ports.IsSequence()) p.error(ports, field + ".ports", "must be a list");
     std::set<std::pair<std::string, int>> seen;
+    std::set<std::string> portNames;
     for (size_t j = 0; ports.IsDefined() && ports.IsSequence() && j < ports.size(); ++j) {
       const YAML::Node pn = ports[j];
       const std::string pf = field + ".ports[" + std::to_string(j) + "]";
-      if (!p.checkKeys(pn, pf, {"port", "protocol"})) continue;
+      if (!p.checkKeys(pn, pf, {"name", "port", "protocol"})) continue;
       LabPort port;
+      if (p.scalar(pn["name"], pf + ".name", port.name)) {
+        if (!isServiceName(port.name))
+          p.error(pn["name"], pf + ".name",
+                  "'" + port.name + "' is not a port name (1-15 of a-z, 0-9, '-', with a letter)");
+        else if (!portNames.insert(port.name).second)
+          p.error(pn["name"], pf + ".name", "port name '" + port.name + "' is used twice in the pod");
+      }
       std::string number;
       int value = 0;
       if (!p.scalar(pn["port"], pf + ".port", number)) {
@@ -220,6 +310,26 @@ ParseResult parseLabFile(std::string_view text, std::string_view source, std::st
       }
       lab.pods[index].ip = formatIpv4(next);
       addresses.insert(lab.pods[index].ip);
+    }
+  }
+  // IPv6 addresses for the pods that gave none: cidr6 plus the host part of the pod's IPv4
+  // address (10.65.0.20 in 10.65.0.0/24 -> fd00:65::14), so the two are easy to pair up.
+  if (length >= 0 && length6 >= 0) {
+    for (auto& [index, node] : unaddressed6) {
+      LabPod& pod = lab.pods[index];
+      uint32_t v4 = 0;
+      if (badIp.contains(index) || pod.ip.empty() || !parseIpv4(pod.ip, v4)) continue;  // reported above
+      const uint64_t offset = v4 - base;
+      Ipv6 a{base6.high, base6.low + offset};
+      if (length6 > 64 && offset >> (128 - length6) != 0) {
+        p.error(node, "pods[" + std::to_string(index) + "].ip6",
+                "the lab cidr6 " + lab.cidr6 + " is too small to mirror " + pod.ip + "; give ip6");
+        continue;
+      }
+      pod.ip6 = formatIpv6(a);
+      if (!addresses6.emplace(a.high, a.low).second)
+        p.error(node, "pods[" + std::to_string(index) + "].ip6",
+                "'" + pod.ip6 + "' (mirroring " + pod.ip + ") is given to another pod; give ip6");
     }
   }
   return result;

@@ -3,6 +3,7 @@
 //   name: shop                 # lab name: [a-z0-9-], 1-20 characters (default: the file's stem)
 //   node: node-1               # the node's name as the agent and the datastore know it
 //   cidr: 10.65.0.0/24         # pod addresses are taken from here (only inside lab namespaces)
+//   cidr6: fd00:65::/64        # and each pod's IPv6 address from here: every lab is dual stack
 //   namespaces:
 //     - name: shop
 //       labels: {team: shop}
@@ -11,8 +12,10 @@
 //       namespace: shop
 //       labels: {app: backend}
 //       ip: 10.65.0.20         # optional; otherwise the next free address of cidr
+//       ip6: fd00:65::20       # optional; otherwise cidr6 plus the IPv4 address's host part
+//       serviceAccount: api    # optional: the Pod's serviceAccountName (a ServiceAccount is written)
 //       ports:
-//         - {port: 8080, protocol: TCP}   # protocol TCP (default) or UDP
+//         - {name: http, port: 8080, protocol: TCP}   # name optional; protocol TCP (default) or UDP
 //
 // Parsing is strict, as every Tartan input: unknown keys, wrong types, duplicate names, an
 // address outside the CIDR or taken twice, a pod in an undeclared namespace are errors that name
@@ -32,6 +35,7 @@ namespace tartan::lab {
 struct LabPort {
   uint16_t port = 0;
   std::string protocol = "TCP";  // TCP | UDP
+  std::string name;              // the container port's name (an IANA_SVC_NAME), for named-port rules
   bool operator==(const LabPort&) const = default;
 };
 
@@ -45,7 +49,9 @@ struct LabPod {
   std::string name;
   std::string namespaceName;
   std::map<std::string, std::string> labels;
-  std::string ip;  // always set after parsing (assigned from the CIDR if not given)
+  std::string ip;   // always set after parsing (assigned from the CIDR if not given)
+  std::string ip6;  // likewise, from cidr6
+  std::string serviceAccount;
   std::vector<LabPort> ports;
   bool operator==(const LabPod&) const = default;
 };
@@ -54,6 +60,7 @@ struct LabFile {
   std::string name;
   std::string node = "node-1";
   std::string cidr = "10.65.0.0/24";
+  std::string cidr6 = "fd00:65::/64";
   std::vector<LabNamespace> namespaces;
   std::vector<LabPod> pods;
 };

@@ -1,9 +1,11 @@
 // tartan-lab — a Tartan node and its pods as network namespaces on this machine.
 //
 //   tartan-lab up LABFILE [--state-dir DIR] [--agent PATH]   build the lab, start the agent, wait for ready
-//   tartan-lab probe [NAME] [--json] [--timeout-ms N]        the pod x pod x port connectivity matrix
+//   tartan-lab probe [NAME] [--json] [--timeout-ms N] [--family 4|6|both]
+//                                                            the pod x pod x port matrix, per family
 //   tartan-lab apply [NAME] -f FILE|DIR ...                  tartanctl apply against the lab's datastore
 //   tartan-lab datastore [NAME]                              print the --datastore of the lab
+//   tartan-lab restart-agent [NAME]                          stop the node's agent, start it again
 //   tartan-lab down [NAME] [--state-dir DIR]                 remove every namespace and process of the lab
 //   tartan-lab serve --tcp PORT --udp PORT ...               (internal) echo servers in a pod
 #include "lab.hpp"
@@ -48,6 +50,9 @@ int main(int argc, char** argv) {
   probeCmd->add_flag("--json", asJson, "print JSON");
   probeCmd->add_option("--timeout-ms", probeOptions.timeoutMs, "how long a connection may take");
   probeCmd->add_option("--parallelism", probeOptions.parallelism, "how many cells to probe at once");
+  std::string family = "both";
+  probeCmd->add_option("--family", family, "which addresses to probe: 4, 6 or both (default)")
+      ->check(CLI::IsMember({"4", "6", "both"}));
 
   std::vector<std::string> files;
   bool recursive = false;
@@ -58,6 +63,11 @@ int main(int argc, char** argv) {
 
   auto* datastoreCmd = app.add_subcommand("datastore", "print the --datastore of the lab, for tartanctl");
   datastoreCmd->add_option("name", labName, "the lab");
+
+  auto* restartCmd = app.add_subcommand("restart-agent",
+                                        "stop the lab's agent and start it again (its rules stay in place)");
+  restartCmd->add_option("name", labName, "the lab");
+  restartCmd->add_option("--ready-timeout", readyTimeout, "seconds to wait for the new agent to be ready");
 
   auto* downCmd = app.add_subcommand("down", "remove the lab's namespaces and processes");
   downCmd->add_option("name", labName, "the lab");
@@ -96,6 +106,8 @@ int main(int argc, char** argv) {
   if (!dir) return fail(dir.error());
 
   if (*probeCmd) {
+    if (family == "4") probeOptions.families = {4};
+    if (family == "6") probeOptions.families = {6};
     auto cells = probe(*dir, probeOptions);
     if (!cells) return fail(cells.error());
     std::cout << (asJson ? renderJson(*cells) : renderTable(*cells));
@@ -112,6 +124,14 @@ int main(int argc, char** argv) {
   }
   if (*datastoreCmd) {
     std::cout << datastoreSpec(*dir) << "\n";
+    return 0;
+  }
+  if (*restartCmd) {
+    auto tools = findTools(agentPath, ctlPath);
+    if (agentPath.empty()) tools.agent.clear();  // the binary the lab was started with, unless given
+    auto pid = restartAgent(*dir, tools, readyTimeout);
+    if (!pid) return fail(pid.error());
+    std::cout << "agent ready (pid " << *pid << ")\n";
     return 0;
   }
   if (*downCmd) {

@@ -29,11 +29,29 @@ namespace {
 
 constexpr char kPing[] = "tartan-lab probe";
 
-sockaddr_in address(const std::string& ip, uint16_t port) {
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  ::inet_pton(AF_INET, ip.c_str(), &a.sin_addr);
+// An IPv4 or IPv6 socket address (by the text's form) and its length.
+struct Address {
+  sockaddr_storage storage{};
+  socklen_t length = 0;
+  int family() const { return storage.ss_family; }
+  const sockaddr* get() const { return reinterpret_cast<const sockaddr*>(&storage); }
+};
+
+Address address(const std::string& ip, uint16_t port) {
+  Address a;
+  if (ip.find(':') != std::string::npos) {
+    auto* v6 = reinterpret_cast<sockaddr_in6*>(&a.storage);
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(port);
+    ::inet_pton(AF_INET6, ip.c_str(), &v6->sin6_addr);
+    a.length = sizeof(sockaddr_in6);
+  } else {
+    auto* v4 = reinterpret_cast<sockaddr_in*>(&a.storage);
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(port);
+    ::inet_pton(AF_INET, ip.c_str(), &v4->sin_addr);
+    a.length = sizeof(sockaddr_in);
+  }
   return a;
 }
 
@@ -58,10 +76,10 @@ std::string errnoResult(int err) {
 
 // A dropped SYN times out: "denied". A closed port answers RST: "refused".
 std::string probeTcp(const std::string& ip, uint16_t port, int timeoutMs) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  const sockaddr_in a = address(ip, port);
+  const Address a = address(ip, port);
+  const int fd = ::socket(a.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   std::string result;
-  if (::connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0 && errno != EINPROGRESS) {
+  if (::connect(fd, a.get(), a.length) != 0 && errno != EINPROGRESS) {
     result = errnoResult(errno);
   } else if (!waitFor(fd, POLLOUT, timeoutMs)) {
     result = "denied";
@@ -81,12 +99,12 @@ std::string probeTcp(const std::string& ip, uint16_t port, int timeoutMs) {
 }
 
 // UDP has no handshake: a request and its echo. Two tries within the timeout, so one lost
-// datagram (an ARP miss) does not read as a verdict.
+// datagram (an ARP or neighbour-discovery miss) does not read as a verdict.
 std::string probeUdp(const std::string& ip, uint16_t port, int timeoutMs) {
-  const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  const sockaddr_in a = address(ip, port);
+  const Address a = address(ip, port);
+  const int fd = ::socket(a.family(), SOCK_DGRAM | SOCK_CLOEXEC, 0);
   std::string result = "denied";
-  if (::connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0) {
+  if (::connect(fd, a.get(), a.length) != 0) {
     result = errnoResult(errno);
   } else {
     for (int attempt = 0; attempt < 2; ++attempt) {
@@ -112,10 +130,14 @@ std::string probeUdp(const std::string& ip, uint16_t port, int timeoutMs) {
 }
 
 struct Target {
-  std::string pod, netns, ip;
+  std::string pod, netns;
 };
 
 std::string cellColumn(const ProbeCell& c) { return c.to + ":" + std::to_string(c.port) + "/" + c.protocol; }
+
+std::string familyName(int family) { return family == 6 ? "IPv6" : "IPv4"; }
+
+std::string renderFamilyTable(const std::vector<ProbeCell>& cells);
 
 }  // namespace
 
@@ -130,19 +152,22 @@ Result<std::vector<ProbeCell>> probe(const std::string& stateDir, const ProbeOpt
   }
   std::vector<ProbeCell> cells;
   std::vector<Target> sources;  // per cell
-  std::vector<std::string> ips;
-  for (const auto& from : state["pods"]) {
-    for (const auto& to : state["pods"]) {
-      if (&from == &to) continue;
-      for (const auto& port : to["ports"]) {
-        ProbeCell c;
-        c.from = from["namespace"].get<std::string>() + "/" + from["name"].get<std::string>();
-        c.to = to["namespace"].get<std::string>() + "/" + to["name"].get<std::string>();
-        c.port = port["port"].get<uint16_t>();
-        c.protocol = port["protocol"].get<std::string>();
-        cells.push_back(c);
-        sources.push_back({c.from, from["netns"].get<std::string>(), from["ip"].get<std::string>()});
-        ips.push_back(to["ip"].get<std::string>());
+  for (int family : options.families) {
+    const char* key = family == 6 ? "ip6" : "ip";
+    for (const auto& from : state["pods"]) {
+      for (const auto& to : state["pods"]) {
+        if (&from == &to || !to.contains(key)) continue;  // a lab made before dual stack has no ip6
+        for (const auto& port : to["ports"]) {
+          ProbeCell c;
+          c.from = from["namespace"].get<std::string>() + "/" + from["name"].get<std::string>();
+          c.to = to["namespace"].get<std::string>() + "/" + to["name"].get<std::string>();
+          c.family = family;
+          c.toIp = to[key].get<std::string>();
+          c.port = port["port"].get<uint16_t>();
+          c.protocol = port["protocol"].get<std::string>();
+          cells.push_back(c);
+          sources.push_back({c.from, from["netns"].get<std::string>()});
+        }
       }
     }
   }
@@ -156,8 +181,8 @@ Result<std::vector<ProbeCell>> probe(const std::string& stateDir, const ProbeOpt
         c.result = "error: " + entered.error().toString();
         continue;
       }
-      c.result = c.protocol == "UDP" ? probeUdp(ips[i], c.port, options.timeoutMs)
-                                     : probeTcp(ips[i], c.port, options.timeoutMs);
+      c.result = c.protocol == "UDP" ? probeUdp(c.toIp, c.port, options.timeoutMs)
+                                     : probeTcp(c.toIp, c.port, options.timeoutMs);
       c.millis = static_cast<int>(
           std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start)
               .count());
@@ -171,6 +196,23 @@ Result<std::vector<ProbeCell>> probe(const std::string& stateDir, const ProbeOpt
 }
 
 std::string renderTable(const std::vector<ProbeCell>& cells) {
+  std::vector<int> families;
+  for (const auto& c : cells)
+    if (std::find(families.begin(), families.end(), c.family) == families.end()) families.push_back(c.family);
+  std::string out;
+  for (int family : families) {
+    std::vector<ProbeCell> ofFamily;
+    for (const auto& c : cells)
+      if (c.family == family) ofFamily.push_back(c);
+    if (!out.empty()) out += "\n";
+    out += familyName(family) + "\n" + renderFamilyTable(ofFamily);
+  }
+  return out;
+}
+
+namespace {
+
+std::string renderFamilyTable(const std::vector<ProbeCell>& cells) {
   // Rows: source pods. Columns: destination pod, port and protocol. Cells: the verdict.
   std::vector<std::string> rows, columns;
   std::map<std::pair<std::string, std::string>, std::string> verdict;
@@ -205,11 +247,15 @@ std::string renderTable(const std::vector<ProbeCell>& cells) {
   return out.str();
 }
 
+}  // namespace
+
 std::string renderJson(const std::vector<ProbeCell>& cells) {
   json out = json::array();
   for (const auto& c : cells)
     out.push_back({{"from", c.from},
                    {"to", c.to},
+                   {"family", c.family},
+                   {"toIp", c.toIp},
                    {"port", c.port},
                    {"protocol", c.protocol},
                    {"result", c.result},
@@ -221,12 +267,15 @@ int serve(const std::vector<uint16_t>& tcpPorts, const std::vector<uint16_t>& ud
   std::vector<pollfd> fds;
   std::set<int> listeners, datagrams;
   auto bindTo = [&](int type, uint16_t port) {
-    const int fd = ::socket(AF_INET, type | SOCK_CLOEXEC, 0);
-    int one = 1;
+    // One IPv6 socket with V6ONLY off takes IPv4 too (as mapped addresses): dual stack.
+    const int fd = ::socket(AF_INET6, type | SOCK_CLOEXEC, 0);
+    int one = 1, zero = 0;
     ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
+    ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
+    sockaddr_in6 a{};
+    a.sin6_family = AF_INET6;
+    a.sin6_port = htons(port);
+    a.sin6_addr = in6addr_any;
     if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
         (type == SOCK_STREAM && ::listen(fd, 128) != 0)) {
       std::fprintf(stderr, "serve: port %u: %s\n", port, std::strerror(errno));
