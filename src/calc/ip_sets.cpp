@@ -205,8 +205,16 @@ uint32_t CalcGraph::Impl::acquireSet(SetKind kind, const std::string& selectorTe
       set.anchor = std::move(a);
     }
   }
+  std::vector<uint32_t> matching;
+  std::size_t expected = 0;  // members to come (for a named-port set, at most this many)
   for (uint32_t ls : labelSetsFor(set.anchor)) {
     if (!matches(*set.program, view(ls))) continue;
+    matching.push_back(ls);
+    for (uint32_t item : labelSets_[ls].items) expected += items_[item].members.size();
+  }
+  // Sized once for what it is about to hold: no doubling on the way (nor its transient peak).
+  if (kind == SetKind::kSelector) set.members.reserve(expected);
+  for (uint32_t ls : matching) {
     for (uint32_t item : labelSets_[ls].items) {
       contribute(s, items_[item].members, items_[item].ports(), true);
     }

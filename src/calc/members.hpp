@@ -20,6 +20,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace tartan::calc {
@@ -102,25 +103,39 @@ inline std::string memberText(Member m, const Interner& interner) {
   return std::string(buf, p);
 }
 
-// An open-addressing map from Member to a count (linear probing, backward-shift deletion, at
-// most 85% full: the hash is a good mixer, so probe runs stay short): 12 bytes a slot in two parallel arrays, no allocation per entry.
+// An open-addressing map from Member to a count: linear probing, backward-shift deletion, at
+// most 80% full (the hash is a good mixer, so probe runs stay short). 9 bytes a slot in two
+// parallel arrays and no allocation per entry: an 8-bit count, with the part of a count above
+// 254 in a side map (a member contributed by 255 items is rare: an address is one pod's).
+// The capacity is not a power of two (the slot is chosen by multiply-shift), so reserve() can
+// size a set for the members it is about to receive and growth is by half, not double.
 class MemberCounts {
  public:
   // Returns the count after adding one.
   uint32_t increment(Member key) {
     reserveOne();
     const std::size_t i = find(key);
-    if (keys_[i] != kEmpty) return ++counts_[i];
-    keys_[i] = key;
-    counts_[i] = 1;
-    ++size_;
-    return 1;
+    if (keys_[i] == kEmpty) {
+      keys_[i] = key;
+      counts_[i] = 1;
+      ++size_;
+      return 1;
+    }
+    if (counts_[i] < kSaturated) return ++counts_[i];
+    return kSaturated + ++overflow_[key];
   }
   // Returns the count after removing one (0: the member is gone). Absent keys return 0.
   uint32_t decrement(Member key) {
     if (keys_.empty()) return 0;
     const std::size_t i = find(key);
     if (keys_[i] == kEmpty) return 0;
+    if (counts_[i] == kSaturated) {
+      if (auto it = overflow_.find(key); it != overflow_.end()) {
+        const uint32_t rest = --it->second;
+        if (rest == 0) overflow_.erase(it);
+        return kSaturated + rest;
+      }
+    }
     if (--counts_[i] != 0) return counts_[i];
     eraseSlot(i);
     return 0;
@@ -138,14 +153,20 @@ class MemberCounts {
     if (keys_.empty()) return false;
     const std::size_t i = find(key);
     if (keys_[i] == kEmpty) return false;
+    overflow_.erase(key);
     eraseSlot(i);
     return true;
+  }
+  // Makes room for `members` members in all, so that adding them never rehashes.
+  void reserve(std::size_t members) {
+    if (members * 5 > keys_.size() * 4) rehash(members * 5 / 4 + 1);
   }
   std::size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
   void clear() {
     keys_ = {};
     counts_ = {};
+    overflow_ = {};
     size_ = 0;
   }
   template <class F>
@@ -157,28 +178,32 @@ class MemberCounts {
 
  private:
   static constexpr Member kEmpty = ~Member{0};  // never a valid encoding
-  static std::size_t hash(Member key) {
+  static constexpr uint8_t kSaturated = 255;
+  __extension__ using Wide = unsigned __int128;
+
+  std::size_t slotOf(Member key) const {
     key ^= key >> 33;
     key *= 0xff51afd7ed558ccdULL;
     key ^= key >> 33;
-    return static_cast<std::size_t>(key);
+    key *= 0xc4ceb9fe1a85ec53ULL;
+    key ^= key >> 33;
+    return static_cast<std::size_t>((static_cast<Wide>(key) * keys_.size()) >> 64);
   }
+  std::size_t next(std::size_t i) const { return i + 1 == keys_.size() ? 0 : i + 1; }
   void reserveOne() {
-    if ((size_ + 1) * 20 > keys_.size() * 17) grow();
+    if ((size_ + 1) * 5 > keys_.size() * 4) rehash(std::max<std::size_t>(8, keys_.size() * 3 / 2));
   }
   std::size_t find(Member key) const {
-    const std::size_t mask = keys_.size() - 1;
-    std::size_t i = hash(key) & mask;
-    while (keys_[i] != kEmpty && keys_[i] != key) i = (i + 1) & mask;
+    std::size_t i = slotOf(key);
+    while (keys_[i] != kEmpty && keys_[i] != key) i = next(i);
     return i;
   }
   void eraseSlot(std::size_t i) {
-    const std::size_t mask = keys_.size() - 1;
     std::size_t j = i;
     for (;;) {
-      j = (j + 1) & mask;
+      j = next(j);
       if (keys_[j] == kEmpty) break;
-      const std::size_t home = hash(keys_[j]) & mask;
+      const std::size_t home = slotOf(keys_[j]);
       // Move j back into the hole at i unless its home lies cyclically in (i, j].
       const bool between = i <= j ? (home > i && home <= j) : (home > i || home <= j);
       if (!between) {
@@ -191,10 +216,9 @@ class MemberCounts {
     counts_[i] = 0;
     --size_;
   }
-  void grow() {
+  void rehash(std::size_t capacity) {
     std::vector<Member> oldKeys = std::move(keys_);
-    std::vector<uint32_t> oldCounts = std::move(counts_);
-    const std::size_t capacity = oldKeys.empty() ? 8 : oldKeys.size() * 2;
+    std::vector<uint8_t> oldCounts = std::move(counts_);
     keys_.assign(capacity, kEmpty);
     counts_.assign(capacity, 0);
     for (std::size_t s = 0; s < oldKeys.size(); ++s) {
@@ -206,7 +230,8 @@ class MemberCounts {
   }
 
   std::vector<Member> keys_;
-  std::vector<uint32_t> counts_;
+  std::vector<uint8_t> counts_;
+  std::unordered_map<Member, uint32_t> overflow_;  // count - 255, for saturated members
   std::size_t size_ = 0;
 };
 

@@ -82,6 +82,32 @@ TEST_CASE("member counts: random increments and decrements agree with std::map")
   CHECK(seen == reference.size());
 }
 
+TEST_CASE("member counts: a member shared by hundreds of items counts past the 8-bit slot") {
+  MemberCounts counts;
+  counts.reserve(3);
+  const Member shared = 42;
+  for (uint32_t n = 1; n <= 600; ++n) REQUIRE(counts.increment(shared) == n);
+  CHECK(counts.increment(7) == 1);
+  CHECK(counts.size() == 2);
+  for (uint32_t n = 599; n > 0; --n) REQUIRE(counts.decrement(shared) == n);
+  CHECK(counts.decrement(shared) == 0);
+  CHECK(counts.decrement(shared) == 0);  // absent
+  CHECK(counts.size() == 1);
+  for (int n = 0; n < 300; ++n) counts.increment(shared);
+  CHECK(counts.erase(shared));  // set semantics drop the whole count
+  CHECK(counts.increment(shared) == 1);
+}
+
+TEST_CASE("member counts: reserved, then grown by half, keep every member") {
+  MemberCounts counts;
+  counts.reserve(1000);
+  for (Member m = 0; m < 5000; ++m) REQUIRE(counts.insert(m * 2654435761u));
+  CHECK(counts.size() == 5000);
+  for (Member m = 0; m < 5000; m += 2) REQUIRE(counts.erase(m * 2654435761u));
+  for (Member m = 1; m < 5000; m += 2) REQUIRE(!counts.insert(m * 2654435761u));
+  CHECK(counts.size() == 2500);
+}
+
 TEST_CASE("members encode IPv4, named ports and anything else, and print back") {
   Interner strings;
   const Member ip = encodeMember("10.1.2.3", strings);
