@@ -110,7 +110,7 @@ json runSize(int policies, int repeats) {
   if (node.iptablesFlavour().empty()) throw std::runtime_error("agent ready but no tartan- chains found");
 
   // The edited policy is bench-0: it applies to both pods, so its chain is programmed.
-  std::vector<double> editMs, podMs;
+  std::vector<double> editMs, podMs, editWriteMs;  // editWriteMs: the datastore write alone
   int polls = 0, totalPolls = 0;
   PolicySpec edited = specs.front();
   std::string policyChain;  // found after the first edit; the chain's name is a hash of the policy's
@@ -119,6 +119,7 @@ json runSize(int policies, int repeats) {
     const std::string token = std::to_string(edited.port);
     const auto start = Clock::now();
     node.writePolicies({edited});
+    editWriteMs.push_back(millisSince(start));
     editMs.push_back(waitForToken(node, token, start, &polls, policyChain));
     totalPolls += polls;
     if (policyChain.empty()) policyChain = chainHolding(node.iptablesSave("filter"), token);
@@ -176,6 +177,7 @@ json runSize(int policies, int repeats) {
   out["policies"] = policies;
   out["datastore_write_ms"] = writeMs;
   out["agent"] = {{"start_to_ready_ms", readyMs},        {"policy_edit_to_kernel", summary(editMs)},
+                  {"policy_edit_datastore_write", summary(editWriteMs)},
                   {"pod_add_to_kernel", summary(podMs)}, {"iptables_save_poll_ms", saveMs},
                   {"chain_list_poll_ms", chainListMs},   {"edited_policy_chain", policyChain},
                   {"polls_per_edit", pollsPerEdit},      {"peak_rss_kb", peakRssKb}};

@@ -70,11 +70,11 @@ StoreResult<std::shared_ptr<Core>> Core::open(const std::string& root, OpenOptio
   while (absolute.size() > 1 && absolute.back() == '/') absolute.pop_back();
   auto core = std::make_shared<Core>(absolute, std::move(options));
   if (auto error = makeDirectories(core->stateDir_)) return ioError(root, *error);
-  // Files edited while nobody watched become revisions now.
-  auto opened = core->locked<bool>([&](Session& session) -> StoreResult<bool> {
-    core->reconcileScan(session, "", nullptr);
-    return true;
-  });
+  // Files edited while nobody watched become revisions when they are next read: every read
+  // reconciles what it reads (get and each op of a transaction their key, list and snapshot their
+  // folder, a resumed watch everything). Opening reads the state file only, so a one-shot writer
+  // such as tartanctl does not pay for reading every document of a large store.
+  auto opened = core->locked<bool>([&](Session&) -> StoreResult<bool> { return true; });
   if (!opened) return opened.error();
   return core;
 }
