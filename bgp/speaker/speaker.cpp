@@ -310,7 +310,6 @@ void Speaker::onSessionUp(std::uint32_t peerId, const SessionInfo& session) {
     entry.up = true;
     entry.session = session;
     entry.endOfRibReceived = false;
-    if (entry.restartTimer) entry.restartTimer->cancel();
     rib_->addPeer(peerInfo(entry, peerId));
     flush();
     // RFC 4724 §4.1: the initial table is followed by End-of-RIB for each family.
@@ -326,6 +325,7 @@ void Speaker::onSessionDown(std::uint32_t peerId, SessionEnd end) {
     auto it = peers_.find(peerId);
     if (it == peers_.end()) return;
     auto& entry = it->second;
+    keepOrSweepStale(peerId, entry, session.params);
     entry.up = false;
     const bool wasUp = entry.session.has_value();
     entry.session.reset();
@@ -333,19 +333,10 @@ void Speaker::onSessionDown(std::uint32_t peerId, SessionEnd end) {
     if (end.graceful && end.restartTime > 0) {
       // RFC 4724 §4.2: keep the routes, marked stale, until End-of-RIB or the restart time.
       log_->info("peer {}: down, keeping its routes for up to {}s (graceful restart)", entry.peer->spec().key,
-                 end.restartTime);
+                 keep.count());
       rib_->markStale(peerId);
-      entry.restartTimer =
-          std::make_shared<asio::steady_timer>(strand_, std::chrono::seconds(end.restartTime));
-      entry.restartTimer->async_wait(
-          asio::bind_executor(strand_, [this, peerId](const boost::system::error_code& ec) {
-            if (ec) return;
-            auto p = peers_.find(peerId);
-            if (p == peers_.end() || p->second.up) return;
-            log_->info("peer {}: restart time over, removing its stale routes", p->second.peer->spec().key);
-            rib_->removePeer(peerId);
-            scheduleFlush();
-          }));
+      armStaleTimer(peerId, entry, keep);
+      const auto keep = staleBound(entry, end.restartTime);
     } else {
       rib_->removePeer(peerId);
     }
@@ -361,12 +352,79 @@ void Speaker::onUpdates(std::uint32_t peerId, std::vector<ReceivedUpdate> update
       if (auto family = endOfRib(u.update)) {
         log_->info("peer {}: End-of-RIB {}", it->second.peer->spec().key,
                    family->afi == Afi::kIpv4 ? "IPv4" : "IPv6");
+      cancelStaleTimer(entry);
         it->second.endOfRibReceived = true;
         // RFC 4724 §4.2: routes the restarted peer did not announce again are withdrawn now.
         rib_->sweepStale(peerId, family->afi);
         continue;
       }
       if (log_->should_log(spdlog::level::trace))
+std::chrono::seconds Speaker::staleBound(const PeerEntry& entry, std::uint16_t peerRestartTime) const {
+  // The peer's Restart Time (RFC 4724 §3), capped by our own bound (BGPPeer maxRestartTime,
+  // BGPConfiguration nodeMeshMaxRestartTime): §4.2 lets a helper limit how long it keeps stale
+  // routes, and a peer that asks for 4095 s should not keep a dead next hop that long.
+  const std::uint16_t own = entry.peer->spec().restartTime;
+  return std::chrono::seconds(own > 0 ? std::min(peerRestartTime, own) : peerRestartTime);
+}
+
+void Speaker::keepOrSweepStale(PeerId peerId, PeerEntry& entry, const fsm::SessionParams& params) {
+  if (rib_->staleCount(peerId) == 0) {
+    cancelStaleTimer(entry);
+    return;
+  }
+  // RFC 4724 §4.2: a peer that comes back without the capability, or without the F bit for a
+  // family, did not keep its forwarding state: its stale routes of that family go now.
+  const auto& gr = params.peerGracefulRestart;
+  for (const Afi afi : {Afi::kIpv4, Afi::kIpv6}) {
+    const bool preserved =
+        gr && std::any_of(gr->families.begin(), gr->families.end(), [&](const GracefulRestartCap::Family& f) {
+          return f.family.afi == afi && f.forwardingPreserved;
+        });
+    if (!preserved) rib_->sweepStale(peerId, afi);
+  }
+  if (rib_->staleCount(peerId) == 0) {
+    log_->info("peer {}: back without preserved forwarding state, its stale routes removed",
+               entry.peer->spec().key);
+    cancelStaleTimer(entry);
+    return;
+  }
+  // Back, routes still stale: they wait for End-of-RIB, but not forever (RFC 4724 §4.2's upper
+  // bound) — a peer that never sends End-of-RIB loses them when the restart time runs out again.
+  const auto keep = staleBound(entry, gr->restartTime > 0 ? gr->restartTime : entry.peer->spec().restartTime);
+  log_->info("peer {}: back, its stale routes wait up to {}s for End-of-RIB", entry.peer->spec().key,
+             keep.count());
+  armStaleTimer(peerId, entry, keep);
+}
+
+void Speaker::armStaleTimer(PeerId peerId, PeerEntry& entry, std::chrono::seconds after) {
+  cancelStaleTimer(entry);
+  auto timer = std::make_shared<asio::steady_timer>(strand_, after);
+  entry.restartTimer = timer;
+  timer->async_wait(
+      asio::bind_executor(strand_, [this, peerId, t = timer.get()](const boost::system::error_code& ec) {
+        if (ec) return;
+        auto p = peers_.find(peerId);
+        if (p == peers_.end() || p->second.restartTimer.get() != t) return;
+        p->second.restartTimer.reset();
+        if (p->second.up) {
+          log_->info("peer {}: no End-of-RIB within the restart time, removing its stale routes",
+                     p->second.peer->spec().key);
+          rib_->sweepStale(peerId, Afi::kIpv4);
+          rib_->sweepStale(peerId, Afi::kIpv6);
+        } else {
+          log_->info("peer {}: restart time over, removing its stale routes", p->second.peer->spec().key);
+          rib_->removePeer(peerId);
+        }
+        scheduleFlush();
+      }));
+}
+
+void Speaker::cancelStaleTimer(PeerEntry& entry) {
+  if (!entry.restartTimer) return;
+  entry.restartTimer->cancel();
+  entry.restartTimer.reset();
+}
+
         log_->trace("peer {}: UPDATE {} + {} announced, {} + {} withdrawn", it->second.peer->spec().key,
                     u.update.nlri.size(),
                     u.update.attributes.mpReach ? u.update.attributes.mpReach->nlri.size() : 0,
@@ -383,6 +441,7 @@ void Speaker::onRouteRefresh(std::uint32_t peerId, AfiSafi family) {
   asio::post(strand_, [this, peerId, family] {
     if (!peers_.contains(peerId)) return;
     rib_->refreshPeer(peerId, family.afi);
+        if (rib_->staleCount(peerId) == 0) cancelStaleTimer(it->second);
     scheduleFlush();
   });
 }

@@ -7,7 +7,8 @@
 // allows, decided in the Rib (bgp/rib), exported per BGPFilter and installed in the kernel
 // through the FibWriter.
 // Graceful restart: as helper (RFC 4724 §4.2) a peer's routes are kept stale when its session
-// drops without a NOTIFICATION, until its End-of-RIB or its restart time; as restarting speaker
+// drops without a NOTIFICATION, until its End-of-RIB or its restart time (capped by BGPPeer
+// maxRestartTime, and running on after the session is back until End-of-RIB); as restarting speaker
 // (§4.1) the kernel routes of a previous run keep forwarding until every peer sent End-of-RIB
 // (or a deferral timeout), then the stale ones are removed.
 // Owns: the listening sockets, the peers, the Rib and the FibWriter.
@@ -92,7 +93,7 @@ class Speaker : public PeerObserver {
     bool up = false;
     std::optional<SessionInfo> session;
     bool endOfRibReceived = false;
-    std::shared_ptr<boost::asio::steady_timer> restartTimer;  // helper mode
+    std::shared_ptr<boost::asio::steady_timer> restartTimer;  // helper mode: stale routes' deadline
   };
 
   void applyOnStrand(SpeakerConfig config);
@@ -103,6 +104,11 @@ class Speaker : public PeerObserver {
   void scheduleFlush();
   void flush();
   void maybeReconcile();
+  // Graceful restart helper (RFC 4724 §4.2): how long stale routes are kept, and their timer.
+  std::chrono::seconds staleBound(const PeerEntry& entry, std::uint16_t peerRestartTime) const;
+  void keepOrSweepStale(PeerId peerId, PeerEntry& entry, const fsm::SessionParams& params);
+  void armStaleTimer(PeerId peerId, PeerEntry& entry, std::chrono::seconds after);
+  void cancelStaleTimer(PeerEntry& entry);
   std::optional<FibRoute> kernelRoute(const Prefix& prefix) const;
   PeerInfo peerInfo(const PeerEntry& entry, PeerId id) const;
   // Rib policy hooks: the peer's BGPFilters and the defaults (policy.hpp).

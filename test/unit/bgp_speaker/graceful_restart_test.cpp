@@ -1,0 +1,257 @@
+// Graceful restart, helper side (RFC 4724 §4.2): a speaker over loopback with a fake kernel, and a
+// scripted peer that speaks raw BGP (OPEN with the Graceful Restart capability, one UPDATE) and
+// then vanishes without a NOTIFICATION, as a killed process does. The peer's route must stay in
+// the kernel while it may restart, and go when its restart time — capped by our own
+// (BGPPeer maxRestartTime) — runs out, whether or not the session came back without End-of-RIB.
+#include "speaker.hpp"
+
+#include "support/fake_netlink.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+
+#include <mutex>
+#include <thread>
+
+using namespace tartan;
+using namespace tartan::bgp;
+using namespace tartan::bgp::speaker;
+using namespace std::chrono_literals;
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+namespace {
+
+// The FIB writer runs on its own thread; the test reads from another.
+class LockedTable final : public netlink::RouteTable {
+ public:
+  Result<std::vector<netlink::Route>> listRoutes(const netlink::RouteFilter& f) override {
+    std::lock_guard lock(mutex_);
+    return fake_.listRoutes(f);
+  }
+  Result<netlink::BatchResult> applyRoutes(std::span<const netlink::RouteChange> changes) override {
+    std::lock_guard lock(mutex_);
+    return fake_.applyRoutes(changes);
+  }
+  bool has(const std::string& prefix) {
+    std::lock_guard lock(mutex_);
+    for (const auto& [key, route] : fake_.routes())
+      if (route.dst.toString() == prefix) return true;
+    return false;
+  }
+
+ private:
+  std::mutex mutex_;
+  tartan::test::FakeNetlink fake_;
+};
+
+std::uint16_t freePort(const char* address) {
+  asio::io_context io;
+  tcp::acceptor a(io, {asio::ip::make_address(address), 0});
+  return a.local_endpoint().port();
+}
+
+bool waitFor(const std::function<bool()>& f, std::chrono::milliseconds timeout) {
+  const auto end = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < end) {
+    if (f()) return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return f();
+}
+
+constexpr const char* kSpeakerAddress = "127.0.0.2";
+constexpr const char* kPeerAddress = "127.0.0.3";
+constexpr const char* kPeerRoute = "10.65.2.0/26";
+
+// The speaker under test, its peer at 127.0.0.3 on a port where nobody listens (so every session
+// is the one the scripted peer opens), our restart-time cap `ownRestartTime`.
+struct Helper {
+  explicit Helper(std::uint16_t ownRestartTime) : port(freePort(kSpeakerAddress)) {
+    SpeakerOptions o;
+    o.listenPort = port;
+    o.timers.holdTime = 9;
+    o.timers.connectRetryTime = 1;
+    o.timers.idleHoldMin = 100ms;
+    auto t = std::make_unique<LockedTable>();
+    table = t.get();
+    speaker = std::make_unique<Speaker>(io, o, std::move(t));
+    thread = std::thread([this] { io.run(); });
+
+    SpeakerConfig c;
+    c.nodeName = "a";
+    c.localAs = 64512;
+    c.ipv4 = Address::parse(kSpeakerAddress);
+    c.routerId = c.ipv4->v4HostOrder();
+    c.pools = {{*Prefix::parse("10.65.0.0/16"), false}};
+    PeerSpec p;
+    p.key = "peer/scripted/127.0.0.3";
+    p.type = PeerType::kGlobal;
+    p.address = *Address::parse(kPeerAddress);
+    p.port = freePort(kPeerAddress);
+    p.peerAs = 64512;
+    p.localAs = 64512;
+    p.restartTime = ownRestartTime;
+    c.peers = {p};
+    speaker->applyConfig(c);
+  }
+  ~Helper() {
+    speaker->shutdown();
+    speaker.reset();
+    work.reset();
+    io.stop();
+    thread.join();
+  }
+  bool established() {
+    auto r = speaker->report(false);
+    return !r.peers.empty() && r.peers[0].status.state == fsm::State::kEstablished;
+  }
+
+  std::uint16_t port;
+  asio::io_context io;
+  asio::executor_work_guard<asio::io_context::executor_type> work{io.get_executor()};
+  LockedTable* table = nullptr;
+  std::unique_ptr<Speaker> speaker;
+  std::thread thread;
+};
+
+// A BGP peer as a script: blocking socket, hold time 0 (no KEEPALIVEs needed), iBGP.
+class ScriptedPeer {
+ public:
+  // Connects and completes the OPEN exchange. `gr` is what its OPEN says about graceful restart.
+  ScriptedPeer(std::uint16_t port, std::optional<GracefulRestartCap> gr) {
+    // The speaker listens once its config is applied, which is asynchronous: retry briefly.
+    boost::system::error_code ec;
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      socket_.close(ec);
+      socket_.open(tcp::v4());
+      socket_.bind({asio::ip::make_address(kPeerAddress), 0});
+      socket_.connect({asio::ip::make_address(kSpeakerAddress), port}, ec);
+      if (!ec) break;
+      std::this_thread::sleep_for(50ms);
+    }
+    REQUIRE_FALSE(ec);
+    Open open;
+    open.myAs = 64512;
+    open.holdTime = 0;
+    open.bgpId = Address::parse(kPeerAddress)->v4HostOrder();
+    open.capabilities = {MultiprotocolCap{kIpv4Unicast}, FourOctetAsCap{64512}};
+    if (gr) open.capabilities.push_back(*gr);
+    send(open);
+    while (!std::holds_alternative<Open>(receive())) {
+    }
+    send(Keepalive{});
+    while (!std::holds_alternative<Keepalive>(receive())) {
+    }
+  }
+
+  void announce() {
+    Update u;
+    u.attributes.origin = Origin::kIgp;
+    u.attributes.asPath = AsPath{};
+    u.attributes.nextHop = Address::parse(kPeerAddress);
+    u.attributes.localPref = 100;
+    u.nlri = {NlriEntry{*Prefix::parse(kPeerRoute), 0}};
+    send(u);
+  }
+  void endOfRib() { send(Update{}); }
+  // Gone without a NOTIFICATION, as a killed process is.
+  void vanish() {
+    boost::system::error_code ec;
+    socket_.close(ec);
+  }
+
+ private:
+  void send(const Message& m) { asio::write(socket_, asio::buffer(encodeMessage(m, ctx_))); }
+  Message receive() {
+    std::vector<std::uint8_t> bytes(19);
+    asio::read(socket_, asio::buffer(bytes));
+    const std::size_t length = (std::size_t{bytes[16]} << 8) | bytes[17];
+    bytes.resize(length);
+    asio::read(socket_, asio::buffer(bytes.data() + 19, length - 19));
+    auto decoded = decodeMessage(bytes, ctx_);
+    REQUIRE(decoded.message.has_value());
+    return *decoded.message;
+  }
+
+  asio::io_context io_;
+  tcp::socket socket_{io_};
+  CodecContext ctx_;
+};
+
+GracefulRestartCap grCap(std::uint16_t restartTime, bool restarting, bool forwardingPreserved) {
+  GracefulRestartCap gr;
+  gr.restarting = restarting;
+  gr.restartTime = restartTime;
+  gr.families = {{kIpv4Unicast, forwardingPreserved}};
+  return gr;
+}
+
+}  // namespace
+
+TEST_CASE("graceful restart helper: stale routes live until End-of-RIB or the restart time, never longer",
+          "[bgp][speaker][graceful-restart]") {
+  // Our cap is 3 s; the peer asks for 120 s. Only the cap can explain a removal within seconds.
+  Helper helper(3);
+  auto first = std::make_unique<ScriptedPeer>(helper.port, grCap(120, false, true));
+  REQUIRE(waitFor([&] { return helper.established(); }, 10s));
+  first->announce();
+  first->endOfRib();
+  REQUIRE(waitFor([&] { return helper.table->has(kPeerRoute); }, 10s));
+  first->vanish();
+  REQUIRE(waitFor([&] { return !helper.established(); }, 10s));
+
+  SECTION("a peer that never comes back loses them when the capped restart time runs out") {
+    CHECK(helper.table->has(kPeerRoute));  // kept as stale first
+    CHECK(waitFor([&] { return !helper.table->has(kPeerRoute); }, 15s));
+  }
+  SECTION("a peer that comes back but never sends End-of-RIB loses them when the time runs out again") {
+    ScriptedPeer again(helper.port, grCap(120, true, true));
+    REQUIRE(waitFor([&] { return helper.established(); }, 10s));
+    CHECK(helper.table->has(kPeerRoute));
+    CHECK(waitFor([&] { return !helper.table->has(kPeerRoute); }, 15s));
+    CHECK(helper.established());  // the session itself stays
+  }
+  SECTION("a peer that comes back and announces the route before End-of-RIB keeps it") {
+    ScriptedPeer again(helper.port, grCap(120, true, true));
+    REQUIRE(waitFor([&] { return helper.established(); }, 10s));
+    again.announce();
+    again.endOfRib();
+    // Past the 3 s bound: the route, fresh again, is not swept by an old timer.
+    std::this_thread::sleep_for(5s);
+    CHECK(helper.table->has(kPeerRoute));
+  }
+  SECTION("a peer that comes back and sends End-of-RIB without the route loses it") {
+    ScriptedPeer again(helper.port, grCap(120, true, true));
+    REQUIRE(waitFor([&] { return helper.established(); }, 10s));
+    again.endOfRib();
+    CHECK(waitFor([&] { return !helper.table->has(kPeerRoute); }, 2s));
+  }
+}
+
+TEST_CASE("graceful restart helper: a peer back without preserved forwarding loses its stale routes at once",
+          "[bgp][speaker][graceful-restart]") {
+  // Cap and peer restart time are long: only §4.2's F-bit / capability rule can remove the route.
+  Helper helper(60);
+  auto first = std::make_unique<ScriptedPeer>(helper.port, grCap(120, false, true));
+  REQUIRE(waitFor([&] { return helper.established(); }, 10s));
+  first->announce();
+  REQUIRE(waitFor([&] { return helper.table->has(kPeerRoute); }, 10s));
+  first->vanish();
+  REQUIRE(waitFor([&] { return !helper.established(); }, 10s));
+  REQUIRE(helper.table->has(kPeerRoute));
+
+  SECTION("F bit clear") {
+    ScriptedPeer again(helper.port, grCap(120, true, false));
+    REQUIRE(waitFor([&] { return helper.established(); }, 10s));
+    CHECK(waitFor([&] { return !helper.table->has(kPeerRoute); }, 5s));
+  }
+  SECTION("no Graceful Restart capability") {
+    ScriptedPeer again(helper.port, std::nullopt);
+    REQUIRE(waitFor([&] { return helper.established(); }, 10s));
+    CHECK(waitFor([&] { return !helper.table->has(kPeerRoute); }, 5s));
+  }
+}
