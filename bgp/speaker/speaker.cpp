@@ -311,6 +311,7 @@ void Speaker::onSessionUp(std::uint32_t peerId, const SessionInfo& session) {
     entry.session = session;
     entry.endOfRibReceived = false;
     rib_->addPeer(peerInfo(entry, peerId));
+    keepOrSweepStale(peerId, entry, session.params);
     flush();
     // RFC 4724 §4.1: the initial table is followed by End-of-RIB for each family.
     std::vector<wire::Bytes> eor;
@@ -325,40 +326,25 @@ void Speaker::onSessionDown(std::uint32_t peerId, SessionEnd end) {
     auto it = peers_.find(peerId);
     if (it == peers_.end()) return;
     auto& entry = it->second;
-    keepOrSweepStale(peerId, entry, session.params);
     entry.up = false;
     const bool wasUp = entry.session.has_value();
     entry.session.reset();
     if (!wasUp) return;
     if (end.graceful && end.restartTime > 0) {
       // RFC 4724 §4.2: keep the routes, marked stale, until End-of-RIB or the restart time.
+      const auto keep = staleBound(entry, end.restartTime);
       log_->info("peer {}: down, keeping its routes for up to {}s (graceful restart)", entry.peer->spec().key,
                  keep.count());
       rib_->markStale(peerId);
       armStaleTimer(peerId, entry, keep);
-      const auto keep = staleBound(entry, end.restartTime);
     } else {
+      cancelStaleTimer(entry);
       rib_->removePeer(peerId);
     }
     scheduleFlush();
   });
 }
 
-void Speaker::onUpdates(std::uint32_t peerId, std::vector<ReceivedUpdate> updates) {
-  asio::post(strand_, [this, peerId, updates = std::move(updates)] {
-    auto it = peers_.find(peerId);
-    if (it == peers_.end() || !it->second.up) return;
-    for (const auto& u : updates) {
-      if (auto family = endOfRib(u.update)) {
-        log_->info("peer {}: End-of-RIB {}", it->second.peer->spec().key,
-                   family->afi == Afi::kIpv4 ? "IPv4" : "IPv6");
-      cancelStaleTimer(entry);
-        it->second.endOfRibReceived = true;
-        // RFC 4724 §4.2: routes the restarted peer did not announce again are withdrawn now.
-        rib_->sweepStale(peerId, family->afi);
-        continue;
-      }
-      if (log_->should_log(spdlog::level::trace))
 std::chrono::seconds Speaker::staleBound(const PeerEntry& entry, std::uint16_t peerRestartTime) const {
   // The peer's Restart Time (RFC 4724 §3), capped by our own bound (BGPPeer maxRestartTime,
   // BGPConfiguration nodeMeshMaxRestartTime): §4.2 lets a helper limit how long it keeps stale
@@ -425,6 +411,21 @@ void Speaker::cancelStaleTimer(PeerEntry& entry) {
   entry.restartTimer.reset();
 }
 
+void Speaker::onUpdates(std::uint32_t peerId, std::vector<ReceivedUpdate> updates) {
+  asio::post(strand_, [this, peerId, updates = std::move(updates)] {
+    auto it = peers_.find(peerId);
+    if (it == peers_.end() || !it->second.up) return;
+    for (const auto& u : updates) {
+      if (auto family = endOfRib(u.update)) {
+        log_->info("peer {}: End-of-RIB {}", it->second.peer->spec().key,
+                   family->afi == Afi::kIpv4 ? "IPv4" : "IPv6");
+        it->second.endOfRibReceived = true;
+        // RFC 4724 §4.2: routes the restarted peer did not announce again are withdrawn now.
+        rib_->sweepStale(peerId, family->afi);
+        if (rib_->staleCount(peerId) == 0) cancelStaleTimer(it->second);
+        continue;
+      }
+      if (log_->should_log(spdlog::level::trace))
         log_->trace("peer {}: UPDATE {} + {} announced, {} + {} withdrawn", it->second.peer->spec().key,
                     u.update.nlri.size(),
                     u.update.attributes.mpReach ? u.update.attributes.mpReach->nlri.size() : 0,
@@ -441,7 +442,6 @@ void Speaker::onRouteRefresh(std::uint32_t peerId, AfiSafi family) {
   asio::post(strand_, [this, peerId, family] {
     if (!peers_.contains(peerId)) return;
     rib_->refreshPeer(peerId, family.afi);
-        if (rib_->staleCount(peerId) == 0) cancelStaleTimer(it->second);
     scheduleFlush();
   });
 }
