@@ -54,6 +54,17 @@ bool selectorMatches(const std::string& text, const model::Labels& labels,
   return parsed->matches(labels);
 }
 
+// BGPPeer nextHopMode, with the deprecated keepOriginalNextHop meaning Keep.
+NextHopMode nextHopModeOf(const model::BGPPeer& peer, std::vector<std::string>& warnings) {
+  const auto& mode = peer.spec.nextHopMode;
+  if (peer.spec.keepOriginalNextHop || mode == std::optional<std::string>("Keep")) return NextHopMode::kKeep;
+  if (mode == std::optional<std::string>("Self")) return NextHopMode::kSelf;
+  if (mode && *mode != "Auto")
+    warnings.push_back("BGPPeer " + peer.metadata.name + ": unknown nextHopMode \"" + *mode +
+                       "\", using Auto");
+  return NextHopMode::kAuto;
+}
+
 std::uint32_t nodeAs(const model::Node& node, std::uint32_t clusterAs) {
   if (node.spec.bgp && node.spec.bgp->asNumber) return node.spec.bgp->asNumber->value;
   return clusterAs;
@@ -199,8 +210,8 @@ SpeakerConfig buildConfig(const ResourceSnapshot& snapshot, const std::string& n
   auto refusedFilter = [&](const std::string& peerName, const std::vector<std::string>& filters) {
     for (const auto& name : filters) {
       if (auto it = refused.find(name); it != refused.end()) {
-        warnings.push_back("BGPPeer " + peerName + ": not started, its BGPFilter " + name +
-                           " is refused (" + it->second + ")");
+        warnings.push_back("BGPPeer " + peerName + ": not started, its BGPFilter " + name + " is refused (" +
+                           it->second + ")");
         return true;
       }
     }
@@ -264,13 +275,7 @@ SpeakerConfig buildConfig(const ResourceSnapshot& snapshot, const std::string& n
     PeerSpec base;
     base.type = type;
     base.localAs = spec.localASNumber ? spec.localASNumber->value : config.localAs;
-    if (spec.keepOriginalNextHop || spec.nextHopMode == std::optional<std::string>("Keep"))
-      base.nextHopMode = NextHopMode::kKeep;
-    else if (spec.nextHopMode == std::optional<std::string>("Self"))
-      base.nextHopMode = NextHopMode::kSelf;
-    else if (spec.nextHopMode && *spec.nextHopMode != "Auto")
-      warnings.push_back("BGPPeer " + peer.metadata.name + ": unknown nextHopMode \"" + *spec.nextHopMode +
-                         "\", using Auto");
+    base.nextHopMode = nextHopModeOf(peer, warnings);
     base.ttlSecurity = spec.ttlSecurity;
     if (spec.ttlSecurity && *spec.ttlSecurity == 0) base.ttlSecurity.reset();
     base.filters = spec.filters;
@@ -336,6 +341,7 @@ SpeakerConfig buildConfig(const ResourceSnapshot& snapshot, const std::string& n
       base.type = PeerType::kNodeSpecific;
       base.localAs = config.localAs;
       base.filters = spec.filters;
+      base.nextHopMode = nextHopModeOf(peer, warnings);
       addNodePeers(other, base, "peer/" + peer.metadata.name + "/" + other.metadata.name);
     }
   }

@@ -74,8 +74,8 @@ struct SpeakerConfig {
   std::optional<std::uint32_t> clusterId;
   std::vector<Prefix> blocks;  // this node's IPAM blocks: originated, each with a blackhole
   std::vector<PoolSpec> pools;
-  std::vector<PeerSpec> peers;  // sorted by key
-  std::map<std::string, CompiledFilter> policies;     // BGPFilters the speaker can apply, by name
+  std::vector<PeerSpec> peers;                       // sorted by key
+  std::map<std::string, CompiledFilter> policies;    // BGPFilters the speaker can apply, by name
   std::vector<PrefixCommunities> prefixCommunities;  // BGPConfiguration prefixAdvertisements
   std::vector<std::string> warnings;
 

@@ -58,7 +58,9 @@ std::vector<std::uint32_t> leadingSequence(const AsPath& path, std::size_t want)
 Result<FilterRule> compileRule(const model::BGPFilterRule& in, Afi family, PolicyDirection direction,
                                PolicyCapabilities capabilities) {
   FilterRule rule;
-  const auto fail = [](std::string field, std::string what) { return makeError({}, std::move(field), std::move(what)); };
+  const auto fail = [](std::string field, std::string what) {
+    return makeError({}, std::move(field), std::move(what));
+  };
   const std::uint8_t familyMax = family == Afi::kIpv4 ? 32 : 128;
 
   if (in.action == "Accept")
@@ -70,7 +72,8 @@ Result<FilterRule> compileRule(const model::BGPFilterRule& in, Afi family, Polic
 
   if (!in.cidr.empty()) {
     auto cidr = Prefix::parse(in.cidr);
-    if (!cidr || cidr->family() != family) return fail("cidr", "\"" + in.cidr + "\" is not a CIDR of this family");
+    if (!cidr || cidr->family() != family)
+      return fail("cidr", "\"" + in.cidr + "\" is not a CIDR of this family");
     rule.cidr = cidr;
     if (in.matchOperator == "Equal")
       rule.matchOperator = MatchOperator::kEqual;
@@ -90,7 +93,8 @@ Result<FilterRule> compileRule(const model::BGPFilterRule& in, Afi family, Polic
       if (rule.matchOperator == MatchOperator::kEqual || rule.matchOperator == MatchOperator::kNotEqual)
         return fail("prefixLength", "applies only with matchOperator In or NotIn");
       const auto& pl = *in.prefixLength;
-      if ((pl.min && (*pl.min < 0 || *pl.min > familyMax)) || (pl.max && (*pl.max < 0 || *pl.max > familyMax)))
+      if ((pl.min && (*pl.min < 0 || *pl.min > familyMax)) ||
+          (pl.max && (*pl.max < 0 || *pl.max > familyMax)))
         return fail("prefixLength", "lengths must be between 0 and " + std::to_string(familyMax));
       if (pl.min) rule.minLength = std::max<std::uint8_t>(rule.minLength, static_cast<std::uint8_t>(*pl.min));
       if (pl.max) rule.maxLength = std::min<std::uint8_t>(rule.maxLength, static_cast<std::uint8_t>(*pl.max));
@@ -123,9 +127,12 @@ Result<FilterRule> compileRule(const model::BGPFilterRule& in, Afi family, Polic
     return fail("peerType", "must be eBGP or iBGP, not \"" + in.peerType + "\"");
 
   if (in.communities) {
-    if (in.communities->values.size() != 1) return fail("communities.values", "exactly one value must be given");
+    if (in.communities->values.size() != 1)
+      return fail("communities.values", "exactly one value must be given");
     auto value = parseCommunity(in.communities->values.front());
-    if (!value) return fail("communities.values[0]", "\"" + in.communities->values.front() + "\" is not aa:nn or aa:nn:mm");
+    if (!value)
+      return fail("communities.values[0]",
+                  "\"" + in.communities->values.front() + "\" is not aa:nn or aa:nn:mm");
     if (const auto* c = std::get_if<std::uint32_t>(&*value))
       rule.community = *c;
     else
@@ -145,15 +152,20 @@ Result<FilterRule> compileRule(const model::BGPFilterRule& in, Afi family, Polic
   for (std::size_t i = 0; i < in.operations.size(); ++i) {
     const auto& op = in.operations[i];
     const std::string field = "operations[" + std::to_string(i) + "]";
-    const int set = int(op.addCommunity.has_value()) + int(op.prependASPath.has_value()) + int(op.setPriority.has_value());
-    if (set != 1) return fail(field, "exactly one of addCommunity, prependASPath and setPriority must be set");
+    const int set = int(op.addCommunity.has_value()) + int(op.prependASPath.has_value()) +
+                    int(op.setPriority.has_value());
+    if (set != 1)
+      return fail(field, "exactly one of addCommunity, prependASPath and setPriority must be set");
     if (op.addCommunity) {
       auto value = parseCommunity(op.addCommunity->value);
-      if (!value) return fail(field + ".addCommunity.value", "\"" + op.addCommunity->value + "\" is not aa:nn or aa:nn:mm");
+      if (!value)
+        return fail(field + ".addCommunity.value",
+                    "\"" + op.addCommunity->value + "\" is not aa:nn or aa:nn:mm");
       addCommunity(rule.changes, *value);
     } else if (op.prependASPath) {
       const auto& asns = op.prependASPath->prefix;
-      if (asns.empty() || asns.size() > 10) return fail(field + ".prependASPath.prefix", "1 to 10 AS numbers");
+      if (asns.empty() || asns.size() > 10)
+        return fail(field + ".prependASPath.prefix", "1 to 10 AS numbers");
       // A later prepend goes in front of an earlier one, as BIRD's successive bgp_path.prepend.
       std::vector<std::uint32_t> front;
       for (const auto& a : asns) front.push_back(a.value);
@@ -163,7 +175,8 @@ Result<FilterRule> compileRule(const model::BGPFilterRule& in, Afi family, Polic
         return fail(field + ".setPriority.value", "must be between 1 and 2147483646");
       // Calico maps the priority to krt_metric; on export that attribute never leaves the node,
       // so there it changes nothing (as in BIRD).
-      if (direction == PolicyDirection::kImport) rule.changes.priority = static_cast<std::uint32_t>(op.setPriority->value);
+      if (direction == PolicyDirection::kImport)
+        rule.changes.priority = static_cast<std::uint32_t>(op.setPriority->value);
     }
   }
   return rule;
@@ -265,13 +278,14 @@ bool ruleMatches(const FilterRule& rule, const RouteFacts& route) {
     if (!match) return false;
   }
   if (rule.remotePeersOnly && !route.fromPeer) return false;
-  if (!rule.interfacePattern.empty() && !(route.interface && patternMatches(rule.interfacePattern, *route.interface)))
+  if (!rule.interfacePattern.empty() &&
+      !(route.interface && patternMatches(rule.interfacePattern, *route.interface)))
     return false;
   if (rule.peerType == PeerTypeMatch::kEbgp && !route.ebgp) return false;
   if (rule.peerType == PeerTypeMatch::kIbgp && route.ebgp) return false;
   if (rule.community) {
-    if (!attrs.communities ||
-        std::find(attrs.communities->begin(), attrs.communities->end(), *rule.community) == attrs.communities->end())
+    if (!attrs.communities || std::find(attrs.communities->begin(), attrs.communities->end(),
+                                        *rule.community) == attrs.communities->end())
       return false;
   }
   if (rule.largeCommunity) {
@@ -311,15 +325,15 @@ void applyChanges(const RouteChanges& changes, PathAttributes& attrs) {
   }
   if (!changes.prepend.empty()) {
     if (!attrs.asPath) attrs.asPath.emplace();
-    for (auto it = changes.prepend.rbegin(); it != changes.prepend.rend(); ++it) prependAs(*attrs.asPath, *it);
+    for (auto it = changes.prepend.rbegin(); it != changes.prepend.rend(); ++it)
+      prependAs(*attrs.asPath, *it);
   }
 }
 
 std::vector<PrefixCommunities> compilePrefixAdvertisements(const model::BGPConfigurationSpec* node,
                                                            const model::BGPConfigurationSpec* global,
                                                            std::vector<std::string>& warnings) {
-  const model::BGPConfigurationSpec* source =
-      node && !node->prefixAdvertisements.empty() ? node : global;
+  const model::BGPConfigurationSpec* source = node && !node->prefixAdvertisements.empty() ? node : global;
   std::vector<PrefixCommunities> out;
   if (!source) return out;
   const auto lookup = [&](const std::string& name) -> const std::string* {
@@ -355,7 +369,8 @@ std::vector<PrefixCommunities> compilePrefixAdvertisements(const model::BGPConfi
   return out;
 }
 
-RouteChanges prefixAdvertisementChanges(const std::vector<PrefixCommunities>& advertisements, const Prefix& prefix) {
+RouteChanges prefixAdvertisementChanges(const std::vector<PrefixCommunities>& advertisements,
+                                        const Prefix& prefix) {
   RouteChanges out;
   for (const auto& a : advertisements) {
     if (!within(a.cidr, prefix)) continue;
@@ -393,8 +408,9 @@ ImportOutcome importRoute(const SpeakerConfig& config, const PeerSpec& from, std
   return {};
 }
 
-std::optional<PathAttributes> exportRoute(const SpeakerConfig& config, const PeerSpec& to, const PeerInfo& toInfo,
-                                          const Prefix& prefix, const ExportCandidate& best, PathAttributes out) {
+std::optional<PathAttributes> exportRoute(const SpeakerConfig& config, const PeerSpec& to,
+                                          const PeerInfo& toInfo, const Prefix& prefix,
+                                          const ExportCandidate& best, PathAttributes out) {
   const bool ebgp = toInfo.asn != config.localAs;
   RouteFacts facts{prefix, best.locRib, !best.local, std::nullopt, ebgp, best.priority};
   const auto decision = evaluatePolicy(filtersOf(config, to), PolicyDirection::kExport, facts);
@@ -411,7 +427,8 @@ std::optional<PathAttributes> exportRoute(const SpeakerConfig& config, const Pee
       if (pool.disableBgpExport) return std::nullopt;
       exported = true;
     }
-    exported = exported || std::find(config.blocks.begin(), config.blocks.end(), prefix) != config.blocks.end();
+    exported =
+        exported || std::find(config.blocks.begin(), config.blocks.end(), prefix) != config.blocks.end();
     if (!exported) return std::nullopt;
     changes = prefixAdvertisementChanges(config.prefixCommunities, prefix);
   }

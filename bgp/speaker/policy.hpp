@@ -60,7 +60,9 @@ struct RouteChanges {
   std::vector<std::uint32_t> prepend;            // the AS path then starts with these, in order
   std::optional<std::uint32_t> priority;         // kernel metric for the installed route
 
-  bool empty() const { return communities.empty() && largeCommunities.empty() && prepend.empty() && !priority; }
+  bool empty() const {
+    return communities.empty() && largeCommunities.empty() && prepend.empty() && !priority;
+  }
   bool operator==(const RouteChanges&) const = default;
 };
 
@@ -168,7 +170,8 @@ struct ExportCandidate {
 // export rules decide first (an Accept bypasses the default, as in Calico); without a match the
 // default exports our blocks and routes inside IP pools without disableBGPExport, with the
 // communities of BGPConfiguration prefix advertisements. Then BGPPeer nextHopMode applies.
-std::optional<PathAttributes> exportRoute(const SpeakerConfig& config, const PeerSpec& to, const PeerInfo& toInfo,
-                                          const Prefix& prefix, const ExportCandidate& best, PathAttributes out);
+std::optional<PathAttributes> exportRoute(const SpeakerConfig& config, const PeerSpec& to,
+                                          const PeerInfo& toInfo, const Prefix& prefix,
+                                          const ExportCandidate& best, PathAttributes out);
 
 }  // namespace tartan::bgp::speaker

@@ -52,17 +52,18 @@ model::BGPFilterRule equalRule(const std::string& cidr, const std::string& actio
   return r;
 }
 
-model::Resource policyFilter() {
+model::Resource policyFilter(int priority = 300, bool rejectBlock2 = true) {
   model::BGPFilter f;
   f.metadata.name = "tor-policy";
   auto tagged = equalRule("10.65.1.0/26", "Accept");
   tagged.operations = {{model::BGPFilterAddCommunity{"65000:100"}, {}, {}},
                        {model::BGPFilterAddCommunity{"65000:1:2"}, {}, {}},
                        {{}, model::BGPFilterPrependASPath{{model::ASNumber{65100}}}, {}}};
-  f.spec.exportV4 = {tagged, equalRule("10.65.2.0/26", "Reject")};
+  f.spec.exportV4 = {tagged};
+  if (rejectBlock2) f.spec.exportV4.push_back(equalRule("10.65.2.0/26", "Reject"));
   auto preferred = equalRule("10.66.1.0/24", "Accept");
   preferred.asPathPrefix = {model::ASNumber{kBirdAs}};
-  preferred.operations = {{{}, {}, model::BGPFilterSetPriority{300}}};
+  preferred.operations = {{{}, {}, model::BGPFilterSetPriority{priority}}};
   f.spec.importV4 = {equalRule("10.66.2.0/24", "Reject"), preferred};
   return f;
 }
@@ -97,8 +98,8 @@ class FilterLab {
     tartan_ = std::make_unique<Process>(
         tartanNs_,
         std::vector<std::string>{bgpdBinary(), "--datastore", "file:" + (dir_ / "store"), "--node", "node1",
-                                 "--status-socket", dir_ / "bgpd.sock", "--hold-time", "9", "--connect-retry", "2",
-                                 "--log-level", "debug"},
+                                 "--status-socket", dir_ / "bgpd.sock", "--hold-time", "9", "--connect-retry",
+                                 "2", "--log-level", "debug"},
         dir_ / "bgpd.log");
   }
 
@@ -131,8 +132,10 @@ TEST_CASE("BGPFilter operations and reject rules change what BIRD 2 receives and
 
   // Export, accepted with operations: the communities and the AS path BIRD holds. Our AS comes
   // first, then the prepended one (the filter runs before eBGP's own prepend, as in BIRD).
-  LAB_REQUIRE(lab, waitFor([&] { return contains(lab.birdc("show route 10.65.1.0/26"), "10.65.1.0/26"); }, 15s));
-  LAB_REQUIRE(lab, waitFor([&] { return contains(lab.birdc("show route 10.65.3.0/26"), "10.65.3.0/26"); }, 15s));
+  LAB_REQUIRE(lab,
+              waitFor([&] { return contains(lab.birdc("show route 10.65.1.0/26"), "10.65.1.0/26"); }, 15s));
+  LAB_REQUIRE(lab,
+              waitFor([&] { return contains(lab.birdc("show route 10.65.3.0/26"), "10.65.3.0/26"); }, 15s));
   const auto tagged = lab.birdc("show route 10.65.1.0/26 all");
   INFO(tagged);
   CHECK(contains(tagged, "BGP.as_path: 64512 65100"));
@@ -149,8 +152,10 @@ TEST_CASE("BGPFilter operations and reject rules change what BIRD 2 receives and
 
   // Import: the accepted route with the metric setPriority asked for, the rejected one absent,
   // the unmatched one by the default with the kernel's default metric.
-  LAB_REQUIRE(lab, waitFor([&] { return contains(routeIn(lab.tartanNs_, "10.66.3.0/24"), "via 10.99.0.2"); }, 15s));
-  LAB_REQUIRE(lab, waitFor([&] { return contains(routeIn(lab.tartanNs_, "10.66.1.0/24"), "via 10.99.0.2"); }, 15s));
+  LAB_REQUIRE(
+      lab, waitFor([&] { return contains(routeIn(lab.tartanNs_, "10.66.3.0/24"), "via 10.99.0.2"); }, 15s));
+  LAB_REQUIRE(
+      lab, waitFor([&] { return contains(routeIn(lab.tartanNs_, "10.66.1.0/24"), "via 10.99.0.2"); }, 15s));
   const auto preferred = routeIn(lab.tartanNs_, "10.66.1.0/24");
   INFO(preferred);
   CHECK(contains(preferred, "metric 300"));
@@ -159,4 +164,16 @@ TEST_CASE("BGPFilter operations and reject rules change what BIRD 2 receives and
   CHECK(routeIn(lab.tartanNs_, "10.66.2.0/24").empty());
   // Exactly one kernel route for the prefix: no leftover of another metric.
   CHECK(std::count(preferred.begin(), preferred.end(), '\n') == 0);
+
+  // A live change of the filter: the new priority replaces the old kernel route (not a second
+  // route beside it), and the block no longer rejected reaches BIRD.
+  writeResources(lab.dir_ / "store", {policyFilter(400, false)});
+  LAB_REQUIRE(lab,
+              waitFor([&] { return contains(routeIn(lab.tartanNs_, "10.66.1.0/24"), "metric 400"); }, 20s));
+  LAB_REQUIRE(lab,
+              waitFor([&] { return contains(lab.birdc("show route 10.65.2.0/26"), "10.65.2.0/26"); }, 20s));
+  const auto changed = routeIn(lab.tartanNs_, "10.66.1.0/24");
+  INFO(changed);
+  CHECK(std::count(changed.begin(), changed.end(), '\n') == 0);
+  CHECK(contains(lab.birdc("show route 10.65.2.0/26 all"), "(64512,7)"));  // now on the default path
 }

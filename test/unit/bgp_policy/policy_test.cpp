@@ -1,7 +1,7 @@
 // BGPFilter and prefix-advertisement policy (bgp/speaker/policy.hpp), one table per match field
 // and operation, then the speaker's per-peer import and export policy built on them.
-#include "config.hpp"
 #include "policy.hpp"
+#include "config.hpp"
 
 #include "rib/rib.hpp"
 
@@ -16,7 +16,9 @@ namespace {
 Prefix pfx(const char* text) { return *Prefix::parse(text); }
 std::uint32_t stdComm(std::uint16_t a, std::uint16_t n) { return std::uint32_t{a} << 16 | n; }
 
-AsPath path(std::vector<std::uint32_t> asns) { return AsPath{AsPathSegment{AsSegmentType::kSequence, std::move(asns)}}; }
+AsPath path(std::vector<std::uint32_t> asns) {
+  return AsPath{AsPathSegment{AsSegmentType::kSequence, std::move(asns)}};
+}
 
 model::BGPFilterRule rule(const std::string& action) {
   model::BGPFilterRule r;
@@ -65,16 +67,21 @@ TEST_CASE("cidr with matchOperator and prefixLength, as BIRD's net ~ / = on cidr
       {"Equal: a longer prefix inside is not equal", "10.0.0.0/8", "Equal", {}, "10.0.0.0/9", false},
       {"NotEqual: another prefix", "10.0.0.0/8", "NotEqual", {}, "10.0.0.0/9", true},
       {"NotEqual: the same prefix", "10.0.0.0/8", "NotEqual", {}, "10.0.0.0/8", false},
-      {"prefixLength min: too short", "10.0.0.0/8", "In", model::BGPFilterPrefixLength{24, {}}, "10.1.0.0/16", false},
-      {"prefixLength min: long enough", "10.0.0.0/8", "In", model::BGPFilterPrefixLength{24, {}}, "10.1.1.0/24", true},
-      {"prefixLength max: too long", "10.0.0.0/8", "In", model::BGPFilterPrefixLength{{}, 26}, "10.1.1.0/27", false},
-      {"prefixLength max: short enough", "10.0.0.0/8", "In", model::BGPFilterPrefixLength{{}, 26}, "10.1.1.0/26", true},
+      {"prefixLength min: too short", "10.0.0.0/8", "In", model::BGPFilterPrefixLength{24, {}}, "10.1.0.0/16",
+       false},
+      {"prefixLength min: long enough", "10.0.0.0/8", "In", model::BGPFilterPrefixLength{24, {}},
+       "10.1.1.0/24", true},
+      {"prefixLength max: too long", "10.0.0.0/8", "In", model::BGPFilterPrefixLength{{}, 26}, "10.1.1.0/27",
+       false},
+      {"prefixLength max: short enough", "10.0.0.0/8", "In", model::BGPFilterPrefixLength{{}, 26},
+       "10.1.1.0/26", true},
       {"prefixLength below the cidr's own length counts from the cidr", "10.0.0.0/8", "In",
        model::BGPFilterPrefixLength{4, 32}, "10.0.0.0/8", true},
       {"NotIn with prefixLength: inside the cidr but outside the lengths", "10.0.0.0/8", "NotIn",
        model::BGPFilterPrefixLength{24, 24}, "10.1.0.0/16", true},
       {"IPv6 In", "fd00::/8", "In", {}, "fd65::/48", true},
-      {"IPv6 In, prefixLength max", "fd00::/8", "In", model::BGPFilterPrefixLength{{}, 64}, "fd65::/122", false},
+      {"IPv6 In, prefixLength max", "fd00::/8", "In", model::BGPFilterPrefixLength{{}, 64}, "fd65::/122",
+       false},
   };
   for (const auto& c : cases) {
     SECTION(c.name) {
@@ -121,9 +128,10 @@ TEST_CASE("interface: refused while the speaker has no interface routes; BIRD pa
   CHECK_FALSE(ruleMatches(compiled, f));
 
   const std::vector<std::tuple<const char*, const char*, bool>> patterns{
-      {"eth*", "eth0", true}, {"eth*", "eth", true},     {"eth?", "eth10", false}, {"eth?", "eth1", true},
-      {"*.cali", "x.cali", true}, {"*", "", true},         {"bond0", "bond0", true}, {"bond0", "bond01", false},
-      {"e*h*0", "eth0", true}, {"e*h*0", "eth01", false}};
+      {"eth*", "eth0", true},   {"eth*", "eth", true},      {"eth?", "eth10", false},
+      {"eth?", "eth1", true},   {"*.cali", "x.cali", true}, {"*", "", true},
+      {"bond0", "bond0", true}, {"bond0", "bond01", false}, {"e*h*0", "eth0", true},
+      {"e*h*0", "eth01", false}};
   for (const auto& [pattern, name, match] : patterns) {
     INFO(pattern << " ~ " << name);
     CHECK(patternMatches(pattern, name) == match);
@@ -131,8 +139,12 @@ TEST_CASE("interface: refused while the speaker has no interface routes; BIRD pa
 }
 
 TEST_CASE("peerType: eBGP and iBGP sessions") {
-  for (const auto& [type, ebgp, match] : std::vector<std::tuple<const char*, bool, bool>>{
-           {"eBGP", true, true}, {"eBGP", false, false}, {"iBGP", false, true}, {"iBGP", true, false}, {"", true, true}}) {
+  for (const auto& [type, ebgp, match] :
+       std::vector<std::tuple<const char*, bool, bool>>{{"eBGP", true, true},
+                                                        {"eBGP", false, false},
+                                                        {"iBGP", false, true},
+                                                        {"iBGP", true, false},
+                                                        {"", true, true}}) {
     auto r = rule("Accept");
     r.peerType = type;
     const auto compiled = compileOne(r);
@@ -148,8 +160,11 @@ TEST_CASE("communities: one standard or large value carried by the route") {
   PathAttributes attrs;
   attrs.communities = std::vector<std::uint32_t>{stdComm(65000, 100), stdComm(65000, 200)};
   attrs.largeCommunities = std::vector<LargeCommunity>{{65000, 1, 2}};
-  for (const auto& [value, match] : std::vector<std::pair<const char*, bool>>{
-           {"65000:100", true}, {"65000:200", true}, {"65000:300", false}, {"65000:1:2", true}, {"65000:1:3", false}}) {
+  for (const auto& [value, match] : std::vector<std::pair<const char*, bool>>{{"65000:100", true},
+                                                                              {"65000:200", true},
+                                                                              {"65000:300", false},
+                                                                              {"65000:1:2", true},
+                                                                              {"65000:1:3", false}}) {
     auto r = rule("Accept");
     r.communities = model::BGPFilterCommunityMatch{{value}};
     INFO(value);
@@ -175,7 +190,9 @@ TEST_CASE("asPathPrefix: the AS path starts with these AS numbers") {
       {{65001, 65002, 65003}, path({65001, 65002}), false},  // longer than the path
       {{65001}, AsPath{}, false},                            // a local route has no AS
       // Two sequence segments read as one sequence; an AS_SET cannot match a number.
-      {{65001, 65002}, AsPath{{AsSegmentType::kSequence, {65001}}, {AsSegmentType::kSequence, {65002}}}, true},
+      {{65001, 65002},
+       AsPath{{AsSegmentType::kSequence, {65001}}, {AsSegmentType::kSequence, {65002}}},
+       true},
       {{65001, 65002}, AsPath{{AsSegmentType::kSequence, {65001}}, {AsSegmentType::kSet, {65002}}}, false},
   };
   for (const auto& c : cases) {
@@ -234,14 +251,15 @@ TEST_CASE("the first matching rule of the first filter with one decides; no matc
   second.exportV4 = {acceptAll};
   const auto f1 = *compileFilter(first), f2 = *compileFilter(second);
   PathAttributes attrs;
-  const auto verdict = [&](std::vector<const CompiledFilter*> filters, const char* prefix, PolicyDirection d) {
+  const auto verdict = [&](std::vector<const CompiledFilter*> filters, const char* prefix,
+                           PolicyDirection d) {
     return evaluatePolicy(filters, d, facts(pfx(prefix), attrs)).verdict;
   };
   CHECK(verdict({&f1, &f2}, "10.1.2.0/24", PolicyDirection::kImport) == Verdict::kReject);
   CHECK(verdict({&f1, &f2}, "10.2.2.0/24", PolicyDirection::kImport) == Verdict::kAccept);
   CHECK(verdict({&f1, &f2}, "192.168.0.0/24", PolicyDirection::kImport) == Verdict::kReject);  // f2's rule
   CHECK(verdict({&f1}, "192.168.0.0/24", PolicyDirection::kImport) == Verdict::kNoMatch);
-  CHECK(verdict({&f1}, "10.1.2.0/24", PolicyDirection::kExport) == Verdict::kNoMatch);       // import rules only
+  CHECK(verdict({&f1}, "10.1.2.0/24", PolicyDirection::kExport) == Verdict::kNoMatch);  // import rules only
   CHECK(verdict({&f1, &f2}, "10.1.2.0/24", PolicyDirection::kExport) == Verdict::kAccept);
   CHECK(verdict({&f1}, "fd00::/64", PolicyDirection::kImport) == Verdict::kNoMatch);  // v4 rules only
 }
@@ -291,7 +309,10 @@ TEST_CASE("compileFilter refuses what cannot be applied, naming the field") {
          r.matchOperator = "In";
        },
        "spec.importV4[0].cidr"},
-      {"prefixLength without cidr", [](auto& r) { r.prefixLength = model::BGPFilterPrefixLength{24, 32}; },
+      {"prefixLength without cidr",
+       [](auto& r) {
+         r.prefixLength = model::BGPFilterPrefixLength{24, 32};
+       },
        "spec.importV4[0].prefixLength"},
       {"prefixLength with Equal",
        [](auto& r) {
@@ -305,7 +326,10 @@ TEST_CASE("compileFilter refuses what cannot be applied, naming the field") {
       {"unknown peerType", [](auto& r) { r.peerType = "confed"; }, "spec.importV4[0].peerType"},
       {"bad community", [](auto& r) { r.communities = model::BGPFilterCommunityMatch{{"65536:1"}}; },
        "spec.importV4[0].communities.values[0]"},
-      {"two communities", [](auto& r) { r.communities = model::BGPFilterCommunityMatch{{"1:1", "1:2"}}; },
+      {"two communities",
+       [](auto& r) {
+         r.communities = model::BGPFilterCommunityMatch{{"1:1", "1:2"}};
+       },
        "spec.importV4[0].communities.values"},
       {"priority out of range", [](auto& r) { r.priority = 0; }, "spec.importV4[0].priority"},
       {"operations on Reject",
@@ -315,9 +339,14 @@ TEST_CASE("compileFilter refuses what cannot be applied, naming the field") {
        },
        "spec.importV4[0].operations"},
       {"an operation with two members",
-       [](auto& r) { r.operations = {{model::BGPFilterAddCommunity{"1:1"}, {}, model::BGPFilterSetPriority{5}}}; },
+       [](auto& r) {
+         r.operations = {{model::BGPFilterAddCommunity{"1:1"}, {}, model::BGPFilterSetPriority{5}}};
+       },
        "spec.importV4[0].operations[0]"},
-      {"empty prepend", [](auto& r) { r.operations = {{{}, model::BGPFilterPrependASPath{}, {}}}; },
+      {"empty prepend",
+       [](auto& r) {
+         r.operations = {{{}, model::BGPFilterPrependASPath{}, {}}};
+       },
        "spec.importV4[0].operations[0].prependASPath.prefix"},
   };
   for (const auto& c : cases) {
@@ -338,7 +367,8 @@ TEST_CASE("community values") {
   CHECK(parseCommunity("65000:100") == V(stdComm(65000, 100)));
   CHECK(parseCommunity("0:0") == V(std::uint32_t{0}));
   CHECK(parseCommunity("4200000000:1:2") == V(LargeCommunity{4200000000u, 1, 2}));
-  for (const char* bad : {"", "65000", "65536:1", "1:65536", "a:b", "1:2:3:4", "1::2", "-1:2", "4294967296:1:1"})
+  for (const char* bad :
+       {"", "65000", "65536:1", "1:65536", "a:b", "1:2:3:4", "1::2", "-1:2", "4294967296:1:1"})
     CHECK_FALSE(parseCommunity(bad));
 }
 
@@ -353,7 +383,8 @@ TEST_CASE("prefix advertisements add their communities to every prefix inside th
   auto inner = prefixAdvertisementChanges(ads, pfx("10.65.1.0/26"));
   CHECK(inner.communities == std::vector<std::uint32_t>{stdComm(1, 1), stdComm(2, 2)});
   CHECK(inner.largeCommunities == std::vector<LargeCommunity>{{1, 2, 3}});
-  CHECK(prefixAdvertisementChanges(ads, pfx("10.65.2.0/26")).communities == std::vector<std::uint32_t>{stdComm(1, 1)});
+  CHECK(prefixAdvertisementChanges(ads, pfx("10.65.2.0/26")).communities ==
+        std::vector<std::uint32_t>{stdComm(1, 1)});
   CHECK(prefixAdvertisementChanges(ads, pfx("10.66.0.0/26")).empty());
   CHECK(prefixAdvertisementChanges(ads, pfx("10.0.0.0/8")).empty());  // covering, not inside
 }
@@ -390,7 +421,8 @@ PeerInfo infoOf(std::uint32_t asn) {
   return info;
 }
 
-CompiledFilter filterOf(std::vector<model::BGPFilterRule> importV4, std::vector<model::BGPFilterRule> exportV4) {
+CompiledFilter filterOf(std::vector<model::BGPFilterRule> importV4,
+                        std::vector<model::BGPFilterRule> exportV4) {
   model::BGPFilterSpec spec;
   spec.importV4 = std::move(importV4);
   spec.exportV4 = std::move(exportV4);
@@ -444,7 +476,8 @@ TEST_CASE("export: default, prefix-advertisement communities, filter bypass, AS 
     auto sent = exportRoute(config, peerWith({}), ebgp, pfx("10.65.1.0/26"), block, out);
     REQUIRE(sent);
     CHECK(*sent->communities == std::vector<std::uint32_t>{stdComm(64512, 1)});
-    CHECK_FALSE(exportRoute(config, peerWith({}), ebgp, pfx("10.70.1.0/26"), block, out));  // disableBGPExport
+    CHECK_FALSE(
+        exportRoute(config, peerWith({}), ebgp, pfx("10.70.1.0/26"), block, out));  // disableBGPExport
     CHECK_FALSE(exportRoute(config, peerWith({}), ebgp, pfx("172.16.0.0/24"), block, out));  // no pool
   }
   SECTION("a reject rule withholds, an accept rule sends with its operations and bypasses the default") {
@@ -487,14 +520,16 @@ TEST_CASE("export: default, prefix-advertisement communities, filter bypass, AS 
     PathAttributes ribOut = learnedAttrs;  // iBGP, learned from eBGP: the Rib keeps 10.99.0.7
     const ExportCandidate learned{&learnedAttrs, false, std::nullopt};
     const auto ibgp = infoOf(64512);
-    auto self = exportRoute(config, peerWith({}, NextHopMode::kSelf), ibgp, pfx("10.65.7.0/26"), learned, ribOut);
+    auto self =
+        exportRoute(config, peerWith({}, NextHopMode::kSelf), ibgp, pfx("10.65.7.0/26"), learned, ribOut);
     REQUIRE(self);
     CHECK(self->nextHop == Address::parse("10.99.0.1"));
     auto autoMode = exportRoute(config, peerWith({}), ibgp, pfx("10.65.7.0/26"), learned, ribOut);
     CHECK(autoMode->nextHop == Address::parse("10.99.0.7"));
     PathAttributes rewritten = learnedAttrs;  // eBGP: the Rib put our address
     rewritten.nextHop = *Address::parse("10.99.0.1");
-    auto keep = exportRoute(config, peerWith({}, NextHopMode::kKeep), ebgp, pfx("10.65.7.0/26"), learned, rewritten);
+    auto keep =
+        exportRoute(config, peerWith({}, NextHopMode::kKeep), ebgp, pfx("10.65.7.0/26"), learned, rewritten);
     REQUIRE(keep);
     CHECK(keep->nextHop == Address::parse("10.99.0.7"));
   }

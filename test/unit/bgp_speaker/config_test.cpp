@@ -155,14 +155,17 @@ TEST_CASE("BGPFilters are compiled; a peer naming a refused filter is not starte
   CHECK_FALSE(c.policies.contains("bad"));
   CHECK(keys(c) == std::vector<std::string>{"peer/tor1/10.0.0.254"});
   bool said = false;
-  for (const auto& w : c.warnings) said = said || (w.find("tor2") != std::string::npos && w.find("interface") != std::string::npos);
+  for (const auto& w : c.warnings)
+    said = said || (w.find("tor2") != std::string::npos && w.find("interface") != std::string::npos);
   CHECK(said);
 }
 
 TEST_CASE("BGPPeer nextHopMode and keepOriginalNextHop") {
   const std::vector<std::tuple<std::optional<std::string>, bool, NextHopMode>> cases{
-      {std::nullopt, false, NextHopMode::kAuto}, {"Auto", false, NextHopMode::kAuto},
-      {"Self", false, NextHopMode::kSelf},       {"Keep", false, NextHopMode::kKeep},
+      {std::nullopt, false, NextHopMode::kAuto},
+      {"Auto", false, NextHopMode::kAuto},
+      {"Self", false, NextHopMode::kSelf},
+      {"Keep", false, NextHopMode::kKeep},
       {std::nullopt, true, NextHopMode::kKeep}};
   for (const auto& [mode, keep, want] : cases) {
     ResourceSnapshot snap;
