@@ -1,5 +1,6 @@
 // The conformance cases. Pod addresses (lab_harness.cpp): x/a .10, x/b .11, x/c .12, y/a .20,
-// y/b .21, y/c .22, z/a .30, z/b .31, z/c .32, all in 10.65.0.0/24.
+// y/b .21, y/c .22, z/a .30, z/b .31, z/c .32, all in 10.65.0.0/24; and in IPv6 x/a fd00:65::10
+// ... z/c fd00:65::32 (the same digits, read as hex), all in fd00:65::/64.
 #include "cases.hpp"
 
 namespace tartan::conformance {
@@ -482,6 +483,102 @@ metadata:
              return true;
            }}}});
   }
+  return cases;
+}
+
+std::vector<PolicyCase> ipv6Cases() {
+  std::vector<PolicyCase> cases;
+  cases.push_back({"IPv6 default-deny both ways: namespace x neither takes nor sends anything",
+                   {{knp("deny-both", "x", "  podSelector: {}\n  policyTypes: [Ingress, Egress]\n"), "", "",
+                     [](const Cell& c) { return c.to.ns != "x" && c.from.ns != "x"; }}},
+                   kIpv6});
+
+  cases.push_back({"IPv6 podSelector and namespaceSelector in one peer are ANDed: x/a takes only y/b",
+                   {{knp("a-from-yb", "x", R"(  podSelector: {matchLabels: {pod: a}}
+  ingress:
+    - from:
+        - namespaceSelector: {matchLabels: {ns: y}}
+          podSelector: {matchLabels: {pod: b}}
+)"),
+                     "", "", ingressTo("x/a", [](const Cell& c) { return is(c.from, "y/b"); })}},
+                   kIpv6});
+
+  cases.push_back({"IPv6 egress to a namespaceSelector: x/a reaches only z",
+                   {{knp("a-to-z", "x", R"(  podSelector: {matchLabels: {pod: a}}
+  policyTypes: [Egress]
+  egress:
+    - to:
+        - namespaceSelector: {matchLabels: {ns: z}}
+)"),
+                     "", "", egressFrom("x/a", [](const Cell& c) { return c.to.ns == "z"; })}},
+                   kIpv6});
+
+  // An ipBlock names one family: the IPv6 block lets IPv6 in and, the pod being isolated, shuts
+  // IPv4 out entirely; so this case is probed over both families.
+  cases.push_back(
+      {"IPv6 ipBlock with except (ingress): x/a takes fd00:65::/64 but not y (fd00:65::20/126), no IPv4",
+       {{knp("a-from-cidr6", "x", R"(  podSelector: {matchLabels: {pod: a}}
+  ingress:
+    - from:
+        - ipBlock: {cidr: "fd00:65::/64", except: ["fd00:65::20/126"]}
+)"),
+         "", "", ingressTo("x/a", [](const Cell& c) { return c.family == 6 && c.from.ns != "y"; })}},
+       kDualStack});
+
+  cases.push_back(
+      {"IPv6 ipBlock with except (egress): x/a reaches fd00:65::/120 but not z/a, z/b (fd00:65::30/127)",
+       {{knp("a-to-cidr6", "x", R"(  podSelector: {matchLabels: {pod: a}}
+  policyTypes: [Egress]
+  egress:
+    - to:
+        - ipBlock: {cidr: "fd00:65::/120", except: ["fd00:65::30/127"]}
+)"),
+         "", "", egressFrom("x/a", [](const Cell& c) { return !is(c.to, "z/a") && !is(c.to, "z/b"); })}},
+       kIpv6});
+
+  cases.push_back(
+      {"IPv4 and IPv6 blocks in one rule: x/a takes y over IPv4 and z over IPv6",
+       {{knp("a-from-mixed", "x", R"(  podSelector: {matchLabels: {pod: a}}
+  ingress:
+    - from:
+        - ipBlock: {cidr: 10.65.0.20/30}
+        - ipBlock: {cidr: "fd00:65::30/126"}
+)"),
+         "", "",
+         ingressTo("x/a",
+                   [](const Cell& c) { return c.family == 4 ? c.from.ns == "y" : c.from.ns == "z"; })}},
+       kDualStack});
+
+  {
+    // "web" is 80/TCP on x/a and 81/TCP on x/b, and x/c has no port of that name.
+    Lab::PodEdit a{{{"pod", "a"}}, {{"web", "80/TCP"}}, ""};
+    Lab::PodEdit b{{{"pod", "b"}}, {{"web", "81/TCP"}}, ""};
+    cases.push_back({"IPv6 named port is resolved per destination pod: web is 80 on x/a, 81 on x/b",
+                     {{knp("web-port", "x", R"(  podSelector: {}
+  ingress:
+    - ports:
+        - port: web
+)"),
+                       Lab::podManifest({"x", "a"}, &a) + "---\n" + Lab::podManifest({"x", "b"}, &b), "",
+                       [](const Cell& c) {
+                         if (c.to.ns != "x" || c.protocol != "TCP") return c.to.ns != "x";
+                         return (c.to.pod == "a" && c.port == 80) || (c.to.pod == "b" && c.port == 81);
+                       }}},
+                     kIpv6});
+  }
+
+  cases.push_back(
+      {"IPv6 Tartan policy: Deny from y's pods by nets, then Allow; x/a takes all but y",
+       {{tartanPolicy("NetworkPolicy", "a-not-from-y6", "x", R"(  selector: pod == "a"
+  types: [Ingress]
+  ingress:
+    - action: Deny
+      source:
+        nets: ["fd00:65::20/126"]
+    - action: Allow
+)"),
+         "", "", ingressTo("x/a", [](const Cell& c) { return c.family == 4 || c.from.ns != "y"; })}},
+       kDualStack});
   return cases;
 }
 

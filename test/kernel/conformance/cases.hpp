@@ -23,6 +23,7 @@ struct Step {
 struct PolicyCase {
   std::string name;  // states the rule
   std::vector<Step> steps;
+  Families families = kIpv4;  // which addresses every step's matrix is probed over
 };
 
 // Kubernetes NetworkPolicy, after the upstream netpol suite.
@@ -30,6 +31,10 @@ std::vector<PolicyCase> kubernetesCases();
 // Tartan/Calico policy semantics: tiers, order, Log, Pass, notNets/notPorts, network sets,
 // GlobalNetworkPolicy namespaceSelector, service accounts.
 std::vector<PolicyCase> calicoCases();
+
+// The same semantics over IPv6 (and, where a rule names one family's CIDRs, both): default deny
+// both ways, pod and namespace selectors, ipBlock with except in IPv6 CIDRs, named ports.
+std::vector<PolicyCase> ipv6Cases();
 
 // Manifest helpers shared by the test file.
 std::string knp(const std::string& name, const std::string& ns, const std::string& spec);

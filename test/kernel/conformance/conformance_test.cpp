@@ -1,7 +1,8 @@
 // NetworkPolicy conformance on the real kernel: the upstream netpol model (x, y, z; a, b, c; 80,
-// 81; TCP, UDP) on one tartan-lab running the real tartan-agent, each case's full matrix against
-// its truth table; then SCTP (raw INIT), ICMP, and connections that outlive policy updates and
-// an agent restart. One lab serves the whole run; every case leaves it all-open again.
+// 81; TCP, UDP) on one dual-stack tartan-lab running the real tartan-agent, each case's full
+// matrix against its truth table (over IPv4; the IPv6 cases over IPv6 or both); then SCTP (raw
+// INIT), ICMP and ICMPv6, and connections (IPv4 and IPv6) that outlive policy updates and an agent
+// restart. One lab serves the whole run; every case leaves it all-open again.
 #include "cases.hpp"
 #include "lab_harness.hpp"
 #include "raw_probes.hpp"
@@ -34,7 +35,7 @@ Lab& lab() {
   auto& slot = labSlot();
   if (!slot) {
     slot = std::make_unique<Lab>();
-    const std::string settled = slot->await([](const Cell&) { return true; }, 30s);
+    const std::string settled = slot->await([](const Cell&) { return true; }, 30s, kDualStack);
     if (!settled.empty()) throw std::runtime_error("the fresh lab is not all-open:\n" + settled);
   }
   return *slot;
@@ -75,7 +76,7 @@ void cleanUp(Lab& l, const PolicyCase& c) {
   for (const auto& [identity, doc] : byIdentity) applied += doc + "---\n";
   if (!applied.empty()) l.remove(applied);
   if (edited) l.restoreModel();
-  const std::string reopened = l.await([](const Cell&) { return true; });
+  const std::string reopened = l.await([](const Cell&) { return true; }, 10s, c.families);
   INFO("after removing the case's policies the matrix is not all-open again:\n"
        << reopened << "agent log:\n"
        << l.agentLogTail(10));
@@ -93,7 +94,7 @@ void runCase(const PolicyCase& c) {
       if (!step.edit.empty()) l.apply(step.edit);
       if (!step.apply.empty()) l.apply(step.apply);
       if (!step.remove.empty()) l.remove(step.remove);
-      mismatch = l.await(step.expect);
+      mismatch = l.await(step.expect, 10s, c.families);
     } catch (const std::exception& e) {
       std::printf("FAIL  %s  (step %zu: %s)\n", c.name.c_str(), i + 1, e.what());
       std::fflush(stdout);
@@ -129,6 +130,53 @@ TEST_CASE("Tartan/Calico policy semantics on the real agent", "[kernel][calico]"
   for (const auto& c : calicoCases()) {
     DYNAMIC_SECTION(c.name) { runCase(c); }
   }
+}
+
+TEST_CASE("IPv6 NetworkPolicy semantics on the real agent (dual-stack pods)", "[kernel][ipv6]") {
+  if (skipUnlessRoot("kernel_conformance")) return;
+  for (const auto& c : ipv6Cases()) {
+    DYNAMIC_SECTION(c.name) { runCase(c); }
+  }
+}
+
+TEST_CASE("ICMPv6 type in a GlobalNetworkPolicy: a type 128 Deny stops ping6, not ping or TCP",
+          "[kernel][ipv6]") {
+  if (skipUnlessRoot("kernel_conformance")) return;
+  Lab& l = lab();
+  const PodRef xa{"x", "a"}, xb{"x", "b"}, xc{"x", "c"};
+  REQUIRE(pingReplies(l.podNetns(xb), podIp6(xa), 900));
+  REQUIRE(pingReplies(l.podNetns(xb), podIp(xa), 900));
+
+  auto policy = [](const std::string& icmp) {
+    return tartanPolicy("GlobalNetworkPolicy", "no-ping6", "",
+                        R"(  selector: projectcalico.org/namespace == "x" && pod == "a"
+  types: [Ingress]
+  ingress:
+    - action: Deny
+      protocol: ICMPv6
+      icmp: )" + icmp + R"(
+    - action: Allow
+)");
+  };
+  l.apply(policy("{type: 128}"));
+  CHECK(l.await([](const Cell&) { return true; }, 10s, kDualStack).empty());  // TCP and UDP flow
+  bool blocked = false;
+  for (auto deadline = std::chrono::steady_clock::now() + 10s;
+       !blocked && std::chrono::steady_clock::now() < deadline;)
+    blocked = !pingReplies(l.podNetns(xb), podIp6(xa), 600);
+  CHECK(blocked);
+  CHECK(pingReplies(l.podNetns(xb), podIp(xa), 900));   // ICMP (v4) is another protocol
+  CHECK(pingReplies(l.podNetns(xb), podIp6(xc), 900));  // x/c is not selected
+
+  l.apply(policy("{type: 128, code: 1}"));  // an echo request has code 0: no match, Allow
+  bool reopened = false;
+  for (auto deadline = std::chrono::steady_clock::now() + 10s;
+       !reopened && std::chrono::steady_clock::now() < deadline;)
+    reopened = pingReplies(l.podNetns(xb), podIp6(xa), 600);
+  CHECK(reopened);
+
+  l.remove(policy("{type: 128}"));
+  CHECK(l.await([](const Cell&) { return true; }, 10s, kDualStack).empty());
 }
 
 TEST_CASE("Log action renders a LOG rule and lets traffic continue", "[kernel][calico]") {
@@ -242,7 +290,9 @@ TEST_CASE("An established connection survives policy updates that keep it allowe
   if (skipUnlessRoot("kernel_conformance")) return;
   Lab& l = lab();
   HeldConnection held(l.podNetns({"x", "b"}), podIp({"x", "a"}), 80);
+  HeldConnection held6(l.podNetns({"x", "b"}), podIp6({"x", "a"}), 80);
   REQUIRE(held.roundTrip(1000));
+  REQUIRE(held6.roundTrip(1000));
 
   auto fromB = [](const Cell& c) { return c.to.key() != "x/a" || c.from.key() == "x/b"; };
   const std::string onlyB = knp("a-keeps-b", "x", R"(  podSelector: {matchLabels: {pod: a}}
@@ -280,7 +330,8 @@ TEST_CASE("An established connection survives policy updates that keep it allowe
   std::thread watcher([&] {
     while (!stop) {
       if (tcpConnects(l.podNetns({"x", "c"}), podIp({"x", "a"}), 80, 150)) ++opened;
-      ++attempts;
+      if (tcpConnects(l.podNetns({"x", "c"}), podIp6({"x", "a"}), 80, 150)) ++opened;
+      attempts += 2;
     }
   });
   const int before = l.agentPid();
@@ -298,9 +349,10 @@ TEST_CASE("An established connection survives policy updates that keep it allowe
   CHECK(opened == 0);
   CHECK(l.agentPid() != before);
   CHECK(held.roundTrip(1000));
+  CHECK(held6.roundTrip(1000));
   // The new agent took the rules over: the same verdicts, no window of open or closed cells
   // that a probe right after ready would see.
-  const std::string afterRestart = l.await(fromBOrY, 3s);
+  const std::string afterRestart = l.await(fromBOrY, 3s, kDualStack);
   INFO(afterRestart << l.agentLogTail(10));
   CHECK(afterRestart.empty());
   CHECK(held.roundTrip(1000));

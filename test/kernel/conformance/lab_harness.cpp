@@ -46,27 +46,6 @@ std::string tempFile(const std::string& stem, const std::string& text) {
   return path.string();
 }
 
-// /proc/<pid>/stat field 22: with the PID, names one process for good (as the lab records it).
-uint64_t startTime(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  if (!std::getline(in, line)) return 0;
-  std::istringstream fields(line.substr(line.rfind(')') + 2));
-  std::string field;
-  for (int i = 3; fields >> field; ++i) {
-    if (i == 22) return std::stoull(field);
-  }
-  return 0;
-}
-
-bool alive(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  if (!std::getline(in, line)) return false;
-  const auto close = line.rfind(')');
-  return close != std::string::npos && close + 2 < line.size() && line[close + 2] != 'Z';
-}
-
 // GET `path` from 127.0.0.1:<port> inside the named namespace: status line and body.
 std::string httpGet(const std::string& netns, int port, const std::string& path) {
   std::string response;
@@ -150,56 +129,70 @@ std::string podIp(const PodRef& pod) {
   return "10.65.0." + std::to_string(10 * (nsIndex + 1) + podIndex);
 }
 
-std::string cellKey(const Cell& c) {
-  return c.from.key() + " -> " + c.to.key() + " " + std::to_string(c.port) + "/" + c.protocol;
+// The same host numbers as podIp, read as hex digits: x/a fd00:65::10 pairs with 10.65.0.10.
+std::string podIp6(const PodRef& pod) {
+  const int nsIndex = pod.ns[0] - 'x';
+  const int podIndex = pod.pod[0] - 'a';
+  return "fd00:65::" + std::to_string(10 * (nsIndex + 1) + podIndex);
 }
 
-Matrix expectedMatrix(const Expectation& expect) {
+std::string podIp(const PodRef& pod, int family) { return family == 6 ? podIp6(pod) : podIp(pod); }
+
+std::string cellKey(const Cell& c) {
+  return c.from.key() + " -> " + c.to.key() + " " + std::to_string(c.port) + "/" + c.protocol +
+         (c.family == 6 ? " IPv6" : "");
+}
+
+Matrix expectedMatrix(const Expectation& expect, const Families& families) {
   Matrix m;
-  for (const auto& from : allPods())
-    for (const auto& to : allPods()) {
-      if (from == to) continue;  // the lab does not probe a pod from itself
-      for (const auto& protocol : modelProtocols())
-        for (uint16_t port : modelPorts()) {
-          const Cell c{from, to, port, protocol};
-          m[cellKey(c)] = expect(c) ? "ok" : "denied";
-        }
-    }
+  for (int family : families)
+    for (const auto& from : allPods())
+      for (const auto& to : allPods()) {
+        if (from == to) continue;  // the lab does not probe a pod from itself
+        for (const auto& protocol : modelProtocols())
+          for (uint16_t port : modelPorts()) {
+            const Cell c{from, to, port, protocol, family};
+            m[cellKey(c)] = expect(c) ? "ok" : "denied";
+          }
+      }
   return m;
 }
 
 std::string diff(const Matrix& expected, const Matrix& observed) {
   std::ostringstream out;
   std::vector<std::string> wrong;
-  for (const auto& protocol : modelProtocols()) {
-    for (uint16_t port : modelPorts()) {
-      bool any = false;
-      std::ostringstream table;
-      table << "  " << port << "/" << protocol << "  ";
-      for (const auto& to : allPods()) table << " " << to.key();
-      table << "\n";
-      for (const auto& from : allPods()) {
-        table << "    " << from.key() << " ";
-        for (const auto& to : allPods()) {
-          if (from == to) {
-            table << "  - ";
-            continue;
-          }
-          const std::string key = cellKey({from, to, port, protocol});
-          const auto e = expected.find(key);
-          const auto o = observed.find(key);
-          const std::string ev = e == expected.end() ? "(none)" : e->second;
-          const std::string ov = o == observed.end() ? "(missing)" : o->second;
-          const bool same = ev == ov;
-          if (!same) {
-            any = true;
-            wrong.push_back(key + ": expected " + ev + ", observed " + ov);
-          }
-          table << " " << (same ? "." : "X") << (o == observed.end() ? "??" : shortVerdict(ov));
-        }
+  for (int family : {4, 6}) {
+    for (const auto& protocol : modelProtocols()) {
+      for (uint16_t port : modelPorts()) {
+        bool any = false;
+        std::ostringstream table;
+        table << "  " << port << "/" << protocol << (family == 6 ? " IPv6" : " IPv4") << "  ";
+        for (const auto& to : allPods()) table << " " << to.key();
         table << "\n";
+        for (const auto& from : allPods()) {
+          table << "    " << from.key() << " ";
+          for (const auto& to : allPods()) {
+            if (from == to) {
+              table << "  - ";
+              continue;
+            }
+            const std::string key = cellKey({from, to, port, protocol, family});
+            if (!expected.contains(key) && !observed.contains(key)) continue;
+            const auto e = expected.find(key);
+            const auto o = observed.find(key);
+            const std::string ev = e == expected.end() ? "(none)" : e->second;
+            const std::string ov = o == observed.end() ? "(missing)" : o->second;
+            const bool same = ev == ov;
+            if (!same) {
+              any = true;
+              wrong.push_back(key + ": expected " + ev + ", observed " + ov);
+            }
+            table << " " << (same ? "." : "X") << (o == observed.end() ? "??" : shortVerdict(ov));
+          }
+          table << "\n";
+        }
+        if (any) out << table.str();
       }
-      if (any) out << table.str();
     }
   }
   for (const auto& [key, verdict] : observed)
@@ -231,22 +224,24 @@ Lab::Lab() {
   stateDir_ = (fs::temp_directory_path() / ("tartan-lab-" + name_)).string();
 
   std::ostringstream lab;
-  lab << "name: " << name_ << "\nnode: " << kNode << "\ncidr: 10.65.0.0/24\nnamespaces:\n";
+  lab << "name: " << name_ << "\nnode: " << kNode
+      << "\ncidr: 10.65.0.0/24\ncidr6: fd00:65::/64\nnamespaces:\n";
   for (const auto& ns : modelNamespaces()) lab << "  - name: " << ns << "\n    labels: {ns: " << ns << "}\n";
   lab << "pods:\n";
   for (const auto& pod : allPods()) {
     lab << "  - name: " << pod.pod << "\n    namespace: " << pod.ns << "\n    labels: {pod: " << pod.pod
-        << "}\n    ip: " << podIp(pod) << "\n    ports:\n";
+        << "}\n    ip: " << podIp(pod) << "\n    ip6: " << podIp6(pod) << "\n    ports:\n";
+    // Upstream's model names every server port serve-<port>-<protocol>.
     for (const auto& protocol : modelProtocols())
       for (uint16_t port : modelPorts())
-        lab << "      - {port: " << port << ", protocol: " << protocol << "}\n";
+        lab << "      - {name: serve-" << port << "-" << (protocol == "TCP" ? "tcp" : "udp")
+            << ", port: " << port << ", protocol: " << protocol << "}\n";
   }
   const std::string labFile = tempFile(name_ + ".yaml", lab.str());
   up_ = true;  // from here on the destructor runs down, whatever state up leaves
   const auto result = tt::shell(cmd("up " + labFile + " 2>&1"));
   fs::remove(labFile);
   if (result.exitCode != 0) throw std::runtime_error("tartan-lab up failed:\n" + result.output);
-  restoreModel();  // named container ports, as upstream's model pods have
 }
 
 Lab::~Lab() {
@@ -304,7 +299,7 @@ std::string Lab::podManifest(const PodRef& pod, const PodEdit* edit) {
       }
   }
   y << "status:\n  phase: Running\n  podIP: " << podIp(pod) << "\n  podIPs:\n    - ip: " << podIp(pod)
-    << "\n";
+    << "\n    - ip: " << podIp6(pod) << "\n";
   return y.str();
 }
 
@@ -326,9 +321,11 @@ void Lab::restoreModel() {
   apply(all);
 }
 
-Matrix Lab::probe(int timeoutMs) const {
+Matrix Lab::probe(int timeoutMs, const Families& families) const {
+  const std::string family = families.size() == 1 ? std::to_string(families.front()) : "both";
   const auto start = std::chrono::steady_clock::now();
-  const auto r = tt::shell(cmd("probe --json --timeout-ms " + std::to_string(timeoutMs) + " 2>&1"));
+  const auto r = tt::shell(
+      cmd("probe --json --family " + family + " --timeout-ms " + std::to_string(timeoutMs) + " 2>&1"));
   lastProbe_ =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
   if (r.exitCode != 0) throw std::runtime_error("tartan-lab probe failed:\n" + r.output);
@@ -339,21 +336,22 @@ Matrix Lab::probe(int timeoutMs) const {
       return PodRef{s.substr(0, slash), s.substr(slash + 1)};
     };
     const Cell cell{split(c["from"].get<std::string>()), split(c["to"].get<std::string>()),
-                    c["port"].get<uint16_t>(), c["protocol"].get<std::string>()};
+                    c["port"].get<uint16_t>(), c["protocol"].get<std::string>(), c["family"].get<int>()};
     m[cellKey(cell)] = c["result"].get<std::string>();
   }
   return m;
 }
 
-std::string Lab::await(const Expectation& expect, std::chrono::milliseconds budget) {
-  const Matrix expected = expectedMatrix(expect);
+std::string Lab::await(const Expectation& expect, std::chrono::milliseconds budget,
+                       const Families& families) {
+  const Matrix expected = expectedMatrix(expect, families);
   const auto deadline = std::chrono::steady_clock::now() + budget;
   int inARow = 0;
   std::string last;
   // Two matching rounds in a row: a case whose truth table equals the previous state (allow-all
   // after deny-all, say) must also hold once the agent has programmed the change.
   for (;;) {
-    last = diff(expected, probe(400));
+    last = diff(expected, probe(400, families));
     inARow = last.empty() ? inARow + 1 : 0;
     if (inARow == 2) return {};
     if (std::chrono::steady_clock::now() > deadline && inARow == 0) return last;
@@ -379,76 +377,8 @@ int Lab::agentPid() const {
 }
 
 void Lab::restartAgent() {
-  const pid_t old = agentPid();
-  ::kill(old, SIGTERM);
-  for (auto deadline = std::chrono::steady_clock::now() + 10s; alive(old);) {
-    if (std::chrono::steady_clock::now() > deadline)
-      throw std::runtime_error("the agent did not stop on SIGTERM");
-    std::this_thread::sleep_for(20ms);
-  }
-  // Started as `tartan-lab up` starts it: own session, stdin /dev/null, output appended to the
-  // lab's agent log. Double fork, so the agent is nobody's zombie here when `down` stops it.
-  int pipeFds[2];
-  if (::pipe2(pipeFds, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
-  const std::string log = stateDir_ + "/logs/agent.log";
-  std::vector<std::string> argv{"ip",
-                                "netns",
-                                "exec",
-                                nodeNetns(),
-                                agentBinary_,
-                                "--datastore",
-                                "file:" + stateDir_ + "/datastore",
-                                "--node",
-                                kNode,
-                                "--health-port",
-                                std::to_string(kHealthPort),
-                                "--log-level",
-                                "info"};
-  std::vector<char*> cargv;
-  for (auto& a : argv) cargv.push_back(a.data());
-  cargv.push_back(nullptr);
-  const pid_t child = ::fork();
-  if (child == 0) {
-    const pid_t grandchild = ::fork();
-    if (grandchild != 0) {
-      const bool sent = ::write(pipeFds[1], &grandchild, sizeof grandchild) == sizeof grandchild;
-      ::_exit(sent ? 0 : 1);
-    }
-    ::setsid();
-    const int in = ::open("/dev/null", O_RDONLY);
-    const int out = ::open(log.c_str(), O_WRONLY | O_APPEND | O_CREAT, 0644);
-    ::dup2(in, STDIN_FILENO);
-    ::dup2(out, STDOUT_FILENO);
-    ::dup2(out, STDERR_FILENO);
-    ::execvp(cargv[0], cargv.data());
-    ::_exit(127);
-  }
-  pid_t agent = 0;
-  if (::read(pipeFds[0], &agent, sizeof agent) != sizeof agent) agent = 0;
-  ::close(pipeFds[0]);
-  ::close(pipeFds[1]);
-  ::waitpid(child, nullptr, 0);
-  if (agent <= 0) throw std::runtime_error("could not start the agent");
-
-  {  // the lab's state file lists the new agent, so `tartan-lab down` stops it
-    std::ifstream in(stateDir_ + "/state.json");
-    json state = json::parse(in);
-    for (auto& p : state["processes"])
-      if (p["role"] == "agent") {
-        p["pid"] = agent;
-        p["start"] = startTime(agent);
-      }
-    std::ofstream(stateDir_ + "/state.json.tmp") << state.dump(2) << "\n";
-    fs::rename(stateDir_ + "/state.json.tmp", stateDir_ + "/state.json");
-  }
-  for (auto deadline = std::chrono::steady_clock::now() + 60s;;) {
-    const std::string status = httpGet(nodeNetns(), kHealthPort, "/readiness");
-    if (status.size() > 12 && status.compare(9, 3, "200") == 0) return;  // "HTTP/1.x 200"
-    if (!alive(agent)) throw std::runtime_error("the restarted agent exited:\n" + agentLogTail(15));
-    if (std::chrono::steady_clock::now() > deadline)
-      throw std::runtime_error("the restarted agent is not ready:\n" + agentLogTail(15));
-    std::this_thread::sleep_for(50ms);
-  }
+  const auto r = tt::shell(cmd("restart-agent " + name_ + " 2>&1"));
+  if (r.exitCode != 0) throw std::runtime_error("tartan-lab restart-agent failed:\n" + r.output);
 }
 
 }  // namespace tartan::conformance

@@ -58,6 +58,31 @@ sockaddr_in address(const std::string& ip, uint16_t port) {
   return a;
 }
 
+// An IPv4 or IPv6 socket address, by the text's form.
+struct AnyAddress {
+  sockaddr_storage storage{};
+  socklen_t length = 0;
+  int family() const { return storage.ss_family; }
+  const sockaddr* get() const { return reinterpret_cast<const sockaddr*>(&storage); }
+};
+
+AnyAddress anyAddress(const std::string& ip, uint16_t port) {
+  AnyAddress a;
+  if (ip.find(':') == std::string::npos) {
+    const sockaddr_in v4 = address(ip, port);
+    std::memcpy(&a.storage, &v4, sizeof v4);
+    a.length = sizeof v4;
+    return a;
+  }
+  sockaddr_in6 v6{};
+  v6.sin6_family = AF_INET6;
+  v6.sin6_port = htons(port);
+  if (::inet_pton(AF_INET6, ip.c_str(), &v6.sin6_addr) != 1) throw std::runtime_error("bad address " + ip);
+  std::memcpy(&a.storage, &v6, sizeof v6);
+  a.length = sizeof v6;
+  return a;
+}
+
 // CRC32c (Castagnoli, reflected polynomial 0x82F63B78), bit by bit: a few packets per test.
 uint32_t crc32c(const uint8_t* data, size_t size) {
   uint32_t crc = 0xFFFFFFFFu;
@@ -160,7 +185,43 @@ bool sctpInitArrives(const std::string& fromNetns, const std::string& fromIp, co
   return arrived;
 }
 
+// ICMPv6 echo (RFC 4443 §4.1): on a raw IPPROTO_ICMPV6 socket the kernel fills in the checksum
+// (RFC 3542 §3.1) and hands up the ICMPv6 message without the IPv6 header.
+bool ping6Replies(const std::string& fromNetns, const std::string& toIp, int timeoutMs) {
+  const int fd = socketIn(fromNetns, AF_INET6, SOCK_RAW, IPPROTO_ICMPV6);
+  const AnyAddress to = anyAddress(toIp, 0);
+  const uint16_t id = static_cast<uint16_t>(nonce());
+  bool replied = false;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeoutMs);
+  for (uint16_t seq = 1; !replied && std::chrono::steady_clock::now() < deadline && seq <= 3; ++seq) {
+    uint8_t req[16] = {128, 0};  // echo request
+    put16(&req[4], id);
+    put16(&req[6], seq);
+    std::memcpy(&req[8], "tartan!!", 8);
+    if (::sendto(fd, req, sizeof req, 0, to.get(), to.length) < 0) break;
+    const auto waitUntil =
+        std::min(deadline, std::chrono::steady_clock::now() + std::chrono::milliseconds(timeoutMs / 3));
+    while (!replied && std::chrono::steady_clock::now() < waitUntil) {
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(waitUntil - std::chrono::steady_clock::now())
+              .count();
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(std::max<int64_t>(left, 1))) != 1) continue;
+      uint8_t buf[1500];
+      sockaddr_in6 from{};
+      socklen_t fromLength = sizeof from;
+      const ssize_t n = ::recvfrom(fd, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &fromLength);
+      const auto* want = reinterpret_cast<const sockaddr_in6*>(to.get());
+      if (n < 8 || std::memcmp(&from.sin6_addr, &want->sin6_addr, sizeof from.sin6_addr) != 0) continue;
+      if (buf[0] == 129 && ((buf[4] << 8) | buf[5]) == id) replied = true;  // echo reply
+    }
+  }
+  ::close(fd);
+  return replied;
+}
+
 bool pingReplies(const std::string& fromNetns, const std::string& toIp, int timeoutMs) {
+  if (toIp.find(':') != std::string::npos) return ping6Replies(fromNetns, toIp, timeoutMs);
   const int fd = socketIn(fromNetns, AF_INET, SOCK_RAW, IPPROTO_ICMP);
   const sockaddr_in to = address(toIp, 0);
   const uint16_t id = static_cast<uint16_t>(nonce());
@@ -196,10 +257,10 @@ bool pingReplies(const std::string& fromNetns, const std::string& toIp, int time
 }
 
 bool tcpConnects(const std::string& fromNetns, const std::string& toIp, uint16_t port, int timeoutMs) {
-  const int fd = socketIn(fromNetns, AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-  const sockaddr_in to = address(toIp, port);
+  const AnyAddress to = anyAddress(toIp, port);
+  const int fd = socketIn(fromNetns, to.family(), SOCK_STREAM | SOCK_NONBLOCK, 0);
   bool connected = false;
-  if (::connect(fd, reinterpret_cast<const sockaddr*>(&to), sizeof to) == 0) {
+  if (::connect(fd, to.get(), to.length) == 0) {
     connected = true;
   } else if (errno == EINPROGRESS) {
     pollfd p{fd, POLLOUT, 0};
@@ -213,11 +274,11 @@ bool tcpConnects(const std::string& fromNetns, const std::string& toIp, uint16_t
 }
 
 HeldConnection::HeldConnection(const std::string& fromNetns, const std::string& toIp, uint16_t port) {
-  fd_ = socketIn(fromNetns, AF_INET, SOCK_STREAM, 0);
-  const sockaddr_in to = address(toIp, port);
+  const AnyAddress to = anyAddress(toIp, port);
+  fd_ = socketIn(fromNetns, to.family(), SOCK_STREAM, 0);
   timeval timeout{2, 0};
   ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
-  if (::connect(fd_, reinterpret_cast<const sockaddr*>(&to), sizeof to) != 0) {
+  if (::connect(fd_, to.get(), to.length) != 0) {
     const std::string error = std::strerror(errno);
     ::close(fd_);
     throw std::runtime_error("connect to " + toIp + ":" + std::to_string(port) + ": " + error);

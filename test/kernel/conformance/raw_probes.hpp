@@ -20,13 +20,15 @@ namespace tartan::conformance {
 bool sctpInitArrives(const std::string& fromNetns, const std::string& fromIp, const std::string& toNetns,
                      const std::string& toIp, uint16_t dstPort, int timeoutMs);
 
-// An ICMP echo request (type 8, code 0) from the namespace to `toIp`; true when the reply comes.
+// An ICMP echo request (type 8, code 0), or an ICMPv6 one (type 128) when `toIp` is IPv6, from
+// the namespace to `toIp`; true when the reply comes.
 bool pingReplies(const std::string& fromNetns, const std::string& toIp, int timeoutMs);
 
-// One TCP connect from the namespace to toIp:port; true when the handshake completes in time.
+// One TCP connect from the namespace to toIp:port (IPv4 or IPv6); true when the handshake
+// completes in time.
 bool tcpConnects(const std::string& fromNetns, const std::string& toIp, uint16_t port, int timeoutMs);
 
-// A TCP connection to the lab's echo server, made from a pod namespace and kept open.
+// A TCP connection (IPv4 or IPv6) to the lab's echo server, made from a pod namespace and kept open.
 class HeldConnection {
  public:
   HeldConnection(const std::string& fromNetns, const std::string& toIp, uint16_t port);
