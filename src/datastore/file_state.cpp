@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <cctype>
 #include <cerrno>
@@ -41,12 +42,20 @@ std::optional<JournalOp> parseOp(std::string_view name) {
   return std::nullopt;
 }
 
-std::vector<std::string_view> splitTabs(std::string_view line) {
-  std::vector<std::string_view> fields;
+// A state line has at most 7 fields; more is corrupt, reported as an 8th.
+struct Fields {
+  std::array<std::string_view, 8> at;
+  size_t count = 0;
+  size_t size() const { return count; }
+  std::string_view operator[](size_t i) const { return at[i]; }
+};
+
+Fields splitTabs(std::string_view line) {
+  Fields fields;
   size_t start = 0;
-  while (true) {
+  while (fields.count < fields.at.size()) {
     size_t tab = line.find('\t', start);
-    fields.push_back(line.substr(start, tab == std::string_view::npos ? tab : tab - start));
+    fields.at[fields.count++] = line.substr(start, tab == std::string_view::npos ? tab : tab - start);
     if (tab == std::string_view::npos) break;
     start = tab + 1;
   }
@@ -57,13 +66,6 @@ template <class T>
 bool parseNumber(std::string_view text, T* out, int base = 10) {
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), *out, base);
   return ec == std::errc() && end == text.data() + text.size();
-}
-
-std::string hex(uint64_t value) {
-  char buffer[17];
-  auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value, 16);
-  (void)ec;
-  return std::string(buffer, end);
 }
 
 std::string errnoText(const std::string& what, const std::string& path) {
@@ -104,14 +106,38 @@ std::string serializeState(const State& state) {
   out += "\nrevision\t" + std::to_string(state.revision);
   out += "\ncompacted\t" + std::to_string(state.compacted) + "\n";
   for (const auto& kind : state.kinds) out += "kind\t" + kind + "\n";
-  for (const auto& [key, entry] : state.index) {
-    out += "index\t" + std::to_string(entry.revision) + "\t" + hex(entry.hash) + "\t" + key.kind + "\t" +
-           key.namespace_ + "\t" + key.name + "\n";
+  // Appended piece by piece: no temporary string per line (this runs on every commit).
+  auto number = [&out](auto value, int base) {
+    char buffer[24];
+    auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value, base);
+    (void)ec;
+    out.append(buffer, end);
+  };
+  auto key = [&out](const Key& k) {
+    out += k.kind;
+    out += '\t';
+    out += k.namespace_;
+    out += '\t';
+    out += k.name;
+    out += '\n';
+  };
+  for (const auto& [k, entry] : state.index) {
+    out += "index\t";
+    number(entry.revision, 10);
+    out += '\t';
+    number(entry.hash, 16);
+    out += '\t';
+    key(k);
   }
   for (const JournalEntry& entry : state.journal) {
-    out += "journal\t" + std::to_string(entry.revision) + "\t" + std::string(opName(entry.op)) + "\t" +
-           hex(entry.hash) + "\t" + entry.key.kind + "\t" + entry.key.namespace_ + "\t" + entry.key.name +
-           "\n";
+    out += "journal\t";
+    number(entry.revision, 10);
+    out += '\t';
+    out += opName(entry.op);
+    out += '\t';
+    number(entry.hash, 16);
+    out += '\t';
+    key(entry.key);
   }
   return out;
 }
@@ -145,7 +171,10 @@ StoreResult<State> parseState(std::string_view text, const std::string& where) {
       if (!parseNumber(fields[1], &entry.revision) || !parseNumber(fields[2], &entry.hash, 16)) {
         return bad("index entry");
       }
-      state.index[Key{std::string(fields[3]), std::string(fields[4]), std::string(fields[5])}] = entry;
+      // Written in key order, so the hint makes each insert constant time.
+      state.index.insert_or_assign(
+          state.index.end(), Key{std::string(fields[3]), std::string(fields[4]), std::string(fields[5])},
+          entry);
     } else if (fields[0] == "journal" && fields.size() == 7) {
       JournalEntry entry;
       auto op = parseOp(fields[2]);
@@ -245,9 +274,11 @@ class IgnoreEvents : public YAML::EventHandler {
   void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
   void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
   void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
-  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
   void OnSequenceEnd() override {}
-  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+  }
   void OnMapEnd() override {}
 };
 }  // namespace
