@@ -167,6 +167,15 @@ void CalcGraph::Impl::onUpdate(const model::Resource& resource) {
         } else if constexpr (std::is_same_v<T, model::KubernetesServiceAccount>) {
           updateServiceAccount(meta.namespaceName, meta.name, &meta.labels);
         } else if constexpr (std::is_same_v<T, model::KubernetesPod>) {
+          // Nearly every pod is another node's and has no WorkloadEndpoint of its own: it only
+          // feeds IP sets, and takes the path that builds nothing else.
+          if (r.spec.nodeName != config_.nodeName) {
+            scratchParentKey_.assign(meta.namespaceName).append("/").append(meta.name);
+            if (!workloadSources_.contains(std::string_view(scratchParentKey_))) {
+              applyRemotePod(r);
+              return;
+            }
+          }
           const std::string key = workloadKey(meta.namespaceName, meta.name);
           auto data = podData(r, config_, interner_);
           if (auto it = workloadSources_.find(key); it != workloadSources_.end()) {
@@ -370,6 +379,64 @@ void CalcGraph::Impl::applyWorkload(const std::string& key, std::optional<Worklo
     }
   }
   setItem(itemId(itemKey, true), std::move(snap), ItemKind::kWorkload, std::move(local));
+}
+
+// podData + applyWorkload for a pod of another node with no WorkloadEndpoint: the same item,
+// built in scratch space (no WorkloadData, no key or label copies unless they are new).
+void CalcGraph::Impl::applyRemotePod(const model::KubernetesPod& pod) {
+  const model::ObjectMeta& meta = pod.metadata;
+  scratchKey_.assign("w:");
+  scratchKey_.append(meta.namespaceName).append("/").append(meta.name);
+  const std::string& phase = pod.status.phase;
+  const bool usable = !pod.spec.hostNetwork && !pod.spec.nodeName.empty() && phase != "Failed" &&
+                      phase != "Succeeded" && phase != "Completed" &&
+                      (!pod.status.podIPs.empty() || !pod.status.podIP.empty());
+  if (!usable) {
+    const uint32_t id = itemId(scratchKey_, false);
+    if (id == kNone) return;
+    setItem(id, std::nullopt, ItemKind::kWorkload, nullptr);
+    itemsByKey_.erase(scratchKey_);
+    return;
+  }
+  LabelVec& labels = scratchLabels_;
+  labels.clear();
+  for (const auto& [k, v] : meta.labels) {
+    labels.push_back(Label{interner_.intern(k), interner_.intern(v)});
+  }
+  std::sort(labels.begin(), labels.end());
+  const std::string& ns = meta.namespaceName;
+  const std::string& sa = pod.spec.serviceAccountName;
+  setLabel(labels, kNamespaceKey_, interner_.intern(ns));
+  setLabel(labels, kOrchestratorKey_, kK8s_);
+  if (!sa.empty() && sa.size() < 63) setLabel(labels, kServiceAccountKey_, interner_.intern(sa));
+
+  ItemSnapshot snap;
+  const uint32_t nsParent = parentId(ns);
+  uint32_t saParent = kNone;
+  if (!sa.empty()) {
+    scratchParentKey_.assign(ns).append("/").append(sa);
+    saParent = parentId(scratchParentKey_);
+  }
+  snap.labelSet = internLabelSet(labels, nsParent, saParent);
+  if (!pod.status.podIPs.empty()) {
+    for (const auto& ip : pod.status.podIPs) {
+      snap.members.push_back(encodeMember(ip.ip, memberStrings_));
+    }
+  } else {
+    snap.members.push_back(encodeMember(pod.status.podIP, memberStrings_));
+  }
+  scratchPorts_.clear();
+  for (const model::Container& c : pod.spec.containers) {
+    for (const model::ContainerPort& p : c.ports) {
+      if (p.containerPort == 0 || p.name.empty()) continue;
+      const std::string protocol = lowerProtocol(p.protocol);
+      if (protocol.empty()) continue;
+      scratchPorts_.push_back(NamedPort{interner_.intern(p.name), interner_.intern(protocol),
+                                        static_cast<uint16_t>(p.containerPort)});
+    }
+  }
+  snap.ports = internPorts(scratchPorts_);
+  setItem(itemId(scratchKey_, true), std::move(snap), ItemKind::kWorkload, nullptr);
 }
 
 void CalcGraph::Impl::updateHostEndpoint(const std::string& name, const model::HostEndpoint* hep) {

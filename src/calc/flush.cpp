@@ -152,7 +152,7 @@ void CalcGraph::Impl::renderPolicy(const PolicyState& policy, std::string& bytes
 namespace {
 
 bool profileExists(const std::string& name,
-                   const std::unordered_map<std::string, uint32_t>& parentsByKey,
+                   const StringIds& parentsByKey,
                    const std::vector<Parent>& parents) {
   std::string key;
   if (name.starts_with("kns.")) {

@@ -41,6 +41,13 @@ namespace tartan::calc {
 
 inline constexpr uint32_t kNone = ~uint32_t{0};
 
+// Lets string-keyed maps be searched with a string_view, without building a std::string.
+struct StringHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+using StringIds = std::unordered_map<std::string, uint32_t, StringHash, std::equal_to<>>;
+
 // Selectors filed by anchor. Candidates for a label view: the selectors anchored on one of its
 // labels or keys, plus the unanchored ones. A selector may be offered more than once.
 class SelectorIndex {
@@ -219,6 +226,7 @@ class CalcGraph::Impl {
                             const model::Labels* labels);
   void updateWorkload(const std::string& key);
   void applyWorkload(const std::string& key, std::optional<WorkloadData> data);
+  void applyRemotePod(const model::KubernetesPod& pod);
   void updateHostEndpoint(const std::string& name, const model::HostEndpoint* hep);
   void updateNetworkSet(const std::string& key, const model::Labels* labels,
                         const std::vector<std::string>* nets, const std::string& ns);
@@ -226,13 +234,13 @@ class CalcGraph::Impl {
   void updateTier(const std::string& name, const model::Tier* tier);
 
   // Items and label sets (items.cpp).
-  uint32_t parentId(const std::string& key);
-  uint32_t internLabelSet(LabelVec own, uint32_t ns, uint32_t sa);
+  uint32_t parentId(std::string_view key);
+  uint32_t internLabelSet(const LabelVec& own, uint32_t ns, uint32_t sa);
   void releaseLabelSet(uint32_t id, uint32_t item);
   LabelView view(uint32_t labelSet) const;
   LabelView view(const LabelSet& ls, const LabelVec* nsLabels, const LabelVec* saLabels) const;
   LabelVec internLabels(const model::Labels& labels);
-  uint32_t itemId(const std::string& key, bool create);
+  uint32_t itemId(std::string_view key, bool create);
   void setItem(uint32_t id, std::optional<ItemSnapshot> next, ItemKind kind,
                std::unique_ptr<LocalInfo> local);
   void applyItemChange(uint32_t id, const std::optional<ItemSnapshot>& before,
@@ -243,7 +251,7 @@ class CalcGraph::Impl {
   void contribute(uint32_t set, const MemberList& members, uint32_t ports, bool add);
   void addMember(uint32_t set, Member member);
   void removeMember(uint32_t set, Member member);
-  uint32_t internPorts(std::vector<NamedPort> ports);
+  uint32_t internPorts(const std::vector<NamedPort>& ports);
   uint32_t acquireSet(SetKind kind, const std::string& selector, StrId portName,
                       StrId portProtocol);
   void releaseSet(uint32_t id);
@@ -275,10 +283,16 @@ class CalcGraph::Impl {
   Interner interner_;
   Interner memberStrings_;  // IP-set members that are not plain IPv4 (see members.hpp)
   std::vector<std::vector<NamedPort>> portLists_;  // distinct named-port lists, never freed
-  std::unordered_map<std::string, uint32_t> portListsByKey_;
+  StringIds portListsByKey_;
+  // Scratch space of the remote-pod path, kept so that a pod costs no allocation.
+  std::string scratchKey_;
+  std::string scratchParentKey_;
+  std::string scratchPortKey_;
+  LabelVec scratchLabels_;
+  std::vector<NamedPort> scratchPorts_;
   StrId kNamespaceKey_, kOrchestratorKey_, kServiceAccountKey_, kK8s_;
 
-  std::unordered_map<std::string, uint32_t> parentsByKey_;  // "ns" / "ns/sa"
+  StringIds parentsByKey_;  // "ns" / "ns/sa"
   std::vector<Parent> parents_;
 
   std::unordered_multimap<uint64_t, uint32_t> labelSetsByHash_;
@@ -294,7 +308,8 @@ class CalcGraph::Impl {
   ItemKeys itemsByKey_;  // "w:ns/pod" "h:name" "n:ns/name"
   std::deque<Item> items_;  // a deque: growing never copies (nor doubles) 250k items
   std::vector<uint32_t> freeItems_;
-  std::unordered_map<std::string, WorkloadSources> workloadSources_;  // only with a WEP
+  // Only pods with a WEP (string_view lookups: the remote-pod path checks every pod here).
+  std::unordered_map<std::string, WorkloadSources, StringHash, std::equal_to<>> workloadSources_;
   std::unordered_map<std::string, std::string> wepKeys_;  // "ns/wep name" -> "ns/pod"
 
   std::unordered_map<std::string, uint32_t> policiesByKey_;

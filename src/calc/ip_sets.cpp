@@ -22,15 +22,21 @@ uint64_t fnv1a(std::string_view text) {
 
 }  // namespace
 
-uint32_t CalcGraph::Impl::internPorts(std::vector<NamedPort> ports) {
+uint32_t CalcGraph::Impl::internPorts(const std::vector<NamedPort>& ports) {
   if (ports.empty()) return kNone;
-  std::string key(reinterpret_cast<const char*>(ports.data()), ports.size() * sizeof(NamedPort));
-  auto [it, inserted] = portListsByKey_.try_emplace(std::move(key), 0);
-  if (inserted) {
-    it->second = static_cast<uint32_t>(portLists_.size());
-    portLists_.push_back(std::move(ports));
+  // The fields, not the struct's bytes: its padding is indeterminate.
+  std::string& key = scratchPortKey_;
+  key.clear();
+  for (const NamedPort& p : ports) {
+    key.append(reinterpret_cast<const char*>(&p.name), sizeof p.name);
+    key.append(reinterpret_cast<const char*>(&p.protocol), sizeof p.protocol);
+    key.append(reinterpret_cast<const char*>(&p.port), sizeof p.port);
   }
-  return it->second;
+  if (auto it = portListsByKey_.find(key); it != portListsByKey_.end()) return it->second;
+  const auto id = static_cast<uint32_t>(portLists_.size());
+  portListsByKey_.emplace(key, id);
+  portLists_.push_back(ports);
+  return id;
 }
 
 void CalcGraph::Impl::addMember(uint32_t s, Member member) {

@@ -61,10 +61,12 @@ void SelectorIndex::remove(uint32_t id, const Anchor& anchor) {
   }
 }
 
-uint32_t CalcGraph::Impl::parentId(const std::string& key) {
-  auto [it, inserted] = parentsByKey_.try_emplace(key, static_cast<uint32_t>(parents_.size()));
-  if (inserted) parents_.emplace_back();
-  return it->second;
+uint32_t CalcGraph::Impl::parentId(std::string_view key) {
+  if (auto it = parentsByKey_.find(key); it != parentsByKey_.end()) return it->second;
+  const auto id = static_cast<uint32_t>(parents_.size());
+  parentsByKey_.emplace(std::string(key), id);
+  parents_.emplace_back();
+  return id;
 }
 
 LabelVec CalcGraph::Impl::internLabels(const model::Labels& labels) {
@@ -75,7 +77,7 @@ LabelVec CalcGraph::Impl::internLabels(const model::Labels& labels) {
   return out;
 }
 
-uint32_t CalcGraph::Impl::internLabelSet(LabelVec own, uint32_t ns, uint32_t sa) {
+uint32_t CalcGraph::Impl::internLabelSet(const LabelVec& own, uint32_t ns, uint32_t sa) {
   uint64_t hash = 1469598103934665603ull;
   auto mix = [&hash](uint64_t v) {
     hash ^= v;
@@ -98,7 +100,7 @@ uint32_t CalcGraph::Impl::internLabelSet(LabelVec own, uint32_t ns, uint32_t sa)
     stamp_.push_back(0);
   }
   LabelSet& ls = labelSets_[id];
-  ls.own = std::move(own);
+  ls.own.assign(own.begin(), own.end());  // exactly sized: 23k of them live
   ls.ns = ns;
   ls.sa = sa;
   ls.items.clear();
@@ -146,7 +148,7 @@ LabelView CalcGraph::Impl::view(const LabelSet& ls, const LabelVec* nsLabels,
   return LabelView{&ls.own, nsLabels, saLabels};
 }
 
-uint32_t CalcGraph::Impl::itemId(const std::string& key, bool create) {
+uint32_t CalcGraph::Impl::itemId(std::string_view key, bool create) {
   if (const uint32_t found = itemsByKey_.find(key); found != ItemKeys::kAbsent) return found;
   if (!create) return kNone;
   uint32_t id;

@@ -378,6 +378,40 @@ std::vector<Scenario> scenarios() {
         CHECK(dp.inSyncCount == 1);
       }});
 
+  // Other nodes' pods take a path of their own (they only feed sets): the same rules as for
+  // this node's must hold there.
+  model::KubernetesPod hostNet = pod("prod", "db3", "node2", "10.0.1.3", {{"role", "db"}});
+  hostNet.spec.hostNetwork = true;
+  model::KubernetesPod dual = pod("prod", "db2", "node2", "10.0.1.2", {{"role", "db"}}, {},
+                                  {{"pg", 5432}});
+  dual.status.podIPs.push_back(model::PodIP{"fd00::2"});
+  model::KubernetesPod finished = pod("prod", "db4", "node2", "10.0.1.4", {{"role", "db"}});
+  finished.status.phase = "Succeeded";
+  model::KubernetesPod unscheduled = pod("prod", "db6", "", "10.0.1.6", {{"role", "db"}});
+  all.push_back(Scenario{
+      "other nodes' pods: host-networked, finished and unscheduled ones give nothing; every "
+      "address of a dual-stack one counts; a WorkloadEndpoint's addresses win",
+      {up(ns("prod")), up(pod("prod", "web", kNode, "10.0.0.1", {{"app", "web"}})),
+       up(knpEgress("prod", "to-db", match({{"app", "web"}}), {podPeer(match({{"role", "db"}}))},
+                    {namedPort("pg")})),
+       up(pod("prod", "db1", "node2", "10.0.1.1", {{"role", "db"}}, {}, {{"pg", 5432}})),
+       up(dual), up(hostNet),
+       up(pod("prod", "db4", "node2", "10.0.1.4", {{"role", "db"}})), up(finished),
+       up(unscheduled),
+       up(pod("prod", "db5", "node2", "10.0.1.5", {{"role", "db"}}, {}, {{"pg", 6432}})),
+       up(wep("prod", "db5", "node2", "tartdb5", "10.0.9.5/32")),
+       up(pod("prod", "db7", "node2", "10.0.1.7", {{"role", "db"}})),
+       up(pod("prod", "db7", "node2", "10.0.1.7", {{"role", "cache"}}))},
+      [](const FakeDataplane& dp) {
+        CHECK(dp.workloads.size() == 1);
+        const auto& rule = ruleOf(dp, "default/prod/knp.default.to-db", false, 0);
+        CHECK(setMembers(dp, rule.dst_named_port_ip_set_ids()) ==
+              Set{"10.0.1.1,tcp:5432", "10.0.1.2,tcp:5432", "fd00::2,tcp:5432",
+                  "10.0.9.5,tcp:6432"});
+        CHECK(setMembers(dp, rule.dst_ip_set_ids()) ==
+              Set{"10.0.1.1", "10.0.1.2", "fd00::2", "10.0.9.5"});
+      }});
+
   all.push_back(Scenario{
       "a WorkloadEndpoint names its interface; a bare pod gets Calico's veth hash",
       {up(ns("prod")), up(pod("prod", "web", kNode, "10.0.0.1")),
