@@ -147,10 +147,8 @@ Result<void> IpSets::rebuild(IpSetKernel& kernel, const std::string& name, Wante
   }
   if (auto r = kernel.create(temp, w.type, family_, maxElements_); !r) return r;
   ++stats_.creates;
-  for (const auto& m : w.members) {
-    if (auto r = kernel.add(temp, m); !r) return r;
-    ++stats_.adds;
-  }
+  if (auto r = kernel.update(temp, {}, w.members); !r) return r;
+  stats_.adds += w.members.size();
   // swap exchanges the contents and types of the two sets atomically; rules keep their reference.
   if (auto r = kernel.swap(name, temp); !r) return r;
   ++stats_.swaps;
@@ -165,10 +163,8 @@ Result<void> IpSets::sync(IpSetKernel& kernel, const std::string& name, Wanted& 
     if (auto r = kernel.create(name, w.type, family_, maxElements_); !r) return r;
     ++stats_.creates;
     programmed_[name] = Programmed{w.type, {}};
-    for (const auto& m : w.members) {
-      if (auto r = kernel.add(name, m); !r) return r;
-      ++stats_.adds;
-    }
+    if (auto r = kernel.update(name, {}, w.members); !r) return r;
+    stats_.adds += w.members.size();
   } else if (it->second.type != w.type || it->second.foreignType) {
     // Not a set we made (the kernel cannot swap across types): replace it outright. Destroy
     // fails while a rule still refers to it, and the apply is retried.
@@ -179,10 +175,10 @@ Result<void> IpSets::sync(IpSetKernel& kernel, const std::string& name, Wanted& 
   } else {
     std::set<std::string> adds, dels;
     if (w.fullCompare) {
-      std::set_difference(w.members.begin(), w.members.end(), it->second.members.begin(), it->second.members.end(),
-                          std::inserter(adds, adds.end()));
-      std::set_difference(it->second.members.begin(), it->second.members.end(), w.members.begin(), w.members.end(),
-                          std::inserter(dels, dels.end()));
+      std::set_difference(w.members.begin(), w.members.end(), it->second.members.begin(),
+                          it->second.members.end(), std::inserter(adds, adds.end()));
+      std::set_difference(it->second.members.begin(), it->second.members.end(), w.members.begin(),
+                          w.members.end(), std::inserter(dels, dels.end()));
     } else {
       adds = std::move(w.pendingAdds);
       dels = std::move(w.pendingDels);
@@ -190,14 +186,18 @@ Result<void> IpSets::sync(IpSetKernel& kernel, const std::string& name, Wanted& 
     if (adds.size() + dels.size() > std::max(kBulkMinimum, w.members.size() / 2)) {
       if (auto r = rebuild(kernel, name, w); !r) return r;
     } else {
-      for (const auto& m : dels) {
-        if (auto r = kernel.del(name, m); !r) return r;
-        ++stats_.dels;
-      }
-      for (const auto& m : adds) {
-        if (auto r = kernel.add(name, m); !r) return r;
-        ++stats_.adds;
-      }
+      if (auto r = kernel.update(name, dels, adds); !r) return r;
+      stats_.dels += dels.size();
+      stats_.adds += adds.size();
+      // The programmed copy follows the delta: copying a large set for a one-member change
+      // would make every pod add cost as much as the set is big.
+      auto& programmed = it->second.members;
+      for (const auto& m : dels) programmed.erase(m);
+      programmed.insert(adds.begin(), adds.end());
+      w.fullCompare = false;
+      w.pendingAdds.clear();
+      w.pendingDels.clear();
+      return {};
     }
   }
   programmed_[name] = Programmed{w.type, w.members};

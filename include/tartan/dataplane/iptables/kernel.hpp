@@ -76,6 +76,16 @@ class IpSetKernel {
   virtual Result<void> add(std::string_view name, std::string_view member) = 0;  // present is not an error
   virtual Result<void> del(std::string_view name, std::string_view member) = 0;  // absent is not an error
   virtual Result<void> swap(std::string_view a, std::string_view b) = 0;
+  // Removes `dels`, then adds `adds`, in one set. The real edge sends them together (libipset's
+  // restore mode packs many members into each netlink message); this default goes one by one.
+  virtual Result<void> update(std::string_view name, const std::set<std::string>& dels,
+                              const std::set<std::string>& adds) {
+    for (const auto& m : dels)
+      if (auto r = del(name, m); !r) return r;
+    for (const auto& m : adds)
+      if (auto r = add(name, m); !r) return r;
+    return {};
+  }
 };
 
 // The real IpSetKernel over libipset.
