@@ -60,6 +60,8 @@ class ItemKeys {
     if (garbage_ > kChunk && garbage_ > stored_) compact();
   }
   std::size_t size() const { return size_; }
+  // The key `id` was inserted with (valid until it is erased or the arena is compacted).
+  std::string_view key(uint32_t id) const { return keyOf(id); }
 
  private:
   static constexpr std::size_t kChunk = 1 << 20;

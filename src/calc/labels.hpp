@@ -7,6 +7,8 @@
 // Felix's label inheritance index does.
 #pragma once
 
+#include "item_keys.hpp"
+
 #include <algorithm>
 #include <cstdint>
 #include <deque>
@@ -22,27 +24,29 @@ namespace tartan::calc {
 using StrId = uint32_t;
 inline constexpr StrId kNoStr = ~StrId{0};
 
+// Strings back to back in 1 MiB chunks with a flat table of ids (the item-key table: ~20 bytes
+// a string besides its text, where a deque of std::string plus a node-based map cost ~80).
+// Nothing is ever erased, so text() views stay valid for the interner's life.
 class Interner {
  public:
   StrId intern(std::string_view text) {
-    auto it = ids_.find(text);
-    if (it != ids_.end()) return it->second;
-    strings_.emplace_back(text);
-    const StrId id = static_cast<StrId>(strings_.size() - 1);
-    ids_.emplace(std::string_view(strings_.back()), id);
+    const uint32_t found = table_.find(text);
+    if (found != ItemKeys::kAbsent) return found;
+    const StrId id = size_++;
+    table_.insert(text, id);
     return id;
   }
   // kNoStr if never interned (then no label can hold it).
   StrId find(std::string_view text) const {
-    auto it = ids_.find(text);
-    return it == ids_.end() ? kNoStr : it->second;
+    const uint32_t found = table_.find(text);
+    return found == ItemKeys::kAbsent ? kNoStr : found;
   }
-  std::string_view text(StrId id) const { return strings_[id]; }
-  std::size_t size() const { return strings_.size(); }
+  std::string_view text(StrId id) const { return table_.key(id); }
+  std::size_t size() const { return size_; }
 
  private:
-  std::deque<std::string> strings_;  // stable addresses for the views in ids_
-  std::unordered_map<std::string_view, StrId> ids_;
+  ItemKeys table_;
+  StrId size_ = 0;
 };
 
 struct Label {
