@@ -52,6 +52,7 @@ Speaker::Speaker(asio::io_context& io, SpeakerOptions options, std::unique_ptr<n
       if (ec || reconciled_) return;
       log_->info("graceful restart deferral over: removing stale kernel routes");
       reconciled_ = true;
+      flush();  // what the RIB holds reaches the FIB writer first, so it is not swept
       fib_->reconcile();
     }));
   }
@@ -453,6 +454,10 @@ void Speaker::maybeReconcile() {
   log_->info("every peer sent End-of-RIB: removing stale kernel routes of the previous run");
   reconciled_ = true;
   deferral_.cancel();
+  // The End-of-RIB may share a read with the routes it closes, whose flush is only scheduled:
+  // they go to the FIB writer now, or reconcile() would sweep them and the next flush put them
+  // back — a gap in forwarding exactly where graceful restart promises none (RFC 4724 §4.1).
+  flush();
   fib_->reconcile();
 }
 

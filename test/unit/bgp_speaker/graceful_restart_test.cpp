@@ -34,7 +34,14 @@ class LockedTable final : public netlink::RouteTable {
   }
   Result<netlink::BatchResult> applyRoutes(std::span<const netlink::RouteChange> changes) override {
     std::lock_guard lock(mutex_);
+    for (const auto& c : changes)
+      { fprintf(stderr, "OP %d %s\n", (int)c.op, c.route.dst.toString().c_str()); if (c.op == netlink::RouteOp::Delete) deleted_.push_back(c.route.dst.toString()); }
     return fake_.applyRoutes(changes);
+  }
+  // Every prefix ever deleted, in order.
+  std::vector<std::string> deleted() {
+    std::lock_guard lock(mutex_);
+    return deleted_;
   }
   bool has(const std::string& prefix) {
     std::lock_guard lock(mutex_);
@@ -46,6 +53,7 @@ class LockedTable final : public netlink::RouteTable {
  private:
   std::mutex mutex_;
   tartan::test::FakeNetlink fake_;
+  std::vector<std::string> deleted_;
 };
 
 std::uint16_t freePort(const char* address) {
@@ -70,7 +78,9 @@ constexpr const char* kPeerRoute = "10.65.2.0/26";
 // The speaker under test, its peer at 127.0.0.3 on a port where nobody listens (so every session
 // is the one the scripted peer opens), our restart-time cap `ownRestartTime`.
 struct Helper {
-  explicit Helper(std::uint16_t ownRestartTime) : port(freePort(kSpeakerAddress)) {
+  // `preserved`: routes a previous run of the speaker left in the kernel (it restarts).
+  explicit Helper(std::uint16_t ownRestartTime, const std::vector<std::string>& preserved = {})
+      : port(freePort(kSpeakerAddress)) {
     SpeakerOptions o;
     o.listenPort = port;
     o.timers.holdTime = 9;
@@ -78,6 +88,13 @@ struct Helper {
     o.timers.idleHoldMin = 100ms;
     auto t = std::make_unique<LockedTable>();
     table = t.get();
+    for (const auto& prefix : preserved) {
+      const netlink::RouteChange add{
+          netlink::RouteOp::Replace,
+          netlink::Route::via(*netlink::Prefix::parse(prefix), *netlink::IpAddress::parse(kPeerAddress),
+                              netlink::kProtocolBgp)};
+      REQUIRE(table->applyRoutes(std::span(&add, 1)).has_value());
+    }
     speaker = std::make_unique<Speaker>(io, o, std::move(t));
     thread = std::thread([this] { io.run(); });
 
@@ -158,6 +175,19 @@ class ScriptedPeer {
     send(u);
   }
   void endOfRib() { send(Update{}); }
+  // The route and the End-of-RIB in one write, so that the speaker reads them together.
+  void announceWithEndOfRib() {
+    Update u;
+    u.attributes.origin = Origin::kIgp;
+    u.attributes.asPath = AsPath{};
+    u.attributes.nextHop = Address::parse(kPeerAddress);
+    u.attributes.localPref = 100;
+    u.nlri = {NlriEntry{*Prefix::parse(kPeerRoute), 0}};
+    auto bytes = encodeMessage(u, ctx_);
+    const auto eor = encodeMessage(Update{}, ctx_);
+    bytes.insert(bytes.end(), eor.begin(), eor.end());
+    asio::write(socket_, asio::buffer(bytes));
+  }
   // Gone without a NOTIFICATION, as a killed process is.
   void vanish() {
     boost::system::error_code ec;
@@ -254,4 +284,22 @@ TEST_CASE("graceful restart helper: a peer back without preserved forwarding los
     REQUIRE(waitFor([&] { return helper.established(); }, 10s));
     CHECK(waitFor([&] { return !helper.table->has(kPeerRoute); }, 5s));
   }
+}
+
+TEST_CASE(
+    "restarting speaker: a route the peer announces again in the same read as its End-of-RIB never "
+    "leaves the kernel",
+    "[bgp][speaker][graceful-restart]") {
+  // A previous run left the peer's route and one nobody announces any more (RFC 4724 §4.1).
+  Helper helper(120, {kPeerRoute, "10.65.9.0/26"});
+  ScriptedPeer peer(helper.port, grCap(120, false, true));
+  REQUIRE(waitFor([&] { return helper.established(); }, 10s));
+  peer.announceWithEndOfRib();
+  // The End-of-RIB ends the wait: the route nobody announced goes ...
+  REQUIRE(waitFor([&] { return !helper.table->has("10.65.9.0/26"); }, 10s));
+  // ... and the one announced with it was never deleted, not even for a moment.
+  CHECK(helper.table->has(kPeerRoute));
+  const auto deleted = helper.table->deleted();
+  for (const auto& d : deleted) fprintf(stderr, "DELETED %s\n", d.c_str());
+  CHECK(std::count(deleted.begin(), deleted.end(), std::string(kPeerRoute)) == 0);
 }
