@@ -3,6 +3,8 @@
 
 #include "tartan/netlink/route_sync.hpp"
 
+#include <algorithm>
+
 namespace tartan::agent {
 
 void RouteManager::setEndpoint(const std::string& id, WorkloadRoutes routes) {
@@ -30,6 +32,16 @@ RouteSyncReport RouteManager::sync(netlink::RouteTable& routeTable, netlink::Lin
   for (const auto& link : *links) ifindex[link.name] = link.ifindex;
 
   std::vector<netlink::Route> desired;
+  // IPv6 forwarding is a per-namespace switch: the per-interface `forwarding` below only makes an
+  // interface behave as a router's (no SLAAC, router flag in NAs); packets are forwarded between
+  // interfaces only with `all.forwarding` on. Felix turns it on (ipForwarding: Enabled); here it
+  // is turned on once the node has an IPv6 workload, and checked again at every sync.
+  const bool anyIpv6 = std::any_of(endpoints_.begin(), endpoints_.end(),
+                                   [](const auto& entry) { return !entry.second.ipv6Nets.empty(); });
+  if (anyIpv6) {
+    if (auto on = sysctls.ensure(netlink::SysctlTree::Ipv6Conf, "all", "forwarding", "1"); !on)
+      report.errors.push_back(on.error());
+  }
   for (const auto& [id, wep] : endpoints_) {
     auto it = ifindex.find(wep.interfaceName);
     if (it == ifindex.end()) {

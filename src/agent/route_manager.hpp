@@ -7,7 +7,8 @@
 // one link dump to find each interface, one route dump compared with what is wanted (routes of
 // our own protocol only, kProtocolAgent, so nothing else is ever touched), the difference
 // applied, then forwarding/proxy_arp/proxy_delay/rp_filter ensured on each interface seen for the
-// first time (or again, when its ifindex changed: a new veth of the same name).
+// first time (or again, when its ifindex changed: a new veth of the same name), and IPv6
+// forwarding for the whole namespace (net.ipv6.conf.all.forwarding) once there is an IPv6 workload.
 // An endpoint whose interface does not exist yet (CNI still creating it) gets its route at a
 // later sync: the dataplane loop calls sync() again on link events and periodically.
 // Threading: one thread (the dataplane loop). Failure: sync() returns the errors it met and tries

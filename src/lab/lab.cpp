@@ -129,11 +129,10 @@ Result<void> buildNode(State& state, const std::string& node) {
   TRY(makeNamespace(state, node));
   // Forwarding between pods; proxy ARP answers for 169.254.1.1 only if the node has a route to
   // it out of another interface, so an uplink carries the node's default route (a veth whose
-  // peer stays in the node: not every kernel has the dummy driver). IPv6 forwarding is per
-  // namespace as well: `all.forwarding` turns the node into a router (the agent sets it per
-  // workload interface too, but a router's NDP behaviour needs the global switch).
+  // peer stays in the node: not every kernel has the dummy driver). IPv6 forwarding
+  // (net.ipv6.conf.all.forwarding) is left to the agent, as on a real node: it turns it on once
+  // it has an IPv6 workload.
   TRY(run({"ip", "netns", "exec", node, "sysctl", "-qw", "net.ipv4.ip_forward=1"}));
-  TRY(run({"ip", "netns", "exec", node, "sysctl", "-qw", "net.ipv6.conf.all.forwarding=1"}));
   TRY(run({"ip", "-n", node, "link", "add", "uplink", "type", "veth", "peer", "name", "uplink-peer"}));
   TRY(run({"ip", "-n", node, "link", "set", "uplink-peer", "up"}));
   TRY(run({"ip", "-n", node, "link", "set", "uplink", "up"}));
