@@ -614,13 +614,20 @@ Result<void> Driver::apply() {
   ++s.stats.applies;
   const auto before = s.stats;
   const auto start = std::chrono::steady_clock::now();
+  auto setOps = [&s] {
+    std::uint64_t n = 0;
+    for (const auto& f : s.families) n += f.sets.stats().adds + f.sets.stats().dels + f.sets.stats().creates;
+    return n;
+  };
+  const std::uint64_t setOpsBefore = setOps();
   auto result = s.write();
-  const bool changed = s.stats.restores != before.restores || s.stats.readBacks != before.readBacks;
+  const bool changed = s.stats.restores != before.restores || s.stats.readBacks != before.readBacks ||
+                       setOps() != setOpsBefore;
   if (changed && result)
-    s.log->debug("applied in {:.1f} ms: {} chains, {} restores, {} read-backs",
+    s.log->debug("applied in {:.1f} ms: {} chains, {} restores, {} read-backs, {} IP set member changes",
                  std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count(),
                  s.stats.chainsWritten - before.chainsWritten, s.stats.restores - before.restores,
-                 s.stats.readBacks - before.readBacks);
+                 s.stats.readBacks - before.readBacks, setOps() - setOpsBefore);
   if (!result) {
     ++s.stats.failures;
     s.kernelKnown = false;  // read back before the next attempt

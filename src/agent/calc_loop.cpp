@@ -36,12 +36,16 @@ void CalcLoop::process(SyncerBatch batch) {
     if (snapshot_.inSync) start();
     return;
   }
+  const auto start = std::chrono::steady_clock::now();
   bool configTouched = false;
   for (const auto& [key, update] : batch.updates) {
     if (update.kind == model::Kind::kAgentConfiguration) configTouched = true;
     apply(update);
   }
   emit(configTouched && refreshConfig());
+  log::get("agent")->debug(
+      "calculated {} updates in {:.1f} ms", batch.updates.size(),
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
 }
 
 void CalcLoop::start() {
