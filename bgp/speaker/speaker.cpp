@@ -151,17 +151,45 @@ void Speaker::applyOnStrand(SpeakerConfig config) {
   for (auto& [id, entry] : peers_) entry.peer->start();
 
   originate(ribChanged ? SpeakerConfig{} : old);
-  if (filtersChanged) {
-    // Policy changed: re-run imports from the peers (ROUTE-REFRESH, RFC 2918) and exports.
-    for (auto& [id, entry] : peers_) {
-      if (!entry.up) continue;
-      entry.peer->requestRefresh(entry.peer->spec().address.family == Afi::kIpv4 ? kIpv4Unicast
-                                                                                 : kIpv6Unicast);
-      rib_->removePeer(id);
-      rib_->addPeer(peerInfo(entry, id));
-    }
-  }
+  if (filtersChanged)
+    for (auto& [id, entry] : peers_)
+      if (entry.up && entry.session) reapplyPolicy(id, entry);
   scheduleFlush();
+}
+
+void Speaker::reapplyPolicy(PeerId id, PeerEntry& entry) {
+  // What the peer was sent: a prefix the new export policy withholds must be withdrawn.
+  std::vector<NlriEntry> advertised;
+  if (const auto* out = rib_->adjRibOut(id))
+    for (const auto& [route, attrs] : *out) advertised.push_back(route);
+  if (const auto* in = rib_->adjRibIn(id)) {
+    // Imports: the routes as received go through the new policy again, in place, so nothing
+    // leaves the kernel that the new policy still accepts.
+    std::vector<std::pair<NlriEntry, PathAttributes>> received;
+    for (const auto& [route, attrs] : *in) received.emplace_back(route, *attrs);
+    for (const auto& [route, attrs] : received) rib_->announce(id, route, attrs);
+    // A new setPriority changes no attribute, so the Rib sees no change: the kernel routes of
+    // what stays are written again with the priority the new policy gives them.
+    std::vector<std::pair<Prefix, std::optional<FibRoute>>> kernel;
+    for (const auto& [route, attrs] : received)
+      if (rib_->locRib(route.prefix))
+        if (auto r = kernelRoute(route.prefix)) kernel.emplace_back(route.prefix, std::move(r));
+    if (!kernel.empty()) fib_->update(std::move(kernel));
+  } else {
+    // No Adj-RIB-In kept: the peer sends its routes again (ROUTE-REFRESH, RFC 2918 §3).
+    for (const auto& family : entry.session->params.families) entry.peer->requestRefresh(family);
+    rib_->removePeer(id);
+  }
+  rib_->addPeer(peerInfo(entry, id));  // exports under the new policy, from an empty Adj-RIB-Out
+  OutboundBatch withdrawn;
+  const auto* now = rib_->adjRibOut(id);
+  for (const auto& route : advertised)
+    if (!now || !now->contains(route)) withdrawn.withdrawn.push_back(route);
+  if (withdrawn.empty()) return;
+  const auto ctx = entry.session->params.sendContext();
+  std::vector<wire::Bytes> bytes;
+  for (const auto& u : packUpdates(withdrawn, ctx)) bytes.push_back(encodeMessage(u, ctx));
+  entry.peer->send(std::move(bytes));
 }
 
 void Speaker::originate(const SpeakerConfig& old) {

@@ -111,6 +111,9 @@ class Speaker : public PeerObserver {
   void cancelStaleTimer(PeerEntry& entry);
   std::optional<FibRoute> kernelRoute(const Prefix& prefix) const;
   PeerInfo peerInfo(const PeerEntry& entry, PeerId id) const;
+  // A BGPFilter, pool or prefix advertisement changed: the peer's routes are imported and
+  // exported again under the new policy, and what it may no longer have is withdrawn.
+  void reapplyPolicy(PeerId id, PeerEntry& entry);
   // Rib policy hooks: the peer's BGPFilters and the defaults (policy.hpp).
   std::optional<PathAttributes> importPolicy(const PeerInfo& from, const Prefix& prefix, PathAttributes attrs) const;
   std::optional<PathAttributes> exportPolicy(const PeerInfo& to, const Prefix& prefix, PathAttributes attrs) const;

@@ -52,7 +52,7 @@ model::BGPFilterRule equalRule(const std::string& cidr, const std::string& actio
   return r;
 }
 
-model::Resource policyFilter(int priority = 300, bool rejectBlock2 = true) {
+model::Resource policyFilter(int priority = 300, bool rejectBlock2 = true, bool rejectBlock3 = false) {
   model::BGPFilter f;
   f.metadata.name = "tor-policy";
   auto tagged = equalRule("10.65.1.0/26", "Accept");
@@ -61,6 +61,7 @@ model::Resource policyFilter(int priority = 300, bool rejectBlock2 = true) {
                        {{}, model::BGPFilterPrependASPath{{model::ASNumber{65100}}}, {}}};
   f.spec.exportV4 = {tagged};
   if (rejectBlock2) f.spec.exportV4.push_back(equalRule("10.65.2.0/26", "Reject"));
+  if (rejectBlock3) f.spec.exportV4.push_back(equalRule("10.65.3.0/26", "Reject"));
   auto preferred = equalRule("10.66.1.0/24", "Accept");
   preferred.asPathPrefix = {model::ASNumber{kBirdAs}};
   preferred.operations = {{{}, {}, model::BGPFilterSetPriority{priority}}};
@@ -166,8 +167,9 @@ TEST_CASE("BGPFilter operations and reject rules change what BIRD 2 receives and
   CHECK(std::count(preferred.begin(), preferred.end(), '\n') == 0);
 
   // A live change of the filter: the new priority replaces the old kernel route (not a second
-  // route beside it), and the block no longer rejected reaches BIRD.
-  writeResources(lab.dir_ / "store", {policyFilter(400, false)});
+  // route beside it), the block no longer rejected reaches BIRD, the newly rejected one is
+  // withdrawn from it, and the routes the filter does not touch stay in tartan's kernel.
+  writeResources(lab.dir_ / "store", {policyFilter(400, false, true)});
   LAB_REQUIRE(lab,
               waitFor([&] { return contains(routeIn(lab.tartanNs_, "10.66.1.0/24"), "metric 400"); }, 20s));
   LAB_REQUIRE(lab,
@@ -176,4 +178,8 @@ TEST_CASE("BGPFilter operations and reject rules change what BIRD 2 receives and
   INFO(changed);
   CHECK(std::count(changed.begin(), changed.end(), '\n') == 0);
   CHECK(contains(lab.birdc("show route 10.65.2.0/26 all"), "(64512,7)"));  // now on the default path
+  LAB_REQUIRE(lab,
+              waitFor([&] { return !contains(lab.birdc("show route 10.65.3.0/26"), "10.65.3.0/26"); }, 20s));
+  CHECK(contains(routeIn(lab.tartanNs_, "10.66.3.0/24"), "via 10.99.0.2"));
+  CHECK(routeIn(lab.tartanNs_, "10.66.2.0/24").empty());
 }
