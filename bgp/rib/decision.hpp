@@ -29,7 +29,7 @@ struct Candidate {
   std::optional<std::uint32_t> igpCost;  // cost to the next hop, when known
 };
 
-enum class DecisionStep {
+enum class DecisionStep : std::uint8_t {
   kOnlyCandidate,
   kLocalOrigin,        // our own routes first (as BIRD prefers static over BGP)
   kLocalPref,          // §9.1.1 / §9.1.2.1: highest degree of preference

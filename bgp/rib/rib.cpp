@@ -35,10 +35,11 @@ void Rib::addPeer(const PeerInfo& peer) {
   auto& state = peers_[peer.id];
   state.info = peer;
   state.up = true;
+  if (!keepsAdjIn(state)) state.adjIn = {};
   // A new session starts from an empty Adj-RIB-Out: everything is sent again.
   state.adjOut = {};
   state.pending = {};
-  for (const auto& [prefix, entry] : locRib_) exportPrefix(prefix, state);
+  locRib_.forEach([&](const LocRibEntry& entry) { exportPrefix(entry.prefix(), state); });
 }
 
 void Rib::markStale(PeerId peer) {
@@ -76,18 +77,19 @@ void Rib::removePeer(PeerId peer) {
 std::vector<NlriEntry> Rib::routesOf(PeerId peer, std::optional<Afi> family) const {
   std::vector<NlriEntry> routes;
   const auto wanted = [&](const Prefix& p) { return !family || p.family() == *family; };
-  if (config_.keepAdjRibIn) {
-    auto it = peers_.find(peer);
-    if (it == peers_.end()) return routes;
+  auto state = peers_.find(peer);
+  if (state != peers_.end() && keepsAdjIn(state->second)) {
+    auto it = state;
     for (const auto& [route, attrs] : it->second.adjIn)
       if (wanted(route.prefix)) routes.push_back(route);
     return routes;
   }
   // Without an Adj-RIB-In the Loc-RIB is the only record: a full walk, as BIRD's flush does.
-  for (const auto& [prefix, entry] : locRib_)
-    if (wanted(prefix))
+  locRib_.forEach([&](const LocRibEntry& entry) {
+    if (wanted(entry.prefix()))
       for (const auto& path : entry.paths)
-        if (path.peer == peer) routes.push_back(NlriEntry{prefix, path.pathId});
+        if (path.peer == peer) routes.push_back(NlriEntry{entry.prefix(), path.pathId});
+  });
   return routes;
 }
 
@@ -110,12 +112,18 @@ ImportResult Rib::loopCheck(const PeerInfo& from, const PathAttributes& attrs) c
 ImportResult Rib::announce(PeerId peer, const NlriEntry& route, const PathAttributes& attrs) {
   auto it = peers_.find(peer);
   if (it == peers_.end()) return ImportResult::kUnknownPeer;
-  PeerState& from = it->second;
-  from.stale.erase(route);
-  Attrs received = store_.intern(attrs);
-  if (config_.keepAdjRibIn) from.adjIn.insert_or_assign(route, received);
+  return announceChecked(it->second, route, attrs, store_.intern(attrs), loopCheck(it->second.info, attrs));
+}
 
-  ImportResult result = loopCheck(from.info, attrs);
+ImportResult Rib::announceChecked(PeerState& from, const NlriEntry& route, const PathAttributes& attrs,
+                                  const Attrs& received, ImportResult loop) {
+  const PeerId peer = from.info.id;
+  if (!from.stale.empty()) from.stale.erase(route);
+  if (keepsAdjIn(from)) from.adjIn.insert_or_assign(route, received);
+
+  ImportResult result = loop;
+  if (result == ImportResult::kAccepted && importFilter_ && !importFilter_(from.info, route.prefix))
+    result = ImportResult::kRejectedByPolicy;
   Attrs imported = received;
   if (result == ImportResult::kAccepted && importPolicy_) {
     auto changed = importPolicy_(from.info, route.prefix, attrs);
@@ -123,6 +131,12 @@ ImportResult Rib::announce(PeerId peer, const NlriEntry& route, const PathAttrib
       result = ImportResult::kRejectedByPolicy;
     else if (!(*changed == attrs))
       imported = store_.intern(*changed);
+  }
+  if (!keepsAdjIn(from)) {
+    if (result != ImportResult::kAccepted)
+      from.rejected.insert(route);
+    else if (!from.rejected.empty())
+      from.rejected.erase(route);
   }
   if (result != ImportResult::kAccepted) {
     // A rejected route replaces (so withdraws) whatever the peer sent before for it.
@@ -136,13 +150,17 @@ ImportResult Rib::announce(PeerId peer, const NlriEntry& route, const PathAttrib
 void Rib::withdraw(PeerId peer, const NlriEntry& route) {
   auto it = peers_.find(peer);
   if (it == peers_.end()) return;
-  it->second.adjIn.erase(route);
-  it->second.stale.erase(route);
+  if (keepsAdjIn(it->second)) it->second.adjIn.erase(route);
+  if (!it->second.stale.empty()) it->second.stale.erase(route);
+  if (!it->second.rejected.empty()) it->second.rejected.erase(route);
   removeCandidate(route.prefix, peer, route.pathId);
 }
 
 void Rib::flushFamily(PeerId peer, Afi family) {
   for (const auto& route : routesOf(peer, family)) withdraw(peer, route);
+  if (auto it = peers_.find(peer); it != peers_.end())
+    boost::unordered::erase_if(it->second.rejected,
+                               [&](const NlriEntry& r) { return r.prefix.family() == family; });
 }
 
 void Rib::applyUpdate(PeerId peer, const Update& update, const UpdateOutcome& outcome) {
@@ -164,8 +182,21 @@ void Rib::applyUpdate(PeerId peer, const Update& update, const UpdateOutcome& ou
   base.mpReach.reset();
   base.mpUnreach.reset();
   mergeAs4(base);  // RFC 6793 §4.2.3; a no-op for 4-octet peers, whose AS4 attributes were discarded
-  if (!disabled(Afi::kIpv4))
-    for (const auto& r : update.nlri) asWithdraw ? withdraw(peer, r) : (void)announce(peer, r, base);
+  // Every prefix of an UPDATE shares its attributes: interned and loop-checked once, not per
+  // prefix (a full table arrives as a few hundred prefixes per UPDATE).
+  const auto announceAll = [&](const std::vector<NlriEntry>& nlri, const PathAttributes& attrs) {
+    if (nlri.empty()) return;
+    if (asWithdraw) {
+      for (const auto& r : nlri) withdraw(peer, r);
+      return;
+    }
+    auto it = peers_.find(peer);
+    if (it == peers_.end()) return;
+    const Attrs received = store_.intern(attrs);
+    const ImportResult loop = loopCheck(it->second.info, attrs);
+    for (const auto& r : nlri) announceChecked(it->second, r, attrs, received, loop);
+  };
+  if (!disabled(Afi::kIpv4)) announceAll(update.nlri, base);
   if (a.mpReach && !disabled(a.mpReach->family.afi)) {
     PathAttributes mp = base;
     // IPv4 learned through MP_REACH_NLRI is stored like any IPv4 route, with a NEXT_HOP.
@@ -175,7 +206,7 @@ void Rib::applyUpdate(PeerId peer, const Update& update, const UpdateOutcome& ou
       mp.nextHop.reset();
       mp.mpReach = MpReach{a.mpReach->family, a.mpReach->nextHop, a.mpReach->linkLocal, {}};
     }
-    for (const auto& r : a.mpReach->nlri) asWithdraw ? withdraw(peer, r) : (void)announce(peer, r, mp);
+    announceAll(a.mpReach->nlri, mp);
   }
 }
 
@@ -188,54 +219,92 @@ void Rib::originate(const Prefix& prefix, PathAttributes attrs) {
 void Rib::withdrawOriginated(const Prefix& prefix) { removeCandidate(prefix, kLocalPeer, 0); }
 
 void Rib::setCandidate(const Prefix& prefix, PeerId peer, std::uint32_t pathId, Attrs attrs) {
-  auto& entry = locRib_[prefix];
-  for (std::size_t i = 0; i < entry.paths.size(); ++i) {
-    auto& path = entry.paths[i];
+  LocRibEntry& entry = locRib_.obtain(prefix);
+  std::size_t count = entry.paths.size();
+  Route* paths = entry.paths.data();
+  for (std::size_t i = 0; i < count; ++i) {
+    auto& path = paths[i];
     if (path.peer == peer && path.pathId == pathId) {
       if (path.attrs == attrs) return;  // nothing changed
       path.attrs = std::move(attrs);
-      decide(prefix, i < entry.multipathCount);
+      decide(entry, i < entry.multipathCount);
       return;
     }
   }
-  entry.paths.push_back(Route{peer, pathId, std::move(attrs)});
-  decide(prefix, false);
+  if (count == 0) {
+    // The common case, a prefix with one path: no vector, no decision to run.
+    entry.paths.one_ = Route{peer, pathId, std::move(attrs)};
+    locRib_.addLive(1);
+  } else {
+    auto all = entry.paths.take();
+    all.push_back(Route{peer, pathId, std::move(attrs)});
+    entry.paths.set(std::move(all));
+  }
+  if (peer != kLocalPeer)
+    if (auto it = peers_.find(peer); it != peers_.end()) ++it->second.accepted;
+  decide(entry, false);
 }
 
 void Rib::removeCandidate(const Prefix& prefix, PeerId peer, std::uint32_t pathId) {
-  auto it = locRib_.find(prefix);
-  if (it == locRib_.end()) return;
-  auto& paths = it->second.paths;
-  auto p = std::find_if(paths.begin(), paths.end(),
-                        [&](const Route& r) { return r.peer == peer && r.pathId == pathId; });
-  if (p == paths.end()) return;
-  const bool selected = p - paths.begin() < it->second.multipathCount;
-  paths.erase(p);
-  decide(prefix, selected);
+  LocRibEntry* entry = locRib_.findAny(prefix);
+  if (!entry) return;
+  std::size_t count = entry->paths.size();
+  Route* paths = entry->paths.data();
+  std::size_t at = count;
+  for (std::size_t i = 0; i < count; ++i)
+    if (paths[i].peer == peer && paths[i].pathId == pathId) at = i;
+  if (at == count) return;
+  const bool selected = at < entry->multipathCount;
+  auto all = entry->paths.take();
+  all.erase(all.begin() + static_cast<std::ptrdiff_t>(at));
+  entry->paths.set(std::move(all));
+  if (entry->paths.empty()) locRib_.addLive(-1);
+  if (peer != kLocalPeer)
+    if (auto it = peers_.find(peer); it != peers_.end() && it->second.accepted > 0) --it->second.accepted;
+  decide(*entry, selected);
 }
 
-void Rib::decide(const Prefix& prefix, bool selectedChanged) {
-  auto it = locRib_.find(prefix);
-  LocRibEntry& entry = it->second;
+std::size_t Rib::receivedCount(PeerId peer) const {
+  auto it = peers_.find(peer);
+  if (it == peers_.end()) return 0;
+  if (keepsAdjIn(it->second)) return it->second.adjIn.size();
+  return it->second.accepted + it->second.rejected.size();
+}
+
+std::size_t Rib::acceptedCount(PeerId peer) const {
+  auto it = peers_.find(peer);
+  return it == peers_.end() ? 0 : it->second.accepted;
+}
+
+void Rib::changed(LocRibEntry& entry) {
+  locRib_.markDirty(entry);
+  const Prefix prefix = entry.prefix();  // the entry may be freed below
+  for (auto& [id, peer] : peers_) exportPrefix(prefix, peer);
+}
+
+void Rib::decide(LocRibEntry& entry, bool selectedChanged) {
   if (entry.paths.empty()) {
-    locRib_.erase(it);
-    changed_.insert(prefix);
-    for (auto& [id, peer] : peers_) exportPrefix(prefix, peer);
+    entry.multipathCount = 0;
+    changed(entry);
+    if (LocRibEntry* e = locRib_.findAny(entry.prefix())) locRib_.releaseIfUnused(*e);
     return;
   }
+  std::size_t count = entry.paths.size();
+  Route* paths = entry.paths.data();
   // What was selected before, to tell whether anything visible changed.
   boost::container::small_vector<std::pair<PeerId, std::uint32_t>, 4> before;
-  for (std::size_t i = 0; i < entry.multipathCount && i < entry.paths.size(); ++i)
-    before.emplace_back(entry.paths[i].peer, entry.paths[i].pathId);
-  Attrs bestBefore = entry.multipathCount ? entry.paths.front().attrs : Attrs{};
+  for (std::size_t i = 0; i < entry.multipathCount && i < count; ++i)
+    before.emplace_back(paths[i].peer, paths[i].pathId);
+  Attrs bestBefore = entry.multipathCount ? paths[0].attrs : Attrs{};
 
-  if (entry.paths.size() == 1) {
+  if (count == 1) {
     entry.multipathCount = 1;
     entry.decidedBy = DecisionStep::kOnlyCandidate;
   } else {
     std::vector<Candidate> candidates;
-    candidates.reserve(entry.paths.size());
-    for (const auto& path : entry.paths) {
+    candidates.reserve(count);
+    for (std::size_t i = 0; i < count; ++i) {
+      const Route& path = paths[i];
       const PeerInfo* from = peerInfo(path.peer);
       Candidate c;
       c.attrs = &*path.attrs;
@@ -257,25 +326,27 @@ void Rib::decide(const Prefix& prefix, bool selectedChanged) {
     // Reorder: the ECMP set (best first) to the front, the rest after.
     const std::size_t width =
         std::min<std::size_t>({sel.multipath.size(), std::max<std::size_t>(1, config_.maxPaths), 255});
-    decltype(entry.paths) ordered;
-    std::vector<bool> taken(entry.paths.size());
+    auto all = entry.paths.take();
+    std::vector<Route> ordered;
+    ordered.reserve(all.size());
+    std::vector<bool> taken(all.size());
     for (std::size_t k = 0; k < width; ++k) {
-      ordered.push_back(std::move(entry.paths[sel.multipath[k]]));
+      ordered.push_back(std::move(all[sel.multipath[k]]));
       taken[sel.multipath[k]] = true;
     }
-    for (std::size_t i = 0; i < entry.paths.size(); ++i)
-      if (!taken[i]) ordered.push_back(std::move(entry.paths[i]));
-    entry.paths = std::move(ordered);
+    for (std::size_t i = 0; i < all.size(); ++i)
+      if (!taken[i]) ordered.push_back(std::move(all[i]));
+    entry.paths.set(std::move(ordered));
     entry.multipathCount = static_cast<std::uint8_t>(width);
     entry.decidedBy = sel.decidedBy;
+    paths = entry.paths.data();
+    count = entry.paths.size();
   }
-  bool same =
-      !selectedChanged && before.size() == entry.multipathCount && entry.paths.front().attrs == bestBefore;
+  bool same = !selectedChanged && before.size() == entry.multipathCount && paths[0].attrs == bestBefore;
   for (std::size_t i = 0; same && i < before.size(); ++i)
-    same = before[i] == std::make_pair(entry.paths[i].peer, entry.paths[i].pathId);
+    same = before[i] == std::make_pair(paths[i].peer, paths[i].pathId);
   if (same) return;
-  changed_.insert(prefix);
-  for (auto& [id, peer] : peers_) exportPrefix(prefix, peer);
+  changed(entry);
 }
 
 std::optional<PathAttributes> Rib::exportAttrs(const Prefix& prefix, const Route& best,
@@ -347,9 +418,7 @@ std::optional<PathAttributes> Rib::exportAttrs(const Prefix& prefix, const Route
 void Rib::exportPrefix(const Prefix& prefix, PeerState& to) {
   if (!to.up) return;
   std::optional<PathAttributes> want;
-  auto it = locRib_.find(prefix);
-  if (it != locRib_.end() && !it->second.paths.empty())
-    want = exportAttrs(prefix, it->second.bestRoute(), to.info);
+  if (const LocRibEntry* entry = locRib_.find(prefix)) want = exportAttrs(prefix, entry->bestRoute(), to.info);
   const NlriEntry key{prefix, 0};
   auto out = to.adjOut.find(key);
   if (!want) {
@@ -364,14 +433,11 @@ void Rib::exportPrefix(const Prefix& prefix, PeerState& to) {
   to.pending.insert_or_assign(key, std::move(attrs));
 }
 
-const LocRibEntry* Rib::locRib(const Prefix& prefix) const {
-  auto it = locRib_.find(prefix);
-  return it == locRib_.end() ? nullptr : &it->second;
-}
+const LocRibEntry* Rib::locRib(const Prefix& prefix) const { return locRib_.find(prefix); }
 
 const RouteTable* Rib::adjRibIn(PeerId peer) const {
   auto it = peers_.find(peer);
-  return it == peers_.end() || !config_.keepAdjRibIn ? nullptr : &it->second.adjIn;
+  return it == peers_.end() || !keepsAdjIn(it->second) ? nullptr : &it->second.adjIn;
 }
 
 const RouteTable* Rib::adjRibOut(PeerId peer) const {
@@ -379,12 +445,7 @@ const RouteTable* Rib::adjRibOut(PeerId peer) const {
   return it == peers_.end() ? nullptr : &it->second.adjOut;
 }
 
-std::vector<Prefix> Rib::takeChangedPrefixes() {
-  std::vector<Prefix> out(changed_.begin(), changed_.end());
-  changed_ = {};  // release the capacity: a full-table change should not pin memory
-  std::sort(out.begin(), out.end());
-  return out;
-}
+std::vector<Prefix> Rib::takeChangedPrefixes(std::size_t max) { return locRib_.takeDirty(max); }
 
 OutboundBatch Rib::takeOutbound(PeerId peer) {
   OutboundBatch batch;

@@ -15,11 +15,13 @@
 #include "codec/message.hpp"
 #include "rib/attr_store.hpp"
 #include "rib/decision.hpp"
+#include "rib/loc_rib_table.hpp"
 
 #include <boost/container/small_vector.hpp>
 #include <boost/unordered/unordered_flat_map.hpp>
 #include <boost/unordered/unordered_flat_set.hpp>
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <optional>
@@ -28,7 +30,6 @@
 
 namespace tartan::bgp {
 
-using PeerId = std::uint32_t;
 inline constexpr PeerId kLocalPeer = 0;  // routes this speaker originates
 
 struct PeerInfo {
@@ -45,6 +46,9 @@ struct PeerInfo {
   // RFC 4271 §6.3 / RFC 7606 §7.2: from an eBGP peer the leftmost AS must be the peer's (off for
   // route servers, which do not prepend themselves).
   bool enforceFirstAs = true;
+  // Keep this peer's Adj-RIB-In (when RibConfig::keepAdjRibIn allows): a speaker needs it only
+  // for peers whose import policy it must re-run on routes as received.
+  bool keepAdjRibIn = true;
 };
 
 struct RibConfig {
@@ -59,30 +63,16 @@ struct RibConfig {
 };
 
 // A hook returns the (possibly changed) attributes, or nullopt to reject the route.
+// An ImportFilter only accepts or rejects by prefix: it runs without copying the attributes, so
+// a full table is imported at the cost of one call per prefix (the speaker's IP pool and
+// BGPFilter checks are of this kind). Both may be set; the filter runs first.
+using ImportFilter = std::function<bool(const PeerInfo& from, const Prefix&)>;
 using ImportPolicy =
     std::function<std::optional<PathAttributes>(const PeerInfo& from, const Prefix&, PathAttributes)>;
 using ExportPolicy =
     std::function<std::optional<PathAttributes>(const PeerInfo& to, const Prefix&, PathAttributes)>;
 // IGP cost to a next hop; nullopt when unknown (decision step e is then skipped for it).
 using IgpCost = std::function<std::optional<std::uint32_t>(const Address& nextHop)>;
-
-struct Route {
-  PeerId peer = 0;
-  std::uint32_t pathId = 0;
-  Attrs attrs;
-};
-
-// One prefix of the Loc-RIB. Every usable candidate is kept, ordered so that paths[0] is the
-// best and paths[0, multipathCount) the ECMP set: no index vectors, and a prefix with one path
-// (the common case) needs no allocation beyond its table slot.
-struct LocRibEntry {
-  boost::container::small_vector<Route, 1> paths;
-  std::uint8_t multipathCount = 0;
-  DecisionStep decidedBy = DecisionStep::kOnlyCandidate;
-
-  const Route& bestRoute() const { return paths.front(); }
-  std::span<const Route> multipath() const { return {paths.data(), multipathCount}; }
-};
 
 // Routes of one peer keyed by prefix and path id. Open addressing: no allocation per route.
 using RouteTable = boost::unordered_flat_map<NlriEntry, Attrs, std::hash<NlriEntry>>;
@@ -124,6 +114,7 @@ class Rib {
   std::size_t staleCount(PeerId peer) const;
 
   void setImportPolicy(ImportPolicy policy) { importPolicy_ = std::move(policy); }
+  void setImportFilter(ImportFilter filter) { importFilter_ = std::move(filter); }
   void setExportPolicy(ExportPolicy policy) { exportPolicy_ = std::move(policy); }
   void setIgpCost(IgpCost cost) { igpCost_ = std::move(cost); }
 
@@ -142,11 +133,23 @@ class Rib {
 
   const LocRibEntry* locRib(const Prefix& prefix) const;
   std::size_t locRibSize() const { return locRib_.size(); }
-  // nullptr for an unknown peer, or when keepAdjRibIn is off.
+  // Calls f(const LocRibEntry&) for every prefix of the Loc-RIB, in no particular order.
+  template <class F>
+  void forEachLocRib(F&& f) const {
+    locRib_.forEach(std::forward<F>(f));
+  }
+  // Routes of a peer now candidates in the Loc-RIB (accepted by loop checks and import policy).
+  std::size_t acceptedCount(PeerId peer) const;
+  // Routes a peer announces now, accepted or not (its Adj-RIB-In size, also when not kept).
+  std::size_t receivedCount(PeerId peer) const;
+  // nullptr for an unknown peer, or when keepAdjRibIn is off (for the RIB or that peer).
   const RouteTable* adjRibIn(PeerId peer) const;
   const RouteTable* adjRibOut(PeerId peer) const;
-  // Prefixes whose best path or ECMP set changed since the last call (for the FIB).
-  std::vector<Prefix> takeChangedPrefixes();
+  // Prefixes whose best path or ECMP set changed since they were last taken (for the FIB), at
+  // most max of them, oldest change first. A prefix changed again before it is taken is queued
+  // once: the queue is a mark in the Loc-RIB entry, so a slow kernel costs 4 bytes per prefix.
+  std::vector<Prefix> takeChangedPrefixes(std::size_t max = SIZE_MAX);
+  std::size_t changedCount() const { return locRib_.dirtyCount(); }
   // The changes queued for a peer since the last call, in prefix order.
   OutboundBatch takeOutbound(PeerId peer);
   // ROUTE-REFRESH received (RFC 2918 §4): queue the peer's whole Adj-RIB-Out of that family again.
@@ -163,15 +166,25 @@ class Rib {
     RouteTable pending;  // empty Attrs = withdraw
     boost::unordered_flat_set<NlriEntry, std::hash<NlriEntry>> stale;  // graceful restart
     bool up = true;  // session established: exports are queued only then
+    std::size_t accepted = 0;  // its paths among the Loc-RIB candidates
+    // Without an Adj-RIB-In, the routes it announces that were not accepted (usually few), so
+    // that what it sends can still be counted.
+    boost::unordered_flat_set<NlriEntry, std::hash<NlriEntry>> rejected;
   };
 
   ImportResult loopCheck(const PeerInfo& from, const PathAttributes& attrs) const;
+  bool keepsAdjIn(const PeerState& peer) const { return config_.keepAdjRibIn && peer.info.keepAdjRibIn; }
+  // announce() with the attributes interned and loop-checked once for a whole UPDATE.
+  ImportResult announceChecked(PeerState& from, const NlriEntry& route, const PathAttributes& attrs,
+                               const Attrs& received, ImportResult loop);
   void setCandidate(const Prefix& prefix, PeerId peer, std::uint32_t pathId, Attrs attrs);
   void removeCandidate(const Prefix& prefix, PeerId peer, std::uint32_t pathId);
   std::vector<NlriEntry> routesOf(PeerId peer, std::optional<Afi> family) const;
   // Re-runs the decision process; selectedChanged says a path of the old ECMP set was replaced
   // or removed, so the result counts as changed even if the same paths win.
-  void decide(const Prefix& prefix, bool selectedChanged);
+  void decide(LocRibEntry& entry, bool selectedChanged);
+  // The entry's best path or ECMP set changed: queued for the kernel and every peer.
+  void changed(LocRibEntry& entry);
   void exportPrefix(const Prefix& prefix, PeerState& to);
   std::optional<PathAttributes> exportAttrs(const Prefix& prefix, const Route& best,
                                             const PeerInfo& to) const;
@@ -182,11 +195,11 @@ class Rib {
   RibConfig config_;
   PeerInfo local_;
   ImportPolicy importPolicy_;
+  ImportFilter importFilter_;
   ExportPolicy exportPolicy_;
   IgpCost igpCost_;
   std::map<PeerId, PeerState> peers_;
-  boost::unordered_flat_map<Prefix, LocRibEntry, std::hash<Prefix>> locRib_;
-  boost::unordered_flat_set<Prefix, std::hash<Prefix>> changed_;
+  LocRibTable locRib_;
 };
 
 }  // namespace tartan::bgp

@@ -32,7 +32,7 @@ FibWriter::FibWriter(std::unique_ptr<netlink::RouteTable> table, std::uint8_t pr
   filter.table = netlink::kTableMain;
   filter.protocol = protocol_;
   if (auto routes = table_->listRoutes(filter)) {
-    for (const auto& r : *routes) installed_[fromNetlink(r.dst)] = {r.type, netlink::effectivePriority(r)};
+    for (const auto& r : *routes) installed_.set(fromNetlink(r.dst), {r.type, netlink::effectivePriority(r)});
   } else {
     log::get("bgp")->warn("fib: cannot list kernel routes: {}", routes.error().toString());
   }
@@ -66,6 +66,51 @@ void FibWriter::reconcile() {
     reconcileRequested_ = true;
   }
   wake_.notify_one();
+}
+
+std::size_t FibWriter::room() {
+  std::lock_guard lock(mutex_);
+  return pending_.size() >= kMaxPending ? 0 : kMaxPending - pending_.size();
+}
+
+void FibWriter::notifyWhenRoom() {
+  std::function<void()> now;
+  {
+    std::lock_guard lock(mutex_);
+    if (pending_.size() > kMaxPending / 2)
+      roomWanted_ = true;  // the writer calls back when it has drained to half
+    else
+      now = onRoom_;
+  }
+  if (now) now();
+}
+
+void FibWriter::setOnRoom(std::function<void()> onRoom) {
+  std::lock_guard lock(mutex_);
+  onRoom_ = std::move(onRoom);
+}
+
+std::optional<FibWriter::Installed> FibWriter::InstalledSet::find(const Prefix& prefix) const {
+  if (prefix.family() == Afi::kIpv4 && v4Plain_.contains(pack(prefix))) return Installed{};
+  auto it = other_.find(prefix);
+  if (it == other_.end()) return std::nullopt;
+  return it->second;
+}
+
+void FibWriter::InstalledSet::set(const Prefix& prefix, Installed route) {
+  const bool v4 = prefix.family() == Afi::kIpv4;
+  if (v4 && route.type == netlink::RouteType::Unicast && route.priority == 0) {
+    v4Plain_.insert(pack(prefix));
+    if (!other_.empty()) other_.erase(prefix);
+    return;
+  }
+  other_.insert_or_assign(prefix, route);
+  if (v4) v4Plain_.erase(pack(prefix));
+}
+
+void FibWriter::InstalledSet::erase(const Prefix& prefix) {
+  if (prefix.family() == Afi::kIpv4) v4Plain_.erase(pack(prefix));
+  if (!other_.empty()) other_.erase(prefix);
 }
 
 FibStats FibWriter::stats() const {
@@ -129,13 +174,12 @@ void FibWriter::loop() {
         }
         r.priority = route->priority;
         // A new metric is a new kernel route: the one with the old metric goes first.
-        if (auto it = installed_.find(prefix);
-            it != installed_.end() && it->second.priority != netlink::effectivePriority(r)) {
+        if (auto it = installed_.find(prefix); it && it->priority != netlink::effectivePriority(r)) {
           netlink::Route del;
           del.dst = r.dst;
           del.protocol = protocol_;
-          del.type = it->second.type;
-          del.priority = it->second.priority;
+          del.type = it->type;
+          del.priority = it->priority;
           changes.push_back({netlink::RouteOp::Delete, std::move(del)});
           keys.push_back(prefix);
         }
@@ -144,20 +188,20 @@ void FibWriter::loop() {
       } else {
         if (trackWanted_) wanted_.erase(prefix);
         auto it = installed_.find(prefix);
-        if (it == installed_.end()) continue;
+        if (!it) continue;
         netlink::Route del;
         del.dst = toNetlink(prefix);
         del.protocol = protocol_;
-        del.type = it->second.type;
-        del.priority = it->second.priority;
+        del.type = it->type;
+        del.priority = it->priority;
         changes.push_back({netlink::RouteOp::Delete, std::move(del)});
         keys.push_back(prefix);
       }
     }
     if (reconcileNow) {
       // RFC 4724 §4.1: after the restart, what nobody re-announced is stale.
-      for (const auto& [prefix, installed] : installed_) {
-        if (wanted_.contains(prefix)) continue;
+      installed_.forEach([&](const Prefix& prefix, const Installed& installed) {
+        if (wanted_.contains(prefix)) return;
         netlink::Route del;
         del.dst = toNetlink(prefix);
         del.protocol = protocol_;
@@ -165,7 +209,7 @@ void FibWriter::loop() {
         del.priority = installed.priority;
         changes.push_back({netlink::RouteOp::Delete, std::move(del)});
         keys.push_back(prefix);
-      }
+      });
       trackWanted_ = false;
       wanted_ = {};
     }
@@ -189,15 +233,23 @@ void FibWriter::loop() {
         if (changes[i].op == netlink::RouteOp::Delete) {
           if (!failed[i]) installed_.erase(keys[i]);
         } else if (!failed[i]) {
-          installed_[keys[i]] = {changes[i].route.type, netlink::effectivePriority(changes[i].route)};
+          installed_.set(keys[i], {changes[i].route.type, netlink::effectivePriority(changes[i].route)});
         }
       }
     }
-    std::lock_guard lock(mutex_);
-    stats_.installed = installed_.size();
-    stats_.failures += failures;
-    stats_.writes += changes.size();
-    if (reconcileNow) stats_.reconciled = true;
+    std::function<void()> notify;
+    {
+      std::lock_guard lock(mutex_);
+      stats_.installed = installed_.size();
+      stats_.failures += failures;
+      stats_.writes += changes.size();
+      if (reconcileNow) stats_.reconciled = true;
+      if (roomWanted_ && pending_.size() <= kMaxPending / 2) {
+        roomWanted_ = false;
+        notify = onRoom_;
+      }
+    }
+    if (notify) notify();
   }
 }
 

@@ -7,6 +7,10 @@
 // Graceful restart (RFC 4724 §4.1): the routes a previous run left in the kernel are kept and
 // keep forwarding until reconcile() — after every peer's End-of-RIB, or a deferral timeout —
 // deletes those that are no longer wanted. Nothing of another protocol is ever touched.
+// Memory: the queue is bounded (kMaxPending prefixes): the speaker hands over only what room()
+// allows and keeps the rest marked in its Loc-RIB, so a slow kernel costs no second copy of the
+// table. What is installed is remembered compactly: an IPv4 unicast route of the default metric
+// (all but a few) as 8 bytes.
 // Owns: the RouteTable and the writer thread.
 // Threading: update(), reconcile() and stats() are thread-safe.
 // Failure: a refused change is logged with the kernel's reason and counted; the writer goes on.
@@ -22,6 +26,7 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -58,6 +63,12 @@ class FibWriter {
   // Routes found in the kernel at start: a previous run's forwarding state.
   std::size_t preserved() const { return preserved_; }
   void update(std::vector<std::pair<Prefix, std::optional<FibRoute>>> changes);
+  // How many more changes update() should be given now.
+  std::size_t room();
+  // Asks for onRoom once the queue has drained to half (at once if it already has).
+  void notifyWhenRoom();
+  void setOnRoom(std::function<void()> onRoom);
+  static constexpr std::size_t kMaxPending = 32768;
   // From now on the kernel holds only what update() asked for: stale routes of a previous run go.
   void reconcile();
   FibStats stats() const;
@@ -76,13 +87,35 @@ class FibWriter {
   bool reconcileRequested_ = false;
   bool stop_ = false;
   bool busy_ = false;
+  bool roomWanted_ = false;
+  std::function<void()> onRoom_;
   // Writer thread only (read under mutex_ for stats): what is in the kernel, with the type and
   // effective metric a delete must name (the metric is part of a kernel route's key).
   struct Installed {
     netlink::RouteType type = netlink::RouteType::Unicast;
     std::uint32_t priority = 0;
   };
-  boost::unordered_flat_map<Prefix, Installed, std::hash<Prefix>> installed_;
+  class InstalledSet {
+   public:
+    std::optional<Installed> find(const Prefix& prefix) const;
+    void set(const Prefix& prefix, Installed route);
+    void erase(const Prefix& prefix);
+    std::size_t size() const { return v4Plain_.size() + other_.size(); }
+    template <class F>
+    void forEach(F&& f) const {
+      for (std::uint64_t k : v4Plain_) f(unpack(k), Installed{});
+      for (const auto& [prefix, route] : other_) f(prefix, route);
+    }
+
+   private:
+    static std::uint64_t pack(const Prefix& p) { return std::uint64_t{p.address().v4HostOrder()} << 8 | p.length(); }
+    static Prefix unpack(std::uint64_t k) {
+      return Prefix(Address::v4(static_cast<std::uint32_t>(k >> 8)), static_cast<std::uint8_t>(k & 0xff));
+    }
+    boost::unordered_flat_set<std::uint64_t> v4Plain_;  // IPv4, unicast, metric 0
+    boost::unordered_flat_map<Prefix, Installed, std::hash<Prefix>> other_;
+  };
+  InstalledSet installed_;
   // Only while a previous run's routes await reconcile(): what must survive it.
   boost::unordered_flat_set<Prefix, std::hash<Prefix>> wanted_;
   bool trackWanted_ = false;

@@ -75,6 +75,7 @@ struct Peer::Connection {
   std::uint64_t epoch = 0;  // bumped on each close: completions of an older socket are ignored
   bool notified = false;    // a NOTIFICATION was sent or received on this connection
   bool up = false;
+  bool readPaused = false;  // the observer is behind (see Peer::consumed)
   CodecContext rx, tx;
 };
 
@@ -373,8 +374,28 @@ void Peer::read(const ConnectionPtr& c) {
             }
             c->inUsed += n;
             self->onBytes(c);
-            if (!c->dead && c->epoch == epoch) self->read(c);
+            if (c->dead || c->epoch != epoch) return;
+            if (self->unconsumed_.load(std::memory_order_acquire) > kReceiveWindow) {
+              c->readPaused = true;  // consumed() resumes
+              return;
+            }
+            self->read(c);
           }));
+}
+
+void Peer::consumed(std::size_t bytes) {
+  const std::size_t before = unconsumed_.fetch_sub(bytes, std::memory_order_acq_rel);
+  if (before - bytes > kReceiveWindow || before <= kReceiveWindow) return;  // no threshold crossed
+  asio::post(strand_, [self = shared_from_this()] {
+    if (self->unconsumed_.load(std::memory_order_acquire) > kReceiveWindow) return;
+    for (auto& c : std::vector<ConnectionPtr>(self->connections_)) {
+      if (!c->readPaused || c->dead) continue;
+      c->readPaused = false;
+      // Messages already buffered are handled before the socket is read again.
+      self->onBytes(c);
+      if (!c->dead) self->read(c);
+    }
+  });
 }
 
 void Peer::onBytes(const ConnectionPtr& c) {
@@ -425,7 +446,8 @@ void Peer::onMessage(const ConnectionPtr& c, wire::ByteView bytes, std::vector<R
       if (decoded.outcome.action != ErrorAction::kNone)
         log_->warn("peer {}: UPDATE error, {}: {}", spec_.address.toString(),
                    errorActionName(decoded.outcome.action), decoded.outcome.reason);
-      updates.push_back({std::move(*update), std::move(decoded.outcome)});
+      unconsumed_.fetch_add(bytes.size(), std::memory_order_acq_rel);
+      updates.push_back({std::move(*update), std::move(decoded.outcome), bytes.size()});
     }
     handle(c, fsm::Event::of(fsm::EventKind::kUpdateMsg));
   } else if (auto* n = std::get_if<Notification>(&message)) {

@@ -26,6 +26,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -41,6 +42,7 @@ using Strand = boost::asio::strand<boost::asio::io_context::executor_type>;
 struct ReceivedUpdate {
   Update update;
   UpdateOutcome outcome;
+  std::size_t wireBytes = 0;  // the message's size on the wire, for Peer::consumed()
 };
 
 // How a session ended, which decides whether the peer's routes are kept (RFC 4724 §4.2).
@@ -102,6 +104,12 @@ class Peer : public std::enable_shared_from_this<Peer> {
   void send(std::vector<wire::Bytes> messages);
   // Asks the peer to send its routes again (RFC 2918), e.g. after an import policy change.
   void requestRefresh(AfiSafi family);
+  // The observer has applied UPDATEs of this many wire bytes. Reading stops while more than
+  // kReceiveWindow bytes of UPDATEs are handed over but not applied, so a peer that sends faster
+  // than the RIB takes them is held back by TCP flow control instead of growing a queue of
+  // decoded UPDATEs (at a full table that queue was hundreds of megabytes). Thread-safe.
+  void consumed(std::size_t bytes);
+  static constexpr std::size_t kReceiveWindow = 256 * 1024;
 
   PeerStatus status() const;
 
@@ -145,6 +153,7 @@ class Peer : public std::enable_shared_from_this<Peer> {
   bool stopped_ = false;
   bool gracefulPeer_ = false;  // the peer's last OPEN had the Graceful Restart capability
   std::uint16_t peerRestartTime_ = 0;
+  std::atomic<std::size_t> unconsumed_{0};  // UPDATE bytes handed to the observer, not yet applied
 
   mutable std::mutex statusMutex_;
   PeerStatus status_;

@@ -45,6 +45,9 @@ Speaker::Speaker(asio::io_context& io, SpeakerOptions options, std::unique_ptr<n
       restarting_(fib_->preserved() > 0),
       log_(log::get("bgp")),
       deferral_(strand_) {
+  // The writer's queue is bounded; when it has drained, the changes still marked in the Loc-RIB
+  // are handed over (flush()).
+  fib_->setOnRoom([this] { asio::post(strand_, [this] { scheduleFlush(); }); });
   if (restarting_) {
     log_->info("{} routes of a previous run kept in the kernel until peers resend theirs", fib_->preserved());
     deferral_.expires_after(options_.deferral);
@@ -58,7 +61,10 @@ Speaker::Speaker(asio::io_context& io, SpeakerOptions options, std::unique_ptr<n
   }
 }
 
-Speaker::~Speaker() { shutdown(); }
+Speaker::~Speaker() {
+  fib_->setOnRoom({});
+  shutdown();
+}
 
 void Speaker::applyConfig(SpeakerConfig config) {
   asio::post(strand_, [this, config = std::move(config)]() mutable { applyOnStrand(std::move(config)); });
@@ -105,9 +111,13 @@ void Speaker::applyOnStrand(SpeakerConfig config) {
     rc.routeReflector = config_.routeReflector;
     rc.clusterId = config_.clusterId;
     rc.maxPaths = options_.maxPaths;
+    // Only peers with BGPFilters keep an Adj-RIB-In (see peerInfo): a policy change is applied
+    // with a ROUTE-REFRESH (RFC 2918), as BIRD does without `import table`.
+    rc.keepAdjRibIn = true;
     if (rib_) {
-      for (const auto& p : locPrefixes_) fib_->update({{p, std::nullopt}});
-      locPrefixes_.clear();
+      std::vector<std::pair<Prefix, std::optional<FibRoute>>> gone;
+      rib_->forEachLocRib([&](const LocRibEntry& e) { gone.emplace_back(e.prefix(), std::nullopt); });
+      fib_->update(std::move(gone));
     }
     rib_ = std::make_unique<Rib>(rc);
     rib_->setImportPolicy([this](const PeerInfo& from, const Prefix& prefix, PathAttributes attrs) {
@@ -288,6 +298,10 @@ PeerInfo Speaker::peerInfo(const PeerEntry& entry, PeerId id) const {
   info.asn = entry.session ? entry.session->params.peerAs : spec.peerAs;
   info.routerId = entry.session ? entry.session->params.peerId : 0;
   info.routeReflectorClient = spec.routeReflectorClient;
+  // The kernel priority of a route (BGPFilter setPriority) is found by re-running the peer's
+  // import filters on the route as received, so only a peer with filters needs its routes kept
+  // as received; for the others the Adj-RIB-In would be a second copy of the table.
+  info.keepAdjRibIn = !spec.filters.empty();
   info.families = entry.session ? entry.session->params.families : std::vector<AfiSafi>{};
   // Our address towards the peer is the next hop we advertise; a v6 session has the node's v4
   // address for IPv4 and the other way round.
@@ -443,7 +457,12 @@ void Speaker::cancelStaleTimer(PeerEntry& entry) {
 void Speaker::onUpdates(std::uint32_t peerId, std::vector<ReceivedUpdate> updates) {
   asio::post(strand_, [this, peerId, updates = std::move(updates)] {
     auto it = peers_.find(peerId);
-    if (it == peers_.end() || !it->second.up) return;
+    if (it == peers_.end()) return;
+    // Applied (or dropped): the peer may read on (Peer::consumed, its receive window).
+    std::size_t bytes = 0;
+    for (const auto& u : updates) bytes += u.wireBytes;
+    it->second.peer->consumed(bytes);
+    if (!it->second.up) return;
     for (const auto& u : updates) {
       if (auto family = endOfRib(u.update)) {
         log_->info("peer {}: End-of-RIB {}", it->second.peer->spec().key,
@@ -528,15 +547,13 @@ std::optional<FibRoute> Speaker::kernelRoute(const Prefix& prefix) const {
 void Speaker::flush() {
   if (!rib_) return;
   // Kernel first: the FIB writer merges and writes in the background.
-  auto changed = rib_->takeChangedPrefixes();
+  // Only as many as the writer has room for: the rest stay marked in the Loc-RIB (a change
+  // made again meanwhile is written once) and are taken when it calls back (setOnRoom).
+  auto changed = rib_->changedCount() ? rib_->takeChangedPrefixes(fib_->room()) : std::vector<Prefix>{};
   if (!changed.empty()) {
     std::vector<std::pair<Prefix, std::optional<FibRoute>>> fib;
     fib.reserve(changed.size());
     for (const auto& prefix : changed) {
-      if (rib_->locRib(prefix))
-        locPrefixes_.insert(prefix);
-      else
-        locPrefixes_.erase(prefix);
       auto route = kernelRoute(prefix);
       if (!route && rib_->locRib(prefix))
         log_->debug("{}: no usable next hop, not installed", prefix.toString());
@@ -544,6 +561,7 @@ void Speaker::flush() {
     }
     fib_->update(std::move(fib));
   }
+  if (rib_->changedCount() > 0) fib_->notifyWhenRoom();
   for (auto& [id, entry] : peers_) {
     if (!entry.up || !entry.session) continue;
     auto batch = rib_->takeOutbound(id);
@@ -569,18 +587,8 @@ SpeakerReport Speaker::report(bool prefixCounts) {
       PeerReport p;
       p.status = entry.peer->status();
       if (rib_ && prefixCounts) {
-        if (const auto* in = rib_->adjRibIn(id)) {
-          p.received = in->size();
-          for (const auto& [nlri, attrs] : *in) {
-            const auto* loc = rib_->locRib(nlri.prefix);
-            if (!loc) continue;
-            for (const auto& path : loc->paths)
-              if (path.peer == id) {
-                ++p.accepted;
-                break;
-              }
-          }
-        }
+        p.received = rib_->receivedCount(id);
+        p.accepted = rib_->acceptedCount(id);
         if (const auto* out = rib_->adjRibOut(id)) p.advertised = out->size();
       }
       r.peers.push_back(std::move(p));
@@ -593,7 +601,9 @@ std::vector<RouteReport> Speaker::routes() {
   return runOn(strand_, [this] {
     std::vector<RouteReport> out;
     if (!rib_) return out;
-    std::vector<Prefix> prefixes(locPrefixes_.begin(), locPrefixes_.end());
+    std::vector<Prefix> prefixes;
+    prefixes.reserve(rib_->locRibSize());
+    rib_->forEachLocRib([&](const LocRibEntry& e) { prefixes.push_back(e.prefix()); });
     std::sort(prefixes.begin(), prefixes.end());
     for (const auto& prefix : prefixes) {
       const auto* entry = rib_->locRib(prefix);

@@ -133,7 +133,6 @@ class Speaker : public PeerObserver {
   PeerId nextPeerId_ = 1;
   std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>> acceptors_;
   std::uint16_t listeningPort_ = 0;
-  boost::unordered_flat_set<Prefix, std::hash<Prefix>> locPrefixes_;
   bool flushScheduled_ = false;
   bool reconciled_ = false;
   boost::asio::steady_timer deferral_;

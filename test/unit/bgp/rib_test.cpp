@@ -690,3 +690,119 @@ TEST_CASE("an IPv6 next hop passed on unchanged loses its link-local part (RFC 2
   CHECK(out->mpReach->nextHop == addr("2001:db8::2"));
   CHECK_FALSE(out->mpReach->linkLocal);
 }
+
+TEST_CASE("changed prefixes are taken in bounded chunks, oldest first, each once") {
+  Rib rib(rrConfig());
+  rib.addPeer(peer(1, 65002));
+  for (std::uint32_t i = 0; i < 10; ++i)
+    rib.announce(1, NlriEntry{Prefix(Address::v4(0x0b000000 + (i << 8)), 24), 0}, route({65002}));
+  // Changed again before it was taken: still queued once.
+  rib.announce(1, NlriEntry{Prefix(Address::v4(0x0b000000), 24), 0}, route({65002, 65009}));
+  CHECK(rib.changedCount() == 10);
+  auto first = rib.takeChangedPrefixes(4);
+  REQUIRE(first.size() == 4);
+  CHECK(first[0] == Prefix(Address::v4(0x0b000000), 24));
+  CHECK(rib.changedCount() == 6);
+  CHECK(rib.takeChangedPrefixes(100).size() == 6);
+  CHECK(rib.takeChangedPrefixes().empty());
+}
+
+TEST_CASE("a withdrawn prefix stays queued for the FIB until taken, and can come back meanwhile") {
+  Rib rib(rrConfig());
+  rib.addPeer(peer(1, 65002));
+  rib.announce(1, n("192.0.2.0/24"), route({65002}));
+  rib.takeChangedPrefixes();
+  rib.withdraw(1, n("192.0.2.0/24"));
+  CHECK_FALSE(rib.locRib(pfx("192.0.2.0/24")));
+  CHECK(rib.locRibSize() == 0);
+  std::size_t seen = 0;
+  rib.forEachLocRib([&](const LocRibEntry&) { ++seen; });
+  CHECK(seen == 0);
+  SECTION("taken as a removal") {
+    CHECK(rib.takeChangedPrefixes() == std::vector<Prefix>{pfx("192.0.2.0/24")});
+    rib.announce(1, n("192.0.2.0/24"), route({65002}));
+    CHECK(rib.locRib(pfx("192.0.2.0/24")));
+    CHECK(rib.takeChangedPrefixes() == std::vector<Prefix>{pfx("192.0.2.0/24")});
+  }
+  SECTION("announced again before the FIB looked") {
+    rib.announce(1, n("192.0.2.0/24"), route({65002}));
+    CHECK(rib.locRibSize() == 1);
+    CHECK(rib.takeChangedPrefixes() == std::vector<Prefix>{pfx("192.0.2.0/24")});
+    CHECK(rib.locRib(pfx("192.0.2.0/24"))->bestRoute().peer == 1);
+  }
+}
+
+TEST_CASE("Loc-RIB slots are reused after withdrawals and every prefix is still found") {
+  Rib rib(rrConfig());
+  rib.addPeer(peer(1, 65002));
+  rib.addPeer(peer(2, 65003));
+  const auto nth = [](std::uint32_t i) { return NlriEntry{Prefix(Address::v4(0x0c000000 + (i << 8)), 24), 0}; };
+  for (std::uint32_t i = 0; i < 10000; ++i) rib.announce(1, nth(i), route({65002}));
+  for (std::uint32_t i = 0; i < 10000; i += 2) rib.withdraw(1, nth(i));
+  rib.takeChangedPrefixes();
+  for (std::uint32_t i = 10000; i < 15000; ++i) rib.announce(2, nth(i), route({65003}));
+  CHECK(rib.locRibSize() == 10000);
+  for (std::uint32_t i = 0; i < 15000; ++i) {
+    const auto* e = rib.locRib(nth(i).prefix);
+    const bool expected = i >= 10000 || i % 2 == 1;
+    REQUIRE(static_cast<bool>(e) == expected);
+    if (e) CHECK(e->prefix() == nth(i).prefix);
+  }
+}
+
+TEST_CASE("ECMP candidates beyond the first live in the entry and go one by one") {
+  Rib rib(rrConfig());
+  for (PeerId id = 1; id <= 3; ++id) rib.addPeer(peer(id, 65002));
+  for (PeerId id = 1; id <= 3; ++id) rib.announce(id, n("192.0.2.0/24"), route({65002, 65010}));
+  const auto* entry = rib.locRib(pfx("192.0.2.0/24"));
+  REQUIRE(entry);
+  CHECK(entry->paths.size() == 3);
+  CHECK(entry->multipath().size() == 3);
+  rib.withdraw(1, n("192.0.2.0/24"));
+  CHECK(rib.locRib(pfx("192.0.2.0/24"))->paths.size() == 2);
+  rib.withdraw(3, n("192.0.2.0/24"));
+  REQUIRE(rib.locRib(pfx("192.0.2.0/24")));
+  CHECK(rib.locRib(pfx("192.0.2.0/24"))->paths.size() == 1);
+  CHECK(rib.locRib(pfx("192.0.2.0/24"))->bestRoute().peer == 2);
+  CHECK(rib.acceptedCount(2) == 1);
+  CHECK(rib.acceptedCount(1) == 0);
+}
+
+TEST_CASE("a peer without an Adj-RIB-In still reports what it sent and what was accepted") {
+  Rib rib(rrConfig());
+  auto p = peer(1, 65002);
+  p.keepAdjRibIn = false;
+  rib.addPeer(p);
+  rib.setImportFilter([](const PeerInfo&, const Prefix& prefix) { return prefix != pfx("198.51.100.0/24"); });
+  Update u;
+  u.attributes = route({65002});
+  u.nlri = {n("192.0.2.0/24"), n("198.51.100.0/24"), n("203.0.113.0/24")};
+  rib.applyUpdate(1, u, UpdateOutcome{});
+  CHECK_FALSE(rib.adjRibIn(1));
+  CHECK(rib.receivedCount(1) == 3);
+  CHECK(rib.acceptedCount(1) == 2);
+  CHECK_FALSE(rib.locRib(pfx("198.51.100.0/24")));
+  rib.withdraw(1, n("198.51.100.0/24"));
+  CHECK(rib.receivedCount(1) == 2);
+  rib.withdraw(1, n("192.0.2.0/24"));
+  CHECK(rib.receivedCount(1) == 1);
+  CHECK(rib.acceptedCount(1) == 1);
+  rib.removePeer(1);
+  CHECK(rib.locRibSize() == 0);
+}
+
+TEST_CASE("the prefix filter and the attribute policy both apply, the filter first") {
+  Rib rib(rrConfig());
+  rib.addPeer(peer(1, 65002));
+  int policyCalls = 0;
+  rib.setImportFilter([](const PeerInfo&, const Prefix& prefix) { return prefix == pfx("192.0.2.0/24"); });
+  rib.setImportPolicy([&](const PeerInfo&, const Prefix&, PathAttributes a) -> std::optional<PathAttributes> {
+    ++policyCalls;
+    a.med = 7;
+    return a;
+  });
+  CHECK(rib.announce(1, n("198.51.100.0/24"), route({65002})) == ImportResult::kRejectedByPolicy);
+  CHECK(rib.announce(1, n("192.0.2.0/24"), route({65002})) == ImportResult::kAccepted);
+  CHECK(policyCalls == 1);
+  CHECK(rib.locRib(pfx("192.0.2.0/24"))->bestRoute().attrs->med == 7u);
+}
