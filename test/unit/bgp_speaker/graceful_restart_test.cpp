@@ -35,7 +35,7 @@ class LockedTable final : public netlink::RouteTable {
   Result<netlink::BatchResult> applyRoutes(std::span<const netlink::RouteChange> changes) override {
     std::lock_guard lock(mutex_);
     for (const auto& c : changes)
-      { fprintf(stderr, "OP %d %s\n", (int)c.op, c.route.dst.toString().c_str()); if (c.op == netlink::RouteOp::Delete) deleted_.push_back(c.route.dst.toString()); }
+      if (c.op == netlink::RouteOp::Delete) deleted_.push_back(c.route.dst.toString());
     return fake_.applyRoutes(changes);
   }
   // Every prefix ever deleted, in order.
@@ -300,6 +300,5 @@ TEST_CASE(
   // ... and the one announced with it was never deleted, not even for a moment.
   CHECK(helper.table->has(kPeerRoute));
   const auto deleted = helper.table->deleted();
-  for (const auto& d : deleted) fprintf(stderr, "DELETED %s\n", d.c_str());
   CHECK(std::count(deleted.begin(), deleted.end(), std::string(kPeerRoute)) == 0);
 }
