@@ -449,7 +449,7 @@ std::optional<PathAttributes> exportRoute(const SpeakerConfig& config, const Pee
       out.nextHop = toInfo.localAddress;
     } else {
       if (!toInfo.localAddressV6) return std::nullopt;
-      out.mpReach = MpReach{kIpv6Unicast, *toInfo.localAddressV6, std::nullopt, {}};
+      out.mpReach = MpReach{kIpv6Unicast, *toInfo.localAddressV6, toInfo.localLinkLocal, {}};
     }
   } else if (to.nextHopMode == NextHopMode::kKeep && best.locRib) {
     if (v4 && best.locRib->nextHop) {

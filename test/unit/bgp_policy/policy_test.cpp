@@ -533,4 +533,23 @@ TEST_CASE("export: default, prefix-advertisement communities, filter bypass, AS 
     REQUIRE(keep);
     CHECK(keep->nextHop == Address::parse("10.99.0.7"));
   }
+  SECTION("nextHopMode Self on IPv6: our global address (and link-local) in MP_REACH_NLRI") {
+    PathAttributes v6;
+    v6.asPath = path({65005});
+    v6.mpReach = MpReach{kIpv6Unicast, *Address::parse("fd99::7"), std::nullopt, {}};
+    const ExportCandidate learned{&v6, false, std::nullopt};
+    auto ibgp = infoOf(64512);
+    ibgp.localAddressV6 = Address::parse("fd99::1");
+    ibgp.localLinkLocal = Address::parse("fe80::1");
+    config.pools.push_back({pfx("fd65::/48"), false});
+    auto self =
+        exportRoute(config, peerWith({}, NextHopMode::kSelf), ibgp, pfx("fd65:0:0:7::/122"), learned, v6);
+    REQUIRE(self);
+    REQUIRE(self->mpReach);
+    CHECK(self->mpReach->nextHop == *Address::parse("fd99::1"));
+    CHECK(self->mpReach->linkLocal == Address::parse("fe80::1"));
+    ibgp.localAddressV6.reset();
+    CHECK_FALSE(
+        exportRoute(config, peerWith({}, NextHopMode::kSelf), ibgp, pfx("fd65:0:0:7::/122"), learned, v6));
+  }
 }
