@@ -68,10 +68,7 @@ class BirdLab {
     };
     std::filesystem::create_directories(dir_.path() / "store");
     writeResources(dir_ / "store", resources);
-    if (!tartanPassword.empty()) {
-      std::filesystem::create_directories(dir_.path() / "secrets" / "birdsecret");
-      std::ofstream(dir_ / "secrets/birdsecret/password") << tartanPassword;
-    }
+    if (!tartanPassword.empty()) writeSecret(dir_ / "secrets", "birdsecret", tartanPassword);
     std::ofstream(dir_ / "bird.conf") << birdConfig(bird, tartanAs);
     startBird();
     startTartan();
@@ -82,15 +79,7 @@ class BirdLab {
         birdNs_, std::vector<std::string>{"bird", "-c", dir_ / "bird.conf", "-s", dir_ / "bird.ctl", "-f"},
         dir_ / "bird.log");
   }
-  void startTartan() {
-    tartan_ = std::make_unique<Process>(
-        tartanNs_,
-        std::vector<std::string>{bgpdBinary(), "--datastore", "file:" + (dir_ / "store"), "--node", "node1",
-                                 "--status-socket", dir_ / "bgpd.sock", "--secrets-dir", dir_ / "secrets",
-                                 "--hold-time", "9", "--connect-retry", "2", "--gr-deferral", "20",
-                                 "--log-level", "debug"},
-        dir_ / "bgpd.log");
-  }
+  void startTartan() { tartan_ = std::make_unique<Process>(tartanNs_, bgpdCommand(dir_), dir_ / "bgpd.log"); }
 
   std::string birdc(const std::string& command) {
     return birdNs_.exec("birdc -s " + (dir_ / "bird.ctl") + " " + command).output;
@@ -99,11 +88,7 @@ class BirdLab {
     return birdc("show protocols " + protocol).find("Established") != std::string::npos;
   }
   bool tartanEstablished(std::size_t peers) {
-    auto status = tartan::bgp::status::getNodeStatus(dir_ / "bgpd.sock");
-    if (!status) return false;
-    std::size_t up = 0;
-    for (const auto& p : status->peers) up += p.state == "Established";
-    return up == peers;
+    return tartan::test::bgp::tartanEstablished(dir_ / "bgpd.sock", peers);
   }
   std::string diagnostics() {
     return "--- bgpd log ---\n" + (tartan_ ? tartan_->log() : "") + "\n--- bird log ---\n" +
@@ -166,24 +151,33 @@ TEST_CASE("BIRD 2: eBGP and iBGP sessions carry IPv4 and IPv6 routes both ways i
       CHECK(nodeStatus.exitCode == 0);
       CHECK(contains(nodeStatus.output, "| 10.99.0.2 "));
       CHECK(contains(nodeStatus.output, "Established"));
-      auto bgpRoutes = tartan::test::shell(ctl + " bgp routes 10.66.0.0/16 --socket " + (lab.dir_ / "bgpd.sock"));
+      auto bgpRoutes =
+          tartan::test::shell(ctl + " bgp routes 10.66.0.0/16 --socket " + (lab.dir_ / "bgpd.sock"));
       INFO(bgpRoutes.output);
       CHECK(bgpRoutes.exitCode == 0);
       CHECK(contains(bgpRoutes.output, "| 10.66.1.0/24 "));
       CHECK_FALSE(contains(bgpRoutes.output, "10.65.1.0/26"));
 
-      // Graceful restart of tartan-bgpd: the kernel keeps forwarding on both sides meanwhile.
-      lab.tartan_->stop();
-      LAB_REQUIRE(lab, contains(routeIn(lab.tartanNs_, "10.66.1.0/24"), "via 10.99.0.2"));
-      LAB_REQUIRE(lab, contains(routeIn(lab.tartanNs_, "10.65.1.0/26"), "blackhole"));
-      LAB_REQUIRE(lab, waitFor([&] { return !lab.birdEstablished("t4"); }, 15s));
-      LAB_REQUIRE(lab, contains(routeIn(lab.birdNs_, "10.65.1.0/26"), "via 10.99.0.1"));
-      lab.startTartan();
-      LAB_REQUIRE(lab, contains(routeIn(lab.tartanNs_, "10.66.1.0/24"), "via 10.99.0.2"));
-      LAB_REQUIRE(lab, waitFor([&] { return lab.birdEstablished("t4") && lab.birdEstablished("t6"); }, 30s));
-      LAB_REQUIRE(lab, contains(routeIn(lab.tartanNs_, "10.66.1.0/24"), "via 10.99.0.2"));
-      LAB_REQUIRE(
-          lab, waitFor([&] { return contains(routeIn(lab.birdNs_, "10.65.1.0/26"), "via 10.99.0.1"); }, 10s));
+      // Graceful restart of tartan-bgpd: both kernels keep forwarding, polled throughout.
+      const auto failure = runGracefulRestart({
+          .forwarding =
+              [&] {
+                return contains(routeIn(lab.tartanNs_, "10.66.1.0/24"), "via 10.99.0.2") &&
+                       contains(routeIn(lab.tartanNs_, "10.65.1.0/26"), "blackhole") &&
+                       contains(routeIn(lab.birdNs_, "10.65.1.0/26"), "via 10.99.0.1") &&
+                       contains(routeIn(lab.birdNs_, "fd65:0:0:1::/122", true), "via fd99::1");
+              },
+          .stop = [&] { lab.tartan_->stop(); },
+          .helperSawItDown = [&] { return !lab.birdEstablished("t4"); },
+          .start = [&] { lab.startTartan(); },
+          .established =
+              [&] {
+                return lab.birdEstablished("t4") && lab.birdEstablished("t6") && lab.tartanEstablished(2);
+              },
+          .endOfRibDone = [&] { return contains(lab.tartan_->log(), "every peer sent End-of-RIB"); },
+      });
+      INFO(failure);
+      LAB_REQUIRE(lab, failure.empty());
 
       // The peer stops: its routes leave tartan's kernel.
       lab.bird_->stop();

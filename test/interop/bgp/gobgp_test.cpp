@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <csignal>
 #include <fstream>
 
 using namespace tartan::test;
@@ -14,16 +15,34 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string gobgpConfig(std::uint32_t as, std::uint32_t tartanAs) {
+struct GobgpOptions {
+  std::uint32_t gobgpAs = 65002;
+  std::string password;        // GoBGP's side of TCP-MD5 (auth-password)
+  std::string tartanPassword;  // tartan's side (BGPPeer.spec.password)
+  bool gracefulRestart = false;
+  std::optional<std::string> tartanMaxRestartTime;  // BGPPeer.spec.maxRestartTime
+};
+
+// `adminDown`: the neighbours start disabled, so that a restarted GoBGP can load its routes
+// before any session comes up (its End-of-RIB must follow them, RFC 4724 §4.1).
+std::string gobgpConfig(const GobgpOptions& o, std::uint32_t tartanAs, bool adminDown) {
   auto neighbor = [&](const std::string& address, const std::string& family) {
-    return "[[neighbors]]\n  [neighbors.config]\n    neighbor-address = \"" + address +
-           "\"\n    peer-as = " + std::to_string(tartanAs) +
-           "\n  [neighbors.timers.config]\n    connect-retry = 2\n    hold-time = 9\n    keepalive-interval "
-           "= 3\n"
-           "  [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n      afi-safi-name = \"" +
-           family + "\"\n";
+    std::string n = "[[neighbors]]\n  [neighbors.config]\n    neighbor-address = \"" + address +
+                    "\"\n    peer-as = " + std::to_string(tartanAs) + "\n";
+    if (!o.password.empty()) n += "    auth-password = \"" + o.password + "\"\n";
+    if (adminDown) n += "    admin-down = true\n";
+    n +=
+        "  [neighbors.timers.config]\n    connect-retry = 2\n    hold-time = 9\n    keepalive-interval = 3\n";
+    // GoBGP's own restart time is long: the bound that matters is tartan's maxRestartTime.
+    if (o.gracefulRestart)
+      n += "  [neighbors.graceful-restart.config]\n    enabled = true\n    restart-time = 120\n";
+    n += "  [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n      afi-safi-name = \"" + family +
+         "\"\n";
+    if (o.gracefulRestart)
+      n += "    [neighbors.afi-safis.mp-graceful-restart.config]\n      enabled = true\n";
+    return n;
   };
-  return "[global.config]\n  as = " + std::to_string(as) +
+  return "[global.config]\n  as = " + std::to_string(o.gobgpAs) +
          "\n  router-id = \"10.99.0.2\"\n  port = 179\n  local-address-list = [\"10.99.0.2\", "
          "\"fd99::2\"]\n" +
          neighbor("10.99.0.1", "ipv4-unicast") + neighbor("fd99::1", "ipv6-unicast");
@@ -31,28 +50,48 @@ std::string gobgpConfig(std::uint32_t as, std::uint32_t tartanAs) {
 
 class GobgpLab {
  public:
-  GobgpLab(std::uint32_t tartanAs, std::uint32_t gobgpAs) : tartanNs_("bgpd"), peerNs_("gobgp") {
+  GobgpLab(std::uint32_t tartanAs, GobgpOptions options)
+      : tartanNs_("bgpd"), peerNs_("gobgp"), options_(std::move(options)) {
     linkTartanToPeer(tartanNs_, peerNs_, "g");
+    const std::string secret = options_.tartanPassword.empty() ? "" : "gobgpsecret";
+    if (!secret.empty()) writeSecret(dir_ / "secrets", secret, options_.tartanPassword);
     std::filesystem::create_directories(dir_.path() / "store");
     writeResources(dir_ / "store",
                    {bgpConfiguration(tartanAs, false), node("node1", "10.99.0.1/24", "fd99::1/64"),
                     ipPool("pool4", "10.65.0.0/16"), ipPool("pool6", "fd65::/48"),
                     ipPool("ext4", "10.66.0.0/16"), ipPool("ext6", "fd66::/16"),
                     ipamBlock("10.65.1.0/26", "node1"), ipamBlock("fd65:0:0:1::/122", "node1"),
-                    bgpPeer("gobgp4", "10.99.0.2", gobgpAs), bgpPeer("gobgp6", "fd99::2", gobgpAs)});
-    std::ofstream(dir_ / "gobgpd.toml") << gobgpConfig(gobgpAs, tartanAs);
+                    bgpPeer("gobgp4", "10.99.0.2", options_.gobgpAs, secret, std::nullopt,
+                            options_.tartanMaxRestartTime),
+                    bgpPeer("gobgp6", "fd99::2", options_.gobgpAs, secret, std::nullopt,
+                            options_.tartanMaxRestartTime)});
+    std::ofstream(dir_ / "gobgpd.toml") << gobgpConfig(options_, tartanAs, false);
+    std::ofstream(dir_ / "gobgpd-restart.toml") << gobgpConfig(options_, tartanAs, true);
     gobgp_ = std::make_unique<Process>(
         peerNs_, std::vector<std::string>{"gobgpd", "-f", dir_ / "gobgpd.toml", "-t", "toml"},
         dir_ / "gobgpd.log");
-    tartan_ = std::make_unique<Process>(
-        tartanNs_,
-        std::vector<std::string>{bgpdBinary(), "--datastore", "file:" + (dir_ / "store"), "--node", "node1",
-                                 "--status-socket", dir_ / "bgpd.sock", "--hold-time", "9", "--connect-retry",
-                                 "2", "--log-level", "debug"},
-        dir_ / "bgpd.log");
+    tartan_ = std::make_unique<Process>(tartanNs_, bgpdCommand(dir_), dir_ / "bgpd.log");
   }
 
-  std::string gobgp(const std::string& args) { return peerNs_.exec("gobgp " + args).output; }
+  void announce() {
+    gobgp("global rib add 10.66.2.0/24 -a ipv4");
+    gobgp("global rib add fd66:2::/64 -a ipv6");
+  }
+  // GoBGP comes back after a crash (RFC 4724 §4.1): restart flag set, its routes loaded before
+  // the neighbours are enabled, so that its End-of-RIB comes after them.
+  void restartGobgp() {
+    gobgp_ = std::make_unique<Process>(
+        peerNs_, std::vector<std::string>{"gobgpd", "-f", dir_ / "gobgpd-restart.toml", "-t", "toml", "-r"},
+        dir_ / "gobgpd.log");
+    waitFor([&] { return contains(gobgp("global"), "AS:"); }, 10s);
+    announce();
+    gobgp("neighbor 10.99.0.1 enable");
+    gobgp("neighbor fd99::1 enable");
+  }
+  void startTartan() { tartan_ = std::make_unique<Process>(tartanNs_, bgpdCommand(dir_), dir_ / "bgpd.log"); }
+  bool bothEstablished() { return established() && tartanEstablished(dir_ / "bgpd.sock", 2); }
+
+  std::string gobgp(const std::string& args) { return peerNs_.exec("gobgp " + args + " 2>&1").output; }
   bool established() {
     const auto out = gobgp("neighbor");
     std::size_t n = 0, pos = 0;
@@ -69,11 +108,11 @@ class GobgpLab {
 
   NetNamespace tartanNs_;
   NetNamespace peerNs_;
+  GobgpOptions options_;
   TempDir dir_;
   std::unique_ptr<Process> gobgp_;
   std::unique_ptr<Process> tartan_;
 };
-
 
 }  // namespace
 
@@ -84,10 +123,9 @@ TEST_CASE("GoBGP: eBGP and iBGP sessions carry IPv4 and IPv6 routes both ways", 
   }
   for (const std::uint32_t gobgpAs : {65002u, 64512u}) {
     DYNAMIC_SECTION((gobgpAs == 64512u ? "iBGP" : "eBGP")) {
-      GobgpLab lab(64512, gobgpAs);
+      GobgpLab lab(64512, GobgpOptions{gobgpAs});
       LAB_REQUIRE(lab, waitFor([&] { return lab.established(); }, 40s));
-      lab.gobgp("global rib add 10.66.2.0/24 -a ipv4");
-      lab.gobgp("global rib add fd66:2::/64 -a ipv6");
+      lab.announce();
       // GoBGP's routes in tartan's kernel.
       LAB_REQUIRE(
           lab,
@@ -107,5 +145,88 @@ TEST_CASE("GoBGP: eBGP and iBGP sessions carry IPv4 and IPv6 routes both ways", 
       lab.gobgp_->stop();
       LAB_REQUIRE(lab, waitFor([&] { return routeIn(lab.tartanNs_, "fd66:2::/64", true).empty(); }, 30s));
     }
+  }
+}
+
+TEST_CASE("GoBGP: TCP-MD5 — a mismatched password is refused", "[interop][gobgp][md5]") {
+  if (!haveNetAdmin()) {
+    WARN("needs root: skipped");
+    return;
+  }
+  GobgpLab lab(64512, GobgpOptions{65002, "s3cret", "other"});
+  // Bounded observation window: several connect attempts on both sides, none may succeed.
+  LAB_REQUIRE(lab, !waitFor(
+                       [&] {
+                         return contains(lab.gobgp("neighbor"), "Establ") ||
+                                tartanEstablished(lab.dir_ / "bgpd.sock", 1);
+                       },
+                       10s));
+}
+
+// One lab, keyed with TCP-MD5 on both sides, for both directions of graceful restart and for a
+// peer that dies for good: the matching password is what lets the sessions come up at all.
+// GoBGP has no kernel here, so what it forwards is read from its RIB.
+TEST_CASE(
+    "GoBGP: with matching TCP-MD5 passwords, both sides restart gracefully; a dead peer's routes "
+    "go when maxRestartTime runs out",
+    "[interop][gobgp][md5][graceful-restart]") {
+  if (!haveNetAdmin()) {
+    WARN("needs root: skipped");
+    return;
+  }
+  GobgpLab lab(64512, GobgpOptions{65002, "s3cret", "s3cret", true, "10s"});
+  LAB_REQUIRE(lab, waitFor([&] { return lab.bothEstablished(); }, 40s));
+  lab.announce();
+  auto gobgpHasTartanRoutes = [&] {
+    const auto v4 = lab.gobgp("global rib -a ipv4");
+    return contains(v4, "10.65.1.0/26") && contains(v4, "10.99.0.1") &&
+           contains(lab.gobgp("global rib -a ipv6"), "fd65:0:0:1::/122");
+  };
+  auto tartanForwardsToGobgp = [&] {
+    return contains(routeIn(lab.tartanNs_, "10.66.2.0/24"), "via 10.99.0.2") &&
+           contains(routeIn(lab.tartanNs_, "fd66:2::/64", true), "via fd99::2");
+  };
+  LAB_REQUIRE(lab, waitFor([&] { return gobgpHasTartanRoutes() && tartanForwardsToGobgp(); }, 20s));
+
+  SECTION("tartan-bgpd restarts: GoBGP keeps tartan's routes, tartan's kernel keeps GoBGP's") {
+    const auto failure = runGracefulRestart({
+        .forwarding = [&] { return gobgpHasTartanRoutes() && tartanForwardsToGobgp(); },
+        .stop = [&] { lab.tartan_->stop(); },
+        .helperSawItDown = [&] { return !lab.established(); },
+        .start = [&] { lab.startTartan(); },
+        .established = [&] { return lab.bothEstablished(); },
+        .endOfRibDone = [&] { return contains(lab.tartan_->log(), "every peer sent End-of-RIB"); },
+    });
+    INFO(failure);
+    LAB_REQUIRE(lab, failure.empty());
+  }
+  SECTION("GoBGP is killed and comes back, then is killed for good") {
+    const auto eorBefore = countOf(lab.tartan_->log(), "End-of-RIB IPv");
+    const auto failure = runGracefulRestart({
+        .forwarding = tartanForwardsToGobgp,
+        .stop = [&] { lab.gobgp_->stop(SIGKILL); },
+        .helperSawItDown = [&] { return !tartanEstablished(lab.dir_ / "bgpd.sock", 2); },
+        .start = [&] { lab.restartGobgp(); },
+        .established = [&] { return lab.bothEstablished(); },
+        .endOfRibDone = [&] { return countOf(lab.tartan_->log(), "End-of-RIB IPv") >= eorBefore + 2; },
+    });
+    INFO(failure);
+    LAB_REQUIRE(lab, failure.empty());
+    // GoBGP came back with -r, so with the F bit: the stale routes waited for its End-of-RIB.
+    LAB_REQUIRE(lab, contains(lab.tartan_->log(), "back, its stale routes wait up to"));
+
+    // RFC 4724 §4.2: a peer that never comes back keeps its routes in our kernel only until the
+    // restart time runs out — GoBGP asked for 120 s, BGPPeer maxRestartTime caps it at 10 s.
+    lab.gobgp_->stop(SIGKILL);
+    LAB_REQUIRE(lab, waitFor([&] { return !tartanEstablished(lab.dir_ / "bgpd.sock", 2); }, 15s));
+    LAB_REQUIRE(lab, holdsThroughout(tartanForwardsToGobgp, 3s));
+    LAB_REQUIRE(lab, waitFor(
+                         [&] {
+                           return routeIn(lab.tartanNs_, "10.66.2.0/24").empty() &&
+                                  routeIn(lab.tartanNs_, "fd66:2::/64", true).empty();
+                         },
+                         20s));
+    LAB_REQUIRE(lab, contains(lab.tartan_->log(), "restart time over, removing its stale routes"));
+    LAB_REQUIRE(lab, contains(routeIn(lab.tartanNs_, "10.65.1.0/26"), "blackhole"));
   }
 }

@@ -1,6 +1,7 @@
 // Helpers of the BGP interop tests (see harness.hpp).
 #include "harness.hpp"
 
+#include <tartan/bgp/status_client.hpp>
 #include <tartan/datastore/datastore.hpp>
 #include <tartan/syncer/syncer.hpp>
 
@@ -90,6 +91,60 @@ bool waitFor(const std::function<bool()>& predicate, std::chrono::milliseconds t
   }
 }
 
+bool holdsThroughout(const std::function<bool()>& predicate, std::chrono::milliseconds window) {
+  const auto deadline = std::chrono::steady_clock::now() + window;
+  for (;;) {
+    if (!predicate()) return false;
+    if (std::chrono::steady_clock::now() >= deadline) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
+Watch::Watch(std::function<bool()> predicate)
+    : predicate_(std::move(predicate)), start_(std::chrono::steady_clock::now()) {
+  thread_ = std::thread([this] {
+    for (;;) {
+      {
+        std::lock_guard lock(mutex_);
+        if (stopping_) return;
+      }
+      const bool held = predicate_();
+      {
+        std::lock_guard lock(mutex_);
+        ++polls_;
+        if (!held && !firstFailure_)
+          firstFailure_ = std::chrono::duration_cast<std::chrono::milliseconds>(
+              std::chrono::steady_clock::now() - start_);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  });
+}
+
+Watch::~Watch() { stop(); }
+
+bool Watch::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  if (thread_.joinable()) thread_.join();
+  std::lock_guard lock(mutex_);
+  return polls_ > 0 && !firstFailure_;
+}
+
+std::string Watch::summary() const {
+  std::lock_guard lock(mutex_);
+  return std::to_string(polls_) + " polls" +
+         (firstFailure_ ? ", first failure after " + std::to_string(firstFailure_->count()) + " ms" : "");
+}
+
+std::size_t countOf(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (auto pos = text.find(what); pos != std::string::npos; pos = text.find(what, pos + what.size())) ++n;
+  return n;
+}
+
 void writeResources(const std::string& dir, const std::vector<model::Resource>& resources) {
   auto store = datastore::open("file:" + dir);
   if (!store) throw std::runtime_error("datastore: " + store.error().toString());
@@ -153,14 +208,64 @@ model::Resource ipamBlock(const std::string& cidr, const std::string& node) {
 }
 
 model::Resource bgpPeer(const std::string& name, const std::string& peerIp, std::uint32_t as,
-                        const std::string& secret, std::optional<int> ttlSecurity) {
+                        const std::string& secret, std::optional<int> ttlSecurity,
+                        std::optional<std::string> maxRestartTime) {
   model::BGPPeer p;
   p.metadata.name = name;
   p.spec.peerIP = peerIp;
   p.spec.asNumber = model::ASNumber{as};
   p.spec.ttlSecurity = ttlSecurity;
+  p.spec.maxRestartTime = std::move(maxRestartTime);
   if (!secret.empty()) p.spec.password = model::BGPPassword{model::SecretKeySelector{secret, "password", {}}};
   return p;
+}
+
+void writeSecret(const std::string& secretsDir, const std::string& secret, const std::string& password) {
+  fs::create_directories(fs::path(secretsDir) / secret);
+  std::ofstream((fs::path(secretsDir) / secret / "password").string()) << password;
+}
+
+std::vector<std::string> bgpdCommand(const TempDir& dir) {
+  return {bgpdBinary(),
+          "--datastore",
+          "file:" + (dir / "store"),
+          "--node",
+          "node1",
+          "--status-socket",
+          dir / "bgpd.sock",
+          "--secrets-dir",
+          dir / "secrets",
+          "--hold-time",
+          "9",
+          "--connect-retry",
+          "2",
+          "--gr-deferral",
+          "20",
+          "--log-level",
+          "debug"};
+}
+
+bool tartanEstablished(const std::string& statusSocket, std::size_t peers) {
+  auto status = tartan::bgp::status::getNodeStatus(statusSocket);
+  if (!status) return false;
+  std::size_t up = 0;
+  for (const auto& p : status->peers) up += p.state == "Established";
+  return up == peers;
+}
+
+std::string runGracefulRestart(const GracefulRestartScenario& s) {
+  using namespace std::chrono_literals;
+  if (!s.forwarding()) return "not forwarding before the restart";
+  Watch watch(s.forwarding);
+  s.stop();
+  if (!waitFor(s.helperSawItDown, 20s)) return "the helper never saw the session go down";
+  s.start();
+  if (!waitFor(s.established, 40s)) return "the sessions did not come back";
+  if (!waitFor(s.endOfRibDone, 30s)) return "no End-of-RIB after the restart";
+  // Stale routes are swept at End-of-RIB: what was announced again must still be there after.
+  std::this_thread::sleep_for(s.settle);
+  if (!watch.stop()) return "forwarding stopped during the restart (" + watch.summary() + ")";
+  return "";
 }
 
 std::string bgpdBinary() {
@@ -168,13 +273,15 @@ std::string bgpdBinary() {
   return std::string(dir ? dir : ".") + "/bgp/speaker/tartan-bgpd";
 }
 
-std::string linkTartanToPeer(const NetNamespace& tartanNs, const NetNamespace& peerNs, const std::string& peerPrefix) {
+std::string linkTartanToPeer(const NetNamespace& tartanNs, const NetNamespace& peerNs,
+                             const std::string& peerPrefix) {
   const std::string s = uniqueSuffix();
   vethPair(tartanNs, "t" + s, peerNs, peerPrefix + s);
-  tartanNs.execOrThrow("ip link set lo up && ip link set t" + s + " up && ip addr add 10.99.0.1/24 dev t" + s +
-                       " && ip addr add fd99::1/64 dev t" + s + " nodad");
-  peerNs.execOrThrow("ip link set lo up && ip link set " + peerPrefix + s + " up && ip addr add 10.99.0.2/24 dev " +
-                     peerPrefix + s + " && ip addr add fd99::2/64 dev " + peerPrefix + s + " nodad");
+  tartanNs.execOrThrow("ip link set lo up && ip link set t" + s + " up && ip addr add 10.99.0.1/24 dev t" +
+                       s + " && ip addr add fd99::1/64 dev t" + s + " nodad");
+  peerNs.execOrThrow("ip link set lo up && ip link set " + peerPrefix + s +
+                     " up && ip addr add 10.99.0.2/24 dev " + peerPrefix + s +
+                     " && ip addr add fd99::2/64 dev " + peerPrefix + s + " nodad");
   return s;
 }
 
