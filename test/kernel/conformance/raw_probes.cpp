@@ -1,6 +1,8 @@
 // Raw SCTP INIT, ICMP echo and a held TCP connection, each from inside a pod namespace.
 #include "raw_probes.hpp"
 
+#include "support/netns.hpp"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -21,6 +23,7 @@
 #include <vector>
 
 namespace tartan::conformance {
+namespace tt = tartan::test;
 
 namespace {
 
@@ -271,6 +274,29 @@ bool tcpConnects(const std::string& fromNetns, const std::string& toIp, uint16_t
   }
   ::close(fd);
   return connected;
+}
+
+void spoofedSyn(const std::string& fromNetns, const std::string& spoofedIp, uint16_t srcPort,
+                const std::string& toIp, uint16_t port) {
+  const bool v6 = spoofedIp.find(':') != std::string::npos;
+  const std::string address = spoofedIp + (v6 ? "/128" : "/32");
+  const auto added = tt::shell("ip -n " + fromNetns + (v6 ? " -6" : "") + " addr add " + address +
+                               " dev eth0" + (v6 ? " nodad" : "") + " 2>&1");
+  if (added.exitCode != 0) throw std::runtime_error("ip addr add " + address + ": " + added.output);
+  const AnyAddress from = anyAddress(spoofedIp, srcPort);
+  const AnyAddress to = anyAddress(toIp, port);
+  const int fd = socketIn(fromNetns, to.family(), SOCK_STREAM | SOCK_NONBLOCK, 0);
+  const int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  const bool bound = ::bind(fd, from.get(), from.length) == 0;
+  const std::string bindError = bound ? "" : std::strerror(errno);
+  if (bound && ::connect(fd, to.get(), to.length) != 0 && errno == EINPROGRESS) {
+    pollfd p{fd, POLLOUT, 0};
+    ::poll(&p, 1, 500);  // the SYN-ACK, if any, goes to the address's real owner
+  }
+  ::close(fd);
+  tt::shell("ip -n " + fromNetns + (v6 ? " -6" : "") + " addr del " + address + " dev eth0 2>&1");
+  if (!bound) throw std::runtime_error("bind " + spoofedIp + ": " + bindError);
 }
 
 HeldConnection::HeldConnection(const std::string& fromNetns, const std::string& toIp, uint16_t port) {

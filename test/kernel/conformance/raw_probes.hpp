@@ -28,6 +28,12 @@ bool pingReplies(const std::string& fromNetns, const std::string& toIp, int time
 // completes in time.
 bool tcpConnects(const std::string& fromNetns, const std::string& toIp, uint16_t port, int timeoutMs);
 
+// A TCP SYN from the namespace with a chosen source address and port (which the pod need not
+// own: it is added to eth0 for the attempt and removed again), to toIp:port. Nothing is returned:
+// whether the SYN was forwarded is read from the node's conntrack table by the caller.
+void spoofedSyn(const std::string& fromNetns, const std::string& spoofedIp, uint16_t srcPort,
+                const std::string& toIp, uint16_t port);
+
 // A TCP connection (IPv4 or IPv6) to the lab's echo server, made from a pod namespace and kept open.
 class HeldConnection {
  public:
