@@ -88,10 +88,35 @@ std::string endpointToHostAction(EndpointToHostAction action) {
   return "-j DROP";
 }
 
+// ACCEPT rules for `ports` as destination (or source) ports: one multiport rule per protocol and
+// 15 ports rather than one rule per port, since every new packet through a host endpoint walks
+// the failsafe chain before any policy.
+void appendFailsafeRules(Chain& chain, const std::vector<FailsafePort>& ports, bool source) {
+  constexpr std::size_t kMultiportPorts = 15;
+  std::vector<std::pair<std::string, std::vector<int>>> byProtocol;  // in order of first appearance
+  for (const auto& p : ports) {
+    auto it = std::find_if(byProtocol.begin(), byProtocol.end(), [&](const auto& e) { return e.first == p.protocol; });
+    if (it == byProtocol.end()) it = byProtocol.insert(byProtocol.end(), {p.protocol, {}});
+    if (std::find(it->second.begin(), it->second.end(), p.port) == it->second.end()) it->second.push_back(p.port);
+  }
+  for (const auto& [protocol, list] : byProtocol) {
+    for (std::size_t at = 0; at < list.size(); at += kMultiportPorts) {
+      const std::size_t n = std::min(kMultiportPorts, list.size() - at);
+      std::string match;
+      if (n == 1) {
+        match = fmt::format("-p {} -m {} --{} {}", protocol, protocol, source ? "sport" : "dport", list[at]);
+      } else {
+        match = fmt::format("-p {} -m multiport --{} ", protocol, source ? "sports" : "dports");
+        for (std::size_t i = 0; i < n; ++i) match += (i ? "," : "") + std::to_string(list[at + i]);
+      }
+      chain.rules.push_back({match, "-j ACCEPT"});
+    }
+  }
+}
+
 Chain failsafeChain(std::string_view name, const std::vector<FailsafePort>& ports) {
   Chain chain{std::string(name), {}};
-  for (const auto& p : ports)
-    chain.rules.push_back({fmt::format("-p {} -m {} --dport {}", p.protocol, p.protocol, p.port), "-j ACCEPT"});
+  appendFailsafeRules(chain, ports, false);
   return chain;
 }
 
@@ -356,11 +381,9 @@ TableChains renderStaticChains(IpFamily family, const RenderConfig& config) {
   // own failsafe connections in half. They reach the filter table tracked, where conntrack
   // accepts only real replies.
   Chain rawFailsafeIn = failsafeChain(names::kFailsafeIn, config.failsafeInbound);
-  for (const auto& p : config.failsafeOutbound)
-    rawFailsafeIn.rules.push_back({fmt::format("-p {} -m {} --sport {}", p.protocol, p.protocol, p.port), "-j ACCEPT"});
+  appendFailsafeRules(rawFailsafeIn, config.failsafeOutbound, true);
   Chain rawFailsafeOut = failsafeChain(names::kFailsafeOut, config.failsafeOutbound);
-  for (const auto& p : config.failsafeInbound)
-    rawFailsafeOut.rules.push_back({fmt::format("-p {} -m {} --sport {}", p.protocol, p.protocol, p.port), "-j ACCEPT"});
+  appendFailsafeRules(rawFailsafeOut, config.failsafeInbound, true);
   out.raw = {rawChain(names::kPrerouting, "-i", names::kFromHostDispatch),
              rawChain(names::kRawOutput, "-o", names::kToHostDispatch), std::move(rawFailsafeIn),
              std::move(rawFailsafeOut)};

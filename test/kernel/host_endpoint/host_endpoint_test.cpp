@@ -31,7 +31,9 @@ struct DumpLogOnFailure {
   }
 };
 
-bool tcp(const tt::NetNamespace& from, const std::string& ip, int port) { return tt::canConnect(from, ip, port); }
+bool tcp(const tt::NetNamespace& from, const std::string& ip, int port) {
+  return tt::canConnect(from, ip, port);
+}
 
 // A GlobalNetworkPolicy on host endpoints; `extra` holds its flags and rules, indented by two.
 std::string policy(const std::string& name, const std::string& selector, const std::string& extra) {
@@ -39,13 +41,15 @@ std::string policy(const std::string& name, const std::string& selector, const s
          "\nspec:\n  selector: \"" + selector + "\"\n" + extra;
 }
 
-const char* kAllowAll = "  types: [Ingress, Egress]\n  ingress:\n  - action: Allow\n  egress:\n  - action: Allow\n";
+const char* kAllowAll =
+    "  types: [Ingress, Egress]\n  ingress:\n  - action: Allow\n  egress:\n  - action: Allow\n";
 
 }  // namespace
 
-TEST_CASE("a host endpoint under policy is default-deny except the failsafe ports, which the "
-          "configuration can change",
-          "[kernel][hep][failsafe]") {
+TEST_CASE(
+    "a host endpoint under policy is default-deny except the failsafe ports, which the "
+    "configuration can change",
+    "[kernel][hep][failsafe]") {
   if (skipUnlessRoot()) return;
   HostNode n;
   DumpLogOnFailure dump{n};
@@ -75,13 +79,14 @@ TEST_CASE("a host endpoint under policy is default-deny except the failsafe port
 
   // An explicit deny-all of lower precedence than one allow: the allow opens its port only;
   // the failsafe ports stay open under the deny.
-  n.apply("policies", policy("allow-web", "hep == 'edge'",
-                             "  order: 10\n  types: [Ingress]\n  ingress:\n  - action: Allow\n    protocol: TCP\n"
-                             "    destination:\n      ports: [8080]\n") +
-                          "---\n" +
-                          policy("deny-all", "hep == 'edge'",
-                                 "  order: 100\n  types: [Ingress, Egress]\n  ingress:\n  - action: Deny\n"
-                                 "  egress:\n  - action: Deny\n"));
+  n.apply("policies",
+          policy("allow-web", "hep == 'edge'",
+                 "  order: 10\n  types: [Ingress]\n  ingress:\n  - action: Allow\n    protocol: TCP\n"
+                 "    destination:\n      ports: [8080]\n") +
+              "---\n" +
+              policy("deny-all", "hep == 'edge'",
+                     "  order: 100\n  types: [Ingress, Egress]\n  ingress:\n  - action: Deny\n"
+                     "  egress:\n  - action: Deny\n"));
   CHECK(eventually([&] { return tcp(peer, kNodeEth0, 8080); }));
   CHECK_FALSE(tcp(peer, kNodeEth0, 8081));
   CHECK(tcp(peer, kNodeEth0, 22));
@@ -120,9 +125,10 @@ TEST_CASE("a host endpoint found by its expected IPs is policed on the interface
   CHECK(tcp(n.far(), kNodeEth1, 8080));
 }
 
-TEST_CASE("doNotTrack policy decides before conntrack: what it allows is never tracked, what it "
-          "denies is dropped even if normal policy allows it",
-          "[kernel][hep][untracked]") {
+TEST_CASE(
+    "doNotTrack policy decides before conntrack: what it allows is never tracked, what it "
+    "denies is dropped even if normal policy allows it",
+    "[kernel][hep][untracked]") {
   if (skipUnlessRoot()) return;
   HostNode n;
   DumpLogOnFailure dump{n};
@@ -136,11 +142,12 @@ TEST_CASE("doNotTrack policy decides before conntrack: what it allows is never t
   REQUIRE(eventually([&] { return tcp(peer, kNodeEth0, 8081); }));
 
   // Untracked: allow tcp 8080 in (and its replies out), deny tcp 8081 in.
-  n.apply("untracked", policy("untracked", "hep == 'edge'",
-                              "  doNotTrack: true\n  applyOnForward: true\n  types: [Ingress, Egress]\n"
-                              "  ingress:\n  - action: Allow\n    protocol: TCP\n    destination:\n      ports: [8080]\n"
-                              "  - action: Deny\n    protocol: TCP\n    destination:\n      ports: [8081]\n"
-                              "  egress:\n  - action: Allow\n    protocol: TCP\n    source:\n      ports: [8080]\n"));
+  n.apply("untracked",
+          policy("untracked", "hep == 'edge'",
+                 "  doNotTrack: true\n  applyOnForward: true\n  types: [Ingress, Egress]\n"
+                 "  ingress:\n  - action: Allow\n    protocol: TCP\n    destination:\n      ports: [8080]\n"
+                 "  - action: Deny\n    protocol: TCP\n    destination:\n      ports: [8081]\n"
+                 "  egress:\n  - action: Allow\n    protocol: TCP\n    source:\n      ports: [8080]\n"));
   CHECK(eventually([&] { return !tcp(peer, kNodeEth0, 8081); }));
 
   // An allowed connection works end to end and leaves no conntrack entry behind it.
@@ -162,13 +169,14 @@ TEST_CASE("doNotTrack policy decides before conntrack: what it allows is never t
                               "  ingress:\n  - action: Deny\n  egress:\n  - action: Deny\n"));
   CHECK(eventually([&] { return !tcp(peer, kNodeEth0, 8080); }));
   CHECK_FALSE(tcp(peer, kNodeEth0, 8082));
-  CHECK(tcp(peer, kNodeEth0, 22));   // inbound failsafe: its replies leave through raw OUTPUT
-  CHECK(tcp(node, kPeer, 2379));     // outbound failsafe: its replies arrive through raw PREROUTING
+  CHECK(tcp(peer, kNodeEth0, 22));  // inbound failsafe: its replies leave through raw OUTPUT
+  CHECK(tcp(node, kPeer, 2379));    // outbound failsafe: its replies arrive through raw PREROUTING
 }
 
-TEST_CASE("preDNAT policy decides on the destination a packet had before DNAT, and its allow "
-          "skips normal host endpoint policy",
-          "[kernel][hep][prednat]") {
+TEST_CASE(
+    "preDNAT policy decides on the destination a packet had before DNAT, and its allow "
+    "skips normal host endpoint policy",
+    "[kernel][hep][prednat]") {
   if (skipUnlessRoot()) return;
   HostNode n;
   DumpLogOnFailure dump{n};
@@ -186,23 +194,27 @@ TEST_CASE("preDNAT policy decides on the destination a packet had before DNAT, a
 
   // Deny the original port: the DNAT'd connection is refused, the same server on its own port is not.
   const std::string preDnat = "  preDNAT: true\n  applyOnForward: true\n  types: [Ingress]\n  ingress:\n";
-  n.apply("prednat", policy("prednat", "hep == 'edge'",
-                            preDnat + "  - action: Deny\n    protocol: TCP\n    destination:\n      ports: [9090]\n"));
+  n.apply("prednat",
+          policy("prednat", "hep == 'edge'",
+                 preDnat + "  - action: Deny\n    protocol: TCP\n    destination:\n      ports: [9090]\n"));
   CHECK(eventually([&] { return !tcp(peer, kNodeEth0, 9090); }));
   CHECK(tcp(peer, kNodeEth0, 8080));
 
   // Deny the port DNAT goes to: preDNAT never sees 8080 on the DNAT'd connection.
-  n.apply("prednat", policy("prednat", "hep == 'edge'",
-                            preDnat + "  - action: Deny\n    protocol: TCP\n    destination:\n      ports: [8080]\n"));
+  n.apply("prednat",
+          policy("prednat", "hep == 'edge'",
+                 preDnat + "  - action: Deny\n    protocol: TCP\n    destination:\n      ports: [8080]\n"));
   CHECK(eventually([&] { return !tcp(peer, kNodeEth0, 8080); }));
   CHECK(tcp(peer, kNodeEth0, 9090));
 
   // A preDNAT allow skips normal policy (Calico: "if a packet is explicitly allowed by pre-DNAT
   // policy, it skips over any normal policy").
-  n.apply("normal", policy("allow-all", "hep == 'edge'",
-                           "  types: [Ingress, Egress]\n  ingress:\n  - action: Deny\n  egress:\n  - action: Allow\n"));
-  n.apply("prednat", policy("prednat", "hep == 'edge'",
-                            preDnat + "  - action: Allow\n    protocol: TCP\n    destination:\n      ports: [8081]\n"));
+  n.apply("normal",
+          policy("allow-all", "hep == 'edge'",
+                 "  types: [Ingress, Egress]\n  ingress:\n  - action: Deny\n  egress:\n  - action: Allow\n"));
+  n.apply("prednat",
+          policy("prednat", "hep == 'edge'",
+                 preDnat + "  - action: Allow\n    protocol: TCP\n    destination:\n      ports: [8081]\n"));
   CHECK(eventually([&] { return !tcp(peer, kNodeEth0, 9090); }));  // no preDNAT verdict: normal deny
   CHECK(tcp(peer, kNodeEth0, 8081));
 }
@@ -213,15 +225,17 @@ TEST_CASE("applyOnForward: only policy marked so applies to traffic forwarded th
   HostNode n;
   DumpLogOnFailure dump{n};
   const auto& peer = n.peer();
-  tt::EchoServer web(n.node(), "0.0.0.0", 8080), farWeb(n.far(), "0.0.0.0", 8080), farAlt(n.far(), "0.0.0.0", 8081);
+  tt::EchoServer web(n.node(), "0.0.0.0", 8080), farWeb(n.far(), "0.0.0.0", 8080),
+      farAlt(n.far(), "0.0.0.0", 8081);
   UdpEchoServer farUdp(n.far(), "0.0.0.0", 5000);
   n.startAgent();
   REQUIRE(tcp(peer, kFar, 8080));
   n.apply("heps", hostEndpointYaml("node-1-eth0", "{hep: edge}", "eth0") + "---\n" +
                       hostEndpointYaml("node-1-eth1", "{hep: inner}", "eth1"));
   // Normal (not applyOnForward) deny-all: the host is closed, forwarding is untouched.
-  n.apply("deny", policy("deny-all", "has(hep)", "  types: [Ingress, Egress]\n  ingress:\n  - action: Deny\n"
-                                                 "  egress:\n  - action: Deny\n"));
+  n.apply("deny", policy("deny-all", "has(hep)",
+                         "  types: [Ingress, Egress]\n  ingress:\n  - action: Deny\n"
+                         "  egress:\n  - action: Deny\n"));
   CHECK(eventually([&] { return !tcp(peer, kNodeEth0, 8080); }));
   CHECK(tcp(peer, kFar, 8080));
   CHECK(udpEchoes(peer, kFar, 5000));

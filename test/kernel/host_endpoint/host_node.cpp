@@ -86,10 +86,12 @@ bool udpEchoes(const NetNamespace& ns, const std::string& ip, int port, int time
   const socklen_t len = fillAddress(ip, port, addr);
   const int fd = ::socket(addr.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   bool ok = false;
-  if (fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&addr), len) == 0 && ::send(fd, "ping", 4, 0) == 4) {
+  if (fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&addr), len) == 0 &&
+      ::send(fd, "ping", 4, 0) == 4) {
     pollfd p{fd, POLLIN, 0};
     char buf[8];
-    ok = ::poll(&p, 1, timeoutMs) == 1 && ::recv(fd, buf, sizeof buf, 0) == 4 && std::memcmp(buf, "ping", 4) == 0;
+    ok = ::poll(&p, 1, timeoutMs) == 1 && ::recv(fd, buf, sizeof buf, 0) == 4 &&
+         std::memcmp(buf, "ping", 4) == 0;
   }
   if (fd >= 0) ::close(fd);
   return ok;
@@ -124,8 +126,8 @@ void HostNode::apply(const std::string& name, const std::string& yaml) const {
 }
 
 void HostNode::remove(const std::string& name) const {
-  shellOrThrow(binary("src/cli/tartanctl") + " --datastore file:" + dir_ + "/datastore delete -f " + dir_ + "/" +
-               name + ".yaml");
+  shellOrThrow(binary("src/cli/tartanctl") + " --datastore file:" + dir_ + "/datastore delete -f " + dir_ +
+               "/" + name + ".yaml");
 }
 
 void HostNode::startAgent() {
@@ -139,8 +141,9 @@ void HostNode::startAgent() {
     const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     ::dup2(fd, 1);
     ::dup2(fd, 2);
-    ::execlp("ip", "ip", "netns", "exec", node_.name().c_str(), agent.c_str(), "--datastore", datastore.c_str(),
-             "--node", "node-1", "--health-port", port.c_str(), "--log-level", "debug", static_cast<char*>(nullptr));
+    ::execlp("ip", "ip", "netns", "exec", node_.name().c_str(), agent.c_str(), "--datastore",
+             datastore.c_str(), "--node", "node-1", "--health-port", port.c_str(), "--log-level", "debug",
+             static_cast<char*>(nullptr));
     ::_exit(127);
   }
   if (!eventually([&] { return httpStatus(node_, "/readiness") == 200; }, 90s))
@@ -154,7 +157,8 @@ std::string HostNode::agentLog() const {
 
 int HostNode::conntrackEntries(const std::string& protocol, int port) const {
   // `conntrack -L` prints one line per entry on stdout and its summary on stderr.
-  const auto out = node_.exec("conntrack -L -p " + protocol + " --dport " + std::to_string(port) + " 2>/dev/null");
+  const auto out =
+      node_.exec("conntrack -L -p " + protocol + " --dport " + std::to_string(port) + " 2>/dev/null");
   int lines = 0;
   std::istringstream in(out.output);
   for (std::string line; std::getline(in, line);)
@@ -162,8 +166,8 @@ int HostNode::conntrackEntries(const std::string& protocol, int port) const {
   return lines;
 }
 
-std::string hostEndpointYaml(const std::string& name, const std::string& labels, const std::string& interfaceName,
-                             const std::string& expectedIPs) {
+std::string hostEndpointYaml(const std::string& name, const std::string& labels,
+                             const std::string& interfaceName, const std::string& expectedIPs) {
   std::string yaml = "apiVersion: tartan.dev/v1\nkind: HostEndpoint\nmetadata:\n  name: " + name +
                      "\n  labels: " + labels + "\nspec:\n  node: node-1\n";
   if (!interfaceName.empty()) yaml += "  interfaceName: " + interfaceName + "\n";

@@ -85,7 +85,7 @@ class HostNode {
 };
 
 // Everything the agent needs to know of the node's host endpoints: `HostEndpoint` YAML.
-std::string hostEndpointYaml(const std::string& name, const std::string& labels, const std::string& interfaceName,
-                             const std::string& expectedIPs = "");
+std::string hostEndpointYaml(const std::string& name, const std::string& labels,
+                             const std::string& interfaceName, const std::string& expectedIPs = "");
 
 }  // namespace tartan::test::hep

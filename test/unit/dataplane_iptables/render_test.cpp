@@ -348,3 +348,20 @@ TEST_CASE("a policy chain's last Allow or Pass needs no return of its own: the c
   CHECK(renderPolicy(id, pass, IpFamily::kV4, RenderConfig{})[1].rules ==
         std::vector<Rule>{{"-p tcp", "-j MARK --set-xmark 0x20000/0x20000"}});
 }
+
+TEST_CASE("failsafe ports are one multiport rule per protocol and fifteen ports", "[render][static][hep]") {
+  RenderConfig config;  // Felix's defaults
+  config.failsafeInbound = defaultFailsafeInbound();
+  const auto chains = renderStaticChains(IpFamily::kV4, config);
+  CHECK(chainNamed(chains.filter, names::kFailsafeIn).rules ==
+        std::vector<Rule>{{"-p tcp -m multiport --dports 22,179,2379,2380,5473,6443,6666,6667", "-j ACCEPT"},
+                          {"-p udp -m udp --dport 68", "-j ACCEPT"}});
+  config.failsafeInbound.clear();
+  for (int port = 1000; port < 1017; ++port) config.failsafeInbound.push_back({"tcp", port});
+  config.failsafeInbound.push_back({"tcp", 1000});  // a duplicate adds nothing
+  const auto many = chainNamed(renderStaticChains(IpFamily::kV4, config).filter, names::kFailsafeIn);
+  REQUIRE(many.rules.size() == 2);
+  CHECK(many.rules[0].match ==
+        "-p tcp -m multiport --dports 1000,1001,1002,1003,1004,1005,1006,1007,1008,1009,1010,1011,1012,1013,1014");
+  CHECK(many.rules[1].match == "-p tcp -m multiport --dports 1015,1016");
+}
