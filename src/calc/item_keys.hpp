@@ -28,13 +28,17 @@ class ItemKeys {
   // `id` must not be in the table; `key` must not be either.
   void insert(std::string_view key, uint32_t id) {
     if ((size_ + 1) * 2 > slots_.size()) grow();
-    if (spans_.size() <= id) {
-      if (spans_.capacity() <= id) spans_.reserve(id + id / 4 + 64);  // grow by 1.25, not 2
-      spans_.resize(id + 1);
-    }
-    spans_[id] = append(chunks_, key);
-    slots_[probe(key)] = id;
-    ++size_;
+    place(probe(key), key, id);
+  }
+  // The id of `key`; if absent, inserts it under newId() (called only then). One probe.
+  template <class F>
+  uint32_t findOrInsert(std::string_view key, F&& newId) {
+    if ((size_ + 1) * 2 > slots_.size()) grow();
+    const std::size_t i = probe(key);
+    if (slots_[i] != kAbsent) return slots_[i];
+    const uint32_t id = newId();
+    place(i, key, id);
+    return id;
   }
   void erase(std::string_view key) {
     if (slots_.empty()) return;
@@ -84,6 +88,15 @@ class ItemKeys {
     return span;
   }
   static std::size_t hash(std::string_view key) { return std::hash<std::string_view>{}(key); }
+  void place(std::size_t slot, std::string_view key, uint32_t id) {
+    if (spans_.size() <= id) {
+      if (spans_.capacity() <= id) spans_.reserve(id + id / 4 + 64);  // grow by 1.25, not 2
+      spans_.resize(id + 1);
+    }
+    spans_[id] = append(chunks_, key);
+    slots_[slot] = id;
+    ++size_;
+  }
   std::string_view keyOf(uint32_t id) const {
     return std::string_view(chunks_[spans_[id].chunk]).substr(spans_[id].offset, spans_[id].length);
   }

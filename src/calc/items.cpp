@@ -149,18 +149,19 @@ LabelView CalcGraph::Impl::view(const LabelSet& ls, const LabelVec* nsLabels,
 }
 
 uint32_t CalcGraph::Impl::itemId(std::string_view key, bool create) {
-  if (const uint32_t found = itemsByKey_.find(key); found != ItemKeys::kAbsent) return found;
-  if (!create) return kNone;
-  uint32_t id;
-  if (!freeItems_.empty()) {
-    id = freeItems_.back();
-    freeItems_.pop_back();
-  } else {
-    id = static_cast<uint32_t>(items_.size());
-    items_.emplace_back();
+  if (!create) {
+    const uint32_t found = itemsByKey_.find(key);
+    return found != ItemKeys::kAbsent ? found : kNone;
   }
-  itemsByKey_.insert(key, id);
-  return id;
+  return itemsByKey_.findOrInsert(key, [this] {
+    if (!freeItems_.empty()) {
+      const uint32_t id = freeItems_.back();
+      freeItems_.pop_back();
+      return id;
+    }
+    items_.emplace_back();
+    return static_cast<uint32_t>(items_.size() - 1);
+  });
 }
 
 bool CalcGraph::Impl::matches(const SelectorProgram& program, const LabelView& v) {

@@ -30,11 +30,7 @@ inline constexpr StrId kNoStr = ~StrId{0};
 class Interner {
  public:
   StrId intern(std::string_view text) {
-    const uint32_t found = table_.find(text);
-    if (found != ItemKeys::kAbsent) return found;
-    const StrId id = size_++;
-    table_.insert(text, id);
-    return id;
+    return table_.findOrInsert(text, [this] { return size_++; });
   }
   // kNoStr if never interned (then no label can hold it).
   StrId find(std::string_view text) const {

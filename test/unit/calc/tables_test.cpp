@@ -8,6 +8,7 @@
 #include <map>
 #include <random>
 #include <string>
+#include <vector>
 
 namespace tartan::calc {
 namespace {
@@ -56,6 +57,25 @@ TEST_CASE("item keys: erasing most keys compacts the arena and keeps the rest fi
   for (int i = 35000; i < 40000; ++i) REQUIRE(keys.find(keyOf(i)) == static_cast<uint32_t>(i));
   for (int i = 40000; i < 41000; ++i) REQUIRE(keys.find(keyOf(i)) == static_cast<uint32_t>(i - 40000));
   CHECK(keys.find(keyOf(0)) == ItemKeys::kAbsent);
+}
+
+TEST_CASE("item keys: findOrInsert makes an id only for a new key; the interner builds on it") {
+  ItemKeys keys;
+  uint32_t made = 0;
+  auto make = [&] { return made++; };
+  CHECK(keys.findOrInsert("a", make) == 0);
+  CHECK(keys.findOrInsert("b", make) == 1);
+  CHECK(keys.findOrInsert("a", make) == 0);
+  CHECK(made == 2);
+  CHECK(keys.key(1) == "b");
+  Interner interner;
+  std::vector<std::string> words;
+  for (int i = 0; i < 5000; ++i) words.push_back("value-" + std::to_string(i % 1700));
+  words.push_back("");
+  for (const std::string& w : words) REQUIRE(interner.text(interner.intern(w)) == w);
+  CHECK(interner.size() == 1701);
+  CHECK(interner.find("value-17") == interner.intern("value-17"));
+  CHECK(interner.find("absent") == kNoStr);
 }
 
 TEST_CASE("member counts: random increments and decrements agree with std::map") {
