@@ -109,10 +109,11 @@ TEST_CASE("tartan-lab: the shop lab, its matrix before and after the example pol
   INFO(applied.output);
   REQUIRE(applied.exitCode == 0);
 
-  // shop is default-deny for ingress; backend takes 8080 from the frontend namespace; db takes
-  // 5432 from backend; frontend has no ingress policy.
+  // shop is default-deny for ingress; backend takes 8080 from the frontend namespace and its
+  // named port https (443) from the service account web; db takes its named port postgres (5432)
+  // from backend; frontend has no ingress policy.
   const std::map<std::string, std::string> perFamily{
-      {"frontend/web -> shop/backend:8080/TCP", "ok"},     {"frontend/web -> shop/backend:443/TCP", "denied"},
+      {"frontend/web -> shop/backend:8080/TCP", "ok"},     {"frontend/web -> shop/backend:443/TCP", "ok"},
       {"frontend/web -> shop/backend:8125/UDP", "denied"}, {"frontend/web -> shop/db:5432/TCP", "denied"},
       {"shop/backend -> frontend/web:8080/TCP", "ok"},     {"shop/backend -> shop/db:5432/TCP", "ok"},
       {"shop/db -> frontend/web:8080/TCP", "ok"},          {"shop/db -> shop/backend:8080/TCP", "denied"},
