@@ -6,9 +6,12 @@
 //   label sets   interned effective label sets (own + namespace parent + service-account parent);
 //                items sharing labels share one, so selectors are evaluated per label set
 //   policies     every policy converted (PolicyDef) with its compiled selector, filed in an index;
-//                matched only against LOCAL items; active when it matches at least one
+//                matched only against LOCAL items, found through the local label index by the
+//                selector's anchor; active when it matches at least one. Selector and rules are
+//                kept packed (rule_codec.hpp): most policies never become active here
 //   ip sets      one per distinct selector (or selector + named port) used by an active policy's
 //                rules, reference-counted, members reference-counted, filed in a second index
+//                under the required label that the fewest label sets carried when it was made
 //   sequencer    dirty marks and what was last sent, turned into messages by flush()
 #pragma once
 

@@ -13,7 +13,10 @@
 //     network set in the cluster.
 // Policy and set selectors are kept in an index keyed by the label (key, value) or key each one
 // requires, so a label change re-evaluates only the selectors that could flip; label sets are
-// interned, so pods of one Deployment share one label set and are evaluated once.
+// interned, so pods of one Deployment share one label set and are evaluated once. A new or
+// edited policy is evaluated only against the local endpoints that carry a label its selector
+// requires; inactive policies (most of them, on any one node) are kept packed; other nodes' pods
+// are kept only as what they add to IP sets (labels, addresses, named ports).
 // Output is a stream of dataplane.proto ToDataplane envelopes handed to a DataplaneSink by
 // flush(): ConfigUpdate, then sets, then profiles and policies, then endpoints; removals in the
 // reverse order (endpoints, policies and profiles, sets). A set is sent whole once (a big one as
