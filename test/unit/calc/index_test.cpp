@@ -180,8 +180,8 @@ TEST_CASE("a selector admits as anchors exactly the positive tests every match m
   };
   CHECK(describe("(pcns.team == \"a\" && (has(x) && tier in {\"f\", \"g\"}))") ==
         std::set<std::string>{"pcns.team a", "has x", "tier f g"});
-  CHECK(describe("(a == \"1\" || b == \"2\")").empty());          // neither is required
-  CHECK(describe("(!has(a) && b != \"2\")").empty());             // negative tests never anchor
+  CHECK(describe("(a == \"1\" || b == \"2\")").empty());  // neither is required
+  CHECK(describe("(!has(a) && b != \"2\")").empty());     // negative tests never anchor
   CHECK(describe("(c starts with \"x\" && !(d == \"1\"))") == std::set<std::string>{"has c"});
   CHECK(describe("all()").empty());
 }
