@@ -5,7 +5,7 @@
 // million while it rehashes) — most of a full table's memory. Here the entries live in fixed
 // chunks addressed by a 32-bit index (never moved, so no rehash copies them), and the hash index
 // holds only those 4-byte indices, found by the prefix stored in the entry (heterogeneous lookup).
-// A full table costs its entries (48 bytes each) plus about 8 bytes of index per prefix.
+// A full table costs its entries (40 bytes each) plus about 8 bytes of index per prefix.
 // An entry with one path (the common case) holds it inline; more paths go to a heap vector.
 // Entries whose best path changed are also queued for the kernel (takeDirty); an entry whose last
 // path went stays as an empty tombstone until the queue has taken it.
@@ -19,6 +19,7 @@
 
 #include <array>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <span>
 #include <vector>
@@ -34,44 +35,71 @@ struct Route {
 };
 
 // The candidate paths of one prefix: one held inline (the common case: no allocation), more in a
-// heap vector. Reads like a const vector of Route.
+// heap vector. Reads like a const vector of Route. 16 bytes: a real path always has attributes, so
+// a Route slot without them is free to say "none" (all zero) or to hold the vector's address in
+// its peer and path id words.
 class PathList {
  public:
+  PathList() = default;
+  PathList(const PathList&) = delete;
+  PathList& operator=(const PathList&) = delete;
+  ~PathList() { delete many(); }
+
   using const_iterator = const Route*;
   const Route* begin() const { return data(); }
   const Route* end() const { return data() + size(); }
-  std::size_t size() const { return many_ ? many_->size() : (one_.attrs ? 1 : 0); }
+  std::size_t size() const {
+    if (one_.attrs) return 1;
+    const auto* m = many();
+    return m ? m->size() : 0;
+  }
   bool empty() const { return size() == 0; }
   const Route& front() const { return *data(); }
   const Route& operator[](std::size_t i) const { return data()[i]; }
 
  private:
   friend class Rib;
-  const Route* data() const { return many_ ? many_->data() : &one_; }
-  Route* data() { return many_ ? many_->data() : &one_; }
+  std::vector<Route>* many() const {
+    if (one_.attrs) return nullptr;
+    const std::uintptr_t p = std::uintptr_t{one_.peer} | (std::uintptr_t{one_.pathId} << 32);
+    return reinterpret_cast<std::vector<Route>*>(p);
+  }
+  void setMany(std::vector<Route>* m) {
+    const auto p = reinterpret_cast<std::uintptr_t>(m);
+    one_.peer = static_cast<std::uint32_t>(p);
+    one_.pathId = static_cast<std::uint32_t>(p >> 32);
+  }
+  const Route* data() const {
+    const auto* m = many();
+    return m ? m->data() : &one_;
+  }
+  Route* data() {
+    auto* m = many();
+    return m ? m->data() : &one_;
+  }
   // The paths as one vector, e.g. while the decision reorders them; set() puts them back.
   std::vector<Route> take() {
     std::vector<Route> out;
-    if (many_) {
-      out = std::move(*many_);
-      many_.reset();
+    if (auto* m = many()) {
+      out = std::move(*m);
+      delete m;
     } else if (one_.attrs) {
       out.push_back(std::move(one_));
-      one_ = Route{};
     }
+    one_ = Route{};
     return out;
   }
   void set(std::vector<Route> paths) {
-    many_.reset();
+    delete many();
     one_ = Route{};
     if (paths.size() == 1)
       one_ = std::move(paths.front());
     else if (paths.size() > 1)
-      many_ = std::make_unique<std::vector<Route>>(std::move(paths));
+      setMany(new std::vector<Route>(std::move(paths)));
   }
 
   Route one_;
-  std::unique_ptr<std::vector<Route>> many_;
+  static_assert(sizeof(std::uintptr_t) == 2 * sizeof(std::uint32_t), "a vector's address fits peer and path id");
 };
 
 // One prefix of the Loc-RIB. Every usable candidate is kept, ordered so that paths[0] is the
@@ -97,6 +125,9 @@ class LocRibEntry {
   DecisionStep decidedBy = DecisionStep::kOnlyCandidate;
   PathList paths;
 };
+
+// A full table holds a million of these.
+static_assert(sizeof(LocRibEntry) <= 40);
 
 class LocRibTable {
  public:
@@ -145,24 +176,19 @@ class LocRibTable {
     e.dirty_ = true;
     dirty_.push_back(indexOf(e));
   }
-  std::size_t dirtyCount() const { return dirty_.size() - dirtyHead_; }
+  std::size_t dirtyCount() const { return dirty_.size(); }
   // Up to max changed prefixes, oldest first; tombstones among them are freed.
   std::vector<Prefix> takeDirty(std::size_t max) {
     std::vector<Prefix> out;
     out.reserve(std::min(max, dirtyCount()));
-    while (dirtyHead_ < dirty_.size() && out.size() < max) {
-      LocRibEntry& e = at(dirty_[dirtyHead_++]);
+    while (!dirty_.empty() && out.size() < max) {
+      LocRibEntry& e = at(dirty_.front());
+      dirty_.pop_front();
       e.dirty_ = false;
       out.push_back(e.prefix_);
       if (e.paths.empty()) release(e);
     }
-    if (dirtyHead_ == dirty_.size()) {
-      dirty_ = {};  // a full-table burst should not pin its queue's memory
-      dirtyHead_ = 0;
-    } else if (dirtyHead_ > 65536 && dirtyHead_ * 2 > dirty_.size()) {
-      dirty_.erase(dirty_.begin(), dirty_.begin() + static_cast<std::ptrdiff_t>(dirtyHead_));
-      dirtyHead_ = 0;
-    }
+    if (dirty_.empty()) dirty_.shrink_to_fit();  // a full-table burst should not pin its queue
     return out;
   }
   // An entry left without paths: freed now unless the kernel queue still has to see it.
@@ -212,8 +238,9 @@ class LocRibTable {
   std::vector<std::uint32_t> free_;
   boost::unordered_flat_set<std::uint32_t, IndexHash, IndexEqual> index_;
   std::size_t live_ = 0;
-  std::vector<std::uint32_t> dirty_;
-  std::size_t dirtyHead_ = 0;
+  // A deque: it grows in small blocks and frees them as it is taken, where a vector would copy
+  // itself while doubling during a full-table load.
+  std::deque<std::uint32_t> dirty_;
 };
 
 }  // namespace tartan::bgp
