@@ -5,9 +5,10 @@
 // agent is stopped, every rule and set in the node namespace (only there) is flushed, and the
 // same path is measured again with no rules at all, then with the agent's rules and sets reloaded
 // as they were — bare and reloaded alternating for a few rounds. Three modes (see udp_flood.hpp): an
-// established flow (conntrack's fast path at the top of the endpoint chains), an unreplied flow and a new
-// flow per packet (both walk the whole ruleset on every packet). Prints one JSON object. Needs root; timings
-// are for reading, never asserted.
+// established flow (conntrack's shortcut at the top of tartan-FORWARD, before any dispatch), an unreplied
+// flow and a new flow per packet (both conntrack state NEW, so both walk pod b's ingress policies on every
+// packet: about three rule evaluations per policy that applies to it). Prints one JSON object. Needs root;
+// timings are for reading, never asserted; on a loaded machine compare ratios of the same run only.
 //
 //   bench_agent_forwarding [--policies N] [--seconds S] [--rounds R]   (about 2 minutes by default)
 #include "agent_node.hpp"

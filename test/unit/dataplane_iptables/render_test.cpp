@@ -365,3 +365,26 @@ TEST_CASE("failsafe ports are one multiport rule per protocol and fifteen ports"
         "-p tcp -m multiport --dports 1000,1001,1002,1003,1004,1005,1006,1007,1008,1009,1010,1011,1012,1013,1014");
   CHECK(many.rules[1].match == "-p tcp -m multiport --dports 1015,1016");
 }
+
+TEST_CASE("a tier's policies run only until one decides; the tier returns once if one allowed",
+          "[render][endpoint]") {
+  pb::WorkloadEndpoint wep;
+  wep.set_interface_name("tart1");
+  auto* tier = wep.add_tiers();
+  tier->set_name("default");
+  tier->set_default_action(pb::TIER_DEFAULT_ACTION_DENY);
+  for (const char* p : {"a", "b", "c"}) tier->add_ingress_policies(p);
+  const auto chains = renderWorkloadEndpoint(wep, IpFamily::kV4, RenderConfig{});
+  const Chain& to = chains.at(0);
+  REQUIRE(to.name == names::toWorkloadChain("tart1"));
+  std::vector<Rule> expected{{"-m conntrack --ctstate RELATED,ESTABLISHED", "-j ACCEPT"},
+                             {"-m conntrack --ctstate INVALID", "-j DROP"},
+                             {"", kClearBoth}};
+  // Neither accept nor pass set: an allow or a pass in "a" skips "b" and "c".
+  for (const char* p : {"a", "b", "c"})
+    expected.push_back({"-m mark --mark 0x0/0x30000", "-j " + names::policyChain(true, "default", p)});
+  expected.push_back({"-m mark --mark 0x10000/0x10000", "-j RETURN"});
+  expected.push_back({"-m mark --mark 0x0/0x20000", "-j DROP"});  // the tier's default: no pass, no allow
+  expected.push_back({"", "-j DROP"});                            // no profile allowed it
+  CHECK(to.rules == expected);
+}
