@@ -163,10 +163,33 @@ struct WorkloadSources {
   std::optional<WorkloadData> wep;
 };
 
+// A PolicyDef without its body (selector and rules): what rendering an endpoint needs.
+struct PolicyHeader {
+  std::string tier;
+  std::string name;
+  std::optional<double> order;
+  bool appliesToIngress = false;
+  bool appliesToEgress = false;
+  bool untracked = false;
+  bool preDnat = false;
+  bool applyOnForward = false;
+
+  static PolicyHeader of(PolicyDef&& def) {
+    return PolicyHeader{std::move(def.tier), std::move(def.name), def.order,
+                        def.appliesToIngress, def.appliesToEgress, def.untracked, def.preDnat,
+                        def.applyOnForward};
+  }
+  bool sameAs(const PolicyDef& def) const {
+    return tier == def.tier && name == def.name && order == def.order &&
+           appliesToIngress == def.appliesToIngress && appliesToEgress == def.appliesToEgress &&
+           untracked == def.untracked && preDnat == def.preDnat &&
+           applyOnForward == def.applyOnForward;
+  }
+};
+
 struct PolicyState {
   bool alive = false;
-  // Tier, name, order and flags; selector and rules are empty here and live in `body`.
-  PolicyDef def;
+  PolicyHeader def;
   std::string body;  // packPolicyBody(): unpacked only on activation and render
   std::shared_ptr<const SelectorProgram> program;
   std::vector<uint32_t> localMatches;  // item ids, sorted

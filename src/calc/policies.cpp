@@ -54,14 +54,6 @@ void CalcGraph::Impl::setPolicyMatch(uint32_t p, uint32_t item, bool match) {
 
 namespace {
 
-// Everything of a PolicyDef but its body (selector and rules).
-bool sameHeader(const PolicyDef& a, const PolicyDef& b) {
-  return a.tier == b.tier && a.name == b.name && a.order == b.order &&
-         a.appliesToIngress == b.appliesToIngress && a.appliesToEgress == b.appliesToEgress &&
-         a.untracked == b.untracked && a.preDnat == b.preDnat &&
-         a.applyOnForward == b.applyOnForward;
-}
-
 std::string lower(std::string text) {
   for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return text;
@@ -136,7 +128,7 @@ void CalcGraph::Impl::updatePolicy(const std::string& key, std::optional<PolicyD
   bool existed = found != policiesByKey_.end();
   if (existed) {
     p = found->second;
-    if (sameHeader(policies_[p].def, *def) && policies_[p].body == packPolicyBody(*def)) {
+    if (policies_[p].def.sameAs(*def) && policies_[p].body == packPolicyBody(*def)) {
       return;  // a duplicate update
     }
     policyIndex_.remove(p, policies_[p].program->anchor());
@@ -161,11 +153,7 @@ void CalcGraph::Impl::updatePolicy(const std::string& key, std::optional<PolicyD
 
   auto program = SelectorProgram::compile(def->selector, interner_);
   policies_[p].body = packPolicyBody(*def);
-  // Moved-from temporaries, not `= {}`: assigning an empty list keeps the capacity.
-  def->selector = std::string();
-  def->ingress = std::vector<RuleDef>();
-  def->egress = std::vector<RuleDef>();
-  policies_[p].def = std::move(*def);
+  policies_[p].def = PolicyHeader::of(std::move(*def));
   if (!program) {
     log::get("calc")->warn("policy {}: selector does not compile; it selects nothing", key);
     program = SelectorProgram::compile("!all()", interner_);
