@@ -26,7 +26,7 @@ std::string escapeNamePart(std::string_view part) {
   return out;
 }
 
-std::string lowerProtocol(std::string_view protocol) {
+std::string_view lowerProtocol(std::string_view protocol) {  // a literal: never dangles
   if (protocol.empty() || protocol == "TCP" || protocol == "tcp") return "tcp";
   if (protocol == "UDP" || protocol == "udp") return "udp";
   if (protocol == "SCTP" || protocol == "sctp") return "sctp";
@@ -74,7 +74,7 @@ std::optional<WorkloadData> podData(const model::KubernetesPod& pod, const Confi
   for (const model::Container& c : pod.spec.containers) {
     for (const model::ContainerPort& p : c.ports) {
       if (p.containerPort == 0 || p.name.empty()) continue;
-      const std::string protocol = lowerProtocol(p.protocol);
+      const std::string protocol(lowerProtocol(p.protocol));
       if (protocol.empty()) continue;
       d.ports.emplace_back(p.name, protocol, static_cast<uint16_t>(p.containerPort));
     }
@@ -98,7 +98,7 @@ WorkloadData wepData(const model::WorkloadEndpoint& wep, const Config& config,
   for (const std::string& net : wep.spec.ipNetworks) d.ips.push_back(memberFromNet(net));
   for (const auto& p : wep.spec.ports) {
     if (p.name.empty() || p.port == 0) continue;
-    const std::string protocol = lowerProtocol(p.protocol.toString());
+    const std::string protocol(lowerProtocol(p.protocol.toString()));
     if (!protocol.empty()) d.ports.emplace_back(p.name, protocol, p.port);
   }
   d.wepName = wep.metadata.name;
@@ -155,6 +155,9 @@ CalcGraph::Impl::Impl(Config config, DataplaneSink& sink)
   kOrchestratorKey_ = interner_.intern("projectcalico.org/orchestrator");
   kServiceAccountKey_ = interner_.intern("projectcalico.org/serviceaccount");
   kK8s_ = interner_.intern("k8s");
+  kTcp_ = interner_.intern("tcp");
+  kUdp_ = interner_.intern("udp");
+  kSctp_ = interner_.intern("sctp");
 }
 
 void CalcGraph::Impl::onUpdate(const model::Resource& resource) {
@@ -401,7 +404,7 @@ void CalcGraph::Impl::applyRemotePod(const model::KubernetesPod& pod) {
   LabelVec& labels = scratchLabels_;
   labels.clear();
   for (const auto& [k, v] : meta.labels) {
-    labels.push_back(Label{interner_.intern(k), interner_.intern(v)});
+    labels.push_back(Label{internLabelKey(k), interner_.intern(v)});
   }
   std::sort(labels.begin(), labels.end());
   const std::string& ns = meta.namespaceName;
@@ -429,9 +432,13 @@ void CalcGraph::Impl::applyRemotePod(const model::KubernetesPod& pod) {
   for (const model::Container& c : pod.spec.containers) {
     for (const model::ContainerPort& p : c.ports) {
       if (p.containerPort == 0 || p.name.empty()) continue;
-      const std::string protocol = lowerProtocol(p.protocol);
-      if (protocol.empty()) continue;
-      scratchPorts_.push_back(NamedPort{interner_.intern(p.name), interner_.intern(protocol),
+      const std::string_view protocol = lowerProtocol(p.protocol);
+      const StrId protocolId = protocol == "tcp"   ? kTcp_
+                               : protocol == "udp" ? kUdp_
+                               : protocol == "sctp" ? kSctp_
+                                                    : kNoStr;
+      if (protocolId == kNoStr) continue;
+      scratchPorts_.push_back(NamedPort{internLabelKey(p.name), protocolId,
                                         static_cast<uint16_t>(p.containerPort)});
     }
   }
@@ -455,7 +462,7 @@ void CalcGraph::Impl::updateHostEndpoint(const std::string& name, const model::H
   }
   std::vector<NamedPort> ports;
   for (const auto& p : hep->spec.ports) {
-    const std::string protocol = lowerProtocol(p.protocol.toString());
+    const std::string protocol(lowerProtocol(p.protocol.toString()));
     if (p.name.empty() || protocol.empty()) continue;
     ports.push_back(NamedPort{interner_.intern(p.name), interner_.intern(protocol), p.port});
   }

@@ -24,6 +24,7 @@
 #include "selector_program.hpp"
 #include "tartan/calc/calc_graph.hpp"
 
+#include <array>
 #include <cassert>
 #include <deque>
 #include <map>
@@ -316,6 +317,23 @@ class CalcGraph::Impl {
   std::string scratchPortKey_;
   LabelVec scratchLabels_;
   std::vector<NamedPort> scratchPorts_;
+  // Label keys are few and repeat on every pod: a small direct-mapped cache of their ids spares
+  // the interner's hash and probe (views into the interner, which never moves its text).
+  struct KeyCacheEntry {
+    std::string_view text;
+    StrId id = kNoStr;
+  };
+  std::array<KeyCacheEntry, 64> keyCache_{};
+  StrId internLabelKey(std::string_view key) {
+    KeyCacheEntry& e = keyCache_[(key.size() * 7 + (key.empty() ? 0u : static_cast<unsigned char>(key.back())) +
+                                  (key.empty() ? 0u : static_cast<unsigned char>(key.front()) * 3)) &
+                                 63];
+    if (e.id != kNoStr && e.text == key) return e.id;
+    e.id = interner_.intern(key);
+    e.text = interner_.text(e.id);
+    return e.id;
+  }
+  StrId kTcp_ = kNoStr, kUdp_ = kNoStr, kSctp_ = kNoStr;
   StrId kNamespaceKey_, kOrchestratorKey_, kServiceAccountKey_, kK8s_;
 
   StringIds parentsByKey_;  // "ns" / "ns/sa"
