@@ -91,25 +91,24 @@ void FibWriter::setOnRoom(std::function<void()> onRoom) {
 }
 
 std::optional<FibWriter::Installed> FibWriter::InstalledSet::find(const Prefix& prefix) const {
-  if (prefix.family() == Afi::kIpv4 && v4Plain_.contains(pack(prefix))) return Installed{};
+  if (plain(prefix) && v4Plain_[prefix.length()].contains(prefix.address().v4HostOrder())) return Installed{};
   auto it = other_.find(prefix);
   if (it == other_.end()) return std::nullopt;
   return it->second;
 }
 
 void FibWriter::InstalledSet::set(const Prefix& prefix, Installed route) {
-  const bool v4 = prefix.family() == Afi::kIpv4;
-  if (v4 && route.type == netlink::RouteType::Unicast && route.priority == 0) {
-    v4Plain_.insert(pack(prefix));
+  if (plain(prefix) && route.type == netlink::RouteType::Unicast && route.priority == 0) {
+    if (v4Plain_[prefix.length()].insert(prefix.address().v4HostOrder()).second) ++v4PlainCount_;
     if (!other_.empty()) other_.erase(prefix);
     return;
   }
   other_.insert_or_assign(prefix, route);
-  if (v4) v4Plain_.erase(pack(prefix));
+  if (plain(prefix) && v4Plain_[prefix.length()].erase(prefix.address().v4HostOrder())) --v4PlainCount_;
 }
 
 void FibWriter::InstalledSet::erase(const Prefix& prefix) {
-  if (prefix.family() == Afi::kIpv4) v4Plain_.erase(pack(prefix));
+  if (plain(prefix) && v4Plain_[prefix.length()].erase(prefix.address().v4HostOrder())) --v4PlainCount_;
   if (!other_.empty()) other_.erase(prefix);
 }
 

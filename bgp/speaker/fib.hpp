@@ -10,7 +10,7 @@
 // Memory: the queue is bounded (kMaxPending prefixes): the speaker hands over only what room()
 // allows and keeps the rest marked in its Loc-RIB, so a slow kernel costs no second copy of the
 // table. What is installed is remembered compactly: an IPv4 unicast route of the default metric
-// (all but a few) as 8 bytes.
+// (all but a few) as its 4-byte address in a set per prefix length.
 // Owns: the RouteTable and the writer thread.
 // Threading: update(), reconcile() and stats() are thread-safe.
 // Failure: a refused change is logged with the kernel's reason and counted; the writer goes on.
@@ -24,6 +24,7 @@
 #include <boost/unordered/unordered_flat_map.hpp>
 #include <boost/unordered/unordered_flat_set.hpp>
 
+#include <array>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -100,19 +101,20 @@ class FibWriter {
     std::optional<Installed> find(const Prefix& prefix) const;
     void set(const Prefix& prefix, Installed route);
     void erase(const Prefix& prefix);
-    std::size_t size() const { return v4Plain_.size() + other_.size(); }
+    std::size_t size() const { return v4PlainCount_ + other_.size(); }
     template <class F>
     void forEach(F&& f) const {
-      for (std::uint64_t k : v4Plain_) f(unpack(k), Installed{});
+      for (std::size_t length = 0; length < v4Plain_.size(); ++length)
+        for (std::uint32_t address : v4Plain_[length])
+          f(Prefix(Address::v4(address), static_cast<std::uint8_t>(length)), Installed{});
       for (const auto& [prefix, route] : other_) f(prefix, route);
     }
 
    private:
-    static std::uint64_t pack(const Prefix& p) { return std::uint64_t{p.address().v4HostOrder()} << 8 | p.length(); }
-    static Prefix unpack(std::uint64_t k) {
-      return Prefix(Address::v4(static_cast<std::uint32_t>(k >> 8)), static_cast<std::uint8_t>(k & 0xff));
-    }
-    boost::unordered_flat_set<std::uint64_t> v4Plain_;  // IPv4, unicast, metric 0
+    bool plain(const Prefix& p) const { return p.family() == Afi::kIpv4 && p.length() <= 32; }
+    // IPv4 unicast routes of metric 0, by prefix length: 4 bytes of key each.
+    std::array<boost::unordered_flat_set<std::uint32_t>, 33> v4Plain_;
+    std::size_t v4PlainCount_ = 0;
     boost::unordered_flat_map<Prefix, Installed, std::hash<Prefix>> other_;
   };
   InstalledSet installed_;
