@@ -325,9 +325,9 @@ class CalcGraph::Impl {
   };
   std::array<KeyCacheEntry, 64> keyCache_{};
   StrId internLabelKey(std::string_view key) {
-    KeyCacheEntry& e = keyCache_[(key.size() * 7 + (key.empty() ? 0u : static_cast<unsigned char>(key.back())) +
-                                  (key.empty() ? 0u : static_cast<unsigned char>(key.front()) * 3)) &
-                                 63];
+    const auto first = key.empty() ? 0u : static_cast<unsigned char>(key.front());
+    const auto last = key.empty() ? 0u : static_cast<unsigned char>(key.back());
+    KeyCacheEntry& e = keyCache_[(key.size() * 7 + first * 3 + last) % keyCache_.size()];
     if (e.id != kNoStr && e.text == key) return e.id;
     e.id = interner_.intern(key);
     e.text = interner_.text(e.id);
