@@ -183,13 +183,24 @@ def run(bgpd, status_tool, n):
             ("bird", "rib"): lambda: bird_rib_count(lab),
             ("bird", "kernel"): lambda: kernel_count(lab, "bird"),
         }
+        # Each receiver's clock starts when its own session is up, and its probes start then: a
+        # receiver whose session came up first must not wait for the other's.
         est = {}
-        for role, proto in (("tartan", "rx1"), ("bird", "rx2")):
+        up = {role: threading.Event() for role in ("tartan", "bird")}
+
+        def watch_session(role, proto):
             if wait(lambda: "Established" in lab.birdc("src", f"{t}/src.ctl", f"show protocols {proto}"), 60, 0.02):
                 est[role] = time.monotonic()
+            up[role].set()
+
+        watchers = [threading.Thread(target=watch_session, args=a) for a in (("tartan", "rx1"), ("bird", "rx2"))]
+        for th in watchers: th.start()
         timeout = max(120, n / 2000)
 
         def poll(key, stop_when, origin, out):
+            if origin is None:
+                up[key[0]].wait()
+                origin = est.get(key[0], 0)
             end = time.monotonic() + timeout
             # Daemon probes start a client process each: every 0.1 s. Kernel counts are a file read.
             interval = 0.02 if key[1] == "kernel" else 0.1
@@ -206,10 +217,10 @@ def run(bgpd, status_tool, n):
 
         outs = {k: {} for k in probes}
         threads = [threading.Thread(target=poll, args=(k, {
-            f"{k[1]}99_s": lambda v: v >= int(n * 0.99), f"{k[1]}100_s": lambda v: v >= n}, est.get(k[0], 0), outs[k]))
+            f"{k[1]}99_s": lambda v: v >= int(n * 0.99), f"{k[1]}100_s": lambda v: v >= n}, None, outs[k]))
             for k in probes]
         for th in threads: th.start()
-        for th in threads: th.join()
+        for th in threads + watchers: th.join()
         for (role, _), o in outs.items():
             results[role].update(o)
 
