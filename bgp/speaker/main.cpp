@@ -4,9 +4,12 @@
 //   datastore ──syncer (BGP kinds, Node, IPPool, IPAM)──▶ snapshot ──buildConfig──▶ Speaker::applyConfig
 //   Speaker ◀──TCP 179──▶ peers;  Speaker ──FibWriter (rtnetlink, proto 117)──▶ kernel
 //   Speaker ──report()/routes()──▶ StatusServer (gRPC, unix socket) ──▶ tartanctl
+//   kernel ──dump + RouteMonitor──▶ KernelRouteWatcher (--announce-kernel-routes specs)
+//          ──KernelRouteChanges──▶ Speaker::updateKernelRoutes (originated, exported to peers)
 //   SIGTERM/SIGINT ──▶ Speaker::shutdown(): sockets closed without NOTIFICATION, kernel routes
 //   left in place, so peers and the kernel keep forwarding across a restart (RFC 4724).
 #include "config.hpp"
+#include "kernel_routes.hpp"
 #include "speaker.hpp"
 #include "status_server.hpp"
 
@@ -20,6 +23,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -117,7 +121,19 @@ int main(int argc, char** argv) {
   app.add_option("--connect-retry", connectRetry, "ConnectRetryTime, seconds");
   app.add_option("--gr-deferral", deferral, "seconds to wait for End-of-RIB after a restart");
   app.add_option("--threads", threads, "I/O threads");
+  std::vector<std::string> kernelRouteOptions;
+  app.add_option("--announce-kernel-routes", kernelRouteOptions,
+                 "announce kernel routes matching SPEC (repeatable; also TARTAN_BGP_ANNOUNCE_KERNEL_ROUTES, "
+                 "specs separated by ';'): comma-separated table=N (default 254), protocol=NAME|N, "
+                 "prefix=CIDR (repeatable), interface=NAME")
+      ->allow_extra_args(false);
   CLI11_PARSE(app, argc, argv);
+  const char* kernelRouteEnv = std::getenv("TARTAN_BGP_ANNOUNCE_KERNEL_ROUTES");
+  auto kernelRouteSpecs = bs::parseKernelRouteSpecs(kernelRouteOptions, kernelRouteEnv ? kernelRouteEnv : "");
+  if (!kernelRouteSpecs) {
+    std::fprintf(stderr, "tartan-bgpd: %s\n", kernelRouteSpecs.error().toString().c_str());
+    return 2;
+  }
   if (!log::setLevel(logLevel)) {
     std::fprintf(stderr, "tartan-bgpd: unknown log level %s\n", logLevel.c_str());
     return 2;
@@ -149,6 +165,22 @@ int main(int argc, char** argv) {
   auto status = bs::StatusServer::start(*speaker, statusSocket);
   if (!status) logger->warn("{}", status.error().toString());
 
+  std::unique_ptr<bs::KernelRouteWatcher> kernelRoutes;
+  if (!kernelRouteSpecs->empty()) {
+    auto watcher = bs::KernelRouteWatcher::start(
+        io, std::move(*kernelRouteSpecs),
+        [&speaker](bs::KernelRouteChanges c) { speaker->updateKernelRoutes(std::move(c)); });
+    if (!watcher) {
+      logger->error("kernel routes: {}", watcher.error().toString());
+      speaker->shutdown();
+      work.reset();
+      io.stop();
+      for (auto& t : pool) t.join();
+      return 1;
+    }
+    kernelRoutes = std::move(*watcher);
+  }
+
   ConfigSource source(node, secretsDir, *speaker);
   syncer::Syncer sync(
       **store,
@@ -169,6 +201,7 @@ int main(int argc, char** argv) {
   });
   const int rc = stopped.get_future().get();
   sync.stop();
+  if (kernelRoutes) kernelRoutes->stop();
   speaker->shutdown();
   if (status) status->reset();
   speaker.reset();

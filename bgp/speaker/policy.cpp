@@ -113,8 +113,7 @@ Result<FilterRule> compileRule(const model::BGPFilterRule& in, Afi family, Polic
   if (!in.interface.empty()) {
     if (!capabilities.interfaces)
       return fail("interface",
-                  "tartan-bgpd does not read routes from kernel interfaces (it originates only this node's "
-                  "IPAM blocks), so a rule on the interface \"" +
+                  "this speaker knows no route's output interface, so a rule on the interface \"" +
                       in.interface + "\" cannot be applied; remove the field");
     rule.interfacePattern = in.interface;
   }
@@ -412,7 +411,7 @@ std::optional<PathAttributes> exportRoute(const SpeakerConfig& config, const Pee
                                           const PeerInfo& toInfo, const Prefix& prefix,
                                           const ExportCandidate& best, PathAttributes out) {
   const bool ebgp = toInfo.asn != config.localAs;
-  RouteFacts facts{prefix, best.locRib, !best.local, std::nullopt, ebgp, best.priority};
+  RouteFacts facts{prefix, best.locRib, !best.local, best.interface, ebgp, best.priority};
   const auto decision = evaluatePolicy(filtersOf(config, to), PolicyDirection::kExport, facts);
   if (decision.verdict == Verdict::kReject) return std::nullopt;
   RouteChanges changes;
@@ -427,8 +426,8 @@ std::optional<PathAttributes> exportRoute(const SpeakerConfig& config, const Pee
       if (pool.disableBgpExport) return std::nullopt;
       exported = true;
     }
-    exported =
-        exported || std::find(config.blocks.begin(), config.blocks.end(), prefix) != config.blocks.end();
+    exported = exported || best.kernel ||
+               std::find(config.blocks.begin(), config.blocks.end(), prefix) != config.blocks.end();
     if (!exported) return std::nullopt;
     changes = prefixAdvertisementChanges(config.prefixCommunities, prefix);
   }

@@ -93,9 +93,10 @@ struct CompiledFilter {
 
 // What the speaker knows about its routes: compileFilter() refuses match fields it cannot see.
 struct PolicyCapabilities {
-  // Interface names are known for routes read from the kernel; tartan-bgpd originates only its
-  // IPAM blocks (blackholes) and never reads kernel routes, so it cannot match on them.
-  bool interfaces = false;
+  // Interface names are known for routes read from the kernel (--announce-kernel-routes carries
+  // each route's output interface); routes learned over BGP and the node's blocks have none,
+  // so a rule on `interface` never matches them (BIRD's defined(ifname) fails).
+  bool interfaces = true;
 };
 
 Result<CompiledFilter> compileFilter(const model::BGPFilterSpec& spec, PolicyCapabilities capabilities = {});
@@ -162,13 +163,16 @@ ImportOutcome importRoute(const SpeakerConfig& config, const PeerSpec& from, std
 // The Loc-RIB's best route for a prefix, as the export policy sees it.
 struct ExportCandidate {
   const PathAttributes* locRib = nullptr;  // before the eBGP/iBGP rewriting of the Rib
-  bool local = false;                      // originated by this node (an IPAM block)
+  bool local = false;                      // originated by this node (an IPAM block or a kernel route)
   std::optional<std::uint32_t> priority;
+  bool kernel = false;                                  // a kernel route chosen by --announce-kernel-routes
+  std::optional<std::string> interface = std::nullopt;  // its output interface
 };
 
 // `out` is what the Rib would send to `to` (RFC 4271 rewriting done). The peer's BGPFilters'
 // export rules decide first (an Accept bypasses the default, as in Calico); without a match the
-// default exports our blocks and routes inside IP pools without disableBGPExport, with the
+// default exports our blocks, the kernel routes the operator chose to announce, and routes inside
+// IP pools without disableBGPExport, with the
 // communities of BGPConfiguration prefix advertisements. Then BGPPeer nextHopMode applies.
 std::optional<PathAttributes> exportRoute(const SpeakerConfig& config, const PeerSpec& to,
                                           const PeerInfo& toInfo, const Prefix& prefix,

@@ -160,7 +160,7 @@ void Speaker::applyOnStrand(SpeakerConfig config) {
   setMd5Keys();
   for (auto& [id, entry] : peers_) entry.peer->start();
 
-  originate(ribChanged ? SpeakerConfig{} : old);
+  originate(ribChanged ? SpeakerConfig{} : old, ribChanged);
   if (filtersChanged)
     for (auto& [id, entry] : peers_)
       if (entry.up && entry.session) reapplyPolicy(id, entry);
@@ -202,22 +202,55 @@ void Speaker::reapplyPolicy(PeerId id, PeerEntry& entry) {
   entry.peer->send(std::move(bytes));
 }
 
-void Speaker::originate(const SpeakerConfig& old) {
+void Speaker::originate(const SpeakerConfig& old, bool ribChanged) {
   for (const auto& b : old.blocks)
     if (std::find(config_.blocks.begin(), config_.blocks.end(), b) == config_.blocks.end())
       rib_->withdrawOriginated(b);
   for (const auto& b : config_.blocks) {
     if (std::find(old.blocks.begin(), old.blocks.end(), b) != old.blocks.end()) continue;
-    PathAttributes attrs;
-    attrs.origin = Origin::kIgp;
-    attrs.asPath = AsPath{};
-    if (b.family() == Afi::kIpv4) {
-      if (config_.ipv4) attrs.nextHop = *config_.ipv4;
-    } else if (config_.ipv6) {
-      attrs.mpReach = MpReach{kIpv6Unicast, *config_.ipv6, std::nullopt, {}};
-    }
-    rib_->originate(b, attrs);
+    rib_->originate(b, originAttributes(b));
   }
+  // Kernel routes: all of them into a new Rib; a prefix that stopped being a block is the
+  // kernel route's again.
+  for (const auto& [prefix, announcement] : kernelRoutes_) {
+    if (isBlock(prefix)) continue;
+    if (ribChanged || std::find(old.blocks.begin(), old.blocks.end(), prefix) != old.blocks.end())
+      rib_->originate(prefix, originAttributes(prefix));
+  }
+}
+
+PathAttributes Speaker::originAttributes(const Prefix& prefix) const {
+  PathAttributes attrs;
+  attrs.origin = Origin::kIgp;
+  attrs.asPath = AsPath{};
+  if (prefix.family() == Afi::kIpv4) {
+    if (config_.ipv4) attrs.nextHop = *config_.ipv4;
+  } else if (config_.ipv6) {
+    attrs.mpReach = MpReach{kIpv6Unicast, *config_.ipv6, std::nullopt, {}};
+  }
+  return attrs;
+}
+
+bool Speaker::isBlock(const Prefix& prefix) const {
+  return std::find(config_.blocks.begin(), config_.blocks.end(), prefix) != config_.blocks.end();
+}
+
+void Speaker::updateKernelRoutes(KernelRouteChanges changes) {
+  asio::post(strand_, [this, changes = std::move(changes)] {
+    for (const auto& prefix : changes.withdrawn) {
+      if (kernelRoutes_.erase(prefix) == 0) continue;
+      if (rib_ && configured_ && !isBlock(prefix)) rib_->withdrawOriginated(prefix);
+    }
+    for (const auto& [prefix, announcement] : changes.announced) {
+      auto [it, added] = kernelRoutes_.insert_or_assign(prefix, announcement);
+      if (!rib_ || !configured_ || isBlock(prefix)) continue;
+      // The interface is not a path attribute: a changed one is seen by the export policy only
+      // when the route is exported again.
+      if (!added) rib_->withdrawOriginated(prefix);
+      rib_->originate(prefix, originAttributes(prefix));
+    }
+    scheduleFlush();
+  });
 }
 
 void Speaker::listen(std::uint16_t port) {
@@ -329,6 +362,11 @@ std::optional<PathAttributes> Speaker::exportPolicy(const PeerInfo& to, const Pr
   if (it == peers_.end() || !entry || entry->paths.empty()) return std::nullopt;
   const Route& best = entry->bestRoute();
   ExportCandidate candidate{&*best.attrs, best.peer == kLocalPeer, priorityOf(prefix, best)};
+  if (candidate.local && !isBlock(prefix))
+    if (auto k = kernelRoutes_.find(prefix); k != kernelRoutes_.end()) {
+      candidate.kernel = true;
+      candidate.interface = k->second.interface;
+    }
   return exportRoute(config_, it->second.peer->spec(), to, prefix, candidate, std::move(attrs));
 }
 
@@ -524,6 +562,7 @@ std::optional<FibRoute> Speaker::kernelRoute(const Prefix& prefix) const {
   if (!entry || entry->paths.empty()) return std::nullopt;
   FibRoute out;
   if (entry->bestRoute().peer == kLocalPeer) {
+    if (!isBlock(prefix)) return std::nullopt;  // an announced kernel route: the kernel has it
     out.blackhole = true;  // our own block: traffic to unallocated addresses stops here
     return out;
   }

@@ -19,6 +19,7 @@
 
 #include "config.hpp"
 #include "fib.hpp"
+#include "kernel_routes.hpp"
 #include "peer.hpp"
 
 #include "rib/rib.hpp"
@@ -77,6 +78,11 @@ class Speaker : public PeerObserver {
   // help with graceful restart keep our routes, and forwarding goes on while we restart.
   void shutdown();
 
+  // Kernel routes chosen by --announce-kernel-routes (kernel_routes.hpp): originated as local
+  // routes, like the blocks but without a blackhole (the kernel already has them). A prefix that
+  // is also one of the node's blocks is announced as the block.
+  void updateKernelRoutes(KernelRouteChanges changes);
+
   SpeakerReport report(bool prefixCounts = true);
   std::vector<RouteReport> routes();
   FibWriter& fib() { return *fib_; }
@@ -100,7 +106,9 @@ class Speaker : public PeerObserver {
   void listen(std::uint16_t port);
   void accept(boost::asio::ip::tcp::acceptor& acceptor);
   void setMd5Keys();
-  void originate(const SpeakerConfig& old);
+  void originate(const SpeakerConfig& old, bool ribChanged);
+  PathAttributes originAttributes(const Prefix& prefix) const;
+  bool isBlock(const Prefix& prefix) const;
   void scheduleFlush();
   void flush();
   void maybeReconcile();
@@ -136,6 +144,7 @@ class Speaker : public PeerObserver {
   bool flushScheduled_ = false;
   bool reconciled_ = false;
   boost::asio::steady_timer deferral_;
+  KernelAnnouncements kernelRoutes_;  // announced kernel routes, with their output interface
 };
 
 }  // namespace tartan::bgp::speaker

@@ -143,7 +143,7 @@ TEST_CASE("BGPFilters are compiled; a peer naming a refused filter is not starte
   good.spec.importV4 = {reject};
   model::BGPFilter bad = good;
   bad.metadata.name = "bad";
-  bad.spec.importV4[0].interface = "eth*";
+  bad.spec.importV4[0].source = "Anywhere";  // refused: only RemotePeers exists
   snap.bgpFilters = {good, bad};
   auto withGood = makePeer("tor1", "10.0.0.254", 65001);
   withGood.spec.filters = {"good"};
@@ -156,7 +156,7 @@ TEST_CASE("BGPFilters are compiled; a peer naming a refused filter is not starte
   CHECK(keys(c) == std::vector<std::string>{"peer/tor1/10.0.0.254"});
   bool said = false;
   for (const auto& w : c.warnings)
-    said = said || (w.find("tor2") != std::string::npos && w.find("interface") != std::string::npos);
+    said = said || (w.find("tor2") != std::string::npos && w.find("source") != std::string::npos);
   CHECK(said);
 }
 
