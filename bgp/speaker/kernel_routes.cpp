@@ -344,6 +344,7 @@ struct KernelRouteWatcher::State : std::enable_shared_from_this<KernelRouteWatch
   boost::asio::posix::stream_descriptor descriptor;
   std::shared_ptr<spdlog::logger> log;
   bool stopped = false;
+  bool needDump = false;  // the last dump failed: the next event triggers another
 
   // A full listing; the set takes it as the whole truth.
   void dump() {
@@ -352,8 +353,10 @@ struct KernelRouteWatcher::State : std::enable_shared_from_this<KernelRouteWatch
     if (!routes || !links) {
       log->warn("kernel routes: dump failed ({}); announcing what is known, retrying on the next change",
                 (!routes ? routes.error() : links.error()).toString());
+      needDump = true;
       return;
     }
+    needDump = false;
     std::vector<std::pair<std::uint32_t, std::string>> names;
     for (const auto& l : *links) names.emplace_back(l.ifindex, l.name);
     set.replaceAll(*routes, names);
@@ -408,8 +411,8 @@ struct KernelRouteWatcher::State : std::enable_shared_from_this<KernelRouteWatch
       log->warn("kernel routes: monitor: {}; listing again", drained.error().toString());
       overflow = true;
     }
-    if (overflow) {
-      log->warn("kernel routes: the kernel dropped route events; listing again");
+    if (overflow || needDump) {
+      if (overflow) log->warn("kernel routes: the kernel dropped route events; listing again");
       dump();
       return;
     }

@@ -145,6 +145,19 @@ TEST_CASE("two speakers over loopback exchange their blocks and install them") {
     b.speaker->applyConfig(c);
     REQUIRE(waitFor([&] { return !a.table->find("10.65.2.0/26").has_value(); }, 10s));
   }
+  SECTION("a kernel route is announced without a route of ours at home, and withdrawn") {
+    const auto kernel = *Prefix::parse("10.65.9.0/24");
+    b.speaker->updateKernelRoutes({{{kernel, {"eth9"}}}, {}});
+    REQUIRE(waitFor([&] { return a.table->find("10.65.9.0/24").has_value(); }, 10s));
+    CHECK(a.table->find("10.65.9.0/24")->nexthops.at(0).gateway->toString() == "127.0.0.3");
+    CHECK_FALSE(b.table->find("10.65.9.0/24").has_value());  // the kernel has the operator's route
+    // The same prefix as one of the node's blocks is announced as the block (with its blackhole).
+    b.speaker->updateKernelRoutes({{{*Prefix::parse("10.65.2.0/26"), {"eth9"}}}, {}});
+    b.speaker->updateKernelRoutes({{}, {kernel}});
+    REQUIRE(waitFor([&] { return !a.table->find("10.65.9.0/24").has_value(); }, 10s));
+    CHECK(b.table->find("10.65.2.0/26")->type == netlink::RouteType::Blackhole);
+    CHECK(a.table->find("10.65.2.0/26").has_value());
+  }
   SECTION("a prefix outside every pool is not imported") {
     auto c = nodeConfig("b", "127.0.0.3", "127.0.0.2", portA, "10.65.2.0/26");
     c.blocks.push_back(*Prefix::parse("192.168.0.0/24"));
