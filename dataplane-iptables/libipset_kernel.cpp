@@ -73,7 +73,15 @@ class LibIpSetKernel final : public IpSetKernel {
   Result<void> update(std::string_view name, const std::set<std::string>& dels,
                       const std::set<std::string>& adds) override {
     if (dels.size() + adds.size() <= 1) return IpSetKernel::update(name, dels, adds);
-    if (handle_ == nullptr) return makeError("libipset", "", "ipset_init failed");
+    // A handle of its own: a restore leaves session state behind (the set it last buffered for,
+    // the line count) that must not leak into this handle's later commands, nor theirs into it.
+    struct ipset* batch = init();
+    if (batch == nullptr) return makeError("libipset", "", "ipset_init failed");
+    ipset_custom_printf(batch, &customError, &standardError, &print, this);
+    struct Fini {
+      struct ipset* h;
+      ~Fini() { ipset_fini(h); }
+    } fini{batch};
     std::string script;
     script.reserve((dels.size() + adds.size()) * (name.size() + 32));
     for (const auto* members : {&dels, &adds}) {
@@ -90,10 +98,11 @@ class LibIpSetKernel final : public IpSetKernel {
     error_.clear();
     FILE* stream = ::fmemopen(script.data(), script.size(), "r");
     if (stream == nullptr) return makeError("libipset", std::string(name), "fmemopen failed");
-    const int rc = ipset_parse_stream(handle_, stream);
+    int rc = ipset_parse_stream(batch, stream);
     std::fclose(stream);
-    // libipset counts lines over the handle's whole life: that number names nothing here.
-    if (error_.starts_with("Error in line ")) error_.erase(0, error_.find(": ") + 2);
+    // The session keeps the last message of a restore buffered for more of the same set: send it
+    // now, or these members reach the kernel only with whatever command comes next.
+    if (rc >= 0 && error_.empty()) rc = ipset_commit(::ipset_session(batch));
     if (rc < 0 || !error_.empty())
       return makeError("ipset restore", std::string(name), error_.empty() ? "failed" : error_);
     return {};

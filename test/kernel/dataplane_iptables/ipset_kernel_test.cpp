@@ -75,6 +75,14 @@ TEST_CASE("libipset applies many members in one batch, and single commands still
   REQUIRE(kernel->update("tartan-b1", {}, v4).has_value());
   REQUIRE(kernel->update("tartan6-b1", {}, v6).has_value());
   REQUIRE(kernel->update("tartan-b2", {}, ports).has_value());
+  {
+    // In the kernel as soon as update() returns, not when the handle's next command flushes it.
+    auto other = makeLibIpSetKernel();
+    auto now = other->listOurs();
+    REQUIRE(now.has_value());
+    for (const auto& set : *now)
+      if (set.name == "tartan-b2") CHECK(set.members == ports);
+  }
   // A delta of both kinds: half the members go, new ones come, absent ones are no error.
   std::set<std::string> gone, added{"192.168.0.1", "192.168.0.2"};
   int n = 0;
@@ -93,7 +101,8 @@ TEST_CASE("libipset applies many members in one batch, and single commands still
   REQUIRE_FALSE(bad.has_value());
   INFO(bad.error().toString());
   CHECK(bad.error().what.find("cannot parse") != std::string::npos);
-  kernel->del("tartan-b1", "10.200.0.1");  // whatever the failed batch left
+  CHECK(bad.error().what.find("line 2") != std::string::npos);  // the line of this batch
+  kernel->del("tartan-b1", "10.200.0.1");                       // whatever the failed batch left
 
   auto sets = kernel->listOurs();
   REQUIRE(sets.has_value());
