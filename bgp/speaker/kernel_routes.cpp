@@ -230,6 +230,18 @@ void KernelRouteSet::linkChanged(std::uint32_t ifindex, const std::string& name)
 
 void KernelRouteSet::linkRemoved(std::uint32_t ifindex) {
   if (links_.erase(ifindex) > 0) allDirty_ = true;
+  // The kernel flushes the routes through a deleted interface without an RTM_DELROUTE for
+  // IPv4, so they are dropped here (those with another nexthop left stay).
+  for (auto it = routes_.begin(); it != routes_.end();) {
+    const auto before = it->second.size();
+    std::erase_if(it->second, [&](const netlink::Route& r) {
+      return !r.nexthops.empty() &&
+             std::all_of(r.nexthops.begin(), r.nexthops.end(),
+                         [&](const netlink::Nexthop& h) { return h.ifindex == ifindex; });
+    });
+    if (it->second.size() != before) dirty_.insert(it->first);
+    it = it->second.empty() ? routes_.erase(it) : std::next(it);
+  }
 }
 
 bool KernelRouteSet::wanted(const netlink::Route& route) const {

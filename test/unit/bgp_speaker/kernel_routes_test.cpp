@@ -200,6 +200,18 @@ TEST_CASE("tracked set: an interface rename re-evaluates interface= specs") {
   CHECK(set.takeChanges().withdrawn == std::vector<Prefix>{prefix("203.0.113.0/24")});
 }
 
+TEST_CASE("tracked set: a deleted interface takes its routes along (IPv4 sends no RTM_DELROUTE)") {
+  KernelRouteSet set({parseKernelRouteSpec("protocol=static").value()});
+  set.replaceAll({devRoute("198.51.100.0/25", 3, 4), devRoute("203.0.113.0/24", 4, 4)}, {{3, "a"}, {4, "b"}});
+  CHECK(set.takeChanges().announced.size() == 2);
+  set.linkRemoved(3);
+  auto c = set.takeChanges();
+  CHECK(c.withdrawn == std::vector<Prefix>{prefix("198.51.100.0/25")});
+  CHECK(c.announced.empty());
+  set.linkChanged(3, "a");  // a new link with the same index brings nothing back by itself
+  CHECK(set.takeChanges().empty());
+}
+
 TEST_CASE("tracked set: the same final kernel state in any order, or as a dump, announces the same") {
   const auto spec = parseKernelRouteSpec("protocol=static").value();
   std::vector<netlink::Route> routes{devRoute("198.51.100.0/25", 3, 4), devRoute("203.0.113.0/24", 4, 4),
