@@ -33,7 +33,8 @@ struct EndpointChainSpec {
   bool profiles = true;          // evaluate profiles, then drop
 };
 
-Chain endpointChain(const EndpointChainSpec& spec, const google::protobuf::RepeatedPtrField<pb::TierInfo>& tiers,
+Chain endpointChain(const EndpointChainSpec& spec,
+                    const google::protobuf::RepeatedPtrField<pb::TierInfo>& tiers,
                     const google::protobuf::RepeatedPtrField<std::string>& profileIds) {
   Chain chain{spec.name, {}};
   auto& rules = chain.rules;
@@ -57,7 +58,8 @@ Chain endpointChain(const EndpointChainSpec& spec, const google::protobuf::Repea
     // packet the tier does not allow early — costs two evaluations per policy rather than three,
     // and an allowed one costs one per policy left in the tier.
     for (const auto& policy : policies)
-      rules.push_back({"-m mark --mark " + kNoVerdict, "-j " + names::policyChain(inbound, tier.name(), policy)});
+      rules.push_back(
+          {"-m mark --mark " + kNoVerdict, "-j " + names::policyChain(inbound, tier.name(), policy)});
     rules.push_back({"-m mark --mark " + kAcceptMark, "-j RETURN"});
     if (spec.tierDefaultDrop && tier.default_action() == pb::TIER_DEFAULT_ACTION_DENY)
       rules.push_back({"-m mark --mark " + kNoPassMark, "-j DROP"});
@@ -86,9 +88,12 @@ std::vector<std::string> sortedUnique(std::vector<std::string> v) {
 
 std::string endpointToHostAction(EndpointToHostAction action) {
   switch (action) {
-    case EndpointToHostAction::kAccept: return "-j ACCEPT";
-    case EndpointToHostAction::kReturn: return "-j RETURN";
-    case EndpointToHostAction::kDrop: break;
+    case EndpointToHostAction::kAccept:
+      return "-j ACCEPT";
+    case EndpointToHostAction::kReturn:
+      return "-j RETURN";
+    case EndpointToHostAction::kDrop:
+      break;
   }
   return "-j DROP";
 }
@@ -100,9 +105,11 @@ void appendFailsafeRules(Chain& chain, const std::vector<FailsafePort>& ports, b
   constexpr std::size_t kMultiportPorts = 15;
   std::vector<std::pair<std::string, std::vector<int>>> byProtocol;  // in order of first appearance
   for (const auto& p : ports) {
-    auto it = std::find_if(byProtocol.begin(), byProtocol.end(), [&](const auto& e) { return e.first == p.protocol; });
+    auto it = std::find_if(byProtocol.begin(), byProtocol.end(),
+                           [&](const auto& e) { return e.first == p.protocol; });
     if (it == byProtocol.end()) it = byProtocol.insert(byProtocol.end(), {p.protocol, {}});
-    if (std::find(it->second.begin(), it->second.end(), p.port) == it->second.end()) it->second.push_back(p.port);
+    if (std::find(it->second.begin(), it->second.end(), p.port) == it->second.end())
+      it->second.push_back(p.port);
   }
   for (const auto& [protocol, list] : byProtocol) {
     for (std::size_t at = 0; at < list.size(); at += kMultiportPorts) {
@@ -165,8 +172,8 @@ Result<std::vector<FailsafePort>> parseFailsafePorts(std::string_view text) {
 bool isValidInterfaceName(std::string_view name) {
   if (name.empty() || name.size() > 15) return false;
   return std::none_of(name.begin(), name.end(), [](char c) {
-    return std::isspace(static_cast<unsigned char>(c)) || c == '/' || c == '"' || c == '+' || c == '!' || c == '\'' ||
-           static_cast<unsigned char>(c) < 0x20;
+    return std::isspace(static_cast<unsigned char>(c)) || c == '/' || c == '"' || c == '+' || c == '!' ||
+           c == '\'' || static_cast<unsigned char>(c) < 0x20;
   });
 }
 
@@ -182,12 +189,12 @@ std::vector<Chain> renderWorkloadEndpoint(const pb::WorkloadEndpoint& endpoint, 
 }
 
 HostDispatchEntry hostDispatchEntry(const pb::HostEndpoint& endpoint, std::string interface) {
-  return {std::move(interface), anyPolicies(endpoint.forward_tiers()), anyPolicies(endpoint.untracked_tiers()),
-          anyPolicies(endpoint.pre_dnat_tiers())};
+  return {std::move(interface), anyPolicies(endpoint.forward_tiers()),
+          anyPolicies(endpoint.untracked_tiers()), anyPolicies(endpoint.pre_dnat_tiers())};
 }
 
-TableChains renderHostEndpoint(const pb::HostEndpoint& endpoint, const std::string& ifname, IpFamily /*family*/,
-                               const RenderConfig& /*config*/) {
+TableChains renderHostEndpoint(const pb::HostEndpoint& endpoint, const std::string& ifname,
+                               IpFamily /*family*/, const RenderConfig& /*config*/) {
   TableChains out;
   const bool untracked = anyPolicies(endpoint.untracked_tiers());
   // Filter: normal policy with the failsafe ports first, so no policy can lock the node out.
@@ -211,16 +218,31 @@ TableChains renderHostEndpoint(const pb::HostEndpoint& endpoint, const std::stri
   if (untracked) {
     // Before conntrack: no conntrack state to test, no default drop (unmatched packets go on to
     // normal policy), failsafe first.
-    EndpointChainSpec rfh{names::fromHostChain(ifname), Direction::kInbound, false, false,
-                          std::string(names::kFailsafeIn), false, false};
-    EndpointChainSpec rth{names::toHostChain(ifname), Direction::kOutbound, false, false,
-                          std::string(names::kFailsafeOut), false, false};
+    EndpointChainSpec rfh{names::fromHostChain(ifname),
+                          Direction::kInbound,
+                          false,
+                          false,
+                          std::string(names::kFailsafeIn),
+                          false,
+                          false};
+    EndpointChainSpec rth{names::toHostChain(ifname),
+                          Direction::kOutbound,
+                          false,
+                          false,
+                          std::string(names::kFailsafeOut),
+                          false,
+                          false};
     out.raw.push_back(endpointChain(rfh, endpoint.untracked_tiers(), {}));
     out.raw.push_back(endpointChain(rth, endpoint.untracked_tiers(), {}));
   }
   if (anyPolicies(endpoint.pre_dnat_tiers())) {
-    EndpointChainSpec mfh{names::fromHostChain(ifname), Direction::kInbound, false, false,
-                          std::string(names::kFailsafeIn), false, false};
+    EndpointChainSpec mfh{names::fromHostChain(ifname),
+                          Direction::kInbound,
+                          false,
+                          false,
+                          std::string(names::kFailsafeIn),
+                          false,
+                          false};
     out.mangle.push_back(endpointChain(mfh, endpoint.pre_dnat_tiers(), {}));
   }
   return out;
@@ -354,7 +376,8 @@ TableChains renderStaticChains(IpFamily family, const RenderConfig& config) {
   }
   // Keep the accept bit: a preDNAT or doNotTrack allow skips applyOnForward policy (as in Calico).
   forward.rules.push_back({"", "-j MARK --set-xmark " + kClearPass});
-  forward.rules.push_back({"-m mark --mark " + kNotAccepted, "-j " + std::string(names::kFromHostForwardDispatch)});
+  forward.rules.push_back(
+      {"-m mark --mark " + kNotAccepted, "-j " + std::string(names::kFromHostForwardDispatch)});
   for (const auto& p : config.interfacePrefixes)
     forward.rules.push_back({"-i " + p + "+", "-j " + std::string(names::kFromWorkloadDispatch)});
   for (const auto& p : config.interfacePrefixes)
@@ -368,13 +391,23 @@ TableChains renderStaticChains(IpFamily family, const RenderConfig& config) {
   output.rules.push_back({"", "-j " + std::string(names::kToHostDispatch)});
   output.rules.push_back({acceptIfMarked, "-j ACCEPT"});
 
-  out.filter = {input, toHost, forward, output, failsafeChain(names::kFailsafeIn, config.failsafeInbound),
+  out.filter = {input,
+                toHost,
+                forward,
+                output,
+                failsafeChain(names::kFailsafeIn, config.failsafeInbound),
                 failsafeChain(names::kFailsafeOut, config.failsafeOutbound)};
 
   // raw: doNotTrack policies of host endpoints; what they allow skips conntrack.
   auto rawChain = [&](std::string_view name, const char* flag, std::string_view dispatch) {
     Chain chain{std::string(name), {{"", clear}}};
-    for (const auto& p : config.interfacePrefixes) chain.rules.push_back({std::string(flag) + " " + p + "+", "-j RETURN"});
+    // IPv6 has no rp_filter sysctl: a workload must not send from an address that is routed
+    // elsewhere (another pod's), so the reverse-path check is a rule, as in Felix.
+    if (family == IpFamily::kV6 && name == names::kPrerouting)
+      for (const auto& p : config.interfacePrefixes)
+        chain.rules.push_back({"-i " + p + "+ -m rpfilter --validmark --invert", "-j DROP"});
+    for (const auto& p : config.interfacePrefixes)
+      chain.rules.push_back({std::string(flag) + " " + p + "+", "-j RETURN"});
     chain.rules.push_back({"", "-j " + std::string(dispatch)});
     chain.rules.push_back({acceptIfMarked, "-j CT --notrack"});
     chain.rules.push_back({acceptIfMarked, "-j ACCEPT"});

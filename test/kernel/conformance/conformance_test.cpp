@@ -225,9 +225,8 @@ TEST_CASE("IPv4 anti-spoofing: a pod cannot send with another pod's address", "[
   checkSpoofDropped(4);
 }
 
-// Hidden until the driver renders the IPv6 reverse-path check (see checkSpoofDropped): today the
-// spoofed SYN is forwarded. Run it with the tag [ipv6-spoof].
-TEST_CASE("IPv6 anti-spoofing: a pod cannot send with another pod's address", "[.][kernel][ipv6-spoof]") {
+// IPv6 has no rp_filter sysctl: the driver's reverse-path rule in raw PREROUTING drops it.
+TEST_CASE("IPv6 anti-spoofing: a pod cannot send with another pod's address", "[kernel][spoof]") {
   if (skipUnlessRoot("kernel_conformance")) return;
   checkSpoofDropped(6);
 }
