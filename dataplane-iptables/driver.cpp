@@ -487,10 +487,17 @@ Result<void> Driver::State::write() {
     for (const auto& [key, hep] : hosts)
       if (hep.second.name().empty()) dispatchDirty = true;
   }
+  const auto renderStart = std::chrono::steady_clock::now();
   render();
+  const auto setsStart = std::chrono::steady_clock::now();
+  stats.renderMicros +=
+      std::chrono::duration_cast<std::chrono::microseconds>(setsStart - renderStart).count();
   // Sets first, so every rule we are about to write can refer to them.
   for (Family* f : enabled())
     if (auto r = f->sets.applyAdditions(*setKernel); !r) return r;
+  const auto restoreStart = std::chrono::steady_clock::now();
+  stats.ipSetMicros +=
+      std::chrono::duration_cast<std::chrono::microseconds>(restoreStart - setsStart).count();
   // One transaction per family, both families at once.
   struct Pending {
     Family* family;
@@ -513,6 +520,9 @@ Result<void> Driver::State::write() {
     for (const auto& p : pending) inputs.push_back({p.family->family, p.input});
     stats.restores += pending.size();
     auto results = runner->restoreEach(inputs);
+    stats.restoreMicros +=
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - restoreStart)
+            .count();
     Result<void> failed;
     for (std::size_t i = 0; i < pending.size(); ++i) {
       stats.restoreBytes += pending[i].input.size();
@@ -624,10 +634,14 @@ Result<void> Driver::apply() {
   const bool changed = s.stats.restores != before.restores || s.stats.readBacks != before.readBacks ||
                        setOps() != setOpsBefore;
   if (changed && result)
-    s.log->debug("applied in {:.1f} ms: {} chains, {} restores, {} read-backs, {} IP set member changes",
-                 std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count(),
-                 s.stats.chainsWritten - before.chainsWritten, s.stats.restores - before.restores,
-                 s.stats.readBacks - before.readBacks, setOps() - setOpsBefore);
+    s.log->debug(
+        "applied in {:.1f} ms (render {:.1f}, IP sets {:.1f}, restore {:.1f}): {} chains, {} restores, {} "
+        "read-backs, "
+        "{} IP set member changes",
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count(),
+        (s.stats.renderMicros - before.renderMicros) / 1e3, (s.stats.ipSetMicros - before.ipSetMicros) / 1e3,
+        (s.stats.restoreMicros - before.restoreMicros) / 1e3, s.stats.chainsWritten - before.chainsWritten,
+        s.stats.restores - before.restores, s.stats.readBacks - before.readBacks, setOps() - setOpsBefore);
   if (!result) {
     ++s.stats.failures;
     s.kernelKnown = false;  // read back before the next attempt

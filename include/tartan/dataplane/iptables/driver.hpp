@@ -55,6 +55,8 @@ struct DriverStats {
   std::uint64_t readBacks = 0;
   std::uint64_t failures = 0;
   std::uint64_t quarantined = 0;  // chains the kernel refused, programmed as DROP instead
+  // Where apply time goes, summed over all applies.
+  std::uint64_t renderMicros = 0, ipSetMicros = 0, restoreMicros = 0;
 };
 
 class Driver {
