@@ -292,4 +292,36 @@ std::string routeIn(const NetNamespace& ns, const std::string& prefix, bool v6) 
   return out;
 }
 
+TartanAndBird::TartanAndBird(const std::string& tag) : tartanNs_("bgp" + tag), birdNs_("bird" + tag) {
+  linkTartanToPeer(tartanNs_, birdNs_, tag);
+  std::filesystem::create_directories(dir_.path() / "store");
+}
+
+void TartanAndBird::startBird(const std::string& config) {
+  std::ofstream(dir_ / "bird.conf") << config;
+  bird_ = std::make_unique<Process>(
+      birdNs_, std::vector<std::string>{"bird", "-c", dir_ / "bird.conf", "-s", dir_ / "bird.ctl", "-f"},
+      dir_ / "bird.log");
+}
+
+void TartanAndBird::startTartan(const std::vector<std::string>& extraArgs) {
+  auto command = bgpdCommand(dir_);
+  command.insert(command.end(), extraArgs.begin(), extraArgs.end());
+  tartan_ = std::make_unique<Process>(tartanNs_, command, dir_ / "bgpd.log");
+}
+
+std::string TartanAndBird::birdc(const std::string& command) {
+  return birdNs_.exec("birdc -s " + (dir_ / "bird.ctl") + " " + command).output;
+}
+
+bool TartanAndBird::birdEstablished(const std::string& protocol) {
+  return contains(birdc("show protocols " + protocol), "Established");
+}
+
+std::string TartanAndBird::diagnostics() {
+  return "--- bgpd log ---\n" + (tartan_ ? tartan_->log() : "") + "\n--- bird log ---\n" +
+         (bird_ ? bird_->log() : "") + "\n--- bird routes ---\n" + birdc("show route all") +
+         "\n--- tartan routes ---\n" + tartanNs_.exec("ip route; ip -6 route").output;
+}
+
 }  // namespace tartan::test::bgp

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -138,5 +139,27 @@ std::string runGracefulRestart(const GracefulRestartScenario& scenario);
 
 // `ip route` output for one prefix in a namespace ("" when absent).
 std::string routeIn(const NetNamespace& ns, const std::string& prefix, bool v6 = false);
+
+// tartan-bgpd and BIRD 2, each in a namespace of its own joined by linkTartanToPeer (tartan
+// 10.99.0.1 / fd99::1, BIRD 10.99.0.2 / fd99::2), with one lab dir: the datastore in dir/store
+// (written by the test before startTartan), BIRD's config, control socket and both logs.
+class TartanAndBird {
+ public:
+  // Namespaces "bgp<tag>" and "bird<tag>"; BIRD's end of the veth is "<tag><suffix>".
+  explicit TartanAndBird(const std::string& tag);
+  void startBird(const std::string& config);
+  // bgpdCommand(dir) and `extraArgs`.
+  void startTartan(const std::vector<std::string>& extraArgs = {});
+  std::string birdc(const std::string& command);
+  bool birdEstablished(const std::string& protocol);
+  // Both logs, BIRD's routes and tartan's kernel routes: what a failure prints.
+  std::string diagnostics();
+
+  NetNamespace tartanNs_;
+  NetNamespace birdNs_;
+  TempDir dir_;
+  std::unique_ptr<Process> bird_;
+  std::unique_ptr<Process> tartan_;
+};
 
 }  // namespace tartan::test::bgp

@@ -69,10 +69,9 @@ model::Resource policyFilter(int priority = 300, bool rejectBlock2 = true, bool 
   return f;
 }
 
-class FilterLab {
+class FilterLab : public TartanAndBird {
  public:
-  FilterLab() : tartanNs_("bgpf"), birdNs_("birdf") {
-    linkTartanToPeer(tartanNs_, birdNs_, "f");
+  FilterLab() : TartanAndBird("f") {
     auto config = bgpConfiguration(kTartanAs, false);
     auto& spec = std::get<model::BGPConfiguration>(config).spec;
     spec.communities = {{"tagged", "64512:7"}};
@@ -90,34 +89,10 @@ class FilterLab {
         policyFilter(),
         peer,
     };
-    std::filesystem::create_directories(dir_.path() / "store");
     writeResources(dir_ / "store", resources);
-    std::ofstream(dir_ / "bird.conf") << birdConfig();
-    bird_ = std::make_unique<Process>(
-        birdNs_, std::vector<std::string>{"bird", "-c", dir_ / "bird.conf", "-s", dir_ / "bird.ctl", "-f"},
-        dir_ / "bird.log");
-    tartan_ = std::make_unique<Process>(
-        tartanNs_,
-        std::vector<std::string>{bgpdBinary(), "--datastore", "file:" + (dir_ / "store"), "--node", "node1",
-                                 "--status-socket", dir_ / "bgpd.sock", "--hold-time", "9", "--connect-retry",
-                                 "2", "--log-level", "debug"},
-        dir_ / "bgpd.log");
+    startBird(birdConfig());
+    startTartan();
   }
-
-  std::string birdc(const std::string& command) {
-    return birdNs_.exec("birdc -s " + (dir_ / "bird.ctl") + " " + command).output;
-  }
-  std::string diagnostics() {
-    return "--- bgpd log ---\n" + (tartan_ ? tartan_->log() : "") + "\n--- bird log ---\n" +
-           (bird_ ? bird_->log() : "") + "\n--- bird routes ---\n" + birdc("show route all") +
-           "\n--- tartan routes ---\n" + tartanNs_.exec("ip route").output;
-  }
-
-  NetNamespace tartanNs_;
-  NetNamespace birdNs_;
-  TempDir dir_;
-  std::unique_ptr<Process> bird_;
-  std::unique_ptr<Process> tartan_;
 };
 
 }  // namespace

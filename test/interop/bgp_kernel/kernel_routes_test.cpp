@@ -46,10 +46,9 @@ model::Resource interfaceFilter() {
   return f;
 }
 
-class KernelLab {
+class KernelLab : public TartanAndBird {
  public:
-  KernelLab() : tartanNs_("bgpk"), birdNs_("birdk") {
-    linkTartanToPeer(tartanNs_, birdNs_, "k");
+  KernelLab() : TartanAndBird("k") {
     // Interfaces for the operator's routes, inside tartan's namespace only.
     tartanNs_.execOrThrow("ip link add kr0 type veth peer name kr1");
     tartanNs_.execOrThrow("ip link set kr0 up");
@@ -63,44 +62,18 @@ class KernelLab {
         peer4,
         bgpPeer("bird6", "fd99::2", kBirdAs),
     };
-    std::filesystem::create_directories(dir_.path() / "store");
     writeResources(dir_ / "store", resources);
-    std::ofstream(dir_ / "bird.conf") << birdConfig();
   }
 
   void start() {
-    bird_ = std::make_unique<Process>(
-        birdNs_, std::vector<std::string>{"bird", "-c", dir_ / "bird.conf", "-s", dir_ / "bird.ctl", "-f"},
-        dir_ / "bird.log");
-    auto command = bgpdCommand(dir_);
-    for (const char* spec :
-         {"protocol=static,prefix=198.51.100.0/24", "protocol=static,prefix=2001:db8:100::/48"}) {
-      command.push_back("--announce-kernel-routes");
-      command.push_back(spec);
-    }
-    tartan_ = std::make_unique<Process>(tartanNs_, command, dir_ / "bgpd.log");
+    startBird(birdConfig());
+    startTartan({"--announce-kernel-routes", "protocol=static,prefix=198.51.100.0/24",
+                 "--announce-kernel-routes", "protocol=static,prefix=2001:db8:100::/48"});
   }
 
-  std::string birdc(const std::string& command) {
-    return birdNs_.exec("birdc -s " + (dir_ / "bird.ctl") + " " + command).output;
-  }
-  bool birdEstablished(const std::string& protocol) {
-    return contains(birdc("show protocols " + protocol), "Established");
-  }
   bool atBird(const std::string& prefix, bool v6 = false) {
     return contains(routeIn(birdNs_, prefix, v6), v6 ? "via fd99::1" : "via 10.99.0.1");
   }
-  std::string diagnostics() {
-    return "--- bgpd log ---\n" + (tartan_ ? tartan_->log() : "") + "\n--- bird log ---\n" +
-           (bird_ ? bird_->log() : "") + "\n--- bird routes ---\n" + birdc("show route all") +
-           "\n--- tartan routes ---\n" + tartanNs_.exec("ip route; ip -6 route").output;
-  }
-
-  NetNamespace tartanNs_;
-  NetNamespace birdNs_;
-  TempDir dir_;
-  std::unique_ptr<Process> bird_;
-  std::unique_ptr<Process> tartan_;
 };
 
 }  // namespace
