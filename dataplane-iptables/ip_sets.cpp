@@ -162,9 +162,10 @@ Result<void> IpSets::sync(IpSetKernel& kernel, const std::string& name, Wanted& 
   if (it == programmed_.end()) {
     if (auto r = kernel.create(name, w.type, family_, maxElements_); !r) return r;
     ++stats_.creates;
-    programmed_[name] = Programmed{w.type, {}};
+    auto& created = programmed_[name] = Programmed{w.type, {}};
     if (auto r = kernel.update(name, {}, w.members); !r) return r;
     stats_.adds += w.members.size();
+    created.members = w.members;
   } else if (it->second.type != w.type || it->second.foreignType) {
     // Not a set we made (the kernel cannot swap across types): replace it outright. Destroy
     // fails while a rule still refers to it, and the apply is retried.
@@ -183,24 +184,20 @@ Result<void> IpSets::sync(IpSetKernel& kernel, const std::string& name, Wanted& 
       adds = std::move(w.pendingAdds);
       dels = std::move(w.pendingDels);
     }
+    auto& programmed = it->second.members;
     if (adds.size() + dels.size() > std::max(kBulkMinimum, w.members.size() / 2)) {
       if (auto r = rebuild(kernel, name, w); !r) return r;
+      programmed = w.members;
     } else {
       if (auto r = kernel.update(name, dels, adds); !r) return r;
       stats_.dels += dels.size();
       stats_.adds += adds.size();
       // The programmed copy follows the delta: copying a large set for a one-member change
       // would make every pod add cost as much as the set is big.
-      auto& programmed = it->second.members;
       for (const auto& m : dels) programmed.erase(m);
       programmed.insert(adds.begin(), adds.end());
-      w.fullCompare = false;
-      w.pendingAdds.clear();
-      w.pendingDels.clear();
-      return {};
     }
   }
-  programmed_[name] = Programmed{w.type, w.members};
   w.fullCompare = false;
   w.pendingAdds.clear();
   w.pendingDels.clear();
