@@ -133,7 +133,7 @@ struct Driver::State {
   void resolveHostInterfaces();
   void render();
   Result<void> readBack(Family& f);
-  void quarantineRefused(const std::vector<Table*>& written, std::string_view error);
+  void quarantineRefused(const std::vector<Table*>& written, std::string_view input, std::string_view error);
   Result<void> write();
   void report(bool ok, bool changed, const std::string& detail);
 };
@@ -433,7 +433,8 @@ void Driver::State::render() {
 // iptables-restore names the line it refused ("Error occurred at line: N" when it parses or checks
 // a rule, "line N failed" when the commit is refused). If that line belongs to one of our chains,
 // the chain is quarantined so that the next attempt programs everything else.
-void Driver::State::quarantineRefused(const std::vector<Table*>& written, std::string_view error) {
+void Driver::State::quarantineRefused(const std::vector<Table*>& written, std::string_view input,
+                                      std::string_view error) {
   std::size_t line = 0;
   for (std::string_view marker : {"Error occurred at line: ", "line "}) {
     auto at = error.find(marker);
@@ -443,20 +444,25 @@ void Driver::State::quarantineRefused(const std::vector<Table*>& written, std::s
     if (line != 0) break;
   }
   if (line == 0) return;
+  // The refused line of the input that was refused, and the table it stands in.
+  std::string_view text, tableName;
+  for (std::size_t n = 1; n <= line && !input.empty(); ++n) {
+    const auto nl = input.find('\n');
+    text = input.substr(0, nl);
+    input = nl == std::string_view::npos ? std::string_view{} : input.substr(nl + 1);
+    if (text.starts_with("*")) tableName = text.substr(1);
+  }
+  std::string_view chain;
+  if (text.starts_with(":")) chain = text.substr(1, text.find(' ') - 1);
+  if (text.starts_with("-A ")) chain = text.substr(3, text.find(' ', 3) - 3);
+  if (!chain.starts_with(kChainPrefix)) return;  // a hook, a removal, COMMIT: nothing to quarantine
   for (Table* table : written) {
-    const std::string input = table->restoreInput();
-    const auto lines = static_cast<std::size_t>(std::count(input.begin(), input.end(), '\n'));
-    if (line > lines) {
-      line -= lines;
-      continue;
-    }
-    const std::string chain = table->chainAtLine(line);
-    if (chain.empty()) return;
+    if (table->name() != tableName) continue;
     std::string reason(error);
     std::replace(reason.begin(), reason.end(), '\n', ' ');
+    if (!table->quarantine(std::string(chain), reason)) return;
     log->error("{} table {}: chain {} refused by the kernel; programmed as DROP until it changes: {}",
                table->family() == IpFamily::kV4 ? "IPv4" : "IPv6", table->name(), chain, reason);
-    table->quarantine(chain, std::move(reason));
     ++stats.quarantined;
     return;
   }
@@ -532,7 +538,7 @@ Result<void> Driver::State::write() {
       }
       log->error("iptables-restore failed: {}", results[i].error().toString());
       log->debug("input was:\n{}", pending[i].input);
-      quarantineRefused(pending[i].written, results[i].error().what);
+      quarantineRefused(pending[i].written, pending[i].input, results[i].error().what);
       if (failed) failed = results[i];
     }
     if (!failed) return failed;

@@ -237,31 +237,15 @@ const std::vector<Rule>& Table::programmedRules(const Desired& d) {
   return d.quarantine ? kQuarantine : d.chain.rules;
 }
 
-std::string Table::chainAtLine(std::size_t line) const {
-  const std::string input = restoreInput();
-  std::string_view rest = input;
-  for (std::size_t n = 1; !rest.empty(); ++n) {
-    const auto nl = rest.find('\n');
-    const std::string_view text = rest.substr(0, nl);
-    rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 1);
-    if (n != line) continue;
-    std::string_view name;
-    if (text.starts_with(":")) name = text.substr(1, text.find(' ') - 1);
-    if (text.starts_with("-A ")) name = text.substr(3, text.find(' ', 3) - 3);
-    if (!name.starts_with(kChainPrefix) || desired_.find(name) == desired_.end()) return {};
-    return std::string(name);
-  }
-  return {};
-}
-
-void Table::quarantine(const std::string& name, std::string reason) {
+bool Table::quarantine(const std::string& name, std::string reason) {
   auto it = desired_.find(name);
-  if (it == desired_.end() || it->second.quarantine) return;
+  if (it == desired_.end() || it->second.quarantine) return false;
   retarget(it->second.targets, -1);  // a DROP jumps nowhere
   it->second.targets.clear();
   it->second.quarantine = std::move(reason);
   it->second.hashes = ruleHashes(Chain{name, programmedRules(it->second)});
   touched_.insert(name);
+  return true;
 }
 
 std::map<std::string, std::string> Table::quarantined() const {

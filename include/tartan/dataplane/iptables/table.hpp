@@ -72,11 +72,9 @@ class Table {
   // The transaction from restoreInput() succeeded: programmed := desired.
   void applied();
 
-  // The tartan-* chain that line `line` (1-based) of restoreInput() declares or fills, or "" if
-  // that line is anything else (a hook, a removal, COMMIT).
-  std::string chainAtLine(std::size_t line) const;
   // Programs `name` as one DROP rule until setChain() gives it other content; `reason` is kept.
-  void quarantine(const std::string& name, std::string reason);
+  // False if `name` is not a wanted chain of this table or is quarantined already.
+  bool quarantine(const std::string& name, std::string reason);
   // Quarantined chains and why.
   std::map<std::string, std::string> quarantined() const;
 
