@@ -51,10 +51,13 @@ FibWriter::~FibWriter() {
   thread_.join();
 }
 
-void FibWriter::update(std::vector<std::pair<Prefix, std::optional<FibRoute>>> changes) {
+void FibWriter::update(std::vector<Change> changes) {
   {
     std::lock_guard lock(mutex_);
-    for (auto& [prefix, route] : changes) pending_.insert_or_assign(prefix, std::move(route));
+    if (pending_.empty())
+      pending_ = std::move(changes);
+    else
+      pending_.insert(pending_.end(), std::make_move_iterator(changes.begin()), std::make_move_iterator(changes.end()));
     stats_.pending = pending_.size();
   }
   wake_.notify_one();
@@ -124,9 +127,8 @@ bool FibWriter::waitIdle(std::chrono::milliseconds timeout) {
 
 void FibWriter::loop() {
   auto log = log::get("bgp");
-  constexpr std::size_t kChunk = 8192;  // changes per applyRoutes: keeps the lock-free window short
   for (;;) {
-    decltype(pending_) work;
+    std::vector<Change> work;
     bool reconcileNow = false;
     {
       std::unique_lock lock(mutex_);
@@ -135,26 +137,26 @@ void FibWriter::loop() {
       wake_.wait(lock, [this] { return stop_ || !pending_.empty() || reconcileRequested_; });
       if (stop_) return;
       busy_ = true;
-      // Take at most a chunk so that a flood of changes is written while more arrive.
-      if (pending_.size() <= kChunk) {
-        work.swap(pending_);
-      } else {
-        std::vector<Prefix> taken;
-        taken.reserve(kChunk);
-        for (auto it = pending_.begin(); it != pending_.end() && work.size() < kChunk; ++it) {
-          work.insert(*it);
-          taken.push_back(it->first);
-        }
-        for (const auto& p : taken) pending_.erase(p);
-      }
-      stats_.pending = pending_.size();
-      reconcileNow = reconcileRequested_ && pending_.empty();
-      if (reconcileNow) reconcileRequested_ = false;
+      // All of it (at most kMaxPending): room() opens again, so the next batch is handed over
+      // while this one is written.
+      work.swap(pending_);
+      stats_.pending = 0;
+      reconcileNow = reconcileRequested_;
+      reconcileRequested_ = false;
     }
+    // A prefix changed twice in one batch is written once, as its last change: what is installed
+    // is only known after the batch, so a later delete could not be told what an earlier replace
+    // put there.
+    std::vector<std::uint32_t> order(work.size());
+    for (std::uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::uint32_t a, std::uint32_t b) { return work[a].first < work[b].first; });
     std::vector<netlink::RouteChange> changes;
     std::vector<Prefix> keys;
     changes.reserve(work.size());
-    for (auto& [prefix, route] : work) {
+    for (std::size_t k = 0; k < order.size(); ++k) {
+      if (k + 1 < order.size() && work[order[k + 1]].first == work[order[k]].first) continue;
+      auto& [prefix, route] = work[order[k]];
       if (route) {
         if (trackWanted_) wanted_.insert(prefix);
         netlink::Route r;

@@ -1,15 +1,14 @@
 // bgp/speaker/fib.hpp — the kernel side of the Loc-RIB: best routes into the FIB, in batches.
 //
-// What: the speaker hands over per-prefix changes (a route, or none); a writer thread merges them
-// (a prefix changed twice before it is written is written once, so a slow kernel bounds the
-// queue by the table size, not by the churn) and applies them with rtnetlink batches, under
-// Tartan's BGP rtm_protocol (netlink::kProtocolBgp = 117; see tartan/netlink/types.hpp).
+// What: the speaker hands over per-prefix changes (a route, or none); a writer thread applies them
+// in order with rtnetlink batches, under Tartan's BGP rtm_protocol (netlink::kProtocolBgp = 117;
+// see tartan/netlink/types.hpp). Changes are merged before they get here: the Loc-RIB marks a
+// changed prefix once however often it changes, and the speaker takes only what room() allows.
 // Graceful restart (RFC 4724 §4.1): the routes a previous run left in the kernel are kept and
 // keep forwarding until reconcile() — after every peer's End-of-RIB, or a deferral timeout —
 // deletes those that are no longer wanted. Nothing of another protocol is ever touched.
-// Memory: the queue is bounded (kMaxPending prefixes): the speaker hands over only what room()
-// allows and keeps the rest marked in its Loc-RIB, so a slow kernel costs no second copy of the
-// table. What is installed is remembered compactly: an IPv4 unicast route of the default metric
+// Memory: the queue is a vector bounded by kMaxPending changes (no hash table: the speaker keeps
+// the rest marked in its Loc-RIB), so a slow kernel costs no second copy of the table. What is installed is remembered compactly: an IPv4 unicast route of the default metric
 // (all but a few) as its 4-byte address in a set per prefix length.
 // Owns: the RouteTable and the writer thread.
 // Threading: update(), reconcile() and stats() are thread-safe.
@@ -63,13 +62,15 @@ class FibWriter {
 
   // Routes found in the kernel at start: a previous run's forwarding state.
   std::size_t preserved() const { return preserved_; }
-  void update(std::vector<std::pair<Prefix, std::optional<FibRoute>>> changes);
+  using Change = std::pair<Prefix, std::optional<FibRoute>>;
+  // Applied in order: of two changes to one prefix, the later wins.
+  void update(std::vector<Change> changes);
   // How many more changes update() should be given now.
   std::size_t room();
   // Asks for onRoom once the queue has drained to half (at once if it already has).
   void notifyWhenRoom();
   void setOnRoom(std::function<void()> onRoom);
-  static constexpr std::size_t kMaxPending = 32768;
+  static constexpr std::size_t kMaxPending = 16384;
   // From now on the kernel holds only what update() asked for: stale routes of a previous run go.
   void reconcile();
   FibStats stats() const;
@@ -84,7 +85,7 @@ class FibWriter {
   std::size_t preserved_ = 0;
   mutable std::mutex mutex_;
   std::condition_variable wake_, idle_;
-  boost::unordered_flat_map<Prefix, std::optional<FibRoute>, std::hash<Prefix>> pending_;
+  std::vector<Change> pending_;
   bool reconcileRequested_ = false;
   bool stop_ = false;
   bool busy_ = false;
