@@ -5,7 +5,8 @@
 // million while it rehashes) — most of a full table's memory. Here the entries live in fixed
 // chunks addressed by a 32-bit index (never moved, so no rehash copies them), and the hash index
 // holds only those 4-byte indices, found by the prefix stored in the entry (heterogeneous lookup).
-// A full table costs its entries (40 bytes each) plus about 8 bytes of index per prefix.
+// An IPv4 entry holds its prefix as address and length: a full table costs 24 bytes an entry plus
+// about 10 bytes of index per prefix. IPv6 entries carry the whole prefix (44 bytes).
 // An entry with one path (the common case) holds it inline; more paths go to a heap vector.
 // Entries whose best path changed are also queued for the kernel (takeDirty); an entry whose last
 // path went stays as an empty tombstone until the queue has taken it.
@@ -22,6 +23,7 @@
 #include <deque>
 #include <memory>
 #include <span>
+#include <type_traits>
 #include <vector>
 
 namespace tartan::bgp {
@@ -102,32 +104,43 @@ class PathList {
   static_assert(sizeof(std::uintptr_t) == 2 * sizeof(std::uint32_t), "a vector's address fits peer and path id");
 };
 
-// One prefix of the Loc-RIB. Every usable candidate is kept, ordered so that paths[0] is the
-// best and paths[0, multipathCount) the ECMP set.
+// One prefix of the Loc-RIB. Every usable candidate is kept, ordered so that paths()[0] is the
+// best and paths()[0, multipathCount()) the ECMP set.
+// 24 bytes: an IPv4 prefix is held as its address and length; an IPv6 entry is the first member of
+// a LocRibTable::V6Entry that holds the full prefix right after it.
 class LocRibEntry {
  public:
   LocRibEntry() = default;
   LocRibEntry(const LocRibEntry&) = delete;
   LocRibEntry& operator=(const LocRibEntry&) = delete;
 
-  const Prefix& prefix() const { return prefix_; }
-  const Route& bestRoute() const { return paths.front(); }
-  std::span<const Route> multipath() const { return {paths.begin(), multipathCount}; }
+  Prefix prefix() const;
+  const Route& bestRoute() const { return paths_.front(); }
+  std::span<const Route> multipath() const { return {paths_.begin(), multipathCount_}; }
+  const PathList& paths() const { return paths_; }
+  std::uint8_t multipathCount() const { return multipathCount_; }
+  DecisionStep decidedBy() const { return decidedBy_; }
 
  private:
   friend class Rib;
   friend class LocRibTable;
-  Prefix prefix_;
-  bool dirty_ = false;  // queued for the kernel
+  static constexpr std::uint8_t kV6 = 1;     // the prefix is in the enclosing V6Entry
+  static constexpr std::uint8_t kDirty = 2;  // queued for the kernel
+  bool v6() const { return flags_ & kV6; }
+  bool dirty() const { return flags_ & kDirty; }
+  // Whether this entry's prefix is p, without building a Prefix for IPv4.
+  bool holds(const Prefix& p) const;
 
- public:
-  std::uint8_t multipathCount = 0;
-  DecisionStep decidedBy = DecisionStep::kOnlyCandidate;
-  PathList paths;
+  std::uint32_t v4_ = 0;  // IPv4: the address, host order
+  std::uint8_t length_ = 0;
+  std::uint8_t flags_ = 0;
+  std::uint8_t multipathCount_ = 0;
+  DecisionStep decidedBy_ = DecisionStep::kOnlyCandidate;
+  PathList paths_;
 };
 
 // A full table holds a million of these.
-static_assert(sizeof(LocRibEntry) <= 40);
+static_assert(sizeof(LocRibEntry) == 24);
 
 class LocRibTable {
  public:
@@ -138,7 +151,7 @@ class LocRibTable {
   // The live entry (at least one path) of a prefix, or nullptr.
   const LocRibEntry* find(const Prefix& prefix) const {
     const LocRibEntry* e = findAny(prefix);
-    return e && !e->paths.empty() ? e : nullptr;
+    return e && !e->paths_.empty() ? e : nullptr;
   }
   LocRibEntry* findAny(const Prefix& prefix) {
     auto it = index_.find(prefix);
@@ -151,18 +164,19 @@ class LocRibTable {
   // The entry of a prefix, created empty if there is none.
   LocRibEntry& obtain(const Prefix& prefix) {
     if (auto* e = findAny(prefix)) return *e;
-    std::uint32_t i;
-    if (!free_.empty()) {
-      i = free_.back();
-      free_.pop_back();
-    } else {
-      if (next_ % kChunk == 0) chunks_.push_back(std::make_unique<Chunk>());
-      i = next_++;
-    }
+    const bool v6 = prefix.family() != Afi::kIpv4;
+    const std::uint32_t i = v6 ? v6_.allocate() | kV6Index : v4_.allocate();
     LocRibEntry& e = at(i);
-    e.prefix_ = prefix;
-    e.multipathCount = 0;
-    e.decidedBy = DecisionStep::kOnlyCandidate;
+    e.length_ = prefix.length();
+    e.multipathCount_ = 0;
+    e.decidedBy_ = DecisionStep::kOnlyCandidate;
+    if (v6) {
+      e.flags_ = LocRibEntry::kV6;
+      v6_.at(i & ~kV6Index).prefix = prefix;
+    } else {
+      e.flags_ = 0;
+      e.v4_ = prefix.address().v4HostOrder();
+    }
     index_.insert(i);
     return e;
   }
@@ -172,8 +186,8 @@ class LocRibTable {
 
   // Queues an entry for the kernel once.
   void markDirty(LocRibEntry& e) {
-    if (e.dirty_) return;
-    e.dirty_ = true;
+    if (e.dirty()) return;
+    e.flags_ |= LocRibEntry::kDirty;
     dirty_.push_back(indexOf(e));
   }
   std::size_t dirtyCount() const { return dirty_.size(); }
@@ -182,18 +196,19 @@ class LocRibTable {
     std::vector<Prefix> out;
     out.reserve(std::min(max, dirtyCount()));
     while (!dirty_.empty() && out.size() < max) {
-      LocRibEntry& e = at(dirty_.front());
+      const std::uint32_t i = dirty_.front();
+      LocRibEntry& e = at(i);
       dirty_.pop_front();
-      e.dirty_ = false;
-      out.push_back(e.prefix_);
-      if (e.paths.empty()) release(e);
+      e.flags_ &= static_cast<std::uint8_t>(~LocRibEntry::kDirty);
+      out.push_back(e.prefix());
+      if (e.paths_.empty()) release(i);
     }
     if (dirty_.empty()) dirty_.shrink_to_fit();  // a full-table burst should not pin its queue
     return out;
   }
   // An entry left without paths: freed now unless the kernel queue still has to see it.
   void releaseIfUnused(LocRibEntry& e) {
-    if (e.paths.empty() && !e.dirty_) release(e);
+    if (e.paths_.empty() && !e.dirty()) release(indexOf(e));
   }
 
   // Calls f(const LocRibEntry&) for every live entry.
@@ -201,46 +216,89 @@ class LocRibTable {
   void forEach(F&& f) const {
     for (std::uint32_t i : index_) {
       const LocRibEntry& e = at(i);
-      if (!e.paths.empty()) f(e);
+      if (!e.paths_.empty()) f(e);
     }
   }
 
  private:
-  static constexpr std::uint32_t kChunk = 4096;
-  using Chunk = std::array<LocRibEntry, kChunk>;
+  friend class LocRibEntry;
+  struct V6Entry {
+    LocRibEntry entry;  // first: LocRibEntry::prefix() finds the prefix from the entry's address
+    Prefix prefix;
+  };
+  static_assert(std::is_standard_layout_v<V6Entry>);
+
+  // Entries of one kind in fixed chunks, never moved, addressed by a dense index; freed slots are
+  // reused.
+  template <class T>
+  class Slab {
+   public:
+    std::uint32_t allocate() {
+      if (!free_.empty()) {
+        const std::uint32_t i = free_.back();
+        free_.pop_back();
+        return i;
+      }
+      if (next_ % kChunk == 0) chunks_.push_back(std::make_unique<Chunk>());
+      return next_++;
+    }
+    void release(std::uint32_t i) { free_.push_back(i); }
+    T& at(std::uint32_t i) { return (*chunks_[i / kChunk])[i % kChunk]; }
+    const T& at(std::uint32_t i) const { return (*chunks_[i / kChunk])[i % kChunk]; }
+
+   private:
+    static constexpr std::uint32_t kChunk = 4096;
+    using Chunk = std::array<T, kChunk>;
+    std::vector<std::unique_ptr<Chunk>> chunks_;
+    std::uint32_t next_ = 0;
+    std::vector<std::uint32_t> free_;
+  };
+  static constexpr std::uint32_t kV6Index = 1u << 31;  // set in an index of the IPv6 slab
 
   struct IndexHash {
     using is_transparent = void;
     const LocRibTable* table;
-    std::size_t operator()(std::uint32_t i) const { return std::hash<Prefix>{}(table->at(i).prefix_); }
+    std::size_t operator()(std::uint32_t i) const { return std::hash<Prefix>{}(table->at(i).prefix()); }
     std::size_t operator()(const Prefix& p) const { return std::hash<Prefix>{}(p); }
   };
   struct IndexEqual {
     using is_transparent = void;
     const LocRibTable* table;
     bool operator()(std::uint32_t a, std::uint32_t b) const { return a == b; }
-    bool operator()(std::uint32_t a, const Prefix& b) const { return table->at(a).prefix_ == b; }
-    bool operator()(const Prefix& a, std::uint32_t b) const { return a == table->at(b).prefix_; }
+    bool operator()(std::uint32_t a, const Prefix& b) const { return table->at(a).holds(b); }
+    bool operator()(const Prefix& a, std::uint32_t b) const { return table->at(b).holds(a); }
   };
 
-  LocRibEntry& at(std::uint32_t i) { return (*chunks_[i / kChunk])[i % kChunk]; }
-  const LocRibEntry& at(std::uint32_t i) const { return (*chunks_[i / kChunk])[i % kChunk]; }
-  std::uint32_t indexOf(const LocRibEntry& e) const { return *index_.find(e.prefix_); }
-  void release(LocRibEntry& e) {
-    const std::uint32_t i = indexOf(e);
+  LocRibEntry& at(std::uint32_t i) { return i & kV6Index ? v6_.at(i & ~kV6Index).entry : v4_.at(i); }
+  const LocRibEntry& at(std::uint32_t i) const { return i & kV6Index ? v6_.at(i & ~kV6Index).entry : v4_.at(i); }
+  std::uint32_t indexOf(const LocRibEntry& e) const { return *index_.find(e.prefix()); }
+  void release(std::uint32_t i) {
     index_.erase(i);
-    e.prefix_ = Prefix{};
-    free_.push_back(i);
+    if (i & kV6Index) {
+      v6_.at(i & ~kV6Index).prefix = Prefix{};
+      v6_.release(i & ~kV6Index);
+    } else {
+      v4_.release(i);
+    }
   }
 
-  std::vector<std::unique_ptr<Chunk>> chunks_;
-  std::uint32_t next_ = 0;
-  std::vector<std::uint32_t> free_;
+  Slab<LocRibEntry> v4_;
+  Slab<V6Entry> v6_;
   boost::unordered_flat_set<std::uint32_t, IndexHash, IndexEqual> index_;
   std::size_t live_ = 0;
   // A deque: it grows in small blocks and frees them as it is taken, where a vector would copy
   // itself while doubling during a full-table load.
   std::deque<std::uint32_t> dirty_;
 };
+
+inline Prefix LocRibEntry::prefix() const {
+  if (v6()) return reinterpret_cast<const LocRibTable::V6Entry*>(this)->prefix;
+  return Prefix(Address::v4(v4_), length_);
+}
+
+inline bool LocRibEntry::holds(const Prefix& p) const {
+  if (v6()) return reinterpret_cast<const LocRibTable::V6Entry*>(this)->prefix == p;
+  return p.family() == Afi::kIpv4 && p.length() == length_ && p.address().v4HostOrder() == v4_;
+}
 
 }  // namespace tartan::bgp

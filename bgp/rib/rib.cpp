@@ -87,7 +87,7 @@ std::vector<NlriEntry> Rib::routesOf(PeerId peer, std::optional<Afi> family) con
   // Without an Adj-RIB-In the Loc-RIB is the only record: a full walk, as BIRD's flush does.
   locRib_.forEach([&](const LocRibEntry& entry) {
     if (wanted(entry.prefix()))
-      for (const auto& path : entry.paths)
+      for (const auto& path : entry.paths_)
         if (path.peer == peer) routes.push_back(NlriEntry{entry.prefix(), path.pathId});
   });
   return routes;
@@ -220,25 +220,25 @@ void Rib::withdrawOriginated(const Prefix& prefix) { removeCandidate(prefix, kLo
 
 void Rib::setCandidate(const Prefix& prefix, PeerId peer, std::uint32_t pathId, Attrs attrs) {
   LocRibEntry& entry = locRib_.obtain(prefix);
-  std::size_t count = entry.paths.size();
-  Route* paths = entry.paths.data();
+  std::size_t count = entry.paths_.size();
+  Route* paths = entry.paths_.data();
   for (std::size_t i = 0; i < count; ++i) {
     auto& path = paths[i];
     if (path.peer == peer && path.pathId == pathId) {
       if (path.attrs == attrs) return;  // nothing changed
       path.attrs = std::move(attrs);
-      decide(entry, i < entry.multipathCount);
+      decide(entry, i < entry.multipathCount_);
       return;
     }
   }
   if (count == 0) {
     // The common case, a prefix with one path: no vector, no decision to run.
-    entry.paths.one_ = Route{peer, pathId, std::move(attrs)};
+    entry.paths_.one_ = Route{peer, pathId, std::move(attrs)};
     locRib_.addLive(1);
   } else {
-    auto all = entry.paths.take();
+    auto all = entry.paths_.take();
     all.push_back(Route{peer, pathId, std::move(attrs)});
-    entry.paths.set(std::move(all));
+    entry.paths_.set(std::move(all));
   }
   if (peer != kLocalPeer)
     if (auto it = peers_.find(peer); it != peers_.end()) ++it->second.accepted;
@@ -248,17 +248,17 @@ void Rib::setCandidate(const Prefix& prefix, PeerId peer, std::uint32_t pathId, 
 void Rib::removeCandidate(const Prefix& prefix, PeerId peer, std::uint32_t pathId) {
   LocRibEntry* entry = locRib_.findAny(prefix);
   if (!entry) return;
-  std::size_t count = entry->paths.size();
-  Route* paths = entry->paths.data();
+  std::size_t count = entry->paths_.size();
+  Route* paths = entry->paths_.data();
   std::size_t at = count;
   for (std::size_t i = 0; i < count; ++i)
     if (paths[i].peer == peer && paths[i].pathId == pathId) at = i;
   if (at == count) return;
-  const bool selected = at < entry->multipathCount;
-  auto all = entry->paths.take();
+  const bool selected = at < entry->multipathCount_;
+  auto all = entry->paths_.take();
   all.erase(all.begin() + static_cast<std::ptrdiff_t>(at));
-  entry->paths.set(std::move(all));
-  if (entry->paths.empty()) locRib_.addLive(-1);
+  entry->paths_.set(std::move(all));
+  if (entry->paths_.empty()) locRib_.addLive(-1);
   if (peer != kLocalPeer)
     if (auto it = peers_.find(peer); it != peers_.end() && it->second.accepted > 0) --it->second.accepted;
   decide(*entry, selected);
@@ -283,23 +283,23 @@ void Rib::changed(LocRibEntry& entry) {
 }
 
 void Rib::decide(LocRibEntry& entry, bool selectedChanged) {
-  if (entry.paths.empty()) {
-    entry.multipathCount = 0;
+  if (entry.paths_.empty()) {
+    entry.multipathCount_ = 0;
     changed(entry);
     if (LocRibEntry* e = locRib_.findAny(entry.prefix())) locRib_.releaseIfUnused(*e);
     return;
   }
-  std::size_t count = entry.paths.size();
-  Route* paths = entry.paths.data();
+  std::size_t count = entry.paths_.size();
+  Route* paths = entry.paths_.data();
   // What was selected before, to tell whether anything visible changed.
   boost::container::small_vector<std::pair<PeerId, std::uint32_t>, 4> before;
-  for (std::size_t i = 0; i < entry.multipathCount && i < count; ++i)
+  for (std::size_t i = 0; i < entry.multipathCount_ && i < count; ++i)
     before.emplace_back(paths[i].peer, paths[i].pathId);
-  Attrs bestBefore = entry.multipathCount ? paths[0].attrs : Attrs{};
+  Attrs bestBefore = entry.multipathCount_ ? paths[0].attrs : Attrs{};
 
   if (count == 1) {
-    entry.multipathCount = 1;
-    entry.decidedBy = DecisionStep::kOnlyCandidate;
+    entry.multipathCount_ = 1;
+    entry.decidedBy_ = DecisionStep::kOnlyCandidate;
   } else {
     std::vector<Candidate> candidates;
     candidates.reserve(count);
@@ -326,7 +326,7 @@ void Rib::decide(LocRibEntry& entry, bool selectedChanged) {
     // Reorder: the ECMP set (best first) to the front, the rest after.
     const std::size_t width =
         std::min<std::size_t>({sel.multipath.size(), std::max<std::size_t>(1, config_.maxPaths), 255});
-    auto all = entry.paths.take();
+    auto all = entry.paths_.take();
     std::vector<Route> ordered;
     ordered.reserve(all.size());
     std::vector<bool> taken(all.size());
@@ -336,13 +336,13 @@ void Rib::decide(LocRibEntry& entry, bool selectedChanged) {
     }
     for (std::size_t i = 0; i < all.size(); ++i)
       if (!taken[i]) ordered.push_back(std::move(all[i]));
-    entry.paths.set(std::move(ordered));
-    entry.multipathCount = static_cast<std::uint8_t>(width);
-    entry.decidedBy = sel.decidedBy;
-    paths = entry.paths.data();
-    count = entry.paths.size();
+    entry.paths_.set(std::move(ordered));
+    entry.multipathCount_ = static_cast<std::uint8_t>(width);
+    entry.decidedBy_ = sel.decidedBy;
+    paths = entry.paths_.data();
+    count = entry.paths_.size();
   }
-  bool same = !selectedChanged && before.size() == entry.multipathCount && paths[0].attrs == bestBefore;
+  bool same = !selectedChanged && before.size() == entry.multipathCount_ && paths[0].attrs == bestBefore;
   for (std::size_t i = 0; same && i < before.size(); ++i)
     same = before[i] == std::make_pair(paths[i].peer, paths[i].pathId);
   if (same) return;

@@ -359,7 +359,7 @@ std::optional<PathAttributes> Speaker::exportPolicy(const PeerInfo& to, const Pr
                                                    PathAttributes attrs) const {
   auto it = peers_.find(to.id);
   const auto* entry = rib_->locRib(prefix);
-  if (it == peers_.end() || !entry || entry->paths.empty()) return std::nullopt;
+  if (it == peers_.end() || !entry || entry->paths().empty()) return std::nullopt;
   const Route& best = entry->bestRoute();
   ExportCandidate candidate{&*best.attrs, best.peer == kLocalPeer, priorityOf(prefix, best)};
   if (candidate.local && !isBlock(prefix))
@@ -559,7 +559,7 @@ void Speaker::scheduleFlush() {
 
 std::optional<FibRoute> Speaker::kernelRoute(const Prefix& prefix) const {
   const auto* entry = rib_->locRib(prefix);
-  if (!entry || entry->paths.empty()) return std::nullopt;
+  if (!entry || entry->paths().empty()) return std::nullopt;
   FibRoute out;
   if (entry->bestRoute().peer == kLocalPeer) {
     if (!isBlock(prefix)) return std::nullopt;  // an announced kernel route: the kernel has it
@@ -648,7 +648,7 @@ std::vector<RouteReport> Speaker::routes() {
       const auto* entry = rib_->locRib(prefix);
       if (!entry) continue;
       bool first = true;
-      for (const auto& path : entry->paths) {
+      for (const auto& path : entry->paths()) {
         RouteReport r;
         r.prefix = prefix;
         r.best = first;

@@ -129,7 +129,7 @@ TEST_CASE("a better path from another peer replaces the best and re-exports") {
   rib.announce(2, n("192.0.2.0/24"), route({65003}));
   const auto* entry = rib.locRib(pfx("192.0.2.0/24"));
   CHECK(entry->bestRoute().peer == 2);
-  CHECK(entry->decidedBy == DecisionStep::kAsPathLength);
+  CHECK(entry->decidedBy() == DecisionStep::kAsPathLength);
   CHECK(sentTo(rib, 3, "192.0.2.0/24")->asPath == AsPath{{AsSegmentType::kSequence, {65003}}});
   // Peer 1 now hears about peer 2's path; peer 2 gets a withdrawal of the old export.
   CHECK(sentTo(rib, 1, "192.0.2.0/24"));
@@ -173,7 +173,7 @@ TEST_CASE("IGP cost from the resolver breaks ties before router ID") {
   rib.announce(1, n("192.0.2.0/24"), route({65009}, "10.0.0.1"));
   rib.announce(2, n("192.0.2.0/24"), route({65009}, "10.0.0.2"));
   CHECK(rib.locRib(pfx("192.0.2.0/24"))->bestRoute().peer == 2);
-  CHECK(rib.locRib(pfx("192.0.2.0/24"))->decidedBy == DecisionStep::kIgpCost);
+  CHECK(rib.locRib(pfx("192.0.2.0/24"))->decidedBy() == DecisionStep::kIgpCost);
 }
 
 TEST_CASE("without route reflection, iBGP routes are not sent to iBGP peers") {
@@ -756,13 +756,13 @@ TEST_CASE("ECMP candidates beyond the first live in the entry and go one by one"
   for (PeerId id = 1; id <= 3; ++id) rib.announce(id, n("192.0.2.0/24"), route({65002, 65010}));
   const auto* entry = rib.locRib(pfx("192.0.2.0/24"));
   REQUIRE(entry);
-  CHECK(entry->paths.size() == 3);
+  CHECK(entry->paths().size() == 3);
   CHECK(entry->multipath().size() == 3);
   rib.withdraw(1, n("192.0.2.0/24"));
-  CHECK(rib.locRib(pfx("192.0.2.0/24"))->paths.size() == 2);
+  CHECK(rib.locRib(pfx("192.0.2.0/24"))->paths().size() == 2);
   rib.withdraw(3, n("192.0.2.0/24"));
   REQUIRE(rib.locRib(pfx("192.0.2.0/24")));
-  CHECK(rib.locRib(pfx("192.0.2.0/24"))->paths.size() == 1);
+  CHECK(rib.locRib(pfx("192.0.2.0/24"))->paths().size() == 1);
   CHECK(rib.locRib(pfx("192.0.2.0/24"))->bestRoute().peer == 2);
   CHECK(rib.acceptedCount(2) == 1);
   CHECK(rib.acceptedCount(1) == 0);
@@ -805,4 +805,34 @@ TEST_CASE("the prefix filter and the attribute policy both apply, the filter fir
   CHECK(rib.announce(1, n("192.0.2.0/24"), route({65002})) == ImportResult::kAccepted);
   CHECK(policyCalls == 1);
   CHECK(rib.locRib(pfx("192.0.2.0/24"))->bestRoute().attrs->med == 7u);
+}
+
+TEST_CASE("the Loc-RIB table keeps IPv4 and IPv6 prefixes apart, reads each back whole, and reuses freed slots") {
+  LocRibTable table;
+  const std::vector<Prefix> prefixes{pfx("0.0.0.0/0"),          pfx("10.0.0.0/8"),    pfx("10.0.0.0/9"),
+                                     pfx("255.255.255.255/32"), pfx("::/0"),          pfx("2001:db8::/32"),
+                                     pfx("2001:db8::/48"),      pfx("2001:db8::1/128"), pfx("a00::/8")};
+  for (const auto& p : prefixes) CHECK(table.obtain(p).prefix() == p);
+  for (const auto& p : prefixes) {
+    const LocRibEntry* e = table.findAny(p);
+    REQUIRE(e);
+    CHECK(e->prefix() == p);
+    CHECK(&table.obtain(p) == e);  // obtain finds, it does not make a second
+    CHECK_FALSE(table.find(p));    // no path yet: not live
+  }
+  CHECK_FALSE(table.findAny(pfx("10.0.0.0/10")));
+  CHECK_FALSE(table.findAny(pfx("::/1")));
+
+  // Queued for the kernel without paths: taking them frees the slots, which new prefixes reuse.
+  for (const auto& p : prefixes) table.markDirty(*table.findAny(p));
+  table.markDirty(*table.findAny(prefixes[0]));  // once only
+  CHECK(table.dirtyCount() == prefixes.size());
+  CHECK(table.takeDirty(SIZE_MAX) == prefixes);
+  for (const auto& p : prefixes) CHECK_FALSE(table.findAny(p));
+  const Prefix v4 = pfx("192.0.2.0/24"), v6 = pfx("2001:db8:1::/64");
+  CHECK(table.obtain(v6).prefix() == v6);
+  CHECK(table.obtain(v4).prefix() == v4);
+  CHECK(table.findAny(v4)->prefix() == v4);
+  CHECK(table.findAny(v6)->prefix() == v6);
+  CHECK_FALSE(table.findAny(prefixes[7]));
 }
