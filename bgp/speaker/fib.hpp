@@ -70,7 +70,7 @@ class FibWriter {
   // Asks for onRoom once the queue has drained to half (at once if it already has).
   void notifyWhenRoom();
   void setOnRoom(std::function<void()> onRoom);
-  static constexpr std::size_t kMaxPending = 16384;
+  static constexpr std::size_t kMaxPending = 4096;
   // From now on the kernel holds only what update() asked for: stale routes of a previous run go.
   void reconcile();
   FibStats stats() const;
