@@ -30,6 +30,12 @@ bool asPathContains(const AsPath& path, std::uint32_t asn) {
   return false;
 }
 
+std::size_t asPathCount(const AsPath& path, std::uint32_t asn) {
+  std::size_t n = 0;
+  for (const auto& seg : path) n += static_cast<std::size_t>(std::count(seg.asns.begin(), seg.asns.end(), asn));
+  return n;
+}
+
 void prependAs(AsPath& path, std::uint32_t asn) {
   if (!path.empty() && path.front().type == AsSegmentType::kSequence && path.front().asns.size() < 255) {
     path.front().asns.insert(path.front().asns.begin(), asn);

@@ -181,6 +181,8 @@ std::size_t asPathLength(const AsPath& path);
 // The neighbouring AS: first AS of the first AS_SEQUENCE, or nullopt (local routes).
 std::optional<std::uint32_t> neighbourAs(const AsPath& path);
 bool asPathContains(const AsPath& path, std::uint32_t asn);
+// How many times asn appears, in every segment.
+std::size_t asPathCount(const AsPath& path, std::uint32_t asn);
 // Prepends asn to the leading AS_SEQUENCE (RFC 4271 §5.1.2), starting one if needed.
 void prependAs(AsPath& path, std::uint32_t asn);
 

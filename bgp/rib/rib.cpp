@@ -94,9 +94,10 @@ std::vector<NlriEntry> Rib::routesOf(PeerId peer, std::optional<Afi> family) con
 }
 
 ImportResult Rib::loopCheck(const PeerInfo& from, const PathAttributes& attrs) const {
-  // RFC 4271 §9.1.2: a route whose AS_PATH holds our AS came back to us.
+  // RFC 4271 §9.1.2: a route whose AS_PATH holds our AS came back to us (unless the peer is
+  // allowed that many of them).
   const bool external = from.asn != config_.localAs;
-  if (external && attrs.asPath && asPathContains(*attrs.asPath, config_.localAs))
+  if (external && attrs.asPath && asPathCount(*attrs.asPath, config_.localAs) > from.allowLocalAs)
     return ImportResult::kAsLoop;
   // RFC 4271 §6.3 (and RFC 7606 §7.2: treat-as-withdraw): an eBGP peer's AS comes first.
   if (external && from.enforceFirstAs && (!attrs.asPath || neighbourAs(*attrs.asPath) != from.asn))

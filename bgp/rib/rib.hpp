@@ -46,6 +46,9 @@ struct PeerInfo {
   // RFC 4271 §6.3 / RFC 7606 §7.2: from an eBGP peer the leftmost AS must be the peer's (off for
   // route servers, which do not prepend themselves).
   bool enforceFirstAs = true;
+  // How often our AS may appear in an eBGP route's AS_PATH before it counts as a loop (BGPPeer
+  // numAllowedLocalASNumbers, BIRD's `allow local as`): 0 is RFC 4271's rule.
+  std::uint32_t allowLocalAs = 0;
   // Keep this peer's Adj-RIB-In (when RibConfig::keepAdjRibIn allows): a speaker needs it only
   // for peers whose import policy it must re-run on routes as received.
   bool keepAdjRibIn = true;

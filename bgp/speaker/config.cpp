@@ -191,6 +191,21 @@ SpeakerConfig buildConfig(const ResourceSnapshot& snapshot, const std::string& n
   std::sort(config.blocks.begin(), config.blocks.end());
   config.blocks.erase(std::unique(config.blocks.begin(), config.blocks.end()), config.blocks.end());
 
+  // Service address ranges: Calico reads them from the cluster-wide configuration only, and every
+  // node announces them.
+  if (global) {
+    for (const auto* list : {&global->serviceClusterIPs, &global->serviceExternalIPs, &global->serviceLoadBalancerIPs})
+      for (const auto& block : *list) {
+        if (auto p = Prefix::parse(block.cidr))
+          config.serviceCidrs.push_back(*p);
+        else
+          warnings.push_back("BGPConfiguration default: bad service CIDR " + block.cidr);
+      }
+    std::sort(config.serviceCidrs.begin(), config.serviceCidrs.end());
+    config.serviceCidrs.erase(std::unique(config.serviceCidrs.begin(), config.serviceCidrs.end()),
+                              config.serviceCidrs.end());
+  }
+
   for (const auto& pool : snapshot.ipPools) {
     if (pool.spec.disabled) continue;
     if (auto p = Prefix::parse(pool.spec.cidr)) config.pools.push_back({*p, pool.spec.disableBGPExport});
@@ -258,6 +273,36 @@ SpeakerConfig buildConfig(const ResourceSnapshot& snapshot, const std::string& n
     }
   }
 
+  // The session settings a BGPPeer gives, whichever side of it this node is; nullopt when its
+  // password cannot be found (a session is never brought up without the password it asks for).
+  auto sessionOf = [&](const model::BGPPeer& peer, PeerType type) -> std::optional<PeerSpec> {
+    const auto& spec = peer.spec;
+    PeerSpec base;
+    base.type = type;
+    base.localAs = config.localAs;
+    base.nextHopMode = nextHopModeOf(peer, warnings);
+    base.ttlSecurity = spec.ttlSecurity;
+    if (spec.ttlSecurity && *spec.ttlSecurity == 0) base.ttlSecurity.reset();
+    base.bindNodeAddress = spec.sourceAddress != "None";
+    base.allowLocalAs = static_cast<std::uint32_t>(std::max<std::int32_t>(0, spec.numAllowedLocalASNumbers.value_or(0)));
+    base.filters = spec.filters;
+    // LongLivedGracefulRestart (RFC 9494) is not offered: plain graceful restart either way.
+    base.gracefulRestart = true;
+    if (spec.maxRestartTime)
+      if (auto s = parseDurationSeconds(*spec.maxRestartTime))
+        base.restartTime = static_cast<std::uint16_t>(std::min<std::uint32_t>(*s, 4095));
+    if (spec.password && spec.password->secretKeyRef) {
+      const auto& ref = *spec.password->secretKeyRef;
+      if (secrets) base.password = secrets(ref.name, ref.key);
+      if (!base.password) {
+        warnings.push_back("BGPPeer " + peer.metadata.name + ": secret " + ref.name + "/" + ref.key +
+                           " not found");
+        return std::nullopt;
+      }
+    }
+    return base;
+  };
+
   for (const auto& peer : snapshot.bgpPeers) {
     const auto& spec = peer.spec;
     bool applies = false;
@@ -272,26 +317,10 @@ SpeakerConfig buildConfig(const ResourceSnapshot& snapshot, const std::string& n
       applies = true;
     }
     if (!applies || refusedFilter(peer.metadata.name, spec.filters)) continue;
-    PeerSpec base;
-    base.type = type;
-    base.localAs = spec.localASNumber ? spec.localASNumber->value : config.localAs;
-    base.nextHopMode = nextHopModeOf(peer, warnings);
-    base.ttlSecurity = spec.ttlSecurity;
-    if (spec.ttlSecurity && *spec.ttlSecurity == 0) base.ttlSecurity.reset();
-    base.filters = spec.filters;
-    base.gracefulRestart = spec.restartMode != "LongLivedGracefulRestart" || true;
-    if (spec.maxRestartTime)
-      if (auto s = parseDurationSeconds(*spec.maxRestartTime))
-        base.restartTime = static_cast<std::uint16_t>(std::min<std::uint32_t>(*s, 4095));
-    if (spec.password && spec.password->secretKeyRef) {
-      const auto& ref = *spec.password->secretKeyRef;
-      if (secrets) base.password = secrets(ref.name, ref.key);
-      if (!base.password) {
-        warnings.push_back("BGPPeer " + peer.metadata.name + ": secret " + ref.name + "/" + ref.key +
-                           " not found");
-        continue;  // never bring up a session without the password it asks for
-      }
-    }
+    auto session = sessionOf(peer, type);
+    if (!session) continue;
+    PeerSpec base = std::move(*session);
+    if (spec.localASNumber) base.localAs = spec.localASNumber->value;
     if (!spec.peerIP.empty()) {
       auto parsed = parsePeerIp(spec.peerIP);
       if (!parsed) {
@@ -337,12 +366,9 @@ SpeakerConfig buildConfig(const ResourceSnapshot& snapshot, const std::string& n
                                ? selectorMatches(spec.nodeSelector, other.metadata.labels, warnings)
                                : true;
       if (!applies) continue;
-      PeerSpec base;
-      base.type = PeerType::kNodeSpecific;
-      base.localAs = config.localAs;
-      base.filters = spec.filters;
-      base.nextHopMode = nextHopModeOf(peer, warnings);
-      addNodePeers(other, base, "peer/" + peer.metadata.name + "/" + other.metadata.name);
+      auto base = sessionOf(peer, PeerType::kNodeSpecific);
+      if (!base) break;
+      addNodePeers(other, std::move(*base), "peer/" + peer.metadata.name + "/" + other.metadata.name);
     }
   }
 

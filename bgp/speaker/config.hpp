@@ -52,7 +52,9 @@ struct PeerSpec {
   bool gracefulRestart = true;
   std::uint16_t restartTime = 120;   // seconds, what we ask the peer to wait for us
   std::vector<std::string> filters;  // BGPFilter names, in order (each compiled in policies)
-  std::optional<Address> sourceAddress;
+  std::optional<Address> sourceAddress;  // bound before connecting; default: the node's address
+  bool bindNodeAddress = true;           // BGPPeer sourceAddress None: the kernel chooses
+  std::uint32_t allowLocalAs = 0;        // BGPPeer numAllowedLocalASNumbers
 
   bool operator==(const PeerSpec&) const = default;
 };
@@ -73,6 +75,9 @@ struct SpeakerConfig {
   bool routeReflector = false;
   std::optional<std::uint32_t> clusterId;
   std::vector<Prefix> blocks;  // this node's IPAM blocks: originated, each with a blackhole
+  // BGPConfiguration serviceClusterIPs, serviceExternalIPs and serviceLoadBalancerIPs: originated
+  // by every node, not installed in its kernel (kube-proxy owns those addresses). Sorted, unique.
+  std::vector<Prefix> serviceCidrs;
   std::vector<PoolSpec> pools;
   std::vector<PeerSpec> peers;                       // sorted by key
   std::map<std::string, CompiledFilter> policies;    // BGPFilters the speaker can apply, by name
@@ -83,7 +88,7 @@ struct SpeakerConfig {
   bool operator==(const SpeakerConfig& o) const {
     return nodeName == o.nodeName && localAs == o.localAs && routerId == o.routerId && ipv4 == o.ipv4 &&
            ipv6 == o.ipv6 && listenPort == o.listenPort && routeReflector == o.routeReflector &&
-           clusterId == o.clusterId && blocks == o.blocks && pools == o.pools && peers == o.peers &&
+           clusterId == o.clusterId && blocks == o.blocks && serviceCidrs == o.serviceCidrs && pools == o.pools && peers == o.peers &&
            policies == o.policies && prefixCommunities == o.prefixCommunities;
   }
 };

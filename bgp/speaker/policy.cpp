@@ -419,7 +419,8 @@ std::optional<PathAttributes> exportRoute(const SpeakerConfig& config, const Pee
     changes = decision.changes;
   } else {
     // Calico's calico_export_to_bgp_peers: pools with disableBGPExport never, then the
-    // prefix advertisements' communities, then our blocks and whatever lies in a pool.
+    // prefix advertisements' communities, then our blocks, the service ranges and whatever lies
+    // in a pool.
     bool exported = false;
     for (const auto& pool : config.pools) {
       if (!within(pool.cidr, prefix)) continue;
@@ -427,7 +428,9 @@ std::optional<PathAttributes> exportRoute(const SpeakerConfig& config, const Pee
       exported = true;
     }
     exported = exported || best.kernel ||
-               std::find(config.blocks.begin(), config.blocks.end(), prefix) != config.blocks.end();
+               std::find(config.blocks.begin(), config.blocks.end(), prefix) != config.blocks.end() ||
+               (best.local && std::find(config.serviceCidrs.begin(), config.serviceCidrs.end(), prefix) !=
+                                 config.serviceCidrs.end());
     if (!exported) return std::nullopt;
     changes = prefixAdvertisementChanges(config.prefixCommunities, prefix);
   }

@@ -202,19 +202,30 @@ void Speaker::reapplyPolicy(PeerId id, PeerEntry& entry) {
   entry.peer->send(std::move(bytes));
 }
 
+namespace {
+
+// What a configuration originates: the node's blocks and the service ranges, sorted.
+std::vector<Prefix> configuredPrefixes(const SpeakerConfig& config) {
+  std::vector<Prefix> out = config.blocks;
+  out.insert(out.end(), config.serviceCidrs.begin(), config.serviceCidrs.end());
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+}  // namespace
+
 void Speaker::originate(const SpeakerConfig& old, bool ribChanged) {
-  for (const auto& b : old.blocks)
-    if (std::find(config_.blocks.begin(), config_.blocks.end(), b) == config_.blocks.end())
-      rib_->withdrawOriginated(b);
-  for (const auto& b : config_.blocks) {
-    if (std::find(old.blocks.begin(), old.blocks.end(), b) != old.blocks.end()) continue;
-    rib_->originate(b, originAttributes(b));
-  }
-  // Kernel routes: all of them into a new Rib; a prefix that stopped being a block is the
-  // kernel route's again.
+  const auto before = configuredPrefixes(old), now = configuredPrefixes(config_);
+  for (const auto& p : before)
+    if (!std::binary_search(now.begin(), now.end(), p)) rib_->withdrawOriginated(p);
+  for (const auto& p : now)
+    if (!std::binary_search(before.begin(), before.end(), p)) rib_->originate(p, originAttributes(p));
+  // Kernel routes: all of them into a new Rib; a prefix the configuration stopped originating
+  // is the kernel route's again.
   for (const auto& [prefix, announcement] : kernelRoutes_) {
-    if (isBlock(prefix)) continue;
-    if (ribChanged || std::find(old.blocks.begin(), old.blocks.end(), prefix) != old.blocks.end())
+    if (isConfigured(prefix)) continue;
+    if (ribChanged || std::binary_search(before.begin(), before.end(), prefix))
       rib_->originate(prefix, originAttributes(prefix));
   }
 }
@@ -235,15 +246,20 @@ bool Speaker::isBlock(const Prefix& prefix) const {
   return std::find(config_.blocks.begin(), config_.blocks.end(), prefix) != config_.blocks.end();
 }
 
+bool Speaker::isConfigured(const Prefix& prefix) const {
+  return isBlock(prefix) ||
+         std::find(config_.serviceCidrs.begin(), config_.serviceCidrs.end(), prefix) != config_.serviceCidrs.end();
+}
+
 void Speaker::updateKernelRoutes(KernelRouteChanges changes) {
   asio::post(strand_, [this, changes = std::move(changes)] {
     for (const auto& prefix : changes.withdrawn) {
       if (kernelRoutes_.erase(prefix) == 0) continue;
-      if (rib_ && configured_ && !isBlock(prefix)) rib_->withdrawOriginated(prefix);
+      if (rib_ && configured_ && !isConfigured(prefix)) rib_->withdrawOriginated(prefix);
     }
     for (const auto& [prefix, announcement] : changes.announced) {
       auto [it, added] = kernelRoutes_.insert_or_assign(prefix, announcement);
-      if (!rib_ || !configured_ || isBlock(prefix)) continue;
+      if (!rib_ || !configured_ || isConfigured(prefix)) continue;
       // The interface is not a path attribute: a changed one is seen by the export policy only
       // when the route is exported again.
       if (!added) rib_->withdrawOriginated(prefix);
@@ -331,6 +347,7 @@ PeerInfo Speaker::peerInfo(const PeerEntry& entry, PeerId id) const {
   info.asn = entry.session ? entry.session->params.peerAs : spec.peerAs;
   info.routerId = entry.session ? entry.session->params.peerId : 0;
   info.routeReflectorClient = spec.routeReflectorClient;
+  info.allowLocalAs = spec.allowLocalAs;
   // The kernel priority of a route (BGPFilter setPriority) is found by re-running the peer's
   // import filters on the route as received, so only a peer with filters needs its routes kept
   // as received; for the others the Adj-RIB-In would be a second copy of the table.
@@ -362,7 +379,7 @@ std::optional<PathAttributes> Speaker::exportPolicy(const PeerInfo& to, const Pr
   if (it == peers_.end() || !entry || entry->paths().empty()) return std::nullopt;
   const Route& best = entry->bestRoute();
   ExportCandidate candidate{&*best.attrs, best.peer == kLocalPeer, priorityOf(prefix, best)};
-  if (candidate.local && !isBlock(prefix))
+  if (candidate.local && !isConfigured(prefix))
     if (auto k = kernelRoutes_.find(prefix); k != kernelRoutes_.end()) {
       candidate.kernel = true;
       candidate.interface = k->second.interface;
@@ -562,7 +579,8 @@ std::optional<FibRoute> Speaker::kernelRoute(const Prefix& prefix) const {
   if (!entry || entry->paths().empty()) return std::nullopt;
   FibRoute out;
   if (entry->bestRoute().peer == kLocalPeer) {
-    if (!isBlock(prefix)) return std::nullopt;  // an announced kernel route: the kernel has it
+    // An announced kernel route: the kernel has it; a service range: kube-proxy's.
+    if (!isBlock(prefix)) return std::nullopt;
     out.blackhole = true;  // our own block: traffic to unallocated addresses stops here
     return out;
   }

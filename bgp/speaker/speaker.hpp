@@ -109,6 +109,8 @@ class Speaker : public PeerObserver {
   void originate(const SpeakerConfig& old, bool ribChanged);
   PathAttributes originAttributes(const Prefix& prefix) const;
   bool isBlock(const Prefix& prefix) const;
+  // Originated by the configuration: a block or a service range.
+  bool isConfigured(const Prefix& prefix) const;
   void scheduleFlush();
   void flush();
   void maybeReconcile();

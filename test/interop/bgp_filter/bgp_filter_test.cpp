@@ -158,3 +158,75 @@ TEST_CASE("BGPFilter operations and reject rules change what BIRD 2 receives and
   CHECK(contains(routeIn(lab.tartanNs_, "10.66.3.0/24"), "via 10.99.0.2"));
   CHECK(routeIn(lab.tartanNs_, "10.66.2.0/24").empty());
 }
+
+namespace {
+
+// BIRD announces 10.67.1.0/24 with tartan's AS once in its path and 10.67.2.0/24 with it twice;
+// the BGPPeer allows it once (numAllowedLocalASNumbers: 1). The cluster-wide BGPConfiguration
+// names a service cluster IP range, which tartan announces and does not install.
+std::string birdLoopConfig() {
+  return "router id 10.99.0.2;\n"
+         "protocol device { scan time 1; }\n"
+         "protocol static s4 { ipv4; route 10.67.1.0/24 blackhole; route 10.67.2.0/24 blackhole; }\n"
+         "protocol bgp t4 {\n"
+         "  local as " +
+         std::to_string(kBirdAs) +
+         ";\n"
+         "  hold time 9; connect retry time 2; error wait time 1, 2;\n"
+         "  neighbor 10.99.0.1 as " +
+         std::to_string(kTartanAs) +
+         ";\n"
+         "  ipv4 { import all; export filter {\n"
+         "    if source != RTS_STATIC then reject;\n"
+         "    bgp_path.prepend(" +
+         std::to_string(kTartanAs) +
+         ");\n"
+         "    if net = 10.67.2.0/24 then bgp_path.prepend(" +
+         std::to_string(kTartanAs) +
+         ");\n"
+         "    accept; }; };\n"
+         "}\n";
+}
+
+model::Resource serviceConfiguration(std::vector<std::string> clusterIPs) {
+  auto config = bgpConfiguration(kTartanAs, false);
+  for (auto& cidr : clusterIPs) std::get<model::BGPConfiguration>(config).spec.serviceClusterIPs.push_back({cidr});
+  return config;
+}
+
+}  // namespace
+
+TEST_CASE("service cluster IPs are announced to BIRD 2 and not installed; numAllowedLocalASNumbers lets our AS in once",
+          "[interop][bird][services]") {
+  if (!haveNetAdmin()) {
+    WARN("needs root: skipped");
+    return;
+  }
+  TartanAndBird lab("s");
+  auto peer = bgpPeer("bird4", "10.99.0.2", kBirdAs);
+  std::get<model::BGPPeer>(peer).spec.numAllowedLocalASNumbers = 1;
+  writeResources(lab.dir_ / "store", {serviceConfiguration({"10.96.0.0/12"}), node("node1", "10.99.0.1/24", ""),
+                                      ipPool("pool4", "10.65.0.0/16"), ipPool("ext4", "10.67.0.0/16"),
+                                      ipamBlock("10.65.1.0/26", "node1"), peer});
+  lab.startBird(birdLoopConfig());
+  lab.startTartan();
+  LAB_REQUIRE(lab, waitFor([&] { return contains(lab.birdc("show protocols t4"), "Established"); }, 30s));
+
+  LAB_REQUIRE(lab, waitFor([&] { return contains(lab.birdc("show route 10.96.0.0/12"), "10.96.0.0/12"); }, 15s));
+  CHECK(contains(lab.birdc("show route 10.96.0.0/12 all"), "BGP.as_path: 64512\n"));
+  CHECK(contains(lab.birdc("show route 10.65.1.0/26"), "10.65.1.0/26"));  // the block, as ever
+  // Announced, not installed: kube-proxy owns the service addresses on the node.
+  CHECK(routeIn(lab.tartanNs_, "10.96.0.0/12").empty());
+
+  // Our AS once in the path: allowed by the peer; twice: a loop.
+  LAB_REQUIRE(lab, waitFor([&] { return contains(routeIn(lab.tartanNs_, "10.67.1.0/24"), "via 10.99.0.2"); }, 15s));
+  CHECK(routeIn(lab.tartanNs_, "10.67.2.0/24").empty());
+
+  // Live: the range goes from the configuration, BIRD sees it withdrawn; the session stays up.
+  const auto since = lab.birdc("show protocols t4");
+  writeResources(lab.dir_ / "store", {serviceConfiguration({})});
+  LAB_REQUIRE(lab,
+              waitFor([&] { return !contains(lab.birdc("show route 10.96.0.0/12"), "10.96.0.0/12"); }, 15s));
+  CHECK(contains(lab.birdc("show route 10.65.1.0/26"), "10.65.1.0/26"));
+  CHECK(lab.birdc("show protocols t4") == since);
+}

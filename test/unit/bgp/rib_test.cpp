@@ -107,6 +107,23 @@ TEST_CASE("routes with our AS in the path are loops and replace the earlier rout
   CHECK(rib.adjRibIn(1)->count(n("192.0.2.0/24")) == 1);
 }
 
+TEST_CASE("a peer allowed our AS N times (numAllowedLocalASNumbers) has paths with up to N of it accepted") {
+  Rib rib(rrConfig());
+  auto allowed = peer(1, 65002);
+  allowed.allowLocalAs = 2;
+  rib.addPeer(allowed);
+  rib.addPeer(peer(2, 65003));
+  CHECK(rib.announce(1, n("192.0.2.0/24"), route({65002, kLocalAs, 65009})) == ImportResult::kAccepted);
+  CHECK(rib.announce(1, n("192.0.2.64/26"), route({65002, kLocalAs, 65009, kLocalAs})) == ImportResult::kAccepted);
+  CHECK(rib.announce(1, n("192.0.2.128/26"), route({65002, kLocalAs, kLocalAs, kLocalAs})) ==
+        ImportResult::kAsLoop);
+  CHECK(rib.locRib(pfx("192.0.2.0/24")));
+  CHECK(rib.locRib(pfx("192.0.2.64/26")));
+  CHECK_FALSE(rib.locRib(pfx("192.0.2.128/26")));
+  // Another peer keeps RFC 4271's rule.
+  CHECK(rib.announce(2, n("198.51.100.0/24"), route({65003, kLocalAs})) == ImportResult::kAsLoop);
+}
+
 TEST_CASE("withdrawals remove the route and are queued to peers that had it") {
   Rib rib(rrConfig());
   rib.addPeer(peer(1, 65002));

@@ -480,6 +480,13 @@ TEST_CASE("export: default, prefix-advertisement communities, filter bypass, AS 
         exportRoute(config, peerWith({}), ebgp, pfx("10.70.1.0/26"), block, out));  // disableBGPExport
     CHECK_FALSE(exportRoute(config, peerWith({}), ebgp, pfx("172.16.0.0/24"), block, out));  // no pool
   }
+  SECTION("the default exports the service ranges we originate, not the same prefix learned") {
+    config.serviceCidrs = {pfx("10.96.0.0/12")};
+    CHECK(exportRoute(config, peerWith({}), ebgp, pfx("10.96.0.0/12"), block, out));
+    const ExportCandidate learned{&loc, false, std::nullopt};
+    CHECK_FALSE(exportRoute(config, peerWith({}), ebgp, pfx("10.96.0.0/12"), learned, out));
+    CHECK_FALSE(exportRoute(config, peerWith({}), ebgp, pfx("10.96.0.0/13"), block, out));
+  }
   SECTION("a reject rule withholds, an accept rule sends with its operations and bypasses the default") {
     auto reject = rule("Reject");
     reject.cidr = "10.65.1.0/26";

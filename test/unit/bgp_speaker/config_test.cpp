@@ -211,3 +211,60 @@ TEST_CASE("Go durations") {
   CHECK(parseDurationSeconds("1m30s") == 90u);
   CHECK_FALSE(parseDurationSeconds("soon"));
 }
+
+TEST_CASE("service ranges come from the default BGPConfiguration only, merged, sorted and unique") {
+  ResourceSnapshot snap;
+  snap.nodes.push_back(makeNode("a", "10.0.0.1/24"));
+  model::BGPConfiguration global;
+  global.metadata.name = "default";
+  global.spec.serviceClusterIPs = {{"10.96.0.0/12"}, {"fd00:96::/108"}};
+  global.spec.serviceExternalIPs = {{"192.0.2.0/24"}, {"10.96.0.0/12"}};
+  global.spec.serviceLoadBalancerIPs = {{"198.51.100.0/26"}, {"not-a-cidr"}};
+  model::BGPConfiguration perNode;
+  perNode.metadata.name = "node.a";
+  perNode.spec.serviceClusterIPs = {{"172.16.0.0/16"}};
+  snap.bgpConfigurations = {perNode, global};
+  const auto c = buildConfig(snap, "a");
+  CHECK(c.serviceCidrs == std::vector<Prefix>{*Prefix::parse("10.96.0.0/12"), *Prefix::parse("192.0.2.0/24"),
+                                              *Prefix::parse("198.51.100.0/26"), *Prefix::parse("fd00:96::/108")});
+  REQUIRE(c.warnings.size() == 1);
+  CHECK(c.warnings[0].find("not-a-cidr") != std::string::npos);
+}
+
+TEST_CASE("BGPPeer sourceAddress, numAllowedLocalASNumbers and session settings hold on both sides of a peerSelector") {
+  ResourceSnapshot snap;
+  snap.nodes = {makeNode("a", "10.0.0.1/24", "", "", {{"rr", "yes"}}), makeNode("b", "10.0.0.2/24")};
+  model::BGPConfiguration global;
+  global.metadata.name = "default";
+  global.spec.nodeToNodeMeshEnabled = false;
+  snap.bgpConfigurations.push_back(global);
+  auto tor = makePeer("tor", "10.0.0.254", 65001);
+  tor.spec.sourceAddress = "None";
+  tor.spec.numAllowedLocalASNumbers = 2;
+  snap.bgpPeers.push_back(tor);
+  model::BGPPeer toRr;
+  toRr.metadata.name = "to-rr";
+  toRr.spec.peerSelector = "has(rr)";
+  toRr.spec.ttlSecurity = 1;
+  toRr.spec.maxRestartTime = "30s";
+  toRr.spec.numAllowedLocalASNumbers = 1;
+  snap.bgpPeers.push_back(toRr);
+
+  const auto b = buildConfig(snap, "b");
+  const auto* t = b.peer("peer/tor/10.0.0.254");
+  REQUIRE(t);
+  CHECK_FALSE(t->bindNodeAddress);
+  CHECK(t->allowLocalAs == 2);
+  const auto* forward = b.peer("peer/to-rr/a/v4");
+  REQUIRE(forward);
+  CHECK(forward->bindNodeAddress);
+  // a is matched by the peerSelector: its side of the session has the same settings.
+  const auto a = buildConfig(snap, "a");
+  const auto* reverse = a.peer("peer/to-rr/b/v4");
+  REQUIRE(reverse);
+  for (const auto* p : {forward, reverse}) {
+    CHECK(p->ttlSecurity == std::optional<int>(1));
+    CHECK(p->restartTime == 30);
+    CHECK(p->allowLocalAs == 1);
+  }
+}
