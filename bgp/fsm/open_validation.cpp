@@ -80,6 +80,8 @@ std::variant<SessionParams, Notification> negotiate(const PeerConfig& config, co
   if (open.holdTime == 1 || open.holdTime == 2) return openError(OpenSubcode::kUnacceptableHoldTime);
   s.holdTime = std::min(open.holdTime, config.holdTime);
   s.keepaliveTime = static_cast<std::uint16_t>(s.holdTime / 3);
+  if (config.keepaliveTime && s.holdTime > 0)
+    s.keepaliveTime = std::max<std::uint16_t>(1, std::min(s.keepaliveTime, *config.keepaliveTime));
 
   for (auto code : config.requiredCapabilities) {
     const bool present = std::any_of(open.capabilities.begin(), open.capabilities.end(),

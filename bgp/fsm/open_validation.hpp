@@ -19,6 +19,9 @@ struct PeerConfig {
   std::uint32_t routerId = 0;                  // our BGP Identifier, host order
   std::optional<std::uint32_t> peerAs;         // nullopt: accept any AS
   std::uint16_t holdTime = 90;                 // 0 or >= 3 (RFC 4271 §4.2)
+  // Seconds between KEEPALIVEs; at most a third of the negotiated hold time (RFC 4271 §10),
+  // which is also the default.
+  std::optional<std::uint16_t> keepaliveTime;
   std::uint16_t connectRetryTime = 120;        // RFC 4271 §10 suggests 120 s
   std::uint16_t largeHoldTime = 240;           // hold timer before the OPEN exchange (§8.2.2: 4 min)
   std::optional<std::uint16_t> delayOpenTime;  // DelayOpen (§8.1.1, optional attribute 4)
@@ -37,7 +40,7 @@ struct SessionParams {
   std::uint32_t peerAs = 0;
   std::uint32_t peerId = 0;
   std::uint16_t holdTime = 0;       // 0: no KEEPALIVEs and no hold timer
-  std::uint16_t keepaliveTime = 0;  // holdTime / 3 (RFC 4271 §10)
+  std::uint16_t keepaliveTime = 0;  // holdTime / 3, or less if configured (RFC 4271 §10)
   bool fourOctetAs = false;
   bool routeRefresh = false;
   std::vector<AfiSafi> families;

@@ -291,6 +291,12 @@ SpeakerConfig buildConfig(const ResourceSnapshot& snapshot, const std::string& n
     if (spec.maxRestartTime)
       if (auto s = parseDurationSeconds(*spec.maxRestartTime))
         base.restartTime = static_cast<std::uint16_t>(std::min<std::uint32_t>(*s, 4095));
+    if (spec.keepaliveTime) {
+      if (auto s = parseDurationSeconds(*spec.keepaliveTime))
+        base.keepaliveTime = static_cast<std::uint16_t>(std::min<std::uint32_t>(*s, 65535));
+      else
+        warnings.push_back("BGPPeer " + peer.metadata.name + ": bad keepaliveTime " + *spec.keepaliveTime);
+    }
     if (spec.password && spec.password->secretKeyRef) {
       const auto& ref = *spec.password->secretKeyRef;
       if (secrets) base.password = secrets(ref.name, ref.key);

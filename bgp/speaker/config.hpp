@@ -51,6 +51,7 @@ struct PeerSpec {
   NextHopMode nextHopMode = NextHopMode::kAuto;
   bool gracefulRestart = true;
   std::uint16_t restartTime = 120;   // seconds, what we ask the peer to wait for us
+  std::optional<std::uint16_t> keepaliveTime;  // BGPPeer keepaliveTime, seconds
   std::vector<std::string> filters;  // BGPFilter names, in order (each compiled in policies)
   std::optional<Address> sourceAddress;  // bound before connecting; default: the node's address
   bool bindNodeAddress = true;           // BGPPeer sourceAddress None: the kernel chooses

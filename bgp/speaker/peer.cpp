@@ -111,6 +111,7 @@ fsm::PeerConfig Peer::fsmConfig(bool passive) const {
   c.routerId = localId_;
   c.peerAs = spec_.peerAs;
   c.holdTime = timers_.holdTime;
+  c.keepaliveTime = spec_.keepaliveTime;
   c.connectRetryTime = timers_.connectRetryTime;
   c.passive = passive;
   // One session per address family, as Calico runs BIRD and BIRD6.

@@ -313,6 +313,16 @@ TEST_CASE("hold time: the smaller wins, zero is allowed, 1 and 2 are unacceptabl
   CHECK(rejected(config(), peerOpen(2)) == openErr(OpenSubcode::kUnacceptableHoldTime));
 }
 
+TEST_CASE("keepalive time: the configured one when under a third of the hold time, else the third") {
+  auto c = config();
+  c.keepaliveTime = 5;
+  CHECK(accepted(c, peerOpen(30)).keepaliveTime == 5);
+  CHECK(accepted(c, peerOpen(9)).keepaliveTime == 3);
+  CHECK(accepted(c, peerOpen(0)).keepaliveTime == 0);  // no hold timer: no KEEPALIVEs
+  c.keepaliveTime = 0;
+  CHECK(accepted(c, peerOpen(30)).keepaliveTime == 1);
+}
+
 TEST_CASE("peer AS: 4-octet capability, AS_TRANS, and the configured AS") {
   auto c = config();
   c.peerAs = 4200000000u;

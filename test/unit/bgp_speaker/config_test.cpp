@@ -231,7 +231,7 @@ TEST_CASE("service ranges come from the default BGPConfiguration only, merged, s
   CHECK(c.warnings[0].find("not-a-cidr") != std::string::npos);
 }
 
-TEST_CASE("BGPPeer sourceAddress, numAllowedLocalASNumbers and session settings hold on both sides of a peerSelector") {
+TEST_CASE("BGPPeer sourceAddress, numAllowedLocalASNumbers, keepaliveTime and session settings hold on both sides of a peerSelector") {
   ResourceSnapshot snap;
   snap.nodes = {makeNode("a", "10.0.0.1/24", "", "", {{"rr", "yes"}}), makeNode("b", "10.0.0.2/24")};
   model::BGPConfiguration global;
@@ -248,6 +248,7 @@ TEST_CASE("BGPPeer sourceAddress, numAllowedLocalASNumbers and session settings 
   toRr.spec.ttlSecurity = 1;
   toRr.spec.maxRestartTime = "30s";
   toRr.spec.numAllowedLocalASNumbers = 1;
+  toRr.spec.keepaliveTime = "10s";
   snap.bgpPeers.push_back(toRr);
 
   const auto b = buildConfig(snap, "b");
@@ -266,5 +267,6 @@ TEST_CASE("BGPPeer sourceAddress, numAllowedLocalASNumbers and session settings 
     CHECK(p->ttlSecurity == std::optional<int>(1));
     CHECK(p->restartTime == 30);
     CHECK(p->allowLocalAs == 1);
+    CHECK(p->keepaliveTime == std::optional<std::uint16_t>(10));
   }
 }
