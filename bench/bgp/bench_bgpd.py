@@ -2,7 +2,8 @@
 """Full-table convergence: one BIRD 2 sender announces N IPv4 prefixes over one eBGP session to
 tartan-bgpd and, in the same run, to a BIRD 2 receiver (the baseline). Measured per receiver:
 time from Established to 99% and 100% of the prefixes in the Loc-RIB and in the kernel, the time
-to withdraw everything, peak RSS and CPU seconds. Prints JSON with the tartan/BIRD ratios.
+to withdraw everything, peak RSS (VmHWM), peak private memory (RssAnon, sampled), RSS before any
+route, and CPU seconds. Prints JSON with the tartan/BIRD ratios.
 
 Everything runs in namespaces this script creates (deleted at the end, also on failure); the
 daemons are started by us and stopped by PID. Needs root. Usage:
@@ -45,6 +46,38 @@ def proc_usage(pid):
         return {"peak_rss_mib": round(hwm / 1024, 1), "cpu_seconds": round(cpu, 2)}
     except (OSError, StopIteration):
         return {}
+
+
+def status_kib(pid, field):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return next(int(l.split()[1]) for l in f if l.startswith(field + ":"))
+    except (OSError, StopIteration):
+        return None
+
+
+class AnonPeak(threading.Thread):
+    """The peak of a process's private memory (RssAnon: heap, stacks, written pages), sampled every
+    20 ms. VmHWM also counts the pages of shared libraries and of the executable that the process
+    has touched: those are the page cache's, shared with every process that maps the same files."""
+
+    def __init__(self, pid):
+        super().__init__(daemon=True)
+        self.pid, self.peak, self.done = pid, 0, threading.Event()
+        self.start()
+
+    def run(self):
+        while not self.done.is_set():
+            v = status_kib(self.pid, "RssAnon")
+            if v is None:
+                return
+            self.peak = max(self.peak, v)
+            time.sleep(0.02)
+
+    def stop(self):
+        self.done.set()
+        self.join()
+        return round(self.peak / 1024, 1)
 
 
 def prefixes(n):
@@ -172,6 +205,11 @@ def run(bgpd, status_tool, n):
         # What each receiver's trie holds before any BGP route (connected and local routes).
         lab.kernel_base = {"tartan": (tartan.pid, trie_prefixes(tartan.pid)),
                            "bird": (bird_rx.pid, trie_prefixes(bird_rx.pid))}
+        time.sleep(1)  # settled: what each receiver holds before any route
+        idle = {role: {"idle_rss_mib": round(status_kib(p.pid, "VmRSS") / 1024, 1),
+                       "idle_anon_mib": round(status_kib(p.pid, "RssAnon") / 1024, 1)}
+                for role, p in (("tartan", tartan), ("bird", bird_rx))}
+        anon = {"tartan": AnonPeak(tartan.pid), "bird": AnonPeak(bird_rx.pid)}
         lab.spawn("src", ["bird", "-c", f"{t}/src.conf", "-s", f"{t}/src.ctl", "-f"], "src.log")
 
         results = {"tartan": {}, "bird": {}}
@@ -234,8 +272,10 @@ def run(bgpd, status_tool, n):
         for th in threads: th.join()
         for (role, _), o in outs.items():
             results[role].update(o)
-        results["tartan"].update(proc_usage(tartan.pid))
-        results["bird"].update(proc_usage(bird_rx.pid))
+        for role, p in (("tartan", tartan), ("bird", bird_rx)):
+            results[role].update(proc_usage(p.pid))
+            results[role]["peak_anon_mib"] = anon[role].stop()
+            results[role].update(idle[role])
         ratios = {}
         for k, v in results["tartan"].items():
             b = results["bird"].get(k)

@@ -125,7 +125,7 @@ int main(int argc, char** argv) {
   app.add_option("--datastore", datastoreSpec, "file:DIR")->required();
   app.add_option("--node", node, "this node's name (its Node resource)")->required();
   app.add_option("--log-level", logLevel, "trace, debug, info, warn, error");
-  app.add_option("--status-socket", statusSocket, "unix socket of the status API");
+  app.add_option("--status-socket", statusSocket, "unix socket of the status API (empty: none)");
   app.add_option("--secrets-dir", secretsDir, "BGP passwords: <dir>/<secret>/<key>");
   app.add_option("--listen-port", listenPort, "overrides BGPConfiguration listenPort");
   app.add_option("--hold-time", holdTime, "hold time offered to peers, seconds");
@@ -173,7 +173,8 @@ int main(int argc, char** argv) {
   for (int i = 0; i < std::max(1, threads); ++i) pool.emplace_back([&io] { io.run(); });
 
   auto speaker = std::make_unique<bs::Speaker>(io, options, std::move(*kernel));
-  auto status = bs::StatusServer::start(*speaker, statusSocket);
+  Result<std::unique_ptr<bs::StatusServer>> status = std::unique_ptr<bs::StatusServer>{};
+  if (!statusSocket.empty()) status = bs::StatusServer::start(*speaker, statusSocket);
   if (!status) logger->warn("{}", status.error().toString());
 
   std::unique_ptr<bs::KernelRouteWatcher> kernelRoutes;
