@@ -27,11 +27,13 @@ namespace {
 constexpr std::uint32_t kTartanAs = 64512;
 constexpr std::uint32_t kBirdAs = 65001;
 
-std::string birdConfig() {
+// BIRD's static routes and its eBGP session t4 to tartan, exporting by `exportClause`.
+std::string birdConfig(const std::string& routes, const std::string& exportClause) {
   return "router id 10.99.0.2;\n"
          "protocol device { scan time 1; }\n"
-         "protocol static s4 { ipv4; route 10.66.1.0/24 blackhole; route 10.66.2.0/24 blackhole;"
-         " route 10.66.3.0/24 blackhole; }\n"
+         "protocol static s4 { ipv4; " +
+         routes +
+         " }\n"
          "protocol bgp t4 {\n"
          "  local as " +
          std::to_string(kBirdAs) +
@@ -40,8 +42,15 @@ std::string birdConfig() {
          "  neighbor 10.99.0.1 as " +
          std::to_string(kTartanAs) +
          ";\n"
-         "  ipv4 { import all; export where source = RTS_STATIC; };\n"
+         "  ipv4 { import all; " +
+         exportClause +
+         " };\n"
          "}\n";
+}
+
+std::string birdConfig() {
+  return birdConfig("route 10.66.1.0/24 blackhole; route 10.66.2.0/24 blackhole; route 10.66.3.0/24 blackhole;",
+                    "export where source = RTS_STATIC;");
 }
 
 model::BGPFilterRule equalRule(const std::string& cidr, const std::string& action) {
@@ -165,27 +174,10 @@ namespace {
 // the BGPPeer allows it once (numAllowedLocalASNumbers: 1). The cluster-wide BGPConfiguration
 // names a service cluster IP range, which tartan announces and does not install.
 std::string birdLoopConfig() {
-  return "router id 10.99.0.2;\n"
-         "protocol device { scan time 1; }\n"
-         "protocol static s4 { ipv4; route 10.67.1.0/24 blackhole; route 10.67.2.0/24 blackhole; }\n"
-         "protocol bgp t4 {\n"
-         "  local as " +
-         std::to_string(kBirdAs) +
-         ";\n"
-         "  hold time 9; connect retry time 2; error wait time 1, 2;\n"
-         "  neighbor 10.99.0.1 as " +
-         std::to_string(kTartanAs) +
-         ";\n"
-         "  ipv4 { import all; export filter {\n"
-         "    if source != RTS_STATIC then reject;\n"
-         "    bgp_path.prepend(" +
-         std::to_string(kTartanAs) +
-         ");\n"
-         "    if net = 10.67.2.0/24 then bgp_path.prepend(" +
-         std::to_string(kTartanAs) +
-         ");\n"
-         "    accept; }; };\n"
-         "}\n";
+  const std::string as = std::to_string(kTartanAs);
+  return birdConfig("route 10.67.1.0/24 blackhole; route 10.67.2.0/24 blackhole;",
+                    "export filter { if source != RTS_STATIC then reject; bgp_path.prepend(" + as +
+                        "); if net = 10.67.2.0/24 then bgp_path.prepend(" + as + "); accept; };");
 }
 
 model::Resource serviceConfiguration(std::vector<std::string> clusterIPs) {
