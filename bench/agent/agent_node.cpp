@@ -6,12 +6,10 @@
 #include "tartan/model/kind.hpp"
 #include "tartan/syncer/syncer.hpp"
 
-#include <arpa/inet.h>
+#include <tartan/common/http_get.hpp>
+
 #include <fcntl.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -153,23 +151,7 @@ void commit(const std::string& spec, const std::vector<datastore::Op>& ops) {
 
 int httpStatus(const tt::NetNamespace& ns, int port, const std::string& path) {
   int status = 0;
-  inNamespace(ns, [&] {
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<uint16_t>(port));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    timeval timeout{1, 0};
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
-      const std::string request = "GET " + path + " HTTP/1.0\r\nHost: localhost\r\n\r\n";
-      if (::write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
-        char buf[64] = {};
-        if (::read(fd, buf, sizeof buf - 1) > 12) status = std::atoi(buf + 9);
-      }
-    }
-    ::close(fd);
-  });
+  inNamespace(ns, [&] { status = tartan::httpGetLocal(static_cast<std::uint16_t>(port), path, std::chrono::seconds(1)).status; });
   return status;
 }
 

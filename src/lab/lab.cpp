@@ -6,10 +6,8 @@
 #include "tartan/model/model.hpp"
 #include "tartan/syncer/syncer.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
+#include <tartan/common/http_get.hpp>
+
 #include <sys/wait.h>
 #include <unistd.h>
 #include <nlohmann/json.hpp>
@@ -241,22 +239,7 @@ Result<void> writeResources(const std::string& stateDir, const LabFile& lab) {
 int httpStatus(const std::string& netns, int port, const std::string& path) {
   int status = 0;
   std::thread worker([&] {
-    if (!enterNetns(netns)) return;
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<uint16_t>(port));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    timeval timeout{1, 0};
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
-      const std::string request = "GET " + path + " HTTP/1.0\r\nHost: localhost\r\n\r\n";
-      if (::write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
-        char buf[64] = {};
-        if (::read(fd, buf, sizeof buf - 1) > 12) status = std::atoi(buf + 9);  // "HTTP/1.1 200"
-      }
-    }
-    ::close(fd);
+    if (enterNetns(netns)) status = httpGetLocal(static_cast<std::uint16_t>(port), path, std::chrono::seconds(1)).status;
   });
   worker.join();
   return status;

@@ -5,6 +5,8 @@
 #include "support/netns.hpp"
 #include "tartan/calc/calc_graph.hpp"
 
+#include <tartan/common/http_get.hpp>
+
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
@@ -54,27 +56,13 @@ std::string readFile(const std::string& path) {
 
 // GET on the agent's health port inside the node namespace; the status, 0 if nothing answers.
 int httpGet(const tt::NetNamespace& ns, const std::string& path, std::string* body = nullptr) {
-  int status = 0;
+  tartan::HttpResponse r;
   std::thread([&] {
     tt::EnterNamespace in(ns);
-    int fd = tt::connectFrom(ns, "127.0.0.1", kHealthPort, 1000);
-    if (fd < 0) return;
-    const std::string request = "GET " + path + " HTTP/1.0\r\n\r\n";
-    if (::write(fd, request.data(), request.size()) > 0) {
-      std::string response;
-      char buf[4096];
-      pollfd p{fd, POLLIN, 0};
-      while (::poll(&p, 1, 2000) == 1) {
-        const ssize_t n = ::read(fd, buf, sizeof buf);
-        if (n <= 0) break;
-        response.append(buf, static_cast<size_t>(n));
-      }
-      if (response.size() > 12) status = std::atoi(response.c_str() + 9);
-      if (body) *body = response.substr(std::min(response.size(), response.find("\r\n\r\n") + 4));
-    }
-    ::close(fd);
+    r = tartan::httpGetLocal(static_cast<std::uint16_t>(kHealthPort), path);
   }).join();
-  return status;
+  if (body) *body = r.body;
+  return r.status;
 }
 
 // The agent binary as a child process in the node namespace; stopped by PID.

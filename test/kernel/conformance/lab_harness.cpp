@@ -1,17 +1,12 @@
 // The conformance lab: tartan-lab and tartanctl through their command lines, the truth-table
-// diff, the agent's metrics and its restart.
+// diff and the agent's restart.
 #include "lab_harness.hpp"
 
 #include "support/netns.hpp"
 
 #include <nlohmann/json.hpp>
 
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <sched.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,7 +15,6 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
-#include <thread>
 
 namespace tartan::conformance {
 namespace fs = std::filesystem;
@@ -30,7 +24,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr int kHealthPort = 9099;  // the port `tartan-lab up` gives the agent
 constexpr const char* kNode = "node-1";
 
 std::string env(const char* name) {
@@ -44,35 +37,6 @@ std::string tempFile(const std::string& stem, const std::string& text) {
                                                      "-" + std::to_string(++counter) + "-" + stem);
   std::ofstream(path) << text;
   return path.string();
-}
-
-// GET `path` from 127.0.0.1:<port> inside the named namespace: status line and body.
-std::string httpGet(const std::string& netns, int port, const std::string& path) {
-  std::string response;
-  std::thread worker([&] {
-    const int nsFd = ::open(("/run/netns/" + netns).c_str(), O_RDONLY | O_CLOEXEC);
-    if (nsFd < 0) return;
-    const bool entered = ::setns(nsFd, CLONE_NEWNET) == 0;
-    ::close(nsFd);
-    if (!entered) return;
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<uint16_t>(port));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    timeval timeout{2, 0};
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
-      const std::string request = "GET " + path + " HTTP/1.0\r\nHost: localhost\r\n\r\n";
-      if (::write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
-        char buf[4096];
-        for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) response.append(buf, static_cast<size_t>(n));
-      }
-    }
-    ::close(fd);
-  });
-  worker.join();
-  return response;
 }
 
 // A run killed before its destructor leaves its lab up; the next run takes it down. The lab is
@@ -358,7 +322,6 @@ std::string Lab::await(const Expectation& expect, std::chrono::milliseconds budg
   }
 }
 
-std::string Lab::metrics() const { return httpGet(nodeNetns(), kHealthPort, "/metrics"); }
 
 std::string Lab::iptablesSave() const {
   return tt::shell("ip netns exec " + nodeNetns() + " iptables-save -t filter 2>&1").output;

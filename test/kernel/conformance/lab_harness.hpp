@@ -111,8 +111,6 @@ class Lab {
                     const Families& families = kIpv4);
   std::chrono::milliseconds lastProbeDuration() const { return lastProbe_; }
 
-  // The agent's Prometheus exposition (GET /metrics on its health port in the node namespace).
-  std::string metrics() const;
   // iptables-save (filter table) of the node namespace.
   std::string iptablesSave() const;
   std::string agentLogTail(size_t lines) const;

@@ -1,6 +1,8 @@
 // A node whose own interfaces are host endpoints; see host_node.hpp.
 #include "host_node.hpp"
 
+#include <tartan/common/http_get.hpp>
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -30,15 +32,8 @@ std::string binary(const std::string& relative) {
 int httpStatus(const NetNamespace& ns, const std::string& path) {
   int status = 0;
   std::thread([&] {
-    const int fd = connectFrom(ns, "127.0.0.1", kHealthPort, 1000);
-    if (fd < 0) return;
-    const std::string request = "GET " + path + " HTTP/1.0\r\n\r\n";
-    if (::write(fd, request.data(), request.size()) > 0) {
-      char buf[64] = {};
-      pollfd p{fd, POLLIN, 0};
-      if (::poll(&p, 1, 2000) == 1 && ::read(fd, buf, sizeof buf - 1) > 12) status = std::atoi(buf + 9);
-    }
-    ::close(fd);
+    EnterNamespace in(ns);
+    status = tartan::httpGetLocal(static_cast<std::uint16_t>(kHealthPort), path).status;
   }).join();
   return status;
 }

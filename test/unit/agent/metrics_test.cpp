@@ -2,11 +2,10 @@
 #include "metrics.hpp"
 #include "health_server.hpp"
 
+#include <tartan/common/http_get.hpp>
+
 #include <catch2/catch.hpp>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <sstream>
@@ -75,24 +74,9 @@ namespace {
 
 // One HTTP/1.0 GET to 127.0.0.1:<port>; the status code, 0 if nothing answered.
 int get(uint16_t port, const std::string& path, std::string* body = nullptr) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  timeval timeout{5, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-  std::string response;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
-    const std::string request = "GET " + path + " HTTP/1.0\r\n\r\n";
-    if (::write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
-      char buf[4096];
-      for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) response.append(buf, static_cast<size_t>(n));
-    }
-  }
-  ::close(fd);
-  if (body) *body = response.substr(std::min(response.size(), response.find("\r\n\r\n") + 4));
-  return response.size() > 12 ? std::atoi(response.c_str() + 9) : 0;
+  auto r = tartan::httpGetLocal(port, path, std::chrono::seconds(5));
+  if (body) *body = r.body;
+  return r.status;
 }
 
 }  // namespace
