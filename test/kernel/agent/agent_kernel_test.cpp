@@ -2,6 +2,7 @@
 // `ip netns exec`), pod namespaces joined by veths named as Calico names them, resources written
 // with tartanctl. Every expectation is polled with a deadline, never slept for.
 #include "kernel/dataplane_iptables/traffic.hpp"
+#include "support/agent_process.hpp"
 #include "support/netns.hpp"
 #include "tartan/calc/calc_graph.hpp"
 
@@ -32,13 +33,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr int kHealthPort = 9099;  // free: the node namespace has its own loopback
-
-std::string binary(const std::string& relative) {
-  const char* dir = std::getenv("TARTAN_BINARY_DIR");
-  return dir ? std::string(dir) + "/" + relative : relative;
-}
-
 // Polls `condition` until it holds or `limit` passes.
 bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds limit = 30s) {
   const auto deadline = std::chrono::steady_clock::now() + limit;
@@ -54,48 +48,6 @@ std::string readFile(const std::string& path) {
   return {std::istreambuf_iterator<char>(in), {}};
 }
 
-// GET on the agent's health port inside the node namespace; the status, 0 if nothing answers.
-int httpGet(const tt::NetNamespace& ns, const std::string& path, std::string* body = nullptr) {
-  tartan::HttpResponse r;
-  std::thread([&] {
-    tt::EnterNamespace in(ns);
-    r = tartan::httpGetLocal(static_cast<std::uint16_t>(kHealthPort), path);
-  }).join();
-  if (body) *body = r.body;
-  return r.status;
-}
-
-// The agent binary as a child process in the node namespace; stopped by PID.
-class Agent {
- public:
-  Agent(const tt::NetNamespace& node, const std::string& datastore, const std::string& log) {
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-      const std::string agent = binary("src/agent/tartan-agent");
-      ::execlp("ip", "ip", "netns", "exec", node.name().c_str(), agent.c_str(), "--datastore",
-               datastore.c_str(), "--node", "node-1", "--health-port", std::to_string(kHealthPort).c_str(),
-               "--log-level", "debug", static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-  }
-  ~Agent() { stop(SIGKILL); }
-  // Sends `signal` and waits for the exit; the exit status.
-  int stop(int signal = SIGTERM) {
-    if (pid_ <= 0) return -1;
-    ::kill(pid_, signal);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return status;
-  }
-  bool running() { return pid_ > 0 && ::waitpid(pid_, nullptr, WNOHANG) == 0; }
-
- private:
-  pid_t pid_ = -1;
-};
 
 struct Pod {
   std::string ns, name, ip, labels;
@@ -135,11 +87,12 @@ struct Node {
   }
 
   std::string datastore() const { return "file:" + dir + "/datastore"; }
+  tt::AgentProcess::Options agentOptions() const { return {datastore(), dir + "/agent.log"}; }
 
   void apply(const std::string& name, const std::string& yaml) const {
     const std::string file = dir + "/" + name + ".yaml";
     std::ofstream(file) << yaml;
-    tt::shellOrThrow(binary("src/cli/tartanctl") + " --datastore " + datastore() + " apply -f " + file);
+    tt::shellOrThrow(tt::builtBinary("src/cli/tartanctl") + " --datastore " + datastore() + " apply -f " + file);
   }
 
   std::string podsYaml() const {
@@ -203,7 +156,7 @@ TEST_CASE(
   tt::EchoServer echo(*server.netns, "0.0.0.0", 8080);
   n.apply("pods", n.podsYaml());
 
-  auto agent = std::make_unique<Agent>(n.node, n.datastore(), n.dir + "/agent.log");
+  auto agent = std::make_unique<tt::AgentProcess>(n.node, n.agentOptions());
   // On a failed REQUIRE, the agent's own account of what happened.
   struct DumpLog {
     const Node& n;
@@ -213,10 +166,10 @@ TEST_CASE(
   } dumpLog{n};
 
   // Readiness flips to 200 once the first full sync is programmed; liveness is up meanwhile.
-  REQUIRE(eventually([&] { return httpGet(n.node, "/readiness") == 200; }, 90s));
-  CHECK(httpGet(n.node, "/liveness") == 200);
+  REQUIRE(agent->waitReady(90s));
+  CHECK(agent->httpGet("/liveness") == 200);
   std::string metrics;
-  CHECK(httpGet(n.node, "/metrics", &metrics) == 200);
+  CHECK(agent->httpGet("/metrics", &metrics) == 200);
   CHECK(metrics.find("tartan_agent_in_sync 1") != std::string::npos);
   CHECK(metrics.find("tartan_agent_local_endpoints 3") != std::string::npos);
 
@@ -247,8 +200,8 @@ TEST_CASE(
   CHECK(tt::canConnect(*trusted.netns, server.ip, 8080));
 
   // A restart takes over in place: established connections live on, verdicts stay.
-  agent = std::make_unique<Agent>(n.node, n.datastore(), n.dir + "/agent.log");
-  CHECK(eventually([&] { return httpGet(n.node, "/readiness") == 200; }, 90s));
+  agent = std::make_unique<tt::AgentProcess>(n.node, n.agentOptions());
+  CHECK(agent->waitReady(90s));
   CHECK(tt::echoes(fromTrusted));
   CHECK(tt::echoes(fromOther));
   CHECK_FALSE(tt::canConnect(*other.netns, server.ip, 8080));
@@ -280,14 +233,14 @@ spec:
   routeRefreshInterval: 2s
 )");
   n.apply("pods", n.podsYaml());
-  Agent agent(n.node, n.datastore(), n.dir + "/agent.log");
+  tt::AgentProcess agent(n.node, n.agentOptions());
   struct DumpLog {
     const Node& n;
     ~DumpLog() {
       if (std::uncaught_exceptions() > 0) std::cerr << "---- agent log ----\n" << n.agentLog() << "----\n";
     }
   } dumpLog{n};
-  REQUIRE(eventually([&] { return httpGet(n.node, "/readiness") == 200; }, 90s));
+  REQUIRE(agent.waitReady(90s));
   REQUIRE(eventually([&] { return tt::canConnect(*client.netns, server.ip, 8080); }));
 
   // The backend asked for: nft holds our hook in FORWARD.
@@ -314,7 +267,7 @@ spec:
       20s));
   CHECK(eventually([&] { return tt::canConnect(*client.netns, server.ip, 8080); }));
   std::string metrics;
-  CHECK(httpGet(n.node, "/metrics", &metrics) == 200);
+  CHECK(agent.httpGet("/metrics", &metrics) == 200);
   CHECK(metrics.find("tartan_agent_resyncs_total 0\n") == std::string::npos);
   CHECK(agent.stop(SIGTERM) == 0);
 }

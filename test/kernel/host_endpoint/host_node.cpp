@@ -1,14 +1,6 @@
 // A node whose own interfaces are host endpoints; see host_node.hpp.
 #include "host_node.hpp"
 
-#include <tartan/common/http_get.hpp>
-
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -18,27 +10,6 @@ namespace tartan::test::hep {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-
-namespace {
-
-constexpr int kHealthPort = 9099;  // the node namespace has a loopback of its own
-
-std::string binary(const std::string& relative) {
-  const char* dir = std::getenv("TARTAN_BINARY_DIR");
-  return dir ? std::string(dir) + "/" + relative : relative;
-}
-
-// The HTTP status of GET `path` on the agent's health port, 0 if nothing answers.
-int httpStatus(const NetNamespace& ns, const std::string& path) {
-  int status = 0;
-  std::thread([&] {
-    EnterNamespace in(ns);
-    status = tartan::httpGetLocal(static_cast<std::uint16_t>(kHealthPort), path).status;
-  }).join();
-  return status;
-}
-
-}  // namespace
 
 bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds limit) {
   const auto deadline = std::chrono::steady_clock::now() + limit;
@@ -106,10 +77,7 @@ HostNode::HostNode() {
 }
 
 HostNode::~HostNode() {
-  if (agent_ > 0) {
-    ::kill(agent_, SIGKILL);
-    ::waitpid(agent_, nullptr, 0);
-  }
+  agent_.reset();
   std::error_code ec;
   fs::remove_all(dir_, ec);
 }
@@ -117,32 +85,18 @@ HostNode::~HostNode() {
 void HostNode::apply(const std::string& name, const std::string& yaml) const {
   const std::string file = dir_ + "/" + name + ".yaml";
   std::ofstream(file) << yaml;
-  shellOrThrow(binary("src/cli/tartanctl") + " --datastore file:" + dir_ + "/datastore apply -f " + file);
+  shellOrThrow(builtBinary("src/cli/tartanctl") + " --datastore file:" + dir_ + "/datastore apply -f " + file);
 }
 
 void HostNode::remove(const std::string& name) const {
-  shellOrThrow(binary("src/cli/tartanctl") + " --datastore file:" + dir_ + "/datastore delete -f " + dir_ +
+  shellOrThrow(builtBinary("src/cli/tartanctl") + " --datastore file:" + dir_ + "/datastore delete -f " + dir_ +
                "/" + name + ".yaml");
 }
 
 void HostNode::startAgent() {
-  if (agent_ > 0) throw std::logic_error("agent already running");
-  const std::string log = dir_ + "/agent.log";
-  const std::string agent = binary("src/agent/tartan-agent");
-  const std::string datastore = "file:" + dir_ + "/datastore";
-  const std::string port = std::to_string(kHealthPort);
-  agent_ = ::fork();
-  if (agent_ == 0) {
-    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    ::dup2(fd, 1);
-    ::dup2(fd, 2);
-    ::execlp("ip", "ip", "netns", "exec", node_.name().c_str(), agent.c_str(), "--datastore",
-             datastore.c_str(), "--node", "node-1", "--health-port", port.c_str(), "--log-level", "debug",
-             static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  if (!eventually([&] { return httpStatus(node_, "/readiness") == 200; }, 90s))
-    throw std::runtime_error("tartan-agent not ready within 90 s; its log:\n" + agentLog());
+  if (agent_) throw std::logic_error("agent already running");
+  agent_ = std::make_unique<AgentProcess>(node_, AgentProcess::Options{"file:" + dir_ + "/datastore", dir_ + "/agent.log"});
+  if (!agent_->waitReady(90s)) throw std::runtime_error("tartan-agent not ready within 90 s; its log:\n" + agentLog());
 }
 
 std::string HostNode::agentLog() const {

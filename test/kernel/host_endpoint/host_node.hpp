@@ -16,6 +16,7 @@
 #pragma once
 
 #include "kernel/dataplane_iptables/traffic.hpp"
+#include "support/agent_process.hpp"
 #include "support/netns.hpp"
 
 #include <sys/types.h>
@@ -23,6 +24,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <string>
 #include <thread>
 
@@ -81,7 +83,7 @@ class HostNode {
   NetNamespace peer_{"hep-peer"};
   NetNamespace far_{"hep-far"};
   std::string dir_;
-  pid_t agent_ = -1;
+  std::unique_ptr<AgentProcess> agent_;
 };
 
 // Everything the agent needs to know of the node's host endpoints: `HostEndpoint` YAML.
