@@ -36,6 +36,7 @@ Level fromSpec(const model::AgentConfigurationSpec& spec, std::vector<Error>& wa
   put(level, "routeRefreshInterval", spec.routeRefreshInterval);
   put(level, "logPrefix", spec.logPrefix);
   put(level, "workloadSourceSpoofing", spec.workloadSourceSpoofing);
+  put(level, "ipForwarding", spec.ipForwarding);
   if (spec.ipv6Support) level["ipv6support"] = *spec.ipv6Support ? "true" : "false";
   if (spec.maxIpsetSize) level["maxipsetsize"] = std::to_string(*spec.maxIpsetSize);
   for (auto [key, ports] : {std::pair{"failsafeinboundhostports", &spec.failsafeInboundHostPorts},
@@ -106,6 +107,11 @@ void applyLevel(const Level& level, const std::string& where, AgentConfig& confi
         bad(key, value, "is not a positive number");
       else
         config.maxIpsetSize = n;
+    } else if (key == "ipforwarding") {
+      if (value == "Enabled" || value == "Disabled")
+        config.ipForwarding = value == "Enabled";
+      else
+        bad(key, value, "is not Enabled or Disabled");
     } else if (key == "workloadsourcespoofing") {
       if (value == "Disabled" || value == "Any")
         config.workloadSourceSpoofing = value;

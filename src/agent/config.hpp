@@ -34,6 +34,9 @@ struct AgentConfig {
   int maxIpsetSize = 1048576;
   // Felix writes rp_filter=1 (strict) on workload interfaces unless workloads may spoof ("Any").
   std::string workloadSourceSpoofing = "Disabled";
+  // Felix's IPForwarding: the agent turns the node's forwarding on (IPv4 at once, IPv6 once there
+  // is an IPv6 workload). Disabled is for nodes where Tartan only protects the host.
+  bool ipForwarding = true;
 
   bool operator==(const AgentConfig&) const = default;
 

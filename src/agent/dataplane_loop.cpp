@@ -109,7 +109,7 @@ void DataplaneLoop::run() {
     bool ok = static_cast<bool>(applied);
     if (!applied) log->error("apply failed, will read back and retry: {}", applied.error().toString());
     if (nl && routesDue) {
-      RouteSyncReport report = routes.sync(*nl, *nl, sysctls, config.rpFilter());
+      RouteSyncReport report = routes.sync(*nl, *nl, sysctls, {config.rpFilter(), config.ipForwarding});
       lastRouteSync = start;
       ++metrics_.routeSyncs;
       metrics_.workloadRoutes = static_cast<int64_t>(report.routes);

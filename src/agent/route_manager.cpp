@@ -19,7 +19,7 @@ void RouteManager::removeEndpoint(const std::string& id) {
 }
 
 RouteSyncReport RouteManager::sync(netlink::RouteTable& routeTable, netlink::LinkTable& linkTable,
-                                   netlink::InterfaceSysctls& sysctls, const std::string& rpFilter) {
+                                   netlink::InterfaceSysctls& sysctls, const HostSettings& host) {
   RouteSyncReport report;
   dirty_ = false;
   auto links = linkTable.listLinks();
@@ -32,15 +32,18 @@ RouteSyncReport RouteManager::sync(netlink::RouteTable& routeTable, netlink::Lin
   for (const auto& link : *links) ifindex[link.name] = link.ifindex;
 
   std::vector<netlink::Route> desired;
-  // IPv6 forwarding is a per-namespace switch: the per-interface `forwarding` below only makes an
+  // Forwarding is a per-namespace switch: the per-interface `forwarding` below only makes an
   // interface behave as a router's (no SLAAC, router flag in NAs); packets are forwarded between
-  // interfaces only with `all.forwarding` on. Felix turns it on (ipForwarding: Enabled); here it
-  // is turned on once the node has an IPv6 workload, and checked again at every sync.
-  const bool anyIpv6 = std::any_of(endpoints_.begin(), endpoints_.end(),
-                                   [](const auto& entry) { return !entry.second.ipv6Nets.empty(); });
-  if (anyIpv6) {
-    if (auto on = sysctls.ensure(netlink::SysctlTree::Ipv6Conf, "all", "forwarding", "1"); !on)
-      report.errors.push_back(on.error());
+  // interfaces only with `all.forwarding` on (for IPv4 that is net.ipv4.ip_forward). With
+  // ipForwarding Enabled, as Felix does, IPv4's is turned on at once and IPv6's once the node has
+  // an IPv6 workload; both are checked again at every sync. Disabled: neither is touched.
+  if (host.ipForwarding) {
+    const bool anyIpv6 = std::any_of(endpoints_.begin(), endpoints_.end(),
+                                     [](const auto& entry) { return !entry.second.ipv6Nets.empty(); });
+    for (auto tree : {netlink::SysctlTree::Ipv4Conf, netlink::SysctlTree::Ipv6Conf}) {
+      if (tree == netlink::SysctlTree::Ipv6Conf && !anyIpv6) continue;
+      if (auto on = sysctls.ensure(tree, "all", "forwarding", "1"); !on) report.errors.push_back(on.error());
+    }
   }
   for (const auto& [id, wep] : endpoints_) {
     auto it = ifindex.find(wep.interfaceName);
@@ -64,7 +67,7 @@ RouteSyncReport RouteManager::sync(netlink::RouteTable& routeTable, netlink::Lin
         done == configured_.end() || done->second != it->second) {
       auto applied = netlink::applySysctls(
           sysctls, netlink::workloadInterfaceSysctls(wep.interfaceName, !wep.ipv4Nets.empty(),
-                                                     !wep.ipv6Nets.empty(), rpFilter));
+                                                     !wep.ipv6Nets.empty(), host.rpFilter));
       if (applied) {
         configured_[wep.interfaceName] = it->second;
         ++report.sysctlsApplied;

@@ -40,6 +40,12 @@ struct RouteSyncReport {
   std::vector<Error> errors;
 };
 
+// What the node's own settings should be, from the agent's configuration.
+struct HostSettings {
+  std::string rpFilter = "1";  // rp_filter of workload interfaces
+  bool ipForwarding = true;    // net.ipv4.conf.all.forwarding, and IPv6's once an IPv6 workload is here
+};
+
 class RouteManager {
  public:
   void setEndpoint(const std::string& id, WorkloadRoutes routes);
@@ -48,7 +54,7 @@ class RouteManager {
   void markDirty() { dirty_ = true; }
 
   RouteSyncReport sync(netlink::RouteTable& routes, netlink::LinkTable& links,
-                       netlink::InterfaceSysctls& sysctls, const std::string& rpFilter);
+                       netlink::InterfaceSysctls& sysctls, const HostSettings& host);
 
  private:
   std::map<std::string, WorkloadRoutes> endpoints_;

@@ -62,9 +62,10 @@ struct Node {
   Node() {
     dir = (fs::temp_directory_path() / ("tartan-agent-test-" + tt::uniqueSuffix())).string();
     fs::create_directories(dir + "/datastore");
-    // An uplink carries the node's default route, so proxy ARP answers for 169.254.1.1.
+    // An uplink carries the node's default route, so proxy ARP answers for 169.254.1.1. IP
+    // forwarding is left off: turning it on is the agent's job (ipForwarding: Enabled).
     node.execOrThrow(
-        "sysctl -qw net.ipv4.ip_forward=1 && ip link add uplink type veth peer name uplink-peer && "
+        "sysctl -qw net.ipv4.ip_forward=0 && ip link add uplink type veth peer name uplink-peer && "
         "ip link set uplink-peer up && ip link set uplink up && ip route add default dev uplink");
   }
   ~Node() {
@@ -168,6 +169,7 @@ TEST_CASE(
   // Readiness flips to 200 once the first full sync is programmed; liveness is up meanwhile.
   REQUIRE(agent->waitReady(90s));
   CHECK(agent->httpGet("/liveness") == 200);
+  CHECK(n.node.exec("sysctl -n net.ipv4.ip_forward").output == "1\n");
   std::string metrics;
   CHECK(agent->httpGet("/metrics", &metrics) == 200);
   CHECK(metrics.find("tartan_agent_in_sync 1") != std::string::npos);

@@ -75,6 +75,18 @@ TEST_CASE("workloadSourceSpoofing Any turns strict reverse-path filtering off") 
   CHECK(mergeConfig({&global, nullptr, {}}).config.rpFilter() == "0");
 }
 
+TEST_CASE("ipForwarding: Enabled by default, Disabled from the node's configuration or the environment") {
+  CHECK(mergeConfig({}).config.ipForwarding);
+  AgentConfigurationSpec node;
+  node.ipForwarding = "Disabled";
+  CHECK_FALSE(mergeConfig({nullptr, &node, {}}).config.ipForwarding);
+  CHECK(mergeConfig({nullptr, &node, {{"TARTAN_IPFORWARDING", "Enabled"}}}).config.ipForwarding);
+  const auto bad = mergeConfig({nullptr, nullptr, {{"TARTAN_IPFORWARDING", "yes"}}});
+  CHECK(bad.config.ipForwarding);
+  REQUIRE(bad.warnings.size() == 1);
+  CHECK(bad.warnings[0].what.find("Enabled or Disabled") != std::string::npos);
+}
+
 TEST_CASE("Go durations") {
   CHECK(*parseGoDuration("90s") == std::chrono::seconds(90));
   CHECK(*parseGoDuration("1m30s") == std::chrono::seconds(90));

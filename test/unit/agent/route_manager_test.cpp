@@ -35,8 +35,9 @@ struct Fixture {
     nl.addLink(link(1, "lo"));
     nl.addLink(link(5, "tartaaaa"));
     sysctls.addInterface("tartaaaa");
+    sysctls.addInterface("all");  // the namespace-wide switches
   }
-  agent::RouteSyncReport sync() { return routes.sync(nl, nl, sysctls, "1"); }
+  agent::RouteSyncReport sync(bool ipForwarding = true) { return routes.sync(nl, nl, sysctls, {"1", ipForwarding}); }
 };
 
 }  // namespace
@@ -111,4 +112,29 @@ TEST_CASE("IPv6 addresses get /128 routes and the IPv6 sysctls") {
   f.sync();
   CHECK(agentRoutes(f.nl).size() == 2);
   CHECK(*f.sysctls.get(SysctlTree::Ipv6Conf, "tartaaaa", "proxy_ndp") == "1");
+}
+
+TEST_CASE("ipForwarding: Enabled turns the node's IPv4 forwarding on, IPv6's once an IPv6 workload is here; Disabled touches neither") {
+  Fixture f;
+  f.routes.setEndpoint("k8s/shop/db/eth0", WorkloadRoutes{"tartaaaa", {"10.65.0.2/32"}, {}});
+  SECTION("Enabled") {
+    CHECK(f.sync().errors.empty());
+    CHECK(*f.sysctls.get(SysctlTree::Ipv4Conf, "all", "forwarding") == "1");
+    CHECK(*f.sysctls.get(SysctlTree::Ipv6Conf, "all", "forwarding") == "0");
+    f.routes.setEndpoint("k8s/shop/db/eth0", WorkloadRoutes{"tartaaaa", {"10.65.0.2/32"}, {"fd00:65::2/128"}});
+    CHECK(f.sync().errors.empty());
+    CHECK(*f.sysctls.get(SysctlTree::Ipv6Conf, "all", "forwarding") == "1");
+    // Someone turns it off behind the agent's back: the next sync turns it on again.
+    REQUIRE(f.sysctls.set(SysctlTree::Ipv4Conf, "all", "forwarding", "0"));
+    f.routes.markDirty();
+    f.sync();
+    CHECK(*f.sysctls.get(SysctlTree::Ipv4Conf, "all", "forwarding") == "1");
+  }
+  SECTION("Disabled") {
+    f.routes.setEndpoint("k8s/shop/db/eth0", WorkloadRoutes{"tartaaaa", {"10.65.0.2/32"}, {"fd00:65::2/128"}});
+    CHECK(f.sync(false).errors.empty());
+    CHECK(*f.sysctls.get(SysctlTree::Ipv4Conf, "all", "forwarding") == "0");
+    CHECK(*f.sysctls.get(SysctlTree::Ipv6Conf, "all", "forwarding") == "0");
+    CHECK(agentRoutes(f.nl).size() == 2);  // the workload's routes as ever
+  }
 }
