@@ -134,6 +134,7 @@ SpeakerConfig buildConfig(const ResourceSnapshot& snapshot, const std::string& n
   const std::uint32_t clusterAs = global && global->asNumber ? global->asNumber->value : kDefaultAs;
   const bool mesh = !global || global->nodeToNodeMeshEnabled.value_or(true);
   if (global && global->listenPort != 0) config.listenPort = global->listenPort;
+  if (global && global->bindMode == std::optional<std::string>("NodeIP")) config.listenOnNodeAddresses = true;
   std::optional<std::string> meshPassword;
   if (global && global->nodeMeshPassword && global->nodeMeshPassword->secretKeyRef && secrets) {
     const auto& ref = *global->nodeMeshPassword->secretKeyRef;

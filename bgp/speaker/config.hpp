@@ -73,6 +73,8 @@ struct SpeakerConfig {
   std::optional<Address> ipv4;  // the node's BGP addresses (next hop self, mesh endpoints)
   std::optional<Address> ipv6;
   std::uint16_t listenPort = 179;
+  // BGPConfiguration bindMode NodeIP: listen on the node's BGP addresses only, not on all.
+  bool listenOnNodeAddresses = false;
   bool routeReflector = false;
   std::optional<std::uint32_t> clusterId;
   std::vector<Prefix> blocks;  // this node's IPAM blocks: originated, each with a blackhole
@@ -88,7 +90,8 @@ struct SpeakerConfig {
   const PeerSpec* peer(const std::string& key) const;
   bool operator==(const SpeakerConfig& o) const {
     return nodeName == o.nodeName && localAs == o.localAs && routerId == o.routerId && ipv4 == o.ipv4 &&
-           ipv6 == o.ipv6 && listenPort == o.listenPort && routeReflector == o.routeReflector &&
+           ipv6 == o.ipv6 && listenPort == o.listenPort &&
+           listenOnNodeAddresses == o.listenOnNodeAddresses && routeReflector == o.routeReflector &&
            clusterId == o.clusterId && blocks == o.blocks && serviceCidrs == o.serviceCidrs && pools == o.pools && peers == o.peers &&
            policies == o.policies && prefixCommunities == o.prefixCommunities;
   }

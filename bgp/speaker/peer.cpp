@@ -18,8 +18,6 @@ namespace tartan::bgp::speaker {
 namespace asio = boost::asio;
 using asio::ip::tcp;
 
-namespace {
-
 asio::ip::address toAsio(const Address& a) {
   if (a.family == Afi::kIpv4) return asio::ip::address_v4(a.v4HostOrder());
   asio::ip::address_v6::bytes_type b;
@@ -36,6 +34,8 @@ Address fromAsio(const asio::ip::address& a) {
   std::memcpy(bytes.data(), b.data(), 16);
   return Address::v6(bytes);
 }
+
+namespace {
 
 fsm::EventKind timerEvent(fsm::Timer timer) {
   switch (timer) {

@@ -37,6 +37,10 @@
 
 namespace tartan::bgp::speaker {
 
+// Between our addresses and Asio's (an IPv4-mapped IPv6 address comes back as IPv4).
+boost::asio::ip::address toAsio(const Address& a);
+Address fromAsio(const boost::asio::ip::address& a);
+
 using Strand = boost::asio::strand<boost::asio::io_context::executor_type>;
 
 struct ReceivedUpdate {

@@ -131,7 +131,11 @@ void Speaker::applyOnStrand(SpeakerConfig config) {
   }
 
   const std::uint16_t port = options_.listenPort.value_or(config_.listenPort);
-  if (port != listeningPort_) listen(port);
+  std::vector<Address> listenAddresses;  // empty: every address
+  if (config_.listenOnNodeAddresses)
+    for (const auto& a : {config_.ipv4, config_.ipv6})
+      if (a) listenAddresses.push_back(*a);
+  if (port != listeningPort_ || listenAddresses != listenAddresses_) listen(port, std::move(listenAddresses));
 
   // Peers: stop those gone or changed, start the new ones; untouched sessions stay up.
   for (auto it = peerIds_.begin(); it != peerIds_.end();) {
@@ -269,12 +273,16 @@ void Speaker::updateKernelRoutes(KernelRouteChanges changes) {
   });
 }
 
-void Speaker::listen(std::uint16_t port) {
+void Speaker::listen(std::uint16_t port, std::vector<Address> addresses) {
   boost::system::error_code ec;
   for (auto& a : acceptors_) a->close(ec);
   acceptors_.clear();
   listeningPort_ = port;
-  for (const auto& endpoint : {tcp::endpoint(tcp::v4(), port), tcp::endpoint(tcp::v6(), port)}) {
+  listenAddresses_ = std::move(addresses);
+  std::vector<tcp::endpoint> endpoints;
+  for (const auto& a : listenAddresses_) endpoints.emplace_back(toAsio(a), port);
+  if (endpoints.empty()) endpoints = {tcp::endpoint(tcp::v4(), port), tcp::endpoint(tcp::v6(), port)};
+  for (const auto& endpoint : endpoints) {
     auto acceptor = std::make_unique<tcp::acceptor>(strand_);
     acceptor->open(endpoint.protocol(), ec);
     if (ec) continue;
@@ -287,7 +295,10 @@ void Speaker::listen(std::uint16_t port) {
                  ec.message());
       continue;
     }
-    log_->info("listening on {} port {}", endpoint.protocol() == tcp::v4() ? "IPv4" : "IPv6", port);
+    if (listenAddresses_.empty())
+      log_->info("listening on {} port {}", endpoint.protocol() == tcp::v4() ? "IPv4" : "IPv6", port);
+    else
+      log_->info("listening on {} port {}", endpoint.address().to_string(), port);
     accept(*acceptor);
     acceptors_.push_back(std::move(acceptor));
   }

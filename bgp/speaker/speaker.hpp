@@ -103,7 +103,8 @@ class Speaker : public PeerObserver {
   };
 
   void applyOnStrand(SpeakerConfig config);
-  void listen(std::uint16_t port);
+  // On every address, or only on `addresses` when there are any (bindMode NodeIP).
+  void listen(std::uint16_t port, std::vector<Address> addresses);
   void accept(boost::asio::ip::tcp::acceptor& acceptor);
   void setMd5Keys();
   void originate(const SpeakerConfig& old, bool ribChanged);
@@ -143,6 +144,7 @@ class Speaker : public PeerObserver {
   PeerId nextPeerId_ = 1;
   std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>> acceptors_;
   std::uint16_t listeningPort_ = 0;
+  std::vector<Address> listenAddresses_;
   bool flushScheduled_ = false;
   bool reconciled_ = false;
   boost::asio::steady_timer deferral_;

@@ -212,7 +212,7 @@ TEST_CASE("Go durations") {
   CHECK_FALSE(parseDurationSeconds("soon"));
 }
 
-TEST_CASE("service ranges come from the default BGPConfiguration only, merged, sorted and unique") {
+TEST_CASE("service ranges (merged, sorted, unique) and bindMode come from the default BGPConfiguration only") {
   ResourceSnapshot snap;
   snap.nodes.push_back(makeNode("a", "10.0.0.1/24"));
   model::BGPConfiguration global;
@@ -225,10 +225,13 @@ TEST_CASE("service ranges come from the default BGPConfiguration only, merged, s
   perNode.spec.serviceClusterIPs = {{"172.16.0.0/16"}};
   snap.bgpConfigurations = {perNode, global};
   const auto c = buildConfig(snap, "a");
+  CHECK_FALSE(c.listenOnNodeAddresses);
   CHECK(c.serviceCidrs == std::vector<Prefix>{*Prefix::parse("10.96.0.0/12"), *Prefix::parse("192.0.2.0/24"),
                                               *Prefix::parse("198.51.100.0/26"), *Prefix::parse("fd00:96::/108")});
   REQUIRE(c.warnings.size() == 1);
   CHECK(c.warnings[0].find("not-a-cidr") != std::string::npos);
+  snap.bgpConfigurations[1].spec.bindMode = "NodeIP";
+  CHECK(buildConfig(snap, "a").listenOnNodeAddresses);
 }
 
 TEST_CASE("BGPPeer sourceAddress, numAllowedLocalASNumbers, keepaliveTime and session settings hold on both sides of a peerSelector") {

@@ -167,3 +167,30 @@ TEST_CASE("two speakers over loopback exchange their blocks and install them") {
     CHECK_FALSE(a.table->find("192.168.0.0/24").has_value());
   }
 }
+
+namespace {
+
+bool canConnect(const char* address, std::uint16_t port) {
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::socket s(io);
+  boost::system::error_code ec;
+  s.connect({boost::asio::ip::make_address(address), port}, ec);
+  return !ec;
+}
+
+}  // namespace
+
+TEST_CASE("bindMode NodeIP: the speaker listens on the node's address only, and on every address again when unset") {
+  const auto port = freePort();
+  Node a(port);
+  auto c = nodeConfig("a", "127.0.0.2", "127.0.0.3", freePort(), "10.65.1.0/26");
+  c.peers.clear();
+  c.listenOnNodeAddresses = true;
+  a.speaker->applyConfig(c);
+  REQUIRE(waitFor([&] { return canConnect("127.0.0.2", port); }, 5s));
+  CHECK_FALSE(canConnect("127.0.0.4", port));
+  c.listenOnNodeAddresses = false;
+  a.speaker->applyConfig(c);
+  CHECK(waitFor([&] { return canConnect("127.0.0.4", port); }, 5s));
+  CHECK(canConnect("127.0.0.2", port));
+}
