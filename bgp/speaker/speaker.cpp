@@ -283,7 +283,7 @@ void Speaker::listen(std::uint16_t port, std::vector<Address> addresses) {
   for (const auto& a : listenAddresses_) endpoints.emplace_back(toAsio(a), port);
   if (endpoints.empty()) endpoints = {tcp::endpoint(tcp::v4(), port), tcp::endpoint(tcp::v6(), port)};
   for (const auto& endpoint : endpoints) {
-    auto acceptor = std::make_unique<tcp::acceptor>(strand_);
+    auto acceptor = std::make_shared<tcp::acceptor>(strand_);
     acceptor->open(endpoint.protocol(), ec);
     if (ec) continue;
     acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
@@ -299,7 +299,7 @@ void Speaker::listen(std::uint16_t port, std::vector<Address> addresses) {
       log_->info("listening on {} port {}", endpoint.protocol() == tcp::v4() ? "IPv4" : "IPv6", port);
     else
       log_->info("listening on {} port {}", endpoint.address().to_string(), port);
-    accept(*acceptor);
+    accept(acceptor);
     acceptors_.push_back(std::move(acceptor));
   }
 }
@@ -317,10 +317,13 @@ void Speaker::setMd5Keys() {
   }
 }
 
-void Speaker::accept(tcp::acceptor& acceptor) {
-  acceptor.async_accept(asio::bind_executor(
-      strand_, [this, &acceptor](const boost::system::error_code& ec, tcp::socket socket) {
-        if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
+void Speaker::accept(std::shared_ptr<tcp::acceptor> acceptor) {
+  // The handler holds the acceptor: a connection accepted just before the acceptor was closed
+  // and dropped (a new listen address or port, shutdown) completes with success, after it.
+  auto& a = *acceptor;
+  a.async_accept(asio::bind_executor(
+      strand_, [this, acceptor = std::move(acceptor)](const boost::system::error_code& ec, tcp::socket socket) mutable {
+        if (ec == asio::error::operation_aborted || !acceptor->is_open()) return;
         if (!ec) {
           boost::system::error_code e;
           const auto remote = socket.remote_endpoint(e).address();
@@ -346,7 +349,7 @@ void Speaker::accept(tcp::acceptor& acceptor) {
             socket.close(e);
           }
         }
-        accept(acceptor);
+        accept(std::move(acceptor));
       }));
 }
 

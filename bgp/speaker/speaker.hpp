@@ -105,7 +105,7 @@ class Speaker : public PeerObserver {
   void applyOnStrand(SpeakerConfig config);
   // On every address, or only on `addresses` when there are any (bindMode NodeIP).
   void listen(std::uint16_t port, std::vector<Address> addresses);
-  void accept(boost::asio::ip::tcp::acceptor& acceptor);
+  void accept(std::shared_ptr<boost::asio::ip::tcp::acceptor> acceptor);
   void setMd5Keys();
   void originate(const SpeakerConfig& old, bool ribChanged);
   PathAttributes originAttributes(const Prefix& prefix) const;
@@ -142,7 +142,7 @@ class Speaker : public PeerObserver {
   std::map<PeerId, PeerEntry> peers_;
   std::map<std::string, PeerId> peerIds_;  // by PeerSpec key
   PeerId nextPeerId_ = 1;
-  std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>> acceptors_;
+  std::vector<std::shared_ptr<boost::asio::ip::tcp::acceptor>> acceptors_;
   std::uint16_t listeningPort_ = 0;
   std::vector<Address> listenAddresses_;
   bool flushScheduled_ = false;
