@@ -10,6 +10,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <csignal>
+
 #include <fstream>
 
 using namespace tartan::test;
@@ -74,10 +76,11 @@ class BirdLab {
     startTartan();
   }
 
-  void startBird() {
-    bird_ = std::make_unique<Process>(
-        birdNs_, std::vector<std::string>{"bird", "-c", dir_ / "bird.conf", "-s", dir_ / "bird.ctl", "-f"},
-        dir_ / "bird.log");
+  // recovering: `bird -R`, BIRD's graceful restart recovery after a restart.
+  void startBird(bool recovering = false) {
+    std::vector<std::string> argv{"bird", "-c", dir_ / "bird.conf", "-s", dir_ / "bird.ctl", "-f"};
+    if (recovering) argv.push_back("-R");
+    bird_ = std::make_unique<Process>(birdNs_, argv, dir_ / "bird.log");
   }
   void startTartan() { tartan_ = std::make_unique<Process>(tartanNs_, bgpdCommand(dir_), dir_ / "bgpd.log"); }
 
@@ -221,4 +224,35 @@ TEST_CASE("BIRD 2: GTSM — sessions with TTL security on both sides come up, on
     BirdLab lab(64512, BirdOptions{65001, "", false, 1});
     LAB_REQUIRE(lab, !(waitFor([&] { return lab.birdEstablished("t4") || lab.tartanEstablished(1); }, 10s)));
   }
+}
+
+TEST_CASE("BIRD 2 restarts gracefully (killed, then `bird -R`): tartan, as helper, keeps its routes in the kernel",
+          "[interop][bird][graceful-restart]") {
+  if (!haveNetAdmin()) {
+    WARN("needs root: skipped");
+    return;
+  }
+  BirdLab lab(64512, BirdOptions{65001, ""});
+  LAB_REQUIRE(lab, waitFor([&] { return lab.birdEstablished("t4") && lab.birdEstablished("t6"); }, 30s));
+  auto tartanForwardsToBird = [&] {
+    return contains(routeIn(lab.tartanNs_, "10.66.1.0/24"), "via 10.99.0.2") &&
+           contains(routeIn(lab.tartanNs_, "fd66:1::/64", true), "via fd99::2");
+  };
+  LAB_REQUIRE(lab, waitFor(tartanForwardsToBird, 20s));
+  const auto eorBefore = countOf(lab.tartan_->log(), "End-of-RIB IPv");
+  const auto failure = runGracefulRestart({
+      .forwarding = tartanForwardsToBird,
+      .stop = [&] { lab.bird_->stop(SIGKILL); },
+      .helperSawItDown = [&] { return !lab.tartanEstablished(2); },
+      .start = [&] { lab.startBird(true); },
+      .established = [&] { return lab.birdEstablished("t4") && lab.birdEstablished("t6") && lab.tartanEstablished(2); },
+      .endOfRibDone = [&] { return countOf(lab.tartan_->log(), "End-of-RIB IPv") >= eorBefore + 2; },
+  });
+  INFO(failure);
+  LAB_REQUIRE(lab, failure.empty());
+  LAB_REQUIRE(lab, contains(lab.tartan_->log(), "keeping its routes for up to"));
+  // BIRD came back with its forwarding state preserved (RFC 4724 F bit): the stale routes waited.
+  LAB_REQUIRE(lab, contains(lab.tartan_->log(), "back, its stale routes wait up to"));
+  // BIRD's routes came back and are still there after its End-of-RIB swept what it did not resend.
+  LAB_REQUIRE(lab, tartanForwardsToBird());
 }
