@@ -326,16 +326,7 @@ void Speaker::accept(std::shared_ptr<tcp::acceptor> acceptor) {
         if (ec == asio::error::operation_aborted || !acceptor->is_open()) return;
         if (!ec) {
           boost::system::error_code e;
-          const auto remote = socket.remote_endpoint(e).address();
-          Address address;
-          if (remote.is_v4()) {
-            address = Address::v4(remote.to_v4().to_uint());
-          } else {
-            std::array<std::uint8_t, 16> b;
-            const auto bytes = remote.to_v6().to_bytes();
-            std::copy(bytes.begin(), bytes.end(), b.begin());
-            address = Address::v6(b);
-          }
+          const Address address = fromAsio(socket.remote_endpoint(e).address());
           bool taken = false;
           for (auto& [id, entry] : peers_) {
             if (entry.peer->spec().address == address) {
