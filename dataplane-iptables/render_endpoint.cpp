@@ -132,6 +132,19 @@ Chain failsafeChain(std::string_view name, const std::vector<FailsafePort>& port
   return chain;
 }
 
+// IPv6 neighbour discovery (133-136: router solicitation and advertisement, neighbour solicitation
+// and advertisement) and multicast listener discovery (130-132, 143: MLD-snooping switches deliver
+// solicited-node multicast only to listeners that reported) on host interfaces. Conntrack leaves
+// them untracked, so a host endpoint chain's established rule never accepts them: without these
+// rules a host endpoint under policy cuts its interface off IPv6 altogether — failsafe ports and
+// forwarded traffic included — as soon as a neighbour has to be resolved or confirmed again. They
+// are link plumbing, not a service, so they pass before any host endpoint policy (normal,
+// doNotTrack or preDNAT); workload interfaces keep their own, narrower list (tartan-wl-to-host).
+void acceptNeighbourDiscovery(Chain& chain) {
+  for (int type : {130, 131, 132, 133, 134, 135, 136, 143})
+    chain.rules.push_back({fmt::format("-p ipv6-icmp -m icmp6 --icmpv6-type {}", type), "-j ACCEPT"});
+}
+
 }  // namespace
 
 std::vector<FailsafePort> defaultFailsafeInbound() {
@@ -188,15 +201,25 @@ std::vector<Chain> renderWorkloadEndpoint(const pb::WorkloadEndpoint& endpoint, 
           endpointChain(from, endpoint.tiers(), endpoint.profile_ids())};
 }
 
+namespace {
+// Calico: "Host endpoints with interfaceName: * do not support untracked policy" — Felix leaves
+// the all-interfaces endpoint out of the raw table's dispatch, so doNotTrack policies selecting
+// it have no effect. Tartan does the same, so that such a policy means what it means in Calico.
+bool appliesUntracked(const pb::HostEndpoint& endpoint, std::string_view interface) {
+  return interface != "*" && anyPolicies(endpoint.untracked_tiers());
+}
+}  // namespace
+
 HostDispatchEntry hostDispatchEntry(const pb::HostEndpoint& endpoint, std::string interface) {
-  return {std::move(interface), anyPolicies(endpoint.forward_tiers()),
-          anyPolicies(endpoint.untracked_tiers()), anyPolicies(endpoint.pre_dnat_tiers())};
+  const bool untracked = appliesUntracked(endpoint, interface);
+  return {std::move(interface), anyPolicies(endpoint.forward_tiers()), untracked,
+          anyPolicies(endpoint.pre_dnat_tiers())};
 }
 
 TableChains renderHostEndpoint(const pb::HostEndpoint& endpoint, const std::string& ifname,
                                IpFamily /*family*/, const RenderConfig& /*config*/) {
   TableChains out;
-  const bool untracked = anyPolicies(endpoint.untracked_tiers());
+  const bool untracked = appliesUntracked(endpoint, ifname);
   // Filter: normal policy with the failsafe ports first, so no policy can lock the node out.
   EndpointChainSpec fh{names::fromHostChain(ifname), Direction::kInbound};
   fh.failsafeChain = std::string(names::kFailsafeIn);
@@ -349,6 +372,7 @@ TableChains renderStaticChains(IpFamily family, const RenderConfig& config) {
   Chain input{std::string(names::kFilterInput), {}};
   for (const auto& p : config.interfacePrefixes)
     input.rules.push_back({"-i " + p + "+", "-g " + std::string(names::kWorkloadToHost)});
+  if (family == IpFamily::kV6) acceptNeighbourDiscovery(input);
   input.rules.push_back({acceptIfMarked, "-j ACCEPT"});
   input.rules.push_back({"", clear});
   input.rules.push_back({"", "-j " + std::string(names::kFromHostDispatch)});
@@ -388,6 +412,7 @@ TableChains renderStaticChains(IpFamily family, const RenderConfig& config) {
   // filter OUTPUT: the host may always reach its own workloads (as in Calico).
   Chain output{std::string(names::kFilterOutput), {{acceptIfMarked, "-j ACCEPT"}, {"", clear}}};
   for (const auto& p : config.interfacePrefixes) output.rules.push_back({"-o " + p + "+", "-j RETURN"});
+  if (family == IpFamily::kV6) acceptNeighbourDiscovery(output);
   output.rules.push_back({"", "-j " + std::string(names::kToHostDispatch)});
   output.rules.push_back({acceptIfMarked, "-j ACCEPT"});
 
@@ -408,6 +433,7 @@ TableChains renderStaticChains(IpFamily family, const RenderConfig& config) {
         chain.rules.push_back({"-i " + p + "+ -m rpfilter --validmark --invert", "-j DROP"});
     for (const auto& p : config.interfacePrefixes)
       chain.rules.push_back({std::string(flag) + " " + p + "+", "-j RETURN"});
+    if (family == IpFamily::kV6) acceptNeighbourDiscovery(chain);
     chain.rules.push_back({"", "-j " + std::string(dispatch)});
     chain.rules.push_back({acceptIfMarked, "-j CT --notrack"});
     chain.rules.push_back({acceptIfMarked, "-j ACCEPT"});
@@ -431,6 +457,7 @@ TableChains renderStaticChains(IpFamily family, const RenderConfig& config) {
   Chain mangle{std::string(names::kPrerouting), {{established, "-j ACCEPT"}, {acceptIfMarked, "-j ACCEPT"}}};
   mangle.rules.push_back({"", clear});
   for (const auto& p : config.interfacePrefixes) mangle.rules.push_back({"-i " + p + "+", "-j RETURN"});
+  if (family == IpFamily::kV6) acceptNeighbourDiscovery(mangle);
   mangle.rules.push_back({"", "-j " + std::string(names::kFromHostDispatch)});
   mangle.rules.push_back({acceptIfMarked, "-j ACCEPT"});
   out.mangle = {mangle, failsafeChain(names::kFailsafeIn, config.failsafeInbound)};

@@ -2,8 +2,12 @@
 // endpoint selected by policy is default-deny except the failsafe ports (which no policy can
 // close, and which AgentConfiguration may change); doNotTrack policy decides before conntrack
 // and what it allows is never tracked; preDNAT policy decides on the destination before DNAT;
-// applyOnForward policy, and only it, applies to traffic forwarded through the host. Every
-// verdict is real TCP or UDP between namespaces (see host_node.hpp), polled with a deadline.
+// applyOnForward policy, and only it, applies to traffic forwarded through the host. Default
+// deny, failsafe ports, policy, expected IPs and applyOnForward hold over IPv6 too, where no host
+// endpoint policy may cut neighbour discovery. An all-interfaces endpoint (`interfaceName: "*"`)
+// covers every interface but loopback and those a specific endpoint claims, and takes no
+// doNotTrack policy, as in Calico. Every verdict is real TCP or UDP between namespaces (see
+// host_node.hpp), polled with a deadline.
 #include "host_node.hpp"
 
 #include <catch2/catch.hpp>
@@ -266,4 +270,144 @@ TEST_CASE("applyOnForward: only policy marked so applies to traffic forwarded th
   n.remove("forward");
   CHECK(eventually([&] { return tcp(peer, kFar, 8081); }));
   CHECK(udpEchoes(peer, kFar, 5000));
+}
+
+TEST_CASE(
+    "over IPv6 too: default deny but for the failsafe ports, policy opens a port, the expected "
+    "IPs are the endpoint's IPv6 addresses, and applyOnForward polices forwarded traffic",
+    "[kernel][hep][ipv6]") {
+  if (skipUnlessRoot()) return;
+  HostNode n;
+  DumpLogOnFailure dump{n};
+  const auto& node = n.node();
+  const auto& peer = n.peer();
+  // "::" takes IPv4 too (a dual-stack socket).
+  tt::EchoServer ssh(node, "::", 22), web(node, "::", 8080), alt(node, "::", 8081), etcd(peer, "::", 2379),
+      peerWeb(peer, "::", 8080), farWeb(n.far(), "::", 8080), farAlt(n.far(), "::", 8081);
+  UdpEchoServer dhcp(node, "::", 68), other(node, "::", 9999), farUdp(n.far(), "::", 5000);
+  n.startAgent();
+  REQUIRE(tcp(peer, kNodeEth0V6, 8080));
+  REQUIRE(udpEchoes(peer, kNodeEth0V6, 9999));
+  REQUIRE(tcp(peer, kFarV6, 8080));
+  REQUIRE(tcp(node, kPeerV6, 8080));
+
+  // Found by its IPv6 address alone, with no policy: default deny both ways, in both families.
+  n.apply("hep", hostEndpointYaml("node-1-eth0", "{hep: edge}", "", "\"fd77::1\""));
+  CHECK(eventually([&] { return !tcp(peer, kNodeEth0V6, 8080); }));
+  // Neighbour discovery goes on under a host endpoint: what both ends knew of each other is
+  // forgotten, so every probe below first has to resolve its neighbour again.
+  node.execOrThrow("ip -6 neigh flush dev eth0");
+  peer.execOrThrow("ip -6 neigh flush dev eth0");
+  CHECK(tcp(peer, kNodeEth0V6, 22));
+  CHECK(udpEchoes(peer, kNodeEth0V6, 68));
+  CHECK_FALSE(udpEchoes(peer, kNodeEth0V6, 9999));
+  CHECK_FALSE(tcp(peer, kNodeEth0, 8080));  // the interface is the endpoint, in IPv4 as well
+  CHECK_FALSE(tcp(node, kPeerV6, 8080));
+  CHECK(tcp(node, kPeerV6, 2379));
+  CHECK(tcp(node, "::1", 8080));   // loopback is never a host endpoint
+  CHECK(tcp(peer, kFarV6, 8080));  // normal host endpoint policy leaves forwarding alone
+
+  // A destination selector that selects the host endpoint matches its expected IPs: the port is
+  // open on fd77::1, not on the node's other address reached through the same interface, and
+  // not in IPv4, where the endpoint has no expected IP.
+  n.apply("policies",
+          policy("allow-web", "hep == 'edge'",
+                 "  order: 10\n  types: [Ingress]\n  ingress:\n  - action: Allow\n    protocol: TCP\n"
+                 "    destination:\n      selector: \"hep == 'edge'\"\n      ports: [8080]\n") +
+              "---\n" +
+              policy("deny-all", "hep == 'edge'",
+                     "  order: 100\n  types: [Ingress, Egress]\n  ingress:\n  - action: Deny\n"
+                     "  egress:\n  - action: Deny\n"));
+  CHECK(eventually([&] { return tcp(peer, kNodeEth0V6, 8080); }));
+  CHECK_FALSE(tcp(peer, kNodeEth1V6, 8080));
+  CHECK_FALSE(tcp(peer, kNodeEth0, 8080));
+  CHECK_FALSE(tcp(peer, kNodeEth0V6, 8081));
+  CHECK(tcp(peer, kNodeEth0V6, 22));
+  CHECK(tcp(node, kPeerV6, 2379));
+  CHECK_FALSE(tcp(node, kPeerV6, 8080));
+
+  // applyOnForward ingress policy on eth0 allowing tcp 8081: forwarded IPv6 through eth0 is
+  // isolated; the reverse direction enters through eth1, which is no endpoint.
+  n.apply("forward", policy("forward-in", "hep == 'edge'",
+                            "  applyOnForward: true\n  types: [Ingress]\n  ingress:\n  - action: Allow\n"
+                            "    protocol: TCP\n    destination:\n      ports: [8081]\n"));
+  CHECK(eventually([&] { return !tcp(peer, kFarV6, 8080); }));
+  CHECK(tcp(peer, kFarV6, 8081));
+  CHECK_FALSE(udpEchoes(peer, kFarV6, 5000));
+  CHECK(tcp(n.far(), kPeerV6, 8080));
+  n.remove("forward");
+  CHECK(eventually([&] { return tcp(peer, kFarV6, 8080); }));
+  CHECK(udpEchoes(peer, kFarV6, 5000));
+}
+
+TEST_CASE(
+    "an all-interfaces host endpoint polices every host interface but loopback, a specific "
+    "interface's endpoint wins on that interface, and doNotTrack policy does not apply to it",
+    "[kernel][hep][all-interfaces]") {
+  if (skipUnlessRoot()) return;
+  HostNode n;
+  DumpLogOnFailure dump{n};
+  const auto& node = n.node();
+  const auto& peer = n.peer();
+  const auto& far = n.far();
+  tt::EchoServer ssh(node, "::", 22), web(node, "::", 8080), alt(node, "::", 8081),
+      etcd(peer, "0.0.0.0", 2379), peerWeb(peer, "0.0.0.0", 8080), farWeb(far, "0.0.0.0", 8080),
+      farAlt(far, "0.0.0.0", 8081);
+  n.startAgent();
+  REQUIRE(tcp(peer, kNodeEth0, 8081));
+  REQUIRE(tcp(far, kNodeEth1, 8081));
+
+  n.apply("hep", hostEndpointYaml("node-1-all", "{hep: all}", "\"*\""));
+  n.apply("allow", policy("allow-web", "hep == 'all'",
+                          "  types: [Ingress]\n  ingress:\n  - action: Allow\n    protocol: TCP\n"
+                          "    destination:\n      ports: [8080]\n"));
+  CHECK(eventually([&] { return !tcp(peer, kNodeEth0, 8081); }));
+  CHECK(tcp(peer, kNodeEth0, 8080));
+  CHECK(tcp(peer, kNodeEth0, 22));
+  CHECK_FALSE(tcp(far, kNodeEth1, 8081));
+  CHECK(tcp(far, kNodeEth1, 8080));
+  CHECK(tcp(far, kNodeEth1, 22));
+  CHECK_FALSE(tcp(far, kNodeEth1V6, 8081));
+  CHECK(tcp(far, kNodeEth1V6, 8080));
+  // No egress policy: egress is denied on every interface, but for the failsafe ports.
+  CHECK_FALSE(tcp(node, kPeer, 8080));
+  CHECK_FALSE(tcp(node, kFar, 8080));
+  CHECK(tcp(node, kPeer, 2379));
+  // Loopback is not covered, nor the node's own addresses (local traffic goes over loopback).
+  CHECK(tcp(node, "127.0.0.1", 8081));
+  CHECK(tcp(node, "::1", 8081));
+  CHECK(tcp(node, kNodeEth1, 8081));
+  // Normal policy is not for forwarded traffic.
+  CHECK(tcp(peer, kFar, 8080));
+
+  // doNotTrack policy is not applied to an all-interfaces endpoint (as in Calico): this untracked
+  // deny of tcp 8080 changes nothing. The eth0 endpoint applied after it shows when the agent
+  // has taken both in.
+  n.apply("untracked", policy("untracked", "hep == 'all'",
+                              "  doNotTrack: true\n  applyOnForward: true\n  types: [Ingress]\n"
+                              "  ingress:\n  - action: Deny\n    protocol: TCP\n    destination:\n"
+                              "      ports: [8080]\n"));
+  // A specific endpoint for eth0 takes eth0's traffic; the all-interfaces one keeps the rest.
+  n.apply("eth0", hostEndpointYaml("node-1-eth0", "{hep: edge}", "eth0") + "---\n" +
+                      policy("allow-alt", "hep == 'edge'",
+                             "  types: [Ingress]\n  ingress:\n  - action: Allow\n    protocol: TCP\n"
+                             "    destination:\n      ports: [8081]\n"));
+  CHECK(eventually([&] { return tcp(peer, kNodeEth0, 8081); }));
+  CHECK_FALSE(tcp(peer, kNodeEth0, 8080));
+  CHECK(tcp(peer, kNodeEth0, 22));
+  CHECK_FALSE(tcp(far, kNodeEth1, 8081));
+  CHECK(tcp(far, kNodeEth1, 8080));  // the untracked deny would have dropped it
+
+  // Without the specific endpoint, eth0 falls back to the all-interfaces one.
+  n.remove("eth0");
+  CHECK(eventually([&] { return !tcp(peer, kNodeEth0, 8081); }));
+  CHECK(tcp(peer, kNodeEth0, 8080));
+
+  // Its applyOnForward policy does police forwarded traffic, in through eth0 and eth1 alike.
+  n.apply("forward", policy("forward-in", "hep == 'all'",
+                            "  applyOnForward: true\n  types: [Ingress]\n  ingress:\n  - action: Allow\n"
+                            "    protocol: TCP\n    destination:\n      ports: [8081]\n"));
+  CHECK(eventually([&] { return !tcp(peer, kFar, 8080); }));
+  CHECK(tcp(peer, kFar, 8081));
+  CHECK_FALSE(tcp(far, kPeer, 8080));
 }

@@ -66,14 +66,23 @@ bool udpEchoes(const NetNamespace& ns, const std::string& ip, int port, int time
 HostNode::HostNode() {
   dir_ = (fs::temp_directory_path() / ("tartan-hep-test-" + uniqueSuffix())).string();
   fs::create_directories(dir_ + "/datastore");
+  // No duplicate address detection, for the veths' link-local addresses (here) as for the global
+  // ones (`nodad`): a router whose link-local address is still tentative cannot resolve its
+  // neighbours for a second or so, and a probe in that second would fail.
+  for (const NetNamespace* ns : {&node_, &peer_, &far_})
+    ns->execOrThrow("sysctl -qw net.ipv6.conf.default.accept_dad=0");
   vethPair(node_, "eth0", peer_, "eth0");
   vethPair(node_, "eth1", far_, "eth0");
-  node_.execOrThrow(std::string("sysctl -qw net.ipv4.ip_forward=1 && ip addr add ") + kNodeEth0 +
-                    "/24 dev eth0 && ip addr add " + kNodeEth1 + "/24 dev eth1");
+  node_.execOrThrow(std::string("sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1") +
+                    " && ip addr add " + kNodeEth0 + "/24 dev eth0 && ip addr add " + kNodeEth1 +
+                    "/24 dev eth1 && ip -6 addr add " + kNodeEth0V6 +
+                    "/64 dev eth0 nodad && ip -6 addr add " + kNodeEth1V6 + "/64 dev eth1 nodad");
   peer_.execOrThrow(std::string("ip addr add ") + kPeer + "/24 dev eth0 && ip route add 10.78.0.0/24 via " +
-                    kNodeEth0);
+                    kNodeEth0 + " && ip -6 addr add " + kPeerV6 +
+                    "/64 dev eth0 nodad && ip -6 route add fd78::/64 via " + kNodeEth0V6);
   far_.execOrThrow(std::string("ip addr add ") + kFar + "/24 dev eth0 && ip route add 10.77.0.0/24 via " +
-                   kNodeEth1);
+                   kNodeEth1 + " && ip -6 addr add " + kFarV6 +
+                   "/64 dev eth0 nodad && ip -6 route add fd77::/64 via " + kNodeEth1V6);
 }
 
 HostNode::~HostNode() {

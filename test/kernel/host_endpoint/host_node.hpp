@@ -2,10 +2,12 @@
 //
 // What: three namespaces in a line, `peer — node — far`: the node namespace runs the real
 // tartan-agent binary (via `ip netns exec`) against a file datastore written with tartanctl;
-// its eth0 (10.77.0.1) faces the peer (10.77.0.2) and its eth1 (10.78.0.1) faces far
-// (10.78.0.2); the node forwards between them, so peer <-> far traffic is forwarded traffic
-// through two host interfaces. Servers are plain TCP/UDP echo servers bound in any of the three.
-// The TCP echo server and client come from test/kernel/dataplane_iptables/traffic.hpp, the
+// its eth0 (10.77.0.1, fd77::1) faces the peer (10.77.0.2, fd77::2) and its eth1 (10.78.0.1,
+// fd78::1) faces far (10.78.0.2, fd78::2); the node forwards between them in both families, so
+// peer <-> far traffic is forwarded traffic through two host interfaces. IPv6 forwarding is the
+// set-up's, not the agent's: the agent turns it on only for IPv6 workloads, and there are none.
+// Servers are plain TCP/UDP echo servers bound in any of the three (in both families if bound to
+// "::"). The TCP echo server and client come from test/kernel/dataplane_iptables/traffic.hpp, the
 // namespaces from test/support; only what host endpoints add (UDP, the agent on a node without
 // pods, conntrack reads) is here.
 // Owns: its namespaces (deleted with it, and every interface in them), its temp dir, the agent
@@ -34,6 +36,10 @@ inline constexpr const char* kNodeEth0 = "10.77.0.1";
 inline constexpr const char* kPeer = "10.77.0.2";
 inline constexpr const char* kNodeEth1 = "10.78.0.1";
 inline constexpr const char* kFar = "10.78.0.2";
+inline constexpr const char* kNodeEth0V6 = "fd77::1";
+inline constexpr const char* kPeerV6 = "fd77::2";
+inline constexpr const char* kNodeEth1V6 = "fd78::1";
+inline constexpr const char* kFarV6 = "fd78::2";
 
 // Polls `condition` every 100 ms until it holds or `limit` passes; never a fixed sleep.
 bool eventually(const std::function<bool()>& condition,

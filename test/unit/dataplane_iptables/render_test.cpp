@@ -250,6 +250,25 @@ const Rule kAcceptIfAccepted{"-m mark --mark 0x10000/0x10000", "-j ACCEPT"};
 const std::string kClearBoth = "-j MARK --set-xmark 0x0/0x30000";
 }  // namespace
 
+TEST_CASE("doNotTrack policy does not apply to the every-interface host endpoint, as in Calico",
+          "[render][hep]") {
+  pb::HostEndpoint endpoint;
+  auto* tier = endpoint.add_untracked_tiers();
+  tier->set_name("default");
+  tier->add_ingress_policies("no-track");
+  endpoint.add_tiers()->CopyFrom(*tier);
+  const RenderConfig config;
+  CHECK(hostDispatchEntry(endpoint, "eth0").hasUntracked);
+  CHECK_FALSE(renderHostEndpoint(endpoint, "eth0", IpFamily::kV4, config).raw.empty());
+  CHECK_FALSE(hostDispatchEntry(endpoint, "*").hasUntracked);
+  const auto all = renderHostEndpoint(endpoint, "*", IpFamily::kV4, config);
+  CHECK(all.raw.empty());
+  REQUIRE_FALSE(all.filter.empty());
+  for (const auto& rule : all.filter[0].rules) CHECK(rule.match.find("UNTRACKED") == std::string::npos);
+  const auto dispatch = renderHostDispatch({hostDispatchEntry(endpoint, "*")}, config);
+  for (const auto& chain : dispatch.raw) CHECK(chain.rules.empty());
+}
+
 TEST_CASE("established workload flows are accepted at the top of tartan-FORWARD, before any dispatch",
           "[render][static]") {
   RenderConfig config;
@@ -387,4 +406,42 @@ TEST_CASE("a tier's policies run only until one decides; the tier returns once i
   expected.push_back({"-m mark --mark 0x0/0x20000", "-j DROP"});  // the tier's default: no pass, no allow
   expected.push_back({"", "-j DROP"});                            // no profile allowed it
   CHECK(to.rules == expected);
+}
+
+TEST_CASE("IPv6 neighbour discovery passes host interfaces before any host endpoint policy",
+          "[render][static][hep]") {
+  const RenderConfig config;
+  const auto v6 = renderStaticChains(IpFamily::kV6, config);
+  const Rule solicitation{"-p ipv6-icmp -m icmp6 --icmpv6-type 135", "-j ACCEPT"};
+  const Rule advertisement{"-p ipv6-icmp -m icmp6 --icmpv6-type 136", "-j ACCEPT"};
+  const Rule routerAdvertisement{"-p ipv6-icmp -m icmp6 --icmpv6-type 134", "-j ACCEPT"};
+  struct Hooked {
+    const std::vector<Chain>& table;
+    std::string_view chain;
+    std::string_view dispatch;
+  };
+  for (const auto& [table, chainName, dispatch] :
+       {Hooked{v6.filter, names::kFilterInput, names::kFromHostDispatch},
+        Hooked{v6.filter, names::kFilterOutput, names::kToHostDispatch},
+        Hooked{v6.raw, names::kPrerouting, names::kFromHostDispatch},
+        Hooked{v6.raw, names::kRawOutput, names::kToHostDispatch},
+        Hooked{v6.mangle, names::kPrerouting, names::kFromHostDispatch}}) {
+    INFO(chainName);
+    const Chain& chain = chainNamed(table, chainName);
+    const int toEndpoints = indexOfAction(chain, "-j " + std::string(dispatch));
+    REQUIRE(toEndpoints >= 0);
+    for (const auto& rule : {solicitation, advertisement, routerAdvertisement}) {
+      const int at = indexOf(chain, rule);
+      CHECK(at >= 0);
+      CHECK(at < toEndpoints);
+    }
+  }
+  // Not IPv4's (ARP is not IP), and not before a workload's own chains: workloads get Felix's list.
+  const auto v4 = renderStaticChains(IpFamily::kV4, config);
+  CHECK(indexOf(chainNamed(v4.filter, names::kFilterInput),
+                {"-p ipv6-icmp -m icmp6 --icmpv6-type 135", "-j ACCEPT"}) < 0);
+  const Chain& input = chainNamed(v6.filter, names::kFilterInput);
+  CHECK(indexOf(input, {"-i tart+", "-g " + std::string(names::kWorkloadToHost)}) <
+        indexOf(input, solicitation));
+  CHECK(indexOf(chainNamed(v6.filter, names::kWorkloadToHost), routerAdvertisement) < 0);
 }
