@@ -3,11 +3,11 @@
 // close, and which AgentConfiguration may change); doNotTrack policy decides before conntrack
 // and what it allows is never tracked; preDNAT policy decides on the destination before DNAT;
 // applyOnForward policy, and only it, applies to traffic forwarded through the host. Default
-// deny, failsafe ports, policy, expected IPs and applyOnForward hold over IPv6 too, where no host
-// endpoint policy may cut neighbour discovery. An all-interfaces endpoint (`interfaceName: "*"`)
-// covers every interface but loopback and those a specific endpoint claims, and takes no
-// doNotTrack policy, as in Calico. Every verdict is real TCP or UDP between namespaces (see
-// host_node.hpp), polled with a deadline.
+// deny, failsafe ports, policy, expected IPs, doNotTrack, preDNAT and applyOnForward hold over
+// IPv6 too, where no host endpoint policy (untracked and preDNAT included) may cut neighbour
+// discovery. An all-interfaces endpoint (`interfaceName: "*"`) covers every interface but
+// loopback and those a specific endpoint claims, and takes no doNotTrack policy, as in Calico.
+// Every verdict is real TCP or UDP between namespaces (see host_node.hpp), polled with a deadline.
 #include "host_node.hpp"
 
 #include <catch2/catch.hpp>
@@ -43,6 +43,24 @@ bool tcp(const tt::NetNamespace& from, const std::string& ip, int port) {
 std::string policy(const std::string& name, const std::string& selector, const std::string& extra) {
   return "apiVersion: tartan.dev/v1\nkind: GlobalNetworkPolicy\nmetadata:\n  name: " + name +
          "\nspec:\n  selector: \"" + selector + "\"\n" + extra;
+}
+
+// One pass of a case that runs in both families on the same node: a policy whose rules name ports
+// and no addresses applies to IPv4 and IPv6 alike, so each of its verdicts is proven in both.
+struct Family {
+  const char* name;
+  IpFamily family;
+  const char* nodeEth0;
+  const char* peer;
+};
+const Family kBothFamilies[] = {{"IPv4", IpFamily::kV4, kNodeEth0, kPeer},
+                                {"IPv6", IpFamily::kV6, kNodeEth0V6, kPeerV6}};
+
+// Makes the node and the peer forget what they knew of each other over IPv6, so the next probe
+// has to resolve its neighbour again: proves neighbour discovery passes whatever policy is in force.
+void forgetIpv6Neighbours(const HostNode& n) {
+  n.node().execOrThrow("ip -6 neigh flush dev eth0");
+  n.peer().execOrThrow("ip -6 neigh flush dev eth0");
 }
 
 const char* kAllowAll =
@@ -138,12 +156,14 @@ TEST_CASE(
   DumpLogOnFailure dump{n};
   const auto& node = n.node();
   const auto& peer = n.peer();
-  tt::EchoServer ssh(node, "0.0.0.0", 22), web(node, "0.0.0.0", 8080), alt(node, "0.0.0.0", 8081),
-      tracked(node, "0.0.0.0", 8082), etcd(peer, "0.0.0.0", 2379);
+  // "::" takes IPv4 too (a dual-stack socket).
+  tt::EchoServer ssh(node, "::", 22), web(node, "::", 8080), alt(node, "::", 8081), tracked(node, "::", 8082),
+      etcd(peer, "::", 2379);
   n.startAgent();
   n.apply("hep", hostEndpointYaml("node-1-eth0", "{hep: edge}", "eth0"));
   n.apply("normal", policy("allow-all", "hep == 'edge'", kAllowAll));
   REQUIRE(eventually([&] { return tcp(peer, kNodeEth0, 8081); }));
+  REQUIRE(tcp(peer, kNodeEth0V6, 8081));
 
   // Untracked: allow tcp 8080 in (and its replies out), deny tcp 8081 in.
   n.apply("untracked",
@@ -152,29 +172,37 @@ TEST_CASE(
                  "  ingress:\n  - action: Allow\n    protocol: TCP\n    destination:\n      ports: [8080]\n"
                  "  - action: Deny\n    protocol: TCP\n    destination:\n      ports: [8081]\n"
                  "  egress:\n  - action: Allow\n    protocol: TCP\n    source:\n      ports: [8080]\n"));
-  CHECK(eventually([&] { return !tcp(peer, kNodeEth0, 8081); }));
+  for (const Family& f : kBothFamilies) {
+    INFO(f.name);
+    CHECK(eventually([&] { return !tcp(peer, f.nodeEth0, 8081); }));
 
-  // An allowed connection works end to end and leaves no conntrack entry behind it.
-  const int untrackedConn = tt::connectFrom(peer, kNodeEth0, 8080);
-  REQUIRE(untrackedConn >= 0);
-  CHECK(tt::echoes(untrackedConn));
-  CHECK(n.conntrackEntries("tcp", 8080) == 0);
-  // The same node tracks what the untracked policy does not decide.
-  const int trackedConn = tt::connectFrom(peer, kNodeEth0, 8082);
-  REQUIRE(trackedConn >= 0);
-  CHECK(tt::echoes(trackedConn));
-  CHECK(n.conntrackEntries("tcp", 8082) >= 1);
-  ::close(untrackedConn);
-  ::close(trackedConn);
+    // An allowed connection works end to end and leaves no conntrack entry behind it.
+    const int untrackedConn = tt::connectFrom(peer, f.nodeEth0, 8080);
+    REQUIRE(untrackedConn >= 0);
+    CHECK(tt::echoes(untrackedConn));
+    CHECK(n.conntrackEntries("tcp", 8080, f.family) == 0);
+    // The same node tracks what the untracked policy does not decide.
+    const int trackedConn = tt::connectFrom(peer, f.nodeEth0, 8082);
+    REQUIRE(trackedConn >= 0);
+    CHECK(tt::echoes(trackedConn));
+    CHECK(n.conntrackEntries("tcp", 8082, f.family) >= 1);
+    ::close(untrackedConn);
+    ::close(trackedConn);
+  }
 
   // An untracked deny-all cannot cut the failsafe ports — in either direction, replies included.
   n.apply("untracked", policy("untracked", "hep == 'edge'",
                               "  doNotTrack: true\n  applyOnForward: true\n  types: [Ingress, Egress]\n"
                               "  ingress:\n  - action: Deny\n  egress:\n  - action: Deny\n"));
-  CHECK(eventually([&] { return !tcp(peer, kNodeEth0, 8080); }));
-  CHECK_FALSE(tcp(peer, kNodeEth0, 8082));
-  CHECK(tcp(peer, kNodeEth0, 22));  // inbound failsafe: its replies leave through raw OUTPUT
-  CHECK(tcp(node, kPeer, 2379));    // outbound failsafe: its replies arrive through raw PREROUTING
+  for (const Family& f : kBothFamilies) {
+    INFO(f.name);
+    CHECK(eventually([&] { return !tcp(peer, f.nodeEth0, 8080); }));
+    CHECK_FALSE(tcp(peer, f.nodeEth0, 8082));
+    // Neighbour discovery passes the untracked deny-all.
+    if (f.family == IpFamily::kV6) forgetIpv6Neighbours(n);
+    CHECK(tcp(peer, f.nodeEth0, 22));  // inbound failsafe: its replies leave through raw OUTPUT
+    CHECK(tcp(node, f.peer, 2379));    // outbound failsafe: its replies arrive through raw PREROUTING
+  }
 }
 
 TEST_CASE(
@@ -186,13 +214,17 @@ TEST_CASE(
   DumpLogOnFailure dump{n};
   const auto& node = n.node();
   const auto& peer = n.peer();
-  tt::EchoServer web(node, "0.0.0.0", 8080), alt(node, "0.0.0.0", 8081);
-  // A NodePort-like DNAT: tcp 9090 on eth0 goes to the local server on 8080.
+  tt::EchoServer web(node, "::", 8080), alt(node, "::", 8081);
+  // A NodePort-like DNAT in both families: tcp 9090 on eth0 goes to the local server on 8080.
   node.execOrThrow(std::string("iptables -t nat -A PREROUTING -i eth0 -p tcp --dport 9090 -j DNAT "
                                "--to-destination ") +
                    kNodeEth0 + ":8080");
+  node.execOrThrow(std::string("ip6tables -t nat -A PREROUTING -i eth0 -p tcp --dport 9090 -j DNAT "
+                               "--to-destination [") +
+                   kNodeEth0V6 + "]:8080");
   n.startAgent();
   REQUIRE(tcp(peer, kNodeEth0, 9090));
+  REQUIRE(tcp(peer, kNodeEth0V6, 9090));
   n.apply("hep", hostEndpointYaml("node-1-eth0", "{hep: edge}", "eth0"));
   n.apply("normal", policy("allow-all", "hep == 'edge'", kAllowAll));
 
@@ -201,15 +233,21 @@ TEST_CASE(
   n.apply("prednat",
           policy("prednat", "hep == 'edge'",
                  preDnat + "  - action: Deny\n    protocol: TCP\n    destination:\n      ports: [9090]\n"));
-  CHECK(eventually([&] { return !tcp(peer, kNodeEth0, 9090); }));
-  CHECK(tcp(peer, kNodeEth0, 8080));
+  for (const Family& f : kBothFamilies) {
+    INFO(f.name);
+    CHECK(eventually([&] { return !tcp(peer, f.nodeEth0, 9090); }));
+    CHECK(tcp(peer, f.nodeEth0, 8080));
+  }
 
   // Deny the port DNAT goes to: preDNAT never sees 8080 on the DNAT'd connection.
   n.apply("prednat",
           policy("prednat", "hep == 'edge'",
                  preDnat + "  - action: Deny\n    protocol: TCP\n    destination:\n      ports: [8080]\n"));
-  CHECK(eventually([&] { return !tcp(peer, kNodeEth0, 8080); }));
-  CHECK(tcp(peer, kNodeEth0, 9090));
+  for (const Family& f : kBothFamilies) {
+    INFO(f.name);
+    CHECK(eventually([&] { return !tcp(peer, f.nodeEth0, 8080); }));
+    CHECK(tcp(peer, f.nodeEth0, 9090));
+  }
 
   // A preDNAT allow skips normal policy (Calico: "if a packet is explicitly allowed by pre-DNAT
   // policy, it skips over any normal policy").
@@ -219,8 +257,14 @@ TEST_CASE(
   n.apply("prednat",
           policy("prednat", "hep == 'edge'",
                  preDnat + "  - action: Allow\n    protocol: TCP\n    destination:\n      ports: [8081]\n"));
-  CHECK(eventually([&] { return !tcp(peer, kNodeEth0, 9090); }));  // no preDNAT verdict: normal deny
-  CHECK(tcp(peer, kNodeEth0, 8081));
+  for (const Family& f : kBothFamilies) {
+    INFO(f.name);
+    // No preDNAT verdict: normal policy denies.
+    CHECK(eventually([&] { return !tcp(peer, f.nodeEth0, 9090); }));
+    // Neighbour discovery passes preDNAT and normal policy alike.
+    if (f.family == IpFamily::kV6) forgetIpv6Neighbours(n);
+    CHECK(tcp(peer, f.nodeEth0, 8081));
+  }
 }
 
 TEST_CASE("applyOnForward: only policy marked so applies to traffic forwarded through the host",
@@ -294,10 +338,9 @@ TEST_CASE(
   // Found by its IPv6 address alone, with no policy: default deny both ways, in both families.
   n.apply("hep", hostEndpointYaml("node-1-eth0", "{hep: edge}", "", "\"fd77::1\""));
   CHECK(eventually([&] { return !tcp(peer, kNodeEth0V6, 8080); }));
-  // Neighbour discovery goes on under a host endpoint: what both ends knew of each other is
-  // forgotten, so every probe below first has to resolve its neighbour again.
-  node.execOrThrow("ip -6 neigh flush dev eth0");
-  peer.execOrThrow("ip -6 neigh flush dev eth0");
+  // Neighbour discovery goes on under a host endpoint: every probe below first has to resolve
+  // its neighbour again.
+  forgetIpv6Neighbours(n);
   CHECK(tcp(peer, kNodeEth0V6, 22));
   CHECK(udpEchoes(peer, kNodeEth0V6, 68));
   CHECK_FALSE(udpEchoes(peer, kNodeEth0V6, 9999));

@@ -113,10 +113,11 @@ std::string HostNode::agentLog() const {
   return {std::istreambuf_iterator<char>(in), {}};
 }
 
-int HostNode::conntrackEntries(const std::string& protocol, int port) const {
-  // `conntrack -L` prints one line per entry on stdout and its summary on stderr.
-  const auto out =
-      node_.exec("conntrack -L -p " + protocol + " --dport " + std::to_string(port) + " 2>/dev/null");
+int HostNode::conntrackEntries(const std::string& protocol, int port, IpFamily family) const {
+  // `conntrack -L` prints one line per entry on stdout and its summary on stderr; without `-f` it
+  // lists IPv4 entries only.
+  const auto out = node_.exec(std::string("conntrack -L -f ") + (family == IpFamily::kV6 ? "ipv6" : "ipv4") +
+                              " -p " + protocol + " --dport " + std::to_string(port) + " 2>/dev/null");
   int lines = 0;
   std::istringstream in(out.output);
   for (std::string line; std::getline(in, line);)

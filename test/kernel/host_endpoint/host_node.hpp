@@ -41,6 +41,8 @@ inline constexpr const char* kPeerV6 = "fd77::2";
 inline constexpr const char* kNodeEth1V6 = "fd78::1";
 inline constexpr const char* kFarV6 = "fd78::2";
 
+enum class IpFamily { kV4, kV6 };
+
 // Polls `condition` every 100 ms until it holds or `limit` passes; never a fixed sleep.
 bool eventually(const std::function<bool()>& condition,
                 std::chrono::milliseconds limit = std::chrono::seconds(30));
@@ -81,8 +83,8 @@ class HostNode {
   void startAgent();
   std::string agentLog() const;
 
-  // Conntrack entries in the node namespace whose original destination port is `port`.
-  int conntrackEntries(const std::string& protocol, int port) const;
+  // Conntrack entries of `family` in the node namespace whose original destination port is `port`.
+  int conntrackEntries(const std::string& protocol, int port, IpFamily family = IpFamily::kV4) const;
 
  private:
   NetNamespace node_{"hep-node"};
