@@ -33,6 +33,18 @@ struct EndpointChainSpec {
   bool profiles = true;          // evaluate profiles, then drop
 };
 
+// A host endpoint chain that runs before conntrack (doNotTrack in raw, preDNAT in mangle): no
+// conntrack state to test, the failsafe ports first, and no default drop or profiles, since
+// unmatched packets go on to normal policy.
+EndpointChainSpec beforeConntrack(std::string name, Direction direction) {
+  EndpointChainSpec spec{std::move(name), direction};
+  spec.conntrack = false;
+  spec.failsafeChain = std::string(direction == Direction::kInbound ? names::kFailsafeIn : names::kFailsafeOut);
+  spec.tierDefaultDrop = false;
+  spec.profiles = false;
+  return spec;
+}
+
 Chain endpointChain(const EndpointChainSpec& spec,
                     const google::protobuf::RepeatedPtrField<pb::TierInfo>& tiers,
                     const google::protobuf::RepeatedPtrField<std::string>& profileIds) {
@@ -239,34 +251,15 @@ TableChains renderHostEndpoint(const pb::HostEndpoint& endpoint, const std::stri
     out.filter.push_back(endpointChain(thfw, endpoint.forward_tiers(), {}));
   }
   if (untracked) {
-    // Before conntrack: no conntrack state to test, no default drop (unmatched packets go on to
-    // normal policy), failsafe first.
-    EndpointChainSpec rfh{names::fromHostChain(ifname),
-                          Direction::kInbound,
-                          false,
-                          false,
-                          std::string(names::kFailsafeIn),
-                          false,
-                          false};
-    EndpointChainSpec rth{names::toHostChain(ifname),
-                          Direction::kOutbound,
-                          false,
-                          false,
-                          std::string(names::kFailsafeOut),
-                          false,
-                          false};
-    out.raw.push_back(endpointChain(rfh, endpoint.untracked_tiers(), {}));
-    out.raw.push_back(endpointChain(rth, endpoint.untracked_tiers(), {}));
+    // doNotTrack policy, in raw.
+    out.raw.push_back(endpointChain(beforeConntrack(names::fromHostChain(ifname), Direction::kInbound),
+                                    endpoint.untracked_tiers(), {}));
+    out.raw.push_back(endpointChain(beforeConntrack(names::toHostChain(ifname), Direction::kOutbound),
+                                    endpoint.untracked_tiers(), {}));
   }
   if (anyPolicies(endpoint.pre_dnat_tiers())) {
-    EndpointChainSpec mfh{names::fromHostChain(ifname),
-                          Direction::kInbound,
-                          false,
-                          false,
-                          std::string(names::kFailsafeIn),
-                          false,
-                          false};
-    out.mangle.push_back(endpointChain(mfh, endpoint.pre_dnat_tiers(), {}));
+    out.mangle.push_back(endpointChain(beforeConntrack(names::fromHostChain(ifname), Direction::kInbound),
+                                       endpoint.pre_dnat_tiers(), {}));
   }
   return out;
 }
