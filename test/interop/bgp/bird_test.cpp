@@ -119,24 +119,24 @@ TEST_CASE("BIRD 2: eBGP and iBGP sessions carry IPv4 and IPv6 routes both ways i
   for (const std::uint32_t birdAs : {65001u, 64512u}) {
     DYNAMIC_SECTION((birdAs == 64512u ? "iBGP" : "eBGP")) {
       BirdLab lab(64512, BirdOptions{birdAs, ""});
-      LAB_REQUIRE(lab, waitFor([&] { return lab.birdEstablished("t4") && lab.birdEstablished("t6"); }, 30s));
-      LAB_REQUIRE(lab, waitFor([&] { return lab.tartanEstablished(2); }, 10s));
+      LAB_REQUIRE(lab, eventually([&] { return lab.birdEstablished("t4") && lab.birdEstablished("t6"); }, 30s));
+      LAB_REQUIRE(lab, eventually([&] { return lab.tartanEstablished(2); }, 10s));
 
       // BIRD's routes in tartan's kernel, under tartan's protocol number (117).
       LAB_REQUIRE(
           lab,
-          waitFor([&] { return contains(routeIn(lab.tartanNs_, "10.66.1.0/24"), "via 10.99.0.2"); }, 10s));
+          eventually([&] { return contains(routeIn(lab.tartanNs_, "10.66.1.0/24"), "via 10.99.0.2"); }, 10s));
       LAB_REQUIRE(lab, contains(routeIn(lab.tartanNs_, "10.66.1.0/24"), "proto 117"));
       LAB_REQUIRE(
           lab,
-          waitFor([&] { return contains(routeIn(lab.tartanNs_, "fd66:1::/64", true), "via fd99::2"); }, 10s));
+          eventually([&] { return contains(routeIn(lab.tartanNs_, "fd66:1::/64", true), "via fd99::2"); }, 10s));
       // Tartan's blocks: a blackhole at home, a route at BIRD (kernel protocol export).
       LAB_REQUIRE(lab, contains(routeIn(lab.tartanNs_, "10.65.1.0/26"), "blackhole"));
       LAB_REQUIRE(
-          lab, waitFor([&] { return contains(routeIn(lab.birdNs_, "10.65.1.0/26"), "via 10.99.0.1"); }, 10s));
+          lab, eventually([&] { return contains(routeIn(lab.birdNs_, "10.65.1.0/26"), "via 10.99.0.1"); }, 10s));
       LAB_REQUIRE(
           lab,
-          waitFor([&] { return contains(routeIn(lab.birdNs_, "fd65:0:0:1::/122", true), "via fd99::1"); },
+          eventually([&] { return contains(routeIn(lab.birdNs_, "fd65:0:0:1::/122", true), "via fd99::1"); },
                   10s));
 
       // The status API lists the learned routes.
@@ -184,8 +184,8 @@ TEST_CASE("BIRD 2: eBGP and iBGP sessions carry IPv4 and IPv6 routes both ways i
 
       // The peer stops: its routes leave tartan's kernel.
       lab.bird_->stop();
-      LAB_REQUIRE(lab, waitFor([&] { return routeIn(lab.tartanNs_, "10.66.1.0/24").empty(); }, 20s));
-      LAB_REQUIRE(lab, waitFor([&] { return routeIn(lab.tartanNs_, "fd66:1::/64", true).empty(); }, 20s));
+      LAB_REQUIRE(lab, eventually([&] { return routeIn(lab.tartanNs_, "10.66.1.0/24").empty(); }, 20s));
+      LAB_REQUIRE(lab, eventually([&] { return routeIn(lab.tartanNs_, "fd66:1::/64", true).empty(); }, 20s));
       LAB_REQUIRE(lab, contains(routeIn(lab.tartanNs_, "10.65.1.0/26"), "blackhole"));
     }
   }
@@ -198,14 +198,14 @@ TEST_CASE("BIRD 2: TCP-MD5 — the right password is accepted, a wrong one refus
   }
   SECTION("matching passwords") {
     BirdLab lab(64512, BirdOptions{65001, "s3cret"}, "s3cret");
-    LAB_REQUIRE(lab, waitFor([&] { return lab.birdEstablished("t4") && lab.birdEstablished("t6"); }, 30s));
+    LAB_REQUIRE(lab, eventually([&] { return lab.birdEstablished("t4") && lab.birdEstablished("t6"); }, 30s));
     LAB_REQUIRE(
-        lab, waitFor([&] { return contains(routeIn(lab.tartanNs_, "10.66.1.0/24"), "via 10.99.0.2"); }, 10s));
+        lab, eventually([&] { return contains(routeIn(lab.tartanNs_, "10.66.1.0/24"), "via 10.99.0.2"); }, 10s));
   }
   SECTION("mismatched passwords") {
     BirdLab lab(64512, BirdOptions{65001, "s3cret"}, "other");
     // Bounded observation window: several connect attempts on both sides, none may succeed.
-    LAB_REQUIRE(lab, !(waitFor([&] { return lab.birdEstablished("t4") || lab.tartanEstablished(1); }, 12s)));
+    LAB_REQUIRE(lab, !(eventually([&] { return lab.birdEstablished("t4") || lab.tartanEstablished(1); }, 12s)));
     LAB_REQUIRE(lab, routeIn(lab.tartanNs_, "10.66.1.0/24").empty());
   }
 }
@@ -218,11 +218,11 @@ TEST_CASE("BIRD 2: GTSM — sessions with TTL security on both sides come up, on
   }
   SECTION("both sides") {
     BirdLab lab(64512, BirdOptions{65001, "", true, 1});
-    LAB_REQUIRE(lab, waitFor([&] { return lab.birdEstablished("t4") && lab.birdEstablished("t6"); }, 30s));
+    LAB_REQUIRE(lab, eventually([&] { return lab.birdEstablished("t4") && lab.birdEstablished("t6"); }, 30s));
   }
   SECTION("tartan only: BIRD's eBGP packets arrive with TTL 1 and are dropped") {
     BirdLab lab(64512, BirdOptions{65001, "", false, 1});
-    LAB_REQUIRE(lab, !(waitFor([&] { return lab.birdEstablished("t4") || lab.tartanEstablished(1); }, 10s)));
+    LAB_REQUIRE(lab, !(eventually([&] { return lab.birdEstablished("t4") || lab.tartanEstablished(1); }, 10s)));
   }
 }
 
@@ -233,12 +233,12 @@ TEST_CASE("BIRD 2 restarts gracefully (killed, then `bird -R`): tartan, as helpe
     return;
   }
   BirdLab lab(64512, BirdOptions{65001, ""});
-  LAB_REQUIRE(lab, waitFor([&] { return lab.birdEstablished("t4") && lab.birdEstablished("t6"); }, 30s));
+  LAB_REQUIRE(lab, eventually([&] { return lab.birdEstablished("t4") && lab.birdEstablished("t6"); }, 30s));
   auto tartanForwardsToBird = [&] {
     return contains(routeIn(lab.tartanNs_, "10.66.1.0/24"), "via 10.99.0.2") &&
            contains(routeIn(lab.tartanNs_, "fd66:1::/64", true), "via fd99::2");
   };
-  LAB_REQUIRE(lab, waitFor(tartanForwardsToBird, 20s));
+  LAB_REQUIRE(lab, eventually(tartanForwardsToBird, 20s));
   const auto eorBefore = countOf(lab.tartan_->log(), "End-of-RIB IPv");
   const auto failure = runGracefulRestart({
       .forwarding = tartanForwardsToBird,

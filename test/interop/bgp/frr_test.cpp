@@ -52,7 +52,7 @@ class FrrLab {
       const auto out = ns.exec("ip -6 addr show dev " + dev + " scope link").output;
       return out.find("fe80") != std::string::npos && out.find("tentative") == std::string::npos;
     };
-    waitFor([&] { return linkLocalReady(tartanNs_, "t" + s) && linkLocalReady(peerNs_, "f" + s); }, 10s);
+    eventually([&] { return linkLocalReady(tartanNs_, "t" + s) && linkLocalReady(peerNs_, "f" + s); }, 10s);
     const std::string secret = options.tartanPassword.empty() ? "" : "frrsecret";
     if (!secret.empty()) writeSecret(dir_ / "secrets", secret, options.tartanPassword);
     std::filesystem::create_directories(dir_.path() / "store");
@@ -75,7 +75,7 @@ class FrrLab {
         std::vector<std::string>{"/usr/lib/frr/zebra", "-f", run + "/zebra.conf", "-i", run + "/zebra.pid",
                                  "-z", run + "/zserv.api", "--vty_socket", run, "-A", "127.0.0.1", "-P", "0"},
         dir_ / "zebra.log");
-    waitFor([&] { return std::filesystem::exists(run + "/zserv.api"); }, 10s);
+    eventually([&] { return std::filesystem::exists(run + "/zserv.api"); }, 10s);
     startFrrBgpd();
     startTartan();
   }
@@ -151,36 +151,36 @@ TEST_CASE("FRR: eBGP and iBGP sessions carry IPv4 and IPv6 routes both ways into
   for (const std::uint32_t frrAs : {65003u, 64512u}) {
     DYNAMIC_SECTION((frrAs == 64512u ? "iBGP" : "eBGP")) {
       FrrLab lab(64512, FrrOptions{frrAs});
-      LAB_REQUIRE(lab, waitFor([&] { return lab.established(); }, 40s));
+      LAB_REQUIRE(lab, eventually([&] { return lab.established(); }, 40s));
       LAB_REQUIRE(
           lab,
-          waitFor([&] { return contains(routeIn(lab.tartanNs_, "10.66.3.0/24"), "via 10.99.0.2"); }, 15s));
+          eventually([&] { return contains(routeIn(lab.tartanNs_, "10.66.3.0/24"), "via 10.99.0.2"); }, 15s));
       LAB_REQUIRE(
           lab,
-          waitFor([&] { return contains(routeIn(lab.tartanNs_, "fd66:3::/64", true), "via fd99::2"); }, 15s));
+          eventually([&] { return contains(routeIn(lab.tartanNs_, "fd66:3::/64", true), "via fd99::2"); }, 15s));
       // Tartan's blocks in FRR's kernel, installed by zebra.
       LAB_REQUIRE(
-          lab, waitFor([&] { return contains(routeIn(lab.peerNs_, "10.65.1.0/26"), "via 10.99.0.1"); }, 15s));
+          lab, eventually([&] { return contains(routeIn(lab.peerNs_, "10.65.1.0/26"), "via 10.99.0.1"); }, 15s));
       LAB_REQUIRE(
           lab,
-          waitFor([&] { return contains(routeIn(lab.peerNs_, "fd65:0:0:1::/122", true), "fd99::1"); }, 15s));
+          eventually([&] { return contains(routeIn(lab.peerNs_, "fd65:0:0:1::/122", true), "fd99::1"); }, 15s));
       // FRR withdraws its networks: they leave tartan's kernel.
       const std::string router = "router bgp " + std::to_string(frrAs);
       lab.vtysh("configure terminal\" -c \"" + router +
                 "\" -c \"address-family ipv4 unicast\" -c \"no network 10.66.3.0/24");
       lab.vtysh("configure terminal\" -c \"" + router +
                 "\" -c \"address-family ipv6 unicast\" -c \"no network fd66:3::/64");
-      LAB_REQUIRE(lab, waitFor([&] { return routeIn(lab.tartanNs_, "10.66.3.0/24").empty(); }, 30s));
-      LAB_REQUIRE(lab, waitFor([&] { return routeIn(lab.tartanNs_, "fd66:3::/64", true).empty(); }, 30s));
+      LAB_REQUIRE(lab, eventually([&] { return routeIn(lab.tartanNs_, "10.66.3.0/24").empty(); }, 30s));
+      LAB_REQUIRE(lab, eventually([&] { return routeIn(lab.tartanNs_, "fd66:3::/64", true).empty(); }, 30s));
       // FRR can restart gracefully and closes without a NOTIFICATION when stopped: as helper
       // (RFC 4724 §4.2) tartan keeps what FRR announced, here re-announced first.
       lab.vtysh("configure terminal\" -c \"" + router +
                 "\" -c \"address-family ipv4 unicast\" -c \"network 10.66.3.0/24");
       LAB_REQUIRE(
           lab,
-          waitFor([&] { return contains(routeIn(lab.tartanNs_, "10.66.3.0/24"), "via 10.99.0.2"); }, 15s));
+          eventually([&] { return contains(routeIn(lab.tartanNs_, "10.66.3.0/24"), "via 10.99.0.2"); }, 15s));
       lab.bgpd_->stop();
-      LAB_REQUIRE(lab, waitFor([&] { return !lab.tartanEstablished(); }, 15s));
+      LAB_REQUIRE(lab, eventually([&] { return !lab.tartanEstablished(); }, 15s));
       LAB_REQUIRE(lab, contains(routeIn(lab.tartanNs_, "10.66.3.0/24"), "via 10.99.0.2"));
     }
   }
@@ -193,7 +193,7 @@ TEST_CASE("FRR: TCP-MD5 — a mismatched password is refused", "[interop][frr][m
   }
   FrrLab lab(64512, FrrOptions{65003, "s3cret", "other"});
   // Bounded observation window: several connect attempts on both sides, none may succeed.
-  LAB_REQUIRE(lab, !waitFor([&] { return lab.established() || lab.tartanEstablished(); }, 10s));
+  LAB_REQUIRE(lab, !eventually([&] { return lab.established() || lab.tartanEstablished(); }, 10s));
   LAB_REQUIRE(lab, routeIn(lab.tartanNs_, "10.66.3.0/24").empty());
 }
 
@@ -207,7 +207,7 @@ TEST_CASE(
     return;
   }
   FrrLab lab(64512, FrrOptions{65003, "s3cret", "s3cret", true});
-  LAB_REQUIRE(lab, waitFor([&] { return lab.bothEstablished(); }, 40s));
+  LAB_REQUIRE(lab, eventually([&] { return lab.bothEstablished(); }, 40s));
   auto frrForwardsToTartan = [&] {
     return contains(routeIn(lab.peerNs_, "10.65.1.0/26"), "via 10.99.0.1") &&
            contains(routeIn(lab.peerNs_, "fd65:0:0:1::/122", true), "via");
@@ -216,7 +216,7 @@ TEST_CASE(
     return contains(routeIn(lab.tartanNs_, "10.66.3.0/24"), "via 10.99.0.2") &&
            contains(routeIn(lab.tartanNs_, "fd66:3::/64", true), "via fd99::2");
   };
-  LAB_REQUIRE(lab, waitFor([&] { return frrForwardsToTartan() && tartanForwardsToFrr(); }, 20s));
+  LAB_REQUIRE(lab, eventually([&] { return frrForwardsToTartan() && tartanForwardsToFrr(); }, 20s));
 
   SECTION("tartan-bgpd restarts: FRR keeps tartan's routes in its kernel, tartan keeps FRR's in its own") {
     const auto failure = runGracefulRestart({

@@ -83,7 +83,7 @@ class GobgpLab {
     gobgp_ = std::make_unique<Process>(
         peerNs_, std::vector<std::string>{"gobgpd", "-f", dir_ / "gobgpd-restart.toml", "-t", "toml", "-r"},
         dir_ / "gobgpd.log");
-    waitFor([&] { return contains(gobgp("global"), "AS:"); }, 10s);
+    eventually([&] { return contains(gobgp("global"), "AS:"); }, 10s);
     announce();
     gobgp("neighbor 10.99.0.1 enable");
     gobgp("neighbor fd99::1 enable");
@@ -124,26 +124,26 @@ TEST_CASE("GoBGP: eBGP and iBGP sessions carry IPv4 and IPv6 routes both ways", 
   for (const std::uint32_t gobgpAs : {65002u, 64512u}) {
     DYNAMIC_SECTION((gobgpAs == 64512u ? "iBGP" : "eBGP")) {
       GobgpLab lab(64512, GobgpOptions{gobgpAs});
-      LAB_REQUIRE(lab, waitFor([&] { return lab.established(); }, 40s));
+      LAB_REQUIRE(lab, eventually([&] { return lab.established(); }, 40s));
       lab.announce();
       // GoBGP's routes in tartan's kernel.
       LAB_REQUIRE(
           lab,
-          waitFor([&] { return contains(routeIn(lab.tartanNs_, "10.66.2.0/24"), "via 10.99.0.2"); }, 15s));
+          eventually([&] { return contains(routeIn(lab.tartanNs_, "10.66.2.0/24"), "via 10.99.0.2"); }, 15s));
       LAB_REQUIRE(
           lab,
-          waitFor([&] { return contains(routeIn(lab.tartanNs_, "fd66:2::/64", true), "via fd99::2"); }, 15s));
+          eventually([&] { return contains(routeIn(lab.tartanNs_, "fd66:2::/64", true), "via fd99::2"); }, 15s));
       // Tartan's blocks in GoBGP's RIB, with tartan as next hop.
       LAB_REQUIRE(lab,
-                  waitFor([&] { return contains(lab.gobgp("global rib -a ipv4"), "10.65.1.0/26"); }, 15s));
+                  eventually([&] { return contains(lab.gobgp("global rib -a ipv4"), "10.65.1.0/26"); }, 15s));
       LAB_REQUIRE(lab, contains(lab.gobgp("global rib -a ipv4"), "10.99.0.1"));
       LAB_REQUIRE(
-          lab, waitFor([&] { return contains(lab.gobgp("global rib -a ipv6"), "fd65:0:0:1::/122"); }, 15s));
+          lab, eventually([&] { return contains(lab.gobgp("global rib -a ipv6"), "fd65:0:0:1::/122"); }, 15s));
       // Withdrawal of one route, then of everything when GoBGP stops.
       lab.gobgp("global rib del 10.66.2.0/24 -a ipv4");
-      LAB_REQUIRE(lab, waitFor([&] { return routeIn(lab.tartanNs_, "10.66.2.0/24").empty(); }, 15s));
+      LAB_REQUIRE(lab, eventually([&] { return routeIn(lab.tartanNs_, "10.66.2.0/24").empty(); }, 15s));
       lab.gobgp_->stop();
-      LAB_REQUIRE(lab, waitFor([&] { return routeIn(lab.tartanNs_, "fd66:2::/64", true).empty(); }, 30s));
+      LAB_REQUIRE(lab, eventually([&] { return routeIn(lab.tartanNs_, "fd66:2::/64", true).empty(); }, 30s));
     }
   }
 }
@@ -155,7 +155,7 @@ TEST_CASE("GoBGP: TCP-MD5 — a mismatched password is refused", "[interop][gobg
   }
   GobgpLab lab(64512, GobgpOptions{65002, "s3cret", "other"});
   // Bounded observation window: several connect attempts on both sides, none may succeed.
-  LAB_REQUIRE(lab, !waitFor(
+  LAB_REQUIRE(lab, !eventually(
                        [&] {
                          return contains(lab.gobgp("neighbor"), "Establ") ||
                                 tartanEstablished(lab.dir_ / "bgpd.sock", 1);
@@ -175,7 +175,7 @@ TEST_CASE(
     return;
   }
   GobgpLab lab(64512, GobgpOptions{65002, "s3cret", "s3cret", true, "10s"});
-  LAB_REQUIRE(lab, waitFor([&] { return lab.bothEstablished(); }, 40s));
+  LAB_REQUIRE(lab, eventually([&] { return lab.bothEstablished(); }, 40s));
   lab.announce();
   auto gobgpHasTartanRoutes = [&] {
     const auto v4 = lab.gobgp("global rib -a ipv4");
@@ -186,7 +186,7 @@ TEST_CASE(
     return contains(routeIn(lab.tartanNs_, "10.66.2.0/24"), "via 10.99.0.2") &&
            contains(routeIn(lab.tartanNs_, "fd66:2::/64", true), "via fd99::2");
   };
-  LAB_REQUIRE(lab, waitFor([&] { return gobgpHasTartanRoutes() && tartanForwardsToGobgp(); }, 20s));
+  LAB_REQUIRE(lab, eventually([&] { return gobgpHasTartanRoutes() && tartanForwardsToGobgp(); }, 20s));
 
   SECTION("tartan-bgpd restarts: GoBGP keeps tartan's routes, tartan's kernel keeps GoBGP's") {
     const auto failure = runGracefulRestart({
@@ -218,9 +218,9 @@ TEST_CASE(
     // RFC 4724 §4.2: a peer that never comes back keeps its routes in our kernel only until the
     // restart time runs out — GoBGP asked for 120 s, BGPPeer maxRestartTime caps it at 10 s.
     lab.gobgp_->stop(SIGKILL);
-    LAB_REQUIRE(lab, waitFor([&] { return !tartanEstablished(lab.dir_ / "bgpd.sock", 2); }, 15s));
+    LAB_REQUIRE(lab, eventually([&] { return !tartanEstablished(lab.dir_ / "bgpd.sock", 2); }, 15s));
     LAB_REQUIRE(lab, holdsThroughout(tartanForwardsToGobgp, 3s));
-    LAB_REQUIRE(lab, waitFor(
+    LAB_REQUIRE(lab, eventually(
                          [&] {
                            return routeIn(lab.tartanNs_, "10.66.2.0/24").empty() &&
                                   routeIn(lab.tartanNs_, "fd66:2::/64", true).empty();

@@ -67,7 +67,7 @@ bool Process::running() {
 void Process::stop(int signal) {
   if (!running()) return;
   ::kill(pid_, signal);
-  if (!waitFor([&] { return !running(); }, std::chrono::seconds(10))) {
+  if (!eventually([&] { return !running(); }, std::chrono::seconds(10))) {
     ::kill(pid_, SIGKILL);
     int status = 0;
     ::waitpid(pid_, &status, 0);
@@ -80,15 +80,6 @@ std::string Process::log() const {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
-}
-
-bool waitFor(const std::function<bool()>& predicate, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    if (predicate()) return true;
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
 }
 
 bool holdsThroughout(const std::function<bool()>& predicate, std::chrono::milliseconds window) {
@@ -258,10 +249,10 @@ std::string runGracefulRestart(const GracefulRestartScenario& s) {
   if (!s.forwarding()) return "not forwarding before the restart";
   Watch watch(s.forwarding);
   s.stop();
-  if (!waitFor(s.helperSawItDown, 20s)) return "the helper never saw the session go down";
+  if (!eventually(s.helperSawItDown, 20s)) return "the helper never saw the session go down";
   s.start();
-  if (!waitFor(s.established, 40s)) return "the sessions did not come back";
-  if (!waitFor(s.endOfRibDone, 30s)) return "no End-of-RIB after the restart";
+  if (!eventually(s.established, 40s)) return "the sessions did not come back";
+  if (!eventually(s.endOfRibDone, 30s)) return "no End-of-RIB after the restart";
   // Stale routes are swept at End-of-RIB: what was announced again must still be there after.
   std::this_thread::sleep_for(s.settle);
   if (!watch.stop()) return "forwarding stopped during the restart (" + watch.summary() + ")";

@@ -4,6 +4,7 @@
 // tracked by PID and stopped by PID; every wait is a bounded poll.
 #pragma once
 
+#include "support/eventually.hpp"
 #include "support/netns.hpp"
 
 #include <tartan/model/model.hpp>
@@ -64,9 +65,6 @@ class Process {
 // Returns the suffix, so that callers can name the interfaces.
 std::string linkTartanToPeer(const NetNamespace& tartanNs, const NetNamespace& peerNs,
                              const std::string& peerPrefix);
-
-// Polls `predicate` every 100 ms until it holds or `timeout` passes.
-bool waitFor(const std::function<bool()>& predicate, std::chrono::milliseconds timeout);
 
 // Polls `predicate` every 100 ms for all of `window`: true when it held at every poll.
 bool holdsThroughout(const std::function<bool()>& predicate, std::chrono::milliseconds window);

@@ -88,8 +88,8 @@ TEST_CASE("kernel routes chosen by --announce-kernel-routes reach BIRD 2 and its
   // Before tartan-bgpd starts: found by its first dump.
   lab.tartanNs_.execOrThrow("ip route add 198.51.100.128/26 dev kr0 proto static");
   lab.start();
-  LAB_REQUIRE(lab, waitFor([&] { return lab.birdEstablished("t4") && lab.birdEstablished("t6"); }, 30s));
-  LAB_REQUIRE(lab, waitFor([&] { return lab.atBird("198.51.100.128/26"); }, 10s));
+  LAB_REQUIRE(lab, eventually([&] { return lab.birdEstablished("t4") && lab.birdEstablished("t6"); }, 30s));
+  LAB_REQUIRE(lab, eventually([&] { return lab.atBird("198.51.100.128/26"); }, 10s));
 
   // Routes the specs do not choose: another protocol, outside the prefix, or Tartan's own.
   lab.tartanNs_.execOrThrow("ip route add 198.51.100.192/26 dev kr0 proto boot");
@@ -100,8 +100,8 @@ TEST_CASE("kernel routes chosen by --announce-kernel-routes reach BIRD 2 and its
   // Added while running: followed by the route monitor, both families.
   lab.tartanNs_.execOrThrow("ip route add 198.51.100.0/27 dev kr0 proto static");
   lab.tartanNs_.execOrThrow("ip -6 route add 2001:db8:100:1::/64 dev kr0 proto static");
-  LAB_REQUIRE(lab, waitFor([&] { return lab.atBird("198.51.100.0/27"); }, 10s));
-  LAB_REQUIRE(lab, waitFor([&] { return lab.atBird("2001:db8:100:1::/64", true); }, 10s));
+  LAB_REQUIRE(lab, eventually([&] { return lab.atBird("198.51.100.0/27"); }, 10s));
+  LAB_REQUIRE(lab, eventually([&] { return lab.atBird("2001:db8:100:1::/64", true); }, 10s));
   LAB_REQUIRE(lab, holdsThroughout(
                        [&] {
                          return routeIn(lab.birdNs_, "198.51.100.192/26").empty() &&
@@ -117,8 +117,8 @@ TEST_CASE("kernel routes chosen by --announce-kernel-routes reach BIRD 2 and its
   // Deleted in the kernel: withdrawn at BIRD.
   lab.tartanNs_.execOrThrow("ip route del 198.51.100.0/27 dev kr0 proto static");
   lab.tartanNs_.execOrThrow("ip -6 route del 2001:db8:100:1::/64 dev kr0 proto static");
-  LAB_REQUIRE(lab, waitFor([&] { return routeIn(lab.birdNs_, "198.51.100.0/27").empty(); }, 10s));
-  LAB_REQUIRE(lab, waitFor([&] { return routeIn(lab.birdNs_, "2001:db8:100:1::/64", true).empty(); }, 10s));
+  LAB_REQUIRE(lab, eventually([&] { return routeIn(lab.birdNs_, "198.51.100.0/27").empty(); }, 10s));
+  LAB_REQUIRE(lab, eventually([&] { return routeIn(lab.birdNs_, "2001:db8:100:1::/64", true).empty(); }, 10s));
   INFO(lab.diagnostics());
   CHECK(lab.atBird("198.51.100.128/26"));
   CHECK(lab.tartan_->running());

@@ -3,6 +3,7 @@
 // with tartanctl. Every expectation is polled with a deadline, never slept for.
 #include "kernel/dataplane_iptables/traffic.hpp"
 #include "support/agent_process.hpp"
+#include "support/eventually.hpp"
 #include "support/netns.hpp"
 #include "tartan/calc/calc_graph.hpp"
 
@@ -30,18 +31,9 @@
 namespace tt = tartan::test;
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
+using tartan::test::eventually;
 
 namespace {
-
-// Polls `condition` until it holds or `limit` passes.
-bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds limit = 30s) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  for (;;) {
-    if (condition()) return true;
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(100ms);
-  }
-}
 
 std::string readFile(const std::string& path) {
   std::ifstream in(path);

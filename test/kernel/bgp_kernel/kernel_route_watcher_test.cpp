@@ -3,6 +3,7 @@
 // (another protocol, outside the prefix, Tartan's own 117) never shows up.
 #include "kernel_routes.hpp"
 
+#include "support/eventually.hpp"
 #include "support/netns.hpp"
 
 #include <catch2/catch.hpp>
@@ -17,6 +18,7 @@ using namespace tartan;
 using namespace tartan::bgp;
 using namespace tartan::bgp::speaker;
 using namespace std::chrono_literals;
+using tartan::test::eventually;
 
 namespace {
 
@@ -44,15 +46,6 @@ class Announced {
   KernelAnnouncements set_;
 };
 
-bool waitFor(const std::function<bool()>& f, std::chrono::milliseconds timeout) {
-  const auto end = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < end) {
-    if (f()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return f();
-}
-
 }  // namespace
 
 TEST_CASE("the watcher announces chosen kernel routes from its dump and its monitor, and withdraws them") {
@@ -78,7 +71,7 @@ TEST_CASE("the watcher announces chosen kernel routes from its dump and its moni
               }).value();
   }
 
-  CHECK(waitFor([&] { return announced.find("198.51.100.128/26").has_value(); }, 5s));
+  CHECK(eventually([&] { return announced.find("198.51.100.128/26").has_value(); }, 5s));
   CHECK(announced.find("198.51.100.128/26")->interface == std::optional<std::string>("kr0"));
 
   ns.execOrThrow("ip route add 198.51.100.0/27 dev kr1 proto static");
@@ -86,19 +79,19 @@ TEST_CASE("the watcher announces chosen kernel routes from its dump and its moni
   ns.execOrThrow("ip route add 203.0.113.0/24 dev kr0 proto static");
   ns.execOrThrow("ip route add 198.51.100.64/27 dev kr0 proto 117");
   ns.execOrThrow("ip -6 route add 2001:db8:100:1::/64 dev kr0");
-  CHECK(waitFor([&] { return announced.find("198.51.100.0/27").has_value(); }, 5s));
+  CHECK(eventually([&] { return announced.find("198.51.100.0/27").has_value(); }, 5s));
   CHECK(announced.find("198.51.100.0/27")->interface == std::optional<std::string>("kr1"));
-  CHECK(waitFor([&] { return announced.find("2001:db8:100:1::/64").has_value(); }, 5s));
+  CHECK(eventually([&] { return announced.find("2001:db8:100:1::/64").has_value(); }, 5s));
   CHECK(announced.size() == 3);
 
   ns.execOrThrow("ip route del 198.51.100.0/27 dev kr1 proto static");
   ns.execOrThrow("ip -6 route del 2001:db8:100:1::/64 dev kr0");
-  CHECK(waitFor([&] { return announced.size() == 1; }, 5s));
+  CHECK(eventually([&] { return announced.size() == 1; }, 5s));
   CHECK(announced.find("198.51.100.128/26").has_value());
 
   // The interface goes: its routes go with it, and are withdrawn.
   ns.execOrThrow("ip link del kr0");
-  CHECK(waitFor([&] { return announced.size() == 0; }, 5s));
+  CHECK(eventually([&] { return announced.size() == 0; }, 5s));
 
   watcher->stop();
   watcher.reset();

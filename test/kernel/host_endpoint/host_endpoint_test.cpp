@@ -17,6 +17,7 @@
 
 namespace tt = tartan::test;
 using namespace tartan::test::hep;
+using tartan::test::eventually;
 
 namespace {
 

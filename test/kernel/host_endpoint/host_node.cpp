@@ -11,15 +11,6 @@ namespace tartan::test::hep {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds limit) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  for (;;) {
-    if (condition()) return true;
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(100ms);
-  }
-}
-
 UdpEchoServer::UdpEchoServer(const NetNamespace& ns, const std::string& ip, int port) {
   EnterNamespace in(ns);
   sockaddr_storage addr{};

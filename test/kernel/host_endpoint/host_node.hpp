@@ -19,6 +19,7 @@
 
 #include "kernel/dataplane_iptables/traffic.hpp"
 #include "support/agent_process.hpp"
+#include "support/eventually.hpp"
 #include "support/netns.hpp"
 
 #include <sys/types.h>
@@ -42,10 +43,6 @@ inline constexpr const char* kNodeEth1V6 = "fd78::1";
 inline constexpr const char* kFarV6 = "fd78::2";
 
 enum class IpFamily { kV4, kV6 };
-
-// Polls `condition` every 100 ms until it holds or `limit` passes; never a fixed sleep.
-bool eventually(const std::function<bool()>& condition,
-                std::chrono::milliseconds limit = std::chrono::seconds(30));
 
 // A UDP server that answers every datagram with the same bytes.
 class UdpEchoServer {

@@ -5,7 +5,8 @@
 // (BGPPeer maxRestartTime) — runs out, whether or not the session came back without End-of-RIB.
 #include "speaker.hpp"
 
-#include "support/fake_netlink.hpp"
+#include "loopback_fixture.hpp"
+#include "support/eventually.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -22,54 +23,11 @@ using namespace tartan::bgp::speaker;
 using namespace std::chrono_literals;
 namespace asio = boost::asio;
 using asio::ip::tcp;
+using tartan::test::eventually;
+using tartan::test::freePort;
+using tartan::test::LockedTable;
 
 namespace {
-
-// The FIB writer runs on its own thread; the test reads from another.
-class LockedTable final : public netlink::RouteTable {
- public:
-  Result<std::vector<netlink::Route>> listRoutes(const netlink::RouteFilter& f) override {
-    std::lock_guard lock(mutex_);
-    return fake_.listRoutes(f);
-  }
-  Result<netlink::BatchResult> applyRoutes(std::span<const netlink::RouteChange> changes) override {
-    std::lock_guard lock(mutex_);
-    for (const auto& c : changes)
-      if (c.op == netlink::RouteOp::Delete) deleted_.push_back(c.route.dst.toString());
-    return fake_.applyRoutes(changes);
-  }
-  // Every prefix ever deleted, in order.
-  std::vector<std::string> deleted() {
-    std::lock_guard lock(mutex_);
-    return deleted_;
-  }
-  bool has(const std::string& prefix) {
-    std::lock_guard lock(mutex_);
-    for (const auto& [key, route] : fake_.routes())
-      if (route.dst.toString() == prefix) return true;
-    return false;
-  }
-
- private:
-  std::mutex mutex_;
-  tartan::test::FakeNetlink fake_;
-  std::vector<std::string> deleted_;
-};
-
-std::uint16_t freePort(const char* address) {
-  asio::io_context io;
-  tcp::acceptor a(io, {asio::ip::make_address(address), 0});
-  return a.local_endpoint().port();
-}
-
-bool waitFor(const std::function<bool()>& f, std::chrono::milliseconds timeout) {
-  const auto end = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < end) {
-    if (f()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return f();
-}
 
 constexpr const char* kSpeakerAddress = "127.0.0.2";
 constexpr const char* kPeerAddress = "127.0.0.3";
@@ -227,27 +185,27 @@ TEST_CASE("graceful restart helper: stale routes live until End-of-RIB or the re
   // Our cap is 3 s; the peer asks for 120 s. Only the cap can explain a removal within seconds.
   Helper helper(3);
   auto first = std::make_unique<ScriptedPeer>(helper.port, grCap(120, false, true));
-  REQUIRE(waitFor([&] { return helper.established(); }, 10s));
+  REQUIRE(eventually([&] { return helper.established(); }, 10s));
   first->announce();
   first->endOfRib();
-  REQUIRE(waitFor([&] { return helper.table->has(kPeerRoute); }, 10s));
+  REQUIRE(eventually([&] { return helper.table->has(kPeerRoute); }, 10s));
   first->vanish();
-  REQUIRE(waitFor([&] { return !helper.established(); }, 10s));
+  REQUIRE(eventually([&] { return !helper.established(); }, 10s));
 
   SECTION("a peer that never comes back loses them when the capped restart time runs out") {
     CHECK(helper.table->has(kPeerRoute));  // kept as stale first
-    CHECK(waitFor([&] { return !helper.table->has(kPeerRoute); }, 15s));
+    CHECK(eventually([&] { return !helper.table->has(kPeerRoute); }, 15s));
   }
   SECTION("a peer that comes back but never sends End-of-RIB loses them when the time runs out again") {
     ScriptedPeer again(helper.port, grCap(120, true, true));
-    REQUIRE(waitFor([&] { return helper.established(); }, 10s));
+    REQUIRE(eventually([&] { return helper.established(); }, 10s));
     CHECK(helper.table->has(kPeerRoute));
-    CHECK(waitFor([&] { return !helper.table->has(kPeerRoute); }, 15s));
+    CHECK(eventually([&] { return !helper.table->has(kPeerRoute); }, 15s));
     CHECK(helper.established());  // the session itself stays
   }
   SECTION("a peer that comes back and announces the route before End-of-RIB keeps it") {
     ScriptedPeer again(helper.port, grCap(120, true, true));
-    REQUIRE(waitFor([&] { return helper.established(); }, 10s));
+    REQUIRE(eventually([&] { return helper.established(); }, 10s));
     again.announce();
     again.endOfRib();
     // Past the 3 s bound: the route, fresh again, is not swept by an old timer.
@@ -256,9 +214,9 @@ TEST_CASE("graceful restart helper: stale routes live until End-of-RIB or the re
   }
   SECTION("a peer that comes back and sends End-of-RIB without the route loses it") {
     ScriptedPeer again(helper.port, grCap(120, true, true));
-    REQUIRE(waitFor([&] { return helper.established(); }, 10s));
+    REQUIRE(eventually([&] { return helper.established(); }, 10s));
     again.endOfRib();
-    CHECK(waitFor([&] { return !helper.table->has(kPeerRoute); }, 2s));
+    CHECK(eventually([&] { return !helper.table->has(kPeerRoute); }, 2s));
   }
 }
 
@@ -267,22 +225,22 @@ TEST_CASE("graceful restart helper: a peer back without preserved forwarding los
   // Cap and peer restart time are long: only §4.2's F-bit / capability rule can remove the route.
   Helper helper(60);
   auto first = std::make_unique<ScriptedPeer>(helper.port, grCap(120, false, true));
-  REQUIRE(waitFor([&] { return helper.established(); }, 10s));
+  REQUIRE(eventually([&] { return helper.established(); }, 10s));
   first->announce();
-  REQUIRE(waitFor([&] { return helper.table->has(kPeerRoute); }, 10s));
+  REQUIRE(eventually([&] { return helper.table->has(kPeerRoute); }, 10s));
   first->vanish();
-  REQUIRE(waitFor([&] { return !helper.established(); }, 10s));
+  REQUIRE(eventually([&] { return !helper.established(); }, 10s));
   REQUIRE(helper.table->has(kPeerRoute));
 
   SECTION("F bit clear") {
     ScriptedPeer again(helper.port, grCap(120, true, false));
-    REQUIRE(waitFor([&] { return helper.established(); }, 10s));
-    CHECK(waitFor([&] { return !helper.table->has(kPeerRoute); }, 5s));
+    REQUIRE(eventually([&] { return helper.established(); }, 10s));
+    CHECK(eventually([&] { return !helper.table->has(kPeerRoute); }, 5s));
   }
   SECTION("no Graceful Restart capability") {
     ScriptedPeer again(helper.port, std::nullopt);
-    REQUIRE(waitFor([&] { return helper.established(); }, 10s));
-    CHECK(waitFor([&] { return !helper.table->has(kPeerRoute); }, 5s));
+    REQUIRE(eventually([&] { return helper.established(); }, 10s));
+    CHECK(eventually([&] { return !helper.table->has(kPeerRoute); }, 5s));
   }
 }
 
@@ -293,10 +251,10 @@ TEST_CASE(
   // A previous run left the peer's route and one nobody announces any more (RFC 4724 §4.1).
   Helper helper(120, {kPeerRoute, "10.65.9.0/26"});
   ScriptedPeer peer(helper.port, grCap(120, false, true));
-  REQUIRE(waitFor([&] { return helper.established(); }, 10s));
+  REQUIRE(eventually([&] { return helper.established(); }, 10s));
   peer.announceWithEndOfRib();
   // The End-of-RIB ends the wait: the route nobody announced goes ...
-  REQUIRE(waitFor([&] { return !helper.table->has("10.65.9.0/26"); }, 10s));
+  REQUIRE(eventually([&] { return !helper.table->has("10.65.9.0/26"); }, 10s));
   // ... and the one announced with it was never deleted, not even for a moment.
   CHECK(helper.table->has(kPeerRoute));
   const auto deleted = helper.table->deleted();

@@ -3,7 +3,8 @@
 // it up. No root needed: 127.0.0.0/8 is all loopback.
 #include "speaker.hpp"
 
-#include "support/fake_netlink.hpp"
+#include "loopback_fixture.hpp"
+#include "support/eventually.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -16,46 +17,11 @@ using namespace tartan;
 using namespace tartan::bgp;
 using namespace tartan::bgp::speaker;
 using namespace std::chrono_literals;
+using tartan::test::eventually;
+using tartan::test::freePort;
+using tartan::test::LockedTable;
 
 namespace {
-
-// The FIB writer runs on its own thread; the test reads from another.
-class LockedTable final : public netlink::RouteTable {
- public:
-  Result<std::vector<netlink::Route>> listRoutes(const netlink::RouteFilter& f) override {
-    std::lock_guard lock(mutex_);
-    return fake_.listRoutes(f);
-  }
-  Result<netlink::BatchResult> applyRoutes(std::span<const netlink::RouteChange> changes) override {
-    std::lock_guard lock(mutex_);
-    return fake_.applyRoutes(changes);
-  }
-  std::optional<netlink::Route> find(const std::string& prefix) {
-    std::lock_guard lock(mutex_);
-    for (const auto& [key, route] : fake_.routes())
-      if (route.dst.toString() == prefix) return route;
-    return std::nullopt;
-  }
-
- private:
-  std::mutex mutex_;
-  tartan::test::FakeNetlink fake_;
-};
-
-std::uint16_t freePort() {
-  boost::asio::io_context io;
-  boost::asio::ip::tcp::acceptor a(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
-  return a.local_endpoint().port();
-}
-
-bool waitFor(const std::function<bool()>& f, std::chrono::milliseconds timeout) {
-  const auto end = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < end) {
-    if (f()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return f();
-}
 
 SpeakerConfig nodeConfig(const std::string& name, const std::string& self, const std::string& other,
                          std::uint16_t otherPort, const std::string& block) {
@@ -114,9 +80,9 @@ TEST_CASE("two speakers over loopback exchange their blocks and install them") {
   Node a(portA), b(portB);
   a.speaker->applyConfig(nodeConfig("a", "127.0.0.2", "127.0.0.3", portB, "10.65.1.0/26"));
   b.speaker->applyConfig(nodeConfig("b", "127.0.0.3", "127.0.0.2", portA, "10.65.2.0/26"));
-  REQUIRE(waitFor([&] { return a.established() && b.established(); }, 20s));
+  REQUIRE(eventually([&] { return a.established() && b.established(); }, 20s));
 
-  REQUIRE(waitFor([&] { return a.table->find("10.65.2.0/26").has_value(); }, 10s));
+  REQUIRE(eventually([&] { return a.table->find("10.65.2.0/26").has_value(); }, 10s));
   auto learned = *a.table->find("10.65.2.0/26");
   CHECK(learned.protocol == netlink::kProtocolBgp);
   REQUIRE(learned.nexthops.size() == 1);
@@ -136,25 +102,25 @@ TEST_CASE("two speakers over loopback exchange their blocks and install them") {
     auto c = nodeConfig("b", "127.0.0.3", "127.0.0.2", portA, "10.65.2.0/26");
     c.blocks.push_back(*Prefix::parse("10.65.3.0/26"));
     b.speaker->applyConfig(c);
-    REQUIRE(waitFor([&] { return a.table->find("10.65.3.0/26").has_value(); }, 10s));
+    REQUIRE(eventually([&] { return a.table->find("10.65.3.0/26").has_value(); }, 10s));
     CHECK(a.speaker->report().peers[0].status.since == since);
   }
   SECTION("a withdrawn block leaves the other FIB") {
     auto c = nodeConfig("b", "127.0.0.3", "127.0.0.2", portA, "10.65.2.0/26");
     c.blocks.clear();
     b.speaker->applyConfig(c);
-    REQUIRE(waitFor([&] { return !a.table->find("10.65.2.0/26").has_value(); }, 10s));
+    REQUIRE(eventually([&] { return !a.table->find("10.65.2.0/26").has_value(); }, 10s));
   }
   SECTION("a kernel route is announced without a route of ours at home, and withdrawn") {
     const auto kernel = *Prefix::parse("10.65.9.0/24");
     b.speaker->updateKernelRoutes({{{kernel, {"eth9"}}}, {}});
-    REQUIRE(waitFor([&] { return a.table->find("10.65.9.0/24").has_value(); }, 10s));
+    REQUIRE(eventually([&] { return a.table->find("10.65.9.0/24").has_value(); }, 10s));
     CHECK(a.table->find("10.65.9.0/24")->nexthops.at(0).gateway->toString() == "127.0.0.3");
     CHECK_FALSE(b.table->find("10.65.9.0/24").has_value());  // the kernel has the operator's route
     // The same prefix as one of the node's blocks is announced as the block (with its blackhole).
     b.speaker->updateKernelRoutes({{{*Prefix::parse("10.65.2.0/26"), {"eth9"}}}, {}});
     b.speaker->updateKernelRoutes({{}, {kernel}});
-    REQUIRE(waitFor([&] { return !a.table->find("10.65.9.0/24").has_value(); }, 10s));
+    REQUIRE(eventually([&] { return !a.table->find("10.65.9.0/24").has_value(); }, 10s));
     CHECK(b.table->find("10.65.2.0/26")->type == netlink::RouteType::Blackhole);
     CHECK(a.table->find("10.65.2.0/26").has_value());
   }
@@ -163,7 +129,7 @@ TEST_CASE("two speakers over loopback exchange their blocks and install them") {
     c.blocks.push_back(*Prefix::parse("192.168.0.0/24"));
     c.pools.push_back({*Prefix::parse("192.168.0.0/16"), false});
     b.speaker->applyConfig(c);
-    REQUIRE(waitFor([&] { return a.speaker->report().peers[0].received == 2; }, 10s));
+    REQUIRE(eventually([&] { return a.speaker->report().peers[0].received == 2; }, 10s));
     CHECK_FALSE(a.table->find("192.168.0.0/24").has_value());
   }
 }
@@ -187,10 +153,10 @@ TEST_CASE("bindMode NodeIP: the speaker listens on the node's address only, and 
   c.peers.clear();
   c.listenOnNodeAddresses = true;
   a.speaker->applyConfig(c);
-  REQUIRE(waitFor([&] { return canConnect("127.0.0.2", port); }, 5s));
+  REQUIRE(eventually([&] { return canConnect("127.0.0.2", port); }, 5s));
   CHECK_FALSE(canConnect("127.0.0.4", port));
   c.listenOnNodeAddresses = false;
   a.speaker->applyConfig(c);
-  CHECK(waitFor([&] { return canConnect("127.0.0.4", port); }, 5s));
+  CHECK(eventually([&] { return canConnect("127.0.0.4", port); }, 5s));
   CHECK(canConnect("127.0.0.2", port));
 }
