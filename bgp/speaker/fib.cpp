@@ -154,6 +154,16 @@ void FibWriter::loop() {
     std::vector<netlink::RouteChange> changes;
     std::vector<Prefix> keys;
     changes.reserve(work.size());
+    // A delete names what is installed: the type and the metric are part of a kernel route's key.
+    auto remove = [&](const Prefix& prefix, const Installed& installed) {
+      netlink::Route del;
+      del.dst = toNetlink(prefix);
+      del.protocol = protocol_;
+      del.type = installed.type;
+      del.priority = installed.priority;
+      changes.push_back({netlink::RouteOp::Delete, std::move(del)});
+      keys.push_back(prefix);
+    };
     for (std::size_t k = 0; k < order.size(); ++k) {
       if (k + 1 < order.size() && work[order[k + 1]].first == work[order[k]].first) continue;
       auto& [prefix, route] = work[order[k]];
@@ -175,41 +185,19 @@ void FibWriter::loop() {
         }
         r.priority = route->priority;
         // A new metric is a new kernel route: the one with the old metric goes first.
-        if (auto it = installed_.find(prefix); it && it->priority != netlink::effectivePriority(r)) {
-          netlink::Route del;
-          del.dst = r.dst;
-          del.protocol = protocol_;
-          del.type = it->type;
-          del.priority = it->priority;
-          changes.push_back({netlink::RouteOp::Delete, std::move(del)});
-          keys.push_back(prefix);
-        }
+        if (auto it = installed_.find(prefix); it && it->priority != netlink::effectivePriority(r))
+          remove(prefix, *it);
         changes.push_back({netlink::RouteOp::Replace, std::move(r)});
         keys.push_back(prefix);
       } else {
         if (trackWanted_) wanted_.erase(prefix);
-        auto it = installed_.find(prefix);
-        if (!it) continue;
-        netlink::Route del;
-        del.dst = toNetlink(prefix);
-        del.protocol = protocol_;
-        del.type = it->type;
-        del.priority = it->priority;
-        changes.push_back({netlink::RouteOp::Delete, std::move(del)});
-        keys.push_back(prefix);
+        if (auto it = installed_.find(prefix)) remove(prefix, *it);
       }
     }
     if (reconcileNow) {
       // RFC 4724 §4.1: after the restart, what nobody re-announced is stale.
       installed_.forEach([&](const Prefix& prefix, const Installed& installed) {
-        if (wanted_.contains(prefix)) return;
-        netlink::Route del;
-        del.dst = toNetlink(prefix);
-        del.protocol = protocol_;
-        del.type = installed.type;
-        del.priority = installed.priority;
-        changes.push_back({netlink::RouteOp::Delete, std::move(del)});
-        keys.push_back(prefix);
+        if (!wanted_.contains(prefix)) remove(prefix, installed);
       });
       trackWanted_ = false;
       wanted_ = {};
