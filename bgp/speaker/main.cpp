@@ -178,31 +178,42 @@ int main(int argc, char** argv) {
   if (!status) logger->warn("{}", status.error().toString());
 
   std::unique_ptr<bs::KernelRouteWatcher> kernelRoutes;
+  std::unique_ptr<syncer::Syncer> sync;
+  // Every exit after this point: stop the inputs, then the speaker (routes stay in the kernel),
+  // then the I/O threads, which must be joined before they are destroyed.
+  auto teardown = [&](int rc) {
+    if (sync) sync->stop();
+    if (kernelRoutes) kernelRoutes->stop();
+    speaker->shutdown();
+    if (status) status->reset();
+    speaker.reset();
+    work.reset();
+    io.stop();
+    for (auto& t : pool) t.join();
+    return rc;
+  };
   if (!kernelRouteSpecs->empty()) {
     auto watcher = bs::KernelRouteWatcher::start(
         io, std::move(*kernelRouteSpecs),
         [&speaker](bs::KernelRouteChanges c) { speaker->updateKernelRoutes(std::move(c)); });
     if (!watcher) {
       logger->error("kernel routes: {}", watcher.error().toString());
-      speaker->shutdown();
-      work.reset();
-      io.stop();
-      for (auto& t : pool) t.join();
-      return 1;
+      return teardown(1);
     }
     kernelRoutes = std::move(*watcher);
   }
 
   ConfigSource source(node, secretsDir, *speaker);
-  syncer::Syncer sync(
+  sync = std::make_unique<syncer::Syncer>(
       **store,
-      {model::Kind::kBGPConfiguration, model::Kind::kBGPPeer, model::Kind::kBGPFilter, model::Kind::kNode,
-       model::Kind::kIPPool, model::Kind::kIPAMBlock, model::Kind::kBlockAffinity},
-      {[&](const syncer::Update& u) { source.update(u); }, [&](int64_t) { source.inSync(); },
-       [&](const Error& e) { logger->warn("syncer: {}", e.toString()); }});
-  if (auto r = sync.start(); !r) {
+      std::vector<model::Kind>{model::Kind::kBGPConfiguration, model::Kind::kBGPPeer, model::Kind::kBGPFilter,
+                               model::Kind::kNode, model::Kind::kIPPool, model::Kind::kIPAMBlock,
+                               model::Kind::kBlockAffinity},
+      syncer::Callbacks{[&](const syncer::Update& u) { source.update(u); }, [&](int64_t) { source.inSync(); },
+                        [&](const Error& e) { logger->warn("syncer: {}", e.toString()); }});
+  if (auto r = sync->start(); !r) {
     logger->error("syncer: {}", r.error().toString());
-    return 1;
+    return teardown(1);
   }
 
   asio::signal_set signals(io, SIGINT, SIGTERM);
@@ -211,14 +222,5 @@ int main(int argc, char** argv) {
     logger->info("signal {}: stopping, routes stay in the kernel for a graceful restart", signal);
     stopped.set_value(0);
   });
-  const int rc = stopped.get_future().get();
-  sync.stop();
-  if (kernelRoutes) kernelRoutes->stop();
-  speaker->shutdown();
-  if (status) status->reset();
-  speaker.reset();
-  work.reset();
-  io.stop();
-  for (auto& t : pool) t.join();
-  return rc;
+  return teardown(stopped.get_future().get());
 }
