@@ -199,10 +199,15 @@ void Speaker::reapplyPolicy(PeerId id, PeerEntry& entry) {
   const auto* now = rib_->adjRibOut(id);
   for (const auto& route : advertised)
     if (!now || !now->contains(route)) withdrawn.withdrawn.push_back(route);
-  if (withdrawn.empty()) return;
+  if (!withdrawn.empty()) send(entry, withdrawn);
+}
+
+void Speaker::send(PeerEntry& entry, const OutboundBatch& batch) {
   const auto ctx = entry.session->params.sendContext();
+  auto updates = packUpdates(batch, ctx);
   std::vector<wire::Bytes> bytes;
-  for (const auto& u : packUpdates(withdrawn, ctx)) bytes.push_back(encodeMessage(u, ctx));
+  bytes.reserve(updates.size());
+  for (const auto& u : updates) bytes.push_back(encodeMessage(u, ctx));
   entry.peer->send(std::move(bytes));
 }
 
@@ -627,13 +632,7 @@ void Speaker::flush() {
   for (auto& [id, entry] : peers_) {
     if (!entry.up || !entry.session) continue;
     auto batch = rib_->takeOutbound(id);
-    if (batch.empty()) continue;
-    const auto ctx = entry.session->params.sendContext();
-    auto updates = packUpdates(batch, ctx);
-    std::vector<wire::Bytes> bytes;
-    bytes.reserve(updates.size());
-    for (const auto& u : updates) bytes.push_back(encodeMessage(u, ctx));
-    entry.peer->send(std::move(bytes));
+    if (!batch.empty()) send(entry, batch);
   }
 }
 

@@ -125,6 +125,8 @@ class Speaker : public PeerObserver {
   // A BGPFilter, pool or prefix advertisement changed: the peer's routes are imported and
   // exported again under the new policy, and what it may no longer have is withdrawn.
   void reapplyPolicy(PeerId id, PeerEntry& entry);
+  // Packs a peer's outgoing changes into UPDATEs and sends them (the peer is established).
+  void send(PeerEntry& entry, const OutboundBatch& batch);
   // Rib policy hooks: the peer's BGPFilters and the defaults (policy.hpp).
   std::optional<PathAttributes> importPolicy(const PeerInfo& from, const Prefix& prefix, PathAttributes attrs) const;
   std::optional<PathAttributes> exportPolicy(const PeerInfo& to, const Prefix& prefix, PathAttributes attrs) const;
