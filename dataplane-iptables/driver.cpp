@@ -1,6 +1,7 @@
 // The iptables dataplane driver; see tartan/dataplane/iptables/driver.hpp.
 #include "tartan/dataplane/iptables/driver.hpp"
 
+#include "recording_ip_set_kernel.hpp"
 #include "tartan/common/log.hpp"
 #include "tartan/dataplane/iptables/ip_sets.hpp"
 #include "tartan/dataplane/iptables/render.hpp"
@@ -102,6 +103,18 @@ struct Driver::State {
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point lastProcessReport{};
   DriverStats stats;
+  // A repair pass is a read-back with nothing of ours pending: what it writes is drift.
+  bool repairPass = false;
+  struct FoundDrift {
+    IpFamily family;
+    std::string table;
+    Table::Drift drift;
+  };
+  std::vector<FoundDrift> drift;
+  // The IP set check: every kIpSetCheck, stretched when listing our sets takes long.
+  static constexpr std::chrono::seconds kIpSetCheck{1};
+  std::chrono::steady_clock::duration ipSetCheckEvery = kIpSetCheck;
+  std::chrono::steady_clock::time_point lastIpSetCheck{};
 
   // The model, as the messages describe it.
   std::map<std::string, std::pair<pb::PolicyID, pb::Policy>> policies;
@@ -135,6 +148,8 @@ struct Driver::State {
   Result<void> readBack(Family& f);
   void quarantineRefused(const std::vector<Table*>& written, std::string_view input, std::string_view error);
   Result<void> write();
+  Result<void> repairing(const std::function<Result<void>()>& pass);
+  Result<void> checkIpSets();
   void report(bool ok, bool changed, const std::string& detail);
 };
 
@@ -489,6 +504,10 @@ Result<void> Driver::State::write() {
       if (auto r = readBack(*f); !r) return r;
     kernelKnown = true;
     lastReadBack = std::chrono::steady_clock::now();
+    if (repairPass)
+      for (Family* f : enabled())
+        for (Table* table : {&f->raw, &f->mangle, &f->filter})
+          for (auto& d : table->drift()) drift.push_back({f->family, table->name(), std::move(d)});
     // Interfaces come and go: look for host endpoints' expected addresses again.
     for (const auto& [key, hep] : hosts)
       if (hep.second.name().empty()) dispatchDirty = true;
@@ -657,17 +676,86 @@ Result<void> Driver::apply() {
   return result;
 }
 
+// Runs `pass` as a repair pass: the chains and jumps its read-back finds wrong and the sets it
+// changes are logged, one line each, and counted, once the pass has written them.
+Result<void> Driver::State::repairing(const std::function<Result<void>()>& pass) {
+  drift.clear();
+  // Before the first write there is nothing of ours to have drifted: that read-back is a take-over.
+  std::unique_ptr<IpSetKernel> real = std::move(setKernel);
+  if (real) setKernel = std::make_unique<RecordingIpSetKernel>(*real);
+  repairPass = real != nullptr;
+  auto result = pass();
+  repairPass = false;
+  std::map<std::string, std::set<std::string>> sets;
+  if (real) {
+    sets = static_cast<RecordingIpSetKernel&>(*setKernel).changed();
+    setKernel = std::move(real);
+  }
+  if (result) {
+    for (const auto& [family, table, d] : drift) {
+      log->warn("repaired drift: {} {} {} {}", family == IpFamily::kV4 ? "IPv4" : "IPv6", table,
+                d.kind == Table::Drift::Kind::kChain ? "chain " + d.name : d.name, d.what);
+      ++(d.kind == Table::Drift::Kind::kChain ? stats.chainRepairs : stats.jumpRepairs);
+    }
+    for (const auto& [name, what] : sets) {
+      std::string done;
+      for (const auto& w : what) done += (done.empty() ? "" : ", ") + w;
+      log->warn("repaired drift: IP set {} ({})", name, done);
+      ++stats.setRepairs;
+    }
+  }
+  drift.clear();
+  return result;
+}
+
+// ipset announces nothing, so our sets are listed and compared on a timer of their own, apart
+// from the (much dearer) iptables read-back.
+Result<void> Driver::State::checkIpSets() {
+  const auto start = std::chrono::steady_clock::now();
+  ++stats.ipSetChecks;
+  auto result = repairing([this]() -> Result<void> {
+    for (Family* f : enabled()) {
+      if (auto r = f->sets.resync(*setKernel); !r) return r;
+      if (auto r = f->sets.applyAdditions(*setKernel); !r) return r;
+      if (auto r = f->sets.applyRemovals(*setKernel); !r)
+        log->warn("IP set removal deferred: {}", r.error().toString());
+    }
+    return {};
+  });
+  if (!result) {
+    ++stats.failures;
+    kernelKnown = false;  // read everything back before the next attempt
+    markAllDirty();
+  }
+  lastIpSetCheck = std::chrono::steady_clock::now();
+  // Thousands of large sets take a while to list: keep the check to about 2% of the time.
+  ipSetCheckEvery = std::max<std::chrono::steady_clock::duration>(kIpSetCheck, (lastIpSetCheck - start) * 50);
+  return result;
+}
+
 Result<void> Driver::refresh() {
-  state_->kernelKnown = false;
-  return apply();
+  State& s = *state_;
+  if (!s.inSync) return {};
+  // Our own pending changes first: whatever the read-back then finds different is drift.
+  if (s.kernelKnown)
+    if (auto r = apply(); !r) return r;
+  s.kernelKnown = false;
+  return s.repairing([this] { return apply(); });
 }
 
 Result<void> Driver::tick(std::chrono::steady_clock::time_point now) {
   State& s = *state_;
-  if (s.kernelKnown && s.refreshInterval.count() > 0 && now - s.lastReadBack >= s.refreshInterval)
-    s.kernelKnown = false;
-  return apply();
+  if (s.kernelKnown && s.refreshInterval.count() > 0 && now - s.lastReadBack >= s.refreshInterval) {
+    s.lastIpSetCheck = now;  // the refresh reads the sets back too
+    return refresh();
+  }
+  auto result = apply();
+  if (result && s.inSync && s.kernelKnown && s.setKernel && now - s.lastIpSetCheck >= s.ipSetCheckEvery)
+    result = s.checkIpSets();
+  return result;
 }
+
+bool Driver::isOwnWriter(int pid) const { return state_->runner && state_->runner->ranRestore(pid); }
 
 bool Driver::inSync() const { return state_->inSync; }
 std::chrono::seconds Driver::refreshInterval() const { return state_->refreshInterval; }

@@ -3,6 +3,7 @@
 #include "tartan/dataplane/iptables/kernel.hpp"
 
 #include <algorithm>
+#include <array>
 
 namespace tartan::dataplane::iptables {
 
@@ -54,6 +55,7 @@ class ExecRestoreRunner final : public RestoreRunner {
     std::vector<Result<void>> results;
     for (std::size_t i = 0; i < outputs.size(); ++i) {
       const std::string& bin = commands[i].argv.front();
+      if (outputs[i]) recent_[next_++ % recent_.size()] = outputs[i]->pid;
       if (!outputs[i])
         results.emplace_back(outputs[i].error());
       else if (outputs[i]->exitCode != 0)
@@ -62,6 +64,10 @@ class ExecRestoreRunner final : public RestoreRunner {
         results.emplace_back();
     }
     return results;
+  }
+
+  bool ranRestore(int pid) const override {
+    return pid > 0 && std::find(recent_.begin(), recent_.end(), pid) != recent_.end();
   }
 
  private:
@@ -76,6 +82,10 @@ class ExecRestoreRunner final : public RestoreRunner {
 
   Backend backend_;
   int lockTimeout_;
+  // The pids of the last restores: their notifications come in after they exit, and pids are
+  // only reused after the kernel has gone round its whole pid space.
+  std::array<int, 16> recent_{};
+  std::size_t next_ = 0;
 };
 
 }  // namespace

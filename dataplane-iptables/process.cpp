@@ -96,6 +96,7 @@ Result<Child> spawn(const Command& command) {
   const int rc = ::posix_spawn(&child.pid, path.c_str(), &actions, nullptr, args.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) return sysError("cannot start " + path, rc);
+  child.output.pid = child.pid;
   child.out = std::move(outRead);
   child.err = std::move(errRead);
   return child;

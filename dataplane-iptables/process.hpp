@@ -15,6 +15,7 @@
 namespace tartan::dataplane::iptables {
 
 struct ProcessOutput {
+  int pid = -1;  // the child's, reaped by now (nf_tables names the committing pid in its notifications)
   int exitCode = -1;
   std::string out;
   std::string err;

@@ -138,6 +138,7 @@ void Table::setProgrammed(const SavedTable& saved) {
   for (auto& [builtin, hook] : hooks_) {
     hook.oursProgrammed.clear();
     hook.correct = false;
+    hook.wrong = "jump to " + hook.target + " missing";
     auto it = saved.chains.find(builtin);
     if (it == saved.chains.end()) continue;
     const auto& chain = it->second;
@@ -150,6 +151,11 @@ void Table::setProgrammed(const SavedTable& saved) {
     }
     const bool placed = hook.append ? present : !chain.hashes.empty() && chain.hashes.front() == want;
     hook.correct = hook.oursProgrammed.size() == 1 && placed;
+    hook.wrong = hook.correct                     ? ""
+                 : hook.oursProgrammed.empty()    ? "jump to " + hook.target + " missing"
+                 : hook.oursProgrammed.size() > 1 ? "more than one rule of ours"
+                 : !present                       ? "a rule of ours that is not the jump to " + hook.target
+                                                  : "a rule above the jump to " + hook.target;
   }
   for (const auto& [name, d] : desired_) touched_.insert(name);
   for (const auto& [name, count] : references_) touched_.insert(name);
@@ -178,6 +184,27 @@ std::vector<std::string> Table::pendingChains() const {
   std::vector<std::string> out;
   for (const auto& name : touched_)
     if (chainDirty(name)) out.push_back(name);
+  return out;
+}
+
+std::vector<Table::Drift> Table::drift() const {
+  std::vector<Drift> out;
+  for (const auto& name : touched_) {
+    if (!chainDirty(name)) continue;
+    auto wanted = wantedHashes(name);
+    auto it = programmed_.find(name);
+    std::string what = !wanted                   ? "not ours to keep: deleted"
+                       : it == programmed_.end() ? "missing: created"
+                                                 : "held " + std::to_string(it->second.size()) +
+                                                       " rules that differ from the " +
+                                                       std::to_string(wanted->size()) + " wanted: rewritten";
+    out.push_back({Drift::Kind::kChain, name, std::move(what)});
+  }
+  for (const auto& [builtin, hook] : hooks_)
+    if (!hook.correct)
+      out.push_back({Drift::Kind::kJump, builtin,
+                     (hook.wrong.empty() ? "jump to " + hook.target + " not in place" : hook.wrong) +
+                         (hook.append ? ": put back at the end" : ": put back first")});
   return out;
 }
 
@@ -229,6 +256,7 @@ void Table::applied() {
     if (hook.correct) continue;
     hook.oursProgrammed = {ruleText({"", "-j " + hook.target}, hookHash(builtin, hook.target))};
     hook.correct = true;
+    hook.wrong.clear();
   }
 }
 

@@ -3,6 +3,8 @@
 
 #include "tartan/common/log.hpp"
 #include "tartan/dataplane/iptables/driver.hpp"
+#include "tartan/dataplane/iptables/nft_monitor.hpp"
+#include "tartan/dataplane/iptables/recheck_schedule.hpp"
 #include "tartan/dataplane/iptables/table.hpp"
 
 namespace tartan::agent {
@@ -26,6 +28,10 @@ int64_t chainCount(const dpi::Driver& driver) {
     }
   }
   return n;
+}
+
+uint64_t repairs(const dpi::DriverStats& stats) {
+  return stats.chainRepairs + stats.jumpRepairs + stats.setRepairs;
 }
 
 // Whether a link is a workload's: its name starts with one of the (comma-separated) prefixes.
@@ -61,6 +67,14 @@ void DataplaneLoop::run() {
   groups.ipv4Routes = groups.ipv6Routes = false;  // only links: a workload interface appearing
   auto monitorOpened = netlink::RouteMonitor::open(groups);
   std::unique_ptr<netlink::RouteMonitor> monitor = monitorOpened ? std::move(*monitorOpened) : nullptr;
+  // nf_tables announces every ruleset change: someone else's (a chain flushed by hand, a rule
+  // above our jump) is read back and repaired within the debounce, not at the next refresh.
+  auto nftOpened = dpi::NftMonitor::open();
+  if (!nftOpened)
+    log->warn("nftables notifications: {}; drift is repaired at iptablesRefreshInterval only",
+              nftOpened.error().toString());
+  std::unique_ptr<dpi::NftMonitor> nft = nftOpened ? std::move(*nftOpened) : nullptr;
+  dpi::RecheckSchedule recheck;
   netlink::ProcSysctls sysctls;
   RouteManager routes;
   AgentConfig config;
@@ -71,7 +85,8 @@ void DataplaneLoop::run() {
 
   for (;;) {
     health_.beat(Health::Loop::kDataplane);
-    auto batch = in_.pop(std::chrono::seconds(1));
+    // With the nftables socket to watch, wake often enough that a re-check is not late.
+    auto batch = in_.pop(nft ? std::chrono::milliseconds(50) : std::chrono::milliseconds(1000));
     if (!batch && in_.closed()) break;
     if (batch) {
       if (batch->config) config = *batch->config;
@@ -100,12 +115,35 @@ void DataplaneLoop::run() {
       });
       if (!drained) routes.markDirty();
     }
+    if (nft) {
+      auto drained = nft->drain([&](const dpi::NftChange& change) {
+        if (change.kind == dpi::NftChange::Kind::kGeneration && driver.isOwnWriter(change.pid)) return;
+        if (change.kind == dpi::NftChange::Kind::kLost)
+          log->debug("nftables notifications lost: re-check scheduled");
+        else
+          log->debug("nftables generation {} committed by {} (pid {}): re-check scheduled", change.generation,
+                     change.process, change.pid);
+        recheck.changed(Clock::now());
+      });
+      if (!drained) {
+        log->warn("nftables notifications: {}; re-check scheduled", drained.error().toString());
+        recheck.changed(Clock::now());
+      }
+    }
     if (!driver.inSync()) continue;  // nothing is written before the first full snapshot
 
     const auto start = Clock::now();
     const bool routesDue = routes.dirty() || (config.routeRefreshInterval.count() > 0 &&
                                               start - lastRouteSync >= config.routeRefreshInterval);
-    auto applied = driver.tick(start);
+    Result<void> applied;
+    if (recheck.due(start)) {
+      const uint64_t before = repairs(driver.stats());
+      applied = driver.refresh();
+      ++metrics_.nftablesRechecks;
+      recheck.checked(start, repairs(driver.stats()) != before);
+    } else {
+      applied = driver.tick(start);
+    }
     bool ok = static_cast<bool>(applied);
     if (!applied) log->error("apply failed, will read back and retry: {}", applied.error().toString());
     if (nl && routesDue) {
@@ -131,6 +169,9 @@ void DataplaneLoop::run() {
     readBacks = stats.readBacks;
     metrics_.iptablesChainsWritten = static_cast<int64_t>(stats.chainsWritten);
     metrics_.iptablesChains = chainCount(driver);
+    metrics_.chainRepairs = stats.chainRepairs;
+    metrics_.jumpRepairs = stats.jumpRepairs;
+    metrics_.setRepairs = stats.setRepairs;
     if (ok && !wasReady) {
       wasReady = true;
       metrics_.inSync = 1;

@@ -5,8 +5,10 @@
 // also does the periodic read-back and repair), then workload routes and interface sysctls.
 // Nothing is written before the driver has seen InSync. The first apply that succeeds after it
 // makes the agent ready. Link events (a workload veth appearing) and routeRefreshInterval trigger
-// a route sync between batches.
-// Owns: the driver, the netlink sockets, the route manager. Threading: run() on its own thread,
+// a route sync between batches. nf_tables change notifications from anyone else (NftMonitor)
+// trigger a re-check of our chains and sets (driver.refresh()) after a short debounce
+// (RecheckSchedule); the driver's own periodic checks cover the legacy backend and IP sets.
+// Owns: the driver, the netlink sockets (nftables monitor included), the route manager. Threading: run() on its own thread,
 // which must be in the network namespace to program (it inherits the process's). Failure: a
 // failed apply is counted and logged; the driver reads back and retries on the next tick.
 #pragma once

@@ -47,6 +47,9 @@ struct Metrics {
   std::atomic<int64_t> localEndpoints{0};
   std::atomic<int64_t> workloadRoutes{0};
   std::atomic<int> inSync{0};  // first full sync programmed
+  // Drift someone else made, repaired: our chains, jumps in built-in chains, IP sets.
+  std::atomic<uint64_t> chainRepairs{0}, jumpRepairs{0}, setRepairs{0};
+  std::atomic<uint64_t> nftablesRechecks{0};  // re-checks after an nftables change notification
 
   // The whole exposition, HELP and TYPE lines included.
   std::string render() const;

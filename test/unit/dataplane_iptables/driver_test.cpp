@@ -165,6 +165,51 @@ TEST_CASE("refresh repairs a deleted chain, a moved hook and a deleted set", "[d
   // Same chains and sets as before, apart from the foreign rule.
   filter.chains["INPUT"].pop_back();
   CHECK(h.dump() == good);
+  // Each repair is counted by kind: the flushed chain, the two jumps, the set.
+  const auto& stats = h.driver->stats();
+  CHECK(stats.chainRepairs == 1);
+  CHECK(stats.jumpRepairs == 2);
+  CHECK(stats.setRepairs == 1);
+  // Nothing left to repair: a second refresh counts nothing more.
+  REQUIRE(h.driver->refresh().has_value());
+  CHECK(h.driver->stats().chainRepairs + h.driver->stats().jumpRepairs + h.driver->stats().setRepairs == 4);
+}
+
+TEST_CASE("our own pending changes written by a refresh are not counted as repairs", "[driver]") {
+  Harness h;
+  h.send(tt::snapshot());
+  h.applyOk();
+  const auto restores = h.kernel.restoreInputs.size();
+  auto policy = tt::allowWebPolicy();
+  policy.mutable_active_policy_update()
+      ->mutable_policy()
+      ->mutable_inbound_rules(0)
+      ->mutable_protocol()
+      ->set_name("udp");
+  h.send({policy, tt::setDelta("web-clients", {"10.65.3.3"}, {})});
+  REQUIRE(h.driver->refresh().has_value());
+  CHECK(h.kernel.restoreInputs.size() > restores);  // the change is written
+  CHECK(h.driver->stats().chainRepairs == 0);
+  CHECK(h.driver->stats().jumpRepairs == 0);
+  CHECK(h.driver->stats().setRepairs == 0);
+}
+
+TEST_CASE("a foreign member in one of our sets is removed by the IP set check, between refreshes",
+          "[driver][ipsets]") {
+  Harness h;
+  h.send({tt::config({{"iptablesRefreshInterval", "90"}})});
+  h.send(tt::snapshot());
+  const auto t0 = std::chrono::steady_clock::now();
+  REQUIRE(h.driver->tick(t0).has_value());
+  const std::string good = h.dump();
+  auto& set = h.kernel.sets[names::ipSet(IpFamily::kV4, "web-clients")];
+  set.members.insert("192.0.2.66");
+  const int saves = h.kernel.saves;
+  REQUIRE(h.driver->tick(t0 + std::chrono::seconds(2)).has_value());
+  CHECK(h.dump() == good);
+  CHECK(h.kernel.saves == saves);  // the sets alone: no iptables-save
+  CHECK(h.driver->stats().setRepairs == 1);
+  CHECK(h.driver->stats().ipSetChecks >= 1);
 }
 
 TEST_CASE("tick() reads back when the refresh interval has passed", "[driver]") {

@@ -77,3 +77,49 @@ TEST_CASE("the transaction declares before filling, fixes hooks, then flushes an
   CHECK_FALSE(table.needsApply());
   CHECK(table.restoreInput().empty());
 }
+
+TEST_CASE("drift names each chain to rewrite or delete and each jump out of place", "[table]") {
+  Table table("filter", IpFamily::kV4);
+  table.setHook("INPUT", "tartan-INPUT");
+  table.setHook("FORWARD", "tartan-FORWARD");
+  table.setHook("OUTPUT", "tartan-OUTPUT");
+  table.setChain({"tartan-INPUT", {{"-p udp", "-j DROP"}}});
+  table.setChain({"tartan-FORWARD", {{"-p udp", "-j DROP"}}});
+  table.setChain({"tartan-OUTPUT", {{"-p udp", "-j DROP"}}});
+  table.setProgrammed({});
+  REQUIRE(table.needsApply());
+  table.applied();
+  CHECK(table.drift().empty());
+
+  // Read back: tartan-INPUT flushed, tartan-OUTPUT gone, a chain of ours we do not want; the jump
+  // in FORWARD removed, a foreign ACCEPT above the jump in INPUT, OUTPUT correct.
+  auto jump = [](const std::string& builtin, const std::string& target) {
+    const std::string text =
+        ruleText({"", "-j " + target}, ruleHashes(Chain{builtin, {{"", "-j " + target}}})[0]);
+    return text;
+  };
+  SavedTable saved;
+  saved.chains["INPUT"] = {{"-j ACCEPT", jump("INPUT", "tartan-INPUT")},
+                           {"", hashOfRuleText(jump("INPUT", "tartan-INPUT"))}};
+  saved.chains["FORWARD"] = {};
+  saved.chains["OUTPUT"] = {{jump("OUTPUT", "tartan-OUTPUT")},
+                            {hashOfRuleText(jump("OUTPUT", "tartan-OUTPUT"))}};
+  saved.chains["tartan-INPUT"] = {};
+  const auto forward = ruleHashes(Chain{"tartan-FORWARD", {{"-p udp", "-j DROP"}}});
+  saved.chains["tartan-FORWARD"] = {{"-p udp -j DROP"}, forward};
+  saved.chains["tartan-stale"] = {};
+  table.setProgrammed(saved);
+
+  std::map<std::string, std::string> chains, jumps;
+  for (const auto& d : table.drift())
+    (d.kind == Table::Drift::Kind::kChain ? chains : jumps)[d.name] = d.what;
+  CHECK(chains.size() == 3);
+  CHECK(chains["tartan-INPUT"].find("held 0 rules") != std::string::npos);
+  CHECK(chains["tartan-OUTPUT"].find("missing") != std::string::npos);
+  CHECK(chains["tartan-stale"].find("deleted") != std::string::npos);
+  CHECK(jumps.size() == 2);
+  CHECK(jumps["FORWARD"].find("missing") != std::string::npos);
+  CHECK(jumps["INPUT"].find("a rule above the jump") != std::string::npos);
+  table.applied();
+  CHECK(table.drift().empty());
+}

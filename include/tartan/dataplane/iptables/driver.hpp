@@ -10,7 +10,9 @@
 //   3. IP sets no rule uses any more are destroyed.
 // Nothing is written before InSync. The first apply after InSync reads the kernel back and takes
 // over chains and sets a previous run left whose hashes match (no flush, so a restart neither
-// opens nor cuts traffic); refresh() re-reads and repairs drift, at iptablesRefreshInterval.
+// opens nor cuts traffic); refresh() re-reads and repairs drift: when nf_tables announces a
+// change (the agent's NftMonitor), at iptablesRefreshInterval, and for IP sets alone every second
+// or so. Repairs are logged and counted (DriverStats).
 // Owns: its model, the Tables and IpSets, the kernel edges it was given.
 // Threading: one thread calls everything; that thread must be inside the network namespace to
 // program (see kernel.hpp). Failure: apply() returns the Error of the step that failed and marks
@@ -55,6 +57,11 @@ struct DriverStats {
   std::uint64_t readBacks = 0;
   std::uint64_t failures = 0;
   std::uint64_t quarantined = 0;  // chains the kernel refused, programmed as DROP instead
+  // Drift someone else made, put right by a re-check (refresh(), the periodic read-back, the IP
+  // set check): our chains rewritten or deleted, jumps in built-in chains put back, IP sets
+  // whose members or type were changed (or that we do not keep) rewritten or destroyed.
+  std::uint64_t chainRepairs = 0, jumpRepairs = 0, setRepairs = 0;
+  std::uint64_t ipSetChecks = 0;  // IP-set-only re-checks
   // Where apply time goes, summed over all applies.
   std::uint64_t renderMicros = 0, ipSetMicros = 0, restoreMicros = 0;
 };
@@ -73,10 +80,18 @@ class Driver {
 
   // Writes what changed since the last apply (nothing before InSync).
   Result<void> apply();
-  // Reads the kernel back and repairs whatever differs from the model.
+  // Reads the kernel back and repairs whatever differs from the model. Pending model changes are
+  // written first, so whatever the read-back then finds different is someone else's drift: each
+  // repair is logged (one line naming the chain or set) and counted in the stats.
   Result<void> refresh();
-  // apply(), preceded by refresh() if the refresh interval has passed since the last read-back.
+  // apply(), preceded by refresh() if the refresh interval has passed since the last read-back;
+  // then, every IP set check interval, a re-check of the IP sets alone (ipset announces no
+  // changes; listing our sets is cheap next to iptables-save, and the interval stretches so that
+  // listing large sets never takes more than about 2% of the time).
   Result<void> tick(std::chrono::steady_clock::time_point now);
+  // Whether `pid` is one of our own recent iptables-restore runs (see NftMonitor): its ruleset
+  // changes are ours and need no re-check.
+  bool isOwnWriter(int pid) const;
 
   bool inSync() const;
   std::chrono::seconds refreshInterval() const;

@@ -46,6 +46,9 @@ class RestoreRunner {
     for (const auto& input : inputs) results.push_back(restore(input.family, input.text));
     return results;
   }
+  // Whether `pid` is one of the last restores this runner ran: nf_tables names the committing
+  // process in its change notifications, and our own writes need no re-check.
+  virtual bool ranRestore(int /*pid*/) const { return false; }
 };
 
 // The real runner over the iptables 1.8 binaries. kAuto picks, once per runner, whichever backend

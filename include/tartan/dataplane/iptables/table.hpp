@@ -83,6 +83,17 @@ class Table {
   // The names of the chains the next transaction rewrites or deletes (for tests and logs).
   std::vector<std::string> pendingChains() const;
 
+  // What the next transaction puts right, as a person would say it: one entry per chain it
+  // rewrites or deletes and per built-in chain whose jump it fixes. Right after a read-back, with
+  // nothing changed in between, this is the drift someone else made (for repair logs and metrics).
+  struct Drift {
+    enum class Kind { kChain, kJump };
+    Kind kind;
+    std::string name;  // our chain, or the built-in chain holding the jump
+    std::string what;
+  };
+  std::vector<Drift> drift() const;
+
  private:
   struct Desired {
     Chain chain;
@@ -97,6 +108,7 @@ class Table {
     bool append = false;
     std::vector<std::string> oursProgrammed;  // rule texts with our hash in the built-in chain
     bool correct = false;  // exactly one of ours, with the right hash (and first, unless appended)
+    std::string wrong;     // why not, as read back
   };
   std::optional<std::vector<std::string>> wantedHashes(const std::string& name) const;
   bool chainDirty(const std::string& name) const;
