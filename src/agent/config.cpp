@@ -1,6 +1,8 @@
 // The agent's configuration merge: defaults < global < node < environment, as Felix.
 #include "config.hpp"
 
+#include "tartan/model/agent_configuration_fields.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -39,6 +41,12 @@ Level fromSpec(const model::AgentConfigurationSpec& spec, std::vector<Error>& wa
   put(level, "ipForwarding", spec.ipForwarding);
   if (spec.ipv6Support) level["ipv6support"] = *spec.ipv6Support ? "true" : "false";
   if (spec.maxIpsetSize) level["maxipsetsize"] = std::to_string(*spec.maxIpsetSize);
+  // What the agent takes but does not act on, and what validation should have refused (a store
+  // written by an older version, or by hand): said, never dropped in silence.
+  for (const auto& field : model::reportedAgentConfigurationFields(spec))
+    warnings.push_back(makeError(where, field, "is set but not enforced by Tartan yet; see tartanctl config fields"));
+  for (const auto& [field, reason] : model::refusedAgentConfigurationFields(spec))
+    warnings.push_back(makeError(where, field, reason + "; ignored"));
   for (auto [key, ports] : {std::pair{"failsafeinboundhostports", &spec.failsafeInboundHostPorts},
                             std::pair{"failsafeoutboundhostports", &spec.failsafeOutboundHostPorts}}) {
     if (!*ports) continue;
@@ -119,6 +127,43 @@ void applyLevel(const Level& level, const std::string& where, AgentConfig& confi
         bad(key, value, "is not Disabled or Any");
     }
   }
+}
+
+// The environment's own variables: the process's settings, not configuration fields.
+bool isProcessVariable(std::string_view key) {
+  return key == "datastore" || key == "node" || key == "datastoretype" || key == "bgp_announce_kernel_routes";
+}
+
+// A FELIX_/TARTAN_ variable names a field case-insensitively. Returns whether it may apply;
+// everything else is said in a warning.
+bool checkEnvironmentField(const std::string& name, const std::string& key, const std::string& value,
+                           std::vector<Error>& warnings) {
+  if (isProcessVariable(key)) return false;
+  const model::AgentConfigurationField* field = nullptr;
+  for (const auto& f : model::agentConfigurationFields())
+    if (lower(f.name) == key) field = &f;
+  if (field == nullptr) {
+    warnings.push_back(makeError("environment", name, "is not an AgentConfiguration field; ignored"));
+    return false;
+  }
+  switch (field->support) {
+    case model::FieldSupport::kHonoured:
+      return true;
+    case model::FieldSupport::kReported:
+      warnings.push_back(makeError("environment", name, "is set but not enforced by Tartan yet; see tartanctl config fields"));
+      return false;
+    case model::FieldSupport::kRefused:
+      for (std::string_view rest = field->accepted;;) {
+        const auto bar = rest.find('|');
+        if (lower(rest.substr(0, bar)) == lower(value)) return false;  // the default: nothing to do
+        if (bar == std::string_view::npos) break;
+        rest.remove_prefix(bar + 1);
+      }
+      warnings.push_back(makeError("environment", name,
+                                   "'" + value + "' is refused: " + std::string(field->note) + "; ignored"));
+      return false;
+  }
+  return false;
 }
 
 }  // namespace
@@ -205,9 +250,15 @@ MergeResult mergeConfig(const MergeInput& input) {
   if (input.node)
     applyLevel(fromSpec(*input.node, result.warnings, "AgentConfiguration/node"), "AgentConfiguration/node",
                result.config, result.warnings);
+  // FELIX_* as Felix reads it, then TARTAN_* over it.
   Level env;
-  for (const auto& [name, value] : input.environment) {
-    if (name.rfind("TARTAN_", 0) == 0) env[lower(name.substr(7))] = value;
+  for (const char* prefix : {"FELIX_", "TARTAN_"}) {
+    for (const auto& [name, value] : input.environment) {
+      if (name.rfind(prefix, 0) != 0) continue;
+      const std::string key = lower(name.substr(std::string_view(prefix).size()));
+      if (!checkEnvironmentField(name, key, value, result.warnings)) continue;
+      env[key] = value;
+    }
   }
   applyLevel(env, "environment", result.config, result.warnings);
   return result;
@@ -218,7 +269,7 @@ std::map<std::string, std::string> tartanEnvironment(char** envp) {
   for (char** e = envp; e && *e; ++e) {
     std::string_view entry(*e);
     const auto eq = entry.find('=');
-    if (eq == std::string_view::npos || entry.rfind("TARTAN_", 0) != 0) continue;
+    if (eq == std::string_view::npos || (entry.rfind("TARTAN_", 0) != 0 && entry.rfind("FELIX_", 0) != 0)) continue;
     out.emplace(entry.substr(0, eq), entry.substr(eq + 1));
   }
   return out;

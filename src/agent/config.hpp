@@ -1,9 +1,12 @@
 // src/agent/config.hpp — the agent's effective configuration, merged as Felix merges it.
 //
 // Sources, lowest to highest precedence: built-in defaults, the global AgentConfiguration
-// "default", the node's own "node.<name>", then TARTAN_<FIELD> environment variables (Felix's
-// FELIX_<FIELD>, field names matched case-insensitively). A field set at a higher level replaces
-// the lower one wholesale (lists are not merged). Pure: no I/O; the environment is passed in.
+// "default", the node's own "node.<name>", then FELIX_<FIELD> and, over those, TARTAN_<FIELD>
+// environment variables (field names matched case-insensitively, as Felix does). A field set at a
+// higher level replaces the lower one wholesale (lists are not merged). Nothing is dropped in
+// silence: a field Tartan does not act on yet, a refused value, and an environment variable that
+// names no field each come back as a warning (see tartan/model/agent_configuration_fields.hpp).
+// Pure: no I/O; the environment is passed in.
 #pragma once
 
 #include "tartan/common/result.hpp"
@@ -58,7 +61,7 @@ std::string formatFailsafePorts(const std::vector<model::ProtoPort>& ports,
 struct MergeInput {
   const model::AgentConfigurationSpec* global = nullptr;  // "default"
   const model::AgentConfigurationSpec* node = nullptr;    // "node.<name>"
-  std::map<std::string, std::string> environment;         // every TARTAN_* variable
+  std::map<std::string, std::string> environment;         // every FELIX_* and TARTAN_* variable
 };
 
 struct MergeResult {
@@ -68,7 +71,7 @@ struct MergeResult {
 
 MergeResult mergeConfig(const MergeInput& input);
 
-// The TARTAN_* variables of an envp-style array.
+// The FELIX_* and TARTAN_* variables of an envp-style array.
 std::map<std::string, std::string> tartanEnvironment(char** envp);
 
 }  // namespace tartan::agent

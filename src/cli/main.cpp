@@ -6,12 +6,14 @@
 //   tartanctl selector SELECTOR [--labels JSON|k=v,...]
 //   tartanctl node status [--socket PATH]
 //   tartanctl bgp routes [PREFIX] [--socket PATH]
+//   tartanctl config fields          (every AgentConfiguration field: honoured, refused or reported)
 //   tartanctl version
 //
 // The datastore is --datastore, else $TARTAN_DATASTORE, else the embedded default.
 #include "cli.hpp"
 
 #include "tartan/common/log.hpp"
+#include "tartan/model/agent_configuration_fields.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -93,6 +95,11 @@ int main(int argc, char** argv) {
   bgpRoutes->add_option("prefix", routePrefix, "only routes within this prefix");
   bgpRoutes->add_option("--socket", statusSocket, "tartan-bgpd's status socket");
 
+  auto* config = app.add_subcommand("config", "what Tartan does with the agent's configuration");
+  config->require_subcommand(1);
+  auto* configFields = config->add_subcommand(
+      "fields", "every AgentConfiguration (FelixConfiguration) field: honoured, refused or reported");
+
   auto* version = app.add_subcommand("version", "print the version");
 
   try {
@@ -147,6 +154,10 @@ int main(int argc, char** argv) {
   if (*selectorCommand) return runSelector(ctx, expression, labels);
   if (*nodeStatus) return runNodeStatus(ctx, statusSocket);
   if (*bgpRoutes) return runBgpRoutes(ctx, statusSocket, routePrefix);
+  if (*configFields) {
+    std::cout << tartan::model::agentConfigurationFieldTable();
+    return 0;
+  }
   if (*version) {
     std::cout << "tartanctl " << kVersion << "\n";
     return 0;

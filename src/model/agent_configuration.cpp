@@ -1,5 +1,6 @@
 // agent_configuration.cpp — field description of AgentConfiguration (FelixConfigurationSpec).
 #include "kinds_internal.hpp"
+#include "tartan/model/agent_configuration_fields.hpp"
 
 namespace tartan::model {
 
@@ -183,5 +184,44 @@ void describe(V& v, AgentConfiguration& s) {
 }
 
 TARTAN_MODEL_DEFINE_KIND_ENTRY_POINTS(AgentConfiguration)
+
+namespace {
+// A describe() visitor that only records each field's name.
+struct FieldNames {
+  std::vector<std::string_view> names;
+  template <class T>
+  void field(std::string_view name, T&, Need = Need::kOptional) {
+    names.push_back(name);
+  }
+};
+}  // namespace
+
+std::vector<std::string_view> agentConfigurationSpecFieldNames() {
+  FieldNames v;
+  AgentConfigurationSpec spec;
+  describe(v, spec);
+  return v.names;
+}
+
+std::vector<std::pair<std::string, std::string>> setAgentConfigurationFields(const AgentConfigurationSpec& spec) {
+  // The encoder leaves out the fields that are not set (Go's omitempty), so what it writes is
+  // what the user set, in the spec's order; bpfLogLevel, written even when empty as in Calico, is
+  // the one exception.
+  const Tree tree = encodeStruct(spec);
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const TreeField& f : tree.fields) {
+    const Tree& value = f.value;
+    if (value.type == Tree::Type::kNull || (value.type == Tree::Type::kString && value.text.empty())) continue;
+    std::string text;
+    switch (value.type) {
+      case Tree::Type::kBool: text = value.boolean ? "true" : "false"; break;
+      case Tree::Type::kNumber:
+      case Tree::Type::kString: text = value.text; break;
+      default: text = writeJson(value); break;
+    }
+    out.emplace_back(f.key, std::move(text));
+  }
+  return out;
+}
 
 }  // namespace tartan::model

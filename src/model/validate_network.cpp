@@ -1,6 +1,7 @@
 // validate_network.cpp — Calico's validation and defaults for IPPool, the BGP kinds, Node, the
 // IPAM records and AgentConfiguration (libcalico-go validator/v3 and clientv3's defaulting).
 #include "validate.hpp"
+#include "tartan/model/agent_configuration_fields.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -581,6 +582,7 @@ void validateKind(Validator& v, const IPAMHandle& r) {
 void defaultKind(AgentConfiguration&) {}
 
 void validateKind(Validator& v, const AgentConfiguration& r) {
+  const size_t errorsBefore = v.errorCount();
   checkConfigName(v, r.metadata);
   checkMetadata(v, r.metadata, false);
   const AgentConfigurationSpec& s = r.spec;
@@ -729,6 +731,10 @@ void validateKind(Validator& v, const AgentConfiguration& r) {
     for (size_t i = 0; i < (*list)->size(); ++i) {
       if (!parseCIDROrIP((**list)[i])) v.fail(at(path, i), "invalid CIDR");
     }
+  }
+  // Last, on a spec Calico would take: the values Tartan cannot honour (eBPF, WireGuard, ...).
+  if (v.errorCount() == errorsBefore) {
+    for (const auto& [field, reason] : refusedAgentConfigurationFields(s)) v.fail("spec." + field, reason);
   }
 }
 

@@ -138,8 +138,29 @@ void checkHttp(Validator& v, const std::string& path, const HTTPMatch& http) {
 
 enum class Direction { kIngress, kEgress };
 
+// Fields Calico accepts that Tartan cannot enforce yet. Left out of the rule, each would widen
+// it (an Allow to a Service would allow every peer, an HTTP match every request), so a rule
+// that is otherwise valid is refused instead. Reported once the rule has no other error, so the
+// user fixes one thing at a time.
+void checkEnforceable(Validator& v, const std::string& path, const Rule& r, size_t errorsBefore) {
+  if (v.errorCount() != errorsBefore) return;
+  for (const auto& [side, entity] : {std::pair{".source", &r.source}, std::pair{".destination", &r.destination}}) {
+    if (entity->services) {
+      v.fail(path + side + ".services",
+             "Service matches are not enforced by Tartan yet; refused rather than widened to every peer "
+             "(select the Service's pods, or name its addresses in nets)");
+    }
+  }
+  if (r.http) {
+    v.fail(path + ".http",
+           "application-layer (HTTP) rules are not enforced by Tartan; refused rather than widened to "
+           "every request");
+  }
+}
+
 void checkRule(Validator& v, const std::string& path, const Rule& r, Direction direction,
                bool global) {
+  const size_t errorsBefore = v.errorCount();
   static const std::set<std::string> kActions = {"Allow", "Deny", "Log", "Pass"};
   if (!kActions.count(r.action)) {
     v.fail(path + ".action",
@@ -227,6 +248,7 @@ void checkRule(Validator& v, const std::string& path, const Rule& r, Direction d
     for (const auto& [key, value] : r.metadata->annotations) total += key.size() + value.size();
     if (total > 256 * 1024) v.fail(path + ".metadata.annotations", "annotations are too large");
   }
+  checkEnforceable(v, path, r, errorsBefore);
 }
 
 // What GlobalNetworkPolicySpec and NetworkPolicySpec share.

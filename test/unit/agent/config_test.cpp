@@ -3,6 +3,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 using namespace tartan::agent;
 using tartan::model::AgentConfigurationSpec;
 using tartan::model::ProtoPort;
@@ -105,4 +107,44 @@ TEST_CASE("only TARTAN_ variables are taken from the environment") {
   const auto env = tartanEnvironment(envp);
   CHECK(env.size() == 2);
   CHECK(env.at("TARTAN_INTERFACEPREFIX") == "tap");
+}
+
+TEST_CASE("FELIX_ variables configure the agent as they configure Felix; TARTAN_ ones win over them") {
+  const MergeResult r = mergeConfig({nullptr,
+                                     nullptr,
+                                     {{"FELIX_INTERFACEPREFIX", "cali"},
+                                      {"FELIX_IPTABLESBACKEND", "Legacy"},
+                                      {"TARTAN_IPTABLESBACKEND", "NFT"},
+                                      {"FELIX_DEFAULTENDPOINTTOHOSTACTION", "Accept"}}});
+  CHECK(r.warnings.empty());
+  CHECK(r.config.interfacePrefix == "cali");
+  CHECK(r.config.iptablesBackend == "NFT");
+  CHECK(r.config.defaultEndpointToHostAction == "Accept");
+}
+
+TEST_CASE("a setting the agent does not act on is a warning naming it, never silence") {
+  AgentConfigurationSpec global;
+  global.logSeverityScreen = "Debug";
+  global.bpfEnabled = true;  // refused by validation; said again if it reaches the agent
+  const MergeResult r = mergeConfig({&global,
+                                     nullptr,
+                                     {{"FELIX_WIREGUARDENABLED", "true"},
+                                      {"FELIX_BPFENABLED", "false"},  // the default: nothing to say
+                                      {"FELIX_HEALTHPORT", "9099"},
+                                      {"FELIX_NOSUCHSETTING", "1"},
+                                      {"TARTAN_NODE", "n1"}}});
+  std::vector<std::string> said;
+  for (const auto& w : r.warnings) said.push_back(w.toString());
+  INFO(said.size());
+  for (const auto& s : said) INFO(s);
+  REQUIRE(said.size() == 5);
+  auto saidOf = [&](const std::string& what) {
+    return std::count_if(said.begin(), said.end(), [&](const std::string& s) { return s.find(what) != std::string::npos; });
+  };
+  CHECK(saidOf("logSeverityScreen") == 1);
+  CHECK(saidOf("bpfEnabled: 'true' is refused") == 1);
+  CHECK(saidOf("FELIX_WIREGUARDENABLED: 'true' is refused") == 1);
+  CHECK(saidOf("FELIX_HEALTHPORT: is set but not enforced") == 1);
+  CHECK(saidOf("FELIX_NOSUCHSETTING: is not an AgentConfiguration field") == 1);
+  CHECK(r.config == MergeResult{}.config);
 }

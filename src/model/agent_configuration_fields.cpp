@@ -1,0 +1,242 @@
+// agent_configuration_fields.cpp — the state of every AgentConfiguration field; see
+// tartan/model/agent_configuration_fields.hpp.
+#include "tartan/model/agent_configuration_fields.hpp"
+
+#include <algorithm>
+
+namespace tartan::model {
+
+namespace {
+
+// clang-format off
+constexpr AgentConfigurationField kFields[] = {
+    {"useInternalDataplaneDriver", FieldSupport::kRefused, "true", "The agent runs its dataplane driver in process; an external driver process is not supported."},
+    {"dataplaneDriver", FieldSupport::kReported, "", "Only read by Calico when useInternalDataplaneDriver is false, which Tartan refuses."},
+    {"dataplaneWatchdogTimeout", FieldSupport::kReported, "", "No dataplane watchdog yet; liveness reflects the agent's own loops."},
+    {"ipv6Support", FieldSupport::kHonoured, "", "IPv6 chains, sets and routes are programmed unless false."},
+    {"routeRefreshInterval", FieldSupport::kHonoured, "", "How often workload routes are re-read from the kernel and repaired."},
+    {"interfaceRefreshInterval", FieldSupport::kReported, "", "Interfaces are followed through netlink; no periodic rescan yet."},
+    {"iptablesRefreshInterval", FieldSupport::kHonoured, "", "How often the chains are read back and drift repaired."},
+    {"iptablesPostWriteCheckInterval", FieldSupport::kReported, "", "No separate check after a write yet; the refresh covers it."},
+    {"iptablesLockFilePath", FieldSupport::kReported, "", "iptables-restore takes the xtables lock itself (-w)."},
+    {"iptablesLockTimeout", FieldSupport::kHonoured, "", "Passed to iptables-restore's -w."},
+    {"iptablesLockProbeInterval", FieldSupport::kReported, "", "iptables-restore probes the lock itself."},
+    {"featureDetectOverride", FieldSupport::kReported, "", "Features are detected from the kernel and tools; no override."},
+    {"featureGates", FieldSupport::kReported, "", "No feature gates."},
+    {"ipsetsRefreshInterval", FieldSupport::kReported, "", "IP sets are read back with the chains, on iptablesRefreshInterval."},
+    {"maxIpsetSize", FieldSupport::kHonoured, "", "The maxelem of every IP set."},
+    {"iptablesBackend", FieldSupport::kHonoured, "", "Auto, NFT or Legacy: which iptables-restore the driver runs."},
+    {"xdpRefreshInterval", FieldSupport::kReported, "", "Only with XDP, which Tartan refuses."},
+    {"netlinkTimeout", FieldSupport::kReported, "", "Netlink requests have a fixed timeout."},
+    {"metadataAddr", FieldSupport::kReported, "", "OpenStack metadata access is not set up."},
+    {"metadataPort", FieldSupport::kReported, "", "OpenStack metadata access is not set up."},
+    {"openstackRegion", FieldSupport::kReported, "", "OpenStack is not supported."},
+    {"interfacePrefix", FieldSupport::kHonoured, "", "Workload interface prefixes; a change needs a restart, as in Felix."},
+    {"interfaceExclude", FieldSupport::kReported, "", "Interfaces are not excluded from host endpoint handling yet."},
+    {"chainInsertMode", FieldSupport::kReported, "", "Tartan always inserts its jumps at the top (Felix's Insert)."},
+    {"defaultEndpointToHostAction", FieldSupport::kHonoured, "", "Drop, Return or Accept for workload-to-host traffic that no policy decided."},
+    {"iptablesFilterAllowAction", FieldSupport::kReported, "", "Allowed packets are always accepted in the filter table."},
+    {"iptablesMangleAllowAction", FieldSupport::kReported, "", "Allowed packets are always accepted in the mangle table."},
+    {"iptablesFilterDenyAction", FieldSupport::kReported, "", "Denied packets are always dropped."},
+    {"logPrefix", FieldSupport::kHonoured, "", "The prefix of Log rules' kernel log lines."},
+    {"logFilePath", FieldSupport::kReported, "", "The agent logs to standard error."},
+    {"logSeverityFile", FieldSupport::kReported, "", "The agent logs to standard error."},
+    {"logSeverityScreen", FieldSupport::kReported, "", "The agent logs at its start-up level (--log-level)."},
+    {"logSeveritySys", FieldSupport::kReported, "", "The agent does not log to syslog."},
+    {"logDebugFilenameRegex", FieldSupport::kReported, "", "No per-file debug logging."},
+    {"ipipEnabled", FieldSupport::kRefused, "false", "Tartan has no IPIP encapsulation."},
+    {"ipipMTU", FieldSupport::kReported, "", "Only with IPIP, which Tartan refuses."},
+    {"vxlanEnabled", FieldSupport::kRefused, "false", "Tartan has no VXLAN overlay yet."},
+    {"vxlanMTU", FieldSupport::kReported, "", "Only with VXLAN, which Tartan refuses."},
+    {"vxlanMTUV6", FieldSupport::kReported, "", "Only with VXLAN, which Tartan refuses."},
+    {"vxlanPort", FieldSupport::kReported, "", "Only with VXLAN, which Tartan refuses."},
+    {"vxlanVNI", FieldSupport::kReported, "", "Only with VXLAN, which Tartan refuses."},
+    {"allowVXLANPacketsFromWorkloads", FieldSupport::kReported, "", "No overlay to protect: VXLAN packets from workloads are not singled out."},
+    {"allowIPIPPacketsFromWorkloads", FieldSupport::kReported, "", "No overlay to protect: IPIP packets from workloads are not singled out."},
+    {"reportingInterval", FieldSupport::kReported, "", "The agent does not write a status report to the datastore yet."},
+    {"reportingTTL", FieldSupport::kReported, "", "The agent does not write a status report to the datastore yet."},
+    {"endpointReportingEnabled", FieldSupport::kReported, "", "Endpoint status is not written to the datastore."},
+    {"endpointReportingDelay", FieldSupport::kReported, "", "Endpoint status is not written to the datastore."},
+    {"endpointStatusPathPrefix", FieldSupport::kReported, "", "Endpoint status files are not written."},
+    {"iptablesMarkMask", FieldSupport::kReported, "", "Tartan's mark bits are fixed (0x10000, 0x20000, 0x40000), inside Felix's default mask."},
+    {"disableConntrackInvalidCheck", FieldSupport::kReported, "", "Conntrack INVALID packets are not singled out."},
+    {"healthEnabled", FieldSupport::kReported, "", "The health server runs when --health-port is given."},
+    {"healthHost", FieldSupport::kReported, "", "The health server listens on --health-host."},
+    {"healthPort", FieldSupport::kReported, "", "The health server listens on --health-port."},
+    {"healthTimeoutOverrides", FieldSupport::kReported, "", "Readiness has no per-component timeouts."},
+    {"prometheusMetricsEnabled", FieldSupport::kReported, "", "Metrics are served on the health port at /metrics."},
+    {"prometheusMetricsHost", FieldSupport::kReported, "", "Metrics are served on the health port at /metrics."},
+    {"prometheusMetricsPort", FieldSupport::kReported, "", "Metrics are served on the health port at /metrics."},
+    {"prometheusGoMetricsEnabled", FieldSupport::kReported, "", "The agent is not a Go program."},
+    {"prometheusProcessMetricsEnabled", FieldSupport::kReported, "", "No process metrics."},
+    {"prometheusWireGuardMetricsEnabled", FieldSupport::kReported, "", "Only with WireGuard, which Tartan refuses."},
+    {"failsafeInboundHostPorts", FieldSupport::kHonoured, "", "Ports always open to host endpoints; one limited to a net is left out and reported."},
+    {"failsafeOutboundHostPorts", FieldSupport::kHonoured, "", "Ports always open from host endpoints; one limited to a net is left out and reported."},
+    {"kubeNodePortRanges", FieldSupport::kReported, "", "Node ports get no special handling in host endpoint policy yet."},
+    {"policySyncPathPrefix", FieldSupport::kRefused, "", "There is no policy sync API for per-pod proxies."},
+    {"usageReportingEnabled", FieldSupport::kReported, "", "Tartan never sends usage reports."},
+    {"usageReportingInitialDelay", FieldSupport::kReported, "", "Tartan never sends usage reports."},
+    {"usageReportingInterval", FieldSupport::kReported, "", "Tartan never sends usage reports."},
+    {"natPortRange", FieldSupport::kReported, "", "Outgoing NAT is not programmed yet."},
+    {"natOutgoingAddress", FieldSupport::kReported, "", "Outgoing NAT is not programmed yet."},
+    {"deviceRouteSourceAddress", FieldSupport::kReported, "", "Workload routes carry no source address."},
+    {"deviceRouteSourceAddressIPv6", FieldSupport::kReported, "", "Workload routes carry no source address."},
+    {"deviceRouteProtocol", FieldSupport::kReported, "", "Workload routes use protocol 116."},
+    {"removeExternalRoutes", FieldSupport::kReported, "", "Only Tartan's own routes (protocol 116) are ever removed."},
+    {"ipForwarding", FieldSupport::kHonoured, "", "Enabled turns on IPv4 (and, with IPv6 workloads, IPv6) forwarding; Disabled leaves it."},
+    {"externalNodesList", FieldSupport::kReported, "", "Only with IPIP or VXLAN, which Tartan refuses."},
+    {"debugMemoryProfilePath", FieldSupport::kReported, "", "No memory profiles."},
+    {"debugDisableLogDropping", FieldSupport::kReported, "", "Log lines are never dropped."},
+    {"debugSimulateCalcGraphHangAfter", FieldSupport::kReported, "", "No fault simulation."},
+    {"debugSimulateDataplaneHangAfter", FieldSupport::kReported, "", "No fault simulation."},
+    {"debugSimulateDataplaneApplyDelay", FieldSupport::kReported, "", "No fault simulation."},
+    {"debugHost", FieldSupport::kReported, "", "No debug server."},
+    {"debugPort", FieldSupport::kReported, "", "No debug server."},
+    {"iptablesNATOutgoingInterfaceFilter", FieldSupport::kReported, "", "Outgoing NAT is not programmed yet."},
+    {"sidecarAccelerationEnabled", FieldSupport::kRefused, "false", "No sidecar acceleration."},
+    {"xdpEnabled", FieldSupport::kRefused, "false", "Tartan has no XDP programs."},
+    {"genericXDPEnabled", FieldSupport::kRefused, "false", "Tartan has no XDP programs."},
+    {"nftablesMode", FieldSupport::kRefused, "Disabled", "The nftables dataplane is not built yet."},
+    {"nftablesRefreshInterval", FieldSupport::kReported, "", "Only with the nftables dataplane."},
+    {"nftablesFilterAllowAction", FieldSupport::kReported, "", "Only with the nftables dataplane."},
+    {"nftablesMangleAllowAction", FieldSupport::kReported, "", "Only with the nftables dataplane."},
+    {"nftablesFilterDenyAction", FieldSupport::kReported, "", "Only with the nftables dataplane."},
+    {"nftablesMarkMask", FieldSupport::kReported, "", "Only with the nftables dataplane."},
+    {"bpfEnabled", FieldSupport::kRefused, "false", "Tartan has no eBPF dataplane."},
+    {"bpfDisableUnprivileged", FieldSupport::kReported, "", "Only with eBPF, which Tartan refuses."},
+    {"bpfLogLevel", FieldSupport::kReported, "", "Only with eBPF, which Tartan refuses."},
+    {"bpfLogFilters", FieldSupport::kReported, "", "Only with eBPF, which Tartan refuses."},
+    {"bpfCTLBLogFilter", FieldSupport::kReported, "", "Only with eBPF, which Tartan refuses."},
+    {"bpfDataIfacePattern", FieldSupport::kReported, "", "Only with eBPF, which Tartan refuses."},
+    {"bpfL3IfacePattern", FieldSupport::kReported, "", "Only with eBPF, which Tartan refuses."},
+    {"bpfConnectTimeLoadBalancingEnabled", FieldSupport::kReported, "", "Only with eBPF, which Tartan refuses."},
+    {"bpfConnectTimeLoadBalancing", FieldSupport::kReported, "", "Only with eBPF, which Tartan refuses."},
+    {"bpfHostNetworkedNATWithoutCTLB", FieldSupport::kReported, "", "Only with eBPF, which Tartan refuses."},
+    {"bpfExternalServiceMode", FieldSupport::kReported, "", "Only with eBPF, which Tartan refuses."},
+    {"bpfDSROptoutCIDRs", FieldSupport::kReported, "", "Only with eBPF, which Tartan refuses."},
+    {"bpfExtToServiceConnmark", FieldSupport::kReported, "", "Only with eBPF, which Tartan refuses."},
+    {"bpfKubeProxyIptablesCleanupEnabled", FieldSupport::kReported, "", "Only with eBPF, which Tartan refuses."},
+    {"bpfKubeProxyMinSyncPeriod", FieldSupport::kReported, "", "Only with eBPF, which Tartan refuses."},
+    {"bpfKubeProxyEndpointSlicesEnabled", FieldSupport::kReported, "", "Only with eBPF, which Tartan refuses."},
+    {"bpfPSNATPorts", FieldSupport::kReported, "", "Only with eBPF, which Tartan refuses."},
+    {"bpfMapSizeNATFrontend", FieldSupport::kReported, "", "Only with eBPF, which Tartan refuses."},
+    {"bpfMapSizeNATBackend", FieldSupport::kReported, "", "Only with eBPF, which Tartan refuses."},
+    {"bpfMapSizeNATAffinity", FieldSupport::kReported, "", "Only with eBPF, which Tartan refuses."},
+    {"bpfMapSizeRoute", FieldSupport::kReported, "", "Only with eBPF, which Tartan refuses."},
+    {"bpfMapSizeConntrack", FieldSupport::kReported, "", "Only with eBPF, which Tartan refuses."},
+    {"bpfMapSizeIPSets", FieldSupport::kReported, "", "Only with eBPF, which Tartan refuses."},
+    {"bpfMapSizeIfState", FieldSupport::kReported, "", "Only with eBPF, which Tartan refuses."},
+    {"bpfHostConntrackBypass", FieldSupport::kReported, "", "Only with eBPF, which Tartan refuses."},
+    {"bpfEnforceRPF", FieldSupport::kReported, "", "Only with eBPF, which Tartan refuses."},
+    {"bpfPolicyDebugEnabled", FieldSupport::kReported, "", "Only with eBPF, which Tartan refuses."},
+    {"bpfForceTrackPacketsFromIfaces", FieldSupport::kReported, "", "Only with eBPF, which Tartan refuses."},
+    {"bpfDisableGROForIfaces", FieldSupport::kReported, "", "Only with eBPF, which Tartan refuses."},
+    {"bpfExcludeCIDRsFromNAT", FieldSupport::kReported, "", "Only with eBPF, which Tartan refuses."},
+    {"bpfRedirectToPeer", FieldSupport::kReported, "", "Only with eBPF, which Tartan refuses."},
+    {"bpfProfiling", FieldSupport::kReported, "", "Only with eBPF, which Tartan refuses."},
+    {"routeSource", FieldSupport::kRefused, "CalicoIPAM", "Routes follow Calico IPAM blocks; WorkloadIPs is not supported."},
+    {"routeTableRanges", FieldSupport::kReported, "", "Routes go to the main table."},
+    {"routeTableRange", FieldSupport::kReported, "", "Routes go to the main table."},
+    {"routeSyncDisabled", FieldSupport::kRefused, "false", "The agent always programs workload routes."},
+    {"wireguardEnabled", FieldSupport::kRefused, "false", "Tartan has no WireGuard encryption."},
+    {"wireguardEnabledV6", FieldSupport::kRefused, "false", "Tartan has no WireGuard encryption."},
+    {"wireguardThreadingEnabled", FieldSupport::kReported, "", "Only with WireGuard, which Tartan refuses."},
+    {"wireguardListeningPort", FieldSupport::kReported, "", "Only with WireGuard, which Tartan refuses."},
+    {"wireguardListeningPortV6", FieldSupport::kReported, "", "Only with WireGuard, which Tartan refuses."},
+    {"wireguardRoutingRulePriority", FieldSupport::kReported, "", "Only with WireGuard, which Tartan refuses."},
+    {"wireguardInterfaceName", FieldSupport::kReported, "", "Only with WireGuard, which Tartan refuses."},
+    {"wireguardInterfaceNameV6", FieldSupport::kReported, "", "Only with WireGuard, which Tartan refuses."},
+    {"wireguardMTU", FieldSupport::kReported, "", "Only with WireGuard, which Tartan refuses."},
+    {"wireguardMTUV6", FieldSupport::kReported, "", "Only with WireGuard, which Tartan refuses."},
+    {"wireguardHostEncryptionEnabled", FieldSupport::kRefused, "false", "Tartan has no WireGuard encryption."},
+    {"wireguardKeepAlive", FieldSupport::kReported, "", "Only with WireGuard, which Tartan refuses."},
+    {"awsSrcDstCheck", FieldSupport::kRefused, "DoNothing", "Tartan does not call the AWS API."},
+    {"serviceLoopPrevention", FieldSupport::kReported, "", "Service CIDRs are not blackholed yet."},
+    {"workloadSourceSpoofing", FieldSupport::kHonoured, "", "Any lets a pod that asks (its spoofed-IPs annotation) send from other addresses."},
+    {"mtuIfacePattern", FieldSupport::kReported, "", "No MTU detection yet."},
+    {"floatingIPs", FieldSupport::kRefused, "Disabled", "OpenStack floating IPs are not supported."},
+    {"windowsManageFirewallRules", FieldSupport::kReported, "", "Only on Windows nodes."},
+    {"goGCThreshold", FieldSupport::kReported, "", "The agent is not a Go program."},
+    {"goMemoryLimitMB", FieldSupport::kReported, "", "The agent is not a Go program."},
+    {"goMaxProcs", FieldSupport::kReported, "", "The agent is not a Go program."},
+};
+// clang-format on
+
+bool accepts(std::string_view accepted, std::string_view value) {
+  for (std::string_view rest = accepted;;) {
+    const auto bar = rest.find('|');
+    if (rest.substr(0, bar) == value) return true;
+    if (bar == std::string_view::npos) return false;
+    rest.remove_prefix(bar + 1);
+  }
+}
+
+std::string_view stateName(FieldSupport support) {
+  switch (support) {
+    case FieldSupport::kHonoured: return "honoured";
+    case FieldSupport::kRefused: return "refused";
+    case FieldSupport::kReported: return "reported";
+  }
+  return "";
+}
+
+}  // namespace
+
+std::span<const AgentConfigurationField> agentConfigurationFields() { return kFields; }
+
+const AgentConfigurationField* findAgentConfigurationField(std::string_view name) {
+  const auto it = std::find_if(std::begin(kFields), std::end(kFields),
+                               [&](const AgentConfigurationField& f) { return f.name == name; });
+  return it == std::end(kFields) ? nullptr : &*it;
+}
+
+std::vector<std::pair<std::string, std::string>> refusedAgentConfigurationFields(const AgentConfigurationSpec& spec) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& [name, value] : setAgentConfigurationFields(spec)) {
+    const AgentConfigurationField* field = findAgentConfigurationField(name);
+    if (field == nullptr || field->support != FieldSupport::kRefused || accepts(field->accepted, value)) continue;
+    std::string allowed = "it must be left unset";
+    if (!field->accepted.empty()) {
+      allowed = "only " + std::string(field->accepted) + " is accepted";
+      for (auto bar = allowed.find('|'); bar != std::string::npos; bar = allowed.find('|')) allowed.replace(bar, 1, " or ");
+    }
+    out.emplace_back(name, "'" + value + "' is refused: " + std::string(field->note) + " (" + allowed + ")");
+  }
+  return out;
+}
+
+std::vector<std::string> reportedAgentConfigurationFields(const AgentConfigurationSpec& spec) {
+  std::vector<std::string> out;
+  for (const auto& [name, value] : setAgentConfigurationFields(spec)) {
+    const AgentConfigurationField* field = findAgentConfigurationField(name);
+    if (field != nullptr && field->support == FieldSupport::kReported) out.push_back(name);
+  }
+  return out;
+}
+
+std::string agentConfigurationFieldTable() {
+  std::string out =
+      "# AgentConfiguration fields\n"
+      "\n"
+      "Every field of Calico's FelixConfiguration, as Tartan's AgentConfiguration takes it. A field is\n"
+      "*honoured* (the agent acts on it as Felix does), *refused* (any value but the accepted ones is\n"
+      "refused by validation, so `tartanctl apply` says why and a running agent keeps the last valid\n"
+      "configuration), or *reported* (accepted without effect yet: when set, in a resource or in a\n"
+      "`FELIX_*`/`TARTAN_*` variable, the agent's log names it whenever the configuration is read).\n"
+      "This page is printed by `tartanctl config fields`; a test keeps it equal to the code.\n"
+      "\n"
+      "| field | state | accepted | what Tartan does |\n"
+      "|---|---|---|---|\n";
+  for (const AgentConfigurationField& f : kFields) {
+    std::string accepted;
+    if (f.support == FieldSupport::kRefused) {
+      accepted = f.accepted.empty() ? std::string("unset") : std::string(f.accepted);
+      std::replace(accepted.begin(), accepted.end(), '|', ',');
+    }
+    out += "| `" + std::string(f.name) + "` | " + std::string(stateName(f.support)) + " | " + accepted + " | " +
+           std::string(f.note) + " |\n";
+  }
+  return out;
+}
+
+}  // namespace tartan::model
