@@ -1,17 +1,23 @@
 // The health and metrics endpoint: the only translation unit that compiles Boost.Beast.
+//
+// Every connection is a Session driven by asynchronous reads and writes on the server's one
+// thread, so a client that sends nothing, or one byte a second, waits on its own deadline and
+// never on another client's. See health_server.hpp for the limits and why the oldest connection
+// is the one closed when there are too many.
 #include "health_server.hpp"
-
-#include "tartan/common/log.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <algorithm>
+#include <deque>
 #include <thread>
 
 namespace tartan::agent {
 namespace asio = boost::asio;
-namespace http = boost::beast::http;
+namespace beast = boost::beast;
+namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
 HealthResponse respond(const std::string& target, const Health& health, const Metrics& metrics) {
@@ -29,12 +35,86 @@ HealthResponse respond(const std::string& target, const Health& health, const Me
   return {404, "text/plain; charset=utf-8", "not found; try /liveness, /readiness or /metrics\n"};
 }
 
+namespace {
+
+// One request and its response on one connection (HTTP/1.0 semantics: the server closes).
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, const Health& health, const Metrics& metrics,
+          const HealthServer::Limits& limits)
+      : stream_(std::move(socket)),
+        // Room for a header at its limit and a body at its, so the parser's limits, not the
+        // buffer's, are what an oversized request runs into.
+        buffer_(limits.headerLimit + limits.bodyLimit + 1024),
+        health_(health),
+        metrics_(metrics) {
+    parser_.header_limit(static_cast<std::uint32_t>(limits.headerLimit));
+    parser_.body_limit(limits.bodyLimit);
+    stream_.expires_after(limits.deadline);  // not renewed: it bounds the whole connection
+  }
+
+  void start() {
+    http::async_read(stream_, buffer_, parser_,
+                     [self = shared_from_this()](beast::error_code ec, std::size_t) { self->onRead(ec); });
+  }
+
+  bool open() const { return open_; }
+
+  void close() {
+    if (!open_) return;
+    open_ = false;
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.close();  // cancels the pending read or write and the deadline
+  }
+
+ private:
+  void onRead(beast::error_code ec) {
+    if (ec == http::error::header_limit) {
+      return reply({431, "text/plain; charset=utf-8", "request header too large\n"}, false);
+    }
+    if (ec == http::error::body_limit) {
+      return reply({413, "text/plain; charset=utf-8", "request body too large\n"}, false);
+    }
+    // A deadline passed, the client went away, the request was not HTTP, or we were closed.
+    if (ec) return close();
+    const auto& request = parser_.get();
+    reply(respond(std::string(request.target()), health_, metrics_), request.method() == http::verb::head);
+  }
+
+  void reply(const HealthResponse& r, bool head) {
+    if (!open_) return;
+    response_.result(static_cast<http::status>(r.status));
+    response_.version(11);
+    response_.set(http::field::server, "tartan-agent");
+    response_.set(http::field::content_type, r.contentType);
+    response_.keep_alive(false);
+    response_.body() = head ? std::string() : r.body;
+    response_.prepare_payload();
+    http::async_write(stream_, response_,
+                      [self = shared_from_this()](beast::error_code, std::size_t) { self->close(); });
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  http::request_parser<http::string_body> parser_;
+  http::response<http::string_body> response_;
+  const Health& health_;
+  const Metrics& metrics_;
+  bool open_ = true;
+};
+
+}  // namespace
+
 struct HealthServer::Impl {
-  Impl(const Health& h, const Metrics& m) : health(h), metrics(m) {}
+  Impl(const Health& h, const Metrics& m, Limits l) : health(h), metrics(m), limits(l) {}
   const Health& health;
   const Metrics& metrics;
+  const Limits limits;
   asio::io_context io;
   tcp::acceptor acceptor{io};
+  // Open connections, oldest first; only the server's thread touches this (or stop() after it).
+  std::deque<std::weak_ptr<Session>> sessions;
   std::thread thread;
 
   void accept() {
@@ -43,35 +123,30 @@ struct HealthServer::Impl {
         if (ec != asio::error::operation_aborted) accept();
         return;
       }
-      serve(std::move(socket));
+      admit(std::move(socket));
       accept();
     });
   }
 
-  // One request per connection, read and answered with a short deadline of its own: the socket
-  // is blocking, but only localhost probes talk to it.
-  void serve(tcp::socket socket) {
-    boost::beast::flat_buffer buffer;
-    http::request<http::string_body> request;
-    boost::system::error_code ec;
-    timeval timeout{2, 0};
-    ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-    http::read(socket, buffer, request, ec);
-    if (ec) return;
-    const HealthResponse r = respond(std::string(request.target()), health, metrics);
-    http::response<http::string_body> response{static_cast<http::status>(r.status), request.version()};
-    response.set(http::field::server, "tartan-agent");
-    response.set(http::field::content_type, r.contentType);
-    response.keep_alive(false);
-    response.body() = request.method() == http::verb::head ? std::string() : r.body;
-    response.prepare_payload();
-    http::write(socket, response, ec);
-    socket.shutdown(tcp::socket::shutdown_both, ec);
+  void admit(tcp::socket socket) {
+    std::erase_if(sessions, [](const std::weak_ptr<Session>& s) {
+      const auto session = s.lock();
+      return !session || !session->open();
+    });
+    // Beyond the bound the oldest goes: the newest is most likely the probe that matters, and
+    // refusing it would let a handful of idle connections fail liveness.
+    while (sessions.size() >= std::max<std::size_t>(limits.maxConnections, 1)) {
+      if (auto oldest = sessions.front().lock()) oldest->close();
+      sessions.pop_front();
+    }
+    auto session = std::make_shared<Session>(std::move(socket), health, metrics, limits);
+    sessions.push_back(session);
+    session->start();
   }
 };
 
-HealthServer::HealthServer(const Health& health, const Metrics& metrics)
-    : impl_(std::make_unique<Impl>(health, metrics)) {}
+HealthServer::HealthServer(const Health& health, const Metrics& metrics, Limits limits)
+    : impl_(std::make_unique<Impl>(health, metrics, limits)) {}
 
 HealthServer::~HealthServer() { stop(); }
 
@@ -98,12 +173,15 @@ uint16_t HealthServer::port() const {
 
 void HealthServer::stop() {
   if (!impl_ || !impl_->thread.joinable()) return;
-  asio::post(impl_->io, [this] {
-    boost::system::error_code ec;
-    impl_->acceptor.close(ec);
-  });
   impl_->io.stop();
   impl_->thread.join();
+  // The server's thread has ended, so this one may close what it owned: nothing answers after stop().
+  boost::system::error_code ec;
+  impl_->acceptor.close(ec);
+  for (const auto& s : impl_->sessions) {
+    if (auto session = s.lock()) session->close();
+  }
+  impl_->sessions.clear();
 }
 
 }  // namespace tartan::agent

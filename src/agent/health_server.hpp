@@ -1,14 +1,21 @@
 // src/agent/health_server.hpp — /liveness, /readiness and /metrics over HTTP on a local port.
 //
 // Boost.Beast, kept entirely in health_server.cpp so that no other translation unit compiles it.
-// One thread of its own runs an io_context; requests are answered one at a time (they are tiny).
-// Port 0 binds a free port; port() says which. Failure: start() returns the bind error.
+// One thread of its own runs an io_context; every connection is asynchronous, so no client can hold
+// up another: a probe is answered while idle, slow (one byte a second) or oversized clients are
+// connected. Each connection has one deadline for its whole request and response, the request's
+// header and body have size limits (answered 431 / 413), and at most maxConnections are open: a new
+// connection beyond that closes the oldest, so that a fresh kubelet probe is always served and an
+// attacker can only evict its own idle connections. Port 0 binds a free port; port() says which.
+// Failure: start() returns the bind error.
 #pragma once
 
 #include "health.hpp"
 #include "metrics.hpp"
 #include "tartan/common/result.hpp"
 
+#include <chrono>
+#include <cstddef>
 #include <memory>
 #include <string>
 
@@ -16,7 +23,16 @@ namespace tartan::agent {
 
 class HealthServer {
  public:
-  HealthServer(const Health& health, const Metrics& metrics);
+  struct Limits {
+    // Kubernetes probes time out after 1 s by default and send a few hundred bytes.
+    std::chrono::milliseconds deadline{3000};  // whole connection: request read and response written
+    std::size_t maxConnections = 64;
+    std::size_t headerLimit = 8 * 1024;
+    std::size_t bodyLimit = 1024;  // a GET has none; a little is tolerated and ignored
+  };
+
+  HealthServer(const Health& health, const Metrics& metrics) : HealthServer(health, metrics, Limits{}) {}
+  HealthServer(const Health& health, const Metrics& metrics, Limits limits);
   ~HealthServer();
   HealthServer(const HealthServer&) = delete;
   HealthServer& operator=(const HealthServer&) = delete;
