@@ -49,6 +49,43 @@ StoreError ioError(const std::string& where, const std::string& what) {
   return makeStoreError(ErrorKind::Io, where, what);
 }
 
+// ".<name>.yaml.<pid>.<counter>.tmp", the name transaction() stages a new file under.
+bool isStagedFileName(const std::string& name) {
+  constexpr std::string_view kTmp = ".tmp";
+  if (name.size() < 2 || name.front() != '.' || !name.ends_with(kTmp)) return false;
+  std::string_view rest(name.data() + 1, name.size() - 1 - kTmp.size());
+  for (int digits = 0; digits < 2; ++digits) {
+    const auto dot = rest.rfind('.');
+    if (dot == std::string_view::npos || dot + 1 == rest.size() ||
+        !std::all_of(rest.begin() + static_cast<std::ptrdiff_t>(dot) + 1, rest.end(),
+                     [](char c) { return c >= '0' && c <= '9'; }))
+      return false;
+    rest = rest.substr(0, dot);
+  }
+  return rest.size() > kSuffix.size() && rest.ends_with(kSuffix);
+}
+
+// A writer killed while staging (before its redo log) leaves hidden temp files that nothing names.
+// Called with the flock held and after recoverPending(): staging happens only under the flock, so
+// every staged file left now is a dead writer's, never a live one's (a live writer is blocked on
+// the lock, or finished and removed or renamed its own).
+void removeAbandonedStagedFiles(const std::string& root) {
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    std::error_code typeError;
+    if (it->is_directory(typeError)) {
+      // Resources sit at most two folders down (kind/namespace/); .tartan is not theirs.
+      if (it.depth() >= 2 || name.front() == '.') it.disable_recursion_pending();
+      continue;
+    }
+    if (!isStagedFileName(name)) continue;
+    if (::unlink(it->path().c_str()) == 0) {
+      logger()->warn("removed {}, staged by a writer that died", it->path().string());
+    }
+  }
+}
+
 }  // namespace
 
 struct Core::Session {
@@ -73,8 +110,12 @@ StoreResult<std::shared_ptr<Core>> Core::open(const std::string& root, OpenOptio
   // Files edited while nobody watched become revisions when they are next read: every read
   // reconciles what it reads (get and each op of a transaction their key, list and snapshot their
   // folder, a resumed watch everything). Opening reads the state file only, so a one-shot writer
-  // such as tartanctl does not pay for reading every document of a large store.
-  auto opened = core->locked<bool>([&](Session&) -> StoreResult<bool> { return true; });
+  // such as tartanctl does not pay for reading every document of a large store; it only lists the
+  // folders' names, for files staged by a writer killed before its redo log.
+  auto opened = core->locked<bool>([&](Session&) -> StoreResult<bool> {
+    removeAbandonedStagedFiles(core->root_);
+    return true;
+  });
   if (!opened) return opened.error();
   return core;
 }
