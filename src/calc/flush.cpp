@@ -151,9 +151,19 @@ void CalcGraph::Impl::renderPolicy(const PolicyState& policy, std::string& bytes
 
 namespace {
 
+// Calico's built-in profile: allows everything both ways. A HostEndpoint lists it to keep a host
+// interface open while policy is rolled out (Calico's auto host endpoints carry it).
+constexpr std::string_view kDefaultAllowProfile = "projectcalico-default-allow";
+
+// Profiles whose rules are "allow everything": a namespace's, and the built-in default-allow.
+bool allowsEverything(const std::string& name) {
+  return name.starts_with("kns.") || name == kDefaultAllowProfile;
+}
+
 bool profileExists(const std::string& name,
                    const StringIds& parentsByKey,
                    const std::vector<Parent>& parents) {
+  if (name == kDefaultAllowProfile) return true;
   std::string key;
   if (name.starts_with("kns.")) {
     key = name.substr(4);
@@ -375,14 +385,14 @@ void CalcGraph::Impl::flush() {
     send(&m);
   }
 
-  // 3. Profiles now referred to (kns.<ns> allows everything, as Calico's namespace profile;
-  // ksa.<ns>.<sa> carries only labels, so it has no rules).
+  // 3. Profiles now referred to (kns.<ns> allows everything, as Calico's namespace profile, and so
+  // does projectcalico-default-allow; ksa.<ns>.<sa> carries only labels, so it has no rules).
   for (const auto& [name, refs] : profileRefs_) {
     if (dataplaneProfiles_.count(name)) continue;
     pb::ToDataplane m;
     auto* u = m.mutable_active_profile_update();
     u->mutable_id()->set_name(name);
-    if (name.starts_with("kns.")) {
+    if (allowsEverything(name)) {
       auto* in = u->mutable_profile()->add_inbound_rules();
       in->set_action(pb::RULE_ACTION_ALLOW);
       in->set_rule_id(hex16(fnv1a(name + "/in")));

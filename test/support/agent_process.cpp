@@ -11,6 +11,7 @@
 #include <fstream>
 #include <iterator>
 #include <thread>
+#include <vector>
 
 namespace tartan::test {
 
@@ -23,14 +24,22 @@ AgentProcess::AgentProcess(const NetNamespace& ns, Options options) : ns_(ns), o
   // Everything the child needs is built before fork(): after it only async-signal-safe calls.
   const std::string agent = builtBinary("src/agent/tartan-agent");
   const std::string port = std::to_string(options_.healthPort);
+  std::vector<std::string> args{"ip", "netns", "exec", ns_.name()};
+  if (!options_.environment.empty()) {
+    args.emplace_back("env");
+    args.insert(args.end(), options_.environment.begin(), options_.environment.end());
+  }
+  args.insert(args.end(), {agent, "--datastore", options_.datastore, "--node", options_.node, "--health-port",
+                           port, "--log-level", "debug"});
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
   pid_ = ::fork();
   if (pid_ == 0) {
     const int fd = ::open(options_.log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     ::dup2(fd, 1);
     ::dup2(fd, 2);
-    ::execlp("ip", "ip", "netns", "exec", ns_.name().c_str(), agent.c_str(), "--datastore",
-             options_.datastore.c_str(), "--node", options_.node.c_str(), "--health-port", port.c_str(),
-             "--log-level", "debug", static_cast<char*>(nullptr));
+    ::execvp(argv[0], argv.data());
     ::_exit(127);
   }
 }

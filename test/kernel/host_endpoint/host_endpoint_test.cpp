@@ -455,3 +455,53 @@ TEST_CASE(
   CHECK(tcp(peer, kFar, 8081));
   CHECK_FALSE(tcp(far, kPeer, 8080));
 }
+
+TEST_CASE(
+    "Calico's HostEndpoint with projectcalico-default-allow stays open until policy selects it; "
+    "FELIX_ settings configure the agent",
+    "[kernel][hep][calico]") {
+  if (skipUnlessRoot()) return;
+  HostNode n;
+  DumpLogOnFailure dump{n};
+  const auto& node = n.node();
+  const auto& peer = n.peer();
+  tt::EchoServer web(node, "0.0.0.0", 8080), alt(node, "0.0.0.0", 8081), ssh(node, "0.0.0.0", 22),
+      peerWeb(peer, "0.0.0.0", 8080);
+  UdpEchoServer other(node, "0.0.0.0", 9999);
+  // Felix's environment, as a calico-node DaemonSet sets it: port 8081 is the only inbound
+  // failsafe port (22 is not), and a setting Tartan does not act on is reported, not dropped.
+  n.startAgent({"FELIX_FAILSAFEINBOUNDHOSTPORTS=tcp:8081", "FELIX_LOGSEVERITYSCREEN=Info"});
+  CHECK_THAT(n.agentLog(), Catch::Contains("FELIX_LOGSEVERITYSCREEN: is set but not enforced"));
+
+  // The manifest as Calico's documentation writes it: projectcalico.org/v3, the built-in profile.
+  n.apply("hep", R"(apiVersion: projectcalico.org/v3
+kind: HostEndpoint
+metadata:
+  name: node-1-eth0
+  labels: {hep: edge}
+spec:
+  node: node-1
+  interfaceName: eth0
+  profiles: [projectcalico-default-allow]
+)");
+  // The host endpoint is in force (traffic on 22 is no longer failsafe, and no policy selects
+  // the endpoint), yet the profile allows everything both ways.
+  CHECK(eventually([&] {
+    const std::string rules = node.execOrThrow("iptables-save -t filter");
+    return rules.find("-A tartan-th-eth0") != std::string::npos && rules.find("-j tartan-pri-") != std::string::npos;
+  }));
+  CHECK(tcp(peer, kNodeEth0, 8080));
+  CHECK(tcp(peer, kNodeEth0, 22));
+  CHECK(udpEchoes(peer, kNodeEth0, 9999));
+  CHECK(tcp(node, kPeer, 8080));
+
+  // A policy that selects the endpoint decides now; the profile no longer applies inbound.
+  n.apply("policy", policy("allow-web", "hep == 'edge'",
+                           "  types: [Ingress]\n  ingress:\n  - action: Allow\n    protocol: TCP\n"
+                           "    destination:\n      ports: [8080]\n"));
+  CHECK(eventually([&] { return !tcp(peer, kNodeEth0, 22); }));  // 22 is not failsafe here
+  CHECK(tcp(peer, kNodeEth0, 8080));
+  CHECK(tcp(peer, kNodeEth0, 8081));  // FELIX_FAILSAFEINBOUNDHOSTPORTS
+  CHECK_FALSE(udpEchoes(peer, kNodeEth0, 9999));
+  CHECK(tcp(node, kPeer, 8080));  // no egress policy: the profile still allows it
+}

@@ -93,9 +93,11 @@ void HostNode::remove(const std::string& name) const {
                "/" + name + ".yaml");
 }
 
-void HostNode::startAgent() {
+void HostNode::startAgent(std::vector<std::string> environment) {
   if (agent_) throw std::logic_error("agent already running");
-  agent_ = std::make_unique<AgentProcess>(node_, AgentProcess::Options{"file:" + dir_ + "/datastore", dir_ + "/agent.log"});
+  AgentProcess::Options options{"file:" + dir_ + "/datastore", dir_ + "/agent.log"};
+  options.environment = std::move(environment);
+  agent_ = std::make_unique<AgentProcess>(node_, std::move(options));
   if (!agent_->waitReady(90s)) throw std::runtime_error("tartan-agent not ready within 90 s; its log:\n" + agentLog());
 }
 

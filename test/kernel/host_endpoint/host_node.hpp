@@ -76,8 +76,9 @@ class HostNode {
   void apply(const std::string& name, const std::string& yaml) const;
   void remove(const std::string& name) const;
 
-  // Starts tartan-agent in the node namespace and waits for /readiness (throws after 90 s).
-  void startAgent();
+  // Starts tartan-agent in the node namespace and waits for /readiness (throws after 90 s);
+  // `environment` ("NAME=value") is added to the agent's.
+  void startAgent(std::vector<std::string> environment = {});
   std::string agentLog() const;
 
   // Conntrack entries of `family` in the node namespace whose original destination port is `port`.

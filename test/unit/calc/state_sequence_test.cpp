@@ -335,6 +335,23 @@ std::vector<Scenario> scenarios() {
         CHECK(dp.policy("default/untracked")->untracked());
       }});
 
+  auto withDefaultAllow = hep("h1-eth1", kNode, "eth1", {"192.168.1.1"}, {});
+  withDefaultAllow.spec.profiles = {"projectcalico-default-allow", "no-such-profile"};
+  all.push_back(Scenario{
+      "a host endpoint listing projectcalico-default-allow gets Calico's built-in allow-all profile",
+      {up(withDefaultAllow)},
+      [](const FakeDataplane& dp) {
+        REQUIRE(dp.hosts.count("h1-eth1") == 1);
+        CHECK(listOf(dp.hosts.at("h1-eth1").profile_ids()) == Names{"projectcalico-default-allow"});
+        REQUIRE(dp.profiles.count("projectcalico-default-allow") == 1);
+        const auto& profile = dp.profiles.at("projectcalico-default-allow");
+        REQUIRE(profile.inbound_rules_size() == 1);
+        REQUIRE(profile.outbound_rules_size() == 1);
+        CHECK(profile.inbound_rules(0).action() == pb::RULE_ACTION_ALLOW);
+        CHECK(profile.outbound_rules(0).action() == pb::RULE_ACTION_ALLOW);
+        CHECK(profile.inbound_rules(0).src_net_size() == 0);
+      }});
+
   model::Rule byName;
   byName.action = "Allow";
   byName.source.serviceAccounts = model::ServiceAccountMatch{{"web"}, ""};
