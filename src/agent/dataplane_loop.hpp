@@ -8,9 +8,13 @@
 // a route sync between batches. nf_tables change notifications from anyone else (NftMonitor)
 // trigger a re-check of our chains and sets (driver.refresh()) after a short debounce
 // (RecheckSchedule); the driver's own periodic checks cover the legacy backend and IP sets.
-// Owns: the driver, the netlink sockets (nftables monitor included), the route manager. Threading: run() on its own thread,
-// which must be in the network namespace to program (it inherits the process's). Failure: a
-// failed apply is counted and logged; the driver reads back and retries on the next tick.
+// Our own restores are told apart by pid (nf_tables reports the committer's pid as the initial
+// pid namespace sees it): in a pid namespace of its own the agent cannot match them, and each of
+// its writes then costs one re-check that finds nothing to repair.
+// Owns: the driver, the netlink sockets (the nftables monitor's too), the route manager.
+// Threading: run() on its own thread, which must be in the network namespace to program (it
+// inherits the process's). Failure: a failed apply is counted and logged; the driver reads back
+// and retries on the next tick.
 #pragma once
 
 #include "batches.hpp"

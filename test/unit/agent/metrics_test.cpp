@@ -54,6 +54,19 @@ TEST_CASE("every metric has HELP and TYPE lines and a value") {
   }
 }
 
+TEST_CASE("drift repairs are one counter family labelled by kind, each kind present from the start") {
+  Metrics m;
+  m.jumpRepairs = 2;
+  m.setRepairs = 1;
+  m.nftablesRechecks = 3;
+  const std::string text = m.render();
+  CHECK(text.find("# TYPE tartan_agent_dataplane_repairs_total counter\n") != std::string::npos);
+  CHECK(text.find("\ntartan_agent_dataplane_repairs_total{kind=\"chain\"} 0\n") != std::string::npos);
+  CHECK(text.find("\ntartan_agent_dataplane_repairs_total{kind=\"jump\"} 2\n") != std::string::npos);
+  CHECK(text.find("\ntartan_agent_dataplane_repairs_total{kind=\"set\"} 1\n") != std::string::npos);
+  CHECK(text.find("\ntartan_agent_nftables_rechecks_total 3\n") != std::string::npos);
+}
+
 TEST_CASE("readiness is 503 until the first sync is programmed; liveness needs every loop's heartbeat") {
   Health health;
   Metrics metrics;
