@@ -29,7 +29,7 @@ std::string canonicalNet(std::string_view text, bool allowPrefix) {
     if (!allowPrefix) return {};
     auto lenText = text.substr(slash + 1);
     auto [end, ec] = std::from_chars(lenText.data(), lenText.data() + lenText.size(), len);
-    if (ec != std::errc() || end != lenText.data() + lenText.size() || len < 1 || len > bits) return {};
+    if (ec != std::errc() || end != lenText.data() + lenText.size() || len < 0 || len > bits) return {};
   }
   unsigned char bytes[16] = {};
   if (inet_pton(v6 ? AF_INET6 : AF_INET, addr.c_str(), bytes) != 1) return {};

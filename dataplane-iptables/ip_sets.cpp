@@ -17,18 +17,18 @@ std::vector<std::string> IpSets::canonical(const std::vector<std::string>& membe
   out.reserve(members.size());
   for (const auto& raw : members) {
     if (memberFamily(raw) != family_) continue;
-    // hash:net cannot hold a /0: split it into two halves, as Calico does.
-    if (type == IpSetType::kNet && raw.ends_with("/0")) {
-      if (family_ == IpFamily::kV4) {
-        out.insert(out.end(), {"0.0.0.0/1", "128.0.0.0/1"});
-      } else {
-        out.insert(out.end(), {"::/1", "8000::/1"});
-      }
-      continue;
-    }
     std::string member = canonicalMember(raw, type);
     if (member.empty()) {
       log::get("ipsets")->warn("ignoring invalid IP set member '{}'", raw);
+      continue;
+    }
+    // hash:net cannot hold a /0: split it into two halves, as Calico does.
+    if (member == "0.0.0.0/0") {
+      out.insert(out.end(), {"0.0.0.0/1", "128.0.0.0/1"});
+      continue;
+    }
+    if (member == "::/0") {
+      out.insert(out.end(), {"::/1", "8000::/1"});
       continue;
     }
     out.push_back(std::move(member));

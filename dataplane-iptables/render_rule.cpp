@@ -25,6 +25,12 @@ constexpr int kMultiportSlots = 15;
 bool isV6(std::string_view net) { return net.find(':') != std::string_view::npos; }
 bool inFamily(std::string_view net, IpFamily family) { return isV6(net) == (family == IpFamily::kV6); }
 
+// "0.0.0.0/0", "::/0" and any other spelling of a zero-length prefix.
+bool isWholeFamily(std::string_view net) {
+  const std::string canonical = canonicalMember(net, IpSetType::kNet);
+  return canonical.ends_with("/0");
+}
+
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
   return s;
@@ -117,14 +123,24 @@ bool renderSide(const Side& side, bool src, IpFamily family, bool portProtocol, 
   const char* dir = src ? "src" : "dst";
   const char* dir2 = src ? "src,src" : "dst,dst";
   const char* mpFlag = src ? "--source-ports" : "--destination-ports";
-  for (const auto& net : side.nets)
-    if (inFamily(net, family)) netAlternatives.push_back(fmt::format("{} {}", flag, net));
+  // A /0 is the whole family: as a net it is no constraint at all (iptables would not even show
+  // "-s 0.0.0.0/0" when read back), as a notNet it leaves nothing to match.
+  bool anyAddress = false;
+  for (const auto& net : side.nets) {
+    if (!inFamily(net, family)) continue;
+    if (isWholeFamily(net)) anyAddress = true;
+    netAlternatives.push_back(fmt::format("{} {}", flag, net));
+  }
   if (!side.nets.empty() && netAlternatives.empty()) return false;  // only other-family nets
+  if (anyAddress) netAlternatives.clear();
   if (netAlternatives.empty()) netAlternatives.emplace_back();
   // Exceptions are returned in their positive form ("-s EXCEPT"); the caller decides whether one
   // fits into the rule as "! -s EXCEPT" or needs the scratch mark.
-  for (const auto& net : side.notNets)
-    if (inFamily(net, family)) exceptions.push_back(fmt::format("{} {}", flag, net));
+  for (const auto& net : side.notNets) {
+    if (!inFamily(net, family)) continue;
+    if (isWholeFamily(net)) return false;
+    exceptions.push_back(fmt::format("{} {}", flag, net));
+  }
   for (const auto& id : side.sets)
     fixed += fmt::format(" -m set --match-set {} {}", names::ipSet(family, id), dir);
   for (const auto& id : side.notSets)
@@ -241,7 +257,15 @@ std::string invalidRuleReason(const pb::Rule& rule) {
 }
 
 std::vector<Rule> renderRule(const pb::Rule& rule, IpFamily family, const RenderConfig& config) {
-  if (const auto reason = invalidRuleReason(rule); !reason.empty()) return {};
+  if (const auto reason = invalidRuleReason(rule); !reason.empty()) {
+    // Fail closed: an Allow, Pass or Log left out lets nothing more through, but a Deny left out
+    // would open what it denied, so it drops everything it could have matched and more.
+    const auto action = rule.action();
+    const bool opens = action == pb::RULE_ACTION_UNSPECIFIED || action == pb::RULE_ACTION_ALLOW ||
+                       action == pb::RULE_ACTION_PASS || action == pb::RULE_ACTION_LOG;
+    if (opens) return {};
+    return {Rule{"", "-j DROP"}};
+  }
   if (rule.ip_version() == pb::IP_VERSION_V4 && family != IpFamily::kV4) return {};
   if (rule.ip_version() == pb::IP_VERSION_V6 && family != IpFamily::kV6) return {};
   std::string fixed;
@@ -304,7 +328,8 @@ Chain rulesChain(std::string name, const Container& rules, IpFamily family, cons
   Chain chain{std::move(name), {}};
   for (const pb::Rule& rule : rules) {
     if (const auto reason = invalidRuleReason(rule); !reason.empty() && family == IpFamily::kV4)
-      log::get("dataplane")->error("chain {}: rule '{}' left out: {}", chain.name, rule.rule_id(), reason);
+      log::get("dataplane")->error("chain {}: rule '{}' {}: {}", chain.name, rule.rule_id(),
+                                   rule.action() == pb::RULE_ACTION_DENY ? "drops everything" : "left out", reason);
     auto rendered = renderRule(rule, family, config);
     chain.rules.insert(chain.rules.end(), rendered.begin(), rendered.end());
   }

@@ -579,6 +579,79 @@ std::vector<PolicyCase> ipv6Cases() {
 )"),
          "", "", ingressTo("x/a", [](const Cell& c) { return c.family == 4 || c.from.ns != "y"; })}},
        kDualStack});
+
+  // A zero-length prefix is the whole of its family ("allow from anywhere", one of the commonest
+  // policies); probed over both families, since it must open its own family and not the other.
+  cases.push_back(
+      {"ipBlock 0.0.0.0/0 beside default-deny: x/a takes everyone over IPv4, nothing over IPv6",
+       {{knp("deny-ingress", "x", kDenyIngressX) + knp("a-from-anywhere4", "x", R"(  podSelector: {matchLabels: {pod: a}}
+  ingress:
+    - from:
+        - ipBlock: {cidr: 0.0.0.0/0}
+)"),
+         "", "", [](const Cell& c) { return c.to.ns != "x" || (is(c.to, "x/a") && c.family == 4); }}},
+       kDualStack});
+
+  cases.push_back(
+      {"ipBlock 0.0.0.0/0 and ::/0 with excepts: x/a takes everyone but y (IPv4) and z (IPv6)",
+       {{knp("a-from-anywhere-but", "x", R"(  podSelector: {matchLabels: {pod: a}}
+  ingress:
+    - from:
+        - ipBlock: {cidr: 0.0.0.0/0, except: [10.65.0.20/30]}
+        - ipBlock: {cidr: "::/0", except: ["fd00:65::30/126"]}
+)"),
+         "", "", ingressTo("x/a", [](const Cell& c) { return c.family == 4 ? c.from.ns != "y" : c.from.ns != "z"; })}},
+       kDualStack});
+
+  cases.push_back(
+      {"egress to ipBlock ::/0 beside a policy allowing y over IPv4: x/a reaches all over IPv6, y over IPv4",
+       {{knp("a-to-anywhere6", "x", R"(  podSelector: {matchLabels: {pod: a}}
+  policyTypes: [Egress]
+  egress:
+    - to:
+        - ipBlock: {cidr: "::/0"}
+)") + knp("a-to-y", "x", R"(  podSelector: {matchLabels: {pod: a}}
+  policyTypes: [Egress]
+  egress:
+    - to:
+        - namespaceSelector: {matchLabels: {ns: y}}
+)"),
+         "", "", egressFrom("x/a", [](const Cell& c) { return c.family == 6 || c.to.ns == "y"; })}},
+       kDualStack});
+
+  cases.push_back(
+      {"nets 0.0.0.0/0 and ::/0 after Denies from y: x/a takes everyone but y in both families",
+       {{tartanPolicy("NetworkPolicy", "a-anywhere-but-y", "x", R"(  selector: pod == "a"
+  types: [Ingress]
+  ingress:
+    - action: Deny
+      source:
+        nets: [10.65.0.20/30]
+    - action: Deny
+      source:
+        nets: ["fd00:65::20/126"]
+    - action: Allow
+      source:
+        nets: [0.0.0.0/0]
+    - action: Allow
+      source:
+        nets: ["::/0"]
+)"),
+         "", "", ingressTo("x/a", [](const Cell& c) { return c.from.ns != "y"; })}},
+       kDualStack});
+
+  cases.push_back(
+      {"Deny to nets 0.0.0.0/0 then Allow: x/a sends nothing over IPv4, everything over IPv6",
+       {{tartanPolicy("NetworkPolicy", "a-deny-all4", "x", R"(  selector: pod == "a"
+  types: [Egress]
+  egress:
+    - action: Deny
+      destination:
+        nets: [0.0.0.0/0]
+    - action: Allow
+)"),
+         "", "", egressFrom("x/a", [](const Cell& c) { return c.family == 6; })}},
+       kDualStack});
   return cases;
 }
 

@@ -82,6 +82,50 @@ TEST_CASE("a rule whose nets are all of the other family does not render in this
   CHECK(lines(r, IpFamily::kV6).empty());
 }
 
+TEST_CASE("a /0 net is any address of its family; a /0 notNet leaves nothing to match", "[render]") {
+  pb::Rule allow;
+  allow.set_action(pb::RULE_ACTION_ALLOW);
+  allow.add_src_net("0.0.0.0/0");
+  const std::vector<std::string> allowAll{" => -j MARK --set-xmark 0x10000/0x10000",
+                                          "-m mark --mark 0x10000/0x10000 => -j RETURN"};
+  CHECK(lines(allow) == allowAll);
+  // The other family's /0 does not open this one.
+  CHECK(lines(allow, IpFamily::kV6).empty());
+  allow.add_src_net("::/0");
+  CHECK(lines(allow, IpFamily::kV6) == allowAll);
+  // Beside narrower nets a /0 still means any address: one rule, not one per net.
+  allow.add_src_net("10.0.0.0/8");
+  allow.add_src_net("10.1.2.3/0");  // a zero-length prefix in any spelling
+  CHECK(lines(allow) == allowAll);
+  // ipBlock {cidr: 0.0.0.0/0, except: [10.1.0.0/16]}: everyone but the exception.
+  pb::Rule except;
+  except.set_action(pb::RULE_ACTION_ALLOW);
+  except.add_src_net("0.0.0.0/0");
+  except.add_not_src_net("10.1.0.0/16");
+  CHECK(lines(except) == std::vector<std::string>{"! -s 10.1.0.0/16 => -j MARK --set-xmark 0x10000/0x10000",
+                                                  "-m mark --mark 0x10000/0x10000 => -j RETURN"});
+  // notNets 0.0.0.0/0 (or an except of the whole cidr) matches nothing in that family only.
+  pb::Rule none = tcp();
+  none.add_not_dst_net("0.0.0.0/0");
+  CHECK(lines(none).empty());
+  CHECK(lines(none, IpFamily::kV6) == std::vector<std::string>{"-p tcp => -j DROP"});
+}
+
+TEST_CASE("a rule the driver cannot render fails closed: a Deny drops everything, an Allow is left out",
+          "[render]") {
+  pb::Rule deny = tcp();
+  deny.add_src_net("10.0.0.0/33");
+  CHECK(lines(deny) == std::vector<std::string>{" => -j DROP"});
+  CHECK(lines(deny, IpFamily::kV6) == std::vector<std::string>{" => -j DROP"});
+  pb::Rule allow = deny;
+  allow.set_action(pb::RULE_ACTION_ALLOW);
+  CHECK(lines(allow).empty());
+  pb::Rule badPort = tcp();
+  badPort.add_dst_ports()->set_first(70000);
+  badPort.mutable_dst_ports(0)->set_last(70000);
+  CHECK(lines(badPort) == std::vector<std::string>{" => -j DROP"});
+}
+
 TEST_CASE("ip sets are all required; not-sets all excluded", "[render]") {
   auto r = tcp();
   r.add_src_ip_set_ids("a");
