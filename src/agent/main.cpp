@@ -4,7 +4,8 @@
 //
 //   datastore --watch--> Syncer --SyncerBatch (merging)--> CalcLoop [main thread]
 //             CalcLoop --DataplaneBatch (appending)--> DataplaneLoop [own thread] --> kernel
-//   Health/Metrics <-- both loops;  HealthServer [own thread] serves them on 127.0.0.1
+//   Health/Metrics <-- both loops, the datastore (damage) and the Syncer (outages);
+//   HealthServer [own thread] serves them on 127.0.0.1
 //   SIGTERM/SIGINT (signalfd) --> close the queues: both loops finish and return; rules stay.
 #include "calc_loop.hpp"
 #include "dataplane_loop.hpp"
@@ -92,14 +93,27 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  auto store = datastore::open(datastoreSpec);
+  agent::Metrics metrics;
+  agent::Health health;
+
+  // Edge: datastore -> Health + Metrics: damaged resources (the store logs each, naming the file
+  // and the problem, and serves their last valid versions). Only valid resources are recorded
+  // (checkStored), so a restarted agent enforces what a running one kept. A store that is not
+  // there is waited for, never created empty.
+  datastore::OpenOptions openOptions;
+  openOptions.create = false;
+  openOptions.validate = syncer::checkStored;
+  openOptions.onDamage = [&](const std::vector<datastore::Damage>& damaged) {
+    std::vector<std::string> described;
+    for (const auto& d : damaged) described.push_back(d.toString());
+    metrics.datastoreDamagedResources = static_cast<int64_t>(damaged.size());
+    health.setDamaged(std::move(described));
+  };
+  auto store = datastore::open(datastoreSpec, openOptions);
   if (!store) {
     log->error("cannot open datastore '{}': {}", datastoreSpec, store.error().toString());
     return 1;
   }
-
-  agent::Metrics metrics;
-  agent::Health health;
   agent::MergingQueue<agent::SyncerBatch> syncerQueue;
   agent::MergingQueue<agent::DataplaneBatch> dataplaneQueue;
 
@@ -122,6 +136,13 @@ int main(int argc, char** argv) {
                             [&](const Error& error) {
                               ++metrics.datastoreErrors;
                               log->warn("datastore: {}; retrying", error.toString());
+                            },
+                            // An outage of the store: not ready, and why; the last state stays
+                            // enforced (the syncer delivers no removal) until it is back.
+                            [&](const std::optional<Error>& outage) {
+                              metrics.datastoreAvailable = outage ? 0 : 1;
+                              if (outage) ++metrics.datastoreErrors;
+                              health.setDatastoreOutage(outage ? std::optional(outage->toString()) : std::nullopt);
                             },
                         });
 

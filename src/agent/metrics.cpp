@@ -70,6 +70,11 @@ std::string Metrics::render() const {
   scalar(out, "tartan_agent_local_endpoints", "gauge", "Endpoints on this node.", localEndpoints);
   scalar(out, "tartan_agent_workload_routes", "gauge", "Routes to local workloads.", workloadRoutes);
   scalar(out, "tartan_agent_in_sync", "gauge", "1 once the first full sync is programmed.", inSync);
+  scalar(out, "tartan_agent_datastore_available", "gauge",
+         "0 while the datastore is unavailable (the last state stays enforced).", datastoreAvailable);
+  scalar(out, "tartan_agent_datastore_damaged_resources", "gauge",
+         "Stored resources whose document is damaged; their last valid versions are enforced.",
+         datastoreDamagedResources);
   out +=
       "# HELP tartan_agent_dataplane_repairs_total Drift someone else made, put right: our chains, the "
       "jumps to them in built-in chains, our IP sets.\n"

@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <ostream>
 
 namespace tartan::cli {
@@ -52,6 +53,17 @@ int runGet(const Context& ctx, const GetOptions& options) {
     auto listed = store->list(syncer::storageKind(*kind), ns);
     if (!listed) return ctx.fail(listed.error().toString());
     for (const auto& kv : listed->items) keep(kv);
+  }
+
+  // A damaged resource is shown at its last valid version, the one agents enforce, and the
+  // command fails until its file is repaired.
+  for (const auto& damage : store->damaged()) {
+    if (!damage.key || damage.key->kind != syncer::storageKind(*kind)) continue;
+    if (namespaced && !options.allNamespaces && damage.key->namespace_ != options.namespaceName) continue;
+    if (!options.names.empty() &&
+        std::find(options.names.begin(), options.names.end(), damage.key->name) == options.names.end())
+      continue;
+    status = ctx.fail("damaged: " + damage.toString());
   }
 
   if (options.output == "table" || options.output == "wide") {

@@ -123,7 +123,7 @@ std::unique_ptr<datastore::Datastore> Context::openStore() const {
   datastore::OpenOptions options;
   std::ostream* errStream = err;
   options.onInvalidDocument = [errStream](const datastore::StoreError& error) {
-    *errStream << "tartanctl: warning: skipped " << error.toString() << "\n";
+    *errStream << "tartanctl: warning: damaged " << error.toString() << "\n";
   };
   auto store = datastore::open(datastoreSpec, options);
   if (!store) {
@@ -135,3 +135,5 @@ std::unique_ptr<datastore::Datastore> Context::openStore() const {
 }
 
 }  // namespace tartan::cli
+  // Judged as the agent judges them, so a bad hand edit is never recorded as a revision.
+  options.validate = syncer::checkStored;

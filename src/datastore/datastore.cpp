@@ -30,11 +30,23 @@ std::string_view toString(ErrorKind kind) {
       return "i/o error";
     case ErrorKind::Unsupported:
       return "unsupported";
+    case ErrorKind::Unavailable:
+      return "unavailable";
   }
   return "unknown";
 }
 
 std::string StoreError::toString() const { return error.toString(); }
+
+std::string Damage::toString() const {
+  std::string out = path + ": " + problem;
+  if (servedRevision > 0) {
+    out += "; serving its last valid version (revision " + std::to_string(servedRevision) + ")";
+  } else {
+    out += "; no valid version kept: not served";
+  }
+  return out;
+}
 
 StoreError makeStoreError(ErrorKind kind, std::string where, std::string what) {
   return StoreError{kind, tartan::Error{std::move(where), {}, std::move(what)}};

@@ -2,10 +2,12 @@
 
 #include "tartan/common/log.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <filesystem>
 
 namespace tartan::datastore::file {
@@ -47,6 +49,15 @@ std::vector<std::pair<std::string, bool>> listFolder(const std::string& path) {
 
 StoreError ioError(const std::string& where, const std::string& what) {
   return makeStoreError(ErrorKind::Io, where, what);
+}
+
+StoreError unavailable(const std::string& where, const std::string& what) {
+  return makeStoreError(ErrorKind::Unavailable, where, what);
+}
+
+bool isDirectory(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 // ".<name>.yaml.<pid>.<counter>.tmp", the name transaction() stages a new file under.
@@ -92,7 +103,8 @@ struct Core::Session {
   std::unique_lock<std::mutex> guard;
   std::optional<FileLock> lock;
   bool dirty = false;  // state_ changed and is not committed yet
-  std::vector<StoreError> reports;
+  std::vector<std::pair<StoreError, Damage>> reports;
+  bool damageChanged = false;
 };
 
 Core::Core(std::string root, OpenOptions options)
@@ -106,7 +118,15 @@ StoreResult<std::shared_ptr<Core>> Core::open(const std::string& root, OpenOptio
   if (ec) return ioError(root, ec.message());
   while (absolute.size() > 1 && absolute.back() == '/') absolute.pop_back();
   auto core = std::make_shared<Core>(absolute, std::move(options));
+  if (!core->options_.create &&
+      (!isDirectory(absolute) || (!isDirectory(core->stateDir_) && !listFolder(absolute).empty()))) {
+    // Nothing is made here, not even DIR/.tartan (a restore moving its .tartan into place would
+    // find it taken): sessions say Unavailable until the store is there.
+    logger()->warn("datastore {} is not there (or not whole); waiting for it", absolute);
+    return core;
+  }
   if (auto error = makeDirectories(core->stateDir_)) return ioError(root, *error);
+  if (auto error = core->initialize()) return ioError(core->stateDir_ + "/state", *error);
   // Files edited while nobody watched become revisions when they are next read: every read
   // reconciles what it reads (get and each op of a transaction their key, list and snapshot their
   // folder, a resumed watch everything). Opening reads the state file only, so a one-shot writer
@@ -116,7 +136,8 @@ StoreResult<std::shared_ptr<Core>> Core::open(const std::string& root, OpenOptio
     removeAbandonedStagedFiles(core->root_);
     return true;
   });
-  if (!opened) return opened.error();
+  // A store that is away is not an error to open: its sessions say Unavailable until it is back.
+  if (!opened && opened.error().kind != ErrorKind::Unavailable) return opened.error();
   return core;
 }
 
@@ -132,27 +153,96 @@ StoreResult<T> Core::locked(Body&& body) {
       if (auto committed = commitState(); !committed) result.emplace(committed.error());
     }
   }
+  std::optional<std::pair<uint64_t, std::vector<Damage>>> damageNow;
+  if (session.damageChanged) {
+    damageNow.emplace(damageVersion_, std::vector<Damage>());
+    for (const auto& [path, reported] : damage_) damageNow->second.push_back(reported.damage);
+  }
   session.lock.reset();
   if (session.guard.owns_lock()) session.guard.unlock();
-  for (const StoreError& report : session.reports) {
-    logger()->warn("skipping {}", report.toString());
+  for (const auto& [report, damage] : session.reports) {
+    logger()->error("damaged: {}", damage.toString());
     if (options_.onInvalidDocument) options_.onInvalidDocument(report);
+  }
+  if (damageNow && options_.onDamage) {
+    std::lock_guard deliver(deliverMutex_);
+    if (damageNow->first > damageDelivered_) {
+      damageDelivered_ = damageNow->first;
+      options_.onDamage(damageNow->second);
+    }
   }
   return std::move(*result);
 }
 
+// A new store is marked by its state file at revision 0, written only here. With `create` false a
+// folder is new only if nothing is in it: resource folders without a state are a store whose
+// state is missing or not restored yet, which is an outage, not an empty store.
+std::optional<std::string> Core::initialize() {
+  auto lock = FileLock::acquire(stateDir_ + "/lock");
+  if (!lock) return lock.error().toString();
+  std::string path = stateDir_ + "/state", text, error;
+  ReadStatus status = readFile(path, &text, &error);
+  if (status == ReadStatus::Failed) return error;
+  if (status == ReadStatus::Ok) return std::nullopt;
+  if (!options_.create && !listFolder(root_).empty()) {
+    logger()->warn("datastore {} holds resources but no state: waiting for its state to be restored", root_);
+    return std::nullopt;
+  }
+  if (auto made = makeDirectories(stateDir_ + "/valid")) return made;
+  return writeFileAtomic(path, serializeState(State{}));
+}
+
+// Never makes a folder again: a store that is gone is an outage until it is back, and writing
+// into a fresh folder there would turn it into a new, empty store.
 StoreResult<void> Core::begin(Session& session) {
   session.guard = std::unique_lock(mutex_);
-  auto lock = FileLock::acquire(stateDir_ + "/lock");
-  if (!lock) {
-    // The folder may have been removed under us: make it again once.
-    if (makeDirectories(stateDir_)) return lock.error();
-    lock = FileLock::acquire(stateDir_ + "/lock");
-    if (!lock) return lock.error();
+  auto present = [&]() -> StoreResult<void> {
+    if (!isDirectory(stateDir_)) {
+      return unavailable(root_, "the datastore is gone: " + stateDir_ + " is missing (removed or moved away?)");
+    }
+    auto lock = FileLock::acquire(stateDir_ + "/lock");
+    if (!lock) {
+      if (!isDirectory(stateDir_)) return unavailable(root_, "the datastore is gone: " + stateDir_ + " is missing");
+      return lock.error();
+    }
+    session.lock.emplace(std::move(*lock));
+    if (auto loaded = loadState(); !loaded) return loaded;
+    if (restoring_) return checkRestored();
+    return {};
+  }();
+  if (!present) {
+    if (present.error().kind == ErrorKind::Unavailable) {
+      if (!outage_) logger()->error("datastore unavailable: {}", present.error().toString());
+      outage_ = restoring_ = true;
+    }
+    return present;
   }
-  session.lock.emplace(std::move(*lock));
-  if (auto loaded = loadState(); !loaded) return loaded;
+  if (outage_) {
+    logger()->warn("datastore {} is back", root_);
+    outage_ = false;
+  }
   return recoverPending();
+}
+
+// Files put back one by one (the state before its YAML, or a folder before its files) would read
+// as deletions; so after an outage the store counts as back only once every file the index
+// names is there. One stat per resource, only while restoring.
+StoreResult<void> Core::checkRestored() {
+  size_t missing = 0;
+  std::string first;
+  for (const auto& [key, entry] : state_.index) {
+    struct stat st {};
+    if (::stat(pathOf(key).c_str(), &st) == 0) continue;
+    if (missing++ == 0) first = pathOf(key);
+  }
+  if (missing > 0) {
+    return unavailable(root_, std::to_string(missing) + " file(s) the state lists are missing (" + first +
+                                  (missing > 1 ? ", ..." : "") +
+                                  "): the store is being restored (delete them with tartanctl if they are "
+                                  "meant to be gone)");
+  }
+  restoring_ = false;
+  return {};
 }
 
 // The state file is read in every session and parsed only when it changed. Comparing content,
@@ -162,23 +252,62 @@ StoreResult<void> Core::loadState() {
   std::string path = stateDir_ + "/state";
   std::string text, error;
   ReadStatus status = readFile(path, &text, &error);
-  if (status == ReadStatus::Failed) return ioError(path, error);
-  if (status == ReadStatus::Missing) text.clear();
-  if (stateLoaded_ && text == stateText_) return {};
-  State fresh;
-  if (!text.empty()) {
-    auto parsed = parseState(text, path);
-    if (!parsed) return parsed.error();
-    fresh = std::move(*parsed);
-  } else if (stateLoaded_ && state_.revision > 0) {
-    logger()->error("{} vanished: revisions start again from 0, watchers must list again", path);
+  if (status == ReadStatus::Failed) return unavailable(path, "the store's state cannot be read: " + error);
+  if (status == ReadStatus::Missing) {
+    return unavailable(path, "the store's state is missing (removed, or not restored yet)");
   }
-  state_ = std::move(fresh);
+  if (stateLoaded_ && text == stateText_) return {};
+  auto parsed = parseState(text, path);
+  if (!parsed) return unavailable(parsed.error().error.where, parsed.error().error.what);
+  state_ = std::move(*parsed);
   stateText_ = std::move(text);
   stateLoaded_ = true;
   knownKinds_.clear();
   for (const auto& kind : state_.kinds) knownKinds_[lowercase(kind)] = kind;
+  sweepValid();
   return {};
+}
+
+std::string Core::validPath(uint64_t hash) const { return stateDir_ + "/valid/" + hashName(hash); }
+
+// Under the lock, so no writer is between keeping a copy and committing the state that names it:
+// a copy nothing names is garbage (a released version, or a transaction that did not commit).
+void Core::sweepValid() {
+  std::set<std::string> named;
+  for (const auto& [key, entry] : state_.index) named.insert(hashName(entry.hash));
+  kept_.clear();
+  std::error_code ec;
+  for (fs::directory_iterator it(stateDir_ + "/valid", ec), end; !ec && it != end; it.increment(ec)) {
+    std::string name = it->path().filename().string();
+    uint64_t hash = 0;
+    if (named.count(name) && std::from_chars(name.data(), name.data() + name.size(), hash, 16).ec == std::errc()) {
+      kept_.insert(hash);
+    } else {
+      ::unlink(it->path().c_str());
+    }
+  }
+}
+
+// Not fsynced: a copy lost in a crash is made again from the file the next time the file is read
+// matching the index; lastValid() checks the hash, so a torn copy is never served.
+std::optional<std::string> Core::keepValid(uint64_t hash, std::string_view content) {
+  if (kept_.count(hash)) return std::nullopt;
+  auto error = writeFileAtomic(validPath(hash), content, /*durable=*/false);
+  if (error && !makeDirectories(stateDir_ + "/valid")) error = writeFileAtomic(validPath(hash), content, false);
+  if (error) return error;
+  kept_.insert(hash);
+  return std::nullopt;
+}
+
+std::optional<std::string> Core::lastValid(const Key& key) {
+  auto indexed = state_.index.find(key);
+  if (indexed == state_.index.end()) return std::nullopt;
+  std::string content, error;
+  if (readFile(validPath(indexed->second.hash), &content, &error) != ReadStatus::Ok ||
+      contentHash(content) != indexed->second.hash) {
+    return std::nullopt;
+  }
+  return content;
 }
 
 StoreResult<void> Core::commitState() {
@@ -233,11 +362,32 @@ void Core::recordWrite(Session& session, JournalOp op, const Key& key, uint64_t 
   session.dirty = true;
 }
 
-void Core::reportInvalid(Session& session, const std::string& path, uint64_t hash, const std::string& what) {
-  auto it = reported_.find(path);
-  if (it != reported_.end() && it->second == hash) return;
-  reported_[path] = hash;
-  session.reports.push_back(makeStoreError(ErrorKind::Invalid, path, what));
+void Core::reportInvalid(Session& session, const std::string& path, uint64_t hash, const std::string& what,
+                         const std::optional<Key>& key, int64_t servedRevision) {
+  Damage damage{path, key, what, servedRevision};
+  auto it = damage_.find(path);
+  bool newContent = it == damage_.end() || it->second.hash != hash;
+  if (!newContent && it->second.damage == damage) return;
+  damage_[path] = Reported{hash, damage};
+  ++damageVersion_;
+  session.damageChanged = true;
+  if (newContent) session.reports.emplace_back(makeStoreError(ErrorKind::Invalid, path, what), damage);
+}
+
+void Core::clearDamage(Session& session, const std::string& path) {
+  auto it = damage_.find(path);
+  if (it == damage_.end()) return;
+  damage_.erase(it);
+  ++damageVersion_;
+  session.damageChanged = true;
+  logger()->warn("{} is no longer damaged", path);
+}
+
+std::vector<Damage> Core::damaged() {
+  std::lock_guard guard(mutex_);
+  std::vector<Damage> out;
+  for (const auto& [path, reported] : damage_) out.push_back(reported.damage);
+  return out;
 }
 
 std::optional<std::string> Core::reconcileKey(Session& session, const Key& key) {
@@ -245,12 +395,15 @@ std::optional<std::string> Core::reconcileKey(Session& session, const Key& key) 
   std::string content, error;
   ReadStatus status = readFile(path, &content, &error);
   auto indexed = state_.index.find(key);
-  if (status == ReadStatus::Failed) {
-    reportInvalid(session, path, 0, error);
-    return std::nullopt;
-  }
+  // A damaged file: the kept last valid version is served in its place.
+  auto damaged = [&](uint64_t hash, const std::string& problem) {
+    auto kept = lastValid(key);
+    reportInvalid(session, path, hash, problem, key, kept ? indexed->second.revision : 0);
+    return kept;
+  };
+  if (status == ReadStatus::Failed) return damaged(0, error);
   if (status == ReadStatus::Missing) {
-    reported_.erase(path);
+    clearDamage(session, path);
     if (indexed != state_.index.end()) {
       logger()->info("{} was deleted by hand", path);
       recordWrite(session, JournalOp::Deleted, key, 0, state_.revision + 1);
@@ -258,13 +411,20 @@ std::optional<std::string> Core::reconcileKey(Session& session, const Key& key) 
     return std::nullopt;
   }
   uint64_t hash = contentHash(content);
-  if (indexed != state_.index.end() && indexed->second.hash == hash) return content;
-  std::string documentKind;
-  if (auto problem = checkDocument(content, &documentKind)) {
-    reportInvalid(session, path, hash, *problem);
-    return std::nullopt;
+  if (indexed != state_.index.end() && indexed->second.hash == hash) {
+    // Also a repair that wrote back exactly the last valid bytes: no new revision, but no damage.
+    clearDamage(session, path);
+    keepValid(hash, content);  // a store from before copies were kept gets one now
+    return content;
   }
-  reported_.erase(path);
+  std::string documentKind;
+  auto problem = checkDocument(content, &documentKind);
+  if (!problem && options_.validate) problem = options_.validate(key, content);
+  if (problem) return damaged(hash, *problem);
+  if (auto error = keepValid(hash, content)) {
+    logger()->warn("cannot keep {} as its last valid version: {}", path, *error);
+  }
+  clearDamage(session, path);
   bool added = indexed == state_.index.end();
   logger()->info("{} was {} by hand", path, added ? "added" : "edited");
   recordWrite(session, added ? JournalOp::Added : JournalOp::Modified, key, hash, state_.revision + 1);
@@ -285,7 +445,10 @@ std::optional<Key> Core::keyForFile(Session& session, const std::string& relativ
   } else {
     // A folder nobody wrote through the API: the document must say its kind.
     std::string path = root_ + "/" + relative, content, error, documentKind;
-    if (readFile(path, &content, &error) != ReadStatus::Ok) return std::nullopt;
+    if (readFile(path, &content, &error) != ReadStatus::Ok) {
+      clearDamage(session, path);  // gone: nothing is damaged there any more
+      return std::nullopt;
+    }
     uint64_t hash = contentHash(content);
     if (auto problem = checkDocument(content, &documentKind)) {
       reportInvalid(session, path, hash, *problem);
@@ -374,7 +537,8 @@ StoreResult<KVPair> Core::get(const Key& key) {
       return makeStoreError(ErrorKind::NotFound, key.toString(), "not found");
     }
     if (!content) {
-      return makeStoreError(ErrorKind::Invalid, pathOf(key), "the stored file is not a valid document");
+      return makeStoreError(ErrorKind::Invalid, pathOf(key),
+                            "the stored file is not a valid document and no valid version is kept");
     }
     return KVPair{key, std::move(*content), entry->second.revision};
   });
@@ -463,6 +627,7 @@ StoreResult<TxnResult> Core::transaction(const std::vector<Op>& ops) {
                              .string();
       auto error = makeDirectories(folder);
       if (!error) error = writeFileSynced(root_ + "/" + temp, op.value);
+      if (!error) error = keepValid(contentHash(op.value), op.value);
       if (error) {
         ::unlink((root_ + "/" + temp).c_str());
         discardStaged();
@@ -531,6 +696,12 @@ StoreResult<Batch> Core::snapshot(const std::string& kind) {
 
 StoreResult<Batch> Core::changesSince(int64_t after, const std::string& kind, const Dirty& dirty) {
   return locked<Batch>([&](Session& session) -> StoreResult<Batch> {
+    if (after > state_.revision) {
+      // The store went back in time: a state restored from before, or a new store in its place.
+      return makeStoreError(ErrorKind::Compacted, root_,
+                            "revision " + std::to_string(after) + " is ahead of the store's " +
+                                std::to_string(state_.revision) + " (it was replaced or restored): list again");
+    }
     if (dirty.all) {
       reconcileScan(session, "", nullptr);
     } else {

@@ -6,6 +6,18 @@
 // hand edit is recorded as its own revision before a compare-and-swap looks at it. Reports of bad
 // documents are gathered during the session and delivered after the lock is released, so a
 // callback may call back into the store.
+//
+// Last valid versions: every content the index names is also kept in DIR/.tartan/valid/<hash>
+// (written beside it, renamed into place, before the state that names it commits). A file whose
+// content is not valid is damage: it is not recorded, and the kept version is served in its place,
+// so a restarted reader sees what a running one kept. Copies nothing names are swept when the
+// state is (re)loaded.
+//
+// Presence: a session starts only if DIR/.tartan and its state file are there and readable, else
+// it fails with Unavailable and touches nothing (no folder is made again, no file recorded as
+// deleted). After such an outage, until a session finds every file the index names, the store
+// still counts as being restored: a state put back before its YAML files is not read as a list
+// of deletions.
 #pragma once
 
 #include "file_state.hpp"
@@ -24,6 +36,7 @@ namespace tartan::datastore::file {
 // What a watcher saw change, as paths relative to the root.
 struct Dirty {
   bool all = false;
+  bool removals = false;  // something was deleted or moved away: let the burst settle first
   std::set<std::string> dirs;   // "kind" or "kind/namespace"
   std::set<std::string> files;  // "kind/name.yaml" or "kind/namespace/name.yaml"
 };
@@ -49,6 +62,7 @@ class Core {
   // Reconciles what the watcher saw change, then the writes after revision `after` (each key
   // once, at its latest state, in revision order). Compacted if `after` is no longer retained.
   StoreResult<Batch> changesSince(int64_t after, const std::string& kind, const Dirty& dirty);
+  std::vector<Damage> damaged();
 
   Core(std::string root, OpenOptions options);
 
@@ -58,13 +72,26 @@ class Core {
   template <class T, class Body>
   StoreResult<T> locked(Body&& body);
   StoreResult<void> begin(Session& session);
+  // Writes the state file of a new store if there is none (see begin()); the error, if any.
+  std::optional<std::string> initialize();
   StoreResult<void> loadState();
   StoreResult<void> recoverPending();
   StoreResult<void> commitState();
 
   std::string pathOf(const Key& key) const;
   void recordWrite(Session& session, JournalOp op, const Key& key, uint64_t hash, int64_t at);
-  void reportInvalid(Session& session, const std::string& path, uint64_t hash, const std::string& what);
+  // Damage: `path` holds content `hash` that is not valid; `key` if the path names one.
+  void reportInvalid(Session& session, const std::string& path, uint64_t hash, const std::string& what,
+                     const std::optional<Key>& key = std::nullopt, int64_t servedRevision = 0);
+  void clearDamage(Session& session, const std::string& path);
+  // The kept last valid version of `key`, if it is indexed and its copy is intact.
+  std::optional<std::string> lastValid(const Key& key);
+  // Keeps `content` (of hash `hash`) as a last valid version; before the state naming it commits.
+  std::optional<std::string> keepValid(uint64_t hash, std::string_view content);
+  std::string validPath(uint64_t hash) const;
+  void sweepValid();
+  // After an outage: whether every file the index names is there again.
+  StoreResult<void> checkRestored();
 
   // Checks one resource's file against the index, recording a hand edit; returns the content
   // when the file holds a valid document.
@@ -84,7 +111,17 @@ class Core {
   std::string stateText_;  // the state file state_ was read from
   bool stateLoaded_ = false;
   std::map<std::string, std::string> knownKinds_;  // folder name -> canonical kind
-  std::map<std::string, uint64_t> reported_;       // path -> hash of bad content reported
+  struct Reported {
+    uint64_t hash = 0;  // of the bad content, reported once
+    Damage damage;
+  };
+  std::map<std::string, Reported> damage_;  // by path
+  uint64_t damageVersion_ = 0;              // bumped on every change of damage_
+  std::mutex deliverMutex_;                 // orders onDamage calls by version
+  uint64_t damageDelivered_ = 0;
+  std::set<uint64_t> kept_;  // hashes with a copy in DIR/.tartan/valid
+  bool outage_ = false;      // the last session found the store missing
+  bool restoring_ = false;   // since an outage, until every indexed folder is back
 };
 
 }  // namespace tartan::datastore::file

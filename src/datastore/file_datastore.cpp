@@ -34,6 +34,7 @@ class FileDatastore final : public Datastore {
   StoreResult<std::unique_ptr<Watch>> watch(const WatchOptions& options, WatchCallbacks callbacks) override {
     return file::startWatch(core_, options, std::move(callbacks));
   }
+  std::vector<Damage> damaged() override { return core_->damaged(); }
 
  private:
   StoreResult<KVPair> single(Op op) {

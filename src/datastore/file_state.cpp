@@ -15,6 +15,7 @@
 #include <charconv>
 #include <cstring>
 #include <filesystem>
+#include <cstdio>
 #include <sstream>
 
 namespace tartan::datastore::file {
@@ -333,7 +334,7 @@ ReadStatus readFile(const std::string& path, std::string* content, std::string* 
   return ReadStatus::Ok;
 }
 
-std::optional<std::string> writeFileSynced(const std::string& path, std::string_view content) {
+std::optional<std::string> writeFileSynced(const std::string& path, std::string_view content, bool sync) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return errnoText("cannot create", path);
   size_t done = 0;
@@ -347,7 +348,7 @@ std::optional<std::string> writeFileSynced(const std::string& path, std::string_
     }
     done += static_cast<size_t>(n);
   }
-  if (::fsync(fd) != 0) {
+  if (sync && ::fsync(fd) != 0) {
     std::string error = errnoText("cannot fsync", path);
     ::close(fd);
     return error;
@@ -373,14 +374,14 @@ std::optional<std::string> makeDirectories(const std::string& path) {
   return std::nullopt;
 }
 
-std::optional<std::string> writeFileAtomic(const std::string& path, std::string_view content) {
+std::optional<std::string> writeFileAtomic(const std::string& path, std::string_view content, bool durable) {
   static std::atomic<uint64_t> counter{0};
   std::filesystem::path target(path);
   std::string temp =
       (target.parent_path() / ("." + target.filename().string() + "." + std::to_string(::getpid()) + "." +
                                std::to_string(counter++) + ".tmp"))
           .string();
-  if (auto error = writeFileSynced(temp, content)) {
+  if (auto error = writeFileSynced(temp, content, durable)) {
     ::unlink(temp.c_str());
     return error;
   }
@@ -396,9 +397,16 @@ StoreResult<FileLock> FileLock::acquire(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) return makeStoreError(ErrorKind::Io, path, errnoText("cannot open lock", path));
   while (::flock(fd, LOCK_EX) != 0) {
+  if (!durable) return std::nullopt;
     if (errno == EINTR) continue;
     std::string error = errnoText("cannot lock", path);
     ::close(fd);
+std::string hashName(uint64_t hash) {
+  char buffer[17];
+  std::snprintf(buffer, sizeof buffer, "%016llx", static_cast<unsigned long long>(hash));
+  return buffer;
+}
+
     return makeStoreError(ErrorKind::Io, path, error);
   }
   return FileLock(fd);

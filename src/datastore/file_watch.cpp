@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cassert>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -24,6 +25,11 @@ namespace fs = std::filesystem;
 
 constexpr uint32_t kFolderMask =
     IN_CREATE | IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_DELETE_SELF | IN_ONLYDIR;
+constexpr uint32_t kSelfGone = IN_DELETE_SELF | IN_MOVE_SELF;
+constexpr uint32_t kGone = IN_DELETE | IN_MOVED_FROM | kSelfGone;
+// A burst of deletions is over after this much quiet; it is waited for at most kSettleLimit.
+constexpr int kSettleQuietMs = 150;
+constexpr auto kSettleLimit = std::chrono::seconds(2);
 
 bool isResourceFileName(const std::string& name) {
   return name.size() > 5 && name.front() != '.' && name.ends_with(".yaml");
@@ -48,8 +54,14 @@ class FileWatch final : public Watch {
                             std::string("cannot start a watch: ") + std::strerror(errno));
     }
     // Folders first, the initial read second: a change in between is then seen twice, not lost.
-    if (!addFolder("", IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_ONLYDIR) ||
-        !addFolder(".tartan", IN_MOVED_TO | IN_ONLYDIR)) {
+    if (!addFolder("", IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | kSelfGone | IN_ONLYDIR) ||
+        !addFolder(".tartan", IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | kSelfGone | IN_ONLYDIR)) {
+      if (errno == ENOENT || errno == ENOTDIR) {
+        // Worded as the store's own sessions word it, so an outage has one reason, not two.
+        return makeStoreError(ErrorKind::Unavailable, core_->root(),
+                              "the datastore is gone: " + core_->root() +
+                                  "/.tartan is missing (removed or moved away?)");
+      }
       return makeStoreError(ErrorKind::Io, core_->root(),
                             std::string("cannot watch the folder: ") + std::strerror(errno));
     }
@@ -127,6 +139,7 @@ class FileWatch final : public Watch {
       if (fds[1].revents != 0 || stopped_) return;
       Dirty dirty;
       readEvents(&dirty);
+      if (dirty.removals && !settle(&dirty)) return;
       auto batch = core_->changesSince(last_, options_.kind, dirty);
       if (!batch) {
         fail(batch.error());
@@ -141,6 +154,20 @@ class FileWatch final : public Watch {
     for (const WatchEvent& event : batch.events) {
       if (stopped_) return false;
       if (callbacks_.onEvent) callbacks_.onEvent(event);
+    }
+    return !stopped_;
+  }
+
+  // Reads events until none came for kSettleQuietMs; false if stopped meanwhile.
+  bool settle(Dirty* dirty) {
+    const auto limit = std::chrono::steady_clock::now() + kSettleLimit;
+    while (!stopped_ && std::chrono::steady_clock::now() < limit) {
+      pollfd fds[2] = {{inotifyFd_, POLLIN, 0}, {stopFd_, POLLIN, 0}};
+      int ready = ::poll(fds, 2, kSettleQuietMs);
+      if (ready < 0 && errno == EINTR) continue;
+      if (ready <= 0) break;
+      if (fds[1].revents != 0) return false;
+      readEvents(dirty);
     }
     return !stopped_;
   }
@@ -174,6 +201,11 @@ class FileWatch final : public Watch {
     if (folder == folders_.end()) return;
     if (event.mask & IN_IGNORED) {
       folders_.erase(folder);
+      return;
+    }
+    if (event.mask & kGone) dirty->removals = true;
+    if ((event.mask & kSelfGone) && (folder->second.empty() || folder->second == ".tartan")) {
+      dirty->all = true;  // the store itself went: the next read says whether it is gone for good
       return;
     }
     const std::string& parent = folder->second;

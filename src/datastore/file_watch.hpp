@@ -6,6 +6,11 @@
 // (folders created later are added as they appear) and DIR/.tartan, where each commit renames
 // the state file. One thread per watch waits on the inotify descriptor and a stop eventfd and
 // delivers the callbacks.
+//
+// Removals settle before they are read: `rm -r DIR` deletes files one by one before the state
+// goes, and reading in the middle would deliver part of the removal of a store that is in fact
+// vanishing. So after a deletion the watch waits for a short quiet spell; if the store is then
+// gone, the watch ends with Unavailable, having delivered no removal at all.
 #pragma once
 
 #include "file_core.hpp"

@@ -70,6 +70,22 @@ Result<model::Resource> decodeStored(const datastore::KVPair& kv) {
   return resource;
 }
 
+std::optional<std::string> checkStored(const datastore::Key& key, std::string_view document) {
+  if (!kindFromStorage(key.kind)) return std::nullopt;
+  auto decoded = decodeStored(datastore::KVPair{key, std::string(document), 0});
+  if (!decoded) return decoded.error().toString();
+  return std::nullopt;
+}
+
+namespace {
+// How long the restart thread waits before trying again: a store being restored is polled
+// briskly, anything else (an I/O error) less often.
+constexpr auto kUnavailablePause = std::chrono::milliseconds(250);
+constexpr auto kErrorPause = std::chrono::seconds(1);
+
+size_t hashOf(const std::string& document) { return std::hash<std::string>{}(document); }
+}  // namespace
+
 Syncer::Syncer(datastore::Datastore& store, std::vector<model::Kind> kinds, Callbacks callbacks)
     : store_(store), callbacks_(std::move(callbacks)) {
   for (auto kind : kinds) kinds_.insert(storageKind(kind));
@@ -77,19 +93,36 @@ Syncer::Syncer(datastore::Datastore& store, std::vector<model::Kind> kinds, Call
 
 Syncer::~Syncer() { stop(); }
 
-Result<bool> Syncer::start() {
+datastore::StoreResult<std::unique_ptr<datastore::Watch>> Syncer::watch(int64_t fromRevision) {
   datastore::WatchOptions options;
-  auto watch = store_.watch(options, {[this](const datastore::WatchEvent& e) { onEvent(e); },
-                                      [this](int64_t revision) { onInSync(revision); },
-                                      [this](const datastore::StoreError& e) { onWatchError(e); }});
-  if (!watch) return watch.error().error;
+  options.fromRevision = fromRevision;
+  return store_.watch(options, {[this](const datastore::WatchEvent& e) { onEvent(e); },
+                                [this](int64_t revision) { onInSync(revision); },
+                                [this](const datastore::StoreError& e) { onWatchError(e); }});
+}
+
+Result<bool> Syncer::start() {
+  restarter_ = std::thread([this] { restartLoop(); });
+  auto started = watch(0);
+  if (!started) {
+    if (started.error().kind != datastore::ErrorKind::Unavailable) return started.error().error;
+    // Not there yet (or being restored): wait for it rather than fail or take it for empty.
+    outage(started.error());
+    restart(0);
+    return true;
+  }
   std::lock_guard lock(mutex_);
-  watch_ = std::move(*watch);
+  watch_ = std::move(*started);
   return true;
 }
 
 void Syncer::stop() {
-  stopped_ = true;
+  {
+    std::lock_guard lock(mutex_);
+    stopped_ = true;
+  }
+  wake_.notify_all();
+  if (restarter_.joinable() && restarter_.get_id() != std::this_thread::get_id()) restarter_.join();
   std::unique_ptr<datastore::Watch> watch;
   {
     std::lock_guard lock(mutex_);
@@ -98,31 +131,64 @@ void Syncer::stop() {
   if (watch) watch->stop();
 }
 
-void Syncer::startWatch(int64_t fromRevision) {
-  // Runs on the old watch's thread after its onError, so the new watch is started from a
-  // separate thread: a watch may not be destroyed from inside its own callback.
-  std::thread([this, fromRevision] {
-    while (!stopped_) {
-      datastore::WatchOptions options;
-      options.fromRevision = fromRevision;
-      auto watch = store_.watch(options, {[this](const datastore::WatchEvent& e) { onEvent(e); },
-                                          [this](int64_t revision) { onInSync(revision); },
-                                          [this](const datastore::StoreError& e) { onWatchError(e); }});
-      if (watch) {
-        std::unique_ptr<datastore::Watch> old;
-        {
-          std::lock_guard lock(mutex_);
-          old = std::move(watch_);
-          watch_ = std::move(*watch);
-        }
-        if (old) old->stop();
-        if (stopped_) stop();
-        return;
+void Syncer::restart(int64_t fromRevision) {
+  {
+    std::lock_guard lock(mutex_);
+    restartFrom_ = fromRevision;
+  }
+  wake_.notify_all();
+}
+
+// A watch that ended asks for its successor from inside its own callback, where it may not be
+// destroyed; this thread stops it and starts the next one, retrying until the store answers.
+void Syncer::restartLoop() {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    wake_.wait(lock, [&] { return stopped_ || restartFrom_.has_value(); });
+    if (stopped_) return;
+    int64_t from = *restartFrom_;
+    restartFrom_.reset();
+    std::unique_ptr<datastore::Watch> ended = std::move(watch_);
+    lock.unlock();
+    if (ended) ended->stop();  // its thread is past its last callback: this only joins it
+    ended.reset();
+    for (;;) {
+      auto started = watch(from);
+      lock.lock();
+      if (started) {
+        watch_ = std::move(*started);
+        break;
       }
-      if (callbacks_.onError) callbacks_.onError(watch.error().error);
-      std::this_thread::sleep_for(std::chrono::seconds(1));
+      const datastore::StoreError& error = started.error();
+      lock.unlock();
+      if (error.kind == datastore::ErrorKind::Unavailable) {
+        outage(error);
+        if (from != 0) relisting_.emplace();
+        from = 0;
+      } else {
+        if (callbacks_.onError) callbacks_.onError(error.error);
+        if (error.kind == datastore::ErrorKind::Compacted) {
+          relisting_.emplace();
+          from = 0;
+        }
+      }
+      lock.lock();
+      const auto pause = error.kind == datastore::ErrorKind::Unavailable ? kUnavailablePause : kErrorPause;
+      if (wake_.wait_for(lock, pause, [&] { return stopped_.load(); })) return;
+      lock.unlock();
     }
-  }).detach();
+  }
+}
+
+void Syncer::outage(const datastore::StoreError& error) {
+  const std::string why = error.toString();
+  if (outage_ == why) return;
+  if (!outage_) {
+    log::get("syncer")->error("datastore unavailable: {}; keeping the last state (no removals) until it is back",
+                              why);
+  }
+  outage_ = why;
+  if (callbacks_.onAvailability) callbacks_.onAvailability(error.error);
 }
 
 void Syncer::onEvent(const datastore::WatchEvent& event) {
@@ -140,15 +206,19 @@ void Syncer::onEvent(const datastore::WatchEvent& event) {
     if (known_.erase(key)) callbacks_.onUpdate(Update{key, *kind, std::nullopt, event.revision});
     return;
   }
+  const size_t hash = hashOf(event.kv.value);
+  if (relisting_) {
+    relisting_->insert(key);
+    // A relist delivers differences: what the consumer has already is not sent again.
+    if (auto known = known_.find(key); known != known_.end() && known->second == hash) return;
+  }
   auto resource = decodeStored(event.kv);
   if (!resource) {
     log::get("syncer")->error("{}: {}; keeping the last valid version", key.toString(),
                               resource.error().toString());
-    if (relisting_) relisting_->insert(key);
     return;
   }
-  if (relisting_) relisting_->insert(key);
-  known_.insert(key);
+  known_[key] = hash;
   callbacks_.onUpdate(Update{key, *kind, std::move(*resource), event.revision});
 }
 
@@ -157,28 +227,41 @@ void Syncer::onInSync(int64_t revision) {
   revision_ = revision;
   if (relisting_) {
     for (auto it = known_.begin(); it != known_.end();) {
-      if (relisting_->count(*it)) {
+      if (relisting_->count(it->first)) {
         ++it;
         continue;
       }
-      auto kind = kindFromStorage(it->kind);
-      callbacks_.onUpdate(Update{*it, *kind, std::nullopt, revision});
+      auto kind = kindFromStorage(it->first.kind);
+      callbacks_.onUpdate(Update{it->first, *kind, std::nullopt, revision});
       it = known_.erase(it);
     }
     relisting_.reset();
+  }
+  if (outage_) {
+    log::get("syncer")->warn("datastore is back: resynced at revision {}", revision);
+    outage_.reset();
+    if (callbacks_.onAvailability) callbacks_.onAvailability(std::nullopt);
   }
   if (callbacks_.onInSync) callbacks_.onInSync(revision);
 }
 
 void Syncer::onWatchError(const datastore::StoreError& error) {
   if (stopped_) return;
+  if (error.kind == datastore::ErrorKind::Unavailable) {
+    // An outage of the store, not news that it is empty: nothing is removed now; the store is
+    // listed again when it is back and only the differences are delivered.
+    outage(error);
+    relisting_.emplace();
+    restart(0);
+    return;
+  }
   if (callbacks_.onError) callbacks_.onError(error.error);
-  if (error.kind == datastore::ErrorKind::Compacted) {
+  if (error.kind == datastore::ErrorKind::Compacted || relisting_) {
     log::get("syncer")->warn("watch fell behind the store's history; listing again");
     relisting_.emplace();
-    startWatch(0);
+    restart(0);
   } else {
-    startWatch(revision_);
+    restart(revision_);
   }
 }
 

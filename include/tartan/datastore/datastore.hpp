@@ -17,8 +17,12 @@
 // from one thread of its own, in revision order; see Watch.
 //
 // Failure: every outside failure is a value (StoreResult) whose StoreError::kind a caller can test
-// (NotFound, AlreadyExists, Conflict, Compacted, Invalid, Io, Unsupported); nothing throws across
-// this interface.
+// (NotFound, AlreadyExists, Conflict, Compacted, Invalid, Io, Unsupported, Unavailable); nothing
+// throws across this interface. A store that vanishes (Unavailable) is an outage of the store,
+// never news that it is empty: a watch ends without delivering a single removal, and a consumer
+// keeps what it has until the store is back. A stored document that a hand edit damaged is
+// reported (Damage) and its last valid version is served in its place, so what a running
+// consumer kept and what a restarted one reads are the same.
 #pragma once
 
 #include "tartan/common/result.hpp"
@@ -66,6 +70,8 @@ enum class ErrorKind {
   Invalid,        // a malformed request or document (bad key, not one YAML document)
   Io,             // the storage failed (disk, network)
   Unsupported,    // a backend or operation that is not built in
+  Unavailable,    // the store is not there (removed, moved away, its state missing or unreadable,
+                  // or still being restored): keep the last state and try again later
 };
 
 std::string_view toString(ErrorKind kind);
@@ -165,6 +171,20 @@ class Watch {
   virtual void stop() = 0;
 };
 
+// A stored resource whose document cannot be used (a bad hand edit, an unreadable file). The store
+// serves the resource's last valid version in its place, if it kept one, until the file is
+// repaired (writing back exactly the last valid bytes counts) or removed.
+struct Damage {
+  std::string path;        // the file
+  std::optional<Key> key;  // what the file stands for, when its place says so
+  std::string problem;
+  int64_t servedRevision = 0;  // the revision of the last valid version served; 0: none kept
+
+  // "PATH: PROBLEM; serving its last valid version (revision N)", for logs and reports.
+  std::string toString() const;
+  bool operator==(const Damage&) const = default;
+};
+
 class Datastore {
  public:
   virtual ~Datastore() = default;
@@ -191,13 +211,26 @@ class Datastore {
   // Io — are returned here rather than through onError.
   virtual StoreResult<std::unique_ptr<Watch>> watch(const WatchOptions& options,
                                                     WatchCallbacks callbacks) = 0;
+  // The damaged resources this process has seen so far (reads and watches find them), by path.
+  virtual std::vector<Damage> damaged() { return {}; }
 };
 
 struct OpenOptions {
   // Called (from any thread, never with a lock held) for each stored document that cannot be
-  // read — e.g. a hand-edited file that is not valid YAML. The document is skipped; the error's
-  // `where` names the file. Each bad content is reported once. Also logged.
+  // read — e.g. a hand-edited file that is not valid YAML. The document is not used (see Damage);
+  // the error's `where` names the file. Each bad content is reported once. Also logged.
   std::function<void(const StoreError&)> onInvalidDocument;
+  // Whether a document is valid for its key beyond being one YAML document (the typed model's
+  // strict decode, say): the problem, or nothing. A hand edit that fails it is damage: it is not
+  // recorded as a revision, and the last valid version stays what is served.
+  std::function<std::optional<std::string>(const Key&, std::string_view)> validate;
+  // Each time the set of damaged resources this process has seen changes: the whole set (empty
+  // once all are repaired). From any thread, never with a lock held, in the order of the changes.
+  std::function<void(const std::vector<Damage>&)> onDamage;
+  // file: false never creates the folder: a missing one is Unavailable until it appears (an
+  // agent restarted while its store is away must not take a new, empty store for the truth).
+  // An existing folder with nothing in it still becomes a new store.
+  bool create = true;
   // file: how many journal entries are kept for watch resume.
   size_t journalLimit = 1000;
 };

@@ -311,19 +311,39 @@ TEST_CASE("a folder keeps its kind after its last resource and its history are g
   CHECK(got->value == "a: 2\n");
 }
 
-TEST_CASE("an invalid hand-edited file is reported once and get says Invalid", "[unit]") {
+TEST_CASE("an invalid hand-edited file is reported once; get and list serve its last valid version", "[unit]") {
   TempDir dir;
   Reports reports;
   auto store = openStore(dir, OpenOptions{reports.callback()});
   REQUIRE(store->create(kPolicy, "a: 1"));
   writeText(dir.path() + "/globalnetworkpolicy/deny-all.yaml", "a: [1\n");
   auto got = store->get(kPolicy);
-  REQUIRE_FALSE(got);
-  CHECK(got.error().kind == ErrorKind::Invalid);
-  CHECK(store->list("GlobalNetworkPolicy")->items.empty());
+  REQUIRE(got);
+  CHECK(got->value == "a: 1");
+  CHECK(got->revision == 1);
+  auto listed = store->list("GlobalNetworkPolicy");
+  REQUIRE(listed);
+  REQUIRE(listed->items.size() == 1);
+  CHECK(listed->items[0].value == "a: 1");
+  CHECK(listed->revision == 1);  // the bad edit is no revision
   REQUIRE(reports.errors.size() == 1);
   CHECK(reports.errors[0].error.where.ends_with("globalnetworkpolicy/deny-all.yaml"));
   CHECK(reports.errors[0].error.what.find("not valid YAML") != std::string::npos);
+}
+
+TEST_CASE("a new file that was never valid is not served: get says Invalid", "[unit]") {
+  TempDir dir;
+  auto store = openStore(dir);
+  REQUIRE(store->create(Key{"Tier", "", "t"}, "a: 1"));
+  writeText(dir.path() + "/tier/never.yaml", "a: [1\n");
+  auto got = store->get(Key{"Tier", "", "never"});
+  REQUIRE_FALSE(got);
+  CHECK(got.error().kind == ErrorKind::NotFound);
+  CHECK(store->list("Tier")->items.size() == 1);
+  auto damaged = store->damaged();
+  REQUIRE(damaged.size() == 1);
+  CHECK(damaged[0].servedRevision == 0);
+  CHECK(damaged[0].key == Key{"Tier", "", "never"});
 }
 
 TEST_CASE("an interrupted transaction that did not commit is rolled back", "[unit]") {
