@@ -80,12 +80,17 @@ std::optional<std::string> checkDocument(std::string_view content, std::string* 
 // I/O helpers; errors carry the path.
 enum class ReadStatus { Ok, Missing, Failed };
 ReadStatus readFile(const std::string& path, std::string* content, std::string* error);
-// Writes and fsyncs `path` (not atomic by itself: callers write a temp file and rename).
-std::optional<std::string> writeFileSynced(const std::string& path, std::string_view content);
+// Writes and fsyncs `path` (not atomic by itself: callers write a temp file and rename); `sync`
+// false skips the fsync.
+std::optional<std::string> writeFileSynced(const std::string& path, std::string_view content, bool sync = true);
 std::optional<std::string> fsyncDirectory(const std::string& path);
 std::optional<std::string> makeDirectories(const std::string& path);
-// Writes `path` atomically: temp file beside it, fsync, rename, fsync of the folder.
-std::optional<std::string> writeFileAtomic(const std::string& path, std::string_view content);
+// Writes `path` atomically: temp file beside it, fsync, rename, fsync of the folder. `durable`
+// false leaves out both fsyncs: still all or nothing, but a crash may lose it.
+std::optional<std::string> writeFileAtomic(const std::string& path, std::string_view content, bool durable = true);
+
+// The name of a content hash as a file name: 16 hex digits.
+std::string hashName(uint64_t hash);
 
 // An exclusive flock() on a file, released on destruction. Each holder opens its own file
 // description, so holders in one process exclude each other as well as other processes.
