@@ -23,6 +23,8 @@ CommandResult shell(const std::string& command);
 std::string shellOrThrow(const std::string& command);
 
 // True when the process may create namespaces (root with CAP_SYS_ADMIN and CAP_NET_ADMIN).
+// False also marks the run skipped (support/skip.hpp): the caller returns without testing, and
+// the binary then exits with CTest's skip code instead of reporting a pass.
 bool haveNetAdmin();
 
 class NetNamespace {
