@@ -193,11 +193,14 @@ std::vector<Table::Drift> Table::drift() const {
     if (!chainDirty(name)) continue;
     auto wanted = wantedHashes(name);
     auto it = programmed_.find(name);
-    std::string what = !wanted                   ? "not ours to keep: deleted"
-                       : it == programmed_.end() ? "missing: created"
-                                                 : "held " + std::to_string(it->second.size()) +
-                                                       " rules that differ from the " +
-                                                       std::to_string(wanted->size()) + " wanted: rewritten";
+    std::string what;
+    if (!wanted)
+      what = "not ours to keep: deleted";
+    else if (it == programmed_.end())
+      what = "missing: created";
+    else
+      what = "held " + std::to_string(it->second.size()) + " rules that differ from the " +
+             std::to_string(wanted->size()) + " wanted: rewritten";
     out.push_back({Drift::Kind::kChain, name, std::move(what)});
   }
   for (const auto& [builtin, hook] : hooks_)

@@ -79,8 +79,8 @@ std::string Metrics::render() const {
       "# HELP tartan_agent_dataplane_repairs_total Drift someone else made, put right: our chains, the "
       "jumps to them in built-in chains, our IP sets.\n"
       "# TYPE tartan_agent_dataplane_repairs_total counter\n";
-  for (const auto& [kind, value] : {std::pair{"chain", &chainRepairs}, std::pair{"jump", &jumpRepairs},
-                                    std::pair{"set", &setRepairs}})
+  for (const auto& [kind, value] :
+       {std::pair{"chain", &chainRepairs}, std::pair{"jump", &jumpRepairs}, std::pair{"set", &setRepairs}})
     out += fmt::format("tartan_agent_dataplane_repairs_total{{kind=\"{}\"}} {}\n", kind, value->load());
   scalar(out, "tartan_agent_nftables_rechecks_total", "counter",
          "Read-backs of our rules after an nftables change notification from another process.",
