@@ -125,6 +125,8 @@ std::unique_ptr<datastore::Datastore> Context::openStore() const {
   options.onInvalidDocument = [errStream](const datastore::StoreError& error) {
     *errStream << "tartanctl: warning: damaged " << error.toString() << "\n";
   };
+  // Judged as the agent judges them, so a bad hand edit is never recorded as a revision.
+  options.validate = syncer::checkStored;
   auto store = datastore::open(datastoreSpec, options);
   if (!store) {
     fail("datastore " + (datastoreSpec.empty() ? "file:" + datastore::defaultLocation() : datastoreSpec) +
@@ -135,5 +137,3 @@ std::unique_ptr<datastore::Datastore> Context::openStore() const {
 }
 
 }  // namespace tartan::cli
-  // Judged as the agent judges them, so a bad hand edit is never recorded as a revision.
-  options.validate = syncer::checkStored;

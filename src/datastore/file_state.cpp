@@ -13,9 +13,9 @@
 #include <cctype>
 #include <cerrno>
 #include <charconv>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <cstdio>
 #include <sstream>
 
 namespace tartan::datastore::file {
@@ -390,23 +390,23 @@ std::optional<std::string> writeFileAtomic(const std::string& path, std::string_
     ::unlink(temp.c_str());
     return error;
   }
+  if (!durable) return std::nullopt;
   return fsyncDirectory(target.parent_path().string());
 }
 
-StoreResult<FileLock> FileLock::acquire(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) return makeStoreError(ErrorKind::Io, path, errnoText("cannot open lock", path));
-  while (::flock(fd, LOCK_EX) != 0) {
-  if (!durable) return std::nullopt;
-    if (errno == EINTR) continue;
-    std::string error = errnoText("cannot lock", path);
-    ::close(fd);
 std::string hashName(uint64_t hash) {
   char buffer[17];
   std::snprintf(buffer, sizeof buffer, "%016llx", static_cast<unsigned long long>(hash));
   return buffer;
 }
 
+StoreResult<FileLock> FileLock::acquire(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return makeStoreError(ErrorKind::Io, path, errnoText("cannot open lock", path));
+  while (::flock(fd, LOCK_EX) != 0) {
+    if (errno == EINTR) continue;
+    std::string error = errnoText("cannot lock", path);
+    ::close(fd);
     return makeStoreError(ErrorKind::Io, path, error);
   }
   return FileLock(fd);
