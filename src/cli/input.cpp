@@ -1,6 +1,9 @@
 #include "cli.hpp"
 
+#include "tartan/common/limits.hpp"
+
 #include <algorithm>
+#include <array>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -20,12 +23,33 @@ bool isManifestFile(const fs::path& path) {
   return ext == ".yaml" || ext == ".yml" || ext == ".json";
 }
 
+Error tooLarge(const std::string& source, const std::string& size) {
+  return makeError(source, "",
+                   size + " bytes, over the limit of " + std::to_string(kMaxInputBytes) +
+                       " (64 MiB) for one input; split it into several files");
+}
+
+// Reads at most kMaxInputBytes, and says so rather than reading on: a file or stdin may be any
+// size, and what is read is decoded next.
+Result<std::string> readBounded(std::istream& in, const std::string& source) {
+  std::string text;
+  std::array<char, 65536> buffer;
+  while (in.read(buffer.data(), buffer.size()) || in.gcount() > 0) {
+    text.append(buffer.data(), static_cast<size_t>(in.gcount()));
+    if (text.size() > kMaxInputBytes) return tooLarge(source, "more than " + std::to_string(kMaxInputBytes));
+  }
+  if (in.bad()) return makeError(source, "", "read failed");
+  return Result<std::string>(boost::system::in_place_value, std::move(text));
+}
+
 Result<std::string> readFile(const fs::path& path) {
+  std::error_code ec;
+  if (const auto size = fs::file_size(path, ec); !ec && size > kMaxInputBytes) {
+    return tooLarge(path.string(), std::to_string(size));
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) return makeError(path.string(), "", "cannot be read");
-  std::string text((std::istreambuf_iterator<char>(in)), {});
-  if (in.bad()) return makeError(path.string(), "", "read failed");
-  return Result<std::string>(boost::system::in_place_value, std::move(text));
+  return readBounded(in, path.string());
 }
 
 }  // namespace
@@ -35,9 +59,9 @@ Result<std::vector<Input>> readInputs(const std::vector<std::string>& paths, boo
   if (paths.empty()) return makeError("no input: give -f FILE, -f DIR or -f -");
   for (const auto& arg : paths) {
     if (arg == "-") {
-      std::ostringstream text;
-      text << std::cin.rdbuf();
-      inputs.push_back({"<stdin>", text.str()});
+      auto text = readBounded(std::cin, "<stdin>");
+      if (!text) return text.error();
+      inputs.push_back({"<stdin>", std::move(*text)});
       continue;
     }
     fs::path path(arg);
@@ -84,7 +108,9 @@ DecodedInputs decodeInputs(const std::vector<Input>& inputs, const std::string& 
       ++index;
       auto& meta = model::metadata(resource);
       auto kind = model::kindOf(resource);
-      std::string where = input.source + " (document " + std::to_string(index) + ")";
+      std::string where = index <= result.locations.size()
+                              ? result.locations[index - 1]
+                              : input.source + " (document " + std::to_string(index) + ")";
       if (model::isNamespaced(kind)) {
         if (meta.namespaceName.empty()) {
           meta.namespaceName = defaultNamespace;
@@ -104,7 +130,7 @@ DecodedInputs decodeInputs(const std::vector<Input>& inputs, const std::string& 
       auto [it, fresh] = seen.emplace(key, where);
       if (!fresh) {
         decoded.errors.push_back(
-            makeError(where, "", key.toString() + " is also given in " + it->second));
+            makeError(where, "metadata.name", key.toString() + " is given twice; first at " + it->second));
         continue;
       }
       decoded.resources.push_back(std::move(resource));

@@ -1,5 +1,7 @@
 #include "file_state.hpp"
 
+#include "tartan/common/limits.hpp"
+
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
@@ -286,6 +288,11 @@ class IgnoreEvents : public YAML::EventHandler {
 
 std::optional<std::string> checkDocument(std::string_view content, std::string* kind) {
   kind->clear();
+  // Before yaml-cpp sees it: it builds some 30 bytes of nodes per byte, under the store's lock.
+  if (content.size() > kMaxDocumentBytes) {
+    return "document is " + std::to_string(content.size()) + " bytes, over the limit of " +
+           std::to_string(kMaxDocumentBytes) + " (4 MiB)";
+  }
   try {
     // Never YAML::LoadAll: yaml-cpp 0.7 reports documents forever on some malformed input (a
     // stray ", b" after a flow scalar), which would stall the store under its lock. Asking the

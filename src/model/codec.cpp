@@ -1,7 +1,10 @@
 // codec.cpp — the strict scalar decoder, the scalar encoder and the YAML and JSON writers.
 #include "codec.hpp"
 
+#include "tartan/common/limits.hpp"
+
 #include <nlohmann/json.hpp>
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/eventhandler.h>
 
 #include <charconv>
@@ -217,7 +220,13 @@ std::vector<DocumentText> splitDocuments(std::string_view text) {
 
 namespace {
 
-// Walks a document's events without building it: finds aliases and a second document.
+// Thrown by Prescan at the nesting limit, so the parser stops before it recurses deeper.
+struct TooDeep {
+  YAML::Mark mark;
+};
+
+// Walks a document's events without building it: finds aliases, a second document and nesting
+// deeper than kMaxNesting.
 class Prescan : public YAML::EventHandler {
  public:
   std::optional<YAML::Mark> alias;
@@ -229,13 +238,78 @@ class Prescan : public YAML::EventHandler {
   }
   void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
                 const std::string&) override {}
-  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                       YAML::EmitterStyle::value) override {}
-  void OnSequenceEnd() override {}
-  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                  YAML::EmitterStyle::value) override {}
-  void OnMapEnd() override {}
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    enter(mark);
+  }
+  void OnSequenceEnd() override { --depth_; }
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    enter(mark);
+  }
+  void OnMapEnd() override { --depth_; }
+
+ private:
+  void enter(const YAML::Mark& mark) {
+    if (++depth_ > kMaxNesting) throw TooDeep{mark};
+  }
+  int depth_ = 0;
 };
+
+// yaml-cpp 0.7 ends a quoted scalar at the end of the input without complaint when a line break
+// follows the last character, so `name: "web` + newline would load as "web ". Without the
+// trailing line breaks it reports "illegal EOF in scalar".
+std::string_view withoutTrailingSpace(std::string_view text) {
+  while (!text.empty() && std::string_view(" \t\r\n").find(text.back()) != std::string_view::npos) {
+    text.remove_suffix(1);
+  }
+  return text;
+}
+
+// Where a quote that is never closed opens: a quote that begins a scalar (at the start of a line or
+// after a space, ':', '-', ',', '[' or '{') outside a comment or another quoted scalar. A cheap
+// look (block scalars may hold such quotes): yaml-cpp has the last word.
+std::optional<YAML::Mark> unclosedQuote(std::string_view text) {
+  std::optional<YAML::Mark> open;
+  char quote = 0;
+  int line = 0, column = 0;
+  char previous = '\n';
+  bool comment = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '\n') {
+      ++line, column = 0, previous = c, comment = false;
+      continue;
+    }
+    if (quote == '"' && c == '\\') {
+      ++i, column += 2;  // an escape; a line break escaped this way is folded by YAML
+      continue;
+    }
+    if (quote != 0) {
+      if (c == quote) {
+        if (quote == '\'' && i + 1 < text.size() && text[i + 1] == '\'') {
+          ++i, ++column;  // '' is a quote inside a single-quoted scalar
+        } else {
+          quote = 0, open.reset();
+        }
+      }
+    } else if (!comment) {
+      const bool starts = previous == '\n' || previous == ' ' || previous == '\t' || previous == ':' ||
+                          previous == '-' || previous == ',' || previous == '[' || previous == '{';
+      if (c == '#' && (previous == '\n' || previous == ' ' || previous == '\t')) {
+        comment = true;
+      } else if ((c == '"' || c == '\'') && starts) {
+        quote = c;
+        YAML::Mark mark;
+        mark.pos = static_cast<int>(i), mark.line = line, mark.column = column;
+        open = mark;
+      }
+    }
+    previous = c;
+    ++column;
+  }
+  return open;
+}
 
 std::string markText(std::string_view source, const YAML::Mark& mark, int lineOffset) {
   std::string where(source);
@@ -254,21 +328,50 @@ Result<YAML::Node> failed(std::string where, std::string field, std::string what
 }  // namespace
 
 Result<YAML::Node> loadDocument(const DocumentText& document, std::string_view source) {
+  const std::string start = std::string(source) + ":" + std::to_string(document.firstLine + 1);
+  if (document.text.size() > kMaxDocumentBytes) {
+    return failed(start + ":1", "",
+                  "document is " + std::to_string(document.text.size()) + " bytes, over the limit of " +
+                      std::to_string(kMaxDocumentBytes) + " (4 MiB); split it into smaller documents");
+  }
+  const auto unclosed = [&](const YAML::Mark& fallback) {
+    const auto open = unclosedQuote(document.text);
+    return failed(markText(source, open ? *open : fallback, document.firstLine), "",
+                  "invalid YAML: a quoted string is not closed before the end of the document");
+  };
   try {
     std::stringstream stream(document.text);
     YAML::Parser parser(stream);
     Prescan prescan;
     // At most two calls: yaml-cpp 0.7 can report documents forever on some bad input.
     if (parser.HandleNextDocument(prescan) && parser.HandleNextDocument(prescan)) {
-      return failed(std::string(source) + ":" + std::to_string(document.firstLine + 1), "",
-                    "invalid YAML: unexpected content after the document");
+      return failed(start, "", "invalid YAML: unexpected content after the document");
     }
     if (prescan.alias) {
       return failed(markText(source, *prescan.alias, document.firstLine), "",
                     "YAML aliases are not supported in manifests");
     }
+    // A quote that looks unclosed is confirmed by parsing again without the trailing line breaks
+    // (see withoutTrailingSpace); only then, so that a document pays for one parse, not two.
+    if (unclosedQuote(document.text)) {
+      try {
+        std::stringstream trimmed{std::string(withoutTrailingSpace(document.text))};
+        YAML::Parser again(trimmed);
+        Prescan ignored;
+        again.HandleNextDocument(ignored);
+      } catch (const YAML::Exception& e) {
+        if (e.msg == YAML::ErrorMsg::EOF_IN_SCALAR) return unclosed(e.mark);
+      }
+    }
     return YAML::Load(document.text);
+  } catch (const TooDeep& e) {
+    return failed(markText(source, e.mark, document.firstLine), "",
+                  "invalid YAML: nested more than " + std::to_string(kMaxNesting) + " levels deep");
+  } catch (const YAML::DeepRecursion& e) {
+    // yaml-cpp's own limit ("bad file"), should it ever come before ours.
+    return failed(markText(source, e.mark, document.firstLine), "", "invalid YAML: nested too deeply");
   } catch (const YAML::Exception& e) {
+    if (e.msg == YAML::ErrorMsg::EOF_IN_SCALAR) return unclosed(e.mark);
     return failed(markText(source, e.mark, document.firstLine), "", "invalid YAML: " + e.msg);
   }
 }

@@ -182,6 +182,13 @@ class DocumentDecoder {
     }
     if (errors.empty()) {
       result_.resources.push_back(std::move(resource));
+      const auto name = positions.find(prefix + "metadata.name");
+      if (name == positions.end()) {
+        result_.locations.push_back(d.where(node));
+      } else {
+        result_.locations.push_back(source_ + ":" + std::to_string(name->second.line) + ":" +
+                                    std::to_string(name->second.column));
+      }
     }
     flush(errors);
   }
@@ -263,7 +270,10 @@ DecodeResult decode(std::string_view text, std::string_view source) {
     if (node->IsNull()) continue;  // an empty document ("---" at the end)
     decoder.decodeNode(*node, "", true, document.firstLine);
   }
-  if (!result.errors.empty()) result.resources.clear();
+  if (!result.errors.empty()) {
+    result.resources.clear();
+    result.locations.clear();
+  }
   return result;
 }
 

@@ -53,6 +53,11 @@ std::optional<IPNet> parseCIDROrIP(std::string_view text);  // "10.0.0.0/8" or "
 
 // Name and label rules (Kubernetes' validation, which Calico reuses).
 bool isDNS1123Label(std::string_view s);      // [a-z0-9]([-a-z0-9]*[a-z0-9])?, <= 63
+// The label's pattern at any length: a name that matches it but is longer than 63 is told "too
+// long", not shown a pattern it already follows.
+bool matchesDNS1123LabelPattern(std::string_view s);
+// "too long (N > MAX characters)", for a name whose length is what is wrong.
+std::string tooLong(size_t size, size_t max);
 bool isDNS1123Subdomain(std::string_view s);  // labels joined by dots, <= 253
 std::optional<std::string> qualifiedNameProblem(std::string_view s);  // label keys
 std::optional<std::string> labelValueProblem(std::string_view s);

@@ -120,11 +120,15 @@ bool isQualifiedNamePart(std::string_view s) {
 
 }  // namespace
 
-bool isDNS1123Label(std::string_view s) {
-  if (s.empty() || s.size() > 63 || !isLowerAlnum(s.front()) || !isLowerAlnum(s.back())) {
-    return false;
-  }
+bool matchesDNS1123LabelPattern(std::string_view s) {
+  if (s.empty() || !isLowerAlnum(s.front()) || !isLowerAlnum(s.back())) return false;
   return std::all_of(s.begin(), s.end(), [](char c) { return isLowerAlnum(c) || c == '-'; });
+}
+
+bool isDNS1123Label(std::string_view s) { return s.size() <= 63 && matchesDNS1123LabelPattern(s); }
+
+std::string tooLong(size_t size, size_t max) {
+  return "too long (" + std::to_string(size) + " > " + std::to_string(max) + " characters)";
 }
 
 bool isDNS1123Subdomain(std::string_view s) {
@@ -194,6 +198,26 @@ bool isValidInterfaceName(std::string_view s) {
 
 // ---- Selectors and metadata ----
 
+namespace {
+
+// At most about 60 characters of a selector around the 1-based column of its error, "..." marking
+// what is left out: a selector can be any length, an error line should not be.
+std::string excerpt(const std::string& selector, int column) {
+  constexpr size_t kWidth = 60;
+  if (selector.size() <= kWidth) return selector;
+  const size_t at = column > 0 ? static_cast<size_t>(column - 1) : 0;
+  size_t begin = at > kWidth / 2 ? at - kWidth / 2 : 0;
+  begin = std::min(begin, selector.size() - kWidth);
+  // Never cut a UTF-8 sequence in two: step back to the start of a character.
+  while (begin > 0 && (static_cast<unsigned char>(selector[begin]) & 0xc0) == 0x80) --begin;
+  size_t end = begin + kWidth;
+  while (end < selector.size() && (static_cast<unsigned char>(selector[end]) & 0xc0) == 0x80) ++end;
+  return (begin > 0 ? "..." : "") + selector.substr(begin, end - begin) +
+         (end < selector.size() ? "..." : "");
+}
+
+}  // namespace
+
 void checkSelector(Validator& v, const std::string& path, const std::string& selector) {
   auto parsed = selector::parse(selector);
   if (parsed) return;
@@ -203,7 +227,7 @@ void checkSelector(Validator& v, const std::string& path, const std::string& sel
   if (e.where.rfind("column ", 0) == 0) {
     std::from_chars(e.where.data() + 7, e.where.data() + e.where.size(), column);
   }
-  std::string what = "invalid selector \"" + selector + "\"";
+  std::string what = "invalid selector \"" + excerpt(selector, column) + "\"";
   if (column > 0) what += " at column " + std::to_string(column);
   what += ": " + e.what;
   v.failAt(path, column, std::move(what));
@@ -215,8 +239,7 @@ void checkName(Validator& v, const ObjectMeta& meta) {
     return;
   }
   if (meta.name.size() > 253) {
-    v.fail("metadata.name",
-           "name is too long by " + std::to_string(meta.name.size() - 253) + " bytes");
+    v.fail("metadata.name", "name is " + tooLong(meta.name.size(), 253));
   } else if (!isDNS1123Subdomain(meta.name)) {
     v.fail("metadata.name",
            "name must consist of lower case alphanumeric characters, '-' or '.' (regex: "
@@ -226,7 +249,9 @@ void checkName(Validator& v, const ObjectMeta& meta) {
 
 void checkMetadata(Validator& v, const ObjectMeta& meta, bool namespaced) {
   if (namespaced) {
-    if (!meta.namespaceName.empty() && !isDNS1123Label(meta.namespaceName)) {
+    if (meta.namespaceName.size() > 63 && matchesDNS1123LabelPattern(meta.namespaceName)) {
+      v.fail("metadata.namespace", "namespace is " + tooLong(meta.namespaceName.size(), 63));
+    } else if (!meta.namespaceName.empty() && !isDNS1123Label(meta.namespaceName)) {
       v.fail("metadata.namespace", "namespace must be a lower case RFC 1123 label");
     }
   } else if (!meta.namespaceName.empty()) {

@@ -156,6 +156,8 @@ void defaultKind(KubernetesNamespace&) {}
 void validateKind(Validator& v, const KubernetesNamespace& r) {
   if (r.metadata.name.empty()) {
     checkKubernetesName(v, r.metadata);
+  } else if (r.metadata.name.size() > 63 && matchesDNS1123LabelPattern(r.metadata.name)) {
+    v.fail("metadata.name", "a namespace name is " + tooLong(r.metadata.name.size(), 63));
   } else if (!isDNS1123Label(r.metadata.name)) {
     v.fail("metadata.name", "a namespace name must be a lower case RFC 1123 label");
   }

@@ -2,6 +2,8 @@
 // endpoints (libcalico-go validator/v3: validateRule, validateEntityRule, validate*Policy ...).
 #include "validate.hpp"
 
+#include "tartan/common/limits.hpp"
+
 #include <algorithm>
 #include <set>
 
@@ -254,7 +256,9 @@ void checkRule(Validator& v, const std::string& path, const Rule& r, Direction d
 // What GlobalNetworkPolicySpec and NetworkPolicySpec share.
 template <class Spec>
 void checkPolicySpec(Validator& v, const Spec& spec, bool global) {
-  if (!spec.tier.empty() && !isDNS1123Label(spec.tier)) {
+  if (spec.tier.size() > 63 && matchesDNS1123LabelPattern(spec.tier)) {
+    v.fail("spec.tier", "tier is " + tooLong(spec.tier.size(), 63));
+  } else if (!spec.tier.empty() && !isDNS1123Label(spec.tier)) {
     v.fail("spec.tier", "tier must be a lower case RFC 1123 label");
   }
   std::set<std::string> types;
@@ -326,15 +330,25 @@ bool checkPolicyName(Validator& v, const std::string& name, bool global) {
     return false;
   }
   if (name.size() > 253) {
-    v.fail("metadata.name", "name is too long by " + std::to_string(name.size() - 253) + " bytes");
+    v.fail("metadata.name", "name is " + tooLong(name.size(), 253));
     return false;
   }
   bool ok = false;
   size_t dot = name.find('.');
+  std::vector<std::string_view> parts;  // the name, or the tier and the name
   if (dot == std::string::npos) {
-    ok = isDNS1123Label(name);
+    parts = {name};
   } else if (name.find('.', dot + 1) == std::string::npos) {
-    ok = isDNS1123Label(name.substr(0, dot)) && isDNS1123Label(name.substr(dot + 1));
+    parts = {std::string_view(name).substr(0, dot), std::string_view(name).substr(dot + 1)};
+  }
+  if (!parts.empty()) ok = std::all_of(parts.begin(), parts.end(), isDNS1123Label);
+  if (!ok && !parts.empty() && std::all_of(parts.begin(), parts.end(), matchesDNS1123LabelPattern)) {
+    // Right in form, wrong in length: say so, not the pattern.
+    const auto longest = std::max_element(parts.begin(), parts.end(),
+                                          [](auto a, auto b) { return a.size() < b.size(); });
+    v.fail("metadata.name", std::string(parts.size() == 1 ? "name" : "a part of the name") + " is " +
+                                tooLong(longest->size(), 63));
+    return false;
   }
   if (!ok && !global) {
     for (const char* prefix : {"knp.default.", "ossg.default."}) {
@@ -353,6 +367,12 @@ bool checkPolicyName(Validator& v, const std::string& name, bool global) {
 }
 
 void checkNetworkSetNets(Validator& v, const ObjectMeta& meta, const NetworkSetSpec& spec) {
+  if (spec.nets.size() > kMaxNetworkSetNets) {
+    // One error, before any net is parsed: a set this large is refused as a whole.
+    v.fail("spec.nets", "too many nets (" + std::to_string(spec.nets.size()) + " > " +
+                            std::to_string(kMaxNetworkSetNets) + "); split them across several network sets");
+    return;
+  }
   // Calico's "cidr" rule: host bits are allowed in network sets (they are masked when used).
   for (size_t i = 0; i < spec.nets.size(); ++i) {
     if (!parseCIDROrIP(spec.nets[i])) v.fail(at("spec.nets", i), "invalid CIDR \"" + spec.nets[i] + "\"");
@@ -426,6 +446,8 @@ void validateKind(Validator& v, const Tier& r) {
   const std::string& name = r.metadata.name;
   if (name.empty()) {
     v.fail("metadata.name", "name is required");
+  } else if (name.size() > 63 && matchesDNS1123LabelPattern(name)) {
+    v.fail("metadata.name", "tier name is " + tooLong(name.size(), 63));
   } else if (!isDNS1123Label(name)) {
     v.fail("metadata.name",
            "tier name must consist of lower case alphanumeric characters or '-', at most 63 "

@@ -158,7 +158,7 @@ class Lexer {
     }
     return fail(start, fmt::format("expected an operator after label '{}' (==, !=, in, not in, "
                                    "contains, starts with, ends with)",
-                                   label));
+                                   shown(label)));
   }
 
   std::optional<Error> hasCall() {
@@ -171,7 +171,7 @@ class Lexer {
     pos_ += length;
     skipSpace();
     if (!startsWith(")")) {
-      return fail(pos_, fmt::format("expected ')' to close 'has({}'", label));
+      return fail(pos_, fmt::format("expected ')' to close 'has({}'", shown(label)));
     }
     ++pos_;
     emit(TokenKind::kHas, start, label);
@@ -204,10 +204,16 @@ bool isLabelChar(char c) {
 
 std::string columnAt(size_t offset) { return fmt::format("column {}", offset + 1); }
 
+std::string shown(std::string_view label) {
+  constexpr size_t kMax = 40;
+  if (label.size() <= kMax) return std::string(label);
+  return std::string(label.substr(0, kMax)) + "...";
+}
+
 std::string describe(const Token& token) {
   switch (token.kind) {
     case TokenKind::kLabel:
-      return fmt::format("label '{}'", token.text);
+      return fmt::format("label '{}'", shown(token.text));
     case TokenKind::kString:
       return "string literal";
     case TokenKind::kLBrace:
@@ -237,7 +243,7 @@ std::string describe(const Token& token) {
     case TokenKind::kGlobal:
       return "'global()'";
     case TokenKind::kHas:
-      return fmt::format("'has({})'", token.text);
+      return fmt::format("'has({})'", shown(token.text));
     case TokenKind::kLParen:
       return "'('";
     case TokenKind::kRParen:

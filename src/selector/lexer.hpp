@@ -57,6 +57,10 @@ bool isLabelChar(char c);
 // "column N" for a 0-based byte offset: the `where` of every selector error.
 std::string columnAt(size_t offset);
 
+// A label as an error message quotes it: at most 40 characters, then "...". A selector may be
+// any length (200 KB of label has been seen); an error line should fit a terminal.
+std::string shown(std::string_view label);
+
 // How a token is named in an error message: "')'", "'&&'", "label 'app'", "end of selector".
 std::string describe(const Token& token);
 

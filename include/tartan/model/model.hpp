@@ -72,12 +72,17 @@ const ObjectMeta& metadata(const Resource& resource);
 struct DecodeResult {
   std::vector<Resource> resources;  // in input order; empty if there is any error
   std::vector<Error> errors;        // every error found, in input order
+  // Where each resource is, "source:line:column" of its metadata.name (or of the resource when it
+  // has none), parallel to `resources`: for errors that concern a whole resource (a duplicate).
+  std::vector<std::string> locations;
   bool ok() const { return errors.empty(); }
 };
 
 // Decodes every document of a YAML or JSON text (documents separated by "---"; a document of
 // kind "List" or "<Kind>List" contributes its items), validates each resource and applies
-// Calico's defaults. `source` names the input in errors ("policy.yaml").
+// Calico's defaults. `source` names the input in errors ("policy.yaml"). A document over
+// kMaxDocumentBytes or nested deeper than kMaxNesting (tartan/common/limits.hpp) is refused
+// before it is parsed.
 DecodeResult decode(std::string_view text, std::string_view source);
 
 // Writes one resource as a YAML document (no leading "---", ends in a newline).

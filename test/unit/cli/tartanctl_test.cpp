@@ -323,3 +323,37 @@ TEST_CASE("an unreadable input or an unknown datastore scheme is one clear line"
   CHECK(scheme.exitCode == 1);
   CHECK(scheme.output.find("tartanctl: datastore") != std::string::npos);
 }
+
+TEST_CASE("the same resource twice in one apply is refused at the line of its second name") {
+  Ctl ctl;
+  auto twice = ctl.file("twice.yaml", std::string(kGoodPolicy) + "---\n" + kGoodPolicy);
+  auto applied = ctl("apply -f " + twice.string());
+  CHECK(applied.status == 1);
+  const std::string expected = twice.string() +
+                               ":16:9: metadata.name: GlobalNetworkPolicy/allow-web is given twice; first at " +
+                               twice.string() + ":4:9";
+  CHECK(applied.err.find(expected) != std::string::npos);
+  CHECK(ctl("get gnp -o yaml").out.empty());
+}
+
+TEST_CASE("an input over the size limit, or a document over its own, is refused before it is parsed") {
+  Ctl ctl;
+  // Sparse: the size is refused from stat() alone, before anything is read.
+  auto huge = ctl.file("huge.yaml", "");
+  fs::resize_file(huge, 65 * 1024 * 1024);
+  auto hugeApplied = ctl("apply -f " + huge.string());
+  CHECK(hugeApplied.status == 1);
+  CHECK(hugeApplied.err == "tartanctl: " + huge.string() +
+                               ": 68157440 bytes, over the limit of 67108864 (64 MiB) for one input; "
+                               "split it into several files\n");
+
+  std::string nets = "apiVersion: tartan.dev/v1\nkind: GlobalNetworkSet\nmetadata:\n  name: feed\n"
+                     "spec:\n  nets:\n";
+  while (nets.size() <= 5 * 1024 * 1024) nets += "  - 10.0.0.0/32\n";
+  auto big = ctl.file("big.yaml", nets);
+  auto bigApplied = ctl("apply -f " + big.string());
+  CHECK(bigApplied.status == 1);
+  CHECK(bigApplied.err.find(big.string() + ":1:1: document is " + std::to_string(nets.size()) +
+                            " bytes, over the limit of 4194304 (4 MiB)") != std::string::npos);
+  CHECK(ctl("get gns -o yaml").out.empty());
+}

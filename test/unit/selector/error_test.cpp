@@ -182,5 +182,22 @@ TEST_CASE("an error is returned as a value with a readable message", "[selector]
   CHECK(parsed.error().toString() == "column 8: expected a string after ==, found label 'web'");
 }
 
+TEST_CASE("an error quotes at most 40 characters of a label, however long the label", "[selector]") {
+  const std::string label(200000, 'x');
+  const std::string shown = std::string(40, 'x') + "...";
+  checkErrors({
+      {label + " y", 200002, "expected an operator after label '" + shown + "' ("},
+      {"has(" + label, 200005, "expected ')' to close 'has(" + shown + "'"},
+      {"a == " + label, 6, "expected a string after ==, found label '" + shown + "'"},
+      {"a == 'b' has(" + label + ")", 10, "unexpected 'has(" + shown + ")'"},
+      {std::string(40, 'x') + " y", 42, "expected an operator after label '" + std::string(40, 'x') + "' ("},
+  });
+  for (const std::string& input : {label + " y", "has(" + label, "a == " + label}) {
+    auto parsed = parse(input);
+    REQUIRE_FALSE(parsed);
+    CHECK(parsed.error().what.size() < 200);
+  }
+}
+
 }  // namespace
 }  // namespace tartan::selector
