@@ -23,7 +23,7 @@ struct KindInfo {
 };
 
 // In the order of the Kind enum.
-constexpr std::array<KindInfo, 21> kKinds = {{
+constexpr std::array<KindInfo, 23> kKinds = {{
     {Kind::kGlobalNetworkPolicy, "GlobalNetworkPolicy", kTartanGroup, false,
      {"globalnetworkpolicies", "gnp", "gnps", "cgnp"}},
     {Kind::kNetworkPolicy, "NetworkPolicy", kTartanGroup, true,
@@ -47,6 +47,9 @@ constexpr std::array<KindInfo, 21> kKinds = {{
     {Kind::kIPAMBlock, "IPAMBlock", kTartanGroup, false, {"ipamblocks"}},
     {Kind::kBlockAffinity, "BlockAffinity", kTartanGroup, false, {"blockaffinities"}},
     {Kind::kIPAMHandle, "IPAMHandle", kTartanGroup, false, {"ipamhandles"}},
+    {Kind::kIPAMConfiguration, "IPAMConfiguration", kTartanGroup, false,
+     {"ipamconfigurations", "ipamconfiguration", "ipamconfig", "ipamconfigs"}},
+    {Kind::kIPReservation, "IPReservation", kTartanGroup, false, {"ipreservations"}},
     {Kind::kKubernetesNamespace, "Namespace", "v1", false, {"namespaces", "ns"}},
     {Kind::kKubernetesPod, "Pod", "v1", true, {"pods", "po"}},
     {Kind::kKubernetesServiceAccount, "ServiceAccount", "v1", true, {"serviceaccounts", "sa"}},
@@ -81,6 +84,8 @@ std::optional<Kind> resolveKind(std::string_view apiVersion, std::string_view ki
     if (kind == "IPAMBlock") return Kind::kIPAMBlock;
     if (kind == "BlockAffinity") return Kind::kBlockAffinity;
     if (kind == "IPAMHandle") return Kind::kIPAMHandle;
+    if (kind == "IPAMConfig") return Kind::kIPAMConfiguration;
+    if (kind == "IPReservation") return Kind::kIPReservation;
     return std::nullopt;
   }
   for (const KindInfo& k : kKinds) {
@@ -107,6 +112,8 @@ Resource emptyResource(Kind kind) {
     case Kind::kIPAMBlock: return IPAMBlock{};
     case Kind::kBlockAffinity: return BlockAffinity{};
     case Kind::kIPAMHandle: return IPAMHandle{};
+    case Kind::kIPAMConfiguration: return IPAMConfiguration{};
+    case Kind::kIPReservation: return IPReservation{};
     case Kind::kKubernetesNamespace: return KubernetesNamespace{};
     case Kind::kKubernetesPod: return KubernetesPod{};
     case Kind::kKubernetesServiceAccount: return KubernetesServiceAccount{};

@@ -1,5 +1,6 @@
 // tartan/model/ipam.hpp — the IPAM records: IPAMBlock, BlockAffinity and IPAMHandle (Calico's
-// crd.projectcalico.org/v1 IPAM resources, whose JSON keys include Calico's snake_case ones).
+// crd.projectcalico.org/v1 IPAM resources, whose JSON keys include Calico's snake_case ones), and
+// the two IPAM settings kinds, IPAMConfiguration and IPReservation (projectcalico.org/v3).
 #pragma once
 
 #include "tartan/model/kind.hpp"
@@ -69,6 +70,34 @@ struct IPAMHandle {
   ObjectMeta metadata;
   IPAMHandleSpec spec;
   bool operator==(const IPAMHandle&) const = default;
+};
+
+// Cluster-wide IPAM settings; the one that counts is named "default" (Calico's IPAMConfig).
+struct IPAMConfigurationSpec {
+  bool strictAffinity = false;     // never borrow from another node's block
+  bool autoAllocateBlocks = true;  // claim new blocks when the node's are full
+  int maxBlocksPerHost = 0;        // 0: no limit
+  bool operator==(const IPAMConfigurationSpec&) const = default;
+};
+
+struct IPAMConfiguration {
+  static constexpr Kind kKind = Kind::kIPAMConfiguration;
+  ObjectMeta metadata;
+  IPAMConfigurationSpec spec;
+  bool operator==(const IPAMConfiguration&) const = default;
+};
+
+// Addresses IPAM never hands out automatically (Calico's IPReservation).
+struct IPReservationSpec {
+  std::vector<std::string> reservedCIDRs;  // CIDRs or single addresses
+  bool operator==(const IPReservationSpec&) const = default;
+};
+
+struct IPReservation {
+  static constexpr Kind kKind = Kind::kIPReservation;
+  ObjectMeta metadata;
+  IPReservationSpec spec;
+  bool operator==(const IPReservation&) const = default;
 };
 
 }  // namespace tartan::model

@@ -21,6 +21,8 @@ enum class Kind {
   kIPAMBlock,
   kBlockAffinity,
   kIPAMHandle,
+  kIPAMConfiguration,
+  kIPReservation,
   // Kubernetes kinds, read as Kubernetes writes them.
   kKubernetesNamespace,
   kKubernetesPod,

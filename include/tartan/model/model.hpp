@@ -44,6 +44,7 @@ using Resource =
     std::variant<GlobalNetworkPolicy, NetworkPolicy, Tier, GlobalNetworkSet, NetworkSet,
                  HostEndpoint, WorkloadEndpoint, IPPool, BGPConfiguration, BGPPeer, BGPFilter,
                  Node, AgentConfiguration, IPAMBlock, BlockAffinity, IPAMHandle,
+                 IPAMConfiguration, IPReservation,
                  KubernetesNamespace, KubernetesPod, KubernetesServiceAccount, KubernetesNode,
                  KubernetesNetworkPolicy>;
 
