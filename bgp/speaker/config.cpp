@@ -1,10 +1,12 @@
 // Translation of datastore resources into the speaker's configuration (see config.hpp).
 #include "config.hpp"
 
+#include <tartan/common/duration.hpp>
 #include <tartan/selector/selector.hpp>
 
 #include <algorithm>
 #include <charconv>
+#include <limits>
 
 namespace tartan::bgp::speaker {
 namespace {
@@ -95,30 +97,9 @@ const PeerSpec* SpeakerConfig::peer(const std::string& key) const {
 }
 
 std::optional<std::uint32_t> parseDurationSeconds(std::string_view text) {
-  if (text.empty()) return std::nullopt;
-  double total = 0;
-  while (!text.empty()) {
-    std::size_t i = 0;
-    while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) ++i;
-    if (i == 0) return std::nullopt;
-    const double value = std::stod(std::string(text.substr(0, i)));
-    text.remove_prefix(i);
-    std::size_t u = 0;
-    while (u < text.size() && std::isalpha(static_cast<unsigned char>(text[u]))) ++u;
-    const auto unit = text.substr(0, u);
-    text.remove_prefix(u);
-    if (unit == "h")
-      total += value * 3600;
-    else if (unit == "m")
-      total += value * 60;
-    else if (unit == "s")
-      total += value;
-    else if (unit == "ms")
-      total += value / 1000;
-    else
-      return std::nullopt;
-  }
-  return static_cast<std::uint32_t>(total);
+  const auto d = parseGoDurationSeconds(text);
+  if (!d || d->count() < 0 || d->count() > std::numeric_limits<std::uint32_t>::max()) return std::nullopt;
+  return static_cast<std::uint32_t>(d->count());
 }
 
 SpeakerConfig buildConfig(const ResourceSnapshot& snapshot, const std::string& nodeName,

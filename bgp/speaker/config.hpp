@@ -115,7 +115,8 @@ struct ResourceSnapshot {
 SpeakerConfig buildConfig(const ResourceSnapshot& snapshot, const std::string& nodeName,
                           const SecretLookup& secrets = {});
 
-// Go durations as Calico writes them ("120s", "2m", "1m30s"); nullopt if malformed.
+// Go durations as Calico writes them ("120s", "2m", "1m30s", "500ms"), in whole seconds rounded
+// down (tartan/common/duration.hpp); nullopt if malformed or negative.
 std::optional<std::uint32_t> parseDurationSeconds(std::string_view text);
 
 }  // namespace tartan::bgp::speaker

@@ -1,6 +1,7 @@
 // The agent's configuration merge: defaults < global < node < environment, as Felix.
 #include "config.hpp"
 
+#include "tartan/common/duration.hpp"
 #include "tartan/model/agent_configuration_fields.hpp"
 
 #include <algorithm>
@@ -184,47 +185,14 @@ std::map<std::string, std::string> AgentConfig::dataplaneConfig() const {
 }
 
 Result<std::chrono::seconds> parseGoDuration(std::string_view text) {
-  auto fail = [&] {
-    return makeError("duration", "", "'" + std::string(text) + "' is not a duration like 90s or 1m30s");
-  };
-  if (text.empty()) return fail();
   // A bare number: seconds (the environment form Felix also accepts).
-  if (std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c); })) {
+  if (!text.empty() && std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c); })) {
     int64_t s = 0;
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), s);
-    if (ec != std::errc()) return fail();
-    return std::chrono::seconds(s);
+    if (ec == std::errc()) return std::chrono::seconds(s);
   }
-  double total = 0;  // seconds
-  std::string_view rest = text;
-  while (!rest.empty()) {
-    size_t i = 0;
-    while (i < rest.size() && (std::isdigit(static_cast<unsigned char>(rest[i])) || rest[i] == '.')) ++i;
-    if (i == 0) return fail();
-    double number = 0;
-    auto [end, ec] = std::from_chars(rest.data(), rest.data() + i, number);
-    if (ec != std::errc() || end != rest.data() + i) return fail();
-    rest.remove_prefix(i);
-    size_t u = 0;
-    while (u < rest.size() && !std::isdigit(static_cast<unsigned char>(rest[u])) && rest[u] != '.') ++u;
-    const std::string_view unit = rest.substr(0, u);
-    rest.remove_prefix(u);
-    if (unit == "h")
-      total += number * 3600;
-    else if (unit == "m")
-      total += number * 60;
-    else if (unit == "s")
-      total += number;
-    else if (unit == "ms")
-      total += number / 1e3;
-    else if (unit == "us" || unit == "µs")
-      total += number / 1e6;
-    else if (unit == "ns")
-      total += number / 1e9;
-    else
-      return fail();
-  }
-  return std::chrono::seconds(static_cast<int64_t>(total));
+  if (auto d = tartan::parseGoDurationSeconds(text)) return *d;
+  return makeError("duration", "", "'" + std::string(text) + "' is not a duration like 90s or 1m30s");
 }
 
 std::string formatFailsafePorts(const std::vector<model::ProtoPort>& ports,

@@ -1,11 +1,11 @@
 // validate_network.cpp — Calico's validation and defaults for IPPool, the BGP kinds, Node, the
 // IPAM records and AgentConfiguration (libcalico-go validator/v3 and clientv3's defaulting).
 #include "validate.hpp"
+#include "tartan/common/duration.hpp"
 #include "tartan/model/agent_configuration_fields.hpp"
 
 #include <algorithm>
 #include <charconv>
-#include <regex>
 #include <set>
 
 namespace tartan::model {
@@ -32,17 +32,8 @@ void oneOf(Validator& v, const std::string& path, const std::optional<std::strin
   if (value) oneOf(v, path, *value, allowed, false);
 }
 
-// Go's time.ParseDuration: "0", or [-+]? then one or more <decimal><unit>.
-bool isGoDuration(std::string_view s) {
-  if (!s.empty() && (s[0] == '-' || s[0] == '+')) s.remove_prefix(1);
-  if (s == "0") return true;
-  if (s.empty()) return false;
-  static const std::regex kDuration(R"(^(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+$)");
-  return std::regex_match(std::string(s), kDuration);
-}
-
 void checkDuration(Validator& v, const std::string& path, const std::optional<std::string>& d) {
-  if (d && !isGoDuration(*d)) v.fail(path, "invalid duration \"" + *d + "\" (for example \"90s\")");
+  if (d && !parseGoDuration(*d)) v.fail(path, "invalid duration \"" + *d + "\" (for example \"90s\")");
 }
 
 // Calico's "net": an address or a strictly masked CIDR, of the given version if non-zero.

@@ -205,11 +205,15 @@ TEST_CASE("prefixAdvertisements: the node's BGPConfiguration, else the default; 
   CHECK(c.prefixCommunities[0].changes.communities == std::vector<std::uint32_t>{65000u << 16 | 100});
 }
 
-TEST_CASE("Go durations") {
+TEST_CASE("Go durations: the one grammar the model validates, in whole seconds") {
   CHECK(parseDurationSeconds("120s") == 120u);
   CHECK(parseDurationSeconds("2m") == 120u);
   CHECK(parseDurationSeconds("1m30s") == 90u);
+  CHECK(parseDurationSeconds("1500ms") == 1u);
+  CHECK(parseDurationSeconds("500us") == 0u);  // the model accepts it, so bgpd must too
+  CHECK(parseDurationSeconds("0") == 0u);
   CHECK_FALSE(parseDurationSeconds("soon"));
+  CHECK_FALSE(parseDurationSeconds("-1s"));
 }
 
 TEST_CASE("service ranges (merged, sorted, unique) and bindMode come from the default BGPConfiguration only") {
