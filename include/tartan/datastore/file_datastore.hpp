@@ -9,7 +9,8 @@
 //   DIR/.tartan/pending  redo log of a transaction between its commit and its file renames
 // A write stages every new file as a temp file (fsync), writes the redo log, commits by renaming
 // a new state file into place (fsync), then renames the staged files and drops the redo log. A
-// crash before the commit leaves nothing; after it, the next lock holder finishes the renames.
+// crash before the commit leaves nothing (files staged before the redo log, the one trace, are
+// removed by the next process to open the store); after it, the next lock holder finishes the renames.
 // So a transaction is all or nothing, and two processes doing compare-and-swap are serialised.
 //
 // Hand edits: a file whose content hash differs from the index (or that appeared, or vanished)
