@@ -186,6 +186,8 @@ void Syncer::outage(const datastore::StoreError& error) {
   if (!outage_) {
     log::get("syncer")->error("datastore unavailable: {}; keeping the last state (no removals) until it is back",
                               why);
+  } else {
+    log::get("syncer")->warn("datastore still unavailable: {}", why);
   }
   outage_ = why;
   if (callbacks_.onAvailability) callbacks_.onAvailability(error.error);
