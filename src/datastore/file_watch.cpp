@@ -203,15 +203,24 @@ class FileWatch final : public Watch {
       folders_.erase(folder);
       return;
     }
-    if (event.mask & kGone) dirty->removals = true;
-    if ((event.mask & kSelfGone) && (folder->second.empty() || folder->second == ".tartan")) {
-      dirty->all = true;  // the store itself went: the next read says whether it is gone for good
+    const std::string& parent = folder->second;
+    if (event.mask & kSelfGone) {
+      // A folder went; the store itself, if it was the root or DIR/.tartan: the next read, once
+      // the burst settled, says whether it is gone for good.
+      dirty->removals = true;
+      if (parent.empty() || parent == ".tartan") dirty->all = true;
       return;
     }
-    const std::string& parent = folder->second;
-    if (parent == ".tartan" || event.len == 0) return;  // a commit: the journal says what
+    if (event.len == 0) return;
     std::string name(event.name);
+    if (parent == ".tartan") {
+      // A commit renames a new state into place (the journal says what changed); only the state
+      // itself going away is news, and then a removal.
+      if (name == "state" && (event.mask & kGone)) dirty->removals = true;
+      return;
+    }
     if (name.starts_with(".")) return;  // our temp files, editors' swap files
+    if (event.mask & kGone) dirty->removals = true;
     std::string relative = parent.empty() ? name : parent + "/" + name;
     bool appeared = event.mask & (IN_CREATE | IN_MOVED_TO);
     if (event.mask & IN_ISDIR) {
