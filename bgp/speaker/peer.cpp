@@ -80,7 +80,7 @@ struct Peer::Connection {
 };
 
 Peer::Peer(asio::io_context& io, std::uint32_t id, PeerSpec spec, const SpeakerConfig& local,
-           PeerTimers timers, bool restarting, PeerObserver& observer)
+           PeerTimers timers, RestartState restart, PeerObserver& observer)
     : io_(io),
       strand_(asio::make_strand(io)),
       id_(id),
@@ -91,7 +91,7 @@ Peer::Peer(asio::io_context& io, std::uint32_t id, PeerSpec spec, const SpeakerC
                      : spec_.address.family == Afi::kIpv4 ? local.ipv4
                                                           : local.ipv6),
       timers_(timers),
-      restarting_(restarting),
+      restart_(restart),
       observer_(observer),
       log_(log::get("bgp")),
       idleHold_(strand_),
@@ -118,12 +118,12 @@ fsm::PeerConfig Peer::fsmConfig(bool passive) const {
   const AfiSafi family = spec_.address.family == Afi::kIpv4 ? kIpv4Unicast : kIpv6Unicast;
   c.families = {family};
   if (spec_.gracefulRestart) {
-    // RFC 4724 §3: Restart State set in the first OPEN after we restarted; we keep forwarding
-    // state in the kernel across a restart, so the F bit is set.
+    // RFC 4724 §3: Restart State set in the first OPEN after we restarted; Forwarding State set
+    // when the kernel kept our routes across that restart (see RestartState).
     GracefulRestartCap gr;
-    gr.restarting = restarting_;
+    gr.restarting = restart_.restarted;
     gr.restartTime = spec_.restartTime;
-    gr.families.push_back({family, true});
+    gr.families.push_back({family, restart_.forwardingPreserved});
     c.gracefulRestart = gr;
   }
   return c;
@@ -291,7 +291,7 @@ void Peer::run(const ConnectionPtr& c, const fsm::Actions& actions) {
       c->rx = up->session.receiveContext();
       c->tx = up->session.sendContext();
       idleHoldDelay_ = timers_.idleHoldMin;
-      restarting_ = false;
+      restart_ = {.restarted = false, .forwardingPreserved = true};
       boost::system::error_code ec;
       SessionInfo info{up->session, fromAsio(c->socket.local_endpoint(ec).address())};
       log_->info("peer {}: established (AS {}, hold {}s)", spec_.address.toString(), up->session.peerAs,

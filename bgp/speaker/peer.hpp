@@ -80,6 +80,17 @@ struct PeerStatus {
   std::string lastError;
 };
 
+// What our Graceful Restart capability says about our own last restart (RFC 4724 §3).
+struct RestartState {
+  // R bit: this process restarted, and the peer should not wait for our End-of-RIB before
+  // sending its routes. Only in the first OPEN after the restart.
+  bool restarted = false;
+  // F bit: the kernel kept our forwarding state through that restart. A process that found none
+  // of its routes in the kernel (first start, node reboot) must not claim it: a helper that still
+  // holds our routes from before would keep forwarding to a next hop that no longer forwards.
+  bool forwardingPreserved = false;
+};
+
 struct PeerTimers {
   std::uint16_t holdTime = 90;
   std::uint16_t connectRetryTime = 5;  // Calico's BIRD retries every 5 s, not 120 s
@@ -90,7 +101,7 @@ struct PeerTimers {
 class Peer : public std::enable_shared_from_this<Peer> {
  public:
   Peer(boost::asio::io_context& io, std::uint32_t id, PeerSpec spec, const SpeakerConfig& local,
-       PeerTimers timers, bool restarting, PeerObserver& observer);
+       PeerTimers timers, RestartState restart, PeerObserver& observer);
   ~Peer();
 
   std::uint32_t id() const { return id_; }
@@ -147,7 +158,10 @@ class Peer : public std::enable_shared_from_this<Peer> {
   const std::uint32_t localId_;
   const std::optional<Address> sourceAddress_;
   const PeerTimers timers_;
-  bool restarting_;  // our OPEN carries the Restart State bit (RFC 4724 §3)
+  // Our OPEN's Restart State and Forwarding State bits (RFC 4724 §3). Once a session has been up,
+  // a later one follows a session drop, not a restart of ours: R clear, F set (the kernel routes
+  // stayed with this process).
+  RestartState restart_;
   PeerObserver& observer_;
   std::shared_ptr<spdlog::logger> log_;
 

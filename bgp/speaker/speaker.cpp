@@ -155,7 +155,10 @@ void Speaker::applyOnStrand(SpeakerConfig config) {
   for (const auto& spec : config_.peers) {
     if (peerIds_.contains(spec.key)) continue;
     const PeerId id = nextPeerId_++;
-    auto peer = std::make_shared<Peer>(io_, id, spec, config_, options_.timers, restarting_, *this);
+    // A peer configured after the restart is over (every End-of-RIB in, or the deferral run
+    // out) meets a speaker that is not restarting any more.
+    const RestartState restart{.restarted = restarting_ && !reconciled_, .forwardingPreserved = restarting_};
+    auto peer = std::make_shared<Peer>(io_, id, spec, config_, options_.timers, restart, *this);
     peers_[id].peer = peer;
     peerIds_[spec.key] = id;
     log_->info("peer {}: {} AS {} ({})", spec.key, spec.address.toString(), spec.peerAs,

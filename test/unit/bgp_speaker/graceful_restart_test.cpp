@@ -116,7 +116,12 @@ class ScriptedPeer {
     open.capabilities = {MultiprotocolCap{kIpv4Unicast}, FourOctetAsCap{64512}};
     if (gr) open.capabilities.push_back(*gr);
     send(open);
-    while (!std::holds_alternative<Open>(receive())) {
+    for (;;) {
+      auto m = receive();
+      if (auto* theirs = std::get_if<Open>(&m)) {
+        speakerOpen_ = std::move(*theirs);
+        break;
+      }
     }
     send(Keepalive{});
     while (!std::holds_alternative<Keepalive>(receive())) {
@@ -146,6 +151,11 @@ class ScriptedPeer {
     bytes.insert(bytes.end(), eor.begin(), eor.end());
     asio::write(socket_, asio::buffer(bytes));
   }
+  // What the speaker said about its own restart in its OPEN (RFC 4724 §3), if anything.
+  std::optional<GracefulRestartCap> speakerRestartCap() const {
+    const auto* gr = gracefulRestart(speakerOpen_.capabilities);
+    return gr ? std::optional<GracefulRestartCap>(*gr) : std::nullopt;
+  }
   // Gone without a NOTIFICATION, as a killed process is.
   void vanish() {
     boost::system::error_code ec;
@@ -168,6 +178,7 @@ class ScriptedPeer {
   asio::io_context io_;
   tcp::socket socket_{io_};
   CodecContext ctx_;
+  Open speakerOpen_;
 };
 
 GracefulRestartCap grCap(std::uint16_t restartTime, bool restarting, bool forwardingPreserved) {
@@ -259,4 +270,49 @@ TEST_CASE(
   CHECK(helper.table->has(kPeerRoute));
   const auto deleted = helper.table->deleted();
   CHECK(std::count(deleted.begin(), deleted.end(), std::string(kPeerRoute)) == 0);
+}
+
+TEST_CASE(
+    "restarting speaker: the Restart State and Forwarding State bits say whether the kernel kept our "
+    "routes, and only the first session after the restart is a restart",
+    "[bgp][speaker][graceful-restart]") {
+  struct Case {
+    const char* name;
+    std::vector<std::string> preserved;  // our routes a previous run left in the kernel
+    bool restarted;                      // R bit of the first OPEN
+    bool forwardingPreserved;            // F bit of the first OPEN
+  };
+  // RFC 4724 §3: F only for forwarding state that was in fact kept. A start with nothing of ours in
+  // the kernel (first start, node reboot) must not let a helper go on forwarding to us.
+  const Case cases[] = {
+      {"restart with routes kept in the kernel", {kPeerRoute}, true, true},
+      {"start with nothing kept", {}, false, false},
+  };
+  for (const auto& c : cases) {
+    DYNAMIC_SECTION(c.name) {
+      Helper helper(120, c.preserved);
+      {
+        ScriptedPeer first(helper.port, grCap(120, false, true));
+        REQUIRE(eventually([&] { return helper.established(); }, 10s));
+        const auto gr = first.speakerRestartCap();
+        REQUIRE(gr.has_value());
+        CHECK(gr->restarting == c.restarted);
+        CHECK(gr->restartTime == 120);  // what we ask the peer to wait for us (BGPPeer maxRestartTime)
+        REQUIRE(gr->families.size() == 1);
+        CHECK(gr->families[0].family == kIpv4Unicast);
+        CHECK(gr->families[0].forwardingPreserved == c.forwardingPreserved);
+        first.vanish();
+      }
+      REQUIRE(eventually([&] { return !helper.established(); }, 10s));
+      // The session comes back while this process runs on: no restart of ours, and the kernel
+      // routes stayed with us.
+      ScriptedPeer again(helper.port, grCap(120, false, true));
+      REQUIRE(eventually([&] { return helper.established(); }, 10s));
+      const auto gr = again.speakerRestartCap();
+      REQUIRE(gr.has_value());
+      CHECK_FALSE(gr->restarting);
+      REQUIRE(gr->families.size() == 1);
+      CHECK(gr->families[0].forwardingPreserved);
+    }
+  }
 }
