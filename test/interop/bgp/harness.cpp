@@ -91,8 +91,10 @@ bool holdsThroughout(const std::function<bool()>& predicate, std::chrono::millis
   }
 }
 
-Watch::Watch(std::function<bool()> predicate)
-    : predicate_(std::move(predicate)), start_(std::chrono::steady_clock::now()) {
+Watch::Watch(std::function<bool()> predicate, std::function<std::string()> describe)
+    : predicate_(std::move(predicate)),
+      describe_(std::move(describe)),
+      start_(std::chrono::steady_clock::now()) {
   thread_ = std::thread([this] {
     for (;;) {
       {
@@ -100,12 +102,19 @@ Watch::Watch(std::function<bool()> predicate)
         if (stopping_) return;
       }
       const bool held = predicate_();
+      bool first = false;
       {
         std::lock_guard lock(mutex_);
         ++polls_;
-        if (!held && !firstFailure_)
-          firstFailure_ = std::chrono::duration_cast<std::chrono::milliseconds>(
-              std::chrono::steady_clock::now() - start_);
+        if (!held && !firstFailure_) {
+          firstFailure_ = elapsed();
+          first = true;
+        }
+      }
+      if (first && describe_) {
+        auto state = describe_();
+        std::lock_guard lock(mutex_);
+        firstFailureState_ = std::move(state);
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
@@ -126,8 +135,19 @@ bool Watch::stop() {
 
 std::string Watch::summary() const {
   std::lock_guard lock(mutex_);
-  return std::to_string(polls_) + " polls" +
-         (firstFailure_ ? ", first failure after " + std::to_string(firstFailure_->count()) + " ms" : "");
+  std::string out = std::to_string(polls_) + " polls";
+  if (firstFailure_) out += ", first failure after " + std::to_string(firstFailure_->count()) + " ms";
+  if (!firstFailureState_.empty()) out += ", when it read:\n" + firstFailureState_;
+  return out;
+}
+
+bool Watch::failed() const {
+  std::lock_guard lock(mutex_);
+  return firstFailure_.has_value();
+}
+
+std::chrono::milliseconds Watch::elapsed() const {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start_);
 }
 
 std::size_t countOf(const std::string& text, const std::string& what) {
@@ -247,15 +267,27 @@ bool tartanEstablished(const std::string& statusSocket, std::size_t peers) {
 std::string runGracefulRestart(const GracefulRestartScenario& s) {
   using namespace std::chrono_literals;
   if (!s.forwarding()) return "not forwarding before the restart";
-  Watch watch(s.forwarding);
+  Watch watch(s.forwarding, s.state);
+  // When each step was done, on the watch's clock: a failure says where in the restart it fell.
+  std::string timeline;
+  auto mark = [&](const char* what) {
+    timeline += std::string(what) + " +" + std::to_string(watch.elapsed().count()) + " ms; ";
+  };
   s.stop();
-  if (!eventually(s.helperSawItDown, 20s)) return "the helper never saw the session go down";
+  mark("stopped");
+  if (!eventually(s.helperSawItDown, 20s))
+    return "the helper never saw the session go down (" + timeline + ")";
+  mark("helper saw it down");
   s.start();
-  if (!eventually(s.established, 40s)) return "the sessions did not come back";
-  if (!eventually(s.endOfRibDone, 30s)) return "no End-of-RIB after the restart";
+  mark("started");
+  if (!eventually(s.established, 40s)) return "the sessions did not come back (" + timeline + ")";
+  mark("established");
+  if (!eventually(s.endOfRibDone, 30s)) return "no End-of-RIB after the restart (" + timeline + ")";
+  mark("End-of-RIB");
   // Stale routes are swept at End-of-RIB: what was announced again must still be there after.
-  std::this_thread::sleep_for(s.settle);
-  if (!watch.stop()) return "forwarding stopped during the restart (" + watch.summary() + ")";
+  // Not a sleep for something to happen, but the window in which nothing may go wrong.
+  holdsThroughout([&] { return !watch.failed(); }, s.settle);
+  if (!watch.stop()) return "forwarding stopped during the restart (" + timeline + watch.summary() + ")";
   return "";
 }
 

@@ -71,22 +71,31 @@ bool holdsThroughout(const std::function<bool()>& predicate, std::chrono::millis
 
 // Polls `predicate` every 100 ms on a thread of its own, from construction until stop(), while
 // the test does something else (restarts a daemon): the proof that a route never left a kernel.
+// `describe`, when given, is called at the first failed poll: what the predicate looked at then
+// (which RIB or kernel lost what), for the failure message.
 class Watch {
  public:
-  explicit Watch(std::function<bool()> predicate);
+  explicit Watch(std::function<bool()> predicate, std::function<std::string()> describe = {});
   ~Watch();
   Watch(const Watch&) = delete;
   Watch& operator=(const Watch&) = delete;
   // Stops polling; true when the predicate held at every poll (and was polled at all).
   bool stop();
-  std::string summary() const;  // "n polls, first failure after t ms" for failure messages
+  // "n polls, first failure after t ms: <describe()>" for failure messages
+  std::string summary() const;
+  // Whether a poll has failed so far.
+  bool failed() const;
+  // Time since construction, on the clock of summary().
+  std::chrono::milliseconds elapsed() const;
 
  private:
   std::function<bool()> predicate_;
+  std::function<std::string()> describe_;
   mutable std::mutex mutex_;
   bool stopping_ = false;
   std::size_t polls_ = 0;
   std::optional<std::chrono::milliseconds> firstFailure_;
+  std::string firstFailureState_;
   std::chrono::steady_clock::time_point start_;
   std::thread thread_;
 };
@@ -126,6 +135,7 @@ bool tartanEstablished(const std::string& statusSocket, std::size_t peers);
 // the whole restart: a route still in a kernel. Returns "" when the scenario held, else what broke.
 struct GracefulRestartScenario {
   std::function<bool()> forwarding;       // polled throughout
+  std::function<std::string()> state;     // what `forwarding` reads, reported at its first failure
   std::function<void()> stop;             // the restarting daemon goes away without a NOTIFICATION
   std::function<bool()> helperSawItDown;  // the other side noticed the session went
   std::function<void()> start;            // the daemon starts again
