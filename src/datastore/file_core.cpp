@@ -189,7 +189,9 @@ std::optional<std::string> Core::initialize() {
     return std::nullopt;
   }
   if (auto made = makeDirectories(stateDir_ + "/valid")) return made;
-  return writeFileAtomic(path, serializeState(State{}));
+  State fresh;
+  fresh.id = newStoreId();
+  return writeFileAtomic(path, serializeState(fresh));
 }
 
 // Never makes a folder again: a store that is gone is an outage until it is back, and writing
@@ -259,6 +261,15 @@ StoreResult<void> Core::loadState() {
   if (stateLoaded_ && text == stateText_) return {};
   auto parsed = parseState(text, path);
   if (!parsed) return unavailable(parsed.error().error.where, parsed.error().error.what);
+  if (!storeId_.empty() && parsed->id != storeId_) {
+    // Not the store this process has been reading, restored, but another one made in its place
+    // (by a writer that found the folder gone): its emptiness is no sign that the store is empty.
+    return unavailable(root_, "a different datastore is in its place (id " +
+                                  (parsed->id.empty() ? std::string("none") : parsed->id) + ", was " + storeId_ +
+                                  "): it was replaced, not restored; restore the old one, or restart to take "
+                                  "the new one as the truth");
+  }
+  if (storeId_.empty()) storeId_ = parsed->id;
   state_ = std::move(*parsed);
   stateText_ = std::move(text);
   stateLoaded_ = true;

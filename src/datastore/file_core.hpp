@@ -17,7 +17,9 @@
 // it fails with Unavailable and touches nothing (no folder is made again, no file recorded as
 // deleted). After such an outage, until a session finds every file the index names, the store
 // still counts as being restored: a state put back before its YAML files is not read as a list
-// of deletions.
+// of deletions. A different store in its place (another id: made anew by a writer that found
+// the folder gone) is an outage too, for as long as this process lives: an empty new store is no
+// sign that the store is empty.
 #pragma once
 
 #include "file_state.hpp"
@@ -120,6 +122,7 @@ class Core {
   std::mutex deliverMutex_;                 // orders onDamage calls by version
   uint64_t damageDelivered_ = 0;
   std::set<uint64_t> kept_;  // hashes with a copy in DIR/.tartan/valid
+  std::string storeId_;      // of the store this process reads; another in its place is an outage
   bool outage_ = false;      // the last session found the store missing
   bool restoring_ = false;   // since an outage, until every indexed folder is back
 };

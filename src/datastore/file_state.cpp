@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <random>
 #include <sstream>
 
 namespace tartan::datastore::file {
@@ -106,6 +107,7 @@ std::string serializeState(const State& state) {
   std::string out;
   out.reserve(64 * (state.index.size() + state.journal.size()) + 64);
   out += kStateMagic;
+  if (!state.id.empty()) out += "\nid\t" + state.id;
   out += "\nrevision\t" + std::to_string(state.revision);
   out += "\ncompacted\t" + std::to_string(state.compacted) + "\n";
   for (const auto& kind : state.kinds) out += "kind\t" + kind + "\n";
@@ -163,7 +165,9 @@ StoreResult<State> parseState(std::string_view text, const std::string& where) {
     }
     if (line.empty()) continue;
     auto fields = splitTabs(line);
-    if (fields[0] == "revision" && fields.size() == 2) {
+    if (fields[0] == "id" && fields.size() == 2) {
+      state.id = std::string(fields[1]);
+    } else if (fields[0] == "revision" && fields.size() == 2) {
       if (!parseNumber(fields[1], &state.revision)) return bad("revision");
     } else if (fields[0] == "compacted" && fields.size() == 2) {
       if (!parseNumber(fields[1], &state.compacted)) return bad("compacted");
@@ -193,6 +197,11 @@ StoreResult<State> parseState(std::string_view text, const std::string& where) {
   }
   if (lineNo == 0) return bad("empty");
   return state;
+}
+
+std::string newStoreId() {
+  std::random_device device;
+  return hashName((static_cast<uint64_t>(device()) << 32) | device());
 }
 
 std::string serializePending(const PendingLog& log) {

@@ -3,7 +3,7 @@
 // The state file is the commit point of every write. It holds the store revision, the highest
 // revision dropped from the journal (the compaction point), the index (per resource: the revision
 // of its last write and the hash of its file's content) and the journal (the last N writes).
-// And the kinds ever stored. It is line-oriented text with tab-separated fields so that a person can read it;
+// And the kinds ever stored, and the store's id. It is line-oriented text with tab-separated fields so that a person can read it;
 // keys cannot contain tabs or newlines (validated on the way in).
 #pragma once
 
@@ -36,6 +36,9 @@ struct JournalEntry {
 };
 
 struct State {
+  // Made once, when the store is made, and never changed: a store restored from a backup keeps
+  // it, a new store in the same folder has another. Empty in stores made before ids were kept.
+  std::string id;
   int64_t revision = 0;
   int64_t compacted = 0;  // the journal holds every write after this revision
   std::map<Key, IndexEntry> index;
@@ -49,6 +52,8 @@ struct State {
 };
 
 std::string serializeState(const State& state);
+// A fresh store id: 16 random hex digits.
+std::string newStoreId();
 StoreResult<State> parseState(std::string_view text, const std::string& where);
 
 // The redo log of a transaction in flight (DIR/.tartan/pending): the files staged beside their

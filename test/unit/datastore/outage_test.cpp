@@ -176,6 +176,35 @@ TEST_CASE("create = false waits for a store rather than making an empty one", "[
   CHECK(none->items.empty());
 }
 
+TEST_CASE("a new store made in the folder's place while it was away is an outage, not an empty truth",
+          "[unit]") {
+  Fixture f;
+  auto store = f.open();
+  f.fill(*store);
+  fs::rename(f.dir, f.away);
+  REQUIRE(unavailable(*store));
+
+  // Someone runs a writer (tartanctl, say) meanwhile: it makes a new, empty store there.
+  auto writer = f.open();
+  REQUIRE(writer->list("NetworkPolicy"));
+  auto listed = store->list("NetworkPolicy");
+  REQUIRE_FALSE(listed);
+  CHECK(listed.error().kind == ErrorKind::Unavailable);
+  CHECK(listed.error().error.what.find("a different datastore is in its place") != std::string::npos);
+  auto watch = store->watch(WatchOptions{}, Recorder().callbacks());
+  REQUIRE_FALSE(watch);
+  CHECK(watch.error().kind == ErrorKind::Unavailable);
+
+  // The old store put back: the same store again.
+  fs::remove_all(f.dir);
+  fs::rename(f.away, f.dir);
+  auto back = store->list("NetworkPolicy");
+  REQUIRE(back);
+  CHECK(back->items.size() == 2);
+  // A process that starts now takes whatever store is there: it has read no other.
+  CHECK(f.open()->list("NetworkPolicy"));
+}
+
 TEST_CASE("a watch resumed from a revision the restored store never reached lists again", "[unit]") {
   Fixture f;
   auto store = f.open();

@@ -23,6 +23,20 @@ TEST_CASE("the state file round-trips, empty namespaces included", "[unit]") {
   CHECK(parsed->kinds == std::set<std::string>{"NetworkPolicy", "Tier"});
 }
 
+TEST_CASE("the store's id round-trips, and a state without one (an older store) reads as none", "[unit]") {
+  State state;
+  state.id = newStoreId();
+  CHECK(state.id.size() == 16);
+  CHECK(newStoreId() != state.id);
+  auto parsed = parseState(serializeState(state), "state");
+  REQUIRE(parsed.has_value());
+  CHECK(parsed->id == state.id);
+  auto old = parseState("tartan-datastore-state 1\nrevision\t3\ncompacted\t0\n", "state");
+  REQUIRE(old.has_value());
+  CHECK(old->id.empty());
+  CHECK(old->revision == 3);
+}
+
 TEST_CASE("a corrupt state file is an Io error naming the line", "[unit]") {
   auto bad = parseState("tartan-datastore-state 1\nrevision\tx\n", "s");
   REQUIRE_FALSE(bad.has_value());
