@@ -177,8 +177,8 @@ namespace {
 
 // Calico's releaseAffinity: pendingDeletion, then the block deleted (empty) or left without an
 // affinity, then the affinity deleted. With mustBeEmpty a block in use keeps its affinity.
-IpamResult<void> releaseAffinity(datastore::Datastore& store, int attempts,
-                                 Stored<model::BlockAffinity> affinity, bool mustBeEmpty) {
+IpamResult<void> giveUpAffinity(datastore::Datastore& store, int attempts,
+                                Stored<model::BlockAffinity> affinity, bool mustBeEmpty) {
   const auto key = keyFor<model::BlockAffinity>(affinity.value.metadata.name);
   for (int attempt = 0;; ++attempt) {
     if (attempt == attempts) return retriesExhausted(key.toString(), attempts);
@@ -246,10 +246,21 @@ IpamResult<void> Ipam::releaseHostAffinities(std::string_view hostname, bool mus
   if (!affinities) return affinities.error();
   for (auto& a : *affinities) {
     if (a.value.spec.node != hostname) continue;
-    if (auto r = releaseAffinity(store_, options_.maxAttempts, std::move(a), mustBeEmpty); !r)
+    if (auto r = giveUpAffinity(store_, options_.maxAttempts, std::move(a), mustBeEmpty); !r)
       return r.error();
   }
   return {};
+}
+
+IpamResult<void> Ipam::releaseAffinity(std::string_view blockCidr, std::string_view hostname,
+                                       bool mustBeEmpty) {
+  auto cidr = parseCidr(blockCidr, true);
+  if (!cidr) return makeIpamError(ErrorKind::kInvalid, std::string(blockCidr), "not a block CIDR");
+  const std::string name = affinityName(hostname, *cidr);
+  auto affinity = read<model::BlockAffinity>(store_, name);
+  if (!affinity) return affinity.error();
+  if (!*affinity) return makeIpamError(ErrorKind::kNotFound, "BlockAffinity/" + name, "no such affinity");
+  return giveUpAffinity(store_, options_.maxAttempts, std::move(**affinity), mustBeEmpty);
 }
 
 IpamResult<std::vector<std::string>> Ipam::ipsByHandle(std::string_view handleID) {

@@ -141,6 +141,9 @@ class Ipam {
   // else kept without affinity unless mustBeEmpty, when the affinity is kept), as Calico's
   // ReleaseHostAffinities. Never done implicitly when a block becomes empty.
   IpamResult<void> releaseHostAffinities(std::string_view hostname, bool mustBeEmpty);
+  // The same for one block ("10.65.0.0/26") of the node (Calico's ReleaseAffinity). NotFound if
+  // the node has no affinity for it.
+  IpamResult<void> releaseAffinity(std::string_view blockCidr, std::string_view hostname, bool mustBeEmpty);
 
   // The addresses a handle holds, and what is stored for one address.
   IpamResult<std::vector<std::string>> ipsByHandle(std::string_view handleID);

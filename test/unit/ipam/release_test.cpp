@@ -124,6 +124,24 @@ TEST_CASE("releaseHostAffinities: empty blocks go, used ones lose their affinity
   CHECK(get<model::BlockAffinity>(*store, "node-b-10-65-0-32-28")->spec.state == "confirmed");
 }
 
+TEST_CASE("releaseAffinity gives up one block of the node", "[unit][ipam]") {
+  TempDir dir;
+  auto store = openStore(dir);
+  putPool(*store, {"pool", "10.65.0.0/26", 28});
+  Ipam ipam(*store);
+  assigned(ipam, v4("node-a", "a", 17));  // blocks .0 (full) and .16 (one address)
+  REQUIRE(ipam.releaseIPs({{"10.65.0.16", std::nullopt, std::nullopt}}).value().empty());
+  REQUIRE(ipam.releaseAffinity("10.65.0.16/28", "node-a", true));
+  CHECK_FALSE(get<model::IPAMBlock>(*store, "10-65-0-16-28"));
+  CHECK_FALSE(get<model::BlockAffinity>(*store, "node-a-10-65-0-16-28"));
+  CHECK(get<model::BlockAffinity>(*store, "node-a-10-65-0-0-28")->spec.state == "confirmed");
+  CHECK(ipam.releaseAffinity("10.65.0.16/28", "node-a", true).error().kind == ErrorKind::kNotFound);
+  CHECK(ipam.releaseAffinity("10.65.0.0/28", "node-b", false).error().kind == ErrorKind::kNotFound);
+  CHECK(ipam.releaseAffinity("10.65.0.1/28", "node-a", false).error().kind == ErrorKind::kInvalid);
+  // The node's next block is claimed again where the released one was.
+  CHECK(assigned(ipam, v4("node-a", "a2")) == std::vector<std::string>{"10.65.0.16"});
+}
+
 TEST_CASE("a conflict at any compare-and-swap write is retried to the same outcome", "[unit][ipam]") {
   // The scenario: claim, allocate from an affine block, borrow, release by address, release by
   // handle. Run once cleanly to count its writes, then once per write with that write refused.
