@@ -4,22 +4,18 @@
 // readiness says what is wrong, and what is applied once the store is back is enforced.
 // Every expectation is polled with a deadline, never slept for. Needs root (CTest skip otherwise).
 #include "kernel/dataplane_iptables/traffic.hpp"
-#include "support/agent_process.hpp"
+#include "support/agent_node.hpp"
 #include "support/eventually.hpp"
-#include "support/netns.hpp"
-#include "tartan/calc/calc_graph.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <unistd.h>
 
 #include <cstdlib>
-#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
-#include <set>
 
 namespace tt = tartan::test;
 namespace fs = std::filesystem;
@@ -33,76 +29,13 @@ std::string slurp(const fs::path& path) {
   return {std::istreambuf_iterator<char>(in), {}};
 }
 
-struct Pod {
-  std::string ns, name, ip, labels;
-  std::unique_ptr<tt::NetNamespace> netns;
-};
-
-// A node namespace with pods on veths as Calico names them, and a file datastore written with
-// tartanctl. Namespace and folder names are unique per run.
-struct Node {
-  tt::NetNamespace node{"ds-node"};
-  fs::path dir = fs::temp_directory_path() / ("tartan-ds-outage-" + tt::uniqueSuffix());
-  fs::path store = dir / "datastore";
-  fs::path away = dir / "away";
-  std::deque<Pod> pods;
-
-  Node() {
-    fs::create_directories(store);
-    node.execOrThrow(
-        "ip link add uplink type veth peer name uplink-peer && ip link set uplink-peer up && "
-        "ip link set uplink up && ip route add default dev uplink");
+// Moves every entry of `from` whose name is (or, with `stateDir` false, is not) ".tartan" into `to`.
+void moveEntries(const fs::path& from, const fs::path& to, bool stateDir) {
+  fs::create_directories(to);
+  for (const auto& entry : fs::directory_iterator(from)) {
+    if ((entry.path().filename() == ".tartan") == stateDir) fs::rename(entry.path(), to / entry.path().filename());
   }
-  ~Node() {
-    std::error_code ec;
-    fs::remove_all(dir, ec);
-  }
-
-  Pod& pod(const std::string& ns, const std::string& name, const std::string& ip, const std::string& labels) {
-    Pod p{ns, name, ip, labels, std::make_unique<tt::NetNamespace>("ds-pod")};
-    const std::string veth = tartan::calc::CalcGraph::vethNameForWorkload(tartan::calc::kDefaultInterfacePrefix, ns, name);
-    node.execOrThrow("ip link add " + veth + " type veth peer name eth0 netns " + p.netns->name() +
-                     " && ip link set " + veth + " up");
-    p.netns->execOrThrow("ip link set eth0 up && ip addr add " + ip +
-                         "/32 dev eth0 && ip route add 169.254.1.1 dev eth0 scope link && "
-                         "ip route add default via 169.254.1.1 dev eth0");
-    pods.push_back(std::move(p));
-    return pods.back();
-  }
-
-  tt::CommandResult ctl(const std::string& args) const {
-    return tt::shell(tt::builtBinary("src/cli/tartanctl") + " --datastore file:" + store.string() + " " + args);
-  }
-  void apply(const std::string& name, const std::string& yaml) const {
-    const fs::path file = dir / (name + ".yaml");
-    std::ofstream(file) << yaml;
-    auto applied = ctl("apply -f " + file.string());
-    if (applied.exitCode != 0) throw std::runtime_error("tartanctl apply: " + applied.output);
-  }
-  void podsYaml() const {
-    std::string out;
-    std::set<std::string> namespaces;
-    for (const auto& p : pods) namespaces.insert(p.ns);
-    for (const auto& n : namespaces)
-      out += "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: " + n + "\n  labels: {team: " + n + "}\n---\n";
-    for (const auto& p : pods)
-      out += "apiVersion: v1\nkind: Pod\nmetadata:\n  name: " + p.name + "\n  namespace: " + p.ns +
-             "\n  labels: " + p.labels +
-             "\nspec:\n  nodeName: node-1\n  containers:\n  - name: c\nstatus:\n  phase: Running\n  podIP: " + p.ip +
-             "\n  podIPs:\n  - ip: " + p.ip + "\n---\n";
-    apply("pods", out);
-  }
-  tt::AgentProcess::Options agentOptions() const { return {"file:" + store.string(), (dir / "agent.log").string()}; }
-  std::string agentLog() const { return slurp(dir / "agent.log"); }
-
-  // Moves every entry of `from` whose name is (or is not) ".tartan" into `to`.
-  static void moveEntries(const fs::path& from, const fs::path& to, bool stateDir) {
-    fs::create_directories(to);
-    for (const auto& entry : fs::directory_iterator(from)) {
-      if ((entry.path().filename() == ".tartan") == stateDir) fs::rename(entry.path(), to / entry.path().filename());
-    }
-  }
-};
+}
 
 // Server pods in shop take TCP 8080 only from trusted pods in front: the only policy there is,
 // so losing it would open the server to everyone.
@@ -150,7 +83,7 @@ int metric(const tt::AgentProcess& agent, const std::string& name) {
 }
 
 struct DumpLogOnFailure {
-  const Node& n;
+  const tt::AgentNode& n;
   ~DumpLogOnFailure() {
     if (std::uncaught_exceptions() > 0) std::cerr << "---- agent log ----\n" << n.agentLog() << "----\n";
   }
@@ -164,12 +97,12 @@ TEST_CASE("a policy damaged by hand stays enforced across an agent restart, repo
     WARN("SKIPPED: kernel_agent_datastore needs root and network namespaces; nothing was tested");
     return;
   }
-  Node n;
-  Pod& trusted = n.pod("front", "trusted", "10.67.0.2", "{role: trusted}");
-  Pod& other = n.pod("front", "other", "10.67.0.3", "{role: other}");
-  Pod& server = n.pod("shop", "server", "10.67.0.4", "{app: server}");
+  tt::AgentNode n("ds");
+  tt::AgentPod& trusted = n.pod("front", "trusted", "10.67.0.2", "{role: trusted}");
+  tt::AgentPod& other = n.pod("front", "other", "10.67.0.3", "{role: other}");
+  tt::AgentPod& server = n.pod("shop", "server", "10.67.0.4", "{app: server}");
   tt::EchoServer echo(*server.netns, "0.0.0.0", 8080);
-  n.podsYaml();
+  n.applyPods();
   n.apply("policy", kAllowTrustedOnly);
 
   auto agent = std::make_unique<tt::AgentProcess>(n.node, n.agentOptions());
@@ -213,12 +146,12 @@ TEST_CASE("the store moved away and put back, state first or YAML first: nothing
     WARN("SKIPPED: kernel_agent_datastore needs root and network namespaces; nothing was tested");
     return;
   }
-  Node n;
-  Pod& trusted = n.pod("front", "trusted", "10.67.1.2", "{role: trusted}");
-  Pod& other = n.pod("front", "other", "10.67.1.3", "{role: other}");
-  Pod& server = n.pod("shop", "server", "10.67.1.4", "{app: server}");
+  tt::AgentNode n("ds");
+  tt::AgentPod& trusted = n.pod("front", "trusted", "10.67.1.2", "{role: trusted}");
+  tt::AgentPod& other = n.pod("front", "other", "10.67.1.3", "{role: other}");
+  tt::AgentPod& server = n.pod("shop", "server", "10.67.1.4", "{app: server}");
   tt::EchoServer echo(*server.netns, "0.0.0.0", 8080);
-  n.podsYaml();
+  n.applyPods();
   n.apply("policy", kAllowTrustedOnly);
 
   tt::AgentProcess agent(n.node, n.agentOptions());
@@ -235,27 +168,28 @@ TEST_CASE("the store moved away and put back, state first or YAML first: nothing
     CHECK(tt::echoes(established));
   };
 
+  const fs::path away = n.dir / "away";
   for (const bool stateFirst : {true, false}) {
     INFO((stateFirst ? "state first" : "YAML first"));
-    fs::rename(n.store, n.away);
+    fs::rename(n.store, away);
     REQUIRE(eventually([&] { return agent.httpGet("/readiness") == 503; }));
     CHECK(metric(agent, "tartan_agent_datastore_available") == 0);
     holds();
 
     if (stateFirst) {
-      Node::moveEntries(n.away, n.store, true);
+      moveEntries(away, n.store, true);
       // The state lists files that are not back: still out, and the log says why.
       CHECK(eventually([&] { return n.agentLog().find("being restored") != std::string::npos; }));
       CHECK(agent.httpGet("/readiness") == 503);
       holds();
-      Node::moveEntries(n.away, n.store, false);
+      moveEntries(away, n.store, false);
     } else {
-      Node::moveEntries(n.away, n.store, false);
+      moveEntries(away, n.store, false);
       CHECK(agent.httpGet("/readiness") == 503);
       holds();
-      Node::moveEntries(n.away, n.store, true);
+      moveEntries(away, n.store, true);
     }
-    fs::remove(n.away);
+    fs::remove(away);
     REQUIRE(eventually([&] { return agent.httpGet("/readiness") == 200; }));
     CHECK(metric(agent, "tartan_agent_datastore_available") == 1);
     holds();
