@@ -87,7 +87,7 @@ struct Driver::State {
   std::shared_ptr<spdlog::logger> log = tartan::log::get("dataplane");
 
   // Configuration.
-  RenderConfig config{{"tart"}, defaultFailsafeInbound(), defaultFailsafeOutbound()};
+  RenderConfig config{{"cali"}, defaultFailsafeInbound(), defaultFailsafeOutbound()};
   Backend backend = Backend::kAuto;
   int lockTimeout = 10;
   std::chrono::seconds refreshInterval{90};

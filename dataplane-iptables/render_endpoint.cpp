@@ -268,7 +268,7 @@ std::vector<Chain> renderWorkloadDispatch(std::vector<std::string> interfaces, c
   interfaces = sortedUnique(std::move(interfaces));
   // Every packet to or from a workload walks the dispatch chain before it reaches the endpoint's
   // conntrack rule, so past a few endpoints the dispatch is a two-level tree (as Felix's): the top
-  // chain matches the workload prefix plus one more character ("tart3+") and goes to a child
+  // chain matches the workload prefix plus one more character ("cali3+") and goes to a child
   // chain holding only the interfaces that start so. Interface names are hashes, so the children
   // are even. Interfaces without a workload prefix are never grouped (their group would catch
   // host interfaces).

@@ -188,7 +188,7 @@ BenchPod& AgentNode::addPod(const std::string& ns, const std::string& name, cons
              name,
              ip,
              app,
-             calc::CalcGraph::vethNameForWorkload("tart", ns, name),
+             calc::CalcGraph::vethNameForWorkload(calc::kDefaultInterfacePrefix, ns, name),
              std::make_unique<tt::NetNamespace>("pod")};
   node_.execOrThrow("ip link add " + p.veth + " type veth peer name eth0 netns " + p.netns->name() +
                     " && ip link set " + p.veth + " up");
@@ -203,7 +203,7 @@ BenchPod& AgentNode::addPod(const std::string& ns, const std::string& name, cons
 }
 
 std::string AgentNode::addHostVeth(const std::string& ns, const std::string& name) {
-  const std::string veth = calc::CalcGraph::vethNameForWorkload("tart", ns, name);
+  const std::string veth = calc::CalcGraph::vethNameForWorkload(calc::kDefaultInterfacePrefix, ns, name);
   const std::string peer = "bp" + std::to_string(++vethCounter_);
   node_.execOrThrow("ip link add " + veth + " type veth peer name " + peer + " && ip link set " + veth +
                     " up && ip link set " + peer + " up");

@@ -287,7 +287,7 @@ int main(int argc, char** argv) {
   };
 
   CountingSink sink;
-  calc::CalcGraph graph(calc::Config{"node-local", "tart"}, sink);
+  calc::CalcGraph graph(calc::Config{"node-local", std::string(calc::kDefaultInterfacePrefix)}, sink);
   const double cpuStart = cpuSeconds();
   const auto start = Clock::now();
   {

@@ -48,7 +48,7 @@ pb::ToDataplane endpoint(int i) {
   u->mutable_id()->set_workload_id("bench/pod-" + std::to_string(i));
   u->mutable_id()->set_endpoint_id("eth0");
   char ifname[16];
-  std::snprintf(ifname, sizeof ifname, "tart%08x", static_cast<unsigned>(i * 2654435761u));
+  std::snprintf(ifname, sizeof ifname, "cali%08x", static_cast<unsigned>(i * 2654435761u));
   u->mutable_endpoint()->set_interface_name(ifname);
   auto* tier = u->mutable_endpoint()->add_tiers();
   tier->set_name("default");

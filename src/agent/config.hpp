@@ -22,7 +22,7 @@
 namespace tartan::agent {
 
 struct AgentConfig {
-  std::string interfacePrefix = "tart";
+  std::string interfacePrefix = "cali";  // Felix's: pods made by Calico's CNI plugin are workloads
   std::string failsafeInboundHostPorts =
       "tcp:22,udp:68,tcp:179,tcp:2379,tcp:2380,tcp:5473,tcp:6443,tcp:6666,tcp:6667";
   std::string failsafeOutboundHostPorts =

@@ -146,7 +146,7 @@ std::string CalcGraph::vethNameForWorkload(std::string_view prefix, std::string_
   char hex[2 * EVP_MAX_MD_SIZE + 1];
   for (unsigned int i = 0; i < size; ++i) std::snprintf(hex + 2 * i, 3, "%02x", digest[i]);
   const std::string_view first = prefix.substr(0, prefix.find(','));
-  return std::string(first.empty() ? std::string_view("tart") : first) + std::string(hex, 11);
+  return std::string(first.empty() ? kDefaultInterfacePrefix : first) + std::string(hex, 11);
 }
 
 CalcGraph::Impl::Impl(Config config, DataplaneSink& sink)

@@ -342,7 +342,7 @@ std::string podNamespace(const LabFile& lab, const LabPod& pod) {
 }
 
 std::string hostVethName(const LabPod& pod) {
-  return calc::CalcGraph::vethNameForWorkload("tart", pod.namespaceName, pod.name);
+  return calc::CalcGraph::vethNameForWorkload(calc::kDefaultInterfacePrefix, pod.namespaceName, pod.name);
 }
 
 }  // namespace tartan::lab

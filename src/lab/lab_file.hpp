@@ -77,7 +77,7 @@ ParseResult parseLabFile(std::string_view text, std::string_view source, std::st
 // Names the lab gives things, unique per lab so two labs can run side by side.
 std::string nodeNamespace(const LabFile& lab);                    // "tl-<lab>-node"
 std::string podNamespace(const LabFile& lab, const LabPod& pod);  // "tl-<lab>-<ns>.<pod>"
-// The node end of a pod's veth, named as Calico names it: "tart" + 11 hex digits of
+// The node end of a pod's veth, named as Calico names it: "cali" + 11 hex digits of
 // sha1("<namespace>.<pod>").
 std::string hostVethName(const LabPod& pod);
 

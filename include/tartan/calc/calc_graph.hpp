@@ -55,12 +55,16 @@ class DataplaneSink {
   virtual void send(const dataplane::proto::ToDataplane& message) = 0;
 };
 
+// Felix's default workload interface prefix, so that pods made by Calico's CNI plugin are
+// policed after a switch (and Tartan's own are named as Calico names them).
+inline constexpr std::string_view kDefaultInterfacePrefix = "cali";
+
 struct Config {
   // Endpoints whose node is this name get WorkloadEndpointUpdate/HostEndpointUpdate messages.
   std::string nodeName;
   // Prefix of workload interface names derived from a pod (Calico's VethNameForWorkload);
   // the first entry of a comma-separated list, as Felix's FELIX_INTERFACEPREFIX.
-  std::string interfacePrefix = "tart";
+  std::string interfacePrefix{kDefaultInterfacePrefix};
 };
 
 // Counts for logs, metrics and benchmarks.

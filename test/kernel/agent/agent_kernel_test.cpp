@@ -68,7 +68,7 @@ struct Node {
   Pod& pod(const std::string& ns, const std::string& name, const std::string& ip, const std::string& labels) {
     Pod p{ns, name, ip, labels, std::make_unique<tt::NetNamespace>("agent-pod")};
     // The agent sets the veth's sysctls and the /32 route; only the pod side is set up here.
-    const std::string veth = tartan::calc::CalcGraph::vethNameForWorkload("tart", ns, name);
+    const std::string veth = tartan::calc::CalcGraph::vethNameForWorkload(tartan::calc::kDefaultInterfacePrefix, ns, name);
     node.execOrThrow("ip link add " + veth + " type veth peer name eth0 netns " + p.netns->name() +
                      " && ip link set " + veth + " up");
     p.netns->execOrThrow(
@@ -171,7 +171,7 @@ TEST_CASE(
   REQUIRE(eventually([&] { return tt::canConnect(*trusted.netns, server.ip, 8080); }));
   CHECK(eventually([&] { return tt::canConnect(*other.netns, server.ip, 8080); }));
   CHECK(n.node.exec("ip route show proto 116").output.find(server.ip) != std::string::npos);
-  const std::string veth = tartan::calc::CalcGraph::vethNameForWorkload("tart", "shop", "server");
+  const std::string veth = tartan::calc::CalcGraph::vethNameForWorkload(tartan::calc::kDefaultInterfacePrefix, "shop", "server");
   CHECK(n.node.exec("sysctl -n net.ipv4.conf." + veth + ".proxy_arp").output == "1\n");
 
   // Connections opened before the policy: conntrack keeps them, as Calico does.

@@ -69,7 +69,7 @@ struct Node {
     return pods.back();
   }
   static std::string veth(const std::string& ns, const std::string& name) {
-    return tartan::calc::CalcGraph::vethNameForWorkload("tart", ns, name);
+    return tartan::calc::CalcGraph::vethNameForWorkload(tartan::calc::kDefaultInterfacePrefix, ns, name);
   }
 
   std::string datastore() const { return "file:" + dir + "/datastore"; }

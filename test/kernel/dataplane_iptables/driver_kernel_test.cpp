@@ -50,7 +50,7 @@ struct Cluster {
     server = pod("ps", "10.77.0.3", "fd00:77::3");
   }
   Pod pod(const std::string& tag, const std::string& ip, const std::string& ip6) {
-    Pod p{std::make_unique<tt::NetNamespace>(tag), "tart" + tag.substr(1) + tt::uniqueSuffix(), ip, ip6};
+    Pod p{std::make_unique<tt::NetNamespace>(tag), "cali" + tag.substr(1) + tt::uniqueSuffix(), ip, ip6};
     tt::vethPair(node, p.hostIf, *p.ns, "eth0");
     p.ns->execOrThrow("ip addr add " + ip +
                       "/32 dev eth0 && ip route add 169.254.1.1 dev eth0 scope link && "

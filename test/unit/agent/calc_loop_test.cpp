@@ -99,7 +99,7 @@ TEST_CASE("a configuration change after start sends a ConfigUpdate; a prefix cha
   Loop l;
   l.loop.process(batchOf({ns("shop"), pod("shop", "db", "10.65.0.2")}, true));
   REQUIRE(l.out.pop(std::chrono::milliseconds(0)));
-  model::AgentConfiguration c = agentConfig("default", "cali");
+  model::AgentConfiguration c = agentConfig("default", "tap");
   c.spec.iptablesRefreshInterval = "10s";
   l.loop.process(batchOf({c}, false));
   auto batch = l.out.pop(std::chrono::milliseconds(0));
@@ -107,5 +107,5 @@ TEST_CASE("a configuration change after start sends a ConfigUpdate; a prefix cha
   REQUIRE(batch->messages.size() == 1);
   const auto& config = batch->messages[0].config_update().config();
   CHECK(config.at("iptablesRefreshInterval") == "10");
-  CHECK(config.at("interfacePrefix") == "tart");
+  CHECK(config.at("interfacePrefix") == "cali");
 }

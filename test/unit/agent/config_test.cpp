@@ -9,14 +9,14 @@ using namespace tartan::agent;
 using tartan::model::AgentConfigurationSpec;
 using tartan::model::ProtoPort;
 
-TEST_CASE("with nothing configured the agent runs on Felix's defaults with prefix tart") {
+TEST_CASE("with nothing configured the agent runs on Felix's defaults, workload prefix cali included") {
   const MergeResult r = mergeConfig({});
   CHECK(r.warnings.empty());
-  CHECK(r.config.interfacePrefix == "tart");
+  CHECK(r.config.interfacePrefix == "cali");
   CHECK(r.config.iptablesRefreshInterval == std::chrono::seconds(90));
   CHECK(r.config.rpFilter() == "1");
   const auto dp = r.config.dataplaneConfig();
-  CHECK(dp.at("interfacePrefix") == "tart");
+  CHECK(dp.at("interfacePrefix") == "cali");
   CHECK(dp.at("failsafeInboundHostPorts").rfind("tcp:22,udp:68,", 0) == 0);
   CHECK(dp.at("iptablesBackend") == "Auto");
 }

@@ -118,10 +118,10 @@ TEST_CASE("errors name file:line:column and the field") {
   }
 }
 
-TEST_CASE("veths are named as Calico names them: tart + 11 hex digits of sha1(<ns>.<pod>)") {
+TEST_CASE("veths are named as Calico names them: cali + 11 hex digits of sha1(<ns>.<pod>)") {
   // sha1("shop.backend") = 1cea478270096f70..., sha1("frontend.web") = 91b56ae9fb466bbd...
-  CHECK(hostVethName(LabPod{"backend", "shop", {}, "", {}}) == "tart1cea4782700");
-  CHECK(hostVethName(LabPod{"web", "frontend", {}, "", {}}) == "tart91b56ae9fb4");
+  CHECK(hostVethName(LabPod{"backend", "shop", {}, "", {}}) == "cali1cea4782700");
+  CHECK(hostVethName(LabPod{"web", "frontend", {}, "", {}}) == "cali91b56ae9fb4");
   CHECK(hostVethName(LabPod{"web", "frontend", {}, "", {}}).size() == 15);  // IFNAMSIZ - 1
 }
 

@@ -238,11 +238,11 @@ TEST_CASE("protocols given by number render like the same protocol by name", "[r
 
 TEST_CASE("many workloads dispatch through a two-level tree; a few stay flat", "[render][dispatch]") {
   RenderConfig config;
-  std::vector<std::string> few{"tart1", "tart2"};
+  std::vector<std::string> few{"cali1", "cali2"};
   CHECK(renderWorkloadDispatch(few, config).size() == 2);
 
   std::vector<std::string> many;
-  for (int i = 0; i < 64; ++i) many.push_back(fmt::format("tart{:x}{:03d}", i % 16, i));
+  for (int i = 0; i < 64; ++i) many.push_back(fmt::format("cali{:x}{:03d}", i % 16, i));
   many.push_back("eth7");  // a workload without the prefix is never grouped
   auto chains = renderWorkloadDispatch(many, config);
   REQUIRE(chains.size() == 2 + 2 * 16);
@@ -252,7 +252,7 @@ TEST_CASE("many workloads dispatch through a two-level tree; a few stay flat", "
   CHECK(top.rules.front().match == "-i eth7");
   CHECK(top.rules.back().action == "-j DROP");
   const auto* child = &chains[2];
-  CHECK(child->name == names::fromWorkloadDispatchChild("tart0"));
+  CHECK(child->name == names::fromWorkloadDispatchChild("cali0"));
   CHECK(child->rules.size() == 4 + 1);
   CHECK(child->rules.back() == Rule{"", "-j DROP"});
   for (const auto& c : chains) CHECK(c.name.size() <= kMaxChainNameLength);
@@ -265,7 +265,7 @@ TEST_CASE("the every-interface host endpoint never covers loopback or workload i
   REQUIRE(from.rules.size() == 4);
   CHECK(from.rules[0] == Rule{"-i eth0", "-g " + names::fromHostChain("eth0")});
   CHECK(from.rules[1] == Rule{"-i lo", "-j RETURN"});
-  CHECK(from.rules[2] == Rule{"-i tart+", "-j RETURN"});
+  CHECK(from.rules[2] == Rule{"-i cali+", "-j RETURN"});
   CHECK(from.rules[3] == Rule{"", "-g tartan-fh-any-interface"});
   const Chain& forward = chains.filter[2];
   CHECK(forward.rules.back() == Rule{"", "-g tartan-fhfw-any-interface"});
@@ -319,15 +319,15 @@ TEST_CASE("established workload flows are accepted at the top of tartan-FORWARD,
   const auto chains = renderStaticChains(IpFamily::kV4, config);
   const Chain& forward = chainNamed(chains.filter, names::kFilterForward);
   REQUIRE(forward.rules.size() >= 2);
-  CHECK(forward.rules[0] == Rule{"-i tart+ -m conntrack --ctstate RELATED,ESTABLISHED", "-j ACCEPT"});
-  CHECK(forward.rules[1] == Rule{"-o tart+ -m conntrack --ctstate RELATED,ESTABLISHED", "-j ACCEPT"});
+  CHECK(forward.rules[0] == Rule{"-i cali+ -m conntrack --ctstate RELATED,ESTABLISHED", "-j ACCEPT"});
+  CHECK(forward.rules[1] == Rule{"-o cali+ -m conntrack --ctstate RELATED,ESTABLISHED", "-j ACCEPT"});
   // Traffic between host interfaces is not accepted on conntrack alone: it is not ours.
   for (const auto& rule : forward.rules)
-    if (rule.match.find("ctstate") != std::string::npos) CHECK(rule.match.find("tart+") != std::string::npos);
+    if (rule.match.find("ctstate") != std::string::npos) CHECK(rule.match.find("cali+") != std::string::npos);
   // Every prefix gets the shortcut.
-  config.interfacePrefixes = {"tart", "cali"};
+  config.interfacePrefixes = {"cali", "tap"};
   const auto two = chainNamed(renderStaticChains(IpFamily::kV4, config).filter, names::kFilterForward);
-  CHECK(indexOf(two, {"-i cali+ -m conntrack --ctstate RELATED,ESTABLISHED", "-j ACCEPT"}) <
+  CHECK(indexOf(two, {"-i tap+ -m conntrack --ctstate RELATED,ESTABLISHED", "-j ACCEPT"}) <
         indexOfAction(two, "-j " + std::string(names::kFromHostForwardDispatch)));
 }
 
@@ -485,7 +485,7 @@ TEST_CASE("IPv6 neighbour discovery passes host interfaces before any host endpo
   CHECK(indexOf(chainNamed(v4.filter, names::kFilterInput),
                 {"-p ipv6-icmp -m icmp6 --icmpv6-type 135", "-j ACCEPT"}) < 0);
   const Chain& input = chainNamed(v6.filter, names::kFilterInput);
-  CHECK(indexOf(input, {"-i tart+", "-g " + std::string(names::kWorkloadToHost)}) <
+  CHECK(indexOf(input, {"-i cali+", "-g " + std::string(names::kWorkloadToHost)}) <
         indexOf(input, solicitation));
   CHECK(indexOf(chainNamed(v6.filter, names::kWorkloadToHost), routerAdvertisement) < 0);
 }

@@ -46,7 +46,7 @@ struct FailsafePort {
 };
 
 struct RenderConfig {
-  std::vector<std::string> interfacePrefixes{"tart"};
+  std::vector<std::string> interfacePrefixes{"cali"};  // Felix's default
   std::vector<FailsafePort> failsafeInbound;
   std::vector<FailsafePort> failsafeOutbound;
   EndpointToHostAction endpointToHost = EndpointToHostAction::kDrop;
