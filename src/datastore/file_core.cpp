@@ -270,12 +270,17 @@ StoreResult<void> Core::loadState() {
                                   "the new one as the truth");
   }
   if (storeId_.empty()) storeId_ = parsed->id;
+  const bool first = !stateLoaded_;
   state_ = std::move(*parsed);
   stateText_ = std::move(text);
   stateLoaded_ = true;
   knownKinds_.clear();
   for (const auto& kind : state_.kinds) knownKinds_[lowercase(kind)] = kind;
-  sweepValid();
+  // Another process may have swept copies since: what is known to be kept is known no longer.
+  // Sweeping is left to the first load of each process, so that a long-lived reader does not list
+  // every copy on every commit of a writer (each tartanctl run sweeps what the last ones left).
+  kept_.clear();
+  if (first) sweepValid();
   return {};
 }
 
@@ -286,7 +291,6 @@ std::string Core::validPath(uint64_t hash) const { return stateDir_ + "/valid/" 
 void Core::sweepValid() {
   std::set<std::string> named;
   for (const auto& [key, entry] : state_.index) named.insert(hashName(entry.hash));
-  kept_.clear();
   std::error_code ec;
   for (fs::directory_iterator it(stateDir_ + "/valid", ec), end; !ec && it != end; it.increment(ec)) {
     std::string name = it->path().filename().string();
@@ -303,6 +307,10 @@ void Core::sweepValid() {
 // matching the index; lastValid() checks the hash, so a torn copy is never served.
 std::optional<std::string> Core::keepValid(uint64_t hash, std::string_view content) {
   if (kept_.count(hash)) return std::nullopt;
+  if (::access(validPath(hash).c_str(), F_OK) == 0) {
+    kept_.insert(hash);
+    return std::nullopt;
+  }
   auto error = writeFileAtomic(validPath(hash), content, /*durable=*/false);
   if (error && !makeDirectories(stateDir_ + "/valid")) error = writeFileAtomic(validPath(hash), content, false);
   if (error) return error;
@@ -368,6 +376,10 @@ std::string Core::pathOf(const Key& key) const {
 }
 
 void Core::recordWrite(Session& session, JournalOp op, const Key& key, uint64_t hash, int64_t at) {
+  // A version no longer named may be swept by any process: it is not known to be kept any more.
+  if (auto old = state_.index.find(key); old != state_.index.end() && old->second.hash != hash) {
+    kept_.erase(old->second.hash);
+  }
   state_.record(op, key, hash, at, options_.journalLimit);
   knownKinds_[lowercase(key.kind)] = key.kind;
   session.dirty = true;

@@ -10,8 +10,8 @@
 // Last valid versions: every content the index names is also kept in DIR/.tartan/valid/<hash>
 // (written beside it, renamed into place, before the state that names it commits). A file whose
 // content is not valid is damage: it is not recorded, and the kept version is served in its place,
-// so a restarted reader sees what a running one kept. Copies nothing names are swept when the
-// state is (re)loaded.
+// so a restarted reader sees what a running one kept. Copies nothing names are swept when a
+// process first loads the state.
 //
 // Presence: a session starts only if DIR/.tartan and its state file are there and readable, else
 // it fails with Unavailable and touches nothing (no folder is made again, no file recorded as
@@ -121,7 +121,7 @@ class Core {
   uint64_t damageVersion_ = 0;              // bumped on every change of damage_
   std::mutex deliverMutex_;                 // orders onDamage calls by version
   uint64_t damageDelivered_ = 0;
-  std::set<uint64_t> kept_;  // hashes with a copy in DIR/.tartan/valid
+  std::set<uint64_t> kept_;  // hashes seen with a copy in DIR/.tartan/valid since the state loaded
   std::string storeId_;      // of the store this process reads; another in its place is an outage
   bool outage_ = false;      // the last session found the store missing
   bool restoring_ = false;   // since an outage, until every indexed folder is back

@@ -197,3 +197,19 @@ TEST_CASE("copies of versions nothing names any more are swept", "[unit]") {
   }
   CHECK(copies == 1);
 }
+
+TEST_CASE("a version swept by another process is kept again when a hand edit brings it back", "[unit]") {
+  TempDir dir;
+  auto store = openStore(dir);
+  REQUIRE(store->create(kPolicy, kGood));
+  REQUIRE(store->apply(kPolicy, "kind: NetworkPolicy\nspec: {order: 2}\n"));
+  REQUIRE(openStore(dir)->get(kPolicy));  // another process: its first load sweeps kGood's copy
+  writeText(dir.path() + kPolicyPath, kGood);  // back to the first version, by hand
+  auto got = store->get(kPolicy);
+  REQUIRE(got);
+  CHECK(got->revision == 3);
+  writeText(dir.path() + kPolicyPath, "garbage: [\n");
+  auto reopened = openStore(dir)->get(kPolicy);
+  REQUIRE(reopened);
+  CHECK(reopened->value == kGood);
+}
