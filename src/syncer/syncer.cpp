@@ -103,15 +103,18 @@ datastore::StoreResult<std::unique_ptr<datastore::Watch>> Syncer::watch(int64_t 
 
 Result<bool> Syncer::start() {
   restarter_ = std::thread([this] { restartLoop(); });
+  std::unique_lock lock(mutex_);
+  // Held while the first watch starts: should it fail at once, its request for a successor
+  // waits until it is in watch_, so the restart thread replaces this watch and not the other way.
   auto started = watch(0);
   if (!started) {
+    lock.unlock();
     if (started.error().kind != datastore::ErrorKind::Unavailable) return started.error().error;
     // Not there yet (or being restored): wait for it rather than fail or take it for empty.
     outage(started.error());
     restart(0);
     return true;
   }
-  std::lock_guard lock(mutex_);
   watch_ = std::move(*started);
   return true;
 }
