@@ -81,8 +81,10 @@ void applyLevel(const Level& level, const std::string& where, AgentConfig& confi
     } else if (key == "failsafeoutboundhostports") {
       config.failsafeOutboundHostPorts = value;
     } else if (key == "defaultendpointtohostaction") {
-      if (value == "Drop" || value == "Return" || value == "Accept")
-        config.defaultEndpointToHostAction = value;
+      // Any case, as Felix reads it ("accept" is Accept).
+      const std::string v = lower(value);
+      if (v == "drop" || v == "return" || v == "accept")
+        config.defaultEndpointToHostAction = std::string(1, static_cast<char>(std::toupper(v[0]))) + v.substr(1);
       else
         bad(key, value, "is not Drop, Return or Accept");
     } else if (key == "iptablesbackend") {

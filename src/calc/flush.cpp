@@ -109,7 +109,7 @@ void CalcGraph::Impl::compileRules(const std::vector<RuleDef>& rules, const Poli
       auto portList = [&](const std::vector<model::Port>& list, auto* numeric, auto* named) {
         for (const model::Port& p : list) {
           if (p.isNamed()) {
-            if (proto.empty()) continue;
+            // Without a protocol the set holds the port of that name whatever its protocol.
             named->Add(setId(SetKind::kNamedPort, sel, interner_.intern(p.name),
                              interner_.intern(proto)));
           } else {

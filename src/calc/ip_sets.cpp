@@ -66,9 +66,11 @@ void CalcGraph::Impl::contribute(uint32_t s, const MemberList& members, uint32_t
   }
   if (ports == kNone) return;
   // Named port: "<ip>,<protocol>:<port>" for each address of an endpoint whose port of that
-  // name and protocol exists (resolved per endpoint, as Kubernetes resolves named ports).
+  // name and protocol exists (resolved per endpoint, as Kubernetes resolves named ports); a set
+  // for a rule without a protocol takes the port of that name whatever its protocol.
+  const bool anyProtocol = interner_.text(sets_[s].portProtocol).empty();
   for (const NamedPort& port : portLists_[ports]) {
-    if (port.name != sets_[s].portName || port.protocol != sets_[s].portProtocol) continue;
+    if (port.name != sets_[s].portName || (!anyProtocol && port.protocol != sets_[s].portProtocol)) continue;
     const int code = protocolCode(interner_.text(port.protocol));
     for (Member ip : members) {
       if (isNet(ip, memberStrings_)) continue;  // nets never carry named ports

@@ -74,9 +74,10 @@ void CalcGraph::Impl::activate(uint32_t p) {
     const std::string& sel = e.selector.empty() ? std::string("all()") : e.selector;
     for (const auto* ports : {&e.ports, &e.notPorts}) {
       for (const model::Port& port : *ports) {
-        if (!port.isNamed() || !protocol) continue;
+        if (!port.isNamed()) continue;
+        // No protocol: the named port of any protocol the endpoint gives it (Calico's rule).
         const StrId name = interner_.intern(port.name);
-        const StrId proto = interner_.intern(lower(protocol->toString()));
+        const StrId proto = interner_.intern(protocol ? lower(protocol->toString()) : std::string());
         refs.push_back(acquireSet(SetKind::kNamedPort, sel, name, proto));
       }
     }

@@ -92,9 +92,11 @@ void decodeValue(Decoder& d, const YAML::Node& node, const std::string& path, Pr
     out = Protocol::fromNumber(number);
     return;
   }
+  // Kept as written: Calico's validator takes the names in their own case only ("tcp" is
+  // refused, not read as TCP), so validation sees what the user wrote.
   std::string name;
   decodeValue(d, node, path, name);
-  out = Protocol::fromName(name);
+  out = Protocol{std::move(name)};
 }
 
 Tree encodeValue(const Protocol& value) {

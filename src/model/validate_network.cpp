@@ -5,6 +5,7 @@
 #include "tartan/model/agent_configuration_fields.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <set>
 
@@ -16,12 +17,22 @@ std::string at(const std::string& path, size_t index) {
   return path + "[" + std::to_string(index) + "]";
 }
 
+bool equalFolded(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+// Case: Calico's patterns for actions, log levels and modes are (?i), so "accept" and "info" are
+// as good as "Accept" and "Info"; other enums compare exactly.
+enum class Case { kExact, kIgnore };
+
 void oneOf(Validator& v, const std::string& path, const std::string& value,
-           std::initializer_list<const char*> allowed, bool allowEmpty = true) {
+           std::initializer_list<const char*> allowed, bool allowEmpty = true, Case compare = Case::kExact) {
   if (value.empty() && allowEmpty) return;
   std::string list;
   for (const char* a : allowed) {
-    if (value == a) return;
+    if (compare == Case::kIgnore ? equalFolded(value, a) : value == a) return;
     list += list.empty() ? a : std::string(", ") + a;
   }
   v.fail(path, "\"" + value + "\" is not one of " + list);
@@ -30,6 +41,11 @@ void oneOf(Validator& v, const std::string& path, const std::string& value,
 void oneOf(Validator& v, const std::string& path, const std::optional<std::string>& value,
            std::initializer_list<const char*> allowed) {
   if (value) oneOf(v, path, *value, allowed, false);
+}
+
+void oneOfIgnoringCase(Validator& v, const std::string& path, const std::string& value,
+                       std::initializer_list<const char*> allowed) {
+  oneOf(v, path, value, allowed, true, Case::kIgnore);
 }
 
 void checkDuration(Validator& v, const std::string& path, const std::optional<std::string>& d) {
@@ -227,7 +243,7 @@ void validateKind(Validator& v, const BGPConfiguration& r) {
   checkConfigName(v, r.metadata);
   checkMetadata(v, r.metadata, false);
   const BGPConfigurationSpec& s = r.spec;
-  if (!s.logSeverityScreen.empty()) oneOf(v, "spec.logSeverityScreen", s.logSeverityScreen, kLogLevels);
+  oneOfIgnoringCase(v, "spec.logSeverityScreen", s.logSeverityScreen, kLogLevels);
   const std::pair<const char*, const std::vector<CIDRBlock>*> blocks[] = {
       {"spec.serviceLoadBalancerIPs", &s.serviceLoadBalancerIPs},
       {"spec.serviceExternalIPs", &s.serviceExternalIPs},
@@ -605,17 +621,18 @@ void validateKind(Validator& v, const AgentConfiguration& r) {
                   s.healthTimeoutOverrides[i].timeout);
   }
   oneOf(v, "spec.iptablesBackend", s.iptablesBackend, {"Auto", "NFT", "Legacy"});
-  oneOf(v, "spec.defaultEndpointToHostAction", s.defaultEndpointToHostAction, {"Drop", "Accept", "Return"});
-  oneOf(v, "spec.iptablesFilterAllowAction", s.iptablesFilterAllowAction, {"Accept", "Return"});
-  oneOf(v, "spec.iptablesMangleAllowAction", s.iptablesMangleAllowAction, {"Accept", "Return"});
-  oneOf(v, "spec.iptablesFilterDenyAction", s.iptablesFilterDenyAction, {"Drop", "Reject"});
-  oneOf(v, "spec.nftablesFilterAllowAction", s.nftablesFilterAllowAction, {"Accept", "Return"});
-  oneOf(v, "spec.nftablesMangleAllowAction", s.nftablesMangleAllowAction, {"Accept", "Return"});
-  oneOf(v, "spec.nftablesFilterDenyAction", s.nftablesFilterDenyAction, {"Drop", "Reject"});
+  oneOfIgnoringCase(v, "spec.defaultEndpointToHostAction", s.defaultEndpointToHostAction, {"Drop", "Accept", "Return"});
+  oneOfIgnoringCase(v, "spec.iptablesFilterAllowAction", s.iptablesFilterAllowAction, {"Accept", "Return"});
+  oneOfIgnoringCase(v, "spec.iptablesMangleAllowAction", s.iptablesMangleAllowAction, {"Accept", "Return"});
+  oneOfIgnoringCase(v, "spec.iptablesFilterDenyAction", s.iptablesFilterDenyAction, {"Drop", "Reject"});
+  oneOfIgnoringCase(v, "spec.chainInsertMode", s.chainInsertMode, {"Insert", "Append"});
+  oneOfIgnoringCase(v, "spec.nftablesFilterAllowAction", s.nftablesFilterAllowAction, {"Accept", "Return"});
+  oneOfIgnoringCase(v, "spec.nftablesMangleAllowAction", s.nftablesMangleAllowAction, {"Accept", "Return"});
+  oneOfIgnoringCase(v, "spec.nftablesFilterDenyAction", s.nftablesFilterDenyAction, {"Drop", "Reject"});
   oneOf(v, "spec.nftablesMode", s.nftablesMode, {"Enabled", "Disabled"});
-  oneOf(v, "spec.logSeverityFile", s.logSeverityFile, kLogLevels);
-  oneOf(v, "spec.logSeverityScreen", s.logSeverityScreen, kLogLevels);
-  oneOf(v, "spec.logSeveritySys", s.logSeveritySys, kLogLevels);
+  oneOfIgnoringCase(v, "spec.logSeverityFile", s.logSeverityFile, kLogLevels);
+  oneOfIgnoringCase(v, "spec.logSeverityScreen", s.logSeverityScreen, kLogLevels);
+  oneOfIgnoringCase(v, "spec.logSeveritySys", s.logSeveritySys, kLogLevels);
   oneOf(v, "spec.bpfLogLevel", s.bpfLogLevel, {"Debug", "Info", "Off"});
   oneOf(v, "spec.bpfExternalServiceMode", s.bpfExternalServiceMode, {"Tunnel", "DSR"});
   oneOf(v, "spec.bpfConnectTimeLoadBalancing", s.bpfConnectTimeLoadBalancing, {"TCP", "Enabled", "Disabled"});

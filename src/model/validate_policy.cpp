@@ -65,8 +65,16 @@ void checkProtocol(Validator& v, const std::string& path, const Protocol& protoc
   auto number = protocol.number();
   if (!number || *number < 1) {
     v.fail(path, "protocol name invalid: \"" + protocol.toString() +
-                     "\" (must be TCP, UDP, ICMP, ICMPv6, SCTP, UDPLite or 1-255)");
+                     "\" (must be TCP, UDP, ICMP, ICMPv6, SCTP, UDPLite or 1-255; names are case-sensitive)");
   }
+}
+
+// An endpoint's port names its protocol in any case ("udp" is UDP), as Calico's endpoint
+// manifests are written; a rule's protocol is case-sensitive (checkProtocol).
+void checkEndpointPortProtocol(Validator& v, const std::string& path, const Protocol& protocol) {
+  const Protocol canonical = protocol.isNumber() ? protocol : Protocol::fromName(protocol.toString());
+  checkProtocol(v, path, canonical);
+  if (canonical.number() && !canonical.supportsPorts()) v.fail(path, "protocol does not support ports");
 }
 
 void checkIcmp(Validator& v, const std::string& path, const ICMPFields& icmp) {
@@ -180,8 +188,14 @@ void checkRule(Validator& v, const std::string& path, const Rule& r, Direction d
         {".source.notPorts", &r.source.notPorts},
         {".destination.ports", &r.destination.ports},
         {".destination.notPorts", &r.destination.notPorts}};
+    // Calico's current rule: a named port carries its own protocol (the endpoint's), so only
+    // numbers and ranges need the rule to name one.
     for (const auto& [suffix, ports] : portLists) {
-      if (!ports->empty()) v.fail(path + suffix, kPortsNeedProtocol);
+      for (size_t i = 0; i < ports->size(); ++i) {
+        if ((*ports)[i].isNamed() && !r.protocol) continue;
+        v.fail(path + suffix, kPortsNeedProtocol);
+        break;
+      }
     }
   }
   bool icmpProtocol = r.protocol && (r.protocol->isIcmp() || r.protocol->isIcmpV6());
@@ -213,6 +227,17 @@ void checkRule(Validator& v, const std::string& path, const Rule& r, Direction d
   checkStrictNets(v, path + ".destination.nets", r.destination.nets, seenV4, seenV6, r.ipVersion);
   checkStrictNets(v, path + ".destination.notNets", r.destination.notNets, seenV4, seenV6,
                   r.ipVersion);
+  // Every address of a family is in a /0, so a notNets of one leaves the rule nothing to match
+  // in that family: a rule that can never apply is a mistake, refused as Calico refuses it.
+  for (const auto& [suffix, list] : {std::pair{".source.notNets", &r.source.notNets},
+                                     std::pair{".destination.notNets", &r.destination.notNets}}) {
+    for (size_t i = 0; i < list->size(); ++i) {
+      const auto net = parseCIDROrIP((*list)[i]);
+      if (net && net->prefixLength == 0) {
+        v.fail(at(path + suffix, i), "\"" + (*list)[i] + "\" holds every address, so the rule could never match");
+      }
+    }
+  }
   checkEntityRule(v, path + ".source", r.source);
   checkEntityRule(v, path + ".destination", r.destination);
   if (r.http) {
@@ -511,8 +536,7 @@ void validateKind(Validator& v, const HostEndpoint& r) {
     const EndpointPort& p = s.ports[i];
     std::string pp = at("spec.ports", i);
     if (!isValidPortName(p.name)) v.fail(pp + ".name", "invalid port name \"" + p.name + "\"");
-    checkProtocol(v, pp + ".protocol", p.protocol);
-    if (!p.protocol.supportsPorts()) v.fail(pp + ".protocol", "protocol does not support ports");
+    checkEndpointPortProtocol(v, pp + ".protocol", p.protocol);
     if (p.port == 0) v.fail(pp + ".port", "port must be between 1 and 65535");
   }
 }
@@ -591,8 +615,7 @@ void validateKind(Validator& v, const WorkloadEndpoint& r) {
     if (p.name.empty() && p.hostPort == 0) {
       v.fail(pp + ".name", "port name must not be empty if no hostPort is specified");
     }
-    checkProtocol(v, pp + ".protocol", p.protocol);
-    if (!p.protocol.supportsPorts()) v.fail(pp + ".protocol", "protocol does not support ports");
+    checkEndpointPortProtocol(v, pp + ".protocol", p.protocol);
     if (p.port == 0) v.fail(pp + ".port", "port must be between 1 and 65535");
     if (!p.hostIP.empty() && !parseCIDROrIP(p.hostIP)) v.fail(pp + ".hostIP", "invalid host IP");
   }

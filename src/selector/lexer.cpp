@@ -41,6 +41,11 @@ class Lexer {
   static std::optional<Error> fail(size_t offset, std::string what) {
     return makeError(columnAt(offset), "", std::move(what));
   }
+  // Calico's tokenizer reads a label as 1 to 512 label characters; a longer run is no label.
+  static constexpr size_t kMaxLabelLength = 512;
+  static std::optional<Error> labelTooLong(size_t offset, size_t length) {
+    return fail(offset, fmt::format("label too long ({} > {} bytes)", length, kMaxLabelLength));
+  }
   size_t labelLength() const {
     size_t end = pos_;
     while (end < input_.size() && isLabelChar(input_[end])) ++end;
@@ -107,6 +112,7 @@ class Lexer {
     if (startsWith("all(")) return emptyCall("all(", TokenKind::kAll);
     if (startsWith("global(")) return emptyCall("global(", TokenKind::kGlobal);
     if (size_t length = labelLength()) {
+      if (length > kMaxLabelLength) return labelTooLong(start, length);
       emit(TokenKind::kLabel, start, input_.substr(start, length));
       pos_ += length;
       return std::nullopt;
@@ -167,6 +173,7 @@ class Lexer {
     skipSpace();
     size_t length = labelLength();
     if (length == 0) return fail(pos_, "expected a label name after 'has('");
+    if (length > kMaxLabelLength) return labelTooLong(pos_, length);
     std::string_view label = input_.substr(pos_, length);
     pos_ += length;
     skipSpace();

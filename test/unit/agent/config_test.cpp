@@ -148,3 +148,13 @@ TEST_CASE("a setting the agent does not act on is a warning naming it, never sil
   CHECK(saidOf("FELIX_NOSUCHSETTING: is not an AgentConfiguration field") == 1);
   CHECK(r.config == MergeResult{}.config);
 }
+
+TEST_CASE("defaultEndpointToHostAction in any case, as Felix reads it") {
+  AgentConfigurationSpec global;
+  global.defaultEndpointToHostAction = "accept";
+  const MergeResult r = mergeConfig({&global, nullptr, {{"FELIX_DEFAULTENDPOINTTOHOSTACTION", "RETURN"}}});
+  CHECK(r.warnings.empty());
+  CHECK(r.config.defaultEndpointToHostAction == "Return");
+  const MergeResult g = mergeConfig({&global, nullptr, {}});
+  CHECK(g.config.defaultEndpointToHostAction == "Accept");
+}

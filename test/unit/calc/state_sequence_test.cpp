@@ -335,6 +335,22 @@ std::vector<Scenario> scenarios() {
         CHECK(dp.policy("default/untracked")->untracked());
       }});
 
+  // A Tartan rule naming a port without a protocol: the port of that name, whatever its protocol.
+  model::Rule anyProtocol;
+  anyProtocol.action = "Allow";
+  anyProtocol.destination.ports = {model::Port::named("dns")};
+  all.push_back(Scenario{
+      "a named port without a protocol resolves to that name's port of every protocol the pod gives it",
+      {up(ns("prod")), up(pod("prod", "web", kNode, "10.0.0.1", {{"app", "web"}})),
+       up(pod("prod", "resolver", "node2", "10.0.1.9", {{"app", "dns"}}, {},
+              {{"dns", 53, "UDP"}, {"dns", 53, "TCP"}, {"metrics", 9153, "TCP"}})),
+       up(gnp("to-dns", "default", 10, "app == 'web'", {}, {anyProtocol}))},
+      [](const FakeDataplane& dp) {
+        const auto& rule = ruleOf(dp, "default/to-dns", false, 0);
+        CHECK_FALSE(rule.has_protocol());
+        CHECK(setMembers(dp, rule.dst_named_port_ip_set_ids()) == Set{"10.0.1.9,udp:53", "10.0.1.9,tcp:53"});
+      }});
+
   auto withDefaultAllow = hep("h1-eth1", kNode, "eth1", {"192.168.1.1"}, {});
   withDefaultAllow.spec.profiles = {"projectcalico-default-allow", "no-such-profile"};
   all.push_back(Scenario{

@@ -138,13 +138,13 @@ items:
 TEST_CASE("numbers or strings decode as Calico reads them", "[model][codec]") {
   DecodeResult result = decode(gnp(R"(  ingress:
   - action: Allow
-    protocol: tcp
+    protocol: TCP
     destination:
       ports: [80, "443", "8000:8080", http-alt]
   - action: Allow
     protocol: 17
   - action: Allow
-    protocol: "sctp"
+    protocol: "SCTP"
     icmp: {}
     notProtocol: UDPLite
 )"),
@@ -157,7 +157,7 @@ TEST_CASE("numbers or strings decode as Calico reads them", "[model][codec]") {
   DecodeResult ok = decode(gnp(R"(  order: 1.5e2
   ingress:
   - action: Allow
-    protocol: tcp
+    protocol: TCP
     destination:
       ports: [80, "443", "8000:8080", http-alt]
   - action: Allow

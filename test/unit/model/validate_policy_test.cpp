@@ -103,6 +103,39 @@ TEST_CASE("policy rules are validated as Calico validates them", "[model][valida
   });
 }
 
+TEST_CASE("Calico's current validator: named ports need no protocol, enums ignore case, protocols do not",
+          "[model][validate]") {
+  checkCases({
+      {"a numeric port beside a named one still needs a protocol",
+       rule("    destination:\n      ports: [http, 80]\n"), "in.yaml:9:14", "spec.ingress[0].destination.ports",
+       "must set protocol"},
+      {"a named port with a protocol that has no ports", rule("    protocol: ICMP\n    destination:\n      ports: [http]\n"),
+       "in.yaml:10:14", "spec.ingress[0].destination.ports", "must set protocol"},
+      {"protocol names are case-sensitive", rule("    protocol: tcp\n"), "in.yaml:8:15", "spec.ingress[0].protocol",
+       "protocol name invalid"},
+      {"a notNets of 0.0.0.0/0", rule("    source:\n      notNets: [10.0.0.0/8, 0.0.0.0/0]\n"), "in.yaml:9:29",
+       "spec.ingress[0].source.notNets[1]", "holds every address"},
+      {"a notNets of ::/0", rule("    destination:\n      notNets: [\"::/0\"]\n"), "in.yaml:9:17",
+       "spec.ingress[0].destination.notNets[0]", "holds every address"},
+  });
+  const DecodeResult named = decode(rule("    destination:\n      ports: [http, metrics]\n"), "in.yaml");
+  INFO(errorsText(named));
+  CHECK(named.ok());
+  const DecodeResult felix = decode(R"(apiVersion: projectcalico.org/v3
+kind: FelixConfiguration
+metadata:
+  name: default
+spec:
+  logSeverityScreen: info
+  defaultEndpointToHostAction: accept
+  iptablesFilterDenyAction: reject
+  chainInsertMode: insert
+)",
+                                    "in.yaml");
+  INFO(errorsText(felix));
+  CHECK(felix.ok());
+}
+
 TEST_CASE("rules Tartan cannot enforce are refused, never widened to every peer", "[model][validate]") {
   checkCases({
       {"an ingress Allow from a Service",

@@ -183,11 +183,11 @@ TEST_CASE("an error is returned as a value with a readable message", "[selector]
 }
 
 TEST_CASE("an error quotes at most 40 characters of a label, however long the label", "[selector]") {
-  const std::string label(200000, 'x');
+  const std::string label(512, 'x');  // the longest a label may be
   const std::string shown = std::string(40, 'x') + "...";
   checkErrors({
-      {label + " y", 200002, "expected an operator after label '" + shown + "' ("},
-      {"has(" + label, 200005, "expected ')' to close 'has(" + shown + "'"},
+      {label + " y", 514, "expected an operator after label '" + shown + "' ("},
+      {"has(" + label, 517, "expected ')' to close 'has(" + shown + "'"},
       {"a == " + label, 6, "expected a string after ==, found label '" + shown + "'"},
       {"a == 'b' has(" + label + ")", 10, "unexpected 'has(" + shown + ")'"},
       {std::string(40, 'x') + " y", 42, "expected an operator after label '" + std::string(40, 'x') + "' ("},
@@ -200,4 +200,19 @@ TEST_CASE("an error quotes at most 40 characters of a label, however long the la
 }
 
 }  // namespace
+}  // namespace tartan::selector
+
+namespace tartan::selector {
+
+TEST_CASE("a label is at most 512 bytes, as Calico's tokenizer reads labels", "[selector]") {
+  const std::string max(512, 'a');
+  const std::string over(513, 'a');
+  CHECK(parse(max + " == 'x'"));
+  CHECK(parse("has(" + max + ")"));
+  checkErrors({
+      {over + " == 'x'", 1, "label too long (513 > 512 bytes)"},
+      {"a == 'b' && has(" + over + ")", 17, "label too long (513 > 512 bytes)"},
+  });
+}
+
 }  // namespace tartan::selector

@@ -268,8 +268,8 @@ TEST_CASE("deep nesting and long selectors parse", "[selector]") {
     REQUIRE(parsed);
     CHECK(parsed->canonical() == expected);
   }
-  SECTION("a long label and a long value") {
-    std::string key(5000, 'k');
+  SECTION("the longest label and a long value") {
+    std::string key(512, 'k');
     std::string value(100000, 'v');
     auto parsed = parse(key + " == '" + value + "'");
     REQUIRE(parsed);
