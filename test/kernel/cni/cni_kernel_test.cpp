@@ -1,0 +1,385 @@
+// tartan-cni as a runtime runs it: the built binary, CNI_* in its environment, the network
+// configuration on stdin, inside a node namespace that stands in for the host (`ip netns exec
+// <node> tartan-cni`), with CNI_NETNS a pod namespace of the test's own and a file datastore in
+// a temporary folder holding the pools. Proves Calico's layout in the kernel and the store after
+// ADD, traffic between two pods through the node, CHECK, DEL leaving nothing (twice), and that a
+// failure at any step leaves nothing behind.
+#include <tartan/cni/cni.hpp>
+#include <tartan/datastore/file_datastore.hpp>
+#include <tartan/ipam/ipam.hpp>
+#include <tartan/model/model.hpp>
+
+#include "support/netns.hpp"
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <string>
+
+using nlohmann::json;
+using tartan::test::NetNamespace;
+using tartan::test::shell;
+namespace datastore = tartan::datastore;
+namespace fs = std::filesystem;
+
+namespace {
+
+#define REQUIRE_NET_ADMIN()                                                                 \
+  do {                                                                                      \
+    if (!tartan::test::haveNetAdmin()) {                                                    \
+      WARN("SKIPPED: kernel_cni needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN) to create network " \
+           "namespaces; nothing was tested against the kernel");                            \
+      return;                                                                               \
+    }                                                                                       \
+  } while (false)
+
+std::string plugin() {
+  const char* dir = std::getenv("TARTAN_BINARY_DIR");
+  return std::string(dir != nullptr ? dir : ".") + "/src/cni/tartan-cni";
+}
+
+// A temporary folder, removed with everything in it.
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    std::string tmpl = (fs::temp_directory_path() / "tartan-cni-XXXXXX").string();
+    REQUIRE(mkdtemp(tmpl.data()) != nullptr);
+    path = tmpl;
+  }
+  ~TempDir() { fs::remove_all(path); }
+};
+
+struct Outcome {
+  int exitCode = -1;
+  std::string stdoutText;
+  std::string stderrText;
+  json output() const { return stdoutText.empty() ? json() : json::parse(stdoutText, nullptr, false); }
+};
+
+std::ostream& operator<<(std::ostream& os, const Outcome& o) {
+  return os << "exit " << o.exitCode << "\nstdout: " << o.stdoutText << "\nstderr: " << o.stderrText;
+}
+
+std::string readFile(const fs::path& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// The node, its store and pools; pods are namespaces the test passes as CNI_NETNS.
+struct Cluster {
+  NetNamespace node{"cni-node"};
+  TempDir dir;
+  std::string storeDir = (dir.path / "store").string();
+  std::unique_ptr<datastore::Datastore> store;
+  int runs = 0;
+
+  explicit Cluster(const std::string& pools) {
+    node.execOrThrow("sysctl -qw net.ipv4.ip_forward=1 && sysctl -qw net.ipv6.conf.all.forwarding=1");
+    // proxy_arp answers for 169.254.1.1 only when the node routes it out of another interface,
+    // as a real node's default route does: an uplink that goes nowhere carries it.
+    node.execOrThrow("ip link add uplink type veth peer name uplink-peer && ip link set uplink-peer up && "
+                     "ip link set uplink up && ip route add default dev uplink && "
+                     "ip -6 route add default dev uplink");
+    store = datastore::openFileDatastore(storeDir).value();
+    apply(pools);
+  }
+
+  void apply(const std::string& yaml) {
+    auto decoded = tartan::model::decode(yaml, "test");
+    INFO(yaml);
+    REQUIRE(decoded.ok());
+    for (const auto& resource : decoded.resources) {
+      const auto& meta = tartan::model::metadata(resource);
+      datastore::Key key{std::string(tartan::model::kindName(tartan::model::kindOf(resource))), meta.namespaceName,
+                         meta.name};
+      REQUIRE(store->apply(key, tartan::model::encodeYaml(resource)).has_value());
+    }
+  }
+
+  std::string conf(const std::string& extraIpam = "", const std::string& extra = "") const {
+    return R"({"cniVersion":"1.0.0","name":"k8s-pod-network","type":"tartan-cni","nodename":"node-a",)"
+           R"("datastore":"file:)" + storeDir + R"(",)" + extra +
+           R"("ipam":{"type":"calico-ipam")" + extraIpam + "}}";
+  }
+
+  // Runs the plugin in the node namespace as a runtime would.
+  Outcome run(const std::string& command, const std::string& containerID, const std::string& netns,
+              const std::string& pod, const std::string& stdinText, const std::string& ifName = "eth0") {
+    int n = runs++;
+    fs::path in = dir.path / ("in-" + std::to_string(n));
+    fs::path out = dir.path / ("out-" + std::to_string(n));
+    fs::path err = dir.path / ("err-" + std::to_string(n));
+    std::ofstream(in) << stdinText;
+    std::string env = "CNI_COMMAND=" + command + " CNI_CONTAINERID=" + containerID + " CNI_IFNAME=" + ifName +
+                      " CNI_PATH=/usr/lib/cni";
+    if (!netns.empty()) env += " CNI_NETNS=" + netns;
+    if (!pod.empty()) env += " 'CNI_ARGS=IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=" + pod + "'";
+    auto result = shell("ip netns exec " + node.name() + " env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin " + env + " " +
+                        plugin() + " <" + in.string() + " >" + out.string() + " 2>" + err.string());
+    return Outcome{result.exitCode, readFile(out), readFile(err)};
+  }
+
+  bool hasLink(const std::string& ns, const std::string& name) const {
+    return shell("ip -n " + ns + " link show dev " + name + " >/dev/null 2>&1").exitCode == 0;
+  }
+  std::string sysctl(const std::string& path) const {
+    auto r = node.exec("cat /proc/sys/net/" + path);
+    return r.exitCode == 0 ? r.output.substr(0, r.output.find('\n')) : "<" + r.output + ">";
+  }
+  std::optional<tartan::model::WorkloadEndpoint> endpoint(const std::string& name) {
+    auto kv = store->get({"WorkloadEndpoint", "default", name});
+    if (!kv) return std::nullopt;
+    auto decoded = tartan::model::decode(kv->value, name);
+    REQUIRE(decoded.ok());
+    return std::get<tartan::model::WorkloadEndpoint>(decoded.resources.front());
+  }
+  std::vector<std::string> allocated(const std::string& containerID) {
+    tartan::ipam::Ipam ipam(*store);
+    auto ips = ipam.ipsByHandle(tartan::ipam::podHandleID(containerID));
+    return ips ? *ips : std::vector<std::string>{};
+  }
+  // Every cali* interface of the node.
+  std::string caliLinks() const { return node.exec("ip -o link show | grep -o 'cali[0-9a-f]*' || true").output; }
+};
+
+const char* kPools = R"(
+apiVersion: projectcalico.org/v3
+kind: IPPool
+metadata: {name: pool4}
+spec: {cidr: 10.65.0.0/24, blockSize: 26}
+---
+apiVersion: projectcalico.org/v3
+kind: IPPool
+metadata: {name: pool6}
+spec: {cidr: "fd00:65::/120", blockSize: 122}
+)";
+
+// One TCP connection from `client` to `ip`:`port` in `server`, retried for up to 10 s. The
+// listener accepts one connection and ends (or its timeout ends it).
+bool tcpReaches(const NetNamespace& client, const NetNamespace& server, const std::string& ip, int port) {
+  bool v6 = ip.find(':') != std::string::npos;
+  std::string host = v6 ? "[" + ip + "]" : ip;
+  std::string p = std::to_string(port);
+  server.execOrThrow(std::string("timeout 15 socat -u ") + (v6 ? "TCP6" : "TCP4") + "-LISTEN:" + p + ",bind=" + host +
+                     ",reuseaddr OPEN:/dev/null >/dev/null 2>&1 &");
+  auto r = client.exec(std::string("for i in $(seq 50); do echo hello | timeout 2 socat -u STDIN ") +
+                       (v6 ? "TCP6:" : "TCP4:") + host + ":" + p + " 2>/dev/null && exit 0; sleep 0.2; done; exit 1");
+  return r.exitCode == 0;
+}
+
+std::string addressOf(const json& result, char family) {
+  for (const auto& ip : result["ips"]) {
+    std::string address = ip["address"].get<std::string>();
+    bool v6 = address.find(':') != std::string::npos;
+    if (v6 == (family == '6')) return address.substr(0, address.find('/'));
+  }
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE("ADD gives two pods Calico's layout and they talk through the node; DEL leaves nothing") {
+  REQUIRE_NET_ADMIN();
+  Cluster cluster(kPools);
+  cluster.apply(R"(
+apiVersion: v1
+kind: Pod
+metadata: {name: web-0, namespace: default, labels: {app: web}}
+spec: {serviceAccountName: web-sa}
+)");
+  NetNamespace podA("cni-a");
+  NetNamespace podB("cni-b");
+  const std::string conf = cluster.conf(R"(,"assign_ipv6":"true")");
+
+  auto addA = cluster.run("ADD", "ctr-a", podA.path(), "web-0", conf);
+  INFO(addA);
+  REQUIRE(addA.exitCode == 0);
+  auto addB = cluster.run("ADD", "ctr-b", podB.path(), "web-1", conf);
+  INFO(addB);
+  REQUIRE(addB.exitCode == 0);
+
+  json result = addA.output();
+  const std::string vethA = tartan::cni::hostVethName("default", "web-0");
+  const std::string ipA = addressOf(result, '4');
+  const std::string ip6A = addressOf(result, '6');
+  const std::string ipB = addressOf(addB.output(), '4');
+  const std::string ip6B = addressOf(addB.output(), '6');
+  REQUIRE_FALSE(ipA.empty());
+  REQUIRE_FALSE(ip6A.empty());
+
+  SECTION("the result is CNI 1.0: both ends, the addresses on the pod's, the gateway routes") {
+    CHECK(result["cniVersion"] == "1.0.0");
+    CHECK(result["interfaces"][0] == json{{"name", vethA}, {"mac", "ee:ee:ee:ee:ee:ee"}});
+    CHECK(result["interfaces"][1]["name"] == "eth0");
+    CHECK(result["interfaces"][1]["sandbox"] == podA.path());
+    CHECK(result["ips"][0]["interface"] == 1);
+    CHECK(result["routes"] == json::parse(R"([{"dst":"0.0.0.0/0","gw":"169.254.1.1"},
+                                             {"dst":"::/0","gw":"fe80::ecee:eeff:feee:eeee"}])"));
+  }
+
+  SECTION("the pod has its /32 and /128, a link route to 169.254.1.1 and default routes") {
+    std::string addr = podA.execOrThrow("ip addr show dev eth0");
+    CHECK(addr.find("inet " + ipA + "/32") != std::string::npos);
+    CHECK(addr.find("inet6 " + ip6A + "/128") != std::string::npos);
+    std::string routes = podA.execOrThrow("ip route");
+    CHECK(routes.find("default via 169.254.1.1 dev eth0") != std::string::npos);
+    CHECK(routes.find("169.254.1.1 dev eth0 scope link") != std::string::npos);
+    CHECK(podA.execOrThrow("ip -6 route").find("default via fe80::ecee:eeff:feee:eeee dev eth0") != std::string::npos);
+  }
+
+  SECTION("the host has the veth (MAC, up), the sysctls and the routes to the pod") {
+    std::string link = cluster.node.execOrThrow("ip link show dev " + vethA);
+    CHECK(link.find("ee:ee:ee:ee:ee:ee") != std::string::npos);
+    CHECK(link.find(",UP") != std::string::npos);
+    CHECK(cluster.sysctl("ipv4/conf/" + vethA + "/proxy_arp") == "1");
+    CHECK(cluster.sysctl("ipv4/neigh/" + vethA + "/proxy_delay") == "0");
+    CHECK(cluster.sysctl("ipv4/conf/" + vethA + "/forwarding") == "1");
+    CHECK(cluster.sysctl("ipv6/conf/" + vethA + "/accept_ra") == "0");
+    CHECK(cluster.sysctl("ipv6/conf/" + vethA + "/forwarding") == "1");
+    CHECK(cluster.node.execOrThrow("ip route show " + ipA).find("dev " + vethA + " scope link") != std::string::npos);
+    CHECK(cluster.node.execOrThrow("ip -6 route show " + ip6A).find("dev " + vethA) != std::string::npos);
+  }
+
+  SECTION("the WorkloadEndpoint and the allocation are in the store") {
+    auto wep = cluster.endpoint("node--a-k8s-web--0-eth0");
+    REQUIRE(wep);
+    CHECK(wep->spec.containerID == "ctr-a");
+    CHECK(wep->spec.node == "node-a");
+    CHECK(wep->spec.interfaceName == vethA);
+    CHECK(wep->spec.ipNetworks == std::vector<std::string>{ipA + "/32", ip6A + "/128"});
+    CHECK(wep->spec.mac == result["interfaces"][1]["mac"]);
+    CHECK(wep->metadata.labels.at("app") == "web");  // from the Pod in the store
+    CHECK(wep->spec.profiles == std::vector<std::string>{"kns.default", "ksa.default.web-sa"});
+    CHECK(cluster.allocated("ctr-a") == std::vector<std::string>{ipA, ip6A});
+  }
+
+  SECTION("pods reach each other through the node over TCP, IPv4 and IPv6") {
+    CHECK(tcpReaches(podA, podB, ipB, 8080));
+    // The host end's link-local (the pods' IPv6 gateway) may still be in DAD: tcpReaches retries.
+    CHECK(tcpReaches(podA, podB, ip6B, 8081));
+    CHECK(tcpReaches(podB, podA, ipA, 8082));
+  }
+
+  SECTION("CHECK agrees with prevResult, and fails when the pod's address is gone") {
+    std::string withPrev = cluster.conf(R"(,"assign_ipv6":"true")", R"("prevResult":)" + addA.stdoutText + ",");
+    auto check = cluster.run("CHECK", "ctr-a", podA.path(), "web-0", withPrev);
+    INFO(check);
+    CHECK(check.exitCode == 0);
+    podA.execOrThrow("ip addr del " + ipA + "/32 dev eth0");
+    auto broken = cluster.run("CHECK", "ctr-a", podA.path(), "web-0", withPrev);
+    CHECK(broken.exitCode != 0);
+    CHECK(broken.output()["code"] == 999);
+  }
+
+  SECTION("DEL of another container keeps the pod; DEL removes everything; DEL again succeeds") {
+    auto other = cluster.run("DEL", "ctr-old", "", "web-0", conf);
+    INFO(other);
+    CHECK(other.exitCode == 0);
+    CHECK(cluster.endpoint("node--a-k8s-web--0-eth0"));
+    CHECK(cluster.hasLink(cluster.node.name(), vethA));
+
+    auto del = cluster.run("DEL", "ctr-a", podA.path(), "web-0", conf);
+    INFO(del);
+    CHECK(del.exitCode == 0);
+    CHECK_FALSE(cluster.hasLink(cluster.node.name(), vethA));
+    CHECK_FALSE(cluster.hasLink(podA.name(), "eth0"));
+    CHECK_FALSE(cluster.endpoint("node--a-k8s-web--0-eth0"));
+    CHECK(cluster.allocated("ctr-a").empty());
+    CHECK(cluster.node.execOrThrow("ip route show " + ipA).empty());
+
+    auto again = cluster.run("DEL", "ctr-a", podA.path(), "web-0", conf);
+    INFO(again);
+    CHECK(again.exitCode == 0);
+    auto gone = cluster.run("DEL", "ctr-a", "/run/netns/tt-no-such-namespace", "web-0", conf);
+    INFO(gone);
+    CHECK(gone.exitCode == 0);
+    // The other pod is untouched.
+    CHECK(cluster.endpoint("node--a-k8s-web--1-eth0"));
+    CHECK(podB.exec("ip addr show dev eth0").output.find(ipB) != std::string::npos);
+  }
+}
+
+TEST_CASE("a failed ADD leaves nothing behind") {
+  REQUIRE_NET_ADMIN();
+  Cluster cluster(kPools + std::string(R"(
+---
+apiVersion: projectcalico.org/v3
+kind: IPPool
+metadata: {name: tiny}
+spec: {cidr: 10.66.0.0/32, blockSize: 32, assignmentMode: Manual}
+)"));
+  NetNamespace pod("cni-f");
+  const std::string veth = tartan::cni::hostVethName("default", "fail-0");
+  auto nothingLeft = [&](const std::string& containerID) {
+    CHECK_FALSE(cluster.hasLink(cluster.node.name(), veth));
+    CHECK(cluster.caliLinks().empty());
+    CHECK_FALSE(cluster.hasLink(pod.name(), "eth0"));
+    CHECK_FALSE(cluster.endpoint("node--a-k8s-fail--0-eth0"));
+    CHECK(cluster.allocated(containerID).empty());
+    CHECK(cluster.node.execOrThrow("ip route show; ip -6 route show").find("cali") == std::string::npos);
+  };
+
+  SECTION("a CNI_NETNS that does not exist") {
+    auto add = cluster.run("ADD", "ctr-f", "/run/netns/tt-no-such-namespace", "fail-0", cluster.conf());
+    INFO(add);
+    CHECK(add.exitCode != 0);
+    CHECK(add.output()["code"] == 3);
+    nothingLeft("ctr-f");
+  }
+
+  SECTION("the pod already has an interface of that name: the veth cannot be made") {
+    pod.execOrThrow("ip link add eth0 type veth peer name eth0-peer");
+    auto add = cluster.run("ADD", "ctr-f", pod.path(), "fail-0", cluster.conf());
+    INFO(add);
+    CHECK(add.exitCode != 0);
+    CHECK(add.output()["code"] == 999);
+    CHECK(cluster.caliLinks().empty());
+    CHECK(cluster.allocated("ctr-f").empty());
+    CHECK_FALSE(cluster.endpoint("node--a-k8s-fail--0-eth0"));
+  }
+
+  SECTION("the host already routes the pod's address elsewhere: undone after veth, addresses and routes") {
+    cluster.node.execOrThrow("ip link add blocker type veth peer name blocker-peer && ip link set blocker up && "
+                             "ip route add 10.66.0.0/32 dev blocker");
+    auto add = cluster.run("ADD", "ctr-f", pod.path(), "fail-0", cluster.conf(R"(,"ipv4_pools":["tiny"])"));
+    INFO(add);
+    CHECK(add.exitCode != 0);
+    CHECK(add.output()["code"] == 999);
+    cluster.node.execOrThrow("ip link del blocker");
+    nothingLeft("ctr-f");
+  }
+
+  SECTION("the pool is exhausted") {
+    NetNamespace first("cni-g");
+    auto taken = cluster.run("ADD", "ctr-g", first.path(), "fill-0", cluster.conf(R"(,"ipv4_pools":["tiny"])"));
+    INFO(taken);
+    REQUIRE(taken.exitCode == 0);
+    auto add = cluster.run("ADD", "ctr-f", pod.path(), "fail-0", cluster.conf(R"(,"ipv4_pools":["tiny"])"));
+    INFO(add);
+    CHECK(add.exitCode != 0);
+    CHECK(add.output()["code"] == 999);
+    CHECK_FALSE(cluster.hasLink(cluster.node.name(), veth));
+    CHECK_FALSE(cluster.hasLink(pod.name(), "eth0"));
+    CHECK(cluster.allocated("ctr-f").empty());
+    CHECK(cluster.run("DEL", "ctr-g", first.path(), "fill-0", cluster.conf()).exitCode == 0);
+    nothingLeft("ctr-f");
+  }
+
+  SECTION("bad input is refused before anything is done, with the spec's codes") {
+    auto noIfname = cluster.run("ADD", "ctr-f", pod.path(), "fail-0", cluster.conf(), "");
+    CHECK(noIfname.exitCode != 0);
+    CHECK(noIfname.output()["code"] == 7);
+    auto badConf = cluster.run("ADD", "ctr-f", pod.path(), "fail-0", R"({"cniVersion":"1.0.0","name":"n"})");
+    CHECK(badConf.exitCode != 0);
+    CHECK(badConf.output()["code"] == 4);
+    auto version = cluster.run("VERSION", "", "", "", R"({"cniVersion":"1.0.0"})");
+    CHECK(version.exitCode == 0);
+    CHECK(version.output()["supportedVersions"] == json{"0.3.0", "0.3.1", "0.4.0", "1.0.0"});
+    nothingLeft("ctr-f");
+  }
+}
