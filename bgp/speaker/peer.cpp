@@ -328,6 +328,20 @@ void Peer::connect(const ConnectionPtr& c) {
   boost::system::error_code ec;
   const auto epoch = ++c->epoch;
   c->socket.close(ec);
+  // A retry (Active -> Connect) reuses the Connection, its FSM and timers, for a new TCP
+  // connection: nothing of the old socket may carry over. Not the start of a message it had read
+  // (the new connection's OPEN was framed behind it: a header error). Not a close left pending by
+  // a hang-up handled before our OPEN's write completed (GoBGP hangs up on every connection for
+  // 5 s after a session drops, and with two I/O threads that happens): it closed the new
+  // connection right after our OPEN, behind the FSM's back, which sat in OpenSent until the hold
+  // timer, while the peer saw its attempt fail and, as helper, dropped the routes it kept for us.
+  c->out.clear();
+  c->writing = false;  // an old write completes with an old epoch, and leaves this alone
+  c->closeAfterWrite = false;
+  c->inUsed = 0;
+  c->readPaused = false;
+  c->notified = false;
+  c->rx = c->tx = CodecContext{};
   const tcp::endpoint remote(toAsio(spec_.address), spec_.port);
   c->socket.open(remote.protocol(), ec);
   if (!ec && sourceAddress_ && sourceAddress_->family == spec_.address.family) {
@@ -510,8 +524,9 @@ void Peer::flushWrites(const ConnectionPtr& c) {
   asio::async_write(c->socket, asio::buffer(*buffer),
                     asio::bind_executor(strand_, [self = shared_from_this(), c, buffer, epoch](
                                                      const boost::system::error_code& ec, std::size_t) {
-                      c->writing = false;
+                      // A write of a socket since closed: `writing` is the new socket's now.
                       if (c->epoch != epoch) return;
+                      c->writing = false;
                       if (ec) {
                         c->out.clear();
                         if (c->closeAfterWrite) {

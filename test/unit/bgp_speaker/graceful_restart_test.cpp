@@ -34,11 +34,14 @@ constexpr const char* kPeerAddress = "127.0.0.3";
 constexpr const char* kPeerRoute = "10.65.2.0/26";
 
 // The speaker under test, its peer at 127.0.0.3 on a port where nobody listens (so every session
-// is the one the scripted peer opens), our restart-time cap `ownRestartTime`.
+// is the one the scripted peer opens, unless a test listens on `peerPort`), our restart-time cap
+// `ownRestartTime`.
 struct Helper {
   // `preserved`: routes a previous run of the speaker left in the kernel (it restarts).
-  explicit Helper(std::uint16_t ownRestartTime, const std::vector<std::string>& preserved = {})
-      : port(freePort(kSpeakerAddress)) {
+  // `threads`: I/O threads running the speaker (tartan-bgpd runs two).
+  explicit Helper(std::uint16_t ownRestartTime, const std::vector<std::string>& preserved = {},
+                  int threads = 1)
+      : port(freePort(kSpeakerAddress)), peerPort(freePort(kPeerAddress)) {
     SpeakerOptions o;
     o.listenPort = port;
     o.timers.holdTime = 9;
@@ -54,7 +57,7 @@ struct Helper {
       REQUIRE(table->applyRoutes(std::span(&add, 1)).has_value());
     }
     speaker = std::make_unique<Speaker>(io, o, std::move(t));
-    thread = std::thread([this] { io.run(); });
+    for (int i = 0; i < threads; ++i) pool.emplace_back([this] { io.run(); });
 
     SpeakerConfig c;
     c.nodeName = "a";
@@ -66,7 +69,7 @@ struct Helper {
     p.key = "peer/scripted/127.0.0.3";
     p.type = PeerType::kGlobal;
     p.address = *Address::parse(kPeerAddress);
-    p.port = freePort(kPeerAddress);
+    p.port = peerPort;
     p.peerAs = 64512;
     p.localAs = 64512;
     p.restartTime = ownRestartTime;
@@ -78,7 +81,7 @@ struct Helper {
     speaker.reset();
     work.reset();
     io.stop();
-    thread.join();
+    for (auto& t : pool) t.join();
   }
   bool established() {
     auto r = speaker->report(false);
@@ -86,11 +89,12 @@ struct Helper {
   }
 
   std::uint16_t port;
+  std::uint16_t peerPort;
   asio::io_context io;
   asio::executor_work_guard<asio::io_context::executor_type> work{io.get_executor()};
   LockedTable* table = nullptr;
   std::unique_ptr<Speaker> speaker;
-  std::thread thread;
+  std::vector<std::thread> pool;
 };
 
 // A BGP peer as a script: blocking socket, hold time 0 (no KEEPALIVEs needed), iBGP.
@@ -109,6 +113,31 @@ class ScriptedPeer {
       std::this_thread::sleep_for(50ms);
     }
     REQUIRE_FALSE(ec);
+    handshake(gr);
+  }
+  // Takes the speaker's own connection on `listener` (within a bounded wait) and completes the
+  // OPEN exchange on it.
+  ScriptedPeer(tcp::acceptor& listener, std::optional<GracefulRestartCap> gr) {
+    REQUIRE(acceptWithin(listener, socket_, 5s));
+    handshake(gr);
+  }
+
+  // Waits at most `limit` for a connection on `listener` (never blocks for good).
+  static bool acceptWithin(tcp::acceptor& listener, tcp::socket& socket, std::chrono::milliseconds limit) {
+    listener.non_blocking(true);
+    boost::system::error_code ec;
+    const bool accepted = eventually(
+        [&] {
+          listener.accept(socket, ec);
+          return !ec;
+        },
+        limit, 10ms);
+    if (accepted) socket.non_blocking(false);
+    return accepted;
+  }
+
+ private:
+  void handshake(const std::optional<GracefulRestartCap>& gr) {
     Open open;
     open.myAs = 64512;
     open.holdTime = 0;
@@ -128,6 +157,7 @@ class ScriptedPeer {
     }
   }
 
+ public:
   void announce() {
     Update u;
     u.attributes.origin = Origin::kIgp;
@@ -315,4 +345,45 @@ TEST_CASE(
       CHECK(gr->families[0].forwardingPreserved);
     }
   }
+}
+
+TEST_CASE(
+    "a peer that hangs up on our connections while it restarts, as GoBGP does for 5 s after a "
+    "session drops, gets a clean connection at the next retry once it answers",
+    "[bgp][speaker][graceful-restart]") {
+  // A retry reuses the connection's FSM and timers, not what the socket it had left behind: not
+  // the start of a message it had read (which framed the next connection's OPEN wrongly), not a
+  // close still pending from a hang-up during our OPEN's write (which closed the next connection
+  // right after its OPEN: the peer's attempt failed, and a helper then dropped our routes). Several
+  // I/O threads, as tartan-bgpd runs, so that hang-ups also land while our OPEN is being written.
+  Helper helper(120, {}, 4);
+  asio::io_context io;
+  tcp::acceptor peer(io, {asio::ip::make_address(kPeerAddress), helper.peerPort});
+  for (int i = 0; i < 4; ++i) {
+    INFO("hang-up " << i);
+    tcp::socket hungUp(io);
+    REQUIRE(ScriptedPeer::acceptWithin(peer, hungUp, 5s));  // ConnectRetry is 1 s
+    if (i < 3) {
+      hungUp.close();  // at once, our OPEN unread
+      continue;
+    }
+    // Last, our OPEN read (so that the close is a FIN, not a reset), then the start of a header:
+    // the connection that follows is the one that must carry the session.
+    std::vector<std::uint8_t> header(19);
+    asio::read(hungUp, asio::buffer(header));
+    std::vector<std::uint8_t> body((std::size_t{header[16]} << 8 | header[17]) - 19);
+    asio::read(hungUp, asio::buffer(body));
+    const std::vector<std::uint8_t> marker(10, 0xff);
+    asio::write(hungUp, asio::buffer(marker));
+    hungUp.close();
+  }
+  // The peer answers now: the next connection carries the session, for good. Not merely some
+  // later one: a connection we spoil and drop is followed by another within the idle hold.
+  ScriptedPeer answering(peer, grCap(120, false, true));
+  REQUIRE(eventually([&] { return helper.established(); }, 5s));
+  answering.announce();
+  CHECK(eventually([&] { return helper.table->has(kPeerRoute); }, 5s));
+  tcp::socket another(io);
+  CHECK_FALSE(ScriptedPeer::acceptWithin(peer, another, 2s));
+  CHECK(helper.established());
 }
