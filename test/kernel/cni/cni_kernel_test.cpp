@@ -109,7 +109,8 @@ struct Cluster {
 
   // Runs the plugin in the node namespace as a runtime would.
   Outcome run(const std::string& command, const std::string& containerID, const std::string& netns,
-              const std::string& pod, const std::string& stdinText, const std::string& ifName = "eth0") {
+              const std::string& pod, const std::string& stdinText, const std::string& ifName = "eth0",
+              const std::string& binary = plugin()) {
     int n = runs++;
     fs::path in = dir.path / ("in-" + std::to_string(n));
     fs::path out = dir.path / ("out-" + std::to_string(n));
@@ -120,7 +121,7 @@ struct Cluster {
     if (!netns.empty()) env += " CNI_NETNS=" + netns;
     if (!pod.empty()) env += " 'CNI_ARGS=IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=" + pod + "'";
     auto result = shell("ip netns exec " + node.name() + " env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin " + env + " " +
-                        plugin() + " <" + in.string() + " >" + out.string() + " 2>" + err.string());
+                        binary + " <" + in.string() + " >" + out.string() + " 2>" + err.string());
     return Outcome{result.exitCode, readFile(out), readFile(err)};
   }
 
@@ -161,14 +162,18 @@ spec: {cidr: "fd00:65::/120", blockSize: 122}
 
 // One TCP connection from `client` to `ip`:`port` in `server`, retried for up to 10 s. The
 // listener accepts one connection and ends (or its timeout ends it).
-bool tcpReaches(const NetNamespace& client, const NetNamespace& server, const std::string& ip, int port) {
+// With a connect address and port: the listener is at ip:port, the client dials those instead.
+bool tcpReaches(const NetNamespace& client, const NetNamespace& server, const std::string& ip, int port,
+                std::string connectIp = "", int connectPort = 0) {
+  if (connectIp.empty()) connectIp = ip;
+  if (connectPort == 0) connectPort = port;
+  auto bracket = [](const std::string& a) { return a.find(':') != std::string::npos ? "[" + a + "]" : a; };
   bool v6 = ip.find(':') != std::string::npos;
-  std::string host = v6 ? "[" + ip + "]" : ip;
-  std::string p = std::to_string(port);
-  server.execOrThrow(std::string("timeout 15 socat -u ") + (v6 ? "TCP6" : "TCP4") + "-LISTEN:" + p + ",bind=" + host +
-                     ",reuseaddr OPEN:/dev/null >/dev/null 2>&1 &");
+  server.execOrThrow(std::string("timeout 15 socat -u ") + (v6 ? "TCP6" : "TCP4") + "-LISTEN:" + std::to_string(port) +
+                     ",bind=" + bracket(ip) + ",reuseaddr OPEN:/dev/null >/dev/null 2>&1 &");
   auto r = client.exec(std::string("for i in $(seq 50); do echo hello | timeout 2 socat -u STDIN ") +
-                       (v6 ? "TCP6:" : "TCP4:") + host + ":" + p + " 2>/dev/null && exit 0; sleep 0.2; done; exit 1");
+                       (v6 ? "TCP6:" : "TCP4:") + bracket(connectIp) + ":" + std::to_string(connectPort) +
+                       " 2>/dev/null && exit 0; sleep 0.2; done; exit 1");
   return r.exitCode == 0;
 }
 
@@ -382,4 +387,64 @@ spec: {cidr: 10.66.0.0/32, blockSize: 32, assignmentMode: Manual}
     CHECK(version.output()["supportedVersions"] == json{"0.3.0", "0.3.1", "0.4.0", "1.0.0"});
     nothingLeft("ctr-f");
   }
+}
+
+TEST_CASE("chained with the standard portmap plugin: a hostPort reaches the pod, DEL takes it away") {
+  REQUIRE_NET_ADMIN();
+  const std::string portmap = "/usr/lib/cni/portmap";
+  if (!fs::exists(portmap)) {
+    WARN("portmap is not installed (containernetworking-plugins): the chaining case proved nothing");
+    return;
+  }
+  Cluster cluster(kPools);
+  cluster.node.execOrThrow("ip addr add 192.0.2.10/24 dev uplink");
+  NetNamespace client("cni-c");
+  NetNamespace server("cni-s");
+
+  // A runtime's conflist: each plugin gets cniVersion and name, the previous result as
+  // prevResult, and the runtime's portMappings.
+  json conflist = json::parse(R"({"cniVersion":"1.0.0","name":"k8s-pod-network","plugins":[
+      {"type":"tartan-cni","nodename":"node-a","ipam":{"type":"calico-ipam"}},
+      {"type":"portmap","snat":true,"capabilities":{"portMappings":true}}]})");
+  conflist["plugins"][0]["datastore"] = "file:" + cluster.storeDir;
+  auto confFor = [&](size_t index, const json& prevResult) {
+    json conf = conflist["plugins"][index];
+    conf["cniVersion"] = conflist["cniVersion"];
+    conf["name"] = conflist["name"];
+    if (!prevResult.is_null()) conf["prevResult"] = prevResult;
+    if (conf["type"] == "portmap")
+      conf["runtimeConfig"] = json::parse(R"({"portMappings":[{"hostPort":9090,"containerPort":8080,"protocol":"tcp"}]})");
+    return conf.dump();
+  };
+
+  auto addClient = cluster.run("ADD", "ctr-c", client.path(), "client-0", confFor(0, nullptr));
+  INFO(addClient);
+  REQUIRE(addClient.exitCode == 0);
+  auto addServer = cluster.run("ADD", "ctr-s", server.path(), "server-0", confFor(0, nullptr));
+  INFO(addServer);
+  REQUIRE(addServer.exitCode == 0);
+  auto mapped = cluster.run("ADD", "ctr-s", server.path(), "server-0", confFor(1, addServer.output()), "eth0", portmap);
+  INFO(mapped);
+  REQUIRE(mapped.exitCode == 0);
+  CHECK(mapped.output()["ips"] == addServer.output()["ips"]);  // portmap passes our result on
+  const std::string serverIp = addressOf(addServer.output(), '4');
+
+  CHECK(cluster.node.execOrThrow("iptables-save -t nat").find("--dport 9090") != std::string::npos);
+  CHECK(tcpReaches(client, server, serverIp, 8080, "192.0.2.10", 9090));
+  auto checked = cluster.run("CHECK", "ctr-s", server.path(), "server-0", confFor(0, addServer.output()));
+  INFO(checked);
+  CHECK(checked.exitCode == 0);
+
+  // DEL runs the chain in reverse.
+  auto unmapped = cluster.run("DEL", "ctr-s", server.path(), "server-0", confFor(1, addServer.output()), "eth0", portmap);
+  INFO(unmapped);
+  CHECK(unmapped.exitCode == 0);
+  auto del = cluster.run("DEL", "ctr-s", server.path(), "server-0", confFor(0, addServer.output()));
+  INFO(del);
+  CHECK(del.exitCode == 0);
+  CHECK(cluster.node.execOrThrow("iptables-save -t nat").find("--dport 9090") == std::string::npos);
+  CHECK_FALSE(cluster.hasLink(cluster.node.name(), tartan::cni::hostVethName("default", "server-0")));
+  CHECK(cluster.allocated("ctr-s").empty());
+  CHECK(cluster.run("DEL", "ctr-c", client.path(), "client-0", confFor(0, nullptr)).exitCode == 0);
+  CHECK(cluster.caliLinks().empty());
 }
