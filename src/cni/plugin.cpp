@@ -160,6 +160,43 @@ CniResult<void> podIpv6Sysctls(int netnsFd, const std::string& ifName) {
   return {};
 }
 
+AddResult resultFor(const NetConf& conf, const Environment& env, const std::string& hostVeth,
+                    const std::string& podMac, const std::vector<netlink::Prefix>& addresses) {
+  AddResult result;
+  result.cniVersion = conf.cniVersion;
+  result.interfaces.push_back({hostVeth, std::string(kHostVethMac), ""});
+  result.interfaces.push_back({env.ifName, podMac, env.netns});
+  bool v4 = false;
+  bool v6 = false;
+  for (const auto& address : addresses) {
+    result.ips.push_back({address.toString(), "", 1});
+    (address.family() == netlink::Family::V4 ? v4 : v6) = true;
+  }
+  if (v4) result.routes.push_back({"0.0.0.0/0", std::string(kIpv4Gateway)});
+  if (v6) result.routes.push_back({"::/0", std::string(kIpv6Gateway)});
+  return result;
+}
+
+// The result of an earlier ADD of this very container, if it completed: its endpoint is stored
+// and both ends of its veth are there.
+std::optional<AddResult> repeatedAdd(const Environment& env, const NetConf& conf, const std::string& node,
+                                     datastore::Datastore& store, PodSockets& pod, netlink::Netlink& hostNl) {
+  auto key = endpointKey(node, env);
+  auto kv = store.get(key);
+  if (!kv) return std::nullopt;
+  auto wep = decodeOne<model::WorkloadEndpoint>(kv->value, key.toString());
+  if (!wep || wep->spec.containerID != env.containerID) return std::nullopt;
+  auto podLink = pod.routes->linkByName(env.ifName);
+  if (!podLink || !hostNl.linkByName(wep->spec.interfaceName)) return std::nullopt;
+  std::vector<netlink::Prefix> addresses;
+  for (const auto& net : wep->spec.ipNetworks) {
+    auto prefix = netlink::Prefix::parse(net);
+    if (!prefix) return std::nullopt;
+    addresses.push_back(*prefix);
+  }
+  return resultFor(conf, env, wep->spec.interfaceName, netlink::macToString(podLink->mac), addresses);
+}
+
 CniResult<AddResult> add(const Environment& env, const NetConf& conf) {
   const std::string node = nodeName(conf);
   int rawFd = -1;
@@ -187,11 +224,19 @@ CniResult<AddResult> add(const Environment& env, const NetConf& conf) {
     }
   }
 
+  // An ADD repeated for a container whose ADD completed (a runtime that retries after a timeout)
+  // answers with what is there; one whose ADD did not complete starts again from nothing.
+  const std::string handle = ipam::podHandleID(env.containerID);
+  if (auto done = repeatedAdd(env, conf, node, *store, pod, **hostNl)) return *done;
+  if (auto held = ipam.ipsByHandle(handle); held && !held->empty()) {
+    if (auto released = ipam.releaseByHandle(handle); !released) return ipamError(released.error());
+  }
+
   // 1. Addresses.
   ipam::AutoAssignArgs request;
   request.num4 = conf.assignIpv4 ? 1 : 0;
   request.num6 = conf.assignIpv6 ? 1 : 0;
-  request.handleID = ipam::podHandleID(env.containerID);
+  request.handleID = handle;
   request.hostname = node;
   request.attributes = {{"namespace", env.podNamespace}, {"pod", env.podName}, {"node", node}};
   request.ipv4Pools = conf.ipv4Pools;
@@ -234,8 +279,6 @@ CniResult<AddResult> add(const Environment& env, const NetConf& conf) {
   for (const auto& address : addresses)
     if (auto added = pod.links->addAddress(podLink->ifindex, address, true); !added)
       return pluginError("cannot add " + address.toString() + " to the pod", added.error());
-  AddResult result;
-  result.cniVersion = conf.cniVersion;
   if (haveV4) {
     auto gateway = netlink::IpAddress::parse(kIpv4Gateway).value();
     netlink::Prefix gatewayPrefix{gateway, 32};
@@ -244,14 +287,12 @@ CniResult<AddResult> add(const Environment& env, const NetConf& conf) {
                                                   kProtocolBoot, podLink->ifindex)})
       if (auto added = pod.routes->addRoute(route); !added)
         return pluginError("cannot add the pod's route " + route.dst.toString(), added.error());
-    result.routes.push_back({"0.0.0.0/0", std::string(kIpv4Gateway)});
   }
   if (haveV6) {
     auto gateway = netlink::IpAddress::parse(kIpv6Gateway).value();
     auto route = netlink::Route::via(netlink::Prefix::parse("::/0").value(), gateway, kProtocolBoot, podLink->ifindex);
     if (auto added = pod.routes->addRoute(route); !added)
       return pluginError("cannot add the pod's IPv6 default route", added.error());
-    result.routes.push_back({"::/0", std::string(kIpv6Gateway)});
   }
 
   // 5. The host's routes to the pod. One that exists already is another interface's: refuse.
@@ -277,11 +318,8 @@ CniResult<AddResult> add(const Environment& env, const NetConf& conf) {
   if (auto written = store->apply(key, model::encodeYaml(wep)); !written)
     return storeError("cannot write the WorkloadEndpoint " + key.name, written.error());
 
-  result.interfaces.push_back({hostVeth, std::string(kHostVethMac), ""});
-  result.interfaces.push_back({env.ifName, input.mac, env.netns});
-  for (const auto& address : addresses) result.ips.push_back({address.toString(), "", 1});
   rollback.commit();
-  return result;
+  return resultFor(conf, env, hostVeth, input.mac, addresses);
 }
 
 CniResult<void> del(const Environment& env, const NetConf& conf) {

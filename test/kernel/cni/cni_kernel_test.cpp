@@ -270,6 +270,15 @@ spec: {serviceAccountName: web-sa}
     CHECK(tcpReaches(podB, podA, ipA, 8082));
   }
 
+  SECTION("an ADD repeated for the same container answers the same result and changes nothing") {
+    auto again = cluster.run("ADD", "ctr-a", podA.path(), "web-0", conf);
+    INFO(again);
+    REQUIRE(again.exitCode == 0);
+    CHECK(again.output() == result);
+    CHECK(cluster.allocated("ctr-a") == std::vector<std::string>{ipA, ip6A});
+    CHECK(tcpReaches(podB, podA, ipA, 8083));
+  }
+
   SECTION("CHECK agrees with prevResult, and fails when the pod's address is gone") {
     std::string withPrev = cluster.conf(R"(,"assign_ipv6":"true")", R"("prevResult":)" + addA.stdoutText + ",");
     auto check = cluster.run("CHECK", "ctr-a", podA.path(), "web-0", withPrev);
