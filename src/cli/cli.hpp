@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace tartan::cli {
@@ -29,6 +30,34 @@ struct Context {
   // Opens the datastore, or prints why not.
   std::unique_ptr<datastore::Datastore> openStore() const;
 };
+
+// The API group a person reads resources in. Stored documents are always in Tartan's; Calico's is
+// projectcalico.org/v3 with Calico's kind names (FelixConfiguration), crd.projectcalico.org/v1 for
+// the IPAM block, affinity and handle kinds, so that `get -o yaml` of a Calico user applies back.
+enum class Group { kTartan, kCalico };
+
+// A kind as typed on a command line: "gnp", "globalnetworkpolicies.projectcalico.org",
+// "felixconfiguration.crd.projectcalico.org", "ippool.tartan.dev", optionally followed by
+// "/NAME". `group` is set only when the text names one.
+struct KindArg {
+  model::Kind kind{};
+  std::optional<Group> group;
+  std::optional<std::string> name;
+};
+Result<KindArg> parseKindArg(const std::string& text);
+// "--api-version VALUE": projectcalico.org/v3 (or crd.projectcalico.org/v1) or tartan.dev/v1.
+Result<Group> parseApiVersion(const std::string& text);
+
+std::string groupApiVersion(model::Kind kind, Group group);
+std::string groupKindName(model::Kind kind, Group group);
+// One resource as YAML or as a JSON value in `group`; `exported` leaves out uid,
+// resourceVersion and creationTimestamp (calicoctl's --export).
+std::string encodeYamlIn(model::Resource resource, Group group, bool exported);
+std::string encodeJsonIn(model::Resource resource, Group group, bool exported);
+
+// The document stored for a resource: uid and creationTimestamp kept from `current` (or made
+// new), no resourceVersion (the store's revision is the only one).
+std::string storedDocument(model::Resource resource, const std::optional<model::Resource>& current);
 
 // One input text and the name errors give it ("policy.yaml", "<stdin>").
 struct Input {
@@ -76,7 +105,10 @@ struct GetOptions {
   std::vector<std::string> names;
   std::string namespaceName = "default";
   bool allNamespaces = false;
-  std::string output = "table";  // table, wide, yaml, json
+  std::string output = "table";  // table, wide, yaml, json, custom-columns=..., jsonpath=...
+  std::string selector;          // -l: Calico's selector language or Kubernetes' k=v,k2!=v
+  bool exported = false;         // --export
+  std::string apiVersion;        // --api-version
 };
 
 int runGet(const Context& ctx, const GetOptions& options);
@@ -85,11 +117,28 @@ int runGet(const Context& ctx, const GetOptions& options);
 void printTable(std::ostream& out, model::Kind kind, const std::vector<model::Resource>& resources,
                 bool wide);
 
+// Rows padded into columns as printTable pads them; the first row is the header.
+void printRows(std::ostream& out, const std::vector<std::vector<std::string>>& rows);
+
 // tartan-bgpd's status over its unix socket.
 int runNodeStatus(const Context& ctx, const std::string& socketPath);
 int runBgpRoutes(const Context& ctx, const std::string& socketPath, const std::optional<std::string>& prefix);
 
-int runSelector(const Context& ctx, const std::string& expression,
-                const std::optional<std::string>& labels);
+// patch KIND NAME -p PATCH [--type merge|json]; label KIND NAME k=v... k- [--overwrite].
+// Both read the resource, change its JSON document, decode the result strictly and write it back
+// guarded by the revision they read (read again and retried on a conflict).
+enum class PatchType { kMerge, kJson };
+int runPatch(const Context& ctx, const KindArg& target, const std::string& namespaceName,
+             const std::string& patch, PatchType type);
+int runLabel(const Context& ctx, const KindArg& target, const std::string& namespaceName,
+             const std::vector<std::string>& changes, bool overwrite);
+
+// version: the client's, and the cluster's from the datastore's ClusterInformation.
+int runVersion(const Context& ctx, std::string_view clientVersion);
+// node checksystem: what the agent needs from this host's kernel and tools, read under `root`
+// ("/" normally; the host's root as a container mounts it). Only reads.
+int runCheckSystem(const Context& ctx, const std::string& root);
+
+int runSelector(const Context& ctx, const std::string& expression, const std::optional<std::string>& labels);
 
 }  // namespace tartan::cli

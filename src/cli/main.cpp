@@ -2,9 +2,14 @@
 //
 //   tartanctl apply|create|replace|validate -f FILE|DIR|- [-R] [-n NS]
 //   tartanctl delete KIND NAME... [-n NS] | delete -f FILE
-//   tartanctl get KIND [NAME...] [-n NS | -A] [-o table|wide|yaml|json]
+//   tartanctl get KIND [NAME...] | KIND/NAME... [-n NS | -A] [-l SELECTOR] [--export]
+//             [-o table|wide|yaml|json|custom-columns=HEADER:PATH,...|jsonpath=TEMPLATE]
+//             [--api-version projectcalico.org/v3]   (or KIND.projectcalico.org: Calico's group)
+//   tartanctl patch KIND NAME -p JSON [--type merge|json] [-n NS]
+//   tartanctl label KIND NAME KEY=VALUE... KEY-... [--overwrite] [-n NS]
 //   tartanctl selector SELECTOR [--labels JSON|k=v,...]
 //   tartanctl node status [--socket PATH]
+//   tartanctl node checksystem [--root DIR]
 //   tartanctl bgp routes [PREFIX] [--socket PATH]
 //   tartanctl config fields          (every AgentConfiguration field: honoured, refused or reported)
 //   tartanctl version
@@ -45,7 +50,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   std::string datastoreSpec;
   std::string logLevel = "warn";
-  app.add_option("--datastore", datastoreSpec, "file:DIR (default: $TARTAN_DATASTORE or the embedded default)");
+  app.add_option("--datastore", datastoreSpec,
+                 "file:DIR (default: $TARTAN_DATASTORE or the embedded default)");
   app.add_option("--log-level", logLevel, "trace, debug, info, warn, error, off");
 
   FileOptions applyOptions, createOptions, replaceOptions, validateOptions, deleteOptions;
@@ -75,11 +81,38 @@ int main(int argc, char** argv) {
   get->add_option("args", getArgs, "KIND [NAME...]")->required();
   get->add_option("-n,--namespace", getOptions.namespaceName, "namespace (default: default)");
   get->add_flag("-A,--all-namespaces", getOptions.allNamespaces, "every namespace");
-  get->add_option("-o,--output", getOptions.output, "table, wide, yaml or json");
+  get->add_option("-o,--output", getOptions.output,
+                  "table, wide, yaml, json, custom-columns=HEADER:PATH,... or jsonpath=TEMPLATE. "
+                  "Paths: .field, ['field'], [N], [*], .*; templates add \"text\" and {range PATH}...{end}; "
+                  "filters, slices, unions and .. are refused");
+  get->add_option("-l,--selector", getOptions.selector,
+                  "only resources whose labels match: a Calico selector (app == 'web' && has(tier)) "
+                  "or Kubernetes' form (app=web,tier!=db,env in (a,b),!legacy)");
+  get->add_flag("--export", getOptions.exported, "leave out uid, resourceVersion and creationTimestamp");
+  get->add_option(
+      "--api-version", getOptions.apiVersion,
+      "write resources as projectcalico.org/v3 (Calico's kind names) or tartan.dev/v1 (the default)");
+
+  std::vector<std::string> patchArgs;
+  std::string patchText, patchType = "merge", patchNamespace = "default";
+  auto* patch = app.add_subcommand("patch", "change fields of one resource");
+  patch->add_option("args", patchArgs, "KIND NAME, or KIND/NAME")->required();
+  patch->add_option("-p,--patch", patchText, "the patch, JSON")->required();
+  patch->add_option("--type", patchType, "merge (RFC 7386, the default) or json (RFC 6902)");
+  patch->add_option("-n,--namespace", patchNamespace, "namespace (default: default)");
+
+  std::vector<std::string> labelArgs;
+  bool labelOverwrite = false;
+  std::string labelNamespace = "default";
+  auto* label = app.add_subcommand("label", "set (KEY=VALUE) or remove (KEY-) labels of one resource");
+  label->add_option("args", labelArgs, "KIND NAME KEY=VALUE... KEY-...")->required();
+  label->add_flag("--overwrite", labelOverwrite, "change a label that is already set");
+  label->add_option("-n,--namespace", labelNamespace, "namespace (default: default)");
 
   std::string expression;
   std::optional<std::string> labels;
-  auto* selectorCommand = app.add_subcommand("selector", "print a selector's canonical form, or match it against labels");
+  auto* selectorCommand =
+      app.add_subcommand("selector", "print a selector's canonical form, or match it against labels");
   selectorCommand->add_option("selector", expression, "the selector")->required();
   selectorCommand->add_option("--labels", labels, "a JSON object or k=v,k2=v2");
 
@@ -88,6 +121,10 @@ int main(int argc, char** argv) {
   node->require_subcommand(1);
   auto* nodeStatus = node->add_subcommand("status", "BGP peers of tartan-bgpd and their state");
   nodeStatus->add_option("--socket", statusSocket, "tartan-bgpd's status socket");
+  std::string checkRoot = "/";
+  auto* nodeCheck = node->add_subcommand(
+      "checksystem", "check, reading only, the kernel modules and tools the agent needs on this node");
+  nodeCheck->add_option("--root", checkRoot, "the host's root folder (as mounted into a container)");
   std::optional<std::string> routePrefix;
   auto* bgp = app.add_subcommand("bgp", "tartan-bgpd's routing table");
   bgp->require_subcommand(1);
@@ -100,7 +137,7 @@ int main(int argc, char** argv) {
   auto* configFields = config->add_subcommand(
       "fields", "every AgentConfiguration (FelixConfiguration) field: honoured, refused or reported");
 
-  auto* version = app.add_subcommand("version", "print the version");
+  auto* version = app.add_subcommand("version", "print the client's version and the cluster's");
 
   try {
     app.parse(argc, argv);
@@ -151,6 +188,43 @@ int main(int argc, char** argv) {
     getOptions.names.assign(getArgs.begin() + 1, getArgs.end());
     return runGet(ctx, getOptions);
   }
+  // KIND NAME or KIND/NAME, then what follows.
+  auto target = [&](const std::vector<std::string>& args, size_t& rest) -> std::optional<KindArg> {
+    auto parsed = parseKindArg(args.front());
+    if (!parsed) {
+      ctx.fail(parsed.error().toString());
+      return std::nullopt;
+    }
+    rest = 1;
+    if (!parsed->name) {
+      if (args.size() < 2) {
+        ctx.fail("\"" + args.front() + "\" needs a NAME (KIND NAME or KIND/NAME)");
+        return std::nullopt;
+      }
+      parsed->name = args[1];
+      rest = 2;
+    }
+    return *parsed;
+  };
+  if (*patch) {
+    size_t rest = 0;
+    auto kind = target(patchArgs, rest);
+    if (!kind) return 1;
+    if (rest != patchArgs.size())
+      return ctx.fail("patch takes one resource; \"" + patchArgs[rest] + "\" is extra");
+    if (patchType != "merge" && patchType != "json")
+      return ctx.fail("--type \"" + patchType + "\": merge or json (strategic merge is not supported)");
+    return runPatch(ctx, *kind, patchNamespace, patchText,
+                    patchType == "merge" ? PatchType::kMerge : PatchType::kJson);
+  }
+  if (*label) {
+    size_t rest = 0;
+    auto kind = target(labelArgs, rest);
+    if (!kind) return 1;
+    return runLabel(ctx, *kind, labelNamespace,
+                    {labelArgs.begin() + static_cast<long>(rest), labelArgs.end()}, labelOverwrite);
+  }
+  if (*nodeCheck) return runCheckSystem(ctx, checkRoot);
   if (*selectorCommand) return runSelector(ctx, expression, labels);
   if (*nodeStatus) return runNodeStatus(ctx, statusSocket);
   if (*bgpRoutes) return runBgpRoutes(ctx, statusSocket, routePrefix);
@@ -158,9 +232,6 @@ int main(int argc, char** argv) {
     std::cout << tartan::model::agentConfigurationFieldTable();
     return 0;
   }
-  if (*version) {
-    std::cout << "tartanctl " << kVersion << "\n";
-    return 0;
-  }
+  if (*version) return runVersion(ctx, kVersion);
   return 2;
 }

@@ -138,7 +138,12 @@ void printTable(std::ostream& out, model::Kind kind, const std::vector<model::Re
     rows.push_back(row);
   }
 
-  std::vector<size_t> widths(header.size(), 0);
+  printRows(out, rows);
+}
+
+void printRows(std::ostream& out, const std::vector<std::vector<std::string>>& rows) {
+  if (rows.empty()) return;
+  std::vector<size_t> widths(rows.front().size(), 0);
   for (const auto& row : rows)
     for (size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
   for (const auto& row : rows) {

@@ -34,21 +34,6 @@ std::string nowRfc3339() {
   return buffer;
 }
 
-// The document stored for a resource: server-managed metadata kept from what is stored (or made
-// new), and no resourceVersion — the store's revision is the only one.
-std::string storedDocument(model::Resource resource, const std::optional<model::Resource>& current) {
-  auto& meta = model::metadata(resource);
-  meta.resourceVersion.clear();
-  if (current) {
-    const auto& old = model::metadata(*current);
-    meta.uid = old.uid;
-    meta.creationTimestamp = old.creationTimestamp;
-  }
-  if (meta.uid.empty()) meta.uid = newUid();
-  if (meta.creationTimestamp.empty()) meta.creationTimestamp = nowRfc3339();
-  return model::encodeYaml(resource);
-}
-
 const char* verb(WriteMode mode) {
   switch (mode) {
     case WriteMode::Apply:
@@ -86,6 +71,19 @@ std::optional<DecodedInputs> load(const Context& ctx, const FileOptions& options
 constexpr int kMaxAttempts = 5;
 
 }  // namespace
+
+std::string storedDocument(model::Resource resource, const std::optional<model::Resource>& current) {
+  auto& meta = model::metadata(resource);
+  meta.resourceVersion.clear();
+  if (current) {
+    const auto& old = model::metadata(*current);
+    meta.uid = old.uid;
+    meta.creationTimestamp = old.creationTimestamp;
+  }
+  if (meta.uid.empty()) meta.uid = newUid();
+  if (meta.creationTimestamp.empty()) meta.creationTimestamp = nowRfc3339();
+  return model::encodeYaml(resource);
+}
 
 int runValidate(const Context& ctx, const FileOptions& options) {
   int status = 0;
@@ -175,10 +173,10 @@ int runWrite(const Context& ctx, WriteMode mode, const FileOptions& options) {
       return 0;
     }
     const auto& error = committed.error();
-    bool retry = mode != WriteMode::Replace && attempt < kMaxAttempts &&
-                 (error.kind == datastore::ErrorKind::Conflict ||
-                  error.kind == datastore::ErrorKind::AlreadyExists ||
-                  error.kind == datastore::ErrorKind::NotFound);
+    bool retry =
+        mode != WriteMode::Replace && attempt < kMaxAttempts &&
+        (error.kind == datastore::ErrorKind::Conflict || error.kind == datastore::ErrorKind::AlreadyExists ||
+         error.kind == datastore::ErrorKind::NotFound);
     if (!retry) {
       if (error.kind == datastore::ErrorKind::Conflict)
         return ctx.fail("conflict: " + error.toString() +
