@@ -27,9 +27,12 @@ HealthResponse respond(const std::string& target, const Health& health, const Me
     return {live ? 200 : 503, "text/plain; charset=utf-8", live ? "live\n" : "a loop has stopped\n"};
   }
   if (path == "/readiness") {
+    // The status is for the kubelet; the body for the person reading it: why not ready (a
+    // datastore outage), and what is damaged even while ready.
     const bool ready = health.ready();
-    return {ready ? 200 : 503, "text/plain; charset=utf-8",
-            ready ? "ready\n" : "first sync not programmed yet\n"};
+    const std::string detail = health.readinessDetail();
+    if (ready) return {200, "text/plain; charset=utf-8", "ready\n" + detail};
+    return {503, "text/plain; charset=utf-8", detail.empty() ? "first sync not programmed yet\n" : detail};
   }
   if (path == "/metrics") return {200, "text/plain; version=0.0.4; charset=utf-8", metrics.render()};
   return {404, "text/plain; charset=utf-8", "not found; try /liveness, /readiness or /metrics\n"};

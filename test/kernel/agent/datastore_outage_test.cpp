@@ -130,6 +130,9 @@ TEST_CASE("a policy damaged by hand stays enforced across an agent restart, repo
   auto got = n.ctl("get networkpolicy -n shop");
   CHECK(got.exitCode == 1);
   CHECK(got.output.find("damaged: " + file.string()) != std::string::npos);
+  std::string readiness;
+  CHECK(agent->httpGet("/readiness", &readiness) == 200);  // damage is reported, not an outage
+  CHECK(readiness.find("damaged resource: " + file.string()) != std::string::npos);
 
   // Exactly the original bytes back: noticed, and the report clears; verdicts unchanged.
   std::ofstream(file, std::ios::trunc) << original;
@@ -174,6 +177,9 @@ TEST_CASE("the store moved away and put back, state first or YAML first: nothing
     fs::rename(n.store, away);
     REQUIRE(eventually([&] { return agent.httpGet("/readiness") == 503; }));
     CHECK(metric(agent, "tartan_agent_datastore_available") == 0);
+    std::string why;
+    CHECK(agent.httpGet("/readiness", &why) == 503);
+    CHECK_THAT(why, Catch::StartsWith("datastore unavailable: "));
     holds();
 
     if (stateFirst) {
