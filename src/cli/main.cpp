@@ -78,7 +78,9 @@ int main(int argc, char** argv) {
   GetOptions getOptions;
   std::vector<std::string> getArgs;
   auto* get = app.add_subcommand("get", "list or show resources");
-  get->add_option("args", getArgs, "KIND [NAME...]")->required();
+  get->add_option("args", getArgs,
+                  "KIND [NAME...] or KIND/NAME...; KIND.projectcalico.org for Calico's group")
+      ->required();
   get->add_option("-n,--namespace", getOptions.namespaceName, "namespace (default: default)");
   get->add_flag("-A,--all-namespaces", getOptions.allNamespaces, "every namespace");
   get->add_option("-o,--output", getOptions.output,

@@ -192,6 +192,7 @@ int runLabel(const Context& ctx, const KindArg& target, const std::string& names
     if (!wanted.emplace(key, value).second) return ctx.fail("label \"" + key + "\" is given twice");
   }
   if (wanted.empty()) return ctx.fail("label needs KEY=VALUE or KEY- after KIND NAME");
+  std::set<std::string> warned;
   return mutate(
       ctx, target, namespaceName, "label", "labelled", [&](Json& document) -> std::optional<std::string> {
         Json& labels = document["metadata"]["labels"];
@@ -200,7 +201,9 @@ int runLabel(const Context& ctx, const KindArg& target, const std::string& names
           auto it = labels.find(key);
           if (!value) {
             if (it == labels.end()) {
-              *ctx.err << "tartanctl: warning: label \"" << key << "\" is not set\n";
+              // Once, though a conflict runs this again.
+              if (warned.insert(key).second)
+                *ctx.err << "tartanctl: warning: label \"" << key << "\" is not set\n";
             } else {
               labels.erase(it);
             }
