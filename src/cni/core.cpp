@@ -26,7 +26,7 @@ void throw_exception_from_error(const CniError& error, const boost::source_locat
 }
 
 const std::vector<std::string>& supportedVersions() {
-  static const std::vector<std::string> versions{"0.3.0", "0.3.1", "0.4.0", "1.0.0"};
+  static const std::vector<std::string> versions{"0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"};
   return versions;
 }
 
@@ -73,8 +73,14 @@ CniResult<Environment> parseEnvironment(const std::function<const char*(const ch
   else if (*command == "DEL") env.command = Command::kDel;
   else if (*command == "CHECK") env.command = Command::kCheck;
   else if (*command == "VERSION") env.command = Command::kVersion;
-  else return envError("unknown CNI_COMMAND '" + *command + "'", "supported: ADD, DEL, CHECK, VERSION");
-  if (env.command == Command::kVersion) return env;
+  else if (*command == "STATUS") env.command = Command::kStatus;
+  else if (*command == "GC") env.command = Command::kGc;
+  else return envError("unknown CNI_COMMAND '" + *command + "'", "supported: ADD, DEL, CHECK, VERSION, STATUS, GC");
+  // VERSION, STATUS and GC concern the plugin or the network, not one container.
+  if (env.command == Command::kVersion || env.command == Command::kStatus || env.command == Command::kGc) {
+    env.path = get("CNI_PATH").value_or("");
+    return env;
+  }
 
   env.containerID = get("CNI_CONTAINERID").value_or("");
   if (env.containerID.empty()) return envError("CNI_CONTAINERID is not set");
@@ -213,7 +219,7 @@ CniResult<NetConf> parseNetConf(std::string_view text) {
   const auto& versions = supportedVersions();
   if (std::find(versions.begin(), versions.end(), conf.cniVersion) == versions.end())
     return CniError{kIncompatibleVersion, "cniVersion " + conf.cniVersion + " is not supported",
-                    "supported: 0.3.0, 0.3.1, 0.4.0, 1.0.0"};
+                    "supported: 0.3.0, 0.3.1, 0.4.0, 1.0.0, 1.1.0"};
   CNI_ASSIGN(conf.name, readString(j, "name", "name", true));
   if (!validNetworkName(conf.name))
     return configError("name '" + conf.name + "' is not a valid network name");
@@ -238,6 +244,21 @@ CniResult<NetConf> parseNetConf(std::string_view text) {
   if (!conf.assignIpv4 && !conf.assignIpv6) return configError("ipam assigns no address", "assign_ipv4 and assign_ipv6 are both false");
   CNI_ASSIGN(conf.ipv4Pools, readPools(*ipam, "ipv4_pools", "ipam.ipv4_pools", netlink::Family::V4));
   CNI_ASSIGN(conf.ipv6Pools, readPools(*ipam, "ipv6_pools", "ipam.ipv6_pools", netlink::Family::V6));
+  // libcni has sent both names (cni.dev/attachments by mistake in its first 1.1 release).
+  for (const char* key : {"cni.dev/valid-attachments", "cni.dev/attachments"}) {
+    auto it = j.find(key);
+    if (it == j.end() || it->is_null() || conf.validAttachments) continue;
+    if (!it->is_array()) return configError(std::string(key) + " must be a list");
+    std::vector<NetConf::Attachment> attachments;
+    for (const json& a : *it) {
+      if (!a.is_object() || !a.contains("containerID") || !a["containerID"].is_string())
+        return configError(std::string(key) + ": each attachment needs a containerID");
+      NetConf::Attachment attachment{a["containerID"].get<std::string>(), ""};
+      if (auto ifname = a.find("ifname"); ifname != a.end() && ifname->is_string()) attachment.ifName = ifname->get<std::string>();
+      attachments.push_back(std::move(attachment));
+    }
+    conf.validAttachments = std::move(attachments);
+  }
   if (auto it = j.find("prevResult"); it != j.end() && !it->is_null()) {
     AddResult prev;
     CNI_ASSIGN(prev, resultFromJson(*it));

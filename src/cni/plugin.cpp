@@ -20,6 +20,7 @@
 #include <functional>
 #include <iostream>
 #include <iterator>
+#include <set>
 #include <sstream>
 
 namespace tartan::cni {
@@ -447,6 +448,66 @@ CniResult<void> check(const Environment& env, const NetConf& conf) {
   return {};
 }
 
+// CNI 1.1 STATUS: ADD can be served when the store is there and holds a pool.
+CniResult<void> status(const NetConf& conf) {
+  auto store = openStore(conf);
+  if (!store) return CniError{kPluginUnavailable, "the datastore is not available", store.error().details};
+  auto pools = (*store)->list(std::string(model::kindName(model::Kind::kIPPool)));
+  if (!pools) return CniError{kPluginUnavailable, "the datastore is not available", pools.error().toString()};
+  if (pools->items.empty()) return CniError{kPluginUnavailable, "the datastore holds no IPPool"};
+  return {};
+}
+
+// CNI 1.1 GC: what this node holds for containers the runtime no longer has.
+CniResult<void> gc(const NetConf& conf) {
+  if (!conf.validAttachments) return CniError{kInvalidNetworkConfig, "GC needs cni.dev/valid-attachments"};
+  const std::string node = nodeName(conf);
+  std::set<std::pair<std::string, std::string>> valid;
+  std::set<std::string> validContainers;
+  for (const auto& a : *conf.validAttachments) {
+    valid.insert({a.containerID, a.ifName});
+    validContainers.insert(a.containerID);
+  }
+  std::unique_ptr<datastore::Datastore> store;
+  CNI_ASSIGN(store, openStore(conf));
+  auto links = LinkSocket::open();
+  if (!links) return pluginError("netlink on the host", links.error());
+
+  // Endpoints of this node's pods: the attachment is (containerID, endpoint).
+  auto endpoints = store->list(std::string(model::kindName(model::Kind::kWorkloadEndpoint)));
+  if (!endpoints) return storeError("cannot list WorkloadEndpoints", endpoints.error());
+  for (const auto& kv : endpoints->items) {
+    auto wep = decodeOne<model::WorkloadEndpoint>(kv.value, kv.key.toString());
+    if (!wep || wep->spec.node != node || wep->spec.orchestrator != "k8s" || wep->spec.containerID.empty()) continue;
+    if (valid.count({wep->spec.containerID, wep->spec.endpoint}) != 0) continue;
+    auto removed = store->remove(kv.key, kv.revision);
+    if (!removed && removed.error().kind != datastore::ErrorKind::NotFound) return storeError("cannot delete " + kv.key.name, removed.error());
+    if (!wep->spec.interfaceName.empty()) (void)(*links)->deleteLink(wep->spec.interfaceName);
+  }
+
+  // Pod handles whose every address was given to this node.
+  ipam::Ipam ipam(*store);
+  auto handles = store->list(std::string(model::kindName(model::Kind::kIPAMHandle)));
+  if (!handles) return storeError("cannot list IPAMHandles", handles.error());
+  const std::string prefix = ipam::podHandleID("");
+  for (const auto& kv : handles->items) {
+    const std::string& handle = kv.key.name;
+    if (handle.rfind(prefix, 0) != 0 || validContainers.count(handle.substr(prefix.size())) != 0) continue;
+    auto ips = ipam.ipsByHandle(handle);
+    if (!ips) continue;
+    bool ours = !ips->empty() && std::all_of(ips->begin(), ips->end(), [&](const std::string& ip) {
+      auto allocation = ipam.allocation(ip);
+      if (!allocation) return false;
+      auto it = allocation->attributes.find("node");
+      return it != allocation->attributes.end() && it->second == node;
+    });
+    if (!ours) continue;
+    if (auto released = ipam.releaseByHandle(handle); !released && released.error().kind != ipam::ErrorKind::kNotFound)
+      return ipamError(released.error());
+  }
+  return {};
+}
+
 std::string versionOf(std::string_view stdinText) {
   auto conf = parseNetConf(stdinText);
   return conf ? conf->cniVersion : std::string("1.0.0");
@@ -482,6 +543,16 @@ int run(const Environment& env, std::string_view stdinText, std::ostream& out) {
     }
     case Command::kCheck: {
       auto done = check(env, *conf);
+      if (!done) return fail(done.error());
+      return 0;
+    }
+    case Command::kStatus: {
+      auto done = status(*conf);
+      if (!done) return fail(done.error());
+      return 0;
+    }
+    case Command::kGc: {
+      auto done = gc(*conf);
       if (!done) return fail(done.error());
       return 0;
     }

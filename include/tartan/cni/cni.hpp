@@ -1,7 +1,7 @@
 // tartan/cni/cni.hpp — tartan-cni, the CNI plugin: a pod's network, as Calico's plugin makes it.
 //
 // What it does: implements CNI spec 1.0.0 (and answers 0.3.0, 0.3.1 and 0.4.0 configurations)
-// for ADD, DEL, CHECK and VERSION. ADD takes the pod's addresses from tartan::ipam (handle
+// for ADD, DEL, CHECK and VERSION, and 1.1.0's STATUS and GC. ADD takes the pod's addresses from tartan::ipam (handle
 // "k8s-pod-network.<containerID>", attributes namespace/pod/node), makes a veth whose host end is
 // "cali" + 11 hex digits of sha1("<namespace>.<pod>") with MAC ee:ee:ee:ee:ee:ee, up, and whose
 // pod end is created straight inside CNI_NETNS under the name CNI_IFNAME; the pod gets /32 and
@@ -12,7 +12,9 @@
 // it) is written last, with the Pod's labels if the store holds the Pod. DEL undoes all of it
 // and is idempotent; it removes the WorkloadEndpoint only if its containerID is this one, so the
 // DEL of an old sandbox never takes the network of its successor. CHECK compares the veth,
-// addresses and routes with prevResult.
+// addresses and routes with prevResult. STATUS says whether the datastore and a pool are there
+// (code 50 when not); GC removes the endpoints, veths and IPAM handles of this node's pods whose
+// container is not among the runtime's valid attachments, never another node's.
 //
 // Layers: this header is the pure core — the environment and network configuration parsed and
 // validated, the result and error JSON, the names — tested without root (test/unit/cni). The
@@ -55,6 +57,7 @@ inline constexpr int kDecodeFailure = 5;
 inline constexpr int kIoFailure = 6;
 inline constexpr int kInvalidEnvironment = 7;
 inline constexpr int kTryAgainLater = 11;
+inline constexpr int kPluginUnavailable = 50;  // CNI 1.1 STATUS: cannot serve ADD now
 inline constexpr int kPluginError = 999;
 
 inline constexpr std::string_view kHostVethMac = "ee:ee:ee:ee:ee:ee";
@@ -81,7 +84,7 @@ using CniResult = boost::system::result<T, CniError>;
 // The versions VERSION reports, oldest first.
 const std::vector<std::string>& supportedVersions();
 
-enum class Command { kAdd, kDel, kCheck, kVersion };
+enum class Command { kAdd, kDel, kCheck, kVersion, kStatus, kGc };
 
 // What the runtime passes in the environment (CNI spec §"Parameters").
 struct Environment {
@@ -141,6 +144,14 @@ struct NetConf {
   std::string nodename;
   std::string datastore;  // "file:DIR"; empty: $TARTAN_DATASTORE, then the default location
   std::optional<AddResult> prevResult;
+  // CNI 1.1 GC: the attachments the runtime still has ("cni.dev/valid-attachments"); absent
+  // when the key is.
+  struct Attachment {
+    std::string containerID;
+    std::string ifName;
+    bool operator==(const Attachment&) const = default;
+  };
+  std::optional<std::vector<Attachment>> validAttachments;
 };
 
 // Parses and validates the JSON network configuration. Code 4 on anything wrong (1 for a

@@ -120,8 +120,9 @@ struct Cluster {
                       " CNI_PATH=/usr/lib/cni";
     if (!netns.empty()) env += " CNI_NETNS=" + netns;
     if (!pod.empty()) env += " 'CNI_ARGS=IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=" + pod + "'";
-    auto result = shell("ip netns exec " + node.name() + " env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin " + env + " " +
-                        binary + " <" + in.string() + " >" + out.string() + " 2>" + err.string());
+    // In a subshell: shell() appends its own 2>&1, which must not fold stderr into stdout.
+    auto result = shell("(ip netns exec " + node.name() + " env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin " + env + " " +
+                        binary + " <" + in.string() + " >" + out.string() + " 2>" + err.string() + ")");
     return Outcome{result.exitCode, readFile(out), readFile(err)};
   }
 
@@ -290,6 +291,43 @@ spec: {serviceAccountName: web-sa}
     CHECK(broken.output()["code"] == 999);
   }
 
+  SECTION("CNI 1.1: STATUS is ready with the store; GC takes what the runtime no longer has, on this node only") {
+    auto ready = cluster.run("STATUS", "", "", "", conf);
+    INFO(ready);
+    CHECK(ready.exitCode == 0);
+    CHECK(ready.stdoutText.empty());
+    // Another node's pod, assigned straight through IPAM: GC on node-a must not free it.
+    tartan::ipam::Ipam ipam(*cluster.store);
+    tartan::ipam::AutoAssignArgs other;
+    other.num4 = 1;
+    other.handleID = tartan::ipam::podHandleID("ctr-elsewhere");
+    other.hostname = "node-b";
+    other.attributes = {{"node", "node-b"}};
+    REQUIRE(ipam.autoAssign(other).has_value());
+
+    std::string gcConf = cluster.conf("", R"("cni.dev/valid-attachments":[{"containerID":"ctr-a","ifname":"eth0"}],)");
+    auto gc = cluster.run("GC", "", "", "", gcConf);
+    INFO(gc);
+    CHECK(gc.exitCode == 0);
+    CHECK(cluster.endpoint("node--a-k8s-web--0-eth0"));
+    CHECK(cluster.allocated("ctr-a") == std::vector<std::string>{ipA, ip6A});
+    CHECK(cluster.hasLink(cluster.node.name(), vethA));
+    CHECK_FALSE(cluster.endpoint("node--a-k8s-web--1-eth0"));
+    CHECK(cluster.allocated("ctr-b").empty());
+    CHECK_FALSE(cluster.hasLink(cluster.node.name(), tartan::cni::hostVethName("default", "web-1")));
+    CHECK(cluster.allocated("ctr-elsewhere").size() == 1);
+
+    auto noList = cluster.run("GC", "", "", "", conf);
+    CHECK(noList.exitCode != 0);
+    CHECK(noList.output()["code"] == 4);
+    fs::rename(cluster.storeDir, cluster.storeDir + ".away");
+    auto away = cluster.run("STATUS", "", "", "", conf);
+    fs::rename(cluster.storeDir + ".away", cluster.storeDir);
+    INFO(away);
+    CHECK(away.exitCode != 0);
+    CHECK(away.output()["code"] == 50);
+  }
+
   SECTION("DEL of another container keeps the pod; DEL removes everything; DEL again succeeds") {
     auto other = cluster.run("DEL", "ctr-old", "", "web-0", conf);
     INFO(other);
@@ -393,7 +431,7 @@ spec: {cidr: 10.66.0.0/32, blockSize: 32, assignmentMode: Manual}
     CHECK(badConf.output()["code"] == 4);
     auto version = cluster.run("VERSION", "", "", "", R"({"cniVersion":"1.0.0"})");
     CHECK(version.exitCode == 0);
-    CHECK(version.output()["supportedVersions"] == json{"0.3.0", "0.3.1", "0.4.0", "1.0.0"});
+    CHECK(version.output()["supportedVersions"] == json{"0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"});
     nothingLeft("ctr-f");
   }
 }

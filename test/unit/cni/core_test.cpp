@@ -99,6 +99,31 @@ TEST_CASE("DEL needs no namespace and no pod; VERSION needs nothing but the comm
   auto version = parseVars({{"CNI_COMMAND", "VERSION"}});
   REQUIRE(version.has_value());
   CHECK(version->command == Command::kVersion);
+  auto status = parseVars({{"CNI_COMMAND", "STATUS"}});
+  REQUIRE(status.has_value());
+  CHECK(status->command == Command::kStatus);
+  auto gc = parseVars({{"CNI_COMMAND", "GC"}, {"CNI_PATH", "/opt/cni/bin"}});
+  REQUIRE(gc.has_value());
+  CHECK(gc->command == Command::kGc);
+}
+
+TEST_CASE("GC reads the runtime's valid attachments, under either name libcni has used") {
+  for (const char* key : {"cni.dev/valid-attachments", "cni.dev/attachments"}) {
+    SECTION(key) {
+      json j = json::parse(R"({"cniVersion":"1.1.0","name":"n","type":"t","ipam":{"type":"tartan-ipam"}})");
+      j[key] = json::parse(R"([{"containerID":"a","ifname":"eth0"},{"containerID":"b"}])");
+      auto conf = parseNetConf(j.dump());
+      REQUIRE(conf.has_value());
+      REQUIRE(conf->validAttachments);
+      CHECK(*conf->validAttachments == std::vector<NetConf::Attachment>{{"a", "eth0"}, {"b", ""}});
+    }
+  }
+  auto none = parseNetConf(R"({"cniVersion":"1.1.0","name":"n","type":"t","ipam":{"type":"tartan-ipam"}})");
+  REQUIRE(none.has_value());
+  CHECK_FALSE(none->validAttachments);
+  auto bad = parseNetConf(R"({"cniVersion":"1.1.0","name":"n","type":"t","ipam":{"type":"tartan-ipam"},"cni.dev/valid-attachments":[{"ifname":"eth0"}]})");
+  REQUIRE_FALSE(bad.has_value());
+  CHECK(bad.error().code == kInvalidNetworkConfig);
 }
 
 TEST_CASE("a Calico network configuration is read field for field") {
@@ -194,7 +219,7 @@ TEST_CASE("errors and VERSION are the spec's JSON") {
   json error = json::parse(errorJson("0.4.0", CniError{kTryAgainLater, "datastore away", "file:/x: gone"}));
   CHECK(error == json{{"cniVersion", "0.4.0"}, {"code", 11}, {"msg", "datastore away"}, {"details", "file:/x: gone"}});
   json version = json::parse(versionJson("1.0.0"));
-  CHECK(version["supportedVersions"] == json{"0.3.0", "0.3.1", "0.4.0", "1.0.0"});
+  CHECK(version["supportedVersions"] == json{"0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"});
 }
 
 TEST_CASE("names are Calico's") {
