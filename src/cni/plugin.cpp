@@ -4,6 +4,7 @@
 #include "link.hpp"
 #include "try.hpp"
 
+#include "tartan/common/log.hpp"
 #include "tartan/datastore/datastore.hpp"
 #include "tartan/ipam/ipam.hpp"
 #include "tartan/model/model.hpp"
@@ -508,6 +509,24 @@ CniResult<void> gc(const NetConf& conf) {
   return {};
 }
 
+const char* commandName(Command command) {
+  switch (command) {
+    case Command::kAdd: return "ADD";
+    case Command::kDel: return "DEL";
+    case Command::kCheck: return "CHECK";
+    case Command::kVersion: return "VERSION";
+    case Command::kStatus: return "STATUS";
+    case Command::kGc: return "GC";
+  }
+  return "?";
+}
+
+std::string toString(const CniError& error) {
+  std::ostringstream os;
+  os << error;
+  return os.str();
+}
+
 std::string versionOf(std::string_view stdinText) {
   auto conf = parseNetConf(stdinText);
   return conf ? conf->cniVersion : std::string("1.0.0");
@@ -525,7 +544,11 @@ int run(const Environment& env, std::string_view stdinText, std::ostream& out) {
     out << errorJson("", conf.error());
     return 1;
   }
+  // One line per call on stderr, which the runtime keeps: the pod and container as context.
+  auto logger = log::get("cni");
+  const std::string context = env.podNamespace + "/" + env.podName + " container " + env.containerID;
   auto fail = [&](const CniError& error) {
+    logger->error("{} {}: {}", commandName(env.command), context, toString(error));
     out << errorJson(conf->cniVersion, error);
     return 1;
   };
@@ -533,12 +556,16 @@ int run(const Environment& env, std::string_view stdinText, std::ostream& out) {
     case Command::kAdd: {
       auto result = add(env, *conf);
       if (!result) return fail(result.error());
+      std::string ips;
+      for (const auto& ip : result->ips) ips += " " + ip.address;
+      logger->info("ADD {}: {} ->{}", context, result->interfaces.front().name, ips);
       out << resultJson(*result);
       return 0;
     }
     case Command::kDel: {
       auto done = del(env, *conf);
       if (!done) return fail(done.error());
+      logger->info("DEL {}: done", context);
       return 0;
     }
     case Command::kCheck: {

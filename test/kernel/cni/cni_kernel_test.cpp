@@ -200,7 +200,7 @@ spec: {serviceAccountName: web-sa}
 )");
   NetNamespace podA("cni-a");
   NetNamespace podB("cni-b");
-  const std::string conf = cluster.conf(R"(,"assign_ipv6":"true")");
+  const std::string conf = cluster.conf(R"(,"assign_ipv6":"true")", R"("mtu":1400,)");
 
   auto addA = cluster.run("ADD", "ctr-a", podA.path(), "web-0", conf);
   INFO(addA);
@@ -241,6 +241,8 @@ spec: {serviceAccountName: web-sa}
   SECTION("the host has the veth (MAC, up), the sysctls and the routes to the pod") {
     std::string link = cluster.node.execOrThrow("ip link show dev " + vethA);
     CHECK(link.find("ee:ee:ee:ee:ee:ee") != std::string::npos);
+    CHECK(link.find("mtu 1400") != std::string::npos);
+    CHECK(podA.execOrThrow("ip link show dev eth0").find("mtu 1400") != std::string::npos);
     CHECK(link.find(",UP") != std::string::npos);
     CHECK(cluster.sysctl("ipv4/conf/" + vethA + "/proxy_arp") == "1");
     CHECK(cluster.sysctl("ipv4/neigh/" + vethA + "/proxy_delay") == "0");
