@@ -44,7 +44,8 @@ bool isAlnum(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; 
 // CNI spec: a container ID is alphanumeric plus '_', '.' and '-', starting alphanumeric.
 bool validContainerID(std::string_view id) {
   if (id.empty() || !isAlnum(id.front())) return false;
-  return std::all_of(id.begin(), id.end(), [](char c) { return isAlnum(c) || c == '_' || c == '.' || c == '-'; });
+  return std::all_of(id.begin(), id.end(),
+                     [](char c) { return isAlnum(c) || c == '_' || c == '.' || c == '-'; });
 }
 
 // An interface name the kernel takes: 1..15 bytes, not "." or "..", no '/', ':' or whitespace.
@@ -69,13 +70,21 @@ CniResult<Environment> parseEnvironment(const std::function<const char*(const ch
   Environment env;
   auto command = get("CNI_COMMAND");
   if (!command || command->empty()) return envError("CNI_COMMAND is not set");
-  if (*command == "ADD") env.command = Command::kAdd;
-  else if (*command == "DEL") env.command = Command::kDel;
-  else if (*command == "CHECK") env.command = Command::kCheck;
-  else if (*command == "VERSION") env.command = Command::kVersion;
-  else if (*command == "STATUS") env.command = Command::kStatus;
-  else if (*command == "GC") env.command = Command::kGc;
-  else return envError("unknown CNI_COMMAND '" + *command + "'", "supported: ADD, DEL, CHECK, VERSION, STATUS, GC");
+  if (*command == "ADD")
+    env.command = Command::kAdd;
+  else if (*command == "DEL")
+    env.command = Command::kDel;
+  else if (*command == "CHECK")
+    env.command = Command::kCheck;
+  else if (*command == "VERSION")
+    env.command = Command::kVersion;
+  else if (*command == "STATUS")
+    env.command = Command::kStatus;
+  else if (*command == "GC")
+    env.command = Command::kGc;
+  else
+    return envError("unknown CNI_COMMAND '" + *command + "'",
+                    "supported: ADD, DEL, CHECK, VERSION, STATUS, GC");
   // VERSION, STATUS and GC concern the plugin or the network, not one container.
   if (env.command == Command::kVersion || env.command == Command::kStatus || env.command == Command::kGc) {
     env.path = get("CNI_PATH").value_or("");
@@ -112,7 +121,10 @@ CniResult<Environment> parseEnvironment(const std::function<const char*(const ch
     }
     start = end + 1;
   }
-  auto arg = [&](const char* key) { auto it = env.args.find(key); return it == env.args.end() ? std::string() : it->second; };
+  auto arg = [&](const char* key) {
+    auto it = env.args.find(key);
+    return it == env.args.end() ? std::string() : it->second;
+  };
   env.podNamespace = arg("K8S_POD_NAMESPACE");
   env.podName = arg("K8S_POD_NAME");
   env.infraContainerID = arg("K8S_POD_INFRA_CONTAINER_ID");
@@ -134,7 +146,8 @@ CniResult<bool> readBool(const json& value, const std::string& field) {
   return configError(field + " must be true or false");
 }
 
-CniResult<std::string> readString(const json& object, const char* key, const std::string& field, bool required) {
+CniResult<std::string> readString(const json& object, const char* key, const std::string& field,
+                                  bool required) {
   auto it = object.find(key);
   if (it == object.end() || it->is_null()) {
     if (required) return configError(field + " is required");
@@ -170,7 +183,8 @@ CniResult<AddResult> resultFromJson(const json& j) {
   auto bad = [](std::string what) { return configError("prevResult: " + std::move(what)); };
   if (!j.is_object()) return bad("not an object");
   AddResult result;
-  if (auto v = j.find("cniVersion"); v != j.end() && v->is_string()) result.cniVersion = v->get<std::string>();
+  if (auto v = j.find("cniVersion"); v != j.end() && v->is_string())
+    result.cniVersion = v->get<std::string>();
   auto strField = [](const json& o, const char* key) {
     auto it = o.find(key);
     return it != o.end() && it->is_string() ? it->get<std::string>() : std::string();
@@ -231,17 +245,23 @@ CniResult<NetConf> parseNetConf(std::string_view text) {
   if (auto it = j.find("mtu"); it != j.end() && !it->is_null()) {
     if (!it->is_number_integer()) return configError("mtu must be an integer");
     long long mtu = it->get<long long>();
-    if (mtu != 0 && (mtu < 68 || mtu > 65535)) return configError("mtu " + std::to_string(mtu) + " is out of range 68-65535");
+    if (mtu != 0 && (mtu < 68 || mtu > 65535))
+      return configError("mtu " + std::to_string(mtu) + " is out of range 68-65535");
     conf.mtu = static_cast<int>(mtu);
   }
   auto ipam = j.find("ipam");
-  if (ipam == j.end() || !ipam->is_object()) return configError("ipam is required", "an object with type tartan-ipam or calico-ipam");
+  if (ipam == j.end() || !ipam->is_object())
+    return configError("ipam is required", "an object with type tartan-ipam or calico-ipam");
   CNI_ASSIGN(conf.ipamType, readString(*ipam, "type", "ipam.type", true));
   if (conf.ipamType != "tartan-ipam" && conf.ipamType != "calico-ipam")
-    return configError("ipam.type '" + conf.ipamType + "' is not supported", "use tartan-ipam or calico-ipam");
-  if (auto it = ipam->find("assign_ipv4"); it != ipam->end()) CNI_ASSIGN(conf.assignIpv4, readBool(*it, "ipam.assign_ipv4"));
-  if (auto it = ipam->find("assign_ipv6"); it != ipam->end()) CNI_ASSIGN(conf.assignIpv6, readBool(*it, "ipam.assign_ipv6"));
-  if (!conf.assignIpv4 && !conf.assignIpv6) return configError("ipam assigns no address", "assign_ipv4 and assign_ipv6 are both false");
+    return configError("ipam.type '" + conf.ipamType + "' is not supported",
+                       "use tartan-ipam or calico-ipam");
+  if (auto it = ipam->find("assign_ipv4"); it != ipam->end())
+    CNI_ASSIGN(conf.assignIpv4, readBool(*it, "ipam.assign_ipv4"));
+  if (auto it = ipam->find("assign_ipv6"); it != ipam->end())
+    CNI_ASSIGN(conf.assignIpv6, readBool(*it, "ipam.assign_ipv6"));
+  if (!conf.assignIpv4 && !conf.assignIpv6)
+    return configError("ipam assigns no address", "assign_ipv4 and assign_ipv6 are both false");
   CNI_ASSIGN(conf.ipv4Pools, readPools(*ipam, "ipv4_pools", "ipam.ipv4_pools", netlink::Family::V4));
   CNI_ASSIGN(conf.ipv6Pools, readPools(*ipam, "ipv6_pools", "ipam.ipv6_pools", netlink::Family::V6));
   // libcni has sent both names (cni.dev/attachments by mistake in its first 1.1 release).
@@ -254,7 +274,8 @@ CniResult<NetConf> parseNetConf(std::string_view text) {
       if (!a.is_object() || !a.contains("containerID") || !a["containerID"].is_string())
         return configError(std::string(key) + ": each attachment needs a containerID");
       NetConf::Attachment attachment{a["containerID"].get<std::string>(), ""};
-      if (auto ifname = a.find("ifname"); ifname != a.end() && ifname->is_string()) attachment.ifName = ifname->get<std::string>();
+      if (auto ifname = a.find("ifname"); ifname != a.end() && ifname->is_string())
+        attachment.ifName = ifname->get<std::string>();
       attachments.push_back(std::move(attachment));
     }
     conf.validAttachments = std::move(attachments);
@@ -356,7 +377,8 @@ model::WorkloadEndpoint makeWorkloadEndpoint(const EndpointInput& in) {
   spec.mac = in.mac;
   spec.ipNetworks = in.ipNetworks;
   spec.profiles.push_back("kns." + in.env.podNamespace);
-  if (!in.serviceAccount.empty()) spec.profiles.push_back("ksa." + in.env.podNamespace + "." + in.serviceAccount);
+  if (!in.serviceAccount.empty())
+    spec.profiles.push_back("ksa." + in.env.podNamespace + "." + in.serviceAccount);
   spec.serviceAccountName = in.serviceAccount;
   return wep;
 }

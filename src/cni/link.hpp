@@ -17,11 +17,11 @@ struct mnl_socket;
 namespace tartan::cni {
 
 struct VethSpec {
-  std::string name;              // in the socket's namespace
-  std::vector<uint8_t> mac;      // empty: the kernel's random one
-  std::string peerName;          // in peerNamespaceFd's namespace
+  std::string name;          // in the socket's namespace
+  std::vector<uint8_t> mac;  // empty: the kernel's random one
+  std::string peerName;      // in peerNamespaceFd's namespace
   int peerNamespaceFd = -1;
-  uint32_t mtu = 0;              // 0: the kernel's default
+  uint32_t mtu = 0;  // 0: the kernel's default
 };
 
 class LinkSocket {

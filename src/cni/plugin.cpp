@@ -30,7 +30,9 @@ namespace {
 
 constexpr uint8_t kProtocolBoot = 3;  // RTPROT_BOOT, what Calico's plugin and `ip route` write
 
-CniError pluginError(std::string msg, const Error& error) { return CniError{kPluginError, std::move(msg), error.toString()}; }
+CniError pluginError(std::string msg, const Error& error) {
+  return CniError{kPluginError, std::move(msg), error.toString()};
+}
 
 // A file descriptor closed at the end of its scope.
 class Fd {
@@ -141,7 +143,9 @@ struct PodSockets {
 
 CniResult<PodSockets> podSockets(int netnsFd, const std::string& path) {
   auto inside = InNamespace::enter(netnsFd);
-  if (!inside) return CniError{kInvalidEnvironment, "CNI_NETNS " + path + " is not a network namespace", inside.error().toString()};
+  if (!inside)
+    return CniError{kInvalidEnvironment, "CNI_NETNS " + path + " is not a network namespace",
+                    inside.error().toString()};
   PodSockets sockets;
   auto routes = netlink::Netlink::open();
   if (!routes) return pluginError("netlink in the pod's namespace", routes.error());
@@ -219,7 +223,8 @@ CniResult<AddResult> add(const Environment& env, const NetConf& conf) {
   // The pod's labels and service account, when the store holds the Pod.
   std::map<std::string, std::string> podLabels;
   std::string serviceAccount;
-  if (auto kv = store->get({std::string(model::kindName(model::Kind::kKubernetesPod)), env.podNamespace, env.podName})) {
+  if (auto kv = store->get(
+          {std::string(model::kindName(model::Kind::kKubernetesPod)), env.podNamespace, env.podName})) {
     if (auto podResource = decodeOne<model::KubernetesPod>(kv->value, "Pod " + env.podName)) {
       podLabels.insert(podResource->metadata.labels.begin(), podResource->metadata.labels.end());
       serviceAccount = podResource->spec.serviceAccountName;
@@ -255,27 +260,33 @@ CniResult<AddResult> add(const Environment& env, const NetConf& conf) {
   // 2. The veth, its pod end created straight in the pod's namespace.
   const std::string hostVeth = hostVethName(env.podNamespace, env.podName);
   // A veth of an earlier sandbox of the same pod is dead: the name is the pod's.
-  if (auto old = (*hostLinks)->deleteLink(hostVeth); !old) return pluginError("cannot remove the old " + hostVeth, old.error());
+  if (auto old = (*hostLinks)->deleteLink(hostVeth); !old)
+    return pluginError("cannot remove the old " + hostVeth, old.error());
   VethSpec veth;
   veth.name = hostVeth;
   veth.mac = {0xee, 0xee, 0xee, 0xee, 0xee, 0xee};
   veth.peerName = env.ifName;
   veth.peerNamespaceFd = netnsFd.get();
   veth.mtu = static_cast<uint32_t>(conf.mtu);
-  if (auto made = (*hostLinks)->createVeth(veth); !made) return pluginError("cannot create the veth", made.error());
+  if (auto made = (*hostLinks)->createVeth(veth); !made)
+    return pluginError("cannot create the veth", made.error());
   rollback.push([links = hostLinks->get(), hostVeth] { (void)links->deleteLink(hostVeth); });
 
   // 3. The host end: sysctls before it is up (accept_ra must be off before IPv6 starts), then up.
   netlink::ProcSysctls sysctls;
-  if (auto set = netlink::applySysctls(sysctls, netlink::workloadInterfaceSysctls(hostVeth, haveV4, haveV6, "")); !set)
+  if (auto set =
+          netlink::applySysctls(sysctls, netlink::workloadInterfaceSysctls(hostVeth, haveV4, haveV6, ""));
+      !set)
     return pluginError("cannot set the sysctls of " + hostVeth, set.error());
-  if (auto up = (*hostLinks)->setUp(hostVeth); !up) return pluginError("cannot set " + hostVeth + " up", up.error());
+  if (auto up = (*hostLinks)->setUp(hostVeth); !up)
+    return pluginError("cannot set " + hostVeth + " up", up.error());
   auto hostLink = (*hostNl)->linkByName(hostVeth);
   if (!hostLink) return pluginError("the veth vanished", hostLink.error());
 
   // 4. The pod end: up, addresses, the gateway routes.
   if (haveV6) CNI_CHECK(podIpv6Sysctls(netnsFd.get(), env.ifName));
-  if (auto up = pod.links->setUp(env.ifName); !up) return pluginError("cannot set " + env.ifName + " up", up.error());
+  if (auto up = pod.links->setUp(env.ifName); !up)
+    return pluginError("cannot set " + env.ifName + " up", up.error());
   auto podLink = pod.routes->linkByName(env.ifName);
   if (!podLink) return pluginError("the pod's interface vanished", podLink.error());
   for (const auto& address : addresses)
@@ -292,7 +303,8 @@ CniResult<AddResult> add(const Environment& env, const NetConf& conf) {
   }
   if (haveV6) {
     auto gateway = netlink::IpAddress::parse(kIpv6Gateway).value();
-    auto route = netlink::Route::via(netlink::Prefix::parse("::/0").value(), gateway, kProtocolBoot, podLink->ifindex);
+    auto route =
+        netlink::Route::via(netlink::Prefix::parse("::/0").value(), gateway, kProtocolBoot, podLink->ifindex);
     if (auto added = pod.routes->addRoute(route); !added)
       return pluginError("cannot add the pod's IPv6 default route", added.error());
   }
@@ -355,7 +367,8 @@ CniResult<void> del(const Environment& env, const NetConf& conf) {
         if (!removed && removed.error().kind != datastore::ErrorKind::NotFound)
           return storeError("cannot delete the WorkloadEndpoint " + key.name, removed.error());
         // The host end is this container's too (its namespace may be gone while it is not).
-        if (auto links = LinkSocket::open()) (void)(*links)->deleteLink(hostVethName(env.podNamespace, env.podName));
+        if (auto links = LinkSocket::open())
+          (void)(*links)->deleteLink(hostVethName(env.podNamespace, env.podName));
       }
     } else if (kv.error().kind != datastore::ErrorKind::NotFound) {
       return storeError("cannot read the WorkloadEndpoint " + key.name, kv.error());
@@ -431,9 +444,11 @@ CniResult<void> check(const Environment& env, const NetConf& conf) {
     bool present = std::any_of(podRoutes->begin(), podRoutes->end(), [&](const netlink::Route& r) {
       if (r.dst != *dst) return false;
       if (!gw) return true;
-      return std::any_of(r.nexthops.begin(), r.nexthops.end(), [&](const auto& n) { return n.gateway == gw; });
+      return std::any_of(r.nexthops.begin(), r.nexthops.end(),
+                         [&](const auto& n) { return n.gateway == gw; });
     });
-    if (!present) return fail("the pod has no route " + route.dst + (route.gw.empty() ? "" : " via " + route.gw));
+    if (!present)
+      return fail("the pod has no route " + route.dst + (route.gw.empty() ? "" : " via " + route.gw));
   }
 
   std::unique_ptr<datastore::Datastore> store;
@@ -479,10 +494,12 @@ CniResult<void> gc(const NetConf& conf) {
   if (!endpoints) return storeError("cannot list WorkloadEndpoints", endpoints.error());
   for (const auto& kv : endpoints->items) {
     auto wep = decodeOne<model::WorkloadEndpoint>(kv.value, kv.key.toString());
-    if (!wep || wep->spec.node != node || wep->spec.orchestrator != "k8s" || wep->spec.containerID.empty()) continue;
+    if (!wep || wep->spec.node != node || wep->spec.orchestrator != "k8s" || wep->spec.containerID.empty())
+      continue;
     if (valid.count({wep->spec.containerID, wep->spec.endpoint}) != 0) continue;
     auto removed = store->remove(kv.key, kv.revision);
-    if (!removed && removed.error().kind != datastore::ErrorKind::NotFound) return storeError("cannot delete " + kv.key.name, removed.error());
+    if (!removed && removed.error().kind != datastore::ErrorKind::NotFound)
+      return storeError("cannot delete " + kv.key.name, removed.error());
     if (!wep->spec.interfaceName.empty()) (void)(*links)->deleteLink(wep->spec.interfaceName);
   }
 
@@ -503,7 +520,8 @@ CniResult<void> gc(const NetConf& conf) {
       return it != allocation->attributes.end() && it->second == node;
     });
     if (!ours) continue;
-    if (auto released = ipam.releaseByHandle(handle); !released && released.error().kind != ipam::ErrorKind::kNotFound)
+    if (auto released = ipam.releaseByHandle(handle);
+        !released && released.error().kind != ipam::ErrorKind::kNotFound)
       return ipamError(released.error());
   }
   return {};
@@ -511,12 +529,18 @@ CniResult<void> gc(const NetConf& conf) {
 
 const char* commandName(Command command) {
   switch (command) {
-    case Command::kAdd: return "ADD";
-    case Command::kDel: return "DEL";
-    case Command::kCheck: return "CHECK";
-    case Command::kVersion: return "VERSION";
-    case Command::kStatus: return "STATUS";
-    case Command::kGc: return "GC";
+    case Command::kAdd:
+      return "ADD";
+    case Command::kDel:
+      return "DEL";
+    case Command::kCheck:
+      return "CHECK";
+    case Command::kVersion:
+      return "VERSION";
+    case Command::kStatus:
+      return "STATUS";
+    case Command::kGc:
+      return "GC";
   }
   return "?";
 }

@@ -3,15 +3,15 @@
 
 #include <utility>
 
-#define CNI_ASSIGN(lhs, expr)         \
-  do {                                \
-    auto cniResult_ = (expr);         \
+#define CNI_ASSIGN(lhs, expr)                   \
+  do {                                          \
+    auto cniResult_ = (expr);                   \
     if (!cniResult_) return cniResult_.error(); \
-    lhs = std::move(*cniResult_);     \
+    lhs = std::move(*cniResult_);               \
   } while (false)
 
-#define CNI_CHECK(expr)               \
-  do {                                \
-    auto cniResult_ = (expr);         \
+#define CNI_CHECK(expr)                         \
+  do {                                          \
+    auto cniResult_ = (expr);                   \
     if (!cniResult_) return cniResult_.error(); \
   } while (false)

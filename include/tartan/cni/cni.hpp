@@ -1,8 +1,8 @@
 // tartan/cni/cni.hpp — tartan-cni, the CNI plugin: a pod's network, as Calico's plugin makes it.
 //
 // What it does: implements CNI spec 1.0.0 (and answers 0.3.0, 0.3.1 and 0.4.0 configurations)
-// for ADD, DEL, CHECK and VERSION, and 1.1.0's STATUS and GC. ADD takes the pod's addresses from tartan::ipam (handle
-// "k8s-pod-network.<containerID>", attributes namespace/pod/node), makes a veth whose host end is
+// for ADD, DEL, CHECK and VERSION, and 1.1.0's STATUS and GC. ADD takes the pod's addresses from tartan::ipam
+// (handle "k8s-pod-network.<containerID>", attributes namespace/pod/node), makes a veth whose host end is
 // "cali" + 11 hex digits of sha1("<namespace>.<pod>") with MAC ee:ee:ee:ee:ee:ee, up, and whose
 // pod end is created straight inside CNI_NETNS under the name CNI_IFNAME; the pod gets /32 and
 // /128 addresses, a link route to 169.254.1.1 and a default route via it (IPv6: via the host
@@ -90,9 +90,9 @@ enum class Command { kAdd, kDel, kCheck, kVersion, kStatus, kGc };
 struct Environment {
   Command command = Command::kVersion;
   std::string containerID;
-  std::string netns;   // a path, e.g. /run/netns/<name>; may be empty for DEL
+  std::string netns;  // a path, e.g. /run/netns/<name>; may be empty for DEL
   std::string ifName;
-  std::string path;    // CNI_PATH, kept for delegation; unused
+  std::string path;  // CNI_PATH, kept for delegation; unused
   // CNI_ARGS, K8S_* keys of them.
   std::string podNamespace;
   std::string podName;

@@ -29,13 +29,14 @@ namespace fs = std::filesystem;
 
 namespace {
 
-#define REQUIRE_NET_ADMIN()                                                                 \
-  do {                                                                                      \
-    if (!tartan::test::haveNetAdmin()) {                                                    \
-      WARN("SKIPPED: kernel_cni needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN) to create network " \
-           "namespaces; nothing was tested against the kernel");                            \
-      return;                                                                               \
-    }                                                                                       \
+#define REQUIRE_NET_ADMIN()                                                                  \
+  do {                                                                                       \
+    if (!tartan::test::haveNetAdmin()) {                                                     \
+      WARN(                                                                                  \
+          "SKIPPED: kernel_cni needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN) to create network " \
+          "namespaces; nothing was tested against the kernel");                              \
+      return;                                                                                \
+    }                                                                                        \
   } while (false)
 
 std::string plugin() {
@@ -82,9 +83,10 @@ struct Cluster {
     node.execOrThrow("sysctl -qw net.ipv4.ip_forward=1 && sysctl -qw net.ipv6.conf.all.forwarding=1");
     // proxy_arp answers for 169.254.1.1 only when the node routes it out of another interface,
     // as a real node's default route does: an uplink that goes nowhere carries it.
-    node.execOrThrow("ip link add uplink type veth peer name uplink-peer && ip link set uplink-peer up && "
-                     "ip link set uplink up && ip route add default dev uplink && "
-                     "ip -6 route add default dev uplink");
+    node.execOrThrow(
+        "ip link add uplink type veth peer name uplink-peer && ip link set uplink-peer up && "
+        "ip link set uplink up && ip route add default dev uplink && "
+        "ip -6 route add default dev uplink");
     store = datastore::openFileDatastore(storeDir).value();
     apply(pools);
   }
@@ -95,16 +97,16 @@ struct Cluster {
     REQUIRE(decoded.ok());
     for (const auto& resource : decoded.resources) {
       const auto& meta = tartan::model::metadata(resource);
-      datastore::Key key{std::string(tartan::model::kindName(tartan::model::kindOf(resource))), meta.namespaceName,
-                         meta.name};
+      datastore::Key key{std::string(tartan::model::kindName(tartan::model::kindOf(resource))),
+                         meta.namespaceName, meta.name};
       REQUIRE(store->apply(key, tartan::model::encodeYaml(resource)).has_value());
     }
   }
 
   std::string conf(const std::string& extraIpam = "", const std::string& extra = "") const {
     return R"({"cniVersion":"1.0.0","name":"k8s-pod-network","type":"tartan-cni","nodename":"node-a",)"
-           R"("datastore":"file:)" + storeDir + R"(",)" + extra +
-           R"("ipam":{"type":"calico-ipam")" + extraIpam + "}}";
+           R"("datastore":"file:)" +
+           storeDir + R"(",)" + extra + R"("ipam":{"type":"calico-ipam")" + extraIpam + "}}";
   }
 
   // Runs the plugin in the node namespace as a runtime would.
@@ -121,8 +123,9 @@ struct Cluster {
     if (!netns.empty()) env += " CNI_NETNS=" + netns;
     if (!pod.empty()) env += " 'CNI_ARGS=IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=" + pod + "'";
     // In a subshell: shell() appends its own 2>&1, which must not fold stderr into stdout.
-    auto result = shell("(ip netns exec " + node.name() + " env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin " + env + " " +
-                        binary + " <" + in.string() + " >" + out.string() + " 2>" + err.string() + ")");
+    auto result =
+        shell("(ip netns exec " + node.name() + " env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin " + env + " " +
+              binary + " <" + in.string() + " >" + out.string() + " 2>" + err.string() + ")");
     return Outcome{result.exitCode, readFile(out), readFile(err)};
   }
 
@@ -146,7 +149,9 @@ struct Cluster {
     return ips ? *ips : std::vector<std::string>{};
   }
   // Every cali* interface of the node.
-  std::string caliLinks() const { return node.exec("ip -o link show | grep -o 'cali[0-9a-f]*' || true").output; }
+  std::string caliLinks() const {
+    return node.exec("ip -o link show | grep -o 'cali[0-9a-f]*' || true").output;
+  }
 };
 
 const char* kPools = R"(
@@ -170,8 +175,9 @@ bool tcpReaches(const NetNamespace& client, const NetNamespace& server, const st
   if (connectPort == 0) connectPort = port;
   auto bracket = [](const std::string& a) { return a.find(':') != std::string::npos ? "[" + a + "]" : a; };
   bool v6 = ip.find(':') != std::string::npos;
-  server.execOrThrow(std::string("timeout 15 socat -u ") + (v6 ? "TCP6" : "TCP4") + "-LISTEN:" + std::to_string(port) +
-                     ",bind=" + bracket(ip) + ",reuseaddr OPEN:/dev/null >/dev/null 2>&1 &");
+  server.execOrThrow(std::string("timeout 15 socat -u ") + (v6 ? "TCP6" : "TCP4") +
+                     "-LISTEN:" + std::to_string(port) + ",bind=" + bracket(ip) +
+                     ",reuseaddr OPEN:/dev/null >/dev/null 2>&1 &");
   auto r = client.exec(std::string("for i in $(seq 50); do echo hello | timeout 2 socat -u STDIN ") +
                        (v6 ? "TCP6:" : "TCP4:") + bracket(connectIp) + ":" + std::to_string(connectPort) +
                        " 2>/dev/null && exit 0; sleep 0.2; done; exit 1");
@@ -235,7 +241,8 @@ spec: {serviceAccountName: web-sa}
     std::string routes = podA.execOrThrow("ip route");
     CHECK(routes.find("default via 169.254.1.1 dev eth0") != std::string::npos);
     CHECK(routes.find("169.254.1.1 dev eth0 scope link") != std::string::npos);
-    CHECK(podA.execOrThrow("ip -6 route").find("default via fe80::ecee:eeff:feee:eeee dev eth0") != std::string::npos);
+    CHECK(podA.execOrThrow("ip -6 route").find("default via fe80::ecee:eeff:feee:eeee dev eth0") !=
+          std::string::npos);
   }
 
   SECTION("the host has the veth (MAC, up), the sysctls and the routes to the pod") {
@@ -249,7 +256,8 @@ spec: {serviceAccountName: web-sa}
     CHECK(cluster.sysctl("ipv4/conf/" + vethA + "/forwarding") == "1");
     CHECK(cluster.sysctl("ipv6/conf/" + vethA + "/accept_ra") == "0");
     CHECK(cluster.sysctl("ipv6/conf/" + vethA + "/forwarding") == "1");
-    CHECK(cluster.node.execOrThrow("ip route show " + ipA).find("dev " + vethA + " scope link") != std::string::npos);
+    CHECK(cluster.node.execOrThrow("ip route show " + ipA).find("dev " + vethA + " scope link") !=
+          std::string::npos);
     CHECK(cluster.node.execOrThrow("ip -6 route show " + ip6A).find("dev " + vethA) != std::string::npos);
   }
 
@@ -283,7 +291,8 @@ spec: {serviceAccountName: web-sa}
   }
 
   SECTION("CHECK agrees with prevResult, and fails when the pod's address is gone") {
-    std::string withPrev = cluster.conf(R"(,"assign_ipv6":"true")", R"("prevResult":)" + addA.stdoutText + ",");
+    std::string withPrev =
+        cluster.conf(R"(,"assign_ipv6":"true")", R"("prevResult":)" + addA.stdoutText + ",");
     auto check = cluster.run("CHECK", "ctr-a", podA.path(), "web-0", withPrev);
     INFO(check);
     CHECK(check.exitCode == 0);
@@ -293,7 +302,8 @@ spec: {serviceAccountName: web-sa}
     CHECK(broken.output()["code"] == 999);
   }
 
-  SECTION("CNI 1.1: STATUS is ready with the store; GC takes what the runtime no longer has, on this node only") {
+  SECTION(
+      "CNI 1.1: STATUS is ready with the store; GC takes what the runtime no longer has, on this node only") {
     auto ready = cluster.run("STATUS", "", "", "", conf);
     INFO(ready);
     CHECK(ready.exitCode == 0);
@@ -307,7 +317,8 @@ spec: {serviceAccountName: web-sa}
     other.attributes = {{"node", "node-b"}};
     REQUIRE(ipam.autoAssign(other).has_value());
 
-    std::string gcConf = cluster.conf("", R"("cni.dev/valid-attachments":[{"containerID":"ctr-a","ifname":"eth0"}],)");
+    std::string gcConf =
+        cluster.conf("", R"("cni.dev/valid-attachments":[{"containerID":"ctr-a","ifname":"eth0"}],)");
     auto gc = cluster.run("GC", "", "", "", gcConf);
     INFO(gc);
     CHECK(gc.exitCode == 0);
@@ -398,8 +409,9 @@ spec: {cidr: 10.66.0.0/32, blockSize: 32, assignmentMode: Manual}
   }
 
   SECTION("the host already routes the pod's address elsewhere: undone after veth, addresses and routes") {
-    cluster.node.execOrThrow("ip link add blocker type veth peer name blocker-peer && ip link set blocker up && "
-                             "ip route add 10.66.0.0/32 dev blocker");
+    cluster.node.execOrThrow(
+        "ip link add blocker type veth peer name blocker-peer && ip link set blocker up && "
+        "ip route add 10.66.0.0/32 dev blocker");
     auto add = cluster.run("ADD", "ctr-f", pod.path(), "fail-0", cluster.conf(R"(,"ipv4_pools":["tiny"])"));
     INFO(add);
     CHECK(add.exitCode != 0);
@@ -410,7 +422,8 @@ spec: {cidr: 10.66.0.0/32, blockSize: 32, assignmentMode: Manual}
 
   SECTION("the pool is exhausted") {
     NetNamespace first("cni-g");
-    auto taken = cluster.run("ADD", "ctr-g", first.path(), "fill-0", cluster.conf(R"(,"ipv4_pools":["tiny"])"));
+    auto taken =
+        cluster.run("ADD", "ctr-g", first.path(), "fill-0", cluster.conf(R"(,"ipv4_pools":["tiny"])"));
     INFO(taken);
     REQUIRE(taken.exitCode == 0);
     auto add = cluster.run("ADD", "ctr-f", pod.path(), "fail-0", cluster.conf(R"(,"ipv4_pools":["tiny"])"));
@@ -462,7 +475,8 @@ TEST_CASE("chained with the standard portmap plugin: a hostPort reaches the pod,
     conf["name"] = conflist["name"];
     if (!prevResult.is_null()) conf["prevResult"] = prevResult;
     if (conf["type"] == "portmap")
-      conf["runtimeConfig"] = json::parse(R"({"portMappings":[{"hostPort":9090,"containerPort":8080,"protocol":"tcp"}]})");
+      conf["runtimeConfig"] =
+          json::parse(R"({"portMappings":[{"hostPort":9090,"containerPort":8080,"protocol":"tcp"}]})");
     return conf.dump();
   };
 
@@ -472,7 +486,8 @@ TEST_CASE("chained with the standard portmap plugin: a hostPort reaches the pod,
   auto addServer = cluster.run("ADD", "ctr-s", server.path(), "server-0", confFor(0, nullptr));
   INFO(addServer);
   REQUIRE(addServer.exitCode == 0);
-  auto mapped = cluster.run("ADD", "ctr-s", server.path(), "server-0", confFor(1, addServer.output()), "eth0", portmap);
+  auto mapped =
+      cluster.run("ADD", "ctr-s", server.path(), "server-0", confFor(1, addServer.output()), "eth0", portmap);
   INFO(mapped);
   REQUIRE(mapped.exitCode == 0);
   CHECK(mapped.output()["ips"] == addServer.output()["ips"]);  // portmap passes our result on
@@ -485,7 +500,8 @@ TEST_CASE("chained with the standard portmap plugin: a hostPort reaches the pod,
   CHECK(checked.exitCode == 0);
 
   // DEL runs the chain in reverse.
-  auto unmapped = cluster.run("DEL", "ctr-s", server.path(), "server-0", confFor(1, addServer.output()), "eth0", portmap);
+  auto unmapped =
+      cluster.run("DEL", "ctr-s", server.path(), "server-0", confFor(1, addServer.output()), "eth0", portmap);
   INFO(unmapped);
   CHECK(unmapped.exitCode == 0);
   auto del = cluster.run("DEL", "ctr-s", server.path(), "server-0", confFor(0, addServer.output()));

@@ -28,7 +28,8 @@ Vars addVars() {
           {"CNI_NETNS", "/run/netns/pod"},
           {"CNI_IFNAME", "eth0"},
           {"CNI_PATH", "/opt/cni/bin"},
-          {"CNI_ARGS", "IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=web-0;K8S_POD_INFRA_CONTAINER_ID=abc123"}};
+          {"CNI_ARGS",
+           "IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=web-0;K8S_POD_INFRA_CONTAINER_ID=abc123"}};
 }
 
 const char* kConf = R"({
@@ -77,8 +78,10 @@ TEST_CASE("a missing or malformed environment variable is error 7") {
   for (const auto& c : cases) {
     SECTION(c.rule) {
       Vars vars = addVars();
-      if (c.value) vars[c.var] = *c.value;
-      else vars.erase(c.var);
+      if (c.value)
+        vars[c.var] = *c.value;
+      else
+        vars.erase(c.var);
       auto env = parseVars(vars);
       REQUIRE_FALSE(env.has_value());
       CHECK(env.error().code == kInvalidEnvironment);
@@ -121,7 +124,8 @@ TEST_CASE("GC reads the runtime's valid attachments, under either name libcni ha
   auto none = parseNetConf(R"({"cniVersion":"1.1.0","name":"n","type":"t","ipam":{"type":"tartan-ipam"}})");
   REQUIRE(none.has_value());
   CHECK_FALSE(none->validAttachments);
-  auto bad = parseNetConf(R"({"cniVersion":"1.1.0","name":"n","type":"t","ipam":{"type":"tartan-ipam"},"cni.dev/valid-attachments":[{"ifname":"eth0"}]})");
+  auto bad = parseNetConf(
+      R"({"cniVersion":"1.1.0","name":"n","type":"t","ipam":{"type":"tartan-ipam"},"cni.dev/valid-attachments":[{"ifname":"eth0"}]})");
   REQUIRE_FALSE(bad.has_value());
   CHECK(bad.error().code == kInvalidNetworkConfig);
 }
@@ -144,7 +148,8 @@ TEST_CASE("a Calico network configuration is read field for field") {
 }
 
 TEST_CASE("defaults: IPv4 only, the kernel's MTU, the default datastore") {
-  auto conf = parseNetConf(R"({"cniVersion":"0.3.1","name":"net","type":"tartan-cni","ipam":{"type":"tartan-ipam"}})");
+  auto conf = parseNetConf(
+      R"({"cniVersion":"0.3.1","name":"net","type":"tartan-cni","ipam":{"type":"tartan-ipam"}})");
   REQUIRE(conf.has_value());
   CHECK(conf->assignIpv4);
   CHECK_FALSE(conf->assignIpv6);
@@ -161,22 +166,47 @@ TEST_CASE("a bad network configuration is refused with the spec's code") {
   const Case cases[] = {
       {"not JSON", "{", kDecodeFailure},
       {"not an object", "[]", kInvalidNetworkConfig},
-      {"cniVersion is required", R"({"name":"n","type":"t","ipam":{"type":"tartan-ipam"}})", kInvalidNetworkConfig},
-      {"an unknown cniVersion is incompatible", R"({"cniVersion":"2.0.0","name":"n","type":"t","ipam":{"type":"tartan-ipam"}})", kIncompatibleVersion},
-      {"name is required", R"({"cniVersion":"1.0.0","type":"t","ipam":{"type":"tartan-ipam"}})", kInvalidNetworkConfig},
-      {"a name is alphanumeric, '_', '.', '-'", R"({"cniVersion":"1.0.0","name":"a b","type":"t","ipam":{"type":"tartan-ipam"}})", kInvalidNetworkConfig},
-      {"type is required", R"({"cniVersion":"1.0.0","name":"n","ipam":{"type":"tartan-ipam"}})", kInvalidNetworkConfig},
+      {"cniVersion is required", R"({"name":"n","type":"t","ipam":{"type":"tartan-ipam"}})",
+       kInvalidNetworkConfig},
+      {"an unknown cniVersion is incompatible",
+       R"({"cniVersion":"2.0.0","name":"n","type":"t","ipam":{"type":"tartan-ipam"}})", kIncompatibleVersion},
+      {"name is required", R"({"cniVersion":"1.0.0","type":"t","ipam":{"type":"tartan-ipam"}})",
+       kInvalidNetworkConfig},
+      {"a name is alphanumeric, '_', '.', '-'",
+       R"({"cniVersion":"1.0.0","name":"a b","type":"t","ipam":{"type":"tartan-ipam"}})",
+       kInvalidNetworkConfig},
+      {"type is required", R"({"cniVersion":"1.0.0","name":"n","ipam":{"type":"tartan-ipam"}})",
+       kInvalidNetworkConfig},
       {"ipam is required", R"({"cniVersion":"1.0.0","name":"n","type":"t"})", kInvalidNetworkConfig},
-      {"only our IPAM", R"({"cniVersion":"1.0.0","name":"n","type":"t","ipam":{"type":"host-local"}})", kInvalidNetworkConfig},
-      {"assign_ipv4 is a boolean", R"({"cniVersion":"1.0.0","name":"n","type":"t","ipam":{"type":"tartan-ipam","assign_ipv4":"yes"}})", kInvalidNetworkConfig},
-      {"some address is assigned", R"({"cniVersion":"1.0.0","name":"n","type":"t","ipam":{"type":"tartan-ipam","assign_ipv4":false}})", kInvalidNetworkConfig},
-      {"an IPv4 pool CIDR is IPv4", R"({"cniVersion":"1.0.0","name":"n","type":"t","ipam":{"type":"tartan-ipam","ipv4_pools":["fd00::/64"]}})", kInvalidNetworkConfig},
-      {"a pool CIDR parses", R"({"cniVersion":"1.0.0","name":"n","type":"t","ipam":{"type":"tartan-ipam","ipv4_pools":["10.0.0.1/24"]}})", kInvalidNetworkConfig},
-      {"pools are a list", R"({"cniVersion":"1.0.0","name":"n","type":"t","ipam":{"type":"tartan-ipam","ipv4_pools":"p"}})", kInvalidNetworkConfig},
-      {"mtu is in range", R"({"cniVersion":"1.0.0","name":"n","type":"t","mtu":20,"ipam":{"type":"tartan-ipam"}})", kInvalidNetworkConfig},
-      {"mtu is a number", R"({"cniVersion":"1.0.0","name":"n","type":"t","mtu":"1500","ipam":{"type":"tartan-ipam"}})", kInvalidNetworkConfig},
-      {"only file datastores", R"({"cniVersion":"1.0.0","name":"n","type":"t","datastore":"etcdv3:x","ipam":{"type":"tartan-ipam"}})", kInvalidNetworkConfig},
-      {"prevResult ips name an interface of the result", R"({"cniVersion":"1.0.0","name":"n","type":"t","ipam":{"type":"tartan-ipam"},"prevResult":{"ips":[{"address":"10.0.0.1/32","interface":2}]}})", kInvalidNetworkConfig},
+      {"only our IPAM", R"({"cniVersion":"1.0.0","name":"n","type":"t","ipam":{"type":"host-local"}})",
+       kInvalidNetworkConfig},
+      {"assign_ipv4 is a boolean",
+       R"({"cniVersion":"1.0.0","name":"n","type":"t","ipam":{"type":"tartan-ipam","assign_ipv4":"yes"}})",
+       kInvalidNetworkConfig},
+      {"some address is assigned",
+       R"({"cniVersion":"1.0.0","name":"n","type":"t","ipam":{"type":"tartan-ipam","assign_ipv4":false}})",
+       kInvalidNetworkConfig},
+      {"an IPv4 pool CIDR is IPv4",
+       R"({"cniVersion":"1.0.0","name":"n","type":"t","ipam":{"type":"tartan-ipam","ipv4_pools":["fd00::/64"]}})",
+       kInvalidNetworkConfig},
+      {"a pool CIDR parses",
+       R"({"cniVersion":"1.0.0","name":"n","type":"t","ipam":{"type":"tartan-ipam","ipv4_pools":["10.0.0.1/24"]}})",
+       kInvalidNetworkConfig},
+      {"pools are a list",
+       R"({"cniVersion":"1.0.0","name":"n","type":"t","ipam":{"type":"tartan-ipam","ipv4_pools":"p"}})",
+       kInvalidNetworkConfig},
+      {"mtu is in range",
+       R"({"cniVersion":"1.0.0","name":"n","type":"t","mtu":20,"ipam":{"type":"tartan-ipam"}})",
+       kInvalidNetworkConfig},
+      {"mtu is a number",
+       R"({"cniVersion":"1.0.0","name":"n","type":"t","mtu":"1500","ipam":{"type":"tartan-ipam"}})",
+       kInvalidNetworkConfig},
+      {"only file datastores",
+       R"({"cniVersion":"1.0.0","name":"n","type":"t","datastore":"etcdv3:x","ipam":{"type":"tartan-ipam"}})",
+       kInvalidNetworkConfig},
+      {"prevResult ips name an interface of the result",
+       R"({"cniVersion":"1.0.0","name":"n","type":"t","ipam":{"type":"tartan-ipam"},"prevResult":{"ips":[{"address":"10.0.0.1/32","interface":2}]}})",
+       kInvalidNetworkConfig},
   };
   for (const auto& c : cases) {
     SECTION(c.rule) {
@@ -190,7 +220,8 @@ TEST_CASE("a bad network configuration is refused with the spec's code") {
 TEST_CASE("a result is CNI 1.0 JSON and reads back as prevResult") {
   AddResult result;
   result.cniVersion = "1.0.0";
-  result.interfaces = {{"cali1234567890a", "ee:ee:ee:ee:ee:ee", ""}, {"eth0", "02:00:00:00:00:01", "/run/netns/p"}};
+  result.interfaces = {{"cali1234567890a", "ee:ee:ee:ee:ee:ee", ""},
+                       {"eth0", "02:00:00:00:00:01", "/run/netns/p"}};
   result.ips = {{"10.65.0.1/32", "", 1}, {"fd00:65::1/128", "", 1}};
   result.routes = {{"0.0.0.0/0", "169.254.1.1"}, {"::/0", "fe80::ecee:eeff:feee:eeee"}};
   json j = json::parse(resultJson(result));
@@ -217,7 +248,8 @@ TEST_CASE("0.3.x and 0.4.0 results carry each IP's version") {
 
 TEST_CASE("errors and VERSION are the spec's JSON") {
   json error = json::parse(errorJson("0.4.0", CniError{kTryAgainLater, "datastore away", "file:/x: gone"}));
-  CHECK(error == json{{"cniVersion", "0.4.0"}, {"code", 11}, {"msg", "datastore away"}, {"details", "file:/x: gone"}});
+  CHECK(error ==
+        json{{"cniVersion", "0.4.0"}, {"code", 11}, {"msg", "datastore away"}, {"details", "file:/x: gone"}});
   json version = json::parse(versionJson("1.0.0"));
   CHECK(version["supportedVersions"] == json{"0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"});
 }
