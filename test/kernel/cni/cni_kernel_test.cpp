@@ -513,3 +513,28 @@ TEST_CASE("chained with the standard portmap plugin: a hostPort reaches the pod,
   CHECK(cluster.run("DEL", "ctr-c", client.path(), "client-0", confFor(0, nullptr)).exitCode == 0);
   CHECK(cluster.caliLinks().empty());
 }
+
+TEST_CASE("an IPv6-only pod: a /128, a default route via the host end's link-local, no IPv4") {
+  REQUIRE_NET_ADMIN();
+  Cluster cluster(kPools);
+  NetNamespace podA("cni-6a");
+  NetNamespace podB("cni-6b");
+  const std::string conf = cluster.conf(R"(,"assign_ipv4":"false","assign_ipv6":"true")");
+  auto addA = cluster.run("ADD", "ctr-6a", podA.path(), "v6-0", conf);
+  INFO(addA);
+  REQUIRE(addA.exitCode == 0);
+  auto addB = cluster.run("ADD", "ctr-6b", podB.path(), "v6-1", conf);
+  INFO(addB);
+  REQUIRE(addB.exitCode == 0);
+  CHECK(addA.output()["ips"].size() == 1);
+  CHECK(addressOf(addA.output(), '4').empty());
+  CHECK(addA.output()["routes"] == json::parse(R"([{"dst":"::/0","gw":"fe80::ecee:eeff:feee:eeee"}])"));
+  CHECK(podA.execOrThrow("ip -4 addr show dev eth0").find("inet ") == std::string::npos);
+  CHECK(podA.execOrThrow("ip -4 route").empty());
+  const std::string ip6B = addressOf(addB.output(), '6');
+  CHECK(tcpReaches(podA, podB, ip6B, 8090));
+  CHECK(cluster.run("DEL", "ctr-6a", podA.path(), "v6-0", conf).exitCode == 0);
+  CHECK(cluster.run("DEL", "ctr-6b", podB.path(), "v6-1", conf).exitCode == 0);
+  CHECK(cluster.caliLinks().empty());
+  CHECK(cluster.allocated("ctr-6a").empty());
+}
