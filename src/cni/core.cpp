@@ -169,10 +169,10 @@ CniResult<std::vector<std::string>> readPools(const json& object, const char* ke
     std::string pool = item.get<std::string>();
     if (pool.find('/') != std::string::npos) {
       auto prefix = netlink::Prefix::parse(pool);
-      if (!prefix) return configError(field + ": '" + pool + "' is not a CIDR", prefix.error().what);
+      std::string isNot = std::string(field).append(": '").append(pool).append("' is not ");
+      if (!prefix) return configError(isNot.append("a CIDR"), prefix.error().what);
       if (prefix->family() != family)
-        return configError(field + ": '" + pool + "' is not an " +
-                           (family == netlink::Family::V4 ? "IPv4" : "IPv6") + " CIDR");
+        return configError(isNot.append(family == netlink::Family::V4 ? "an IPv4 CIDR" : "an IPv6 CIDR"));
     }
     out.push_back(std::move(pool));
   }
