@@ -12,6 +12,7 @@
 #include "tartan/netlink/sysctl.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -126,6 +127,14 @@ CniResult<int> openNetns(const std::string& path) {
     int saved = errno;
     return CniError{saved == ENOENT ? kUnknownContainer : kInvalidEnvironment,
                     "cannot open CNI_NETNS " + path, std::strerror(saved)};
+  }
+  // The host's own namespace is never a pod's: DEL would delete the host's interface of that name.
+  struct stat pod {};
+  struct stat host {};
+  if (fstat(fd, &pod) == 0 && stat("/proc/thread-self/ns/net", &host) == 0 && pod.st_dev == host.st_dev &&
+      pod.st_ino == host.st_ino) {
+    ::close(fd);
+    return CniError{kInvalidEnvironment, "CNI_NETNS " + path + " is the host's own network namespace"};
   }
   return fd;
 }
@@ -344,7 +353,9 @@ CniResult<void> del(const Environment& env, const NetConf& conf) {
   // The pod's end of the veth (and with it the host end and its routes), if the namespace is
   // still there.
   if (!env.netns.empty()) {
-    if (auto fd = openNetns(env.netns)) {
+    auto fd = openNetns(env.netns);
+    if (!fd && fd.error().code == kInvalidEnvironment) return fd.error();
+    if (fd) {
       Fd netnsFd(*fd);
       if (auto inside = InNamespace::enter(netnsFd.get())) {
         auto links = LinkSocket::open();

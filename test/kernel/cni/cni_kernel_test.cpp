@@ -397,6 +397,20 @@ spec: {cidr: 10.66.0.0/32, blockSize: 32, assignmentMode: Manual}
     nothingLeft("ctr-f");
   }
 
+  SECTION("CNI_NETNS naming the host's own namespace: refused, and DEL deletes none of its interfaces") {
+    // /proc/self/ns/net of the plugin is the node namespace it runs in.
+    auto add = cluster.run("ADD", "ctr-f", "/proc/self/ns/net", "fail-0", cluster.conf());
+    INFO(add);
+    CHECK(add.exitCode != 0);
+    CHECK(add.output()["code"] == 7);
+    auto del = cluster.run("DEL", "ctr-f", "/proc/self/ns/net", "fail-0", cluster.conf(), "uplink");
+    INFO(del);
+    CHECK(del.exitCode != 0);
+    CHECK(del.output()["code"] == 7);
+    CHECK(cluster.hasLink(cluster.node.name(), "uplink"));
+    nothingLeft("ctr-f");
+  }
+
   SECTION("the pod already has an interface of that name: the veth cannot be made") {
     pod.execOrThrow("ip link add eth0 type veth peer name eth0-peer");
     auto add = cluster.run("ADD", "ctr-f", pod.path(), "fail-0", cluster.conf());
