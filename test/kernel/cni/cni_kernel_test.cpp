@@ -19,6 +19,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 
 using nlohmann::json;
@@ -110,23 +111,51 @@ struct Cluster {
   }
 
   // Runs the plugin in the node namespace as a runtime would.
+  struct Call {
+    std::string containerID;
+    std::string netns;
+    std::string pod;
+  };
+
+  // Runs the plugin once per call, all at once, in the node namespace as a runtime would.
+  std::vector<Outcome> runAll(const std::string& command, const std::vector<Call>& calls,
+                              const std::string& stdinText, const std::string& ifName = "eth0",
+                              const std::string& binary = plugin()) {
+    std::string script = "(";
+    std::vector<fs::path> outs;
+    std::vector<fs::path> errs;
+    std::vector<fs::path> rcs;
+    for (const auto& call : calls) {
+      int n = runs++;
+      fs::path in = dir.path / ("in-" + std::to_string(n));
+      outs.push_back(dir.path / ("out-" + std::to_string(n)));
+      errs.push_back(dir.path / ("err-" + std::to_string(n)));
+      rcs.push_back(dir.path / ("rc-" + std::to_string(n)));
+      std::ofstream(in) << stdinText;
+      std::string env = "CNI_COMMAND=" + command + " CNI_CONTAINERID=" + call.containerID +
+                        " CNI_IFNAME=" + ifName + " CNI_PATH=/usr/lib/cni";
+      if (!call.netns.empty()) env += " CNI_NETNS=" + call.netns;
+      if (!call.pod.empty())
+        env += " 'CNI_ARGS=IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=" + call.pod + "'";
+      script += "(ip netns exec " + node.name() + " env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin " + env + " " +
+                binary + " <" + in.string() + " >" + outs.back().string() + " 2>" + errs.back().string() +
+                "; echo $? >" + rcs.back().string() + ") & ";
+    }
+    // In a subshell: shell() appends its own 2>&1, which must not fold stderr into stdout.
+    script += "wait)";
+    shell(script);
+    std::vector<Outcome> outcomes;
+    for (size_t i = 0; i < calls.size(); ++i) {
+      std::string rc = readFile(rcs[i]);
+      outcomes.push_back(Outcome{rc.empty() ? -1 : std::stoi(rc), readFile(outs[i]), readFile(errs[i])});
+    }
+    return outcomes;
+  }
+
   Outcome run(const std::string& command, const std::string& containerID, const std::string& netns,
               const std::string& pod, const std::string& stdinText, const std::string& ifName = "eth0",
               const std::string& binary = plugin()) {
-    int n = runs++;
-    fs::path in = dir.path / ("in-" + std::to_string(n));
-    fs::path out = dir.path / ("out-" + std::to_string(n));
-    fs::path err = dir.path / ("err-" + std::to_string(n));
-    std::ofstream(in) << stdinText;
-    std::string env = "CNI_COMMAND=" + command + " CNI_CONTAINERID=" + containerID + " CNI_IFNAME=" + ifName +
-                      " CNI_PATH=/usr/lib/cni";
-    if (!netns.empty()) env += " CNI_NETNS=" + netns;
-    if (!pod.empty()) env += " 'CNI_ARGS=IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=" + pod + "'";
-    // In a subshell: shell() appends its own 2>&1, which must not fold stderr into stdout.
-    auto result =
-        shell("(ip netns exec " + node.name() + " env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin " + env + " " +
-              binary + " <" + in.string() + " >" + out.string() + " 2>" + err.string() + ")");
-    return Outcome{result.exitCode, readFile(out), readFile(err)};
+    return runAll(command, {{containerID, netns, pod}}, stdinText, ifName, binary).front();
   }
 
   bool hasLink(const std::string& ns, const std::string& name) const {
@@ -551,4 +580,35 @@ TEST_CASE("an IPv6-only pod: a /128, a default route via the host end's link-loc
   CHECK(cluster.run("DEL", "ctr-6b", podB.path(), "v6-1", conf).exitCode == 0);
   CHECK(cluster.caliLinks().empty());
   CHECK(cluster.allocated("ctr-6a").empty());
+}
+
+TEST_CASE("eight ADDs at once on one node get eight distinct addresses; eight DELs at once leave nothing") {
+  REQUIRE_NET_ADMIN();
+  Cluster cluster(kPools);
+  std::vector<std::unique_ptr<NetNamespace>> pods;
+  std::vector<Cluster::Call> calls;
+  for (int i = 0; i < 8; ++i) {
+    pods.push_back(std::make_unique<NetNamespace>("cni-p"));
+    calls.push_back({"ctr-" + std::to_string(i), pods.back()->path(), "many-" + std::to_string(i)});
+  }
+  const std::string conf = cluster.conf();
+  auto added = cluster.runAll("ADD", calls, conf);
+  std::set<std::string> addresses;
+  for (const auto& outcome : added) {
+    INFO(outcome);
+    REQUIRE(outcome.exitCode == 0);
+    addresses.insert(addressOf(outcome.output(), '4'));
+  }
+  CHECK(addresses.size() == 8);
+  CHECK(tcpReaches(*pods[0], *pods[7], addressOf(added[7].output(), '4'), 8080));
+
+  for (const auto& outcome : cluster.runAll("DEL", calls, conf)) {
+    INFO(outcome);
+    CHECK(outcome.exitCode == 0);
+  }
+  CHECK(cluster.caliLinks().empty());
+  for (const auto& call : calls) {
+    CHECK(cluster.allocated(call.containerID).empty());
+    CHECK_FALSE(cluster.endpoint(tartan::cni::workloadEndpointName("node-a", call.pod, "eth0")));
+  }
 }
