@@ -288,6 +288,21 @@ CniResult<NetConf> parseNetConf(std::string_view text) {
   return conf;
 }
 
+CniResult<std::vector<std::string>> parsePoolsAnnotation(std::string_view key, std::string_view value) {
+  json j = json::parse(value, nullptr, false);
+  auto bad = [&] {
+    return CniError{kInvalidNetworkConfig, "annotation " + std::string(key) + " is not a JSON list of pools",
+                    std::string(value)};
+  };
+  if (j.is_discarded() || !j.is_array() || j.empty()) return bad();
+  std::vector<std::string> pools;
+  for (const json& item : j) {
+    if (!item.is_string() || item.get<std::string>().empty()) return bad();
+    pools.push_back(item.get<std::string>());
+  }
+  return pools;
+}
+
 std::string resultJson(const AddResult& result) {
   json j = json::object();
   j["cniVersion"] = result.cniVersion;

@@ -229,16 +229,37 @@ CniResult<AddResult> add(const Environment& env, const NetConf& conf) {
   // Declared after everything its steps use, so it runs before they are gone.
   Rollback rollback;
 
-  // The pod's labels and service account, when the store holds the Pod.
+  // The pod's labels, service account and annotations, and its namespace's annotations, when the
+  // store holds them.
   std::map<std::string, std::string> podLabels;
   std::string serviceAccount;
+  model::Labels podAnnotations;
+  model::Labels namespaceAnnotations;
   if (auto kv = store->get(
           {std::string(model::kindName(model::Kind::kKubernetesPod)), env.podNamespace, env.podName})) {
     if (auto podResource = decodeOne<model::KubernetesPod>(kv->value, "Pod " + env.podName)) {
       podLabels.insert(podResource->metadata.labels.begin(), podResource->metadata.labels.end());
       serviceAccount = podResource->spec.serviceAccountName;
+      podAnnotations = podResource->metadata.annotations;
     }
   }
+  if (auto kv = store->get(
+          {std::string(model::kindName(model::Kind::kKubernetesNamespace)), "", env.podNamespace})) {
+    if (auto ns = decodeOne<model::KubernetesNamespace>(kv->value, "Namespace " + env.podNamespace))
+      namespaceAnnotations = ns->metadata.annotations;
+  }
+  // Calico's order: the Pod's annotation, the Namespace's, then the network configuration.
+  auto poolsFor = [&](std::string_view key,
+                      const std::vector<std::string>& configured) -> CniResult<std::vector<std::string>> {
+    for (const model::Labels* annotations : {&podAnnotations, &namespaceAnnotations})
+      if (auto it = annotations->find(key); it != annotations->end())
+        return parsePoolsAnnotation(key, it->second);
+    return configured;
+  };
+  std::vector<std::string> ipv4Pools;
+  std::vector<std::string> ipv6Pools;
+  CNI_ASSIGN(ipv4Pools, poolsFor(kIpv4PoolsAnnotation, conf.ipv4Pools));
+  CNI_ASSIGN(ipv6Pools, poolsFor(kIpv6PoolsAnnotation, conf.ipv6Pools));
 
   // An ADD repeated for a container whose ADD completed (a runtime that retries after a timeout)
   // answers with what is there; one whose ADD did not complete starts again from nothing.
@@ -255,8 +276,8 @@ CniResult<AddResult> add(const Environment& env, const NetConf& conf) {
   request.handleID = handle;
   request.hostname = node;
   request.attributes = {{"namespace", env.podNamespace}, {"pod", env.podName}, {"node", node}};
-  request.ipv4Pools = conf.ipv4Pools;
-  request.ipv6Pools = conf.ipv6Pools;
+  request.ipv4Pools = ipv4Pools;
+  request.ipv6Pools = ipv6Pools;
   auto assigned = ipam.autoAssign(request);
   if (!assigned) return ipamError(assigned.error());
   rollback.push([&ipam, handle = request.handleID] { (void)ipam.releaseByHandle(handle); });

@@ -9,7 +9,8 @@
 // end's link-local fe80::ecee:eeff:feee:eeee); the host end gets Calico's sysctls (forwarding,
 // proxy_arp, proxy_delay 0, accept_ra 0, proxy_ndp) and a /32 (/128) route; the
 // WorkloadEndpoint "<node>-k8s-<pod>-<iface>" (each '-' of a part doubled, as Calico escapes
-// it) is written last, with the Pod's labels if the store holds the Pod. DEL undoes all of it
+// it) is written last, with the Pod's labels if the store holds the Pod. Calico's ipv4pools and
+// ipv6pools annotations on the Pod, else its Namespace, choose the pools over the configuration. DEL undoes all of it
 // and is idempotent; it removes the WorkloadEndpoint only if its containerID is this one, so the
 // DEL of an old sandbox never takes the network of its successor. CHECK compares the veth,
 // addresses and routes with prevResult. STATUS says whether the datastore and a pool are there
@@ -157,6 +158,12 @@ struct NetConf {
 // Parses and validates the JSON network configuration. Code 4 on anything wrong (1 for a
 // cniVersion this plugin does not speak); unknown fields are ignored, as runtimes add their own.
 CniResult<NetConf> parseNetConf(std::string_view json);
+
+// Calico's pool annotations on a Pod or its Namespace, which override ipv4_pools/ipv6_pools (the
+// Pod's first): a JSON list of pool names or CIDRs.
+inline constexpr std::string_view kIpv4PoolsAnnotation = "cni.projectcalico.org/ipv4pools";
+inline constexpr std::string_view kIpv6PoolsAnnotation = "cni.projectcalico.org/ipv6pools";
+CniResult<std::vector<std::string>> parsePoolsAnnotation(std::string_view key, std::string_view value);
 
 // A CNI result as JSON in the layout of `cniVersion` (0.3.x and 0.4.0 carry each IP's version).
 std::string resultJson(const AddResult& result);

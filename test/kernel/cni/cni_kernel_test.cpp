@@ -612,3 +612,60 @@ TEST_CASE("eight ADDs at once on one node get eight distinct addresses; eight DE
     CHECK_FALSE(cluster.endpoint(tartan::cni::workloadEndpointName("node-a", call.pod, "eth0")));
   }
 }
+
+TEST_CASE(
+    "Calico's pool annotations choose the pool: the Pod's over its Namespace's over the configuration") {
+  REQUIRE_NET_ADMIN();
+  Cluster cluster(kPools + std::string(R"(
+---
+apiVersion: projectcalico.org/v3
+kind: IPPool
+metadata: {name: ns-pool}
+spec: {cidr: 10.70.0.0/24, assignmentMode: Manual}
+---
+apiVersion: projectcalico.org/v3
+kind: IPPool
+metadata: {name: pod-pool}
+spec: {cidr: 10.71.0.0/24, assignmentMode: Manual}
+---
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: default
+  annotations: {cni.projectcalico.org/ipv4pools: '["ns-pool"]'}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: pinned-0
+  namespace: default
+  annotations: {cni.projectcalico.org/ipv4pools: '["pod-pool"]'}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: broken-0
+  namespace: default
+  annotations: {cni.projectcalico.org/ipv4pools: 'pod-pool'}
+)"));
+  NetNamespace pinned("cni-an");
+  NetNamespace plain("cni-ao");
+  NetNamespace broken("cni-ab");
+  const std::string conf = cluster.conf(R"(,"ipv4_pools":["pool4"])");
+  auto fromPod = cluster.run("ADD", "ctr-pin", pinned.path(), "pinned-0", conf);
+  INFO(fromPod);
+  REQUIRE(fromPod.exitCode == 0);
+  CHECK(addressOf(fromPod.output(), '4').rfind("10.71.0.", 0) == 0);
+  auto fromNamespace = cluster.run("ADD", "ctr-plain", plain.path(), "plain-0", conf);
+  INFO(fromNamespace);
+  REQUIRE(fromNamespace.exitCode == 0);
+  CHECK(addressOf(fromNamespace.output(), '4').rfind("10.70.0.", 0) == 0);
+  auto refused = cluster.run("ADD", "ctr-broken", broken.path(), "broken-0", conf);
+  INFO(refused);
+  CHECK(refused.exitCode != 0);
+  CHECK(refused.output()["code"] == 4);
+  CHECK_FALSE(cluster.hasLink(broken.name(), "eth0"));
+  CHECK(cluster.run("DEL", "ctr-pin", pinned.path(), "pinned-0", conf).exitCode == 0);
+  CHECK(cluster.run("DEL", "ctr-plain", plain.path(), "plain-0", conf).exitCode == 0);
+  CHECK(cluster.caliLinks().empty());
+}

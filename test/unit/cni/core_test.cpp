@@ -291,3 +291,17 @@ TEST_CASE("the WorkloadEndpoint carries the pod, its addresses, profile and labe
   CHECK(wep.spec.ipNetworks == std::vector<std::string>{"10.65.0.1/32"});
   CHECK(wep.spec.profiles == std::vector<std::string>{"kns.default", "ksa.default.sa"});
 }
+
+TEST_CASE("Calico's pool annotations are a JSON list of pool names or CIDRs") {
+  auto pools = parsePoolsAnnotation(kIpv4PoolsAnnotation, R"(["pool-a", "10.70.0.0/24"])");
+  REQUIRE(pools.has_value());
+  CHECK(*pools == std::vector<std::string>{"pool-a", "10.70.0.0/24"});
+  for (const char* bad : {"pool-a", "[]", "[1]", R"([""])", R"({"a":1})"}) {
+    SECTION(bad) {
+      auto refused = parsePoolsAnnotation(kIpv4PoolsAnnotation, bad);
+      REQUIRE_FALSE(refused.has_value());
+      CHECK(refused.error().code == kInvalidNetworkConfig);
+      CHECK(refused.error().msg.find("cni.projectcalico.org/ipv4pools") != std::string::npos);
+    }
+  }
+}
