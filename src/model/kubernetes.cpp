@@ -144,7 +144,21 @@ void describe(V& v, KubernetesNode& s) {
   v.field("status", s.status);
 }
 
+template <class V>
+void describe(V& v, StagedKubernetesNetworkPolicySpec& s) {
+  v.field("stagedAction", s.stagedAction);
+  describe(v, s.policy);
+}
+
+template <class V>
+void describe(V& v, StagedKubernetesNetworkPolicy& s) {
+  v.typeMeta(StagedKubernetesNetworkPolicy::kKind);
+  v.field("metadata", s.metadata, Need::kAlways);
+  v.field("spec", s.spec, Need::kAlways);
+}
+
 TARTAN_MODEL_DEFINE_KIND_ENTRY_POINTS(KubernetesNetworkPolicy)
+TARTAN_MODEL_DEFINE_KIND_ENTRY_POINTS(StagedKubernetesNetworkPolicy)
 TARTAN_MODEL_DEFINE_KIND_ENTRY_POINTS(KubernetesNamespace)
 TARTAN_MODEL_DEFINE_KIND_ENTRY_POINTS(KubernetesServiceAccount)
 TARTAN_MODEL_DEFINE_KIND_ENTRY_POINTS(KubernetesPod)

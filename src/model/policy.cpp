@@ -114,8 +114,38 @@ void describe(V& v, NetworkPolicy& s) { describeResource(v, s); }
 template <class V>
 void describe(V& v, Tier& s) { describeResource(v, s); }
 
+// A staged policy's spec is its policy's fields with stagedAction first, in one map.
+template <class V>
+void describe(V& v, StagedGlobalNetworkPolicySpec& s) {
+  v.field("stagedAction", s.stagedAction);
+  describe(v, s.policy);
+}
+template <class V>
+void describe(V& v, StagedNetworkPolicySpec& s) {
+  v.field("stagedAction", s.stagedAction);
+  describe(v, s.policy);
+}
+template <class V>
+void describe(V& v, StagedGlobalNetworkPolicy& s) { describeResource(v, s); }
+template <class V>
+void describe(V& v, StagedNetworkPolicy& s) { describeResource(v, s); }
+
+template <class V>
+void describe(V& v, ClusterInformationSpec& s) {
+  v.field("clusterGUID", s.clusterGUID);
+  v.field("clusterType", s.clusterType);
+  v.field("calicoVersion", s.calicoVersion);
+  v.field("datastoreReady", s.datastoreReady);
+  v.field("variant", s.variant);
+}
+template <class V>
+void describe(V& v, ClusterInformation& s) { describeResource(v, s); }
+
 TARTAN_MODEL_DEFINE_KIND_ENTRY_POINTS(GlobalNetworkPolicy)
 TARTAN_MODEL_DEFINE_KIND_ENTRY_POINTS(NetworkPolicy)
 TARTAN_MODEL_DEFINE_KIND_ENTRY_POINTS(Tier)
+TARTAN_MODEL_DEFINE_KIND_ENTRY_POINTS(StagedGlobalNetworkPolicy)
+TARTAN_MODEL_DEFINE_KIND_ENTRY_POINTS(StagedNetworkPolicy)
+TARTAN_MODEL_DEFINE_KIND_ENTRY_POINTS(ClusterInformation)
 
 }  // namespace tartan::model

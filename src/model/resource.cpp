@@ -23,7 +23,7 @@ struct KindInfo {
 };
 
 // In the order of the Kind enum.
-constexpr std::array<KindInfo, 23> kKinds = {{
+constexpr std::array<KindInfo, 27> kKinds = {{
     {Kind::kGlobalNetworkPolicy, "GlobalNetworkPolicy", kTartanGroup, false,
      {"globalnetworkpolicies", "gnp", "gnps", "cgnp"}},
     {Kind::kNetworkPolicy, "NetworkPolicy", kTartanGroup, true,
@@ -50,6 +50,14 @@ constexpr std::array<KindInfo, 23> kKinds = {{
     {Kind::kIPAMConfiguration, "IPAMConfiguration", kTartanGroup, false,
      {"ipamconfigurations", "ipamconfiguration", "ipamconfig", "ipamconfigs"}},
     {Kind::kIPReservation, "IPReservation", kTartanGroup, false, {"ipreservations"}},
+    {Kind::kStagedGlobalNetworkPolicy, "StagedGlobalNetworkPolicy", kTartanGroup, false,
+     {"stagedglobalnetworkpolicies", "sgnp", "sgnps"}},
+    {Kind::kStagedNetworkPolicy, "StagedNetworkPolicy", kTartanGroup, true,
+     {"stagednetworkpolicies", "snp", "snps"}},
+    {Kind::kStagedKubernetesNetworkPolicy, "StagedKubernetesNetworkPolicy", kTartanGroup, true,
+     {"stagedkubernetesnetworkpolicies", "sknp", "sknps"}},
+    {Kind::kClusterInformation, "ClusterInformation", kTartanGroup, false,
+     {"clusterinformations", "clusterinfo", "clusterinfos"}},
     {Kind::kKubernetesNamespace, "Namespace", "v1", false, {"namespaces", "ns"}},
     {Kind::kKubernetesPod, "Pod", "v1", true, {"pods", "po"}},
     {Kind::kKubernetesServiceAccount, "ServiceAccount", "v1", true, {"serviceaccounts", "sa"}},
@@ -114,6 +122,10 @@ Resource emptyResource(Kind kind) {
     case Kind::kIPAMHandle: return IPAMHandle{};
     case Kind::kIPAMConfiguration: return IPAMConfiguration{};
     case Kind::kIPReservation: return IPReservation{};
+    case Kind::kStagedGlobalNetworkPolicy: return StagedGlobalNetworkPolicy{};
+    case Kind::kStagedNetworkPolicy: return StagedNetworkPolicy{};
+    case Kind::kStagedKubernetesNetworkPolicy: return StagedKubernetesNetworkPolicy{};
+    case Kind::kClusterInformation: return ClusterInformation{};
     case Kind::kKubernetesNamespace: return KubernetesNamespace{};
     case Kind::kKubernetesPod: return KubernetesPod{};
     case Kind::kKubernetesServiceAccount: return KubernetesServiceAccount{};

@@ -122,6 +122,20 @@ void defaultNamespace(ObjectMeta& meta) {
 
 void defaultKind(KubernetesNetworkPolicy& r) { defaultNamespace(r.metadata); }
 
+void defaultKind(StagedKubernetesNetworkPolicy& r) {
+  defaultNamespace(r.metadata);
+  if (r.spec.stagedAction.empty()) r.spec.stagedAction = "Set";
+}
+
+void validateKind(Validator& v, const StagedKubernetesNetworkPolicy& r) {
+  if (r.spec.stagedAction != "Set" && r.spec.stagedAction != "Delete" && r.spec.stagedAction != "Learn" &&
+      r.spec.stagedAction != "Ignore") {
+    v.fail("spec.stagedAction",
+           "unknown staged action \"" + r.spec.stagedAction + "\" (must be one of Set, Delete, Learn, Ignore)");
+  }
+  validateKind(v, KubernetesNetworkPolicy{r.metadata, r.spec.policy});
+}
+
 void validateKind(Validator& v, const KubernetesNetworkPolicy& r) {
   checkKubernetesName(v, r.metadata);
   checkMetadata(v, r.metadata, true);

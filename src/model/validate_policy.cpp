@@ -465,6 +465,48 @@ void validateKind(Validator& v, const NetworkPolicy& r) {
   checkPolicySpec(v, r.spec, false);
 }
 
+// ---- Staged policies and ClusterInformation: stored and shown, never enforced ----
+
+namespace {
+// Calico's staged actions; Set when left out.
+void checkStagedAction(Validator& v, const std::string& action) {
+  static const std::set<std::string> kActions = {"Set", "Delete", "Learn", "Ignore"};
+  if (!kActions.count(action))
+    v.fail("spec.stagedAction", "unknown staged action \"" + action + "\" (must be one of Set, Delete, Learn, Ignore)");
+}
+}  // namespace
+
+// A staged policy is validated as the policy it would set: the same fields at the same paths.
+void defaultKind(StagedGlobalNetworkPolicy& r) {
+  if (r.spec.stagedAction.empty()) r.spec.stagedAction = "Set";
+  defaultPolicySpec(r.spec.policy);
+}
+
+void validateKind(Validator& v, const StagedGlobalNetworkPolicy& r) {
+  checkStagedAction(v, r.spec.stagedAction);
+  validateKind(v, GlobalNetworkPolicy{r.metadata, r.spec.policy});
+}
+
+void defaultKind(StagedNetworkPolicy& r) {
+  if (r.spec.stagedAction.empty()) r.spec.stagedAction = "Set";
+  NetworkPolicy policy{r.metadata, r.spec.policy};
+  defaultKind(policy);
+  r.metadata = std::move(policy.metadata);
+  r.spec.policy = std::move(policy.spec);
+}
+
+void validateKind(Validator& v, const StagedNetworkPolicy& r) {
+  checkStagedAction(v, r.spec.stagedAction);
+  validateKind(v, NetworkPolicy{r.metadata, r.spec.policy});
+}
+
+void defaultKind(ClusterInformation&) {}
+
+void validateKind(Validator& v, const ClusterInformation& r) {
+  checkName(v, r.metadata);
+  checkMetadata(v, r.metadata, false);
+}
+
 void defaultKind(Tier&) {}
 
 void validateKind(Validator& v, const Tier& r) {

@@ -23,6 +23,10 @@ enum class Kind {
   kIPAMHandle,
   kIPAMConfiguration,
   kIPReservation,
+  kStagedGlobalNetworkPolicy,  // stored and shown, never enforced
+  kStagedNetworkPolicy,
+  kStagedKubernetesNetworkPolicy,
+  kClusterInformation,
   // Kubernetes kinds, read as Kubernetes writes them.
   kKubernetesNamespace,
   kKubernetesPod,

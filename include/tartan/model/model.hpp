@@ -29,6 +29,7 @@
 #include "tartan/model/network_sets.hpp"
 #include "tartan/model/node.hpp"
 #include "tartan/model/policy.hpp"
+#include "tartan/model/staged.hpp"
 #include "tartan/model/types.hpp"
 
 #include <optional>
@@ -44,7 +45,8 @@ using Resource =
     std::variant<GlobalNetworkPolicy, NetworkPolicy, Tier, GlobalNetworkSet, NetworkSet,
                  HostEndpoint, WorkloadEndpoint, IPPool, BGPConfiguration, BGPPeer, BGPFilter,
                  Node, AgentConfiguration, IPAMBlock, BlockAffinity, IPAMHandle,
-                 IPAMConfiguration, IPReservation,
+                 IPAMConfiguration, IPReservation, StagedGlobalNetworkPolicy, StagedNetworkPolicy,
+                 StagedKubernetesNetworkPolicy, ClusterInformation,
                  KubernetesNamespace, KubernetesPod, KubernetesServiceAccount, KubernetesNode,
                  KubernetesNetworkPolicy>;
 

@@ -392,6 +392,17 @@ std::vector<PolicyCase> calicoCases() {
            return !is(c.from, "y/a") && !is(c.from, "z/a") && !is(c.from, "z/b");
          })}}});
 
+  cases.push_back({"a staged policy is stored, not enforced: a staged deny-all of namespace x changes nothing",
+                   {{tartanPolicy("StagedNetworkPolicy", "staged-deny", "x", R"(  stagedAction: Set
+  selector: all()
+  types: [Ingress, Egress]
+)") + tartanPolicy("StagedGlobalNetworkPolicy", "staged-deny-all", "", R"(  selector: all()
+  types: [Ingress, Egress]
+  ingress:
+    - action: Deny
+)"),
+                     "", "", open}}});
+
   cases.push_back({"notProtocol: x/a takes everything but UDP",
                    {{tartanPolicy("NetworkPolicy", "not-udp", "x", R"(  selector: pod == "a"
   types: [Ingress]
