@@ -95,6 +95,10 @@ bool CalcLoop::refreshConfig() {
     merged.config.interfacePrefix = config_.interfacePrefix;
   }
   if (merged.config == config_ && graph_) return false;
+  if (merged.config.logSeverityScreen != config_.logSeverityScreen && !merged.config.logLevel().empty()) {
+    log->info("configuration: log severity {} (logSeverityScreen)", merged.config.logSeverityScreen);
+    log::setLevel(merged.config.logLevel());
+  }
   config_ = merged.config;
   return true;
 }

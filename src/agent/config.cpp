@@ -40,6 +40,7 @@ Level fromSpec(const model::AgentConfigurationSpec& spec, std::vector<Error>& wa
   put(level, "logPrefix", spec.logPrefix);
   put(level, "workloadSourceSpoofing", spec.workloadSourceSpoofing);
   put(level, "ipForwarding", spec.ipForwarding);
+  put(level, "logSeverityScreen", spec.logSeverityScreen);
   if (spec.ipv6Support) level["ipv6support"] = *spec.ipv6Support ? "true" : "false";
   if (spec.maxIpsetSize) level["maxipsetsize"] = std::to_string(*spec.maxIpsetSize);
   // What the agent takes but does not act on, and what validation should have refused (a store
@@ -123,6 +124,17 @@ void applyLevel(const Level& level, const std::string& where, AgentConfig& confi
         config.ipForwarding = value == "Enabled";
       else
         bad(key, value, "is not Enabled or Disabled");
+    } else if (key == "logseverityscreen") {
+      // Felix's names in any case; Fatal and Panic log only what is critical.
+      static const std::pair<const char*, const char*> kLevels[] = {
+          {"trace", "Trace"}, {"debug", "Debug"}, {"info", "Info"},   {"warning", "Warning"},
+          {"error", "Error"}, {"fatal", "Fatal"}, {"panic", "Panic"}};
+      const std::string v = lower(value);
+      const auto* found = std::find_if(std::begin(kLevels), std::end(kLevels), [&](const auto& l) { return v == l.first; });
+      if (found == std::end(kLevels))
+        bad(key, value, "is not Trace, Debug, Info, Warning, Error, Fatal or Panic");
+      else
+        config.logSeverityScreen = found->second;
     } else if (key == "workloadsourcespoofing") {
       if (value == "Disabled" || value == "Any")
         config.workloadSourceSpoofing = value;
@@ -170,6 +182,13 @@ bool checkEnvironmentField(const std::string& name, const std::string& key, cons
 }
 
 }  // namespace
+
+std::string AgentConfig::logLevel() const {
+  if (logSeverityScreen.empty()) return {};
+  if (logSeverityScreen == "Warning") return "warn";
+  if (logSeverityScreen == "Fatal" || logSeverityScreen == "Panic") return "critical";
+  return lower(logSeverityScreen);
+}
 
 std::map<std::string, std::string> AgentConfig::dataplaneConfig() const {
   return {

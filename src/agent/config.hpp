@@ -40,9 +40,13 @@ struct AgentConfig {
   // Felix's IPForwarding: the agent turns the node's forwarding on (IPv4 at once, IPv6 once there
   // is an IPv6 workload). Disabled is for nodes where Tartan only protects the host.
   bool ipForwarding = true;
+  // Felix's LogSeverityScreen ("Info"); empty: the --log-level flag stands.
+  std::string logSeverityScreen;
 
   bool operator==(const AgentConfig&) const = default;
 
+  // The log level logSeverityScreen asks for, as tartan::log::setLevel names it ("" if unset).
+  std::string logLevel() const;
   // The rp_filter value for workload interfaces.
   std::string rpFilter() const { return workloadSourceSpoofing == "Any" ? "0" : "1"; }
   // The keys a dataplane driver reads (proto/dataplane.proto ConfigUpdate).

@@ -41,7 +41,7 @@ constexpr AgentConfigurationField kFields[] = {
     {"logPrefix", FieldSupport::kHonoured, "", "The prefix of Log rules' kernel log lines."},
     {"logFilePath", FieldSupport::kReported, "", "The agent logs to standard error."},
     {"logSeverityFile", FieldSupport::kReported, "", "The agent logs to standard error."},
-    {"logSeverityScreen", FieldSupport::kReported, "", "The agent logs at its start-up level (--log-level)."},
+    {"logSeverityScreen", FieldSupport::kHonoured, "", "The agent's log level (Fatal and Panic: critical only), over its --log-level flag."},
     {"logSeveritySys", FieldSupport::kReported, "", "The agent does not log to syslog."},
     {"logDebugFilenameRegex", FieldSupport::kReported, "", "No per-file debug logging."},
     {"ipipEnabled", FieldSupport::kRefused, "false", "Tartan has no IPIP encapsulation."},

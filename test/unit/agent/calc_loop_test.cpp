@@ -1,5 +1,6 @@
 // The calc loop: nothing before the first in-sync; then ConfigUpdate, the state and InSync.
 #include "calc_loop.hpp"
+#include "tartan/common/log.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -108,4 +109,18 @@ TEST_CASE("a configuration change after start sends a ConfigUpdate; a prefix cha
   const auto& config = batch->messages[0].config_update().config();
   CHECK(config.at("iptablesRefreshInterval") == "10");
   CHECK(config.at("interfacePrefix") == "cali");
+}
+
+TEST_CASE("logSeverityScreen in the datastore sets the agent's log level while it runs") {
+  Loop l;
+  l.loop.process(batchOf({ns("shop"), pod("shop", "db", "10.65.0.2")}, true));
+  REQUIRE(l.out.pop(std::chrono::milliseconds(0)));
+  model::AgentConfiguration c = agentConfig("default", "cali");
+  c.spec.logSeverityScreen = "Error";
+  l.loop.process(batchOf({c}, false));
+  CHECK(tartan::log::get("agent")->level() == spdlog::level::err);
+  c.spec.logSeverityScreen = "Debug";
+  l.loop.process(batchOf({c}, false));
+  CHECK(tartan::log::get("datastore")->level() == spdlog::level::debug);
+  tartan::log::setLevel("info");
 }

@@ -124,7 +124,7 @@ TEST_CASE("FELIX_ variables configure the agent as they configure Felix; TARTAN_
 
 TEST_CASE("a setting the agent does not act on is a warning naming it, never silence") {
   AgentConfigurationSpec global;
-  global.logSeverityScreen = "Debug";
+  global.logFilePath = "/var/log/calico/felix.log";
   global.bpfEnabled = true;  // refused by validation; said again if it reaches the agent
   const MergeResult r = mergeConfig({&global,
                                      nullptr,
@@ -141,7 +141,7 @@ TEST_CASE("a setting the agent does not act on is a warning naming it, never sil
   auto saidOf = [&](const std::string& what) {
     return std::count_if(said.begin(), said.end(), [&](const std::string& s) { return s.find(what) != std::string::npos; });
   };
-  CHECK(saidOf("logSeverityScreen") == 1);
+  CHECK(saidOf("logFilePath") == 1);
   CHECK(saidOf("bpfEnabled: 'true' is refused") == 1);
   CHECK(saidOf("FELIX_WIREGUARDENABLED: 'true' is refused") == 1);
   CHECK(saidOf("FELIX_HEALTHPORT: is set but not enforced") == 1);
@@ -157,4 +157,19 @@ TEST_CASE("defaultEndpointToHostAction in any case, as Felix reads it") {
   CHECK(r.config.defaultEndpointToHostAction == "Return");
   const MergeResult g = mergeConfig({&global, nullptr, {}});
   CHECK(g.config.defaultEndpointToHostAction == "Accept");
+}
+
+TEST_CASE("logSeverityScreen sets the agent's log level, Felix's names in any case") {
+  AgentConfigurationSpec global;
+  global.logSeverityScreen = "warning";
+  MergeResult r = mergeConfig({&global, nullptr, {}});
+  CHECK(r.warnings.empty());
+  CHECK(r.config.logSeverityScreen == "Warning");
+  CHECK(r.config.logLevel() == "warn");
+  r = mergeConfig({&global, nullptr, {{"FELIX_LOGSEVERITYSCREEN", "Fatal"}}});
+  CHECK(r.config.logLevel() == "critical");
+  r = mergeConfig({&global, nullptr, {{"FELIX_LOGSEVERITYSCREEN", "Loud"}}});
+  REQUIRE(r.warnings.size() == 1);
+  CHECK(r.config.logSeverityScreen == "Warning");  // the lower level's value stays
+  CHECK(mergeConfig({}).config.logLevel().empty());  // unset: the --log-level flag stands
 }
