@@ -1,5 +1,5 @@
 // tartanctl driven through its binary, against a file datastore in a fresh temporary folder.
-#include "support/netns.hpp"
+#include "ctl.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -10,60 +10,9 @@
 #include <string>
 
 namespace fs = std::filesystem;
+using namespace tartan::test::cli;
 
 namespace {
-
-std::string env(const char* name) {
-  const char* value = std::getenv(name);
-  REQUIRE(value != nullptr);
-  return value;
-}
-
-std::string slurp(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-struct Run {
-  int status = -1;
-  std::string out;
-  std::string err;
-};
-
-// A scratch datastore and a way to run tartanctl against it.
-class Ctl {
- public:
-  Ctl() : dir_(fs::temp_directory_path() / ("tartanctl-test-" + tartan::test::uniqueSuffix())) {
-    fs::create_directories(dir_);
-  }
-  ~Ctl() { fs::remove_all(dir_); }
-
-  Run operator()(const std::string& args, const std::string& stdinText = "") const {
-    auto outFile = dir_ / "out.txt", errFile = dir_ / "err.txt", inFile = dir_ / "in.txt";
-    std::ofstream(inFile) << stdinText;
-    std::string command = env("TARTAN_BINARY_DIR") + "/src/cli/tartanctl --datastore file:" +
-                          (dir_ / "store").string() + " " + args + " <" + inFile.string() + " >" +
-                          outFile.string() + " 2>" + errFile.string();
-    // In a subshell, so that shell()'s own 2>&1 does not swallow the stderr file.
-    auto result = tartan::test::shell("(" + command + ")");
-    return Run{result.exitCode, slurp(outFile), slurp(errFile)};
-  }
-
-  fs::path file(const std::string& name, const std::string& text) const {
-    auto path = dir_ / name;
-    std::ofstream(path) << text;
-    return path;
-  }
-
-  fs::path storeDir() const { return dir_ / "store"; }
-
- private:
-  fs::path dir_;
-};
-
-std::string source(const std::string& relative) { return env("TARTAN_SOURCE_DIR") + "/" + relative; }
 
 const char* kGoodPolicy = R"(apiVersion: tartan.dev/v1
 kind: GlobalNetworkPolicy

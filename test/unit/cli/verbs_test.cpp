@@ -1,7 +1,7 @@
 // tartanctl's calicoctl verbs beyond apply and get: label selectors, custom columns and JSONPath,
 // --export, Calico's API group on output, patch, label, version and node checksystem. Driven
 // through the binary against a file datastore in a fresh temporary folder.
-#include "support/netns.hpp"
+#include "ctl.hpp"
 
 #include "tartan/datastore/datastore.hpp"
 
@@ -14,61 +14,9 @@
 #include <string>
 
 namespace fs = std::filesystem;
+using namespace tartan::test::cli;
 
 namespace {
-
-std::string env(const char* name) {
-  const char* value = std::getenv(name);
-  REQUIRE(value != nullptr);
-  return value;
-}
-
-std::string slurp(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-struct Run {
-  int status = -1;
-  std::string out;
-  std::string err;
-};
-
-class Ctl {
- public:
-  Ctl() : dir_(fs::temp_directory_path() / ("tartanctl-verbs-" + tartan::test::uniqueSuffix())) {
-    fs::create_directories(dir_);
-  }
-  ~Ctl() { fs::remove_all(dir_); }
-
-  std::string binary() const { return env("TARTAN_BINARY_DIR") + "/src/cli/tartanctl"; }
-
-  Run operator()(const std::string& args, const std::string& stdinText = "") const {
-    auto outFile = dir_ / "out.txt", errFile = dir_ / "err.txt", inFile = dir_ / "in.txt";
-    std::ofstream(inFile) << stdinText;
-    auto result =
-        tartan::test::shell("(" + binary() + " --datastore file:" + store().string() + " " + args + " <" +
-                            inFile.string() + " >" + outFile.string() + " 2>" + errFile.string() + ")");
-    return Run{result.exitCode, slurp(outFile), slurp(errFile)};
-  }
-
-  fs::path file(const std::string& name, const std::string& text) const {
-    auto path = dir_ / name;
-    fs::create_directories(path.parent_path());
-    std::ofstream(path) << text;
-    return path;
-  }
-
-  fs::path dir() const { return dir_; }
-  fs::path store() const { return dir_ / "store"; }
-
- private:
-  fs::path dir_;
-};
-
-std::string source(const std::string& relative) { return env("TARTAN_SOURCE_DIR") + "/" + relative; }
 
 std::string withoutLinesContaining(const std::string& text, const std::string& needle) {
   std::string out;
@@ -108,7 +56,7 @@ spec:
 }  // namespace
 
 TEST_CASE("get -l keeps what a Calico selector or Kubernetes' k=v form matches") {
-  Ctl ctl;
+  Ctl ctl("tartanctl-verbs");
   REQUIRE(ctl("apply -f -", kPolicies).status == 0);
   struct Case {
     std::string selector, names;
@@ -143,7 +91,7 @@ TEST_CASE("get -l keeps what a Calico selector or Kubernetes' k=v form matches")
 }
 
 TEST_CASE("-o custom-columns prints a column per path, <none> where there is nothing") {
-  Ctl ctl;
+  Ctl ctl("tartanctl-verbs");
   REQUIRE(ctl("apply -f -", kPolicies).status == 0);
   auto got =
       ctl("get gnp -o custom-columns=NAME:.metadata.name,ORDER:{.spec.order},APP:metadata.labels.app,"
@@ -170,7 +118,7 @@ TEST_CASE("-o custom-columns prints a column per path, <none> where there is not
 }
 
 TEST_CASE("-o jsonpath renders paths, text and range over a list or one named resource") {
-  Ctl ctl;
+  Ctl ctl("tartanctl-verbs");
   REQUIRE(ctl("apply -f -", kPolicies).status == 0);
   struct Case {
     std::string args, out;
@@ -211,7 +159,7 @@ TEST_CASE("-o jsonpath renders paths, text and range over a list or one named re
 }
 
 TEST_CASE("--export leaves out uid, resourceVersion and creationTimestamp, and applies back") {
-  Ctl ctl;
+  Ctl ctl("tartanctl-verbs");
   REQUIRE(ctl("apply -f -", kPolicies).status == 0);
   auto full = ctl("get gnp web -o yaml");
   auto exported = ctl("get gnp web -o yaml --export");
@@ -233,7 +181,7 @@ TEST_CASE("--export leaves out uid, resourceVersion and creationTimestamp, and a
 }
 
 TEST_CASE("output in Calico's group: projectcalico.org/v3 and FelixConfiguration, and it applies back") {
-  Ctl ctl;
+  Ctl ctl("tartanctl-verbs");
   REQUIRE(ctl("apply -f " + source("test/unit/cli/testdata/calico-all.yaml")).status == 0);
   for (const std::string kind : {"tier", "gnp", "np", "gns", "netset", "hep", "ippool", "bgpconfig",
                                  "bgppeer", "bgpfilter", "node", "felixconfiguration"}) {
@@ -272,7 +220,7 @@ TEST_CASE("output in Calico's group: projectcalico.org/v3 and FelixConfiguration
 }
 
 TEST_CASE("patch merges (RFC 7386) and the result is decoded as strictly as apply") {
-  Ctl ctl;
+  Ctl ctl("tartanctl-verbs");
   REQUIRE(ctl("apply -f -", kPolicies).status == 0);
   auto patched =
       ctl("patch gnp web -p "
@@ -318,7 +266,7 @@ TEST_CASE("patch merges (RFC 7386) and the result is decoded as strictly as appl
 }
 
 TEST_CASE("patch --type json applies RFC 6902 operations in order, all or nothing") {
-  Ctl ctl;
+  Ctl ctl("tartanctl-verbs");
   REQUIRE(ctl("apply -f -", kPolicies).status == 0);
   auto patched = ctl(R"(patch gnp web --type json -p '[
       {"op": "test", "path": "/spec/order", "value": 10},
@@ -356,7 +304,7 @@ TEST_CASE("patch --type json applies RFC 6902 operations in order, all or nothin
 }
 
 TEST_CASE("patch and label of a namespaced resource use -n") {
-  Ctl ctl;
+  Ctl ctl("tartanctl-verbs");
   REQUIRE(ctl("apply -f " + source("examples/policy")).status == 0);
   CHECK(ctl("patch np default-deny -p '{\"spec\":{\"order\":5}}'").err ==
         "tartanctl: NetworkPolicy \"default-deny\" in namespace \"default\" not found\n");
@@ -366,7 +314,7 @@ TEST_CASE("patch and label of a namespaced resource use -n") {
 }
 
 TEST_CASE("label sets and removes labels, and changes one only with --overwrite") {
-  Ctl ctl;
+  Ctl ctl("tartanctl-verbs");
   REQUIRE(ctl("apply -f -", kPolicies).status == 0);
   auto labelled = ctl("label gnp plain team=net env=prod");
   INFO(labelled.err);
@@ -404,7 +352,7 @@ TEST_CASE("label sets and removes labels, and changes one only with --overwrite"
 }
 
 TEST_CASE("concurrent labels of one resource all land: a lost compare-and-swap reads again") {
-  Ctl ctl;
+  Ctl ctl("tartanctl-verbs");
   REQUIRE(ctl("apply -f -", kPolicies).status == 0);
   std::string command = "(";
   for (int i = 0; i < 4; ++i) {
@@ -421,7 +369,7 @@ TEST_CASE("concurrent labels of one resource all land: a lost compare-and-swap r
 }
 
 TEST_CASE("version prints the client's and the cluster's version, unknown without ClusterInformation") {
-  Ctl ctl;
+  Ctl ctl("tartanctl-verbs");
   auto bare = ctl("version");
   CHECK(bare.status == 0);
   CHECK(bare.out == "Client Version:    0.1.0\nCluster Version:   unknown\n");
@@ -440,7 +388,7 @@ TEST_CASE("version prints the client's and the cluster's version, unknown withou
 
 TEST_CASE(
     "node checksystem reads modules, kernel config and tools under --root, and fails on what is missing") {
-  Ctl ctl;
+  Ctl ctl("tartanctl-verbs");
   const std::string root = (ctl.dir() / "host").string();
   ctl.file("host/proc/sys/kernel/osrelease", "9.9.9-test\n");
   ctl.file("host/proc/modules", "ip_set 61440 1 xt_set, Live 0x0\nx_tables 53248 3 - Live 0x0\n");
