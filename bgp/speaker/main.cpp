@@ -180,16 +180,17 @@ int main(int argc, char** argv) {
   std::unique_ptr<bs::KernelRouteWatcher> kernelRoutes;
   std::unique_ptr<syncer::Syncer> sync;
   // Every exit after this point: stop the inputs, then the speaker (routes stay in the kernel),
-  // then the I/O threads, which must be joined before they are destroyed.
+  // then the I/O threads, which must be joined before they are destroyed; the speaker itself is
+  // destroyed last, once no I/O thread can still run a handler of one of its peers.
   auto teardown = [&](int rc) {
     if (sync) sync->stop();
     if (kernelRoutes) kernelRoutes->stop();
     speaker->shutdown();
     if (status) status->reset();
-    speaker.reset();
     work.reset();
     io.stop();
     for (auto& t : pool) t.join();
+    speaker.reset();
     return rc;
   };
   if (!kernelRouteSpecs->empty()) {

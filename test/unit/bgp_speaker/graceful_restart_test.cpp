@@ -77,11 +77,12 @@ struct Helper {
     speaker->applyConfig(c);
   }
   ~Helper() {
+    // The speaker goes only once no I/O thread can run one of its peers' handlers any more.
     speaker->shutdown();
-    speaker.reset();
     work.reset();
     io.stop();
     for (auto& t : pool) t.join();
+    speaker.reset();
   }
   bool established() {
     auto r = speaker->report(false);

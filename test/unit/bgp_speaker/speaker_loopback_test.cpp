@@ -55,11 +55,12 @@ struct Node {
     thread = std::thread([this] { io.run(); });
   }
   ~Node() {
+    // The speaker goes only once no I/O thread can run one of its peers' handlers any more.
     speaker->shutdown();
-    speaker.reset();
     work.reset();
     io.stop();
     thread.join();
+    speaker.reset();
   }
   bool established() {
     auto r = speaker->report();
