@@ -168,12 +168,7 @@ bool checkEnvironmentField(const std::string& name, const std::string& key, cons
       warnings.push_back(makeError("environment", name, "is set but not enforced by Tartan yet; see tartanctl config fields"));
       return false;
     case model::FieldSupport::kRefused:
-      for (std::string_view rest = field->accepted;;) {
-        const auto bar = rest.find('|');
-        if (lower(rest.substr(0, bar)) == lower(value)) return false;  // the default: nothing to do
-        if (bar == std::string_view::npos) break;
-        rest.remove_prefix(bar + 1);
-      }
+      if (model::acceptsValue(*field, value, true)) return false;  // the default: nothing to do
       warnings.push_back(makeError("environment", name,
                                    "'" + value + "' is refused: " + std::string(field->note) + "; ignored"));
       return false;

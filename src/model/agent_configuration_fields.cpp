@@ -3,6 +3,7 @@
 #include "tartan/model/agent_configuration_fields.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 namespace tartan::model {
 
@@ -162,14 +163,6 @@ constexpr AgentConfigurationField kFields[] = {
 };
 // clang-format on
 
-bool accepts(std::string_view accepted, std::string_view value) {
-  for (std::string_view rest = accepted;;) {
-    const auto bar = rest.find('|');
-    if (rest.substr(0, bar) == value) return true;
-    if (bar == std::string_view::npos) return false;
-    rest.remove_prefix(bar + 1);
-  }
-}
 
 std::string_view stateName(FieldSupport support) {
   switch (support) {
@@ -184,6 +177,22 @@ std::string_view stateName(FieldSupport support) {
 
 std::span<const AgentConfigurationField> agentConfigurationFields() { return kFields; }
 
+bool acceptsValue(const AgentConfigurationField& field, std::string_view value, bool ignoreCase) {
+  auto same = [&](std::string_view a) {
+    return a.size() == value.size() &&
+           std::equal(a.begin(), a.end(), value.begin(), [&](char x, char y) {
+             return ignoreCase ? std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y))
+                               : x == y;
+           });
+  };
+  for (std::string_view rest = field.accepted;;) {
+    const auto bar = rest.find('|');
+    if (same(rest.substr(0, bar))) return true;
+    if (bar == std::string_view::npos) return false;
+    rest.remove_prefix(bar + 1);
+  }
+}
+
 const AgentConfigurationField* findAgentConfigurationField(std::string_view name) {
   const auto it = std::find_if(std::begin(kFields), std::end(kFields),
                                [&](const AgentConfigurationField& f) { return f.name == name; });
@@ -194,7 +203,7 @@ std::vector<std::pair<std::string, std::string>> refusedAgentConfigurationFields
   std::vector<std::pair<std::string, std::string>> out;
   for (const auto& [name, value] : setAgentConfigurationFields(spec)) {
     const AgentConfigurationField* field = findAgentConfigurationField(name);
-    if (field == nullptr || field->support != FieldSupport::kRefused || accepts(field->accepted, value)) continue;
+    if (field == nullptr || field->support != FieldSupport::kRefused || acceptsValue(*field, value)) continue;
     std::string allowed = "it must be left unset";
     if (!field->accepted.empty()) {
       allowed = "only " + std::string(field->accepted) + " is accepted";

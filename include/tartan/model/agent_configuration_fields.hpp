@@ -37,6 +37,9 @@ struct AgentConfigurationField {
 // Every field, in Calico's order.
 std::span<const AgentConfigurationField> agentConfigurationFields();
 const AgentConfigurationField* findAgentConfigurationField(std::string_view name);
+// Whether `value` is one of a refused field's accepted values (in any case if `ignoreCase`, as
+// environment variables are read).
+bool acceptsValue(const AgentConfigurationField& field, std::string_view value, bool ignoreCase = false);
 
 // The names of every field the spec describes, in its order (the model's own description).
 std::vector<std::string_view> agentConfigurationSpecFieldNames();
