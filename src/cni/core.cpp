@@ -61,6 +61,62 @@ bool validNetworkName(std::string_view name) { return validContainerID(name); }
 
 }  // namespace
 
+const std::vector<std::string>& knownArgs() {
+  static const std::vector<std::string> keys{"IgnoreUnknown", "K8S_POD_NAMESPACE",
+                                             "K8S_POD_NAME",  "K8S_POD_INFRA_CONTAINER_ID",
+                                             "K8S_POD_UID",   "IP"};
+  return keys;
+}
+
+CniResult<void> parseArgs(std::string_view args, Environment& env) {
+  // libcni's LoadArgs: ';'-separated pairs, each exactly one '='.
+  std::map<std::string, std::string> pairs;
+  size_t start = 0;
+  while (start <= args.size()) {
+    size_t end = args.find(';', start);
+    if (end == std::string_view::npos) end = args.size();
+    std::string_view pair = args.substr(start, end - start);
+    if (!pair.empty()) {
+      size_t eq = pair.find('=');
+      if (eq == std::string_view::npos || eq == 0 || pair.find('=', eq + 1) != std::string_view::npos)
+        return envError("CNI_ARGS: '" + std::string(pair) + "' is not KEY=VALUE");
+      pairs[std::string(pair.substr(0, eq))] = std::string(pair.substr(eq + 1));
+    }
+    start = end + 1;
+  }
+  bool ignoreUnknown = false;
+  if (auto it = pairs.find("IgnoreUnknown"); it != pairs.end()) {
+    std::string value = it->second;
+    std::transform(value.begin(), value.end(), value.begin(),
+                   [](char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); });
+    if (value == "1" || value == "true")
+      ignoreUnknown = true;
+    else if (value != "0" && value != "false")
+      return envError("CNI_ARGS: IgnoreUnknown '" + it->second + "' is not a boolean", "1, true, 0 or false");
+  }
+  const auto& known = knownArgs();
+  for (const auto& [key, value] : pairs)
+    if (!ignoreUnknown && std::find(known.begin(), known.end(), key) == known.end())
+      return envError("CNI_ARGS: unknown key '" + key + "'",
+                      "set IgnoreUnknown=1 to ignore keys this plugin does not read");
+  auto arg = [&](const char* key) {
+    auto it = pairs.find(key);
+    return it == pairs.end() ? std::string() : it->second;
+  };
+  env.podNamespace = arg("K8S_POD_NAMESPACE");
+  env.podName = arg("K8S_POD_NAME");
+  env.infraContainerID = arg("K8S_POD_INFRA_CONTAINER_ID");
+  env.podUid = arg("K8S_POD_UID");
+  env.requestedIp = arg("IP");
+  if (!env.requestedIp.empty()) {
+    auto address = netlink::IpAddress::parse(env.requestedIp);
+    if (!address) return envError("CNI_ARGS: IP '" + env.requestedIp + "' is not an IP address");
+    env.requestedIp = address->toString();
+  }
+  env.args = std::move(pairs);
+  return {};
+}
+
 CniResult<Environment> parseEnvironment(const std::function<const char*(const char*)>& getenv) {
   auto get = [&](const char* name) -> std::optional<std::string> {
     const char* value = getenv(name);
@@ -107,27 +163,7 @@ CniResult<Environment> parseEnvironment(const std::function<const char*(const ch
                     "1 to 15 characters, no '/', ':' or whitespace");
   env.path = get("CNI_PATH").value_or("");
 
-  std::string args = get("CNI_ARGS").value_or("");
-  size_t start = 0;
-  while (start <= args.size()) {
-    size_t end = args.find(';', start);
-    if (end == std::string::npos) end = args.size();
-    std::string_view pair(args.data() + start, end - start);
-    if (!pair.empty()) {
-      size_t eq = pair.find('=');
-      if (eq == std::string_view::npos || eq == 0)
-        return envError("CNI_ARGS: '" + std::string(pair) + "' is not KEY=VALUE");
-      env.args[std::string(pair.substr(0, eq))] = std::string(pair.substr(eq + 1));
-    }
-    start = end + 1;
-  }
-  auto arg = [&](const char* key) {
-    auto it = env.args.find(key);
-    return it == env.args.end() ? std::string() : it->second;
-  };
-  env.podNamespace = arg("K8S_POD_NAMESPACE");
-  env.podName = arg("K8S_POD_NAME");
-  env.infraContainerID = arg("K8S_POD_INFRA_CONTAINER_ID");
+  CNI_CHECK(parseArgs(get("CNI_ARGS").value_or(""), env));
   if (env.command == Command::kAdd && (env.podNamespace.empty() || env.podName.empty()))
     return envError("CNI_ARGS must name the pod", "K8S_POD_NAMESPACE and K8S_POD_NAME are required for ADD");
   return env;
@@ -175,6 +211,28 @@ CniResult<std::vector<std::string>> readPools(const json& object, const char* ke
         return configError(isNot.append(family == netlink::Family::V4 ? "an IPv4 CIDR" : "an IPv6 CIDR"));
     }
     out.push_back(std::move(pool));
+  }
+  return out;
+}
+
+// runtimeConfig.ips (the CNI convention for the "ips" capability): addresses, with or without a
+// prefix length, at most one of each family.
+CniResult<std::vector<std::string>> readRuntimeIps(const json& runtimeConfig) {
+  if (!runtimeConfig.is_object()) return configError("runtimeConfig must be an object");
+  std::vector<std::string> out;
+  auto it = runtimeConfig.find("ips");
+  if (it == runtimeConfig.end() || it->is_null()) return out;
+  if (!it->is_array()) return configError("runtimeConfig.ips must be a list of addresses");
+  bool seen[2] = {false, false};
+  for (const json& item : *it) {
+    if (!item.is_string()) return configError("runtimeConfig.ips must be a list of addresses");
+    const std::string text = item.get<std::string>();
+    auto address = netlink::IpAddress::parse(std::string_view(text).substr(0, text.find('/')));
+    if (!address) return configError("runtimeConfig.ips: '" + text + "' is not an address");
+    bool& family = seen[address->family == netlink::Family::V4 ? 0 : 1];
+    if (family) return configError("runtimeConfig.ips: more than one address of a family", text);
+    family = true;
+    out.push_back(address->toString());
   }
   return out;
 }
@@ -242,6 +300,13 @@ CniResult<NetConf> parseNetConf(std::string_view text) {
   CNI_ASSIGN(conf.datastore, readString(j, "datastore", "datastore", false));
   if (!conf.datastore.empty() && conf.datastore.rfind("file:", 0) != 0)
     return configError("datastore '" + conf.datastore + "' is not supported", "use file:DIR");
+  if (auto it = j.find("ipam_lock_file"); it != j.end() && !it->is_null()) {
+    CNI_ASSIGN(conf.ipamLockFile, readString(j, "ipam_lock_file", "ipam_lock_file", false));
+    if (conf.ipamLockFile.empty() || conf.ipamLockFile.front() != '/')
+      return configError("ipam_lock_file '" + conf.ipamLockFile + "' is not an absolute path");
+  }
+  if (auto it = j.find("runtimeConfig"); it != j.end() && !it->is_null())
+    CNI_ASSIGN(conf.runtimeIps, readRuntimeIps(*it));
   if (auto it = j.find("mtu"); it != j.end() && !it->is_null()) {
     if (!it->is_number_integer()) return configError("mtu must be an integer");
     long long mtu = it->get<long long>();
@@ -332,7 +397,7 @@ std::string resultJson(const AddResult& result) {
   }
   j["routes"] = std::move(routes);
   j["dns"] = json::object();
-  return j.dump(2) + "\n";
+  return j.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
 CniResult<AddResult> parseResult(std::string_view text) {
@@ -346,13 +411,13 @@ std::string errorJson(std::string_view cniVersion, const CniError& error) {
          {"code", error.code},
          {"msg", error.msg}};
   if (!error.details.empty()) j["details"] = error.details;
-  return j.dump(2) + "\n";
+  return j.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
 std::string versionJson(std::string_view cniVersion) {
   json j{{"cniVersion", cniVersion.empty() ? std::string("1.0.0") : std::string(cniVersion)},
          {"supportedVersions", supportedVersions()}};
-  return j.dump(2) + "\n";
+  return j.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
 std::string hostVethName(std::string_view podNamespace, std::string_view podName) {

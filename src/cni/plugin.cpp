@@ -12,6 +12,7 @@
 #include "tartan/netlink/sysctl.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,6 +20,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <functional>
 #include <iostream>
 #include <iterator>
@@ -65,6 +67,33 @@ class Rollback {
   bool done_ = false;
 };
 
+// The node's IPAM lock (Calico's ipam_lock_file), held while this process changes IPAM: pods added
+// at once on one node take their addresses one after another instead of racing for the same
+// block until IPAM's retries run out. Best effort, as Calico's: without the file, no lock.
+class IpamLock {
+ public:
+  explicit IpamLock(const std::string& path) {
+    std::error_code ec;
+    std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd_ < 0) {
+      log::get("cni")->warn("IPAM lock {} cannot be opened ({}): going on without it", path,
+                            std::strerror(errno));
+      return;
+    }
+    while (::flock(fd_, LOCK_EX) != 0 && errno == EINTR) {
+    }
+  }
+  ~IpamLock() {
+    if (fd_ >= 0) ::close(fd_);  // releases the flock
+  }
+  IpamLock(const IpamLock&) = delete;
+  IpamLock& operator=(const IpamLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
 std::string nodeName(const NetConf& conf) {
   if (!conf.nodename.empty()) return conf.nodename;
   char host[256] = {};
@@ -103,6 +132,8 @@ CniError ipamError(const ipam::IpamError& error) {
       return CniError{kTryAgainLater, "IPAM could not write to the datastore", error.toString()};
     case ipam::ErrorKind::kInvalid:
       return CniError{kInvalidNetworkConfig, "IPAM refused the request", error.toString()};
+    case ipam::ErrorKind::kAlreadyAllocated:
+      return CniError{kPluginError, "the address asked for is in use", error.toString()};
     default:
       return CniError{kPluginError, "IPAM failed", error.toString()};
   }
@@ -265,27 +296,50 @@ CniResult<AddResult> add(const Environment& env, const NetConf& conf) {
   // answers with what is there; one whose ADD did not complete starts again from nothing.
   const std::string handle = ipam::podHandleID(env.containerID);
   if (auto done = repeatedAdd(env, conf, node, *store, pod, **hostNl)) return *done;
+  auto ipamLock = std::make_unique<IpamLock>(conf.ipamLockFile);
   if (auto held = ipam.ipsByHandle(handle); held && !held->empty()) {
     if (auto released = ipam.releaseByHandle(handle); !released) return ipamError(released.error());
   }
 
-  // 1. Addresses.
-  ipam::AutoAssignArgs request;
-  request.num4 = conf.assignIpv4 ? 1 : 0;
-  request.num6 = conf.assignIpv6 ? 1 : 0;
-  request.handleID = handle;
-  request.hostname = node;
-  request.attributes = {{"namespace", env.podNamespace}, {"pod", env.podName}, {"node", node}};
-  request.ipv4Pools = ipv4Pools;
-  request.ipv6Pools = ipv6Pools;
-  auto assigned = ipam.autoAssign(request);
-  if (!assigned) return ipamError(assigned.error());
-  rollback.push([&ipam, handle = request.handleID] { (void)ipam.releaseByHandle(handle); });
+  // 1. Addresses: those the runtime asked for (CNI_ARGS IP, else runtimeConfig ips), else one of
+  // each family the configuration assigns, from the pools.
+  const std::map<std::string, std::string> attributes{
+      {"namespace", env.podNamespace}, {"pod", env.podName}, {"node", node}};
+  const std::vector<std::string> requested =
+      env.requestedIp.empty() ? conf.runtimeIps : std::vector<std::string>{env.requestedIp};
+  ipam::AutoAssignResult assignedIps;
+  if (!requested.empty()) {
+    for (const auto& ip : requested) {
+      auto taken = ipam.assignIP({ip, handle, attributes, node});
+      if (!taken) {
+        (void)ipam.releaseByHandle(handle);
+        return ipamError(taken.error());
+      }
+      (ip.find(':') == std::string::npos ? assignedIps.ipv4 : assignedIps.ipv6).push_back(ip);
+    }
+  } else {
+    ipam::AutoAssignArgs request;
+    request.num4 = conf.assignIpv4 ? 1 : 0;
+    request.num6 = conf.assignIpv6 ? 1 : 0;
+    request.handleID = handle;
+    request.hostname = node;
+    request.attributes = attributes;
+    request.ipv4Pools = ipv4Pools;
+    request.ipv6Pools = ipv6Pools;
+    auto assigned = ipam.autoAssign(request);
+    if (!assigned) return ipamError(assigned.error());
+    assignedIps = std::move(*assigned);
+  }
+  ipamLock.reset();
+  rollback.push([&ipam, handle, lockFile = conf.ipamLockFile] {
+    IpamLock relock(lockFile);
+    (void)ipam.releaseByHandle(handle);
+  });
   std::vector<netlink::Prefix> addresses;
-  for (const auto& ip : assigned->ipv4) addresses.push_back(hostPrefix(ip));
-  for (const auto& ip : assigned->ipv6) addresses.push_back(hostPrefix(ip));
-  const bool haveV4 = !assigned->ipv4.empty();
-  const bool haveV6 = !assigned->ipv6.empty();
+  for (const auto& ip : assignedIps.ipv4) addresses.push_back(hostPrefix(ip));
+  for (const auto& ip : assignedIps.ipv6) addresses.push_back(hostPrefix(ip));
+  const bool haveV4 = !assignedIps.ipv4.empty();
+  const bool haveV6 = !assignedIps.ipv6.empty();
 
   // 2. The veth, its pod end created straight in the pod's namespace.
   const std::string hostVeth = hostVethName(env.podNamespace, env.podName);
@@ -408,6 +462,7 @@ CniResult<void> del(const Environment& env, const NetConf& conf) {
   }
 
   ipam::Ipam ipam(*store);
+  IpamLock lock(conf.ipamLockFile);
   if (auto released = ipam.releaseByHandle(ipam::podHandleID(env.containerID));
       !released && released.error().kind != ipam::ErrorKind::kNotFound)
     return ipamError(released.error());
@@ -537,6 +592,7 @@ CniResult<void> gc(const NetConf& conf) {
 
   // Pod handles whose every address was given to this node.
   ipam::Ipam ipam(*store);
+  IpamLock lock(conf.ipamLockFile);
   auto handles = store->list(std::string(model::kindName(model::Kind::kIPAMHandle)));
   if (!handles) return storeError("cannot list IPAMHandles", handles.error());
   const std::string prefix = ipam::podHandleID("");

@@ -10,12 +10,14 @@
 // proxy_arp, proxy_delay 0, accept_ra 0, proxy_ndp) and a /32 (/128) route; the
 // WorkloadEndpoint "<node>-k8s-<pod>-<iface>" (each '-' of a part doubled, as Calico escapes
 // it) is written last, with the Pod's labels if the store holds the Pod. Calico's ipv4pools and
-// ipv6pools annotations on the Pod, else its Namespace, choose the pools over the configuration. DEL undoes all of it
-// and is idempotent; it removes the WorkloadEndpoint only if its containerID is this one, so the
+// ipv6pools annotations on the Pod, else its Namespace, choose the pools over the configuration. DEL undoes
+// all of it and is idempotent; it removes the WorkloadEndpoint only if its containerID is this one, so the
 // DEL of an old sandbox never takes the network of its successor. CHECK compares the veth,
 // addresses and routes with prevResult. STATUS says whether the datastore and a pool are there
 // (code 50 when not); GC removes the endpoints, veths and IPAM handles of this node's pods whose
-// container is not among the runtime's valid attachments, never another node's.
+// container is not among the runtime's valid attachments, never another node's. CNI_ARGS is read
+// as libcni reads it for Calico (an unknown key needs IgnoreUnknown); IP there, or runtimeConfig
+// ips, asks for an address. IPAM changes are made under the node's ipam_lock_file flock.
 //
 // Layers: this header is the pure core — the environment and network configuration parsed and
 // validated, the result and error JSON, the names — tested without root (test/unit/cni). The
@@ -64,6 +66,7 @@ inline constexpr int kPluginError = 999;
 inline constexpr std::string_view kHostVethMac = "ee:ee:ee:ee:ee:ee";
 inline constexpr std::string_view kIpv4Gateway = "169.254.1.1";
 inline constexpr std::string_view kIpv6Gateway = "fe80::ecee:eeff:feee:eeee";  // EUI-64 of kHostVethMac
+inline constexpr std::string_view kDefaultIpamLockFile = "/var/run/calico/ipam.lock";  // Calico's
 
 struct CniError {
   // Not an aggregate: CniResult<int> and CniResult<bool> must not take a value for an error.
@@ -94,16 +97,26 @@ struct Environment {
   std::string netns;  // a path, e.g. /run/netns/<name>; may be empty for DEL
   std::string ifName;
   std::string path;  // CNI_PATH, kept for delegation; unused
-  // CNI_ARGS, K8S_* keys of them.
+  // CNI_ARGS, the keys Calico's plugin reads (libcni's LoadArgs semantics): K8S_* name the pod;
+  // IP asks for that address instead of one from the pools.
   std::string podNamespace;
   std::string podName;
   std::string infraContainerID;
+  std::string podUid;
+  std::string requestedIp;                  // CNI_ARGS IP=, empty when not given
   std::map<std::string, std::string> args;  // every CNI_ARGS pair
 };
+
+// The CNI_ARGS keys the plugin reads; any other is refused unless IgnoreUnknown is 1 or true, as
+// libcni's LoadArgs refuses it for Calico's plugin (kubelet and containerd send IgnoreUnknown=1).
+const std::vector<std::string>& knownArgs();
 
 // Reads and validates CNI_* variables through `getenv` (nullptr: unset). Code 7 on a missing or
 // malformed one; CNI_COMMAND VERSION needs nothing else.
 CniResult<Environment> parseEnvironment(const std::function<const char*(const char*)>& getenv);
+// CNI_ARGS alone ("K=V;K=V"), into `env`: code 7 for a pair that is not KEY=VALUE, an unknown key
+// without IgnoreUnknown, an IgnoreUnknown that is not a boolean, or an IP that is not an address.
+CniResult<void> parseArgs(std::string_view args, Environment& env);
 
 // Route, IP and interface of a CNI result (spec §"Success"); AddResult is the whole of it.
 struct ResultInterface {
@@ -144,6 +157,14 @@ struct NetConf {
   int mtu = 0;  // 0: the kernel's default
   std::string nodename;
   std::string datastore;  // "file:DIR"; empty: $TARTAN_DATASTORE, then the default location
+  // Calico's ipam_lock_file: every IPAM change on the node is made under an flock of it, so pods
+  // added at once do not race for the same block (best effort, as Calico's: no lock if it
+  // cannot be opened).
+  std::string ipamLockFile = std::string(kDefaultIpamLockFile);
+  // runtimeConfig (sent only for the capabilities the conflist declares): `ips`, the CNI
+  // convention's addresses for the pod ("10.65.0.7/24" or "10.65.0.7", at most one per family),
+  // taken in place of addresses from the pools. Other keys are other plugins' and ignored.
+  std::vector<std::string> runtimeIps;
   std::optional<AddResult> prevResult;
   // CNI 1.1 GC: the attachments the runtime still has ("cni.dev/valid-attachments"); absent
   // when the key is.

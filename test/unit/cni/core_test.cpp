@@ -305,3 +305,78 @@ TEST_CASE("Calico's pool annotations are a JSON list of pool names or CIDRs") {
     }
   }
 }
+
+TEST_CASE("CNI_ARGS is read as libcni reads it for Calico's plugin") {
+  struct Case {
+    const char* rule;
+    const char* args;
+    bool accepted;
+  };
+  const Case cases[] = {
+      {"the keys kubelet sends are known",
+       "K8S_POD_NAMESPACE=d;K8S_POD_NAME=p;K8S_POD_INFRA_CONTAINER_ID=c;K8S_POD_UID=u", true},
+      {"an unknown key is refused", "K8S_POD_NAMESPACE=d;K8S_POD_NAME=p;FOO=bar", false},
+      {"IgnoreUnknown=1 lets an unknown key pass",
+       "IgnoreUnknown=1;K8S_POD_NAMESPACE=d;K8S_POD_NAME=p;FOO=bar", true},
+      {"IgnoreUnknown=true (any case) lets it pass",
+       "IgnoreUnknown=True;K8S_POD_NAMESPACE=d;K8S_POD_NAME=p;FOO=b", true},
+      {"IgnoreUnknown=0 does not", "IgnoreUnknown=0;K8S_POD_NAMESPACE=d;K8S_POD_NAME=p;FOO=bar", false},
+      {"IgnoreUnknown is a boolean", "IgnoreUnknown=yes;K8S_POD_NAMESPACE=d;K8S_POD_NAME=p", false},
+      {"a pair has exactly one '='", "K8S_POD_NAMESPACE=d;K8S_POD_NAME=p=q", false},
+      {"a key is not empty", "K8S_POD_NAMESPACE=d;K8S_POD_NAME=p;=x", false},
+      {"IP is an address", "K8S_POD_NAMESPACE=d;K8S_POD_NAME=p;IP=10.65.0.300", false},
+      {"IP may be IPv6", "K8S_POD_NAMESPACE=d;K8S_POD_NAME=p;IP=fd00:65::7", true},
+      {"empty pairs are skipped", "K8S_POD_NAMESPACE=d;;K8S_POD_NAME=p;", true},
+  };
+  for (const auto& c : cases) {
+    SECTION(c.rule) {
+      Vars vars = addVars();
+      vars["CNI_ARGS"] = c.args;
+      auto env = parseVars(vars);
+      CHECK(env.has_value() == c.accepted);
+      if (!env) CHECK(env.error().code == kInvalidEnvironment);
+    }
+  }
+  SECTION("the pod's UID and the IP asked for are kept, the address normalised") {
+    Vars vars = addVars();
+    vars["CNI_ARGS"] = "K8S_POD_NAMESPACE=d;K8S_POD_NAME=p;K8S_POD_UID=u-1;IP=fd00:65:0::7";
+    auto env = parseVars(vars);
+    REQUIRE(env.has_value());
+    CHECK(env->podUid == "u-1");
+    CHECK(env->requestedIp == "fd00:65::7");
+  }
+}
+
+TEST_CASE(
+    "runtimeConfig ips and ipam_lock_file are read; anything else in runtimeConfig is another plugin's") {
+  const std::string head = R"({"cniVersion":"1.0.0","name":"n","type":"t","ipam":{"type":"calico-ipam"})";
+  auto conf = parseNetConf(head + R"(,"ipam_lock_file":"/run/x/ipam.lock","runtimeConfig":{
+      "ips":["10.65.0.7/24","fd00:65::7"],"portMappings":[{"hostPort":80}],"bandwidth":{"ingressRate":1}}})");
+  REQUIRE(conf.has_value());
+  CHECK(conf->runtimeIps == std::vector<std::string>{"10.65.0.7", "fd00:65::7"});
+  CHECK(conf->ipamLockFile == "/run/x/ipam.lock");
+  auto defaults = parseNetConf(head + "}");
+  REQUIRE(defaults.has_value());
+  CHECK(defaults->runtimeIps.empty());
+  CHECK(defaults->ipamLockFile == kDefaultIpamLockFile);
+  for (const char* bad :
+       {R"("runtimeConfig":[])", R"("runtimeConfig":{"ips":"10.65.0.7"})",
+        R"("runtimeConfig":{"ips":["10.65.0.7","10.65.0.8"]})", R"("runtimeConfig":{"ips":["not-an-ip"]})",
+        R"("runtimeConfig":{"ips":[7]})", R"("ipam_lock_file":"relative.lock")", R"("ipam_lock_file":3)"}) {
+    SECTION(bad) {
+      auto refused = parseNetConf(head + "," + bad + "}");
+      REQUIRE_FALSE(refused.has_value());
+      CHECK(refused.error().code == kInvalidNetworkConfig);
+    }
+  }
+}
+
+TEST_CASE("an error quoting bytes that are not UTF-8 still prints as JSON") {
+  Vars vars = addVars();
+  vars["CNI_ARGS"] = "K8S_POD_NAMESPACE=d;K8S_POD_NAME=p;\xff\xfe";
+  auto env = parseVars(vars);
+  REQUIRE_FALSE(env.has_value());
+  json error = json::parse(errorJson("1.0.0", env.error()), nullptr, false);
+  REQUIRE_FALSE(error.is_discarded());
+  CHECK(error["code"] == kInvalidEnvironment);
+}
