@@ -12,10 +12,15 @@
 //   tartanctl node checksystem [--root DIR]
 //   tartanctl bgp routes [PREFIX] [--socket PATH]
 //   tartanctl config fields          (every AgentConfiguration field: honoured, refused or reported)
+//   tartanctl ipam show [--ip=ADDR | --show-blocks | --show-borrowed | --show-configuration]
+//   tartanctl ipam check [--show-all-ips] [--show-problem-ips] [-o REPORT]
+//   tartanctl ipam release --ip=ADDR | --from-report=REPORT... [--force]
+//   tartanctl ipam configure [--strictaffinity=true|false] [--max-blocks-per-host=N]
 //   tartanctl version
 //
 // The datastore is --datastore, else $TARTAN_DATASTORE, else the embedded default.
 #include "cli.hpp"
+#include "ipam_command.hpp"
 
 #include "tartan/common/log.hpp"
 #include "tartan/model/agent_configuration_fields.hpp"
@@ -139,6 +144,36 @@ int main(int argc, char** argv) {
   auto* configFields = config->add_subcommand(
       "fields", "every AgentConfiguration (FelixConfiguration) field: honoured, refused or reported");
 
+  auto* ipamCommand = app.add_subcommand("ipam", "IP address management: usage, consistency, release, settings");
+  ipamCommand->require_subcommand(1);
+  IpamShowOptions ipamShow;
+  auto* ipamShowCommand =
+      ipamCommand->add_subcommand("show", "usage of each IP pool (and block), or what holds one address");
+  ipamShowCommand->add_option("--ip", ipamShow.ip, "report whether this address is in use, and by what");
+  ipamShowCommand->add_flag("--show-blocks", ipamShow.showBlocks, "a row for every block under its pool");
+  ipamShowCommand->add_flag("--show-borrowed", ipamShow.showBorrowed, "addresses taken from another node's block");
+  ipamShowCommand->add_flag("--show-configuration", ipamShow.showConfiguration, "the IPAM configuration");
+  IpamCheckOptions ipamCheck;
+  auto* ipamCheckCommand = ipamCommand->add_subcommand(
+      "check", "check the IPAM records against each other and against WorkloadEndpoints and Nodes");
+  ipamCheckCommand->add_flag("--show-all-ips", ipamCheck.showAllIPs, "print every address checked");
+  ipamCheckCommand->add_flag("--show-problem-ips", ipamCheck.showProblemIPs, "print every address with a problem");
+  ipamCheckCommand->add_option("-o,--output", ipamCheck.output, "write calicoctl's JSON report to this file");
+  IpamReleaseOptions ipamRelease;
+  auto* ipamReleaseCommand =
+      ipamCommand->add_subcommand("release", "release one address, or the leaked addresses and handles of reports");
+  ipamReleaseCommand->add_option("--ip", ipamRelease.ip, "the address to release");
+  ipamReleaseCommand->add_option("--from-report", ipamRelease.reports,
+                                 "a report of ipam check; several: only what all of them found leaked");
+  ipamReleaseCommand->add_flag("--force", ipamRelease.force,
+                               "release although the store is not locked or the report is another version's");
+  IpamConfigureOptions ipamConfigure;
+  auto* ipamConfigureCommand = ipamCommand->add_subcommand("configure", "change the IPAM configuration");
+  ipamConfigureCommand->add_option("--strictaffinity", ipamConfigure.strictAffinity,
+                                   "true: never borrow addresses from another node's block");
+  ipamConfigureCommand->add_option("--max-blocks-per-host", ipamConfigure.maxBlocksPerHost,
+                                   "the most blocks one node may hold (0: no limit)");
+
   auto* version = app.add_subcommand("version", "print the client's version and the cluster's");
 
   try {
@@ -234,6 +269,10 @@ int main(int argc, char** argv) {
     std::cout << tartan::model::agentConfigurationFieldTable();
     return 0;
   }
+  if (*ipamShowCommand) return runIpamShow(ctx, ipamShow);
+  if (*ipamCheckCommand) return runIpamCheck(ctx, ipamCheck, kVersion);
+  if (*ipamReleaseCommand) return runIpamRelease(ctx, ipamRelease, kVersion);
+  if (*ipamConfigureCommand) return runIpamConfigure(ctx, ipamConfigure);
   if (*version) return runVersion(ctx, kVersion);
   return 2;
 }

@@ -32,6 +32,7 @@
 
 #include "tartan/common/result.hpp"
 #include "tartan/datastore/datastore.hpp"
+#include "tartan/model/ipam.hpp"
 
 #include <cstdint>
 #include <iosfwd>
@@ -148,6 +149,18 @@ class Ipam {
   // The addresses a handle holds, and what is stored for one address.
   IpamResult<std::vector<std::string>> ipsByHandle(std::string_view handleID);
   IpamResult<Allocation> allocation(std::string_view ip);
+
+  // Deletes a handle only if it is still at `revision` (and carries `uid`, when given), as
+  // calicoctl's release of a report's leaked handles does: true if deleted, false if it is gone
+  // or has changed since.
+  IpamResult<bool> deleteHandleAt(std::string_view handleID, int64_t revision,
+                                  const std::optional<std::string>& uid);
+
+  // The IPAM configuration (IPAMConfiguration "default", or the defaults when it is not stored),
+  // and setting it (Calico's GetIPAMConfig and SetIPAMConfig). Setting refuses what Calico
+  // refuses: both strictAffinity and autoAllocateBlocks off, a negative maxBlocksPerHost.
+  IpamResult<model::IPAMConfigurationSpec> ipamConfig();
+  IpamResult<void> setIpamConfig(const model::IPAMConfigurationSpec& config);
 
  private:
   datastore::Datastore& store_;
