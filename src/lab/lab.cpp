@@ -1,7 +1,10 @@
-// tartan-lab up/down, the state file and the tools it runs.
+// tartan-lab up/down, the node daemons, status, and the tools the lab runs.
 #include "lab.hpp"
 
+#include "cluster_config.hpp"
+#include "lab_internal.hpp"
 #include "process.hpp"
+#include "state.hpp"
 #include "tartan/datastore/datastore.hpp"
 #include "tartan/model/model.hpp"
 #include "tartan/syncer/syncer.hpp"
@@ -10,7 +13,6 @@
 
 #include <sys/wait.h>
 #include <unistd.h>
-#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <cstdlib>
@@ -18,7 +20,6 @@
 #include <fstream>
 #include <iostream>
 #include <optional>
-#include <set>
 #include <thread>
 
 namespace tartan::lab {
@@ -27,7 +28,7 @@ using json = nlohmann::json;
 
 namespace {
 
-constexpr int kHealthPort = 9099;  // the agent's default; free in the lab's own node namespace
+constexpr int kHealthPort = 9099;  // the agent's default; free in each node's own namespace
 constexpr const char* kStateRoot = "/run/tartan-lab";
 
 std::string exeDir() {
@@ -55,183 +56,66 @@ std::string findBinary(const std::string& name, const std::string& override, con
   return {};
 }
 
-// The state file: everything `down` needs, rewritten (atomically) after every change, and a
-// namespace recorded before it is made, so a crash at any point leaves nothing unlisted.
-class State {
- public:
-  explicit State(std::string dir) : dir_(std::move(dir)) {}
-
-  Result<void> load() {
-    std::ifstream in(file());
-    if (!in) return makeError(file(), "", "no such lab state");
-    try {
-      data_ = json::parse(in);
-    } catch (const json::exception& e) {
-      return makeError(file(), "", e.what());
-    }
-    return {};
-  }
-  Result<void> save() const {
-    const std::string tmp = file() + ".tmp";
-    {
-      std::ofstream out(tmp, std::ios::trunc);
-      out << data_.dump(2) << "\n";
-      if (!out) return makeError(tmp, "", "cannot write the lab state");
-    }
-    std::error_code ec;
-    fs::rename(tmp, file(), ec);
-    if (ec) return makeError(file(), "", ec.message());
-    return {};
-  }
-  std::string file() const { return dir_ + "/state.json"; }
-  json& data() { return data_; }
-
-  Result<void> addNamespace(const std::string& name) {
-    data_["namespaces"].push_back(name);
-    return save();
-  }
-  Result<void> addProcess(const std::string& role, pid_t pid) {
-    data_["processes"].push_back({{"role", role}, {"pid", pid}, {"start", startTime(pid)}});
-    return save();
-  }
-
- private:
-  std::string dir_;
-  json data_ = json::object();
-};
-
-#define TRY(expr)                                 \
-  do {                                            \
-    if (auto r_ = (expr); !r_) return r_.error(); \
-  } while (0)
-
-// The host end of every pod veth carries this MAC, as Calico's do, so its EUI-64 link-local
-// address is the one IPv6 gateway every pod routes to (fe80::ecee:eeff:feee:eeee): no proxy NDP
-// and no per-pod gateway address. The host end answers neighbour solicitations for it itself.
-constexpr const char* kHostVethMac = "ee:ee:ee:ee:ee:ee";
-constexpr const char* kIpv6Gateway = "fe80::ecee:eeff:feee:eeee";
-constexpr const char* kIpv4Gateway = "169.254.1.1";
-
-Result<void> makeNamespace(State& state, const std::string& name) {
-  TRY(state.addNamespace(name));
-  TRY(run({"ip", "netns", "add", name}));
-  // Interfaces made here from now on skip duplicate address detection: the lab's addresses are
-  // unique by construction, and a tentative link-local gateway would make a pod's first IPv6
-  // packets wait a second or more for DAD.
-  TRY(run({"ip", "netns", "exec", name, "sysctl", "-qw", "net.ipv6.conf.default.accept_dad=0"}));
-  TRY(run({"ip", "-n", name, "link", "set", "lo", "up"}));
+// The ToR namespace: the fabric bridge with the ToR's addresses, forwarding on.
+Result<void> buildTor(State& state, const LabFile& lab) {
+  const std::string tor = torNamespace(lab.name);
+  TARTAN_LAB_TRY(makeNamespace(state, tor));
+  TARTAN_LAB_TRY(run({"ip", "netns", "exec", tor, "sysctl", "-qw", "net.ipv4.ip_forward=1"}));
+  TARTAN_LAB_TRY(run({"ip", "netns", "exec", tor, "sysctl", "-qw", "net.ipv6.conf.all.forwarding=1"}));
+  TARTAN_LAB_TRY(run({"ip", "-n", tor, "link", "add", "fabric", "type", "bridge"}));
+  TARTAN_LAB_TRY(run({"ip", "-n", tor, "link", "set", "fabric", "up"}));
+  TARTAN_LAB_TRY(
+      run({"ip", "-n", tor, "addr", "add",
+           lab.tor.ipv4.address + "/" + std::to_string(lab.tor.ipv4.prefixLength), "dev", "fabric"}));
+  if (!lab.tor.ipv6.address.empty())
+    TARTAN_LAB_TRY(run({"ip", "-n", tor, "addr", "add",
+                        lab.tor.ipv6.address + "/" + std::to_string(lab.tor.ipv6.prefixLength), "dev",
+                        "fabric", "nodad"}));
   return {};
 }
 
-Result<void> buildNode(State& state, const std::string& node) {
-  TRY(makeNamespace(state, node));
-  // Forwarding between pods; proxy ARP answers for 169.254.1.1 only if the node has a route to
-  // it out of another interface, so an uplink carries the node's default route (a veth whose
-  // peer stays in the node: not every kernel has the dummy driver). IPv6 forwarding
-  // (net.ipv6.conf.all.forwarding) is left to the agent, as on a real node: it turns it on once
-  // it has an IPv6 workload.
-  TRY(run({"ip", "netns", "exec", node, "sysctl", "-qw", "net.ipv4.ip_forward=1"}));
-  TRY(run({"ip", "-n", node, "link", "add", "uplink", "type", "veth", "peer", "name", "uplink-peer"}));
-  TRY(run({"ip", "-n", node, "link", "set", "uplink-peer", "up"}));
-  TRY(run({"ip", "-n", node, "link", "set", "uplink", "up"}));
-  TRY(run({"ip", "-n", node, "route", "add", "default", "dev", "uplink"}));
+// The outside: one veth to the ToR, its own addresses, and routes to the fabric only — none to
+// the pods, so only masqueraded traffic (from a node's fabric address) can be answered.
+Result<void> buildOutside(State& state, const LabFile& lab) {
+  const std::string tor = torNamespace(lab.name), outside = outsideNamespace(lab.name);
+  TARTAN_LAB_TRY(makeNamespace(state, outside));
+  TARTAN_LAB_TRY(run(
+      {"ip", "-n", tor, "link", "add", "outside", "type", "veth", "peer", "name", "eth0", "netns", outside}));
+  TARTAN_LAB_TRY(run({"ip", "-n", tor, "link", "set", "outside", "up"}));
+  TARTAN_LAB_TRY(run({"ip", "-n", outside, "link", "set", "eth0", "up"}));
+  for (int family : {4, 6}) {
+    const auto& mine = family == 4 ? lab.outside.ipv4 : lab.outside.ipv6;
+    const auto& torSide = family == 4 ? lab.outside.torIpv4 : lab.outside.torIpv6;
+    const auto& fabric = family == 4 ? lab.tor.ipv4 : lab.tor.ipv6;
+    if (mine.address.empty()) continue;
+    const std::string len = "/" + std::to_string(mine.prefixLength);
+    TARTAN_LAB_TRY(run({"ip", "-n", tor, "addr", "add", torSide.address + len, "dev", "outside", "nodad"}));
+    TARTAN_LAB_TRY(run({"ip", "-n", outside, "addr", "add", mine.address + len, "dev", "eth0", "nodad"}));
+    if (!fabric.address.empty())
+      TARTAN_LAB_TRY(run({"ip", "-n", outside, family == 4 ? "-4" : "-6", "route", "add", fabric.network,
+                          "via", torSide.address}));
+  }
   return {};
 }
 
-Result<void> buildPod(State& state, const LabFile& lab, const LabPod& pod) {
-  const std::string ns = podNamespace(lab, pod);
-  const std::string node = nodeNamespace(lab);
-  const std::string veth = hostVethName(pod);
-  TRY(makeNamespace(state, ns));
-  TRY(run({"ip", "-n", node, "link", "add", veth, "address", kHostVethMac, "type", "veth", "peer", "name",
-           "eth0", "netns", ns}));
-  TRY(run({"ip", "-n", node, "link", "set", veth, "up"}));
-  TRY(run({"ip", "-n", ns, "link", "set", "eth0", "up"}));
-  TRY(run({"ip", "-n", ns, "addr", "add", pod.ip + "/32", "dev", "eth0"}));
-  TRY(run({"ip", "-n", ns, "route", "add", kIpv4Gateway, "dev", "eth0", "scope", "link"}));
-  TRY(run({"ip", "-n", ns, "route", "add", "default", "via", kIpv4Gateway, "dev", "eth0"}));
-  // The pod's /128 and its default route via the host end's link-local address (the node's
-  // /128 route back to the pod is the agent's, from the WorkloadEndpoint's ipNetworks).
-  TRY(run({"ip", "-n", ns, "-6", "addr", "add", pod.ip6 + "/128", "dev", "eth0", "nodad"}));
-  TRY(run({"ip", "-n", ns, "-6", "route", "add", "default", "via", kIpv6Gateway, "dev", "eth0"}));
-  return {};
-}
-
-std::vector<model::Resource> resources(const LabFile& lab) {
-  std::vector<model::Resource> out;
-  std::set<std::pair<std::string, std::string>> serviceAccounts;
-  for (const auto& ns : lab.namespaces) {
-    model::KubernetesNamespace n;
-    n.metadata.name = ns.name;
-    n.metadata.labels = {ns.labels.begin(), ns.labels.end()};
-    out.emplace_back(std::move(n));
-  }
-  for (const auto& pod : lab.pods) {
-    if (!pod.serviceAccount.empty() &&
-        serviceAccounts.emplace(pod.namespaceName, pod.serviceAccount).second) {
-      model::KubernetesServiceAccount sa;
-      sa.metadata.name = pod.serviceAccount;
-      sa.metadata.namespaceName = pod.namespaceName;
-      out.emplace_back(std::move(sa));
-    }
-    model::KubernetesPod p;
-    p.metadata.name = pod.name;
-    p.metadata.namespaceName = pod.namespaceName;
-    p.metadata.labels = {pod.labels.begin(), pod.labels.end()};
-    p.spec.nodeName = lab.node;
-    p.spec.serviceAccountName = pod.serviceAccount;
-    model::Container c;
-    c.name = "server";
-    for (const auto& port : pod.ports)
-      c.ports.push_back(model::ContainerPort{port.name, port.port, port.protocol, 0, ""});
-    p.spec.containers.push_back(std::move(c));
-    p.status.phase = "Running";
-    p.status.podIP = pod.ip;
-    p.status.podIPs = {model::PodIP{pod.ip}, model::PodIP{pod.ip6}};  // dual stack, IPv4 first
-    out.emplace_back(std::move(p));
-
-    // What the CNI plugin writes for the pod: its interface, addresses and named ports, named as
-    // Calico names it ("<node>-k8s-<pod>-eth0", each '-' doubled).
-    auto escaped = [](const std::string& part) {
-      std::string e;
-      for (char ch : part) e += ch == '-' ? std::string("--") : std::string(1, ch);
-      return e;
-    };
-    model::WorkloadEndpoint w;
-    w.metadata.name = escaped(lab.node) + "-k8s-" + escaped(pod.name) + "-eth0";
-    w.metadata.namespaceName = pod.namespaceName;
-    w.metadata.labels = {pod.labels.begin(), pod.labels.end()};
-    w.spec.orchestrator = "k8s";
-    w.spec.node = lab.node;
-    w.spec.pod = pod.name;
-    w.spec.endpoint = "eth0";
-    w.spec.serviceAccountName = pod.serviceAccount;
-    w.spec.interfaceName = hostVethName(pod);
-    w.spec.ipNetworks = {pod.ip + "/32", pod.ip6 + "/128"};
-    w.spec.profiles = {"kns." + pod.namespaceName};
-    if (!pod.serviceAccount.empty())
-      w.spec.profiles.push_back("ksa." + pod.namespaceName + "." + pod.serviceAccount);
-    for (const auto& port : pod.ports) {
-      if (port.name.empty()) continue;  // a WorkloadEndpoint lists named ports only
-      model::WorkloadEndpointPort wp;
-      wp.name = port.name;
-      wp.protocol = model::Protocol::fromName(port.protocol);
-      wp.port = port.port;
-      w.spec.ports.push_back(std::move(wp));
-    }
-    out.emplace_back(std::move(w));
-  }
-  return out;
-}
-
-Result<void> writeResources(const std::string& stateDir, const LabFile& lab) {
-  auto store = datastore::open(datastoreSpec(stateDir));
-  if (!store) return store.error().error;
-  std::vector<datastore::Op> ops;
-  for (const auto& r : resources(lab))
-    ops.push_back(datastore::Op::apply(syncer::keyOf(r), model::encodeYaml(r)));
-  auto done = (*store)->transaction(ops);
-  if (!done) return done.error().error;
+// A node: its namespace, eth0 on the fabric bridge (the ToR's port "fab<index>"), forwarding.
+Result<void> buildNode(State& state, const LabFile& lab, const LabNode& node, size_t index) {
+  const std::string tor = torNamespace(lab.name), ns = nodeNamespace(lab.name, node.name);
+  const std::string port = "fab" + std::to_string(index + 1);
+  TARTAN_LAB_TRY(makeNamespace(state, ns));
+  TARTAN_LAB_TRY(
+      run({"ip", "-n", tor, "link", "add", port, "type", "veth", "peer", "name", "eth0", "netns", ns}));
+  TARTAN_LAB_TRY(run({"ip", "-n", tor, "link", "set", port, "master", "fabric", "up"}));
+  TARTAN_LAB_TRY(run({"ip", "-n", ns, "addr", "add", node.ipv4, "dev", "eth0"}));
+  if (!node.ipv6.empty())
+    TARTAN_LAB_TRY(run({"ip", "-n", ns, "addr", "add", node.ipv6, "dev", "eth0", "nodad"}));
+  TARTAN_LAB_TRY(run({"ip", "-n", ns, "link", "set", "eth0", "up"}));
+  TARTAN_LAB_TRY(run({"ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv4.ip_forward=1"}));
+  // Pods reach their gateway 169.254.1.1 by the node's proxy ARP, which answers only for an
+  // address the node routes out of another interface. A real node's default route does that; a
+  // lab node's default route is the ToR's, learned over BGP, so this one route stands in for the
+  // host's network configuration until then (and does not reach anything itself).
+  TARTAN_LAB_TRY(run({"ip", "-n", ns, "route", "add", "169.254.1.1/32", "dev", "eth0", "scope", "link"}));
   return {};
 }
 
@@ -239,56 +123,151 @@ Result<void> writeResources(const std::string& stateDir, const LabFile& lab) {
 int httpStatus(const std::string& netns, int port, const std::string& path) {
   int status = 0;
   std::thread worker([&] {
-    if (enterNetns(netns)) status = httpGetLocal(static_cast<std::uint16_t>(port), path, std::chrono::seconds(1)).status;
+    if (enterNetns(netns))
+      status = httpGetLocal(static_cast<std::uint16_t>(port), path, std::chrono::seconds(1)).status;
   });
   worker.join();
   return status;
 }
 
-std::string tail(const std::string& path, size_t lines) {
-  std::ifstream in(path);
-  std::vector<std::string> all;
-  for (std::string line; std::getline(in, line);) all.push_back(line);
-  std::string out;
-  for (size_t i = all.size() > lines ? all.size() - lines : 0; i < all.size(); ++i)
-    out += "  " + all[i] + "\n";
-  return out;
-}
+std::string processRole(const std::string& daemon, const std::string& node) { return daemon + " " + node; }
 
-// Starts the agent in the node namespace with the flags the state file records, lists it there,
-// and returns once it reports ready (its first full sync programmed).
-Result<pid_t> startAgent(State& state, const std::string& dir, int readyTimeoutSeconds) {
+// Starts the node's agent with the flags the state records and returns once it reports ready
+// (its first full sync programmed).
+Result<pid_t> startAgent(State& state, const json& node, int readyTimeoutSeconds) {
   const json& d = state.data();
-  const std::string netns = d["nodeNamespace"].get<std::string>();
-  const int healthPort = d.value("healthPort", kHealthPort);
-  const std::string agentLog = dir + "/logs/agent.log";
-  auto agent = spawn({"ip", "netns", "exec", netns, d["agent"].get<std::string>(), "--datastore",
-                      datastoreSpec(dir), "--node", d["node"].get<std::string>(), "--health-port",
-                      std::to_string(healthPort), "--log-level", d.value("logLevel", "info")},
-                     agentLog);
+  const std::string name = node["name"].get<std::string>(), netns = node["netns"].get<std::string>();
+  const std::string log = state.dir() + "/logs/agent-" + name + ".log";
+  auto agent = spawn({"ip", "netns", "exec", netns, d["tools"]["agent"].get<std::string>(), "--datastore",
+                      datastoreSpec(state.dir()), "--node", name, "--health-port",
+                      std::to_string(kHealthPort), "--log-level", d.value("logLevel", "info")},
+                     log);
   if (!agent) return agent.error();
-  TRY(state.addProcess("agent", *agent));
-  const uint64_t agentStart = startTime(*agent);
+  TARTAN_LAB_TRY(state.addProcess(processRole("agent", name), *agent));
+  const uint64_t start = startTime(*agent);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(readyTimeoutSeconds);
   for (;;) {
-    if (httpStatus(netns, healthPort, "/readiness") == 200) return *agent;
+    if (httpStatus(netns, kHealthPort, "/readiness") == 200) return *agent;
     ::waitpid(*agent, nullptr, WNOHANG);
-    if (!isSameProcess(*agent, agentStart))
-      return makeError("tartan-agent", "",
-                       "exited during start-up; last lines of " + agentLog + ":\n" + tail(agentLog, 15));
+    if (!isSameProcess(*agent, start))
+      return makeError("tartan-agent " + name, "",
+                       "exited during start-up; last lines of " + log + ":\n" + tail(log, 15));
     if (std::chrono::steady_clock::now() > deadline)
-      return makeError("tartan-agent", "",
-                       "not ready after " + std::to_string(readyTimeoutSeconds) + "s; see " + agentLog +
-                           ":\n" + tail(agentLog, 15));
+      return makeError(
+          "tartan-agent " + name, "",
+          "not ready after " + std::to_string(readyTimeoutSeconds) + "s; see " + log + ":\n" + tail(log, 15));
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
 }
 
+// Starts the node's bgpd: short timers, as a lab wants (hold 9 s, connect retry 2 s, End-of-RIB
+// deferral 10 s after a restart), its status socket in the node's folder of the state dir.
+Result<pid_t> startBgpd(State& state, const json& node) {
+  const json& d = state.data();
+  const std::string name = node["name"].get<std::string>();
+  const std::string log = state.dir() + "/logs/bgpd-" + name + ".log";
+  std::error_code ec;
+  fs::remove(node["statusSocket"].get<std::string>(), ec);
+  auto bgpd = spawn({"ip",
+                     "netns",
+                     "exec",
+                     node["netns"].get<std::string>(),
+                     d["tools"]["bgpd"].get<std::string>(),
+                     "--datastore",
+                     datastoreSpec(state.dir()),
+                     "--node",
+                     name,
+                     "--status-socket",
+                     node["statusSocket"].get<std::string>(),
+                     "--secrets-dir",
+                     state.dir() + "/secrets",
+                     "--hold-time",
+                     "9",
+                     "--connect-retry",
+                     "2",
+                     "--gr-deferral",
+                     "10",
+                     "--log-level",
+                     d.value("logLevel", "info")},
+                    log);
+  if (!bgpd) return bgpd.error();
+  TARTAN_LAB_TRY(state.addProcess(processRole("bgpd", name), *bgpd));
+  return *bgpd;
+}
+
+std::string tartanctlOf(State& state, const Tools& tools) {
+  if (!tools.tartanctl.empty()) return tools.tartanctl;
+  return state.data()["tools"].value("tartanctl", "");
+}
+
+// The node's sessions as its bgpd reports them; empty when it does not answer.
+std::vector<PeerState> nodePeers(const std::string& tartanctl, const json& node,
+                                 std::string* text = nullptr) {
+  auto out = run({tartanctl, "node", "status", "--socket", node["statusSocket"].get<std::string>()});
+  if (text) *text = out ? *out : out.error().what;
+  return out ? parseNodeStatus(*out) : std::vector<PeerState>{};
+}
+
+bool established(const std::vector<PeerState>& peers, size_t expected) {
+  size_t up = 0;
+  for (const auto& p : peers) up += p.state == "Established";
+  return expected > 0 && peers.size() == expected && up == expected;
+}
+
+// Mesh sessions to every other node and one to the ToR, per family the node has an address of.
+size_t expectedSessions(const json& d, const json& node) {
+  size_t n = 0;
+  for (const char* family : {"ipv4", "ipv6"}) {
+    if (node.value(family, "").empty()) continue;
+    for (const auto& other : d["nodes"])
+      if (other["name"] != node["name"] && !other.value(family, "").empty()) ++n;
+    if (!d["tor"].value(family, "").empty()) ++n;
+  }
+  return n;
+}
+
+// Waits until the given nodes' sessions are all Established.
+Result<void> awaitSessions(State& state, const std::vector<json>& nodes, int timeoutSeconds) {
+  const std::string ctl = tartanctlOf(state, {});
+  if (ctl.empty()) return makeError("tartanctl", "", "not found: give --tartanctl or $TARTAN_CTL");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeoutSeconds);
+  for (const auto& node : nodes) {
+    std::string text;
+    while (!established(nodePeers(ctl, node, &text), expectedSessions(state.data(), node))) {
+      if (std::chrono::steady_clock::now() > deadline)
+        return makeError(
+            "tartan-bgpd " + node["name"].get<std::string>(), "",
+            "sessions not all Established after " + std::to_string(timeoutSeconds) + "s:\n" + text);
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    }
+  }
+  return {};
+}
+
+std::vector<json> selectNodes(State& state, const std::string& node) {
+  std::vector<json> out;
+  for (const auto& n : state.data()["nodes"])
+    if (node.empty() || n["name"] == node) out.push_back(n);
+  return out;
+}
+
 }  // namespace
+
+Result<void> writeResources(const std::string& dir, const std::vector<model::Resource>& resources) {
+  auto store = datastore::open(datastoreSpec(dir));
+  if (!store) return store.error().error;
+  std::vector<datastore::Op> ops;
+  for (const auto& r : resources) ops.push_back(datastore::Op::apply(syncer::keyOf(r), model::encodeYaml(r)));
+  auto done = (*store)->transaction(ops);
+  if (!done) return done.error().error;
+  return {};
+}
 
 Tools findTools(std::string agentOverride, std::string ctlOverride) {
   Tools tools;
   tools.agent = findBinary("tartan-agent", agentOverride, "TARTAN_AGENT", {".", "../agent", "../src/agent"});
+  tools.bgpd = findBinary("tartan-bgpd", "", "TARTAN_BGPD", {".", "../../bgp/speaker", "../bgp/speaker"});
+  tools.cni = findBinary("tartan-cni", "", "TARTAN_CNI", {".", "../cni", "../src/cni"});
   tools.tartanctl = findBinary("tartanctl", ctlOverride, "TARTAN_CTL", {".", "../cli", "../src/cli"});
   std::error_code ec;
   tools.self = fs::read_symlink("/proc/self/exe", ec).string();
@@ -316,74 +295,104 @@ Result<std::string> resolveStateDir(const std::string& stateDir, const std::stri
 
 Result<void> up(const LabFile& lab, const std::string& labFileText, const Tools& tools,
                 const UpOptions& options) {
-  if (tools.agent.empty())
-    return makeError("tartan-lab", "", "tartan-agent not found: give --agent or $TARTAN_AGENT");
+  for (const auto& [name, path] : {std::pair{"tartan-agent (--agent, $TARTAN_AGENT)", &tools.agent},
+                                   std::pair{"tartan-bgpd ($TARTAN_BGPD)", &tools.bgpd},
+                                   std::pair{"tartan-cni ($TARTAN_CNI)", &tools.cni},
+                                   std::pair{"tartanctl (--tartanctl, $TARTAN_CTL)", &tools.tartanctl}})
+    if (path->empty()) return makeError("tartan-lab", "", std::string(name) + " not found");
+  if (::access((tools.cniPluginDir + "/portmap").c_str(), X_OK) != 0)
+    return makeError(tools.cniPluginDir + "/portmap", "", "not found: install containernetworking-plugins");
   const std::string dir = options.stateDir.empty() ? defaultStateDir(lab.name) : options.stateDir;
   if (fs::exists(dir + "/state.json"))
     return makeError(dir, "",
                      "lab '" + lab.name + "' is already up; run `tartan-lab down " + lab.name + "` first");
   std::error_code ec;
-  fs::create_directories(dir + "/datastore", ec);
-  fs::create_directories(dir + "/logs", ec);
+  for (const char* sub : {"/datastore", "/logs", "/secrets", "/tor", "/nodes"})
+    fs::create_directories(dir + sub, ec);
   if (ec) return makeError(dir, "", ec.message());
   std::ofstream(dir + "/lab.yaml") << labFileText;
 
   State state(dir);
   auto& d = state.data();
   d["name"] = lab.name;
-  d["node"] = lab.node;
-  d["nodeNamespace"] = nodeNamespace(lab);
   d["datastore"] = datastoreSpec(dir);
-  d["healthPort"] = kHealthPort;
-  d["cidr"] = lab.cidr;
-  d["cidr6"] = lab.cidr6;
-  d["agent"] = tools.agent;  // `restart-agent` starts the same binary with the same flags
   d["logLevel"] = options.logLevel;
+  d["tools"] = {{"agent", tools.agent},         {"bgpd", tools.bgpd}, {"cni", tools.cni},
+                {"tartanctl", tools.tartanctl}, {"self", tools.self}, {"cniPluginDir", tools.cniPluginDir}};
   d["namespaces"] = json::array();
   d["processes"] = json::array();
   d["pods"] = json::array();
-  for (const auto& pod : lab.pods) {
-    json ports = json::array();
-    for (const auto& p : pod.ports)
-      ports.push_back({{"name", p.name}, {"port", p.port}, {"protocol", p.protocol}});
-    d["pods"].push_back({{"namespace", pod.namespaceName},
-                         {"name", pod.name},
-                         {"ip", pod.ip},
-                         {"ip6", pod.ip6},
-                         {"serviceAccount", pod.serviceAccount},
-                         {"netns", podNamespace(lab, pod)},
-                         {"veth", hostVethName(pod)},
-                         {"ports", ports}});
+  d["kubernetesNamespaces"] = json::array();
+  d["tor"] = {{"netns", torNamespace(lab.name)},
+              {"asNumber", lab.tor.asNumber},
+              {"ipv4", lab.tor.ipv4.address},
+              {"ipv6", lab.tor.ipv6.address},
+              {"control", dir + "/tor/bird.ctl"}};
+  d["outside"] = {{"netns", outsideNamespace(lab.name)},
+                  {"ipv4", lab.outside.ipv4.address},
+                  {"ipv6", lab.outside.ipv6.address},
+                  {"port", kOutsidePort}};
+  d["nodes"] = json::array();
+  for (const auto& node : lab.nodes) {
+    const std::string nodeDir = dir + "/nodes/" + node.name;
+    fs::create_directories(nodeDir, ec);
+    std::ofstream(nodeDir + "/10-tartan.conflist")
+        << conflist(lab, node.name, datastoreSpec(dir)).dump(2) << "\n";
+    d["nodes"].push_back({{"name", node.name},
+                          {"netns", nodeNamespace(lab.name, node.name)},
+                          {"asNumber", node.asNumber != 0 ? node.asNumber : lab.asNumber},
+                          {"ipv4", node.ipv4.substr(0, node.ipv4.find('/'))},
+                          {"ipv6", node.ipv6.substr(0, node.ipv6.find('/'))},
+                          {"statusSocket", nodeDir + "/bgpd.sock"},
+                          {"conflist", nodeDir + "/10-tartan.conflist"}});
   }
-  TRY(state.save());
+  for (const auto& ns : lab.namespaces) d["kubernetesNamespaces"].push_back(ns.name);
+  TARTAN_LAB_TRY(state.save());
 
-  std::cout << "lab " << lab.name << ": node namespace " << nodeNamespace(lab) << "\n";
-  TRY(buildNode(state, nodeNamespace(lab)));
-  for (const auto& pod : lab.pods) {
-    TRY(buildPod(state, lab, pod));
-    std::cout << "  pod " << pod.namespaceName << "/" << pod.name << "  " << pod.ip << "  " << pod.ip6
-              << "  netns " << podNamespace(lab, pod) << "  veth " << hostVethName(pod) << "\n";
+  std::cout << "lab " << lab.name << ": ToR " << torNamespace(lab.name) << " (AS " << lab.tor.asNumber << ", "
+            << lab.tor.ipv4.address << (lab.tor.ipv6.address.empty() ? "" : " " + lab.tor.ipv6.address)
+            << "), outside " << outsideNamespace(lab.name) << " (" << lab.outside.ipv4.address
+            << (lab.outside.ipv6.address.empty() ? "" : " " + lab.outside.ipv6.address) << ")\n";
+  TARTAN_LAB_TRY(buildTor(state, lab));
+  TARTAN_LAB_TRY(buildOutside(state, lab));
+  for (size_t i = 0; i < lab.nodes.size(); ++i) {
+    TARTAN_LAB_TRY(buildNode(state, lab, lab.nodes[i], i));
+    std::cout << "  node " << lab.nodes[i].name << "  " << lab.nodes[i].ipv4 << "  " << lab.nodes[i].ipv6
+              << "  netns " << nodeNamespace(lab.name, lab.nodes[i].name) << "\n";
   }
-  TRY(writeResources(dir, lab));
+  TARTAN_LAB_TRY(writeResources(dir, clusterResources(lab)));
 
-  for (const auto& pod : lab.pods) {
-    if (pod.ports.empty()) continue;
-    std::vector<std::string> argv{"ip", "netns", "exec", podNamespace(lab, pod), tools.self, "serve"};
-    for (const auto& p : pod.ports) {
-      argv.push_back(p.protocol == "UDP" ? "--udp" : "--tcp");
-      argv.push_back(std::to_string(p.port));
-    }
-    auto pid = spawn(argv, dir + "/logs/" + pod.namespaceName + "." + pod.name + ".log");
-    if (!pid) return pid.error();
-    TRY(state.addProcess("serve " + pod.namespaceName + "/" + pod.name, *pid));
+  // BIRD: the config checked first (bird -p), so a mistake is one clear error.
+  const std::string birdConf = dir + "/tor/bird.conf";
+  std::ofstream(birdConf) << birdConfig(lab);
+  TARTAN_LAB_TRY(run({tools.bird, "-p", "-c", birdConf}));
+  auto bird = spawn({"ip", "netns", "exec", torNamespace(lab.name), tools.bird, "-f", "-c", birdConf, "-s",
+                     d["tor"]["control"].get<std::string>()},
+                    dir + "/logs/bird.log");
+  if (!bird) return bird.error();
+  TARTAN_LAB_TRY(state.addProcess("bird", *bird));
+
+  // The outside host's "who is asking" server.
+  auto whoami = spawn({"ip", "netns", "exec", outsideNamespace(lab.name), tools.self, "serve", "--peer-tcp",
+                       std::to_string(kOutsidePort)},
+                      dir + "/logs/outside.log");
+  if (!whoami) return whoami.error();
+  TARTAN_LAB_TRY(state.addProcess("serve outside", *whoami));
+
+  for (const auto& node : std::vector<json>(d["nodes"].begin(), d["nodes"].end())) {
+    auto bgpd = startBgpd(state, node);
+    if (!bgpd) return bgpd.error();
+    auto agent = startAgent(state, node, options.readyTimeoutSeconds);
+    if (!agent) return agent.error();
+    std::cout << "  node " << node["name"].get<std::string>() << ": agent ready (pid " << *agent
+              << "), bgpd pid " << *bgpd << "\n";
   }
-
-  auto agent = startAgent(state, dir, options.readyTimeoutSeconds);
-  if (!agent) return agent.error();
-  const std::string agentLog = dir + "/logs/agent.log";
-  std::cout << "agent ready (pid " << *agent << ", log " << agentLog << ")\n"
-            << "next: tartan-lab probe " << lab.name << "    tartan-lab apply " << lab.name
-            << " -f examples/policy/    tartan-lab down " << lab.name << "\n";
+  for (const auto& pod : lab.pods) TARTAN_LAB_TRY(addPodTo(state, pod));
+  TARTAN_LAB_TRY(awaitSessions(state, std::vector<json>(d["nodes"].begin(), d["nodes"].end()),
+                               options.readyTimeoutSeconds));
+  std::cout << "BGP sessions Established on every node (mesh and ToR); logs in " << dir << "/logs\n"
+            << "next: tartan-lab status " << lab.name << "    tartan-lab probe " << lab.name
+            << "    tartan-lab probe " << lab.name << " --outside    tartan-lab down " << lab.name << "\n";
   return {};
 }
 
@@ -394,14 +403,17 @@ Result<void> down(const std::string& stateDir, const std::string& labName) {
   if (state.load()) {
     auto& d = state.data();
     name = d.value("name", labName);
-    // Processes first (the agent leaves its rules; they go with its namespace).
+    // Processes first, newest first (the daemons leave rules and routes; they go with the namespaces).
     auto& procs = d["processes"];
     for (auto it = procs.rbegin(); it != procs.rend(); ++it)
       stopProcess((*it)["pid"].get<pid_t>(), (*it)["start"].get<uint64_t>(), 5000);
     for (const auto& n : d["namespaces"]) namespaces.push_back(n.get<std::string>());
   }
-  // Without a state file, the node namespace is still known by name.
-  if (!name.empty()) namespaces.push_back("tl-" + name + "-node");
+  // Without a state file, the lab's fixed namespaces are still known by name.
+  if (!name.empty()) {
+    namespaces.push_back(outsideNamespace(name));
+    namespaces.push_back(torNamespace(name));
+  }
   std::optional<Error> failed;
   for (auto it = namespaces.rbegin(); it != namespaces.rend(); ++it) {
     if (!fs::exists("/run/netns/" + *it)) continue;
@@ -415,26 +427,72 @@ Result<void> down(const std::string& stateDir, const std::string& labName) {
   return {};
 }
 
-Result<pid_t> restartAgent(const std::string& stateDir, const Tools& tools, int readyTimeoutSeconds) {
+Result<void> restartAgent(const std::string& stateDir, const Tools& tools, const std::string& node,
+                          int readyTimeoutSeconds) {
   State state(stateDir);
-  TRY(state.load());
+  TARTAN_LAB_TRY(state.load());
   auto& d = state.data();
-  if (!tools.agent.empty() && tools.agent != d.value("agent", "")) d["agent"] = tools.agent;
-  if (d.value("agent", "").empty())
-    return makeError("tartan-agent", "", "not found: give --agent or $TARTAN_AGENT");
-  // Stop the recorded agent (by PID and start time: a recycled PID is never signalled) and drop
-  // it from the state file; its rules stay in the kernel for the next one to take over.
-  auto& procs = d["processes"];
-  for (auto it = procs.begin(); it != procs.end();) {
-    if ((*it)["role"] != "agent") {
-      ++it;
-      continue;
-    }
-    stopProcess((*it)["pid"].get<pid_t>(), (*it)["start"].get<uint64_t>(), 10000);
-    it = procs.erase(it);
+  if (!tools.agent.empty()) d["tools"]["agent"] = tools.agent;
+  const auto nodes = selectNodes(state, node);
+  if (nodes.empty()) return makeError("--node", "", "no node '" + node + "' in the lab");
+  for (const auto& n : nodes) {
+    // Its rules stay in the kernel for the next agent to take over.
+    TARTAN_LAB_TRY(state.stopRole(processRole("agent", n["name"].get<std::string>()), 10000));
+    auto pid = startAgent(state, n, readyTimeoutSeconds);
+    if (!pid) return pid.error();
+    std::cout << "node " << n["name"].get<std::string>() << ": agent ready (pid " << *pid << ")\n";
   }
-  TRY(state.save());
-  return startAgent(state, stateDir, readyTimeoutSeconds);
+  return {};
+}
+
+Result<void> restartBgpd(const std::string& stateDir, const std::string& node, int timeoutSeconds) {
+  State state(stateDir);
+  TARTAN_LAB_TRY(state.load());
+  const auto nodes = selectNodes(state, node);
+  if (nodes.empty()) return makeError("--node", "", "no node '" + node + "' in the lab");
+  for (const auto& n : nodes) {
+    // SIGTERM: bgpd closes its sessions without a NOTIFICATION and leaves its kernel routes, so
+    // peers and the kernel keep forwarding while it restarts (graceful restart).
+    TARTAN_LAB_TRY(state.stopRole(processRole("bgpd", n["name"].get<std::string>()), 10000));
+    auto pid = startBgpd(state, n);
+    if (!pid) return pid.error();
+    std::cout << "node " << n["name"].get<std::string>() << ": bgpd restarted (pid " << *pid << ")\n";
+  }
+  TARTAN_LAB_TRY(awaitSessions(state, nodes, timeoutSeconds));
+  std::cout << "sessions Established again\n";
+  return {};
+}
+
+Result<StatusReport> status(const std::string& stateDir, const Tools& tools) {
+  State state(stateDir);
+  TARTAN_LAB_TRY(state.load());
+  auto& d = state.data();
+  const std::string ctl = tartanctlOf(state, tools);
+  if (ctl.empty()) return makeError("tartanctl", "", "not found: give --tartanctl or $TARTAN_CTL");
+  StatusReport report;
+  report.allEstablished = true;
+  for (const auto& node : d["nodes"]) {
+    const std::string name = node["name"].get<std::string>();
+    const int readiness = httpStatus(node["netns"].get<std::string>(), kHealthPort, "/readiness");
+    std::string text;
+    const auto peers = nodePeers(ctl, node, &text);
+    const bool up = established(peers, expectedSessions(d, node));
+    report.allEstablished = report.allEstablished && up;
+    report.text += "== node " + name + " (" + node.value("ipv4", "") + " " + node.value("ipv6", "") +
+                   ", AS " + std::to_string(node.value("asNumber", 0u)) + "): agent " +
+                   (readiness == 200 ? "ready"
+                    : readiness == 0 ? "not answering"
+                                     : "not ready") +
+                   ", " + (up ? "every BGP session Established" : "BGP sessions not all Established") + "\n" +
+                   text;
+    if (!text.empty() && text.back() != '\n') report.text += "\n";
+    report.text += "\n";
+  }
+  auto bird = run({"birdc", "-s", d["tor"]["control"].get<std::string>(), "show", "protocols"});
+  report.text += "== ToR " + d["tor"]["netns"].get<std::string>() + " (BIRD, AS " +
+                 std::to_string(d["tor"].value("asNumber", 0u)) + ")\n" +
+                 (bird ? *bird : bird.error().what + "\n");
+  return report;
 }
 
 int applyManifests(const std::string& stateDir, const Tools& tools, const std::vector<std::string>& args) {

@@ -1,17 +1,23 @@
-// src/lab/lab.hpp — tartan-lab: a Tartan node and its pods as network namespaces on this machine.
+// src/lab/lab.hpp — tartan-lab: a whole Tartan cluster on one machine, in network namespaces.
 //
 // What `up` builds for a lab file (see lab_file.hpp), all inside namespaces it creates (never the
-// host's own): a node namespace running the real tartan-agent (child process, `ip netns exec`)
-// against a file datastore in the lab's state dir; per pod a namespace joined to the node by a
-// veth (node end named as Calico names it, with Calico's MAC ee:ee:ee:ee:ee:ee; pod end eth0);
-// dual stack: the pod's /32 on eth0 with a default route via 169.254.1.1 (which the agent's proxy
-// ARP answers), and its /128 with a default route via fe80::ecee:eeff:feee:eeee (the host end's own
-// link-local address); the Namespace, ServiceAccount, Pod and WorkloadEndpoint resources written
-// to the datastore (the node's /32 and /128 routes back to each pod are the agent's, from the
-// WorkloadEndpoint); an echo server (`tartan-lab serve`, IPv4 and IPv6) on each pod's ports.
-// Owns: what its state file lists — namespaces (recorded before they are made) and processes
-// (by PID and start time, so a recycled PID is never signalled). `down` removes exactly that,
-// plus any namespace named for the lab, and works after a crash of either side.
+// host's own):
+//  - a ToR namespace: a bridge, the fabric, with a veth to every node, BIRD 2 as the top-of-rack
+//    router (its config and control socket in the state dir), and a veth to the outside;
+//  - per node a namespace with its fabric interface eth0, running the real tartan-agent and
+//    tartan-bgpd (child processes, `ip netns exec`) against one file datastore in the state dir;
+//    bgpd peers with every other node (the mesh) and with the ToR (BGPPeer, nodeSelector all()),
+//    learns the default route and the outside network from it, and the other nodes' blocks;
+//  - an outside namespace standing for the internet: its own addresses, routes to the fabric only
+//    (none to the pods), so a pod's traffic gets replies only when natOutgoing masquerades it;
+//  - per pod a namespace (the sandbox) whose network is made by invoking tartan-cni and portmap
+//    as a runtime does (CNI_* environment, the conflist entry on stdin, prevResult chained, inside
+//    the node's namespace); IPAM gives the addresses; the lab writes the Namespace,
+//    ServiceAccount and Pod resources, the WorkloadEndpoint is the plugin's; an echo server
+//    (`tartan-lab serve`) on each pod's ports, and one on the outside that answers with the
+//    source address it saw.
+// Owns: what its state file lists (state.hpp). `down` removes exactly that and works after a
+// crash of either side.
 // Threading: single-threaded except probe(), which runs cells in parallel threads, each entering
 // its source pod's namespace.
 #pragma once
@@ -26,12 +32,16 @@ namespace tartan::lab {
 
 struct Tools {
   std::string agent;      // tartan-agent
+  std::string bgpd;       // tartan-bgpd
+  std::string cni;        // tartan-cni
   std::string tartanctl;  // may be empty: then apply prints the --datastore to use
   std::string self;       // tartan-lab itself, for `serve`
+  std::string bird = "bird";
+  std::string cniPluginDir = "/usr/lib/cni";  // portmap and the other standard plugins
 };
 
-// Finds the binaries: explicit paths, $TARTAN_AGENT / $TARTAN_CTL, beside this executable (or in
-// the build tree's sibling folders), then $PATH.
+// Finds the binaries: explicit paths, $TARTAN_AGENT / $TARTAN_BGPD / $TARTAN_CNI / $TARTAN_CTL,
+// beside this executable (or in the build tree's sibling folders), then $PATH.
 Tools findTools(std::string agentOverride, std::string ctlOverride);
 
 std::string defaultStateDir(const std::string& labName);  // /run/tartan-lab/<name>
@@ -44,10 +54,27 @@ struct UpOptions {
 Result<void> up(const LabFile& lab, const std::string& labFileText, const Tools& tools,
                 const UpOptions& options);
 
-// Stops the lab's agent (by its recorded PID and start time) and starts it again with the same
-// flags; its rules stay in the kernel meanwhile and the new agent takes them over. Returns the new
-// agent's PID once it is ready. `tools.agent`, when set, replaces the recorded binary.
-Result<pid_t> restartAgent(const std::string& stateDir, const Tools& tools, int readyTimeoutSeconds);
+// A pod added to a running lab (its namespace declared in the lab or new), through the CNI chain;
+// prints its addresses. `del-pod` runs the chain's DEL in reverse and removes the pod's sandbox,
+// resources and echo server.
+Result<void> addPod(const std::string& stateDir, const LabPod& pod);
+Result<void> delPod(const std::string& stateDir, const std::string& ns, const std::string& name);
+
+// Stops a node's agent or bgpd (every node's when `node` is empty; by recorded PID and start
+// time) and starts it again with the same flags; the agent's rules and bgpd's routes stay in the
+// kernel meanwhile (graceful restart). Waits for the agent to be ready, or for bgpd's sessions to
+// be Established again. `tools.agent`, when set, replaces the recorded binary.
+Result<void> restartAgent(const std::string& stateDir, const Tools& tools, const std::string& node,
+                          int readyTimeoutSeconds);
+Result<void> restartBgpd(const std::string& stateDir, const std::string& node, int timeoutSeconds);
+
+// Each node's agent readiness and BGP sessions (`tartanctl node status` against its bgpd), then
+// the ToR's (`birdc show protocols`). The text, and whether every session is Established.
+struct StatusReport {
+  std::string text;
+  bool allEstablished = false;
+};
+Result<StatusReport> status(const std::string& stateDir, const Tools& tools);
 
 // Removes every namespace and process the lab made. Idempotent.
 Result<void> down(const std::string& stateDir, const std::string& labName);
@@ -58,21 +85,24 @@ Result<std::string> resolveStateDir(const std::string& stateDir, const std::stri
 
 struct ProbeCell {
   std::string from;  // "ns/pod"
-  std::string to;
-  int family = 4;  // 4 | 6: which of the destination's addresses was probed
+  std::string to;    // "ns/pod", or "outside"
+  int family = 4;    // 4 | 6: which of the destination's addresses was probed
   std::string toIp;
   uint16_t port = 0;
   std::string protocol;
-  std::string result;  // "ok" | "denied" (timed out) | "refused" | "error: ..."
+  std::string result;    // "ok" | "denied" (timed out) | "refused" | "error: ..."
+  std::string seenFrom;  // outside probes: the source address the outside saw
   int millis = 0;
 };
 struct ProbeOptions {
   int timeoutMs = 1000;
   int parallelism = 512;  // cells probed at once: a denied cell waits out its timeout
   std::vector<int> families{4, 6};
+  bool outside = false;  // from every pod to the outside host instead of the pod matrix
 };
 Result<std::vector<ProbeCell>> probe(const std::string& stateDir, const ProbeOptions& options);
-// One table per family (rows: source pod; columns: destination pod, port, protocol).
+// One table per family (rows: source pod; columns: destination pod, port, protocol); for outside
+// probes, one row per pod and family with the address the outside saw.
 std::string renderTable(const std::vector<ProbeCell>& cells);
 std::string renderJson(const std::vector<ProbeCell>& cells);
 
@@ -81,7 +111,12 @@ int applyManifests(const std::string& stateDir, const Tools& tools, const std::v
 std::string datastoreSpec(const std::string& stateDir);
 
 // `tartan-lab serve`: echo servers on the given ports (one dual-stack socket each: IPv4 and IPv6),
-// in the calling process's namespace, until SIGTERM. Returns an exit code.
-int serve(const std::vector<uint16_t>& tcpPorts, const std::vector<uint16_t>& udpPorts);
+// and on `peerPorts` TCP servers that answer each connection with the address it came from, in
+// the calling process's namespace, until SIGTERM. Returns an exit code.
+int serve(const std::vector<uint16_t>& tcpPorts, const std::vector<uint16_t>& udpPorts,
+          const std::vector<uint16_t>& peerPorts);
+
+// The outside host's "who is asking" port.
+inline constexpr uint16_t kOutsidePort = 80;
 
 }  // namespace tartan::lab

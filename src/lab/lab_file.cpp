@@ -1,17 +1,95 @@
 // Strict parsing of lab files with positions.
 #include "lab_file.hpp"
 
-#include "tartan/calc/calc_graph.hpp"
-
 #include <arpa/inet.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <charconv>
+#include <optional>
 #include <regex>
 #include <set>
 
 namespace tartan::lab {
 namespace {
+
+__extension__ using Wide = unsigned __int128;
+
+// An IPv4 or IPv6 address as one number (IPv4 in the low 32 bits).
+struct Ip {
+  int family = 4;
+  Wide value = 0;
+  int bits() const { return family == 4 ? 32 : 128; }
+};
+
+std::optional<Ip> parseIp(const std::string& text) {
+  in_addr a4{};
+  if (::inet_pton(AF_INET, text.c_str(), &a4) == 1) return Ip{4, ntohl(a4.s_addr)};
+  in6_addr a6{};
+  if (::inet_pton(AF_INET6, text.c_str(), &a6) != 1) return std::nullopt;
+  Ip ip{6, 0};
+  for (unsigned char byte : a6.s6_addr) ip.value = ip.value << 8 | byte;
+  return ip;
+}
+
+std::string formatIp(const Ip& ip) {
+  char buf[INET6_ADDRSTRLEN];
+  if (ip.family == 4) {
+    in_addr a{htonl(static_cast<uint32_t>(ip.value))};
+    ::inet_ntop(AF_INET, &a, buf, sizeof buf);
+  } else {
+    in6_addr a{};
+    for (int i = 0; i < 16; ++i) a.s6_addr[i] = static_cast<uint8_t>(ip.value >> (120 - 8 * i));
+    ::inet_ntop(AF_INET6, &a, buf, sizeof buf);
+  }
+  return buf;
+}
+
+Wide hostMask(int bits, int length) {
+  const int hostBits = bits - length;
+  return hostBits >= 128 ? ~Wide(0) : (Wide(1) << hostBits) - 1;
+}
+
+struct Cidr {
+  Ip ip;  // as written (host bits possibly set)
+  int length = 0;
+  Wide network() const { return ip.value & ~hostMask(ip.bits(), length); }
+  bool contains(const Ip& other) const {
+    return other.family == ip.family && (other.value & ~hostMask(ip.bits(), length)) == network();
+  }
+  bool overlaps(const Cidr& other) const {
+    if (other.ip.family != ip.family) return false;
+    const int shorter = std::min(length, other.length);
+    const Wide mask = ~hostMask(ip.bits(), shorter);
+    return (ip.value & mask) == (other.ip.value & mask);
+  }
+  std::string networkText() const { return formatIp({ip.family, network()}) + "/" + std::to_string(length); }
+  // The n-th address of the subnet, if it is a host address (not the network, nor IPv4 broadcast).
+  std::optional<Ip> host(Wide n) const {
+    const Wide hosts = hostMask(ip.bits(), length);
+    if (n == 0 || n > hosts || (ip.family == 4 && n == hosts)) return std::nullopt;
+    return Ip{ip.family, network() + n};
+  }
+};
+
+std::optional<Cidr> parseCidr(const std::string& text) {
+  const auto slash = text.find('/');
+  if (slash == std::string::npos) return std::nullopt;
+  auto ip = parseIp(text.substr(0, slash));
+  if (!ip) return std::nullopt;
+  int length = -1;
+  const char* begin = text.data() + slash + 1;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(begin, end, length);
+  if (ec != std::errc() || ptr != end || begin == end || length < 0 || length > ip->bits())
+    return std::nullopt;
+  return Cidr{*ip, length};
+}
+
+LabAddress labAddress(const Cidr& c) { return {formatIp(c.ip), c.length, c.networkText()}; }
+
+// A sequence, and no exception for a key that is not there (yaml-cpp's invalid node).
+bool isSequence(const YAML::Node& node) { return node.IsDefined() && node.IsSequence(); }
 
 class Parser {
  public:
@@ -49,6 +127,47 @@ class Parser {
     return true;
   }
 
+  // A required scalar: "is required" on `parent` when absent.
+  bool required(const YAML::Node& parent, const char* key, const std::string& field, std::string& out) {
+    if (scalar(parent[key], field, out)) return true;
+    if (!parent[key].IsDefined() || parent[key].IsNull()) error(parent, field, "is required");
+    return false;
+  }
+
+  bool boolean(const YAML::Node& node, const std::string& field, bool& out) {
+    std::string text;
+    if (!scalar(node, field, text)) return false;
+    if (text == "true")
+      out = true;
+    else if (text == "false")
+      out = false;
+    else
+      error(node, field, "'" + text + "' must be true or false");
+    return true;
+  }
+
+  // An integer in [low, high].
+  bool integer(const YAML::Node& node, const std::string& field, int64_t low, int64_t high, int64_t& out) {
+    std::string text;
+    if (!scalar(node, field, text)) return false;
+    int64_t value = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size() || value < low || value > high) {
+      error(node, field,
+            "'" + text + "' is not a number from " + std::to_string(low) + " to " + std::to_string(high));
+      return false;
+    }
+    out = value;
+    return true;
+  }
+
+  bool asNumber(const YAML::Node& node, const std::string& field, uint32_t& out) {
+    int64_t value = 0;
+    if (!integer(node, field, 1, 4294967295LL, value)) return false;
+    out = static_cast<uint32_t>(value);
+    return true;
+  }
+
   void labels(const YAML::Node& node, const std::string& field, std::map<std::string, std::string>& out) {
     if (!node.IsDefined() || node.IsNull()) return;
     if (!node.IsMap()) return error(node, field, "must be a mapping of label keys to values");
@@ -62,6 +181,47 @@ class Parser {
     }
   }
 
+  // A list (absent: empty). False, with an error, when it is something else.
+  bool list(const YAML::Node& node, const std::string& field) {
+    if (!node.IsDefined() || node.IsNull()) return false;
+    if (!isSequence(node)) {
+      error(node, field, "must be a list");
+      return false;
+    }
+    return true;
+  }
+
+  // "addresses: [v4/len, v6/len]": at most one per family, each an address with its subnet.
+  void addresses(const YAML::Node& parent, const std::string& field, std::optional<Cidr>& v4,
+                 std::optional<Cidr>& v6, YAML::Node& v4Node, YAML::Node& v6Node) {
+    const YAML::Node node = parent["addresses"];
+    if (!list(node, field)) {
+      if (!node.IsDefined() || node.IsNull()) error(parent, field, "is required");
+      return;
+    }
+    for (size_t i = 0; i < node.size(); ++i) {
+      const std::string f = field + "[" + std::to_string(i) + "]";
+      std::string text;
+      if (!scalar(node[i], f, text)) continue;
+      auto cidr = parseCidr(text);
+      if (!cidr) {
+        error(node[i], f, "'" + text + "' is not an address with its prefix length (10.64.0.1/24)");
+        continue;
+      }
+      if (!cidr->host(cidr->ip.value - cidr->network())) {
+        error(node[i], f, "'" + text + "' is not a host address of its subnet");
+        continue;
+      }
+      auto& slot = cidr->ip.family == 4 ? v4 : v6;
+      if (slot) {
+        error(node[i], f, "'" + text + "': only one address per family");
+        continue;
+      }
+      slot = cidr;
+      (cidr->ip.family == 4 ? v4Node : v6Node) = node[i];
+    }
+  }
+
  private:
   std::string_view source_;
   ParseResult& out_;
@@ -69,60 +229,232 @@ class Parser {
 
 const std::regex kDnsLabel("[a-z0-9]([-a-z0-9]*[a-z0-9])?");
 
-bool parseIpv4(const std::string& text, uint32_t& out) {
-  in_addr a{};
-  if (::inet_pton(AF_INET, text.c_str(), &a) != 1) return false;
-  out = ntohl(a.s_addr);
-  return true;
+void parseNodes(Parser& p, const YAML::Node& root, LabFile& lab) {
+  const YAML::Node nodes = root["nodes"];
+  if (!p.list(nodes, "nodes") || nodes.size() == 0) {
+    if (!nodes.IsDefined() || nodes.IsNull() || (isSequence(nodes) && nodes.size() == 0))
+      p.error(root, "nodes", "at least one node is required");
+    return;
+  }
+  std::set<std::string> names;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    const YAML::Node n = nodes[i];
+    const std::string field = "nodes[" + std::to_string(i) + "]";
+    if (!p.checkKeys(n, field, {"name", "asNumber", "labels"})) continue;
+    LabNode node;
+    if (p.required(n, "name", field + ".name", node.name)) {
+      if (!isDnsLabel(node.name))
+        p.error(n["name"], field + ".name", "'" + node.name + "' is not a DNS label");
+      else if (node.name == "tor" || node.name == "outside")
+        p.error(n["name"], field + ".name", "'" + node.name + "' is the lab's own namespace name");
+      else if (!names.insert(node.name).second)
+        p.error(n["name"], field + ".name", "'" + node.name + "' is declared twice");
+    }
+    p.asNumber(n["asNumber"], field + ".asNumber", node.asNumber);
+    p.labels(n["labels"], field + ".labels", node.labels);
+    lab.nodes.push_back(std::move(node));
+  }
 }
 
-// IPv6 addresses as two 64-bit halves, so a host offset is one addition.
-struct Ipv6 {
-  uint64_t high = 0, low = 0;
-  bool operator==(const Ipv6&) const = default;
-};
+// Pools, then the ToR and the outside; every network checked against the others.
+void parseNetworks(Parser& p, const YAML::Node& root, LabFile& lab) {
+  struct Named {
+    Cidr cidr;
+    std::string what;
+  };
+  std::vector<Named> networks;
+  auto claim = [&](const YAML::Node& node, const std::string& field, const Cidr& cidr,
+                   const std::string& what) {
+    for (const auto& other : networks) {
+      if (other.cidr.overlaps(cidr)) {
+        p.error(node, field, "'" + cidr.networkText() + "' overlaps " + other.what);
+        return;
+      }
+    }
+    networks.push_back({cidr, what});
+  };
 
-bool parseIpv6(const std::string& text, Ipv6& out) {
-  in6_addr a{};
-  if (::inet_pton(AF_INET6, text.c_str(), &a) != 1) return false;
-  out = {};
-  for (int i = 0; i < 8; ++i) out.high = out.high << 8 | a.s6_addr[i];
-  for (int i = 8; i < 16; ++i) out.low = out.low << 8 | a.s6_addr[i];
-  return true;
+  bool poolFamily[2] = {false, false};
+  const YAML::Node pools = root["pools"];
+  if (!p.list(pools, "pools") || pools.size() == 0) {
+    if (!pools.IsDefined() || pools.IsNull() || (isSequence(pools) && pools.size() == 0))
+      p.error(root, "pools", "at least one IP pool is required");
+  }
+  std::set<std::string> poolNames;
+  std::vector<YAML::Node> poolNodes;
+  for (size_t i = 0; isSequence(pools) && i < pools.size(); ++i) {
+    const YAML::Node n = pools[i];
+    const std::string field = "pools[" + std::to_string(i) + "]";
+    if (!p.checkKeys(n, field, {"name", "cidr", "blockSize", "natOutgoing"})) continue;
+    LabPool pool;
+    if (p.required(n, "name", field + ".name", pool.name)) {
+      if (!isDnsLabel(pool.name))
+        p.error(n["name"], field + ".name", "'" + pool.name + "' is not a DNS label");
+      else if (!poolNames.insert(pool.name).second)
+        p.error(n["name"], field + ".name", "'" + pool.name + "' is declared twice");
+    }
+    p.boolean(n["natOutgoing"], field + ".natOutgoing", pool.natOutgoing);
+    std::optional<Cidr> cidr;
+    if (p.required(n, "cidr", field + ".cidr", pool.cidr)) {
+      cidr = parseCidr(pool.cidr);
+      if (!cidr) {
+        p.error(n["cidr"], field + ".cidr", "'" + pool.cidr + "' is not a CIDR");
+      } else if (cidr->network() != cidr->ip.value) {
+        p.error(n["cidr"], field + ".cidr", "'" + pool.cidr + "' has host bits set");
+        cidr.reset();
+      }
+    }
+    if (cidr) {
+      pool.family = cidr->ip.family;
+      pool.cidr = cidr->networkText();  // canonical
+      poolFamily[pool.family == 6] = true;
+      // Calico's bounds: a block is /20../32 (IPv4) or /116../128 (IPv6), inside the pool.
+      const int low = pool.family == 4 ? 20 : 116, high = pool.family == 4 ? 32 : 128;
+      pool.blockSize = pool.family == 4 ? 26 : 122;
+      int64_t size = 0;
+      if (p.integer(n["blockSize"], field + ".blockSize", low, high, size))
+        pool.blockSize = static_cast<int>(size);
+      if (pool.blockSize < cidr->length)
+        p.error(n["blockSize"].IsDefined() ? n["blockSize"] : n, field + ".blockSize",
+                "a /" + std::to_string(pool.blockSize) + " block is larger than the pool " + pool.cidr);
+      claim(n["cidr"], field + ".cidr", *cidr, "pool '" + pool.name + "'");
+    }
+    lab.pools.push_back(std::move(pool));
+  }
+
+  const YAML::Node tor = root["tor"];
+  if (!tor.IsDefined() || tor.IsNull()) {
+    p.error(root, "tor", "is required (asNumber and addresses)");
+  } else if (p.checkKeys(tor, "tor", {"asNumber", "addresses"})) {
+    if (!p.asNumber(tor["asNumber"], "tor.asNumber", lab.tor.asNumber) && !tor["asNumber"].IsDefined())
+      p.error(tor, "tor.asNumber", "is required");
+    std::optional<Cidr> v4, v6;
+    YAML::Node v4Node, v6Node;
+    p.addresses(tor, "tor.addresses", v4, v6, v4Node, v6Node);
+    if (isSequence(tor["addresses"]) && !v4)
+      p.error(tor["addresses"], "tor.addresses", "needs an IPv4 address");
+    for (const auto& [cidr, node, slot] :
+         {std::tuple{&v4, &v4Node, &lab.tor.ipv4}, std::tuple{&v6, &v6Node, &lab.tor.ipv6}}) {
+      if (!*cidr) continue;
+      *slot = labAddress(**cidr);
+      claim(*node, "tor.addresses", **cidr, "the fabric " + (*cidr)->networkText());
+      // Node i (from 1) is host 10+i of the fabric.
+      for (size_t i = 0; i < lab.nodes.size(); ++i) {
+        auto host = (*cidr)->host(10 + i + 1);
+        if (!host) {
+          p.error(*node, "tor.addresses",
+                  "the fabric " + (*cidr)->networkText() + " has no host " + std::to_string(11 + i) +
+                      " for node '" + lab.nodes[i].name + "'");
+          break;
+        }
+        if (host->value == (*cidr)->ip.value) {
+          p.error(*node, "tor.addresses",
+                  "the ToR's address is node '" + lab.nodes[i].name + "''s (host " + std::to_string(11 + i) +
+                      " of the fabric)");
+          break;
+        }
+        (cidr == &v4 ? lab.nodes[i].ipv4 : lab.nodes[i].ipv6) =
+            formatIp(*host) + "/" + std::to_string((*cidr)->length);
+      }
+    }
+    for (int family : {4, 6}) {
+      if (poolFamily[family == 6] && !(family == 4 ? v4 : v6) && isSequence(tor["addresses"]))
+        p.error(tor["addresses"], "tor.addresses",
+                "an IPv" + std::to_string(family) + " pool needs an IPv" + std::to_string(family) +
+                    " fabric address");
+    }
+  }
+
+  const YAML::Node outside = root["outside"];
+  if (!outside.IsDefined() || outside.IsNull()) {
+    p.error(root, "outside", "is required (addresses)");
+  } else if (p.checkKeys(outside, "outside", {"addresses"})) {
+    std::optional<Cidr> v4, v6;
+    YAML::Node v4Node, v6Node;
+    p.addresses(outside, "outside.addresses", v4, v6, v4Node, v6Node);
+    for (const auto& [cidr, node, slot, torSlot] :
+         {std::tuple{&v4, &v4Node, &lab.outside.ipv4, &lab.outside.torIpv4},
+          std::tuple{&v6, &v6Node, &lab.outside.ipv6, &lab.outside.torIpv6}}) {
+      if (!*cidr) continue;
+      auto first = (*cidr)->host(1);
+      if (!first || first->value == (*cidr)->ip.value) {
+        p.error(*node, "outside.addresses",
+                "'" + formatIp((*cidr)->ip) + "' is the first host of its subnet, which is the ToR's");
+        continue;
+      }
+      *slot = labAddress(**cidr);
+      *torSlot = labAddress(Cidr{*first, (*cidr)->length});
+      claim(*node, "outside.addresses", **cidr, "the outside network " + (*cidr)->networkText());
+    }
+  }
 }
 
-std::string formatIpv6(const Ipv6& address) {
-  in6_addr a{};
-  for (int i = 0; i < 8; ++i) a.s6_addr[i] = static_cast<uint8_t>(address.high >> (56 - 8 * i));
-  for (int i = 0; i < 8; ++i) a.s6_addr[8 + i] = static_cast<uint8_t>(address.low >> (56 - 8 * i));
-  char buf[INET6_ADDRSTRLEN];
-  ::inet_ntop(AF_INET6, &a, buf, sizeof buf);
-  return buf;
+void parsePorts(Parser& p, const YAML::Node& ports, const std::string& field, LabPod& pod) {
+  if (!p.list(ports, field + ".ports")) return;
+  std::set<std::pair<std::string, int>> seen;
+  std::set<std::string> portNames;
+  for (size_t j = 0; j < ports.size(); ++j) {
+    const YAML::Node pn = ports[j];
+    const std::string pf = field + ".ports[" + std::to_string(j) + "]";
+    if (!p.checkKeys(pn, pf, {"name", "port", "protocol"})) continue;
+    LabPort port;
+    if (p.scalar(pn["name"], pf + ".name", port.name)) {
+      if (!isServiceName(port.name))
+        p.error(pn["name"], pf + ".name",
+                "'" + port.name + "' is not a port name (1-15 of a-z, 0-9, '-', with a letter)");
+      else if (!portNames.insert(port.name).second)
+        p.error(pn["name"], pf + ".name", "port name '" + port.name + "' is used twice in the pod");
+    }
+    int64_t value = 0;
+    if (!pn["port"].IsDefined())
+      p.error(pn, pf + ".port", "is required");
+    else if (p.integer(pn["port"], pf + ".port", 1, 65535, value))
+      port.port = static_cast<uint16_t>(value);
+    if (p.scalar(pn["protocol"], pf + ".protocol", port.protocol)) {
+      for (auto& c : port.protocol) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      if (port.protocol != "TCP" && port.protocol != "UDP")
+        p.error(pn["protocol"], pf + ".protocol", "'" + port.protocol + "' must be TCP or UDP");
+    }
+    if (port.port != 0 && !seen.emplace(port.protocol, port.port).second)
+      p.error(pn, pf, port.protocol + " port " + std::to_string(port.port) + " is listed twice");
+    pod.ports.push_back(port);
+  }
 }
 
-// The network bits of the low half for a prefix of `length` (64..128: the lab's IPv6 prefixes).
-uint64_t lowNetworkMask(int length) { return length <= 64 ? 0 : ~uint64_t(0) << (128 - length); }
+}  // namespace
 
-bool inPrefix6(const Ipv6& address, const Ipv6& base, int length) {
-  return address.high == base.high && (address.low & lowNetworkMask(length)) == base.low;
-}
+bool isDnsLabel(const std::string& name) { return name.size() <= 63 && std::regex_match(name, kDnsLabel); }
 
 // Kubernetes' IANA_SVC_NAME, what a container port's name must be: 1-15 characters of a-z, 0-9
 // and '-', at least one letter, no '-' at either end or twice in a row.
 bool isServiceName(const std::string& name) {
-  static const std::regex kName("[a-z0-9]([-a-z0-9]*[a-z0-9])?");
-  return name.size() <= 15 && std::regex_match(name, kName) && name.find("--") == std::string::npos &&
+  return name.size() <= 15 && std::regex_match(name, kDnsLabel) && name.find("--") == std::string::npos &&
          name.find_first_of("abcdefghijklmnopqrstuvwxyz") != std::string::npos;
 }
 
-std::string formatIpv4(uint32_t address) {
-  in_addr a{htonl(address)};
-  char buf[INET_ADDRSTRLEN];
-  ::inet_ntop(AF_INET, &a, buf, sizeof buf);
-  return buf;
+Result<LabPort> parsePortSpec(const std::string& text) {
+  LabPort port;
+  std::string rest = text;
+  if (const auto colon = rest.find(':'); colon != std::string::npos) {
+    port.name = rest.substr(0, colon);
+    rest = rest.substr(colon + 1);
+    if (!isServiceName(port.name)) return makeError("--port", text, "'" + port.name + "' is not a port name");
+  }
+  if (const auto slash = rest.find('/'); slash != std::string::npos) {
+    port.protocol = rest.substr(slash + 1);
+    rest = rest.substr(0, slash);
+    for (auto& c : port.protocol) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    if (port.protocol != "TCP" && port.protocol != "UDP")
+      return makeError("--port", text, "'" + port.protocol + "' must be TCP or UDP");
+  }
+  int value = 0;
+  auto [end, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), value);
+  if (ec != std::errc() || end != rest.data() + rest.size() || value < 1 || value > 65535)
+    return makeError("--port", text,
+                     "'" + rest + "' is not a port (1-65535); the form is [NAME:]PORT[/TCP|UDP]");
+  port.port = static_cast<uint16_t>(value);
+  return port;
 }
-
-}  // namespace
 
 ParseResult parseLabFile(std::string_view text, std::string_view source, std::string_view defaultName) {
   ParseResult result;
@@ -136,65 +468,27 @@ ParseResult parseLabFile(std::string_view text, std::string_view source, std::st
         "", e.msg));
     return result;
   }
-  if (!p.checkKeys(root, "", {"name", "node", "cidr", "cidr6", "namespaces", "pods"})) return result;
+  if (!p.checkKeys(root, "", {"name", "asNumber", "nodes", "pools", "tor", "outside", "namespaces", "pods"}))
+    return result;
   LabFile& lab = result.lab;
   lab.name = std::string(defaultName);
   p.scalar(root["name"], "name", lab.name);
   if (!std::regex_match(lab.name, kDnsLabel) || lab.name.size() > 20)
     p.error(root["name"], "name", "'" + lab.name + "' must be 1-20 characters of a-z, 0-9 and '-'");
-  p.scalar(root["node"], "node", lab.node);
-  if (!std::regex_match(lab.node, kDnsLabel))
-    p.error(root["node"], "node", "'" + lab.node + "' is not a DNS label");
-
-  p.scalar(root["cidr"], "cidr", lab.cidr);
-  uint32_t base = 0;
-  int length = -1;
-  {
-    const auto slash = lab.cidr.find('/');
-    const std::string addr = lab.cidr.substr(0, slash);
-    if (slash != std::string::npos) {
-      const std::string len = lab.cidr.substr(slash + 1);
-      std::from_chars(len.data(), len.data() + len.size(), length);
-    }
-    if (!parseIpv4(addr, base) || length < 8 || length > 30) {
-      p.error(root["cidr"], "cidr", "'" + lab.cidr + "' is not an IPv4 CIDR between /8 and /30");
-      length = -1;
-    }
-  }
-  const uint32_t mask = length < 0 ? 0 : ~uint32_t(0) << (32 - length);
-  if (length >= 0 && (base & ~mask) != 0)
-    p.error(root["cidr"], "cidr", "'" + lab.cidr + "' has host bits set");
-
-  // The IPv6 prefix: a /64 (or longer, to /120) of its own per lab, ULA by convention.
-  p.scalar(root["cidr6"], "cidr6", lab.cidr6);
-  Ipv6 base6;
-  int length6 = -1;
-  {
-    const auto slash = lab.cidr6.find('/');
-    if (slash != std::string::npos) {
-      const std::string len = lab.cidr6.substr(slash + 1);
-      std::from_chars(len.data(), len.data() + len.size(), length6);
-    }
-    if (!parseIpv6(lab.cidr6.substr(0, slash), base6) || length6 < 64 || length6 > 120) {
-      p.error(root["cidr6"], "cidr6", "'" + lab.cidr6 + "' is not an IPv6 CIDR between /64 and /120");
-      length6 = -1;
-    } else if ((base6.low & ~lowNetworkMask(length6)) != 0) {
-      p.error(root["cidr6"], "cidr6", "'" + lab.cidr6 + "' has host bits set");
-      length6 = -1;
-    }
-  }
+  p.asNumber(root["asNumber"], "asNumber", lab.asNumber);
+  parseNodes(p, root, lab);
+  parseNetworks(p, root, lab);
 
   std::set<std::string> namespaceNames;
   const YAML::Node namespaces = root["namespaces"];
-  if (namespaces.IsDefined() && !namespaces.IsSequence()) p.error(namespaces, "namespaces", "must be a list");
-  for (size_t i = 0; namespaces.IsDefined() && namespaces.IsSequence() && i < namespaces.size(); ++i) {
+  for (size_t i = 0; p.list(namespaces, "namespaces") && i < namespaces.size(); ++i) {
     const YAML::Node n = namespaces[i];
     const std::string field = "namespaces[" + std::to_string(i) + "]";
     if (!p.checkKeys(n, field, {"name", "labels"})) continue;
     LabNamespace ns;
-    if (!p.scalar(n["name"], field + ".name", ns.name))
-      p.error(n, field + ".name", "is required");
-    else if (!std::regex_match(ns.name, kDnsLabel))
+    if (!p.required(n, "name", field + ".name", ns.name))
+      ;
+    else if (!isDnsLabel(ns.name))
       p.error(n["name"], field + ".name", "'" + ns.name + "' is not a DNS label");
     else if (!namespaceNames.insert(ns.name).second)
       p.error(n["name"], field + ".name", "'" + ns.name + "' is declared twice");
@@ -202,147 +496,49 @@ ParseResult parseLabFile(std::string_view text, std::string_view source, std::st
     lab.namespaces.push_back(std::move(ns));
   }
 
-  std::set<std::string> podNames, addresses;
-  std::set<std::pair<uint64_t, uint64_t>> addresses6;
-  std::vector<std::pair<size_t, YAML::Node>> unaddressed, unaddressed6;
-  std::set<size_t> badIp;  // pods whose given IPv4 address is in error: no IPv6 address mirrors it
+  std::set<std::string> podNames;
   const YAML::Node pods = root["pods"];
-  if (pods.IsDefined() && !pods.IsSequence()) p.error(pods, "pods", "must be a list");
-  for (size_t i = 0; pods.IsDefined() && pods.IsSequence() && i < pods.size(); ++i) {
+  for (size_t i = 0; p.list(pods, "pods") && i < pods.size(); ++i) {
     const YAML::Node n = pods[i];
     const std::string field = "pods[" + std::to_string(i) + "]";
-    if (!p.checkKeys(n, field, {"name", "namespace", "labels", "ip", "ip6", "serviceAccount", "ports"}))
-      continue;
+    if (!p.checkKeys(n, field, {"name", "namespace", "node", "labels", "serviceAccount", "ports"})) continue;
     LabPod pod;
-    if (!p.scalar(n["name"], field + ".name", pod.name))
-      p.error(n, field + ".name", "is required");
-    else if (!std::regex_match(pod.name, kDnsLabel))
+    if (p.required(n, "name", field + ".name", pod.name) && !isDnsLabel(pod.name))
       p.error(n["name"], field + ".name", "'" + pod.name + "' is not a DNS label");
-    if (!p.scalar(n["namespace"], field + ".namespace", pod.namespaceName))
-      p.error(n, field + ".namespace", "is required");
-    else if (!namespaceNames.contains(pod.namespaceName))
+    if (p.required(n, "namespace", field + ".namespace", pod.namespaceName) &&
+        !namespaceNames.contains(pod.namespaceName))
       p.error(n["namespace"], field + ".namespace",
               "namespace '" + pod.namespaceName + "' is not declared under namespaces");
     if (!pod.name.empty() && !podNames.insert(pod.namespaceName + "/" + pod.name).second)
       p.error(n["name"], field + ".name",
               "pod '" + pod.namespaceName + "/" + pod.name + "' is declared twice");
+    if (p.scalar(n["node"], field + ".node", pod.node)) {
+      if (std::none_of(lab.nodes.begin(), lab.nodes.end(),
+                       [&](const LabNode& x) { return x.name == pod.node; }))
+        p.error(n["node"], field + ".node", "node '" + pod.node + "' is not declared under nodes");
+    } else if (lab.nodes.size() == 1) {
+      pod.node = lab.nodes.front().name;
+    } else if (!lab.nodes.empty()) {
+      p.error(n, field + ".node", "is required when the lab has several nodes");
+    }
     p.labels(n["labels"], field + ".labels", pod.labels);
-    if (p.scalar(n["ip"], field + ".ip", pod.ip)) {
-      uint32_t a = 0;
-      const size_t errorsBefore = result.errors.size();
-      if (!parseIpv4(pod.ip, a))
-        p.error(n["ip"], field + ".ip", "'" + pod.ip + "' is not an IPv4 address");
-      else if (length >= 0 && ((a & mask) != base || a == base || a == (base | ~mask)))
-        p.error(n["ip"], field + ".ip", "'" + pod.ip + "' is not a host address of the lab cidr " + lab.cidr);
-      else if (!addresses.insert(pod.ip).second)
-        p.error(n["ip"], field + ".ip", "'" + pod.ip + "' is given to two pods");
-      if (result.errors.size() != errorsBefore) badIp.insert(lab.pods.size());
-    } else {
-      unaddressed.emplace_back(lab.pods.size(), n);
-    }
-    if (p.scalar(n["ip6"], field + ".ip6", pod.ip6)) {
-      Ipv6 a;
-      if (!parseIpv6(pod.ip6, a)) {
-        p.error(n["ip6"], field + ".ip6", "'" + pod.ip6 + "' is not an IPv6 address");
-      } else {
-        pod.ip6 = formatIpv6(a);  // canonical, as the probe and the datastore print it
-        if (length6 >= 0 && (!inPrefix6(a, base6, length6) || a == base6))
-          p.error(n["ip6"], field + ".ip6",
-                  "'" + pod.ip6 + "' is not a host address of the lab cidr6 " + lab.cidr6);
-        else if (!addresses6.emplace(a.high, a.low).second)
-          p.error(n["ip6"], field + ".ip6", "'" + pod.ip6 + "' is given to two pods");
-      }
-    } else {
-      unaddressed6.emplace_back(lab.pods.size(), n);
-    }
     if (p.scalar(n["serviceAccount"], field + ".serviceAccount", pod.serviceAccount) &&
-        !std::regex_match(pod.serviceAccount, kDnsLabel))
+        !isDnsLabel(pod.serviceAccount))
       p.error(n["serviceAccount"], field + ".serviceAccount",
               "'" + pod.serviceAccount + "' is not a DNS label");
-    const YAML::Node ports = n["ports"];
-    if (ports.IsDefined() && !ports.IsSequence()) p.error(ports, field + ".ports", "must be a list");
-    std::set<std::pair<std::string, int>> seen;
-    std::set<std::string> portNames;
-    for (size_t j = 0; ports.IsDefined() && ports.IsSequence() && j < ports.size(); ++j) {
-      const YAML::Node pn = ports[j];
-      const std::string pf = field + ".ports[" + std::to_string(j) + "]";
-      if (!p.checkKeys(pn, pf, {"name", "port", "protocol"})) continue;
-      LabPort port;
-      if (p.scalar(pn["name"], pf + ".name", port.name)) {
-        if (!isServiceName(port.name))
-          p.error(pn["name"], pf + ".name",
-                  "'" + port.name + "' is not a port name (1-15 of a-z, 0-9, '-', with a letter)");
-        else if (!portNames.insert(port.name).second)
-          p.error(pn["name"], pf + ".name", "port name '" + port.name + "' is used twice in the pod");
-      }
-      std::string number;
-      int value = 0;
-      if (!p.scalar(pn["port"], pf + ".port", number)) {
-        p.error(pn, pf + ".port", "is required");
-      } else {
-        auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), value);
-        if (ec != std::errc() || end != number.data() + number.size() || value < 1 || value > 65535)
-          p.error(pn["port"], pf + ".port", "'" + number + "' is not a port (1-65535)");
-        port.port = static_cast<uint16_t>(value);
-      }
-      if (p.scalar(pn["protocol"], pf + ".protocol", port.protocol)) {
-        for (auto& c : port.protocol) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-        if (port.protocol != "TCP" && port.protocol != "UDP")
-          p.error(pn["protocol"], pf + ".protocol", "'" + port.protocol + "' must be TCP or UDP");
-      }
-      if (!seen.emplace(port.protocol, value).second)
-        p.error(pn, pf, port.protocol + " port " + number + " is listed twice");
-      pod.ports.push_back(port);
-    }
+    parsePorts(p, n["ports"], field, pod);
     lab.pods.push_back(std::move(pod));
-  }
-
-  // Addresses for the pods that gave none: the lowest free hosts of the CIDR, in file order.
-  if (length >= 0) {
-    uint32_t next = base + 1;
-    const uint32_t broadcast = base | ~mask;
-    for (auto& [index, node] : unaddressed) {
-      while (next < broadcast && addresses.contains(formatIpv4(next))) ++next;
-      if (next >= broadcast) {
-        p.error(node, "pods[" + std::to_string(index) + "].ip",
-                "the lab cidr " + lab.cidr + " has no free address left");
-        break;
-      }
-      lab.pods[index].ip = formatIpv4(next);
-      addresses.insert(lab.pods[index].ip);
-    }
-  }
-  // IPv6 addresses for the pods that gave none: cidr6 plus the host part of the pod's IPv4
-  // address (10.65.0.20 in 10.65.0.0/24 -> fd00:65::14), so the two are easy to pair up.
-  if (length >= 0 && length6 >= 0) {
-    for (auto& [index, node] : unaddressed6) {
-      LabPod& pod = lab.pods[index];
-      uint32_t v4 = 0;
-      if (badIp.contains(index) || pod.ip.empty() || !parseIpv4(pod.ip, v4)) continue;  // reported above
-      const uint64_t offset = v4 - base;
-      Ipv6 a{base6.high, base6.low + offset};
-      if (length6 > 64 && offset >> (128 - length6) != 0) {
-        p.error(node, "pods[" + std::to_string(index) + "].ip6",
-                "the lab cidr6 " + lab.cidr6 + " is too small to mirror " + pod.ip + "; give ip6");
-        continue;
-      }
-      pod.ip6 = formatIpv6(a);
-      if (!addresses6.emplace(a.high, a.low).second)
-        p.error(node, "pods[" + std::to_string(index) + "].ip6",
-                "'" + pod.ip6 + "' (mirroring " + pod.ip + ") is given to another pod; give ip6");
-    }
   }
   return result;
 }
 
-std::string nodeNamespace(const LabFile& lab) { return "tl-" + lab.name + "-node"; }
-
-std::string podNamespace(const LabFile& lab, const LabPod& pod) {
-  return "tl-" + lab.name + "-" + pod.namespaceName + "." + pod.name;
+std::string nodeNamespace(const std::string& lab, const std::string& node) {
+  return "tl-" + lab + "-" + node;
 }
-
-std::string hostVethName(const LabPod& pod) {
-  return calc::CalcGraph::vethNameForWorkload(calc::kDefaultInterfacePrefix, pod.namespaceName, pod.name);
+std::string podNamespace(const std::string& lab, const std::string& ns, const std::string& pod) {
+  return "tl-" + lab + "-" + ns + "." + pod;
 }
+std::string torNamespace(const std::string& lab) { return "tl-" + lab + "-tor"; }
+std::string outsideNamespace(const std::string& lab) { return "tl-" + lab + "-outside"; }
 
 }  // namespace tartan::lab

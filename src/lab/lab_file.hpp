@@ -1,24 +1,37 @@
 // src/lab/lab_file.hpp — a lab file: the cluster tartan-lab builds on one machine.
 //
-//   name: shop                 # lab name: [a-z0-9-], 1-20 characters (default: the file's stem)
-//   node: node-1               # the node's name as the agent and the datastore know it
-//   cidr: 10.65.0.0/24         # pod addresses are taken from here (only inside lab namespaces)
-//   cidr6: fd00:65::/64        # and each pod's IPv6 address from here: every lab is dual stack
+//   name: cluster              # lab name: [a-z0-9-], 1-20 characters (default: the file's stem)
+//   asNumber: 64512            # optional: the cluster's AS (BGPConfiguration default; 64512)
+//   nodes:                     # one network namespace each, running tartan-agent and tartan-bgpd
+//     - name: node-1           # a DNS label, not "tor" or "outside"
+//       asNumber: 64513        # optional: the node's own AS (Node spec.bgp.asNumber)
+//       labels: {rack: r1}     # optional: the Node's labels
+//   pools:                     # IPPools: tartan-cni's IPAM hands pods addresses from them, in blocks
+//     - {name: pods-v4, cidr: 10.65.0.0/16, blockSize: 26, natOutgoing: true}
+//     - {name: pods-v6, cidr: "fd00:65::/48", blockSize: 122, natOutgoing: true}
+//   tor:                       # the top-of-rack router (BIRD 2), on the nodes' shared fabric
+//     asNumber: 65000
+//     addresses: [10.64.0.1/24, "fd00:64::1/64"]  # its fabric addresses, one per family (IPv4
+//                              # required); the subnets are the fabric: node i (from 1) is host 10+i
+//   outside:                   # the internet behind the ToR: the outside host's own addresses;
+//     addresses: [198.51.100.10/24, "2001:db8:ff::10/64"]  # the ToR is each subnet's first host
 //   namespaces:
 //     - name: shop
 //       labels: {team: shop}
 //   pods:
 //     - name: backend
 //       namespace: shop
+//       node: node-1           # required when there are several nodes
 //       labels: {app: backend}
-//       ip: 10.65.0.20         # optional; otherwise the next free address of cidr
-//       ip6: fd00:65::20       # optional; otherwise cidr6 plus the IPv4 address's host part
 //       serviceAccount: api    # optional: the Pod's serviceAccountName (a ServiceAccount is written)
 //       ports:
 //         - {name: http, port: 8080, protocol: TCP}   # name optional; protocol TCP (default) or UDP
 //
-// Parsing is strict, as every Tartan input: unknown keys, wrong types, duplicate names, an
-// address outside the CIDR or taken twice, a pod in an undeclared namespace are errors that name
+// Pods have no addresses here: tartan-cni's IPAM gives them when the pod is added.
+//
+// Parsing is strict, as every Tartan input: unknown keys, wrong types, duplicate names, pools
+// that overlap each other or the fabric or outside networks, a family with a pool but no fabric
+// address, a pod on an undeclared node or in an undeclared namespace are errors that name
 // file:line:column and the field. Pure: no I/O beyond reading the text given.
 #pragma once
 
@@ -48,19 +61,57 @@ struct LabNamespace {
 struct LabPod {
   std::string name;
   std::string namespaceName;
+  std::string node;
   std::map<std::string, std::string> labels;
-  std::string ip;   // always set after parsing (assigned from the CIDR if not given)
-  std::string ip6;  // likewise, from cidr6
   std::string serviceAccount;
   std::vector<LabPort> ports;
   bool operator==(const LabPod&) const = default;
 };
 
+struct LabNode {
+  std::string name;
+  uint32_t asNumber = 0;  // 0: the cluster's
+  std::map<std::string, std::string> labels;
+  std::string ipv4;  // its fabric addresses in CIDR form ("10.64.0.11/24"), set by parsing
+  std::string ipv6;  // empty when the fabric has no IPv6 subnet
+  bool operator==(const LabNode&) const = default;
+};
+
+struct LabPool {
+  std::string name;
+  std::string cidr;
+  int family = 4;
+  int blockSize = 0;  // after parsing: the default (26 or 122) if not given
+  bool natOutgoing = false;
+  bool operator==(const LabPool&) const = default;
+};
+
+// An address with its subnet, split for convenience: "10.64.0.1/24" is {"10.64.0.1", 24, "10.64.0.0/24"}.
+struct LabAddress {
+  std::string address;
+  int prefixLength = 0;
+  std::string network;
+  bool operator==(const LabAddress&) const = default;
+};
+
+struct LabTor {
+  uint32_t asNumber = 0;
+  LabAddress ipv4;
+  LabAddress ipv6;  // address empty: no IPv6 on the fabric
+};
+
+struct LabOutside {
+  LabAddress ipv4, ipv6;        // the outside host's; either may be empty, not both
+  LabAddress torIpv4, torIpv6;  // the ToR's on the same subnets (their first hosts)
+};
+
 struct LabFile {
   std::string name;
-  std::string node = "node-1";
-  std::string cidr = "10.65.0.0/24";
-  std::string cidr6 = "fd00:65::/64";
+  uint32_t asNumber = 64512;
+  std::vector<LabNode> nodes;
+  std::vector<LabPool> pools;
+  LabTor tor;
+  LabOutside outside;
   std::vector<LabNamespace> namespaces;
   std::vector<LabPod> pods;
 };
@@ -74,11 +125,17 @@ struct ParseResult {
 // `source` names the text in errors ("shop.yaml"); `defaultName` is used when there is no name.
 ParseResult parseLabFile(std::string_view text, std::string_view source, std::string_view defaultName);
 
+// Kubernetes' IANA_SVC_NAME and DNS label rules, as the parser applies them (also for add-pod).
+bool isDnsLabel(const std::string& name);
+bool isServiceName(const std::string& name);
+// "[NAME:]PORT[/PROTOCOL]" as add-pod's --port takes it; an error names the text.
+Result<LabPort> parsePortSpec(const std::string& text);
+
 // Names the lab gives things, unique per lab so two labs can run side by side.
-std::string nodeNamespace(const LabFile& lab);                    // "tl-<lab>-node"
-std::string podNamespace(const LabFile& lab, const LabPod& pod);  // "tl-<lab>-<ns>.<pod>"
-// The node end of a pod's veth, named as Calico names it: "cali" + 11 hex digits of
-// sha1("<namespace>.<pod>").
-std::string hostVethName(const LabPod& pod);
+std::string nodeNamespace(const std::string& lab, const std::string& node);  // "tl-<lab>-<node>"
+std::string podNamespace(const std::string& lab, const std::string& ns,
+                         const std::string& pod);      // "tl-<lab>-<ns>.<pod>"
+std::string torNamespace(const std::string& lab);      // "tl-<lab>-tor"
+std::string outsideNamespace(const std::string& lab);  // "tl-<lab>-outside"
 
 }  // namespace tartan::lab

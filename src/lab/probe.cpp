@@ -1,5 +1,6 @@
-// tartan-lab probe (real TCP connects and UDP request/replies between pods) and serve (the echo
-// servers those probes talk to).
+// tartan-lab probe (real TCP connects and UDP request/replies between pods, and from each pod to
+// the outside host, which answers with the source address it saw) and serve (the servers those
+// probes talk to).
 #include "lab.hpp"
 
 #include "process.hpp"
@@ -129,6 +130,54 @@ std::string probeUdp(const std::string& ip, uint16_t port, int timeoutMs) {
   return result;
 }
 
+// The outside's server answers a connection with the address it came from, then closes.
+std::string probePeer(const std::string& ip, uint16_t port, int timeoutMs, std::string& seenFrom) {
+  const Address a = address(ip, port);
+  const int fd = ::socket(a.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  std::string result;
+  if (::connect(fd, a.get(), a.length) != 0 && errno != EINPROGRESS) {
+    result = errnoResult(errno);
+  } else if (!waitFor(fd, POLLOUT, timeoutMs)) {
+    result = "denied";
+  } else {
+    int err = 0;
+    socklen_t len = sizeof err;
+    ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    if (err != 0) {
+      result = errnoResult(err);
+    } else if (!waitFor(fd, POLLIN, timeoutMs)) {
+      result = "denied";
+    } else {
+      char buf[128];
+      const ssize_t n = ::recv(fd, buf, sizeof buf - 1, 0);
+      if (n <= 0) {
+        result = "error: no answer";
+      } else {
+        seenFrom.assign(buf, static_cast<size_t>(n));
+        while (!seenFrom.empty() && (seenFrom.back() == '\n' || seenFrom.back() == '\r')) seenFrom.pop_back();
+        result = "ok";
+      }
+    }
+  }
+  ::close(fd);
+  return result;
+}
+
+// The text of a peer's address, an IPv4-mapped IPv6 address as plain IPv4.
+std::string peerText(const sockaddr_storage& peer) {
+  char buf[INET6_ADDRSTRLEN] = "?";
+  if (peer.ss_family == AF_INET6) {
+    const auto* v6 = reinterpret_cast<const sockaddr_in6*>(&peer);
+    if (IN6_IS_ADDR_V4MAPPED(&v6->sin6_addr))
+      ::inet_ntop(AF_INET, &v6->sin6_addr.s6_addr[12], buf, sizeof buf);
+    else
+      ::inet_ntop(AF_INET6, &v6->sin6_addr, buf, sizeof buf);
+  } else if (peer.ss_family == AF_INET) {
+    ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&peer)->sin_addr, buf, sizeof buf);
+  }
+  return buf;
+}
+
 struct Target {
   std::string pod, netns;
 };
@@ -154,9 +203,25 @@ Result<std::vector<ProbeCell>> probe(const std::string& stateDir, const ProbeOpt
   std::vector<Target> sources;  // per cell
   for (int family : options.families) {
     const char* key = family == 6 ? "ip6" : "ip";
+    if (options.outside) {
+      const std::string outsideIp = state["outside"].value(family == 6 ? "ipv6" : "ipv4", "");
+      for (const auto& from : state["pods"]) {
+        if (outsideIp.empty() || from.value(key, "").empty()) continue;
+        ProbeCell c;
+        c.from = from["namespace"].get<std::string>() + "/" + from["name"].get<std::string>();
+        c.to = "outside";
+        c.family = family;
+        c.toIp = outsideIp;
+        c.port = state["outside"].value("port", kOutsidePort);
+        c.protocol = "TCP";
+        cells.push_back(c);
+        sources.push_back({c.from, from["netns"].get<std::string>()});
+      }
+      continue;
+    }
     for (const auto& from : state["pods"]) {
       for (const auto& to : state["pods"]) {
-        if (&from == &to || !to.contains(key)) continue;  // a lab made before dual stack has no ip6
+        if (&from == &to || to.value(key, "").empty() || from.value(key, "").empty()) continue;
         for (const auto& port : to["ports"]) {
           ProbeCell c;
           c.from = from["namespace"].get<std::string>() + "/" + from["name"].get<std::string>();
@@ -181,8 +246,9 @@ Result<std::vector<ProbeCell>> probe(const std::string& stateDir, const ProbeOpt
         c.result = "error: " + entered.error().toString();
         continue;
       }
-      c.result = c.protocol == "UDP" ? probeUdp(c.toIp, c.port, options.timeoutMs)
-                                     : probeTcp(c.toIp, c.port, options.timeoutMs);
+      c.result = c.to == "outside"     ? probePeer(c.toIp, c.port, options.timeoutMs, c.seenFrom)
+                 : c.protocol == "UDP" ? probeUdp(c.toIp, c.port, options.timeoutMs)
+                                       : probeTcp(c.toIp, c.port, options.timeoutMs);
       c.millis = static_cast<int>(
           std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start)
               .count());
@@ -196,6 +262,21 @@ Result<std::vector<ProbeCell>> probe(const std::string& stateDir, const ProbeOpt
 }
 
 std::string renderTable(const std::vector<ProbeCell>& cells) {
+  if (!cells.empty() && cells.front().to == "outside") {
+    // One row per pod and family: what the outside saw as the connection's source.
+    std::ostringstream out;
+    size_t width = 4;
+    for (const auto& c : cells) width = std::max(width, c.from.size());
+    auto pad = [](const std::string& s, size_t w) {
+      return s + std::string(w > s.size() ? w - s.size() : 0, ' ') + "  ";
+    };
+    out << pad("FROM", width) << pad("TO", 26) << pad("RESULT", 8) << "OUTSIDE SAW\n";
+    for (const auto& c : cells)
+      out << pad(c.from, width)
+          << pad((c.family == 6 ? "[" + c.toIp + "]" : c.toIp) + ":" + std::to_string(c.port), 26)
+          << pad(c.result, 8) << (c.seenFrom.empty() ? "-" : c.seenFrom) << "\n";
+    return out.str();
+  }
   std::vector<int> families;
   for (const auto& c : cells)
     if (std::find(families.begin(), families.end(), c.family) == families.end()) families.push_back(c.family);
@@ -259,13 +340,15 @@ std::string renderJson(const std::vector<ProbeCell>& cells) {
                    {"port", c.port},
                    {"protocol", c.protocol},
                    {"result", c.result},
+                   {"seenFrom", c.seenFrom},
                    {"millis", c.millis}});
   return out.dump(2) + "\n";
 }
 
-int serve(const std::vector<uint16_t>& tcpPorts, const std::vector<uint16_t>& udpPorts) {
+int serve(const std::vector<uint16_t>& tcpPorts, const std::vector<uint16_t>& udpPorts,
+          const std::vector<uint16_t>& peerPorts) {
   std::vector<pollfd> fds;
-  std::set<int> listeners, datagrams;
+  std::set<int> listeners, datagrams, peerListeners;
   auto bindTo = [&](int type, uint16_t port) {
     // One IPv6 socket with V6ONLY off takes IPv4 too (as mapped addresses): dual stack.
     const int fd = ::socket(AF_INET6, type | SOCK_CLOEXEC, 0);
@@ -286,7 +369,13 @@ int serve(const std::vector<uint16_t>& tcpPorts, const std::vector<uint16_t>& ud
   };
   for (uint16_t p : tcpPorts) bindTo(SOCK_STREAM, p);
   for (uint16_t p : udpPorts) bindTo(SOCK_DGRAM, p);
-  std::fprintf(stderr, "serve: echoing on %zu TCP and %zu UDP ports\n", tcpPorts.size(), udpPorts.size());
+  for (uint16_t p : peerPorts) {
+    bindTo(SOCK_STREAM, p);
+    listeners.erase(fds.back().fd);
+    peerListeners.insert(fds.back().fd);
+  }
+  std::fprintf(stderr, "serve: echoing on %zu TCP and %zu UDP ports, naming the source on %zu\n",
+               tcpPorts.size(), udpPorts.size(), peerPorts.size());
   constexpr size_t kMaxClients = 256;
   for (;;) {
     if (::poll(fds.data(), fds.size(), -1) < 0) {
@@ -298,7 +387,17 @@ int serve(const std::vector<uint16_t>& tcpPorts, const std::vector<uint16_t>& ud
     for (const auto& p : fds) {
       if (p.revents == 0) continue;
       char buf[2048];
-      if (listeners.contains(p.fd)) {
+      if (peerListeners.contains(p.fd)) {
+        sockaddr_storage peer{};
+        socklen_t len = sizeof peer;
+        const int client = ::accept4(p.fd, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_CLOEXEC);
+        if (client >= 0) {
+          const std::string text = peerText(peer) + "\n";
+          std::fprintf(stderr, "serve: connection from %s", text.c_str());
+          (void)::send(client, text.data(), text.size(), MSG_NOSIGNAL);
+          ::close(client);
+        }
+      } else if (listeners.contains(p.fd)) {
         const int client = ::accept4(p.fd, nullptr, nullptr, SOCK_CLOEXEC);
         if (client >= 0 && fds.size() + added.size() < kMaxClients)
           added.push_back({client, POLLIN, 0});

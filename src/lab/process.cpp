@@ -86,6 +86,53 @@ Result<std::string> run(const std::vector<std::string>& argv) {
   return Result<std::string>(boost::system::in_place_value, std::move(output));
 }
 
+Result<RunOutput> runWithInput(const std::vector<std::string>& argv, const std::string& input,
+                               const std::string& stderrLog) {
+  const int log = ::open(stderrLog.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (log < 0) return makeError(stderrLog, "", std::strerror(errno));
+  int in[2], out[2];
+  if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0) {
+    ::close(log);
+    return makeError(joined(argv), "", std::strerror(errno));
+  }
+  const pid_t pid = ::fork();
+  if (pid < 0) return makeError(joined(argv), "", std::strerror(errno));
+  if (pid == 0) {
+    ::dup2(in[0], STDIN_FILENO);
+    ::dup2(out[1], STDOUT_FILENO);
+    ::dup2(log, STDERR_FILENO);
+    auto args = cArgs(argv);
+    ::execvp(args[0], args.data());
+    std::fprintf(stderr, "exec %s: %s\n", args[0], std::strerror(errno));
+    ::_exit(127);
+  }
+  ::close(log);
+  ::close(in[0]);
+  ::close(out[1]);
+  // The configuration is a few KiB, within a pipe's buffer: written whole before reading.
+  for (size_t done = 0; done < input.size();) {
+    const ssize_t n = ::write(in[1], input.data() + done, input.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    done += static_cast<size_t>(n);
+  }
+  ::close(in[1]);
+  RunOutput result;
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = ::read(out[0], buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    result.out.append(buf, static_cast<size_t>(n));
+  }
+  ::close(out[0]);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  result.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return result;
+}
+
 Result<pid_t> spawn(const std::vector<std::string>& argv, const std::string& logPath) {
   const int log = ::open(logPath.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (log < 0) return makeError(logPath, "", std::strerror(errno));

@@ -15,6 +15,15 @@ namespace tartan::lab {
 // Runs argv to completion; its stdout+stderr. A non-zero exit is an error carrying the output.
 Result<std::string> run(const std::vector<std::string>& argv);
 
+// Runs argv to completion with `input` on its stdin and its stderr appended to `stderrLog`, as a
+// container runtime runs a CNI plugin; the exit code and stdout.
+struct RunOutput {
+  int exitCode = -1;
+  std::string out;
+};
+Result<RunOutput> runWithInput(const std::vector<std::string>& argv, const std::string& input,
+                               const std::string& stderrLog);
+
 // Starts argv detached (own session, stdin /dev/null, stdout+stderr appended to `logPath`).
 Result<pid_t> spawn(const std::vector<std::string>& argv, const std::string& logPath);
 

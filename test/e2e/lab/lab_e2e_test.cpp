@@ -1,7 +1,13 @@
-// tartan-lab end to end, through its command line: the example shop lab comes up dual stack with
-// every cell open over IPv4 and IPv6, the example policies close exactly the cells they should in
-// both families, `restart-agent` keeps them closed, and down leaves nothing.
-// The lab gets a name of its own per run, so it never meets a lab someone else has up.
+// tartan-lab end to end, through its command line: examples/lab/cluster.yaml (three nodes, each
+// running tartan-agent and tartan-bgpd; pods made by tartan-cni and portmap; BIRD as the
+// top-of-rack router; an outside network with no route to the pods) comes up with every BGP
+// session Established and the ToR holding every node's block; every cell of the matrix (every one
+// crosses nodes) is open over IPv4 and IPv6; each pod reaches the outside, which sees the node's
+// address (natOutgoing), not the pod's; the example policies close exactly the cells they should;
+// a pod deleted leaves nothing behind and, added again, works again; a bgpd restarted comes back
+// Established; down leaves nothing.
+// The lab gets a name of its own per run (with the PID), so it never meets a lab someone else has up.
+#include "support/eventually.hpp"
 #include "support/netns.hpp"
 
 #include <catch2/catch.hpp>
@@ -15,10 +21,11 @@
 #include <fstream>
 #include <map>
 #include <regex>
-#include <thread>
+#include <sstream>
 
 namespace tt = tartan::test;
 namespace fs = std::filesystem;
+using json = nlohmann::json;
 using namespace std::chrono_literals;
 
 namespace {
@@ -28,7 +35,16 @@ std::string env(const char* name) {
   return v ? v : "";
 }
 
-// "from -> to:port/protocol IPv4|IPv6" -> verdict.
+bool has(const std::string& text, const std::string& what) { return text.find(what) != std::string::npos; }
+
+size_t countOf(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + what.size())) ++n;
+  return n;
+}
+
+// "from -> to:port/protocol IPv4|IPv6" -> verdict; for outside probes "from -> outside IPv4" ->
+// "verdict seen-from".
 using Matrix = std::map<std::string, std::string>;
 
 struct Lab {
@@ -39,27 +55,56 @@ struct Lab {
 
   std::string cmd(const std::string& args) const { return lab + " --state-dir " + stateDir + " " + args; }
 
-  Matrix probe() const {  // both families: the default
-    const auto r = tt::shell(cmd("probe --json --timeout-ms 800 2>&1"));
+  json state() const {
+    std::ifstream in(stateDir + "/state.json");
+    return json::parse(in);
+  }
+
+  Matrix probe(const std::string& extra = "") const {
+    const auto r = tt::shell(cmd("probe --json --timeout-ms 800 " + extra + " 2>&1"));
     INFO(r.output);
     REQUIRE(r.exitCode == 0);
     Matrix m;
-    for (const auto& c : nlohmann::json::parse(r.output)) {
-      m[c["from"].get<std::string>() + " -> " + c["to"].get<std::string>() + ":" +
-        std::to_string(c["port"].get<int>()) + "/" + c["protocol"].get<std::string>() +
-        (c["family"].get<int>() == 6 ? " IPv6" : " IPv4")] = c["result"].get<std::string>();
+    for (const auto& c : json::parse(r.output)) {
+      const std::string family = c["family"].get<int>() == 6 ? " IPv6" : " IPv4";
+      if (c["to"] == "outside")
+        m[c["from"].get<std::string>() + " -> outside" + family] =
+            c["result"].get<std::string>() + " " + c["seenFrom"].get<std::string>();
+      else
+        m[c["from"].get<std::string>() + " -> " + c["to"].get<std::string>() + ":" +
+          std::to_string(c["port"].get<int>()) + "/" + c["protocol"].get<std::string>() + family] =
+            c["result"].get<std::string>();
     }
     return m;
   }
 
-  // Probes until the matrix is `expected` or a minute passes; the last matrix.
-  Matrix awaitMatrix(const Matrix& expected) const {
+  // Probes until the matrix is `expected` or `within` passes; the last matrix.
+  Matrix awaitMatrix(const Matrix& expected, const std::string& extra = "",
+                     std::chrono::seconds within = 60s) const {
     Matrix m;
-    const auto deadline = std::chrono::steady_clock::now() + 60s;
+    const auto deadline = std::chrono::steady_clock::now() + within;
     do {
-      m = probe();
+      m = probe(extra);
     } while (m != expected && std::chrono::steady_clock::now() < deadline);
     return m;
+  }
+
+  // Every pod reaches the outside, which sees the pod's node's fabric address of that family.
+  Matrix expectedOutside() const {
+    const json s = state();
+    std::map<std::string, json> nodes;
+    for (const auto& n : s["nodes"]) nodes[n["name"]] = n;
+    Matrix m;
+    for (const auto& p : s["pods"]) {
+      const std::string pod = p["namespace"].get<std::string>() + "/" + p["name"].get<std::string>();
+      m[pod + " -> outside IPv4"] = "ok " + nodes[p["node"]]["ipv4"].get<std::string>();
+      m[pod + " -> outside IPv6"] = "ok " + nodes[p["node"]]["ipv6"].get<std::string>();
+    }
+    return m;
+  }
+
+  std::string logs(const std::string& pattern) const {
+    return tt::shell("grep -HE 'error|warn' " + stateDir + "/logs/" + pattern + " | tail -8").output;
   }
 
   ~Lab() { tt::shell(cmd("down " + name + " >/dev/null 2>&1")); }
@@ -71,84 +116,144 @@ std::string describe(const Matrix& m) {
   return out;
 }
 
+// Both families of each cell.
+Matrix bothFamilies(const std::map<std::string, std::string>& perFamily) {
+  Matrix m;
+  for (const auto& [cell, verdict] : perFamily) {
+    m[cell + " IPv4"] = verdict;
+    m[cell + " IPv6"] = verdict;  // the policies select pods, not addresses: same verdicts
+  }
+  return m;
+}
+
 }  // namespace
 
-TEST_CASE("tartan-lab: the shop lab, its matrix before and after the example policies, and down") {
+TEST_CASE(
+    "tartan-lab: a three-node cluster with a BIRD ToR, policy across nodes, natOutgoing, pods re-added") {
   if (!tt::haveNetAdmin()) {
     WARN("e2e_lab needs root and network namespaces: SKIPPED, nothing was tested");
     SUCCEED("skipped: not root");
     return;
   }
   Lab lab;
-  // The example lab under a name of this run's own.
-  std::ifstream in(lab.source + "/examples/lab/shop.yaml");
+  std::ifstream in(lab.source + "/examples/lab/cluster.yaml");
   std::string text{std::istreambuf_iterator<char>(in), {}};
-  text = std::regex_replace(text, std::regex("\nname: shop\n"), "\nname: " + lab.name + "\n");
+  text = std::regex_replace(text, std::regex("\nname: cluster\n"), "\nname: " + lab.name + "\n");
   const std::string labFile = (fs::temp_directory_path() / (lab.name + ".yaml")).string();
   std::ofstream(labFile) << text;
 
   const auto up = tt::shell(lab.cmd("up " + labFile + " 2>&1"));
   INFO(up.output);
   REQUIRE(up.exitCode == 0);
-  CHECK(tt::shell("ip netns list | grep -c '^tl-" + lab.name + "-'").output == "4\n");
+  // The ToR, the outside, three nodes, three pods.
+  CHECK(tt::shell("ip netns list | grep -c '^tl-" + lab.name + "-'").output == "8\n");
 
-  // Dual stack: every pod has its IPv4 address and the IPv6 one mirroring it.
-  const auto addresses = tt::shell("ip -n tl-" + lab.name + "-shop.backend addr show dev eth0");
-  INFO(addresses.output);
-  CHECK(addresses.output.find("inet 10.65.0.2/32") != std::string::npos);
-  CHECK(addresses.output.find("inet6 fd00:65::2/128") != std::string::npos);
+  SECTION("the cluster") {
+    const json state = lab.state();
+    std::map<std::string, std::string> nodeOfPod, nodeAddress;
+    for (const auto& n : state["nodes"]) nodeAddress[n["name"]] = n["ipv4"];
+    for (const auto& p : state["pods"]) nodeOfPod[p["name"]] = p["node"];
+    CHECK(nodeOfPod ==
+          std::map<std::string, std::string>{{"web", "node-1"}, {"backend", "node-2"}, {"db", "node-3"}});
 
-  // No policy: every cell is open, in both families.
-  Matrix before = lab.probe();
-  INFO(describe(before));
-  REQUIRE(before.size() == 20);  // web:1 port, backend:3, db:1; each from the two other pods; x2
-  for (const auto& [cell, verdict] : before) CHECK(verdict == "ok");
+    // status: every node's sessions (two mesh peers and the ToR, per family) and the ToR's six.
+    const auto status = tt::shell(lab.cmd("status 2>&1"));
+    INFO(status.output);
+    CHECK(status.exitCode == 0);
+    CHECK(countOf(status.output, "every BGP session Established") == 3);
+    size_t established = 0;
+    const std::regex row(R"(^\| [0-9a-f.:]+ +\| [a-z -]+ +\| Established +\|)");
+    std::istringstream lines(status.output);
+    for (std::string line; std::getline(lines, line);) established += std::regex_search(line, row);
+    CHECK(established == 18);
+    CHECK(std::regex_search(status.output, std::regex("n_node_3_v6 +BGP .* Established")));
 
-  const auto applied =
-      tt::shell(lab.cmd("apply " + lab.name + " -f " + lab.source + "/examples/policy/ 2>&1"));
-  INFO(applied.output);
-  REQUIRE(applied.exitCode == 0);
+    // The ToR holds each pod's block via the pod's node; the outside has no route to any pod.
+    const std::string ctl = state["tor"]["control"];
+    for (const auto& p : state["pods"]) {
+      const std::string ip = p["ip"];
+      const std::string via = "via " + nodeAddress[p["node"]] + " on fabric";
+      CHECK(tt::eventually(
+          [&] { return has(tt::shell("birdc -s " + ctl + " show route for " + ip + " all").output, via); },
+          20s));
+      const auto route = tt::shell("ip -n tl-" + lab.name + "-outside route get " + ip + " 2>&1");
+      CHECK(route.exitCode != 0);
+    }
 
-  // shop is default-deny for ingress; backend takes 8080 from the frontend namespace and its
-  // named port https (443) from the service account web; db takes its named port postgres (5432)
-  // from backend; frontend has no ingress policy.
-  const std::map<std::string, std::string> perFamily{
-      {"frontend/web -> shop/backend:8080/TCP", "ok"},     {"frontend/web -> shop/backend:443/TCP", "ok"},
-      {"frontend/web -> shop/backend:8125/UDP", "denied"}, {"frontend/web -> shop/db:5432/TCP", "denied"},
-      {"shop/backend -> frontend/web:8080/TCP", "ok"},     {"shop/backend -> shop/db:5432/TCP", "ok"},
-      {"shop/db -> frontend/web:8080/TCP", "ok"},          {"shop/db -> shop/backend:8080/TCP", "denied"},
-      {"shop/db -> shop/backend:443/TCP", "denied"},       {"shop/db -> shop/backend:8125/UDP", "denied"},
-  };
-  Matrix expected;
-  for (const auto& [cell, verdict] : perFamily) {
-    expected[cell + " IPv4"] = verdict;
-    expected[cell + " IPv6"] = verdict;  // the policies select pods, not addresses: same verdicts
+    // No policy: every cell is open, in both families, every one across nodes.
+    const Matrix before = lab.probe();
+    INFO(describe(before));
+    REQUIRE(before.size() == 20);  // web:1 port, backend:3, db:1; each from the two other pods; x2
+    for (const auto& [cell, verdict] : before) CHECK(verdict == "ok");
+
+    // natOutgoing: the outside answers only the node's address, and sees nothing else.
+    const Matrix outside = lab.awaitMatrix(lab.expectedOutside(), "--outside", 20s);
+    INFO("outside:\n" << describe(outside) << lab.logs("agent-node-1.log"));
+    CHECK(outside == lab.expectedOutside());
+
+    const auto applied =
+        tt::shell(lab.cmd("apply " + lab.name + " -f " + lab.source + "/examples/policy/ 2>&1"));
+    INFO(applied.output);
+    REQUIRE(applied.exitCode == 0);
+
+    // shop is default-deny for ingress; backend takes 8080 from the frontend namespace and its
+    // named port https (443) from the service account web; db takes its named port postgres (5432)
+    // from backend; frontend has no ingress policy.
+    const Matrix expected = bothFamilies({
+        {"frontend/web -> shop/backend:8080/TCP", "ok"},
+        {"frontend/web -> shop/backend:443/TCP", "ok"},
+        {"frontend/web -> shop/backend:8125/UDP", "denied"},
+        {"frontend/web -> shop/db:5432/TCP", "denied"},
+        {"shop/backend -> frontend/web:8080/TCP", "ok"},
+        {"shop/backend -> shop/db:5432/TCP", "ok"},
+        {"shop/db -> frontend/web:8080/TCP", "ok"},
+        {"shop/db -> shop/backend:8080/TCP", "denied"},
+        {"shop/db -> shop/backend:443/TCP", "denied"},
+        {"shop/db -> shop/backend:8125/UDP", "denied"},
+    });
+    const Matrix after = lab.awaitMatrix(expected);
+    INFO("after the policies:\n" << describe(after) << lab.logs("agent-*.log"));
+    CHECK(after == expected);
+
+    // db deleted: the CNI chain's DEL leaves no veth, endpoint, address or sandbox behind.
+    const std::string containerId = [&] {
+      const json now = lab.state();
+      for (const auto& p : now["pods"])
+        if (p["name"] == "db") return p["containerID"].get<std::string>();
+      return std::string();
+    }();
+    REQUIRE(!containerId.empty());
+    const auto deleted = tt::shell(lab.cmd("del-pod " + lab.name + " --namespace shop db 2>&1"));
+    INFO(deleted.output);
+    REQUIRE(deleted.exitCode == 0);
+    const std::string node3 = "tl-" + lab.name + "-node-3";
+    CHECK(tt::shell("ip -n " + node3 + " -o link show | grep -c cali").output == "0\n");
+    CHECK(tt::shell("ip netns list | grep -c '^tl-" + lab.name + "-shop.db'").output == "0\n");
+    CHECK(tt::shell("grep -rl " + containerId + " " + lab.stateDir + "/datastore/workloadendpoint " +
+                    lab.stateDir + "/datastore/ipamhandle 2>/dev/null | wc -l")
+              .output == "0\n");
+    CHECK(tt::shell("ip -n " + node3 + " route | grep -c ' dev cali'").output == "0\n");
+
+    // ... and added again on the same node with the same labels: it works as before.
+    const auto added = tt::shell(lab.cmd("add-pod " + lab.name +
+                                         " --node node-3 --namespace shop db app=db --service-account db "
+                                         "--port postgres:5432 2>&1"));
+    INFO(added.output);
+    REQUIRE(added.exitCode == 0);
+    const Matrix readded = lab.awaitMatrix(expected);
+    INFO("after db was added again:\n" << describe(readded));
+    CHECK(readded == expected);
+
+    // bgpd restarted on node-2 (graceful restart): its sessions come back and forwarding stays.
+    const auto restarted = tt::shell(lab.cmd("restart-bgpd " + lab.name + " --node node-2 2>&1"));
+    INFO(restarted.output);
+    CHECK(restarted.exitCode == 0);
+    CHECK(tt::shell(lab.cmd("status 2>&1")).exitCode == 0);
+    CHECK(lab.awaitMatrix(expected) == expected);
+    const Matrix outsideAfter = lab.awaitMatrix(lab.expectedOutside(), "--outside", 20s);
+    INFO("outside after the policies:\n" << describe(outsideAfter));
+    CHECK(outsideAfter == lab.expectedOutside());
   }
-  const Matrix after = lab.awaitMatrix(expected);
-  INFO("after the policies:\n" << describe(after));
-  INFO("agent errors:\n"
-       << tt::shell("grep -E 'error|warn' " + lab.stateDir + "/logs/agent.log | tail -5").output);
-  CHECK(after == expected);
-
-  // The agent restarts in place: its rules stay, the new one takes them over.
-  const auto restarted = tt::shell(lab.cmd("restart-agent " + lab.name + " 2>&1"));
-  INFO(restarted.output);
-  CHECK(restarted.exitCode == 0);
-  const Matrix afterRestart = lab.awaitMatrix(expected);
-  INFO("after restart-agent:\n" << describe(afterRestart));
-  CHECK(afterRestart == expected);
-
-  // The table form names every pod, one table per family; --family picks one.
-  const auto table = tt::shell(lab.cmd("probe 2>&1"));
-  CHECK(table.output.find("FROM \\ TO") != std::string::npos);
-  CHECK(table.output.find("shop/db:5432/TCP") != std::string::npos);
-  CHECK(table.output.find("IPv4\n") != std::string::npos);
-  CHECK(table.output.find("IPv6\n") != std::string::npos);
-  const auto only6 = tt::shell(lab.cmd("probe --family 6 --json 2>&1"));
-  REQUIRE(only6.exitCode == 0);
-  const auto cells6 = nlohmann::json::parse(only6.output);
-  CHECK(cells6.size() == 10);
-  for (const auto& c : cells6) CHECK(c["family"].get<int>() == 6);
 
   const auto down = tt::shell(lab.cmd("down " + lab.name + " 2>&1"));
   INFO(down.output);

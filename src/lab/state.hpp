@@ -1,0 +1,55 @@
+// src/lab/state.hpp — the lab's state file and the helpers up, down and the pod commands share.
+//
+// The state file (<state dir>/state.json) lists everything the lab made: network namespaces
+// (recorded before they are made), processes (by PID and start time, so a recycled PID is never
+// signalled), nodes, pods (with their CNI container ID and result) and the binaries in use. It is
+// rewritten atomically after every change, so `down` works after a crash at any point.
+// Single-threaded.
+#pragma once
+
+#include "tartan/common/result.hpp"
+
+#include <sys/types.h>
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string>
+
+namespace tartan::lab {
+
+#define TARTAN_LAB_TRY(expr)                      \
+  do {                                            \
+    if (auto r_ = (expr); !r_) return r_.error(); \
+  } while (0)
+
+class State {
+ public:
+  explicit State(std::string dir) : dir_(std::move(dir)) {}
+
+  Result<void> load();
+  Result<void> save() const;
+  std::string file() const { return dir_ + "/state.json"; }
+  const std::string& dir() const { return dir_; }
+  nlohmann::json& data() { return data_; }
+
+  Result<void> addNamespace(const std::string& name);
+  Result<void> addProcess(const std::string& role, pid_t pid);
+  // Stops (SIGTERM, then SIGKILL after `graceMs`) and forgets every process of `role`.
+  Result<void> stopRole(const std::string& role, int graceMs);
+  // The pod record "ns/name", or nullptr.
+  nlohmann::json* findPod(const std::string& ns, const std::string& name);
+  nlohmann::json* findNode(const std::string& name);
+
+ private:
+  std::string dir_;
+  nlohmann::json data_ = nlohmann::json::object();
+};
+
+// Makes a network namespace (recorded first), lo up, no duplicate address detection.
+Result<void> makeNamespace(State& state, const std::string& name);
+
+// The last `lines` lines of a log, indented, for error messages.
+std::string tail(const std::string& path, size_t lines);
+
+}  // namespace tartan::lab
