@@ -97,8 +97,12 @@ std::string setKey(std::string_view id, bool namedPort) {
   return key;
 }
 }  // namespace
+bool isDriverSetId(std::string_view id) { return id == kAllIpamPoolsSet || id == kMasqIpamPoolsSet; }
 std::string ipSet(IpFamily family, std::string_view id, bool namedPort) {
-  return std::string(family == IpFamily::kV4 ? "tartan-" : "tartan6-") + shortHash(setKey(id, namedPort), 20);
+  // A hash never holds '-', so the clear names cannot meet a hashed one.
+  const std::string prefix = family == IpFamily::kV4 ? "tartan-" : "tartan6-";
+  if (!namedPort && isDriverSetId(id)) return prefix + std::string(id);
+  return prefix + shortHash(setKey(id, namedPort), 20);
 }
 std::string ipSetTemporary(IpFamily family, std::string_view id, bool namedPort) {
   return std::string(family == IpFamily::kV4 ? "tartan-t" : "tartan6t") + shortHash(setKey(id, namedPort), 20);

@@ -1,236 +1,19 @@
 // The iptables dataplane driver; see tartan/dataplane/iptables/driver.hpp.
 #include "tartan/dataplane/iptables/driver.hpp"
 
+#include "driver_state.hpp"
 #include "recording_ip_set_kernel.hpp"
-#include "tartan/common/log.hpp"
-#include "tartan/dataplane/iptables/ip_sets.hpp"
-#include "tartan/dataplane/iptables/render.hpp"
-#include "tartan/dataplane/iptables/table.hpp"
-#include "tartan/proto/dataplane.pb.h"
 
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <array>
-#include <charconv>
 #include <ctime>
-#include <iterator>
 #include <map>
 #include <set>
 
 namespace tartan::dataplane::iptables {
 
-namespace pb = tartan::dataplane::proto;
-
-namespace {
-
-std::string policyKey(const pb::PolicyID& id) { return id.tier() + "/" + id.name(); }
-std::string workloadKey(const pb::WorkloadEndpointID& id) {
-  return id.orchestrator_id() + "/" + id.workload_id() + "/" + id.endpoint_id();
-}
-
-enum class TableKind { kFilter, kRaw, kMangle };
-
-// The tables and sets of one IP family, and which chains each model object produced last time.
-struct Family {
-  explicit Family(IpFamily f) : family(f), filter("filter", f), raw("raw", f), mangle("mangle", f), sets(f) {
-    for (const auto& hook : hooks()) table(hook.table).setHook(hook.builtin, hook.target);
-  }
-  Table& table(std::string_view name) { return name == "raw" ? raw : name == "mangle" ? mangle : filter; }
-  Table& table(TableKind kind) {
-    return kind == TableKind::kRaw ? raw : kind == TableKind::kMangle ? mangle : filter;
-  }
-
-  // Replaces the chains `owner` produced with `chains`, removing those it no longer produces.
-  void own(const std::string& owner, std::vector<std::pair<TableKind, Chain>> chains) {
-    auto& previous = owned[owner];
-    std::set<std::pair<TableKind, std::string>> now;
-    for (const auto& [kind, chain] : chains) now.emplace(kind, chain.name);
-    for (const auto& old : previous)
-      if (now.count(old) == 0) table(old.first).removeChain(old.second);
-    previous.assign(now.begin(), now.end());
-    for (auto& [kind, chain] : chains) table(kind).setChain(std::move(chain));
-    if (previous.empty()) owned.erase(owner);
-  }
-
-  IpFamily family;
-  Table filter, raw, mangle;
-  IpSets sets;
-  std::map<std::string, std::vector<std::pair<TableKind, std::string>>> owned;
-};
-
-std::vector<std::pair<TableKind, Chain>> inTable(TableKind kind, std::vector<Chain> chains) {
-  std::vector<std::pair<TableKind, Chain>> out;
-  for (auto& c : chains) out.emplace_back(kind, std::move(c));
-  return out;
-}
-std::vector<std::pair<TableKind, Chain>> inTables(TableChains chains) {
-  auto out = inTable(TableKind::kFilter, std::move(chains.filter));
-  for (auto& c : chains.raw) out.emplace_back(TableKind::kRaw, std::move(c));
-  for (auto& c : chains.mangle) out.emplace_back(TableKind::kMangle, std::move(c));
-  return out;
-}
-
-IpSetType setType(pb::IPSetType type) {
-  return type == pb::IP_SET_TYPE_IP_AND_PORT ? IpSetType::kIpPort : IpSetType::kNet;
-}
-
-std::vector<std::string> strings(const google::protobuf::RepeatedPtrField<std::string>& list) {
-  return {list.begin(), list.end()};
-}
-
-}  // namespace
-
-struct Driver::State {
-  DriverKernel kernel;
-  StatusSink status;
-  std::shared_ptr<spdlog::logger> log = tartan::log::get("dataplane");
-
-  // Configuration.
-  RenderConfig config{{"cali"}, defaultFailsafeInbound(), defaultFailsafeOutbound()};
-  Backend backend = Backend::kAuto;
-  int lockTimeout = 10;
-  std::chrono::seconds refreshInterval{90};
-  bool ipv6 = true;
-
-  // Sync state.
-  bool inSync = false;
-  std::uint64_t lastSequence = 0;
-  std::unique_ptr<RestoreRunner> runner;
-  std::unique_ptr<IpSetKernel> setKernel;
-  bool kernelKnown = false;
-  std::chrono::steady_clock::time_point lastReadBack{};
-  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
-  std::chrono::steady_clock::time_point lastProcessReport{};
-  DriverStats stats;
-  // A repair pass is a read-back with nothing of ours pending: what it writes is drift.
-  bool repairPass = false;
-  struct FoundDrift {
-    IpFamily family;
-    std::string table;
-    Table::Drift drift;
-  };
-  std::vector<FoundDrift> drift;
-  // The IP set check: every kIpSetCheck, stretched when listing our sets takes long.
-  static constexpr std::chrono::seconds kIpSetCheck{1};
-  std::chrono::steady_clock::duration ipSetCheckEvery = kIpSetCheck;
-  std::chrono::steady_clock::time_point lastIpSetCheck{};
-
-  // The model, as the messages describe it.
-  std::map<std::string, std::pair<pb::PolicyID, pb::Policy>> policies;
-  std::map<std::string, pb::Profile> profiles;
-  std::map<std::string, std::pair<pb::WorkloadEndpointID, pb::WorkloadEndpoint>> workloads;
-  std::map<std::string, std::pair<pb::HostEndpointID, pb::HostEndpoint>> hosts;
-  std::map<std::string, IpSetRefs> setRefs;                        // owner -> IP sets its rules use
-  std::map<std::string, std::vector<std::string>> hostInterfaces;  // host endpoint -> its interfaces
-
-  // What changed since the last render.
-  std::set<std::string> dirtyPolicies, dirtyProfiles, dirtyWorkloads, dirtyHosts;
-  bool dispatchDirty = true, staticDirty = true;
-  // Endpoints whose status is owed after the next successful apply.
-  std::set<std::string> statusWorkloads, statusHosts;
-  // Endpoints left out because their interface name cannot be used, with the reason.
-  std::map<std::string, std::string> rejectedWorkloads;
-
-  std::array<Family, 2> families{Family(IpFamily::kV4), Family(IpFamily::kV6)};
-
-  std::vector<Family*> enabled() {
-    std::vector<Family*> out{&families[0]};
-    if (ipv6) out.push_back(&families[1]);
-    return out;
-  }
-
-  void setConfig(const google::protobuf::Map<std::string, std::string>& values);
-  void markAllDirty();
-  void updateRefs(const std::string& owner, IpSetRefs refs);
-  void resolveHostInterfaces();
-  void render();
-  Result<void> readBack(Family& f);
-  void quarantineRefused(const std::vector<Table*>& written, std::string_view input, std::string_view error);
-  Result<void> write();
-  Result<void> repairing(const std::function<Result<void>()>& pass);
-  Result<void> checkIpSets();
-  void report(bool ok, bool changed, const std::string& detail);
-};
-
-void Driver::State::setConfig(const google::protobuf::Map<std::string, std::string>& values) {
-  auto number = [&](const std::string& key, int& out) {
-    auto it = values.find(key);
-    if (it == values.end()) return;
-    int value = 0;
-    const auto& text = it->second;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc() || end != text.data() + text.size() || value < 0)
-      log->warn("config {}: '{}' is not a non-negative number; keeping {}", key, text, out);
-    else
-      out = value;
-  };
-  for (const auto& [key, value] : values) {
-    if (key == "interfacePrefix") {
-      config.interfacePrefixes.clear();
-      for (std::string_view rest = value; !rest.empty();) {
-        auto comma = rest.find(',');
-        auto prefix = rest.substr(0, comma);
-        if (isValidInterfaceName(prefix))
-          config.interfacePrefixes.emplace_back(prefix);
-        else
-          log->warn("config interfacePrefix: '{}' is not an interface name prefix; ignored", prefix);
-        rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
-      }
-    } else if (key == "failsafeInboundHostPorts" || key == "failsafeOutboundHostPorts") {
-      auto ports = parseFailsafePorts(value);
-      if (!ports)
-        log->warn("config {}: {}", key, ports.error().toString());
-      else
-        (key == "failsafeInboundHostPorts" ? config.failsafeInbound : config.failsafeOutbound) = *ports;
-    } else if (key == "defaultEndpointToHostAction") {
-      if (value == "Accept" || value == "ACCEPT")
-        config.endpointToHost = EndpointToHostAction::kAccept;
-      else if (value == "Return" || value == "RETURN")
-        config.endpointToHost = EndpointToHostAction::kReturn;
-      else
-        config.endpointToHost = EndpointToHostAction::kDrop;
-    } else if (key == "iptablesBackend") {
-      backend = value == "NFT" || value == "nft"         ? Backend::kNft
-                : value == "Legacy" || value == "legacy" ? Backend::kLegacy
-                                                         : Backend::kAuto;
-    } else if (key == "chainInsertMode") {
-      const bool append = value == "Append" || value == "append";
-      for (auto& f : families)
-        for (const auto& hook : hooks()) f.table(hook.table).setHook(hook.builtin, hook.target, append);
-    } else if (key == "logPrefix") {
-      config.logPrefix = value;
-    } else if (key == "ipv6Support") {
-      ipv6 = value != "false" && value != "False";
-    }
-  }
-  int refresh = static_cast<int>(refreshInterval.count());
-  number("iptablesRefreshInterval", refresh);
-  refreshInterval = std::chrono::seconds(refresh);
-  number("iptablesLockTimeout", lockTimeout);
-  int maxSet = 1048576;
-  number("maxIpSetSize", maxSet);
-  for (auto& f : families) f.sets.setMaxElements(static_cast<std::uint32_t>(maxSet));
-  markAllDirty();
-}
-
-void Driver::State::markAllDirty() {
-  for (const auto& [k, v] : policies) dirtyPolicies.insert(k);
-  for (const auto& [k, v] : profiles) dirtyProfiles.insert(k);
-  for (const auto& [k, v] : workloads) dirtyWorkloads.insert(k);
-  for (const auto& [k, v] : hosts) dirtyHosts.insert(k);
-  dispatchDirty = staticDirty = true;
-}
-
-void Driver::State::updateRefs(const std::string& owner, IpSetRefs refs) {
-  auto& old = setRefs[owner];
-  for (auto& f : families) {
-    for (const auto& [id, named] : refs) f.sets.addReference(id, named);
-    for (const auto& [id, named] : old) f.sets.dropReference(id, named);
-  }
-  old = std::move(refs);
-  if (old.empty()) setRefs.erase(owner);
-}
+using namespace detail;
 
 Driver::Driver(DriverKernel kernel, StatusSink status) : state_(std::make_unique<State>()) {
   state_->kernel = std::move(kernel);
@@ -251,17 +34,37 @@ void Driver::onMessage(const pb::ToDataplane& message) {
       break;
     case pb::ToDataplane::kIpsetUpdate: {
       const auto& m = message.ipset_update();
+      if (names::isDriverSetId(m.id())) {
+        s.log->error("IPSetUpdate {}: the id is the driver's own (outgoing NAT); ignored", m.id());
+        break;
+      }
       for (auto& f : s.families) f.sets.replace(m.id(), setType(m.type()), strings(m.members()));
       break;
     }
     case pb::ToDataplane::kIpsetDeltaUpdate: {
       const auto& m = message.ipset_delta_update();
+      if (names::isDriverSetId(m.id())) break;  // refused with its IPSetUpdate
       for (auto& f : s.families)
         f.sets.applyDelta(m.id(), strings(m.added_members()), strings(m.removed_members()));
       break;
     }
     case pb::ToDataplane::kIpsetRemove:
+      if (names::isDriverSetId(message.ipset_remove().id())) break;
       for (auto& f : s.families) f.sets.remove(message.ipset_remove().id());
+      break;
+    case pb::ToDataplane::kIpamPoolUpdate: {
+      const auto& m = message.ipam_pool_update();
+      auto changed = s.pools.update(m.id(), m.pool().cidr(), m.pool().masquerade());
+      if (!changed) {
+        s.log->error("{}", changed.error().toString());
+        s.natDirty = true;
+      } else if (*changed) {
+        s.natDirty = true;
+      }
+      break;
+    }
+    case pb::ToDataplane::kIpamPoolRemove:
+      if (s.pools.remove(message.ipam_pool_remove().id())) s.natDirty = true;
       break;
     case pb::ToDataplane::kActivePolicyUpdate: {
       const auto& m = message.active_policy_update();
@@ -322,129 +125,6 @@ void Driver::onMessage(const pb::ToDataplane& message) {
   }
 }
 
-// Which interfaces each host endpoint covers: its name, or the interfaces holding one of its
-// expected addresses. An endpoint whose interfaces change is re-rendered.
-void Driver::State::resolveHostInterfaces() {
-  InterfaceAddresses addresses;
-  bool listed = false;
-  std::set<std::string> claimed;
-  std::map<std::string, std::vector<std::string>> resolved;
-  for (const auto& [key, hep] : hosts) {  // sorted by id: the lowest id claims an interface first
-    const auto& e = hep.second;
-    auto& interfaces = resolved[key];
-    if (!e.name().empty()) {
-      if (e.name() != "*" && !isValidInterfaceName(e.name()))
-        log->error("host endpoint {}: interface name '{}' is not valid; left out", key, e.name());
-      else if (claimed.insert(e.name()).second)
-        interfaces.push_back(e.name());
-      continue;
-    }
-    if (!listed) {
-      addresses = kernel.interfaceAddresses();
-      listed = true;
-    }
-    std::set<std::string> expected;
-    for (const auto* list : {&e.expected_ipv4_addrs(), &e.expected_ipv6_addrs()})
-      for (const auto& ip : *list) expected.insert(canonicalMember(ip, IpSetType::kNet));
-    for (const auto& [ifname, ips] : addresses) {
-      const bool match =
-          std::any_of(ips.begin(), ips.end(), [&](const auto& ip) { return expected.count(ip) != 0; });
-      if (match && claimed.insert(ifname).second) interfaces.push_back(ifname);
-    }
-    if (interfaces.empty())
-      log->info("host endpoint {}: no interface holds its expected addresses (yet)", key);
-  }
-  for (const auto& [key, interfaces] : resolved) {
-    auto it = hostInterfaces.find(key);
-    if (it == hostInterfaces.end() || it->second != interfaces) {
-      dirtyHosts.insert(key);
-      dispatchDirty = true;
-    }
-  }
-  for (const auto& [key, interfaces] : hostInterfaces)
-    if (resolved.count(key) == 0) dirtyHosts.insert(key);
-  hostInterfaces = std::move(resolved);
-}
-
-void Driver::State::render() {
-  if (dispatchDirty || !dirtyHosts.empty()) resolveHostInterfaces();
-  for (const auto& key : dirtyPolicies) {
-    auto it = policies.find(key);
-    IpSetRefs refs;
-    if (it != policies.end()) collectIpSetIds(it->second.second, refs);
-    updateRefs("policy:" + key, std::move(refs));
-    for (Family& f : families) {
-      std::vector<std::pair<TableKind, Chain>> chains;
-      if (it != policies.end()) {
-        const auto& [id, policy] = it->second;
-        // doNotTrack policies run in raw, preDNAT ones in mangle, the rest in filter.
-        const TableKind kind = policy.untracked()  ? TableKind::kRaw
-                               : policy.pre_dnat() ? TableKind::kMangle
-                                                   : TableKind::kFilter;
-        chains = inTable(kind, renderPolicy(id, policy, f.family, config));
-      }
-      f.own("policy:" + key, std::move(chains));
-    }
-  }
-  for (const auto& key : dirtyProfiles) {
-    auto it = profiles.find(key);
-    IpSetRefs refs;
-    if (it != profiles.end()) collectIpSetIds(it->second, refs);
-    updateRefs("profile:" + key, std::move(refs));
-    for (Family& f : families)
-      f.own("profile:" + key,
-            it == profiles.end()
-                ? std::vector<std::pair<TableKind, Chain>>{}
-                : inTable(TableKind::kFilter, renderProfile(key, it->second, f.family, config)));
-  }
-  for (const auto& key : dirtyWorkloads) {
-    auto it = workloads.find(key);
-    rejectedWorkloads.erase(key);
-    if (it != workloads.end() && !isValidInterfaceName(it->second.second.interface_name())) {
-      // Programming it would make iptables-restore reject the whole batch.
-      rejectedWorkloads[key] = "interface name '" + it->second.second.interface_name() + "' is not valid";
-      log->error("workload endpoint {}: {}", key, rejectedWorkloads[key]);
-      it = workloads.end();
-    }
-    for (Family& f : families)
-      f.own("workload:" + key,
-            it == workloads.end()
-                ? std::vector<std::pair<TableKind, Chain>>{}
-                : inTable(TableKind::kFilter, renderWorkloadEndpoint(it->second.second, f.family, config)));
-  }
-  for (const auto& key : dirtyHosts) {
-    auto it = hosts.find(key);
-    for (Family& f : families) {
-      std::vector<std::pair<TableKind, Chain>> chains;
-      if (it != hosts.end())
-        for (const auto& ifname : hostInterfaces[key]) {
-          auto more = inTables(renderHostEndpoint(it->second.second, ifname, f.family, config));
-          std::move(more.begin(), more.end(), std::back_inserter(chains));
-        }
-      f.own("host:" + key, std::move(chains));
-    }
-  }
-  if (dispatchDirty) {
-    std::vector<std::string> interfaces;
-    for (const auto& [key, wep] : workloads)
-      if (rejectedWorkloads.count(key) == 0) interfaces.push_back(wep.second.interface_name());
-    std::vector<HostDispatchEntry> entries;
-    for (const auto& [key, hep] : hosts)
-      for (const auto& ifname : hostInterfaces[key]) entries.push_back(hostDispatchEntry(hep.second, ifname));
-    for (Family& f : families) {
-      f.own("workload-dispatch", inTable(TableKind::kFilter, renderWorkloadDispatch(interfaces, config)));
-      f.own("host-dispatch", inTables(renderHostDispatch(entries, config)));
-    }
-  }
-  if (staticDirty)
-    for (Family& f : families) f.own("static", inTables(renderStaticChains(f.family, config)));
-  dirtyPolicies.clear();
-  dirtyProfiles.clear();
-  dirtyWorkloads.clear();
-  dirtyHosts.clear();
-  dispatchDirty = staticDirty = false;
-}
-
 // iptables-restore names the line it refused ("Error occurred at line: N" when it parses or checks
 // a rule, "line N failed" when the commit is refused). If that line belongs to one of our chains,
 // the chain is quarantined so that the next attempt programs everything else.
@@ -485,7 +165,7 @@ void Driver::State::quarantineRefused(const std::vector<Table*>& written, std::s
 
 Result<void> Driver::State::readBack(Family& f) {
   ++stats.readBacks;
-  for (Table* table : {&f.raw, &f.mangle, &f.filter}) {
+  for (Table* table : f.tables()) {
     auto text = runner->save(f.family, table->name());
     if (!text) return text.error();
     auto parsed = parseIptablesSave(*text);
@@ -497,7 +177,13 @@ Result<void> Driver::State::readBack(Family& f) {
 }
 
 Result<void> Driver::State::write() {
-  if (!runner) runner = kernel.restoreRunner(backend, lockTimeout);
+  if (!runner) {
+    runner = kernel.restoreRunner(backend, lockTimeout);
+    if (const bool fully = runner->supportsRandomFully(); fully != config.randomFully) {
+      config.randomFully = fully;
+      natDirty = true;
+    }
+  }
   if (!setKernel) setKernel = kernel.ipSetKernel();
   if (!kernelKnown) {
     for (Family* f : enabled())
@@ -506,7 +192,7 @@ Result<void> Driver::State::write() {
     lastReadBack = std::chrono::steady_clock::now();
     if (repairPass)
       for (Family* f : enabled())
-        for (Table* table : {&f->raw, &f->mangle, &f->filter})
+        for (Table* table : f->tables())
           for (auto& d : table->drift()) drift.push_back({f->family, table->name(), std::move(d)});
     // Interfaces come and go: look for host endpoints' expected addresses again.
     for (const auto& [key, hep] : hosts)
@@ -532,7 +218,7 @@ Result<void> Driver::State::write() {
   std::vector<Pending> pending;
   for (Family* f : enabled()) {
     Pending p{f, {}, {}};
-    for (Table* table : {&f->raw, &f->mangle, &f->filter}) {
+    for (Table* table : f->tables()) {
       if (!table->needsApply()) continue;
       stats.chainsWritten += table->pendingChains().size();
       p.input += table->restoreInput();

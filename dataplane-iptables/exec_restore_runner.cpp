@@ -2,17 +2,21 @@
 #include "process.hpp"
 #include "tartan/dataplane/iptables/kernel.hpp"
 
+#include <sys/utsname.h>
+
 #include <algorithm>
 #include <array>
+#include <charconv>
 
 namespace tartan::dataplane::iptables {
 
 namespace {
 
-std::string binary(Backend backend, IpFamily family, std::string_view verb) {
+// "iptables-nft", "ip6tables-legacy"; with a verb, "iptables-nft-save".
+std::string binary(Backend backend, IpFamily family, std::string_view verb = {}) {
   std::string name = family == IpFamily::kV4 ? "iptables-" : "ip6tables-";
-  name += backend == Backend::kLegacy ? "legacy-" : "nft-";
-  name += verb;
+  name += backend == Backend::kLegacy ? "legacy" : "nft";
+  if (!verb.empty()) name += "-" + std::string(verb);
   return name;
 }
 
@@ -66,6 +70,17 @@ class ExecRestoreRunner final : public RestoreRunner {
     return results;
   }
 
+  bool supportsRandomFully() override {
+    // "iptables v1.8.9 (nf_tables)"; the kernel's release "6.1.0-13-amd64".
+    auto out = runProcess({binary(resolved(), IpFamily::kV4), "--version"}, "");
+    if (!out || out->exitCode != 0) return false;
+    const auto v = out->out.find(" v");
+    if (v == std::string::npos) return false;
+    struct utsname uts {};
+    if (uname(&uts) != 0) return false;
+    return atLeast(out->out.substr(v + 2), {1, 6, 2}) && atLeast(uts.release, {3, 14, 0});
+  }
+
   bool ranRestore(int pid) const override {
     return pid > 0 && std::find(recent_.begin(), recent_.end(), pid) != recent_.end();
   }
@@ -74,6 +89,18 @@ class ExecRestoreRunner final : public RestoreRunner {
   Backend resolved() {
     if (backend_ == Backend::kAuto) backend_ = detectBackend();
     return backend_;
+  }
+  // Whether the version at the start of `text` ("1.8.9 (nf_tables)") is `least` or later.
+  static bool atLeast(std::string_view text, std::array<int, 3> least) {
+    std::array<int, 3> version{};
+    for (int& part : version) {
+      auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), part);
+      if (ec != std::errc()) break;
+      text.remove_prefix(static_cast<std::size_t>(end - text.data()));
+      if (text.empty() || text.front() != '.') break;
+      text.remove_prefix(1);
+    }
+    return version >= least;
   }
   static std::string trim(std::string s) {
     while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();

@@ -118,13 +118,38 @@ void Table::removeChain(std::string_view name) {
 
 void Table::setHook(std::string builtin, std::string target, bool append) {
   auto& hook = hooks_[builtin];
-  if (hook.target != target || hook.append != append) hook.correct = false;
+  const bool changed = hook.target != target || hook.append != append;
   hook.target = std::move(target);
   hook.append = append;
+  // What the kernel holds is known (a read-back, or our last write): judge the new wish against
+  // it, so that a jump wanted again after the read-back that found it is not written twice.
+  if (changed) {
+    if (known_)
+      assess(builtin, hook);
+    else
+      hook.correct = false;
+  }
 }
 
 std::string Table::hookHash(const std::string& builtin, const std::string& target) const {
   return ruleHashes(Chain{builtin, {{"", "-j " + target}}}).front();
+}
+
+void Table::assess(const std::string& builtin, HookState& hook) const {
+  if (hook.target.empty()) {  // no jump wanted: every rule of ours goes
+    hook.correct = hook.oursProgrammed.empty();
+    hook.wrong = hook.correct ? "" : "a rule of ours where none is wanted";
+    return;
+  }
+  const std::string want = hookHash(builtin, hook.target);
+  const bool present = std::find(hook.oursHashes.begin(), hook.oursHashes.end(), want) != hook.oursHashes.end();
+  const bool placed = hook.append ? present : hook.firstHash == want;
+  hook.correct = hook.oursProgrammed.size() == 1 && placed;
+  hook.wrong = hook.correct                     ? ""
+               : hook.oursProgrammed.empty()    ? "jump to " + hook.target + " missing"
+               : hook.oursProgrammed.size() > 1 ? "more than one rule of ours"
+               : !present                       ? "a rule of ours that is not the jump to " + hook.target
+                                                : "a rule above the jump to " + hook.target;
 }
 
 void Table::setProgrammed(const SavedTable& saved) {
@@ -137,25 +162,18 @@ void Table::setProgrammed(const SavedTable& saved) {
   }
   for (auto& [builtin, hook] : hooks_) {
     hook.oursProgrammed.clear();
-    hook.correct = false;
-    hook.wrong = "jump to " + hook.target + " missing";
-    auto it = saved.chains.find(builtin);
-    if (it == saved.chains.end()) continue;
-    const auto& chain = it->second;
-    const std::string want = hookHash(builtin, hook.target);
-    bool present = false;
-    for (std::size_t i = 0; i < chain.ruleTexts.size(); ++i) {
-      if (chain.hashes[i].empty()) continue;
-      hook.oursProgrammed.push_back(chain.ruleTexts[i]);
-      present = present || chain.hashes[i] == want;
+    hook.oursHashes.clear();
+    hook.firstHash.clear();
+    if (auto it = saved.chains.find(builtin); it != saved.chains.end()) {
+      const auto& chain = it->second;
+      if (!chain.hashes.empty()) hook.firstHash = chain.hashes.front();
+      for (std::size_t i = 0; i < chain.ruleTexts.size(); ++i) {
+        if (chain.hashes[i].empty()) continue;
+        hook.oursProgrammed.push_back(chain.ruleTexts[i]);
+        hook.oursHashes.push_back(chain.hashes[i]);
+      }
     }
-    const bool placed = hook.append ? present : !chain.hashes.empty() && chain.hashes.front() == want;
-    hook.correct = hook.oursProgrammed.size() == 1 && placed;
-    hook.wrong = hook.correct                     ? ""
-                 : hook.oursProgrammed.empty()    ? "jump to " + hook.target + " missing"
-                 : hook.oursProgrammed.size() > 1 ? "more than one rule of ours"
-                 : !present                       ? "a rule of ours that is not the jump to " + hook.target
-                                                  : "a rule above the jump to " + hook.target;
+    assess(builtin, hook);
   }
   for (const auto& [name, d] : desired_) touched_.insert(name);
   for (const auto& [name, count] : references_) touched_.insert(name);
@@ -207,7 +225,9 @@ std::vector<Table::Drift> Table::drift() const {
     if (!hook.correct)
       out.push_back({Drift::Kind::kJump, builtin,
                      (hook.wrong.empty() ? "jump to " + hook.target + " not in place" : hook.wrong) +
-                         (hook.append ? ": put back at the end" : ": put back first")});
+                         (hook.target.empty() ? ": removed"
+                          : hook.append       ? ": put back at the end"
+                                              : ": put back first")});
   return out;
 }
 
@@ -236,6 +256,7 @@ std::string Table::restoreInput() const {
   for (const auto& [builtin, hook] : hooks_) {
     if (hook.correct) continue;
     for (const auto& text : hook.oursProgrammed) out += "-D " + builtin + " " + text + "\n";
+    if (hook.target.empty()) continue;
     out += (hook.append ? "-A " + builtin + " " : "-I " + builtin + " 1 ") +
            ruleText({"", "-j " + hook.target}, hookHash(builtin, hook.target)) + "\n";
   }
@@ -257,15 +278,26 @@ void Table::applied() {
   touched_.clear();
   for (auto& [builtin, hook] : hooks_) {
     if (hook.correct) continue;
-    hook.oursProgrammed = {ruleText({"", "-j " + hook.target}, hookHash(builtin, hook.target))};
+    hook.oursProgrammed.clear();
+    hook.oursHashes.clear();
+    hook.firstHash.clear();
+    if (!hook.target.empty()) {
+      const std::string hash = hookHash(builtin, hook.target);
+      hook.oursProgrammed = {ruleText({"", "-j " + hook.target}, hash)};
+      hook.oursHashes = {hash};
+      if (!hook.append) hook.firstHash = hash;  // appended: where it stands is not known
+    }
     hook.correct = true;
     hook.wrong.clear();
   }
 }
 
-const std::vector<Rule>& Table::programmedRules(const Desired& d) {
+const std::vector<Rule>& Table::programmedRules(const Desired& d) const {
+  // The nat table refuses DROP: a quarantined nat chain does nothing (no address is rewritten).
   static const std::vector<Rule> kQuarantine{{"", "-j DROP"}};
-  return d.quarantine ? kQuarantine : d.chain.rules;
+  static const std::vector<Rule> kNothing;
+  if (!d.quarantine) return d.chain.rules;
+  return name_ == "nat" ? kNothing : kQuarantine;
 }
 
 bool Table::quarantine(const std::string& name, std::string reason) {

@@ -4,6 +4,8 @@
 #include "tartan/common/duration.hpp"
 #include "tartan/model/agent_configuration_fields.hpp"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -41,6 +43,15 @@ Level fromSpec(const model::AgentConfigurationSpec& spec, std::vector<Error>& wa
   put(level, "workloadSourceSpoofing", spec.workloadSourceSpoofing);
   put(level, "ipForwarding", spec.ipForwarding);
   put(level, "logSeverityScreen", spec.logSeverityScreen);
+  put(level, "natOutgoingAddress", spec.natOutgoingAddress);
+  put(level, "iptablesNATOutgoingInterfaceFilter", spec.iptablesNATOutgoingInterfaceFilter);
+  if (spec.natPortRange) {
+    if (spec.natPortRange->isNamed())
+      warnings.push_back(makeError(where, "natPortRange",
+                                   "'" + spec.natPortRange->name + "' is not a port range like 32768:65535; ignored"));
+    else
+      level["natportrange"] = spec.natPortRange->toString();
+  }
   if (spec.ipv6Support) level["ipv6support"] = *spec.ipv6Support ? "true" : "false";
   if (spec.maxIpsetSize) level["maxipsetsize"] = std::to_string(*spec.maxIpsetSize);
   // What the agent takes but does not act on, and what validation should have refused (a store
@@ -135,6 +146,30 @@ void applyLevel(const Level& level, const std::string& where, AgentConfig& confi
         bad(key, value, "is not Trace, Debug, Info, Warning, Error, Fatal or Panic");
       else
         config.logSeverityScreen = found->second;
+    } else if (key == "natoutgoingaddress") {
+      // An IPv4 address (validation refuses anything else in a resource; the environment is
+      // checked here).
+      in_addr address{};
+      if (value.find('/') == std::string::npos && inet_pton(AF_INET, value.c_str(), &address) == 1)
+        config.natOutgoingAddress = value;
+      else
+        bad(key, value, "is not an IPv4 address");
+    } else if (key == "natportrange") {
+      // Felix's "min:max", or one port.
+      const auto colon = value.find(':');
+      int min = 0, max = 0;
+      auto port = [](std::string_view text, int& out) {
+        auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+        return ec == std::errc() && end == text.data() + text.size() && out >= 1 && out <= 65535;
+      };
+      const std::string_view text = value;
+      if (port(text.substr(0, colon), min) &&
+          port(colon == std::string::npos ? text : text.substr(colon + 1), max) && min <= max)
+        config.natPortRange = std::to_string(min) + ":" + std::to_string(max);
+      else
+        bad(key, value, "is not a port range like 32768:65535");
+    } else if (key == "iptablesnatoutgoinginterfacefilter") {
+      config.natOutgoingInterfaceFilter = value;
     } else if (key == "workloadsourcespoofing") {
       if (value == "Disabled" || value == "Any")
         config.workloadSourceSpoofing = value;
@@ -197,6 +232,9 @@ std::map<std::string, std::string> AgentConfig::dataplaneConfig() const {
       {"ipv6Support", ipv6Support ? "true" : "false"},
       {"logPrefix", logPrefix},
       {"maxIpSetSize", std::to_string(maxIpsetSize)},
+      {"natOutgoingAddress", natOutgoingAddress},
+      {"natPortRange", natPortRange},
+      {"iptablesNATOutgoingInterfaceFilter", natOutgoingInterfaceFilter},
   };
 }
 

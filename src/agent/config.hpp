@@ -42,6 +42,11 @@ struct AgentConfig {
   bool ipForwarding = true;
   // Felix's LogSeverityScreen ("Info"); empty: the --log-level flag stands.
   std::string logSeverityScreen;
+  // Outgoing NAT: SNAT to this IPv4 address instead of masquerading; the source ports it may use
+  // ("min:max", empty: any); only out of this interface ("eth+"; empty: any).
+  std::string natOutgoingAddress;
+  std::string natPortRange;
+  std::string natOutgoingInterfaceFilter;
 
   bool operator==(const AgentConfig&) const = default;
 

@@ -40,6 +40,7 @@ const std::vector<model::Kind> kWatchedKinds{
     model::Kind::kHostEndpoint,
     model::Kind::kWorkloadEndpoint,
     model::Kind::kAgentConfiguration,
+    model::Kind::kIPPool,  // outgoing NAT (natOutgoing)
     model::Kind::kKubernetesNamespace,
     model::Kind::kKubernetesPod,
     model::Kind::kKubernetesServiceAccount,

@@ -242,6 +242,8 @@ void CalcGraph::Impl::onUpdate(const model::Resource& resource) {
                        convertPolicy(convertKubernetesPolicy(r)));
         } else if constexpr (std::is_same_v<T, model::Tier>) {
           updateTier(meta.name, &r);
+        } else if constexpr (std::is_same_v<T, model::IPPool>) {
+          updatePool(meta.name, &r);
         } else if constexpr (std::is_same_v<T, model::AgentConfiguration>) {
           // Felix reads the cluster-wide "default" (per-node "node.<name>" overrides it).
           if (meta.name == "default" || meta.name == "node." + config_.nodeName) {
@@ -309,6 +311,9 @@ void CalcGraph::Impl::onRemove(model::Kind kind, std::string_view nsView, std::s
       break;
     case model::Kind::kTier:
       updateTier(name, nullptr);
+      break;
+    case model::Kind::kIPPool:
+      updatePool(name, nullptr);
       break;
     default:
       break;
@@ -509,6 +514,23 @@ void CalcGraph::Impl::updateTier(const std::string& name, const model::Tier* tie
     tiers_[name] = TierState{tier->spec.order, tier->spec.defaultAction.value_or("Deny") == "Pass"};
   }
   for (auto& [item, ep] : localEndpoints_) ep.dirty = true;
+}
+
+// Felix's IPAMPoolUpdate: every pool, enabled or not (a disabled pool hands out no new
+// addresses, but the pods that have one keep needing outgoing NAT).
+void CalcGraph::Impl::updatePool(const std::string& name, const model::IPPool* pool) {
+  if (pool == nullptr) {
+    poolsDirty_ = pools_.erase(name) != 0 || poolsDirty_;
+    return;
+  }
+  auto cidr = normaliseCidr(pool->spec.cidr);
+  if (!cidr) {  // validation refuses it first; never a reason to throw
+    log::get("calc")->warn("IPPool {}: cidr '{}' is not a CIDR; left out", name, pool->spec.cidr);
+    poolsDirty_ = pools_.erase(name) != 0 || poolsDirty_;
+    return;
+  }
+  pools_[name] = PoolState{std::move(*cidr), pool->spec.natOutgoing};
+  poolsDirty_ = true;
 }
 
 Stats CalcGraph::Impl::stats() const {

@@ -295,6 +295,21 @@ void CalcGraph::Impl::flush() {
     send(&m);
   }
 
+  // 0b. IP pools that are new or changed (nothing refers to them: their order is free).
+  if (poolsDirty_) {
+    for (const auto& [name, pool] : pools_) {
+      auto sent = dataplanePools_.find(name);
+      if (sent != dataplanePools_.end() && sent->second == pool) continue;
+      pb::ToDataplane m;
+      auto* u = m.mutable_ipam_pool_update();
+      u->set_id(name);
+      u->mutable_pool()->set_cidr(pool.cidr);
+      u->mutable_pool()->set_masquerade(pool.masquerade);
+      dataplanePools_[name] = pool;
+      send(&m);
+    }
+  }
+
   // 1. Render dirty endpoints; take their profile references before anything is sent.
   struct EndpointOut {
     uint32_t item;
@@ -503,6 +518,21 @@ void CalcGraph::Impl::flush() {
     setsByKey_.erase(set.key);
     set = SetState{};
     freeSets_.push_back(s);
+  }
+
+  // 9. IP pools gone.
+  if (poolsDirty_) {
+    poolsDirty_ = false;
+    for (auto it = dataplanePools_.begin(); it != dataplanePools_.end();) {
+      if (pools_.count(it->first) != 0) {
+        ++it;
+        continue;
+      }
+      pb::ToDataplane m;
+      m.mutable_ipam_pool_remove()->set_id(it->first);
+      send(&m);
+      it = dataplanePools_.erase(it);
+    }
   }
 
   if (!inSyncSent_) {

@@ -220,6 +220,13 @@ struct SetState {
   bool dirty = false;
 };
 
+// An IP pool as outgoing NAT needs it (Felix's IPAMPool).
+struct PoolState {
+  std::string cidr;
+  bool masquerade = false;  // natOutgoing; a disabled pool still masquerades
+  bool operator==(const PoolState&) const = default;
+};
+
 struct TierState {
   std::optional<double> order;
   bool pass = false;  // defaultAction Pass
@@ -259,6 +266,7 @@ class CalcGraph::Impl {
                         const std::vector<std::string>* nets, const std::string& ns);
   void updatePolicy(const std::string& key, std::optional<PolicyDef> def);
   void updateTier(const std::string& name, const model::Tier* tier);
+  void updatePool(const std::string& name, const model::IPPool* pool);
 
   // Items and label sets (items.cpp).
   uint32_t parentId(std::string_view key);
@@ -378,6 +386,11 @@ class CalcGraph::Impl {
   std::map<std::string, uint32_t> dataplanePolicies_;   // tier + '\n' + name -> policy
   std::map<std::string, uint32_t> profileRefs_;         // from rendered local endpoints
   std::set<std::string> dataplaneProfiles_;
+
+  // IP pools by name: as known, and as the dataplane was last told (IPAMPoolUpdate/Remove).
+  std::map<std::string, PoolState> pools_;
+  std::map<std::string, PoolState> dataplanePools_;
+  bool poolsDirty_ = false;
 
   // ConfigUpdate: what the dataplane is told, and whether it changed since last sent.
   std::optional<std::string> agentInterfacePrefix_;  // AgentConfiguration "default"

@@ -43,6 +43,8 @@ class FakeKernel {
   int failRestores = 0;  // fail this many restores from now on
   // A rule line holding this text is refused, as iptables-restore refuses one: with its line.
   std::string refuseToken;
+  // Whether MASQUERADE and SNAT take --random-fully (RestoreRunner::supportsRandomFully).
+  bool randomFully = false;
   struct SetOps {
     int creates = 0, destroys = 0, adds = 0, dels = 0, swaps = 0;
   } setOps;
@@ -50,6 +52,7 @@ class FakeKernel {
   static std::vector<std::string> builtins(const std::string& table) {
     if (table == "raw") return {"PREROUTING", "OUTPUT"};
     if (table == "mangle") return {"PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"};
+    if (table == "nat") return {"PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"};
     return {"INPUT", "FORWARD", "OUTPUT"};
   }
 
@@ -186,6 +189,7 @@ class FakeKernel {
       if (!err.empty()) return makeError("fake iptables-restore", "", err);
       return {};
     }
+    bool supportsRandomFully() override { return kernel_.randomFully; }
 
    private:
     FakeKernel& kernel_;
@@ -257,8 +261,8 @@ class FakeKernel {
     return {};
   }
   static bool isTarget(const std::string& t) {
-    static const std::set<std::string> kTargets{"ACCEPT", "DROP", "RETURN", "MARK",
-                                                "LOG",    "CT",   "REJECT", "NOTRACK"};
+    static const std::set<std::string> kTargets{"ACCEPT", "DROP",   "RETURN",  "MARK", "LOG",
+                                                "CT",     "REJECT", "NOTRACK", "SNAT", "MASQUERADE"};
     return kTargets.count(t) != 0;
   }
   // After a COMMIT: every jump has a target chain and every set a rule names exists.
@@ -269,6 +273,11 @@ class FakeKernel {
         auto target = jumpTarget(r);
         if (!target.empty() && !isTarget(target) && t.chains.count(target) == 0)
           return "chain " + name + " jumps to missing chain " + target;
+        // As the kernel: no filtering in nat, no address rewriting outside it.
+        if (tableName == "nat" && (target == "DROP" || target == "REJECT"))
+          return "the nat table refuses " + target + " (chain " + name + ")";
+        if (tableName != "nat" && (target == "SNAT" || target == "MASQUERADE"))
+          return target + " is only valid in the nat table (chain " + name + ")";
       }
     for (const auto& set : referencedSets())
       if (sets.count(set) == 0) return "rule names missing set " + set;

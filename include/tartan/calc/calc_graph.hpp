@@ -11,6 +11,8 @@
 //   * the active policies (those selecting a local endpoint), compiled into rules over IP sets;
 //   * the members of every IP set an active rule refers to, drawn from every endpoint and
 //     network set in the cluster.
+//   * every IP pool's CIDR and natOutgoing (IPAMPoolUpdate/Remove, disabled pools included), for
+//     the dataplane's outgoing NAT.
 // Policy and set selectors are kept in an index keyed by the label (key, value) or key each one
 // requires, so a label change re-evaluates only the selectors that could flip; label sets are
 // interned, so pods of one Deployment share one label set and are evaluated once. A new or

@@ -173,3 +173,47 @@ TEST_CASE("logSeverityScreen sets the agent's log level, Felix's names in any ca
   CHECK(r.config.logSeverityScreen == "Warning");  // the lower level's value stays
   CHECK(mergeConfig({}).config.logLevel().empty());  // unset: the --log-level flag stands
 }
+
+TEST_CASE("outgoing NAT's settings reach the driver from the resources and the environment") {
+  AgentConfigurationSpec global, node;
+  global.natOutgoingAddress = "192.0.2.10";
+  global.natPortRange = tartan::model::Port::range(32768, 65535);
+  node.iptablesNATOutgoingInterfaceFilter = "eth+";
+  const MergeResult r = mergeConfig({&global, &node, {}});
+  CHECK(r.warnings.empty());
+  const auto dp = r.config.dataplaneConfig();
+  CHECK(dp.at("natOutgoingAddress") == "192.0.2.10");
+  CHECK(dp.at("natPortRange") == "32768:65535");
+  CHECK(dp.at("iptablesNATOutgoingInterfaceFilter") == "eth+");
+  CHECK(mergeConfig({}).config.dataplaneConfig().at("natOutgoingAddress").empty());
+
+  struct Case {
+    const char* variable;
+    const char* value;
+    const char* address;  // the result, over global's 192.0.2.10
+    const char* ports;
+    bool warned;
+  };
+  const std::vector<Case> cases{
+      {"FELIX_NATOUTGOINGADDRESS", "198.51.100.7", "198.51.100.7", "32768:65535", false},
+      {"FELIX_NATOUTGOINGADDRESS", "fd00::7", "192.0.2.10", "32768:65535", true},
+      {"FELIX_NATOUTGOINGADDRESS", "198.51.100.0/24", "192.0.2.10", "32768:65535", true},
+      {"FELIX_NATPORTRANGE", "40000:40100", "192.0.2.10", "40000:40100", false},
+      {"TARTAN_NATPORTRANGE", "5000", "192.0.2.10", "5000:5000", false},
+      {"FELIX_NATPORTRANGE", "65535:1", "192.0.2.10", "32768:65535", true},
+      {"FELIX_NATPORTRANGE", "http", "192.0.2.10", "32768:65535", true},
+  };
+  for (const auto& c : cases) {
+    INFO(c.variable << "=" << c.value);
+    const MergeResult e = mergeConfig({&global, nullptr, {{c.variable, c.value}}});
+    CHECK(e.config.natOutgoingAddress == c.address);
+    CHECK(e.config.natPortRange == c.ports);
+    CHECK(e.warnings.empty() != c.warned);
+  }
+  AgentConfigurationSpec named;
+  named.natPortRange = tartan::model::Port::named("http");
+  const MergeResult n = mergeConfig({&named, nullptr, {}});
+  REQUIRE(n.warnings.size() == 1);
+  CHECK(n.warnings[0].toString().find("natPortRange") != std::string::npos);
+  CHECK(n.config.natPortRange.empty());
+}

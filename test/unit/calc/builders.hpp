@@ -209,4 +209,13 @@ inline model::WorkloadEndpoint wep(std::string namespaceName, std::string podNam
   return r;
 }
 
+inline model::IPPool ipPool(std::string name, std::string cidr, bool natOutgoing, bool disabled = false) {
+  model::IPPool r;
+  r.metadata.name = std::move(name);
+  r.spec.cidr = std::move(cidr);
+  r.spec.natOutgoing = natOutgoing;
+  r.spec.disabled = disabled;
+  return r;
+}
+
 }  // namespace tartan::calc::testing

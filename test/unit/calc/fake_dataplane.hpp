@@ -118,6 +118,14 @@ class FakeDataplane : public DataplaneSink {
       case pb::ToDataplane::kHostEndpointRemove:
         hosts.erase(m.host_endpoint_remove().id().endpoint_id());
         break;
+      case pb::ToDataplane::kIpamPoolUpdate:
+        pools[m.ipam_pool_update().id()] = m.ipam_pool_update().pool();
+        ++poolMessages;
+        break;
+      case pb::ToDataplane::kIpamPoolRemove:
+        if (pools.erase(m.ipam_pool_remove().id()) == 0) violation("removal of unknown pool");
+        ++poolMessages;
+        break;
       default:
         violation("unexpected message");
     }
@@ -135,6 +143,7 @@ class FakeDataplane : public DataplaneSink {
     for (const auto& [id, p] : policies) out << "policy " << id << " " << p.ShortDebugString() << "\n";
     for (const auto& [id, e] : workloads) out << "wep " << id << " " << e.ShortDebugString() << "\n";
     for (const auto& [id, e] : hosts) out << "hep " << id << " " << e.ShortDebugString() << "\n";
+    for (const auto& [id, p] : pools) out << "pool " << id << " " << p.ShortDebugString() << "\n";
     for (const auto& [k, v] : config) out << "config " << k << "=" << v << "\n";
     out << "insync=" << inSyncCount << "\n";
     return out.str();
@@ -159,11 +168,13 @@ class FakeDataplane : public DataplaneSink {
   std::map<std::string, pb::Profile> profiles;
   std::map<std::string, pb::WorkloadEndpoint> workloads;
   std::map<std::string, pb::HostEndpoint> hosts;
+  std::map<std::string, pb::IPAMPool> pools;
   std::map<std::string, std::string> config;
   std::vector<std::string> violations;
   int inSyncCount = 0;
   int messages = 0;
   int deltas = 0;
+  int poolMessages = 0;
 
  private:
   void violation(const std::string& what) { violations.push_back(what); }

@@ -69,6 +69,15 @@ inline constexpr std::string_view kFromHostForwardDispatch = "tartan-from-hep-fo
 inline constexpr std::string_view kToHostForwardDispatch = "tartan-to-hep-forward";
 inline constexpr std::string_view kFailsafeIn = "tartan-failsafe-in";
 inline constexpr std::string_view kFailsafeOut = "tartan-failsafe-out";
+// Outgoing NAT, in the nat table: POSTROUTING -> tartan-POSTROUTING -> tartan-nat-outgoing.
+inline constexpr std::string_view kNatPostrouting = "tartan-POSTROUTING";
+inline constexpr std::string_view kNatOutgoing = "tartan-nat-outgoing";
+// The two IP sets of outgoing NAT (Felix's all-ipam-pools and masq-ipam-pools): ids the driver
+// keeps for itself, named in the clear ("tartan-all-ipam-pools", "tartan6-masq-ipam-pools")
+// rather than by hash. An IPSetUpdate naming one of these ids is refused.
+inline constexpr std::string_view kAllIpamPoolsSet = "all-ipam-pools";
+inline constexpr std::string_view kMasqIpamPoolsSet = "masq-ipam-pools";
+bool isDriverSetId(std::string_view id);
 // The suffix of host-endpoint chains for the "*" (every interface) host endpoint.
 inline constexpr std::string_view kAnyInterface = "any-interface";
 
@@ -83,7 +92,8 @@ std::string toHostChain(std::string_view ifname);                               
 std::string fromHostChain(std::string_view ifname);                                   // tartan-fh-
 std::string toHostForwardChain(std::string_view ifname);                              // tartan-thfw-
 std::string fromHostForwardChain(std::string_view ifname);                            // tartan-fhfw-
-// "tartan-<hash>" for IPv4, "tartan6-<hash>" for IPv6; temporary names for rebuild-and-swap
+// "tartan-<hash>" for IPv4, "tartan6-<hash>" for IPv6 (the driver's own sets: "tartan-<id>",
+// "tartan6-<id>"); temporary names for rebuild-and-swap
 // are "tartan-t<hash>" / "tartan6t<hash>" (a length or a character apart, never equal).
 // The set's type is part of the hash: the kernel cannot swap sets of different types, so a set
 // whose type changes becomes a new set, and the rules move to it in their restore transaction.

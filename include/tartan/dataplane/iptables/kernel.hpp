@@ -49,6 +49,9 @@ class RestoreRunner {
   // Whether `pid` is one of the last restores this runner ran: nf_tables names the committing
   // process in its change notifications, and our own writes need no re-check.
   virtual bool ranRestore(int /*pid*/) const { return false; }
+  // Whether MASQUERADE and SNAT take --random-fully: iptables 1.6.2 or later on Linux 3.14 or
+  // later, as Felix detects it. Asked once per runner.
+  virtual bool supportsRandomFully() { return false; }
 };
 
 // The real runner over the iptables 1.8 binaries. kAuto picks, once per runner, whichever backend

@@ -6,6 +6,7 @@
 //           endpoint chains (tartan-tw-/fw-/th-/fh-/thfw-/fhfw-) -> policy chains (tartan-pi-/po-)
 //   raw:    PREROUTING/OUTPUT -> tartan-PREROUTING/OUTPUT -> host endpoints' doNotTrack policies
 //   mangle: PREROUTING -> tartan-PREROUTING -> host endpoints' preDNAT policies
+//   nat:    POSTROUTING -> tartan-POSTROUTING -> tartan-nat-outgoing (only while a pool masquerades)
 // tartan-FORWARD accepts established and related packets to and from workloads before any
 // dispatch, so an established workload flow costs one or two rules; endpoint chains start with
 // the same test (and drop invalid packets) for every other path. Each tier is evaluated with the
@@ -51,6 +52,12 @@ struct RenderConfig {
   std::vector<FailsafePort> failsafeOutbound;
   EndpointToHostAction endpointToHost = EndpointToHostAction::kDrop;
   std::string logPrefix = "tartan-packet";
+  // Outgoing NAT (AgentConfiguration natOutgoingAddress, natPortRange,
+  // iptablesNATOutgoingInterfaceFilter) and whether iptables and the kernel take --random-fully.
+  std::string natOutgoingAddress;  // an IPv4 address: SNAT to it; empty: MASQUERADE
+  int natPortMin = 0, natPortMax = 0;  // 0: any source port
+  std::string natInterfaceFilter;  // -o this ("eth+"); empty: any interface
+  bool randomFully = false;
   bool operator==(const RenderConfig&) const = default;
 };
 
@@ -87,6 +94,7 @@ struct TableChains {
   std::vector<Chain> filter;
   std::vector<Chain> raw;
   std::vector<Chain> mangle;
+  std::vector<Chain> nat;
 };
 // `interface` overrides endpoint.name() (for an endpoint found by its expected IPs).
 TableChains renderHostEndpoint(const proto::HostEndpoint& endpoint, const std::string& interface, IpFamily family,
@@ -108,6 +116,14 @@ TableChains renderHostDispatch(std::vector<HostDispatchEntry> endpoints, const R
 
 // The top-level chains, the workload-to-host chain and the failsafe chains.
 TableChains renderStaticChains(IpFamily family, const RenderConfig& config);
+
+// ---- Outgoing NAT (nat table), as Felix's cali-nat-outgoing
+// tartan-POSTROUTING (jumped to from POSTROUTING) and tartan-nat-outgoing for one family, when
+// some pool of that family masquerades: a packet from a masquerading pool (set
+// names::kMasqIpamPoolsSet) to anywhere outside every pool (kAllIpamPoolsSet) leaves with the
+// node's address (MASQUERADE) or natOutgoingAddress (SNAT, IPv4 only), ports from natPortRange
+// for TCP and UDP when set. No chains at all when no pool of the family masquerades.
+TableChains renderNatOutgoing(bool masquerading, IpFamily family, const RenderConfig& config);
 
 // A jump inserted at the top of a built-in chain.
 struct Hook {

@@ -11,7 +11,8 @@
 // A chain the kernel refuses (a rule iptables-restore rejects) would fail every transaction that
 // writes it, and with it every other change to the table. The caller names it (from the line the
 // restore reports) and the table quarantines it: the chain is programmed as a single DROP, closed
-// rather than open, until its desired content changes.
+// rather than open, until its desired content changes (in the nat table, which refuses DROP, as
+// an empty chain: nothing is rewritten).
 // Owns: its maps. Threading: none; one owner. Failure: parse errors are values; after a failed
 // restore the caller reads the table back before trying again (invalidate()).
 #pragma once
@@ -56,7 +57,8 @@ class Table {
   void removeChain(std::string_view name);
   // The one jump we keep in a built-in chain (e.g. INPUT -> tartan-INPUT): at the top, or, with
   // `append` (Felix's ChainInsertMode=Append, for nodes where another agent must go first), at
-  // the end, where it is only checked for presence.
+  // the end, where it is only checked for presence. An empty `target` wants no jump of ours in
+  // `builtin`: any rule of ours found there (a previous run's) is deleted.
   void setHook(std::string builtin, std::string target, bool append = false);
 
   // Programmed state, from a read-back. Takes over what matches; everything else becomes work.
@@ -102,11 +104,13 @@ class Table {
     std::optional<std::string> quarantine;  // why it is programmed as a DROP instead
   };
   // What is written for a chain: its rules, or the DROP of a quarantined chain.
-  static const std::vector<Rule>& programmedRules(const Desired& d);
+  const std::vector<Rule>& programmedRules(const Desired& d) const;
   struct HookState {
     std::string target;
     bool append = false;
     std::vector<std::string> oursProgrammed;  // rule texts with our hash in the built-in chain
+    std::vector<std::string> oursHashes;      // their hashes
+    std::string firstHash;                    // the hash of the chain's first rule ("" if not ours)
     bool correct = false;  // exactly one of ours, with the right hash (and first, unless appended)
     std::string wrong;     // why not, as read back
   };
@@ -114,6 +118,8 @@ class Table {
   bool chainDirty(const std::string& name) const;
   void retarget(const std::vector<std::string>& targets, int delta);
   std::string hookHash(const std::string& builtin, const std::string& target) const;
+  // Sets hook.correct and hook.wrong from what the kernel holds (oursProgrammed, firstHash).
+  void assess(const std::string& builtin, HookState& hook) const;
 
   std::string name_;
   IpFamily family_;
