@@ -1,0 +1,100 @@
+// Helpers of the kube client's tests: a scratch folder, files, base64, a client of a test server.
+#pragma once
+
+#include "support/kube_test_server.hpp"
+#include "tartan/kube/client.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+
+namespace tartan::kube {
+// For Catch's messages about results (found by argument-dependent lookup).
+inline std::ostream& operator<<(std::ostream& os, const Config& c) { return os << "Config{" << c.server << "}"; }
+inline std::ostream& operator<<(std::ostream& os, const ListResult& l) {
+  return os << "ListResult{" << l.items.size() << " items at " << l.resourceVersion << "}";
+}
+inline std::ostream& operator<<(std::ostream& os, const WatchEvent& e) {
+  return os << toString(e.type) << " " << e.object.dump();
+}
+inline std::ostream& operator<<(std::ostream& os, const std::optional<WatchEvent>& e) {
+  return e ? os << *e : os << "(end)";
+}
+}  // namespace tartan::kube
+
+namespace tartan::kube::testing {
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "tartan-kube-XXXXXX").string();
+    path_ = ::mkdtemp(pattern.data());
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+  std::string write(const std::string& name, const std::string& text) const {
+    std::ofstream(file(name)) << text;
+    return file(name);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+inline std::string base64(const std::string& text) {
+  static const char* table = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  size_t i = 0;
+  for (; i + 2 < text.size(); i += 3) {
+    unsigned n = (unsigned char)text[i] << 16 | (unsigned char)text[i + 1] << 8 | (unsigned char)text[i + 2];
+    for (int s : {18, 12, 6, 0}) out += table[(n >> s) & 63];
+  }
+  if (i + 1 == text.size()) {
+    unsigned n = (unsigned char)text[i] << 16;
+    out += std::string{table[(n >> 18) & 63], table[(n >> 12) & 63], '=', '='};
+  } else if (i + 2 == text.size()) {
+    unsigned n = (unsigned char)text[i] << 16 | (unsigned char)text[i + 1] << 8;
+    out += std::string{table[(n >> 18) & 63], table[(n >> 12) & 63], table[(n >> 6) & 63], '='};
+  }
+  return out;
+}
+
+// A configuration for `server`: its CA, `token`, no rate limit worth the name, short timeouts.
+inline Config configFor(const test::KubeTestServer& server, const std::string& token = "test-token") {
+  Config config;
+  config.server = server.url();
+  config.caPem = server.pki().ca.certPem;
+  config.token = token;
+  config.qps = 1000;
+  config.burst = 1000;
+  config.timeout = std::chrono::seconds(10);
+  config.source = "test";
+  return config;
+}
+
+inline std::unique_ptr<Client> clientFor(const test::KubeTestServer& server, const std::string& token = "test-token") {
+  auto client = Client::create(configFor(server, token));
+  REQUIRE(client);
+  return std::move(*client);
+}
+
+inline Json named(const std::string& kind, const std::string& apiVersion, const std::string& name,
+                  const std::string& ns = {}) {
+  Json object = {{"apiVersion", apiVersion}, {"kind", kind}, {"metadata", {{"name", name}}}};
+  if (!ns.empty()) object["metadata"]["namespace"] = ns;
+  return object;
+}
+
+inline std::string rv(const Json& object) { return object["metadata"]["resourceVersion"].get<std::string>(); }
+
+}  // namespace tartan::kube::testing
