@@ -37,10 +37,17 @@ std::string exeDir() {
   return ec ? std::string() : self.parent_path().string();
 }
 
+// An absolute path: the daemons are started from inside other namespaces by `ip netns exec`.
+std::string absolute(const std::string& path) {
+  std::error_code ec;
+  const auto p = fs::absolute(path, ec);
+  return ec ? path : p.string();
+}
+
 std::string findBinary(const std::string& name, const std::string& override, const char* env,
                        const std::vector<std::string>& siblings) {
-  if (!override.empty()) return override;
-  if (const char* v = std::getenv(env); v && *v) return v;
+  if (!override.empty()) return absolute(override);
+  if (const char* v = std::getenv(env); v && *v) return absolute(v);
   const std::string dir = exeDir();
   for (const auto& rel : siblings) {
     const fs::path candidate = fs::path(dir) / rel / name;
