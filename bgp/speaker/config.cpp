@@ -188,9 +188,14 @@ SpeakerConfig buildConfig(const ResourceSnapshot& snapshot, const std::string& n
                               config.serviceCidrs.end());
   }
 
+  // A disabled pool hands out no new addresses (IPAM's business), but its pods keep working:
+  // Calico's BIRD config does not look at `disabled`, so the pool's routes are exported and
+  // installed as any pool's, and its disableBGPExport still holds.
   for (const auto& pool : snapshot.ipPools) {
-    if (pool.spec.disabled) continue;
-    if (auto p = Prefix::parse(pool.spec.cidr)) config.pools.push_back({*p, pool.spec.disableBGPExport});
+    if (auto p = Prefix::parse(pool.spec.cidr))
+      config.pools.push_back({*p, pool.spec.disableBGPExport});
+    else
+      warnings.push_back("IPPool " + pool.metadata.name + ": bad cidr " + pool.spec.cidr);
   }
   // BGPFilters: compiled once; one the speaker cannot honour keeps its peers down (below).
   std::map<std::string, std::string> refused;  // filter name → why

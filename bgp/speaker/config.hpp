@@ -2,7 +2,8 @@
 //
 // Pure: buildConfig() turns a snapshot of BGPConfiguration, BGPPeer, BGPFilter, Node, IPPool,
 // IPAMBlock and BlockAffinity into the node's AS, router ID, listen port, route-reflector role,
-// originated blocks, importable pools and the set of peers, with Calico's semantics:
+// originated blocks, the IP pools (disabled or not: what export policy needs of them) and the set
+// of peers, with Calico's semantics:
 //  - AS: Node.spec.bgp.asNumber, else BGPConfiguration "default" asNumber, else 64512;
 //  - node-to-node mesh (nodeToNodeMeshEnabled, default true) to every other Node with a BGP
 //    address, one session per address family as Calico's BIRD/BIRD6 pair;

@@ -5,6 +5,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <iterator>
+#include <set>
 
 namespace tartan::bgp::speaker {
 
@@ -130,11 +132,17 @@ void FibWriter::loop() {
   for (;;) {
     std::vector<Change> work;
     bool reconcileNow = false;
+    bool retrying = false;     // held-back routes are in `work`
+    std::set<Prefix> wasHeld;  // held back before this batch: their first refusal was logged
     {
       std::unique_lock lock(mutex_);
       busy_ = false;
       idle_.notify_all();
-      wake_.wait(lock, [this] { return stop_ || !pending_.empty() || reconcileRequested_; });
+      const auto woken = [this] { return stop_ || !pending_.empty() || reconcileRequested_; };
+      if (held_.empty())
+        wake_.wait(lock, woken);
+      else
+        wake_.wait_until(lock, nextRetry_, woken);
       if (stop_) return;
       busy_ = true;
       // All of it (at most kMaxPending): room() opens again, so the next batch is handed over
@@ -143,6 +151,20 @@ void FibWriter::loop() {
       stats_.pending = 0;
       reconcileNow = reconcileRequested_;
       reconcileRequested_ = false;
+    }
+    if (!held_.empty() && std::chrono::steady_clock::now() >= nextRetry_) {
+      // Held-back routes are tried again, before this batch's changes: a newer change of the
+      // same prefix comes later in `work` and wins.
+      std::vector<Change> retry;
+      retry.reserve(held_.size() + work.size());
+      for (auto& [prefix, route] : held_) {
+        wasHeld.insert(prefix);
+        retry.emplace_back(prefix, std::move(route));
+      }
+      held_.clear();
+      std::move(work.begin(), work.end(), std::back_inserter(retry));
+      work = std::move(retry);
+      retrying = true;
     }
     // A prefix changed twice in one batch is written once, as its last change: what is installed
     // is only known after the batch, so a later delete could not be told what an earlier replace
@@ -153,6 +175,7 @@ void FibWriter::loop() {
                      [&](std::uint32_t a, std::uint32_t b) { return work[a].first < work[b].first; });
     std::vector<netlink::RouteChange> changes;
     std::vector<Prefix> keys;
+    std::vector<const FibRoute*> routeOf;  // per change: the route an Add or Replace writes
     changes.reserve(work.size());
     // A delete names what is installed: the type and the metric are part of a kernel route's key.
     auto remove = [&](const Prefix& prefix, const Installed& installed) {
@@ -163,10 +186,12 @@ void FibWriter::loop() {
       del.priority = installed.priority;
       changes.push_back({netlink::RouteOp::Delete, std::move(del)});
       keys.push_back(prefix);
+      routeOf.push_back(nullptr);
     };
     for (std::size_t k = 0; k < order.size(); ++k) {
       if (k + 1 < order.size() && work[order[k + 1]].first == work[order[k]].first) continue;
       auto& [prefix, route] = work[order[k]];
+      if (held_.erase(prefix) > 0) wasHeld.insert(prefix);
       if (route) {
         if (trackWanted_) wanted_.insert(prefix);
         netlink::Route r;
@@ -184,11 +209,19 @@ void FibWriter::loop() {
           r = netlink::Route::ecmp(toNetlink(prefix), std::move(hops), protocol_);
         }
         r.priority = route->priority;
-        // A new metric is a new kernel route: the one with the old metric goes first.
-        if (auto it = installed_.find(prefix); it && it->priority != netlink::effectivePriority(r))
-          remove(prefix, *it);
-        changes.push_back({netlink::RouteOp::Replace, std::move(r)});
+        // Only a key that is ours is replaced; any other is added, so that a route of another
+        // protocol with the same key stays (EEXIST) and ours is held back.
+        auto op = netlink::RouteOp::Add;
+        if (auto it = installed_.find(prefix)) {
+          // A new metric is a new kernel route: the one with the old metric goes first.
+          if (it->priority != netlink::effectivePriority(r))
+            remove(prefix, *it);
+          else
+            op = netlink::RouteOp::Replace;
+        }
+        changes.push_back({op, std::move(r)});
         keys.push_back(prefix);
+        routeOf.push_back(&*route);
       } else {
         if (trackWanted_) wanted_.erase(prefix);
         if (auto it = installed_.find(prefix)) remove(prefix, *it);
@@ -214,6 +247,18 @@ void FibWriter::loop() {
         for (const auto& f : result->failures) {
           if (changes[f.index].op == netlink::RouteOp::Delete && f.errnum == ESRCH) continue;
           failed[f.index] = true;
+          if (changes[f.index].op == netlink::RouteOp::Add && f.errnum == EEXIST) {
+            // Another protocol's route holds the key: not a failure of ours, a wait.
+            const Prefix& prefix = keys[f.index];
+            if (!wasHeld.contains(prefix))
+              log->warn(
+                  "fib: {} not installed: the kernel holds another protocol's route for it (metric {}); "
+                  "tried again every {} s until it goes",
+                  prefix.toString(), netlink::effectivePriority(changes[f.index].route),
+                  kHeldRetry.count() / 1000);
+            held_.insert_or_assign(prefix, *routeOf[f.index]);
+            continue;
+          }
           ++failures;
           if (failures <= 5) log->warn("fib: {}", f.error.toString());
         }
@@ -223,14 +268,19 @@ void FibWriter::loop() {
           if (!failed[i]) installed_.erase(keys[i]);
         } else if (!failed[i]) {
           installed_.set(keys[i], {changes[i].route.type, netlink::effectivePriority(changes[i].route)});
+          if (wasHeld.contains(keys[i]))
+            log->info("fib: {} installed: the other protocol's route has gone", keys[i].toString());
         }
       }
     }
+    if (!held_.empty() && (retrying || nextRetry_ <= std::chrono::steady_clock::now()))
+      nextRetry_ = std::chrono::steady_clock::now() + kHeldRetry;
     std::function<void()> notify;
     {
       std::lock_guard lock(mutex_);
       stats_.installed = installed_.size();
       stats_.failures += failures;
+      stats_.heldBack = held_.size();
       stats_.writes += changes.size();
       if (reconcileNow) stats_.reconciled = true;
       if (roomWanted_ && pending_.size() <= kMaxPending / 2) {

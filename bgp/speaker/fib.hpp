@@ -6,10 +6,16 @@
 // changed prefix once however often it changes, and the speaker takes only what room() allows.
 // Graceful restart (RFC 4724 §4.1): the routes a previous run left in the kernel are kept and
 // keep forwarding until reconcile() — after every peer's End-of-RIB, or a deferral timeout —
-// deletes those that are no longer wanted. Nothing of another protocol is ever touched.
+// deletes those that are no longer wanted. Nothing of another protocol is ever touched: a route
+// goes in with NLM_F_EXCL unless the key (prefix, metric) is already ours, so a peer's route
+// never displaces the kernel's connected subnet, the agent's route to a local workload or an
+// operator's route that holds the same key (as BIRD 1.6's kernel protocol, which Calico runs,
+// adds with NLM_F_EXCL). Such a route is held back, logged once, and tried again every
+// kHeldRetry (BIRD's kernel scan time in Calico) until the other route has gone.
 // Memory: the queue is a vector bounded by kMaxPending changes (no hash table: the speaker keeps
-// the rest marked in its Loc-RIB), so a slow kernel costs no second copy of the table. What is installed is remembered compactly: an IPv4 unicast route of the default metric
-// (all but a few) as its 4-byte address in a set per prefix length.
+// the rest marked in its Loc-RIB), so a slow kernel costs no second copy of the table. What is
+// installed is remembered compactly: an IPv4 unicast route of the default metric (all but a few)
+// as its 4-byte address in a set per prefix length.
 // Owns: the RouteTable and the writer thread.
 // Threading: update(), reconcile() and stats() are thread-safe.
 // Failure: a refused change is logged with the kernel's reason and counted; the writer goes on.
@@ -24,9 +30,11 @@
 #include <boost/unordered/unordered_flat_set.hpp>
 
 #include <array>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -39,6 +47,7 @@ struct FibStats {
   std::size_t installed = 0;  // routes of ours in the kernel, as far as we know
   std::size_t pending = 0;
   std::size_t failures = 0;
+  std::size_t heldBack = 0;  // wanted, but another protocol's route holds the key
   std::uint64_t writes = 0;  // changes applied since start
   bool reconciled = false;
 };
@@ -71,6 +80,7 @@ class FibWriter {
   void notifyWhenRoom();
   void setOnRoom(std::function<void()> onRoom);
   static constexpr std::size_t kMaxPending = 4096;
+  static constexpr std::chrono::milliseconds kHeldRetry{2000};
   // From now on the kernel holds only what update() asked for: stale routes of a previous run go.
   void reconcile();
   FibStats stats() const;
@@ -119,6 +129,9 @@ class FibWriter {
     boost::unordered_flat_map<Prefix, Installed, std::hash<Prefix>> other_;
   };
   InstalledSet installed_;
+  // Writer thread only: routes held back by another protocol's route of the same key, retried.
+  std::map<Prefix, FibRoute> held_;
+  std::chrono::steady_clock::time_point nextRetry_{};
   // Only while a previous run's routes await reconcile(): what must survive it.
   boost::unordered_flat_set<Prefix, std::hash<Prefix>> wanted_;
   bool trackWanted_ = false;

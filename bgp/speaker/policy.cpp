@@ -392,19 +392,59 @@ std::vector<const CompiledFilter*> filtersOf(const SpeakerConfig& config, const 
 
 }  // namespace
 
+namespace {
+
+enum class Scope : std::uint8_t { kNone, kHost, kLink, kRoutable };
+
+// BIRD's ip4_classify reduced to what rte_validate asks: unicast beyond link scope or not.
+Scope classifyV4(std::uint32_t a) {
+  const std::uint32_t first = a >> 24;
+  if (first == 127) return Scope::kHost;
+  if (first != 0 && first <= 223) return Scope::kRoutable;
+  return Scope::kNone;  // 0/8 (but 0.0.0.0, handled by the caller), multicast, 240/4, broadcast
+}
+
+Scope classifyV6(const Address& address) {
+  const auto& b = address.bytes;
+  const std::uint32_t w0 =
+      std::uint32_t{b[0]} << 24 | std::uint32_t{b[1]} << 16 | std::uint32_t{b[2]} << 8 | b[3];
+  if ((w0 & 0xe0000000u) == 0x20000000u) return Scope::kRoutable;  // 2000::/3 global unicast
+  if ((w0 & 0xffc00000u) == 0xfe800000u) return Scope::kLink;      // fe80::/10 link-local
+  if ((w0 & 0xff000000u) == 0xff000000u) return Scope::kNone;      // ff00::/8 multicast
+  const bool upperZero = std::all_of(b.begin(), b.begin() + 8, [](std::uint8_t x) { return x == 0; });
+  if (!upperZero) return Scope::kRoutable;  // fc00::/7, fec0::/10 and the undefined rest: BIRD routes them
+  const std::uint32_t w2 =
+      std::uint32_t{b[8]} << 24 | std::uint32_t{b[9]} << 16 | std::uint32_t{b[10]} << 8 | b[11];
+  const std::uint32_t w3 =
+      std::uint32_t{b[12]} << 24 | std::uint32_t{b[13]} << 16 | std::uint32_t{b[14]} << 8 | b[15];
+  if (w2 == 0 && w3 == 1) return Scope::kHost;         // ::1
+  if (w2 == 0 || w2 == 0xffff) return classifyV4(w3);  // ::a.b.c.d, ::ffff:a.b.c.d
+  return Scope::kNone;
+}
+
+}  // namespace
+
+bool routableDestination(const Prefix& prefix) {
+  const Address& address = prefix.address();
+  if (address == Address{address.family, {}}) return true;  // a default route or another zero prefix
+  const Scope scope = address.family == Afi::kIpv4 ? classifyV4(address.v4HostOrder()) : classifyV6(address);
+  return scope == Scope::kRoutable;
+}
+
 ImportOutcome importRoute(const SpeakerConfig& config, const PeerSpec& from, std::uint32_t fromAs,
                           const Prefix& prefix, PathAttributes attrs) {
+  if (!routableDestination(prefix)) return {};
   RouteFacts facts{prefix, &attrs, true, std::nullopt, fromAs != config.localAs, std::nullopt};
   const auto decision = evaluatePolicy(filtersOf(config, from), PolicyDirection::kImport, facts);
   if (decision.verdict == Verdict::kReject) return {};
-  if (decision.verdict == Verdict::kAccept) {
-    applyChanges(decision.changes, attrs);
-    return {std::move(attrs), decision.changes.priority};
-  }
-  // Tartan's default, stricter than Calico's "accept": only what lies inside an IP pool.
-  for (const auto& pool : config.pools)
-    if (within(pool.cidr, prefix)) return {std::move(attrs), std::nullopt};
-  return {};
+  if (decision.verdict == Verdict::kAccept) applyChanges(decision.changes, attrs);
+  // No rule matched: Calico's `import all`, whatever the IP pools say.
+  return {std::move(attrs), decision.changes.priority};
+}
+
+bool installLearnedRoute(const SpeakerConfig& config, const Prefix& prefix) {
+  return std::none_of(config.serviceCidrs.begin(), config.serviceCidrs.end(),
+                      [&](const Prefix& range) { return within(range, prefix); });
 }
 
 std::optional<PathAttributes> exportRoute(const SpeakerConfig& config, const PeerSpec& to,

@@ -155,10 +155,29 @@ struct ImportOutcome {
   std::optional<std::uint32_t> priority;  // setPriority of the accepting rule
 };
 
-// A route received from `from` (peer AS `fromAs`): its BGPFilters' import rules, and without a
-// match Tartan's default — only prefixes inside an IP pool come in.
+// Whether a destination can be a route at all, as BIRD decides for every route before any
+// filter runs (nest/rt-table.c rte_validate, by the class and scope of the prefix's address;
+// 0.0.0.0/0 and ::/0 are universal). Never routes: IPv4 0.x.x.x but 0.0.0.0, 127/8 (host
+// scope), 224/4 (multicast), 240/4 and 255.255.255.255; IPv6 fe80::/10 (link-local), ff00::/8
+// (multicast), ::1 and the other addresses under ::/64 that are neither an IPv4-compatible
+// (::a.b.c.d) nor an IPv4-mapped (::ffff:a.b.c.d) form of an IPv4 address that is routable.
+// 169.254.0.0/16 is unicast of universe scope to BIRD, so it is routable here too.
+bool routableDestination(const Prefix& prefix);
+
+// A route received from `from` (peer AS `fromAs`). As Calico's BIRD (`import all`: "we don't
+// know what the upstream topology is and therefore have to trust the ToR/RR"): a routable
+// destination is imported unless one of the peer's BGPFilters rejects it; an Accept rule's
+// operations apply. A destination that is no route (above) is refused before any filter, so no
+// Accept rule can bring it in.
 ImportOutcome importRoute(const SpeakerConfig& config, const PeerSpec& from, std::uint32_t fromAs,
                           const Prefix& prefix, PathAttributes attrs);
+
+// Whether a route learned from a peer may be installed in this node's kernel (Calico's
+// calico_kernel_programming filter): not when it lies in a service range of the cluster-wide
+// BGPConfiguration (serviceClusterIPs, serviceExternalIPs, serviceLoadBalancerIPs), which
+// kube-proxy owns on every node; Calico programs those ranges as "reject" CIDRs for that reason.
+// The route stays in the Loc-RIB and is exported as the export policy says.
+bool installLearnedRoute(const SpeakerConfig& config, const Prefix& prefix);
 
 // The Loc-RIB's best route for a prefix, as the export policy sees it.
 struct ExportCandidate {

@@ -597,6 +597,8 @@ std::optional<FibRoute> Speaker::kernelRoute(const Prefix& prefix) const {
     out.blackhole = true;  // our own block: traffic to unallocated addresses stops here
     return out;
   }
+  // Learned inside a service range: kube-proxy's addresses, never routed away from the node.
+  if (!installLearnedRoute(config_, prefix)) return std::nullopt;
   out.priority = priorityOf(prefix, entry->bestRoute()).value_or(0);  // BGPFilter setPriority
   for (const auto& route : entry->multipath()) {
     if (route.peer == kLocalPeer) continue;

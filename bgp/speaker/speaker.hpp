@@ -3,9 +3,10 @@
 // What: applyConfig() takes the node's SpeakerConfig (config.hpp) and makes it so: peers that
 // appear are started, peers that go are stopped with a Cease, peers whose settings changed are
 // restarted, and every other session stays up. The node's blocks are originated, each with a
-// blackhole in the kernel; routes learned from peers are imported when an IP pool or a BGPFilter
-// allows, decided in the Rib (bgp/rib), exported per BGPFilter and installed in the kernel
-// through the FibWriter.
+// blackhole in the kernel; every route a peer sends is imported unless a BGPFilter rejects it
+// (Calico's `import all`, policy.hpp), decided in the Rib (bgp/rib), exported per BGPFilter and
+// installed in the kernel through the FibWriter, which never displaces another protocol's route
+// (fib.hpp). A peer's route for one of our blocks loses to our own (locally originated first).
 // Graceful restart: as helper (RFC 4724 §4.2) a peer's routes are kept stale when its session
 // drops without a NOTIFICATION, until its End-of-RIB or its restart time (capped by BGPPeer
 // maxRestartTime, and running on after the session is back until End-of-RIB); as restarting speaker

@@ -2,7 +2,7 @@
 //
 // Node "node1" (tartan) is 10.99.0.1 / fd99::1, BIRD is 10.99.0.2 / fd99::2. Tartan owns the
 // blocks 10.65.1.0/26 and fd65:0:0:1::/122; BIRD announces 10.66.1.0/24 and fd66:1::/64 from a
-// static protocol. Both pools are IP pools, so tartan imports BIRD's routes.
+// static protocol, which tartan imports as every route a peer sends (no BGPFilter rejects them).
 #include <cstdlib>
 #include "harness.hpp"
 

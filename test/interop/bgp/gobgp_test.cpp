@@ -167,6 +167,47 @@ TEST_CASE("GoBGP: eBGP and iBGP sessions carry IPv4 and IPv6 routes both ways", 
   }
 }
 
+TEST_CASE(
+    "GoBGP: default routes and prefixes outside every pool are imported; link-local and loopback ones never "
+    "are",
+    "[interop][gobgp][import]") {
+  if (!haveNetAdmin()) {
+    WARN("needs root: skipped");
+    return;
+  }
+  GobgpLab lab(64512, GobgpOptions{});
+  LAB_REQUIRE(lab, eventually([&] { return lab.established(); }, 40s));
+  // What BIRD would never send (it refuses them itself), GoBGP does: tartan drops them as BIRD does.
+  lab.gobgp("global rib add fe80:0:0:1::/64 -a ipv6");
+  lab.gobgp("global rib add 127.0.0.0/8 -a ipv4");
+  lab.gobgp("global rib add 0.0.0.0/0 -a ipv4");
+  lab.gobgp("global rib add ::/0 -a ipv6");
+  lab.gobgp("global rib add 198.51.100.0/24 -a ipv4");
+  lab.gobgp("global rib add 2001:db8:100::/48 -a ipv6");
+  LAB_REQUIRE(lab,
+              eventually([&] { return contains(routeIn(lab.tartanNs_, "default"), "via 10.99.0.2"); }, 15s));
+  LAB_REQUIRE(
+      lab, eventually([&] { return contains(routeIn(lab.tartanNs_, "default", true), "via fd99::2"); }, 15s));
+  LAB_REQUIRE(
+      lab,
+      eventually([&] { return contains(routeIn(lab.tartanNs_, "198.51.100.0/24"), "via 10.99.0.2"); }, 15s));
+  LAB_REQUIRE(
+      lab,
+      eventually([&] { return contains(routeIn(lab.tartanNs_, "2001:db8:100::/48", true), "via fd99::2"); },
+                 15s));
+  // Sent: GoBGP's Adj-RIB-Out towards tartan holds them.
+  REQUIRE(contains(lab.gobgp("neighbor fd99::1 adj-out -a ipv6"), "fe80:0:0:1::/64"));
+  REQUIRE(contains(lab.gobgp("neighbor 10.99.0.1 adj-out -a ipv4"), "127.0.0.0/8"));
+  INFO(lab.diagnostics());
+  CHECK(holdsThroughout(
+      [&] {
+        return !contains(routeIn(lab.tartanNs_, "fe80:0:0:1::/64", true), "fd99::2") &&
+               !contains(lab.tartanNs_.exec("ip route show proto 117").output, "127.0.0.0/8");
+      },
+      2s));
+  CHECK(lab.established());
+}
+
 TEST_CASE("GoBGP: TCP-MD5 — a mismatched password is refused", "[interop][gobgp][md5]") {
   if (!haveNetAdmin()) {
     WARN("needs root: skipped");

@@ -9,7 +9,8 @@
 //    the prefix advertisement's community (named "tagged" in the BGPConfiguration);
 //  - import: 10.66.2.0/24 rejected; 10.66.1.0/24, from a path starting with AS 65001, accepted
 //    with priority 300 (the kernel metric tartan installs it with); 10.66.3.0/24 matches no rule
-//    and comes in by the default (inside an IP pool), with the default metric.
+//    and comes in by the default, Calico's `import all` (no IP pool covers 10.66.0.0/16), with
+//    the default metric.
 #include "interop/bgp/harness.hpp"
 
 #include <catch2/catch.hpp>
@@ -91,7 +92,6 @@ class FilterLab : public TartanAndBird {
         config,
         node("node1", "10.99.0.1/24", ""),
         ipPool("pool4", "10.65.0.0/16"),
-        ipPool("ext4", "10.66.0.0/16"),
         ipamBlock("10.65.1.0/26", "node1"),
         ipamBlock("10.65.2.0/26", "node1"),
         ipamBlock("10.65.3.0/26", "node1"),
@@ -170,8 +170,9 @@ TEST_CASE("BGPFilter operations and reject rules change what BIRD 2 receives and
 
 namespace {
 
-// BIRD announces 10.67.1.0/24 with tartan's AS once in its path and 10.67.2.0/24 with it twice;
-// the BGPPeer allows it once (numAllowedLocalASNumbers: 1). The cluster-wide BGPConfiguration
+// BIRD announces 10.67.1.0/24 with tartan's AS once in its path and 10.67.2.0/24 with it twice
+// (outside every IP pool: imported all the same); the BGPPeer allows our AS once
+// (numAllowedLocalASNumbers: 1). The cluster-wide BGPConfiguration
 // names a service cluster IP range, which tartan announces and does not install.
 std::string birdLoopConfig() {
   const std::string as = std::to_string(kTartanAs);
@@ -197,9 +198,9 @@ TEST_CASE("service cluster IPs are announced to BIRD 2 and not installed; numAll
   TartanAndBird lab("s");
   auto peer = bgpPeer("bird4", "10.99.0.2", kBirdAs);
   std::get<model::BGPPeer>(peer).spec.numAllowedLocalASNumbers = 1;
-  writeResources(lab.dir_ / "store", {serviceConfiguration({"10.96.0.0/12"}), node("node1", "10.99.0.1/24", ""),
-                                      ipPool("pool4", "10.65.0.0/16"), ipPool("ext4", "10.67.0.0/16"),
-                                      ipamBlock("10.65.1.0/26", "node1"), peer});
+  writeResources(lab.dir_ / "store",
+                 {serviceConfiguration({"10.96.0.0/12"}), node("node1", "10.99.0.1/24", ""),
+                  ipPool("pool4", "10.65.0.0/16"), ipamBlock("10.65.1.0/26", "node1"), peer});
   lab.startBird(birdLoopConfig());
   lab.startTartan();
   LAB_REQUIRE(lab, eventually([&] { return contains(lab.birdc("show protocols t4"), "Established"); }, 30s));

@@ -431,33 +431,130 @@ CompiledFilter filterOf(std::vector<model::BGPFilterRule> importV4,
 
 }  // namespace
 
-TEST_CASE("import: filters first; without a match only prefixes inside an IP pool come in") {
+TEST_CASE("import: every routable prefix a peer sends comes in unless one of its BGPFilters rejects it") {
+  // Calico's `import all`: the IP pools (10.65.0.0/16 and 10.70.0.0/16 here) play no part.
   auto config = speakerConfig();
   auto reject = rule("Reject");
   reject.cidr = "10.65.9.0/24";
   reject.matchOperator = "Equal";
-  auto acceptOutside = rule("Accept");
-  acceptOutside.cidr = "192.168.0.0/16";
-  acceptOutside.matchOperator = "In";
-  acceptOutside.operations = {{model::BGPFilterAddCommunity{"65000:5"}, {}, {}},
+  auto rejectDefault = rule("Reject");
+  rejectDefault.cidr = "0.0.0.0/0";
+  rejectDefault.matchOperator = "Equal";
+  auto acceptPrivate = rule("Accept");
+  acceptPrivate.cidr = "192.168.0.0/16";
+  acceptPrivate.matchOperator = "In";
+  acceptPrivate.operations = {{model::BGPFilterAddCommunity{"65000:5"}, {}, {}},
                               {{}, {}, model::BGPFilterSetPriority{300}}};
-  config.policies["f"] = filterOf({reject, acceptOutside}, {});
+  model::BGPFilterSpec spec;
+  spec.importV4 = {reject, rejectDefault, acceptPrivate};
+  auto acceptLinkLocal = rule("Accept");
+  acceptLinkLocal.cidr = "fe80::/10";
+  acceptLinkLocal.matchOperator = "In";
+  auto rejectDoc = rule("Reject");
+  rejectDoc.cidr = "2001:db8:66::/48";
+  rejectDoc.matchOperator = "In";
+  spec.importV6 = {acceptLinkLocal, rejectDoc};
+  config.policies["f"] = *compileFilter(spec);
+
+  struct Case {
+    const char* name;
+    std::vector<std::string> filters;
+    const char* prefix;
+    bool imported;
+    std::optional<std::uint32_t> priority = std::nullopt;
+  };
+  const std::vector<Case> cases{
+      {"no filter: inside a pool", {}, "10.65.9.0/24", true},
+      {"no filter: outside every pool", {}, "198.51.100.0/24", true},
+      {"no filter: a default route", {}, "0.0.0.0/0", true},
+      {"no filter: an IPv6 default route", {}, "::/0", true},
+      {"no filter: an IPv6 prefix outside every pool", {}, "2001:db8:100::/48", true},
+      {"no filter: 169.254.0.0/16 is unicast to BIRD", {}, "169.254.0.0/16", true},
+      {"no filter: an IPv6 link-local prefix never", {}, "fe80::/64", false},
+      {"no filter: loopback never", {}, "127.0.0.0/8", false},
+      {"no filter: multicast never", {}, "224.0.0.0/4", false},
+      {"a filter naming nothing known: as no filter", {"missing"}, "172.16.0.0/24", true},
+      {"filtered: rejected inside a pool", {"f"}, "10.65.9.0/24", false},
+      {"filtered: a default route rejected", {"f"}, "0.0.0.0/0", false},
+      {"filtered: no rule matches, in a pool", {"f"}, "10.65.8.0/24", true},
+      {"filtered: no rule matches, outside every pool", {"f"}, "172.16.0.0/24", true},
+      {"filtered: accepted with its operations", {"f"}, "192.168.1.0/24", true, 300u},
+      {"filtered: an IPv6 prefix rejected", {"f"}, "2001:db8:66:1::/64", false},
+      {"filtered: the IPv6 default route matches no rule", {"f"}, "::/0", true},
+      {"filtered: an Accept rule cannot bring a link-local prefix in", {"f"}, "fe80::/64", false},
+  };
   PathAttributes attrs;
   attrs.asPath = path({65001});
+  for (const auto& c : cases) {
+    INFO(c.name);
+    const auto outcome = importRoute(config, peerWith(c.filters), 65001, pfx(c.prefix), attrs);
+    CHECK(outcome.attrs.has_value() == c.imported);
+    CHECK(outcome.priority == c.priority);
+    if (c.priority) CHECK(*outcome.attrs->communities == std::vector<std::uint32_t>{stdComm(65000, 5)});
+    if (outcome.attrs && !c.priority) CHECK(*outcome.attrs == attrs);  // taken as sent
+  }
+}
 
-  const auto none = peerWith({});
-  CHECK(importRoute(config, none, 65001, pfx("10.65.9.0/24"), attrs).attrs);
-  CHECK_FALSE(importRoute(config, none, 65001, pfx("192.168.1.0/24"), attrs).attrs);
+TEST_CASE("routableDestination: what BIRD refuses as a route before any filter (rte_validate)") {
+  struct Case {
+    const char* prefix;
+    bool routable;
+  };
+  const std::vector<Case> cases{
+      {"0.0.0.0/0", true},
+      {"0.0.0.0/8", true},
+      {"0.1.0.0/16", false},
+      {"10.0.0.0/8", true},
+      {"100.64.0.0/10", true},
+      {"127.0.0.0/8", false},
+      {"127.0.0.1/32", false},
+      {"169.254.0.0/16", true},
+      {"172.16.0.0/12", true},
+      {"192.168.0.0/16", true},
+      {"198.51.100.0/24", true},
+      {"223.255.255.0/24", true},
+      {"224.0.0.0/4", false},
+      {"239.1.1.1/32", false},
+      {"240.0.0.0/4", false},
+      {"255.255.255.255/32", false},
+      {"::/0", true},
+      {"::/96", true},
+      {"::1/128", false},
+      {"::2/128", false},
+      {"::10.1.0.0/112", true},
+      {"::127.0.0.1/128", false},
+      {"::ffff:10.1.0.0/112", true},
+      {"::ffff:224.0.0.0/100", false},
+      {"0:0:0:1::/64", true},
+      {"::1:0:0:0/128", false},
+      {"2000::/3", true},
+      {"2001:db8::/32", true},
+      {"fc00::/7", true},
+      {"fd65::/48", true},
+      {"fec0::/10", true},
+      {"fe80::/10", false},
+      {"fe80::/64", false},
+      {"febf::/16", false},
+      {"ff00::/8", false},
+      {"ff02::1/128", false},
+      {"ff0e::/16", false},
+  };
+  for (const auto& c : cases) {
+    INFO(c.prefix);
+    CHECK(routableDestination(pfx(c.prefix)) == c.routable);
+  }
+}
 
-  const auto filtered = peerWith({"f"});
-  CHECK_FALSE(importRoute(config, filtered, 65001, pfx("10.65.9.0/24"), attrs).attrs);  // rejected in a pool
-  CHECK(importRoute(config, filtered, 65001, pfx("10.65.8.0/24"), attrs).attrs);        // no match: pool
-  const auto outside = importRoute(config, filtered, 65001, pfx("192.168.1.0/24"), attrs);
-  REQUIRE(outside.attrs);
-  CHECK(*outside.attrs->communities == std::vector<std::uint32_t>{stdComm(65000, 5)});
-  CHECK(outside.priority == 300u);
-  CHECK_FALSE(importRoute(config, filtered, 65001, pfx("172.16.0.0/24"), attrs).attrs);
-  CHECK_FALSE(importRoute(config, peerWith({"missing"}), 65001, pfx("172.16.0.0/24"), attrs).attrs);
+TEST_CASE("installLearnedRoute: a learned route inside a service range stays out of the kernel") {
+  auto config = speakerConfig();
+  config.serviceCidrs = {pfx("10.96.0.0/12"), pfx("fd96::/112")};
+  CHECK_FALSE(installLearnedRoute(config, pfx("10.96.0.0/12")));
+  CHECK_FALSE(installLearnedRoute(config, pfx("10.100.0.10/32")));  // inside
+  CHECK_FALSE(installLearnedRoute(config, pfx("fd96::5/128")));
+  CHECK(installLearnedRoute(config, pfx("10.0.0.0/8")));  // covering, not inside
+  CHECK(installLearnedRoute(config, pfx("0.0.0.0/0")));
+  CHECK(installLearnedRoute(config, pfx("10.65.1.0/26")));
+  CHECK(installLearnedRoute(config, pfx("::/0")));
 }
 
 TEST_CASE("export: default, prefix-advertisement communities, filter bypass, AS path and next hop") {

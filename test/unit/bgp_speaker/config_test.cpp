@@ -1,6 +1,8 @@
 // buildConfig: Calico's rules for AS numbers, the mesh, BGPPeer scopes, route reflectors, blocks.
 #include "config.hpp"
 
+#include "rib/rib.hpp"
+
 #include <catch2/catch.hpp>
 
 using namespace tartan;
@@ -129,6 +131,46 @@ TEST_CASE("the node's blocks come from IPAMBlock affinity and BlockAffinity") {
   snap.blockAffinities = {aff};
   const auto c = buildConfig(snap, "a");
   CHECK(c.blocks == std::vector<Prefix>{*Prefix::parse("10.65.0.0/26"), *Prefix::parse("fd65::/122")});
+}
+
+TEST_CASE("a disabled IPPool keeps its place: its blocks are advertised and its disableBGPExport holds") {
+  // Disabling a pool stops new addresses (IPAM), not the pods already in it: as in Calico's BIRD
+  // config, which never reads `disabled`.
+  ResourceSnapshot snap;
+  snap.nodes = {makeNode("a", "10.0.0.1/24")};
+  model::IPPool old, quiet;
+  old.metadata.name = "old";
+  old.spec.cidr = "10.65.0.0/16";
+  old.spec.disabled = true;
+  quiet.metadata.name = "quiet";
+  quiet.spec.cidr = "10.70.0.0/16";
+  quiet.spec.disabled = true;
+  quiet.spec.disableBGPExport = true;
+  snap.ipPools = {old, quiet};
+  model::IPAMBlock block;
+  block.spec.cidr = "10.65.0.0/26";
+  block.spec.affinity = "host:a";
+  snap.ipamBlocks = {block};
+  const auto c = buildConfig(snap, "a");
+  CHECK(c.blocks == std::vector<Prefix>{*Prefix::parse("10.65.0.0/26")});
+  CHECK(c.pools == std::vector<PoolSpec>{{*Prefix::parse("10.65.0.0/16"), false},
+                                         {*Prefix::parse("10.70.0.0/16"), true}});
+  CHECK(c.warnings.empty());
+
+  // What the export policy makes of it towards an eBGP peer.
+  PathAttributes local;
+  local.origin = Origin::kIgp;
+  local.asPath = AsPath{};
+  local.nextHop = *Address::parse("10.0.0.1");
+  PeerSpec tor;
+  tor.key = "peer/tor/10.0.0.254";
+  PeerInfo torInfo;
+  torInfo.asn = 65001;
+  const ExportCandidate ours{&local, true, std::nullopt};
+  const ExportCandidate learned{&local, false, std::nullopt};
+  CHECK(exportRoute(c, tor, torInfo, *Prefix::parse("10.65.0.0/26"), ours, local));      // our block
+  CHECK(exportRoute(c, tor, torInfo, *Prefix::parse("10.65.0.64/26"), learned, local));  // in the pool
+  CHECK_FALSE(exportRoute(c, tor, torInfo, *Prefix::parse("10.70.0.0/26"), learned, local));
 }
 
 TEST_CASE("BGPFilters are compiled; a peer naming a refused filter is not started") {

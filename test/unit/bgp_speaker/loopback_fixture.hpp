@@ -33,6 +33,24 @@ class LockedTable final : public netlink::RouteTable {
     return std::nullopt;
   }
   bool has(const std::string& prefix) { return find(prefix).has_value(); }
+  // Every route of the prefix, whatever its protocol and metric.
+  std::vector<netlink::Route> findAll(const std::string& prefix) {
+    std::lock_guard lock(mutex_);
+    std::vector<netlink::Route> out;
+    for (const auto& [key, route] : fake_.routes())
+      if (route.dst.toString() == prefix) out.push_back(route);
+    return out;
+  }
+  // Another protocol's route (the kernel's, the agent's, an operator's) comes or goes.
+  void seed(const netlink::Route& route) {
+    std::lock_guard lock(mutex_);
+    fake_.seedRoute(route);
+  }
+  void unseed(const netlink::Route& route) {
+    std::lock_guard lock(mutex_);
+    netlink::RouteChange del{netlink::RouteOp::Delete, route};
+    (void)fake_.applyRoutes({&del, 1});
+  }
   // Every prefix ever deleted, in order.
   std::vector<std::string> deleted() {
     std::lock_guard lock(mutex_);

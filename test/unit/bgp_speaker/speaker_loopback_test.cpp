@@ -125,13 +125,26 @@ TEST_CASE("two speakers over loopback exchange their blocks and install them") {
     CHECK(b.table->find("10.65.2.0/26")->type == netlink::RouteType::Blackhole);
     CHECK(a.table->find("10.65.2.0/26").has_value());
   }
-  SECTION("a prefix outside every pool is not imported") {
+  SECTION(
+      "every prefix the peer sends is imported, in a pool or not, but never over our own block or into a "
+      "service range") {
+    auto ca = nodeConfig("a", "127.0.0.2", "127.0.0.3", portB, "10.65.1.0/26");
+    ca.serviceCidrs = {*Prefix::parse("10.96.0.0/12")};
+    a.speaker->applyConfig(ca);
     auto c = nodeConfig("b", "127.0.0.3", "127.0.0.2", portA, "10.65.2.0/26");
-    c.blocks.push_back(*Prefix::parse("192.168.0.0/24"));
-    c.pools.push_back({*Prefix::parse("192.168.0.0/16"), false});
+    for (const char* p : {"0.0.0.0/0", "192.168.0.0/24", "10.65.1.0/26", "10.65.1.8/29", "10.96.5.0/26"})
+      c.blocks.push_back(*Prefix::parse(p));
     b.speaker->applyConfig(c);
-    REQUIRE(eventually([&] { return a.speaker->report().peers[0].received == 2; }, 10s));
-    CHECK_FALSE(a.table->find("192.168.0.0/24").has_value());
+    REQUIRE(eventually([&] { return a.speaker->report().peers[0].accepted == 6; }, 10s));
+    REQUIRE(eventually([&] { return a.table->has("0.0.0.0/0") && a.table->has("192.168.0.0/24"); }, 10s));
+    CHECK(a.table->find("0.0.0.0/0")->nexthops.at(0).gateway->toString() == "127.0.0.3");
+    CHECK(a.table->find("192.168.0.0/24")->protocol == netlink::kProtocolBgp);
+    // Inside our block (an address b borrowed): installed, more specific than our blackhole.
+    REQUIRE(eventually([&] { return a.table->has("10.65.1.8/29"); }, 10s));
+    // Our block itself: our own route wins, the blackhole stays.
+    CHECK(a.table->find("10.65.1.0/26")->type == netlink::RouteType::Blackhole);
+    // In a service range: imported (the Loc-RIB has it), not installed.
+    CHECK_FALSE(a.table->has("10.96.5.0/26"));
   }
 }
 
