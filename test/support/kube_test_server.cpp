@@ -396,15 +396,18 @@ struct KubeTestServer::Impl {
     const int generation = watchGeneration.load();
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeoutSeconds);
     auto nextBookmark = std::chrono::steady_clock::now() + options.bookmarkInterval;
+    auto cut = [&] {
+      if (!stopping && watchGeneration.load() == generation) return false;
+      // No final chunk, as a connection that breaks; nothing is sent after the cut was asked for.
+      beast::get_lowest_layer(stream).shutdown(tcp::socket::shutdown_both, ec);
+      beast::get_lowest_layer(stream).close(ec);
+      return true;
+    };
     for (;;) {
-      if (stopping || watchGeneration.load() != generation) {
-        // Cut: no final chunk, as a connection that breaks.
-        beast::get_lowest_layer(stream).shutdown(tcp::socket::shutdown_both, ec);
-        beast::get_lowest_layer(stream).close(ec);
-        return;
-      }
+      if (cut()) return;
       if (std::chrono::steady_clock::now() >= deadline) break;
       auto changes = store.changesAfter(r.id(), cursor, std::chrono::milliseconds(100));
+      if (cut()) return;
       if (!changes) {
         send("ERROR", statusBody(410, "Expired", "too old resource version: " + std::to_string(cursor)));
         break;
