@@ -18,6 +18,7 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -80,11 +81,15 @@ class PeerReporter {
       const int client = ::accept4(fd_, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_CLOEXEC);
       if (client < 0) continue;
       char text[INET6_ADDRSTRLEN] = {};
-      if (peer.ss_family == AF_INET)
+      int port = 0;
+      if (peer.ss_family == AF_INET) {
         ::inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&peer)->sin_addr, text, sizeof text);
-      else
+        port = ntohs(reinterpret_cast<sockaddr_in*>(&peer)->sin_port);
+      } else {
         ::inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&peer)->sin6_addr, text, sizeof text);
-      const std::string line = std::string(text) + "\n";
+        port = ntohs(reinterpret_cast<sockaddr_in6*>(&peer)->sin6_port);
+      }
+      const std::string line = std::string(text) + " " + std::to_string(port) + "\n";
       (void)!::send(client, line.data(), line.size(), MSG_NOSIGNAL);
       ::close(client);
     }
@@ -94,8 +99,9 @@ class PeerReporter {
   std::thread thread_;
 };
 
-// Connects from `ns` to `ip` and returns the address the server saw ("" if no connection).
-std::string seenFrom(const tt::NetNamespace& ns, const std::string& ip) {
+// Connects from `ns` to `ip` and returns the address the server saw ("" if no connection), and
+// in `port` the source port it saw.
+std::string seenFrom(const tt::NetNamespace& ns, const std::string& ip, int* port = nullptr) {
   tt::EnterNamespace in(ns);
   sockaddr_storage addr{};
   const socklen_t len = fill(ip, kPort, addr);
@@ -110,7 +116,9 @@ std::string seenFrom(const tt::NetNamespace& ns, const std::string& ip) {
   }
   ::close(fd);
   if (!out.empty() && out.back() == '\n') out.pop_back();
-  return out;
+  const auto space = out.find(' ');
+  if (port != nullptr) *port = space == std::string::npos ? 0 : std::atoi(out.c_str() + space + 1);
+  return out.substr(0, space);
 }
 
 std::string pool(const std::string& name, const std::string& cidr, bool natOutgoing) {
@@ -193,6 +201,35 @@ TEST_CASE("natOutgoing: a pool's traffic to the outside leaves with the node's a
     const std::string nat = node.node.execOrThrow("iptables-save -t nat");
     CHECK(nat.find("-A POSTROUTING -m comment --comment") != std::string::npos);
     CHECK(nat.find("tartan-masq-ipam-pools src") != std::string::npos);
+    CHECK(nat.find("-j MASQUERADE --random-fully") != std::string::npos);  // iptables 1.8, Linux >= 3.14
+    // A hand-flushed NAT chain is put back (nf_tables announces the change).
+    node.node.execOrThrow("iptables -t nat -F tartan-nat-outgoing");
+    CHECK(expectSeen(pod, "198.18.0.2", "198.18.0.1") == "198.18.0.1");
+    CHECK(tt::eventually(
+        [&] {
+          return node.agentLog().find("repaired drift: IPv4 nat chain tartan-nat-outgoing") !=
+                 std::string::npos;
+        },
+        5s));
+  }
+
+  SECTION("natPortRange: masqueraded connections take their source port from the range") {
+    node.apply(
+        "config",
+        std::string("apiVersion: tartan.dev/v1\nkind: AgentConfiguration\nmetadata:\n  name: default\n") +
+            "spec:\n  interfacePrefix: " + tt::AgentNode::kInterfacePrefix +
+            "\n  natPortRange: 40000:40009\n");
+    REQUIRE(tt::eventually(
+        [&] {
+          return node.node.execOrThrow("iptables-save -t nat").find("--to-ports 40000-40009") !=
+                 std::string::npos;
+        },
+        20s));
+    for (int i = 0; i < 5; ++i) {
+      int port = 0;
+      CHECK(seenFrom(pod, "198.18.0.2", &port) == "198.18.0.1");
+      CHECK((port >= 40000 && port <= 40009));
+    }
   }
 
   SECTION("natOutgoingAddress: IPv4 leaves with that address; IPv6 still masquerades") {
