@@ -467,6 +467,12 @@ std::optional<PathAttributes> exportRoute(const SpeakerConfig& config, const Pee
       if (pool.disableBgpExport) return std::nullopt;
       exported = true;
     }
+    // Its calico_aggr: a block of ours is announced whole; a route learned inside one (an address
+    // another node borrowed from it) is installed here but left to that node to announce.
+    if (!best.local && std::any_of(config.blocks.begin(), config.blocks.end(), [&](const Prefix& block) {
+          return block != prefix && within(block, prefix);
+        }))
+      return std::nullopt;
     exported = exported || best.kernel ||
                std::find(config.blocks.begin(), config.blocks.end(), prefix) != config.blocks.end() ||
                (best.local && std::find(config.serviceCidrs.begin(), config.serviceCidrs.end(), prefix) !=

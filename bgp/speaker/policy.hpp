@@ -190,9 +190,10 @@ struct ExportCandidate {
 
 // `out` is what the Rib would send to `to` (RFC 4271 rewriting done). The peer's BGPFilters'
 // export rules decide first (an Accept bypasses the default, as in Calico); without a match the
-// default exports our blocks, the service ranges, the kernel routes the operator chose to announce, and routes inside
-// IP pools without disableBGPExport, with the
-// communities of BGPConfiguration prefix advertisements. Then BGPPeer nextHopMode applies.
+// default exports our blocks, the service ranges, the kernel routes the operator chose to announce,
+// and routes inside IP pools without disableBGPExport (but not a learned route inside one of our
+// blocks: Calico's calico_aggr), with the communities of BGPConfiguration prefix advertisements.
+// Then BGPPeer nextHopMode applies.
 std::optional<PathAttributes> exportRoute(const SpeakerConfig& config, const PeerSpec& to,
                                           const PeerInfo& toInfo, const Prefix& prefix,
                                           const ExportCandidate& best, PathAttributes out);

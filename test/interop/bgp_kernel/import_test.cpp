@@ -5,10 +5,11 @@
 // families. BIRD announces, from static protocols: default routes (0.0.0.0/0, ::/0), prefixes no
 // IP pool covers (198.51.100.0/24, 2001:db8:100::/48), one of each that tartan's BGPFilter rejects
 // on import (203.0.113.0/24, 2001:db8:66::/48), and the subnet of the link between them
-// (10.99.0.0/24), for which tartan's kernel already has its connected route. Calico imports all
-// of it but what a filter rejects; its kernel keeps its own routes. Tartan's only IP pools are
-// disabled (10.65.0.0/16, fd65::/48): the node's blocks in them are still announced, and BIRD
-// installs them in its kernel.
+// (10.99.0.0/24), for which tartan's kernel already has its connected route, and tartan's block
+// 10.65.2.0/26 with a part of it, 10.65.2.8/29 (as a node that borrowed addresses from it would).
+// Calico imports all of it but what a filter rejects; its kernel keeps its own routes and the
+// block's blackhole. Tartan's only IP pools are disabled (10.65.0.0/16, fd65::/48): the node's
+// blocks in them are still announced, and BIRD installs 10.65.1.0/26 and fd65::/122 in its kernel.
 #include "interop/bgp/harness.hpp"
 
 #include <catch2/catch.hpp>
@@ -31,7 +32,8 @@ std::string torConfig() {
          "protocol kernel k4 { ipv4 { import none; export where source = RTS_BGP; }; }\n"
          "protocol kernel k6 { ipv6 { import none; export where source = RTS_BGP; }; }\n"
          "protocol static s4 { ipv4; route 0.0.0.0/0 blackhole; route 198.51.100.0/24 blackhole;\n"
-         "  route 203.0.113.0/24 blackhole; route 10.99.0.0/24 blackhole; }\n"
+         "  route 203.0.113.0/24 blackhole; route 10.99.0.0/24 blackhole;\n"
+         "  route 10.65.2.0/26 blackhole; route 10.65.2.8/29 blackhole; }\n"
          "protocol static s6 { ipv6; route ::/0 blackhole; route 2001:db8:100::/48 blackhole;\n"
          "  route 2001:db8:66::/48 blackhole; }\n"
          "protocol bgp t4 {\n" +
@@ -84,8 +86,9 @@ TEST_CASE(
   writeResources(lab.dir_ / "store",
                  {bgpConfiguration(kTartanAs, false), node("node1", "10.99.0.1/24", "fd99::1/64"),
                   disabledPool("old4", "10.65.0.0/16"), disabledPool("old6", "fd65::/48"),
-                  ipamBlock("10.65.1.0/26", "node1"), ipamBlock("fd65::/122", "node1"), importFilter(),
-                  filteredPeer("tor4", "10.99.0.2"), filteredPeer("tor6", "fd99::2")});
+                  ipamBlock("10.65.1.0/26", "node1"), ipamBlock("10.65.2.0/26", "node1"),
+                  ipamBlock("fd65::/122", "node1"), importFilter(), filteredPeer("tor4", "10.99.0.2"),
+                  filteredPeer("tor6", "fd99::2")});
   lab.startBird(torConfig());
   lab.startTartan();
   LAB_REQUIRE(lab, eventually([&] { return lab.birdEstablished("t4") && lab.birdEstablished("t6"); }, 30s));
@@ -125,6 +128,11 @@ TEST_CASE(
   CHECK_FALSE(contains(link, "proto 117"));
   CHECK(contains(lab.tartan_->log(), "fib: 10.99.0.0/24 not installed"));
   CHECK(lab.birdEstablished("t4"));
+  // Tartan's own block announced by BIRD: the blackhole stays, alone; a part of it is installed.
+  CHECK(eventually([&] { return installed("10.65.2.8/29", false); }, 10s));
+  const auto block = routeIn(lab.tartanNs_, "10.65.2.0/26");
+  CHECK(contains(block, "blackhole"));
+  CHECK(countOf(block, "10.65.2.0/26") == 1);
   // Exactly one default route per family: ours.
   CHECK(countOf(routeIn(lab.tartanNs_, "default"), "default") == 1);
   CHECK(countOf(routeIn(lab.tartanNs_, "default", true), "default") == 1);

@@ -577,6 +577,18 @@ TEST_CASE("export: default, prefix-advertisement communities, filter bypass, AS 
         exportRoute(config, peerWith({}), ebgp, pfx("10.70.1.0/26"), block, out));  // disableBGPExport
     CHECK_FALSE(exportRoute(config, peerWith({}), ebgp, pfx("172.16.0.0/24"), block, out));  // no pool
   }
+  SECTION("a route learned inside one of our blocks is not exported; our block and other nodes' are") {
+    const ExportCandidate learned{&loc, false, std::nullopt};
+    CHECK_FALSE(exportRoute(config, peerWith({}), ebgp, pfx("10.65.1.8/29"), learned, out));  // borrowed
+    CHECK_FALSE(exportRoute(config, peerWith({}), ebgp, pfx("10.65.1.5/32"), learned, out));
+    CHECK(exportRoute(config, peerWith({}), ebgp, pfx("10.65.1.0/26"), learned, out));  // the block itself
+    CHECK(exportRoute(config, peerWith({}), ebgp, pfx("10.65.2.0/26"), learned, out));  // another node's
+    CHECK(exportRoute(config, peerWith({}), ebgp, pfx("10.65.1.8/29"), block, out));    // ours, announced
+    // A BGPFilter's Accept still bypasses the default.
+    auto accept = rule("Accept");
+    config.policies["f"] = filterOf({}, {accept});
+    CHECK(exportRoute(config, peerWith({"f"}), ebgp, pfx("10.65.1.8/29"), learned, out));
+  }
   SECTION("the default exports the service ranges we originate, not the same prefix learned") {
     config.serviceCidrs = {pfx("10.96.0.0/12")};
     CHECK(exportRoute(config, peerWith({}), ebgp, pfx("10.96.0.0/12"), block, out));
