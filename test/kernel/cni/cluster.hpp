@@ -49,11 +49,13 @@ inline std::string plugin() {
   return std::string(dir != nullptr ? dir : ".") + "/src/cni/tartan-cni";
 }
 
-// A temporary folder, removed with everything in it.
+// A temporary folder, removed with everything in it. On tmpfs when there is one: the file store
+// fsyncs every document, and a hundred plugins at once should wait for the plugin, not the disk.
 struct TempDir {
   fs::path path;
   TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "tartan-cni-XXXXXX").string();
+    const fs::path base = fs::is_directory("/dev/shm") ? fs::path("/dev/shm") : fs::temp_directory_path();
+    std::string tmpl = (base / "tartan-cni-XXXXXX").string();
     REQUIRE(mkdtemp(tmpl.data()) != nullptr);
     path = tmpl;
   }

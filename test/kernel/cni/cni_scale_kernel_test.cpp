@@ -4,6 +4,9 @@
 // DELs leave no veth, allocation, route or endpoint.
 #include "cluster.hpp"
 
+#include <chrono>
+#include <iostream>
+
 using namespace cni_kernel;
 
 TEST_CASE("100 ADDs at once get 100 distinct addresses; 100 DELs at once leave nothing") {
@@ -17,7 +20,13 @@ TEST_CASE("100 ADDs at once get 100 distinct addresses; 100 DELs at once leave n
     calls.push_back({"ctr-" + std::to_string(i), pods.back()->path(), "many-" + std::to_string(i)});
   }
   const std::string conf = cluster.conf();
+  using Clock = std::chrono::steady_clock;
+  auto seconds = [](Clock::time_point since) {
+    return std::chrono::duration<double>(Clock::now() - since).count();
+  };
+  const auto addStart = Clock::now();
   auto added = cluster.runAll("ADD", calls, conf);
+  const double addSeconds = seconds(addStart);
   std::set<std::string> addresses;
   int failed = 0;
   for (const auto& outcome : added) {
@@ -45,7 +54,12 @@ TEST_CASE("100 ADDs at once get 100 distinct addresses; 100 DELs at once leave n
   }
   CHECK(tcpReaches(*pods[0], *pods[kPods - 1], addressOf(added[kPods - 1].output(), '4'), 8080));
 
-  for (const auto& outcome : cluster.runAll("DEL", calls, conf)) {
+  const auto delStart = Clock::now();
+  auto deleted = cluster.runAll("DEL", calls, conf);
+  // Reported, never asserted: how long the runtime waited for all of them.
+  std::cerr << "kernel_cni_scale: " << kPods << " ADDs at once took " << addSeconds << " s, " << kPods
+            << " DELs at once " << seconds(delStart) << " s\n";
+  for (const auto& outcome : deleted) {
     INFO(outcome);
     CHECK(outcome.exitCode == 0);
   }
