@@ -167,6 +167,14 @@ Result<void> Driver::State::readBack(Family& f) {
   ++stats.readBacks;
   for (Table* table : f.tables()) {
     auto text = runner->save(f.family, table->name());
+    if (!text && table == &f.nat && pools.sets(f.family).masq.empty()) {
+      // A kernel without NAT support can still be policed: while no pool of this family
+      // masquerades there is nothing of ours to find in a nat table it cannot show.
+      log->debug("{} nat table not readable ({}); no pool masquerades, so nothing to take over",
+                 f.family == IpFamily::kV4 ? "IPv4" : "IPv6", text.error().toString());
+      table->setProgrammed(SavedTable{});
+      continue;
+    }
     if (!text) return text.error();
     auto parsed = parseIptablesSave(*text);
     if (!parsed) return parsed.error();

@@ -45,6 +45,8 @@ class FakeKernel {
   std::string refuseToken;
   // Whether MASQUERADE and SNAT take --random-fully (RestoreRunner::supportsRandomFully).
   bool randomFully = false;
+  // Tables iptables-save cannot show, as on a kernel without that table's support ("nat").
+  std::set<std::string> unreadableTables;
   struct SetOps {
     int creates = 0, destroys = 0, adds = 0, dels = 0, swaps = 0;
   } setOps;
@@ -182,6 +184,9 @@ class FakeKernel {
    public:
     explicit Runner(FakeKernel& kernel) : kernel_(kernel) {}
     Result<std::string> save(dpi::IpFamily family, std::string_view table) override {
+      if (kernel_.unreadableTables.count(std::string(table)) != 0)
+        return makeError("fake iptables-save", std::string(table),
+                         "Table does not exist (do you need to insmod?)");
       return Result<std::string>(boost::system::in_place_value, kernel_.save(family, std::string(table)));
     }
     Result<void> restore(dpi::IpFamily family, std::string_view input) override {

@@ -317,3 +317,16 @@ TEST_CASE("--random-fully is used where the runner says it is supported", "[nat]
   h.applyOk();
   CHECK(h.rules(IpFamily::kV4, "tartan-nat-outgoing").back().ends_with("-j MASQUERADE --random-fully"));
 }
+
+TEST_CASE("a kernel without a nat table is still policed while no pool masquerades", "[nat][driver]") {
+  Harness h;
+  h.kernel.unreadableTables = {"nat"};
+  h.send({pool("internal", "10.66.0.0/16", false), tt::inSync()});
+  h.applyOk();
+  CHECK(h.kernel.restoreInputs.size() == 2);  // the filter, raw and mangle tables of each family
+  // A pool that masquerades needs the nat table: the apply fails, and says why.
+  h.send({pool("internal", "10.66.0.0/16", true)});
+  auto refreshed = h.driver->refresh();
+  REQUIRE_FALSE(refreshed.has_value());
+  CHECK(refreshed.error().toString().find("Table does not exist") != std::string::npos);
+}

@@ -5,7 +5,8 @@
 // IPv6. Messages only update the driver's model; apply(), called after each batch, renders what
 // changed and writes the difference:
 //   1. IP sets that rules will use are created and filled (libipset deltas);
-//   2. one `iptables-restore --noflush` transaction per table and family (raw, mangle, filter),
+//   2. one `iptables-restore --noflush` transaction per family, covering the raw, mangle, nat
+//      (outgoing NAT for IP pools, see render.hpp) and filter tables,
 //      rewriting only chains whose rule hashes changed;
 //   3. IP sets no rule uses any more are destroyed.
 // Nothing is written before InSync. The first apply after InSync reads the kernel back and takes
