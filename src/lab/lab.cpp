@@ -264,13 +264,14 @@ Result<void> writeResources(const std::string& dir, const std::vector<model::Res
   auto store = datastore::open(datastoreSpec(dir));
   if (!store) return store.error().error;
   std::vector<datastore::Op> ops;
+  ops.reserve(resources.size());
   for (const auto& r : resources) ops.push_back(datastore::Op::apply(syncer::keyOf(r), model::encodeYaml(r)));
   auto done = (*store)->transaction(ops);
   if (!done) return done.error().error;
   return {};
 }
 
-Tools findTools(std::string agentOverride, std::string ctlOverride) {
+Tools findTools(const std::string& agentOverride, const std::string& ctlOverride) {
   Tools tools;
   tools.agent = findBinary("tartan-agent", agentOverride, "TARTAN_AGENT", {".", "../agent", "../src/agent"});
   tools.bgpd = findBinary("tartan-bgpd", "", "TARTAN_BGPD", {".", "../../bgp/speaker", "../bgp/speaker"});
@@ -485,13 +486,14 @@ Result<StatusReport> status(const std::string& stateDir, const Tools& tools) {
     const auto peers = nodePeers(ctl, node, &text);
     const bool up = established(peers, expectedSessions(d, node));
     report.allEstablished = report.allEstablished && up;
-    report.text += "== node " + name + " (" + node.value("ipv4", "") + " " + node.value("ipv6", "") +
-                   ", AS " + std::to_string(node.value("asNumber", 0u)) + "): agent " +
-                   (readiness == 200 ? "ready"
-                    : readiness == 0 ? "not answering"
-                                     : "not ready") +
-                   ", " + (up ? "every BGP session Established" : "BGP sessions not all Established") + "\n" +
-                   text;
+    const char* agent = readiness == 200 ? "ready" : readiness == 0 ? "not answering" : "not ready";
+    report.text.append("== node ").append(name).append(" (").append(node.value("ipv4", "")).append(" ");
+    report.text.append(node.value("ipv6", ""))
+        .append(", AS ")
+        .append(std::to_string(node.value("asNumber", 0U)));
+    report.text.append("): agent ").append(agent).append(", ");
+    report.text.append(up ? "every BGP session Established\n" : "BGP sessions not all Established\n")
+        .append(text);
     if (!text.empty() && text.back() != '\n') report.text += "\n";
     report.text += "\n";
   }
@@ -513,6 +515,7 @@ int applyManifests(const std::string& stateDir, const Tools& tools, const std::v
     std::vector<std::string> argv{tools.tartanctl, "--datastore", datastoreSpec(stateDir), "apply"};
     argv.insert(argv.end(), args.begin(), args.end());
     std::vector<char*> c;
+    c.reserve(argv.size() + 1);
     for (auto& a : argv) c.push_back(a.data());
     c.push_back(nullptr);
     ::execv(c[0], c.data());

@@ -42,7 +42,7 @@ struct Tools {
 
 // Finds the binaries: explicit paths, $TARTAN_AGENT / $TARTAN_BGPD / $TARTAN_CNI / $TARTAN_CTL,
 // beside this executable (or in the build tree's sibling folders), then $PATH.
-Tools findTools(std::string agentOverride, std::string ctlOverride);
+Tools findTools(const std::string& agentOverride, const std::string& ctlOverride);
 
 std::string defaultStateDir(const std::string& labName);  // /run/tartan-lab/<name>
 

@@ -112,7 +112,7 @@ class Parser {
     for (const auto& entry : map) {
       const std::string key = entry.first.Scalar();
       if (std::find(allowed.begin(), allowed.end(), key) == allowed.end())
-        error(entry.first, field.empty() ? key : field + "." + key, "unknown field");
+        error(entry.first, field.empty() ? key : std::string(field).append(".").append(key), "unknown field");
     }
     return true;
   }
@@ -174,7 +174,7 @@ class Parser {
     for (const auto& entry : node) {
       const std::string key = entry.first.Scalar();
       if (!entry.second.IsScalar()) {
-        error(entry.second, field + "." + key, "a label value must be a string");
+        error(entry.second, std::string(field).append(".").append(key), "a label value must be a string");
         continue;
       }
       out[key] = entry.second.Scalar();

@@ -38,8 +38,7 @@ int fail(const tartan::Error& error) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  std::signal(SIGPIPE, SIG_IGN);  // a plugin that exits before reading its configuration
+int run(int argc, char** argv) {
   CLI::App app{"tartan-lab: a Tartan cluster as network namespaces on this machine", "tartan-lab"};
   app.require_subcommand(1);
   std::string stateDir, agentPath, ctlPath, labName, nodeName;
@@ -221,4 +220,15 @@ int main(int argc, char** argv) {
     return 0;
   }
   return 0;
+}
+
+// A state file edited or cut short by hand can hold the wrong types: a clear error, not an abort.
+int main(int argc, char** argv) {
+  std::signal(SIGPIPE, SIG_IGN);  // a plugin that exits before reading its configuration
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "tartan-lab: " << e.what() << "\n";
+    return 1;
+  }
 }

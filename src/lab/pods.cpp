@@ -42,7 +42,7 @@ Result<std::string> findPlugin(const std::string& type, const std::string& path)
     const auto colon = path.find(':', start);
     const std::string dir =
         path.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
-    const std::string candidate = dir + "/" + type;
+    const std::string candidate = std::string(dir).append("/").append(type);
     if (!dir.empty() && ::access(candidate.c_str(), X_OK) == 0)
       return Result<std::string>(boost::system::in_place_value, candidate);
     if (colon == std::string::npos) break;

@@ -309,6 +309,7 @@ std::string renderFamilyTable(const std::vector<ProbeCell>& cells) {
   size_t first = std::string("FROM \\ TO").size();
   for (const auto& r : rows) first = std::max(first, r.size());
   std::vector<size_t> widths;
+  widths.reserve(columns.size());
   for (const auto& col : columns) widths.push_back(std::max<size_t>(col.size(), 7));
   std::ostringstream out;
   auto pad = [&](const std::string& s, size_t w) {

@@ -112,7 +112,7 @@ struct Lab {
 
 std::string describe(const Matrix& m) {
   std::string out;
-  for (const auto& [cell, verdict] : m) out += cell + " = " + verdict + "\n";
+  for (const auto& [cell, verdict] : m) out.append(cell).append(" = ").append(verdict).append("\n");
   return out;
 }
 
@@ -173,9 +173,9 @@ TEST_CASE(
     for (const auto& p : state["pods"]) {
       const std::string ip = p["ip"];
       const std::string via = "via " + nodeAddress[p["node"]] + " on fabric";
-      CHECK(tt::eventually(
-          [&] { return has(tt::shell("birdc -s " + ctl + " show route for " + ip + " all").output, via); },
-          20s));
+      const std::string showRoute =
+          std::string("birdc -s ").append(ctl).append(" show route for ").append(ip).append(" all");
+      CHECK(tt::eventually([&] { return has(tt::shell(showRoute).output, via); }, 20s));
       const auto route = tt::shell("ip -n tl-" + lab.name + "-outside route get " + ip + " 2>&1");
       CHECK(route.exitCode != 0);
     }
