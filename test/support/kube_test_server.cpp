@@ -257,6 +257,60 @@ struct KubeTestServer::Impl {
     return {{"kind", "APIGroup"}, {"apiVersion", "v1"}, {"name", name}, {"versions", list}, {"preferredVersion", list[0]}};
   }
 
+  // OpenAPI v3, only as far as kubectl reads it: the root names a document per group/version,
+  // and each document has the PATCH operation of every kind with its fieldValidation parameter,
+  // which tells kubectl to have the server validate (see strictProblem) instead of downloading
+  // schemas. No schemas are served.
+  Json openApiRoot() {
+    Json paths = Json::object();
+    for (const ApiResource& r : store.resources()) {
+      const std::string gv = r.group.empty() ? "api/" + r.version : "apis/" + r.group + "/" + r.version;
+      paths[gv] = {{"serverRelativeURL", "/openapi/v3/" + gv + "?hash=" + std::to_string(store.revision())}};
+    }
+    return {{"paths", paths}};
+  }
+
+  Json openApiGroupVersion(const std::string& gv) {
+    Json paths = Json::object();
+    for (const ApiResource& r : store.resources()) {
+      const std::string mine = r.group.empty() ? "api/" + r.version : "apis/" + r.group + "/" + r.version;
+      if (mine != gv) continue;
+      const std::string item = "/" + gv + (r.namespaced ? "/namespaces/{namespace}/" : "/") + r.plural + "/{name}";
+      paths[item] = {{"patch",
+                      {{"x-kubernetes-group-version-kind", {{"group", r.group}, {"version", r.version}, {"kind", r.kind}}},
+                       {"parameters", {{{"name", "fieldValidation"}, {"in", "query"}, {"schema", {{"type", "string"}}}}}},
+                       {"responses", {{"200", {{"description", "OK"}}}}}}}};
+    }
+    if (paths.empty()) return nullptr;
+    return {{"openapi", "3.0.0"}, {"info", {{"title", "Kubernetes"}, {"version", "v1.32.0"}}}, {"paths", paths}};
+  }
+
+  // fieldValidation=Strict, as far as this fake knows the schema: the top level of every kind and
+  // ObjectMeta. An unknown field there is refused as the API server refuses it.
+  static std::optional<std::string> strictProblem(const ApiResource& r, const Json& object) {
+    if (!object.is_object()) return std::nullopt;
+    static const std::set<std::string> top = {"apiVersion", "kind", "metadata", "spec", "status"};
+    static const std::map<std::string, std::set<std::string>> extra = {
+        {"ServiceAccount", {"secrets", "imagePullSecrets", "automountServiceAccountToken"}},
+        {"EndpointSlice", {"addressType", "endpoints", "ports"}}};
+    static const std::set<std::string> objectMeta = {
+        "name", "generateName", "namespace", "uid", "resourceVersion", "generation", "creationTimestamp",
+        "deletionTimestamp", "deletionGracePeriodSeconds", "labels", "annotations", "ownerReferences",
+        "finalizers", "managedFields", "selfLink"};
+    for (const auto& [key, value] : object.items()) {
+      auto kindExtra = extra.find(r.kind);
+      if (!top.count(key) && (kindExtra == extra.end() || !kindExtra->second.count(key))) {
+        return "strict decoding error: unknown field \"" + key + "\"";
+      }
+    }
+    if (object.contains("metadata") && object["metadata"].is_object()) {
+      for (const auto& [key, value] : object["metadata"].items()) {
+        if (!objectMeta.count(key)) return "strict decoding error: unknown field \"metadata." + key + "\"";
+      }
+    }
+    return std::nullopt;
+  }
+
   // False when the connection must close.
   bool handle(Stream& stream, const http::request<http::string_body>& req) {
     const std::string target(req.target());
@@ -281,6 +335,14 @@ struct KubeTestServer::Impl {
                        {{{"clientCIDR", "0.0.0.0/0"}, {"serverAddress", "127.0.0.1:" + std::to_string(port)}}}}});
     }
     if (path == "/apis") return respond(stream, req, 200, groupList());
+    if (path == "/openapi/v3") return respond(stream, req, 200, openApiRoot());
+    if (path.rfind("/openapi/v3/", 0) == 0) {
+      Json doc = openApiGroupVersion(path.substr(std::string("/openapi/v3/").size()));
+      if (doc.is_null()) {
+        return respond(stream, req, 404, statusBody(404, "NotFound", "the server could not find the requested resource"));
+      }
+      return respond(stream, req, 200, doc);
+    }
     if (path == "/api/v1") return respond(stream, req, 200, resourceList("v1"));
     std::vector<std::string> parts = split(path.substr(1), '/');
     if (!parts.empty() && parts.back().empty()) parts.pop_back();
@@ -326,6 +388,9 @@ struct KubeTestServer::Impl {
     const bool status = rest.size() == 3;
     Json body = Json::parse(req.body().empty() ? "null" : req.body(), nullptr, false);
     if (body.is_discarded()) return respond(stream, req, 400, statusBody(400, "BadRequest", "the body is not JSON"));
+    if (query["fieldValidation"] == "Strict" && (method == "POST" || method == "PUT")) {
+      if (auto problem = strictProblem(*r, body)) return respond(stream, req, 400, statusBody(400, "BadRequest", *problem));
+    }
     ApiOutcome out;
     if (method == "GET" && name.empty()) {
       Selector selector{query["labelSelector"], query["fieldSelector"]};

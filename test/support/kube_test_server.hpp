@@ -4,9 +4,11 @@
 // no API server runs here. It serves, over TLS with a CA the test makes (kube_test_pki.hpp) on
 // 127.0.0.1 port 0, with bearer tokens or client certificates:
 // - discovery as kubectl needs it: /version, /api, /apis, /api/v1, /apis/<group>[/<version>]
-//   (resource lists with verbs, short names, status subresources); /openapi/v2 and /openapi/v3
-//   answer 404, as a server without OpenAPI does, so kubectl validates on the server
-//   (fieldValidation) or skips its client-side schema;
+//   (resource lists with verbs, short names, status subresources), and of OpenAPI v3 only what
+//   `kubectl apply` reads to choose server-side validation: each kind's PATCH operation with its
+//   fieldValidation parameter. kubectl then sends fieldValidation=Strict and downloads no schema;
+//   the fake checks what it knows of the schema (the top level and metadata) and refuses unknown
+//   fields there. /openapi/v2 is 404;
 // - namespaces, pods, services, serviceaccounts, nodes, discovery.k8s.io/v1 endpointslices,
 //   networking.k8s.io/v1 networkpolicies, apiextensions.k8s.io/v1 customresourcedefinitions
 //   (creating one serves its group, version and kind);
