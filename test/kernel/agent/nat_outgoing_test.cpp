@@ -213,6 +213,16 @@ TEST_CASE("natOutgoing: a pool's traffic to the outside leaves with the node's a
         5s));
   }
 
+  SECTION("a disabled pool still masquerades: its pods keep reaching the outside") {
+    // From a pool that does not masquerade to a disabled one that does, so the change is seen.
+    node.apply("pool-off", pool("v4", "10.65.0.0/16", false));
+    REQUIRE(expectSeen(pod, "198.18.0.2", "10.65.0.5") == "10.65.0.5");
+    node.apply("pool-disabled", pool("v4", "10.65.0.0/16", true) + "  disabled: true\n");
+    REQUIRE(node.ctl("get ippool v4 -o yaml").output.find("disabled: true") != std::string::npos);
+    CHECK(expectSeen(pod, "198.18.0.2", "198.18.0.1") == "198.18.0.1");
+    CHECK(expectSeen(pod, "10.70.0.9", "10.65.0.5") == "10.65.0.5");
+  }
+
   SECTION("natPortRange: masqueraded connections take their source port from the range") {
     node.apply(
         "config",
