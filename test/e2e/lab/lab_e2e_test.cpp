@@ -3,10 +3,10 @@
 // top-of-rack router; an outside network with no route to the pods) comes up with every BGP
 // session Established and the ToR holding every node's block; every cell of the matrix (every one
 // crosses nodes) is open over IPv4 and IPv6; each pod reaches the outside, which sees the node's
-// address (natOutgoing), not the pod's; the example policies close exactly the cells they should;
-// a pod deleted leaves nothing behind and, added again, works again; a bgpd restarted comes back
-// Established; down leaves nothing.
-// The lab gets a name of its own per run (with the PID), so it never meets a lab someone else has up.
+// address (natOutgoing), not the pod's, and with natOutgoing off gets no answer; the example policies close
+// exactly the cells they should; a pod deleted leaves nothing behind and, added again, works again; a bgpd
+// restarted comes back Established; down leaves nothing. The lab gets a name of its own per run (with the
+// PID), so it never meets a lab someone else has up.
 #include "support/eventually.hpp"
 #include "support/netns.hpp"
 
@@ -190,6 +190,28 @@ TEST_CASE(
     const Matrix outside = lab.awaitMatrix(lab.expectedOutside(), "--outside", 20s);
     INFO("outside:\n" << describe(outside) << lab.logs("agent-node-1.log"));
     CHECK(outside == lab.expectedOutside());
+
+    // Without natOutgoing the outside cannot answer: it has no route to the pods. The pools'
+    // natOutgoing turned off and on again through tartanctl.
+    const std::string ctlCmd = env("TARTAN_BINARY_DIR") +
+                               "/src/cli/tartanctl --datastore file:" + lab.stateDir +
+                               "/datastore patch ippool ";
+    auto setNat = [&](const char* on) {
+      for (const char* pool : {"default-ipv4-ippool", "default-ipv6-ippool"}) {
+        const auto patched =
+            tt::shell(ctlCmd + pool + " -p '{\"spec\":{\"natOutgoing\":" + std::string(on) + "}}' 2>&1");
+        INFO(patched.output);
+        REQUIRE(patched.exitCode == 0);
+      }
+    };
+    setNat("false");
+    Matrix unanswered = lab.expectedOutside();
+    for (auto& [cell, verdict] : unanswered) verdict = "denied ";
+    const Matrix withoutNat = lab.awaitMatrix(unanswered, "--outside", 20s);
+    INFO("outside without natOutgoing:\n" << describe(withoutNat));
+    CHECK(withoutNat == unanswered);
+    setNat("true");
+    CHECK(lab.awaitMatrix(lab.expectedOutside(), "--outside", 20s) == lab.expectedOutside());
 
     const auto applied =
         tt::shell(lab.cmd("apply " + lab.name + " -f " + lab.source + "/examples/policy/ 2>&1"));
