@@ -100,6 +100,7 @@ std::vector<double> runAll(const tt::NetNamespace& node, const Plugin& plugin, c
           "CNI_ARGS=IgnoreUnknown=1;K8S_POD_NAMESPACE=" + std::string(kPodNamespace) +
               ";K8S_POD_NAME=" + call.pod + ";K8S_POD_INFRA_CONTAINER_ID=" + call.containerID};
       std::vector<char*> envp;
+      envp.reserve(env.size() + 1);
       for (auto& e : env) envp.push_back(e.data());
       envp.push_back(nullptr);
       const std::string out = (scratch / ("out-" + std::to_string(i))).string();
@@ -171,7 +172,8 @@ void measure(const tt::NetNamespace& node, const Plugin& plugin, const std::vect
     append(into.addOne, runAll(node, plugin, "ADD", {pod}, scratch));
     append(into.delOne, runAll(node, plugin, "DEL", {pod}, scratch));
   }
-  const std::vector<Call> batch(pods.begin(), pods.begin() + std::min<size_t>(parallel, pods.size()));
+  const std::vector<Call> batch(pods.begin(),
+                                pods.begin() + std::min<std::ptrdiff_t>(parallel, std::ssize(pods)));
   for (int r = 0; r < rounds; ++r) {
     append(into.addMany, runAll(node, plugin, "ADD", batch, scratch));
     append(into.delMany, runAll(node, plugin, "DEL", batch, scratch));
@@ -323,7 +325,7 @@ spec:
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
   int pods = 40, parallel = 20, rounds = 3, policyPods = 20;
   for (int i = 1; i < argc; ++i) {
     auto next = [&](int& into) {
@@ -353,16 +355,12 @@ int main(int argc, char** argv) {
   out["rounds"] = rounds;
   out["note"] =
       "latencies from each plugin process's spawn to its exit; baseline: Debian's ptp + host-local doing the "
-      "same "
-      "job in the same run; ratios are tartan-cni over the baseline. Pod start to policy: from ADD's return "
-      "to the "
-      "first filter-table listing that names the pod's host veth (resolution: one_listing_ms)";
-  try {
-    out["run"] = run(pods, parallel, rounds, policyPods);
-  } catch (const std::exception& e) {
-    std::cerr << "bench_cni: " << e.what() << "\n";
-    return 1;
-  }
+      "same job in the same run; ratios are tartan-cni over the baseline. Pod start to policy: from ADD's "
+      "return to the first filter-table listing that names the pod's host veth (resolution: one_listing_ms)";
+  out["run"] = run(pods, parallel, rounds, policyPods);
   std::cout << out.dump(2) << std::endl;
   return 0;
+} catch (const std::exception& e) {
+  std::cerr << "bench_cni: " << e.what() << "\n";
+  return 1;
 }

@@ -169,7 +169,7 @@ TEST_CASE(
 
   SECTION("tuning: its sysctls in the pod, tartan-cni's MTU on both ends") {
     CHECK(server.execOrThrow("sysctl -n net.core.somaxconn").rfind("517", 0) == 0);
-    CHECK(server.execOrThrow("sysctl -n net.ipv4.conf.eth0.accept_local").rfind("1", 0) == 0);
+    CHECK(server.execOrThrow("sysctl -n net.ipv4.conf.eth0.accept_local").rfind('1', 0) == 0);
     CHECK(client.execOrThrow("sysctl -n net.core.somaxconn").rfind("517", 0) == 0);
     CHECK(server.execOrThrow("ip link show dev eth0").find("mtu 1400") != std::string::npos);
     CHECK(cluster.node.execOrThrow("ip link show dev " + veth).find("mtu 1400") != std::string::npos);
