@@ -17,12 +17,37 @@ namespace {
 // A string result (a std::string also converts to Error, so it is named as the value).
 Result<std::string> ok(std::string text) { return Result<std::string>(boost::system::in_place_value, std::move(text)); }
 
+// What a person typed, fit for a one-line message: control characters escaped, long text cut.
+std::string printable(std::string_view text) {
+  std::string out;
+  for (unsigned char c : text.substr(0, 200)) {
+    if (c < 0x20 || c == 0x7f) {
+      static const char* hex = "0123456789abcdef";
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return text.size() > 200 ? out + "..." : out;
+}
+
+// Certificates, keys and tokens are small: a file that is not a regular file (a device, a fifo)
+// or is larger than this is refused rather than read.
+constexpr std::uintmax_t kFileLimit = 1 << 20;
+
 Result<std::string> readFile(const std::string& path, const std::string& where, const std::string& field) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return makeError(where, field, "cannot read " + printable(path));
+  if (std::filesystem::file_size(path, ec) > kFileLimit || ec) {
+    return makeError(where, field, printable(path) + " is larger than 1 MiB");
+  }
   std::ifstream in(path, std::ios::binary);
-  if (!in) return makeError(where, field, "cannot read " + path);
+  if (!in) return makeError(where, field, "cannot read " + printable(path));
   std::ostringstream text;
   text << in.rdbuf();
-  if (in.bad()) return makeError(where, field, "cannot read " + path);
+  if (in.bad()) return makeError(where, field, "cannot read " + printable(path));
   return ok(text.str());
 }
 
@@ -72,7 +97,9 @@ class Fields {
   Error error(const std::string& field, const std::string& what) const {
     return makeError(where_, join(field), what);
   }
-  std::string join(const std::string& field) const { return path_.empty() ? field : path_ + "." + field; }
+  std::string join(const std::string& field) const {
+    return path_.empty() ? printable(field) : path_ + "." + printable(field);
+  }
 
   // The keys of the mapping that are not among `known` (the first one), or an error if the node is
   // not a mapping.
@@ -124,7 +151,7 @@ Result<std::map<std::string, std::pair<size_t, YAML::Node>>> namedList(const Fie
     auto name = entry.string("name");
     if (!name) return name.error();
     if (name->empty()) return entry.error("name", "must be set");
-    if (out.count(*name)) return entry.error("name", "\"" + *name + "\" is defined twice");
+    if (out.count(*name)) return entry.error("name", "\"" + printable(*name) + "\" is defined twice");
     if (!node[i][inner] || !node[i][inner].IsMap()) return entry.error(inner, "must be a mapping");
     out.emplace(*name, std::make_pair(i, node[i][inner]));
   }
@@ -151,7 +178,7 @@ Result<std::string> pemFrom(const Fields& f, const std::string& field, const std
                                          : std::filesystem::path(baseDir) / *file;
   auto pem = readFile(path.string(), where, f.join(field));
   if (!pem) return pem.error();
-  if (pem->find("-----BEGIN") == std::string::npos) return f.error(field, path.string() + " is not PEM");
+  if (pem->find("-----BEGIN") == std::string::npos) return f.error(field, printable(path.string()) + " is not PEM");
   return ok(*pem);
 }
 
@@ -171,7 +198,7 @@ Result<Config> parseKubeconfig(std::string_view text, const std::string& where, 
     root = YAML::Load(std::string(text));
   } catch (const YAML::Exception& e) {
     return makeError(where + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1), "",
-                     "not YAML: " + e.msg);
+                     "not YAML: " + printable(e.msg));
   }
   Fields top(root, where, "");
   if (auto bad = top.check({"apiVersion", "kind", "clusters", "contexts", "users", "current-context",
@@ -203,7 +230,7 @@ Result<Config> parseKubeconfig(std::string_view text, const std::string& where, 
     contextField = "current-context";
   }
   auto ctx = contexts->find(chosen);
-  if (ctx == contexts->end()) return makeError(where, contextField, "no context named \"" + chosen + "\"");
+  if (ctx == contexts->end()) return makeError(where, contextField, "no context named \"" + printable(chosen) + "\"");
   const std::string ctxPath = "contexts[" + std::to_string(ctx->second.first) + "].context";
   Fields context(ctx->second.second, where, ctxPath);
   if (auto bad = context.check({"cluster", "user", "namespace", "extensions"}, {})) return *bad;
@@ -217,7 +244,7 @@ Result<Config> parseKubeconfig(std::string_view text, const std::string& where, 
   auto clusterName = context.string("cluster");
   if (!clusterName) return clusterName.error();
   auto cl = clusters->find(*clusterName);
-  if (cl == clusters->end()) return context.error("cluster", "no cluster named \"" + *clusterName + "\"");
+  if (cl == clusters->end()) return context.error("cluster", "no cluster named \"" + printable(*clusterName) + "\"");
   Fields cluster(cl->second.second, where, "clusters[" + std::to_string(cl->second.first) + "].cluster");
   if (auto bad = cluster.check({"server", "certificate-authority", "certificate-authority-data",
                                 "insecure-skip-tls-verify", "disable-compression", "extensions"},
@@ -245,7 +272,7 @@ Result<Config> parseKubeconfig(std::string_view text, const std::string& where, 
   if (!userName) return userName.error();
   if (!userName->empty()) {
     auto us = users->find(*userName);
-    if (us == users->end()) return context.error("user", "no user named \"" + *userName + "\"");
+    if (us == users->end()) return context.error("user", "no user named \"" + printable(*userName) + "\"");
     Fields user(us->second.second, where, "users[" + std::to_string(us->second.first) + "].user");
     if (auto bad = user.check({"client-certificate", "client-certificate-data", "client-key", "client-key-data",
                                "token", "tokenFile", "extensions"},
