@@ -243,6 +243,9 @@ void FibWriter::loop() {
         log->error("fib: netlink: {}", result.error().toString());
         failures = changes.size();
         std::fill(failed.begin(), failed.end(), true);
+        // Routes that were waiting keep waiting: the next retry tries them again.
+        for (std::size_t i = 0; i < changes.size(); ++i)
+          if (routeOf[i] && wasHeld.contains(keys[i])) held_.insert_or_assign(keys[i], *routeOf[i]);
       } else {
         for (const auto& f : result->failures) {
           if (changes[f.index].op == netlink::RouteOp::Delete && f.errnum == ESRCH) continue;

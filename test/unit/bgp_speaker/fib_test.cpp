@@ -82,6 +82,14 @@ TEST_CASE(
     CHECK(fib.stats().heldBack == 1);
     CHECK(holders(table, "10.99.0.0/24") == std::vector<std::string>{"2 0 dev"});
   }
+  SECTION("a held route keeps waiting through a retry the kernel refuses whole") {
+    table.failBatches(1);
+    REQUIRE(eventually([&] { return table.failedBatches() == 1; }, 4 * FibWriter::kHeldRetry));
+    table.unseed(workload);
+    REQUIRE(eventually(
+        [&] { return holders(table, "10.65.1.5/32") == std::vector<std::string>{"117 0 10.99.0.3"}; },
+        4 * FibWriter::kHeldRetry));
+  }
   SECTION("a held route withdrawn is forgotten: it never goes in later") {
     fib.update({change("10.65.1.5/32", std::nullopt)});
     REQUIRE(fib.waitIdle(5s));

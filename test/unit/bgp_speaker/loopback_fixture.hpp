@@ -22,6 +22,11 @@ class LockedTable final : public netlink::RouteTable {
   }
   Result<netlink::BatchResult> applyRoutes(std::span<const netlink::RouteChange> changes) override {
     std::lock_guard lock(mutex_);
+    if (failBatches_ > 0) {
+      --failBatches_;
+      ++failedBatches_;
+      return makeError("netlink", "", "the socket is gone (injected)");
+    }
     for (const auto& c : changes)
       if (c.op == netlink::RouteOp::Delete) deleted_.push_back(c.route.dst.toString());
     return fake_.applyRoutes(changes);
@@ -40,6 +45,15 @@ class LockedTable final : public netlink::RouteTable {
     for (const auto& [key, route] : fake_.routes())
       if (route.dst.toString() == prefix) out.push_back(route);
     return out;
+  }
+  // The next `n` batches fail whole, as when the netlink socket itself fails.
+  void failBatches(int n) {
+    std::lock_guard lock(mutex_);
+    failBatches_ = n;
+  }
+  int failedBatches() {
+    std::lock_guard lock(mutex_);
+    return failedBatches_;
   }
   // Another protocol's route (the kernel's, the agent's, an operator's) comes or goes.
   void seed(const netlink::Route& route) {
@@ -61,6 +75,8 @@ class LockedTable final : public netlink::RouteTable {
   std::mutex mutex_;
   FakeNetlink fake_;
   std::vector<std::string> deleted_;
+  int failBatches_ = 0;
+  int failedBatches_ = 0;
 };
 
 // A TCP port free on `address` now.
