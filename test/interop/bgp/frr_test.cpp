@@ -186,6 +186,37 @@ TEST_CASE("FRR: eBGP and iBGP sessions carry IPv4 and IPv6 routes both ways into
   }
 }
 
+TEST_CASE("FRR: default routes and prefixes outside every pool reach tartan's kernel",
+          "[interop][frr][import]") {
+  if (!haveNetAdmin()) {
+    WARN("needs root: skipped");
+    return;
+  }
+  FrrLab lab(64512, FrrOptions{});
+  LAB_REQUIRE(lab, eventually([&] { return lab.established(); }, 40s));
+  const std::string router = "router bgp 65003";
+  lab.vtysh("configure terminal\" -c \"" + router +
+            "\" -c \"address-family ipv4 unicast\" -c \"network 0.0.0.0/0\" -c \"network 198.51.100.0/24");
+  lab.vtysh("configure terminal\" -c \"" + router +
+            "\" -c \"address-family ipv6 unicast\" -c \"network ::/0\" -c \"network 2001:db8:100::/48");
+  LAB_REQUIRE(lab,
+              eventually([&] { return contains(routeIn(lab.tartanNs_, "default"), "via 10.99.0.2"); }, 15s));
+  LAB_REQUIRE(
+      lab, eventually([&] { return contains(routeIn(lab.tartanNs_, "default", true), "via fd99::2"); }, 15s));
+  LAB_REQUIRE(
+      lab,
+      eventually([&] { return contains(routeIn(lab.tartanNs_, "198.51.100.0/24"), "via 10.99.0.2"); }, 15s));
+  LAB_REQUIRE(
+      lab,
+      eventually([&] { return contains(routeIn(lab.tartanNs_, "2001:db8:100::/48", true), "via fd99::2"); },
+                 15s));
+  // Withdrawn by FRR: gone from the kernel.
+  lab.vtysh("configure terminal\" -c \"" + router +
+            "\" -c \"address-family ipv4 unicast\" -c \"no network 0.0.0.0/0");
+  LAB_REQUIRE(lab, eventually([&] { return routeIn(lab.tartanNs_, "default").empty(); }, 30s));
+  LAB_REQUIRE(lab, contains(routeIn(lab.tartanNs_, "198.51.100.0/24"), "via 10.99.0.2"));
+}
+
 TEST_CASE("FRR: TCP-MD5 — a mismatched password is refused", "[interop][frr][md5]") {
   if (!haveNetAdmin()) {
     WARN("needs root: skipped");
