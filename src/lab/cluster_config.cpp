@@ -84,7 +84,7 @@ std::vector<model::Resource> podResources(const LabPod& pod, const std::vector<s
   model::Container c;
   c.name = "server";
   for (const auto& port : pod.ports)
-    c.ports.push_back(model::ContainerPort{port.name, port.port, port.protocol, 0, ""});
+    c.ports.push_back(model::ContainerPort{port.name, port.port, port.protocol, port.hostPort, ""});
   p.spec.containers.push_back(std::move(c));
   p.status.phase = podIPs.empty() ? "Pending" : "Running";
   if (!podIPs.empty()) p.status.podIP = podIPs.front();
@@ -159,6 +159,17 @@ json pluginConfig(const json& list, size_t index, const json& prevResult, const 
       conf["runtimeConfig"]["portMappings"] = portMappings.is_null() ? json::array() : portMappings;
   }
   return conf;
+}
+
+json portMappings(const std::vector<LabPort>& ports) {
+  json out = json::array();
+  for (const auto& p : ports) {
+    if (p.hostPort == 0) continue;
+    std::string protocol = p.protocol;
+    for (auto& c : protocol) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    out.push_back({{"hostPort", p.hostPort}, {"containerPort", p.port}, {"protocol", protocol}});
+  }
+  return out;
 }
 
 std::vector<PeerState> parseNodeStatus(const std::string& output) {

@@ -47,6 +47,9 @@ nlohmann::json conflist(const LabFile& lab, const std::string& node, const std::
 nlohmann::json pluginConfig(const nlohmann::json& list, size_t index, const nlohmann::json& prevResult,
                             const nlohmann::json& portMappings);
 
+// The runtime's portMappings for a pod's host ports (CNI's portMappings capability).
+nlohmann::json portMappings(const std::vector<LabPort>& ports);
+
 // A BGP session as `tartanctl node status` lists it.
 struct PeerState {
   std::string address;

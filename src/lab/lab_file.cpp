@@ -9,6 +9,7 @@
 #include <optional>
 #include <regex>
 #include <set>
+#include <tuple>
 
 namespace tartan::lab {
 namespace {
@@ -396,7 +397,7 @@ void parsePorts(Parser& p, const YAML::Node& ports, const std::string& field, La
   for (size_t j = 0; j < ports.size(); ++j) {
     const YAML::Node pn = ports[j];
     const std::string pf = field + ".ports[" + std::to_string(j) + "]";
-    if (!p.checkKeys(pn, pf, {"name", "port", "protocol"})) continue;
+    if (!p.checkKeys(pn, pf, {"name", "port", "protocol", "hostPort"})) continue;
     LabPort port;
     if (p.scalar(pn["name"], pf + ".name", port.name)) {
       if (!isServiceName(port.name))
@@ -415,6 +416,8 @@ void parsePorts(Parser& p, const YAML::Node& ports, const std::string& field, La
       if (port.protocol != "TCP" && port.protocol != "UDP")
         p.error(pn["protocol"], pf + ".protocol", "'" + port.protocol + "' must be TCP or UDP");
     }
+    if (p.integer(pn["hostPort"], pf + ".hostPort", 1, 65535, value))
+      port.hostPort = static_cast<uint16_t>(value);
     if (port.port != 0 && !seen.emplace(port.protocol, port.port).second)
       p.error(pn, pf, port.protocol + " port " + std::to_string(port.port) + " is listed twice");
     pod.ports.push_back(port);
@@ -435,6 +438,15 @@ bool isServiceName(const std::string& name) {
 Result<LabPort> parsePortSpec(const std::string& text) {
   LabPort port;
   std::string rest = text;
+  if (const auto at = rest.find('@'); at != std::string::npos) {
+    const std::string host = rest.substr(at + 1);
+    rest = rest.substr(0, at);
+    int value = 0;
+    auto [end, ec] = std::from_chars(host.data(), host.data() + host.size(), value);
+    if (ec != std::errc() || end != host.data() + host.size() || value < 1 || value > 65535)
+      return makeError("--port", text, "'" + host + "' is not a host port (1-65535)");
+    port.hostPort = static_cast<uint16_t>(value);
+  }
   if (const auto colon = rest.find(':'); colon != std::string::npos) {
     port.name = rest.substr(0, colon);
     rest = rest.substr(colon + 1);
@@ -451,7 +463,7 @@ Result<LabPort> parsePortSpec(const std::string& text) {
   auto [end, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), value);
   if (ec != std::errc() || end != rest.data() + rest.size() || value < 1 || value > 65535)
     return makeError("--port", text,
-                     "'" + rest + "' is not a port (1-65535); the form is [NAME:]PORT[/TCP|UDP]");
+                     "'" + rest + "' is not a port (1-65535); the form is [NAME:]PORT[/TCP|UDP][@HOSTPORT]");
   port.port = static_cast<uint16_t>(value);
   return port;
 }
@@ -497,6 +509,7 @@ ParseResult parseLabFile(std::string_view text, std::string_view source, std::st
   }
 
   std::set<std::string> podNames;
+  std::set<std::tuple<std::string, std::string, uint16_t>> hostPorts;  // node, protocol, port
   const YAML::Node pods = root["pods"];
   for (size_t i = 0; p.list(pods, "pods") && i < pods.size(); ++i) {
     const YAML::Node n = pods[i];
@@ -527,6 +540,13 @@ ParseResult parseLabFile(std::string_view text, std::string_view source, std::st
       p.error(n["serviceAccount"], field + ".serviceAccount",
               "'" + pod.serviceAccount + "' is not a DNS label");
     parsePorts(p, n["ports"], field, pod);
+    for (size_t j = 0; j < pod.ports.size(); ++j) {
+      const LabPort& port = pod.ports[j];
+      if (port.hostPort != 0 && !hostPorts.emplace(pod.node, port.protocol, port.hostPort).second)
+        p.error(n["ports"][j]["hostPort"], field + ".ports[" + std::to_string(j) + "].hostPort",
+                port.protocol + " host port " + std::to_string(port.hostPort) + " is taken on node '" +
+                    pod.node + "'");
+    }
     lab.pods.push_back(std::move(pod));
   }
   return result;

@@ -26,13 +26,15 @@
 //       serviceAccount: api    # optional: the Pod's serviceAccountName (a ServiceAccount is written)
 //       ports:
 //         - {name: http, port: 8080, protocol: TCP}   # name optional; protocol TCP (default) or UDP
+//         - {port: 5432, hostPort: 30432}   # optional: the node's port 30432 forwards to it (portmap)
 //
 // Pods have no addresses here: tartan-cni's IPAM gives them when the pod is added.
 //
 // Parsing is strict, as every Tartan input: unknown keys, wrong types, duplicate names, pools
 // that overlap each other or the fabric or outside networks, a family with a pool but no fabric
 // address, a pod on an undeclared node or in an undeclared namespace are errors that name
-// file:line:column and the field. Pure: no I/O beyond reading the text given.
+// file:line:column and the field. A hostPort is unique per node and protocol. Pure: no I/O beyond reading the
+// text given.
 #pragma once
 
 #include "tartan/common/result.hpp"
@@ -49,6 +51,7 @@ struct LabPort {
   uint16_t port = 0;
   std::string protocol = "TCP";  // TCP | UDP
   std::string name;              // the container port's name (an IANA_SVC_NAME), for named-port rules
+  uint16_t hostPort = 0;         // 0: none; else portmap forwards this port of the node to the pod
   bool operator==(const LabPort&) const = default;
 };
 
@@ -128,7 +131,7 @@ ParseResult parseLabFile(std::string_view text, std::string_view source, std::st
 // Kubernetes' IANA_SVC_NAME and DNS label rules, as the parser applies them (also for add-pod).
 bool isDnsLabel(const std::string& name);
 bool isServiceName(const std::string& name);
-// "[NAME:]PORT[/PROTOCOL]" as add-pod's --port takes it; an error names the text.
+// "[NAME:]PORT[/PROTOCOL][@HOSTPORT]" as add-pod's --port takes it; an error names the text.
 Result<LabPort> parsePortSpec(const std::string& text);
 
 // Names the lab gives things, unique per lab so two labs can run side by side.

@@ -101,9 +101,10 @@ Result<json> readConflist(const json& node) {
 }
 
 // DEL through the chain in reverse (libcni's DelNetworkList): the first failure stops it.
-Result<void> delChain(State& state, const Sandbox& box, const json& list, const json& cachedResult) {
+Result<void> delChain(State& state, const Sandbox& box, const json& list, const json& cachedResult,
+                      const json& mappings) {
   for (size_t i = list["plugins"].size(); i-- > 0;) {
-    auto r = runPlugin(state, box, "DEL", pluginConfig(list, i, cachedResult, json::array()));
+    auto r = runPlugin(state, box, "DEL", pluginConfig(list, i, cachedResult, mappings));
     if (!r) return r.error();
   }
   return {};
@@ -127,7 +128,8 @@ Result<void> addPodTo(State& state, const LabPod& pod) {
   const std::string name = d["name"].get<std::string>();
   json ports = json::array();
   for (const auto& p : pod.ports)
-    ports.push_back({{"name", p.name}, {"port", p.port}, {"protocol", p.protocol}});
+    ports.push_back({{"name", p.name}, {"port", p.port}, {"protocol", p.protocol}, {"hostPort", p.hostPort}});
+  const json mappings = portMappings(pod.ports);
   d["pods"].push_back({{"namespace", pod.namespaceName},
                        {"name", pod.name},
                        {"node", pod.node},
@@ -136,6 +138,7 @@ Result<void> addPodTo(State& state, const LabPod& pod) {
                        {"labels", pod.labels},
                        {"serviceAccount", pod.serviceAccount},
                        {"ports", ports},
+                       {"portMappings", mappings},
                        {"ip", ""},
                        {"ip6", ""}});
   TARTAN_LAB_TRY(state.save());
@@ -158,10 +161,10 @@ Result<void> addPodTo(State& state, const LabPod& pod) {
   if (!list) return list.error();
   json result;
   for (size_t i = 0; i < (*list)["plugins"].size(); ++i) {
-    auto r = runPlugin(state, box, "ADD", pluginConfig(*list, i, result, json::array()));
+    auto r = runPlugin(state, box, "ADD", pluginConfig(*list, i, result, mappings));
     if (!r) {
       // A runtime that fails an ADD runs DEL through the whole chain, so nothing is left half made.
-      (void)delChain(state, box, *list, result);
+      (void)delChain(state, box, *list, result, mappings);
       return r.error();
     }
     result = *r;
@@ -191,6 +194,8 @@ Result<void> addPodTo(State& state, const LabPod& pod) {
   }
   std::cout << "  pod " << pod.namespaceName << "/" << pod.name << " on " << pod.node;
   for (const auto& ip : ips) std::cout << "  " << ip;
+  for (const auto& m : mappings)
+    std::cout << "  hostPort " << m["hostPort"].get<int>() << "->" << m["containerPort"].get<int>();
   std::cout << "  netns " << box.netns << "\n";
   return {};
 }
@@ -212,7 +217,8 @@ Result<void> delPod(const std::string& stateDir, const std::string& ns, const st
   TARTAN_LAB_TRY(state.stopRole("serve " + ns + "/" + name, 2000));
   auto list = readConflist(*node);
   if (!list) return list.error();
-  TARTAN_LAB_TRY(delChain(state, box, *list, pod->value("result", json())));
+  TARTAN_LAB_TRY(
+      delChain(state, box, *list, pod->value("result", json()), pod->value("portMappings", json::array())));
 
   // The Pod goes from the API once its sandbox is torn down.
   auto store = datastore::open(datastoreSpec(stateDir));

@@ -1,12 +1,14 @@
 // tartan-lab end to end, through its command line: examples/lab/cluster.yaml (three nodes, each
 // running tartan-agent and tartan-bgpd; pods made by tartan-cni and portmap; BIRD as the
 // top-of-rack router; an outside network with no route to the pods) comes up with every BGP
-// session Established and the ToR holding every node's block; every cell of the matrix (every one
+// session Established and the ToR holding every node's block; web's hostPort (portmap, chained
+// after tartan-cni) reaches it through its node's address; every cell of the matrix (every one
 // crosses nodes) is open over IPv4 and IPv6; each pod reaches the outside, which sees the node's
-// address (natOutgoing), not the pod's, and with natOutgoing off gets no answer; the example policies close
-// exactly the cells they should; a pod deleted leaves nothing behind and, added again, works again; a bgpd
-// restarted comes back Established; down leaves nothing. The lab gets a name of its own per run (with the
-// PID), so it never meets a lab someone else has up.
+// address (natOutgoing), not the pod's, and with natOutgoing off gets no answer; the example
+// policies close exactly the cells they should; a pod deleted leaves nothing behind (veth,
+// endpoint, addresses, portmap's rules) and, added again, works again; a bgpd restarted comes
+// back Established; down leaves nothing. The lab gets a name of its own per run (with the PID),
+// so it never meets a lab someone else has up.
 #include "support/eventually.hpp"
 #include "support/netns.hpp"
 
@@ -110,6 +112,13 @@ struct Lab {
   ~Lab() { tt::shell(cmd("down " + name + " >/dev/null 2>&1")); }
 };
 
+// A TCP echo through `host`:`port` from inside a pod's namespace.
+bool echoesFrom(const std::string& podNetns, const std::string& host, int port) {
+  const auto r = tt::shell("ip netns exec " + podNetns + " timeout 3 bash -c 'exec 3<>/dev/tcp/" + host +
+                           "/" + std::to_string(port) + " && echo hostport >&3 && head -c 8 <&3' 2>&1");
+  return r.exitCode == 0 && r.output == "hostport";
+}
+
 std::string describe(const Matrix& m) {
   std::string out;
   for (const auto& [cell, verdict] : m) out.append(cell).append(" = ").append(verdict).append("\n");
@@ -180,6 +189,11 @@ TEST_CASE(
       CHECK(route.exitCode != 0);
     }
 
+    // web's hostPort: node-1's 30080 forwards to web's 8080 (portmap's DNAT), from db on node-3.
+    const std::string dbNetns = "tl-" + lab.name + "-shop.db", node1 = "tl-" + lab.name + "-node-1";
+    CHECK(tt::eventually([&] { return echoesFrom(dbNetns, nodeAddress["node-1"], 30080); }, 10s));
+    CHECK(has(tt::shell("ip netns exec " + node1 + " iptables-save -t nat").output, "--dport 30080"));
+
     // No policy: every cell is open, in both families, every one across nodes.
     const Matrix before = lab.probe();
     INFO(describe(before));
@@ -237,34 +251,38 @@ TEST_CASE(
     INFO("after the policies:\n" << describe(after) << lab.logs("agent-*.log"));
     CHECK(after == expected);
 
-    // db deleted: the CNI chain's DEL leaves no veth, endpoint, address or sandbox behind.
+    // web deleted: the CNI chain's DEL (portmap, then tartan-cni) leaves no veth, endpoint,
+    // address, portmap rule or sandbox behind.
     const std::string containerId = [&] {
       const json now = lab.state();
       for (const auto& p : now["pods"])
-        if (p["name"] == "db") return p["containerID"].get<std::string>();
+        if (p["name"] == "web") return p["containerID"].get<std::string>();
       return std::string();
     }();
     REQUIRE(!containerId.empty());
-    const auto deleted = tt::shell(lab.cmd("del-pod " + lab.name + " --namespace shop db 2>&1"));
+    const auto deleted = tt::shell(lab.cmd("del-pod " + lab.name + " --namespace frontend web 2>&1"));
     INFO(deleted.output);
     REQUIRE(deleted.exitCode == 0);
-    const std::string node3 = "tl-" + lab.name + "-node-3";
-    CHECK(tt::shell("ip -n " + node3 + " -o link show | grep -c cali").output == "0\n");
-    CHECK(tt::shell("ip netns list | grep -c '^tl-" + lab.name + "-shop.db'").output == "0\n");
+    CHECK(tt::shell("ip -n " + node1 + " -o link show | grep -c cali").output == "0\n");
+    CHECK(tt::shell("ip -n " + node1 + " route | grep -c ' dev cali'").output == "0\n");
+    CHECK(tt::shell("ip netns list | grep -c '^tl-" + lab.name + "-frontend.web'").output == "0\n");
     CHECK(tt::shell("grep -rl " + containerId + " " + lab.stateDir + "/datastore/workloadendpoint " +
                     lab.stateDir + "/datastore/ipamhandle 2>/dev/null | wc -l")
               .output == "0\n");
-    CHECK(tt::shell("ip -n " + node3 + " route | grep -c ' dev cali'").output == "0\n");
+    CHECK_FALSE(has(tt::shell("ip netns exec " + node1 + " iptables-save -t nat").output, "30080"));
+    CHECK_FALSE(echoesFrom(dbNetns, nodeAddress["node-1"], 30080));
 
-    // ... and added again on the same node with the same labels: it works as before.
-    const auto added = tt::shell(lab.cmd("add-pod " + lab.name +
-                                         " --node node-3 --namespace shop db app=db --service-account db "
-                                         "--port postgres:5432 2>&1"));
+    // ... and added again on the same node with the same labels and ports: it works as before.
+    const auto added =
+        tt::shell(lab.cmd("add-pod " + lab.name +
+                          " --node node-1 --namespace frontend web app=web --service-account web "
+                          "--port http:8080@30080 2>&1"));
     INFO(added.output);
     REQUIRE(added.exitCode == 0);
     const Matrix readded = lab.awaitMatrix(expected);
-    INFO("after db was added again:\n" << describe(readded));
+    INFO("after web was added again:\n" << describe(readded));
     CHECK(readded == expected);
+    CHECK(tt::eventually([&] { return echoesFrom(dbNetns, nodeAddress["node-1"], 30080); }, 10s));
 
     // bgpd restarted on node-2 (graceful restart): its sessions come back and forwarding stays.
     const auto restarted = tt::shell(lab.cmd("restart-bgpd " + lab.name + " --node node-2 2>&1"));

@@ -141,6 +141,17 @@ TEST_CASE("the node's conflist chains tartan-cni and portmap; each plugin gets w
   CHECK(second["snat"] == true);
 }
 
+TEST_CASE("a pod's host ports are the runtime's portMappings, lower-case protocols as CNI writes them") {
+  CHECK(portMappings({LabPort{8080, "TCP", "http", 30080}, LabPort{53, "UDP", "dns", 30053},
+                      LabPort{81, "TCP", "", 0}}) ==
+        json::parse(R"([{"hostPort":30080,"containerPort":8080,"protocol":"tcp"},
+                        {"hostPort":30053,"containerPort":53,"protocol":"udp"}])"));
+  CHECK(portMappings({LabPort{81, "TCP", "", 0}}) == json::array());
+  const auto pods =
+      podResources(LabPod{"web", "shop", "node-1", {}, "", {LabPort{8080, "TCP", "http", 30080}}}, {});
+  CHECK(std::get<model::KubernetesPod>(pods[0]).spec.containers[0].ports[0].hostPort == 30080);
+}
+
 TEST_CASE("tartanctl node status is read row by row") {
   const std::string out = R"(tartan-bgpd is running on node node-1 (AS 64512, router ID 10.64.0.11)
 

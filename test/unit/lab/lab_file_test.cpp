@@ -171,6 +171,26 @@ TEST_CASE("pods: names, namespaces, service accounts and ports are checked") {
         "lab.yaml:18:29: pods[0].namespace: namespace 'nowhere' is not declared under namespaces");
 }
 
+TEST_CASE("a host port is forwarded by portmap on the pod's node: unique per node and protocol") {
+  const auto r = parseLabFile(kCluster + R"(pods:
+  - {name: a, namespace: shop, node: node-1, ports: [{port: 80, hostPort: 30080}, {port: 53, protocol: UDP, hostPort: 30080}]}
+  - {name: b, namespace: shop, node: node-2, ports: [{port: 80, hostPort: 30080}]}
+)",
+                              "lab.yaml", "x");
+  REQUIRE(r.ok());
+  CHECK(r.lab.pods[0].ports[0] == LabPort{80, "TCP", "", 30080});
+  CHECK(r.lab.pods[0].ports[1] == LabPort{53, "UDP", "", 30080});
+  const auto e = errorsOf(kCluster + R"(pods:
+  - {name: a, namespace: shop, node: node-1, ports: [{port: 80, hostPort: 30080}]}
+  - {name: b, namespace: shop, node: node-1, ports: [{port: 81, hostPort: 30080}, {port: 82, hostPort: 0}]}
+)");
+  REQUIRE(e.size() == 2);
+  CHECK_THAT(e[0], Contains("pods[1].ports[1].hostPort: '0' is not a number from 1 to 65535"));
+  CHECK_THAT(
+      e[1],
+      Contains("lab.yaml:20:75: pods[1].ports[0].hostPort: TCP host port 30080 is taken on node 'node-1'"));
+}
+
 TEST_CASE("nodes, pools, tor and outside are required; the YAML itself must parse") {
   const auto e = errorsOf("name: x\n");
   REQUIRE(e.size() == 4);
@@ -186,6 +206,9 @@ TEST_CASE("add-pod's --port is [NAME:]PORT[/TCP|UDP]") {
   CHECK(parsePortSpec("8080").value() == LabPort{8080, "TCP", ""});
   CHECK(parsePortSpec("dns:53/udp").value() == LabPort{53, "UDP", "dns"});
   CHECK(parsePortSpec("https:443/TCP").value() == LabPort{443, "TCP", "https"});
+  CHECK(parsePortSpec("http:8080@30080").value() == LabPort{8080, "TCP", "http", 30080});
+  CHECK(parsePortSpec("53/udp@30053").value() == LabPort{53, "UDP", "", 30053});
+  CHECK_THAT(parsePortSpec("80@0").error().toString(), Contains("'0' is not a host port"));
   CHECK_THAT(parsePortSpec("0").error().toString(), Contains("'0' is not a port"));
   CHECK_THAT(parsePortSpec("80/sctp").error().toString(), Contains("'SCTP' must be TCP or UDP"));
   CHECK_THAT(parsePortSpec("Bad_Name:80").error().toString(), Contains("'Bad_Name' is not a port name"));
