@@ -123,3 +123,47 @@ TEST_CASE("drift names each chain to rewrite or delete and each jump out of plac
   table.applied();
   CHECK(table.drift().empty());
 }
+
+TEST_CASE("a hook that wants no jump deletes ours, keeps foreign rules, and is judged on what is there",
+          "[table]") {
+  const std::string jump = ruleText({"", "-j tartan-POSTROUTING"},
+                                    ruleHashes(Chain{"POSTROUTING", {{"", "-j tartan-POSTROUTING"}}})[0]);
+  SavedTable saved;
+  saved.chains["POSTROUTING"] = {{jump, "-j KUBE-POSTROUTING"}, {hashOfRuleText(jump), ""}};
+  saved.chains["tartan-POSTROUTING"] = {};
+
+  // No jump wanted (no pool masquerades): ours goes, kube-proxy's stays, then our chain.
+  Table none("nat", IpFamily::kV4);
+  none.setHook("POSTROUTING", "");
+  none.setProgrammed(saved);
+  REQUIRE(none.needsApply());
+  const std::string input = none.restoreInput();
+  CHECK(input.find("-D POSTROUTING " + jump) != std::string::npos);
+  CHECK(input.find("-I POSTROUTING") == std::string::npos);
+  CHECK(input.find("KUBE-POSTROUTING") == std::string::npos);
+  CHECK(input.find("-D POSTROUTING") < input.find("-X tartan-POSTROUTING"));
+  REQUIRE(none.drift().size() == 2);
+  none.applied();
+  CHECK_FALSE(none.needsApply());
+
+  // The jump wanted again only after the read-back that found it in place: nothing to write.
+  Table again("nat", IpFamily::kV4);
+  again.setHook("POSTROUTING", "");
+  again.setProgrammed(saved);
+  again.setHook("POSTROUTING", "tartan-POSTROUTING");
+  again.setChain({"tartan-POSTROUTING", {}});
+  CHECK_FALSE(again.needsApply());
+  // ... and not wanted any more after it was written: deleted.
+  again.setHook("POSTROUTING", "");
+  again.removeChain("tartan-POSTROUTING");
+  CHECK(again.restoreInput().find("-D POSTROUTING " + jump) != std::string::npos);
+
+  // A quarantined nat chain is programmed empty: the nat table refuses DROP.
+  Table nat("nat", IpFamily::kV4);
+  nat.setProgrammed({});
+  nat.setChain({"tartan-nat-outgoing", {{"-p tcp", "-j MASQUERADE --to-ports 1-2"}}});
+  REQUIRE(nat.quarantine("tartan-nat-outgoing", "refused"));
+  const std::string quarantined = nat.restoreInput();
+  CHECK(quarantined.find(":tartan-nat-outgoing") != std::string::npos);
+  CHECK(quarantined.find("-A tartan-nat-outgoing") == std::string::npos);
+}
