@@ -321,6 +321,7 @@ Result<void> up(const LabFile& lab, const std::string& labFileText, const Tools&
   std::ofstream(dir + "/lab.yaml") << labFileText;
 
   State state(dir);
+  TARTAN_LAB_TRY(state.lock());
   auto& d = state.data();
   d["name"] = lab.name;
   d["datastore"] = datastoreSpec(dir);

@@ -3,6 +3,12 @@
 
 #include "process.hpp"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <vector>
@@ -11,7 +17,24 @@ namespace tartan::lab {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
+State::~State() {
+  if (lockFd_ >= 0) ::close(lockFd_);  // releases the flock
+}
+
+Result<void> State::lock() {
+  if (lockFd_ >= 0) return {};
+  const std::string path = dir_ + "/state.lock";
+  lockFd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lockFd_ < 0) return makeError(path, "", std::strerror(errno));
+  while (::flock(lockFd_, LOCK_EX) != 0) {
+    if (errno != EINTR) return makeError(path, "flock", std::strerror(errno));
+  }
+  return {};
+}
+
 Result<void> State::load() {
+  if (!std::filesystem::exists(file())) return makeError(file(), "", "no such lab state: is the lab up?");
+  TARTAN_LAB_TRY(lock());
   std::ifstream in(file());
   if (!in) return makeError(file(), "", "no such lab state: is the lab up?");
   try {

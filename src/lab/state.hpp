@@ -3,8 +3,10 @@
 // The state file (<state dir>/state.json) lists everything the lab made: network namespaces
 // (recorded before they are made), processes (by PID and start time, so a recycled PID is never
 // signalled), nodes, pods (with their CNI container ID and result) and the binaries in use. It is
-// rewritten atomically after every change, so `down` works after a crash at any point.
-// Single-threaded.
+// rewritten atomically after every change, so `down` works after a crash at any point. A State
+// that loads (or is locked by `up`) holds an exclusive flock on <state dir>/state.lock for its
+// lifetime, so two commands that change one lab (add-pod and del-pod, say) take turns; readers
+// (probe) need no lock, as every save is a rename. Single-threaded.
 #pragma once
 
 #include "tartan/common/result.hpp"
@@ -26,7 +28,12 @@ namespace tartan::lab {
 class State {
  public:
   explicit State(std::string dir) : dir_(std::move(dir)) {}
+  ~State();
+  State(const State&) = delete;
+  State& operator=(const State&) = delete;
 
+  // Waits for the lab's lock; load() takes it first.
+  Result<void> lock();
   Result<void> load();
   Result<void> save() const;
   std::string file() const { return dir_ + "/state.json"; }
@@ -43,6 +50,7 @@ class State {
 
  private:
   std::string dir_;
+  int lockFd_ = -1;
   nlohmann::json data_ = nlohmann::json::object();
 };
 
