@@ -1,6 +1,7 @@
 // A Datastore decorator for the retry tests: counts compare-and-swap writes (update and remove)
 // and answers chosen ones with Conflict without writing, as if another writer had got there
-// first; a hook may run before any create (to lose a creation race on purpose).
+// first; a hook may run before any create (to lose a creation race on purpose), another after
+// every write that was made (to widen the gaps between the writes of one operation).
 #pragma once
 
 #include "tartan/datastore/datastore.hpp"
@@ -19,6 +20,7 @@ class ConflictStore : public datastore::Datastore {
   int casWrites = 0;
   int conflictsInjected = 0;
   std::function<void(const datastore::Key&)> beforeCreate;
+  std::function<void()> afterWrite;
 
   datastore::StoreResult<datastore::ListResult> list(std::string_view kind,
                                                      std::optional<std::string_view> ns) override {
@@ -29,12 +31,12 @@ class ConflictStore : public datastore::Datastore {
   }
   datastore::StoreResult<datastore::KVPair> create(const datastore::Key& key, std::string value) override {
     if (beforeCreate) beforeCreate(key);
-    return inner_.create(key, std::move(value));
+    return written(inner_.create(key, std::move(value)));
   }
   datastore::StoreResult<datastore::KVPair> update(const datastore::Key& key, std::string value,
                                                    int64_t expectedRevision) override {
     if (refuse()) return conflict(key);
-    return inner_.update(key, std::move(value), expectedRevision);
+    return written(inner_.update(key, std::move(value), expectedRevision));
   }
   datastore::StoreResult<datastore::KVPair> apply(const datastore::Key& key, std::string value) override {
     return inner_.apply(key, std::move(value));
@@ -42,7 +44,7 @@ class ConflictStore : public datastore::Datastore {
   datastore::StoreResult<int64_t> remove(const datastore::Key& key,
                                          std::optional<int64_t> expectedRevision) override {
     if (refuse()) return conflict(key);
-    return inner_.remove(key, expectedRevision);
+    return written(inner_.remove(key, expectedRevision));
   }
   datastore::StoreResult<datastore::TxnResult> transaction(const std::vector<datastore::Op>& ops) override {
     return inner_.transaction(ops);
@@ -53,6 +55,11 @@ class ConflictStore : public datastore::Datastore {
   }
 
  private:
+  template <class R>
+  R written(R result) {
+    if (result && afterWrite) afterWrite();
+    return result;
+  }
   bool refuse() {
     ++casWrites;
     if (!failAll && !failWrites.count(casWrites)) return false;
