@@ -177,16 +177,21 @@ TEST_CASE(
     CHECK(established == 18);
     CHECK(std::regex_search(status.output, std::regex("n_node_3_v6 +BGP .* Established")));
 
-    // The ToR holds each pod's block via the pod's node; the outside has no route to any pod.
+    // The ToR holds each pod's blocks (IPv4 and IPv6) via the pod's node; the outside has no
+    // route to any pod.
+    std::map<std::string, std::string> nodeAddress6;
+    for (const auto& n : state["nodes"]) nodeAddress6[n["name"]] = n["ipv6"];
     const std::string ctl = state["tor"]["control"];
     for (const auto& p : state["pods"]) {
-      const std::string ip = p["ip"];
-      const std::string via = "via " + nodeAddress[p["node"]] + " on fabric";
-      const std::string showRoute =
-          std::string("birdc -s ").append(ctl).append(" show route for ").append(ip).append(" all");
-      CHECK(tt::eventually([&] { return has(tt::shell(showRoute).output, via); }, 20s));
-      const auto route = tt::shell("ip -n tl-" + lab.name + "-outside route get " + ip + " 2>&1");
-      CHECK(route.exitCode != 0);
+      for (const auto& [ip, node] : {std::pair{p["ip"].get<std::string>(), nodeAddress[p["node"]]},
+                                     std::pair{p["ip6"].get<std::string>(), nodeAddress6[p["node"]]}}) {
+        const std::string via = "via " + node + " on fabric";
+        const std::string showRoute =
+            std::string("birdc -s ").append(ctl).append(" show route for ").append(ip).append(" all");
+        CHECK(tt::eventually([&] { return has(tt::shell(showRoute).output, via); }, 20s));
+        const auto route = tt::shell("ip -n tl-" + lab.name + "-outside route get " + ip + " 2>&1");
+        CHECK(route.exitCode != 0);
+      }
     }
 
     // web's hostPort: node-1's 30080 forwards to web's 8080 (portmap's DNAT), from db on node-3.
