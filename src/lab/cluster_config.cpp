@@ -103,6 +103,7 @@ std::string birdConfig(const LabFile& lab) {
   std::ostringstream out;
   out << "# The lab's top-of-rack router: eBGP with every node, a default route and the outside\n"
       << "# network announced to them, their blocks imported into this namespace's kernel.\n"
+      << "log stderr all;  # the lab keeps it in logs/bird.log\n"
       << "router id " << lab.tor.ipv4.address << ";\n"
       << "protocol device { scan time 2; }\n";
   for (int family : {4, 6}) {

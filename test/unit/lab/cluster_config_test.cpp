@@ -103,6 +103,7 @@ TEST_CASE(
     "BIRD on the ToR: a session per node and family, importing all, exporting the default and the outside") {
   const std::string conf = birdConfig(cluster());
   CHECK_THAT(conf, Contains("router id 10.64.0.1;"));
+  CHECK_THAT(conf, Contains("log stderr all;"));
   CHECK_THAT(conf, Contains("local as 65000;"));
   CHECK_THAT(conf, Contains("protocol bgp n_node_1_v4 from node {\n  neighbor 10.64.0.11 as 64512;\n"
                             "  ipv4 { import all; export where proto = \"announce4\"; };"));
