@@ -19,9 +19,14 @@ int findOrAddAttribute(IPAMBlockSpec& block, const AllocationAttribute& attribut
 
 // Removes attributes no allocation refers to and renumbers the rest.
 void compactAttributes(IPAMBlockSpec& block) {
+  // An index naming no attribute (a broken block) is left as it is.
+  const size_t count = block.attributes.size();
+  auto valid = [count](const std::optional<int>& a) {
+    return a && *a >= 0 && static_cast<size_t>(*a) < count;
+  };
   std::vector<int> used(block.attributes.size(), 0);
   for (const auto& a : block.allocations) {
-    if (a) used[static_cast<size_t>(*a)] = 1;
+    if (valid(a)) used[static_cast<size_t>(*a)] = 1;
   }
   std::vector<int> newIndex(block.attributes.size(), -1);
   std::vector<AllocationAttribute> kept;
@@ -32,7 +37,7 @@ void compactAttributes(IPAMBlockSpec& block) {
   }
   block.attributes = std::move(kept);
   for (auto& a : block.allocations) {
-    if (a) a = newIndex[static_cast<size_t>(*a)];
+    if (valid(a)) a = newIndex[static_cast<size_t>(*a)];
   }
 }
 
@@ -108,8 +113,10 @@ BlockRelease releaseFromBlock(IPAMBlockSpec& block, const std::vector<ReleaseReq
       continue;
     }
     auto& slot = block.allocations[static_cast<size_t>(r.ordinal)];
-    const AllocationAttribute& attribute = block.attributes[static_cast<size_t>(*slot)];
-    if (attribute.handleID) ++result.releasedByHandle[*attribute.handleID];
+    if (*slot >= 0 && static_cast<size_t>(*slot) < block.attributes.size()) {
+      const AllocationAttribute& attribute = block.attributes[static_cast<size_t>(*slot)];
+      if (attribute.handleID) ++result.releasedByHandle[*attribute.handleID];
+    }
     slot.reset();
     block.unallocated.push_back(r.ordinal);
     block.sequenceNumberForAllocation.erase(std::to_string(r.ordinal));

@@ -43,8 +43,9 @@ const Stored<model::IPAMBlock>* blockHolding(const std::vector<Stored<model::IPA
 }
 
 std::optional<std::string> handleAt(const model::IPAMBlockSpec& block, int ordinal) {
+  if (ordinal < 0 || static_cast<size_t>(ordinal) >= block.allocations.size()) return std::nullopt;
   const auto& a = block.allocations[static_cast<size_t>(ordinal)];
-  if (!a) return std::nullopt;
+  if (!a || *a < 0 || static_cast<size_t>(*a) >= block.attributes.size()) return std::nullopt;
   return block.attributes[static_cast<size_t>(*a)].handleID;
 }
 
@@ -289,19 +290,24 @@ IpamResult<Allocation> Ipam::allocation(std::string_view ip) {
   if (!blocks) return blocks.error();
   Cidr cidr;
   const auto* block = blockHolding(*blocks, *address, &cidr);
-  const int ordinal = block ? static_cast<int>(address->base - cidr.base) : 0;
-  if (block == nullptr || !block->value.spec.allocations[static_cast<size_t>(ordinal)]) {
+  const size_t ordinal = block ? static_cast<size_t>(address->base - cidr.base) : 0;
+  // A block whose allocations are shorter than its CIDR, or that names a missing attribute, is
+  // broken (ipam check says so); what it records is still shown, as far as it goes.
+  if (block == nullptr || ordinal >= block->value.spec.allocations.size() ||
+      !block->value.spec.allocations[ordinal]) {
     return makeIpamError(ErrorKind::kNotFound, std::string(ip), "not allocated");
   }
   const auto& spec = block->value.spec;
-  const auto& attribute =
-      spec.attributes[static_cast<size_t>(*spec.allocations[static_cast<size_t>(ordinal)])];
+  const int index = *spec.allocations[ordinal];
   Allocation out;
   out.ip = formatAddress(address->family, address->base);
   out.block = formatCidr(cidr);
-  out.handleID = attribute.handleID;
-  for (const auto& [k, v] : attribute.secondary) out.attributes[k] = v;
-  out.sequenceNumber = sequenceNumberOf(spec, ordinal).value_or(0);
+  if (index >= 0 && static_cast<size_t>(index) < spec.attributes.size()) {
+    const auto& attribute = spec.attributes[static_cast<size_t>(index)];
+    out.handleID = attribute.handleID;
+    for (const auto& [k, v] : attribute.secondary) out.attributes[k] = v;
+  }
+  out.sequenceNumber = sequenceNumberOf(spec, static_cast<int>(ordinal)).value_or(0);
   return out;
 }
 

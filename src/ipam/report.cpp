@@ -114,7 +114,8 @@ std::string encodeReport(const CheckReport& report) {
     }
     j["leakedHandles"] = std::move(handles);
   }
-  return j.dump(2);
+  // Bytes that are not UTF-8 (a hand-edited store) are replaced rather than refused.
+  return j.dump(2, ' ', false, Json::error_handler_t::replace);
 }
 
 Result<CheckReport> decodeReport(std::string_view text, const std::string& source) {

@@ -176,6 +176,7 @@ struct CheckReport {
   std::string clusterType;
   std::map<std::string, std::vector<CheckedAllocation>> allocations;
   std::vector<HandleInfo> leakedHandles;
+  bool operator==(const CheckReport&) const = default;
 };
 
 // What ClusterInformation "default" says about the cluster (all empty if it is not stored): the

@@ -433,3 +433,18 @@ TEST_CASE("several reports release only what every one found leaked, handles onl
   CHECK(handleless.addresses[1].ip == "10.0.0.3");
   CHECK_FALSE(handleless.addresses[1].handleID);
 }
+
+TEST_CASE("releasing from a block that names a missing attribute frees the address and keeps the rest",
+          "[unit][ipam]") {
+  model::IPAMBlock b = block(kBlockA, "node-a", {{1, "h1"}, {2, "h2"}});
+  b.spec.allocations[5] = 9;  // broken: no attribute 9
+  std::erase(b.spec.unallocated, 5);
+  const BlockRelease released = releaseFromBlock(b.spec, {{5, std::nullopt}, {1, std::nullopt}});
+  CHECK(released.outcomes ==
+        std::vector<ReleaseOutcome>{ReleaseOutcome::kReleased, ReleaseOutcome::kReleased});
+  CHECK(released.releasedByHandle == std::map<std::string, int>{{"h1", 1}});
+  CHECK_FALSE(blockProblem(b.spec));
+  REQUIRE(b.spec.attributes.size() == 1);
+  CHECK(b.spec.attributes[0].handleID == "h2");
+  CHECK(b.spec.allocations[2] == 0);
+}
