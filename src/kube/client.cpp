@@ -66,7 +66,8 @@ struct TokenFileState {
   off_t size = -1;
   timespec mtime{};
   bool operator==(const TokenFileState& o) const {
-    return inode == o.inode && size == o.size && mtime.tv_sec == o.mtime.tv_sec && mtime.tv_nsec == o.mtime.tv_nsec;
+    return inode == o.inode && size == o.size && mtime.tv_sec == o.mtime.tv_sec &&
+           mtime.tv_nsec == o.mtime.tv_nsec;
   }
 };
 
@@ -82,7 +83,9 @@ struct Client::Impl {
   TokenFileState tokenState;
 
   Impl(Config c, std::unique_ptr<detail::Transport> t)
-      : config(std::move(c)), transport(std::move(t)), bucket(config.qps, config.burst, TokenBucket::Clock::now()),
+      : config(std::move(c)),
+        transport(std::move(t)),
+        bucket(config.qps, config.burst, TokenBucket::Clock::now()),
         token(config.token) {}
 
   // The token to send: the file's, re-read when the file changed (a kubelet rotates projected
@@ -158,8 +161,8 @@ struct Client::Impl {
     return jsonRequest({"PUT", target, object.dump(), "application/json", {}});
   }
 
-  KubeResult<Json> listPage(const ResourceType& type, const ListOptions& options, const std::string& continueToken,
-                            int64_t limit) {
+  KubeResult<Json> listPage(const ResourceType& type, const ListOptions& options,
+                            const std::string& continueToken, int64_t limit) {
     Query query;
     query.add("labelSelector", options.labelSelector).add("fieldSelector", options.fieldSelector);
     if (limit > 0) query.add("limit", std::to_string(limit));
@@ -187,7 +190,9 @@ KubeResult<Json> Client::get(const ResourceType& type, std::string_view namespac
   return impl_->jsonRequest({"GET", type.path(namespace_, name), {}, {}, {}});
 }
 
-KubeResult<Json> Client::getPath(const std::string& path) { return impl_->jsonRequest({"GET", path, {}, {}, {}}); }
+KubeResult<Json> Client::getPath(const std::string& path) {
+  return impl_->jsonRequest({"GET", path, {}, {}, {}});
+}
 
 KubeResult<ListResult> Client::list(const ResourceType& type, const ListOptions& options) {
   ListResult result;
@@ -216,7 +221,8 @@ KubeResult<ListResult> Client::list(const ResourceType& type, const ListOptions&
       if (items != page->end() && items->is_array()) {
         for (Json& item : *items) {
           if (!item.is_object()) {
-            return localError(ErrorKind::Decode, "GET " + type.path(options.namespace_), "an item is not an object");
+            return localError(ErrorKind::Decode, "GET " + type.path(options.namespace_),
+                              "an item is not an object");
           }
           // A list's items carry no kind of their own; give them the collection's.
           if (!item.contains("kind")) item["kind"] = type.kind;
@@ -235,10 +241,13 @@ KubeResult<ListResult> Client::list(const ResourceType& type, const ListOptions&
 }
 
 KubeResult<Json> Client::create(const ResourceType& type, const Json& object) {
-  return impl_->jsonRequest({"POST", type.path(impl_->namespaceOf(type, object)), object.dump(), "application/json", {}});
+  return impl_->jsonRequest(
+      {"POST", type.path(impl_->namespaceOf(type, object)), object.dump(), "application/json", {}});
 }
 
-KubeResult<Json> Client::update(const ResourceType& type, const Json& object) { return impl_->put(type, object, {}); }
+KubeResult<Json> Client::update(const ResourceType& type, const Json& object) {
+  return impl_->put(type, object, {});
+}
 
 KubeResult<Json> Client::updateStatus(const ResourceType& type, const Json& object) {
   return impl_->put(type, object, "status");
@@ -256,7 +265,8 @@ KubeResult<Json> Client::patch(const ResourceType& type, std::string_view namesp
 KubeResult<Json> Client::remove(const ResourceType& type, std::string_view namespace_, std::string_view name,
                                 const Preconditions& preconditions) {
   Json options = {{"kind", "DeleteOptions"}, {"apiVersion", "v1"}};
-  if (preconditions.resourceVersion) options["preconditions"]["resourceVersion"] = *preconditions.resourceVersion;
+  if (preconditions.resourceVersion)
+    options["preconditions"]["resourceVersion"] = *preconditions.resourceVersion;
   if (preconditions.uid) options["preconditions"]["uid"] = *preconditions.uid;
   return impl_->jsonRequest({"DELETE", type.path(namespace_, name), options.dump(), "application/json", {}});
 }
@@ -276,7 +286,8 @@ class StreamImpl : public WatchStream {
       auto bytes = body_->read(idle_, stop_);
       if (!bytes) return bytes.error();
       if (!*bytes) {
-        if (decoder_.partial()) return localError(ErrorKind::Transport, "watch", "the stream ended inside an event");
+        if (decoder_.partial())
+          return localError(ErrorKind::Transport, "watch", "the stream ended inside an event");
         return std::optional<WatchEvent>();
       }
       decoder_.feed(**bytes);
@@ -293,7 +304,8 @@ class StreamImpl : public WatchStream {
 
 }  // namespace
 
-KubeResult<std::unique_ptr<WatchStream>> Client::watch(const ResourceType& type, const WatchOptions& options) {
+KubeResult<std::unique_ptr<WatchStream>> Client::watch(const ResourceType& type,
+                                                       const WatchOptions& options) {
   Query query;
   query.add("watch", "true")
       .add("resourceVersion", options.resourceVersion)
@@ -307,7 +319,8 @@ KubeResult<std::unique_ptr<WatchStream>> Client::watch(const ResourceType& type,
     impl_->throttle();
     request.token = impl_->currentToken(attempt > 0);
     auto body = impl_->transport->open(request, impl_->config.timeout, never);
-    if (!body && body.error().kind == ErrorKind::Unauthorized && attempt == 0 && !impl_->config.tokenFile.empty()) {
+    if (!body && body.error().kind == ErrorKind::Unauthorized && attempt == 0 &&
+        !impl_->config.tokenFile.empty()) {
       continue;
     }
     if (!body) return body.error();

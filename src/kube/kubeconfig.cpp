@@ -15,7 +15,9 @@ namespace tartan::kube {
 namespace {
 
 // A string result (a std::string also converts to Error, so it is named as the value).
-Result<std::string> ok(std::string text) { return Result<std::string>(boost::system::in_place_value, std::move(text)); }
+Result<std::string> ok(std::string text) {
+  return Result<std::string>(boost::system::in_place_value, std::move(text));
+}
 
 // What a person typed, fit for a one-line message: control characters escaped, long text cut.
 std::string printable(std::string_view text) {
@@ -39,7 +41,8 @@ constexpr std::uintmax_t kFileLimit = 1 << 20;
 
 Result<std::string> readFile(const std::string& path, const std::string& where, const std::string& field) {
   std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) return makeError(where, field, "cannot read " + printable(path));
+  if (!std::filesystem::is_regular_file(path, ec))
+    return makeError(where, field, "cannot read " + printable(path));
   if (std::filesystem::file_size(path, ec) > kFileLimit || ec) {
     return makeError(where, field, printable(path) + " is larger than 1 MiB");
   }
@@ -79,7 +82,8 @@ std::optional<std::string> decodeBase64(std::string_view text) {
         return std::nullopt;
       }
     }
-    const unsigned n = (unsigned(v[0]) << 18) | (unsigned(v[1]) << 12) | (unsigned(v[2]) << 6) | unsigned(v[3]);
+    const unsigned n =
+        (unsigned(v[0]) << 18) | (unsigned(v[1]) << 12) | (unsigned(v[2]) << 6) | unsigned(v[3]);
     out += char(n >> 16);
     if (pad < 2) out += char((n >> 8) & 0xff);
     if (pad < 1) out += char(n & 0xff);
@@ -103,7 +107,8 @@ class Fields {
 
   // The keys of the mapping that are not among `known` (the first one), or an error if the node is
   // not a mapping.
-  std::optional<Error> check(const std::set<std::string>& known, const std::set<std::string>& unsupported) const {
+  std::optional<Error> check(const std::set<std::string>& known,
+                             const std::set<std::string>& unsupported) const {
     if (!node_.IsMap()) return makeError(where_, path_.empty() ? "(document)" : path_, "must be a mapping");
     for (const auto& entry : node_) {
       if (!entry.first.IsScalar()) return makeError(where_, path_, "a key is not a string");
@@ -137,9 +142,10 @@ class Fields {
 };
 
 // The named entries of a clusters/contexts/users list: name → (index, the inner mapping).
-Result<std::map<std::string, std::pair<size_t, YAML::Node>>> namedList(const Fields& top, const std::string& list,
-                                                                      const std::string& inner,
-                                                                      const std::string& where) {
+Result<std::map<std::string, std::pair<size_t, YAML::Node>>> namedList(const Fields& top,
+                                                                       const std::string& list,
+                                                                       const std::string& inner,
+                                                                       const std::string& where) {
   std::map<std::string, std::pair<size_t, YAML::Node>> out;
   const YAML::Node node = top[list];
   if (!node || node.IsNull()) return out;
@@ -165,7 +171,8 @@ Result<std::string> pemFrom(const Fields& f, const std::string& field, const std
   if (!data) return data.error();
   auto file = f.string(field);
   if (!file) return file.error();
-  if (!data->empty() && !file->empty()) return f.error(field, "both " + field + " and " + field + "-data are set");
+  if (!data->empty() && !file->empty())
+    return f.error(field, "both " + field + " and " + field + "-data are set");
   if (!data->empty()) {
     auto decoded = decodeBase64(*data);
     if (!decoded) return f.error(field + "-data", "is not base64");
@@ -178,7 +185,8 @@ Result<std::string> pemFrom(const Fields& f, const std::string& field, const std
                                          : std::filesystem::path(baseDir) / *file;
   auto pem = readFile(path.string(), where, f.join(field));
   if (!pem) return pem.error();
-  if (pem->find("-----BEGIN") == std::string::npos) return f.error(field, printable(path.string()) + " is not PEM");
+  if (pem->find("-----BEGIN") == std::string::npos)
+    return f.error(field, printable(path.string()) + " is not PEM");
   return ok(*pem);
 }
 
@@ -197,8 +205,8 @@ Result<Config> parseKubeconfig(std::string_view text, const std::string& where, 
   try {
     root = YAML::Load(std::string(text));
   } catch (const YAML::Exception& e) {
-    return makeError(where + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1), "",
-                     "not YAML: " + printable(e.msg));
+    return makeError(where + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1),
+                     "", "not YAML: " + printable(e.msg));
   }
   Fields top(root, where, "");
   if (auto bad = top.check({"apiVersion", "kind", "clusters", "contexts", "users", "current-context",
@@ -230,7 +238,8 @@ Result<Config> parseKubeconfig(std::string_view text, const std::string& where, 
     contextField = "current-context";
   }
   auto ctx = contexts->find(chosen);
-  if (ctx == contexts->end()) return makeError(where, contextField, "no context named \"" + printable(chosen) + "\"");
+  if (ctx == contexts->end())
+    return makeError(where, contextField, "no context named \"" + printable(chosen) + "\"");
   const std::string ctxPath = "contexts[" + std::to_string(ctx->second.first) + "].context";
   Fields context(ctx->second.second, where, ctxPath);
   if (auto bad = context.check({"cluster", "user", "namespace", "extensions"}, {})) return *bad;
@@ -244,7 +253,8 @@ Result<Config> parseKubeconfig(std::string_view text, const std::string& where, 
   auto clusterName = context.string("cluster");
   if (!clusterName) return clusterName.error();
   auto cl = clusters->find(*clusterName);
-  if (cl == clusters->end()) return context.error("cluster", "no cluster named \"" + printable(*clusterName) + "\"");
+  if (cl == clusters->end())
+    return context.error("cluster", "no cluster named \"" + printable(*clusterName) + "\"");
   Fields cluster(cl->second.second, where, "clusters[" + std::to_string(cl->second.first) + "].cluster");
   if (auto bad = cluster.check({"server", "certificate-authority", "certificate-authority-data",
                                 "insecure-skip-tls-verify", "disable-compression", "extensions"},
@@ -274,8 +284,8 @@ Result<Config> parseKubeconfig(std::string_view text, const std::string& where, 
     auto us = users->find(*userName);
     if (us == users->end()) return context.error("user", "no user named \"" + printable(*userName) + "\"");
     Fields user(us->second.second, where, "users[" + std::to_string(us->second.first) + "].user");
-    if (auto bad = user.check({"client-certificate", "client-certificate-data", "client-key", "client-key-data",
-                               "token", "tokenFile", "extensions"},
+    if (auto bad = user.check({"client-certificate", "client-certificate-data", "client-key",
+                               "client-key-data", "token", "tokenFile", "extensions"},
                               {"exec", "auth-provider", "username", "password", "as", "as-uid", "as-groups",
                                "as-user-extra"})) {
       return *bad;
@@ -328,7 +338,8 @@ Result<Config> inClusterConfig(const InClusterPaths& paths) {
   Config config;
   config.source = "in-cluster";
   // An IPv6 service address is bracketed in the URL.
-  config.server = "https://" + (hostText.find(':') != std::string::npos ? "[" + hostText + "]" : hostText) + ":" + port;
+  config.server =
+      "https://" + (hostText.find(':') != std::string::npos ? "[" + hostText + "]" : hostText) + ":" + port;
   auto token = readFile(paths.tokenFile, "in-cluster", "service account token");
   if (!token) return token.error();
   config.tokenFile = paths.tokenFile;
@@ -356,7 +367,8 @@ Result<Config> loadConfig(const std::optional<std::string>& kubeconfigFlag) {
     return inClusterConfig();
   }
   const char* home = std::getenv("HOME");
-  if (home == nullptr || *home == '\0') return makeError("kubeconfig", "", "no --kubeconfig, KUBECONFIG or HOME");
+  if (home == nullptr || *home == '\0')
+    return makeError("kubeconfig", "", "no --kubeconfig, KUBECONFIG or HOME");
   return loadKubeconfig(std::string(home) + "/.kube/config");
 }
 

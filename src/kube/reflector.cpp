@@ -66,7 +66,8 @@ struct Reflector::State {
     }
     for (const auto& [key, object] : fresh) {
       auto before = old.find(key);
-      if (before != old.end() && meta(before->second, "resourceVersion") == meta(object, "resourceVersion")) continue;
+      if (before != old.end() && meta(before->second, "resourceVersion") == meta(object, "resourceVersion"))
+        continue;
       if (callbacks.onUpdate) callbacks.onUpdate(object);
     }
     for (const auto& [key, object] : old) {
@@ -129,7 +130,8 @@ struct Reflector::State {
         if (!*event) break;  // ended cleanly (timeoutSeconds): watch again at once
         WatchEvent& e = **event;
         if (e.type == WatchEventType::Error) {
-          KubeError error = errorFromStatus(0, e.object.dump(), "watch " + type.path(options.list.namespace_));
+          KubeError error =
+              errorFromStatus(0, e.object.dump(), "watch " + type.path(options.list.namespace_));
           if (error.kind == ErrorKind::Gone) {
             end = WatchEnd::Relist;
           } else {
@@ -186,7 +188,8 @@ struct Reflector::State {
   }
 };
 
-Reflector::Reflector(Client& client, ResourceType type, ReflectorCallbacks callbacks, ReflectorOptions options)
+Reflector::Reflector(Client& client, ResourceType type, ReflectorCallbacks callbacks,
+                     ReflectorOptions options)
     : state_(std::make_shared<State>(client, std::move(type), std::move(callbacks), std::move(options))) {
   state_->thread = std::thread([state = state_.get()] { state->run(); });
 }

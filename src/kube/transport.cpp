@@ -22,7 +22,7 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = net::ip::tcp;
 
-constexpr size_t kBodyLimit = 512u * 1024 * 1024;
+constexpr size_t kBodyLimit = size_t{512} * 1024 * 1024;
 
 KubeError failure(ErrorKind kind, std::string where, std::string message) {
   KubeError error;
@@ -41,7 +41,8 @@ struct Target {
 
 KubeResult<Target> parseServer(const std::string& server) {
   const std::string prefix = "https://";
-  if (server.rfind(prefix, 0) != 0) return failure(ErrorKind::Config, "server", server + " is not an https:// URL");
+  if (server.rfind(prefix, 0) != 0)
+    return failure(ErrorKind::Config, "server", server + " is not an https:// URL");
   std::string rest = server.substr(prefix.size());
   if (auto slash = rest.find('/'); slash != std::string::npos) {
     if (rest.substr(slash) != "/") {
@@ -88,7 +89,8 @@ struct Connection {
       done = true;
     });
     bool cancelled = false;
-    while (!done) {
+    // The completion handler sets `done` from inside run_for.
+    while (!done) {  // NOLINT(bugprone-infinite-loop)
       if (stop != nullptr && stop->load() && !cancelled) {
         beast::get_lowest_layer(stream).cancel();
         cancelled = true;
@@ -123,7 +125,8 @@ class BeastBodyStream : public BodyStream {
                   std::unique_ptr<http::response_parser<http::buffer_body>> parser, std::string where)
       : connection_(std::move(connection)), parser_(std::move(parser)), where_(std::move(where)) {}
 
-  KubeResult<std::optional<std::string>> read(std::chrono::milliseconds idle, const std::atomic<bool>& stop) override {
+  KubeResult<std::optional<std::string>> read(std::chrono::milliseconds idle,
+                                              const std::atomic<bool>& stop) override {
     for (;;) {
       if (stop.load()) return failure(ErrorKind::Stopped, where_, "stopped");
       if (parser_->is_done()) return std::optional<std::string>();
@@ -132,7 +135,9 @@ class BeastBodyStream : public BodyStream {
       parser_->get().body().size = sizeof chunk;
       beast::get_lowest_layer(connection_->stream).expires_after(idle);
       auto ec = connection_->await(
-          [&](auto handler) { http::async_read_some(connection_->stream, connection_->buffer, *parser_, handler); },
+          [&](auto handler) {
+            http::async_read_some(connection_->stream, connection_->buffer, *parser_, handler);
+          },
           &stop);
       const size_t n = sizeof chunk - parser_->get().body().size;
       if (stop.load()) return failure(ErrorKind::Stopped, where_, "stopped");
@@ -183,7 +188,8 @@ class BeastTransport : public Transport {
     auto parser = std::make_unique<http::response_parser<http::buffer_body>>();
     parser->body_limit(boost::none);
     beast::get_lowest_layer(c.stream).expires_at(deadline);
-    auto ec = c.await([&](auto handler) { http::async_read_header(c.stream, c.buffer, *parser, handler); }, &stop);
+    auto ec =
+        c.await([&](auto handler) { http::async_read_header(c.stream, c.buffer, *parser, handler); }, &stop);
     if (stop.load()) return failure(ErrorKind::Stopped, where, "stopped");
     if (ec) return failure(kindOf(ec), where, "reading the response: " + describe(ec));
     const int status = static_cast<int>(parser->get().result_int());
@@ -191,7 +197,7 @@ class BeastTransport : public Transport {
     if (status == 200) return std::unique_ptr<BodyStream>(std::move(stream));
     // A refused watch: its body is the Status that says why.
     std::string body;
-    while (body.size() < 64 * 1024) {
+    while (body.size() < size_t{64} * 1024) {
       auto some = stream->read(timeout, stop);
       if (!some || !*some) break;
       body += **some;
@@ -222,7 +228,8 @@ class BeastTransport : public Transport {
     ec = c->await([&](auto handler) { lowest.async_connect(endpoints, handler); }, stop);
     if (ec) return failure(kindOf(ec), where, "connecting to " + target_.hostHeader + ": " + describe(ec));
     ec = c->await([&](auto handler) { c->stream.async_handshake(ssl::stream_base::client, handler); }, stop);
-    if (ec) return failure(kindOf(ec), where, "TLS handshake with " + target_.hostHeader + ": " + describe(ec));
+    if (ec)
+      return failure(kindOf(ec), where, "TLS handshake with " + target_.hostHeader + ": " + describe(ec));
 
     http::request<http::string_body> req;
     req.method_string(request.method);
@@ -233,7 +240,8 @@ class BeastTransport : public Transport {
     req.set(http::field::accept, "application/json");
     if (!request.token.empty()) req.set(http::field::authorization, "Bearer " + request.token);
     if (!request.contentType.empty()) req.set(http::field::content_type, request.contentType);
-    if (!request.body.empty() || request.method == "POST" || request.method == "PUT" || request.method == "PATCH") {
+    if (!request.body.empty() || request.method == "POST" || request.method == "PUT" ||
+        request.method == "PATCH") {
       req.body() = request.body;
       req.prepare_payload();
     }
@@ -271,7 +279,8 @@ KubeResult<std::unique_ptr<Transport>> Transport::create(const Config& config) {
     context->use_private_key(net::buffer(config.clientKeyPem), ssl::context::pem, ec);
     if (ec) return failure(ErrorKind::Config, config.source, "client key: " + describe(ec));
   }
-  return std::unique_ptr<Transport>(std::make_unique<BeastTransport>(std::move(*target), std::move(context), verify));
+  return std::unique_ptr<Transport>(
+      std::make_unique<BeastTransport>(std::move(*target), std::move(context), verify));
 }
 
 }  // namespace tartan::kube::detail

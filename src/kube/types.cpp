@@ -27,7 +27,9 @@ ResourceType services() { return {"", "v1", "services", true, "Service"}; }
 ResourceType serviceAccounts() { return {"", "v1", "serviceaccounts", true, "ServiceAccount"}; }
 ResourceType nodes() { return {"", "v1", "nodes", false, "Node"}; }
 ResourceType endpointSlices() { return {"discovery.k8s.io", "v1", "endpointslices", true, "EndpointSlice"}; }
-ResourceType networkPolicies() { return {"networking.k8s.io", "v1", "networkpolicies", true, "NetworkPolicy"}; }
+ResourceType networkPolicies() {
+  return {"networking.k8s.io", "v1", "networkpolicies", true, "NetworkPolicy"};
+}
 ResourceType customResourceDefinitions() {
   return {"apiextensions.k8s.io", "v1", "customresourcedefinitions", false, "CustomResourceDefinition"};
 }
@@ -38,33 +40,54 @@ ResourceType calico(std::string plural, std::string kind, bool namespaced) {
 
 std::string_view toString(ErrorKind kind) {
   switch (kind) {
-    case ErrorKind::Config: return "Config";
-    case ErrorKind::Transport: return "Transport";
-    case ErrorKind::Timeout: return "Timeout";
-    case ErrorKind::BadRequest: return "BadRequest";
-    case ErrorKind::Unauthorized: return "Unauthorized";
-    case ErrorKind::Forbidden: return "Forbidden";
-    case ErrorKind::NotFound: return "NotFound";
-    case ErrorKind::MethodNotAllowed: return "MethodNotAllowed";
-    case ErrorKind::AlreadyExists: return "AlreadyExists";
-    case ErrorKind::Conflict: return "Conflict";
-    case ErrorKind::Gone: return "Gone";
-    case ErrorKind::Invalid: return "Invalid";
-    case ErrorKind::TooManyRequests: return "TooManyRequests";
-    case ErrorKind::Server: return "Server";
-    case ErrorKind::Decode: return "Decode";
-    case ErrorKind::Stopped: return "Stopped";
+    case ErrorKind::Config:
+      return "Config";
+    case ErrorKind::Transport:
+      return "Transport";
+    case ErrorKind::Timeout:
+      return "Timeout";
+    case ErrorKind::BadRequest:
+      return "BadRequest";
+    case ErrorKind::Unauthorized:
+      return "Unauthorized";
+    case ErrorKind::Forbidden:
+      return "Forbidden";
+    case ErrorKind::NotFound:
+      return "NotFound";
+    case ErrorKind::MethodNotAllowed:
+      return "MethodNotAllowed";
+    case ErrorKind::AlreadyExists:
+      return "AlreadyExists";
+    case ErrorKind::Conflict:
+      return "Conflict";
+    case ErrorKind::Gone:
+      return "Gone";
+    case ErrorKind::Invalid:
+      return "Invalid";
+    case ErrorKind::TooManyRequests:
+      return "TooManyRequests";
+    case ErrorKind::Server:
+      return "Server";
+    case ErrorKind::Decode:
+      return "Decode";
+    case ErrorKind::Stopped:
+      return "Stopped";
   }
   return "?";
 }
 
 std::string_view toString(WatchEventType type) {
   switch (type) {
-    case WatchEventType::Added: return "ADDED";
-    case WatchEventType::Modified: return "MODIFIED";
-    case WatchEventType::Deleted: return "DELETED";
-    case WatchEventType::Bookmark: return "BOOKMARK";
-    case WatchEventType::Error: return "ERROR";
+    case WatchEventType::Added:
+      return "ADDED";
+    case WatchEventType::Modified:
+      return "MODIFIED";
+    case WatchEventType::Deleted:
+      return "DELETED";
+    case WatchEventType::Bookmark:
+      return "BOOKMARK";
+    case WatchEventType::Error:
+      return "ERROR";
   }
   return "?";
 }
@@ -99,17 +122,39 @@ KubeError errorFromStatus(int httpStatus, std::string_view body, std::string whe
     error.message = std::string(body.substr(0, 200));
   }
   switch (error.status) {
-    case 400: error.kind = ErrorKind::BadRequest; break;
-    case 401: error.kind = ErrorKind::Unauthorized; break;
-    case 403: error.kind = ErrorKind::Forbidden; break;
-    case 404: error.kind = ErrorKind::NotFound; break;
-    case 405: error.kind = ErrorKind::MethodNotAllowed; break;
-    case 409: error.kind = error.reason == "AlreadyExists" ? ErrorKind::AlreadyExists : ErrorKind::Conflict; break;
-    case 410: error.kind = ErrorKind::Gone; break;
-    case 422: error.kind = ErrorKind::Invalid; break;
-    case 429: error.kind = ErrorKind::TooManyRequests; break;
-    case 504: error.kind = ErrorKind::Timeout; break;
-    default: error.kind = ErrorKind::Server; break;
+    case 400:
+      error.kind = ErrorKind::BadRequest;
+      break;
+    case 401:
+      error.kind = ErrorKind::Unauthorized;
+      break;
+    case 403:
+      error.kind = ErrorKind::Forbidden;
+      break;
+    case 404:
+      error.kind = ErrorKind::NotFound;
+      break;
+    case 405:
+      error.kind = ErrorKind::MethodNotAllowed;
+      break;
+    case 409:
+      error.kind = error.reason == "AlreadyExists" ? ErrorKind::AlreadyExists : ErrorKind::Conflict;
+      break;
+    case 410:
+      error.kind = ErrorKind::Gone;
+      break;
+    case 422:
+      error.kind = ErrorKind::Invalid;
+      break;
+    case 429:
+      error.kind = ErrorKind::TooManyRequests;
+      break;
+    case 504:
+      error.kind = ErrorKind::Timeout;
+      break;
+    default:
+      error.kind = ErrorKind::Server;
+      break;
   }
   if (error.reason.empty()) error.reason = std::string(toString(error.kind));
   return error;

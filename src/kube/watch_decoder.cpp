@@ -44,7 +44,8 @@ KubeResult<WatchEvent> decodeWatchEvent(std::string_view text) {
   if (out.type != WatchEventType::Error) {
     // Every object event (and a bookmark) carries the resourceVersion the watch resumes from.
     auto meta = object->find("metadata");
-    if (meta == object->end() || !meta->is_object()) return decodeError(name + " event: object has no metadata");
+    if (meta == object->end() || !meta->is_object())
+      return decodeError(name + " event: object has no metadata");
     auto rv = meta->find("resourceVersion");
     if (rv == meta->end() || !rv->is_string() || rv->get_ref<const std::string&>().empty()) {
       return decodeError(name + " event: object has no metadata.resourceVersion");

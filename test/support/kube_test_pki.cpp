@@ -52,15 +52,15 @@ KeyPair makeCertificate(const std::string& commonName, const std::vector<std::st
   static std::atomic<long> serial{1000};
   ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), serial++);
   X509_gmtime_adj(X509_getm_notBefore(cert.get()), -3600);
-  X509_gmtime_adj(X509_getm_notAfter(cert.get()), 24 * 3600);
+  X509_gmtime_adj(X509_getm_notAfter(cert.get()), 24L * 3600);
   X509_set_pubkey(cert.get(), key.get());
   X509_NAME* name = X509_get_subject_name(cert.get());
   if (!organization.empty()) {
     X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
                                reinterpret_cast<const unsigned char*>(organization.c_str()), -1, -1, 0);
   }
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(commonName.c_str()),
-                             -1, -1, 0);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>(commonName.c_str()), -1, -1, 0);
 
   Key issuerKey;
   Cert issuerCert;
@@ -76,8 +76,9 @@ KeyPair makeCertificate(const std::string& commonName, const std::vector<std::st
   }
   X509* signer = issuer != nullptr ? issuerCert.get() : cert.get();
   addExtension(cert.get(), signer, NID_basic_constraints, isCa ? "critical,CA:TRUE" : "critical,CA:FALSE");
-  addExtension(cert.get(), signer, NID_key_usage,
-               isCa ? "critical,keyCertSign,cRLSign,digitalSignature" : "critical,digitalSignature,keyEncipherment");
+  addExtension(
+      cert.get(), signer, NID_key_usage,
+      isCa ? "critical,keyCertSign,cRLSign,digitalSignature" : "critical,digitalSignature,keyEncipherment");
   if (!isCa) addExtension(cert.get(), signer, NID_ext_key_usage, "serverAuth,clientAuth");
   addExtension(cert.get(), signer, NID_subject_key_identifier, "hash");
   if (!subjectAltNames.empty()) {

@@ -14,13 +14,13 @@ struct KeyPair {
 
 struct TestPki {
   KeyPair ca;
-  KeyPair server;  // signed by ca: SANs IP 127.0.0.1, IP ::1, DNS localhost
-  KeyPair client;  // signed by ca: CN=tartan-test, O=system:masters, for client-certificate auth
+  KeyPair server;   // signed by ca: SANs IP 127.0.0.1, IP ::1, DNS localhost
+  KeyPair client;   // signed by ca: CN=tartan-test, O=system:masters, for client-certificate auth
   KeyPair otherCa;  // an unrelated CA: trusting it must fail verification
 
   // Makes all four (P-256 keys, a day of validity); the server certificate names `serverNames`.
   static TestPki generate(const std::vector<std::string>& serverNames = {"IP:127.0.0.1", "IP:::1",
-                                                                          "DNS:localhost"});
+                                                                         "DNS:localhost"});
 };
 
 // A certificate signed by `issuer` with the given subject common name and SANs ("IP:1.2.3.4",

@@ -101,7 +101,8 @@ struct KubeTestServer::Impl {
   std::list<std::shared_ptr<Connection>> connections;
   std::function<void(const std::string&)> hook;
 
-  explicit Impl(Options o) : options(std::move(o)), pki(TestPki::generate(options.serverNames)), tokens(options.tokens) {
+  explicit Impl(Options o)
+      : options(std::move(o)), pki(TestPki::generate(options.serverNames)), tokens(options.tokens) {
     context.use_certificate_chain(net::buffer(pki.server.certPem));
     context.use_private_key(net::buffer(pki.server.keyPem), ssl::context::pem);
     context.add_certificate_authority(net::buffer(pki.ca.certPem));
@@ -188,7 +189,7 @@ struct KubeTestServer::Impl {
     beast::flat_buffer buffer;
     for (;;) {
       http::request_parser<http::string_body> parser;
-      parser.body_limit(64 * 1024 * 1024);
+      parser.body_limit(std::uint64_t{64} * 1024 * 1024);
       http::read(stream, buffer, parser, ec);
       if (ec || stopping) return;
       const auto& req = parser.get();
@@ -238,7 +239,10 @@ struct KubeTestServer::Impl {
                         {"verbs", {"get", "patch", "update"}}});
       }
     }
-    return {{"kind", "APIResourceList"}, {"apiVersion", "v1"}, {"groupVersion", groupVersion}, {"resources", list}};
+    return {{"kind", "APIResourceList"},
+            {"apiVersion", "v1"},
+            {"groupVersion", groupVersion},
+            {"resources", list}};
   }
 
   Json groupList() {
@@ -253,8 +257,16 @@ struct KubeTestServer::Impl {
 
   static Json group(const std::string& name, const std::set<std::string>& versions) {
     Json list = Json::array();
-    for (const std::string& v : versions) list.push_back({{"groupVersion", name + "/" + v}, {"version", v}});
-    return {{"kind", "APIGroup"}, {"apiVersion", "v1"}, {"name", name}, {"versions", list}, {"preferredVersion", list[0]}};
+    for (const std::string& v : versions) {
+      std::string groupVersion = name;
+      groupVersion += "/" + v;
+      list.push_back({{"groupVersion", groupVersion}, {"version", v}});
+    }
+    return {{"kind", "APIGroup"},
+            {"apiVersion", "v1"},
+            {"name", name},
+            {"versions", list},
+            {"preferredVersion", list[0]}};
   }
 
   // OpenAPI v3, only as far as kubectl reads it: the root names a document per group/version,
@@ -275,14 +287,18 @@ struct KubeTestServer::Impl {
     for (const ApiResource& r : store.resources()) {
       const std::string mine = r.group.empty() ? "api/" + r.version : "apis/" + r.group + "/" + r.version;
       if (mine != gv) continue;
-      const std::string item = "/" + gv + (r.namespaced ? "/namespaces/{namespace}/" : "/") + r.plural + "/{name}";
+      const std::string item =
+          "/" + gv + (r.namespaced ? "/namespaces/{namespace}/" : "/") + r.plural + "/{name}";
       paths[item] = {{"patch",
-                      {{"x-kubernetes-group-version-kind", {{"group", r.group}, {"version", r.version}, {"kind", r.kind}}},
-                       {"parameters", {{{"name", "fieldValidation"}, {"in", "query"}, {"schema", {{"type", "string"}}}}}},
+                      {{"x-kubernetes-group-version-kind",
+                        {{"group", r.group}, {"version", r.version}, {"kind", r.kind}}},
+                       {"parameters",
+                        {{{"name", "fieldValidation"}, {"in", "query"}, {"schema", {{"type", "string"}}}}}},
                        {"responses", {{"200", {{"description", "OK"}}}}}}}};
     }
     if (paths.empty()) return nullptr;
-    return {{"openapi", "3.0.0"}, {"info", {{"title", "Kubernetes"}, {"version", "v1.32.0"}}}, {"paths", paths}};
+    return {
+        {"openapi", "3.0.0"}, {"info", {{"title", "Kubernetes"}, {"version", "v1.32.0"}}}, {"paths", paths}};
   }
 
   // fieldValidation=Strict, as far as this fake knows the schema: the top level of every kind and
@@ -293,10 +309,21 @@ struct KubeTestServer::Impl {
     static const std::map<std::string, std::set<std::string>> extra = {
         {"ServiceAccount", {"secrets", "imagePullSecrets", "automountServiceAccountToken"}},
         {"EndpointSlice", {"addressType", "endpoints", "ports"}}};
-    static const std::set<std::string> objectMeta = {
-        "name", "generateName", "namespace", "uid", "resourceVersion", "generation", "creationTimestamp",
-        "deletionTimestamp", "deletionGracePeriodSeconds", "labels", "annotations", "ownerReferences",
-        "finalizers", "managedFields", "selfLink"};
+    static const std::set<std::string> objectMeta = {"name",
+                                                     "generateName",
+                                                     "namespace",
+                                                     "uid",
+                                                     "resourceVersion",
+                                                     "generation",
+                                                     "creationTimestamp",
+                                                     "deletionTimestamp",
+                                                     "deletionGracePeriodSeconds",
+                                                     "labels",
+                                                     "annotations",
+                                                     "ownerReferences",
+                                                     "finalizers",
+                                                     "managedFields",
+                                                     "selfLink"};
     for (const auto& [key, value] : object.items()) {
       auto kindExtra = extra.find(r.kind);
       if (!top.count(key) && (kindExtra == extra.end() || !kindExtra->second.count(key))) {
@@ -319,27 +346,33 @@ struct KubeTestServer::Impl {
     if (auto q = target.find('?'); q != std::string::npos) {
       for (const std::string& pair : split(target.substr(q + 1), '&')) {
         auto eq = pair.find('=');
-        query[percentDecode(pair.substr(0, eq))] = eq == std::string::npos ? "" : percentDecode(pair.substr(eq + 1));
+        query[percentDecode(pair.substr(0, eq))] =
+            eq == std::string::npos ? "" : percentDecode(pair.substr(eq + 1));
       }
     }
     const std::string method(req.method_string());
     if (path == "/version") {
       return respond(stream, req, 200,
-                     {{"major", "1"}, {"minor", "32"}, {"gitVersion", "v1.32.0-tartan-test"}, {"platform", "linux/amd64"}});
+                     {{"major", "1"},
+                      {"minor", "32"},
+                      {"gitVersion", "v1.32.0-tartan-test"},
+                      {"platform", "linux/amd64"}});
     }
     if (path == "/api") {
-      return respond(stream, req, 200,
-                     {{"kind", "APIVersions"},
-                      {"versions", {"v1"}},
-                      {"serverAddressByClientCIDRs",
-                       {{{"clientCIDR", "0.0.0.0/0"}, {"serverAddress", "127.0.0.1:" + std::to_string(port)}}}}});
+      return respond(
+          stream, req, 200,
+          {{"kind", "APIVersions"},
+           {"versions", {"v1"}},
+           {"serverAddressByClientCIDRs",
+            {{{"clientCIDR", "0.0.0.0/0"}, {"serverAddress", "127.0.0.1:" + std::to_string(port)}}}}});
     }
     if (path == "/apis") return respond(stream, req, 200, groupList());
     if (path == "/openapi/v3") return respond(stream, req, 200, openApiRoot());
     if (path.rfind("/openapi/v3/", 0) == 0) {
       Json doc = openApiGroupVersion(path.substr(std::string("/openapi/v3/").size()));
       if (doc.is_null()) {
-        return respond(stream, req, 404, statusBody(404, "NotFound", "the server could not find the requested resource"));
+        return respond(stream, req, 404,
+                       statusBody(404, "NotFound", "the server could not find the requested resource"));
       }
       return respond(stream, req, 200, doc);
     }
@@ -358,19 +391,22 @@ struct KubeTestServer::Impl {
         for (const Json& g : groups) {
           if (g["name"] == groupName) return respond(stream, req, 200, g);
         }
-        return respond(stream, req, 404, statusBody(404, "NotFound", "the server could not find the requested resource"));
+        return respond(stream, req, 404,
+                       statusBody(404, "NotFound", "the server could not find the requested resource"));
       }
       version = parts[2];
       at = 3;
       if (parts.size() == 3) {
         Json list = resourceList(groupName + "/" + version);
         if (list["resources"].empty()) {
-          return respond(stream, req, 404, statusBody(404, "NotFound", "the server could not find the requested resource"));
+          return respond(stream, req, 404,
+                         statusBody(404, "NotFound", "the server could not find the requested resource"));
         }
         return respond(stream, req, 200, list);
       }
     } else {
-      return respond(stream, req, 404, statusBody(404, "NotFound", "the server could not find the requested resource"));
+      return respond(stream, req, 404,
+                     statusBody(404, "NotFound", "the server could not find the requested resource"));
     }
     // [namespaces/NS/]PLURAL[/NAME[/status]]
     std::vector<std::string> rest(parts.begin() + static_cast<long>(at), parts.end());
@@ -382,26 +418,31 @@ struct KubeTestServer::Impl {
     std::optional<ApiResource> r = rest.empty() ? std::nullopt : store.find(groupName, version, rest[0]);
     if (!r || rest.size() > 3 || (rest.size() == 3 && (rest[2] != "status" || !r->statusSubresource)) ||
         (!ns.empty() && !r->namespaced)) {
-      return respond(stream, req, 404, statusBody(404, "NotFound", "the server could not find the requested resource"));
+      return respond(stream, req, 404,
+                     statusBody(404, "NotFound", "the server could not find the requested resource"));
     }
     const std::string name = rest.size() >= 2 ? rest[1] : "";
     const bool status = rest.size() == 3;
     Json body = Json::parse(req.body().empty() ? "null" : req.body(), nullptr, false);
-    if (body.is_discarded()) return respond(stream, req, 400, statusBody(400, "BadRequest", "the body is not JSON"));
+    if (body.is_discarded())
+      return respond(stream, req, 400, statusBody(400, "BadRequest", "the body is not JSON"));
     if (query["fieldValidation"] == "Strict" && (method == "POST" || method == "PUT")) {
-      if (auto problem = strictProblem(*r, body)) return respond(stream, req, 400, statusBody(400, "BadRequest", *problem));
+      if (auto problem = strictProblem(*r, body))
+        return respond(stream, req, 400, statusBody(400, "BadRequest", *problem));
     }
     ApiOutcome out;
     if (method == "GET" && name.empty()) {
       Selector selector{query["labelSelector"], query["fieldSelector"]};
-      if (auto problem = selector.check()) return respond(stream, req, 400, statusBody(400, "BadRequest", *problem));
+      if (auto problem = selector.check())
+        return respond(stream, req, 400, statusBody(400, "BadRequest", *problem));
       if (query["watch"] == "true" || query["watch"] == "1") {
         const int timeout = query.count("timeoutSeconds") ? std::stoi(query["timeoutSeconds"]) : 1800;
         serveWatch(stream, *r, ns, selector, query["resourceVersion"], query["allowWatchBookmarks"] == "true",
                    timeout);
         return false;
       }
-      out = store.list(*r, ns, selector, query.count("limit") ? std::stoll(query["limit"]) : 0, query["continue"]);
+      out = store.list(*r, ns, selector, query.count("limit") ? std::stoll(query["limit"]) : 0,
+                       query["continue"]);
     } else if (method == "GET") {
       out = store.get(*r, ns, name);
     } else if (method == "POST" && name.empty()) {
@@ -504,7 +545,13 @@ KubeTestServer::KubeTestServer(Options options) : impl_(std::make_unique<Impl>(s
   impl_->listen();
 }
 
-KubeTestServer::~KubeTestServer() { stop(); }
+KubeTestServer::~KubeTestServer() {
+  try {
+    stop();
+  } catch (const std::exception&) {
+    // A thread that cannot be joined at exit: nothing more a destructor can do.
+  }
+}
 
 uint16_t KubeTestServer::port() const { return impl_->port; }
 std::string KubeTestServer::url() const { return "https://127.0.0.1:" + std::to_string(impl_->port); }

@@ -42,7 +42,8 @@ class KubeTestServer {
   struct Options {
     std::vector<std::string> tokens{"test-token"};
     std::chrono::milliseconds bookmarkInterval{500};
-    std::vector<std::string> serverNames{"IP:127.0.0.1", "IP:::1", "DNS:localhost"};  // its certificate's SANs
+    std::vector<std::string> serverNames{"IP:127.0.0.1", "IP:::1",
+                                         "DNS:localhost"};  // its certificate's SANs
   };
   explicit KubeTestServer(Options options);
   KubeTestServer() : KubeTestServer(Options{}) {}

@@ -119,8 +119,9 @@ std::optional<std::string> hexDecode(const std::string& text) {
 }  // namespace
 
 Json statusBody(int code, const std::string& reason, const std::string& message) {
-  return {{"kind", "Status"},   {"apiVersion", "v1"},   {"metadata", Json::object()}, {"status", "Failure"},
-          {"message", message}, {"reason", reason},     {"code", code}};
+  return {{"kind", "Status"},    {"apiVersion", "v1"}, {"metadata", Json::object()},
+          {"status", "Failure"}, {"message", message}, {"reason", reason},
+          {"code", code}};
 }
 
 std::optional<std::string> Selector::check() const {
@@ -140,7 +141,8 @@ std::optional<std::string> Selector::check() const {
 
 bool Selector::matches(const Json& object) const {
   if (!labels.empty()) {
-    const Json labelMap = object.contains("metadata") ? object["metadata"].value("labels", Json::object()) : Json::object();
+    const Json labelMap =
+        object.contains("metadata") ? object["metadata"].value("labels", Json::object()) : Json::object();
     const auto requirements = parseLabels(labels);
     for (const Requirement& r : *requirements) {
       const bool has = labelMap.contains(r.key) && labelMap[r.key].is_string();
@@ -175,9 +177,22 @@ KubeTestStore::KubeTestStore() {
       {"", "v1", "serviceaccounts", "serviceaccount", "ServiceAccount", true, false, {"sa"}},
       {"", "v1", "nodes", "node", "Node", false, true, {"no"}},
       {"discovery.k8s.io", "v1", "endpointslices", "endpointslice", "EndpointSlice", true, false, {}},
-      {"networking.k8s.io", "v1", "networkpolicies", "networkpolicy", "NetworkPolicy", true, false, {"netpol"}},
-      {"apiextensions.k8s.io", "v1", "customresourcedefinitions", "customresourcedefinition",
-       "CustomResourceDefinition", false, true, {"crd", "crds"}},
+      {"networking.k8s.io",
+       "v1",
+       "networkpolicies",
+       "networkpolicy",
+       "NetworkPolicy",
+       true,
+       false,
+       {"netpol"}},
+      {"apiextensions.k8s.io",
+       "v1",
+       "customresourcedefinitions",
+       "customresourcedefinition",
+       "CustomResourceDefinition",
+       false,
+       true,
+       {"crd", "crds"}},
   };
 }
 
@@ -206,11 +221,14 @@ void KubeTestStore::compact() {
   compacted_ = revision_;
 }
 
-std::string KubeTestStore::objectPath(const ApiResource& r, const std::string& ns, const std::string& name) const {
-  return r.namespaced ? r.plural + " \"" + name + "\" in namespace \"" + ns + "\"" : r.plural + " \"" + name + "\"";
+std::string KubeTestStore::objectPath(const ApiResource& r, const std::string& ns,
+                                      const std::string& name) const {
+  return r.namespaced ? r.plural + " \"" + name + "\" in namespace \"" + ns + "\""
+                      : r.plural + " \"" + name + "\"";
 }
 
-void KubeTestStore::record(const ApiResource& r, const std::string& type, const Json& object, const Json& previous) {
+void KubeTestStore::record(const ApiResource& r, const std::string& type, const Json& object,
+                           const Json& previous) {
   history_.push_back({revision_, r.id(), type, object, previous});
   changed_.notify_all();
 }
@@ -223,8 +241,8 @@ ApiOutcome KubeTestStore::get(const ApiResource& r, const std::string& ns, const
   return {200, it->second};
 }
 
-ApiOutcome KubeTestStore::list(const ApiResource& r, const std::string& ns, const Selector& selector, int64_t limit,
-                               const std::string& continueToken) {
+ApiOutcome KubeTestStore::list(const ApiResource& r, const std::string& ns, const Selector& selector,
+                               int64_t limit, const std::string& continueToken) {
   std::lock_guard lock(mutex_);
   int64_t at = revision_;
   ObjectKey after;
@@ -232,16 +250,17 @@ ApiOutcome KubeTestStore::list(const ApiResource& r, const std::string& ns, cons
     // The token names the snapshot's revision and the last key served.
     auto decoded = hexDecode(continueToken);
     Json token = decoded ? Json::parse(*decoded, nullptr, false) : Json();
-    if (!token.is_object() || !token.contains("rv") || !token["rv"].is_number_integer() || !token.contains("ns") ||
-        !token.contains("name")) {
+    if (!token.is_object() || !token.contains("rv") || !token["rv"].is_number_integer() ||
+        !token.contains("ns") || !token.contains("name")) {
       return fail(400, "BadRequest", "continue key is not valid");
     }
     at = token["rv"].get<int64_t>();
     after = {token["ns"].get<std::string>(), token["name"].get<std::string>()};
     if (at < compacted_) {
-      return fail(410, "Expired",
-                  "The provided continue parameter is too old to display a consistent list result. You can start "
-                  "a new list without the continue parameter.");
+      return fail(
+          410, "Expired",
+          "The provided continue parameter is too old to display a consistent list result. You can start "
+          "a new list without the continue parameter.");
     }
   }
   // The snapshot at `at`: today's objects with every later change undone, newest first.
@@ -257,11 +276,13 @@ ApiOutcome KubeTestStore::list(const ApiResource& r, const std::string& ns, cons
   }
   Json items = Json::array();
   std::string next;
-  for (auto it = continueToken.empty() ? snapshot.begin() : snapshot.upper_bound(after); it != snapshot.end(); ++it) {
+  for (auto it = continueToken.empty() ? snapshot.begin() : snapshot.upper_bound(after); it != snapshot.end();
+       ++it) {
     if (r.namespaced && !ns.empty() && it->first.first != ns) continue;
     if (!selector.matches(it->second)) continue;
     if (limit > 0 && static_cast<int64_t>(items.size()) == limit) {
-      Json token = {{"rv", at}, {"ns", items.back()["metadata"].value("namespace", "")},
+      Json token = {{"rv", at},
+                    {"ns", items.back()["metadata"].value("namespace", "")},
                     {"name", items.back()["metadata"]["name"]}};
       next = hexEncode(token.dump());
       break;
@@ -270,7 +291,9 @@ ApiOutcome KubeTestStore::list(const ApiResource& r, const std::string& ns, cons
   }
   Json metadata = {{"resourceVersion", std::to_string(at)}};
   if (!next.empty()) metadata["continue"] = next;
-  return {200, {{"kind", r.kind + "List"}, {"apiVersion", r.apiVersion()}, {"metadata", metadata}, {"items", items}}};
+  return {
+      200,
+      {{"kind", r.kind + "List"}, {"apiVersion", r.apiVersion()}, {"metadata", metadata}, {"items", items}}};
 }
 
 ApiOutcome KubeTestStore::create(const ApiResource& r, const std::string& ns, Json object) {
@@ -280,7 +303,8 @@ ApiOutcome KubeTestStore::create(const ApiResource& r, const std::string& ns, Js
 
 ApiOutcome KubeTestStore::createLocked(const ApiResource& r, const std::string& ns, Json object) {
   if (!object.is_object()) return fail(400, "BadRequest", "the body is not a JSON object");
-  if (object.value("kind", r.kind) != r.kind || object.value("apiVersion", r.apiVersion()) != r.apiVersion()) {
+  if (object.value("kind", r.kind) != r.kind ||
+      object.value("apiVersion", r.apiVersion()) != r.apiVersion()) {
     return fail(400, "BadRequest", "the body is not a " + r.kind + " of " + r.apiVersion());
   }
   object["kind"] = r.kind;
@@ -291,12 +315,15 @@ ApiOutcome KubeTestStore::createLocked(const ApiResource& r, const std::string& 
   if (name.empty() && !meta(object, "generateName").empty()) {
     name = meta(object, "generateName") + std::to_string(10000 + uid_);
   }
-  if (name.empty()) return fail(422, "Invalid", r.kind + " is invalid: metadata.name: Required value: name is required");
+  if (name.empty())
+    return fail(422, "Invalid", r.kind + " is invalid: metadata.name: Required value: name is required");
   if (r.namespaced) {
     if (!meta(object, "namespace").empty() && meta(object, "namespace") != ns) {
-      return fail(400, "BadRequest", "the namespace of the provided object does not match the namespace sent on the request");
+      return fail(400, "BadRequest",
+                  "the namespace of the provided object does not match the namespace sent on the request");
     }
-    if (!objects_["/namespaces"].count({"", ns})) return fail(404, "NotFound", "namespaces \"" + ns + "\" not found");
+    if (!objects_["/namespaces"].count({"", ns}))
+      return fail(404, "NotFound", "namespaces \"" + ns + "\" not found");
   }
   const ObjectKey key{r.namespaced ? ns : "", name};
   auto& objects = objects_[r.id()];
@@ -312,18 +339,19 @@ ApiOutcome KubeTestStore::createLocked(const ApiResource& r, const std::string& 
   m["generation"] = 1;
   m["resourceVersion"] = std::to_string(++revision_);
   if (r.kind == "CustomResourceDefinition") {
-    object["status"] = {{"acceptedNames", object["spec"]["names"]},
-                        {"conditions",
-                         {{{"type", "NamesAccepted"}, {"status", "True"}, {"reason", "NoConflicts"}},
-                          {{"type", "Established"}, {"status", "True"}, {"reason", "InitialNamesAccepted"}}}}};
+    object["status"] = {
+        {"acceptedNames", object["spec"]["names"]},
+        {"conditions",
+         {{{"type", "NamesAccepted"}, {"status", "True"}, {"reason", "NoConflicts"}},
+          {{"type", "Established"}, {"status", "True"}, {"reason", "InitialNamesAccepted"}}}}};
   }
   objects[key] = object;
   record(r, "ADDED", object, nullptr);
   return {201, object};
 }
 
-ApiOutcome KubeTestStore::update(const ApiResource& r, const std::string& ns, const std::string& name, Json object,
-                                 bool statusOnly) {
+ApiOutcome KubeTestStore::update(const ApiResource& r, const std::string& ns, const std::string& name,
+                                 Json object, bool statusOnly) {
   std::lock_guard lock(mutex_);
   return writeLocked(r, ns, name, std::move(object), statusOnly);
 }
@@ -336,14 +364,16 @@ ApiOutcome KubeTestStore::writeLocked(const ApiResource& r, const std::string& n
   if (it == objects.end()) return fail(404, "NotFound", objectPath(r, ns, name) + " not found");
   const Json& stored = it->second;
   if (!meta(object, "name").empty() && meta(object, "name") != name) {
-    return fail(400, "BadRequest", "the name of the object (" + meta(object, "name") +
-                                       ") does not match the name on the URL (" + name + ")");
+    return fail(400, "BadRequest",
+                "the name of the object (" + meta(object, "name") + ") does not match the name on the URL (" +
+                    name + ")");
   }
   const std::string expected = meta(object, "resourceVersion");
   if (!expected.empty() && expected != meta(stored, "resourceVersion")) {
-    return fail(409, "Conflict", "Operation cannot be fulfilled on " + objectPath(r, ns, name) +
-                                     ": the object has been modified; please apply your changes to the latest "
-                                     "version and try again");
+    return fail(409, "Conflict",
+                "Operation cannot be fulfilled on " + objectPath(r, ns, name) +
+                    ": the object has been modified; please apply your changes to the latest "
+                    "version and try again");
   }
   Json next;
   if (statusOnly) {
@@ -416,9 +446,11 @@ ApiOutcome KubeTestStore::remove(const ApiResource& r, const std::string& ns, co
   if (options.is_object() && options.contains("preconditions") && options["preconditions"].is_object()) {
     const Json& pre = options["preconditions"];
     for (const char* field : {"uid", "resourceVersion"}) {
-      if (pre.contains(field) && pre[field].is_string() && pre[field].get<std::string>() != meta(it->second, field)) {
+      if (pre.contains(field) && pre[field].is_string() &&
+          pre[field].get<std::string>() != meta(it->second, field)) {
         return fail(409, "Conflict",
-                    std::string("Precondition failed: ") + (field == std::string("uid") ? "UID" : "ResourceVersion") +
+                    std::string("Precondition failed: ") +
+                        (field == std::string("uid") ? "UID" : "ResourceVersion") +
                         " in precondition: " + pre[field].get<std::string>() + ", " +
                         (field == std::string("uid") ? "UID" : "ResourceVersion") +
                         " in object meta: " + meta(it->second, field));
@@ -459,16 +491,24 @@ std::optional<std::string> KubeTestStore::registerCrd(const Json& crd) {
   const std::string plural = names.value("plural", "");
   const std::string kind = names.value("kind", "");
   const std::string scope = spec.value("scope", "");
-  if (group.empty() || plural.empty() || kind.empty()) return "spec.group, spec.names.plural and spec.names.kind are required";
+  if (group.empty() || plural.empty() || kind.empty())
+    return "spec.group, spec.names.plural and spec.names.kind are required";
   if (scope != "Namespaced" && scope != "Cluster") return "spec.scope: must be Namespaced or Cluster";
-  if (meta(crd, "name") != plural + "." + group) return "metadata.name: must be spec.names.plural+\".\"+spec.group";
+  if (meta(crd, "name") != plural + "." + group)
+    return "metadata.name: must be spec.names.plural+\".\"+spec.group";
   if (!spec.contains("versions") || !spec["versions"].is_array() || spec["versions"].empty()) {
     return "spec.versions: must have at least one version";
   }
   for (const Json& v : spec["versions"]) {
     if (!v.value("served", false)) continue;
-    ApiResource r{group, v.value("name", ""), plural, names.value("singular", ""), kind, scope == "Namespaced",
-                  v.contains("subresources") && v["subresources"].contains("status"), {}};
+    ApiResource r{group,
+                  v.value("name", ""),
+                  plural,
+                  names.value("singular", ""),
+                  kind,
+                  scope == "Namespaced",
+                  v.contains("subresources") && v["subresources"].contains("status"),
+                  {}};
     if (names.contains("shortNames")) r.shortNames = names["shortNames"].get<std::vector<std::string>>();
     resources_.push_back(std::move(r));
   }
@@ -478,18 +518,18 @@ std::optional<std::string> KubeTestStore::registerCrd(const Json& crd) {
 void KubeTestStore::unregisterCrd(const Json& crd) {
   const std::string group = crd["spec"].value("group", "");
   const std::string plural = crd["spec"]["names"].value("plural", "");
-  std::vector<std::string> names;
   ApiResource r;
   for (const ApiResource& candidate : resources_) {
     if (candidate.group == group && candidate.plural == plural) r = candidate;
   }
   std::vector<ObjectKey> keys;
-  for (const auto& [key, object] : objects_[group + "/" + plural]) keys.push_back(key);
+  for (const auto& [key, object] : objects_[r.id()]) keys.push_back(key);
   for (const auto& key : keys) removeLocked(r, key.first, key.second);
   std::erase_if(resources_, [&](const ApiResource& x) { return x.group == group && x.plural == plural; });
 }
 
-std::optional<KubeTestStore::Changes> KubeTestStore::changesAfter(const std::string& resource, int64_t revision,
+std::optional<KubeTestStore::Changes> KubeTestStore::changesAfter(const std::string& resource,
+                                                                  int64_t revision,
                                                                   std::chrono::milliseconds wait) {
   std::unique_lock lock(mutex_);
   if (revision < compacted_) return std::nullopt;

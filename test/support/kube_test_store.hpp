@@ -80,7 +80,8 @@ class KubeTestStore {
                     bool statusOnly);
   ApiOutcome patch(const ApiResource& r, const std::string& ns, const std::string& name,
                    const std::string& contentType, const std::string& body, bool statusOnly);
-  ApiOutcome remove(const ApiResource& r, const std::string& ns, const std::string& name, const Json& options);
+  ApiOutcome remove(const ApiResource& r, const std::string& ns, const std::string& name,
+                    const Json& options);
 
   int64_t revision() const;
   // Forgets the history: a watch or continue token from before now is 410 Gone.
@@ -92,7 +93,8 @@ class KubeTestStore {
     std::vector<StoredEvent> events;
     int64_t revision = 0;  // the store revision they bring the watcher to
   };
-  std::optional<Changes> changesAfter(const std::string& resource, int64_t revision, std::chrono::milliseconds wait);
+  std::optional<Changes> changesAfter(const std::string& resource, int64_t revision,
+                                      std::chrono::milliseconds wait);
   // The current objects of a resource (a watch from "0" starts with them), and the revision.
   std::pair<std::vector<Json>, int64_t> snapshot(const ApiResource& r, const std::string& ns);
 

@@ -109,22 +109,22 @@ ResourceType calico(std::string plural, std::string kind, bool namespaced);
 }  // namespace resources
 
 enum class ErrorKind {
-  Config,           // the configuration cannot be used (bad PEM, bad server URL)
-  Transport,        // connecting, TLS or the connection failed; nothing or part came back
-  Timeout,          // the request's deadline passed
-  BadRequest,       // 400
-  Unauthorized,     // 401
-  Forbidden,        // 403
-  NotFound,         // 404
-  MethodNotAllowed, // 405
-  AlreadyExists,    // 409 with reason AlreadyExists
-  Conflict,         // 409: a stale resourceVersion, a failed precondition
-  Gone,             // 410: the resourceVersion or continue token is older than the history kept
-  Invalid,          // 422
-  TooManyRequests,  // 429
-  Server,           // 5xx and any other unexpected status
-  Decode,           // the server's answer is not what the API promises
-  Stopped,          // a watch stopped by its owner
+  Config,            // the configuration cannot be used (bad PEM, bad server URL)
+  Transport,         // connecting, TLS or the connection failed; nothing or part came back
+  Timeout,           // the request's deadline passed
+  BadRequest,        // 400
+  Unauthorized,      // 401
+  Forbidden,         // 403
+  NotFound,          // 404
+  MethodNotAllowed,  // 405
+  AlreadyExists,     // 409 with reason AlreadyExists
+  Conflict,          // 409: a stale resourceVersion, a failed precondition
+  Gone,              // 410: the resourceVersion or continue token is older than the history kept
+  Invalid,           // 422
+  TooManyRequests,   // 429
+  Server,            // 5xx and any other unexpected status
+  Decode,            // the server's answer is not what the API promises
+  Stopped,           // a watch stopped by its owner
 };
 std::string_view toString(ErrorKind kind);
 

@@ -25,10 +25,10 @@
 namespace tartan::kube {
 
 struct ReflectorCallbacks {
-  std::function<void(const Json& object)> onUpdate;              // added or changed
-  std::function<void(const Json& object)> onRemove;              // its last known state
+  std::function<void(const Json& object)> onUpdate;                  // added or changed
+  std::function<void(const Json& object)> onRemove;                  // its last known state
   std::function<void(const std::string& resourceVersion)> onInSync;  // after every list's differences
-  std::function<void(const KubeError& error)> onError;           // a failure, retried
+  std::function<void(const KubeError& error)> onError;               // a failure, retried
 };
 
 struct ReflectorOptions {
@@ -40,10 +40,10 @@ struct ReflectorOptions {
 };
 
 struct ReflectorStats {
-  int lists = 0;       // every list, the first included
-  int relists = 0;     // lists because a watch was told 410 Gone
-  int watches = 0;     // watch requests that were answered 200
-  int reconnects = 0;  // watches started again after a broken stream or a refused request
+  int lists = 0;                // every list, the first included
+  int relists = 0;              // lists because a watch was told 410 Gone
+  int watches = 0;              // watch requests that were answered 200
+  int reconnects = 0;           // watches started again after a broken stream or a refused request
   std::string resourceVersion;  // the resume point
 };
 

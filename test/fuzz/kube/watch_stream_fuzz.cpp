@@ -49,8 +49,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // Every event decoded alone decodes the same way again.
   for (const std::string& event : whole.events) {
     const auto space = event.find(' ');
-    auto again = tartan::kube::decodeWatchEvent(
-        "{\"type\":\"" + event.substr(0, space) + "\",\"object\":" + event.substr(space + 1) + "}");
+    auto again = tartan::kube::decodeWatchEvent("{\"type\":\"" + event.substr(0, space) +
+                                                "\",\"object\":" + event.substr(space + 1) + "}");
     if (!again) __builtin_trap();
   }
   return 0;

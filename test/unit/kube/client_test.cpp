@@ -4,9 +4,9 @@
 #include "tartan/kube/reflector.hpp"
 
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <netinet/in.h>
 
 #include <set>
 
@@ -100,7 +100,8 @@ TEST_CASE("create, get, update, patch and delete follow the API's rules", "[kube
   }
 
   SECTION("delete honours uid and resourceVersion preconditions") {
-    auto wrongUid = client->remove(resources::pods(), "demo", "web", {std::nullopt, std::string("other-uid")});
+    auto wrongUid =
+        client->remove(resources::pods(), "demo", "web", {std::nullopt, std::string("other-uid")});
     REQUIRE_FALSE(wrongUid);
     CHECK(wrongUid.error().kind == ErrorKind::Conflict);
     CHECK_THAT(wrongUid.error().message, Catch::Contains("Precondition failed"));
@@ -120,10 +121,11 @@ TEST_CASE("a CustomResourceDefinition makes its kind served", "[kube][client]") 
   const ResourceType tiers = resources::calico("tiers", "Tier", false);
   CHECK(client->list(tiers).error().kind == ErrorKind::NotFound);
   Json crd = named("CustomResourceDefinition", "apiextensions.k8s.io/v1", "tiers.crd.projectcalico.org");
-  crd["spec"] = {{"group", "crd.projectcalico.org"},
-                 {"scope", "Cluster"},
-                 {"names", {{"plural", "tiers"}, {"singular", "tier"}, {"kind", "Tier"}, {"listKind", "TierList"}}},
-                 {"versions", {{{"name", "v1"}, {"served", true}, {"storage", true}}}}};
+  crd["spec"] = {
+      {"group", "crd.projectcalico.org"},
+      {"scope", "Cluster"},
+      {"names", {{"plural", "tiers"}, {"singular", "tier"}, {"kind", "Tier"}, {"listKind", "TierList"}}},
+      {"versions", {{{"name", "v1"}, {"served", true}, {"storage", true}}}}};
   REQUIRE(client->create(resources::customResourceDefinitions(), crd));
   Json tier = named("Tier", "crd.projectcalico.org/v1", "security");
   tier["spec"] = {{"order", 100}};
@@ -141,7 +143,8 @@ TEST_CASE("a CustomResourceDefinition makes its kind served", "[kube][client]") 
 TEST_CASE("list pages through limit and continue, with selectors", "[kube][client][list]") {
   test::KubeTestServer server;
   auto client = clientFor(server);
-  for (const char* ns : {"a", "b"}) REQUIRE(client->create(resources::namespaces(), named("Namespace", "v1", ns)));
+  for (const char* ns : {"a", "b"})
+    REQUIRE(client->create(resources::namespaces(), named("Namespace", "v1", ns)));
   for (int i = 0; i < 25; ++i) {
     Json pod = named("Pod", "v1", "pod-" + std::to_string(100 + i), i % 2 ? "a" : "b");
     pod["metadata"]["labels"] = {{"parity", i % 2 ? "odd" : "even"}, {"index", std::to_string(i)}};
@@ -187,7 +190,8 @@ TEST_CASE("a continue token that expired restarts the list, which still gives ea
   test::KubeTestServer server;
   auto client = clientFor(server);
   REQUIRE(client->create(resources::namespaces(), named("Namespace", "v1", "a")));
-  for (int i = 0; i < 25; ++i) REQUIRE(client->create(resources::pods(), named("Pod", "v1", "p" + std::to_string(i), "a")));
+  for (int i = 0; i < 25; ++i)
+    REQUIRE(client->create(resources::pods(), named("Pod", "v1", "p" + std::to_string(i), "a")));
   std::atomic<int> compactions{0};
   server.onRequest([&](const std::string& request) {
     // The first continued page finds its snapshot compacted away.

@@ -5,7 +5,8 @@ namespace tartan::kube {
 namespace {
 
 std::string event(const std::string& type, const std::string& name, const std::string& rv) {
-  return Json{{"type", type}, {"object", {{"kind", "Pod"}, {"metadata", {{"name", name}, {"resourceVersion", rv}}}}}}
+  return Json{{"type", type},
+              {"object", {{"kind", "Pod"}, {"metadata", {{"name", name}, {"resourceVersion", rv}}}}}}
       .dump();
 }
 
@@ -25,14 +26,15 @@ TEST_CASE("watch events are split wherever the stream's chunks cut them", "[kube
                                   {"object",
                                    {{"metadata", {{"name", "a}b{\"c\n"}, {"resourceVersion", "7"}}},
                                     {"data", {{"x", "\\\"}"}, {"y", Json::array({1, {{"z", "]"}}})}}}}}}
-                                .dump();
+                                 .dump();
   const std::string stream = event("ADDED", "p1", "5") + "\n" + tricky + "\n" + event("BOOKMARK", "", "9") +
                              event("DELETED", "p1", "10") + "\r\n  ";
   for (size_t cut = 0; cut <= stream.size(); ++cut) {
     for (size_t cut2 = cut; cut2 <= stream.size(); cut2 += 17) {
       WatchDecoder decoder;
       std::vector<WatchEvent> events;
-      for (auto [from, to] : {std::pair{size_t{0}, cut}, std::pair{cut, cut2}, std::pair{cut2, stream.size()}}) {
+      for (auto [from, to] :
+           {std::pair{size_t{0}, cut}, std::pair{cut, cut2}, std::pair{cut2, stream.size()}}) {
         decoder.feed(std::string_view(stream).substr(from, to - from));
         auto more = drain(decoder);
         events.insert(events.end(), more.begin(), more.end());
@@ -115,7 +117,8 @@ TEST_CASE("a Status body becomes an error kind, its reason and message", "[kube]
                                          {422, "Invalid", ErrorKind::Invalid},
                                          {429, "TooManyRequests", ErrorKind::TooManyRequests},
                                          {500, "InternalError", ErrorKind::Server}}) {
-    const std::string body = Json{{"kind", "Status"}, {"reason", c.reason}, {"message", "m"}, {"code", c.status}}.dump();
+    const std::string body =
+        Json{{"kind", "Status"}, {"reason", c.reason}, {"message", "m"}, {"code", c.status}}.dump();
     KubeError error = errorFromStatus(c.status, body, "GET /x");
     CHECK(error.kind == c.kind);
     CHECK(error.reason == c.reason);
@@ -146,7 +149,8 @@ TEST_CASE("resource paths follow the API's layout", "[kube][paths]") {
   CHECK(resources::pods().path("default", "p1") == "/api/v1/namespaces/default/pods/p1");
   CHECK(resources::pods().path("") == "/api/v1/pods");
   CHECK(resources::nodes().path("ignored", "n1") == "/api/v1/nodes/n1");
-  CHECK(resources::networkPolicies().path("ns") == "/apis/networking.k8s.io/v1/namespaces/ns/networkpolicies");
+  CHECK(resources::networkPolicies().path("ns") ==
+        "/apis/networking.k8s.io/v1/namespaces/ns/networkpolicies");
   CHECK(resources::calico("globalnetworkpolicies", "GlobalNetworkPolicy", false).path("", "gnp") ==
         "/apis/crd.projectcalico.org/v1/globalnetworkpolicies/gnp");
 }

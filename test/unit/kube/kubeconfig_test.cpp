@@ -19,7 +19,8 @@ std::string kubeconfig(const std::string& cluster, const std::string& user, cons
          "users:\n- name: u1\n  user:\n" + user;
 }
 
-TEST_CASE("a kubeconfig gives the server, trust, credentials and namespace of its context", "[kube][kubeconfig]") {
+TEST_CASE("a kubeconfig gives the server, trust, credentials and namespace of its context",
+          "[kube][kubeconfig]") {
   TempDir dir;
   dir.write("ca.crt", kPem);
   dir.write("client.crt", kPem);
@@ -34,9 +35,9 @@ TEST_CASE("a kubeconfig gives the server, trust, credentials and namespace of it
     std::function<void(const Config&)> check;
   };
   const std::vector<Case> cases = {
-      {"token and CA data", kubeconfig(server + "    certificate-authority-data: " + base64(kPem) + "\n",
-                                       "    token: abc\n", "",
-                                       "    cluster: c1\n    user: u1\n    namespace: kube-system\n"),
+      {"token and CA data",
+       kubeconfig(server + "    certificate-authority-data: " + base64(kPem) + "\n", "    token: abc\n", "",
+                  "    cluster: c1\n    user: u1\n    namespace: kube-system\n"),
        "",
        [](const Config& c) {
          CHECK(c.server == "https://10.0.0.1:6443");
@@ -95,19 +96,22 @@ TEST_CASE("a bad kubeconfig is refused with the file, the field and what is wron
   const std::vector<Case> cases = {
       {"not YAML", "clusters: [\n", "", "not YAML"},
       {"not a mapping", "- a\n- b\n", "(document)", "must be a mapping"},
-      {"unknown top-level field", kubeconfig(server, "    token: a\n", "clusterz: []\n"), "clusterz", "unknown field"},
-      {"unknown cluster field", kubeconfig(server + "    sever: x\n", "    token: a\n"), "clusters[0].cluster.sever",
+      {"unknown top-level field", kubeconfig(server, "    token: a\n", "clusterz: []\n"), "clusterz",
        "unknown field"},
+      {"unknown cluster field", kubeconfig(server + "    sever: x\n", "    token: a\n"),
+       "clusters[0].cluster.sever", "unknown field"},
       {"wrong kind", "apiVersion: v1\nkind: Pod\n", "kind", "must be Config"},
       {"no current context", "apiVersion: v1\nkind: Config\n", "current-context", "is not set"},
       {"a current context that is not defined", "apiVersion: v1\nkind: Config\ncurrent-context: nope\n",
        "current-context", "no context named \"nope\""},
-      {"a context naming no cluster", kubeconfig(server, "    token: a\n", "", "    cluster: c9\n    user: u1\n"),
+      {"a context naming no cluster",
+       kubeconfig(server, "    token: a\n", "", "    cluster: c9\n    user: u1\n"),
        "contexts[0].context.cluster", "no cluster named \"c9\""},
-      {"a context naming no user", kubeconfig(server, "    token: a\n", "", "    cluster: c1\n    user: u9\n"),
+      {"a context naming no user",
+       kubeconfig(server, "    token: a\n", "", "    cluster: c1\n    user: u9\n"),
        "contexts[0].context.user", "no user named \"u9\""},
-      {"no server", kubeconfig("    insecure-skip-tls-verify: true\n", "    token: a\n"), "clusters[0].cluster.server",
-       "must be set"},
+      {"no server", kubeconfig("    insecure-skip-tls-verify: true\n", "    token: a\n"),
+       "clusters[0].cluster.server", "must be set"},
       {"a plain http server", kubeconfig("    server: http://10.0.0.1:8080\n", "    token: a\n"),
        "clusters[0].cluster.server", "https://"},
       {"CA data that is not base64",
@@ -117,16 +121,19 @@ TEST_CASE("a bad kubeconfig is refused with the file, the field and what is wron
        kubeconfig(server + "    certificate-authority-data: " + base64("hello") + "\n", "    token: a\n"),
        "clusters[0].cluster.certificate-authority-data", "not PEM"},
       {"CA as file and data",
-       kubeconfig(server + "    certificate-authority: ca.crt\n    certificate-authority-data: " + base64(kPem) + "\n",
+       kubeconfig(server + "    certificate-authority: ca.crt\n    certificate-authority-data: " +
+                      base64(kPem) + "\n",
                   "    token: a\n"),
        "clusters[0].cluster.certificate-authority", "both"},
-      {"a CA file that is missing", kubeconfig(server + "    certificate-authority: missing.crt\n", "    token: a\n"),
+      {"a CA file that is missing",
+       kubeconfig(server + "    certificate-authority: missing.crt\n", "    token: a\n"),
        "clusters[0].cluster.certificate-authority", "cannot read"},
       {"insecure-skip-tls-verify that is not a boolean",
        kubeconfig(server + "    insecure-skip-tls-verify: yes\n", "    token: a\n"),
        "clusters[0].cluster.insecure-skip-tls-verify", "true or false"},
       {"insecure together with a CA",
-       kubeconfig(server + "    certificate-authority: ca.crt\n    insecure-skip-tls-verify: true\n", "    token: a\n"),
+       kubeconfig(server + "    certificate-authority: ca.crt\n    insecure-skip-tls-verify: true\n",
+                  "    token: a\n"),
        "clusters[0].cluster.insecure-skip-tls-verify", "certificate authority"},
       {"an exec credential plugin", kubeconfig(server, "    exec: {command: aws}\n"), "users[0].user.exec",
        "not supported"},
@@ -134,13 +141,14 @@ TEST_CASE("a bad kubeconfig is refused with the file, the field and what is wron
        "users[0].user.client-key", "both the certificate and its key"},
       {"a token that is not a string", kubeconfig(server, "    token: [a]\n"), "users[0].user.token",
        "must be a string"},
-      {"a token file that is missing", kubeconfig(server, "    tokenFile: nowhere\n"), "users[0].user.tokenFile",
-       "cannot read"},
+      {"a token file that is missing", kubeconfig(server, "    tokenFile: nowhere\n"),
+       "users[0].user.tokenFile", "cannot read"},
       {"a cluster defined twice",
        "apiVersion: v1\nkind: Config\ncurrent-context: ctx\nclusters:\n- name: c1\n  cluster: {server: "
        "'https://a'}\n- name: c1\n  cluster: {server: 'https://b'}\n",
        "clusters[1].name", "defined twice"},
-      {"clusters that are not a list", "apiVersion: v1\nkind: Config\nclusters: {}\n", "clusters", "must be a list"},
+      {"clusters that are not a list", "apiVersion: v1\nkind: Config\nclusters: {}\n", "clusters",
+       "must be a list"},
   };
   for (const Case& c : cases) {
     SECTION(c.name) {
@@ -160,7 +168,8 @@ TEST_CASE("a bad kubeconfig is refused with the file, the field and what is wron
 TEST_CASE("in-cluster configuration comes from the service environment and the service account files",
           "[kube][kubeconfig]") {
   TempDir dir;
-  InClusterPaths paths{dir.write("token", "sa-token\n"), dir.write("ca.crt", kPem), dir.write("namespace", "calico-system")};
+  InClusterPaths paths{dir.write("token", "sa-token\n"), dir.write("ca.crt", kPem),
+                       dir.write("namespace", "calico-system")};
   ::setenv("KUBERNETES_SERVICE_HOST", "fd00::1", 1);
   ::setenv("KUBERNETES_SERVICE_PORT", "443", 1);
   auto config = inClusterConfig(paths);

@@ -24,13 +24,15 @@ class Kubectl {
   Kubectl(const TempDir& dir, std::vector<std::string> args) {
     int fds[2];
     REQUIRE(::pipe2(fds, O_CLOEXEC) == 0);
-    args.insert(args.begin(), {kKubectl, "--kubeconfig=" + dir.file("kubeconfig"), "--cache-dir=" + dir.file("cache")});
+    args.insert(args.begin(),
+                {kKubectl, "--kubeconfig=" + dir.file("kubeconfig"), "--cache-dir=" + dir.file("cache")});
     pid_ = ::fork();
     REQUIRE(pid_ >= 0);
     if (pid_ == 0) {
       ::dup2(fds[1], 1);
       ::dup2(fds[1], 2);
       std::vector<char*> argv;
+      argv.reserve(args.size() + 1);
       for (std::string& a : args) argv.push_back(a.data());
       argv.push_back(nullptr);
       ::setenv("HOME", dir.path().c_str(), 1);
@@ -52,7 +54,8 @@ class Kubectl {
   bool readUntil(const std::function<bool(const std::string&)>& done, std::chrono::seconds limit) {
     const auto deadline = std::chrono::steady_clock::now() + limit;
     while (!done(output_)) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) return false;
       pollfd p{fd_, POLLIN, 0};
       if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
@@ -226,7 +229,8 @@ TEST_CASE("kubectl applies a CRD, core kinds and a custom resource, reads them b
   }
 
   // A second apply of the custom resource is a merge patch of what changed.
-  dir.write("policy.yaml", std::string(kPolicy).replace(std::string(kPolicy).find("order: 1000"), 11, "order: 900"));
+  dir.write("policy.yaml",
+            std::string(kPolicy).replace(std::string(kPolicy).find("order: 1000"), 11, "order: 900"));
   out = apply(dir.file("policy.yaml"));
   INFO(out);
   REQUIRE(status == 0);
@@ -259,7 +263,8 @@ TEST_CASE("kubectl applies a CRD, core kinds and a custom resource, reads them b
                         {{"metadata", {{"labels", {{"version", "v2"}}}}}}));
   const bool seen = watch.readUntil(
       [](const std::string& o) {
-        return o.find("\"MODIFIED\"") != std::string::npos && o.find("\"version\":\"v2\"") != std::string::npos;
+        return o.find("\"MODIFIED\"") != std::string::npos &&
+               o.find("\"version\":\"v2\"") != std::string::npos;
       },
       std::chrono::seconds(30));
   INFO(watch.output());
@@ -269,7 +274,9 @@ TEST_CASE("kubectl applies a CRD, core kinds and a custom resource, reads them b
   out = run(dir, {"delete", "-f", dir.file("policy.yaml")}, &status);
   INFO(out);
   CHECK(status == 0);
-  CHECK(client->get(resources::calico("globalnetworkpolicies", "GlobalNetworkPolicy", false), "", "default.deny-all")
+  CHECK(client
+            ->get(resources::calico("globalnetworkpolicies", "GlobalNetworkPolicy", false), "",
+                  "default.deny-all")
             .error()
             .kind == ErrorKind::NotFound);
 }

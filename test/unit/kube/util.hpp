@@ -16,7 +16,9 @@
 
 namespace tartan::kube {
 // For Catch's messages about results (found by argument-dependent lookup).
-inline std::ostream& operator<<(std::ostream& os, const Config& c) { return os << "Config{" << c.server << "}"; }
+inline std::ostream& operator<<(std::ostream& os, const Config& c) {
+  return os << "Config{" << c.server << "}";
+}
 inline std::ostream& operator<<(std::ostream& os, const ListResult& l) {
   return os << "ListResult{" << l.items.size() << " items at " << l.resourceVersion << "}";
 }
@@ -82,7 +84,8 @@ inline Config configFor(const test::KubeTestServer& server, const std::string& t
   return config;
 }
 
-inline std::unique_ptr<Client> clientFor(const test::KubeTestServer& server, const std::string& token = "test-token") {
+inline std::unique_ptr<Client> clientFor(const test::KubeTestServer& server,
+                                         const std::string& token = "test-token") {
   auto client = Client::create(configFor(server, token));
   REQUIRE(client);
   return std::move(*client);

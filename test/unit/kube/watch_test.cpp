@@ -18,8 +18,11 @@ using testing::rv;
 class Recorder {
  public:
   ReflectorCallbacks callbacks() {
-    return {[this](const Json& o) { add("update " + objectKey(o) + " " + o["metadata"].value("resourceVersion", "")); },
-            [this](const Json& o) { add("remove " + objectKey(o)); }, [this](const std::string&) { add("insync"); },
+    return {[this](const Json& o) {
+              add("update " + objectKey(o) + " " + o["metadata"].value("resourceVersion", ""));
+            },
+            [this](const Json& o) { add("remove " + objectKey(o)); },
+            [this](const std::string&) { add("insync"); },
             [this](const KubeError& e) { addError(e.toString()); }};
   }
   std::vector<std::string> lines() const {
@@ -28,7 +31,8 @@ class Recorder {
   }
   size_t count(const std::string& prefix) const {
     std::lock_guard lock(mutex_);
-    return std::count_if(lines_.begin(), lines_.end(), [&](const std::string& l) { return l.rfind(prefix, 0) == 0; });
+    return std::count_if(lines_.begin(), lines_.end(),
+                         [&](const std::string& l) { return l.rfind(prefix, 0) == 0; });
   }
   bool has(const std::string& line) const {
     std::lock_guard lock(mutex_);
@@ -49,7 +53,6 @@ class Recorder {
   std::vector<std::string> errors_;
 };
 
-
 TEST_CASE("a watch from a list's resourceVersion delivers every later change in order, and bookmarks",
           "[kube][watch]") {
   test::KubeTestServer::Options options;
@@ -68,7 +71,8 @@ TEST_CASE("a watch from a list's resourceVersion delivers every later change in 
   auto stream = client->watch(resources::pods(), watchOptions);
   REQUIRE(stream);
   REQUIRE(client->create(resources::pods(), named("Pod", "v1", "b", "demo")));
-  REQUIRE(client->patch(resources::pods(), "demo", "a", PatchType::Merge, {{"metadata", {{"labels", {{"x", "1"}}}}}}));
+  REQUIRE(client->patch(resources::pods(), "demo", "a", PatchType::Merge,
+                        {{"metadata", {{"labels", {{"x", "1"}}}}}}));
   REQUIRE(client->remove(resources::pods(), "demo", "b"));
 
   std::vector<std::string> seen;
@@ -168,6 +172,26 @@ TEST_CASE("the reflector lists, then watches, and resumes a broken stream from w
   CHECK(reflector.cache().size() == 2);
 }
 
+TEST_CASE("a watch the server ends on time is started again at once from where it was, with no list",
+          "[kube][reflector]") {
+  test::KubeTestServer server;
+  auto client = clientFor(server);
+  REQUIRE(client->create(resources::namespaces(), named("Namespace", "v1", "demo")));
+  Recorder recorder;
+  ReflectorOptions options;
+  options.watchTimeout = std::chrono::seconds(1);
+  Reflector reflector(*client, resources::pods(), recorder.callbacks(), options);
+  REQUIRE(test::eventually([&] { return reflector.stats().watches >= 3; }));
+  auto pod = client->create(resources::pods(), named("Pod", "v1", "p", "demo"));
+  REQUIRE(pod);
+  REQUIRE(test::eventually([&] { return recorder.has("update demo/p " + rv(*pod)); }));
+  const ReflectorStats stats = reflector.stats();
+  CHECK(stats.lists == 1);
+  CHECK(stats.relists == 0);
+  CHECK(recorder.count("update demo/p") == 1);
+  CHECK(recorder.count("insync") == 1);
+}
+
 TEST_CASE("after 410 Gone the reflector lists again and delivers only the differences", "[kube][reflector]") {
   test::KubeTestServer server;
   auto client = clientFor(server);
@@ -199,7 +223,8 @@ TEST_CASE("after 410 Gone the reflector lists again and delivers only the differ
   const auto lines = recorder.lines();
   const std::vector<std::string> afterRelist(lines.begin() + 4, lines.end());
   std::vector<std::string> expected = {"update demo/added " + rv(added.body),
-                                       "update demo/changed " + rv(changed.body), "remove demo/removed", "insync"};
+                                       "update demo/changed " + rv(changed.body), "remove demo/removed",
+                                       "insync"};
   CHECK(afterRelist == expected);
   CHECK(reflector.stats().relists == 1);
   CHECK(reflector.cache().size() == 3);
