@@ -314,11 +314,12 @@ KubeResult<std::unique_ptr<WatchStream>> Client::watch(const ResourceType& type,
       .add("timeoutSeconds", std::to_string(options.timeout.count()));
   if (options.allowBookmarks) query.add("allowWatchBookmarks", "true");
   detail::HttpRequest request{"GET", type.path(options.namespace_) + query.str(), {}, {}, {}};
-  std::atomic<bool> never{false};
+  const std::atomic<bool> never{false};
+  const std::atomic<bool>& cancel = options.cancel != nullptr ? *options.cancel : never;
   for (int attempt = 0;; ++attempt) {
     impl_->throttle();
     request.token = impl_->currentToken(attempt > 0);
-    auto body = impl_->transport->open(request, impl_->config.timeout, never);
+    auto body = impl_->transport->open(request, impl_->config.timeout, cancel);
     if (!body && body.error().kind == ErrorKind::Unauthorized && attempt == 0 &&
         !impl_->config.tokenFile.empty()) {
       continue;

@@ -31,7 +31,8 @@ struct Reflector::State {
   mutable std::mutex mutex;  // guards what follows
   std::condition_variable wake;
   bool stopping = false;
-  WatchStream* current = nullptr;  // the open watch, for stop()
+  std::atomic<bool> cancel{false};  // stopping, for a watch being opened
+  WatchStream* current = nullptr;   // the open watch, for stop()
   ReflectorStats stats;
   std::map<std::string, Json> cache;
   std::thread thread;
@@ -101,9 +102,11 @@ struct Reflector::State {
       watchOptions.resourceVersion = resourceVersion;
       watchOptions.timeout = options.watchTimeout;
       watchOptions.idleTimeout = options.idleTimeout;
+      watchOptions.cancel = &cancel;
       auto stream = client.watch(type, watchOptions);
       if (!stream) {
         if (stream.error().kind == ErrorKind::Gone) return WatchEnd::Relist;
+        if (stream.error().kind == ErrorKind::Stopped) return WatchEnd::Stop;
         report(stream.error());
         if (!backoff(delay)) return WatchEnd::Stop;
         continue;
@@ -200,6 +203,7 @@ void Reflector::stop() {
   {
     std::lock_guard lock(state_->mutex);
     state_->stopping = true;
+    state_->cancel = true;
     if (state_->current != nullptr) state_->current->stop();
   }
   state_->wake.notify_all();

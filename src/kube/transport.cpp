@@ -183,6 +183,7 @@ class BeastTransport : public Transport {
     const std::string where = request.method + " " + request.target;
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     auto connection = connect(request, where, deadline, &stop);
+    if (!connection && stop.load()) return failure(ErrorKind::Stopped, where, "stopped");
     if (!connection) return connection.error();
     Connection& c = **connection;
     auto parser = std::make_unique<http::response_parser<http::buffer_body>>();

@@ -28,6 +28,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -188,6 +189,9 @@ struct WatchOptions {
   std::chrono::seconds timeout{std::chrono::minutes(5)};  // the server ends the watch after this
   // A stream that delivers nothing (not even a bookmark) for this long is taken as broken.
   std::chrono::milliseconds idleTimeout{std::chrono::minutes(6)};
+  // Opening the watch (connect, TLS, the response header) gives up with Stopped once this is
+  // true, so an owner that stops is not held for the whole request timeout. Checked every 100 ms.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 // One open watch. next() blocks until an event arrives, the stream ends (nullopt: the server closed

@@ -5,6 +5,12 @@
 #include "support/eventually.hpp"
 #include "util.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <mutex>
 
 namespace tartan::kube {
@@ -190,6 +196,36 @@ TEST_CASE("a watch the server ends on time is started again at once from where i
   CHECK(stats.relists == 0);
   CHECK(recorder.count("update demo/p") == 1);
   CHECK(recorder.count("insync") == 1);
+}
+
+TEST_CASE("stopping a reflector does not wait for a watch that is still being opened", "[kube][reflector]") {
+  test::KubeTestServer server;
+  auto client = clientFor(server);
+  Recorder recorder;
+  Reflector reflector(*client, resources::namespaces(), recorder.callbacks());
+  REQUIRE(test::eventually([&] { return server.openWatches() == 1; }));
+  // The server goes silent: its listener is replaced by one that never answers.
+  const uint16_t port = server.port();
+  server.stop();
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(port);
+  const int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  REQUIRE(::listen(fd, 8) == 0);
+  // The reflector's next watch hangs in its TLS handshake (the request timeout is 10 s).
+  const auto before = server.requests().size();
+  pollfd pending{fd, POLLIN, 0};
+  REQUIRE(::poll(&pending, 1, 10000) == 1);  // its connection waits in the listener's backlog
+  const auto start = std::chrono::steady_clock::now();
+  reflector.stop();
+  const auto took = std::chrono::steady_clock::now() - start;
+  ::close(fd);
+  CHECK(took < std::chrono::seconds(5));
+  CHECK(server.requests().size() == before);
 }
 
 TEST_CASE("after 410 Gone the reflector lists again and delivers only the differences", "[kube][reflector]") {
