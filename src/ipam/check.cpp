@@ -53,7 +53,9 @@ std::string describeAttribute(const model::AllocationAttribute& attribute) {
   std::string extra;
   for (const auto& [k, v] : attribute.secondary) {
     if (!extra.empty()) extra += ",";
-    extra += k + "=" + v;
+    extra += k;
+    extra += '=';
+    extra += v;
   }
   return "Main:" + attribute.handleID.value_or("<none>") + " Extra:" + extra;
 }
@@ -127,7 +129,9 @@ Utilization utilization(const IpamSnapshot& snapshot) {
             [](const auto& a, const auto& b) { return lessCidr(a.first, b.first); });
 
   Utilization out;
-  for (const auto& [cidr, block] : blocks) {
+  for (const auto& entry : blocks) {
+    const Cidr& cidr = entry.first;
+    const model::IPAMBlock* block = entry.second;
     const uint64_t capacity = cidr.size();
     const uint64_t free = std::min<uint64_t>(block->spec.unallocated.size(), capacity);
     BlockUsage usage{formatCidr(cidr), capacity, capacity - free, free};

@@ -200,12 +200,9 @@ ReleasePlan mergeReports(const std::vector<CheckReport>& reports) {
     addresses = std::move(merged);
     std::map<std::string, HandleInfo> kept;
     for (const auto& h : report.leakedHandles) {
-      if (!handles) {
-        kept[h.id] = h;
-      } else if (auto old = handles->find(h.id);
-                 old != handles->end() && old->second.revision == h.revision) {
-        kept[h.id] = h;
-      }
+      // The first report names the candidates; each later one keeps those unchanged in it.
+      auto old = handles ? handles->find(h.id) : std::map<std::string, HandleInfo>::iterator{};
+      if (!handles || (old != handles->end() && old->second.revision == h.revision)) kept[h.id] = h;
     }
     handles = std::move(kept);
   }

@@ -250,7 +250,7 @@ TEST_CASE("a process killed in the middle of claims leaves nothing that ipam che
     }
     std::mt19937 random(static_cast<uint32_t>(round * 104729 + 7));
     const size_t victim = random() % nodes.size();
-    const std::string victimNode = nodes[victim];
+    const std::string& victimNode = nodes[victim];
     std::vector<pid_t> pids;
     std::vector<std::string> journals;
     for (size_t n = 0; n < nodes.size(); ++n) {
