@@ -388,9 +388,12 @@ class Checker {
       if (list.size() > 1) several.insert(ip);
     }
     for (const auto& ip : several) {
-      std::vector<std::string> who = r_.inUse[ip];
-      if (r_.allocations[ip].size() > 1) {
-        for (const auto& a : r_.allocations[ip]) who.push_back("block " + a.block);
+      // Looked up, not indexed: an address only allocated twice must not become one in use.
+      std::vector<std::string> who;
+      if (auto used = r_.inUse.find(ip); used != r_.inUse.end()) who = used->second;
+      if (auto allocated = r_.allocations.find(ip);
+          allocated != r_.allocations.end() && allocated->second.size() > 1) {
+        for (const auto& a : allocated->second) who.push_back("block " + a.block);
       }
       add(FindingKind::kSeveralOwners, ip, ip + " has multiple owners: " + join(who));
     }

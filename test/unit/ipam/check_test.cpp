@@ -254,6 +254,24 @@ TEST_CASE("the check records every allocation as calicoctl's report does", "[uni
   CHECK(r.allocationsByNode == std::vector<std::pair<std::string, int>>{{"node-a", 2}, {"node-b", 1}});
 }
 
+TEST_CASE("an address allocated in two blocks and used by nobody is leaked once and has two owners",
+          "[unit][ipam]") {
+  IpamSnapshot s = consistent();
+  s.blocks.push_back(block("10.65.0.0/28", "node-b", {{5, "k8s-pod-network.b1"}}));
+  s.affinities.push_back(affinity("node-b", "10.65.0.0/28"));
+  s.handles.push_back(handle("k8s-pod-network.b1", {{"10.65.0.0/28", 1}}));
+  REQUIRE(
+      assignOrdinal(s.blocks[0].spec, 5, model::AllocationAttribute{std::string("k8s-pod-network.a5"), {}}));
+  s.handles.push_back(handle("k8s-pod-network.a5", {{kBlockA, 1}}));
+  const CheckResult r = check(s);
+  CHECK(r.inUse.size() == 3);  // the two pods and the tunnel: nobody uses 10.65.0.5
+  REQUIRE(r.findings.size() == 2);
+  CHECK(r.findings[0] == Finding{FindingKind::kLeakedAddress, "10.65.0.5",
+                                 "10.65.0.5 leaked; attrs Main:k8s-pod-network.a5 Extra:"});
+  CHECK(r.findings[1] == Finding{FindingKind::kSeveralOwners, "10.65.0.5",
+                                 "10.65.0.5 has multiple owners: block 10.65.0.0/26, block 10.65.0.0/28"});
+}
+
 TEST_CASE("usage counts each block under the first pool by name that overlaps it", "[unit][ipam]") {
   IpamSnapshot s = consistent();
   s.pools.push_back(pool("b-v6", "fd00::/48"));
