@@ -180,17 +180,13 @@ void printCheck(std::ostream& out, const ipam::CheckResult& r, const IpamCheckOp
   out << "Checking IPAM for inconsistencies...\n\n";
   out << "Loading all IPAM blocks...\n";
   out << "Found " << r.blocks.size() << " IPAM blocks.\n";
-  std::multimap<std::string, const ipam::CheckedAllocation*> byBlock;
-  for (const auto& [ip, list] : r.allocations) {
-    for (const auto& a : list) byBlock.emplace(a.block, &a);
-  }
-  std::set<std::string> listed;
-  for (const auto& [cidr, affinity] : r.blocks) {
-    out << " IPAM block " << cidr << " affinity=" << affinity << ":\n";
-    if (!options.showAllIPs || !listed.insert(cidr).second) continue;
-    auto range = byBlock.equal_range(cidr);
-    for (auto it = range.first; it != range.second; ++it) {
-      out << "  " << it->second->ip << " allocated; attrs " << it->second->attributes << "\n";
+  for (const auto& block : r.blocks) {
+    out << " IPAM block " << block.cidr << " affinity=" << block.affinity << ":\n";
+    if (!options.showAllIPs) continue;
+    for (const auto& ip : block.ips) {
+      for (const auto& a : r.allocations.at(ip)) {
+        if (a.block == block.cidr) out << "  " << ip << " allocated; attrs " << a.attributes << "\n";
+      }
     }
   }
   out << "IPAM blocks record " << r.allocationCount() << " allocations.\n\n";

@@ -270,10 +270,11 @@ class Checker {
 
   void recordAllocations() {
     for (const auto& b : snapshot_.blocks) {
-      r_.blocks.push_back({b.spec.cidr, b.spec.affinity.value_or("<none>")});
+      r_.blocks.push_back({b.spec.cidr, b.spec.affinity.value_or("<none>"), {}});
       auto cidr = parseCidr(b.spec.cidr);
       if (!cidr) continue;
       const std::string blockCidr = formatCidr(*cidr);
+      r_.blocks.back().cidr = blockCidr;
       const std::string affine = hostOf(b.spec.affinity);
       for (size_t o = 0; o < b.spec.allocations.size() && o < cidr->size(); ++o) {
         const auto& index = b.spec.allocations[o];
@@ -302,6 +303,7 @@ class Checker {
         }
         a.borrowed = a.node != affine;
         const std::string ip = a.ip;
+        r_.blocks.back().ips.push_back(ip);
         r_.allocations[ip].push_back(std::move(a));
         if (windowsReserved) use(ip, "Reserved for Windows");
       }

@@ -147,9 +147,15 @@ struct HandleInfo {
   bool operator==(const HandleInfo&) const = default;
 };
 
+struct CheckedBlock {
+  std::string cidr;
+  std::string affinity;          // "<none>" if none
+  std::vector<std::string> ips;  // allocated, in ordinal order
+};
+
 struct CheckResult {
-  std::vector<std::pair<std::string, std::string>> blocks;  // CIDR, affinity ("<none>")
-  std::vector<std::string> activePools;                     // enabled pools' CIDRs
+  std::vector<CheckedBlock> blocks;
+  std::vector<std::string> activePools;  // enabled pools' CIDRs
   int nodeIPs = 0;
   int workloadIPs = 0;
   std::map<std::string, std::vector<std::string>> inUse;              // address -> owners

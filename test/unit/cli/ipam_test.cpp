@@ -155,6 +155,10 @@ TEST_CASE("ipam check reports the leaked and the unallocated address, and exits 
   CHECK(report["allocations"]["10.65.0.3"][0]["borrowed"] == true);
   CHECK(report["allocations"]["10.65.0.3"][0]["owners"][0] == "Workload(default/node-k8s-b9-eth0)");
   CHECK_FALSE(report.contains("leakedHandles"));
+
+  Run all = ctl("ipam check --show-all-ips");
+  CHECK(all.status == 0);
+  CHECK(all.out == golden("check-all.txt", all.out));
 }
 
 TEST_CASE("ipam release frees one address, or what a report found leaked when the store is locked",
