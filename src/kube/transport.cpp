@@ -13,6 +13,10 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include <mutex>
+#include <optional>
+#include <vector>
+
 namespace tartan::kube::detail {
 namespace {
 
@@ -88,12 +92,14 @@ struct Connection {
       result = ec;
       done = true;
     });
-    bool cancelled = false;
+    bool closed = false;
     // The completion handler sets `done` from inside run_for.
     while (!done) {  // NOLINT(bugprone-infinite-loop)
-      if (stop != nullptr && stop->load() && !cancelled) {
-        beast::get_lowest_layer(stream).cancel();
-        cancelled = true;
+      if (stop != nullptr && stop->load() && !closed) {
+        // Closed, not just cancelled: a composed operation (the TLS handshake) may be between two
+        // of its steps, and the next step would wait for the deadline on a merely cancelled socket.
+        beast::get_lowest_layer(stream).close();
+        closed = true;
       }
       ioc.restart();
       ioc.run_for(std::chrono::milliseconds(100));
@@ -162,20 +168,36 @@ class BeastTransport : public Transport {
   KubeResult<HttpReply> exchange(const HttpRequest& request, std::chrono::milliseconds timeout) override {
     const std::string where = request.method + " " + request.target;
     const auto deadline = std::chrono::steady_clock::now() + timeout;
-    auto connection = connect(request, where, deadline, nullptr);
-    if (!connection) return connection.error();
-    Connection& c = **connection;
-    http::response_parser<http::string_body> parser;
-    parser.body_limit(kBodyLimit);
-    beast::get_lowest_layer(c.stream).expires_at(deadline);
-    auto ec = c.await([&](auto handler) { http::async_read(c.stream, c.buffer, parser, handler); });
-    if (ec) return failure(kindOf(ec), where, "reading the response: " + describe(ec));
-    HttpReply reply;
-    reply.status = static_cast<int>(parser.get().result_int());
-    reply.body = std::move(parser.get().body());
-    beast::error_code ignored;
-    beast::get_lowest_layer(c.stream).socket().close(ignored);
-    return reply;
+    const bool get = request.method == "GET";
+    for (int attempt = 0;; ++attempt) {
+      std::unique_ptr<Connection> c = get && attempt == 0 ? takeIdle() : nullptr;
+      const bool reused = c != nullptr;
+      if (!c) {
+        auto dialed = dial(where, deadline, nullptr);
+        if (!dialed) return dialed.error();
+        c = std::move(*dialed);
+      }
+      if (auto error = send(*c, request, where, deadline, nullptr)) {
+        if (reused) continue;
+        return *error;
+      }
+      http::response_parser<http::string_body> parser;
+      parser.body_limit(kBodyLimit);
+      beast::get_lowest_layer(c->stream).expires_at(deadline);
+      auto ec = c->await([&](auto handler) { http::async_read(c->stream, c->buffer, parser, handler); });
+      if (ec && reused && ec != beast::error::timeout) continue;
+      if (ec) return failure(kindOf(ec), where, "reading the response: " + describe(ec));
+      HttpReply reply;
+      reply.status = static_cast<int>(parser.get().result_int());
+      reply.body = std::move(parser.get().body());
+      if (parser.get().keep_alive() && c->buffer.size() == 0) {
+        putIdle(std::move(c));
+      } else {
+        beast::error_code ignored;
+        beast::get_lowest_layer(c->stream).socket().close(ignored);
+      }
+      return reply;
+    }
   }
 
   KubeResult<std::unique_ptr<BodyStream>> open(const HttpRequest& request, std::chrono::milliseconds timeout,
@@ -210,6 +232,16 @@ class BeastTransport : public Transport {
   KubeResult<std::unique_ptr<Connection>> connect(const HttpRequest& request, const std::string& where,
                                                   std::chrono::steady_clock::time_point deadline,
                                                   const std::atomic<bool>* stop) {
+    auto c = dial(where, deadline, stop);
+    if (!c) return c.error();
+    if (auto error = send(**c, request, where, deadline, stop)) return *error;
+    return c;
+  }
+
+  // A new connection, TLS established.
+  KubeResult<std::unique_ptr<Connection>> dial(const std::string& where,
+                                               std::chrono::steady_clock::time_point deadline,
+                                               const std::atomic<bool>* stop) {
     auto c = std::make_unique<Connection>(*context_);
     beast::error_code ec;
     tcp::resolver resolver(c->ioc);
@@ -231,7 +263,13 @@ class BeastTransport : public Transport {
     ec = c->await([&](auto handler) { c->stream.async_handshake(ssl::stream_base::client, handler); }, stop);
     if (ec)
       return failure(kindOf(ec), where, "TLS handshake with " + target_.hostHeader + ": " + describe(ec));
+    return c;
+  }
 
+  // Writes the request on `c`.
+  std::optional<KubeError> send(Connection& c, const HttpRequest& request, const std::string& where,
+                                std::chrono::steady_clock::time_point deadline,
+                                const std::atomic<bool>* stop) {
     http::request<http::string_body> req;
     req.method_string(request.method);
     req.target(request.target);
@@ -246,10 +284,28 @@ class BeastTransport : public Transport {
       req.body() = request.body;
       req.prepare_payload();
     }
-    ec = c->await([&](auto handler) { http::async_write(c->stream, req, handler); }, stop);
+    beast::get_lowest_layer(c.stream).expires_at(deadline);
+    auto ec = c.await([&](auto handler) { http::async_write(c.stream, req, handler); }, stop);
     if (ec) return failure(kindOf(ec), where, "sending the request: " + describe(ec));
+    return std::nullopt;
+  }
+
+  // Idle kept-alive connections, reused by GETs only: a GET that fails on a reused connection (the
+  // server closed it while idle) is sent again on a new one, which is safe for a GET alone.
+  std::unique_ptr<Connection> takeIdle() {
+    std::lock_guard lock(poolMutex_);
+    if (idle_.empty()) return nullptr;
+    auto c = std::move(idle_.back());
+    idle_.pop_back();
     return c;
   }
+  void putIdle(std::unique_ptr<Connection> c) {
+    std::lock_guard lock(poolMutex_);
+    if (idle_.size() < kIdleLimit) idle_.push_back(std::move(c));
+  }
+  static constexpr size_t kIdleLimit = 4;
+  std::mutex poolMutex_;
+  std::vector<std::unique_ptr<Connection>> idle_;
 
   Target target_;
   std::unique_ptr<ssl::context> context_;
