@@ -221,23 +221,33 @@ IpamResult<std::vector<std::string>> Shell::assignFamily(int family, int num,
     return {};
   };
 
-  // 1. The node's own blocks, in address order.
-  auto affinities = readAll<model::BlockAffinity>(store_);
-  if (!affinities) return affinities.error();
+  // 1. The node's own blocks, in address order. Read again after the claims of step 2: another
+  // process of this node may have claimed a block since the first read, and step 2 skips blocks
+  // that exist while step 3 skips the node's own, so without the second read such a block would
+  // be tried by nobody and a node with free addresses would answer Exhausted.
   int hostBlocks = 0;
-  std::vector<Cidr> affine;
-  for (const auto& a : *affinities) {
-    if (a.value.spec.node != request.hostname) continue;
-    auto cidr = parseCidr(a.value.spec.cidr);
-    if (!cidr || cidr->family != family) continue;
-    ++hostBlocks;
-    if (a.value.spec.state == "confirmed" && poolOf(*pools, *cidr)) affine.push_back(*cidr);
-  }
-  std::sort(affine.begin(), affine.end(), [](const Cidr& x, const Cidr& y) { return x.base < y.base; });
-  for (const Cidr& block : affine) {
-    if (static_cast<int>(ips.size()) >= num) break;
-    if (auto r = take(block, false); !r) return r.error();
-  }
+  std::set<std::pair<int, Wide>> tried;
+  auto takeFromAffine = [&]() -> IpamResult<void> {
+    auto affinities = readAll<model::BlockAffinity>(store_);
+    if (!affinities) return affinities.error();
+    hostBlocks = 0;
+    std::vector<Cidr> affine;
+    for (const auto& a : *affinities) {
+      if (a.value.spec.node != request.hostname) continue;
+      auto cidr = parseCidr(a.value.spec.cidr);
+      if (!cidr || cidr->family != family) continue;
+      ++hostBlocks;
+      if (a.value.spec.state == "confirmed" && poolOf(*pools, *cidr)) affine.push_back(*cidr);
+    }
+    std::sort(affine.begin(), affine.end(), [](const Cidr& x, const Cidr& y) { return x.base < y.base; });
+    for (const Cidr& block : affine) {
+      if (static_cast<int>(ips.size()) >= num) break;
+      if (!tried.insert({block.family, block.base}).second) continue;
+      if (auto r = take(block, false); !r) return r.error();
+    }
+    return {};
+  };
+  if (auto r = takeFromAffine(); !r) return r.error();
 
   // 2. New blocks for the node.
   const int maxBlocks = settings.config.maxBlocksPerHost;
@@ -247,7 +257,11 @@ IpamResult<std::vector<std::string>> Shell::assignFamily(int family, int num,
     if (!claimed) return claimed.error();
     if (!*claimed) break;
     ++hostBlocks;
+    tried.insert({(*claimed)->family, (*claimed)->base});
     if (auto r = take(**claimed, false); !r) return r.error();
+  }
+  if (static_cast<int>(ips.size()) < num) {
+    if (auto r = takeFromAffine(); !r) return r.error();
   }
 
   // 3. Borrow from blocks of other nodes (or of none).

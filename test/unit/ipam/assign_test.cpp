@@ -1,5 +1,6 @@
 // autoAssign and assignIP against a file datastore, as state tables: which address each request
 // gets and what is stored afterwards (blocks, affinities, handles).
+#include "conflict_store.hpp"
 #include "fixture.hpp"
 
 #include "tartan/ipam/ipam.hpp"
@@ -98,6 +99,35 @@ TEST_CASE("a node whose blocks are full claims another; when the pool is out of 
   CHECK(c.failure(v4("node-c", "c", 4)) == ErrorKind::kExhausted);
   CHECK(c.ipam.ipsByHandle("c").error().kind == ErrorKind::kNotFound);
   CHECK(c.one("node-c", "c1") == "10.65.0.29");
+}
+
+TEST_CASE("a block another process of the node claims after the node's blocks were read is used, "
+          "not reported as exhausted",
+          "[unit][ipam]") {
+  for (const bool strict : {false, true}) {
+    CAPTURE(strict);
+    Cluster c;
+    putPool(*c.store, {"pool", "10.65.0.0/27", 28});  // two blocks of 16
+    if (strict) putConfig(*c.store, true);
+    REQUIRE(c.ipam.autoAssign(v4("node-a", "first", 16)));  // node-a's first block is full
+    // Between this request's read of the affinities and its claim, a sibling process of node-a
+    // claims the pool's last block and takes one address from it.
+    ConflictStore racing(*c.store);
+    bool raced = false;
+    racing.afterList = [&](std::string_view kind) {
+      if (raced || kind != "BlockAffinity") return;
+      raced = true;
+      Ipam sibling{*c.store};
+      auto got = sibling.autoAssign(v4("node-a", "sibling"));
+      REQUIRE(got);
+      CHECK(got->ipv4 == std::vector<std::string>{"10.65.0.16"});
+    };
+    Ipam ipam{racing};
+    auto r = ipam.autoAssign(v4("node-a", "late"));
+    REQUIRE(raced);
+    REQUIRE(r);
+    CHECK(r->ipv4 == std::vector<std::string>{"10.65.0.17"});
+  }
 }
 
 TEST_CASE("IPAMConfiguration: strictAffinity, autoAllocateBlocks and maxBlocksPerHost", "[unit][ipam]") {

@@ -1,7 +1,8 @@
 // A Datastore decorator for the retry tests: counts compare-and-swap writes (update and remove)
 // and answers chosen ones with Conflict without writing, as if another writer had got there
 // first; a hook may run before any create (to lose a creation race on purpose), another after
-// every write that was made (to widen the gaps between the writes of one operation).
+// every write that was made (to widen the gaps between the writes of one operation), and another
+// after every list (to let another writer act between a read and the decision taken on it).
 #pragma once
 
 #include "tartan/datastore/datastore.hpp"
@@ -21,10 +22,13 @@ class ConflictStore : public datastore::Datastore {
   int conflictsInjected = 0;
   std::function<void(const datastore::Key&)> beforeCreate;
   std::function<void()> afterWrite;
+  std::function<void(std::string_view kind)> afterList;
 
   datastore::StoreResult<datastore::ListResult> list(std::string_view kind,
                                                      std::optional<std::string_view> ns) override {
-    return inner_.list(kind, ns);
+    auto listed = inner_.list(kind, ns);
+    if (afterList) afterList(kind);
+    return listed;
   }
   datastore::StoreResult<datastore::KVPair> get(const datastore::Key& key) override {
     return inner_.get(key);
