@@ -94,6 +94,7 @@ struct KubeTestServer::Impl {
   std::atomic<bool> stopping{false};
   std::atomic<int> watchGeneration{0};
   std::atomic<int> openWatches{0};
+  std::atomic<int> accepted{0};
 
   mutable std::mutex mutex;  // guards what follows
   std::vector<std::string> tokens;
@@ -129,6 +130,7 @@ struct KubeTestServer::Impl {
       acceptor->accept(socket, ec);
       if (stopping) return;
       if (ec) continue;
+      ++accepted;
       auto connection = std::make_shared<Connection>();
       connection->fd = socket.native_handle();
       std::lock_guard lock(mutex);
@@ -579,6 +581,7 @@ void KubeTestServer::onRequest(std::function<void(const std::string& request)> h
 }
 
 int KubeTestServer::openWatches() const { return impl_->openWatches.load(); }
+int KubeTestServer::acceptedConnections() const { return impl_->accepted.load(); }
 
 std::vector<std::string> KubeTestServer::requests() const {
   std::lock_guard lock(impl_->mutex);

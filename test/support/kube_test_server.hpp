@@ -67,6 +67,7 @@ class KubeTestServer {
 
   // How many watch streams are open now; requests served so far, as "GET /api/v1/pods?watch=true..."
   int openWatches() const;
+  int acceptedConnections() const;
   std::vector<std::string> requests() const;
 
   // A kubeconfig naming this server, its CA (as data) and `token` (or the client certificate when

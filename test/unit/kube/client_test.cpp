@@ -288,6 +288,22 @@ TEST_CASE("a rotated token file is read again: when it changes, and after a 401"
   CHECK(std::count(log.begin(), log.end(), "GET /version") == 4);
 }
 
+TEST_CASE("GETs reuse a kept-alive connection, and are sent again when the server closed it; writes are not",
+          "[kube][client]") {
+  test::KubeTestServer server;
+  auto client = clientFor(server);
+  for (int i = 0; i < 10; ++i) REQUIRE(client->getPath("/version"));
+  CHECK(server.acceptedConnections() == 1);
+  // The server drops every connection (as an idle timeout would): the next GET is sent again.
+  server.restart();
+  REQUIRE(client->getPath("/version"));
+  CHECK(server.acceptedConnections() == 2);
+  // Each write has a connection of its own.
+  REQUIRE(client->create(resources::namespaces(), named("Namespace", "v1", "a")));
+  REQUIRE(client->create(resources::namespaces(), named("Namespace", "v1", "b")));
+  CHECK(server.acceptedConnections() == 4);
+}
+
 TEST_CASE("every request has a deadline: a server that never answers is a Timeout", "[kube][client]") {
   // A listening socket that accepts (in the kernel's backlog) and then says nothing.
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
