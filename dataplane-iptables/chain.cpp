@@ -105,7 +105,8 @@ std::string ipSet(IpFamily family, std::string_view id, bool namedPort) {
   return prefix + shortHash(setKey(id, namedPort), 20);
 }
 std::string ipSetTemporary(IpFamily family, std::string_view id, bool namedPort) {
-  return std::string(family == IpFamily::kV4 ? "tartan-t" : "tartan6t") + shortHash(setKey(id, namedPort), 20);
+  return std::string(family == IpFamily::kV4 ? "tartan-t" : "tartan6t") +
+         shortHash(setKey(id, namedPort), 20);
 }
 bool isOurs(std::string_view name) { return name.starts_with("tartan-") || name.starts_with("tartan6"); }
 }  // namespace names

@@ -11,10 +11,13 @@
 
 namespace tartan::dataplane::iptables {
 
-std::string_view ipSetTypeName(IpSetType type) { return type == IpSetType::kNet ? "hash:net" : "hash:ip,port"; }
+std::string_view ipSetTypeName(IpSetType type) {
+  return type == IpSetType::kNet ? "hash:net" : "hash:ip,port";
+}
 
 IpFamily memberFamily(std::string_view member) {
-  return member.substr(0, member.find(',')).find(':') == std::string_view::npos ? IpFamily::kV4 : IpFamily::kV6;
+  return member.substr(0, member.find(',')).find(':') == std::string_view::npos ? IpFamily::kV4
+                                                                                : IpFamily::kV6;
 }
 
 namespace {
@@ -73,8 +76,10 @@ InterfaceAddresses listInterfaceAddresses() {
     const int family = a->ifa_addr->sa_family;
     if (family != AF_INET && family != AF_INET6) continue;
     char text[INET6_ADDRSTRLEN] = {};
-    const void* addr = family == AF_INET ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr)
-                                         : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(a->ifa_addr)->sin6_addr);
+    const void* addr =
+        family == AF_INET
+            ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr)
+            : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(a->ifa_addr)->sin6_addr);
     if (inet_ntop(family, addr, text, sizeof text) != nullptr) out[a->ifa_name].insert(text);
   }
   ::freeifaddrs(list);

@@ -21,7 +21,8 @@ namespace dp = tartan::dataplane;
 namespace dpi = tartan::dataplane::iptables;
 
 int main(int argc, char** argv) {
-  CLI::App app{"Tartan iptables/ipset dataplane driver: ToDataplane frames on stdin, FromDataplane frames on stdout"};
+  CLI::App app{
+      "Tartan iptables/ipset dataplane driver: ToDataplane frames on stdin, FromDataplane frames on stdout"};
   std::string level = "info";
   app.add_option("--log-level", level, "trace, debug, info, warn, error, off");
   CLI11_PARSE(app, argc, argv);
@@ -32,7 +33,8 @@ int main(int argc, char** argv) {
   auto log = tartan::log::get("dataplane");
 
   dpi::Driver driver({}, [&](const dp::proto::FromDataplane& report) {
-    if (auto r = dp::writeFrame(STDOUT_FILENO, report); !r) log->warn("status report lost: {}", r.error().toString());
+    if (auto r = dp::writeFrame(STDOUT_FILENO, report); !r)
+      log->warn("status report lost: {}", r.error().toString());
   });
   auto applyBatch = [&] {
     if (auto r = driver.tick(std::chrono::steady_clock::now()); !r)

@@ -39,7 +39,8 @@ struct EndpointChainSpec {
 EndpointChainSpec beforeConntrack(std::string name, Direction direction) {
   EndpointChainSpec spec{std::move(name), direction};
   spec.conntrack = false;
-  spec.failsafeChain = std::string(direction == Direction::kInbound ? names::kFailsafeIn : names::kFailsafeOut);
+  spec.failsafeChain =
+      std::string(direction == Direction::kInbound ? names::kFailsafeIn : names::kFailsafeOut);
   spec.tierDefaultDrop = false;
   spec.profiles = false;
   return spec;

@@ -3,9 +3,9 @@
 // A rule's list fields are alternatives (any src net, any port); iptables has no OR within one
 // rule, so the renderer emits one iptables rule per combination of alternatives. Every action
 // ends evaluation (Allow, Deny, Pass) except Log, so the expansion keeps the meaning.
-#include "tartan/dataplane/iptables/render.hpp"
 #include "tartan/common/log.hpp"
 #include "tartan/dataplane/iptables/kernel.hpp"
+#include "tartan/dataplane/iptables/render.hpp"
 #include "tartan/proto/dataplane.pb.h"
 
 #include <fmt/format.h>
@@ -42,13 +42,26 @@ std::string protocolName(const pb::Protocol& protocol, IpFamily family) {
   if (protocol.number_or_name_case() == pb::Protocol::kNumber) {
     // Known protocols by name, so that ICMP fields and ports work the same whichever form came.
     switch (protocol.number()) {
-      case 1: name = "icmp"; break;
-      case 6: name = "tcp"; break;
-      case 17: name = "udp"; break;
-      case 58: name = "icmpv6"; break;
-      case 132: name = "sctp"; break;
-      case 136: name = "udplite"; break;
-      default: return std::to_string(protocol.number());
+      case 1:
+        name = "icmp";
+        break;
+      case 6:
+        name = "tcp";
+        break;
+      case 17:
+        name = "udp";
+        break;
+      case 58:
+        name = "icmpv6";
+        break;
+      case 132:
+        name = "sctp";
+        break;
+      case 136:
+        name = "udplite";
+        break;
+      default:
+        return std::to_string(protocol.number());
     }
   } else {
     name = lower(protocol.name());
@@ -58,7 +71,9 @@ std::string protocolName(const pb::Protocol& protocol, IpFamily family) {
   return name;
 }
 
-bool hasProtocol(const pb::Protocol& p) { return p.number_or_name_case() != pb::Protocol::NUMBER_OR_NAME_NOT_SET; }
+bool hasProtocol(const pb::Protocol& p) {
+  return p.number_or_name_case() != pb::Protocol::NUMBER_OR_NAME_NOT_SET;
+}
 
 bool isPortProtocol(std::string_view p) { return p == "tcp" || p == "udp" || p == "sctp" || p == "udplite"; }
 
@@ -106,12 +121,24 @@ struct Side {
 };
 
 Side source(const pb::Rule& r) {
-  return {r.src_net(),   r.not_src_net(),   r.src_ip_set_ids(),            r.not_src_ip_set_ids(),
-          r.src_ports(), r.not_src_ports(), r.src_named_port_ip_set_ids(), r.not_src_named_port_ip_set_ids()};
+  return {r.src_net(),
+          r.not_src_net(),
+          r.src_ip_set_ids(),
+          r.not_src_ip_set_ids(),
+          r.src_ports(),
+          r.not_src_ports(),
+          r.src_named_port_ip_set_ids(),
+          r.not_src_named_port_ip_set_ids()};
 }
 Side destination(const pb::Rule& r) {
-  return {r.dst_net(),   r.not_dst_net(),   r.dst_ip_set_ids(),            r.not_dst_ip_set_ids(),
-          r.dst_ports(), r.not_dst_ports(), r.dst_named_port_ip_set_ids(), r.not_dst_named_port_ip_set_ids()};
+  return {r.dst_net(),
+          r.not_dst_net(),
+          r.dst_ip_set_ids(),
+          r.not_dst_ip_set_ids(),
+          r.dst_ports(),
+          r.not_dst_ports(),
+          r.dst_named_port_ip_set_ids(),
+          r.not_dst_named_port_ip_set_ids()};
 }
 
 // Adds the matches of one side to `fixed` (ANDed) and returns its alternatives for nets and ports
@@ -208,8 +235,8 @@ void appendActions(std::vector<Rule>& out, const std::string& match, pb::RuleAct
 template <class Container>
 void collectFrom(const Container& rules, IpSetRefs& out) {
   for (const pb::Rule& r : rules) {
-    for (const auto* list : {&r.src_ip_set_ids(), &r.not_src_ip_set_ids(), &r.dst_ip_set_ids(),
-                             &r.not_dst_ip_set_ids()})
+    for (const auto* list :
+         {&r.src_ip_set_ids(), &r.not_src_ip_set_ids(), &r.dst_ip_set_ids(), &r.not_dst_ip_set_ids()})
       for (const auto& id : *list) out.emplace(id, false);
     for (const auto* list : {&r.src_named_port_ip_set_ids(), &r.not_src_named_port_ip_set_ids(),
                              &r.dst_named_port_ip_set_ids(), &r.not_dst_named_port_ip_set_ids()})
@@ -238,7 +265,8 @@ bool validProtocol(const pb::Protocol& p) {
 }
 
 bool validIcmp(const pb::IcmpMatch& icmp) {
-  return icmp.type() >= 0 && icmp.type() <= 255 && (!icmp.has_code() || (icmp.code() >= 0 && icmp.code() <= 255));
+  return icmp.type() >= 0 && icmp.type() <= 255 &&
+         (!icmp.has_code() || (icmp.code() >= 0 && icmp.code() <= 255));
 }
 
 }  // namespace
@@ -249,7 +277,8 @@ std::string invalidRuleReason(const pb::Rule& rule) {
   if (!validProtocol(rule.protocol()) || !validProtocol(rule.not_protocol())) return "unknown protocol";
   for (const auto* nets : {&rule.src_net(), &rule.not_src_net(), &rule.dst_net(), &rule.not_dst_net()})
     if (!validNets(*nets)) return "bad CIDR";
-  for (const auto* ports : {&rule.src_ports(), &rule.not_src_ports(), &rule.dst_ports(), &rule.not_dst_ports()})
+  for (const auto* ports :
+       {&rule.src_ports(), &rule.not_src_ports(), &rule.dst_ports(), &rule.not_dst_ports()})
     if (!validPorts(*ports)) return "bad port range";
   if ((rule.has_icmp() && !validIcmp(rule.icmp())) || (rule.has_not_icmp() && !validIcmp(rule.not_icmp())))
     return "bad ICMP type or code";
@@ -287,7 +316,8 @@ std::vector<Rule> renderRule(const pb::Rule& rule, IpFamily family, const Render
   }
   const bool portProtocol = isPortProtocol(proto);
   std::vector<std::string> srcNets, srcPorts, dstNets, dstPorts, srcExceptions, dstExceptions;
-  if (!renderSide(source(rule), true, family, portProtocol, fixed, srcNets, srcPorts, srcExceptions)) return {};
+  if (!renderSide(source(rule), true, family, portProtocol, fixed, srcNets, srcPorts, srcExceptions))
+    return {};
   if (!renderSide(destination(rule), false, family, portProtocol, fixed, dstNets, dstPorts, dstExceptions))
     return {};
 
@@ -304,7 +334,8 @@ std::vector<Rule> renderRule(const pb::Rule& rule, IpFamily family, const Render
     for (const auto& sn : srcNets)
       for (const auto& dn : dstNets)
         for (const auto& sp : srcPorts)
-          for (const auto& dp : dstPorts) appendActions(out, join({sn, dn, fixed, sp, dp}), rule.action(), config);
+          for (const auto& dp : dstPorts)
+            appendActions(out, join({sn, dn, fixed, sp, dp}), rule.action(), config);
     return out;
   }
   const std::string scratch = fmt::format("{:#x}/{:#x}", kMarkScratch, kMarkScratch);
@@ -328,8 +359,9 @@ Chain rulesChain(std::string name, const Container& rules, IpFamily family, cons
   Chain chain{std::move(name), {}};
   for (const pb::Rule& rule : rules) {
     if (const auto reason = invalidRuleReason(rule); !reason.empty() && family == IpFamily::kV4)
-      log::get("dataplane")->error("chain {}: rule '{}' {}: {}", chain.name, rule.rule_id(),
-                                   rule.action() == pb::RULE_ACTION_DENY ? "drops everything" : "left out", reason);
+      log::get("dataplane")
+          ->error("chain {}: rule '{}' {}: {}", chain.name, rule.rule_id(),
+                  rule.action() == pb::RULE_ACTION_DENY ? "drops everything" : "left out", reason);
     auto rendered = renderRule(rule, family, config);
     chain.rules.insert(chain.rules.end(), rendered.begin(), rendered.end());
   }
@@ -347,8 +379,9 @@ Chain rulesChain(std::string name, const Container& rules, IpFamily family, cons
 
 std::vector<Chain> renderPolicy(const pb::PolicyID& id, const pb::Policy& policy, IpFamily family,
                                 const RenderConfig& config) {
-  return {rulesChain(names::policyChain(true, id.tier(), id.name()), policy.inbound_rules(), family, config),
-          rulesChain(names::policyChain(false, id.tier(), id.name()), policy.outbound_rules(), family, config)};
+  return {
+      rulesChain(names::policyChain(true, id.tier(), id.name()), policy.inbound_rules(), family, config),
+      rulesChain(names::policyChain(false, id.tier(), id.name()), policy.outbound_rules(), family, config)};
 }
 
 std::vector<Chain> renderProfile(std::string_view id, const pb::Profile& profile, IpFamily family,

@@ -142,7 +142,8 @@ void Table::assess(const std::string& builtin, HookState& hook) const {
     return;
   }
   const std::string want = hookHash(builtin, hook.target);
-  const bool present = std::find(hook.oursHashes.begin(), hook.oursHashes.end(), want) != hook.oursHashes.end();
+  const bool present =
+      std::find(hook.oursHashes.begin(), hook.oursHashes.end(), want) != hook.oursHashes.end();
   const bool placed = hook.append ? present : hook.firstHash == want;
   hook.correct = hook.oursProgrammed.size() == 1 && placed;
   hook.wrong = hook.correct                     ? ""

@@ -3,9 +3,9 @@
 
 #include <google/protobuf/message_lite.h>
 
+#include <unistd.h>
 #include <cerrno>
 #include <cstring>
-#include <unistd.h>
 
 namespace tartan::dataplane {
 

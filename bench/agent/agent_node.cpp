@@ -151,7 +151,9 @@ void commit(const std::string& spec, const std::vector<datastore::Op>& ops) {
 
 int httpStatus(const tt::NetNamespace& ns, int port, const std::string& path) {
   int status = 0;
-  inNamespace(ns, [&] { status = tartan::httpGetLocal(static_cast<std::uint16_t>(port), path, std::chrono::seconds(1)).status; });
+  inNamespace(ns, [&] {
+    status = tartan::httpGetLocal(static_cast<std::uint16_t>(port), path, std::chrono::seconds(1)).status;
+  });
   return status;
 }
 

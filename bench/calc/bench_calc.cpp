@@ -17,9 +17,9 @@
 #include "tartan/calc/calc_graph.hpp"
 #include "tartan/proto/dataplane.pb.h"
 
-#include <nlohmann/json.hpp>
 #include <sys/resource.h>
 #include <unistd.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -98,8 +98,8 @@ std::string teamOf(int n) { return "team-" + std::to_string(n % 50); }
 model::KubernetesNamespace makeNamespace(int n) {
   model::KubernetesNamespace r;
   r.metadata.name = nsName(n);
-  r.metadata.labels = {{"team", teamOf(n)}, {"env", kEnvs[n % 3]},
-                       {"kubernetes.io/metadata.name", nsName(n)}};
+  r.metadata.labels = {
+      {"team", teamOf(n)}, {"env", kEnvs[n % 3]}, {"kubernetes.io/metadata.name", nsName(n)}};
   return r;
 }
 
@@ -127,8 +127,7 @@ model::KubernetesPod makePod(const Shape& shape, int n, int i, bool local, uint3
   r.spec.serviceAccountName = "sa-" + std::to_string(d % 5);
   r.status.phase = "Running";
   char ip[32];
-  std::snprintf(ip, sizeof ip, "10.%u.%u.%u", (ipIndex >> 16) & 255, (ipIndex >> 8) & 255,
-                ipIndex & 255);
+  std::snprintf(ip, sizeof ip, "10.%u.%u.%u", (ipIndex >> 16) & 255, (ipIndex >> 8) & 255, ipIndex & 255);
   r.status.podIP = ip;
   model::Container c;
   c.name = "main";
@@ -192,8 +191,8 @@ model::GlobalNetworkPolicy makeGnp(int g) {
       r.spec.selector = "app.kubernetes.io/part-of == 'system-" + std::to_string(g % 100) + "'";
       break;
     case 2:
-      r.spec.selector = "has(statefulset.kubernetes.io/pod-name) && version == 'v" +
-                        std::to_string(g % 3 + 1) + "'";
+      r.spec.selector =
+          "has(statefulset.kubernetes.io/pod-name) && version == 'v" + std::to_string(g % 3 + 1) + "'";
       r.spec.namespaceSelector = "team == '" + teamOf(g) + "'";
       break;
     default:
@@ -393,30 +392,29 @@ int main(int argc, char** argv) {
   }
   const calc::Stats stats = graph.stats();
 
-  out["tartan"] = {
-      {"counted",
-       "first_flush_*: wall/CPU from the first resource to the end of the first flush after "
-       "in-sync, including the harness building model objects (as before); graph_seconds: "
-       "onUpdate + onInSync + flush only; generate_seconds: building the model objects; "
-       "peak_rss_mb: whole process (getrusage), harness included"},
-      {"first_flush_seconds", seconds(flushed - start)},
-      {"graph_seconds", graphSeconds},
-      {"graph_cpu_seconds", graphCpuSeconds},
-      {"generate_seconds", generateSeconds},
-      {"phases", phaseJson},
-      {"first_flush_cpu_seconds", cpuFlushed - cpuStart},
-      {"load_seconds", seconds(loaded - start)},
-      {"flush_seconds", seconds(flushed - loaded)},
-      {"peak_rss_mb", rssAfter / 1024.0},
-      {"rss_before_mb", rssBefore / 1024.0},
-      {"peak_rss_before_first_flush_mb", rssLoaded / 1024.0},
-      {"messages", sink.messages},
-      {"message_bytes", sink.bytes},
-      {"label_sets", stats.labelSets},
-      {"active_policies", stats.activePolicies},
-      {"active_ip_sets", stats.activeIpSets},
-      {"ip_set_members", stats.ipSetMembers},
-      {"selector_evaluations", stats.selectorEvaluations}};
+  out["tartan"] = {{"counted",
+                    "first_flush_*: wall/CPU from the first resource to the end of the first flush after "
+                    "in-sync, including the harness building model objects (as before); graph_seconds: "
+                    "onUpdate + onInSync + flush only; generate_seconds: building the model objects; "
+                    "peak_rss_mb: whole process (getrusage), harness included"},
+                   {"first_flush_seconds", seconds(flushed - start)},
+                   {"graph_seconds", graphSeconds},
+                   {"graph_cpu_seconds", graphCpuSeconds},
+                   {"generate_seconds", generateSeconds},
+                   {"phases", phaseJson},
+                   {"first_flush_cpu_seconds", cpuFlushed - cpuStart},
+                   {"load_seconds", seconds(loaded - start)},
+                   {"flush_seconds", seconds(flushed - loaded)},
+                   {"peak_rss_mb", rssAfter / 1024.0},
+                   {"rss_before_mb", rssBefore / 1024.0},
+                   {"peak_rss_before_first_flush_mb", rssLoaded / 1024.0},
+                   {"messages", sink.messages},
+                   {"message_bytes", sink.bytes},
+                   {"label_sets", stats.labelSets},
+                   {"active_policies", stats.activePolicies},
+                   {"active_ip_sets", stats.activeIpSets},
+                   {"ip_set_members", stats.ipSetMembers},
+                   {"selector_evaluations", stats.selectorEvaluations}};
 
   // One policy edit: an active Kubernetes policy of a local pod's namespace gets a new peer.
   auto [localNs, localIndex] = *localSet.begin();
@@ -434,8 +432,7 @@ int main(int argc, char** argv) {
   // One pod add: a remote pod joining sets of active policies.
   std::vector<double> addTimes;
   for (int rep = 0; rep < 9; ++rep) {
-    auto pod = makePod(shape, localNs, (localDeployment + 1) % shape.deploymentsPerNamespace, false,
-                       ip++);
+    auto pod = makePod(shape, localNs, (localDeployment + 1) % shape.deploymentsPerNamespace, false, ip++);
     pod.metadata.name = "extra-" + std::to_string(rep);
     const auto t0 = Clock::now();
     graph.onUpdate(pod);
@@ -470,10 +467,10 @@ int main(int argc, char** argv) {
         for (const auto& [k, v] : pod.metadata.labels) {
           labels.push_back({naive.interner.intern(k), naive.interner.intern(v)});
         }
-        labels.push_back({naive.interner.intern("projectcalico.org/namespace"),
-                          naive.interner.intern(nsName(n))});
-        labels.push_back({naive.interner.intern("projectcalico.org/orchestrator"),
-                          naive.interner.intern("k8s")});
+        labels.push_back(
+            {naive.interner.intern("projectcalico.org/namespace"), naive.interner.intern(nsName(n))});
+        labels.push_back(
+            {naive.interner.intern("projectcalico.org/orchestrator"), naive.interner.intern("k8s")});
         std::sort(labels.begin(), labels.end());
         naive.endpoints.push_back(std::move(labels));
         naive.local.push_back(localSet.count({n, i}) > 0);
@@ -501,14 +498,14 @@ int main(int argc, char** argv) {
   out["naive"] = {{"recompute_seconds", naiveSeconds},
                   {"recompute_cpu_seconds", cpuSeconds() - naiveCpu0},
                   {"checksum", checksum},
-                  {"note", "recomputes everything on every change: its policy edit and pod add "
-                           "each cost one full recompute"}};
-  out["ratios"] = {
-      {"policy_edit_naive_over_tartan", naiveSeconds / median(editTimes)},
-      {"pod_add_naive_over_tartan", naiveSeconds / median(addTimes)},
-      {"first_flush_vs_felix_3_4s", seconds(flushed - start) / 3.4},
-      {"first_flush_cpu_vs_felix_3_4s", (cpuFlushed - cpuStart) / 3.4},
-      {"peak_rss_vs_felix_375mb", (rssAfter / 1024.0) / 375.0}};
+                  {"note",
+                   "recomputes everything on every change: its policy edit and pod add "
+                   "each cost one full recompute"}};
+  out["ratios"] = {{"policy_edit_naive_over_tartan", naiveSeconds / median(editTimes)},
+                   {"pod_add_naive_over_tartan", naiveSeconds / median(addTimes)},
+                   {"first_flush_vs_felix_3_4s", seconds(flushed - start) / 3.4},
+                   {"first_flush_cpu_vs_felix_3_4s", (cpuFlushed - cpuStart) / 3.4},
+                   {"peak_rss_vs_felix_375mb", (rssAfter / 1024.0) / 375.0}};
   std::cout << out.dump(2) << std::endl;
   return 0;
 }

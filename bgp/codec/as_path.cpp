@@ -32,7 +32,8 @@ bool asPathContains(const AsPath& path, std::uint32_t asn) {
 
 std::size_t asPathCount(const AsPath& path, std::uint32_t asn) {
   std::size_t n = 0;
-  for (const auto& seg : path) n += static_cast<std::size_t>(std::count(seg.asns.begin(), seg.asns.end(), asn));
+  for (const auto& seg : path)
+    n += static_cast<std::size_t>(std::count(seg.asns.begin(), seg.asns.end(), asn));
   return n;
 }
 

@@ -16,9 +16,9 @@ namespace tartan::bgp::fsm {
 
 struct PeerConfig {
   std::uint32_t localAs = 0;
-  std::uint32_t routerId = 0;                  // our BGP Identifier, host order
-  std::optional<std::uint32_t> peerAs;         // nullopt: accept any AS
-  std::uint16_t holdTime = 90;                 // 0 or >= 3 (RFC 4271 §4.2)
+  std::uint32_t routerId = 0;           // our BGP Identifier, host order
+  std::optional<std::uint32_t> peerAs;  // nullopt: accept any AS
+  std::uint16_t holdTime = 90;          // 0 or >= 3 (RFC 4271 §4.2)
   // Seconds between KEEPALIVEs; at most a third of the negotiated hold time (RFC 4271 §10),
   // which is also the default.
   std::optional<std::uint16_t> keepaliveTime;

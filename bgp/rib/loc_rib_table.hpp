@@ -101,7 +101,8 @@ class PathList {
   }
 
   Route one_;
-  static_assert(sizeof(std::uintptr_t) == 2 * sizeof(std::uint32_t), "a vector's address fits peer and path id");
+  static_assert(sizeof(std::uintptr_t) == 2 * sizeof(std::uint32_t),
+                "a vector's address fits peer and path id");
 };
 
 // One prefix of the Loc-RIB. Every usable candidate is kept, ordered so that paths()[0] is the
@@ -182,7 +183,9 @@ class LocRibTable {
   }
   // Live prefixes (tombstones are not counted).
   std::size_t size() const { return live_; }
-  void addLive(std::ptrdiff_t delta) { live_ = static_cast<std::size_t>(static_cast<std::ptrdiff_t>(live_) + delta); }
+  void addLive(std::ptrdiff_t delta) {
+    live_ = static_cast<std::size_t>(static_cast<std::ptrdiff_t>(live_) + delta);
+  }
 
   // Queues an entry for the kernel once.
   void markDirty(LocRibEntry& e) {
@@ -270,7 +273,9 @@ class LocRibTable {
   };
 
   LocRibEntry& at(std::uint32_t i) { return i & kV6Index ? v6_.at(i & ~kV6Index).entry : v4_.at(i); }
-  const LocRibEntry& at(std::uint32_t i) const { return i & kV6Index ? v6_.at(i & ~kV6Index).entry : v4_.at(i); }
+  const LocRibEntry& at(std::uint32_t i) const {
+    return i & kV6Index ? v6_.at(i & ~kV6Index).entry : v4_.at(i);
+  }
   std::uint32_t indexOf(const LocRibEntry& e) const { return *index_.find(e.prefix()); }
   void release(std::uint32_t i) {
     index_.erase(i);

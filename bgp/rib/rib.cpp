@@ -419,7 +419,8 @@ std::optional<PathAttributes> Rib::exportAttrs(const Prefix& prefix, const Route
 void Rib::exportPrefix(const Prefix& prefix, PeerState& to) {
   if (!to.up) return;
   std::optional<PathAttributes> want;
-  if (const LocRibEntry* entry = locRib_.find(prefix)) want = exportAttrs(prefix, entry->bestRoute(), to.info);
+  if (const LocRibEntry* entry = locRib_.find(prefix))
+    want = exportAttrs(prefix, entry->bestRoute(), to.info);
   const NlriEntry key{prefix, 0};
   auto out = to.adjOut.find(key);
   if (!want) {

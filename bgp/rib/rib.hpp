@@ -168,7 +168,7 @@ class Rib {
     RouteTable adjOut;   // as last queued for sending
     RouteTable pending;  // empty Attrs = withdraw
     boost::unordered_flat_set<NlriEntry, std::hash<NlriEntry>> stale;  // graceful restart
-    bool up = true;  // session established: exports are queued only then
+    bool up = true;            // session established: exports are queued only then
     std::size_t accepted = 0;  // its paths among the Loc-RIB candidates
     // Without an Adj-RIB-In, the routes it announces that were not accepted (usually few), so
     // that what it sends can still be counted.

@@ -176,7 +176,8 @@ SpeakerConfig buildConfig(const ResourceSnapshot& snapshot, const std::string& n
   // Service address ranges: Calico reads them from the cluster-wide configuration only, and every
   // node announces them.
   if (global) {
-    for (const auto* list : {&global->serviceClusterIPs, &global->serviceExternalIPs, &global->serviceLoadBalancerIPs})
+    for (const auto* list :
+         {&global->serviceClusterIPs, &global->serviceExternalIPs, &global->serviceLoadBalancerIPs})
       for (const auto& block : *list) {
         if (auto p = Prefix::parse(block.cidr))
           config.serviceCidrs.push_back(*p);
@@ -271,7 +272,8 @@ SpeakerConfig buildConfig(const ResourceSnapshot& snapshot, const std::string& n
     base.ttlSecurity = spec.ttlSecurity;
     if (spec.ttlSecurity && *spec.ttlSecurity == 0) base.ttlSecurity.reset();
     base.bindNodeAddress = spec.sourceAddress != "None";
-    base.allowLocalAs = static_cast<std::uint32_t>(std::max<std::int32_t>(0, spec.numAllowedLocalASNumbers.value_or(0)));
+    base.allowLocalAs =
+        static_cast<std::uint32_t>(std::max<std::int32_t>(0, spec.numAllowedLocalASNumbers.value_or(0)));
     base.filters = spec.filters;
     // LongLivedGracefulRestart (RFC 9494) is not offered: plain graceful restart either way.
     base.gracefulRestart = true;

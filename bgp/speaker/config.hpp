@@ -51,12 +51,12 @@ struct PeerSpec {
   bool routeReflectorClient = false;
   NextHopMode nextHopMode = NextHopMode::kAuto;
   bool gracefulRestart = true;
-  std::uint16_t restartTime = 120;   // seconds, what we ask the peer to wait for us
+  std::uint16_t restartTime = 120;             // seconds, what we ask the peer to wait for us
   std::optional<std::uint16_t> keepaliveTime;  // BGPPeer keepaliveTime, seconds
-  std::vector<std::string> filters;  // BGPFilter names, in order (each compiled in policies)
-  std::optional<Address> sourceAddress;  // bound before connecting; default: the node's address
-  bool bindNodeAddress = true;           // BGPPeer sourceAddress None: the kernel chooses
-  std::uint32_t allowLocalAs = 0;        // BGPPeer numAllowedLocalASNumbers
+  std::vector<std::string> filters;            // BGPFilter names, in order (each compiled in policies)
+  std::optional<Address> sourceAddress;        // bound before connecting; default: the node's address
+  bool bindNodeAddress = true;                 // BGPPeer sourceAddress None: the kernel chooses
+  std::uint32_t allowLocalAs = 0;              // BGPPeer numAllowedLocalASNumbers
 
   bool operator==(const PeerSpec&) const = default;
 };
@@ -91,10 +91,10 @@ struct SpeakerConfig {
   const PeerSpec* peer(const std::string& key) const;
   bool operator==(const SpeakerConfig& o) const {
     return nodeName == o.nodeName && localAs == o.localAs && routerId == o.routerId && ipv4 == o.ipv4 &&
-           ipv6 == o.ipv6 && listenPort == o.listenPort &&
-           listenOnNodeAddresses == o.listenOnNodeAddresses && routeReflector == o.routeReflector &&
-           clusterId == o.clusterId && blocks == o.blocks && serviceCidrs == o.serviceCidrs && pools == o.pools && peers == o.peers &&
-           policies == o.policies && prefixCommunities == o.prefixCommunities;
+           ipv6 == o.ipv6 && listenPort == o.listenPort && listenOnNodeAddresses == o.listenOnNodeAddresses &&
+           routeReflector == o.routeReflector && clusterId == o.clusterId && blocks == o.blocks &&
+           serviceCidrs == o.serviceCidrs && pools == o.pools && peers == o.peers && policies == o.policies &&
+           prefixCommunities == o.prefixCommunities;
   }
 };
 

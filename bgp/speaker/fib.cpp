@@ -59,7 +59,8 @@ void FibWriter::update(std::vector<Change> changes) {
     if (pending_.empty())
       pending_ = std::move(changes);
     else
-      pending_.insert(pending_.end(), std::make_move_iterator(changes.begin()), std::make_move_iterator(changes.end()));
+      pending_.insert(pending_.end(), std::make_move_iterator(changes.begin()),
+                      std::make_move_iterator(changes.end()));
     stats_.pending = pending_.size();
   }
   wake_.notify_one();

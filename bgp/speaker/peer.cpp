@@ -86,8 +86,8 @@ Peer::Peer(asio::io_context& io, std::uint32_t id, PeerSpec spec, const SpeakerC
       id_(id),
       spec_(std::move(spec)),
       localId_(local.routerId),
-      sourceAddress_(spec_.sourceAddress      ? spec_.sourceAddress
-                     : !spec_.bindNodeAddress ? std::nullopt
+      sourceAddress_(spec_.sourceAddress                  ? spec_.sourceAddress
+                     : !spec_.bindNodeAddress             ? std::nullopt
                      : spec_.address.family == Afi::kIpv4 ? local.ipv4
                                                           : local.ipv6),
       timers_(timers),

@@ -476,7 +476,7 @@ std::optional<PathAttributes> exportRoute(const SpeakerConfig& config, const Pee
     exported = exported || best.kernel ||
                std::find(config.blocks.begin(), config.blocks.end(), prefix) != config.blocks.end() ||
                (best.local && std::find(config.serviceCidrs.begin(), config.serviceCidrs.end(), prefix) !=
-                                 config.serviceCidrs.end());
+                                  config.serviceCidrs.end());
     if (!exported) return std::nullopt;
     changes = prefixAdvertisementChanges(config.prefixCommunities, prefix);
   }

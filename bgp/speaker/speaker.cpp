@@ -96,8 +96,8 @@ void Speaker::applyOnStrand(SpeakerConfig config) {
       config.routeReflector != config_.routeReflector || config.clusterId != config_.clusterId;
   const SpeakerConfig old = std::exchange(config_, std::move(config));
   const bool filtersChanged =
-      configured_ && (old.policies != config_.policies || old.prefixCommunities != config_.prefixCommunities ||
-                      old.pools != config_.pools);
+      configured_ && (old.policies != config_.policies ||
+                      old.prefixCommunities != config_.prefixCommunities || old.pools != config_.pools);
   configured_ = true;
 
   if (ribChanged) {
@@ -259,8 +259,8 @@ bool Speaker::isBlock(const Prefix& prefix) const {
 }
 
 bool Speaker::isConfigured(const Prefix& prefix) const {
-  return isBlock(prefix) ||
-         std::find(config_.serviceCidrs.begin(), config_.serviceCidrs.end(), prefix) != config_.serviceCidrs.end();
+  return isBlock(prefix) || std::find(config_.serviceCidrs.begin(), config_.serviceCidrs.end(), prefix) !=
+                                config_.serviceCidrs.end();
 }
 
 void Speaker::updateKernelRoutes(KernelRouteChanges changes) {
@@ -329,8 +329,9 @@ void Speaker::accept(std::shared_ptr<tcp::acceptor> acceptor) {
   // The handler holds the acceptor: a connection accepted just before the acceptor was closed
   // and dropped (a new listen address or port, shutdown) completes with success, after it.
   auto& a = *acceptor;
-  a.async_accept(asio::bind_executor(
-      strand_, [this, acceptor = std::move(acceptor)](const boost::system::error_code& ec, tcp::socket socket) mutable {
+  a.async_accept(
+      asio::bind_executor(strand_, [this, acceptor = std::move(acceptor)](const boost::system::error_code& ec,
+                                                                          tcp::socket socket) mutable {
         if (ec == asio::error::operation_aborted || !acceptor->is_open()) return;
         if (!ec) {
           boost::system::error_code e;
@@ -379,14 +380,14 @@ PeerInfo Speaker::peerInfo(const PeerEntry& entry, PeerId id) const {
 }
 
 std::optional<PathAttributes> Speaker::importPolicy(const PeerInfo& from, const Prefix& prefix,
-                                                   PathAttributes attrs) const {
+                                                    PathAttributes attrs) const {
   auto it = peers_.find(from.id);
   if (it == peers_.end()) return std::nullopt;
   return importRoute(config_, it->second.peer->spec(), from.asn, prefix, std::move(attrs)).attrs;
 }
 
 std::optional<PathAttributes> Speaker::exportPolicy(const PeerInfo& to, const Prefix& prefix,
-                                                   PathAttributes attrs) const {
+                                                    PathAttributes attrs) const {
   auto it = peers_.find(to.id);
   const auto* entry = rib_->locRib(prefix);
   if (it == peers_.end() || !entry || entry->paths().empty()) return std::nullopt;
@@ -404,12 +405,14 @@ std::optional<std::uint32_t> Speaker::priorityOf(const Prefix& prefix, const Rou
   // The kernel priority a BGPFilter's setPriority gave the route on import: the import policy
   // is pure, so it is asked again with the route as received rather than kept per route.
   auto it = peers_.find(route.peer);
-  if (route.peer == kLocalPeer || it == peers_.end() || it->second.peer->spec().filters.empty()) return std::nullopt;
+  if (route.peer == kLocalPeer || it == peers_.end() || it->second.peer->spec().filters.empty())
+    return std::nullopt;
   const auto* in = rib_->adjRibIn(route.peer);
   if (!in) return std::nullopt;
   auto received = in->find(NlriEntry{prefix, route.pathId});
   if (received == in->end()) return std::nullopt;
-  const std::uint32_t peerAs = it->second.session ? it->second.session->params.peerAs : it->second.peer->spec().peerAs;
+  const std::uint32_t peerAs =
+      it->second.session ? it->second.session->params.peerAs : it->second.peer->spec().peerAs;
   return importRoute(config_, it->second.peer->spec(), peerAs, prefix, *received->second).priority;
 }
 

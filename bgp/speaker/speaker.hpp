@@ -129,8 +129,10 @@ class Speaker : public PeerObserver {
   // Packs a peer's outgoing changes into UPDATEs and sends them (the peer is established).
   void send(PeerEntry& entry, const OutboundBatch& batch);
   // Rib policy hooks: the peer's BGPFilters and the defaults (policy.hpp).
-  std::optional<PathAttributes> importPolicy(const PeerInfo& from, const Prefix& prefix, PathAttributes attrs) const;
-  std::optional<PathAttributes> exportPolicy(const PeerInfo& to, const Prefix& prefix, PathAttributes attrs) const;
+  std::optional<PathAttributes> importPolicy(const PeerInfo& from, const Prefix& prefix,
+                                             PathAttributes attrs) const;
+  std::optional<PathAttributes> exportPolicy(const PeerInfo& to, const Prefix& prefix,
+                                             PathAttributes attrs) const;
   std::optional<std::uint32_t> priorityOf(const Prefix& prefix, const Route& route) const;
 
   boost::asio::io_context& io_;

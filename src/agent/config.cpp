@@ -47,8 +47,9 @@ Level fromSpec(const model::AgentConfigurationSpec& spec, std::vector<Error>& wa
   put(level, "iptablesNATOutgoingInterfaceFilter", spec.iptablesNATOutgoingInterfaceFilter);
   if (spec.natPortRange) {
     if (spec.natPortRange->isNamed())
-      warnings.push_back(makeError(where, "natPortRange",
-                                   "'" + spec.natPortRange->name + "' is not a port range like 32768:65535; ignored"));
+      warnings.push_back(
+          makeError(where, "natPortRange",
+                    "'" + spec.natPortRange->name + "' is not a port range like 32768:65535; ignored"));
     else
       level["natportrange"] = spec.natPortRange->toString();
   }
@@ -57,7 +58,8 @@ Level fromSpec(const model::AgentConfigurationSpec& spec, std::vector<Error>& wa
   // What the agent takes but does not act on, and what validation should have refused (a store
   // written by an older version, or by hand): said, never dropped in silence.
   for (const auto& field : model::reportedAgentConfigurationFields(spec))
-    warnings.push_back(makeError(where, field, "is set but not enforced by Tartan yet; see tartanctl config fields"));
+    warnings.push_back(
+        makeError(where, field, "is set but not enforced by Tartan yet; see tartanctl config fields"));
   for (const auto& [field, reason] : model::refusedAgentConfigurationFields(spec))
     warnings.push_back(makeError(where, field, reason + "; ignored"));
   for (auto [key, ports] : {std::pair{"failsafeinboundhostports", &spec.failsafeInboundHostPorts},
@@ -96,7 +98,8 @@ void applyLevel(const Level& level, const std::string& where, AgentConfig& confi
       // Any case, as Felix reads it ("accept" is Accept).
       const std::string v = lower(value);
       if (v == "drop" || v == "return" || v == "accept")
-        config.defaultEndpointToHostAction = std::string(1, static_cast<char>(std::toupper(v[0]))) + v.substr(1);
+        config.defaultEndpointToHostAction =
+            std::string(1, static_cast<char>(std::toupper(v[0]))) + v.substr(1);
       else
         bad(key, value, "is not Drop, Return or Accept");
     } else if (key == "iptablesbackend") {
@@ -138,10 +141,11 @@ void applyLevel(const Level& level, const std::string& where, AgentConfig& confi
     } else if (key == "logseverityscreen") {
       // Felix's names in any case; Fatal and Panic log only what is critical.
       static const std::pair<const char*, const char*> kLevels[] = {
-          {"trace", "Trace"}, {"debug", "Debug"}, {"info", "Info"},   {"warning", "Warning"},
+          {"trace", "Trace"}, {"debug", "Debug"}, {"info", "Info"},  {"warning", "Warning"},
           {"error", "Error"}, {"fatal", "Fatal"}, {"panic", "Panic"}};
       const std::string v = lower(value);
-      const auto* found = std::find_if(std::begin(kLevels), std::end(kLevels), [&](const auto& l) { return v == l.first; });
+      const auto* found =
+          std::find_if(std::begin(kLevels), std::end(kLevels), [&](const auto& l) { return v == l.first; });
       if (found == std::end(kLevels))
         bad(key, value, "is not Trace, Debug, Info, Warning, Error, Fatal or Panic");
       else
@@ -200,7 +204,8 @@ bool checkEnvironmentField(const std::string& name, const std::string& key, cons
     case model::FieldSupport::kHonoured:
       return true;
     case model::FieldSupport::kReported:
-      warnings.push_back(makeError("environment", name, "is set but not enforced by Tartan yet; see tartanctl config fields"));
+      warnings.push_back(makeError("environment", name,
+                                   "is set but not enforced by Tartan yet; see tartanctl config fields"));
       return false;
     case model::FieldSupport::kRefused:
       if (model::acceptsValue(*field, value, true)) return false;  // the default: nothing to do
@@ -240,7 +245,8 @@ std::map<std::string, std::string> AgentConfig::dataplaneConfig() const {
 
 Result<std::chrono::seconds> parseGoDuration(std::string_view text) {
   // A bare number: seconds (the environment form Felix also accepts).
-  if (!text.empty() && std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c); })) {
+  if (!text.empty() &&
+      std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c); })) {
     int64_t s = 0;
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), s);
     if (ec == std::errc()) return std::chrono::seconds(s);
@@ -291,7 +297,8 @@ std::map<std::string, std::string> tartanEnvironment(char** envp) {
   for (char** e = envp; e && *e; ++e) {
     std::string_view entry(*e);
     const auto eq = entry.find('=');
-    if (eq == std::string_view::npos || (entry.rfind("TARTAN_", 0) != 0 && entry.rfind("FELIX_", 0) != 0)) continue;
+    if (eq == std::string_view::npos || (entry.rfind("TARTAN_", 0) != 0 && entry.rfind("FELIX_", 0) != 0))
+      continue;
     out.emplace(entry.substr(0, eq), entry.substr(eq + 1));
   }
   return out;

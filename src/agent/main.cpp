@@ -120,32 +120,33 @@ int main(int argc, char** argv) {
 
   // Edge: datastore watch thread -> syncerQueue. Each update is a full snapshot of its key, so
   // the queue keeps only the newest per key while the calc loop is busy.
-  syncer::Syncer syncer(**store, kWatchedKinds,
-                        syncer::Callbacks{
-                            [&](const syncer::Update& update) {
-                              agent::SyncerBatch batch;
-                              batch.updates.emplace(update.key, update);
-                              batch.received = 1;
-                              syncerQueue.push(std::move(batch));
-                            },
-                            [&](int64_t revision) {
-                              log->debug("datastore in sync at revision {}", revision);
-                              agent::SyncerBatch batch;
-                              batch.inSync = true;
-                              syncerQueue.push(std::move(batch));
-                            },
-                            [&](const Error& error) {
-                              ++metrics.datastoreErrors;
-                              log->warn("datastore: {}; retrying", error.toString());
-                            },
-                            // An outage of the store: not ready, and why; the last state stays
-                            // enforced (the syncer delivers no removal) until it is back.
-                            [&](const std::optional<Error>& outage) {
-                              metrics.datastoreAvailable = outage ? 0 : 1;
-                              if (outage) ++metrics.datastoreErrors;
-                              health.setDatastoreOutage(outage ? std::optional(outage->toString()) : std::nullopt);
-                            },
-                        });
+  syncer::Syncer syncer(
+      **store, kWatchedKinds,
+      syncer::Callbacks{
+          [&](const syncer::Update& update) {
+            agent::SyncerBatch batch;
+            batch.updates.emplace(update.key, update);
+            batch.received = 1;
+            syncerQueue.push(std::move(batch));
+          },
+          [&](int64_t revision) {
+            log->debug("datastore in sync at revision {}", revision);
+            agent::SyncerBatch batch;
+            batch.inSync = true;
+            syncerQueue.push(std::move(batch));
+          },
+          [&](const Error& error) {
+            ++metrics.datastoreErrors;
+            log->warn("datastore: {}; retrying", error.toString());
+          },
+          // An outage of the store: not ready, and why; the last state stays
+          // enforced (the syncer delivers no removal) until it is back.
+          [&](const std::optional<Error>& outage) {
+            metrics.datastoreAvailable = outage ? 0 : 1;
+            if (outage) ++metrics.datastoreErrors;
+            health.setDatastoreOutage(outage ? std::optional(outage->toString()) : std::nullopt);
+          },
+      });
 
   // Edge: syncerQueue -> CalcLoop (this thread) -> dataplaneQueue. Batches of dataplane API
   // messages; the first is ConfigUpdate, the whole state, InSync.

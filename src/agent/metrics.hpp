@@ -46,8 +46,8 @@ struct Metrics {
   std::atomic<int64_t> activePolicies{0};
   std::atomic<int64_t> localEndpoints{0};
   std::atomic<int64_t> workloadRoutes{0};
-  std::atomic<int> inSync{0};  // first full sync programmed
-  std::atomic<int> datastoreAvailable{1};          // 0 while the datastore is unavailable
+  std::atomic<int> inSync{0};                         // first full sync programmed
+  std::atomic<int> datastoreAvailable{1};             // 0 while the datastore is unavailable
   std::atomic<int64_t> datastoreDamagedResources{0};  // stored documents damaged, last valid kept
   // Drift someone else made, repaired: our chains, jumps in built-in chains, IP sets.
   std::atomic<uint64_t> chainRepairs{0}, jumpRepairs{0}, setRepairs{0};

@@ -46,8 +46,8 @@ LabelVec intern(const model::Labels& labels, Interner& interner) {
 
 // Sets (or replaces) one label of a sorted LabelVec.
 void setLabel(LabelVec& labels, StrId key, StrId value) {
-  auto it = std::lower_bound(labels.begin(), labels.end(), key,
-                             [](const Label& l, StrId k) { return l.key < k; });
+  auto it =
+      std::lower_bound(labels.begin(), labels.end(), key, [](const Label& l, StrId k) { return l.key < k; });
   if (it != labels.end() && it->key == key) {
     it->value = value;
   } else {
@@ -80,16 +80,14 @@ std::optional<WorkloadData> podData(const model::KubernetesPod& pod, const Confi
     }
   }
   if (d.local) {  // names only a local endpoint is rendered with
-    d.wepName = escapeNamePart(pod.spec.nodeName) + "-k8s-" + escapeNamePart(pod.metadata.name) +
-                "-eth0";
-    d.interfaceName = CalcGraph::vethNameForWorkload(config.interfacePrefix,
-                                                     pod.metadata.namespaceName, pod.metadata.name);
+    d.wepName = escapeNamePart(pod.spec.nodeName) + "-k8s-" + escapeNamePart(pod.metadata.name) + "-eth0";
+    d.interfaceName =
+        CalcGraph::vethNameForWorkload(config.interfacePrefix, pod.metadata.namespaceName, pod.metadata.name);
   }
   return d;
 }
 
-WorkloadData wepData(const model::WorkloadEndpoint& wep, const Config& config,
-                     Interner& interner) {
+WorkloadData wepData(const model::WorkloadEndpoint& wep, const Config& config, Interner& interner) {
   WorkloadData d;
   d.local = wep.spec.node == config.nodeName;
   d.ns = wep.metadata.namespaceName;
@@ -149,8 +147,7 @@ std::string CalcGraph::vethNameForWorkload(std::string_view prefix, std::string_
   return std::string(first.empty() ? kDefaultInterfacePrefix : first) + std::string(hex, 11);
 }
 
-CalcGraph::Impl::Impl(Config config, DataplaneSink& sink)
-    : config_(std::move(config)), sink_(sink) {
+CalcGraph::Impl::Impl(Config config, DataplaneSink& sink) : config_(std::move(config)), sink_(sink) {
   kNamespaceKey_ = interner_.intern("projectcalico.org/namespace");
   kOrchestratorKey_ = interner_.intern("projectcalico.org/orchestrator");
   kServiceAccountKey_ = interner_.intern("projectcalico.org/serviceaccount");
@@ -231,8 +228,8 @@ void CalcGraph::Impl::onUpdate(const model::Resource& resource) {
         } else if constexpr (std::is_same_v<T, model::GlobalNetworkSet>) {
           updateNetworkSet("n:/" + meta.name, &meta.labels, &r.spec.nets, "");
         } else if constexpr (std::is_same_v<T, model::NetworkSet>) {
-          updateNetworkSet("n:" + meta.namespaceName + "/" + meta.name, &meta.labels,
-                           &r.spec.nets, meta.namespaceName);
+          updateNetworkSet("n:" + meta.namespaceName + "/" + meta.name, &meta.labels, &r.spec.nets,
+                           meta.namespaceName);
         } else if constexpr (std::is_same_v<T, model::GlobalNetworkPolicy>) {
           updatePolicy("gnp:" + meta.name, convertPolicy(r));
         } else if constexpr (std::is_same_v<T, model::NetworkPolicy>) {
@@ -438,13 +435,13 @@ void CalcGraph::Impl::applyRemotePod(const model::KubernetesPod& pod) {
     for (const model::ContainerPort& p : c.ports) {
       if (p.containerPort == 0 || p.name.empty()) continue;
       const std::string_view protocol = lowerProtocol(p.protocol);
-      const StrId protocolId = protocol == "tcp"   ? kTcp_
-                               : protocol == "udp" ? kUdp_
+      const StrId protocolId = protocol == "tcp"    ? kTcp_
+                               : protocol == "udp"  ? kUdp_
                                : protocol == "sctp" ? kSctp_
                                                     : kNoStr;
       if (protocolId == kNoStr) continue;
-      scratchPorts_.push_back(NamedPort{internLabelKey(p.name), protocolId,
-                                        static_cast<uint16_t>(p.containerPort)});
+      scratchPorts_.push_back(
+          NamedPort{internLabelKey(p.name), protocolId, static_cast<uint16_t>(p.containerPort)});
     }
   }
   snap.ports = internPorts(scratchPorts_);
@@ -484,8 +481,7 @@ void CalcGraph::Impl::updateHostEndpoint(const std::string& name, const model::H
 }
 
 void CalcGraph::Impl::updateNetworkSet(const std::string& key, const model::Labels* labels,
-                                       const std::vector<std::string>* nets,
-                                       const std::string& ns) {
+                                       const std::vector<std::string>* nets, const std::string& ns) {
   if (labels == nullptr) {
     const uint32_t id = itemId(key, false);
     if (id == kNone) return;

@@ -72,15 +72,14 @@ void CalcGraph::Impl::send(void* message) {
   sink_.send(*m);
 }
 
-void CalcGraph::Impl::compileRules(const std::vector<RuleDef>& rules, const PolicyState& policy,
-                                   bool ingress, void* outVoid) {
+void CalcGraph::Impl::compileRules(const std::vector<RuleDef>& rules, const PolicyState& policy, bool ingress,
+                                   void* outVoid) {
   auto* out = static_cast<google::protobuf::RepeatedPtrField<pb::Rule>*>(outVoid);
   uint64_t chain = fnv1a(policy.def.tier + "/" + policy.def.name + (ingress ? "/in" : "/out"));
   auto setId = [&](SetKind kind, const std::string& sel, StrId name, StrId proto) {
-    std::string key = kind == SetKind::kSelector
-                          ? "s|" + sel
-                          : "n|" + std::string(interner_.text(proto)) + "|" +
-                                std::string(interner_.text(name)) + "|" + sel;
+    std::string key = kind == SetKind::kSelector ? "s|" + sel
+                                                 : "n|" + std::string(interner_.text(proto)) + "|" +
+                                                       std::string(interner_.text(name)) + "|" + sel;
     auto it = setsByKey_.find(key);
     return it != setsByKey_.end() ? sets_[it->second].id : setIdFor(kind, sel, name, proto);
   };
@@ -99,8 +98,8 @@ void CalcGraph::Impl::compileRules(const std::vector<RuleDef>& rules, const Poli
       proto = r.protocol->toString();
       for (char& c : proto) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     }
-    auto entity = [&](const EntityDef& e, auto* nets, auto* notNets, auto* sets, auto* notSets,
-                      auto* ports, auto* notPorts, auto* namedSets, auto* notNamedSets) {
+    auto entity = [&](const EntityDef& e, auto* nets, auto* notNets, auto* sets, auto* notSets, auto* ports,
+                      auto* notPorts, auto* namedSets, auto* notNamedSets) {
       for (const std::string& n : e.nets) nets->Add(std::string(n));
       for (const std::string& n : e.notNets) notNets->Add(std::string(n));
       if (!e.selector.empty()) sets->Add(setId(SetKind::kSelector, e.selector, 0, 0));
@@ -110,8 +109,7 @@ void CalcGraph::Impl::compileRules(const std::vector<RuleDef>& rules, const Poli
         for (const model::Port& p : list) {
           if (p.isNamed()) {
             // Without a protocol the set holds the port of that name whatever its protocol.
-            named->Add(setId(SetKind::kNamedPort, sel, interner_.intern(p.name),
-                             interner_.intern(proto)));
+            named->Add(setId(SetKind::kNamedPort, sel, interner_.intern(p.name), interner_.intern(proto)));
           } else {
             pb::PortRange* range = numeric->Add();
             range->set_first(p.minPort);
@@ -122,14 +120,13 @@ void CalcGraph::Impl::compileRules(const std::vector<RuleDef>& rules, const Poli
       portList(e.ports, ports, namedSets);
       portList(e.notPorts, notPorts, notNamedSets);
     };
-    entity(r.source, rule->mutable_src_net(), rule->mutable_not_src_net(),
-           rule->mutable_src_ip_set_ids(), rule->mutable_not_src_ip_set_ids(),
-           rule->mutable_src_ports(), rule->mutable_not_src_ports(),
+    entity(r.source, rule->mutable_src_net(), rule->mutable_not_src_net(), rule->mutable_src_ip_set_ids(),
+           rule->mutable_not_src_ip_set_ids(), rule->mutable_src_ports(), rule->mutable_not_src_ports(),
            rule->mutable_src_named_port_ip_set_ids(), rule->mutable_not_src_named_port_ip_set_ids());
     entity(r.destination, rule->mutable_dst_net(), rule->mutable_not_dst_net(),
-           rule->mutable_dst_ip_set_ids(), rule->mutable_not_dst_ip_set_ids(),
-           rule->mutable_dst_ports(), rule->mutable_not_dst_ports(),
-           rule->mutable_dst_named_port_ip_set_ids(), rule->mutable_not_dst_named_port_ip_set_ids());
+           rule->mutable_dst_ip_set_ids(), rule->mutable_not_dst_ip_set_ids(), rule->mutable_dst_ports(),
+           rule->mutable_not_dst_ports(), rule->mutable_dst_named_port_ip_set_ids(),
+           rule->mutable_not_dst_named_port_ip_set_ids());
     // A rule's id covers its content and everything before it in the policy (Felix chains
     // the hashes), so an edit rewrites exactly the rules that moved or changed.
     chain = fnv1a(rule->SerializeAsString(), chain);
@@ -160,8 +157,7 @@ bool allowsEverything(const std::string& name) {
   return name.starts_with("kns.") || name == kDefaultAllowProfile;
 }
 
-bool profileExists(const std::string& name,
-                   const StringIds& parentsByKey,
+bool profileExists(const std::string& name, const StringIds& parentsByKey,
                    const std::vector<Parent>& parents) {
   if (name == kDefaultAllowProfile) return true;
   std::string key;
@@ -208,8 +204,7 @@ void CalcGraph::Impl::renderEndpoint(uint32_t itemIndex, LocalEndpointState& ep,
     });
   }
   // Fills one list of tiers with the policies `want` accepts; a tier with none is left out.
-  auto fillTiers = [&](google::protobuf::RepeatedPtrField<pb::TierInfo>* out, auto want,
-                       bool egressToo) {
+  auto fillTiers = [&](google::protobuf::RepeatedPtrField<pb::TierInfo>* out, auto want, bool egressToo) {
     for (const auto& [tier, list] : byTier) {
       pb::TierInfo info;
       info.set_name(tier.name);
@@ -262,12 +257,13 @@ void CalcGraph::Impl::renderEndpoint(uint32_t itemIndex, LocalEndpointState& ep,
     pb::HostEndpoint out;
     out.set_name(li.name);
     fillTiers(out.mutable_tiers(), normal, true);
-    fillTiers(out.mutable_untracked_tiers(), [](const PolicyState& p) { return p.def.untracked; },
-              true);
-    fillTiers(out.mutable_pre_dnat_tiers(), [](const PolicyState& p) { return p.def.preDnat; },
-              false);
-    fillTiers(out.mutable_forward_tiers(),
-              [&](const PolicyState& p) { return normal(p) && p.def.applyOnForward; }, true);
+    fillTiers(
+        out.mutable_untracked_tiers(), [](const PolicyState& p) { return p.def.untracked; }, true);
+    fillTiers(
+        out.mutable_pre_dnat_tiers(), [](const PolicyState& p) { return p.def.preDnat; }, false);
+    fillTiers(
+        out.mutable_forward_tiers(), [&](const PolicyState& p) { return normal(p) && p.def.applyOnForward; },
+        true);
     for (const std::string& net : li.nets) {
       if (net.find(':') == std::string::npos) {
         out.add_expected_ipv4_addrs(net);
@@ -354,16 +350,14 @@ void CalcGraph::Impl::flush() {
       set.members.forEach([&](Member member) { members.push_back(member); });
       std::sort(members.begin(), members.end());
       constexpr std::size_t kMembersPerMessage = 4096;
-      for (std::size_t first = 0; first == 0 || first < members.size();
-           first += kMembersPerMessage) {
+      for (std::size_t first = 0; first == 0 || first < members.size(); first += kMembersPerMessage) {
         const std::size_t last = std::min(members.size(), first + kMembersPerMessage);
         pb::ToDataplane chunk;
         google::protobuf::RepeatedPtrField<std::string>* out;
         if (first == 0) {
           auto* u = chunk.mutable_ipset_update();
           u->set_id(set.id);
-          u->set_type(set.kind == SetKind::kSelector ? pb::IP_SET_TYPE_NET
-                                                     : pb::IP_SET_TYPE_IP_AND_PORT);
+          u->set_type(set.kind == SetKind::kSelector ? pb::IP_SET_TYPE_NET : pb::IP_SET_TYPE_IP_AND_PORT);
           out = u->mutable_members();
         } else {
           auto* d = chunk.mutable_ipset_delta_update();

@@ -105,14 +105,14 @@ enum class ItemKind : uint8_t { kWorkload, kHost, kNetworkSet };
 struct LocalInfo {
   std::string nsName;
   std::string saName;
-  std::string name;           // WEP name / HEP interface name
-  std::string orchestrator;   // "k8s"
-  std::string workloadId;     // "<ns>/<pod>"
-  std::string endpointId;     // "eth0"; HEP: its name
+  std::string name;          // WEP name / HEP interface name
+  std::string orchestrator;  // "k8s"
+  std::string workloadId;    // "<ns>/<pod>"
+  std::string endpointId;    // "eth0"; HEP: its name
   std::string interfaceName;
   std::string mac;
-  std::vector<std::string> nets;       // "10.0.0.1/32"; HEP: expected addresses
-  std::vector<std::string> profiles;   // HEP: spec.profiles
+  std::vector<std::string> nets;      // "10.0.0.1/32"; HEP: expected addresses
+  std::vector<std::string> profiles;  // HEP: spec.profiles
 };
 
 // 16 bytes: there is one per endpoint in the cluster.
@@ -150,7 +150,7 @@ struct WorkloadData {
   bool local = false;
   std::string ns;
   std::string sa;
-  LabelVec labels;  // own labels, interned (synthesized ones are added later)
+  LabelVec labels;               // own labels, interned (synthesized ones are added later)
   std::vector<std::string> ips;  // "10.0.0.1"
   std::vector<std::tuple<std::string, std::string, uint16_t>> ports;  // name, protocol, port
   std::string wepName;
@@ -176,15 +176,13 @@ struct PolicyHeader {
   bool applyOnForward = false;
 
   static PolicyHeader of(PolicyDef&& def) {
-    return PolicyHeader{std::move(def.tier), std::move(def.name), def.order,
-                        def.appliesToIngress, def.appliesToEgress, def.untracked, def.preDnat,
-                        def.applyOnForward};
+    return PolicyHeader{std::move(def.tier), std::move(def.name), def.order,   def.appliesToIngress,
+                        def.appliesToEgress, def.untracked,       def.preDnat, def.applyOnForward};
   }
   bool sameAs(const PolicyDef& def) const {
     return tier == def.tier && name == def.name && order == def.order &&
            appliesToIngress == def.appliesToIngress && appliesToEgress == def.appliesToEgress &&
-           untracked == def.untracked && preDnat == def.preDnat &&
-           applyOnForward == def.applyOnForward;
+           untracked == def.untracked && preDnat == def.preDnat && applyOnForward == def.applyOnForward;
   }
 };
 
@@ -194,7 +192,7 @@ struct PolicyState {
   std::string body;  // packPolicyBody(): unpacked only on activation and render
   std::shared_ptr<const SelectorProgram> program;
   std::vector<uint32_t> localMatches;  // item ids, sorted
-  std::vector<uint32_t> setRefs;    // ip sets held while active
+  std::vector<uint32_t> setRefs;       // ip sets held while active
   bool active = false;
   bool dirty = false;
   bool sent = false;
@@ -238,8 +236,8 @@ struct LocalEndpointState {
   bool dirty = true;
   bool sent = false;
   bool host = false;
-  std::string sentKey;    // serialized id
-  std::string sentBytes;  // serialized endpoint
+  std::string sentKey;                // serialized id
+  std::string sentBytes;              // serialized endpoint
   std::vector<std::string> profiles;  // as last rendered
 };
 
@@ -256,8 +254,7 @@ class CalcGraph::Impl {
  private:
   // Inputs (calc_graph.cpp).
   void updateNamespace(const std::string& name, const model::Labels* labels);
-  void updateServiceAccount(const std::string& ns, const std::string& name,
-                            const model::Labels* labels);
+  void updateServiceAccount(const std::string& ns, const std::string& name, const model::Labels* labels);
   void updateWorkload(const std::string& key);
   void applyWorkload(const std::string& key, std::optional<WorkloadData> data);
   void applyRemotePod(const model::KubernetesPod& pod);
@@ -287,8 +284,7 @@ class CalcGraph::Impl {
   void addMember(uint32_t set, Member member);
   void removeMember(uint32_t set, Member member);
   uint32_t internPorts(const std::vector<NamedPort>& ports);
-  uint32_t acquireSet(SetKind kind, const std::string& selector, StrId portName,
-                      StrId portProtocol);
+  uint32_t acquireSet(SetKind kind, const std::string& selector, StrId portName, StrId portProtocol);
   void releaseSet(uint32_t id);
   std::vector<uint32_t> labelSetsFor(const Anchor& anchor);
   std::size_t anchorCardinality(const Anchor& anchor) const;  // label sets carrying it, roughly
@@ -303,12 +299,10 @@ class CalcGraph::Impl {
 
   // Sequencer (flush.cpp).
   void renderPolicy(const PolicyState& policy, std::string& bytes);
-  void compileRules(const std::vector<RuleDef>& rules, const PolicyState& policy, bool ingress,
-                    void* out);
-  std::string setIdFor(SetKind kind, const std::string& selector, StrId portName,
-                       StrId portProtocol) const;
-  void renderEndpoint(uint32_t item, LocalEndpointState& ep, std::string& key,
-                      std::string& bytes, std::vector<std::string>& profiles);
+  void compileRules(const std::vector<RuleDef>& rules, const PolicyState& policy, bool ingress, void* out);
+  std::string setIdFor(SetKind kind, const std::string& selector, StrId portName, StrId portProtocol) const;
+  void renderEndpoint(uint32_t item, LocalEndpointState& ep, std::string& key, std::string& bytes,
+                      std::vector<std::string>& profiles);
   void send(void* message);
 
   friend class CalcGraph;
@@ -316,7 +310,7 @@ class CalcGraph::Impl {
   Config config_;
   DataplaneSink& sink_;
   Interner interner_;
-  Interner memberStrings_;  // IP-set members that are not plain IPv4 (see members.hpp)
+  Interner memberStrings_;                         // IP-set members that are not plain IPv4 (see members.hpp)
   std::vector<std::vector<NamedPort>> portLists_;  // distinct named-port lists, never freed
   StringIds portListsByKey_;
   // Scratch space of the remote-pod path, kept so that a pod costs no allocation.
@@ -357,7 +351,7 @@ class CalcGraph::Impl {
   std::vector<uint32_t> stamp_;  // dedup scratch, per label set / per selector
   uint32_t stampValue_ = 0;
 
-  ItemKeys itemsByKey_;  // "w:ns/pod" "h:name" "n:ns/name"
+  ItemKeys itemsByKey_;     // "w:ns/pod" "h:name" "n:ns/name"
   std::deque<Item> items_;  // a deque: growing never copies (nor doubles) 250k items
   std::vector<uint32_t> freeItems_;
   // Only pods with a WEP (string_view lookups: the remote-pod path checks every pod here).
@@ -378,7 +372,7 @@ class CalcGraph::Impl {
   std::unordered_set<uint32_t> dirtySets_;
 
   std::map<std::string, TierState> tiers_;
-  std::map<uint32_t, LocalEndpointState> localEndpoints_;   // item id -> state
+  std::map<uint32_t, LocalEndpointState> localEndpoints_;  // item id -> state
   LocalLabelIndex localIndex_;  // local endpoints by effective label, for updatePolicy
   std::unordered_set<uint32_t> dirtyPolicies_;
   // What the dataplane holds, so that removals are computed, not remembered.

@@ -155,15 +155,15 @@ std::string CalcGraph::Impl::setIdFor(SetKind kind, const std::string& selector,
     return parsed ? parsed->uniqueId() : "s:invalid";
   }
   char buf[24];
-  std::snprintf(buf, sizeof buf, "%016llx",
-                static_cast<unsigned long long>(fnv1a(std::string(interner_.text(portProtocol)) +
-                                                      "|" + std::string(interner_.text(portName)) +
-                                                      "|" + selector)));
+  std::snprintf(
+      buf, sizeof buf, "%016llx",
+      static_cast<unsigned long long>(fnv1a(std::string(interner_.text(portProtocol)) + "|" +
+                                            std::string(interner_.text(portName)) + "|" + selector)));
   return std::string("n:") + buf;
 }
 
-uint32_t CalcGraph::Impl::acquireSet(SetKind kind, const std::string& selectorText,
-                                     StrId portName, StrId portProtocol) {
+uint32_t CalcGraph::Impl::acquireSet(SetKind kind, const std::string& selectorText, StrId portName,
+                                     StrId portProtocol) {
   std::string key = kind == SetKind::kSelector
                         ? "s|" + selectorText
                         : "n|" + std::string(interner_.text(portProtocol)) + "|" +

@@ -127,7 +127,7 @@ class ItemKeys {
 
   std::vector<std::string> chunks_;
   std::size_t stored_ = 0;
-  std::vector<Span> spans_;     // by item id
+  std::vector<Span> spans_;      // by item id
   std::vector<uint32_t> slots_;  // item ids
   std::size_t size_ = 0;
   std::size_t garbage_ = 0;

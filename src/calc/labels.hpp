@@ -56,8 +56,8 @@ struct Label {
 using LabelVec = std::vector<Label>;
 
 inline const Label* findLabel(const LabelVec& labels, StrId key) {
-  auto it = std::lower_bound(labels.begin(), labels.end(), key,
-                             [](const Label& l, StrId k) { return l.key < k; });
+  auto it =
+      std::lower_bound(labels.begin(), labels.end(), key, [](const Label& l, StrId k) { return l.key < k; });
   return it != labels.end() && it->key == key ? &*it : nullptr;
 }
 

@@ -67,8 +67,7 @@ inline Member withPort(Member address, int protocol, uint16_t port, Interner& in
 }
 
 inline bool isNet(Member m, const Interner& interner) {
-  return (m & kInternedBit) != 0 &&
-         interner.text(static_cast<StrId>(m)).find('/') != std::string_view::npos;
+  return (m & kInternedBit) != 0 && interner.text(static_cast<StrId>(m)).find('/') != std::string_view::npos;
 }
 
 // Decimal digits of n (< 100000) appended to p; returns the new end. (inet_ntop and

@@ -19,8 +19,7 @@ constexpr std::string_view kNamespacePrefix = "pcns.";
 constexpr std::string_view kServiceAccountPrefix = "pcsa.";
 
 void replaceAll(std::string& text, std::string_view from, std::string_view to) {
-  for (std::size_t pos = text.find(from); pos != std::string::npos;
-       pos = text.find(from, pos + to.size())) {
+  for (std::size_t pos = text.find(from); pos != std::string::npos; pos = text.find(from, pos + to.size())) {
     text.replace(pos, from.size(), to);
   }
 }
@@ -122,8 +121,7 @@ std::vector<RuleDef> convertRules(const std::vector<model::Rule>& rules, std::st
 
 // Calico's defaulting of spec.types: Ingress unless the policy has only egress rules; Egress if
 // it has egress rules.
-void applyTypes(PolicyDef& def, const std::vector<std::string>& types, bool hasIngress,
-                bool hasEgress) {
+void applyTypes(PolicyDef& def, const std::vector<std::string>& types, bool hasIngress, bool hasEgress) {
   if (types.empty()) {
     def.appliesToIngress = hasIngress || !hasEgress;
     def.appliesToEgress = hasEgress;
@@ -253,11 +251,10 @@ std::vector<model::Rule> k8sRules(const std::optional<std::vector<model::Network
             if (auto net = normaliseCidr(e)) peerRule.notNets.push_back(*net);
           }
         } else {
-          peerRule.selector = k8sSelector(peer->podSelector ? &*peer->podSelector : nullptr,
-                                          SelectorType::kPod);
-          peerRule.namespaceSelector =
-              k8sSelector(peer->namespaceSelector ? &*peer->namespaceSelector : nullptr,
-                          SelectorType::kNamespace);
+          peerRule.selector =
+              k8sSelector(peer->podSelector ? &*peer->podSelector : nullptr, SelectorType::kPod);
+          peerRule.namespaceSelector = k8sSelector(
+              peer->namespaceSelector ? &*peer->namespaceSelector : nullptr, SelectorType::kNamespace);
         }
       }
       std::vector<model::Port> portList = ports ? simplifyPorts(*ports) : std::vector<model::Port>{};
@@ -279,8 +276,7 @@ std::vector<model::Rule> k8sRules(const std::optional<std::vector<model::Network
 std::string canonicalSelector(std::string_view text) {
   auto parsed = selector::parse(text);
   if (!parsed) {
-    log::get("calc")->warn("selector \"{}\" does not parse: {}", text,
-                           parsed.error().toString());
+    log::get("calc")->warn("selector \"{}\" does not parse: {}", text, parsed.error().toString());
     return {};
   }
   return parsed->canonical();
@@ -366,8 +362,7 @@ PolicyDef convertPolicy(const model::NetworkPolicy& policy) {
   std::string selector = std::string(kLabelNamespace) + " == " + quoted(ns);
   if (!spec.selector.empty()) selector = "(" + selector + ") && (" + spec.selector + ")";
   if (!spec.serviceAccountSelector.empty()) {
-    selector = "(" + selector + ") && " +
-               attachPrefix(spec.serviceAccountSelector, kServiceAccountPrefix);
+    selector = "(" + selector + ") && " + attachPrefix(spec.serviceAccountSelector, kServiceAccountPrefix);
   }
   def.selector = canonicalSelector(selector);
   def.ingress = convertRules(spec.ingress, ns);

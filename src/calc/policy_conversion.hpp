@@ -20,9 +20,9 @@
 namespace tartan::calc {
 
 struct EntityDef {
-  std::vector<std::string> nets;     // normalised CIDRs
+  std::vector<std::string> nets;  // normalised CIDRs
   std::vector<std::string> notNets;
-  std::string selector;              // canonical; empty = no selector
+  std::string selector;  // canonical; empty = no selector
   std::string notSelector;
   std::vector<model::Port> ports;
   std::vector<model::Port> notPorts;

@@ -102,10 +102,13 @@ class ProgramParser {
       std::string_view spelling;
       Op op;
     };
-    static constexpr Binary kBinary[] = {
-        {" == ", Op::kEq},           {" != ", Op::kNe},         {" contains ", Op::kContains},
-        {" starts with ", Op::kStarts}, {" ends with ", Op::kEnds}, {" in ", Op::kIn},
-        {" not in ", Op::kNotIn}};
+    static constexpr Binary kBinary[] = {{" == ", Op::kEq},
+                                         {" != ", Op::kNe},
+                                         {" contains ", Op::kContains},
+                                         {" starts with ", Op::kStarts},
+                                         {" ends with ", Op::kEnds},
+                                         {" in ", Op::kIn},
+                                         {" not in ", Op::kNotIn}};
     for (const Binary& b : kBinary) {
       if (!eat(b.spelling)) continue;
       const uint32_t index = push(b.op);
@@ -158,8 +161,7 @@ std::shared_ptr<const SelectorProgram> SelectorProgram::compile(std::string_view
   return program;
 }
 
-bool SelectorProgram::eval(uint32_t index, const LabelView& labels,
-                           const Interner& interner) const {
+bool SelectorProgram::eval(uint32_t index, const LabelView& labels, const Interner& interner) const {
   const Term& t = terms_[index];
   switch (t.op) {
     case Op::kAll:
@@ -216,8 +218,7 @@ std::vector<Anchor> SelectorProgram::anchors() const {
       a.kind = Anchor::Kind::kLabels;
       a.key = t.key;
       a.values.assign(items_.begin() + t.firstItem, items_.begin() + t.firstItem + t.itemCount);
-    } else if (t.op == Op::kHas || t.op == Op::kContains || t.op == Op::kStarts ||
-               t.op == Op::kEnds) {
+    } else if (t.op == Op::kHas || t.op == Op::kContains || t.op == Op::kStarts || t.op == Op::kEnds) {
       a.kind = Anchor::Kind::kKey;
       a.key = t.key;
     }

@@ -30,12 +30,9 @@ struct Anchor {
 class SelectorProgram {
  public:
   // Compiles a canonical selector. Returns nullptr if it does not parse (a bug upstream).
-  static std::shared_ptr<const SelectorProgram> compile(std::string_view canonical,
-                                                         Interner& interner);
+  static std::shared_ptr<const SelectorProgram> compile(std::string_view canonical, Interner& interner);
 
-  bool matches(const LabelView& labels, const Interner& interner) const {
-    return eval(0, labels, interner);
-  }
+  bool matches(const LabelView& labels, const Interner& interner) const { return eval(0, labels, interner); }
   // The anchor chosen from the selector alone (fewest values; orchestrator last).
   const Anchor& anchor() const { return anchor_; }
   // Every anchor the selector admits (each positive label test every match must pass), for a
@@ -49,8 +46,8 @@ class SelectorProgram {
     Op op;
     uint32_t end;  // one past the subtree
     StrId key = kNoStr;
-    StrId value = kNoStr;     // the literal of ==, !=, contains, starts/ends with (interned)
-    uint32_t firstItem = 0;   // kIn/kNotIn: items_[firstItem, firstItem + itemCount), sorted
+    StrId value = kNoStr;    // the literal of ==, !=, contains, starts/ends with (interned)
+    uint32_t firstItem = 0;  // kIn/kNotIn: items_[firstItem, firstItem + itemCount), sorted
     uint32_t itemCount = 0;
   };
   friend class ProgramParser;

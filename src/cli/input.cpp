@@ -115,15 +115,15 @@ DecodedInputs decodeInputs(const std::vector<Input>& inputs, const std::string& 
         if (meta.namespaceName.empty()) {
           meta.namespaceName = defaultNamespace;
         } else if (namespaceExplicit && meta.namespaceName != defaultNamespace) {
-          decoded.errors.push_back(makeError(where, "metadata.namespace",
-                                             "namespace \"" + meta.namespaceName +
-                                                 "\" does not match -n " + defaultNamespace));
+          decoded.errors.push_back(
+              makeError(where, "metadata.namespace",
+                        "namespace \"" + meta.namespaceName + "\" does not match -n " + defaultNamespace));
           continue;
         }
       } else if (!meta.namespaceName.empty()) {
-        decoded.errors.push_back(makeError(
-            where, "metadata.namespace",
-            std::string("a ") + std::string(model::kindName(kind)) + " is not namespaced"));
+        decoded.errors.push_back(
+            makeError(where, "metadata.namespace",
+                      std::string("a ") + std::string(model::kindName(kind)) + " is not namespaced"));
         continue;
       }
       auto key = keyOf(resource);

@@ -144,24 +144,27 @@ int main(int argc, char** argv) {
   auto* configFields = config->add_subcommand(
       "fields", "every AgentConfiguration (FelixConfiguration) field: honoured, refused or reported");
 
-  auto* ipamCommand = app.add_subcommand("ipam", "IP address management: usage, consistency, release, settings");
+  auto* ipamCommand =
+      app.add_subcommand("ipam", "IP address management: usage, consistency, release, settings");
   ipamCommand->require_subcommand(1);
   IpamShowOptions ipamShow;
   auto* ipamShowCommand =
       ipamCommand->add_subcommand("show", "usage of each IP pool (and block), or what holds one address");
   ipamShowCommand->add_option("--ip", ipamShow.ip, "report whether this address is in use, and by what");
   ipamShowCommand->add_flag("--show-blocks", ipamShow.showBlocks, "a row for every block under its pool");
-  ipamShowCommand->add_flag("--show-borrowed", ipamShow.showBorrowed, "addresses taken from another node's block");
+  ipamShowCommand->add_flag("--show-borrowed", ipamShow.showBorrowed,
+                            "addresses taken from another node's block");
   ipamShowCommand->add_flag("--show-configuration", ipamShow.showConfiguration, "the IPAM configuration");
   IpamCheckOptions ipamCheck;
   auto* ipamCheckCommand = ipamCommand->add_subcommand(
       "check", "check the IPAM records against each other and against WorkloadEndpoints and Nodes");
   ipamCheckCommand->add_flag("--show-all-ips", ipamCheck.showAllIPs, "print every address checked");
-  ipamCheckCommand->add_flag("--show-problem-ips", ipamCheck.showProblemIPs, "print every address with a problem");
+  ipamCheckCommand->add_flag("--show-problem-ips", ipamCheck.showProblemIPs,
+                             "print every address with a problem");
   ipamCheckCommand->add_option("-o,--output", ipamCheck.output, "write calicoctl's JSON report to this file");
   IpamReleaseOptions ipamRelease;
-  auto* ipamReleaseCommand =
-      ipamCommand->add_subcommand("release", "release one address, or the leaked addresses and handles of reports");
+  auto* ipamReleaseCommand = ipamCommand->add_subcommand(
+      "release", "release one address, or the leaked addresses and handles of reports");
   ipamReleaseCommand->add_option("--ip", ipamRelease.ip, "the address to release");
   ipamReleaseCommand->add_option("--from-report", ipamRelease.reports,
                                  "a report of ipam check; several: only what all of them found leaked");

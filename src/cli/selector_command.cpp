@@ -23,8 +23,7 @@ Result<selector::Labels> parseLabels(const std::string& text) {
     if (json.is_discarded() || !json.is_object())
       return makeError("--labels", "", "is not a JSON object of strings");
     for (auto it = json.begin(); it != json.end(); ++it) {
-      if (!it.value().is_string())
-        return makeError("--labels", it.key(), "the value must be a string");
+      if (!it.value().is_string()) return makeError("--labels", it.key(), "the value must be a string");
       labels.emplace(it.key(), it.value().get<std::string>());
     }
     return labels;

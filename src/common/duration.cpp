@@ -17,9 +17,8 @@ std::pair<double, std::size_t> unitAt(std::string_view text) {
     double nanoseconds;
   };
   // Longer names first, so "ms" is not read as "m".
-  static constexpr Unit kUnits[] = {{"ns", 1},       {"us", 1e3},         {"\xC2\xB5s", 1e3},
-                                    {"\xCE\xBCs", 1e3}, {"ms", 1e6},      {"s", 1e9},
-                                    {"m", 60e9},     {"h", 3600e9}};
+  static constexpr Unit kUnits[] = {{"ns", 1},   {"us", 1e3}, {"\xC2\xB5s", 1e3}, {"\xCE\xBCs", 1e3},
+                                    {"ms", 1e6}, {"s", 1e9},  {"m", 60e9},        {"h", 3600e9}};
   for (const Unit& u : kUnits)
     if (text.substr(0, u.name.size()) == u.name) return {u.nanoseconds, u.name.size()};
   return {0, 0};
@@ -61,7 +60,8 @@ std::optional<std::chrono::nanoseconds> parseGoDuration(std::string_view text) {
     text.remove_prefix(length);
     total += value * nanoseconds;
   }
-  if (!(total <= static_cast<double>(std::numeric_limits<std::int64_t>::max()))) return std::nullopt;  // Go: overflow
+  if (!(total <= static_cast<double>(std::numeric_limits<std::int64_t>::max())))
+    return std::nullopt;  // Go: overflow
   const auto ns = static_cast<std::int64_t>(std::llround(total));
   return std::chrono::nanoseconds(negative ? -ns : ns);
 }

@@ -27,8 +27,8 @@ HttpResponse httpGetLocal(std::uint16_t port, const std::string& path, std::chro
       // HTTP/1.0: the server closes the connection after the response.
       char buf[4096];
       for (;;) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
-                                                                                std::chrono::steady_clock::now());
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
         pollfd p{fd, POLLIN, 0};
         if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) != 1) break;
         const ssize_t n = ::read(fd, buf, sizeof buf);
@@ -42,9 +42,11 @@ HttpResponse httpGetLocal(std::uint16_t port, const std::string& path, std::chro
   if (response.size() < 12 || response.compare(0, 5, "HTTP/") != 0) return out;
   const auto space = response.find(' ');
   if (space == std::string::npos ||
-      std::from_chars(response.data() + space + 1, response.data() + response.size(), out.status).ec != std::errc{})
+      std::from_chars(response.data() + space + 1, response.data() + response.size(), out.status).ec !=
+          std::errc{})
     return out;
-  if (const auto end = response.find("\r\n\r\n"); end != std::string::npos) out.body = response.substr(end + 4);
+  if (const auto end = response.find("\r\n\r\n"); end != std::string::npos)
+    out.body = response.substr(end + 4);
   return out;
 }
 

@@ -200,11 +200,13 @@ StoreResult<void> Core::begin(Session& session) {
   session.guard = std::unique_lock(mutex_);
   auto present = [&]() -> StoreResult<void> {
     if (!isDirectory(stateDir_)) {
-      return unavailable(root_, "the datastore is gone: " + stateDir_ + " is missing (removed or moved away?)");
+      return unavailable(root_,
+                         "the datastore is gone: " + stateDir_ + " is missing (removed or moved away?)");
     }
     auto lock = FileLock::acquire(stateDir_ + "/lock");
     if (!lock) {
-      if (!isDirectory(stateDir_)) return unavailable(root_, "the datastore is gone: " + stateDir_ + " is missing");
+      if (!isDirectory(stateDir_))
+        return unavailable(root_, "the datastore is gone: " + stateDir_ + " is missing");
       return lock.error();
     }
     session.lock.emplace(std::move(*lock));
@@ -265,7 +267,8 @@ StoreResult<void> Core::loadState() {
     // Not the store this process has been reading, restored, but another one made in its place
     // (by a writer that found the folder gone): its emptiness is no sign that the store is empty.
     return unavailable(root_, "a different datastore is in its place (id " +
-                                  (parsed->id.empty() ? std::string("none") : parsed->id) + ", was " + storeId_ +
+                                  (parsed->id.empty() ? std::string("none") : parsed->id) + ", was " +
+                                  storeId_ +
                                   "): it was replaced, not restored; restore the old one, or restart to take "
                                   "the new one as the truth");
   }
@@ -295,7 +298,8 @@ void Core::sweepValid() {
   for (fs::directory_iterator it(stateDir_ + "/valid", ec), end; !ec && it != end; it.increment(ec)) {
     std::string name = it->path().filename().string();
     uint64_t hash = 0;
-    if (named.count(name) && std::from_chars(name.data(), name.data() + name.size(), hash, 16).ec == std::errc()) {
+    if (named.count(name) &&
+        std::from_chars(name.data(), name.data() + name.size(), hash, 16).ec == std::errc()) {
       kept_.insert(hash);
     } else {
       ::unlink(it->path().c_str());
@@ -312,7 +316,8 @@ std::optional<std::string> Core::keepValid(uint64_t hash, std::string_view conte
     return std::nullopt;
   }
   auto error = writeFileAtomic(validPath(hash), content, /*durable=*/false);
-  if (error && !makeDirectories(stateDir_ + "/valid")) error = writeFileAtomic(validPath(hash), content, false);
+  if (error && !makeDirectories(stateDir_ + "/valid"))
+    error = writeFileAtomic(validPath(hash), content, false);
   if (error) return error;
   kept_.insert(hash);
   return std::nullopt;
@@ -723,7 +728,8 @@ StoreResult<Batch> Core::changesSince(int64_t after, const std::string& kind, co
       // The store went back in time: a state restored from before, or a new store in its place.
       return makeStoreError(ErrorKind::Compacted, root_,
                             "revision " + std::to_string(after) + " is ahead of the store's " +
-                                std::to_string(state_.revision) + " (it was replaced or restored): list again");
+                                std::to_string(state_.revision) +
+                                " (it was replaced or restored): list again");
     }
     if (dirty.all) {
       reconcileScan(session, "", nullptr);

@@ -38,7 +38,7 @@ namespace tartan::datastore::file {
 // What a watcher saw change, as paths relative to the root.
 struct Dirty {
   bool all = false;
-  bool removals = false;  // something was deleted or moved away: let the burst settle first
+  bool removals = false;        // something was deleted or moved away: let the burst settle first
   std::set<std::string> dirs;   // "kind" or "kind/namespace"
   std::set<std::string> files;  // "kind/name.yaml" or "kind/namespace/name.yaml"
 };

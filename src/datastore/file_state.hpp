@@ -3,8 +3,8 @@
 // The state file is the commit point of every write. It holds the store revision, the highest
 // revision dropped from the journal (the compaction point), the index (per resource: the revision
 // of its last write and the hash of its file's content) and the journal (the last N writes).
-// And the kinds ever stored, and the store's id. It is line-oriented text with tab-separated fields so that a person can read it;
-// keys cannot contain tabs or newlines (validated on the way in).
+// And the kinds ever stored, and the store's id. It is line-oriented text with tab-separated fields so that a
+// person can read it; keys cannot contain tabs or newlines (validated on the way in).
 #pragma once
 
 #include "tartan/datastore/datastore.hpp"
@@ -87,12 +87,14 @@ enum class ReadStatus { Ok, Missing, Failed };
 ReadStatus readFile(const std::string& path, std::string* content, std::string* error);
 // Writes and fsyncs `path` (not atomic by itself: callers write a temp file and rename); `sync`
 // false skips the fsync.
-std::optional<std::string> writeFileSynced(const std::string& path, std::string_view content, bool sync = true);
+std::optional<std::string> writeFileSynced(const std::string& path, std::string_view content,
+                                           bool sync = true);
 std::optional<std::string> fsyncDirectory(const std::string& path);
 std::optional<std::string> makeDirectories(const std::string& path);
 // Writes `path` atomically: temp file beside it, fsync, rename, fsync of the folder. `durable`
 // false leaves out both fsyncs: still all or nothing, but a crash may lose it.
-std::optional<std::string> writeFileAtomic(const std::string& path, std::string_view content, bool durable = true);
+std::optional<std::string> writeFileAtomic(const std::string& path, std::string_view content,
+                                           bool durable = true);
 
 // The name of a content hash as a file name: 16 hex digits.
 std::string hashName(uint64_t hash);

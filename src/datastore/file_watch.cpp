@@ -58,9 +58,9 @@ class FileWatch final : public Watch {
         !addFolder(".tartan", IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | kSelfGone | IN_ONLYDIR)) {
       if (errno == ENOENT || errno == ENOTDIR) {
         // Worded as the store's own sessions word it, so an outage has one reason, not two.
-        return makeStoreError(ErrorKind::Unavailable, core_->root(),
-                              "the datastore is gone: " + core_->root() +
-                                  "/.tartan is missing (removed or moved away?)");
+        return makeStoreError(
+            ErrorKind::Unavailable, core_->root(),
+            "the datastore is gone: " + core_->root() + "/.tartan is missing (removed or moved away?)");
       }
       return makeStoreError(ErrorKind::Io, core_->root(),
                             std::string("cannot watch the folder: ") + std::strerror(errno));

@@ -203,7 +203,8 @@ std::vector<std::string_view> agentConfigurationSpecFieldNames() {
   return v.names;
 }
 
-std::vector<std::pair<std::string, std::string>> setAgentConfigurationFields(const AgentConfigurationSpec& spec) {
+std::vector<std::pair<std::string, std::string>> setAgentConfigurationFields(
+    const AgentConfigurationSpec& spec) {
   // The encoder leaves out the fields that are not set (Go's omitempty), so what it writes is
   // what the user set, in the spec's order; bpfLogLevel, written even when empty as in Calico, is
   // the one exception.
@@ -211,13 +212,20 @@ std::vector<std::pair<std::string, std::string>> setAgentConfigurationFields(con
   std::vector<std::pair<std::string, std::string>> out;
   for (const TreeField& f : tree.fields) {
     const Tree& value = f.value;
-    if (value.type == Tree::Type::kNull || (value.type == Tree::Type::kString && value.text.empty())) continue;
+    if (value.type == Tree::Type::kNull || (value.type == Tree::Type::kString && value.text.empty()))
+      continue;
     std::string text;
     switch (value.type) {
-      case Tree::Type::kBool: text = value.boolean ? "true" : "false"; break;
+      case Tree::Type::kBool:
+        text = value.boolean ? "true" : "false";
+        break;
       case Tree::Type::kNumber:
-      case Tree::Type::kString: text = value.text; break;
-      default: text = writeJson(value); break;
+      case Tree::Type::kString:
+        text = value.text;
+        break;
+      default:
+        text = writeJson(value);
+        break;
     }
     out.emplace_back(f.key, std::move(text));
   }

@@ -163,12 +163,14 @@ constexpr AgentConfigurationField kFields[] = {
 };
 // clang-format on
 
-
 std::string_view stateName(FieldSupport support) {
   switch (support) {
-    case FieldSupport::kHonoured: return "honoured";
-    case FieldSupport::kRefused: return "refused";
-    case FieldSupport::kReported: return "reported";
+    case FieldSupport::kHonoured:
+      return "honoured";
+    case FieldSupport::kRefused:
+      return "refused";
+    case FieldSupport::kReported:
+      return "reported";
   }
   return "";
 }
@@ -179,9 +181,9 @@ std::span<const AgentConfigurationField> agentConfigurationFields() { return kFi
 
 bool acceptsValue(const AgentConfigurationField& field, std::string_view value, bool ignoreCase) {
   auto same = [&](std::string_view a) {
-    return a.size() == value.size() &&
-           std::equal(a.begin(), a.end(), value.begin(), [&](char x, char y) {
-             return ignoreCase ? std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y))
+    return a.size() == value.size() && std::equal(a.begin(), a.end(), value.begin(), [&](char x, char y) {
+             return ignoreCase ? std::tolower(static_cast<unsigned char>(x)) ==
+                                     std::tolower(static_cast<unsigned char>(y))
                                : x == y;
            });
   };
@@ -199,7 +201,8 @@ const AgentConfigurationField* findAgentConfigurationField(std::string_view name
   return it == std::end(kFields) ? nullptr : &*it;
 }
 
-std::vector<std::pair<std::string, std::string>> refusedAgentConfigurationFields(const AgentConfigurationSpec& spec) {
+std::vector<std::pair<std::string, std::string>> refusedAgentConfigurationFields(
+    const AgentConfigurationSpec& spec) {
   std::vector<std::pair<std::string, std::string>> out;
   for (const auto& [name, value] : setAgentConfigurationFields(spec)) {
     const AgentConfigurationField* field = findAgentConfigurationField(name);
@@ -207,7 +210,8 @@ std::vector<std::pair<std::string, std::string>> refusedAgentConfigurationFields
     std::string allowed = "it must be left unset";
     if (!field->accepted.empty()) {
       allowed = "only " + std::string(field->accepted) + " is accepted";
-      for (auto bar = allowed.find('|'); bar != std::string::npos; bar = allowed.find('|')) allowed.replace(bar, 1, " or ");
+      for (auto bar = allowed.find('|'); bar != std::string::npos; bar = allowed.find('|'))
+        allowed.replace(bar, 1, " or ");
     }
     out.emplace_back(name, "'" + value + "' is refused: " + std::string(field->note) + " (" + allowed + ")");
   }
@@ -242,8 +246,8 @@ std::string agentConfigurationFieldTable() {
       accepted = f.accepted.empty() ? std::string("unset") : std::string(f.accepted);
       std::replace(accepted.begin(), accepted.end(), '|', ',');
     }
-    out += "| `" + std::string(f.name) + "` | " + std::string(stateName(f.support)) + " | " + accepted + " | " +
-           std::string(f.note) + " |\n";
+    out += "| `" + std::string(f.name) + "` | " + std::string(stateName(f.support)) + " | " + accepted +
+           " | " + std::string(f.note) + " |\n";
   }
   return out;
 }

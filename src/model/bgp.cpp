@@ -178,11 +178,17 @@ void describeBgpResource(V& v, R& s) {
 }
 
 template <class V>
-void describe(V& v, BGPConfiguration& s) { describeBgpResource(v, s); }
+void describe(V& v, BGPConfiguration& s) {
+  describeBgpResource(v, s);
+}
 template <class V>
-void describe(V& v, BGPPeer& s) { describeBgpResource(v, s); }
+void describe(V& v, BGPPeer& s) {
+  describeBgpResource(v, s);
+}
 template <class V>
-void describe(V& v, BGPFilter& s) { describeBgpResource(v, s); }
+void describe(V& v, BGPFilter& s) {
+  describeBgpResource(v, s);
+}
 
 TARTAN_MODEL_DEFINE_KIND_ENTRY_POINTS(BGPConfiguration)
 TARTAN_MODEL_DEFINE_KIND_ENTRY_POINTS(BGPPeer)

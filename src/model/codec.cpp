@@ -3,9 +3,9 @@
 
 #include "tartan/common/limits.hpp"
 
-#include <nlohmann/json.hpp>
 #include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/eventhandler.h>
+#include <nlohmann/json.hpp>
 
 #include <charconv>
 #include <cmath>
@@ -96,22 +96,26 @@ bool isDecimalFloat(std::string_view s) {
 }
 
 const std::set<std::string_view> kNullWords = {"", "~", "null", "Null", "NULL"};
-const std::set<std::string_view> kBoolWords = {
-    "y",  "Y",  "yes", "Yes", "YES", "n",   "N",   "no",  "No",    "NO",    "true",  "True",
-    "TRUE", "false", "False", "FALSE", "on", "On", "ON", "off", "Off", "OFF"};
-const std::set<std::string_view> kTrueWords = {"y",    "Y",    "yes", "Yes", "YES",
-                                               "true", "True", "TRUE", "on", "On", "ON"};
-const std::set<std::string_view> kSpecialFloats = {".inf", ".Inf", ".INF", "+.inf", "+.Inf",
-                                                   "+.INF", "-.inf", "-.Inf", "-.INF", ".nan",
-                                                   ".NaN", ".NAN"};
+const std::set<std::string_view> kBoolWords = {"y",  "Y",  "yes",  "Yes",  "YES",  "n",     "N",     "no",
+                                               "No", "NO", "true", "True", "TRUE", "false", "False", "FALSE",
+                                               "on", "On", "ON",   "off",  "Off",  "OFF"};
+const std::set<std::string_view> kTrueWords = {"y",    "Y",    "yes", "Yes", "YES", "true",
+                                               "True", "TRUE", "on",  "On",  "ON"};
+const std::set<std::string_view> kSpecialFloats = {".inf",  ".Inf",  ".INF",  "+.inf", "+.Inf", "+.INF",
+                                                   "-.inf", "-.Inf", "-.INF", ".nan",  ".NaN",  ".NAN"};
 
 const char* describeType(ScalarType type) {
   switch (type) {
-    case ScalarType::kNull: return "null";
-    case ScalarType::kBool: return "a boolean";
-    case ScalarType::kInt: return "an integer";
-    case ScalarType::kFloat: return "a number";
-    case ScalarType::kString: return "a string";
+    case ScalarType::kNull:
+      return "null";
+    case ScalarType::kBool:
+      return "a boolean";
+    case ScalarType::kInt:
+      return "an integer";
+    case ScalarType::kFloat:
+      return "a number";
+    case ScalarType::kString:
+      return "a string";
   }
   return "a value";
 }
@@ -202,9 +206,9 @@ std::vector<DocumentText> splitDocuments(std::string_view text) {
     size_t end = text.find('\n', start);
     size_t next = end == std::string_view::npos ? text.size() : end + 1;
     std::string_view content = text.substr(start, next - start);
-    bool marker = content.rfind("---", 0) == 0 &&
-                  (content.size() == 3 || content[3] == ' ' || content[3] == '\t' ||
-                   content[3] == '\n' || content[3] == '\r');
+    bool marker =
+        content.rfind("---", 0) == 0 && (content.size() == 3 || content[3] == ' ' || content[3] == '\t' ||
+                                         content[3] == '\n' || content[3] == '\r');
     if (marker && !current.text.empty()) {
       documents.push_back(std::move(current));
       current = DocumentText{};
@@ -236,8 +240,7 @@ class Prescan : public YAML::EventHandler {
   void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override {
     if (!alias) alias = mark;
   }
-  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                const std::string&) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
   void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
                        YAML::EmitterStyle::value) override {
     enter(mark);
@@ -381,8 +384,7 @@ Result<YAML::Node> loadDocument(const DocumentText& document, std::string_view s
 std::string Decoder::where(const YAML::Node& at) const {
   const YAML::Mark mark = at.Mark();
   if (mark.line < 0 || mark.column < 0) return source_;
-  return source_ + ":" + std::to_string(mark.line + lineOffset_ + 1) + ":" +
-         std::to_string(mark.column + 1);
+  return source_ + ":" + std::to_string(mark.line + lineOffset_ + 1) + ":" + std::to_string(mark.column + 1);
 }
 
 void Decoder::error(const YAML::Node& at, const std::string& path, std::string what) {
@@ -607,14 +609,13 @@ namespace {
 bool isPlainSafe(const std::string& s) {
   if (s.empty()) return false;
   char first = s[0];
-  if (!((first >= 'a' && first <= 'z') || (first >= 'A' && first <= 'Z') || first == '_' ||
-        first == '/')) {
+  if (!((first >= 'a' && first <= 'z') || (first >= 'A' && first <= 'Z') || first == '_' || first == '/')) {
     return false;
   }
   if (s.back() == ':') return false;
   for (char c : s) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || isDigit(c) || c == '_' ||
-              c == '.' || c == '/' || c == '-' || c == ':' || c == '+' || c == '@';
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || isDigit(c) || c == '_' || c == '.' ||
+              c == '/' || c == '-' || c == ':' || c == '+' || c == '@';
     if (!ok) return false;
   }
   return resolvePlain(s) == ScalarType::kString;
@@ -627,12 +628,18 @@ std::string quoted(const std::string& s) {
 
 std::string scalarYaml(const Tree& tree) {
   switch (tree.type) {
-    case Tree::Type::kNull: return "null";
-    case Tree::Type::kBool: return tree.boolean ? "true" : "false";
-    case Tree::Type::kNumber: return tree.text;
-    case Tree::Type::kString: return isPlainSafe(tree.text) ? tree.text : quoted(tree.text);
-    case Tree::Type::kList: return "[]";
-    case Tree::Type::kMap: return "{}";
+    case Tree::Type::kNull:
+      return "null";
+    case Tree::Type::kBool:
+      return tree.boolean ? "true" : "false";
+    case Tree::Type::kNumber:
+      return tree.text;
+    case Tree::Type::kString:
+      return isPlainSafe(tree.text) ? tree.text : quoted(tree.text);
+    case Tree::Type::kList:
+      return "[]";
+    case Tree::Type::kMap:
+      return "{}";
   }
   return "null";
 }
@@ -689,12 +696,15 @@ void writeYamlNode(const Tree& tree, int indent, std::string& out) {
 
 nlohmann::ordered_json toJson(const Tree& tree) {
   switch (tree.type) {
-    case Tree::Type::kNull: return nullptr;
-    case Tree::Type::kBool: return tree.boolean;
+    case Tree::Type::kNull:
+      return nullptr;
+    case Tree::Type::kBool:
+      return tree.boolean;
     case Tree::Type::kNumber: {
       return nlohmann::ordered_json::parse(tree.text);
     }
-    case Tree::Type::kString: return tree.text;
+    case Tree::Type::kString:
+      return tree.text;
     case Tree::Type::kList: {
       auto list = nlohmann::ordered_json::array();
       for (const Tree& item : tree.items) list.push_back(toJson(item));

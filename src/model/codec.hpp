@@ -58,11 +58,34 @@ struct TreeField {
   Tree value;
 };
 
-inline Tree Tree::map() { Tree t; t.type = Type::kMap; return t; }
-inline Tree Tree::list() { Tree t; t.type = Type::kList; return t; }
-inline Tree Tree::string(std::string s) { Tree t; t.type = Type::kString; t.text = std::move(s); return t; }
-inline Tree Tree::number(std::string digits) { Tree t; t.type = Type::kNumber; t.text = std::move(digits); return t; }
-inline Tree Tree::flag(bool b) { Tree t; t.type = Type::kBool; t.boolean = b; return t; }
+inline Tree Tree::map() {
+  Tree t;
+  t.type = Type::kMap;
+  return t;
+}
+inline Tree Tree::list() {
+  Tree t;
+  t.type = Type::kList;
+  return t;
+}
+inline Tree Tree::string(std::string s) {
+  Tree t;
+  t.type = Type::kString;
+  t.text = std::move(s);
+  return t;
+}
+inline Tree Tree::number(std::string digits) {
+  Tree t;
+  t.type = Type::kNumber;
+  t.text = std::move(digits);
+  return t;
+}
+inline Tree Tree::flag(bool b) {
+  Tree t;
+  t.type = Type::kBool;
+  t.boolean = b;
+  return t;
+}
 
 std::string writeYaml(const Tree& tree);
 
@@ -97,8 +120,7 @@ ScalarType resolvePlain(std::string_view text);
 class Decoder {
  public:
   // `lineOffset` is the line of the input at which the document being decoded starts.
-  Decoder(std::string_view source, std::vector<Error>& errors, Positions& positions,
-          int lineOffset = 0)
+  Decoder(std::string_view source, std::vector<Error>& errors, Positions& positions, int lineOffset = 0)
       : source_(source), errors_(errors), positions_(positions), lineOffset_(lineOffset) {}
 
   // Fields of the mapping being visited. Marks the key used; decodes it into `member`.
@@ -106,7 +128,10 @@ class Decoder {
   void field(std::string_view key, T& member, Need need = Need::kOptional);
 
   // The kind header of a top-level resource: apiVersion and kind were checked by the caller.
-  void typeMeta(Kind) { markUsed("apiVersion"); markUsed("kind"); }
+  void typeMeta(Kind) {
+    markUsed("apiVersion");
+    markUsed("kind");
+  }
 
   void error(const YAML::Node& at, const std::string& path, std::string what);
   void record(const YAML::Node& at, const std::string& path);
@@ -128,7 +153,10 @@ class Decoder {
   // False if the node is not a mapping (after reporting it) or is null.
   bool open(const YAML::Node& node, const std::string& path, Frame& frame);
   void close(Frame& frame);  // reports unknown fields
-  Frame* swapFrame(Frame* frame) { std::swap(frame, frame_); return frame; }
+  Frame* swapFrame(Frame* frame) {
+    std::swap(frame, frame_);
+    return frame;
+  }
 
  private:
   const YAML::Node* find(std::string_view key);
@@ -202,11 +230,9 @@ struct IsOptional<std::optional<T>> : std::true_type {};
 template <class T>
 void decodeValue(Decoder& d, const YAML::Node& node, const std::string& path, T& out);
 template <class T>
-void decodeValue(Decoder& d, const YAML::Node& node, const std::string& path,
-                 std::optional<T>& out);
+void decodeValue(Decoder& d, const YAML::Node& node, const std::string& path, std::optional<T>& out);
 template <class T>
-void decodeValue(Decoder& d, const YAML::Node& node, const std::string& path,
-                 std::vector<T>& out);
+void decodeValue(Decoder& d, const YAML::Node& node, const std::string& path, std::vector<T>& out);
 template <class T>
 Tree encodeValue(const T& value);
 template <class T>
@@ -244,8 +270,7 @@ Tree encodeValue(const T& value) {
 }
 
 template <class T>
-void decodeValue(Decoder& d, const YAML::Node& node, const std::string& path,
-                 std::optional<T>& out) {
+void decodeValue(Decoder& d, const YAML::Node& node, const std::string& path, std::optional<T>& out) {
   out.emplace();
   decodeValue(d, node, path, *out);
 }
@@ -255,8 +280,7 @@ Tree encodeValue(const std::optional<T>& value) {
 }
 
 template <class T>
-void decodeValue(Decoder& d, const YAML::Node& node, const std::string& path,
-                 std::vector<T>& out) {
+void decodeValue(Decoder& d, const YAML::Node& node, const std::string& path, std::vector<T>& out) {
   out.clear();
   if (node.IsNull()) return;
   if (!node.IsSequence()) {

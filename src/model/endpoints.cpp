@@ -63,9 +63,13 @@ void describeEndpoint(V& v, R& s) {
 }
 
 template <class V>
-void describe(V& v, HostEndpoint& s) { describeEndpoint(v, s); }
+void describe(V& v, HostEndpoint& s) {
+  describeEndpoint(v, s);
+}
 template <class V>
-void describe(V& v, WorkloadEndpoint& s) { describeEndpoint(v, s); }
+void describe(V& v, WorkloadEndpoint& s) {
+  describeEndpoint(v, s);
+}
 
 TARTAN_MODEL_DEFINE_KIND_ENTRY_POINTS(HostEndpoint)
 TARTAN_MODEL_DEFINE_KIND_ENTRY_POINTS(WorkloadEndpoint)

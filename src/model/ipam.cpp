@@ -61,15 +61,25 @@ void describeIpamResource(V& v, R& s) {
 }
 
 template <class V>
-void describe(V& v, IPAMBlock& s) { describeIpamResource(v, s); }
+void describe(V& v, IPAMBlock& s) {
+  describeIpamResource(v, s);
+}
 template <class V>
-void describe(V& v, BlockAffinity& s) { describeIpamResource(v, s); }
+void describe(V& v, BlockAffinity& s) {
+  describeIpamResource(v, s);
+}
 template <class V>
-void describe(V& v, IPAMHandle& s) { describeIpamResource(v, s); }
+void describe(V& v, IPAMHandle& s) {
+  describeIpamResource(v, s);
+}
 template <class V>
-void describe(V& v, IPAMConfiguration& s) { describeIpamResource(v, s); }
+void describe(V& v, IPAMConfiguration& s) {
+  describeIpamResource(v, s);
+}
 template <class V>
-void describe(V& v, IPReservation& s) { describeIpamResource(v, s); }
+void describe(V& v, IPReservation& s) {
+  describeIpamResource(v, s);
+}
 
 TARTAN_MODEL_DEFINE_KIND_ENTRY_POINTS(IPAMBlock)
 TARTAN_MODEL_DEFINE_KIND_ENTRY_POINTS(BlockAffinity)

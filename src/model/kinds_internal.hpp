@@ -7,9 +7,8 @@
 
 namespace tartan::model {
 
-#define TARTAN_MODEL_KIND_ENTRY_POINTS(Type)                               \
-  void decodeResource(Decoder& d, const YAML::Node& node,                 \
-                      const std::string& path, Type& out);                 \
+#define TARTAN_MODEL_KIND_ENTRY_POINTS(Type)                                                   \
+  void decodeResource(Decoder& d, const YAML::Node& node, const std::string& path, Type& out); \
   Tree encodeResource(const Type& value);
 
 TARTAN_MODEL_KIND_ENTRY_POINTS(GlobalNetworkPolicy)
@@ -44,11 +43,10 @@ TARTAN_MODEL_KIND_ENTRY_POINTS(KubernetesNetworkPolicy)
 
 // Defines a kind's entry points from its describe() (a resource describes its own metadata and
 // spec; typeMeta() stands for apiVersion and kind).
-#define TARTAN_MODEL_DEFINE_KIND_ENTRY_POINTS(Type)                                     \
-  void decodeResource(Decoder& d, const YAML::Node& node, const std::string& path,       \
-                      Type& out) {                                                      \
-    decodeStruct(d, node, path, out);                                                   \
-  }                                                                                     \
+#define TARTAN_MODEL_DEFINE_KIND_ENTRY_POINTS(Type)                                             \
+  void decodeResource(Decoder& d, const YAML::Node& node, const std::string& path, Type& out) { \
+    decodeStruct(d, node, path, out);                                                           \
+  }                                                                                             \
   Tree encodeResource(const Type& value) { return encodeStruct(value); }
 
 }  // namespace tartan::model

@@ -16,9 +16,13 @@ void describeSet(V& v, R& s) {
 }
 
 template <class V>
-void describe(V& v, GlobalNetworkSet& s) { describeSet(v, s); }
+void describe(V& v, GlobalNetworkSet& s) {
+  describeSet(v, s);
+}
 template <class V>
-void describe(V& v, NetworkSet& s) { describeSet(v, s); }
+void describe(V& v, NetworkSet& s) {
+  describeSet(v, s);
+}
 
 TARTAN_MODEL_DEFINE_KIND_ENTRY_POINTS(GlobalNetworkSet)
 TARTAN_MODEL_DEFINE_KIND_ENTRY_POINTS(NetworkSet)

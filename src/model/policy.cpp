@@ -108,11 +108,17 @@ void describeResource(V& v, R& s) {
 }
 
 template <class V>
-void describe(V& v, GlobalNetworkPolicy& s) { describeResource(v, s); }
+void describe(V& v, GlobalNetworkPolicy& s) {
+  describeResource(v, s);
+}
 template <class V>
-void describe(V& v, NetworkPolicy& s) { describeResource(v, s); }
+void describe(V& v, NetworkPolicy& s) {
+  describeResource(v, s);
+}
 template <class V>
-void describe(V& v, Tier& s) { describeResource(v, s); }
+void describe(V& v, Tier& s) {
+  describeResource(v, s);
+}
 
 // A staged policy's spec is its policy's fields with stagedAction first, in one map.
 template <class V>
@@ -126,9 +132,13 @@ void describe(V& v, StagedNetworkPolicySpec& s) {
   describe(v, s.policy);
 }
 template <class V>
-void describe(V& v, StagedGlobalNetworkPolicy& s) { describeResource(v, s); }
+void describe(V& v, StagedGlobalNetworkPolicy& s) {
+  describeResource(v, s);
+}
 template <class V>
-void describe(V& v, StagedNetworkPolicy& s) { describeResource(v, s); }
+void describe(V& v, StagedNetworkPolicy& s) {
+  describeResource(v, s);
+}
 
 template <class V>
 void describe(V& v, ClusterInformationSpec& s) {
@@ -139,7 +149,9 @@ void describe(V& v, ClusterInformationSpec& s) {
   v.field("variant", s.variant);
 }
 template <class V>
-void describe(V& v, ClusterInformation& s) { describeResource(v, s); }
+void describe(V& v, ClusterInformation& s) {
+  describeResource(v, s);
+}
 
 TARTAN_MODEL_DEFINE_KIND_ENTRY_POINTS(GlobalNetworkPolicy)
 TARTAN_MODEL_DEFINE_KIND_ENTRY_POINTS(NetworkPolicy)

@@ -24,48 +24,79 @@ struct KindInfo {
 
 // In the order of the Kind enum.
 constexpr std::array<KindInfo, 27> kKinds = {{
-    {Kind::kGlobalNetworkPolicy, "GlobalNetworkPolicy", kTartanGroup, false,
+    {Kind::kGlobalNetworkPolicy,
+     "GlobalNetworkPolicy",
+     kTartanGroup,
+     false,
      {"globalnetworkpolicies", "gnp", "gnps", "cgnp"}},
-    {Kind::kNetworkPolicy, "NetworkPolicy", kTartanGroup, true,
+    {Kind::kNetworkPolicy,
+     "NetworkPolicy",
+     kTartanGroup,
+     true,
      {"networkpolicies", "np", "nps", "cnp", "policy", "policies", "pol"}},
     {Kind::kTier, "Tier", kTartanGroup, false, {"tiers"}},
-    {Kind::kGlobalNetworkSet, "GlobalNetworkSet", kTartanGroup, false,
-     {"globalnetworksets", "gns", "gnss"}},
+    {Kind::kGlobalNetworkSet, "GlobalNetworkSet", kTartanGroup, false, {"globalnetworksets", "gns", "gnss"}},
     {Kind::kNetworkSet, "NetworkSet", kTartanGroup, true, {"networksets", "netset", "netsets"}},
     {Kind::kHostEndpoint, "HostEndpoint", kTartanGroup, false, {"hostendpoints", "hep", "heps"}},
-    {Kind::kWorkloadEndpoint, "WorkloadEndpoint", kTartanGroup, true,
-     {"workloadendpoints", "wep", "weps"}},
+    {Kind::kWorkloadEndpoint, "WorkloadEndpoint", kTartanGroup, true, {"workloadendpoints", "wep", "weps"}},
     {Kind::kIPPool, "IPPool", kTartanGroup, false, {"ippools", "pool", "pools"}},
-    {Kind::kBGPConfiguration, "BGPConfiguration", kTartanGroup, false,
+    {Kind::kBGPConfiguration,
+     "BGPConfiguration",
+     kTartanGroup,
+     false,
      {"bgpconfigurations", "bgpconfig", "bgpconfigs"}},
     {Kind::kBGPPeer, "BGPPeer", kTartanGroup, false, {"bgppeers", "peer", "peers"}},
     {Kind::kBGPFilter, "BGPFilter", kTartanGroup, false, {"bgpfilters"}},
     {Kind::kNode, "Node", kTartanGroup, false, {"nodes", "no"}},
-    {Kind::kAgentConfiguration, "AgentConfiguration", kTartanGroup, false,
-     {"agentconfigurations", "agentconfig", "agentconfigs", "felixconfiguration",
-      "felixconfigurations", "felixconfig", "felixconfigs"}},
+    {Kind::kAgentConfiguration,
+     "AgentConfiguration",
+     kTartanGroup,
+     false,
+     {"agentconfigurations", "agentconfig", "agentconfigs", "felixconfiguration", "felixconfigurations",
+      "felixconfig", "felixconfigs"}},
     {Kind::kIPAMBlock, "IPAMBlock", kTartanGroup, false, {"ipamblocks"}},
     {Kind::kBlockAffinity, "BlockAffinity", kTartanGroup, false, {"blockaffinities"}},
     {Kind::kIPAMHandle, "IPAMHandle", kTartanGroup, false, {"ipamhandles"}},
-    {Kind::kIPAMConfiguration, "IPAMConfiguration", kTartanGroup, false,
+    {Kind::kIPAMConfiguration,
+     "IPAMConfiguration",
+     kTartanGroup,
+     false,
      {"ipamconfigurations", "ipamconfiguration", "ipamconfig", "ipamconfigs"}},
     {Kind::kIPReservation, "IPReservation", kTartanGroup, false, {"ipreservations"}},
-    {Kind::kStagedGlobalNetworkPolicy, "StagedGlobalNetworkPolicy", kTartanGroup, false,
+    {Kind::kStagedGlobalNetworkPolicy,
+     "StagedGlobalNetworkPolicy",
+     kTartanGroup,
+     false,
      {"stagedglobalnetworkpolicies", "sgnp", "sgnps"}},
-    {Kind::kStagedNetworkPolicy, "StagedNetworkPolicy", kTartanGroup, true,
+    {Kind::kStagedNetworkPolicy,
+     "StagedNetworkPolicy",
+     kTartanGroup,
+     true,
      {"stagednetworkpolicies", "snp", "snps"}},
-    {Kind::kStagedKubernetesNetworkPolicy, "StagedKubernetesNetworkPolicy", kTartanGroup, true,
+    {Kind::kStagedKubernetesNetworkPolicy,
+     "StagedKubernetesNetworkPolicy",
+     kTartanGroup,
+     true,
      {"stagedkubernetesnetworkpolicies", "sknp", "sknps"}},
-    {Kind::kClusterInformation, "ClusterInformation", kTartanGroup, false,
+    {Kind::kClusterInformation,
+     "ClusterInformation",
+     kTartanGroup,
+     false,
      {"clusterinformations", "clusterinfo", "clusterinfos"}},
     {Kind::kKubernetesNamespace, "Namespace", "v1", false, {"namespaces", "ns"}},
     {Kind::kKubernetesPod, "Pod", "v1", true, {"pods", "po"}},
     {Kind::kKubernetesServiceAccount, "ServiceAccount", "v1", true, {"serviceaccounts", "sa"}},
-    {Kind::kKubernetesNode, "Node", "v1", false,
+    {Kind::kKubernetesNode,
+     "Node",
+     "v1",
+     false,
      {"k8snode", "k8snodes", "kubernetesnode", "kubernetesnodes"}},
-    {Kind::kKubernetesNetworkPolicy, "NetworkPolicy", "networking.k8s.io/v1", true,
-     {"k8snetworkpolicy", "k8snetworkpolicies", "knp", "kubernetesnetworkpolicy",
-      "kubernetesnetworkpolicies", "networkpolicies.networking.k8s.io"}},
+    {Kind::kKubernetesNetworkPolicy,
+     "NetworkPolicy",
+     "networking.k8s.io/v1",
+     true,
+     {"k8snetworkpolicy", "k8snetworkpolicies", "knp", "kubernetesnetworkpolicy", "kubernetesnetworkpolicies",
+      "networkpolicies.networking.k8s.io"}},
 }};
 
 const KindInfo& info(Kind kind) { return kKinds[static_cast<size_t>(kind)]; }
@@ -104,33 +135,60 @@ std::optional<Kind> resolveKind(std::string_view apiVersion, std::string_view ki
 
 Resource emptyResource(Kind kind) {
   switch (kind) {
-    case Kind::kGlobalNetworkPolicy: return GlobalNetworkPolicy{};
-    case Kind::kNetworkPolicy: return NetworkPolicy{};
-    case Kind::kTier: return Tier{};
-    case Kind::kGlobalNetworkSet: return GlobalNetworkSet{};
-    case Kind::kNetworkSet: return NetworkSet{};
-    case Kind::kHostEndpoint: return HostEndpoint{};
-    case Kind::kWorkloadEndpoint: return WorkloadEndpoint{};
-    case Kind::kIPPool: return IPPool{};
-    case Kind::kBGPConfiguration: return BGPConfiguration{};
-    case Kind::kBGPPeer: return BGPPeer{};
-    case Kind::kBGPFilter: return BGPFilter{};
-    case Kind::kNode: return Node{};
-    case Kind::kAgentConfiguration: return AgentConfiguration{};
-    case Kind::kIPAMBlock: return IPAMBlock{};
-    case Kind::kBlockAffinity: return BlockAffinity{};
-    case Kind::kIPAMHandle: return IPAMHandle{};
-    case Kind::kIPAMConfiguration: return IPAMConfiguration{};
-    case Kind::kIPReservation: return IPReservation{};
-    case Kind::kStagedGlobalNetworkPolicy: return StagedGlobalNetworkPolicy{};
-    case Kind::kStagedNetworkPolicy: return StagedNetworkPolicy{};
-    case Kind::kStagedKubernetesNetworkPolicy: return StagedKubernetesNetworkPolicy{};
-    case Kind::kClusterInformation: return ClusterInformation{};
-    case Kind::kKubernetesNamespace: return KubernetesNamespace{};
-    case Kind::kKubernetesPod: return KubernetesPod{};
-    case Kind::kKubernetesServiceAccount: return KubernetesServiceAccount{};
-    case Kind::kKubernetesNode: return KubernetesNode{};
-    case Kind::kKubernetesNetworkPolicy: return KubernetesNetworkPolicy{};
+    case Kind::kGlobalNetworkPolicy:
+      return GlobalNetworkPolicy{};
+    case Kind::kNetworkPolicy:
+      return NetworkPolicy{};
+    case Kind::kTier:
+      return Tier{};
+    case Kind::kGlobalNetworkSet:
+      return GlobalNetworkSet{};
+    case Kind::kNetworkSet:
+      return NetworkSet{};
+    case Kind::kHostEndpoint:
+      return HostEndpoint{};
+    case Kind::kWorkloadEndpoint:
+      return WorkloadEndpoint{};
+    case Kind::kIPPool:
+      return IPPool{};
+    case Kind::kBGPConfiguration:
+      return BGPConfiguration{};
+    case Kind::kBGPPeer:
+      return BGPPeer{};
+    case Kind::kBGPFilter:
+      return BGPFilter{};
+    case Kind::kNode:
+      return Node{};
+    case Kind::kAgentConfiguration:
+      return AgentConfiguration{};
+    case Kind::kIPAMBlock:
+      return IPAMBlock{};
+    case Kind::kBlockAffinity:
+      return BlockAffinity{};
+    case Kind::kIPAMHandle:
+      return IPAMHandle{};
+    case Kind::kIPAMConfiguration:
+      return IPAMConfiguration{};
+    case Kind::kIPReservation:
+      return IPReservation{};
+    case Kind::kStagedGlobalNetworkPolicy:
+      return StagedGlobalNetworkPolicy{};
+    case Kind::kStagedNetworkPolicy:
+      return StagedNetworkPolicy{};
+    case Kind::kStagedKubernetesNetworkPolicy:
+      return StagedKubernetesNetworkPolicy{};
+    case Kind::kClusterInformation:
+      return ClusterInformation{};
+    case Kind::kKubernetesNamespace:
+      return KubernetesNamespace{};
+    case Kind::kKubernetesPod:
+      return KubernetesPod{};
+    case Kind::kKubernetesServiceAccount:
+      return KubernetesServiceAccount{};
+    case Kind::kKubernetesNode:
+      return KubernetesNode{};
+    case Kind::kKubernetesNetworkPolicy:
+      return KubernetesNetworkPolicy{};
   }
   return GlobalNetworkPolicy{};
 }
@@ -142,12 +200,10 @@ bool isLenientKind(Kind kind) {
 
 class DocumentDecoder {
  public:
-  DocumentDecoder(std::string_view source, DecodeResult& result)
-      : source_(source), result_(result) {}
+  DocumentDecoder(std::string_view source, DecodeResult& result) : source_(source), result_(result) {}
 
   // Decodes one resource (or the items of a List) found at `node`.
-  void decodeNode(const YAML::Node& node, const std::string& path, bool allowList,
-                  int lineOffset) {
+  void decodeNode(const YAML::Node& node, const std::string& path, bool allowList, int lineOffset) {
     Positions positions;
     std::vector<Error> errors;
     Decoder d(source_, errors, positions, lineOffset);

@@ -10,13 +10,12 @@ namespace tartan::model {
 
 namespace {
 
-constexpr std::array<std::pair<std::string_view, int>, 6> kProtocolNames = {{
-    {"TCP", 6}, {"UDP", 17}, {"ICMP", 1}, {"ICMPv6", 58}, {"SCTP", 132}, {"UDPLite", 136}}};
+constexpr std::array<std::pair<std::string_view, int>, 6> kProtocolNames = {
+    {{"TCP", 6}, {"UDP", 17}, {"ICMP", 1}, {"ICMPv6", 58}, {"SCTP", 132}, {"UDPLite", 136}}};
 
 bool equalsIgnoreCase(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
          });
 }
 
@@ -33,8 +32,8 @@ bool allDigits(std::string_view s) {
 }
 
 bool isPortNameChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-         c == '.' || c == '-';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+         c == '-';
 }
 
 }  // namespace
@@ -133,8 +132,7 @@ void decodeValue(Decoder& d, const YAML::Node& node, const std::string& path, Po
     return;
   }
   size_t colon = text.find(':');
-  if (colon != std::string::npos && allDigits(text.substr(0, colon)) &&
-      allDigits(text.substr(colon + 1))) {
+  if (colon != std::string::npos && allDigits(text.substr(0, colon)) && allDigits(text.substr(colon + 1))) {
     auto low = parseDigits(text.substr(0, colon));
     auto high = parseDigits(text.substr(colon + 1));
     if (!low || *low > 65535) {
@@ -147,9 +145,8 @@ void decodeValue(Decoder& d, const YAML::Node& node, const std::string& path, Po
     }
     if (*low > *high) {
       d.error(node, path,
-              "minimum port number (" + std::to_string(*low) +
-                  ") is greater than maximum port number (" + std::to_string(*high) +
-                  ") in port range");
+              "minimum port number (" + std::to_string(*low) + ") is greater than maximum port number (" +
+                  std::to_string(*high) + ") in port range");
       return;
     }
     out = Port::range(static_cast<uint16_t>(*low), static_cast<uint16_t>(*high));

@@ -39,10 +39,10 @@ class Validator {
 
 // One IP address or prefix, parsed.
 struct IPNet {
-  int version = 4;              // 4 or 6
+  int version = 4;                  // 4 or 6
   std::array<uint8_t, 16> bytes{};  // address, network order (first 4 for IPv4)
   int prefixLength = 32;
-  bool hadPrefix = false;       // written as a CIDR, not a bare address
+  bool hadPrefix = false;  // written as a CIDR, not a bare address
   bool hostBitsSet() const;
   IPNet masked() const;
   bool contains(const IPNet& other) const;
@@ -52,16 +52,16 @@ std::optional<IPNet> parseIP(std::string_view text);        // an address, no pr
 std::optional<IPNet> parseCIDROrIP(std::string_view text);  // "10.0.0.0/8" or "10.0.0.1"
 
 // Name and label rules (Kubernetes' validation, which Calico reuses).
-bool isDNS1123Label(std::string_view s);      // [a-z0-9]([-a-z0-9]*[a-z0-9])?, <= 63
+bool isDNS1123Label(std::string_view s);  // [a-z0-9]([-a-z0-9]*[a-z0-9])?, <= 63
 // The label's pattern at any length: a name that matches it but is longer than 63 is told "too
 // long", not shown a pattern it already follows.
 bool matchesDNS1123LabelPattern(std::string_view s);
 // "too long (N > MAX characters)", for a name whose length is what is wrong.
 std::string tooLong(size_t size, size_t max);
-bool isDNS1123Subdomain(std::string_view s);  // labels joined by dots, <= 253
+bool isDNS1123Subdomain(std::string_view s);                          // labels joined by dots, <= 253
 std::optional<std::string> qualifiedNameProblem(std::string_view s);  // label keys
 std::optional<std::string> labelValueProblem(std::string_view s);
-bool isValidPortName(std::string_view s);     // IANA_SVC_NAME
+bool isValidPortName(std::string_view s);       // IANA_SVC_NAME
 bool isValidInterfaceName(std::string_view s);  // [a-zA-Z0-9_.-]{1,15}
 
 // Checks a selector with the selector module's parser; reports where it fails.

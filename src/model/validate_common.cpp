@@ -139,8 +139,7 @@ bool isDNS1123Subdomain(std::string_view s) {
     std::string_view label = s.substr(start, dot == std::string_view::npos ? dot : dot - start);
     // Labels of a subdomain name are not limited to 63 here, as Kubernetes' regex does not.
     if (label.empty() || !isLowerAlnum(label.front()) || !isLowerAlnum(label.back()) ||
-        !std::all_of(label.begin(), label.end(),
-                     [](char c) { return isLowerAlnum(c) || c == '-'; })) {
+        !std::all_of(label.begin(), label.end(), [](char c) { return isLowerAlnum(c) || c == '-'; })) {
       return false;
     }
     if (dot == std::string_view::npos) return true;

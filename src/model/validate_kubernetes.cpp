@@ -8,9 +8,7 @@ namespace tartan::model {
 
 namespace {
 
-std::string at(const std::string& path, size_t index) {
-  return path + "[" + std::to_string(index) + "]";
-}
+std::string at(const std::string& path, size_t index) { return path + "[" + std::to_string(index) + "]"; }
 
 void checkLabelSelector(Validator& v, const std::string& path, const LabelSelector& s) {
   for (const auto& [key, value] : s.matchLabels) {
@@ -29,8 +27,8 @@ void checkLabelSelector(Validator& v, const std::string& path, const LabelSelect
         v.fail(p + ".values", "may not be specified when operator is Exists or DoesNotExist");
       }
     } else {
-      v.fail(p + ".operator", "unknown operator \"" + r.operator_ +
-                                  "\" (must be In, NotIn, Exists or DoesNotExist)");
+      v.fail(p + ".operator",
+             "unknown operator \"" + r.operator_ + "\" (must be In, NotIn, Exists or DoesNotExist)");
     }
     for (size_t j = 0; j < r.values.size(); ++j) {
       if (auto problem = labelValueProblem(r.values[j])) {
@@ -46,10 +44,8 @@ void checkPorts(Validator& v, const std::string& path,
   for (size_t i = 0; i < ports->size(); ++i) {
     const NetworkPolicyPort& port = (*ports)[i];
     std::string p = at(path, i);
-    if (port.protocol && *port.protocol != "TCP" && *port.protocol != "UDP" &&
-        *port.protocol != "SCTP") {
-      v.fail(p + ".protocol",
-             "unsupported protocol \"" + *port.protocol + "\" (must be TCP, UDP or SCTP)");
+    if (port.protocol && *port.protocol != "TCP" && *port.protocol != "UDP" && *port.protocol != "SCTP") {
+      v.fail(p + ".protocol", "unsupported protocol \"" + *port.protocol + "\" (must be TCP, UDP or SCTP)");
     }
     if (port.port) {
       if (port.port->isInt()) {
@@ -130,8 +126,8 @@ void defaultKind(StagedKubernetesNetworkPolicy& r) {
 void validateKind(Validator& v, const StagedKubernetesNetworkPolicy& r) {
   if (r.spec.stagedAction != "Set" && r.spec.stagedAction != "Delete" && r.spec.stagedAction != "Learn" &&
       r.spec.stagedAction != "Ignore") {
-    v.fail("spec.stagedAction",
-           "unknown staged action \"" + r.spec.stagedAction + "\" (must be one of Set, Delete, Learn, Ignore)");
+    v.fail("spec.stagedAction", "unknown staged action \"" + r.spec.stagedAction +
+                                    "\" (must be one of Set, Delete, Learn, Ignore)");
   }
   validateKind(v, KubernetesNetworkPolicy{r.metadata, r.spec.policy});
 }

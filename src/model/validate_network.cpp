@@ -1,8 +1,8 @@
 // validate_network.cpp — Calico's validation and defaults for IPPool, the BGP kinds, Node, the
 // IPAM records and AgentConfiguration (libcalico-go validator/v3 and clientv3's defaulting).
-#include "validate.hpp"
 #include "tartan/common/duration.hpp"
 #include "tartan/model/agent_configuration_fields.hpp"
+#include "validate.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -13,9 +13,7 @@ namespace tartan::model {
 
 namespace {
 
-std::string at(const std::string& path, size_t index) {
-  return path + "[" + std::to_string(index) + "]";
-}
+std::string at(const std::string& path, size_t index) { return path + "[" + std::to_string(index) + "]"; }
 
 bool equalFolded(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
@@ -56,11 +54,14 @@ void checkDuration(Validator& v, const std::string& path, const std::optional<st
 void checkNet(Validator& v, const std::string& path, const std::string& text, int version = 0) {
   auto net = parseCIDROrIP(text);
   if (!net || (version != 0 && net->version != version)) {
-    v.fail(path, std::string("invalid ") + (version == 4 ? "IPv4 " : version == 6 ? "IPv6 " : "") +
+    v.fail(path, std::string("invalid ") +
+                     (version == 4   ? "IPv4 "
+                      : version == 6 ? "IPv6 "
+                                     : "") +
                      "CIDR \"" + text + "\"");
   } else if (net->hostBitsSet()) {
-    v.fail(path, "CIDR \"" + text + "\" has host bits set (did you mean \"" +
-                     net->masked().toString() + "\"?)");
+    v.fail(path,
+           "CIDR \"" + text + "\" has host bits set (did you mean \"" + net->masked().toString() + "\"?)");
   }
 }
 
@@ -73,8 +74,7 @@ void checkAddress(Validator& v, const std::string& path, const std::string& text
 }
 
 // Calico's "cidrv4"/"cidrv6": a CIDR (host bits allowed) or an address, of the given version.
-void checkCidrOfVersion(Validator& v, const std::string& path, const std::string& text,
-                        int version) {
+void checkCidrOfVersion(Validator& v, const std::string& path, const std::string& text, int version) {
   if (text.empty()) return;
   auto net = parseCIDROrIP(text);
   if (!net || net->version != version) {
@@ -93,12 +93,9 @@ void checkMac(Validator& v, const std::string& path, const std::string& mac) {
 }
 
 // Configuration resources are named "default" or "node.<node name>".
-void checkConfigName(Validator& v, const ObjectMeta& meta) {
-  checkName(v, meta);
-}
+void checkConfigName(Validator& v, const ObjectMeta& meta) { checkName(v, meta); }
 
-const std::initializer_list<const char*> kLogLevels = {"Trace", "Debug", "Info",
-                                                       "Warning", "Error", "Fatal"};
+const std::initializer_list<const char*> kLogLevels = {"Trace", "Debug", "Info", "Warning", "Error", "Fatal"};
 
 // "aa:nn" (16-bit each) or "aa:nn:mm" (32-bit each): RFC 1997 and RFC 8092 communities.
 bool isCommunityValue(const std::string& value) {
@@ -144,8 +141,7 @@ bool isPeerAddress(const std::string& text, int* version) {
       (ip->version == 4 && text.find(':') != std::string::npos)) {
     int n = 0;
     auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), n);
-    if (port.empty() || ec != std::errc() || end != port.data() + port.size() || n < 1 ||
-        n > 65535) {
+    if (port.empty() || ec != std::errc() || end != port.data() + port.size() || n < 1 || n > 65535) {
       return false;
     }
   }
@@ -186,8 +182,8 @@ void validateKind(Validator& v, const IPPool& r) {
     return;
   }
   if (cidr->hostBitsSet()) {
-    v.fail("spec.cidr", "IP pool CIDR is not strictly masked (did you mean \"" +
-                            cidr->masked().toString() + "\"?)");
+    v.fail("spec.cidr",
+           "IP pool CIDR is not strictly masked (did you mean \"" + cidr->masked().toString() + "\"?)");
   }
   bool loadBalancer = std::count(s.allowedUses.begin(), s.allowedUses.end(), "LoadBalancer") > 0;
   bool ipip = s.ipipMode == "Always" || s.ipipMode == "CrossSubnet";
@@ -203,8 +199,8 @@ void validateKind(Validator& v, const IPPool& r) {
   int maxBlock = cidr->version == 4 ? 32 : 128;
   if (s.blockSize < minBlock || s.blockSize > maxBlock) {
     v.fail("spec.blockSize", "block size must be between " + std::to_string(minBlock) + " and " +
-                                 std::to_string(maxBlock) + " for an IPv" +
-                                 std::to_string(cidr->version) + " pool");
+                                 std::to_string(maxBlock) + " for an IPv" + std::to_string(cidr->version) +
+                                 " pool");
   } else if (!s.disabled && cidr->prefixLength > s.blockSize) {
     v.fail("spec.cidr",
            "IP pool size is too small for use with Calico IPAM. It must be equal to or greater "
@@ -270,7 +266,8 @@ void validateKind(Validator& v, const BGPConfiguration& r) {
     checkNet(v, p + ".cidr", pa.cidr);
     for (size_t j = 0; j < pa.communities.size(); ++j) {
       if (!isCommunityValue(pa.communities[j]) && !names.count(pa.communities[j])) {
-        v.fail(at(p + ".communities", j), "community \"" + pa.communities[j] + "\" is invalid or not defined");
+        v.fail(at(p + ".communities", j),
+               "community \"" + pa.communities[j] + "\" is invalid or not defined");
       }
     }
   }
@@ -292,11 +289,11 @@ void validateKind(Validator& v, const BGPConfiguration& r) {
   checkAddress(v, "spec.localWorkloadPeeringIPV6", s.localWorkloadPeeringIPV6, 6);
   for (size_t i = 0; i < s.ignoredInterfaces.size(); ++i) {
     const std::string& name = s.ignoredInterfaces[i];
-    bool ok = !name.empty() && name.size() <= 15 && name != "*" &&
-              std::all_of(name.begin(), name.end(), [](char c) {
-                return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' ||
-                       c == '*' || c == '-';
-              });
+    bool ok =
+        !name.empty() && name.size() <= 15 && name != "*" &&
+        std::all_of(name.begin(), name.end(), [](char c) {
+          return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '*' || c == '-';
+        });
     if (!ok) v.fail(at("spec.ignoredInterfaces", i), "invalid interface name \"" + name + "\"");
   }
 }
@@ -317,8 +314,8 @@ void validateKind(Validator& v, const BGPPeer& r) {
   }
   int peerVersion = 0;
   if (!s.peerIP.empty() && !isPeerAddress(s.peerIP, &peerVersion)) {
-    v.fail("spec.peerIP", "invalid peer address \"" + s.peerIP +
-                              "\" (<IP>, <IPv4>:<port> or [<IPv6>]:<port>)");
+    v.fail("spec.peerIP",
+           "invalid peer address \"" + s.peerIP + "\" (<IP>, <IPv4>:<port> or [<IPv6>]:<port>)");
   }
   if (!s.node.empty() && !s.nodeSelector.empty()) {
     v.fail("spec.node", "node must be empty when nodeSelector is specified");
@@ -397,7 +394,8 @@ bool hasLeadingZero(const std::string& value) {
 
 void checkCommunity(Validator& v, const std::string& path, const std::string& value) {
   if (!isCommunityValue(value) || hasLeadingZero(value)) {
-    v.fail(path, "invalid community value \"" + value + "\" (aa:nn with 16-bit parts or aa:nn:mm with 32-bit parts)");
+    v.fail(path, "invalid community value \"" + value +
+                     "\" (aa:nn with 16-bit parts or aa:nn:mm with 32-bit parts)");
   }
 }
 
@@ -423,7 +421,8 @@ void checkRuleExtensions(Validator& v, const std::string& p, const BGPFilterRule
   for (size_t j = 0; j < rule.operations.size(); ++j) {
     const BGPFilterOperation& op = rule.operations[j];
     std::string q = at(p + ".operations", j);
-    int set = int(op.addCommunity.has_value()) + int(op.prependASPath.has_value()) + int(op.setPriority.has_value());
+    int set = int(op.addCommunity.has_value()) + int(op.prependASPath.has_value()) +
+              int(op.setPriority.has_value());
     if (set != 1) {
       v.fail(q, "exactly one of addCommunity, prependASPath and setPriority must be set");
       continue;
@@ -447,8 +446,10 @@ void validateKind(Validator& v, const BGPFilter& r) {
   checkName(v, r.metadata);
   checkMetadata(v, r.metadata, false);
   const std::tuple<const char*, const std::vector<BGPFilterRule>*, int, bool> lists[] = {
-      {"spec.exportV4", &r.spec.exportV4, 4, false}, {"spec.importV4", &r.spec.importV4, 4, true},
-      {"spec.exportV6", &r.spec.exportV6, 6, false}, {"spec.importV6", &r.spec.importV6, 6, true}};
+      {"spec.exportV4", &r.spec.exportV4, 4, false},
+      {"spec.importV4", &r.spec.importV4, 4, true},
+      {"spec.exportV6", &r.spec.exportV6, 6, false},
+      {"spec.importV6", &r.spec.importV6, 6, true}};
   for (const auto& [path, rules, version, import] : lists) {
     int maxLength = version == 4 ? 32 : 128;
     for (size_t i = 0; i < rules->size(); ++i) {
@@ -466,8 +467,8 @@ void validateKind(Validator& v, const BGPFilter& r) {
       }
       if (rule.prefixLength) {
         if (rule.cidr.empty()) v.fail(p + ".prefixLength", "cidr cannot be empty when prefixLength is not");
-        for (const auto& [name, value] : {std::pair{"min", rule.prefixLength->min},
-                                          std::pair{"max", rule.prefixLength->max}}) {
+        for (const auto& [name, value] :
+             {std::pair{"min", rule.prefixLength->min}, std::pair{"max", rule.prefixLength->max}}) {
           if (value && (*value < 0 || *value > maxLength)) {
             v.fail(p + ".prefixLength." + name,
                    "prefix length must be between 0 and " + std::to_string(maxLength));
@@ -477,8 +478,8 @@ void validateKind(Validator& v, const BGPFilter& r) {
       if (!rule.interface.empty()) {
         bool ok = rule.interface.size() <= 15 &&
                   std::all_of(rule.interface.begin(), rule.interface.end(), [](char c) {
-                    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' ||
-                           c == '*' || c == '-';
+                    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '*' ||
+                           c == '-';
                   });
         if (!ok) v.fail(p + ".interface", "invalid interface pattern \"" + rule.interface + "\"");
       }
@@ -617,11 +618,11 @@ void validateKind(Validator& v, const AgentConfiguration& r) {
       {"spec.wireguardKeepAlive", &s.wireguardKeepAlive}};
   for (const auto& [path, value] : durations) checkDuration(v, path, *value);
   for (size_t i = 0; i < s.healthTimeoutOverrides.size(); ++i) {
-    checkDuration(v, at("spec.healthTimeoutOverrides", i) + ".timeout",
-                  s.healthTimeoutOverrides[i].timeout);
+    checkDuration(v, at("spec.healthTimeoutOverrides", i) + ".timeout", s.healthTimeoutOverrides[i].timeout);
   }
   oneOf(v, "spec.iptablesBackend", s.iptablesBackend, {"Auto", "NFT", "Legacy"});
-  oneOfIgnoringCase(v, "spec.defaultEndpointToHostAction", s.defaultEndpointToHostAction, {"Drop", "Accept", "Return"});
+  oneOfIgnoringCase(v, "spec.defaultEndpointToHostAction", s.defaultEndpointToHostAction,
+                    {"Drop", "Accept", "Return"});
   oneOfIgnoringCase(v, "spec.iptablesFilterAllowAction", s.iptablesFilterAllowAction, {"Accept", "Return"});
   oneOfIgnoringCase(v, "spec.iptablesMangleAllowAction", s.iptablesMangleAllowAction, {"Accept", "Return"});
   oneOfIgnoringCase(v, "spec.iptablesFilterDenyAction", s.iptablesFilterDenyAction, {"Drop", "Reject"});
@@ -654,8 +655,9 @@ void validateKind(Validator& v, const AgentConfiguration& r) {
       }
     }
   }
-  for (const auto& [path, list] : {std::pair{"spec.failsafeInboundHostPorts", &s.failsafeInboundHostPorts},
-                                   std::pair{"spec.failsafeOutboundHostPorts", &s.failsafeOutboundHostPorts}}) {
+  for (const auto& [path, list] :
+       {std::pair{"spec.failsafeInboundHostPorts", &s.failsafeInboundHostPorts},
+        std::pair{"spec.failsafeOutboundHostPorts", &s.failsafeOutboundHostPorts}}) {
     if (!*list) continue;
     for (size_t i = 0; i < (*list)->size(); ++i) {
       const ProtoPort& pp = (**list)[i];
@@ -669,8 +671,10 @@ void validateKind(Validator& v, const AgentConfiguration& r) {
   if (s.externalNodesList) {
     for (size_t i = 0; i < s.externalNodesList->size(); ++i) {
       auto net = parseCIDROrIP((*s.externalNodesList)[i]);
-      if (!net) v.fail(at("spec.externalNodesList", i), "invalid CIDR");
-      else if (net->version != 4) v.fail(at("spec.externalNodesList", i), "IPv6 CIDRs are not supported");
+      if (!net)
+        v.fail(at("spec.externalNodesList", i), "invalid CIDR");
+      else if (net->version != 4)
+        v.fail(at("spec.externalNodesList", i), "IPv6 CIDRs are not supported");
     }
   }
   if (!s.openstackRegion.empty() &&
@@ -718,9 +722,9 @@ void validateKind(Validator& v, const AgentConfiguration& r) {
                                    std::pair{"spec.wireguardInterfaceNameV6", &s.wireguardInterfaceNameV6}}) {
     if (!name->empty() && !isValidInterfaceName(*name)) v.fail(path, "invalid interface name");
   }
-  for (const auto& [path, value] : {std::pair{"spec.goGCThreshold", s.goGCThreshold},
-                                    std::pair{"spec.goMemoryLimitMB", s.goMemoryLimitMB},
-                                    std::pair{"spec.goMaxProcs", s.goMaxProcs}}) {
+  for (const auto& [path, value] :
+       {std::pair{"spec.goGCThreshold", s.goGCThreshold},
+        std::pair{"spec.goMemoryLimitMB", s.goMemoryLimitMB}, std::pair{"spec.goMaxProcs", s.goMaxProcs}}) {
     if (value && *value < -1) v.fail(path, "must be -1 or more");
   }
   if (s.bpfExtToServiceConnmark &&

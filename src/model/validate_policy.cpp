@@ -11,12 +11,9 @@ namespace tartan::model {
 
 namespace {
 
-const char* const kPortsNeedProtocol =
-    "rules that specify ports must set protocol to TCP or UDP or SCTP";
+const char* const kPortsNeedProtocol = "rules that specify ports must set protocol to TCP or UDP or SCTP";
 
-std::string at(const std::string& path, size_t index) {
-  return path + "[" + std::to_string(index) + "]";
-}
+std::string at(const std::string& path, size_t index) { return path + "[" + std::to_string(index) + "]"; }
 
 // Calico's "net" rule: an address or a strictly masked CIDR.
 void checkStrictNets(Validator& v, const std::string& path, const std::vector<std::string>& nets,
@@ -154,7 +151,8 @@ enum class Direction { kIngress, kEgress };
 // user fixes one thing at a time.
 void checkEnforceable(Validator& v, const std::string& path, const Rule& r, size_t errorsBefore) {
   if (v.errorCount() != errorsBefore) return;
-  for (const auto& [side, entity] : {std::pair{".source", &r.source}, std::pair{".destination", &r.destination}}) {
+  for (const auto& [side, entity] :
+       {std::pair{".source", &r.source}, std::pair{".destination", &r.destination}}) {
     if (entity->services) {
       v.fail(path + side + ".services",
              "Service matches are not enforced by Tartan yet; refused rather than widened to every peer "
@@ -168,13 +166,11 @@ void checkEnforceable(Validator& v, const std::string& path, const Rule& r, size
   }
 }
 
-void checkRule(Validator& v, const std::string& path, const Rule& r, Direction direction,
-               bool global) {
+void checkRule(Validator& v, const std::string& path, const Rule& r, Direction direction, bool global) {
   const size_t errorsBefore = v.errorCount();
   static const std::set<std::string> kActions = {"Allow", "Deny", "Log", "Pass"};
   if (!kActions.count(r.action)) {
-    v.fail(path + ".action",
-           "unknown action \"" + r.action + "\" (must be one of Allow, Deny, Log, Pass)");
+    v.fail(path + ".action", "unknown action \"" + r.action + "\" (must be one of Allow, Deny, Log, Pass)");
   }
   if (r.ipVersion && *r.ipVersion != 4 && *r.ipVersion != 6) {
     v.fail(path + ".ipVersion", "ipVersion must be 4 or 6");
@@ -208,13 +204,11 @@ void checkRule(Validator& v, const std::string& path, const Rule& r, Direction d
   if (r.notICMP) {
     checkIcmp(v, path + ".notICMP", *r.notICMP);
     if (!icmpProtocol) {
-      v.fail(path + ".notICMP",
-             "rules that specify ICMP fields must set protocol to ICMP or ICMPv6");
+      v.fail(path + ".notICMP", "rules that specify ICMP fields must set protocol to ICMP or ICMPv6");
     }
   }
   bool icmpV4 = (r.protocol && r.protocol->isIcmp()) || (r.notProtocol && r.notProtocol->isIcmp());
-  bool icmpV6 =
-      (r.protocol && r.protocol->isIcmpV6()) || (r.notProtocol && r.notProtocol->isIcmpV6());
+  bool icmpV6 = (r.protocol && r.protocol->isIcmpV6()) || (r.notProtocol && r.notProtocol->isIcmpV6());
   if (icmpV4 && r.ipVersion && *r.ipVersion != 4) {
     v.fail(path + ".ipVersion", "must set ipVersion to 4 with protocol ICMP");
   }
@@ -225,8 +219,7 @@ void checkRule(Validator& v, const std::string& path, const Rule& r, Direction d
   checkStrictNets(v, path + ".source.nets", r.source.nets, seenV4, seenV6, r.ipVersion);
   checkStrictNets(v, path + ".source.notNets", r.source.notNets, seenV4, seenV6, r.ipVersion);
   checkStrictNets(v, path + ".destination.nets", r.destination.nets, seenV4, seenV6, r.ipVersion);
-  checkStrictNets(v, path + ".destination.notNets", r.destination.notNets, seenV4, seenV6,
-                  r.ipVersion);
+  checkStrictNets(v, path + ".destination.notNets", r.destination.notNets, seenV4, seenV6, r.ipVersion);
   // Every address of a family is in a /0, so a notNets of one leaves the rule nothing to match
   // in that family: a rule that can never apply is a mistake, refused as Calico refuses it.
   for (const auto& [suffix, list] : {std::pair{".source.notNets", &r.source.notNets},
@@ -234,7 +227,8 @@ void checkRule(Validator& v, const std::string& path, const Rule& r, Direction d
     for (size_t i = 0; i < list->size(); ++i) {
       const auto net = parseCIDROrIP((*list)[i]);
       if (net && net->prefixLength == 0) {
-        v.fail(at(path + suffix, i), "\"" + (*list)[i] + "\" holds every address, so the rule could never match");
+        v.fail(at(path + suffix, i),
+               "\"" + (*list)[i] + "\" holds every address, so the rule could never match");
       }
     }
   }
@@ -261,12 +255,11 @@ void checkRule(Validator& v, const std::string& path, const Rule& r, Direction d
     v.fail(path + ".destination.services", "not allowed in ingress rule destination");
   }
   if (global) {
-    const ServiceMatch* services =
-        direction == Direction::kEgress ? (r.destination.services ? &*r.destination.services : nullptr)
-                                        : (r.source.services ? &*r.source.services : nullptr);
+    const ServiceMatch* services = direction == Direction::kEgress
+                                       ? (r.destination.services ? &*r.destination.services : nullptr)
+                                       : (r.source.services ? &*r.source.services : nullptr);
     if (services && services->namespaceName.empty()) {
-      v.fail(path + (direction == Direction::kEgress ? ".destination" : ".source") +
-                 ".services.namespace",
+      v.fail(path + (direction == Direction::kEgress ? ".destination" : ".source") + ".services.namespace",
              "must specify a namespace");
     }
   }
@@ -304,8 +297,7 @@ void checkPolicySpec(Validator& v, const Spec& spec, bool global) {
   if (!spec.serviceAccountSelector.empty()) {
     checkSelector(v, "spec.serviceAccountSelector", spec.serviceAccountSelector);
     if (spec.serviceAccountSelector.find("global()") != std::string::npos) {
-      v.fail("spec.serviceAccountSelector",
-             "global() can only be used in an EntityRule namespaceSelector");
+      v.fail("spec.serviceAccountSelector", "global() can only be used in an EntityRule namespaceSelector");
     }
   }
   std::set<std::string> hints;
@@ -334,8 +326,8 @@ void checkTierPrefix(Validator& v, const std::string& name, const std::string& t
   std::string prefix = name.substr(0, dot);
   std::string effectiveTier = tier.empty() ? kDefaultTierName : tier;
   if (prefix != effectiveTier) {
-    v.fail("metadata.name", "policy name \"" + name + "\" must be prefixed by its tier \"" +
-                                effectiveTier + ".\" (or have no dot)");
+    v.fail("metadata.name", "policy name \"" + name + "\" must be prefixed by its tier \"" + effectiveTier +
+                                ".\" (or have no dot)");
   }
 }
 
@@ -369,8 +361,8 @@ bool checkPolicyName(Validator& v, const std::string& name, bool global) {
   if (!parts.empty()) ok = std::all_of(parts.begin(), parts.end(), isDNS1123Label);
   if (!ok && !parts.empty() && std::all_of(parts.begin(), parts.end(), matchesDNS1123LabelPattern)) {
     // Right in form, wrong in length: say so, not the pattern.
-    const auto longest = std::max_element(parts.begin(), parts.end(),
-                                          [](auto a, auto b) { return a.size() < b.size(); });
+    const auto longest =
+        std::max_element(parts.begin(), parts.end(), [](auto a, auto b) { return a.size() < b.size(); });
     v.fail("metadata.name", std::string(parts.size() == 1 ? "name" : "a part of the name") + " is " +
                                 tooLong(longest->size(), 63));
     return false;
@@ -436,8 +428,7 @@ void validateKind(Validator& v, const GlobalNetworkPolicy& r) {
   if (!s.namespaceSelector.empty()) {
     checkSelector(v, "spec.namespaceSelector", s.namespaceSelector);
     if (s.namespaceSelector.find("global()") != std::string::npos) {
-      v.fail("spec.namespaceSelector",
-             "global() can only be used in an EntityRule namespaceSelector");
+      v.fail("spec.namespaceSelector", "global() can only be used in an EntityRule namespaceSelector");
     }
   }
   if (s.doNotTrack && s.preDNAT) {
@@ -472,7 +463,8 @@ namespace {
 void checkStagedAction(Validator& v, const std::string& action) {
   static const std::set<std::string> kActions = {"Set", "Delete", "Learn", "Ignore"};
   if (!kActions.count(action))
-    v.fail("spec.stagedAction", "unknown staged action \"" + action + "\" (must be one of Set, Delete, Learn, Ignore)");
+    v.fail("spec.stagedAction",
+           "unknown staged action \"" + action + "\" (must be one of Set, Delete, Learn, Ignore)");
 }
 }  // namespace
 
@@ -598,9 +590,9 @@ void validateKind(Validator& v, const WorkloadEndpoint& r) {
   checkOptionalName(v, "spec.endpoint", s.endpoint);
   checkOptionalName(v, "spec.serviceAccountName", s.serviceAccountName);
   if (!s.containerID.empty()) {
-    bool ok = std::all_of(s.containerID.begin(), s.containerID.end(), [](char c) {
-      return std::isalnum(static_cast<unsigned char>(c)) || c == '-';
-    }) && s.containerID.front() != '-' && s.containerID.back() != '-';
+    bool ok = std::all_of(s.containerID.begin(), s.containerID.end(),
+                          [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-'; }) &&
+              s.containerID.front() != '-' && s.containerID.back() != '-';
     if (!ok) v.fail("spec.containerID", "invalid container ID");
   }
   std::vector<IPNet> networks;
@@ -644,7 +636,8 @@ void validateKind(Validator& v, const WorkloadEndpoint& r) {
     // Go's net.ParseMAC accepts 6-byte colon or dash separated forms (and longer EUI forms).
     bool ok = s.mac.size() == 17;
     for (size_t i = 0; ok && i < s.mac.size(); ++i) {
-      ok = (i % 3 == 2) ? (s.mac[i] == ':' || s.mac[i] == '-') : std::isxdigit(static_cast<unsigned char>(s.mac[i]));
+      ok = (i % 3 == 2) ? (s.mac[i] == ':' || s.mac[i] == '-')
+                        : std::isxdigit(static_cast<unsigned char>(s.mac[i]));
     }
     if (!ok) v.fail("spec.mac", "invalid MAC address \"" + s.mac + "\"");
   }

@@ -178,8 +178,8 @@ class Parser {
         expr.op = Op::kNotIn;
         break;
       default:
-        return fail(op, fmt::format("expected an operator after label '{}', found {}", detail::shown(label.text),
-                                    describe(op)));
+        return fail(op, fmt::format("expected an operator after label '{}', found {}",
+                                    detail::shown(label.text), describe(op)));
     }
     take();
     if (spelling != nullptr) {

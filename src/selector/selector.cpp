@@ -23,7 +23,6 @@ uint64_t fnv1a64(std::string_view text) {
   return hash;
 }
 
-
 // Calico quotes a literal with double quotes unless it contains one. A literal never holds both
 // kinds (it was read between quotes of one kind), so the printed form always reparses.
 void appendQuoted(std::string& out, std::string_view value) {
@@ -205,7 +204,6 @@ std::vector<std::string_view> Selector::labelKeys() const {
   keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
   return keys;
 }
-
 
 size_t Selector::termCount() const { return root_->terms.size(); }
 

@@ -22,16 +22,26 @@ bool isKubernetesKind(model::Kind kind) {
 }
 
 constexpr model::Kind kAllKinds[] = {
-    model::Kind::kGlobalNetworkPolicy,      model::Kind::kNetworkPolicy,
-    model::Kind::kTier,                     model::Kind::kGlobalNetworkSet,
-    model::Kind::kNetworkSet,               model::Kind::kHostEndpoint,
-    model::Kind::kWorkloadEndpoint,         model::Kind::kIPPool,
-    model::Kind::kBGPConfiguration,         model::Kind::kBGPPeer,
-    model::Kind::kBGPFilter,                model::Kind::kNode,
-    model::Kind::kAgentConfiguration,       model::Kind::kIPAMBlock,
-    model::Kind::kBlockAffinity,            model::Kind::kIPAMHandle,
-    model::Kind::kKubernetesNamespace,      model::Kind::kKubernetesPod,
-    model::Kind::kKubernetesServiceAccount, model::Kind::kKubernetesNode,
+    model::Kind::kGlobalNetworkPolicy,
+    model::Kind::kNetworkPolicy,
+    model::Kind::kTier,
+    model::Kind::kGlobalNetworkSet,
+    model::Kind::kNetworkSet,
+    model::Kind::kHostEndpoint,
+    model::Kind::kWorkloadEndpoint,
+    model::Kind::kIPPool,
+    model::Kind::kBGPConfiguration,
+    model::Kind::kBGPPeer,
+    model::Kind::kBGPFilter,
+    model::Kind::kNode,
+    model::Kind::kAgentConfiguration,
+    model::Kind::kIPAMBlock,
+    model::Kind::kBlockAffinity,
+    model::Kind::kIPAMHandle,
+    model::Kind::kKubernetesNamespace,
+    model::Kind::kKubernetesPod,
+    model::Kind::kKubernetesServiceAccount,
+    model::Kind::kKubernetesNode,
     model::Kind::kKubernetesNetworkPolicy,
 };
 }  // namespace
@@ -48,7 +58,8 @@ std::optional<model::Kind> kindFromStorage(std::string_view storage) {
 }
 
 datastore::Key keyOf(model::Kind kind, std::string namespaceName, std::string name) {
-  return datastore::Key{storageKind(kind), model::isNamespaced(kind) ? std::move(namespaceName) : std::string(),
+  return datastore::Key{storageKind(kind),
+                        model::isNamespaced(kind) ? std::move(namespaceName) : std::string(),
                         std::move(name)};
 }
 
@@ -187,8 +198,8 @@ void Syncer::outage(const datastore::StoreError& error) {
   const std::string why = error.toString();
   if (outage_ == why) return;
   if (!outage_) {
-    log::get("syncer")->error("datastore unavailable: {}; keeping the last state (no removals) until it is back",
-                              why);
+    log::get("syncer")->error(
+        "datastore unavailable: {}; keeping the last state (no removals) until it is back", why);
   } else {
     log::get("syncer")->warn("datastore still unavailable: {}", why);
   }

@@ -41,9 +41,10 @@ class AgentNode {
     node.execOrThrow(
         "ip link add uplink type veth peer name uplink-peer && ip link set uplink-peer up && "
         "ip link set uplink up && ip route add default dev uplink");
-    apply("config", std::string("apiVersion: tartan.dev/v1\nkind: AgentConfiguration\nmetadata:\n  name: default\n"
-                                "spec:\n  interfacePrefix: ") +
-                        kInterfacePrefix + "\n");
+    apply("config",
+          std::string("apiVersion: tartan.dev/v1\nkind: AgentConfiguration\nmetadata:\n  name: default\n"
+                      "spec:\n  interfacePrefix: ") +
+              kInterfacePrefix + "\n");
   }
   ~AgentNode() {
     std::error_code ec;
@@ -53,7 +54,8 @@ class AgentNode {
   AgentNode& operator=(const AgentNode&) = delete;
 
   // A pod namespace on a veth; the agent sets the host side's sysctls and the /32 route.
-  AgentPod& pod(const std::string& ns, const std::string& name, const std::string& ip, const std::string& labels) {
+  AgentPod& pod(const std::string& ns, const std::string& name, const std::string& ip,
+                const std::string& labels) {
     AgentPod p{ns, name, ip, labels, std::make_unique<NetNamespace>(tag_ + "-pod")};
     const std::string veth = calc::CalcGraph::vethNameForWorkload(kInterfacePrefix, ns, name);
     node.execOrThrow("ip link add " + veth + " type veth peer name eth0 netns " + p.netns->name() +
@@ -81,12 +83,13 @@ class AgentNode {
     std::set<std::string> namespaces;
     for (const auto& p : pods) namespaces.insert(p.ns);
     for (const auto& n : namespaces)
-      out += "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: " + n + "\n  labels: {team: " + n + "}\n---\n";
+      out +=
+          "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: " + n + "\n  labels: {team: " + n + "}\n---\n";
     for (const auto& p : pods)
       out += "apiVersion: v1\nkind: Pod\nmetadata:\n  name: " + p.name + "\n  namespace: " + p.ns +
              "\n  labels: " + p.labels +
-             "\nspec:\n  nodeName: node-1\n  containers:\n  - name: c\nstatus:\n  phase: Running\n  podIP: " + p.ip +
-             "\n  podIPs:\n  - ip: " + p.ip + "\n---\n";
+             "\nspec:\n  nodeName: node-1\n  containers:\n  - name: c\nstatus:\n  phase: Running\n  podIP: " +
+             p.ip + "\n  podIPs:\n  - ip: " + p.ip + "\n---\n";
     apply("pods", out);
   }
 

@@ -2,12 +2,12 @@
 #include "support/skip.hpp"
 
 #include <fcntl.h>
-#include <cerrno>
-#include <mutex>
 #include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <cerrno>
+#include <mutex>
 
 #include <array>
 #include <atomic>
@@ -60,8 +60,8 @@ CommandResult shell(const std::string& command) {
 std::string shellOrThrow(const std::string& command) {
   auto result = shell(command);
   if (result.exitCode != 0)
-    throw std::runtime_error("command failed (" + std::to_string(result.exitCode) + "): " + command +
-                             "\n" + result.output);
+    throw std::runtime_error("command failed (" + std::to_string(result.exitCode) + "): " + command + "\n" +
+                             result.output);
   return result.output;
 }
 
@@ -78,8 +78,8 @@ std::string uniqueSuffix() {
 NetNamespace::NetNamespace(std::string_view tag) {
   static std::once_flag reaped;
   std::call_once(reaped, reapOrphans);
-  name_ = "tt-" + std::string(tag) + "-" + std::to_string(getpid()) + "-" +
-          std::to_string(counter.fetch_add(1));
+  name_ =
+      "tt-" + std::string(tag) + "-" + std::to_string(getpid()) + "-" + std::to_string(counter.fetch_add(1));
   shellOrThrow("ip netns add " + name_);
   shellOrThrow("ip -n " + name_ + " link set lo up");
 }
@@ -111,8 +111,7 @@ EnterNamespace::~EnterNamespace() {
   close(original_);
 }
 
-void vethPair(const NetNamespace& a, const std::string& ifA, const NetNamespace& b,
-              const std::string& ifB) {
+void vethPair(const NetNamespace& a, const std::string& ifA, const NetNamespace& b, const std::string& ifB) {
   shellOrThrow("ip -n " + a.name() + " link add " + ifA + " type veth peer name " + ifB + " netns " +
                b.name());
   shellOrThrow("ip -n " + a.name() + " link set " + ifA + " up");

@@ -60,8 +60,7 @@ class EnterNamespace {
 };
 
 // Creates a veth pair with one end in each namespace; names are at most 15 characters.
-void vethPair(const NetNamespace& a, const std::string& ifA, const NetNamespace& b,
-              const std::string& ifB);
+void vethPair(const NetNamespace& a, const std::string& ifA, const NetNamespace& b, const std::string& ifB);
 
 // A unique short suffix for interface names in this process ("<pid mod 10^5><counter>").
 std::string uniqueSuffix();

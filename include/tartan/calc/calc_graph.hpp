@@ -71,13 +71,13 @@ struct Config {
 
 // Counts for logs, metrics and benchmarks.
 struct Stats {
-  std::size_t endpoints = 0;        // workload + host endpoints, cluster-wide
-  std::size_t localEndpoints = 0;   // of which on this node
-  std::size_t labelSets = 0;        // distinct effective label sets
-  std::size_t policies = 0;         // all policies known
-  std::size_t activePolicies = 0;   // selecting at least one local endpoint
-  std::size_t activeIpSets = 0;     // referred to by an active policy
-  std::size_t ipSetMembers = 0;     // summed over active sets
+  std::size_t endpoints = 0;            // workload + host endpoints, cluster-wide
+  std::size_t localEndpoints = 0;       // of which on this node
+  std::size_t labelSets = 0;            // distinct effective label sets
+  std::size_t policies = 0;             // all policies known
+  std::size_t activePolicies = 0;       // selecting at least one local endpoint
+  std::size_t activeIpSets = 0;         // referred to by an active policy
+  std::size_t ipSetMembers = 0;         // summed over active sets
   std::size_t selectorEvaluations = 0;  // since construction
   uint64_t messagesSent = 0;
 };

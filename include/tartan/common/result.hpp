@@ -39,9 +39,7 @@ struct Error {
   bool operator==(const Error&) const = default;
 };
 
-inline std::ostream& operator<<(std::ostream& os, const Error& error) {
-  return os << error.toString();
-}
+inline std::ostream& operator<<(std::ostream& os, const Error& error) { return os << error.toString(); }
 
 inline Error makeError(std::string what) { return Error{{}, {}, std::move(what)}; }
 inline Error makeError(std::string where, std::string field, std::string what) {

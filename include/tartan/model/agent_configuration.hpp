@@ -39,12 +39,12 @@ struct AgentConfigurationSpec {
   std::string dataplaneDriver;
   std::optional<std::string> dataplaneWatchdogTimeout;  // a Go duration ("90s")
   std::optional<bool> ipv6Support;
-  std::optional<std::string> routeRefreshInterval;  // a Go duration ("90s")
-  std::optional<std::string> interfaceRefreshInterval;  // a Go duration ("90s")
-  std::optional<std::string> iptablesRefreshInterval;  // a Go duration ("90s")
+  std::optional<std::string> routeRefreshInterval;            // a Go duration ("90s")
+  std::optional<std::string> interfaceRefreshInterval;        // a Go duration ("90s")
+  std::optional<std::string> iptablesRefreshInterval;         // a Go duration ("90s")
   std::optional<std::string> iptablesPostWriteCheckInterval;  // a Go duration ("90s")
   std::string iptablesLockFilePath;
-  std::optional<std::string> iptablesLockTimeout;  // a Go duration ("90s")
+  std::optional<std::string> iptablesLockTimeout;        // a Go duration ("90s")
   std::optional<std::string> iptablesLockProbeInterval;  // a Go duration ("90s")
   std::string featureDetectOverride;
   std::string featureGates;
@@ -52,7 +52,7 @@ struct AgentConfigurationSpec {
   std::optional<int> maxIpsetSize;
   std::optional<std::string> iptablesBackend;
   std::optional<std::string> xdpRefreshInterval;  // a Go duration ("90s")
-  std::optional<std::string> netlinkTimeout;  // a Go duration ("90s")
+  std::optional<std::string> netlinkTimeout;      // a Go duration ("90s")
   std::string metadataAddr;
   std::optional<int> metadataPort;
   std::string openstackRegion;
@@ -79,7 +79,7 @@ struct AgentConfigurationSpec {
   std::optional<bool> allowVXLANPacketsFromWorkloads;
   std::optional<bool> allowIPIPPacketsFromWorkloads;
   std::optional<std::string> reportingInterval;  // a Go duration ("90s")
-  std::optional<std::string> reportingTTL;  // a Go duration ("90s")
+  std::optional<std::string> reportingTTL;       // a Go duration ("90s")
   std::optional<bool> endpointReportingEnabled;
   std::optional<std::string> endpointReportingDelay;  // a Go duration ("90s")
   std::string endpointStatusPathPrefix;
@@ -101,7 +101,7 @@ struct AgentConfigurationSpec {
   std::string policySyncPathPrefix;
   std::optional<bool> usageReportingEnabled;
   std::optional<std::string> usageReportingInitialDelay;  // a Go duration ("90s")
-  std::optional<std::string> usageReportingInterval;  // a Go duration ("90s")
+  std::optional<std::string> usageReportingInterval;      // a Go duration ("90s")
   std::optional<Port> natPortRange;
   std::string natOutgoingAddress;
   std::string deviceRouteSourceAddress;
@@ -112,8 +112,8 @@ struct AgentConfigurationSpec {
   std::optional<std::vector<std::string>> externalNodesList;
   std::string debugMemoryProfilePath;
   std::optional<bool> debugDisableLogDropping;
-  std::optional<std::string> debugSimulateCalcGraphHangAfter;  // a Go duration ("90s")
-  std::optional<std::string> debugSimulateDataplaneHangAfter;  // a Go duration ("90s")
+  std::optional<std::string> debugSimulateCalcGraphHangAfter;   // a Go duration ("90s")
+  std::optional<std::string> debugSimulateDataplaneHangAfter;   // a Go duration ("90s")
   std::optional<std::string> debugSimulateDataplaneApplyDelay;  // a Go duration ("90s")
   std::optional<std::string> debugHost;
   std::optional<int> debugPort;

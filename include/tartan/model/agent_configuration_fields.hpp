@@ -45,10 +45,12 @@ bool acceptsValue(const AgentConfigurationField& field, std::string_view value, 
 std::vector<std::string_view> agentConfigurationSpecFieldNames();
 
 // The fields set in `spec`, as (name, value text: a scalar's text, or JSON for a list or map).
-std::vector<std::pair<std::string, std::string>> setAgentConfigurationFields(const AgentConfigurationSpec& spec);
+std::vector<std::pair<std::string, std::string>> setAgentConfigurationFields(
+    const AgentConfigurationSpec& spec);
 
 // (field, reason) for each set field whose value Tartan refuses.
-std::vector<std::pair<std::string, std::string>> refusedAgentConfigurationFields(const AgentConfigurationSpec& spec);
+std::vector<std::pair<std::string, std::string>> refusedAgentConfigurationFields(
+    const AgentConfigurationSpec& spec);
 // The set fields that are accepted without effect, for the agent to report.
 std::vector<std::string> reportedAgentConfigurationFields(const AgentConfigurationSpec& spec);
 

@@ -150,11 +150,11 @@ struct BGPFilterRule {  // BGPFilterRuleV4 and BGPFilterRuleV6
   std::string matchOperator;  // Equal, NotEqual, In, NotIn
   std::string source;         // RemotePeers (export rules only)
   std::string interface;
-  std::string action;  // Accept, Reject
+  std::string action;    // Accept, Reject
   std::string peerType;  // eBGP, iBGP; empty matches both
   std::optional<BGPFilterCommunityMatch> communities;
-  std::vector<ASNumber> asPathPrefix;  // the AS path starts with these
-  std::optional<int> priority;          // the route's priority, 1 to 2147483646
+  std::vector<ASNumber> asPathPrefix;          // the AS path starts with these
+  std::optional<int> priority;                 // the route's priority, 1 to 2147483646
   std::vector<BGPFilterOperation> operations;  // Accept only, 1 to 10
   bool operator==(const BGPFilterRule&) const = default;
 };

@@ -24,12 +24,12 @@ struct IPPoolSpec {
   bool natOutgoing = false;
   bool disabled = false;
   bool disableBGPExport = false;
-  int blockSize = 0;  // defaults to 26 (IPv4) or 122 (IPv6)
-  std::string nodeSelector;       // defaults to all()
+  int blockSize = 0;         // defaults to 26 (IPv4) or 122 (IPv6)
+  std::string nodeSelector;  // defaults to all()
   std::string namespaceSelector;
-  std::optional<IPIPConfiguration> ipip;  // must be absent
-  bool natOutgoingV1 = false;             // "nat-outgoing"; must be false
-  std::vector<std::string> allowedUses;   // Workload, Tunnel (default both), LoadBalancer
+  std::optional<IPIPConfiguration> ipip;      // must be absent
+  bool natOutgoingV1 = false;                 // "nat-outgoing"; must be false
+  std::vector<std::string> allowedUses;       // Workload, Tunnel (default both), LoadBalancer
   std::optional<std::string> assignmentMode;  // Automatic (default), Manual
   bool operator==(const IPPoolSpec&) const = default;
 };

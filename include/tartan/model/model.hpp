@@ -42,13 +42,12 @@ namespace tartan::model {
 
 // One resource of any kind. The alternatives are in the order of the Kind enum.
 using Resource =
-    std::variant<GlobalNetworkPolicy, NetworkPolicy, Tier, GlobalNetworkSet, NetworkSet,
-                 HostEndpoint, WorkloadEndpoint, IPPool, BGPConfiguration, BGPPeer, BGPFilter,
-                 Node, AgentConfiguration, IPAMBlock, BlockAffinity, IPAMHandle,
-                 IPAMConfiguration, IPReservation, StagedGlobalNetworkPolicy, StagedNetworkPolicy,
-                 StagedKubernetesNetworkPolicy, ClusterInformation,
-                 KubernetesNamespace, KubernetesPod, KubernetesServiceAccount, KubernetesNode,
-                 KubernetesNetworkPolicy>;
+    std::variant<GlobalNetworkPolicy, NetworkPolicy, Tier, GlobalNetworkSet, NetworkSet, HostEndpoint,
+                 WorkloadEndpoint, IPPool, BGPConfiguration, BGPPeer, BGPFilter, Node, AgentConfiguration,
+                 IPAMBlock, BlockAffinity, IPAMHandle, IPAMConfiguration, IPReservation,
+                 StagedGlobalNetworkPolicy, StagedNetworkPolicy, StagedKubernetesNetworkPolicy,
+                 ClusterInformation, KubernetesNamespace, KubernetesPod, KubernetesServiceAccount,
+                 KubernetesNode, KubernetesNetworkPolicy>;
 
 Kind kindOf(const Resource& resource);
 

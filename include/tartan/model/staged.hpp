@@ -18,7 +18,7 @@
 namespace tartan::model {
 
 struct StagedGlobalNetworkPolicySpec {
-  std::string stagedAction;  // Set (default), Delete, Learn, Ignore
+  std::string stagedAction;        // Set (default), Delete, Learn, Ignore
   GlobalNetworkPolicySpec policy;  // its fields sit beside stagedAction in the spec
   bool operator==(const StagedGlobalNetworkPolicySpec&) const = default;
 };

@@ -27,7 +27,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       const auto nl = rest.find('\n');
       const std::string_view line = rest.substr(0, nl);
       rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 1);
-      if ((line.starts_with("-X ") || line.starts_with("-F ")) && !line.substr(3).starts_with("tartan-")) std::abort();
+      if ((line.starts_with("-X ") || line.starts_with("-F ")) && !line.substr(3).starts_with("tartan-"))
+        std::abort();
       if (line.starts_with(":") && !line.substr(1).starts_with("tartan-")) std::abort();
     }
     table.applied();

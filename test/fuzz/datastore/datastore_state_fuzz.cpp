@@ -16,7 +16,8 @@ using tartan::datastore::file::JournalEntry;
 using tartan::datastore::file::State;
 
 bool sameState(const State& a, const State& b) {
-  if (a.id != b.id || a.revision != b.revision || a.compacted != b.compacted || a.kinds != b.kinds) return false;
+  if (a.id != b.id || a.revision != b.revision || a.compacted != b.compacted || a.kinds != b.kinds)
+    return false;
   if (a.index.size() != b.index.size() || a.journal.size() != b.journal.size()) return false;
   for (auto ia = a.index.begin(), ib = b.index.begin(); ia != a.index.end(); ++ia, ++ib) {
     if (ia->first != ib->first || ia->second.revision != ib->second.revision ||

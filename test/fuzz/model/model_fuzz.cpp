@@ -25,8 +25,7 @@ void checkRoundTrip(const tartan::model::Resource& resource) {
     DecodeResult again = decode(text, "encoded");
     std::string errors;
     for (const auto& e : again.errors) errors += e.toString() + "\n";
-    require(again.ok() && again.resources.size() == 1, "encoded output does not decode",
-            text + errors);
+    require(again.ok() && again.resources.size() == 1, "encoded output does not decode", text + errors);
     require(again.resources[0] == resource, "decode(encode(x)) != x", text);
     std::string second = json ? encodeJson(again.resources[0]) : encodeYaml(again.resources[0]);
     require(second == text, "encoding is not stable", text + "\n---\n" + second);

@@ -119,7 +119,8 @@ TEST_CASE("BIRD 2: eBGP and iBGP sessions carry IPv4 and IPv6 routes both ways i
   for (const std::uint32_t birdAs : {65001u, 64512u}) {
     DYNAMIC_SECTION((birdAs == 64512u ? "iBGP" : "eBGP")) {
       BirdLab lab(64512, BirdOptions{birdAs, ""});
-      LAB_REQUIRE(lab, eventually([&] { return lab.birdEstablished("t4") && lab.birdEstablished("t6"); }, 30s));
+      LAB_REQUIRE(lab,
+                  eventually([&] { return lab.birdEstablished("t4") && lab.birdEstablished("t6"); }, 30s));
       LAB_REQUIRE(lab, eventually([&] { return lab.tartanEstablished(2); }, 10s));
 
       // BIRD's routes in tartan's kernel, under tartan's protocol number (117).
@@ -129,15 +130,17 @@ TEST_CASE("BIRD 2: eBGP and iBGP sessions carry IPv4 and IPv6 routes both ways i
       LAB_REQUIRE(lab, contains(routeIn(lab.tartanNs_, "10.66.1.0/24"), "proto 117"));
       LAB_REQUIRE(
           lab,
-          eventually([&] { return contains(routeIn(lab.tartanNs_, "fd66:1::/64", true), "via fd99::2"); }, 10s));
+          eventually([&] { return contains(routeIn(lab.tartanNs_, "fd66:1::/64", true), "via fd99::2"); },
+                     10s));
       // Tartan's blocks: a blackhole at home, a route at BIRD (kernel protocol export).
       LAB_REQUIRE(lab, contains(routeIn(lab.tartanNs_, "10.65.1.0/26"), "blackhole"));
       LAB_REQUIRE(
-          lab, eventually([&] { return contains(routeIn(lab.birdNs_, "10.65.1.0/26"), "via 10.99.0.1"); }, 10s));
+          lab,
+          eventually([&] { return contains(routeIn(lab.birdNs_, "10.65.1.0/26"), "via 10.99.0.1"); }, 10s));
       LAB_REQUIRE(
           lab,
           eventually([&] { return contains(routeIn(lab.birdNs_, "fd65:0:0:1::/122", true), "via fd99::1"); },
-                  10s));
+                     10s));
 
       // The status API lists the learned routes.
       auto routes = tartan::bgp::status::listRoutes(lab.dir_ / "bgpd.sock");
@@ -200,12 +203,14 @@ TEST_CASE("BIRD 2: TCP-MD5 — the right password is accepted, a wrong one refus
     BirdLab lab(64512, BirdOptions{65001, "s3cret"}, "s3cret");
     LAB_REQUIRE(lab, eventually([&] { return lab.birdEstablished("t4") && lab.birdEstablished("t6"); }, 30s));
     LAB_REQUIRE(
-        lab, eventually([&] { return contains(routeIn(lab.tartanNs_, "10.66.1.0/24"), "via 10.99.0.2"); }, 10s));
+        lab,
+        eventually([&] { return contains(routeIn(lab.tartanNs_, "10.66.1.0/24"), "via 10.99.0.2"); }, 10s));
   }
   SECTION("mismatched passwords") {
     BirdLab lab(64512, BirdOptions{65001, "s3cret"}, "other");
     // Bounded observation window: several connect attempts on both sides, none may succeed.
-    LAB_REQUIRE(lab, !(eventually([&] { return lab.birdEstablished("t4") || lab.tartanEstablished(1); }, 12s)));
+    LAB_REQUIRE(lab,
+                !(eventually([&] { return lab.birdEstablished("t4") || lab.tartanEstablished(1); }, 12s)));
     LAB_REQUIRE(lab, routeIn(lab.tartanNs_, "10.66.1.0/24").empty());
   }
 }
@@ -222,12 +227,14 @@ TEST_CASE("BIRD 2: GTSM — sessions with TTL security on both sides come up, on
   }
   SECTION("tartan only: BIRD's eBGP packets arrive with TTL 1 and are dropped") {
     BirdLab lab(64512, BirdOptions{65001, "", false, 1});
-    LAB_REQUIRE(lab, !(eventually([&] { return lab.birdEstablished("t4") || lab.tartanEstablished(1); }, 10s)));
+    LAB_REQUIRE(lab,
+                !(eventually([&] { return lab.birdEstablished("t4") || lab.tartanEstablished(1); }, 10s)));
   }
 }
 
-TEST_CASE("BIRD 2 restarts gracefully (killed, then `bird -R`): tartan, as helper, keeps its routes in the kernel",
-          "[interop][bird][graceful-restart]") {
+TEST_CASE(
+    "BIRD 2 restarts gracefully (killed, then `bird -R`): tartan, as helper, keeps its routes in the kernel",
+    "[interop][bird][graceful-restart]") {
   if (!haveNetAdmin()) {
     WARN("needs root: skipped");
     return;
@@ -245,7 +252,8 @@ TEST_CASE("BIRD 2 restarts gracefully (killed, then `bird -R`): tartan, as helpe
       .stop = [&] { lab.bird_->stop(SIGKILL); },
       .helperSawItDown = [&] { return !lab.tartanEstablished(2); },
       .start = [&] { lab.startBird(true); },
-      .established = [&] { return lab.birdEstablished("t4") && lab.birdEstablished("t6") && lab.tartanEstablished(2); },
+      .established =
+          [&] { return lab.birdEstablished("t4") && lab.birdEstablished("t6") && lab.tartanEstablished(2); },
       .endOfRibDone = [&] { return countOf(lab.tartan_->log(), "End-of-RIB IPv") >= eorBefore + 2; },
   });
   INFO(failure);

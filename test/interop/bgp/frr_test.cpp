@@ -157,13 +157,15 @@ TEST_CASE("FRR: eBGP and iBGP sessions carry IPv4 and IPv6 routes both ways into
           eventually([&] { return contains(routeIn(lab.tartanNs_, "10.66.3.0/24"), "via 10.99.0.2"); }, 15s));
       LAB_REQUIRE(
           lab,
-          eventually([&] { return contains(routeIn(lab.tartanNs_, "fd66:3::/64", true), "via fd99::2"); }, 15s));
+          eventually([&] { return contains(routeIn(lab.tartanNs_, "fd66:3::/64", true), "via fd99::2"); },
+                     15s));
       // Tartan's blocks in FRR's kernel, installed by zebra.
       LAB_REQUIRE(
-          lab, eventually([&] { return contains(routeIn(lab.peerNs_, "10.65.1.0/26"), "via 10.99.0.1"); }, 15s));
-      LAB_REQUIRE(
           lab,
-          eventually([&] { return contains(routeIn(lab.peerNs_, "fd65:0:0:1::/122", true), "fd99::1"); }, 15s));
+          eventually([&] { return contains(routeIn(lab.peerNs_, "10.65.1.0/26"), "via 10.99.0.1"); }, 15s));
+      LAB_REQUIRE(
+          lab, eventually([&] { return contains(routeIn(lab.peerNs_, "fd65:0:0:1::/122", true), "fd99::1"); },
+                          15s));
       // FRR withdraws its networks: they leave tartan's kernel.
       const std::string router = "router bgp " + std::to_string(frrAs);
       lab.vtysh("configure terminal\" -c \"" + router +

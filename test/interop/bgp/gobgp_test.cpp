@@ -151,13 +151,15 @@ TEST_CASE("GoBGP: eBGP and iBGP sessions carry IPv4 and IPv6 routes both ways", 
           eventually([&] { return contains(routeIn(lab.tartanNs_, "10.66.2.0/24"), "via 10.99.0.2"); }, 15s));
       LAB_REQUIRE(
           lab,
-          eventually([&] { return contains(routeIn(lab.tartanNs_, "fd66:2::/64", true), "via fd99::2"); }, 15s));
+          eventually([&] { return contains(routeIn(lab.tartanNs_, "fd66:2::/64", true), "via fd99::2"); },
+                     15s));
       // Tartan's blocks in GoBGP's RIB, with tartan as next hop.
       LAB_REQUIRE(lab,
                   eventually([&] { return contains(lab.gobgp("global rib -a ipv4"), "10.65.1.0/26"); }, 15s));
       LAB_REQUIRE(lab, contains(lab.gobgp("global rib -a ipv4"), "10.99.0.1"));
       LAB_REQUIRE(
-          lab, eventually([&] { return contains(lab.gobgp("global rib -a ipv6"), "fd65:0:0:1::/122"); }, 15s));
+          lab,
+          eventually([&] { return contains(lab.gobgp("global rib -a ipv6"), "fd65:0:0:1::/122"); }, 15s));
       // Withdrawal of one route, then of everything when GoBGP stops.
       lab.gobgp("global rib del 10.66.2.0/24 -a ipv4");
       LAB_REQUIRE(lab, eventually([&] { return routeIn(lab.tartanNs_, "10.66.2.0/24").empty(); }, 15s));

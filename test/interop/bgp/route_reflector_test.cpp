@@ -69,14 +69,14 @@ TEST_CASE("three tartan-bgpd nodes with one route reflector", "[interop][rr]") {
   if (!eventually([&] { return established("n1", 2) && established("n2", 1) && established("n3", 1); }, 40s))
     FAIL("sessions not established\n" << diagnostics());
   // n2 and n3 have no session with each other: their routes to each other came through n1.
-  if (!eventually([&] { return routeIn(*nodes[1], "10.65.3.0/26").find("via 10.97.0.3") != std::string::npos; },
-               20s))
+  if (!eventually(
+          [&] { return routeIn(*nodes[1], "10.65.3.0/26").find("via 10.97.0.3") != std::string::npos; }, 20s))
     FAIL("n2 lacks n3's block\n" << diagnostics());
-  if (!eventually([&] { return routeIn(*nodes[2], "10.65.2.0/26").find("via 10.97.0.2") != std::string::npos; },
-               20s))
+  if (!eventually(
+          [&] { return routeIn(*nodes[2], "10.65.2.0/26").find("via 10.97.0.2") != std::string::npos; }, 20s))
     FAIL("n3 lacks n2's block\n" << diagnostics());
-  if (!eventually([&] { return routeIn(*nodes[0], "10.65.2.0/26").find("via 10.97.0.2") != std::string::npos; },
-               20s))
+  if (!eventually(
+          [&] { return routeIn(*nodes[0], "10.65.2.0/26").find("via 10.97.0.2") != std::string::npos; }, 20s))
     FAIL("n1 lacks n2's block\n" << diagnostics());
   CHECK(routeIn(*nodes[1], "10.65.1.0/26").find("via 10.97.0.1") != std::string::npos);
 }

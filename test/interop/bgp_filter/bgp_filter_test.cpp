@@ -50,8 +50,9 @@ std::string birdConfig(const std::string& routes, const std::string& exportClaus
 }
 
 std::string birdConfig() {
-  return birdConfig("route 10.66.1.0/24 blackhole; route 10.66.2.0/24 blackhole; route 10.66.3.0/24 blackhole;",
-                    "export where source = RTS_STATIC;");
+  return birdConfig(
+      "route 10.66.1.0/24 blackhole; route 10.66.2.0/24 blackhole; route 10.66.3.0/24 blackhole;",
+      "export where source = RTS_STATIC;");
 }
 
 model::BGPFilterRule equalRule(const std::string& cidr, const std::string& action) {
@@ -117,10 +118,10 @@ TEST_CASE("BGPFilter operations and reject rules change what BIRD 2 receives and
 
   // Export, accepted with operations: the communities and the AS path BIRD holds. Our AS comes
   // first, then the prepended one (the filter runs before eBGP's own prepend, as in BIRD).
-  LAB_REQUIRE(lab,
-              eventually([&] { return contains(lab.birdc("show route 10.65.1.0/26"), "10.65.1.0/26"); }, 15s));
-  LAB_REQUIRE(lab,
-              eventually([&] { return contains(lab.birdc("show route 10.65.3.0/26"), "10.65.3.0/26"); }, 15s));
+  LAB_REQUIRE(
+      lab, eventually([&] { return contains(lab.birdc("show route 10.65.1.0/26"), "10.65.1.0/26"); }, 15s));
+  LAB_REQUIRE(
+      lab, eventually([&] { return contains(lab.birdc("show route 10.65.3.0/26"), "10.65.3.0/26"); }, 15s));
   const auto tagged = lab.birdc("show route 10.65.1.0/26 all");
   INFO(tagged);
   CHECK(contains(tagged, "BGP.as_path: 64512 65100"));
@@ -138,9 +139,11 @@ TEST_CASE("BGPFilter operations and reject rules change what BIRD 2 receives and
   // Import: the accepted route with the metric setPriority asked for, the rejected one absent,
   // the unmatched one by the default with the kernel's default metric.
   LAB_REQUIRE(
-      lab, eventually([&] { return contains(routeIn(lab.tartanNs_, "10.66.3.0/24"), "via 10.99.0.2"); }, 15s));
+      lab,
+      eventually([&] { return contains(routeIn(lab.tartanNs_, "10.66.3.0/24"), "via 10.99.0.2"); }, 15s));
   LAB_REQUIRE(
-      lab, eventually([&] { return contains(routeIn(lab.tartanNs_, "10.66.1.0/24"), "via 10.99.0.2"); }, 15s));
+      lab,
+      eventually([&] { return contains(routeIn(lab.tartanNs_, "10.66.1.0/24"), "via 10.99.0.2"); }, 15s));
   const auto preferred = routeIn(lab.tartanNs_, "10.66.1.0/24");
   INFO(preferred);
   CHECK(contains(preferred, "metric 300"));
@@ -154,16 +157,16 @@ TEST_CASE("BGPFilter operations and reject rules change what BIRD 2 receives and
   // route beside it), the block no longer rejected reaches BIRD, the newly rejected one is
   // withdrawn from it, and the routes the filter does not touch stay in tartan's kernel.
   writeResources(lab.dir_ / "store", {policyFilter(400, false, true)});
-  LAB_REQUIRE(lab,
-              eventually([&] { return contains(routeIn(lab.tartanNs_, "10.66.1.0/24"), "metric 400"); }, 20s));
-  LAB_REQUIRE(lab,
-              eventually([&] { return contains(lab.birdc("show route 10.65.2.0/26"), "10.65.2.0/26"); }, 20s));
+  LAB_REQUIRE(
+      lab, eventually([&] { return contains(routeIn(lab.tartanNs_, "10.66.1.0/24"), "metric 400"); }, 20s));
+  LAB_REQUIRE(
+      lab, eventually([&] { return contains(lab.birdc("show route 10.65.2.0/26"), "10.65.2.0/26"); }, 20s));
   const auto changed = routeIn(lab.tartanNs_, "10.66.1.0/24");
   INFO(changed);
   CHECK(std::count(changed.begin(), changed.end(), '\n') == 0);
   CHECK(contains(lab.birdc("show route 10.65.2.0/26 all"), "(64512,7)"));  // now on the default path
-  LAB_REQUIRE(lab,
-              eventually([&] { return !contains(lab.birdc("show route 10.65.3.0/26"), "10.65.3.0/26"); }, 20s));
+  LAB_REQUIRE(
+      lab, eventually([&] { return !contains(lab.birdc("show route 10.65.3.0/26"), "10.65.3.0/26"); }, 20s));
   CHECK(contains(routeIn(lab.tartanNs_, "10.66.3.0/24"), "via 10.99.0.2"));
   CHECK(routeIn(lab.tartanNs_, "10.66.2.0/24").empty());
 }
@@ -183,14 +186,17 @@ std::string birdLoopConfig() {
 
 model::Resource serviceConfiguration(std::vector<std::string> clusterIPs) {
   auto config = bgpConfiguration(kTartanAs, false);
-  for (auto& cidr : clusterIPs) std::get<model::BGPConfiguration>(config).spec.serviceClusterIPs.push_back({cidr});
+  for (auto& cidr : clusterIPs)
+    std::get<model::BGPConfiguration>(config).spec.serviceClusterIPs.push_back({cidr});
   return config;
 }
 
 }  // namespace
 
-TEST_CASE("service cluster IPs are announced to BIRD 2 and not installed; numAllowedLocalASNumbers lets our AS in once",
-          "[interop][bird][services]") {
+TEST_CASE(
+    "service cluster IPs are announced to BIRD 2 and not installed; numAllowedLocalASNumbers lets our AS in "
+    "once",
+    "[interop][bird][services]") {
   if (!haveNetAdmin()) {
     WARN("needs root: skipped");
     return;
@@ -205,21 +211,24 @@ TEST_CASE("service cluster IPs are announced to BIRD 2 and not installed; numAll
   lab.startTartan();
   LAB_REQUIRE(lab, eventually([&] { return contains(lab.birdc("show protocols t4"), "Established"); }, 30s));
 
-  LAB_REQUIRE(lab, eventually([&] { return contains(lab.birdc("show route 10.96.0.0/12"), "10.96.0.0/12"); }, 15s));
+  LAB_REQUIRE(
+      lab, eventually([&] { return contains(lab.birdc("show route 10.96.0.0/12"), "10.96.0.0/12"); }, 15s));
   CHECK(contains(lab.birdc("show route 10.96.0.0/12 all"), "BGP.as_path: 64512\n"));
   CHECK(contains(lab.birdc("show route 10.65.1.0/26"), "10.65.1.0/26"));  // the block, as ever
   // Announced, not installed: kube-proxy owns the service addresses on the node.
   CHECK(routeIn(lab.tartanNs_, "10.96.0.0/12").empty());
 
   // Our AS once in the path: allowed by the peer; twice: a loop.
-  LAB_REQUIRE(lab, eventually([&] { return contains(routeIn(lab.tartanNs_, "10.67.1.0/24"), "via 10.99.0.2"); }, 15s));
+  LAB_REQUIRE(
+      lab,
+      eventually([&] { return contains(routeIn(lab.tartanNs_, "10.67.1.0/24"), "via 10.99.0.2"); }, 15s));
   CHECK(routeIn(lab.tartanNs_, "10.67.2.0/24").empty());
 
   // Live: the range goes from the configuration, BIRD sees it withdrawn; the session stays up.
   const auto since = lab.birdc("show protocols t4");
   writeResources(lab.dir_ / "store", {serviceConfiguration({})});
-  LAB_REQUIRE(lab,
-              eventually([&] { return !contains(lab.birdc("show route 10.96.0.0/12"), "10.96.0.0/12"); }, 15s));
+  LAB_REQUIRE(
+      lab, eventually([&] { return !contains(lab.birdc("show route 10.96.0.0/12"), "10.96.0.0/12"); }, 15s));
   CHECK(contains(lab.birdc("show route 10.65.1.0/26"), "10.65.1.0/26"));
   CHECK(lab.birdc("show protocols t4") == since);
 }

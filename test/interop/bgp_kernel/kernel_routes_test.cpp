@@ -118,7 +118,8 @@ TEST_CASE("kernel routes chosen by --announce-kernel-routes reach BIRD 2 and its
   lab.tartanNs_.execOrThrow("ip route del 198.51.100.0/27 dev kr0 proto static");
   lab.tartanNs_.execOrThrow("ip -6 route del 2001:db8:100:1::/64 dev kr0 proto static");
   LAB_REQUIRE(lab, eventually([&] { return routeIn(lab.birdNs_, "198.51.100.0/27").empty(); }, 10s));
-  LAB_REQUIRE(lab, eventually([&] { return routeIn(lab.birdNs_, "2001:db8:100:1::/64", true).empty(); }, 10s));
+  LAB_REQUIRE(lab,
+              eventually([&] { return routeIn(lab.birdNs_, "2001:db8:100:1::/64", true).empty(); }, 10s));
   INFO(lab.diagnostics());
   CHECK(lab.atBird("198.51.100.128/26"));
   CHECK(lab.tartan_->running());

@@ -40,7 +40,6 @@ std::string readFile(const std::string& path) {
   return {std::istreambuf_iterator<char>(in), {}};
 }
 
-
 struct Pod {
   std::string ns, name, ip, labels;
   std::unique_ptr<tt::NetNamespace> netns;
@@ -68,7 +67,8 @@ struct Node {
   Pod& pod(const std::string& ns, const std::string& name, const std::string& ip, const std::string& labels) {
     Pod p{ns, name, ip, labels, std::make_unique<tt::NetNamespace>("agent-pod")};
     // The agent sets the veth's sysctls and the /32 route; only the pod side is set up here.
-    const std::string veth = tartan::calc::CalcGraph::vethNameForWorkload(tartan::calc::kDefaultInterfacePrefix, ns, name);
+    const std::string veth =
+        tartan::calc::CalcGraph::vethNameForWorkload(tartan::calc::kDefaultInterfacePrefix, ns, name);
     node.execOrThrow("ip link add " + veth + " type veth peer name eth0 netns " + p.netns->name() +
                      " && ip link set " + veth + " up");
     p.netns->execOrThrow(
@@ -85,7 +85,8 @@ struct Node {
   void apply(const std::string& name, const std::string& yaml) const {
     const std::string file = dir + "/" + name + ".yaml";
     std::ofstream(file) << yaml;
-    tt::shellOrThrow(tt::builtBinary("src/cli/tartanctl") + " --datastore " + datastore() + " apply -f " + file);
+    tt::shellOrThrow(tt::builtBinary("src/cli/tartanctl") + " --datastore " + datastore() + " apply -f " +
+                     file);
   }
 
   std::string podsYaml() const {
@@ -171,7 +172,8 @@ TEST_CASE(
   REQUIRE(eventually([&] { return tt::canConnect(*trusted.netns, server.ip, 8080); }));
   CHECK(eventually([&] { return tt::canConnect(*other.netns, server.ip, 8080); }));
   CHECK(n.node.exec("ip route show proto 116").output.find(server.ip) != std::string::npos);
-  const std::string veth = tartan::calc::CalcGraph::vethNameForWorkload(tartan::calc::kDefaultInterfacePrefix, "shop", "server");
+  const std::string veth =
+      tartan::calc::CalcGraph::vethNameForWorkload(tartan::calc::kDefaultInterfacePrefix, "shop", "server");
   CHECK(n.node.exec("sysctl -n net.ipv4.conf." + veth + ".proxy_arp").output == "1\n");
 
   // Connections opened before the policy: conntrack keeps them, as Calico does.

@@ -33,7 +33,8 @@ std::string slurp(const fs::path& path) {
 void moveEntries(const fs::path& from, const fs::path& to, bool stateDir) {
   fs::create_directories(to);
   for (const auto& entry : fs::directory_iterator(from)) {
-    if ((entry.path().filename() == ".tartan") == stateDir) fs::rename(entry.path(), to / entry.path().filename());
+    if ((entry.path().filename() == ".tartan") == stateDir)
+      fs::rename(entry.path(), to / entry.path().filename());
   }
 }
 

@@ -49,7 +49,9 @@ std::string kernelRoutes(const test::NetNamespace& ns, const char* family = "-4"
 
 }  // namespace
 
-TEST_CASE("the FIB writer applies batches in order, keeps a previous run's routes until reconcile, and touches no one else's") {
+TEST_CASE(
+    "the FIB writer applies batches in order, keeps a previous run's routes until reconcile, and touches no "
+    "one else's") {
   if (!test::haveNetAdmin()) {
     WARN("needs root: skipped");
     return;
@@ -61,7 +63,8 @@ TEST_CASE("the FIB writer applies batches in order, keeps a previous run's route
       "ip -6 addr add 2001:db8:77::1/64 dev fw0 nodad");
   // A previous run's routes (ours: 117), and a static one that is not ours.
   ns.execOrThrow(
-      "ip route add 192.0.2.0/24 via 10.77.0.2 proto 117 && ip route add 198.51.100.0/24 via 10.77.0.2 proto 117 && "
+      "ip route add 192.0.2.0/24 via 10.77.0.2 proto 117 && ip route add 198.51.100.0/24 via 10.77.0.2 proto "
+      "117 && "
       "ip route add 203.0.113.0/24 via 10.77.0.2 proto static");
 
   std::unique_ptr<FibWriter> fib;
@@ -130,13 +133,15 @@ TEST_CASE("the FIB writer applies batches in order, keeps a previous run's route
   CHECK(ns.execOrThrow("ip route show proto static").find("203.0.113.0/24") != std::string::npos);
 }
 
-TEST_CASE("the FIB writer's queue is bounded: room() shrinks as changes wait and opens when they are written") {
+TEST_CASE(
+    "the FIB writer's queue is bounded: room() shrinks as changes wait and opens when they are written") {
   if (!test::haveNetAdmin()) {
     WARN("needs root: skipped");
     return;
   }
   test::NetNamespace ns("fibq");
-  ns.execOrThrow("ip link add fq0 type veth peer name fq1 && ip link set fq0 up && ip addr add 10.79.0.1/16 dev fq0");
+  ns.execOrThrow(
+      "ip link add fq0 type veth peer name fq1 && ip link set fq0 up && ip addr add 10.79.0.1/16 dev fq0");
   std::unique_ptr<FibWriter> fib;
   {
     test::EnterNamespace enter(ns);

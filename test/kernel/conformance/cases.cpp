@@ -392,8 +392,9 @@ std::vector<PolicyCase> calicoCases() {
            return !is(c.from, "y/a") && !is(c.from, "z/a") && !is(c.from, "z/b");
          })}}});
 
-  cases.push_back({"a staged policy is stored, not enforced: a staged deny-all of namespace x changes nothing",
-                   {{tartanPolicy("StagedNetworkPolicy", "staged-deny", "x", R"(  stagedAction: Set
+  cases.push_back(
+      {"a staged policy is stored, not enforced: a staged deny-all of namespace x changes nothing",
+       {{tartanPolicy("StagedNetworkPolicy", "staged-deny", "x", R"(  stagedAction: Set
   selector: all()
   types: [Ingress, Egress]
 )") + tartanPolicy("StagedGlobalNetworkPolicy", "staged-deny-all", "", R"(  selector: all()
@@ -401,7 +402,7 @@ std::vector<PolicyCase> calicoCases() {
   ingress:
     - action: Deny
 )"),
-                     "", "", open}}});
+         "", "", open}}});
 
   cases.push_back({"notProtocol: x/a takes everything but UDP",
                    {{tartanPolicy("NetworkPolicy", "not-udp", "x", R"(  selector: pod == "a"
@@ -595,7 +596,8 @@ std::vector<PolicyCase> ipv6Cases() {
   // policies); probed over both families, since it must open its own family and not the other.
   cases.push_back(
       {"ipBlock 0.0.0.0/0 beside default-deny: x/a takes everyone over IPv4, nothing over IPv6",
-       {{knp("deny-ingress", "x", kDenyIngressX) + knp("a-from-anywhere4", "x", R"(  podSelector: {matchLabels: {pod: a}}
+       {{knp("deny-ingress", "x", kDenyIngressX) +
+             knp("a-from-anywhere4", "x", R"(  podSelector: {matchLabels: {pod: a}}
   ingress:
     - from:
         - ipBlock: {cidr: 0.0.0.0/0}
@@ -611,7 +613,9 @@ std::vector<PolicyCase> ipv6Cases() {
         - ipBlock: {cidr: 0.0.0.0/0, except: [10.65.0.20/30]}
         - ipBlock: {cidr: "::/0", except: ["fd00:65::30/126"]}
 )"),
-         "", "", ingressTo("x/a", [](const Cell& c) { return c.family == 4 ? c.from.ns != "y" : c.from.ns != "z"; })}},
+         "", "",
+         ingressTo("x/a",
+                   [](const Cell& c) { return c.family == 4 ? c.from.ns != "y" : c.from.ns != "z"; })}},
        kDualStack});
 
   cases.push_back(
@@ -630,9 +634,8 @@ std::vector<PolicyCase> ipv6Cases() {
          "", "", egressFrom("x/a", [](const Cell& c) { return c.family == 6 || c.to.ns == "y"; })}},
        kDualStack});
 
-  cases.push_back(
-      {"nets 0.0.0.0/0 and ::/0 after Denies from y: x/a takes everyone but y in both families",
-       {{tartanPolicy("NetworkPolicy", "a-anywhere-but-y", "x", R"(  selector: pod == "a"
+  cases.push_back({"nets 0.0.0.0/0 and ::/0 after Denies from y: x/a takes everyone but y in both families",
+                   {{tartanPolicy("NetworkPolicy", "a-anywhere-but-y", "x", R"(  selector: pod == "a"
   types: [Ingress]
   ingress:
     - action: Deny
@@ -648,12 +651,11 @@ std::vector<PolicyCase> ipv6Cases() {
       source:
         nets: ["::/0"]
 )"),
-         "", "", ingressTo("x/a", [](const Cell& c) { return c.from.ns != "y"; })}},
-       kDualStack});
+                     "", "", ingressTo("x/a", [](const Cell& c) { return c.from.ns != "y"; })}},
+                   kDualStack});
 
-  cases.push_back(
-      {"Deny to nets 0.0.0.0/0 then Allow: x/a sends nothing over IPv4, everything over IPv6",
-       {{tartanPolicy("NetworkPolicy", "a-deny-all4", "x", R"(  selector: pod == "a"
+  cases.push_back({"Deny to nets 0.0.0.0/0 then Allow: x/a sends nothing over IPv4, everything over IPv6",
+                   {{tartanPolicy("NetworkPolicy", "a-deny-all4", "x", R"(  selector: pod == "a"
   types: [Egress]
   egress:
     - action: Deny
@@ -661,8 +663,8 @@ std::vector<PolicyCase> ipv6Cases() {
         nets: [0.0.0.0/0]
     - action: Allow
 )"),
-         "", "", egressFrom("x/a", [](const Cell& c) { return c.family == 6; })}},
-       kDualStack});
+                     "", "", egressFrom("x/a", [](const Cell& c) { return c.family == 6; })}},
+                   kDualStack});
   return cases;
 }
 

@@ -322,7 +322,6 @@ std::string Lab::await(const Expectation& expect, std::chrono::milliseconds budg
   }
 }
 
-
 std::string Lab::iptablesSave() const {
   return tt::shell("ip netns exec " + nodeNetns() + " iptables-save -t filter 2>&1").output;
 }

@@ -488,7 +488,8 @@ spec:
   // the endpoint), yet the profile allows everything both ways.
   CHECK(eventually([&] {
     const std::string rules = node.execOrThrow("iptables-save -t filter");
-    return rules.find("-A tartan-th-eth0") != std::string::npos && rules.find("-j tartan-pri-") != std::string::npos;
+    return rules.find("-A tartan-th-eth0") != std::string::npos &&
+           rules.find("-j tartan-pri-") != std::string::npos;
   }));
   CHECK(tcp(peer, kNodeEth0, 8080));
   CHECK(tcp(peer, kNodeEth0, 22));

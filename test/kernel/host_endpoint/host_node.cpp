@@ -85,12 +85,13 @@ HostNode::~HostNode() {
 void HostNode::apply(const std::string& name, const std::string& yaml) const {
   const std::string file = dir_ + "/" + name + ".yaml";
   std::ofstream(file) << yaml;
-  shellOrThrow(builtBinary("src/cli/tartanctl") + " --datastore file:" + dir_ + "/datastore apply -f " + file);
+  shellOrThrow(builtBinary("src/cli/tartanctl") + " --datastore file:" + dir_ + "/datastore apply -f " +
+               file);
 }
 
 void HostNode::remove(const std::string& name) const {
-  shellOrThrow(builtBinary("src/cli/tartanctl") + " --datastore file:" + dir_ + "/datastore delete -f " + dir_ +
-               "/" + name + ".yaml");
+  shellOrThrow(builtBinary("src/cli/tartanctl") + " --datastore file:" + dir_ + "/datastore delete -f " +
+               dir_ + "/" + name + ".yaml");
 }
 
 void HostNode::startAgent(std::vector<std::string> environment) {
@@ -98,7 +99,8 @@ void HostNode::startAgent(std::vector<std::string> environment) {
   AgentProcess::Options options{"file:" + dir_ + "/datastore", dir_ + "/agent.log"};
   options.environment = std::move(environment);
   agent_ = std::make_unique<AgentProcess>(node_, std::move(options));
-  if (!agent_->waitReady(90s)) throw std::runtime_error("tartan-agent not ready within 90 s; its log:\n" + agentLog());
+  if (!agent_->waitReady(90s))
+    throw std::runtime_error("tartan-agent not ready within 90 s; its log:\n" + agentLog());
 }
 
 std::string HostNode::agentLog() const {

@@ -139,7 +139,8 @@ TEST_CASE("a setting the agent does not act on is a warning naming it, never sil
   for (const auto& s : said) INFO(s);
   REQUIRE(said.size() == 5);
   auto saidOf = [&](const std::string& what) {
-    return std::count_if(said.begin(), said.end(), [&](const std::string& s) { return s.find(what) != std::string::npos; });
+    return std::count_if(said.begin(), said.end(),
+                         [&](const std::string& s) { return s.find(what) != std::string::npos; });
   };
   CHECK(saidOf("logFilePath") == 1);
   CHECK(saidOf("bpfEnabled: 'true' is refused") == 1);
@@ -170,7 +171,7 @@ TEST_CASE("logSeverityScreen sets the agent's log level, Felix's names in any ca
   CHECK(r.config.logLevel() == "critical");
   r = mergeConfig({&global, nullptr, {{"FELIX_LOGSEVERITYSCREEN", "Loud"}}});
   REQUIRE(r.warnings.size() == 1);
-  CHECK(r.config.logSeverityScreen == "Warning");  // the lower level's value stays
+  CHECK(r.config.logSeverityScreen == "Warning");    // the lower level's value stays
   CHECK(mergeConfig({}).config.logLevel().empty());  // unset: the --log-level flag stands
 }
 

@@ -17,7 +17,8 @@ TEST_CASE("a datastore outage withdraws readiness until it is over, and the deta
 
   health.setDatastoreOutage("/var/lib/tartan/datastore: the datastore is gone");
   CHECK_FALSE(health.ready());
-  CHECK(health.readinessDetail() == "datastore unavailable: /var/lib/tartan/datastore: the datastore is gone\n");
+  CHECK(health.readinessDetail() ==
+        "datastore unavailable: /var/lib/tartan/datastore: the datastore is gone\n");
 
   health.setDatastoreOutage(std::nullopt);
   CHECK(health.ready());
@@ -27,8 +28,9 @@ TEST_CASE("a datastore outage withdraws readiness until it is over, and the deta
 TEST_CASE("damaged resources leave the agent ready and are named in the readiness detail") {
   Health health;
   health.setReady();
-  health.setDamaged({"/d/networkpolicy/shop/a.yaml: not valid YAML; serving its last valid version (revision 3)",
-                     "/d/tier/t.yaml: spec.typo: unknown field; no valid version kept: not served"});
+  health.setDamaged(
+      {"/d/networkpolicy/shop/a.yaml: not valid YAML; serving its last valid version (revision 3)",
+       "/d/tier/t.yaml: spec.typo: unknown field; no valid version kept: not served"});
   CHECK(health.ready());
   CHECK(health.readinessDetail() ==
         "damaged resource: /d/networkpolicy/shop/a.yaml: not valid YAML; serving its last valid version "
@@ -63,5 +65,7 @@ TEST_CASE("the /readiness body says why the agent is not ready, and what is dama
   health.setDamaged({"/d/tier/t.yaml: spec.typo: unknown field; no valid version kept: not served"});
   const HealthResponse damaged = respond("/readiness", health, metrics);
   CHECK(damaged.status == 200);
-  CHECK(damaged.body == "ready\ndamaged resource: /d/tier/t.yaml: spec.typo: unknown field; no valid version kept: not served\n");
+  CHECK(damaged.body ==
+        "ready\ndamaged resource: /d/tier/t.yaml: spec.typo: unknown field; no valid version kept: not "
+        "served\n");
 }

@@ -37,7 +37,9 @@ struct Fixture {
     sysctls.addInterface("tartaaaa");
     sysctls.addInterface("all");  // the namespace-wide switches
   }
-  agent::RouteSyncReport sync(bool ipForwarding = true) { return routes.sync(nl, nl, sysctls, {"1", ipForwarding}); }
+  agent::RouteSyncReport sync(bool ipForwarding = true) {
+    return routes.sync(nl, nl, sysctls, {"1", ipForwarding});
+  }
 };
 
 }  // namespace
@@ -114,14 +116,17 @@ TEST_CASE("IPv6 addresses get /128 routes and the IPv6 sysctls") {
   CHECK(*f.sysctls.get(SysctlTree::Ipv6Conf, "tartaaaa", "proxy_ndp") == "1");
 }
 
-TEST_CASE("ipForwarding: Enabled turns the node's IPv4 forwarding on, IPv6's once an IPv6 workload is here; Disabled touches neither") {
+TEST_CASE(
+    "ipForwarding: Enabled turns the node's IPv4 forwarding on, IPv6's once an IPv6 workload is here; "
+    "Disabled touches neither") {
   Fixture f;
   f.routes.setEndpoint("k8s/shop/db/eth0", WorkloadRoutes{"tartaaaa", {"10.65.0.2/32"}, {}});
   SECTION("Enabled") {
     CHECK(f.sync().errors.empty());
     CHECK(*f.sysctls.get(SysctlTree::Ipv4Conf, "all", "forwarding") == "1");
     CHECK(*f.sysctls.get(SysctlTree::Ipv6Conf, "all", "forwarding") == "0");
-    f.routes.setEndpoint("k8s/shop/db/eth0", WorkloadRoutes{"tartaaaa", {"10.65.0.2/32"}, {"fd00:65::2/128"}});
+    f.routes.setEndpoint("k8s/shop/db/eth0",
+                         WorkloadRoutes{"tartaaaa", {"10.65.0.2/32"}, {"fd00:65::2/128"}});
     CHECK(f.sync().errors.empty());
     CHECK(*f.sysctls.get(SysctlTree::Ipv6Conf, "all", "forwarding") == "1");
     // Someone turns it off behind the agent's back: the next sync turns it on again.
@@ -131,7 +136,8 @@ TEST_CASE("ipForwarding: Enabled turns the node's IPv4 forwarding on, IPv6's onc
     CHECK(*f.sysctls.get(SysctlTree::Ipv4Conf, "all", "forwarding") == "1");
   }
   SECTION("Disabled") {
-    f.routes.setEndpoint("k8s/shop/db/eth0", WorkloadRoutes{"tartaaaa", {"10.65.0.2/32"}, {"fd00:65::2/128"}});
+    f.routes.setEndpoint("k8s/shop/db/eth0",
+                         WorkloadRoutes{"tartaaaa", {"10.65.0.2/32"}, {"fd00:65::2/128"}});
     CHECK(f.sync(false).errors.empty());
     CHECK(*f.sysctls.get(SysctlTree::Ipv4Conf, "all", "forwarding") == "0");
     CHECK(*f.sysctls.get(SysctlTree::Ipv6Conf, "all", "forwarding") == "0");

@@ -114,7 +114,8 @@ TEST_CASE("a peer allowed our AS N times (numAllowedLocalASNumbers) has paths wi
   rib.addPeer(allowed);
   rib.addPeer(peer(2, 65003));
   CHECK(rib.announce(1, n("192.0.2.0/24"), route({65002, kLocalAs, 65009})) == ImportResult::kAccepted);
-  CHECK(rib.announce(1, n("192.0.2.64/26"), route({65002, kLocalAs, 65009, kLocalAs})) == ImportResult::kAccepted);
+  CHECK(rib.announce(1, n("192.0.2.64/26"), route({65002, kLocalAs, 65009, kLocalAs})) ==
+        ImportResult::kAccepted);
   CHECK(rib.announce(1, n("192.0.2.128/26"), route({65002, kLocalAs, kLocalAs, kLocalAs})) ==
         ImportResult::kAsLoop);
   CHECK(rib.locRib(pfx("192.0.2.0/24")));
@@ -753,7 +754,9 @@ TEST_CASE("Loc-RIB slots are reused after withdrawals and every prefix is still 
   Rib rib(rrConfig());
   rib.addPeer(peer(1, 65002));
   rib.addPeer(peer(2, 65003));
-  const auto nth = [](std::uint32_t i) { return NlriEntry{Prefix(Address::v4(0x0c000000 + (i << 8)), 24), 0}; };
+  const auto nth = [](std::uint32_t i) {
+    return NlriEntry{Prefix(Address::v4(0x0c000000 + (i << 8)), 24), 0};
+  };
   for (std::uint32_t i = 0; i < 10000; ++i) rib.announce(1, nth(i), route({65002}));
   for (std::uint32_t i = 0; i < 10000; i += 2) rib.withdraw(1, nth(i));
   rib.takeChangedPrefixes();
@@ -824,11 +827,13 @@ TEST_CASE("the prefix filter and the attribute policy both apply, the filter fir
   CHECK(rib.locRib(pfx("192.0.2.0/24"))->bestRoute().attrs->med == 7u);
 }
 
-TEST_CASE("the Loc-RIB table keeps IPv4 and IPv6 prefixes apart, reads each back whole, and reuses freed slots") {
+TEST_CASE(
+    "the Loc-RIB table keeps IPv4 and IPv6 prefixes apart, reads each back whole, and reuses freed slots") {
   LocRibTable table;
-  const std::vector<Prefix> prefixes{pfx("0.0.0.0/0"),          pfx("10.0.0.0/8"),    pfx("10.0.0.0/9"),
-                                     pfx("255.255.255.255/32"), pfx("::/0"),          pfx("2001:db8::/32"),
-                                     pfx("2001:db8::/48"),      pfx("2001:db8::1/128"), pfx("a00::/8")};
+  const std::vector<Prefix> prefixes{
+      pfx("0.0.0.0/0"), pfx("10.0.0.0/8"),    pfx("10.0.0.0/9"),    pfx("255.255.255.255/32"),
+      pfx("::/0"),      pfx("2001:db8::/32"), pfx("2001:db8::/48"), pfx("2001:db8::1/128"),
+      pfx("a00::/8")};
   for (const auto& p : prefixes) CHECK(table.obtain(p).prefix() == p);
   for (const auto& p : prefixes) {
     const LocRibEntry* e = table.findAny(p);

@@ -258,7 +258,8 @@ TEST_CASE("Go durations: the one grammar the model validates, in whole seconds")
   CHECK_FALSE(parseDurationSeconds("-1s"));
 }
 
-TEST_CASE("service ranges (merged, sorted, unique) and bindMode come from the default BGPConfiguration only") {
+TEST_CASE(
+    "service ranges (merged, sorted, unique) and bindMode come from the default BGPConfiguration only") {
   ResourceSnapshot snap;
   snap.nodes.push_back(makeNode("a", "10.0.0.1/24"));
   model::BGPConfiguration global;
@@ -273,14 +274,17 @@ TEST_CASE("service ranges (merged, sorted, unique) and bindMode come from the de
   const auto c = buildConfig(snap, "a");
   CHECK_FALSE(c.listenOnNodeAddresses);
   CHECK(c.serviceCidrs == std::vector<Prefix>{*Prefix::parse("10.96.0.0/12"), *Prefix::parse("192.0.2.0/24"),
-                                              *Prefix::parse("198.51.100.0/26"), *Prefix::parse("fd00:96::/108")});
+                                              *Prefix::parse("198.51.100.0/26"),
+                                              *Prefix::parse("fd00:96::/108")});
   REQUIRE(c.warnings.size() == 1);
   CHECK(c.warnings[0].find("not-a-cidr") != std::string::npos);
   snap.bgpConfigurations[1].spec.bindMode = "NodeIP";
   CHECK(buildConfig(snap, "a").listenOnNodeAddresses);
 }
 
-TEST_CASE("BGPPeer sourceAddress, numAllowedLocalASNumbers, keepaliveTime and session settings hold on both sides of a peerSelector") {
+TEST_CASE(
+    "BGPPeer sourceAddress, numAllowedLocalASNumbers, keepaliveTime and session settings hold on both sides "
+    "of a peerSelector") {
   ResourceSnapshot snap;
   snap.nodes = {makeNode("a", "10.0.0.1/24", "", "", {{"rr", "yes"}}), makeNode("b", "10.0.0.2/24")};
   model::BGPConfiguration global;

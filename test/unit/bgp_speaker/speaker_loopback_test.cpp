@@ -160,7 +160,9 @@ bool canConnect(const char* address, std::uint16_t port) {
 
 }  // namespace
 
-TEST_CASE("bindMode NodeIP: the speaker listens on the node's address only, and on every address again when unset") {
+TEST_CASE(
+    "bindMode NodeIP: the speaker listens on the node's address only, and on every address again when "
+    "unset") {
   const auto port = freePort();
   Node a(port);
   auto c = nodeConfig("a", "127.0.0.2", "127.0.0.3", freePort(), "10.65.1.0/26");

@@ -31,9 +31,8 @@ struct NamedContainerPort {
   std::string protocol = "TCP";
 };
 
-inline model::KubernetesPod pod(std::string namespaceName, std::string name, std::string node,
-                                std::string ip, model::Labels labels = {},
-                                std::string serviceAccount = {},
+inline model::KubernetesPod pod(std::string namespaceName, std::string name, std::string node, std::string ip,
+                                model::Labels labels = {}, std::string serviceAccount = {},
                                 std::vector<NamedContainerPort> ports = {}) {
   model::KubernetesPod r;
   r.metadata.namespaceName = std::move(namespaceName);
@@ -164,8 +163,7 @@ inline model::Tier tier(std::string name, std::optional<double> order, std::stri
   return r;
 }
 
-inline model::GlobalNetworkSet gns(std::string name, model::Labels labels,
-                                   std::vector<std::string> nets) {
+inline model::GlobalNetworkSet gns(std::string name, model::Labels labels, std::vector<std::string> nets) {
   model::GlobalNetworkSet r;
   r.metadata.name = std::move(name);
   r.metadata.labels = std::move(labels);

@@ -21,10 +21,10 @@ TEST_CASE("veth names are Calico's: prefix + 11 hex digits of sha1(namespace.pod
 }
 
 TEST_CASE("Kubernetes NetworkPolicy converts as libcalico-go converts it") {
-  auto knp = knpIngress("prod", "allow", match({{"app", "web"}}, {{"tier", "In", {"a", "b"}}}),
-                        {podPeer(match({{"role", "fe"}})), nsPeer(match({})),
-                         ipBlock("10.0.0.0/8", {"10.1.0.0/16"})},
-                        {port(80), port(81), namedPort("http")});
+  auto knp = knpIngress(
+      "prod", "allow", match({{"app", "web"}}, {{"tier", "In", {"a", "b"}}}),
+      {podPeer(match({{"role", "fe"}})), nsPeer(match({})), ipBlock("10.0.0.0/8", {"10.1.0.0/16"})},
+      {port(80), port(81), namedPort("http")});
   const model::NetworkPolicy np = convertKubernetesPolicy(knp);
   CHECK(np.metadata.name == "knp.default.allow");
   CHECK(np.metadata.namespaceName == "prod");
@@ -86,8 +86,7 @@ TEST_CASE("Calico policies: rule selectors scoped to the namespace unless a name
   const PolicyDef def = convertPolicy(np("prod", "p", "", {r}));
   CHECK(def.name == "prod/p");
   CHECK(def.selector == canon("projectcalico.org/namespace == 'prod'"));
-  CHECK(def.ingress[0].source.selector ==
-        canon("projectcalico.org/namespace == 'prod' && app == 'a'"));
+  CHECK(def.ingress[0].source.selector == canon("projectcalico.org/namespace == 'prod' && app == 'a'"));
   CHECK(def.ingress[0].source.notSelector == canon("bad == 'x'"));  // as Calico: not scoped
   CHECK(def.ingress[0].destination.selector == canon("pcns.team == 'x' && role == 'db'"));
   CHECK(def.ingress[0].destination.nets == std::vector<std::string>{"10.0.0.0/24"});
@@ -97,14 +96,12 @@ TEST_CASE("Calico policies: rule selectors scoped to the namespace unless a name
   g.spec.serviceAccountSelector = "role == 'admin'";
   const PolicyDef gdef = convertPolicy(g);
   CHECK(gdef.tier == "default");
-  CHECK(gdef.selector ==
-        canon("(app == 'x' && has(projectcalico.org/namespace)) && pcsa.role == 'admin'"));
+  CHECK(gdef.selector == canon("(app == 'x' && has(projectcalico.org/namespace)) && pcsa.role == 'admin'"));
   CHECK(gdef.ingress[0].source.selector == canon("!has(projectcalico.org/namespace)"));
 }
 
 TEST_CASE("key prefixing touches every label key and nothing else") {
-  CHECK(prefixSelectorKeys(canon("a == 'x' && has(b) || !(c in {'1'}) && d starts with 'all()'"),
-                           "pcns.") ==
+  CHECK(prefixSelectorKeys(canon("a == 'x' && has(b) || !(c in {'1'}) && d starts with 'all()'"), "pcns.") ==
         canon("pcns.a == 'x' && has(pcns.b) || !(pcns.c in {'1'}) && pcns.d starts with 'all()'"));
   CHECK(prefixSelectorKeys("all()", "pcns.") == "all()");
 }
@@ -121,15 +118,29 @@ TEST_CASE("CIDRs are normalised; endpoint addresses become bare IPs") {
 }
 
 TEST_CASE("the compiled selector agrees with the selector module") {
-  const std::vector<std::string> selectors = {
-      "all()", "app == 'a'", "app != 'a'", "has(app)", "!has(app)", "app in {'a', 'b'}",
-      "app not in {'a', 'b'}", "app contains 'b'", "app starts with 'a'", "app ends with 'c'",
-      "app == 'a' && tier == 'x'", "app == 'a' || tier == 'x'", "!(app == 'a' && has(tier))",
-      "(app == 'a' || app == 'b') && !has(pcns.team)", "pcns.team == 'x' && app == 'abc'",
-      "global()", "app == 'it\"s'"};
-  const std::vector<model::Labels> labelSets = {
-      {}, {{"app", "a"}}, {{"app", "abc"}, {"tier", "x"}}, {{"app", "b"}, {"pcns.team", "x"}},
-      {{"tier", "x"}}, {{"app", "it\"s"}}};
+  const std::vector<std::string> selectors = {"all()",
+                                              "app == 'a'",
+                                              "app != 'a'",
+                                              "has(app)",
+                                              "!has(app)",
+                                              "app in {'a', 'b'}",
+                                              "app not in {'a', 'b'}",
+                                              "app contains 'b'",
+                                              "app starts with 'a'",
+                                              "app ends with 'c'",
+                                              "app == 'a' && tier == 'x'",
+                                              "app == 'a' || tier == 'x'",
+                                              "!(app == 'a' && has(tier))",
+                                              "(app == 'a' || app == 'b') && !has(pcns.team)",
+                                              "pcns.team == 'x' && app == 'abc'",
+                                              "global()",
+                                              "app == 'it\"s'"};
+  const std::vector<model::Labels> labelSets = {{},
+                                                {{"app", "a"}},
+                                                {{"app", "abc"}, {"tier", "x"}},
+                                                {{"app", "b"}, {"pcns.team", "x"}},
+                                                {{"tier", "x"}},
+                                                {{"app", "it\"s"}}};
   Interner interner;
   for (const std::string& text : selectors) {
     auto parsed = selector::parse(text);

@@ -70,14 +70,14 @@ class FakeDataplane : public DataplaneSink {
         break;
       }
       case pb::ToDataplane::kActivePolicyRemove: {
-        const std::string id = m.active_policy_remove().id().tier() + "/" +
-                               m.active_policy_remove().id().name();
+        const std::string id =
+            m.active_policy_remove().id().tier() + "/" + m.active_policy_remove().id().name();
         for (const auto& [key, ep] : workloads) {
           if (refersToPolicy(ep.tiers(), id)) violation("policy " + id + " removed while used by " + key);
         }
         for (const auto& [key, ep] : hosts) {
-          for (const auto* tiers : {&ep.tiers(), &ep.untracked_tiers(), &ep.pre_dnat_tiers(),
-                                    &ep.forward_tiers()}) {
+          for (const auto* tiers :
+               {&ep.tiers(), &ep.untracked_tiers(), &ep.pre_dnat_tiers(), &ep.forward_tiers()}) {
             if (refersToPolicy(*tiers, id)) violation("policy " + id + " removed while used by " + key);
           }
         }
@@ -182,10 +182,10 @@ class FakeDataplane : public DataplaneSink {
   static bool refersToSet(const pb::Policy& p, const std::string& id) {
     for (const auto* rules : {&p.inbound_rules(), &p.outbound_rules()}) {
       for (const pb::Rule& r : *rules) {
-        for (const auto* ids : {&r.src_ip_set_ids(), &r.not_src_ip_set_ids(),
-                                &r.src_named_port_ip_set_ids(), &r.not_src_named_port_ip_set_ids(),
-                                &r.dst_ip_set_ids(), &r.not_dst_ip_set_ids(),
-                                &r.dst_named_port_ip_set_ids(), &r.not_dst_named_port_ip_set_ids()}) {
+        for (const auto* ids :
+             {&r.src_ip_set_ids(), &r.not_src_ip_set_ids(), &r.src_named_port_ip_set_ids(),
+              &r.not_src_named_port_ip_set_ids(), &r.dst_ip_set_ids(), &r.not_dst_ip_set_ids(),
+              &r.dst_named_port_ip_set_ids(), &r.not_dst_named_port_ip_set_ids()}) {
           for (const auto& s : *ids) {
             if (s == id) return true;
           }
@@ -197,10 +197,10 @@ class FakeDataplane : public DataplaneSink {
   void checkSets(const pb::Policy& p) {
     for (const auto* rules : {&p.inbound_rules(), &p.outbound_rules()}) {
       for (const pb::Rule& r : *rules) {
-        for (const auto* ids : {&r.src_ip_set_ids(), &r.not_src_ip_set_ids(),
-                                &r.src_named_port_ip_set_ids(), &r.not_src_named_port_ip_set_ids(),
-                                &r.dst_ip_set_ids(), &r.not_dst_ip_set_ids(),
-                                &r.dst_named_port_ip_set_ids(), &r.not_dst_named_port_ip_set_ids()}) {
+        for (const auto* ids :
+             {&r.src_ip_set_ids(), &r.not_src_ip_set_ids(), &r.src_named_port_ip_set_ids(),
+              &r.not_src_named_port_ip_set_ids(), &r.dst_ip_set_ids(), &r.not_dst_ip_set_ids(),
+              &r.dst_named_port_ip_set_ids(), &r.not_dst_named_port_ip_set_ids()}) {
           for (const auto& s : *ids) {
             if (!sets.count(s)) violation("policy refers to unknown set " + s);
           }

@@ -20,8 +20,8 @@ TEST_CASE("item keys: random inserts and erases agree with std::map, across comp
   uint32_t nextId = 0;
   std::mt19937 rng(7);
   for (int round = 0; round < 200000; ++round) {
-    const std::string key = "w:ns-" + std::to_string(rng() % 50) + "/pod-with-a-long-name-" +
-                            std::to_string(rng() % 20000);
+    const std::string key =
+        "w:ns-" + std::to_string(rng() % 50) + "/pod-with-a-long-name-" + std::to_string(rng() % 20000);
     auto it = reference.find(key);
     if (it == reference.end()) {
       uint32_t id = nextId++;
@@ -46,8 +46,7 @@ TEST_CASE("item keys: random inserts and erases agree with std::map, across comp
 TEST_CASE("item keys: erasing most keys compacts the arena and keeps the rest findable") {
   ItemKeys keys;
   auto keyOf = [](int i) {
-    return "w:namespace-" + std::to_string(i % 97) + "/frontend-replicaset-7d9f8c-" +
-           std::to_string(i);
+    return "w:namespace-" + std::to_string(i % 97) + "/frontend-replicaset-7d9f8c-" + std::to_string(i);
   };
   for (int i = 0; i < 40000; ++i) keys.insert(keyOf(i), static_cast<uint32_t>(i));
   // 35k erased keys are ~1.7 MB of garbage against ~0.25 MB stored: compaction must run.

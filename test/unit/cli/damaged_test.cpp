@@ -26,16 +26,19 @@ spec:
 
 }  // namespace
 
-TEST_CASE("get shows a damaged resource at its last valid version, names the damage and exits 1 until repaired") {
+TEST_CASE(
+    "get shows a damaged resource at its last valid version, names the damage and exits 1 until repaired") {
   Ctl tartanctl("tartanctl-damaged");
   const fs::path policy = tartanctl.file("policy.yaml", kPolicy);
   REQUIRE(tartanctl("apply -f " + policy.string()).status == 0);
   const fs::path file = tartanctl.store() / "networkpolicy" / "shop" / "deny.yaml";
   const std::string original = slurp(file);
 
-  std::ofstream(file, std::ios::trunc) << "apiVersion: tartan.dev/v1\nkind: NetworkPolicy\n"
-                                          "metadata: {name: deny, namespace: shop}\nspec: {selector: app == }\n";
-  for (const std::string args : {"get networkpolicy -n shop -o yaml", "get networkpolicy deny -n shop -o yaml"}) {
+  std::ofstream(file, std::ios::trunc)
+      << "apiVersion: tartan.dev/v1\nkind: NetworkPolicy\n"
+         "metadata: {name: deny, namespace: shop}\nspec: {selector: app == }\n";
+  for (const std::string args :
+       {"get networkpolicy -n shop -o yaml", "get networkpolicy deny -n shop -o yaml"}) {
     auto got = tartanctl(args);
     CHECK(got.status == 1);
     CHECK(got.out.find(R"(selector: "app == \"db\"")") != std::string::npos);

@@ -118,14 +118,18 @@ TEST_CASE("validation errors from Calico's rules are refused with their field") 
   for (const auto& c : std::vector<Case>{
            {"bad selector", "spec:\n  selector: app ==\n", "spec.selector"},
            {"unknown action", "spec:\n  ingress:\n  - action: Allw\n", "spec.ingress[0].action"},
-           {"port above 65535", "spec:\n  ingress:\n  - action: Allow\n    protocol: TCP\n    destination:\n      ports: [70000]\n",
+           {"port above 65535",
+            "spec:\n  ingress:\n  - action: Allow\n    protocol: TCP\n    destination:\n      ports: "
+            "[70000]\n",
             "spec.ingress[0].destination.ports[0]"},
            {"bad CIDR", "spec:\n  ingress:\n  - action: Allow\n    source:\n      nets: [10.0.0.300/8]\n",
             "spec.ingress[0].source.nets[0]"},
            {"ICMP on IPv6", "spec:\n  ingress:\n  - action: Allow\n    ipVersion: 6\n    protocol: ICMP\n",
             "spec.ingress[0]"},
        }) {
-    auto file = ctl.file("case.yaml", "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata:\n  name: p\n" + c.document);
+    auto file = ctl.file(
+        "case.yaml",
+        "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata:\n  name: p\n" + c.document);
     auto result = ctl("apply -f " + file.string());
     INFO(c.name << ": " << result.err);
     CHECK(result.status == 1);
@@ -153,7 +157,8 @@ TEST_CASE("create refuses what exists, replace what does not, and a stale resour
   CHECK(again.err.find("already exists") != std::string::npos);
   CHECK(ctl("create --skip-exists -f " + file.string()).status == 0);
 
-  auto missing = ctl.file("q.yaml", std::string(kGoodPolicy).replace(std::string(kGoodPolicy).find("allow-web"), 9, "other-web"));
+  auto missing = ctl.file(
+      "q.yaml", std::string(kGoodPolicy).replace(std::string(kGoodPolicy).find("allow-web"), 9, "other-web"));
   auto replaced = ctl("replace -f " + missing.string());
   CHECK(replaced.status == 1);
   CHECK(replaced.err.find("does not exist") != std::string::npos);
@@ -217,10 +222,29 @@ TEST_CASE("delete by name and by file; a missing resource deletes nothing") {
 
 TEST_CASE("kinds are found by name, plural and short name in any case") {
   Ctl ctl;
-  for (const char* kind : {"gnp", "GlobalNetworkPolicy", "globalnetworkpolicies", "np", "networkpolicy",
-                           "netset", "networksets", "gns", "hep", "hostendpoints", "wep",
-                           "workloadendpoint", "ippool", "IPPools", "bgppeer", "bgppeers", "tier",
-                           "tiers", "bgpconfig", "bgpfilter", "node", "nodes", "felixconfiguration"}) {
+  for (const char* kind : {"gnp",
+                           "GlobalNetworkPolicy",
+                           "globalnetworkpolicies",
+                           "np",
+                           "networkpolicy",
+                           "netset",
+                           "networksets",
+                           "gns",
+                           "hep",
+                           "hostendpoints",
+                           "wep",
+                           "workloadendpoint",
+                           "ippool",
+                           "IPPools",
+                           "bgppeer",
+                           "bgppeers",
+                           "tier",
+                           "tiers",
+                           "bgpconfig",
+                           "bgpfilter",
+                           "node",
+                           "nodes",
+                           "felixconfiguration"}) {
     INFO(kind);
     CHECK(ctl(std::string("get ") + kind + " -A").status == 0);
   }
@@ -232,14 +256,16 @@ TEST_CASE("kinds are found by name, plural and short name in any case") {
 TEST_CASE("a namespace that contradicts -n, or one on a cluster-scoped kind, is refused") {
   Ctl ctl;
   auto np = ctl.file("np.yaml",
-                     "apiVersion: tartan.dev/v1\nkind: NetworkPolicy\nmetadata:\n  name: x\n  namespace: a\nspec:\n  selector: all()\n");
+                     "apiVersion: tartan.dev/v1\nkind: NetworkPolicy\nmetadata:\n  name: x\n  namespace: "
+                     "a\nspec:\n  selector: all()\n");
   auto contradicted = ctl("apply -n b -f " + np.string());
   CHECK(contradicted.status == 1);
   CHECK(contradicted.err.find("does not match -n b") != std::string::npos);
   CHECK(ctl("apply -n a -f " + np.string()).status == 0);
 
-  auto defaulted = ctl.file("np2.yaml",
-                            "apiVersion: tartan.dev/v1\nkind: NetworkPolicy\nmetadata:\n  name: y\nspec:\n  selector: all()\n");
+  auto defaulted = ctl.file(
+      "np2.yaml",
+      "apiVersion: tartan.dev/v1\nkind: NetworkPolicy\nmetadata:\n  name: y\nspec:\n  selector: all()\n");
   CHECK(ctl("apply -f " + defaulted.string()).status == 0);
   CHECK(ctl("get np y").status == 0);  // namespace "default"
 }
@@ -268,7 +294,8 @@ TEST_CASE("an unreadable input or an unknown datastore scheme is one clear line"
   auto missing = ctl("apply -f /nonexistent/policy.yaml");
   CHECK(missing.status == 1);
   CHECK(missing.err == "tartanctl: /nonexistent/policy.yaml: no such file or directory\n");
-  auto scheme = tartan::test::shell(env("TARTAN_BINARY_DIR") + "/src/cli/tartanctl --datastore bogus:x get gnp");
+  auto scheme =
+      tartan::test::shell(env("TARTAN_BINARY_DIR") + "/src/cli/tartanctl --datastore bogus:x get gnp");
   CHECK(scheme.exitCode == 1);
   CHECK(scheme.output.find("tartanctl: datastore") != std::string::npos);
 }
@@ -278,9 +305,9 @@ TEST_CASE("the same resource twice in one apply is refused at the line of its se
   auto twice = ctl.file("twice.yaml", std::string(kGoodPolicy) + "---\n" + kGoodPolicy);
   auto applied = ctl("apply -f " + twice.string());
   CHECK(applied.status == 1);
-  const std::string expected = twice.string() +
-                               ":16:9: metadata.name: GlobalNetworkPolicy/allow-web is given twice; first at " +
-                               twice.string() + ":4:9";
+  const std::string expected =
+      twice.string() + ":16:9: metadata.name: GlobalNetworkPolicy/allow-web is given twice; first at " +
+      twice.string() + ":4:9";
   CHECK(applied.err.find(expected) != std::string::npos);
   CHECK(ctl("get gnp -o yaml").out.empty());
 }
@@ -296,8 +323,9 @@ TEST_CASE("an input over the size limit, or a document over its own, is refused 
                                ": 68157440 bytes, over the limit of 67108864 (64 MiB) for one input; "
                                "split it into several files\n");
 
-  std::string nets = "apiVersion: tartan.dev/v1\nkind: GlobalNetworkSet\nmetadata:\n  name: feed\n"
-                     "spec:\n  nets:\n";
+  std::string nets =
+      "apiVersion: tartan.dev/v1\nkind: GlobalNetworkSet\nmetadata:\n  name: feed\n"
+      "spec:\n  nets:\n";
   while (nets.size() <= 5 * 1024 * 1024) nets += "  - 10.0.0.0/32\n";
   auto big = ctl.file("big.yaml", nets);
   auto bigApplied = ctl("apply -f " + big.string());

@@ -1,14 +1,14 @@
 // Rendering is pure: abstract rules and endpoints to iptables rules, checked line by line and
 // against golden files of whole tables.
+#include "tartan/dataplane/iptables/render.hpp"
 #include "golden.hpp"
 #include "scenario.hpp"
 #include "support/fake_iptables.hpp"
 #include "tartan/dataplane/iptables/driver.hpp"
-#include "tartan/dataplane/iptables/render.hpp"
 #include "tartan/dataplane/iptables/table.hpp"
 
-#include <catch2/catch.hpp>
 #include <fmt/format.h>
+#include <catch2/catch.hpp>
 
 using namespace tartan::dataplane::iptables;
 namespace pb = tartan::dataplane::proto;
@@ -49,24 +49,26 @@ TEST_CASE("nets are alternatives: one iptables rule per source net of the family
   r.add_src_net("fd00::/8");
   r.add_not_src_net("10.1.0.0/16");
   // iptables takes one -s per rule, so the exception goes through the scratch mark bit.
-  CHECK(lines(r) == std::vector<std::string>{" => -j MARK --set-xmark 0/0x40000",
-                                             "-s 10.0.0.0/8 -p tcp => -j MARK --set-xmark 0x40000/0x40000",
-                                             "-s 192.168.0.0/16 -p tcp => -j MARK --set-xmark 0x40000/0x40000",
-                                             "-m mark --mark 0x40000/0x40000 -s 10.1.0.0/16 => -j MARK --set-xmark 0/0x40000",
-                                             "-m mark --mark 0x40000/0x40000 => -j DROP"});
+  CHECK(lines(r) == std::vector<std::string>{
+                        " => -j MARK --set-xmark 0/0x40000",
+                        "-s 10.0.0.0/8 -p tcp => -j MARK --set-xmark 0x40000/0x40000",
+                        "-s 192.168.0.0/16 -p tcp => -j MARK --set-xmark 0x40000/0x40000",
+                        "-m mark --mark 0x40000/0x40000 -s 10.1.0.0/16 => -j MARK --set-xmark 0/0x40000",
+                        "-m mark --mark 0x40000/0x40000 => -j DROP"});
   CHECK(lines(r, IpFamily::kV6) == std::vector<std::string>{"-s fd00::/8 -p tcp => -j DROP"});
 }
 
-TEST_CASE("a lone exception fits in the rule; two exceptions, or a net with one, use the scratch mark", "[render]") {
+TEST_CASE("a lone exception fits in the rule; two exceptions, or a net with one, use the scratch mark",
+          "[render]") {
   auto r = tcp();
   r.add_not_dst_net("10.1.0.0/16");
   CHECK(lines(r) == std::vector<std::string>{"-p tcp ! -d 10.1.0.0/16 => -j DROP"});
   r.add_not_dst_net("10.2.0.0/16");
-  CHECK(lines(r) == std::vector<std::string>{" => -j MARK --set-xmark 0/0x40000",
-                                             "-p tcp => -j MARK --set-xmark 0x40000/0x40000",
-                                             "-m mark --mark 0x40000/0x40000 -d 10.1.0.0/16 => -j MARK --set-xmark 0/0x40000",
-                                             "-m mark --mark 0x40000/0x40000 -d 10.2.0.0/16 => -j MARK --set-xmark 0/0x40000",
-                                             "-m mark --mark 0x40000/0x40000 => -j DROP"});
+  CHECK(lines(r) == std::vector<std::string>{
+                        " => -j MARK --set-xmark 0/0x40000", "-p tcp => -j MARK --set-xmark 0x40000/0x40000",
+                        "-m mark --mark 0x40000/0x40000 -d 10.1.0.0/16 => -j MARK --set-xmark 0/0x40000",
+                        "-m mark --mark 0x40000/0x40000 -d 10.2.0.0/16 => -j MARK --set-xmark 0/0x40000",
+                        "-m mark --mark 0x40000/0x40000 => -j DROP"});
   // A source exception and a destination exception are one of each: both fit.
   auto both = tcp();
   both.add_not_src_net("10.3.0.0/16");
@@ -133,9 +135,9 @@ TEST_CASE("ip sets are all required; not-sets all excluded", "[render]") {
   r.add_not_dst_ip_set_ids("c");
   const auto out = lines(r);
   REQUIRE(out.size() == 1);
-  CHECK(out[0] == "-p tcp -m set --match-set " + names::ipSet(IpFamily::kV4, "a") + " src -m set --match-set " +
-                      names::ipSet(IpFamily::kV4, "b") + " src -m set ! --match-set " +
-                      names::ipSet(IpFamily::kV4, "c") + " dst => -j DROP");
+  CHECK(out[0] == "-p tcp -m set --match-set " + names::ipSet(IpFamily::kV4, "a") +
+                      " src -m set --match-set " + names::ipSet(IpFamily::kV4, "b") +
+                      " src -m set ! --match-set " + names::ipSet(IpFamily::kV4, "c") + " dst => -j DROP");
 }
 
 TEST_CASE("ports: ranges, multiport split at 15 slots, named ports as a further alternative", "[render]") {
@@ -144,12 +146,13 @@ TEST_CASE("ports: ranges, multiport split at 15 slots, named ports as a further 
   *r.add_dst_ports() = port(1000, 2000);  // two slots: does not fit with 14 others
   r.add_dst_named_port_ip_set_ids("np");
   *r.add_not_src_ports() = port(7);
-  CHECK(lines(r) == std::vector<std::string>{
-                        "-p tcp -m multiport ! --source-ports 7 -m multiport --destination-ports "
-                        "1,2,3,4,5,6,7,8,9,10,11,12,13,14 => -j DROP",
-                        "-p tcp -m multiport ! --source-ports 7 -m multiport --destination-ports 1000:2000 => -j DROP",
-                        "-p tcp -m multiport ! --source-ports 7 -m set --match-set " +
-                            names::ipSet(IpFamily::kV4, "np", true) + " dst,dst => -j DROP"});
+  CHECK(lines(r) ==
+        std::vector<std::string>{
+            "-p tcp -m multiport ! --source-ports 7 -m multiport --destination-ports "
+            "1,2,3,4,5,6,7,8,9,10,11,12,13,14 => -j DROP",
+            "-p tcp -m multiport ! --source-ports 7 -m multiport --destination-ports 1000:2000 => -j DROP",
+            "-p tcp -m multiport ! --source-ports 7 -m set --match-set " +
+                names::ipSet(IpFamily::kV4, "np", true) + " dst,dst => -j DROP"});
 }
 
 TEST_CASE("ports without a port protocol never render (iptables would reject the batch)", "[render]") {
@@ -165,12 +168,14 @@ TEST_CASE("ICMP type and code per family; ICMP never renders in IPv6 and vice ve
   r.mutable_protocol()->set_name("icmp");
   r.mutable_icmp()->set_type(8);
   r.mutable_not_icmp()->set_type(0);
-  CHECK(lines(r) == std::vector<std::string>{"-p icmp -m icmp --icmp-type 8 -m icmp ! --icmp-type 0 => -j DROP"});
+  CHECK(lines(r) ==
+        std::vector<std::string>{"-p icmp -m icmp --icmp-type 8 -m icmp ! --icmp-type 0 => -j DROP"});
   CHECK(lines(r, IpFamily::kV6).empty());
   r.mutable_protocol()->set_name("ICMPv6");
   r.mutable_icmp()->set_code(4);
   r.clear_not_icmp();
-  CHECK(lines(r, IpFamily::kV6) == std::vector<std::string>{"-p ipv6-icmp -m icmp6 --icmpv6-type 8/4 => -j DROP"});
+  CHECK(lines(r, IpFamily::kV6) ==
+        std::vector<std::string>{"-p ipv6-icmp -m icmp6 --icmpv6-type 8/4 => -j DROP"});
   CHECK(lines(r, IpFamily::kV4).empty());
 }
 
@@ -186,9 +191,9 @@ TEST_CASE("notProtocol by number", "[render]") {
 TEST_CASE("every name fits the kernel's limits", "[render]") {
   const std::string longIf = "tart0123456789a";  // 15, IFNAMSIZ - 1
   for (const auto& name :
-       {names::policyChain(true, std::string(300, 't'), std::string(300, 'n')), names::profileChain(false, "kns.x"),
-        names::toWorkloadChain(longIf), names::fromWorkloadChain(longIf), names::toHostForwardChain(longIf),
-        names::fromHostForwardChain("*"), names::toHostChain("*")})
+       {names::policyChain(true, std::string(300, 't'), std::string(300, 'n')),
+        names::profileChain(false, "kns.x"), names::toWorkloadChain(longIf), names::fromWorkloadChain(longIf),
+        names::toHostForwardChain(longIf), names::fromHostForwardChain("*"), names::toHostChain("*")})
     CHECK(name.size() <= kMaxChainNameLength);
   for (auto family : {IpFamily::kV4, IpFamily::kV6}) {
     CHECK(names::ipSet(family, std::string(500, 'x')).size() <= kMaxIpSetNameLength);
@@ -344,11 +349,13 @@ TEST_CASE("a doNotTrack or preDNAT allow skips the host endpoint's later policie
   }
   // Workload traffic to the host leaves for its own chain before the accept bit is looked at.
   const Chain& input = chainNamed(chains.filter, names::kFilterInput);
-  CHECK(indexOfAction(input, "-g " + std::string(names::kWorkloadToHost)) < indexOf(input, kAcceptIfAccepted));
+  CHECK(indexOfAction(input, "-g " + std::string(names::kWorkloadToHost)) <
+        indexOf(input, kAcceptIfAccepted));
   // FORWARD keeps the bit and skips applyOnForward ingress policy when it is set.
   const Chain& forward = chainNamed(chains.filter, names::kFilterForward);
   CHECK(indexOfAction(forward, kClearBoth) == -1);
-  CHECK(indexOf(forward, {"-m mark --mark 0x0/0x10000", "-j " + std::string(names::kFromHostForwardDispatch)}) >= 0);
+  CHECK(indexOf(forward,
+                {"-m mark --mark 0x0/0x10000", "-j " + std::string(names::kFromHostForwardDispatch)}) >= 0);
   // Workload endpoint chains clear both bits before their policies.
   pb::WorkloadEndpoint wep;
   wep.set_interface_name("tart1");
@@ -425,7 +432,8 @@ TEST_CASE("failsafe ports are one multiport rule per protocol and fifteen ports"
   const auto many = chainNamed(renderStaticChains(IpFamily::kV4, config).filter, names::kFailsafeIn);
   REQUIRE(many.rules.size() == 2);
   CHECK(many.rules[0].match ==
-        "-p tcp -m multiport --dports 1000,1001,1002,1003,1004,1005,1006,1007,1008,1009,1010,1011,1012,1013,1014");
+        "-p tcp -m multiport --dports "
+        "1000,1001,1002,1003,1004,1005,1006,1007,1008,1009,1010,1011,1012,1013,1014");
   CHECK(many.rules[1].match == "-p tcp -m multiport --dports 1015,1016");
 }
 

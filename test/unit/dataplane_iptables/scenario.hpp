@@ -27,7 +27,8 @@ inline pb::ToDataplane setUpdate(const std::string& id, std::vector<std::string>
   return m;
 }
 
-inline pb::ToDataplane setDelta(const std::string& id, std::vector<std::string> added, std::vector<std::string> removed) {
+inline pb::ToDataplane setDelta(const std::string& id, std::vector<std::string> added,
+                                std::vector<std::string> removed) {
   pb::ToDataplane m;
   auto* u = m.mutable_ipset_delta_update();
   u->set_id(id);
@@ -162,7 +163,8 @@ inline pb::ToDataplane untrackedPolicy() {
 
 // The whole snapshot, in the order the calc graph must send it.
 inline std::vector<pb::ToDataplane> snapshot() {
-  return {config({{"interfacePrefix", "tart"}, {"failsafeInboundHostPorts", "tcp:22"},
+  return {config({{"interfacePrefix", "tart"},
+                  {"failsafeInboundHostPorts", "tcp:22"},
                   {"failsafeOutboundHostPorts", "udp:53"}}),
           setUpdate("web-clients", {"10.65.1.0/24", "10.65.2.7", "fd00:1::5"}),
           setUpdate("named-http", {"10.65.0.2,tcp:8080"}, pb::IP_SET_TYPE_IP_AND_PORT),

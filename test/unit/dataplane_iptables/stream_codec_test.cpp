@@ -5,8 +5,8 @@
 
 #include <catch2/catch.hpp>
 
-#include <thread>
 #include <unistd.h>
+#include <thread>
 
 namespace dp = tartan::dataplane;
 namespace pb = tartan::dataplane::proto;
@@ -19,7 +19,8 @@ std::vector<pb::ToDataplane> sampleMessages() {
   auto* set = a.mutable_ipset_update();
   set->set_id("s:abc");
   set->set_type(pb::IP_SET_TYPE_NET);
-  for (int i = 0; i < 300; ++i) set->add_members("10.0." + std::to_string(i / 250) + "." + std::to_string(i % 250));
+  for (int i = 0; i < 300; ++i)
+    set->add_members("10.0." + std::to_string(i / 250) + "." + std::to_string(i % 250));
   out.push_back(a);
   pb::ToDataplane b;
   b.set_sequence_number(2);
@@ -47,7 +48,8 @@ TEST_CASE("frames decode identically however the stream is split", "[codec]") {
   auto messages = sampleMessages();
   std::string stream;
   for (const auto& m : messages) dp::appendFrame(m, stream);
-  for (std::size_t chunk : {std::size_t{1}, std::size_t{2}, std::size_t{7}, std::size_t{1000}, stream.size()}) {
+  for (std::size_t chunk :
+       {std::size_t{1}, std::size_t{2}, std::size_t{7}, std::size_t{1000}, stream.size()}) {
     dp::FrameDecoder decoder;
     std::vector<pb::ToDataplane> got;
     for (std::size_t i = 0; i < stream.size(); i += chunk) {

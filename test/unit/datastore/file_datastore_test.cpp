@@ -311,7 +311,8 @@ TEST_CASE("a folder keeps its kind after its last resource and its history are g
   CHECK(got->value == "a: 2\n");
 }
 
-TEST_CASE("an invalid hand-edited file is reported once; get and list serve its last valid version", "[unit]") {
+TEST_CASE("an invalid hand-edited file is reported once; get and list serve its last valid version",
+          "[unit]") {
   TempDir dir;
   Reports reports;
   auto store = openStore(dir, OpenOptions{reports.callback()});

@@ -203,7 +203,7 @@ TEST_CASE("a version swept by another process is kept again when a hand edit bri
   auto store = openStore(dir);
   REQUIRE(store->create(kPolicy, kGood));
   REQUIRE(store->apply(kPolicy, "kind: NetworkPolicy\nspec: {order: 2}\n"));
-  REQUIRE(openStore(dir)->get(kPolicy));  // another process: its first load sweeps kGood's copy
+  REQUIRE(openStore(dir)->get(kPolicy));       // another process: its first load sweeps kGood's copy
   writeText(dir.path() + kPolicyPath, kGood);  // back to the first version, by hand
   auto got = store->get(kPolicy);
   REQUIRE(got);

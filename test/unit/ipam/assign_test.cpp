@@ -101,9 +101,10 @@ TEST_CASE("a node whose blocks are full claims another; when the pool is out of 
   CHECK(c.one("node-c", "c1") == "10.65.0.29");
 }
 
-TEST_CASE("a block another process of the node claims after the node's blocks were read is used, "
-          "not reported as exhausted",
-          "[unit][ipam]") {
+TEST_CASE(
+    "a block another process of the node claims after the node's blocks were read is used, "
+    "not reported as exhausted",
+    "[unit][ipam]") {
   for (const bool strict : {false, true}) {
     CAPTURE(strict);
     Cluster c;

@@ -1,7 +1,7 @@
 // Every AgentConfiguration field is honoured, refused or reported — never accepted in silence —
 // and the table in docs/agent-configuration.md is the one the code holds.
-#include "test_support.hpp"
 #include "tartan/model/agent_configuration_fields.hpp"
+#include "test_support.hpp"
 
 #include <fstream>
 #include <set>
@@ -12,11 +12,13 @@ using namespace tartan::model::test;
 
 namespace {
 std::string felix(const std::string& spec) {
-  return "apiVersion: projectcalico.org/v3\nkind: FelixConfiguration\nmetadata:\n  name: default\nspec:\n" + spec;
+  return "apiVersion: projectcalico.org/v3\nkind: FelixConfiguration\nmetadata:\n  name: default\nspec:\n" +
+         spec;
 }
 }  // namespace
 
-TEST_CASE("every field the spec describes has exactly one state, in Calico's order", "[model][config-fields]") {
+TEST_CASE("every field the spec describes has exactly one state, in Calico's order",
+          "[model][config-fields]") {
   const auto described = agentConfigurationSpecFieldNames();
   std::vector<std::string_view> listed;
   for (const auto& f : agentConfigurationFields()) listed.push_back(f.name);
@@ -38,13 +40,15 @@ TEST_CASE("a value Tartan cannot honour is refused with the field's line, column
     const char* what;
   };
   const Case cases[] = {
-      {"  bpfEnabled: true\n", "in.yaml:6:15", "spec.bpfEnabled", "'true' is refused: Tartan has no eBPF dataplane"},
+      {"  bpfEnabled: true\n", "in.yaml:6:15", "spec.bpfEnabled",
+       "'true' is refused: Tartan has no eBPF dataplane"},
       {"  wireguardEnabled: true\n", "in.yaml:6:21", "spec.wireguardEnabled", "only false is accepted"},
       {"  ipipEnabled: true\n", "in.yaml:6:16", "spec.ipipEnabled", "no IPIP"},
       {"  vxlanEnabled: true\n", "in.yaml:6:17", "spec.vxlanEnabled", "no VXLAN"},
       {"  xdpEnabled: true\n", "in.yaml:6:15", "spec.xdpEnabled", "XDP"},
       {"  nftablesMode: Enabled\n", "in.yaml:6:17", "spec.nftablesMode", "only Disabled is accepted"},
-      {"  useInternalDataplaneDriver: false\n", "in.yaml:6:31", "spec.useInternalDataplaneDriver", "in process"},
+      {"  useInternalDataplaneDriver: false\n", "in.yaml:6:31", "spec.useInternalDataplaneDriver",
+       "in process"},
       {"  policySyncPathPrefix: /var/run/nodeagent\n", "in.yaml:6:25", "spec.policySyncPathPrefix",
        "it must be left unset"},
       {"  awsSrcDstCheck: Disable\n", "in.yaml:6:19", "spec.awsSrcDstCheck", "only DoNothing is accepted"},
@@ -60,7 +64,8 @@ TEST_CASE("a value Tartan cannot honour is refused with the field's line, column
   }
 }
 
-TEST_CASE("the accepted values of a refused field, and every reported field, are taken", "[model][config-fields]") {
+TEST_CASE("the accepted values of a refused field, and every reported field, are taken",
+          "[model][config-fields]") {
   const DecodeResult result = decode(felix(R"(  bpfEnabled: false
   wireguardEnabled: false
   nftablesMode: Disabled
@@ -84,7 +89,8 @@ TEST_CASE("the accepted values of a refused field, and every reported field, are
   CHECK(set.back() == std::pair<std::string, std::string>{"wireguardEnabled", "false"});
 }
 
-TEST_CASE("another error in the spec is reported alone; the refusal waits until it is fixed", "[model][config-fields]") {
+TEST_CASE("another error in the spec is reported alone; the refusal waits until it is fixed",
+          "[model][config-fields]") {
   const tartan::Error e = onlyError(felix("  bpfEnabled: true\n  iptablesBackend: Fast\n"));
   CHECK(e.field == "spec.iptablesBackend");
 }

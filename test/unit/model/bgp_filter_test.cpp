@@ -43,8 +43,7 @@ const char* kFullFilter = R"(  exportV4:
 
 }  // namespace
 
-TEST_CASE("BGPFilter rules decode peer type, community, AS path, priority and operations",
-          "[model][bgp]") {
+TEST_CASE("BGPFilter rules decode peer type, community, AS path, priority and operations", "[model][bgp]") {
   DecodeResult result = decode(filter(kFullFilter), "in.yaml");
   INFO(errorsText(result));
   REQUIRE(result.ok());
@@ -94,15 +93,16 @@ TEST_CASE("BGPFilter rules are validated as Calico validates them", "[model][bgp
     const char* what;
   };
   const Case cases[] = {
-      {"an unknown peer type", "  exportV4: [{action: Accept, peerType: eBgp}]\n", "spec.exportV4[0].peerType",
-       "is not one of eBGP, iBGP"},
+      {"an unknown peer type", "  exportV4: [{action: Accept, peerType: eBgp}]\n",
+       "spec.exportV4[0].peerType", "is not one of eBGP, iBGP"},
       {"a standard community part over 16 bits",
        "  exportV4: [{action: Accept, communities: {values: [\"65536:1\"]}}]\n",
        "spec.exportV4[0].communities.values[0]", "invalid community value"},
       {"a large community part over 32 bits",
        "  exportV6: [{action: Accept, communities: {values: [\"1:2:4294967296\"]}}]\n",
        "spec.exportV6[0].communities.values[0]", "invalid community value"},
-      {"a community with four parts", "  exportV4: [{action: Accept, communities: {values: [\"1:2:3:4\"]}}]\n",
+      {"a community with four parts",
+       "  exportV4: [{action: Accept, communities: {values: [\"1:2:3:4\"]}}]\n",
        "spec.exportV4[0].communities.values[0]", "invalid community value"},
       {"a community with a leading zero",
        "  exportV4: [{action: Accept, communities: {values: [\"065000:1\"]}}]\n",
@@ -116,17 +116,20 @@ TEST_CASE("BGPFilter rules are validated as Calico validates them", "[model][bgp
        "between 1 and 2147483646"},
       {"a priority at the int32 maximum", "  importV4: [{action: Accept, priority: 2147483647}]\n",
        "spec.importV4[0].priority", "between 1 and 2147483646"},
-      {"operations on a Reject rule", "  exportV4: [{action: Reject, operations: [{setPriority: {value: 5}}]}]\n",
+      {"operations on a Reject rule",
+       "  exportV4: [{action: Reject, operations: [{setPriority: {value: 5}}]}]\n",
        "spec.exportV4[0].operations", "only be used with action Accept"},
       {"an operation with two members",
-       "  exportV4: [{action: Accept, operations: [{setPriority: {value: 5}, addCommunity: {value: \"1:1\"}}]}]\n",
+       "  exportV4: [{action: Accept, operations: [{setPriority: {value: 5}, addCommunity: {value: "
+       "\"1:1\"}}]}]\n",
        "spec.exportV4[0].operations[0]", "exactly one of addCommunity, prependASPath and setPriority"},
-      {"an empty operation", "  exportV4: [{action: Accept, operations: [{}]}]\n", "spec.exportV4[0].operations[0]",
-       "exactly one of"},
+      {"an empty operation", "  exportV4: [{action: Accept, operations: [{}]}]\n",
+       "spec.exportV4[0].operations[0]", "exactly one of"},
       {"an added community that is not one",
        "  exportV4: [{action: Accept, operations: [{addCommunity: {value: \"no-export\"}}]}]\n",
        "spec.exportV4[0].operations[0].addCommunity.value", "invalid community value"},
-      {"an added community without a value", "  exportV4: [{action: Accept, operations: [{addCommunity: {}}]}]\n",
+      {"an added community without a value",
+       "  exportV4: [{action: Accept, operations: [{addCommunity: {}}]}]\n",
        "spec.exportV4[0].operations[0].addCommunity.value", "required field \"value\" is missing"},
       {"an empty prepend", "  exportV4: [{action: Accept, operations: [{prependASPath: {prefix: []}}]}]\n",
        "spec.exportV4[0].operations[0].prependASPath.prefix", "between 1 and 10 AS numbers"},
@@ -139,11 +142,14 @@ TEST_CASE("BGPFilter rules are validated as Calico validates them", "[model][bgp
       {"a set priority of zero", "  exportV6: [{action: Accept, operations: [{setPriority: {value: 0}}]}]\n",
        "spec.exportV6[0].operations[0].setPriority.value", "between 1 and 2147483646"},
       {"eleven operations",
-       "  exportV4: [{action: Accept, operations: [" + [] {
-         std::string ops;
-         for (int i = 1; i <= 11; ++i) ops += std::string(i > 1 ? ", " : "") + "{setPriority: {value: " + std::to_string(i) + "}}";
-         return ops;
-       }() + "]}]\n",
+       "  exportV4: [{action: Accept, operations: [" +
+           [] {
+             std::string ops;
+             for (int i = 1; i <= 11; ++i)
+               ops += std::string(i > 1 ? ", " : "") + "{setPriority: {value: " + std::to_string(i) + "}}";
+             return ops;
+           }() +
+           "]}]\n",
        "spec.exportV4[0].operations", "at most 10 operations"},
       {"an AS path prefix entry that is not an AS number",
        "  importV4: [{action: Reject, asPathPrefix: [\"x\"]}]\n", "spec.importV4[0].asPathPrefix[0]",
@@ -184,8 +190,10 @@ TEST_CASE("community values at the edges of their ranges are accepted", "[model]
   }
 }
 
-TEST_CASE("BGPPeer carries localASNumber, nextHopMode, reachableBy, ttlSecurity, keepaliveTime and "
-          "localWorkloadSelector", "[model][bgp]") {
+TEST_CASE(
+    "BGPPeer carries localASNumber, nextHopMode, reachableBy, ttlSecurity, keepaliveTime and "
+    "localWorkloadSelector",
+    "[model][bgp]") {
   DecodeResult result = decode(peer("  peerIP: 10.0.0.1\n  asNumber: 65001\n  localASNumber: \"1.1\"\n"
                                     "  nextHopMode: Self\n  reachableBy: 10.0.0.254\n  ttlSecurity: 1\n"
                                     "  keepaliveTime: 20s\n  filters: [f]\n"),
@@ -200,7 +208,8 @@ TEST_CASE("BGPPeer carries localASNumber, nextHopMode, reachableBy, ttlSecurity,
   CHECK(s.keepaliveTime == "20s");
   requireRoundTrip(result.resources[0]);
 
-  DecodeResult workload = decode(peer("  localWorkloadSelector: app == 'bgp'\n  asNumber: 65010\n"), "in.yaml");
+  DecodeResult workload =
+      decode(peer("  localWorkloadSelector: app == 'bgp'\n  asNumber: 65010\n"), "in.yaml");
   INFO(errorsText(workload));
   REQUIRE(workload.ok());
   CHECK(std::get<BGPPeer>(workload.resources[0]).spec.localWorkloadSelector == "app == 'bgp'");
@@ -216,7 +225,8 @@ TEST_CASE("BGPPeer's newer fields are validated", "[model][bgp][validate]") {
   };
   const Case cases[] = {
       {"a bad keepalive time", "  keepaliveTime: 20 seconds\n", "spec.keepaliveTime", "invalid duration"},
-      {"an unknown next hop mode", "  nextHopMode: Peer\n", "spec.nextHopMode", "is not one of Auto, Self, Keep"},
+      {"an unknown next hop mode", "  nextHopMode: Peer\n", "spec.nextHopMode",
+       "is not one of Auto, Self, Keep"},
       {"nextHopMode with keepOriginalNextHop", "  nextHopMode: Keep\n  keepOriginalNextHop: true\n",
        "spec.keepOriginalNextHop", "must not be set with nextHopMode"},
       {"a TTL security hop count over 255", "  ttlSecurity: 256\n", "spec.ttlSecurity", "between 0 and 255"},
@@ -227,7 +237,8 @@ TEST_CASE("BGPPeer's newer fields are validated", "[model][bgp][validate]") {
       {"a local workload selector with a peer IP",
        "  localWorkloadSelector: all()\n  asNumber: 1\n  peerIP: 10.0.0.1\n", "spec.peerIP",
        "must be empty when localWorkloadSelector"},
-      {"a local AS number that is not one", "  localASNumber: \"x\"\n", "spec.localASNumber", "invalid AS number"},
+      {"a local AS number that is not one", "  localASNumber: \"x\"\n", "spec.localASNumber",
+       "invalid AS number"},
   };
   for (const Case& c : cases) {
     SECTION(c.name) {

@@ -88,7 +88,7 @@ TEST_CASE("a long invalid selector is quoted around its error, not whole", "[mod
     CHECK(e.what.size() < 300);
     CHECK_THAT(e.what, Catch::StartsWith("invalid selector \"...bbb"));
     CHECK_THAT(e.what, Catch::Contains("bbb == 'c' && %\" at column " + std::to_string(selector.size()) +
-                                           ": unexpected character '%'"));
+                                       ": unexpected character '%'"));
   }
   SECTION("the error near its start") {
     Error e = onlyError(gnp("  selector: a b " + label + "\n"));

@@ -11,9 +11,8 @@ TEST_CASE("Calico example manifests decode unchanged and round-trip", "[model][e
     size_t count;
   };
   const Example examples[] = {
-      {"calico/policy.yaml", 5},          {"calico/sets_and_endpoints.yaml", 4},
-      {"calico/network.yaml", 7},         {"calico/ipam.yaml", 3},
-      {"calico/kubernetes.yaml", 6},      {"calico/agent.yaml", 1},
+      {"calico/policy.yaml", 5}, {"calico/sets_and_endpoints.yaml", 4}, {"calico/network.yaml", 7},
+      {"calico/ipam.yaml", 3},   {"calico/kubernetes.yaml", 6},         {"calico/agent.yaml", 1},
   };
   for (const Example& example : examples) {
     SECTION(example.file) {
@@ -40,8 +39,7 @@ TEST_CASE("Calico groups are read as Tartan kinds and written as tartan.dev/v1",
   REQUIRE(ipam.ok());
   CHECK(kindOf(ipam.resources[0]) == Kind::kIPAMBlock);
   const auto& block = std::get<IPAMBlock>(ipam.resources[0]);
-  CHECK(block.spec.allocations ==
-        std::vector<std::optional<int>>{0, std::nullopt, 1, std::nullopt});
+  CHECK(block.spec.allocations == std::vector<std::optional<int>>{0, std::nullopt, 1, std::nullopt});
   CHECK(block.spec.attributes[0].handleID == "k8s-pod-network.abc123");
 
   DecodeResult k8s = decode(readTestdata("calico/kubernetes.yaml"), "k8s.yaml");

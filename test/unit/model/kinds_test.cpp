@@ -75,8 +75,7 @@ spec:
 
 TEST_CASE("Kubernetes NetworkPolicy is validated as Kubernetes validates it", "[model][kubernetes]") {
   auto knp = [](const std::string& spec) {
-    return "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: a}\nspec:\n" +
-           spec;
+    return "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: a}\nspec:\n" + spec;
   };
   struct Case {
     const char* name;
@@ -95,31 +94,29 @@ TEST_CASE("Kubernetes NetworkPolicy is validated as Kubernetes validates it", "[
            "[11.0.0.0/16]}\n"),
        "in.yaml:8:44", "spec.egress[0].to[0].ipBlock.except[0]", "strict subset"},
       {"a bare address as cidr",
-       knp("  podSelector: {}\n  egress:\n  - to:\n    - ipBlock: {cidr: 10.0.0.1}\n"),
-       "in.yaml:8:23", "spec.egress[0].to[0].ipBlock.cidr", "invalid CIDR"},
+       knp("  podSelector: {}\n  egress:\n  - to:\n    - ipBlock: {cidr: 10.0.0.1}\n"), "in.yaml:8:23",
+       "spec.egress[0].to[0].ipBlock.cidr", "invalid CIDR"},
       {"an unknown protocol", knp("  podSelector: {}\n  ingress:\n  - ports:\n    - protocol: ICMP\n"),
        "in.yaml:8:17", "spec.ingress[0].ports[0].protocol", "unsupported protocol"},
       {"endPort below port",
-       knp("  podSelector: {}\n  ingress:\n  - ports:\n    - {port: 100, endPort: 90}\n"),
-       "in.yaml:8:28", "spec.ingress[0].ports[0].endPort", "between port and 65535"},
+       knp("  podSelector: {}\n  ingress:\n  - ports:\n    - {port: 100, endPort: 90}\n"), "in.yaml:8:28",
+       "spec.ingress[0].ports[0].endPort", "between port and 65535"},
       {"endPort with a named port",
-       knp("  podSelector: {}\n  ingress:\n  - ports:\n    - {port: http, endPort: 90}\n"),
-       "in.yaml:8:29", "spec.ingress[0].ports[0].endPort", "named port"},
-      {"a bad named port",
-       knp("  podSelector: {}\n  ingress:\n  - ports:\n    - {port: Http_Port}\n"), "in.yaml:8:14",
-       "spec.ingress[0].ports[0].port", "invalid named port"},
+       knp("  podSelector: {}\n  ingress:\n  - ports:\n    - {port: http, endPort: 90}\n"), "in.yaml:8:29",
+       "spec.ingress[0].ports[0].endPort", "named port"},
+      {"a bad named port", knp("  podSelector: {}\n  ingress:\n  - ports:\n    - {port: Http_Port}\n"),
+       "in.yaml:8:14", "spec.ingress[0].ports[0].port", "invalid named port"},
       {"port 0", knp("  podSelector: {}\n  ingress:\n  - ports:\n    - {port: 0}\n"), "in.yaml:8:14",
        "spec.ingress[0].ports[0].port", "between 1 and 65535"},
       {"an unknown selector operator",
-       knp("  podSelector:\n    matchExpressions:\n    - {key: a, operator: Is}\n"),
-       "in.yaml:7:26", "spec.podSelector.matchExpressions[0].operator", "unknown operator"},
-      {"In without values",
-       knp("  podSelector:\n    matchExpressions:\n    - {key: a, operator: In}\n"),
+       knp("  podSelector:\n    matchExpressions:\n    - {key: a, operator: Is}\n"), "in.yaml:7:26",
+       "spec.podSelector.matchExpressions[0].operator", "unknown operator"},
+      {"In without values", knp("  podSelector:\n    matchExpressions:\n    - {key: a, operator: In}\n"),
        "in.yaml:7:7", "spec.podSelector.matchExpressions[0].values", "must be specified"},
-      {"an unknown policy type", knp("  podSelector: {}\n  policyTypes: [Both]\n"),
-       "in.yaml:6:17", "spec.policyTypes[0]", "unsupported policy type"},
-      {"an unknown field", knp("  podSelector: {}\n  ingres: []\n"), "in.yaml:6:3",
-       "spec.ingres", "unknown field"},
+      {"an unknown policy type", knp("  podSelector: {}\n  policyTypes: [Both]\n"), "in.yaml:6:17",
+       "spec.policyTypes[0]", "unsupported policy type"},
+      {"an unknown field", knp("  podSelector: {}\n  ingres: []\n"), "in.yaml:6:3", "spec.ingres",
+       "unknown field"},
   };
   for (const Case& c : cases) {
     SECTION(c.name) {
@@ -131,9 +128,10 @@ TEST_CASE("Kubernetes NetworkPolicy is validated as Kubernetes validates it", "[
   }
 }
 
-TEST_CASE("Kubernetes Pods, Nodes, Namespaces and ServiceAccounts ignore fields networking does "
-          "not read",
-          "[model][kubernetes]") {
+TEST_CASE(
+    "Kubernetes Pods, Nodes, Namespaces and ServiceAccounts ignore fields networking does "
+    "not read",
+    "[model][kubernetes]") {
   DecodeResult result = decode(readTestdata("calico/kubernetes.yaml"), "k8s.yaml");
   INFO(errorsText(result));
   REQUIRE(result.ok());

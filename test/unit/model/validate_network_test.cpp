@@ -7,10 +7,9 @@ using tartan::Error;
 
 namespace {
 
-std::string resource(const std::string& kind, const std::string& spec,
-                     const std::string& name = "r") {
-  return "apiVersion: projectcalico.org/v3\nkind: " + kind + "\nmetadata:\n  name: " + name +
-         "\nspec:\n" + spec;
+std::string resource(const std::string& kind, const std::string& spec, const std::string& name = "r") {
+  return "apiVersion: projectcalico.org/v3\nkind: " + kind + "\nmetadata:\n  name: " + name + "\nspec:\n" +
+         spec;
 }
 
 struct Case {
@@ -41,7 +40,8 @@ TEST_CASE("IP pools are validated as Calico validates them", "[model][validate]"
       {"not a CIDR", resource("IPPool", "  cidr: 10.0.0.0/40\n"), "spec.cidr", "valid subnet"},
       {"no CIDR", resource("IPPool", "  natOutgoing: true\n"), "spec.cidr",
        "required field \"cidr\" is missing"},
-      {"IPIP with VXLAN", resource("IPPool", "  cidr: 10.0.0.0/16\n  ipipMode: Always\n  vxlanMode: CrossSubnet\n"),
+      {"IPIP with VXLAN",
+       resource("IPPool", "  cidr: 10.0.0.0/16\n  ipipMode: Always\n  vxlanMode: CrossSubnet\n"),
        "spec.ipipMode", "cannot both be enabled"},
       {"IPIP on IPv6", resource("IPPool", "  cidr: fd00::/48\n  ipipMode: Always\n"), "spec.ipipMode",
        "not supported on an IPv6 IP pool"},
@@ -89,9 +89,8 @@ TEST_CASE("BGP resources are validated as Calico validates them", "[model][valid
       {"a node with a node selector",
        resource("BGPPeer", "  node: n1\n  nodeSelector: all()\n  peerIP: 10.0.0.1\n  asNumber: 64512\n"),
        "spec.node", "node must be empty when nodeSelector is specified"},
-      {"a peer IP with a peer selector",
-       resource("BGPPeer", "  peerIP: 10.0.0.1\n  peerSelector: all()\n"), "spec.peerIP",
-       "peerIP must be empty when peerSelector"},
+      {"a peer IP with a peer selector", resource("BGPPeer", "  peerIP: 10.0.0.1\n  peerSelector: all()\n"),
+       "spec.peerIP", "peerIP must be empty when peerSelector"},
       {"an AS number with a peer selector", resource("BGPPeer", "  asNumber: 65000\n  peerSelector: all()\n"),
        "spec.asNumber", "asNumber must be empty when peerSelector"},
       {"a bad peer address", resource("BGPPeer", "  peerIP: 10.0.0.1:0\n  asNumber: 1\n"), "spec.peerIP",
@@ -103,15 +102,17 @@ TEST_CASE("BGP resources are validated as Calico validates them", "[model][valid
       {"a bad asdot AS number", resource("BGPPeer", "  asNumber: \"1.70000\"\n"), "spec.asNumber",
        "invalid AS number"},
       {"reachableBy of another family",
-       resource("BGPPeer", "  peerIP: 10.0.0.1\n  asNumber: 1\n  reachableBy: fd00::1\n"),
-       "spec.reachableBy", "address families differ"},
+       resource("BGPPeer", "  peerIP: 10.0.0.1\n  asNumber: 1\n  reachableBy: fd00::1\n"), "spec.reachableBy",
+       "address families differ"},
       {"an unknown restart mode", resource("BGPPeer", "  restartMode: Fast\n"), "spec.restartMode",
        "is not one of"},
       {"a bad duration", resource("BGPPeer", "  maxRestartTime: 2 minutes\n"), "spec.maxRestartTime",
        "invalid duration"},
-      {"a bad community", resource("BGPConfiguration",
-                                   "  communities: [{name: c, value: \"70000:1\"}]\n  prefixAdvertisements: "
-                                   "[{cidr: 10.0.0.0/8, communities: [c]}]\n", "default"),
+      {"a bad community",
+       resource("BGPConfiguration",
+                "  communities: [{name: c, value: \"70000:1\"}]\n  prefixAdvertisements: "
+                "[{cidr: 10.0.0.0/8, communities: [c]}]\n",
+                "default"),
        "spec.communities[0].value", "invalid community value"},
       {"communities never used",
        resource("BGPConfiguration", "  communities: [{name: c, value: \"1:1\"}]\n", "default"),
@@ -128,7 +129,8 @@ TEST_CASE("BGP resources are validated as Calico validates them", "[model][valid
       {"a service CIDR with host bits",
        resource("BGPConfiguration", "  serviceClusterIPs: [{cidr: 10.96.0.1/12}]\n", "default"),
        "spec.serviceClusterIPs[0].cidr", "host bits set"},
-      {"a filter rule without an action", resource("BGPFilter", "  exportV4: [{cidr: 10.0.0.0/8, matchOperator: In}]\n"),
+      {"a filter rule without an action",
+       resource("BGPFilter", "  exportV4: [{cidr: 10.0.0.0/8, matchOperator: In}]\n"),
        "spec.exportV4[0].action", "required field \"action\" is missing"},
       {"a filter CIDR without an operator",
        resource("BGPFilter", "  importV4: [{action: Accept, cidr: 10.0.0.0/8}]\n"),
@@ -137,8 +139,9 @@ TEST_CASE("BGP resources are validated as Calico validates them", "[model][valid
        resource("BGPFilter", "  importV4: [{action: Accept, cidr: fd00::/8, matchOperator: In}]\n"),
        "spec.importV4[0].cidr", "invalid IPv4 CIDR"},
       {"a prefix length out of range",
-       resource("BGPFilter",
-                "  exportV6: [{action: Reject, cidr: fd00::/8, matchOperator: In, prefixLength: {max: 129}}]\n"),
+       resource(
+           "BGPFilter",
+           "  exportV6: [{action: Reject, cidr: fd00::/8, matchOperator: In, prefixLength: {max: 129}}]\n"),
        "spec.exportV6[0].prefixLength.max", "between 0 and 128"},
   });
 }
@@ -174,8 +177,8 @@ TEST_CASE("Nodes, IPAM records and agent configuration are validated", "[model][
        resource("FelixConfiguration", "  failsafeInboundHostPorts: [{protocol: icmp, port: 1}]\n", "default"),
        "spec.failsafeInboundHostPorts[0].protocol", "TCP, UDP or SCTP"},
       {"both route table settings",
-       resource("FelixConfiguration", "  routeTableRange: {min: 1, max: 250}\n  routeTableRanges: [{min: 1, max: 2}]\n",
-                "default"),
+       resource("FelixConfiguration",
+                "  routeTableRange: {min: 1, max: 250}\n  routeTableRanges: [{min: 1, max: 2}]\n", "default"),
        "spec.routeTableRange", "cannot be set when routeTableRanges is also set"},
       {"a named node port range",
        resource("FelixConfiguration", "  kubeNodePortRanges: [\"30000:32767\", http]\n", "default"),

@@ -158,7 +158,8 @@ TEST_CASE("a store that goes away delivers no removal; back, only the difference
     fs::rename(folder.away() / ".tartan", folder.dir() / ".tartan");
     // The state lists files that are not back: still out, and now saying so.
     REQUIRE(eventually([&] {
-      return consumer.read([](Consumer& c) { return c.outage_ && c.outage_->find("restored") != std::string::npos; });
+      return consumer.read(
+          [](Consumer& c) { return c.outage_ && c.outage_->find("restored") != std::string::npos; });
     }));
     fs::rename(folder.away() / "kubernetesnamespace", folder.dir() / "kubernetesnamespace");
     fs::rename(folder.away() / "networkpolicy", folder.dir() / "networkpolicy");
@@ -169,9 +170,10 @@ TEST_CASE("a store that goes away delivers no removal; back, only the difference
     fs::rename(folder.away() / ".tartan", folder.dir() / ".tartan");
   }
 
-  REQUIRE(eventually([&] { return consumer.read([](Consumer& c) { return !c.outage_ && c.inSyncs_ == 2; }); }));
+  REQUIRE(
+      eventually([&] { return consumer.read([](Consumer& c) { return !c.outage_ && c.inSyncs_ == 2; }); }));
   consumer.read([&](Consumer& c) {
-    CHECK(c.removals_ == 1);  // db
+    CHECK(c.removals_ == 1);                 // db
     CHECK(c.updates_ - updatesBefore == 2);  // web changed, api added; the namespace not again
     CHECK(c.state_.count(key(kDb)) == 0);
     CHECK(c.state_.count(key(kApi)) == 1);
@@ -182,7 +184,8 @@ TEST_CASE("a store that goes away delivers no removal; back, only the difference
 
   // Live again: a policy written after the restore arrives.
   put(*ds, kDb);
-  CHECK(eventually([&] { return consumer.read([&](Consumer& c) { return c.state_.count(key(kDb)) == 1; }); }));
+  CHECK(
+      eventually([&] { return consumer.read([&](Consumer& c) { return c.state_.count(key(kDb)) == 1; }); }));
   syncer.stop();
 }
 
@@ -202,7 +205,8 @@ TEST_CASE("a syncer started while its store is away waits for it instead of fail
   CHECK_FALSE(fs::exists(folder.dir()));
 
   fs::rename(folder.away(), folder.dir());
-  REQUIRE(eventually([&] { return consumer.read([](Consumer& c) { return c.inSyncs_ == 1 && !c.outage_; }); }));
+  REQUIRE(
+      eventually([&] { return consumer.read([](Consumer& c) { return c.inSyncs_ == 1 && !c.outage_; }); }));
   CHECK(consumer.read([](Consumer& c) { return c.state_.size(); }) == 1);
   syncer.stop();
 }

@@ -1,6 +1,6 @@
 // The syncer over a real file datastore: snapshot, in sync, live updates, removals, bad hand edits.
-#include "tartan/datastore/datastore.hpp"
 #include "tartan/syncer/syncer.hpp"
+#include "tartan/datastore/datastore.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -85,13 +85,13 @@ std::string policyChain(bool inbound, std::string_view tier, std::string_view na
 std::string profileChain(bool inbound, std::string_view profile);                     // tartan-pri-/pro-
 std::string toWorkloadChain(std::string_view ifname);                                 // tartan-tw-
 // Children of the two-level workload dispatch, for interfaces starting with `key` ("tart3").
-std::string fromWorkloadDispatchChild(std::string_view key);                          // tartan-from-wl-
-std::string toWorkloadDispatchChild(std::string_view key);                            // tartan-to-wl-
-std::string fromWorkloadChain(std::string_view ifname);                               // tartan-fw-
-std::string toHostChain(std::string_view ifname);                                     // tartan-th-
-std::string fromHostChain(std::string_view ifname);                                   // tartan-fh-
-std::string toHostForwardChain(std::string_view ifname);                              // tartan-thfw-
-std::string fromHostForwardChain(std::string_view ifname);                            // tartan-fhfw-
+std::string fromWorkloadDispatchChild(std::string_view key);  // tartan-from-wl-
+std::string toWorkloadDispatchChild(std::string_view key);    // tartan-to-wl-
+std::string fromWorkloadChain(std::string_view ifname);       // tartan-fw-
+std::string toHostChain(std::string_view ifname);             // tartan-th-
+std::string fromHostChain(std::string_view ifname);           // tartan-fh-
+std::string toHostForwardChain(std::string_view ifname);      // tartan-thfw-
+std::string fromHostForwardChain(std::string_view ifname);    // tartan-fhfw-
 // "tartan-<hash>" for IPv4, "tartan6-<hash>" for IPv6 (the driver's own sets: "tartan-<id>",
 // "tartan6-<id>"); temporary names for rebuild-and-swap
 // are "tartan-t<hash>" / "tartan6t<hash>" (a length or a character apart, never equal).

@@ -4,13 +4,13 @@
 // Membership changes go as deltas (one libipset add/del each); a bulk change is written into a
 // set under a temporary name that is then swapped in, so a rule never sees a half-filled set.
 // The kernel only swaps sets of the same type, so the type is part of a set's name: a set whose
-// type changes is a new set, and the old one goes once no rule refers to it. Sequencing (as Felix's): applyAdditions() before the iptables transaction that may
-// start to use a set, applyRemovals() after the transaction that stopped using it.
-// A set a rule refers to but no IPSetUpdate described is kept as an empty set of the type the
-// reference implies, so the rule is valid and matches nothing.
-// Owns: a copy of desired and programmed members; the kernel edge is passed to each call. Threading: one owner thread (which must be in
-// the target network namespace, see kernel.hpp). Failure: a failed kernel call leaves the set
-// marked for a full compare; resync() reads the kernel back.
+// type changes is a new set, and the old one goes once no rule refers to it. Sequencing (as Felix's):
+// applyAdditions() before the iptables transaction that may start to use a set, applyRemovals() after the
+// transaction that stopped using it. A set a rule refers to but no IPSetUpdate described is kept as an empty
+// set of the type the reference implies, so the rule is valid and matches nothing. Owns: a copy of desired
+// and programmed members; the kernel edge is passed to each call. Threading: one owner thread (which must be
+// in the target network namespace, see kernel.hpp). Failure: a failed kernel call leaves the set marked for a
+// full compare; resync() reads the kernel back.
 #pragma once
 
 #include "tartan/common/result.hpp"
@@ -84,8 +84,8 @@ class IpSets {
   IpFamily family_;
   std::uint32_t maxElements_;
   bool known_ = false;
-  std::map<std::string, IpSetType> described_;   // id -> type, for sets an IPSetUpdate described
-  std::map<std::string, Wanted> desired_;        // by kernel name
+  std::map<std::string, IpSetType> described_;    // id -> type, for sets an IPSetUpdate described
+  std::map<std::string, Wanted> desired_;         // by kernel name
   std::map<std::string, Programmed> programmed_;  // by kernel name
   std::set<std::string> dirty_;                   // kernel names to look at
   Stats stats_;

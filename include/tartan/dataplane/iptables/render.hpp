@@ -23,8 +23,8 @@
 
 #include <map>
 #include <set>
-#include <utility>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace tartan::dataplane::proto {
@@ -54,9 +54,9 @@ struct RenderConfig {
   std::string logPrefix = "tartan-packet";
   // Outgoing NAT (AgentConfiguration natOutgoingAddress, natPortRange,
   // iptablesNATOutgoingInterfaceFilter) and whether iptables and the kernel take --random-fully.
-  std::string natOutgoingAddress;  // an IPv4 address: SNAT to it; empty: MASQUERADE
+  std::string natOutgoingAddress;      // an IPv4 address: SNAT to it; empty: MASQUERADE
   int natPortMin = 0, natPortMax = 0;  // 0: any source port
-  std::string natInterfaceFilter;  // -o this ("eth+"); empty: any interface
+  std::string natInterfaceFilter;      // -o this ("eth+"); empty: any interface
   bool randomFully = false;
   bool operator==(const RenderConfig&) const = default;
 };
@@ -97,8 +97,8 @@ struct TableChains {
   std::vector<Chain> nat;
 };
 // `interface` overrides endpoint.name() (for an endpoint found by its expected IPs).
-TableChains renderHostEndpoint(const proto::HostEndpoint& endpoint, const std::string& interface, IpFamily family,
-                               const RenderConfig& config);
+TableChains renderHostEndpoint(const proto::HostEndpoint& endpoint, const std::string& interface,
+                               IpFamily family, const RenderConfig& config);
 
 // ---- Dispatch and fixed chains
 // `interfaces` are the workload interface names, any order.
