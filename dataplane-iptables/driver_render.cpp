@@ -47,6 +47,12 @@ void Driver::State::setConfig(const google::protobuf::Map<std::string, std::stri
         config.endpointToHost = EndpointToHostAction::kReturn;
       else
         config.endpointToHost = EndpointToHostAction::kDrop;
+    } else if (key == "iptablesFilterDenyAction") {
+      config.filterDeny =
+          value == "Reject" || value == "REJECT" ? FilterDenyAction::kReject : FilterDenyAction::kDrop;
+    } else if (key == "iptablesFilterAllowAction" || key == "iptablesMangleAllowAction") {
+      (key == "iptablesFilterAllowAction" ? config.filterAllow : config.mangleAllow) =
+          value == "Return" || value == "RETURN" ? AllowAction::kReturn : AllowAction::kAccept;
     } else if (key == "iptablesBackend") {
       backend = value == "NFT" || value == "nft"         ? Backend::kNft
                 : value == "Legacy" || value == "legacy" ? Backend::kLegacy

@@ -31,6 +31,8 @@ struct EndpointChainSpec {
   std::string failsafeChain;     // jumped to before any policy
   bool tierDefaultDrop = true;   // untracked and preDNAT tiers never drop by default
   bool profiles = true;          // evaluate profiles, then drop
+  std::string deny = "-j DROP";  // the filter table's deny (filterDenyTarget); raw and mangle drop
+  AllowAction allow = AllowAction::kAccept;  // of established (and doNotTrack-allowed) packets
 };
 
 // A host endpoint chain that runs before conntrack (doNotTrack in raw, preDNAT in mangle): no
@@ -51,11 +53,16 @@ Chain endpointChain(const EndpointChainSpec& spec,
                     const google::protobuf::RepeatedPtrField<std::string>& profileIds) {
   Chain chain{spec.name, {}};
   auto& rules = chain.rules;
+  // Under Return, the accept bit tells the chain that called us that the packet was allowed.
+  auto allow = [&](const std::string& match) {
+    if (spec.allow == AllowAction::kReturn) rules.push_back({match, "-j MARK --set-xmark " + kAcceptMark});
+    rules.push_back({match, allowTarget(spec.allow)});
+  };
   if (spec.conntrack) {
-    rules.push_back({"-m conntrack --ctstate RELATED,ESTABLISHED", "-j ACCEPT"});
-    rules.push_back({"-m conntrack --ctstate INVALID", "-j DROP"});
+    allow("-m conntrack --ctstate RELATED,ESTABLISHED");
+    rules.push_back({"-m conntrack --ctstate INVALID", spec.deny});
   }
-  if (spec.acceptUntracked) rules.push_back({"-m conntrack --ctstate UNTRACKED", "-j ACCEPT"});
+  if (spec.acceptUntracked) allow("-m conntrack --ctstate UNTRACKED");
   rules.push_back({"", "-j MARK --set-xmark " + kClearMarks});
   if (!spec.failsafeChain.empty()) rules.push_back({"", "-j " + spec.failsafeChain});
   const bool inbound = spec.direction == Direction::kInbound;
@@ -75,14 +82,14 @@ Chain endpointChain(const EndpointChainSpec& spec,
           {"-m mark --mark " + kNoVerdict, "-j " + names::policyChain(inbound, tier.name(), policy)});
     rules.push_back({"-m mark --mark " + kAcceptMark, "-j RETURN"});
     if (spec.tierDefaultDrop && tier.default_action() == pb::TIER_DEFAULT_ACTION_DENY)
-      rules.push_back({"-m mark --mark " + kNoPassMark, "-j DROP"});
+      rules.push_back({"-m mark --mark " + kNoPassMark, spec.deny});
   }
   if (spec.profiles) {
     for (const auto& profile : profileIds) {
       rules.push_back({"", "-j " + names::profileChain(inbound, profile)});
       rules.push_back({"-m mark --mark " + kAcceptMark, "-j RETURN"});
     }
-    rules.push_back({"", "-j DROP"});  // nothing allowed it
+    rules.push_back({"", spec.deny});  // nothing allowed it
   }
   return chain;
 }
@@ -153,12 +160,16 @@ Chain failsafeChain(std::string_view name, const std::vector<FailsafePort>& port
 // forwarded traffic included — as soon as a neighbour has to be resolved or confirmed again. They
 // are link plumbing, not a service, so they pass before any host endpoint policy (normal,
 // doNotTrack or preDNAT); workload interfaces keep their own, narrower list (tartan-wl-to-host).
-void acceptNeighbourDiscovery(Chain& chain) {
+void acceptNeighbourDiscovery(Chain& chain, const std::string& target = "-j ACCEPT") {
   for (int type : {130, 131, 132, 133, 134, 135, 136, 143})
-    chain.rules.push_back({fmt::format("-p ipv6-icmp -m icmp6 --icmpv6-type {}", type), "-j ACCEPT"});
+    chain.rules.push_back({fmt::format("-p ipv6-icmp -m icmp6 --icmpv6-type {}", type), target});
 }
 
 }  // namespace
+
+std::string allowTarget(AllowAction action) {
+  return action == AllowAction::kReturn ? "-j RETURN" : "-j ACCEPT";
+}
 
 std::vector<FailsafePort> defaultFailsafeInbound() {
   return {{"tcp", 22},   {"udp", 68},   {"tcp", 179},  {"tcp", 2379}, {"tcp", 2380},
@@ -204,12 +215,17 @@ bool isValidInterfaceName(std::string_view name) {
 }
 
 std::vector<Chain> renderWorkloadEndpoint(const pb::WorkloadEndpoint& endpoint, IpFamily /*family*/,
-                                          const RenderConfig& /*config*/) {
+                                          const RenderConfig& config) {
   const std::string tw = names::toWorkloadChain(endpoint.interface_name());
   const std::string fw = names::fromWorkloadChain(endpoint.interface_name());
-  if (endpoint.state() == "inactive") return {Chain{tw, {{"", "-j DROP"}}}, Chain{fw, {{"", "-j DROP"}}}};
+  const std::string deny = filterDenyTarget(config);
+  if (endpoint.state() == "inactive") return {Chain{tw, {{"", deny}}}, Chain{fw, {{"", deny}}}};
   EndpointChainSpec to{tw, Direction::kInbound};
+  to.deny = deny;
+  to.allow = config.filterAllow;
   EndpointChainSpec from{fw, Direction::kOutbound};
+  from.deny = deny;
+  from.allow = config.filterAllow;
   return {endpointChain(to, endpoint.tiers(), endpoint.profile_ids()),
           endpointChain(from, endpoint.tiers(), endpoint.profile_ids())};
 }
@@ -230,24 +246,33 @@ HostDispatchEntry hostDispatchEntry(const pb::HostEndpoint& endpoint, std::strin
 }
 
 TableChains renderHostEndpoint(const pb::HostEndpoint& endpoint, const std::string& ifname,
-                               IpFamily /*family*/, const RenderConfig& /*config*/) {
+                               IpFamily /*family*/, const RenderConfig& config) {
   TableChains out;
   const bool untracked = appliesUntracked(endpoint, ifname);
+  const std::string deny = filterDenyTarget(config);
   // Filter: normal policy with the failsafe ports first, so no policy can lock the node out.
   EndpointChainSpec fh{names::fromHostChain(ifname), Direction::kInbound};
   fh.failsafeChain = std::string(names::kFailsafeIn);
   fh.acceptUntracked = untracked;
+  fh.deny = deny;
+  fh.allow = config.filterAllow;
   EndpointChainSpec th{names::toHostChain(ifname), Direction::kOutbound};
   th.failsafeChain = std::string(names::kFailsafeOut);
   th.acceptUntracked = untracked;
+  th.deny = deny;
+  th.allow = config.filterAllow;
   out.filter.push_back(endpointChain(fh, endpoint.tiers(), endpoint.profile_ids()));
   out.filter.push_back(endpointChain(th, endpoint.tiers(), endpoint.profile_ids()));
   if (anyPolicies(endpoint.forward_tiers())) {
     // Forwarded traffic: applyOnForward policies only; no profiles, as in Calico.
     EndpointChainSpec fhfw{names::fromHostForwardChain(ifname), Direction::kInbound};
     fhfw.profiles = false;
+    fhfw.deny = deny;
+    fhfw.allow = config.filterAllow;
     EndpointChainSpec thfw{names::toHostForwardChain(ifname), Direction::kOutbound};
     thfw.profiles = false;
+    thfw.deny = deny;
+    thfw.allow = config.filterAllow;
     out.filter.push_back(endpointChain(fhfw, endpoint.forward_tiers(), {}));
     out.filter.push_back(endpointChain(thfw, endpoint.forward_tiers(), {}));
   }
@@ -298,8 +323,8 @@ std::vector<Chain> renderWorkloadDispatch(std::vector<std::string> interfaces, c
     Chain childTo{names::toWorkloadDispatchChild(key), {}};
     for (const auto& ifname : members) direct(childFrom, childTo, ifname);
     // Reached by goto: falling off the end would skip the top chain's drop.
-    childFrom.rules.push_back({"", "-j DROP"});
-    childTo.rules.push_back({"", "-j DROP"});
+    childFrom.rules.push_back({"", filterDenyTarget(config)});
+    childTo.rules.push_back({"", filterDenyTarget(config)});
     from.rules.push_back({"-i " + key + "+", "-g " + childFrom.name});
     to.rules.push_back({"-o " + key + "+", "-g " + childTo.name});
     out.push_back(std::move(childFrom));
@@ -307,8 +332,8 @@ std::vector<Chain> renderWorkloadDispatch(std::vector<std::string> interfaces, c
   }
   // A workload interface no endpoint claims (yet, or any more) passes nothing.
   for (const auto& prefix : config.interfacePrefixes) {
-    from.rules.push_back({"-i " + prefix + "+", "-j DROP"});
-    to.rules.push_back({"-o " + prefix + "+", "-j DROP"});
+    from.rules.push_back({"-i " + prefix + "+", filterDenyTarget(config)});
+    to.rules.push_back({"-o " + prefix + "+", filterDenyTarget(config)});
   }
   out.insert(out.begin(), {std::move(from), std::move(to)});
   return out;
@@ -355,6 +380,8 @@ TableChains renderStaticChains(IpFamily family, const RenderConfig& config) {
   const std::string clear = "-j MARK --set-xmark " + kClearMarks;
   const std::string acceptIfMarked = "-m mark --mark " + kAcceptMark;
   const std::string established = "-m conntrack --ctstate RELATED,ESTABLISHED";
+  const std::string filterAllow = allowTarget(config.filterAllow);
+  const std::string mangleAllow = allowTarget(config.mangleAllow);
   // The accept bit on a packet entering the filter table says that a doNotTrack policy (raw) or a
   // preDNAT policy (mangle) of its host endpoint allowed it. Calico's rule: such a packet skips
   // every later host-endpoint policy (preDNAT and normal), but never workload policy — so the
@@ -366,17 +393,17 @@ TableChains renderStaticChains(IpFamily family, const RenderConfig& config) {
   Chain input{std::string(names::kFilterInput), {}};
   for (const auto& p : config.interfacePrefixes)
     input.rules.push_back({"-i " + p + "+", "-g " + std::string(names::kWorkloadToHost)});
-  if (family == IpFamily::kV6) acceptNeighbourDiscovery(input);
-  input.rules.push_back({acceptIfMarked, "-j ACCEPT"});
+  if (family == IpFamily::kV6) acceptNeighbourDiscovery(input, filterAllow);
+  input.rules.push_back({acceptIfMarked, filterAllow});
   input.rules.push_back({"", clear});
   input.rules.push_back({"", "-j " + std::string(names::kFromHostDispatch)});
-  input.rules.push_back({acceptIfMarked, "-j ACCEPT"});
+  input.rules.push_back({acceptIfMarked, filterAllow});
 
   Chain toHost{std::string(names::kWorkloadToHost), {}};
   if (family == IpFamily::kV6) {
     // Router solicitation/advertisement and neighbour discovery must reach the host.
     for (int type : {130, 131, 132, 133, 135, 136})
-      toHost.rules.push_back({fmt::format("-p ipv6-icmp -m icmp6 --icmpv6-type {}", type), "-j ACCEPT"});
+      toHost.rules.push_back({fmt::format("-p ipv6-icmp -m icmp6 --icmpv6-type {}", type), filterAllow});
   }
   toHost.rules.push_back({"", "-j " + std::string(names::kFromWorkloadDispatch)});
   toHost.rules.push_back({"", endpointToHostAction(config.endpointToHost)});
@@ -389,8 +416,8 @@ TableChains renderStaticChains(IpFamily family, const RenderConfig& config) {
   // themselves. Invalid packets stay the endpoint chains' to drop, for the same reason.
   Chain forward{std::string(names::kFilterForward), {}};
   for (const auto& p : config.interfacePrefixes) {
-    forward.rules.push_back({"-i " + p + "+ " + established, "-j ACCEPT"});
-    forward.rules.push_back({"-o " + p + "+ " + established, "-j ACCEPT"});
+    forward.rules.push_back({"-i " + p + "+ " + established, filterAllow});
+    forward.rules.push_back({"-o " + p + "+ " + established, filterAllow});
   }
   // Keep the accept bit: a preDNAT or doNotTrack allow skips applyOnForward policy (as in Calico).
   forward.rules.push_back({"", "-j MARK --set-xmark " + kClearPass});
@@ -401,14 +428,14 @@ TableChains renderStaticChains(IpFamily family, const RenderConfig& config) {
   for (const auto& p : config.interfacePrefixes)
     forward.rules.push_back({"-o " + p + "+", "-j " + std::string(names::kToWorkloadDispatch)});
   forward.rules.push_back({"", "-j " + std::string(names::kToHostForwardDispatch)});
-  forward.rules.push_back({acceptIfMarked, "-j ACCEPT"});
+  forward.rules.push_back({acceptIfMarked, filterAllow});
 
   // filter OUTPUT: the host may always reach its own workloads (as in Calico).
-  Chain output{std::string(names::kFilterOutput), {{acceptIfMarked, "-j ACCEPT"}, {"", clear}}};
+  Chain output{std::string(names::kFilterOutput), {{acceptIfMarked, filterAllow}, {"", clear}}};
   for (const auto& p : config.interfacePrefixes) output.rules.push_back({"-o " + p + "+", "-j RETURN"});
-  if (family == IpFamily::kV6) acceptNeighbourDiscovery(output);
+  if (family == IpFamily::kV6) acceptNeighbourDiscovery(output, filterAllow);
   output.rules.push_back({"", "-j " + std::string(names::kToHostDispatch)});
-  output.rules.push_back({acceptIfMarked, "-j ACCEPT"});
+  output.rules.push_back({acceptIfMarked, filterAllow});
 
   out.filter = {input,
                 toHost,
@@ -448,12 +475,12 @@ TableChains renderStaticChains(IpFamily family, const RenderConfig& config) {
 
   // mangle: preDNAT policies of host endpoints, for new flows only, and not for packets a
   // doNotTrack policy already allowed (their accept bit is kept from the raw table).
-  Chain mangle{std::string(names::kPrerouting), {{established, "-j ACCEPT"}, {acceptIfMarked, "-j ACCEPT"}}};
+  Chain mangle{std::string(names::kPrerouting), {{established, mangleAllow}, {acceptIfMarked, mangleAllow}}};
   mangle.rules.push_back({"", clear});
   for (const auto& p : config.interfacePrefixes) mangle.rules.push_back({"-i " + p + "+", "-j RETURN"});
-  if (family == IpFamily::kV6) acceptNeighbourDiscovery(mangle);
+  if (family == IpFamily::kV6) acceptNeighbourDiscovery(mangle, mangleAllow);
   mangle.rules.push_back({"", "-j " + std::string(names::kFromHostDispatch)});
-  mangle.rules.push_back({acceptIfMarked, "-j ACCEPT"});
+  mangle.rules.push_back({acceptIfMarked, mangleAllow});
   out.mangle = {mangle, failsafeChain(names::kFailsafeIn, config.failsafeInbound)};
   return out;
 }

@@ -215,7 +215,7 @@ void appendActions(std::vector<Rule>& out, const std::string& match, pb::RuleAct
       out.push_back({"-m mark --mark " + acceptMark, "-j RETURN"});
       return;
     case pb::RULE_ACTION_DENY:
-      out.push_back({match, "-j DROP"});
+      out.push_back({match, filterDenyTarget(config)});
       return;
     case pb::RULE_ACTION_PASS:
       out.push_back({match, "-j MARK --set-xmark " + passMark});
@@ -227,7 +227,7 @@ void appendActions(std::vector<Rule>& out, const std::string& match, pb::RuleAct
       return;
     default:
       // An action this driver does not know: fail closed.
-      out.push_back({match, "-j DROP"});
+      out.push_back({match, filterDenyTarget(config)});
       return;
   }
 }
@@ -285,6 +285,10 @@ std::string invalidRuleReason(const pb::Rule& rule) {
   return {};
 }
 
+std::string filterDenyTarget(const RenderConfig& config) {
+  return config.filterDeny == FilterDenyAction::kReject ? "-j REJECT" : "-j DROP";
+}
+
 std::vector<Rule> renderRule(const pb::Rule& rule, IpFamily family, const RenderConfig& config) {
   if (const auto reason = invalidRuleReason(rule); !reason.empty()) {
     // Fail closed: an Allow, Pass or Log left out lets nothing more through, but a Deny left out
@@ -293,7 +297,7 @@ std::vector<Rule> renderRule(const pb::Rule& rule, IpFamily family, const Render
     const bool opens = action == pb::RULE_ACTION_UNSPECIFIED || action == pb::RULE_ACTION_ALLOW ||
                        action == pb::RULE_ACTION_PASS || action == pb::RULE_ACTION_LOG;
     if (opens) return {};
-    return {Rule{"", "-j DROP"}};
+    return {Rule{"", filterDenyTarget(config)}};
   }
   if (rule.ip_version() == pb::IP_VERSION_V4 && family != IpFamily::kV4) return {};
   if (rule.ip_version() == pb::IP_VERSION_V6 && family != IpFamily::kV6) return {};
@@ -379,9 +383,14 @@ Chain rulesChain(std::string name, const Container& rules, IpFamily family, cons
 
 std::vector<Chain> renderPolicy(const pb::PolicyID& id, const pb::Policy& policy, IpFamily family,
                                 const RenderConfig& config) {
+  // doNotTrack policies run in raw and preDNAT ones in mangle, where REJECT is not valid: their
+  // Deny always drops.
+  RenderConfig tableConfig = config;
+  if (policy.untracked() || policy.pre_dnat()) tableConfig.filterDeny = FilterDenyAction::kDrop;
   return {
-      rulesChain(names::policyChain(true, id.tier(), id.name()), policy.inbound_rules(), family, config),
-      rulesChain(names::policyChain(false, id.tier(), id.name()), policy.outbound_rules(), family, config)};
+      rulesChain(names::policyChain(true, id.tier(), id.name()), policy.inbound_rules(), family, tableConfig),
+      rulesChain(names::policyChain(false, id.tier(), id.name()), policy.outbound_rules(), family,
+                 tableConfig)};
 }
 
 std::vector<Chain> renderProfile(std::string_view id, const pb::Profile& profile, IpFamily family,

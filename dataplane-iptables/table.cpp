@@ -118,7 +118,8 @@ void Table::removeChain(std::string_view name) {
 
 void Table::setHook(std::string builtin, std::string target, bool append) {
   auto& hook = hooks_[builtin];
-  const bool changed = hook.target != target || hook.append != append;
+  const bool moved = hook.append != append;
+  const bool changed = hook.target != target || moved;
   hook.target = std::move(target);
   hook.append = append;
   // What the kernel holds is known (a read-back, or our last write): judge the new wish against
@@ -128,6 +129,12 @@ void Table::setHook(std::string builtin, std::string target, bool append) {
       assess(builtin, hook);
     else
       hook.correct = false;
+  }
+  // A change of insert mode moves the jump (to the top, or to the end) even where the old place
+  // would still pass: Append only stops us fighting to stay last, it does not leave us first.
+  if (moved && hook.correct && !hook.target.empty()) {
+    hook.correct = false;
+    hook.wrong = append ? "the jump to " + hook.target + " is not last" : "";
   }
 }
 

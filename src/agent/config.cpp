@@ -35,6 +35,10 @@ Level fromSpec(const model::AgentConfigurationSpec& spec, std::vector<Error>& wa
   Level level;
   put(level, "interfacePrefix", spec.interfacePrefix);
   put(level, "defaultEndpointToHostAction", spec.defaultEndpointToHostAction);
+  put(level, "iptablesFilterDenyAction", spec.iptablesFilterDenyAction);
+  put(level, "chainInsertMode", spec.chainInsertMode);
+  put(level, "iptablesFilterAllowAction", spec.iptablesFilterAllowAction);
+  put(level, "iptablesMangleAllowAction", spec.iptablesMangleAllowAction);
   put(level, "iptablesBackend", spec.iptablesBackend);
   put(level, "iptablesRefreshInterval", spec.iptablesRefreshInterval);
   put(level, "iptablesLockTimeout", spec.iptablesLockTimeout);
@@ -102,6 +106,24 @@ void applyLevel(const Level& level, const std::string& where, AgentConfig& confi
             std::string(1, static_cast<char>(std::toupper(v[0]))) + v.substr(1);
       else
         bad(key, value, "is not Drop, Return or Accept");
+    } else if (key == "iptablesfilterdenyaction" || key == "chaininsertmode") {
+      // Any case, as Felix reads them.
+      const bool deny = key == "iptablesfilterdenyaction";
+      const std::string v = lower(value);
+      if (deny && (v == "drop" || v == "reject"))
+        config.iptablesFilterDenyAction = v == "drop" ? "Drop" : "Reject";
+      else if (!deny && (v == "insert" || v == "append"))
+        config.chainInsertMode = v == "insert" ? "Insert" : "Append";
+      else
+        bad(key, value, deny ? "is not Drop or Reject" : "is not Insert or Append");
+    } else if (key == "iptablesfilterallowaction" || key == "iptablesmangleallowaction") {
+      const std::string v = lower(value);
+      if (v == "accept" || v == "return")
+        (key == "iptablesfilterallowaction" ? config.iptablesFilterAllowAction
+                                            : config.iptablesMangleAllowAction) =
+            v == "accept" ? "Accept" : "Return";
+      else
+        bad(key, value, "is not Accept or Return");
     } else if (key == "iptablesbackend") {
       const std::string v = lower(value);
       if (v == "auto")
@@ -231,6 +253,10 @@ std::map<std::string, std::string> AgentConfig::dataplaneConfig() const {
       {"failsafeInboundHostPorts", failsafeInboundHostPorts},
       {"failsafeOutboundHostPorts", failsafeOutboundHostPorts},
       {"defaultEndpointToHostAction", defaultEndpointToHostAction},
+      {"iptablesFilterDenyAction", iptablesFilterDenyAction},
+      {"chainInsertMode", chainInsertMode},
+      {"iptablesFilterAllowAction", iptablesFilterAllowAction},
+      {"iptablesMangleAllowAction", iptablesMangleAllowAction},
       {"iptablesBackend", iptablesBackend},
       {"iptablesRefreshInterval", std::to_string(iptablesRefreshInterval.count())},
       {"iptablesLockTimeout", std::to_string(iptablesLockTimeout.count())},

@@ -28,6 +28,15 @@ struct AgentConfig {
   std::string failsafeOutboundHostPorts =
       "udp:53,udp:67,tcp:179,tcp:2379,tcp:2380,tcp:5473,tcp:6443,tcp:6666,tcp:6667";
   std::string defaultEndpointToHostAction = "Drop";
+  // Felix's IptablesFilterDenyAction: Drop, or Reject (ICMP port unreachable) for every deny of
+  // the filter table.
+  std::string iptablesFilterDenyAction = "Drop";
+  // Felix's IptablesFilterAllowAction and IptablesMangleAllowAction: Accept, or Return (our chain
+  // ends and the rest of the table decides).
+  std::string iptablesFilterAllowAction = "Accept";
+  std::string iptablesMangleAllowAction = "Accept";
+  // Felix's ChainInsertMode: our jumps first in the built-in chains (Insert) or last (Append).
+  std::string chainInsertMode = "Insert";
   std::string iptablesBackend = "Auto";
   std::chrono::seconds iptablesRefreshInterval{90};
   std::chrono::seconds iptablesLockTimeout{10};

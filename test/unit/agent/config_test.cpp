@@ -218,3 +218,54 @@ TEST_CASE("outgoing NAT's settings reach the driver from the resources and the e
   CHECK(n.warnings[0].toString().find("natPortRange") != std::string::npos);
   CHECK(n.config.natPortRange.empty());
 }
+
+TEST_CASE("iptablesFilterDenyAction and chainInsertMode reach the driver, any case, as Felix reads them") {
+  CHECK(mergeConfig({}).config.dataplaneConfig().at("iptablesFilterDenyAction") == "Drop");
+  CHECK(mergeConfig({}).config.dataplaneConfig().at("chainInsertMode") == "Insert");
+  CHECK(mergeConfig({}).config.dataplaneConfig().at("iptablesFilterAllowAction") == "Accept");
+  CHECK(mergeConfig({}).config.dataplaneConfig().at("iptablesMangleAllowAction") == "Accept");
+  AgentConfigurationSpec global, node;
+  global.iptablesFilterDenyAction = "reject";
+  node.chainInsertMode = "Append";
+  const MergeResult r = mergeConfig({&global, &node, {}});
+  CHECK(r.warnings.empty());
+  CHECK(r.config.dataplaneConfig().at("iptablesFilterDenyAction") == "Reject");
+  CHECK(r.config.dataplaneConfig().at("chainInsertMode") == "Append");
+
+  struct Case {
+    const char* variable;
+    const char* value;
+    const char* deny;  // the result, over global's reject and node's Append
+    const char* mode;
+    bool warned;
+  };
+  const std::vector<Case> cases{
+      {"FELIX_IPTABLESFILTERDENYACTION", "DROP", "Drop", "Append", false},
+      {"TARTAN_IptablesFilterDenyAction", "Reject", "Reject", "Append", false},
+      {"FELIX_IPTABLESFILTERDENYACTION", "Refuse", "Reject", "Append", true},
+      {"FELIX_CHAININSERTMODE", "insert", "Reject", "Insert", false},
+      {"FELIX_CHAININSERTMODE", "Prepend", "Reject", "Append", true},
+  };
+  for (const auto& c : cases) {
+    INFO(c.variable << "=" << c.value);
+    const MergeResult e = mergeConfig({&global, &node, {{c.variable, c.value}}});
+    CHECK(e.config.iptablesFilterDenyAction == c.deny);
+    CHECK(e.config.chainInsertMode == c.mode);
+    CHECK(e.warnings.empty() != c.warned);
+  }
+}
+
+TEST_CASE("iptablesFilterAllowAction and iptablesMangleAllowAction reach the driver, any case") {
+  AgentConfigurationSpec global;
+  global.iptablesFilterAllowAction = "return";
+  MergeResult r = mergeConfig({&global, nullptr, {{"FELIX_IPTABLESMANGLEALLOWACTION", "RETURN"}}});
+  CHECK(r.warnings.empty());
+  CHECK(r.config.dataplaneConfig().at("iptablesFilterAllowAction") == "Return");
+  CHECK(r.config.dataplaneConfig().at("iptablesMangleAllowAction") == "Return");
+  r = mergeConfig({&global, nullptr, {{"TARTAN_IPTABLESFILTERALLOWACTION", "Pass"}}});
+  REQUIRE(r.warnings.size() == 1);
+  CHECK(r.warnings[0].where == "environment");
+  CHECK(r.config.iptablesFilterAllowAction == "Return");  // the lower level's value stays
+  r = mergeConfig({&global, nullptr, {{"TARTAN_IPTABLESFILTERALLOWACTION", "Accept"}}});
+  CHECK(r.config.iptablesFilterAllowAction == "Accept");
+}

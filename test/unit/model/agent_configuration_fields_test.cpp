@@ -82,7 +82,7 @@ TEST_CASE("the accepted values of a refused field, and every reported field, are
   const auto& spec = std::get<AgentConfiguration>(result.resources[0]).spec;
   CHECK(refusedAgentConfigurationFields(spec).empty());
   CHECK(reportedAgentConfigurationFields(spec) ==
-        std::vector<std::string>{"chainInsertMode", "iptablesMarkMask", "healthPort"});
+        std::vector<std::string>{"iptablesMarkMask", "healthPort"});
   const auto set = setAgentConfigurationFields(spec);
   REQUIRE(set.size() == 9);
   CHECK(set[0] == std::pair<std::string, std::string>{"useInternalDataplaneDriver", "true"});

@@ -39,6 +39,10 @@ class HostEndpoint;
 namespace tartan::dataplane::iptables {
 
 enum class EndpointToHostAction { kDrop, kReturn, kAccept };
+// Felix's iptablesFilterDenyAction: how the filter table says no.
+enum class FilterDenyAction { kDrop, kReject };
+// Felix's iptablesFilterAllowAction and iptablesMangleAllowAction: how the table says yes.
+enum class AllowAction { kAccept, kReturn };
 
 struct FailsafePort {
   std::string protocol;  // tcp | udp | sctp
@@ -51,6 +55,18 @@ struct RenderConfig {
   std::vector<FailsafePort> failsafeInbound;
   std::vector<FailsafePort> failsafeOutbound;
   EndpointToHostAction endpointToHost = EndpointToHostAction::kDrop;
+  // The verdict of every deny in the filter table: a policy's Deny rule, the end of a tier and of
+  // the profiles, an INVALID packet, an inactive endpoint, a workload interface no endpoint
+  // claims. Reject answers with the kernel's default (ICMP port unreachable), as Felix's
+  // "-j REJECT". Raw and mangle (doNotTrack, preDNAT) always drop: REJECT is not valid there.
+  FilterDenyAction filterDeny = FilterDenyAction::kDrop;
+  // Where Felix's allow is "-j ACCEPT" (the accept bit at the end of tartan-INPUT, -FORWARD and
+  // -OUTPUT, established and related flows, the workload-to-host ICMPv6 and neighbour discovery
+  // rules; in mangle the same for preDNAT), Return ends our chain instead and lets the rest of
+  // the table decide. Endpoint chains then set the accept bit before returning, so the top-level
+  // chain knows. Failsafe rules, raw and the workload-to-host default keep their own verdicts.
+  AllowAction filterAllow = AllowAction::kAccept;
+  AllowAction mangleAllow = AllowAction::kAccept;
   std::string logPrefix = "tartan-packet";
   // Outgoing NAT (AgentConfiguration natOutgoingAddress, natPortRange,
   // iptablesNATOutgoingInterfaceFilter) and whether iptables and the kernel take --random-fully.
@@ -60,6 +76,11 @@ struct RenderConfig {
   bool randomFully = false;
   bool operator==(const RenderConfig&) const = default;
 };
+
+// The target of a filter-table deny: "-j DROP" or "-j REJECT".
+std::string filterDenyTarget(const RenderConfig& config);
+// The target of an allow: "-j ACCEPT" or "-j RETURN".
+std::string allowTarget(AllowAction action);
 
 // The defaults of RenderConfig's failsafe ports, as Felix's.
 std::vector<FailsafePort> defaultFailsafeInbound();

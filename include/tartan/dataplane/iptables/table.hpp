@@ -57,8 +57,8 @@ class Table {
   void removeChain(std::string_view name);
   // The one jump we keep in a built-in chain (e.g. INPUT -> tartan-INPUT): at the top, or, with
   // `append` (Felix's ChainInsertMode=Append, for nodes where another agent must go first), at
-  // the end, where it is only checked for presence. An empty `target` wants no jump of ours in
-  // `builtin`: any rule of ours found there (a previous run's) is deleted.
+  // the end, where it is only checked for presence; a change of `append` moves the jump. An empty `target`
+  // wants no jump of ours in `builtin`: any rule of ours found there (a previous run's) is deleted.
   void setHook(std::string builtin, std::string target, bool append = false);
 
   // Programmed state, from a read-back. Takes over what matches; everything else becomes work.
