@@ -95,18 +95,21 @@ int runNodeStatus(const Context& ctx, const std::string& socketPath) {
       {"PEER ADDRESS", "PEER TYPE", "STATE", "SINCE", "INFO", "RECEIVED", "ACCEPTED", "ADVERTISED"}};
   for (const auto& peer : status->peers) {
     rows.push_back({peer.address, peer.type, peer.state, sinceText(peer.sinceUnix),
-                    peer.lastError.empty() ? peer.state : peer.lastError,
+                    // As calicoctl's INFO: an established session says so; an old error (the
+                    // refused connect before the peer came up) is shown only while it is down.
+                    peer.state == "Established" || peer.lastError.empty() ? peer.state : peer.lastError,
                     std::to_string(peer.prefixesReceived), std::to_string(peer.prefixesAccepted),
                     std::to_string(peer.prefixesAdvertised)});
   }
   *ctx.out << "BGP peers\n";
   printBordered(*ctx.out, rows);
-  *ctx.out << "\nLoc-RIB routes: " << status->locRibRoutes << "; routes in the kernel: " << status->kernelRoutes
-           << "\n";
+  *ctx.out << "\nLoc-RIB routes: " << status->locRibRoutes
+           << "; routes in the kernel: " << status->kernelRoutes << "\n";
   return 0;
 }
 
-int runBgpRoutes(const Context& ctx, const std::string& socketPath, const std::optional<std::string>& filter) {
+int runBgpRoutes(const Context& ctx, const std::string& socketPath,
+                 const std::optional<std::string>& filter) {
   std::optional<Cidr> filterCidr;
   if (filter) {
     filterCidr = parseCidr(*filter);

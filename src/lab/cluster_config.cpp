@@ -134,7 +134,8 @@ std::string birdConfig(const LabFile& lab) {
   return out.str();
 }
 
-json conflist(const LabFile& lab, const std::string& node, const std::string& datastore) {
+json conflist(const LabFile& lab, const std::string& node, const std::string& datastore,
+              const std::string& ipamLockFile) {
   json ipam{{"type", "calico-ipam"},
             {"assign_ipv4", hasFamily(lab, 4) ? "true" : "false"},
             {"assign_ipv6", hasFamily(lab, 6) ? "true" : "false"}};
@@ -146,6 +147,7 @@ json conflist(const LabFile& lab, const std::string& node, const std::string& da
                          {"nodename", node},
                          {"datastore", datastore},
                          {"mtu", 1500},
+                         {"ipam_lock_file", ipamLockFile},
                          {"ipam", ipam}},
                     json{{"type", "portmap"}, {"snat", true}, {"capabilities", {{"portMappings", true}}}}})}};
 }

@@ -38,7 +38,10 @@ std::string birdProtocol(const std::string& node, int family);
 
 // The node's CNI network configuration list, as a runtime reads it from /etc/cni/net.d: tartan-cni
 // (calico-ipam, nodename, the datastore) then portmap.
-nlohmann::json conflist(const LabFile& lab, const std::string& node, const std::string& datastore);
+// ipamLockFile: the node's IPAM lock (Calico's ipam_lock_file), kept in the lab's state dir so the
+// lab never writes the host's /var/run/calico.
+nlohmann::json conflist(const LabFile& lab, const std::string& node, const std::string& datastore,
+                        const std::string& ipamLockFile);
 
 // The configuration a runtime gives plugin `index` of `list` (CNI spec §"Network configuration
 // lists"): the plugin's object with the list's cniVersion and name, prevResult when there is one

@@ -346,7 +346,7 @@ Result<void> up(const LabFile& lab, const std::string& labFileText, const Tools&
     const std::string nodeDir = dir + "/nodes/" + node.name;
     fs::create_directories(nodeDir, ec);
     std::ofstream(nodeDir + "/10-tartan.conflist")
-        << conflist(lab, node.name, datastoreSpec(dir)).dump(2) << "\n";
+        << conflist(lab, node.name, datastoreSpec(dir), nodeDir + "/ipam.lock").dump(2) << "\n";
     d["nodes"].push_back({{"name", node.name},
                           {"netns", nodeNamespace(lab.name, node.name)},
                           {"asNumber", node.asNumber != 0 ? node.asNumber : lab.asNumber},

@@ -117,12 +117,13 @@ TEST_CASE(
 }
 
 TEST_CASE("the node's conflist chains tartan-cni and portmap; each plugin gets what a runtime gives it") {
-  const json list = conflist(cluster(), "node-2", "file:/lab/datastore");
+  const json list = conflist(cluster(), "node-2", "file:/lab/datastore", "/lab/nodes/node-2/ipam.lock");
   CHECK(list["cniVersion"] == "1.0.0");
   REQUIRE(list["plugins"].size() == 2);
   CHECK(list["plugins"][0]["type"] == "tartan-cni");
   CHECK(list["plugins"][0]["nodename"] == "node-2");
   CHECK(list["plugins"][0]["datastore"] == "file:/lab/datastore");
+  CHECK(list["plugins"][0]["ipam_lock_file"] == "/lab/nodes/node-2/ipam.lock");  // never the host's
   CHECK(list["plugins"][0]["ipam"]["type"] == "calico-ipam");
   CHECK(list["plugins"][0]["ipam"]["assign_ipv6"] == "true");
   CHECK(list["plugins"][1]["type"] == "portmap");
