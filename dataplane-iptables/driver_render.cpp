@@ -53,6 +53,12 @@ void Driver::State::setConfig(const google::protobuf::Map<std::string, std::stri
     } else if (key == "iptablesFilterAllowAction" || key == "iptablesMangleAllowAction") {
       (key == "iptablesFilterAllowAction" ? config.filterAllow : config.mangleAllow) =
           value == "Return" || value == "RETURN" ? AllowAction::kReturn : AllowAction::kAccept;
+    } else if (key == "interfaceExclude") {
+      auto exclude = parseInterfaceExclude(value);
+      if (!exclude)
+        log->warn("config {}; keeping the previous value", exclude.error().toString());
+      else
+        interfaceExclude = *exclude;
     } else if (key == "iptablesBackend") {
       backend = value == "NFT" || value == "nft"         ? Backend::kNft
                 : value == "Legacy" || value == "legacy" ? Backend::kLegacy
@@ -103,6 +109,21 @@ void Driver::State::updateRefs(const std::string& owner, IpSetRefs refs) {
 void Driver::State::resolveHostInterfaces() {
   InterfaceAddresses addresses;
   bool listed = false;
+  // interfaceExclude: such an interface is never a host endpoint's, by name or by address, and the
+  // "*" endpoint leaves it alone (its patterns are matched against the interfaces there are now).
+  std::vector<std::string> excluded = interfaceExclude.names;
+  if (!interfaceExclude.patterns.empty()) {
+    addresses = kernel.interfaceAddresses();
+    listed = true;
+    for (const auto& [ifname, ips] : addresses)
+      if (isExcludedInterface(interfaceExclude, ifname) &&
+          std::find(excluded.begin(), excluded.end(), ifname) == excluded.end())
+        excluded.push_back(ifname);
+  }
+  if (excluded != config.excludedInterfaces) {
+    config.excludedInterfaces = std::move(excluded);
+    dispatchDirty = true;
+  }
   std::set<std::string> claimed;
   std::map<std::string, std::vector<std::string>> resolved;
   for (const auto& [key, hep] : hosts) {  // sorted by id: the lowest id claims an interface first
@@ -111,6 +132,8 @@ void Driver::State::resolveHostInterfaces() {
     if (!e.name().empty()) {
       if (e.name() != "*" && !isValidInterfaceName(e.name()))
         log->error("host endpoint {}: interface name '{}' is not valid; left out", key, e.name());
+      else if (e.name() != "*" && isExcludedInterface(interfaceExclude, e.name()))
+        log->warn("host endpoint {}: interface '{}' is excluded (interfaceExclude); left out", key, e.name());
       else if (claimed.insert(e.name()).second)
         interfaces.push_back(e.name());
       continue;
@@ -123,6 +146,7 @@ void Driver::State::resolveHostInterfaces() {
     for (const auto* list : {&e.expected_ipv4_addrs(), &e.expected_ipv6_addrs()})
       for (const auto& ip : *list) expected.insert(canonicalMember(ip, IpSetType::kNet));
     for (const auto& [ifname, ips] : addresses) {
+      if (isExcludedInterface(interfaceExclude, ifname)) continue;
       const bool match =
           std::any_of(ips.begin(), ips.end(), [&](const auto& ip) { return expected.count(ip) != 0; });
       if (match && claimed.insert(ifname).second) interfaces.push_back(ifname);

@@ -104,6 +104,7 @@ struct Driver::State {
   Backend backend = Backend::kAuto;
   int lockTimeout = 10;
   bool appendHooks = false;  // chainInsertMode Append
+  InterfaceExclude interfaceExclude{{"kube-ipvs0"}, {}};
   std::chrono::seconds refreshInterval{90};
   bool ipv6 = true;
 

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <charconv>
 #include <map>
+#include <regex>
 
 namespace tartan::dataplane::iptables {
 
@@ -166,6 +167,39 @@ void acceptNeighbourDiscovery(Chain& chain, const std::string& target = "-j ACCE
 }
 
 }  // namespace
+
+Result<InterfaceExclude> parseInterfaceExclude(std::string_view text) {
+  InterfaceExclude out;
+  for (std::string_view rest = text; !rest.empty();) {
+    const auto comma = rest.find(',');
+    std::string_view entry = rest.substr(0, comma);
+    rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+    while (!entry.empty() && entry.front() == ' ') entry.remove_prefix(1);
+    while (!entry.empty() && entry.back() == ' ') entry.remove_suffix(1);
+    if (entry.size() >= 2 && entry.front() == '/' && entry.back() == '/') {
+      const std::string pattern(entry.substr(1, entry.size() - 2));
+      try {
+        std::regex compiled(pattern);
+      } catch (const std::regex_error&) {
+        return makeError("interfaceExclude", std::string(entry), "is not a regular expression");
+      }
+      out.patterns.push_back(pattern);
+    } else if (isValidInterfaceName(entry)) {
+      out.names.emplace_back(entry);
+    } else {
+      return makeError("interfaceExclude", std::string(entry),
+                       "is neither an interface name nor a /regular expression/");
+    }
+  }
+  return out;
+}
+
+bool isExcludedInterface(const InterfaceExclude& exclude, std::string_view name) {
+  if (std::find(exclude.names.begin(), exclude.names.end(), name) != exclude.names.end()) return true;
+  return std::any_of(exclude.patterns.begin(), exclude.patterns.end(), [&](const std::string& p) {
+    return std::regex_search(name.begin(), name.end(), std::regex(p));
+  });
+}
 
 std::string allowTarget(AllowAction action) {
   return action == AllowAction::kReturn ? "-j RETURN" : "-j ACCEPT";
@@ -351,6 +385,8 @@ TableChains renderHostDispatch(std::vector<HostDispatchEntry> endpoints, const R
       if (!wanted(e)) continue;
       if (e.interface == "*") {
         chain.rules.push_back({std::string(flag) + " lo", "-j RETURN"});
+        for (const auto& excluded : config.excludedInterfaces)
+          chain.rules.push_back({std::string(flag) + " " + excluded, "-j RETURN"});
         for (const auto& p : config.interfacePrefixes)
           chain.rules.push_back({std::string(flag) + " " + p + "+", "-j RETURN"});
         chain.rules.push_back({"", "-g " + chainFor(e.interface)});

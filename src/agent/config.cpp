@@ -2,6 +2,7 @@
 #include "config.hpp"
 
 #include "tartan/common/duration.hpp"
+#include "tartan/dataplane/iptables/render.hpp"
 #include "tartan/model/agent_configuration_fields.hpp"
 
 #include <arpa/inet.h>
@@ -37,6 +38,7 @@ Level fromSpec(const model::AgentConfigurationSpec& spec, std::vector<Error>& wa
   put(level, "defaultEndpointToHostAction", spec.defaultEndpointToHostAction);
   put(level, "iptablesFilterDenyAction", spec.iptablesFilterDenyAction);
   put(level, "chainInsertMode", spec.chainInsertMode);
+  put(level, "interfaceExclude", spec.interfaceExclude);
   put(level, "iptablesFilterAllowAction", spec.iptablesFilterAllowAction);
   put(level, "iptablesMangleAllowAction", spec.iptablesMangleAllowAction);
   put(level, "iptablesBackend", spec.iptablesBackend);
@@ -124,6 +126,12 @@ void applyLevel(const Level& level, const std::string& where, AgentConfig& confi
             v == "accept" ? "Accept" : "Return";
       else
         bad(key, value, "is not Accept or Return");
+    } else if (key == "interfaceexclude") {
+      // Checked as the driver reads it (validation refuses a bad one in a resource).
+      if (dataplane::iptables::parseInterfaceExclude(value))
+        config.interfaceExclude = value;
+      else
+        bad(key, value, "is not a list of interface names and /regular expressions/");
     } else if (key == "iptablesbackend") {
       const std::string v = lower(value);
       if (v == "auto")
@@ -255,6 +263,7 @@ std::map<std::string, std::string> AgentConfig::dataplaneConfig() const {
       {"defaultEndpointToHostAction", defaultEndpointToHostAction},
       {"iptablesFilterDenyAction", iptablesFilterDenyAction},
       {"chainInsertMode", chainInsertMode},
+      {"interfaceExclude", interfaceExclude},
       {"iptablesFilterAllowAction", iptablesFilterAllowAction},
       {"iptablesMangleAllowAction", iptablesMangleAllowAction},
       {"iptablesBackend", iptablesBackend},

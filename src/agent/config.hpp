@@ -37,6 +37,8 @@ struct AgentConfig {
   std::string iptablesMangleAllowAction = "Accept";
   // Felix's ChainInsertMode: our jumps first in the built-in chains (Insert) or last (Append).
   std::string chainInsertMode = "Insert";
+  // Felix's InterfaceExclude: interfaces never host endpoints ("name,/regex/").
+  std::string interfaceExclude = "kube-ipvs0";
   std::string iptablesBackend = "Auto";
   std::chrono::seconds iptablesRefreshInterval{90};
   std::chrono::seconds iptablesLockTimeout{10};

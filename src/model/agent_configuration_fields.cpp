@@ -33,7 +33,7 @@ constexpr AgentConfigurationField kFields[] = {
     {"metadataPort", FieldSupport::kReported, "", "OpenStack metadata access is not set up."},
     {"openstackRegion", FieldSupport::kReported, "", "OpenStack is not supported."},
     {"interfacePrefix", FieldSupport::kHonoured, "", "Workload interface prefixes; a change needs a restart, as in Felix."},
-    {"interfaceExclude", FieldSupport::kReported, "", "Interfaces are not excluded from host endpoint handling yet."},
+    {"interfaceExclude", FieldSupport::kHonoured, "", "Interfaces (names, /regex/ entries) that are never host endpoints: not by name, not by expected IPs, not under interfaceName *."},
     {"chainInsertMode", FieldSupport::kHonoured, "", "Insert puts the jumps to Tartan's chains first in INPUT, FORWARD, OUTPUT and the rest; Append last, moving them when it changes."},
     {"defaultEndpointToHostAction", FieldSupport::kHonoured, "", "Drop, Return or Accept for workload-to-host traffic that no policy decided."},
     {"iptablesFilterAllowAction", FieldSupport::kHonoured, "", "Accept, or Return: where the filter table would accept, Tartan's chain ends and the rest of the table decides."},

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <regex>
 #include <set>
 
 namespace tartan::model {
@@ -62,6 +63,27 @@ void checkNet(Validator& v, const std::string& path, const std::string& text, in
   } else if (net->hostBitsSet()) {
     v.fail(path,
            "CIDR \"" + text + "\" has host bits set (did you mean \"" + net->masked().toString() + "\"?)");
+  }
+}
+
+// Felix's interfaceExclude: comma-separated interface names and /regular expressions/.
+void checkInterfaceExclude(Validator& v, const std::string& path, const std::string& text) {
+  if (text.empty()) return;
+  static const std::regex kName("^[a-zA-Z0-9_.@:-]{1,15}$");
+  for (size_t start = 0; start <= text.size();) {
+    size_t comma = text.find(',', start);
+    if (comma == std::string::npos) comma = text.size();
+    const std::string entry = text.substr(start, comma - start);
+    start = comma + 1;
+    if (entry.size() >= 2 && entry.front() == '/' && entry.back() == '/') {
+      try {
+        std::regex(entry.substr(1, entry.size() - 2));
+      } catch (const std::regex_error&) {
+        v.fail(path, "\"" + entry + "\" is not a valid regular expression");
+      }
+    } else if (!std::regex_match(entry, kName)) {
+      v.fail(path, "\"" + entry + "\" is neither an interface name nor a /regular expression/");
+    }
   }
 }
 
@@ -681,6 +703,7 @@ void validateKind(Validator& v, const AgentConfiguration& r) {
       (s.openstackRegion.size() > 63 - 17 || !isDNS1123Label(s.openstackRegion))) {
     v.fail("spec.openstackRegion", "must be a valid DNS label of at most 46 characters");
   }
+  checkInterfaceExclude(v, "spec.interfaceExclude", s.interfaceExclude);
   checkAddress(v, "spec.natOutgoingAddress", s.natOutgoingAddress, 4);
   checkAddress(v, "spec.deviceRouteSourceAddress", s.deviceRouteSourceAddress, 4);
   checkAddress(v, "spec.deviceRouteSourceAddressIPv6", s.deviceRouteSourceAddressIPv6, 6);

@@ -269,3 +269,17 @@ TEST_CASE("iptablesFilterAllowAction and iptablesMangleAllowAction reach the dri
   r = mergeConfig({&global, nullptr, {{"TARTAN_IPTABLESFILTERALLOWACTION", "Accept"}}});
   CHECK(r.config.iptablesFilterAllowAction == "Accept");
 }
+
+TEST_CASE("interfaceExclude reaches the driver; kube-ipvs0 by default, a bad entry is a warning") {
+  CHECK(mergeConfig({}).config.dataplaneConfig().at("interfaceExclude") == "kube-ipvs0");
+  AgentConfigurationSpec global;
+  global.interfaceExclude = "kube-ipvs0,/^docker/";
+  MergeResult r = mergeConfig({&global, nullptr, {}});
+  CHECK(r.warnings.empty());
+  CHECK(r.config.dataplaneConfig().at("interfaceExclude") == "kube-ipvs0,/^docker/");
+  r = mergeConfig({&global, nullptr, {{"FELIX_INTERFACEEXCLUDE", "/([/"}}});
+  REQUIRE(r.warnings.size() == 1);
+  CHECK(r.config.interfaceExclude == "kube-ipvs0,/^docker/");
+  r = mergeConfig({&global, nullptr, {{"FELIX_INTERFACEEXCLUDE", "eth9"}}});
+  CHECK(r.config.interfaceExclude == "eth9");
+}

@@ -289,3 +289,65 @@ TEST_CASE(
   for (const char* table : {"filter", "raw", "mangle"}) all += both.tables.at(std::string("v4 ") + table);
   tt::checkGolden("scenario_allow_return_v4.txt", all);
 }
+
+TEST_CASE("interfaceExclude: names and /regex/ entries, as Felix reads them", "[render][interface-exclude]") {
+  struct Case {
+    const char* text;
+    bool ok;
+    std::vector<std::string> excluded, kept;
+  };
+  const Case cases[] = {
+      {"kube-ipvs0", true, {"kube-ipvs0"}, {"kube-ipvs1", "eth0", "xkube-ipvs0"}},
+      {"kube-ipvs0,/^docker/", true, {"kube-ipvs0", "docker0", "docker_gwbridge"}, {"eth0", "mydocker"}},
+      {"/veth/", true, {"veth1", "myveth"}, {"eth0"}},  // unanchored, as Go's MatchString
+      {"", true, {}, {"kube-ipvs0", "eth0"}},
+      {"/([/", false, {}, {}},
+      {"a name far too long", false, {}, {}},
+      {"eth0,,eth1", false, {}, {}},
+  };
+  for (const auto& c : cases) {
+    INFO("'" << c.text << "'");
+    const auto parsed = parseInterfaceExclude(c.text);
+    REQUIRE(parsed.has_value() == c.ok);
+    if (!c.ok) {
+      CHECK(parsed.error().toString().find("interfaceExclude") != std::string::npos);
+      continue;
+    }
+    for (const auto& name : c.excluded) CHECK(isExcludedInterface(*parsed, name));
+    for (const auto& name : c.kept) CHECK_FALSE(isExcludedInterface(*parsed, name));
+  }
+}
+
+TEST_CASE("interfaceExclude: an excluded interface is no host endpoint's, by name, by address or under *",
+          "[driver][interface-exclude]") {
+  tt::FakeKernel kernel;
+  InterfaceAddresses interfaces{
+      {"eth0", {"192.0.2.1"}}, {"docker0", {"192.0.2.1", "172.17.0.1"}}, {"kube-ipvs0", {"10.96.0.1"}}};
+  DriverKernel edges{[&](Backend, int) { return kernel.runner(); }, [&] { return kernel.ipsets(); }};
+  edges.interfaceAddresses = [&] { return interfaces; };
+  Driver driver(edges);
+  auto hep = [](const std::string& id, const std::string& name, std::vector<std::string> ips) {
+    pb::ToDataplane m = tt::hostEndpoint();
+    auto* u = m.mutable_host_endpoint_update();
+    u->mutable_id()->set_endpoint_id(id);
+    u->mutable_endpoint()->set_name(name);
+    u->mutable_endpoint()->clear_expected_ipv4_addrs();
+    for (const auto& ip : ips) u->mutable_endpoint()->add_expected_ipv4_addrs(ip);
+    return m;
+  };
+  for (const auto& m :
+       {tt::config({{"interfacePrefix", "tart"}, {"interfaceExclude", "kube-ipvs0,/^docker/"}}),
+        hep("by-name", "kube-ipvs0", {}), hep("by-ip", "", {"192.0.2.1"}), hep("all", "*", {}), tt::inSync()})
+    driver.onMessage(m);
+  REQUIRE(driver.apply().has_value());
+  const std::string filter = kernel.save(IpFamily::kV4, "filter");
+  INFO(filter);
+  // By address: eth0 only, though docker0 holds the same address.
+  CHECK(filter.find(":tartan-fh-eth0 ") != std::string::npos);
+  CHECK(filter.find("tartan-fh-docker0") == std::string::npos);
+  // By name: left out.
+  CHECK(filter.find("tartan-fh-kube-ipvs0") == std::string::npos);
+  // Under "*": both pass by, as loopback does, before the goto to the * chain.
+  CHECK(filter.find("-i kube-ipvs0") != std::string::npos);
+  CHECK(filter.find("-i docker0") != std::string::npos);
+}

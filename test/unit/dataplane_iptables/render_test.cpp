@@ -263,18 +263,20 @@ TEST_CASE("many workloads dispatch through a two-level tree; a few stay flat", "
   for (const auto& c : chains) CHECK(c.name.size() <= kMaxChainNameLength);
 }
 
-TEST_CASE("the every-interface host endpoint never covers loopback or workload interfaces", "[render][hep]") {
-  RenderConfig config;
+TEST_CASE("the every-interface host endpoint never covers loopback, excluded or workload interfaces",
+          "[render][hep]") {
+  RenderConfig config;  // interfaceExclude's default: kube-ipvs0
   auto chains = renderHostDispatch({{"*", true, false, false}, {"eth0", false, false, false}}, config);
   const Chain& from = chains.filter[0];
-  REQUIRE(from.rules.size() == 4);
+  REQUIRE(from.rules.size() == 5);
   CHECK(from.rules[0] == Rule{"-i eth0", "-g " + names::fromHostChain("eth0")});
   CHECK(from.rules[1] == Rule{"-i lo", "-j RETURN"});
-  CHECK(from.rules[2] == Rule{"-i cali+", "-j RETURN"});
-  CHECK(from.rules[3] == Rule{"", "-g tartan-fh-any-interface"});
+  CHECK(from.rules[2] == Rule{"-i kube-ipvs0", "-j RETURN"});
+  CHECK(from.rules[3] == Rule{"-i cali+", "-j RETURN"});
+  CHECK(from.rules[4] == Rule{"", "-g tartan-fh-any-interface"});
   const Chain& forward = chains.filter[2];
   CHECK(forward.rules.back() == Rule{"", "-g tartan-fhfw-any-interface"});
-  CHECK(forward.rules.size() == 3);  // eth0 has no forward policy
+  CHECK(forward.rules.size() == 4);  // eth0 has no forward policy
 }
 
 namespace {

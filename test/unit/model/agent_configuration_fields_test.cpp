@@ -81,8 +81,7 @@ TEST_CASE("the accepted values of a refused field, and every reported field, are
   REQUIRE(result.ok());
   const auto& spec = std::get<AgentConfiguration>(result.resources[0]).spec;
   CHECK(refusedAgentConfigurationFields(spec).empty());
-  CHECK(reportedAgentConfigurationFields(spec) ==
-        std::vector<std::string>{"iptablesMarkMask", "healthPort"});
+  CHECK(reportedAgentConfigurationFields(spec) == std::vector<std::string>{"iptablesMarkMask", "healthPort"});
   const auto set = setAgentConfigurationFields(spec);
   REQUIRE(set.size() == 9);
   CHECK(set[0] == std::pair<std::string, std::string>{"useInternalDataplaneDriver", "true"});
@@ -102,4 +101,19 @@ TEST_CASE("docs/agent-configuration.md is the table the code holds", "[model][co
   text << in.rdbuf();
   // On a mismatch: tartanctl config fields > docs/agent-configuration.md
   CHECK(text.str() == agentConfigurationFieldTable());
+}
+
+TEST_CASE("interfaceExclude takes interface names and /regular expressions/, and refuses the rest",
+          "[model][config-fields]") {
+  for (const char* good : {"kube-ipvs0", "kube-ipvs0,/^docker/", "/veth.*/,eth9"}) {
+    INFO(good);
+    const DecodeResult result =
+        decode(felix(std::string("  interfaceExclude: \"") + good + "\"\n"), "in.yaml");
+    CHECK(result.ok());
+  }
+  for (const char* bad : {"/([/", "kube-ipvs0,,eth0", "a name far too long"}) {
+    INFO(bad);
+    const tartan::Error e = onlyError(felix(std::string("  interfaceExclude: \"") + bad + "\"\n"));
+    CHECK(e.field == "spec.interfaceExclude");
+  }
 }

@@ -50,6 +50,18 @@ struct FailsafePort {
   bool operator==(const FailsafePort&) const = default;
 };
 
+// Felix's interfaceExclude: interfaces never treated as host endpoints. A name matches itself; a
+// "/regex/" entry matches any name it finds a match in (unanchored, as Go's MatchString).
+struct InterfaceExclude {
+  std::vector<std::string> names;
+  std::vector<std::string> patterns;  // ECMAScript regular expressions, without the slashes
+  bool operator==(const InterfaceExclude&) const = default;
+};
+// "kube-ipvs0,/^veth/" -> the entries; an error names the bad one (an empty entry, a name that
+// is not an interface name, a pattern that does not compile).
+Result<InterfaceExclude> parseInterfaceExclude(std::string_view text);
+bool isExcludedInterface(const InterfaceExclude& exclude, std::string_view name);
+
 struct RenderConfig {
   std::vector<std::string> interfacePrefixes{"cali"};  // Felix's default
   std::vector<FailsafePort> failsafeInbound;
@@ -67,6 +79,9 @@ struct RenderConfig {
   // chain knows. Failsafe rules, raw and the workload-to-host default keep their own verdicts.
   AllowAction filterAllow = AllowAction::kAccept;
   AllowAction mangleAllow = AllowAction::kAccept;
+  // Interfaces the every-interface host endpoint ("*") leaves alone, as it leaves loopback: the
+  // interfaceExclude names, and the existing interfaces its patterns match (the driver resolves them).
+  std::vector<std::string> excludedInterfaces{"kube-ipvs0"};
   std::string logPrefix = "tartan-packet";
   // Outgoing NAT (AgentConfiguration natOutgoingAddress, natPortRange,
   // iptablesNATOutgoingInterfaceFilter) and whether iptables and the kernel take --random-fully.
