@@ -509,12 +509,15 @@ ParseResult parseLabFile(std::string_view text, std::string_view source, std::st
   }
 
   std::set<std::string> podNames;
+  std::set<std::string> podAddresses;
   std::set<std::tuple<std::string, std::string, uint16_t>> hostPorts;  // node, protocol, port
   const YAML::Node pods = root["pods"];
   for (size_t i = 0; p.list(pods, "pods") && i < pods.size(); ++i) {
     const YAML::Node n = pods[i];
     const std::string field = "pods[" + std::to_string(i) + "]";
-    if (!p.checkKeys(n, field, {"name", "namespace", "node", "labels", "serviceAccount", "ports"})) continue;
+    if (!p.checkKeys(n, field,
+                     {"name", "namespace", "node", "labels", "serviceAccount", "ip", "ip6", "ports"}))
+      continue;
     LabPod pod;
     if (p.required(n, "name", field + ".name", pod.name) && !isDnsLabel(pod.name))
       p.error(n["name"], field + ".name", "'" + pod.name + "' is not a DNS label");
@@ -539,6 +542,29 @@ ParseResult parseLabFile(std::string_view text, std::string_view source, std::st
         !isDnsLabel(pod.serviceAccount))
       p.error(n["serviceAccount"], field + ".serviceAccount",
               "'" + pod.serviceAccount + "' is not a DNS label");
+    // An address asked for: of its family, inside one of the lab's pools of that family, and
+    // asked for by no other pod.
+    for (auto [key, family, out] : {std::tuple{"ip", 4, &pod.ip}, std::tuple{"ip6", 6, &pod.ip6}}) {
+      std::string text;
+      if (!p.scalar(n[key], field + "." + key, text)) continue;
+      const auto ip = parseIp(text);
+      if (!ip || ip->family != family) {
+        p.error(n[key], field + "." + key,
+                "'" + text + "' is not an IPv" + std::to_string(family) + " address");
+        continue;
+      }
+      const bool inPool = std::any_of(lab.pools.begin(), lab.pools.end(), [&](const LabPool& pool) {
+        auto cidr = parseCidr(pool.cidr);
+        return cidr && cidr->contains(*ip);
+      });
+      if (!inPool) {
+        p.error(n[key], field + "." + key, "'" + text + "' is in none of the lab's pools");
+        continue;
+      }
+      *out = formatIp(*ip);
+      if (!podAddresses.insert(*out).second)
+        p.error(n[key], field + "." + key, "'" + *out + "' is asked for by another pod");
+    }
     parsePorts(p, n["ports"], field, pod);
     for (size_t j = 0; j < pod.ports.size(); ++j) {
       const LabPort& port = pod.ports[j];

@@ -24,11 +24,14 @@
 //       node: node-1           # required when there are several nodes
 //       labels: {app: backend}
 //       serviceAccount: api    # optional: the Pod's serviceAccountName (a ServiceAccount is written)
+//       ip: 10.65.0.20         # optional: the addresses to ask IPAM for (runtimeConfig ips), inside a
+//       ip6: "fd00:65::20"     # pool of their family; otherwise IPAM chooses
 //       ports:
 //         - {name: http, port: 8080, protocol: TCP}   # name optional; protocol TCP (default) or UDP
 //         - {port: 5432, hostPort: 30432}   # optional: the node's port 30432 forwards to it (portmap)
 //
-// Pods have no addresses here: tartan-cni's IPAM gives them when the pod is added.
+// Pods' addresses come from tartan-cni's IPAM when the pod is added (a pod may ask for particular
+// ones, as a runtime does through the "ips" capability).
 //
 // Parsing is strict, as every Tartan input: unknown keys, wrong types, duplicate names, pools
 // that overlap each other or the fabric or outside networks, a family with a pool but no fabric
@@ -68,6 +71,8 @@ struct LabPod {
   std::map<std::string, std::string> labels;
   std::string serviceAccount;
   std::vector<LabPort> ports;
+  std::string ip;   // empty: IPAM chooses; else the IPv4 address asked for
+  std::string ip6;  // likewise for IPv6
   bool operator==(const LabPod&) const = default;
 };
 

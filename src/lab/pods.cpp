@@ -161,7 +161,14 @@ Result<void> addPodTo(State& state, const LabPod& pod) {
   if (!list) return list.error();
   json result;
   for (size_t i = 0; i < (*list)["plugins"].size(); ++i) {
-    auto r = runPlugin(state, box, "ADD", pluginConfig(*list, i, result, mappings));
+    json conf = pluginConfig(*list, i, result, mappings);
+    if (i == 0 && (!pod.ip.empty() || !pod.ip6.empty())) {
+      // Addresses the pod asks for, as a runtime passes them (the "ips" capability).
+      json& ips = conf["runtimeConfig"]["ips"] = json::array();
+      for (const std::string* ip : {&pod.ip, &pod.ip6})
+        if (!ip->empty()) ips.push_back(*ip);
+    }
+    auto r = runPlugin(state, box, "ADD", conf);
     if (!r) {
       // A runtime that fails an ADD runs DEL through the whole chain, so nothing is left half made.
       (void)delChain(state, box, *list, result, mappings);

@@ -188,13 +188,17 @@ Lab::Lab() {
   stateDir_ = (fs::temp_directory_path() / ("tartan-lab-" + name_)).string();
 
   std::ostringstream lab;
-  lab << "name: " << name_ << "\nnode: " << kNode
-      << "\ncidr: 10.65.0.0/24\ncidr6: fd00:65::/64\nnamespaces:\n";
+  // One node; the pods' addresses are asked of IPAM, so the truth tables' ipBlocks name them.
+  lab << "name: " << name_ << "\nnodes:\n  - name: " << kNode
+      << "\npools:\n  - {name: pods-v4, cidr: 10.65.0.0/24, natOutgoing: true}"
+         "\n  - {name: pods-v6, cidr: \"fd00:65::/64\", natOutgoing: true}"
+         "\ntor:\n  asNumber: 65000\n  addresses: [10.64.0.1/24, \"fd00:64::1/64\"]"
+         "\noutside:\n  addresses: [198.51.100.10/24, \"2001:db8:ff::10/64\"]\nnamespaces:\n";
   for (const auto& ns : modelNamespaces()) lab << "  - name: " << ns << "\n    labels: {ns: " << ns << "}\n";
   lab << "pods:\n";
   for (const auto& pod : allPods()) {
     lab << "  - name: " << pod.pod << "\n    namespace: " << pod.ns << "\n    labels: {pod: " << pod.pod
-        << "}\n    ip: " << podIp(pod) << "\n    ip6: " << podIp6(pod) << "\n    ports:\n";
+        << "}\n    ip: " << podIp(pod) << "\n    ip6: \"" << podIp6(pod) << "\"\n    ports:\n";
     // Upstream's model names every server port serve-<port>-<protocol>.
     for (const auto& protocol : modelProtocols())
       for (uint16_t port : modelPorts())
@@ -214,7 +218,7 @@ Lab::~Lab() {
   if (result.exitCode != 0) std::fprintf(stderr, "tartan-lab down failed:\n%s\n", result.output.c_str());
 }
 
-std::string Lab::nodeNetns() const { return "tl-" + name_ + "-node"; }
+std::string Lab::nodeNetns() const { return "tl-" + name_ + "-" + kNode; }
 std::string Lab::podNetns(const PodRef& pod) const { return "tl-" + name_ + "-" + pod.ns + "." + pod.pod; }
 
 void Lab::apply(const std::string& yaml) {
@@ -327,14 +331,16 @@ std::string Lab::iptablesSave() const {
 }
 
 std::string Lab::agentLogTail(size_t lines) const {
-  return tt::shell("tail -n " + std::to_string(lines) + " " + stateDir_ + "/logs/agent.log 2>&1").output;
+  return tt::shell("tail -n " + std::to_string(lines) + " " + stateDir_ + "/logs/agent-" + kNode +
+                   ".log 2>&1")
+      .output;
 }
 
 int Lab::agentPid() const {
   std::ifstream in(stateDir_ + "/state.json");
   const json state = json::parse(in);
   for (const auto& p : state["processes"])
-    if (p["role"] == "agent") return p["pid"].get<int>();
+    if (p["role"] == std::string("agent ") + kNode) return p["pid"].get<int>();
   throw std::runtime_error("no agent in the lab's state file");
 }
 

@@ -141,13 +141,14 @@ TEST_CASE("every field is checked and its error names file:line:column and the f
   }
 }
 
-TEST_CASE("pods: names, namespaces, service accounts and ports are checked") {
+TEST_CASE("pods: names, namespaces, service accounts, addresses and ports are checked") {
   const auto e = errorsOf(kCluster + R"(pods:
   - name: a
     namespace: shop
     node: node-1
     serviceAccount: Not_A_Label
-    ip: 10.65.0.2
+    ip: 192.0.2.2
+    ip6: 10.65.0.3
     ports:
       - {name: http, port: 80}
       - {name: http, port: 81}
@@ -157,16 +158,24 @@ TEST_CASE("pods: names, namespaces, service accounts and ports are checked") {
   - {name: a, namespace: shop, node: node-1}
   - {name: b, namespace: nowhere, node: node-1}
 )");
-  REQUIRE(e.size() == 9);
-  CHECK_THAT(e[0], Contains("pods[0].ip: unknown field"));
-  CHECK_THAT(e[1], Contains("pods[0].serviceAccount: 'Not_A_Label' is not a DNS label"));
-  CHECK_THAT(e[2], Contains("pods[0].ports[1].name: port name 'http' is used twice in the pod"));
-  CHECK_THAT(e[3], Contains("pods[0].ports[2].name: '8080' is not a port name"));
-  CHECK_THAT(e[4], Contains("pods[0].ports[3]: TCP port 80 is listed twice"));
-  CHECK_THAT(e[5], Contains("pods[0].ports[4].port: '70000' is not a number from 1 to 65535"));
-  CHECK_THAT(e[6], Contains("pods[0].ports[4].protocol: 'SCTP' must be TCP or UDP"));
-  CHECK_THAT(e[7], Contains("pods[1].name: pod 'shop/a' is declared twice"));
-  CHECK_THAT(e[8], Contains("pods[2].namespace: namespace 'nowhere' is not declared under namespaces"));
+  REQUIRE(e.size() == 10);
+  CHECK_THAT(e[0], Contains("pods[0].serviceAccount: 'Not_A_Label' is not a DNS label"));
+  CHECK_THAT(e[1], Contains("pods[0].ip: '192.0.2.2' is in none of the lab's pools"));
+  CHECK_THAT(e[2], Contains("pods[0].ip6: '10.65.0.3' is not an IPv6 address"));
+  CHECK_THAT(e[3], Contains("pods[0].ports[1].name: port name 'http' is used twice in the pod"));
+  CHECK_THAT(e[4], Contains("pods[0].ports[2].name: '8080' is not a port name"));
+  CHECK_THAT(e[5], Contains("pods[0].ports[3]: TCP port 80 is listed twice"));
+  CHECK_THAT(e[6], Contains("pods[0].ports[4].port: '70000' is not a number from 1 to 65535"));
+  CHECK_THAT(e[7], Contains("pods[0].ports[4].protocol: 'SCTP' must be TCP or UDP"));
+  CHECK_THAT(e[8], Contains("pods[1].name: pod 'shop/a' is declared twice"));
+  CHECK_THAT(e[9], Contains("pods[2].namespace: namespace 'nowhere' is not declared under namespaces"));
+  // An address asked for twice.
+  const auto twice = errorsOf(kCluster + R"(pods:
+  - {name: a, namespace: shop, node: node-1, ip: 10.65.0.9}
+  - {name: b, namespace: shop, node: node-1, ip: 10.65.0.9}
+)");
+  REQUIRE(twice.size() == 1);
+  CHECK_THAT(twice[0], Contains("pods[1].ip: '10.65.0.9' is asked for by another pod"));
   CHECK(errorsOf(kCluster + "pods: [{name: b, namespace: nowhere, node: node-1}]\n")[0] ==
         "lab.yaml:18:29: pods[0].namespace: namespace 'nowhere' is not declared under namespaces");
 }
