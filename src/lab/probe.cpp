@@ -75,22 +75,23 @@ std::string errnoResult(int err) {
   return std::string("error: ") + std::strerror(err);
 }
 
-// A dropped SYN times out: "denied". A closed port answers RST: "refused".
+// Connects the non-blocking TCP socket within the timeout. Empty when connected; else the verdict:
+// a dropped SYN times out ("denied"), a closed port answers RST ("refused").
+std::string connectWithin(int fd, const Address& a, int timeoutMs) {
+  if (::connect(fd, a.get(), a.length) != 0 && errno != EINPROGRESS) return errnoResult(errno);
+  if (!waitFor(fd, POLLOUT, timeoutMs)) return "denied";
+  int err = 0;
+  socklen_t len = sizeof err;
+  ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+  return err != 0 ? errnoResult(err) : std::string();
+}
+
 std::string probeTcp(const std::string& ip, uint16_t port, int timeoutMs) {
   const Address a = address(ip, port);
   const int fd = ::socket(a.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  std::string result;
-  if (::connect(fd, a.get(), a.length) != 0 && errno != EINPROGRESS) {
-    result = errnoResult(errno);
-  } else if (!waitFor(fd, POLLOUT, timeoutMs)) {
-    result = "denied";
-  } else {
-    int err = 0;
-    socklen_t len = sizeof err;
-    ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
-    if (err != 0)
-      result = errnoResult(err);
-    else if (::send(fd, kPing, sizeof kPing - 1, MSG_NOSIGNAL) < 0)
+  std::string result = connectWithin(fd, a, timeoutMs);
+  if (result.empty()) {
+    if (::send(fd, kPing, sizeof kPing - 1, MSG_NOSIGNAL) < 0)
       result = errnoResult(errno);
     else
       result = echoed(fd, timeoutMs) ? "ok" : "denied";
@@ -134,18 +135,9 @@ std::string probeUdp(const std::string& ip, uint16_t port, int timeoutMs) {
 std::string probePeer(const std::string& ip, uint16_t port, int timeoutMs, std::string& seenFrom) {
   const Address a = address(ip, port);
   const int fd = ::socket(a.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  std::string result;
-  if (::connect(fd, a.get(), a.length) != 0 && errno != EINPROGRESS) {
-    result = errnoResult(errno);
-  } else if (!waitFor(fd, POLLOUT, timeoutMs)) {
-    result = "denied";
-  } else {
-    int err = 0;
-    socklen_t len = sizeof err;
-    ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
-    if (err != 0) {
-      result = errnoResult(err);
-    } else if (!waitFor(fd, POLLIN, timeoutMs)) {
+  std::string result = connectWithin(fd, a, timeoutMs);
+  if (result.empty()) {
+    if (!waitFor(fd, POLLIN, timeoutMs)) {
       result = "denied";
     } else {
       char buf[128];
