@@ -357,10 +357,12 @@ CniResult<AddResult> add(const Environment& env, const NetConf& conf) {
   rollback.push([links = hostLinks->get(), hostVeth] { (void)links->deleteLink(hostVeth); });
 
   // 3. The host end: sysctls before it is up (accept_ra must be off before IPv6 starts), then up.
+  // Every host end has the same link-local (from ee:ee:ee:ee:ee:ee), each alone on its link: DAD
+  // there proves nothing and would leave the pod's IPv6 gateway unusable for its first seconds.
   netlink::ProcSysctls sysctls;
-  if (auto set =
-          netlink::applySysctls(sysctls, netlink::workloadInterfaceSysctls(hostVeth, haveV4, haveV6, ""));
-      !set)
+  auto hostSysctls = netlink::workloadInterfaceSysctls(hostVeth, haveV4, haveV6, "");
+  if (haveV6) hostSysctls.push_back({netlink::SysctlTree::Ipv6Conf, hostVeth, "accept_dad", "0"});
+  if (auto set = netlink::applySysctls(sysctls, hostSysctls); !set)
     return pluginError("cannot set the sysctls of " + hostVeth, set.error());
   if (auto up = (*hostLinks)->setUp(hostVeth); !up)
     return pluginError("cannot set " + hostVeth + " up", up.error());

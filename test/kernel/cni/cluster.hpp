@@ -209,7 +209,7 @@ metadata: {name: pool6}
 spec: {cidr: "fd00:65::/120", blockSize: 122}
 )";
 
-// One TCP connection from `client` to `ip`:`port` in `server`, retried for up to 10 s. The
+// One TCP connection from `client` to `ip`:`port` in `server`, retried for up to 30 s. The
 // listener accepts one connection and ends (or its timeout ends it).
 // With a connect address and port: the listener is at ip:port, the client dials those instead.
 inline bool tcpReaches(const NetNamespace& client, const NetNamespace& server, const std::string& ip,
@@ -218,12 +218,21 @@ inline bool tcpReaches(const NetNamespace& client, const NetNamespace& server, c
   if (connectPort == 0) connectPort = port;
   auto bracket = [](const std::string& a) { return a.find(':') != std::string::npos ? "[" + a + "]" : a; };
   bool v6 = ip.find(':') != std::string::npos;
-  server.execOrThrow(std::string("timeout 15 socat -u ") + (v6 ? "TCP6" : "TCP4") +
+  server.execOrThrow(std::string("timeout 30 socat -u ") + (v6 ? "TCP6" : "TCP4") +
                      "-LISTEN:" + std::to_string(port) + ",bind=" + bracket(ip) +
                      ",reuseaddr OPEN:/dev/null >/dev/null 2>&1 &");
   auto r = client.exec(std::string("for i in $(seq 50); do echo hello | timeout 2 socat -u STDIN ") +
                        (v6 ? "TCP6:" : "TCP4:") + bracket(connectIp) + ":" + std::to_string(connectPort) +
                        " 2>/dev/null && exit 0; sleep 0.2; done; exit 1");
+  if (r.exitCode != 0) {
+    // What the failure's next assertion reports: both ends' addresses, routes and neighbours.
+    const std::string family = v6 ? "-6" : "-4";
+    for (const NetNamespace* ns : {&client, &server})
+      UNSCOPED_INFO(ns->name() << ":\n"
+                               << ns->exec("ip " + family + " addr; ip " + family + " route; ip " + family +
+                                           " neigh; ss -tlnp")
+                                      .output);
+  }
   return r.exitCode == 0;
 }
 
