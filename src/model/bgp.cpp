@@ -39,6 +39,8 @@ void decodeValue(Decoder& d, const YAML::Node& node, const std::string& path, AS
 }
 
 Tree encodeValue(const ASNumber& value) { return encodeValue(value.value); }
+// A number or an asplain/asdot string, as the decoder reads it.
+Tree schemaValue(const ASNumber&) { return intOrStringSchema(); }
 
 template <class V>
 void describe(V& v, SecretKeySelector& s) {

@@ -2,10 +2,11 @@
 //
 // Every struct has a `describe(V& v, T& s)` function template that names each field once:
 //   v.field("action", s.action, Need::kRequired);
-// It is instantiated with exactly two visitors: Decoder (walks a yaml-cpp node strictly,
-// recording errors and field positions) and Encoder (builds a Tree with keys in the described
-// order). Each kind group's .cpp file instantiates its own describe functions and exposes plain
-// functions (kinds_internal.hpp), so the templates are compiled once, in one file each.
+// It is instantiated with three visitors: Decoder (walks a yaml-cpp node strictly, recording
+// errors and field positions), Encoder (builds a Tree with keys in the described order) and
+// SchemaWriter (schema_writer.hpp: the OpenAPI schema of what the Decoder accepts). Each kind
+// group's .cpp file instantiates its own describe functions and exposes plain functions
+// (kinds_internal.hpp), so the templates are compiled once, in one file each.
 #pragma once
 
 #include "tartan/common/result.hpp"
@@ -17,6 +18,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -31,6 +33,14 @@ enum class Need {
   kOptional,  // may be absent; left out of the output when empty (Go's omitempty)
   kRequired,  // must be present on input; always written
   kAlways,    // may be absent on input; always written (Go fields without omitempty)
+};
+
+// The fixed set of values a string field takes, as the validator checks it (fixed_values.hpp
+// names each set once, for the validator and for the field's description). The decoder and the
+// encoder ignore it; the schema writer makes it an enum.
+struct FixedValues {
+  std::span<const std::string_view> values;
+  bool ignoreCase = false;  // Calico's (?i) patterns: "accept" is as good as "Accept"
 };
 
 // An ordered document tree: what the encoder builds and the YAML and JSON writers print.
@@ -126,6 +136,10 @@ class Decoder {
   // Fields of the mapping being visited. Marks the key used; decodes it into `member`.
   template <class T>
   void field(std::string_view key, T& member, Need need = Need::kOptional);
+  template <class T>
+  void field(std::string_view key, T& member, Need need, const FixedValues&) {
+    field(key, member, need);  // the validator checks the value
+  }
 
   // The kind header of a top-level resource: apiVersion and kind were checked by the caller.
   void typeMeta(Kind) {
@@ -176,6 +190,10 @@ class Encoder {
   explicit Encoder(Tree& out) : out_(out) {}
   template <class T>
   void field(std::string_view key, const T& member, Need need = Need::kOptional);
+  template <class T>
+  void field(std::string_view key, const T& member, Need need, const FixedValues&) {
+    field(key, member, need);
+  }
   void typeMeta(Kind kind);
 
  private:

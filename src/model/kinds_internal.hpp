@@ -3,13 +3,15 @@
 #pragma once
 
 #include "codec.hpp"
+#include "schema_writer.hpp"
 #include "tartan/model/model.hpp"
 
 namespace tartan::model {
 
 #define TARTAN_MODEL_KIND_ENTRY_POINTS(Type)                                                   \
   void decodeResource(Decoder& d, const YAML::Node& node, const std::string& path, Type& out); \
-  Tree encodeResource(const Type& value);
+  Tree encodeResource(const Type& value);                                                      \
+  Tree schemaResource(const Type& value);
 
 TARTAN_MODEL_KIND_ENTRY_POINTS(GlobalNetworkPolicy)
 TARTAN_MODEL_KIND_ENTRY_POINTS(NetworkPolicy)
@@ -41,12 +43,17 @@ TARTAN_MODEL_KIND_ENTRY_POINTS(KubernetesNetworkPolicy)
 
 #undef TARTAN_MODEL_KIND_ENTRY_POINTS
 
+// Whether the decoder ignores unknown fields of the kind (the Kubernetes kinds whose other
+// fields come from Kubernetes, not from users).
+bool isLenientKind(Kind kind);
+
 // Defines a kind's entry points from its describe() (a resource describes its own metadata and
-// spec; typeMeta() stands for apiVersion and kind).
+// spec; typeMeta() stands for apiVersion and kind). schemaResource() ignores its argument's value.
 #define TARTAN_MODEL_DEFINE_KIND_ENTRY_POINTS(Type)                                             \
   void decodeResource(Decoder& d, const YAML::Node& node, const std::string& path, Type& out) { \
     decodeStruct(d, node, path, out);                                                           \
   }                                                                                             \
-  Tree encodeResource(const Type& value) { return encodeStruct(value); }
+  Tree encodeResource(const Type& value) { return encodeStruct(value); }                         \
+  Tree schemaResource(const Type& value) { return schemaValue(value); }
 
 }  // namespace tartan::model

@@ -6,6 +6,7 @@ namespace tartan::model {
 // Defined in bgp.cpp.
 void decodeValue(Decoder& d, const YAML::Node& node, const std::string& path, ASNumber& out);
 Tree encodeValue(const ASNumber& value);
+Tree schemaValue(const ASNumber& value);
 
 template <class V>
 void describe(V& v, NodeBGPSpec& s) {

@@ -193,10 +193,14 @@ Resource emptyResource(Kind kind) {
   return GlobalNetworkPolicy{};
 }
 
+}  // namespace
+
 bool isLenientKind(Kind kind) {
   return kind == Kind::kKubernetesNamespace || kind == Kind::kKubernetesPod ||
          kind == Kind::kKubernetesServiceAccount || kind == Kind::kKubernetesNode;
 }
+
+namespace {
 
 class DocumentDecoder {
  public:
