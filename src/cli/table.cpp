@@ -65,6 +65,10 @@ Columns columnsFor(model::Kind kind) {
       return {{"ASN", "IPV4", "IPV6"}, 0};
     case Kind::kKubernetesNetworkPolicy:
       return {{"POLICYTYPES"}, 0};
+    case Kind::kKubernetesService:
+      return {{"TYPE", "CLUSTER-IP", "PORTS", "SELECTOR"}, 3};
+    case Kind::kKubernetesEndpointSlice:
+      return {{"ADDRESSTYPE", "PORTS", "ENDPOINTS", "SERVICE"}, 3};
     default:
       return {{}, 0};
   }
@@ -109,6 +113,25 @@ Row cellsFor(const model::Resource& resource) {
                     n.spec.bgp->ipv4Address, n.spec.bgp->ipv6Address};
           },
           [](const model::KubernetesNetworkPolicy& p) -> Row { return {join(p.spec.policyTypes)}; },
+          [](const model::KubernetesService& s) -> Row {
+            std::vector<std::string> ports, selector;
+            for (const auto& p : s.spec.ports) ports.push_back(std::to_string(p.port) + "/" + p.protocol);
+            for (const auto& [k, v] : s.spec.selector) selector.push_back(k + "=" + v);
+            return {s.spec.type, s.spec.clusterIP.empty() ? "<none>" : s.spec.clusterIP, join(ports),
+                    join(selector)};
+          },
+          [](const model::KubernetesEndpointSlice& s) -> Row {
+            std::vector<std::string> ports, addresses;
+            for (const auto& p : s.ports) {
+              ports.push_back(p.port ? std::to_string(*p.port) + "/" + p.protocol.value_or("TCP") : "<all>");
+            }
+            for (const auto& e : s.endpoints) {
+              if (!e.addresses.empty()) addresses.push_back(e.addresses.front());
+            }
+            auto service = s.metadata.labels.find(model::kServiceNameLabel);
+            return {s.addressType, join(ports), join(addresses),
+                    service == s.metadata.labels.end() ? "<none>" : service->second};
+          },
           [](const auto&) -> Row { return {}; },
       },
       resource);

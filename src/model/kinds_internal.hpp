@@ -40,6 +40,8 @@ TARTAN_MODEL_KIND_ENTRY_POINTS(KubernetesPod)
 TARTAN_MODEL_KIND_ENTRY_POINTS(KubernetesServiceAccount)
 TARTAN_MODEL_KIND_ENTRY_POINTS(KubernetesNode)
 TARTAN_MODEL_KIND_ENTRY_POINTS(KubernetesNetworkPolicy)
+TARTAN_MODEL_KIND_ENTRY_POINTS(KubernetesService)
+TARTAN_MODEL_KIND_ENTRY_POINTS(KubernetesEndpointSlice)
 
 #undef TARTAN_MODEL_KIND_ENTRY_POINTS
 
@@ -53,7 +55,7 @@ bool isLenientKind(Kind kind);
   void decodeResource(Decoder& d, const YAML::Node& node, const std::string& path, Type& out) { \
     decodeStruct(d, node, path, out);                                                           \
   }                                                                                             \
-  Tree encodeResource(const Type& value) { return encodeStruct(value); }                         \
+  Tree encodeResource(const Type& value) { return encodeStruct(value); }                        \
   Tree schemaResource(const Type& value) { return schemaValue(value); }
 
 }  // namespace tartan::model

@@ -23,7 +23,7 @@ struct KindInfo {
 };
 
 // In the order of the Kind enum.
-constexpr std::array<KindInfo, 27> kKinds = {{
+constexpr std::array<KindInfo, 29> kKinds = {{
     {Kind::kGlobalNetworkPolicy,
      "GlobalNetworkPolicy",
      kTartanGroup,
@@ -97,6 +97,12 @@ constexpr std::array<KindInfo, 27> kKinds = {{
      true,
      {"k8snetworkpolicy", "k8snetworkpolicies", "knp", "kubernetesnetworkpolicy", "kubernetesnetworkpolicies",
       "networkpolicies.networking.k8s.io"}},
+    {Kind::kKubernetesService, "Service", "v1", true, {"services", "svc"}},
+    {Kind::kKubernetesEndpointSlice,
+     "EndpointSlice",
+     "discovery.k8s.io/v1",
+     true,
+     {"endpointslices", "endpointslices.discovery.k8s.io"}},
 }};
 
 const KindInfo& info(Kind kind) { return kKinds[static_cast<size_t>(kind)]; }
@@ -189,6 +195,10 @@ Resource emptyResource(Kind kind) {
       return KubernetesNode{};
     case Kind::kKubernetesNetworkPolicy:
       return KubernetesNetworkPolicy{};
+    case Kind::kKubernetesService:
+      return KubernetesService{};
+    case Kind::kKubernetesEndpointSlice:
+      return KubernetesEndpointSlice{};
   }
   return GlobalNetworkPolicy{};
 }
@@ -197,7 +207,8 @@ Resource emptyResource(Kind kind) {
 
 bool isLenientKind(Kind kind) {
   return kind == Kind::kKubernetesNamespace || kind == Kind::kKubernetesPod ||
-         kind == Kind::kKubernetesServiceAccount || kind == Kind::kKubernetesNode;
+         kind == Kind::kKubernetesServiceAccount || kind == Kind::kKubernetesNode ||
+         kind == Kind::kKubernetesService;
 }
 
 namespace {
@@ -242,7 +253,8 @@ class DocumentDecoder {
     std::optional<Kind> kind = resolveKind(apiVersionText, kindText);
     if (!kind) {
       if (resolveKind(kTartanGroup, kindText) || kindText == "FelixConfiguration" ||
-          resolveKind("v1", kindText) || resolveKind("networking.k8s.io/v1", kindText)) {
+          resolveKind("v1", kindText) || resolveKind("networking.k8s.io/v1", kindText) ||
+          resolveKind("discovery.k8s.io/v1", kindText)) {
         d.error(apiVersionNode, prefix + "apiVersion",
                 "apiVersion \"" + apiVersionText + "\" does not serve kind \"" + kindText + "\"");
       } else {

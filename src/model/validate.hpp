@@ -100,6 +100,8 @@ TARTAN_MODEL_KIND_RULES(KubernetesPod)
 TARTAN_MODEL_KIND_RULES(KubernetesServiceAccount)
 TARTAN_MODEL_KIND_RULES(KubernetesNode)
 TARTAN_MODEL_KIND_RULES(KubernetesNetworkPolicy)
+TARTAN_MODEL_KIND_RULES(KubernetesService)
+TARTAN_MODEL_KIND_RULES(KubernetesEndpointSlice)
 
 #undef TARTAN_MODEL_KIND_RULES
 

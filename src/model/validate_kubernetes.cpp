@@ -1,5 +1,6 @@
 // validate_kubernetes.cpp — Kubernetes' own validation of NetworkPolicy (apis/networking
-// validation.go) and the metadata checks of the other Kubernetes kinds.
+// validation.go), Service and EndpointSlice (apis/core, apis/discovery; the fields the model
+// reads) and the metadata checks of the other Kubernetes kinds.
 #include "validate.hpp"
 
 #include <set>
@@ -201,6 +202,188 @@ void validateKind(Validator& v, const KubernetesNode& r) {
   }
   for (size_t i = 0; i < r.spec.podCIDRs.size(); ++i) {
     if (!parseCIDROrIP(r.spec.podCIDRs[i])) v.fail(at("spec.podCIDRs", i), "invalid CIDR");
+  }
+}
+
+// ---- Service and EndpointSlice (Kubernetes' apis/core and apis/discovery validation) ----
+
+namespace {
+
+bool isPortProtocol(std::string_view protocol) {
+  return protocol == "TCP" || protocol == "UDP" || protocol == "SCTP";
+}
+
+// DNS-1035 label: a Service's name, which becomes a DNS label and an environment variable.
+bool isDNS1035Label(std::string_view s) { return isDNS1123Label(s) && s.front() >= 'a' && s.front() <= 'z'; }
+
+void checkAddress(Validator& v, const std::string& path, const std::string& text, int version) {
+  const auto ip = parseIP(text);
+  if (!ip || ip->version != version) {
+    v.fail(path, "invalid IPv" + std::to_string(version) + " address \"" + text + "\"");
+  }
+}
+
+void checkAnyAddress(Validator& v, const std::string& path, const std::string& text) {
+  if (!parseIP(text)) v.fail(path, "invalid IP address \"" + text + "\"");
+}
+
+void checkOneOf(Validator& v, const std::string& path, const std::string& value,
+                std::initializer_list<std::string_view> allowed) {
+  if (value.empty()) return;
+  std::string list;
+  for (std::string_view a : allowed) {
+    if (value == a) return;
+    list += (list.empty() ? "" : ", ") + std::string(a);
+  }
+  v.fail(path, "unsupported value \"" + value + "\" (must be one of " + list + ")");
+}
+
+}  // namespace
+
+void defaultKind(KubernetesService& r) {
+  defaultNamespace(r.metadata);
+  if (r.spec.type.empty()) r.spec.type = "ClusterIP";
+  for (ServicePort& p : r.spec.ports) {
+    if (p.protocol.empty()) p.protocol = "TCP";
+  }
+}
+
+void validateKind(Validator& v, const KubernetesService& r) {
+  if (r.metadata.name.empty() && !r.metadata.generateName.empty()) {
+    // Named by the API server.
+  } else if (r.metadata.name.empty()) {
+    v.fail("metadata.name", "name is required");
+  } else if (!isDNS1035Label(r.metadata.name)) {
+    v.fail("metadata.name",
+           "a Service name must be a DNS-1035 label: at most 63 lower case letters, digits and '-', "
+           "starting with a letter and ending with a letter or digit");
+  }
+  checkMetadata(v, r.metadata, true);
+  const ServiceSpec& s = r.spec;
+  checkOneOf(v, "spec.type", s.type, {"ClusterIP", "NodePort", "LoadBalancer", "ExternalName"});
+  checkOneOf(v, "spec.externalTrafficPolicy", s.externalTrafficPolicy, {"Cluster", "Local"});
+  checkOneOf(v, "spec.internalTrafficPolicy", s.internalTrafficPolicy, {"Cluster", "Local"});
+  checkOneOf(v, "spec.ipFamilyPolicy", s.ipFamilyPolicy,
+             {"SingleStack", "PreferDualStack", "RequireDualStack"});
+  for (size_t i = 0; i < s.ipFamilies.size(); ++i) {
+    checkOneOf(v, at("spec.ipFamilies", i), s.ipFamilies[i], {"IPv4", "IPv6"});
+  }
+  const bool headless = s.clusterIP == "None";
+  if (!s.clusterIP.empty() && !headless) checkAnyAddress(v, "spec.clusterIP", s.clusterIP);
+  for (size_t i = 0; i < s.clusterIPs.size(); ++i) {
+    if (s.clusterIPs[i] != "None") checkAnyAddress(v, at("spec.clusterIPs", i), s.clusterIPs[i]);
+  }
+  if (!s.clusterIP.empty() && !s.clusterIPs.empty() && s.clusterIPs[0] != s.clusterIP) {
+    v.fail("spec.clusterIPs[0]", "must be the same as spec.clusterIP");
+  }
+  for (size_t i = 0; i < s.externalIPs.size(); ++i)
+    checkAnyAddress(v, at("spec.externalIPs", i), s.externalIPs[i]);
+  if (!s.loadBalancerIP.empty()) checkAnyAddress(v, "spec.loadBalancerIP", s.loadBalancerIP);
+  for (const auto& [key, value] : s.selector) {
+    const std::string p = "spec.selector[" + key + "]";
+    if (auto problem = qualifiedNameProblem(key)) v.fail(p, "invalid label key: " + *problem);
+    if (auto problem = labelValueProblem(value)) v.fail(p, "invalid label value: " + *problem);
+  }
+  if (s.type == "ExternalName" && !isDNS1123Subdomain(s.externalName)) {
+    v.fail("spec.externalName", "must be a lower case RFC 1123 subdomain for a Service of type ExternalName");
+  }
+  if (s.ports.empty() && !headless && s.type != "ExternalName") {
+    v.fail("spec.ports", "a Service must have at least one port (unless headless or ExternalName)");
+  }
+  std::set<std::string> names;
+  for (size_t i = 0; i < s.ports.size(); ++i) {
+    const ServicePort& port = s.ports[i];
+    const std::string p = at("spec.ports", i);
+    if (port.name.empty() && s.ports.size() > 1) {
+      v.fail(p + ".name", "each port of a Service with several ports must be named");
+    } else if (!port.name.empty() && !isDNS1123Label(port.name)) {
+      v.fail(p + ".name", "a port name must be a lower case RFC 1123 label");
+    } else if (!names.insert(port.name).second) {
+      v.fail(p + ".name", "duplicate port name \"" + port.name + "\"");
+    }
+    if (!isPortProtocol(port.protocol)) {
+      v.fail(p + ".protocol", "unsupported protocol \"" + port.protocol + "\" (must be TCP, UDP or SCTP)");
+    }
+    if (port.port < 1 || port.port > 65535) v.fail(p + ".port", "port must be between 1 and 65535");
+    if (port.nodePort < 0 || port.nodePort > 65535) {
+      v.fail(p + ".nodePort", "nodePort must be between 0 and 65535");
+    }
+    if (port.targetPort) {
+      if (port.targetPort->isInt()) {
+        const int32_t n = std::get<int32_t>(port.targetPort->value);
+        if (n < 1 || n > 65535) v.fail(p + ".targetPort", "targetPort must be between 1 and 65535");
+      } else if (!isValidPortName(std::get<std::string>(port.targetPort->value))) {
+        v.fail(p + ".targetPort", "invalid named port \"" + std::get<std::string>(port.targetPort->value) +
+                                      "\" (1-15 lower case letters, digits and '-', with a letter)");
+      }
+    }
+  }
+  for (size_t i = 0; i < r.status.loadBalancer.ingress.size(); ++i) {
+    const std::string& ip = r.status.loadBalancer.ingress[i].ip;
+    if (!ip.empty()) checkAnyAddress(v, at("status.loadBalancer.ingress", i) + ".ip", ip);
+  }
+}
+
+void defaultKind(KubernetesEndpointSlice& r) {
+  defaultNamespace(r.metadata);
+  for (EndpointSlicePort& p : r.ports) {
+    if (!p.protocol) p.protocol = "TCP";
+  }
+}
+
+void validateKind(Validator& v, const KubernetesEndpointSlice& r) {
+  checkKubernetesName(v, r.metadata);
+  checkMetadata(v, r.metadata, true);
+  int version = 0;
+  if (r.addressType == "IPv4") {
+    version = 4;
+  } else if (r.addressType == "IPv6") {
+    version = 6;
+  } else if (r.addressType != "FQDN") {
+    v.fail("addressType", "unsupported address type \"" + r.addressType + "\" (must be IPv4, IPv6 or FQDN)");
+  }
+  if (r.endpoints.size() > 1000) v.fail("endpoints", "too many endpoints (at most 1000)");
+  for (size_t i = 0; i < r.endpoints.size() && i < 1000; ++i) {
+    const EndpointSliceEndpoint& e = r.endpoints[i];
+    const std::string p = at("endpoints", i);
+    if (e.addresses.empty()) v.fail(p + ".addresses", "must have at least one address");
+    if (e.addresses.size() > 100) v.fail(p + ".addresses", "too many addresses (at most 100)");
+    for (size_t j = 0; j < e.addresses.size() && j < 100; ++j) {
+      const std::string ap = at(p + ".addresses", j);
+      if (version != 0) {
+        checkAddress(v, ap, e.addresses[j], version);
+      } else if (r.addressType == "FQDN" && !isDNS1123Subdomain(e.addresses[j])) {
+        v.fail(ap, "an FQDN address must be a lower case RFC 1123 subdomain");
+      }
+    }
+    if (e.hostname && !isDNS1123Label(*e.hostname)) {
+      v.fail(p + ".hostname", "must be a lower case RFC 1123 label");
+    }
+    if (e.nodeName && !isDNS1123Subdomain(*e.nodeName)) {
+      v.fail(p + ".nodeName", "must be a lower case RFC 1123 subdomain");
+    }
+  }
+  if (r.ports.size() > 100) v.fail("ports", "too many ports (at most 100)");
+  std::set<std::string> names;
+  for (size_t i = 0; i < r.ports.size(); ++i) {
+    const EndpointSlicePort& port = r.ports[i];
+    const std::string p = at("ports", i);
+    const std::string name = port.name.value_or("");
+    if (!name.empty() && !isDNS1123Label(name)) {
+      v.fail(p + ".name", "a port name must be a lower case RFC 1123 label");
+    } else if (!names.insert(name).second) {
+      v.fail(p + ".name", "duplicate port name \"" + name + "\"");
+    }
+    if (!port.protocol || !isPortProtocol(*port.protocol)) {
+      v.fail(p + ".protocol",
+             "unsupported protocol \"" + port.protocol.value_or("") + "\" (must be TCP, UDP or SCTP)");
+    }
+    if (port.port && (*port.port < 1 || *port.port > 65535)) {
+      v.fail(p + ".port", "port must be between 1 and 65535");
+    }
+    if (port.appProtocol) {
+      if (auto problem = qualifiedNameProblem(*port.appProtocol)) v.fail(p + ".appProtocol", *problem);
+    }
   }
 }
 

@@ -15,6 +15,8 @@ bool isKubernetesKind(model::Kind kind) {
     case model::Kind::kKubernetesServiceAccount:
     case model::Kind::kKubernetesNode:
     case model::Kind::kKubernetesNetworkPolicy:
+    case model::Kind::kKubernetesService:
+    case model::Kind::kKubernetesEndpointSlice:
       return true;
     default:
       return false;
@@ -43,6 +45,8 @@ constexpr model::Kind kAllKinds[] = {
     model::Kind::kKubernetesServiceAccount,
     model::Kind::kKubernetesNode,
     model::Kind::kKubernetesNetworkPolicy,
+    model::Kind::kKubernetesService,
+    model::Kind::kKubernetesEndpointSlice,
 };
 }  // namespace
 

@@ -33,6 +33,8 @@ enum class Kind {
   kKubernetesServiceAccount,
   kKubernetesNode,
   kKubernetesNetworkPolicy,
+  kKubernetesService,
+  kKubernetesEndpointSlice,
 };
 
 }  // namespace tartan::model

@@ -1,11 +1,16 @@
 // tartan/model/kubernetes.hpp — the Kubernetes kinds networking reads: Namespace, Pod,
-// ServiceAccount and Node (core v1, only the fields networking needs; other fields of these four
-// kinds are ignored, since Kubernetes, not the user, writes them) and networking.k8s.io/v1
-// NetworkPolicy (every field, strictly).
+// ServiceAccount, Node and Service (core v1, only the fields networking needs; other fields of
+// these five kinds are ignored, since Kubernetes, not the user, writes them),
+// networking.k8s.io/v1 NetworkPolicy and discovery.k8s.io/v1 EndpointSlice (every field,
+// strictly: an EndpointSlice's addresses and ports are what a rule naming its Service matches,
+// so a misspelt field is refused rather than read as "no endpoints").
 //
 // Absent and empty lists differ in NetworkPolicy ("from: []" and no "from" both match all
 // sources, but "ingress: []" and no "ingress" differ in what policyTypes defaults to), so those
 // lists are std::optional and the difference survives a round trip.
+//
+// An EndpointSlice belongs to the Service its kubernetes.io/service-name label names, in the
+// slice's namespace (kServiceNameLabel); a slice without the label belongs to no Service.
 #pragma once
 
 #include "tartan/model/kind.hpp"
@@ -161,6 +166,124 @@ struct KubernetesNode {
   KubernetesNodeSpec spec;
   KubernetesNodeStatus status;
   bool operator==(const KubernetesNode&) const = default;
+};
+
+// ---- Service (core v1) and EndpointSlice (discovery.k8s.io/v1) ----
+
+struct ServicePort {
+  std::string name;
+  std::string protocol;  // TCP (the default), UDP or SCTP
+  std::optional<std::string> appProtocol;
+  int32_t port = 0;
+  std::optional<IntOrString> targetPort;
+  int32_t nodePort = 0;
+  bool operator==(const ServicePort&) const = default;
+};
+
+struct ServiceSpec {
+  std::vector<ServicePort> ports;
+  Labels selector;
+  std::string clusterIP;  // an address, "None" (headless) or "" (not yet allocated)
+  std::vector<std::string> clusterIPs;
+  std::string type;  // ClusterIP (the default), NodePort, LoadBalancer, ExternalName
+  std::vector<std::string> externalIPs;
+  std::string loadBalancerIP;
+  std::string externalName;
+  std::string externalTrafficPolicy;  // Cluster, Local
+  std::string internalTrafficPolicy;  // Cluster, Local
+  std::vector<std::string> ipFamilies;
+  std::string ipFamilyPolicy;
+  bool operator==(const ServiceSpec&) const = default;
+};
+
+struct LoadBalancerIngress {
+  std::string ip;
+  std::string hostname;
+  bool operator==(const LoadBalancerIngress&) const = default;
+};
+
+struct LoadBalancerStatus {
+  std::vector<LoadBalancerIngress> ingress;
+  bool operator==(const LoadBalancerStatus&) const = default;
+};
+
+struct ServiceStatus {
+  LoadBalancerStatus loadBalancer;
+  bool operator==(const ServiceStatus&) const = default;
+};
+
+struct KubernetesService {
+  static constexpr Kind kKind = Kind::kKubernetesService;
+  ObjectMeta metadata;
+  ServiceSpec spec;
+  ServiceStatus status;
+  bool operator==(const KubernetesService&) const = default;
+};
+
+// The label that ties an EndpointSlice to its Service (discovery.k8s.io/v1 LabelServiceName).
+inline constexpr const char* kServiceNameLabel = "kubernetes.io/service-name";
+
+struct EndpointConditions {
+  std::optional<bool> ready;
+  std::optional<bool> serving;
+  std::optional<bool> terminating;
+  bool operator==(const EndpointConditions&) const = default;
+};
+
+struct ObjectReference {
+  std::string kind;
+  std::string namespaceName;  // "namespace"
+  std::string name;
+  std::string uid;
+  std::string apiVersion;
+  std::string resourceVersion;
+  std::string fieldPath;
+  bool operator==(const ObjectReference&) const = default;
+};
+
+struct ForZone {
+  std::string name;
+  bool operator==(const ForZone&) const = default;
+};
+
+struct ForNode {
+  std::string name;
+  bool operator==(const ForNode&) const = default;
+};
+
+struct EndpointHints {
+  std::vector<ForZone> forZones;
+  std::vector<ForNode> forNodes;
+  bool operator==(const EndpointHints&) const = default;
+};
+
+struct EndpointSliceEndpoint {
+  std::vector<std::string> addresses;  // of the slice's addressType; Kubernetes uses the first
+  EndpointConditions conditions;
+  std::optional<std::string> hostname;
+  std::optional<ObjectReference> targetRef;
+  Labels deprecatedTopology;
+  std::optional<std::string> nodeName;
+  std::optional<std::string> zone;
+  std::optional<EndpointHints> hints;
+  bool operator==(const EndpointSliceEndpoint&) const = default;
+};
+
+struct EndpointSlicePort {
+  std::optional<std::string> name;
+  std::optional<std::string> protocol;  // TCP (the default), UDP or SCTP
+  std::optional<int32_t> port;          // absent: "all ports", which a rule cannot match
+  std::optional<std::string> appProtocol;
+  bool operator==(const EndpointSlicePort&) const = default;
+};
+
+struct KubernetesEndpointSlice {
+  static constexpr Kind kKind = Kind::kKubernetesEndpointSlice;
+  ObjectMeta metadata;
+  std::string addressType;  // IPv4, IPv6 or FQDN
+  std::vector<EndpointSliceEndpoint> endpoints;
+  std::vector<EndpointSlicePort> ports;
+  bool operator==(const KubernetesEndpointSlice&) const = default;
 };
 
 }  // namespace tartan::model

@@ -47,25 +47,28 @@ using Resource =
                  IPAMBlock, BlockAffinity, IPAMHandle, IPAMConfiguration, IPReservation,
                  StagedGlobalNetworkPolicy, StagedNetworkPolicy, StagedKubernetesNetworkPolicy,
                  ClusterInformation, KubernetesNamespace, KubernetesPod, KubernetesServiceAccount,
-                 KubernetesNode, KubernetesNetworkPolicy>;
+                 KubernetesNode, KubernetesNetworkPolicy, KubernetesService, KubernetesEndpointSlice>;
 
 Kind kindOf(const Resource& resource);
 
 // The kind's name as a manifest spells it ("GlobalNetworkPolicy"; "Namespace", "Pod",
-// "ServiceAccount", "Node", "NetworkPolicy" for the Kubernetes kinds).
+// "ServiceAccount", "Node", "NetworkPolicy", "Service", "EndpointSlice" for the Kubernetes kinds).
 std::string_view kindName(Kind kind);
 
-// The apiVersion written for the kind: "tartan.dev/v1", "v1" or "networking.k8s.io/v1".
+// The apiVersion written for the kind: "tartan.dev/v1", "v1", "networking.k8s.io/v1" or
+// "discovery.k8s.io/v1".
 std::string_view apiVersion(Kind kind);
 
 // Finds a kind by what a person types on a command line: the kind name, its plural, or Calico's
 // short names (gnp, np, netset, gns, hep, wep, ippool, bgppeer, bgpconfig, ...), in any case.
 // "node" and "networkpolicy" mean the Tartan kinds; the Kubernetes kinds are reached as
-// "k8snode", "k8snetworkpolicy" (or "knp"), "namespace", "pod", "serviceaccount".
+// "k8snode", "k8snetworkpolicy" (or "knp"), "namespace", "pod", "serviceaccount", "service"
+// (or "svc"), "endpointslice".
 std::optional<Kind> lookupKind(std::string_view name);
 
 // Whether resources of the kind live in a namespace (NetworkPolicy, NetworkSet,
-// WorkloadEndpoint and the Kubernetes Pod, ServiceAccount and NetworkPolicy).
+// WorkloadEndpoint and the Kubernetes Pod, ServiceAccount, NetworkPolicy, Service and
+// EndpointSlice).
 bool isNamespaced(Kind kind);
 
 ObjectMeta& metadata(Resource& resource);
