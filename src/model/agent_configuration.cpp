@@ -1,4 +1,5 @@
 // agent_configuration.cpp — field description of AgentConfiguration (FelixConfigurationSpec).
+#include "fixed_values.hpp"
 #include "kinds_internal.hpp"
 #include "tartan/model/agent_configuration_fields.hpp"
 
@@ -40,7 +41,7 @@ void describe(V& v, AgentConfigurationSpec& s) {
   v.field("featureGates", s.featureGates);
   v.field("ipsetsRefreshInterval", s.ipsetsRefreshInterval);
   v.field("maxIpsetSize", s.maxIpsetSize);
-  v.field("iptablesBackend", s.iptablesBackend);
+  v.field("iptablesBackend", s.iptablesBackend, Need::kOptional, kIptablesBackends);
   v.field("xdpRefreshInterval", s.xdpRefreshInterval);
   v.field("netlinkTimeout", s.netlinkTimeout);
   v.field("metadataAddr", s.metadataAddr);
@@ -48,16 +49,17 @@ void describe(V& v, AgentConfigurationSpec& s) {
   v.field("openstackRegion", s.openstackRegion);
   v.field("interfacePrefix", s.interfacePrefix);
   v.field("interfaceExclude", s.interfaceExclude);
-  v.field("chainInsertMode", s.chainInsertMode);
-  v.field("defaultEndpointToHostAction", s.defaultEndpointToHostAction);
-  v.field("iptablesFilterAllowAction", s.iptablesFilterAllowAction);
-  v.field("iptablesMangleAllowAction", s.iptablesMangleAllowAction);
-  v.field("iptablesFilterDenyAction", s.iptablesFilterDenyAction);
+  v.field("chainInsertMode", s.chainInsertMode, Need::kOptional, kChainInsertModes);
+  v.field("defaultEndpointToHostAction", s.defaultEndpointToHostAction, Need::kOptional,
+          kEndpointToHostActions);
+  v.field("iptablesFilterAllowAction", s.iptablesFilterAllowAction, Need::kOptional, kAllowActions);
+  v.field("iptablesMangleAllowAction", s.iptablesMangleAllowAction, Need::kOptional, kAllowActions);
+  v.field("iptablesFilterDenyAction", s.iptablesFilterDenyAction, Need::kOptional, kDenyActions);
   v.field("logPrefix", s.logPrefix);
   v.field("logFilePath", s.logFilePath);
-  v.field("logSeverityFile", s.logSeverityFile);
-  v.field("logSeverityScreen", s.logSeverityScreen);
-  v.field("logSeveritySys", s.logSeveritySys);
+  v.field("logSeverityFile", s.logSeverityFile, Need::kOptional, kLogLevels);
+  v.field("logSeverityScreen", s.logSeverityScreen, Need::kOptional, kLogLevels);
+  v.field("logSeveritySys", s.logSeveritySys, Need::kOptional, kLogLevels);
   v.field("logDebugFilenameRegex", s.logDebugFilenameRegex);
   v.field("ipipEnabled", s.ipipEnabled);
   v.field("ipipMTU", s.ipipMTU);
@@ -98,7 +100,7 @@ void describe(V& v, AgentConfigurationSpec& s) {
   v.field("deviceRouteSourceAddressIPv6", s.deviceRouteSourceAddressIPv6);
   v.field("deviceRouteProtocol", s.deviceRouteProtocol);
   v.field("removeExternalRoutes", s.removeExternalRoutes);
-  v.field("ipForwarding", s.ipForwarding);
+  v.field("ipForwarding", s.ipForwarding, Need::kOptional, kEnabledDisabled);
   v.field("externalNodesList", s.externalNodesList);
   v.field("debugMemoryProfilePath", s.debugMemoryProfilePath);
   v.field("debugDisableLogDropping", s.debugDisableLogDropping);
@@ -111,23 +113,25 @@ void describe(V& v, AgentConfigurationSpec& s) {
   v.field("sidecarAccelerationEnabled", s.sidecarAccelerationEnabled);
   v.field("xdpEnabled", s.xdpEnabled);
   v.field("genericXDPEnabled", s.genericXDPEnabled);
-  v.field("nftablesMode", s.nftablesMode);
+  v.field("nftablesMode", s.nftablesMode, Need::kOptional, kEnabledDisabled);
   v.field("nftablesRefreshInterval", s.nftablesRefreshInterval);
-  v.field("nftablesFilterAllowAction", s.nftablesFilterAllowAction);
-  v.field("nftablesMangleAllowAction", s.nftablesMangleAllowAction);
-  v.field("nftablesFilterDenyAction", s.nftablesFilterDenyAction);
+  v.field("nftablesFilterAllowAction", s.nftablesFilterAllowAction, Need::kOptional, kAllowActions);
+  v.field("nftablesMangleAllowAction", s.nftablesMangleAllowAction, Need::kOptional, kAllowActions);
+  v.field("nftablesFilterDenyAction", s.nftablesFilterDenyAction, Need::kOptional, kDenyActions);
   v.field("nftablesMarkMask", s.nftablesMarkMask);
   v.field("bpfEnabled", s.bpfEnabled);
   v.field("bpfDisableUnprivileged", s.bpfDisableUnprivileged);
-  v.field("bpfLogLevel", s.bpfLogLevel, Need::kAlways);
+  v.field("bpfLogLevel", s.bpfLogLevel, Need::kAlways, kBpfLogLevels);
   v.field("bpfLogFilters", s.bpfLogFilters);
   v.field("bpfCTLBLogFilter", s.bpfCTLBLogFilter);
   v.field("bpfDataIfacePattern", s.bpfDataIfacePattern);
   v.field("bpfL3IfacePattern", s.bpfL3IfacePattern);
   v.field("bpfConnectTimeLoadBalancingEnabled", s.bpfConnectTimeLoadBalancingEnabled);
-  v.field("bpfConnectTimeLoadBalancing", s.bpfConnectTimeLoadBalancing);
-  v.field("bpfHostNetworkedNATWithoutCTLB", s.bpfHostNetworkedNATWithoutCTLB);
-  v.field("bpfExternalServiceMode", s.bpfExternalServiceMode);
+  v.field("bpfConnectTimeLoadBalancing", s.bpfConnectTimeLoadBalancing, Need::kOptional,
+          kBpfConnectTimeLoadBalancing);
+  v.field("bpfHostNetworkedNATWithoutCTLB", s.bpfHostNetworkedNATWithoutCTLB, Need::kOptional,
+          kEnabledDisabled);
+  v.field("bpfExternalServiceMode", s.bpfExternalServiceMode, Need::kOptional, kBpfExternalServiceModes);
   v.field("bpfDSROptoutCIDRs", s.bpfDSROptoutCIDRs);
   v.field("bpfExtToServiceConnmark", s.bpfExtToServiceConnmark);
   v.field("bpfKubeProxyIptablesCleanupEnabled", s.bpfKubeProxyIptablesCleanupEnabled);
@@ -149,7 +153,7 @@ void describe(V& v, AgentConfigurationSpec& s) {
   v.field("bpfExcludeCIDRsFromNAT", s.bpfExcludeCIDRsFromNAT);
   v.field("bpfRedirectToPeer", s.bpfRedirectToPeer);
   v.field("bpfProfiling", s.bpfProfiling);
-  v.field("routeSource", s.routeSource);
+  v.field("routeSource", s.routeSource, Need::kOptional, kRouteSources);
   v.field("routeTableRanges", s.routeTableRanges);
   v.field("routeTableRange", s.routeTableRange);
   v.field("routeSyncDisabled", s.routeSyncDisabled);
@@ -165,12 +169,12 @@ void describe(V& v, AgentConfigurationSpec& s) {
   v.field("wireguardMTUV6", s.wireguardMTUV6);
   v.field("wireguardHostEncryptionEnabled", s.wireguardHostEncryptionEnabled);
   v.field("wireguardKeepAlive", s.wireguardKeepAlive);
-  v.field("awsSrcDstCheck", s.awsSrcDstCheck);
-  v.field("serviceLoopPrevention", s.serviceLoopPrevention);
-  v.field("workloadSourceSpoofing", s.workloadSourceSpoofing);
+  v.field("awsSrcDstCheck", s.awsSrcDstCheck, Need::kOptional, kAwsSrcDstChecks);
+  v.field("serviceLoopPrevention", s.serviceLoopPrevention, Need::kOptional, kServiceLoopPrevention);
+  v.field("workloadSourceSpoofing", s.workloadSourceSpoofing, Need::kOptional, kWorkloadSourceSpoofing);
   v.field("mtuIfacePattern", s.mtuIfacePattern);
-  v.field("floatingIPs", s.floatingIPs);
-  v.field("windowsManageFirewallRules", s.windowsManageFirewallRules);
+  v.field("floatingIPs", s.floatingIPs, Need::kOptional, kEnabledDisabled);
+  v.field("windowsManageFirewallRules", s.windowsManageFirewallRules, Need::kOptional, kEnabledDisabled);
   v.field("goGCThreshold", s.goGCThreshold);
   v.field("goMemoryLimitMB", s.goMemoryLimitMB);
   v.field("goMaxProcs", s.goMaxProcs);
@@ -190,7 +194,7 @@ namespace {
 struct FieldNames {
   std::vector<std::string_view> names;
   template <class T>
-  void field(std::string_view name, T&, Need = Need::kOptional) {
+  void field(std::string_view name, T&, Need = Need::kOptional, const FixedValues& = {}) {
     names.push_back(name);
   }
 };

@@ -1,4 +1,5 @@
 // bgp.cpp — field descriptions of BGPConfiguration, BGPPeer and BGPFilter, and the AS number.
+#include "fixed_values.hpp"
 #include "kinds_internal.hpp"
 
 #include <charconv>
@@ -73,7 +74,7 @@ void describe(V& v, PrefixAdvertisement& s) {
 
 template <class V>
 void describe(V& v, BGPConfigurationSpec& s) {
-  v.field("logSeverityScreen", s.logSeverityScreen);
+  v.field("logSeverityScreen", s.logSeverityScreen, Need::kOptional, kLogLevels);
   v.field("nodeToNodeMeshEnabled", s.nodeToNodeMeshEnabled);
   v.field("asNumber", s.asNumber);
   v.field("serviceLoadBalancerIPs", s.serviceLoadBalancerIPs);
@@ -84,11 +85,11 @@ void describe(V& v, BGPConfigurationSpec& s) {
   v.field("listenPort", s.listenPort);
   v.field("nodeMeshPassword", s.nodeMeshPassword);
   v.field("nodeMeshMaxRestartTime", s.nodeMeshMaxRestartTime);
-  v.field("bindMode", s.bindMode);
+  v.field("bindMode", s.bindMode, Need::kOptional, kBindModes);
   v.field("ignoredInterfaces", s.ignoredInterfaces);
   v.field("localWorkloadPeeringIPV4", s.localWorkloadPeeringIPV4);
   v.field("localWorkloadPeeringIPV6", s.localWorkloadPeeringIPV6);
-  v.field("programClusterRoutes", s.programClusterRoutes);
+  v.field("programClusterRoutes", s.programClusterRoutes, Need::kOptional, kEnabledDisabled);
 }
 
 template <class V>
@@ -99,19 +100,19 @@ void describe(V& v, BGPPeerSpec& s) {
   v.field("asNumber", s.asNumber);
   v.field("peerSelector", s.peerSelector);
   v.field("keepOriginalNextHop", s.keepOriginalNextHop);
-  v.field("nextHopMode", s.nextHopMode);
+  v.field("nextHopMode", s.nextHopMode, Need::kOptional, kNextHopModes);
   v.field("password", s.password);
-  v.field("sourceAddress", s.sourceAddress);
-  v.field("failureDetectionMode", s.failureDetectionMode);
-  v.field("restartMode", s.restartMode);
+  v.field("sourceAddress", s.sourceAddress, Need::kOptional, kSourceAddresses);
+  v.field("failureDetectionMode", s.failureDetectionMode, Need::kOptional, kFailureDetectionModes);
+  v.field("restartMode", s.restartMode, Need::kOptional, kRestartModes);
   v.field("maxRestartTime", s.maxRestartTime);
-  v.field("birdGatewayMode", s.birdGatewayMode);
+  v.field("birdGatewayMode", s.birdGatewayMode, Need::kOptional, kBirdGatewayModes);
   v.field("numAllowedLocalASNumbers", s.numAllowedLocalASNumbers);
   v.field("ttlSecurity", s.ttlSecurity);
   v.field("filters", s.filters);
   v.field("reachableBy", s.reachableBy);
   v.field("localWorkloadSelector", s.localWorkloadSelector);
-  v.field("reversePeering", s.reversePeering);
+  v.field("reversePeering", s.reversePeering, Need::kOptional, kReversePeeringModes);
   v.field("localASNumber", s.localASNumber);
   v.field("keepaliveTime", s.keepaliveTime);
 }
@@ -153,14 +154,14 @@ template <class V>
 void describe(V& v, BGPFilterRule& s) {
   v.field("cidr", s.cidr);
   v.field("prefixLength", s.prefixLength);
-  v.field("matchOperator", s.matchOperator);
-  v.field("source", s.source);
+  v.field("matchOperator", s.matchOperator, Need::kOptional, kMatchOperators);
+  v.field("source", s.source, Need::kOptional, kFilterSources);
   v.field("interface", s.interface);
-  v.field("peerType", s.peerType);
+  v.field("peerType", s.peerType, Need::kOptional, kPeerTypes);
   v.field("communities", s.communities);
   v.field("asPathPrefix", s.asPathPrefix);
   v.field("priority", s.priority);
-  v.field("action", s.action, Need::kRequired);
+  v.field("action", s.action, Need::kRequired, kFilterActions);
   v.field("operations", s.operations);
 }
 

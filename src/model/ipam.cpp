@@ -1,5 +1,6 @@
 // ipam.cpp — field descriptions of IPAMBlock, BlockAffinity and IPAMHandle, and the fields,
 // defaults and rules of IPAMConfiguration and IPReservation.
+#include "fixed_values.hpp"
 #include "kinds_internal.hpp"
 #include "validate.hpp"
 
@@ -27,11 +28,11 @@ void describe(V& v, IPAMBlockSpec& s) {
 
 template <class V>
 void describe(V& v, BlockAffinitySpec& s) {
-  v.field("state", s.state, Need::kAlways);
+  v.field("state", s.state, Need::kAlways, kAffinityStates);
   v.field("node", s.node, Need::kAlways);
-  v.field("type", s.type);
+  v.field("type", s.type, Need::kOptional, kAffinityTypes);
   v.field("cidr", s.cidr, Need::kAlways);
-  v.field("deleted", s.deleted);
+  v.field("deleted", s.deleted, Need::kOptional, kBooleanStrings);
 }
 
 template <class V>

@@ -1,4 +1,5 @@
 // ippool.cpp — field description of IPPool.
+#include "fixed_values.hpp"
 #include "kinds_internal.hpp"
 
 namespace tartan::model {
@@ -12,8 +13,8 @@ void describe(V& v, IPIPConfiguration& s) {
 template <class V>
 void describe(V& v, IPPoolSpec& s) {
   v.field("cidr", s.cidr, Need::kRequired);
-  v.field("vxlanMode", s.vxlanMode);
-  v.field("ipipMode", s.ipipMode);
+  v.field("vxlanMode", s.vxlanMode, Need::kOptional, kEncapsulationModes);
+  v.field("ipipMode", s.ipipMode, Need::kOptional, kEncapsulationModes);
   v.field("natOutgoing", s.natOutgoing);
   v.field("disabled", s.disabled);
   v.field("disableBGPExport", s.disableBGPExport);
@@ -22,8 +23,8 @@ void describe(V& v, IPPoolSpec& s) {
   v.field("namespaceSelector", s.namespaceSelector);
   v.field("ipip", s.ipip);
   v.field("nat-outgoing", s.natOutgoingV1);
-  v.field("allowedUses", s.allowedUses);
-  v.field("assignmentMode", s.assignmentMode);
+  v.field("allowedUses", s.allowedUses, Need::kOptional, kAllowedUses);
+  v.field("assignmentMode", s.assignmentMode, Need::kOptional, kAssignmentModes);
 }
 
 template <class V>

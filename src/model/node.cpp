@@ -1,4 +1,5 @@
 // node.cpp — field description of Calico's Node.
+#include "fixed_values.hpp"
 #include "kinds_internal.hpp"
 
 namespace tartan::model {
@@ -32,7 +33,7 @@ void describe(V& v, NodeWireguardSpec& s) {
 template <class V>
 void describe(V& v, CalicoNodeAddress& s) {
   v.field("address", s.address, Need::kAlways);
-  v.field("type", s.type, Need::kAlways);
+  v.field("type", s.type, Need::kAlways, kNodeAddressTypes);
 }
 
 template <class V>

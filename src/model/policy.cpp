@@ -1,5 +1,6 @@
 // policy.cpp — field descriptions of the policy kinds (GlobalNetworkPolicy, NetworkPolicy,
 // Tier) and their rules, in the order of Calico's Go structs.
+#include "fixed_values.hpp"
 #include "kinds_internal.hpp"
 
 namespace tartan::model {
@@ -54,7 +55,7 @@ void describe(V& v, RuleMetadata& s) {
 
 template <class V>
 void describe(V& v, Rule& s) {
-  v.field("action", s.action, Need::kRequired);
+  v.field("action", s.action, Need::kRequired, kRuleActions);
   v.field("ipVersion", s.ipVersion);
   v.field("protocol", s.protocol);
   v.field("icmp", s.icmp);
@@ -73,13 +74,13 @@ void describe(V& v, GlobalNetworkPolicySpec& s) {
   v.field("ingress", s.ingress);
   v.field("egress", s.egress);
   v.field("selector", s.selector);
-  v.field("types", s.types);
+  v.field("types", s.types, Need::kOptional, kPolicyTypes);
   v.field("doNotTrack", s.doNotTrack);
   v.field("preDNAT", s.preDNAT);
   v.field("applyOnForward", s.applyOnForward);
   v.field("serviceAccountSelector", s.serviceAccountSelector);
   v.field("namespaceSelector", s.namespaceSelector);
-  v.field("performanceHints", s.performanceHints);
+  v.field("performanceHints", s.performanceHints, Need::kOptional, kPerformanceHints);
 }
 
 template <class V>
@@ -89,15 +90,15 @@ void describe(V& v, NetworkPolicySpec& s) {
   v.field("ingress", s.ingress);
   v.field("egress", s.egress);
   v.field("selector", s.selector);
-  v.field("types", s.types);
+  v.field("types", s.types, Need::kOptional, kPolicyTypes);
   v.field("serviceAccountSelector", s.serviceAccountSelector);
-  v.field("performanceHints", s.performanceHints);
+  v.field("performanceHints", s.performanceHints, Need::kOptional, kPerformanceHints);
 }
 
 template <class V>
 void describe(V& v, TierSpec& s) {
   v.field("order", s.order);
-  v.field("defaultAction", s.defaultAction);
+  v.field("defaultAction", s.defaultAction, Need::kOptional, kTierDefaultActions);
 }
 
 template <class V, class R>
@@ -123,12 +124,12 @@ void describe(V& v, Tier& s) {
 // A staged policy's spec is its policy's fields with stagedAction first, in one map.
 template <class V>
 void describe(V& v, StagedGlobalNetworkPolicySpec& s) {
-  v.field("stagedAction", s.stagedAction);
+  v.field("stagedAction", s.stagedAction, Need::kOptional, kStagedActions);
   describe(v, s.policy);
 }
 template <class V>
 void describe(V& v, StagedNetworkPolicySpec& s) {
-  v.field("stagedAction", s.stagedAction);
+  v.field("stagedAction", s.stagedAction, Need::kOptional, kStagedActions);
   describe(v, s.policy);
 }
 template <class V>

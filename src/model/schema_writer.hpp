@@ -70,6 +70,9 @@ class SchemaWriter {
   }
   template <class T>
   void field(std::string_view key, const T& member, Need need, const FixedValues& values) {
+    static_assert(std::is_same_v<T, std::string> || std::is_same_v<T, std::optional<std::string>> ||
+                      std::is_same_v<T, std::vector<std::string>>,
+                  "a fixed set of values describes a string or a list of strings");
     Tree schema = schemaValue(member);
     Tree* strings = &schema;
     if constexpr (IsVector<T>::value) strings = &schema.fields.back().value;  // the list's "items"

@@ -1,5 +1,6 @@
 // validate_network.cpp — Calico's validation and defaults for IPPool, the BGP kinds, Node, the
 // IPAM records and AgentConfiguration (libcalico-go validator/v3 and clientv3's defaulting).
+#include "fixed_values.hpp"
 #include "tartan/common/duration.hpp"
 #include "tartan/model/agent_configuration_fields.hpp"
 #include "validate.hpp"
@@ -16,35 +17,17 @@ namespace {
 
 std::string at(const std::string& path, size_t index) { return path + "[" + std::to_string(index) + "]"; }
 
-bool equalFolded(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
-// Case: Calico's patterns for actions, log levels and modes are (?i), so "accept" and "info" are
-// as good as "Accept" and "Info"; other enums compare exactly.
-enum class Case { kExact, kIgnore };
-
-void oneOf(Validator& v, const std::string& path, const std::string& value,
-           std::initializer_list<const char*> allowed, bool allowEmpty = true, Case compare = Case::kExact) {
-  if (value.empty() && allowEmpty) return;
-  std::string list;
-  for (const char* a : allowed) {
-    if (compare == Case::kIgnore ? equalFolded(value, a) : value == a) return;
-    list += list.empty() ? a : std::string(", ") + a;
-  }
-  v.fail(path, "\"" + value + "\" is not one of " + list);
+// A value of a string field with a fixed set (fixed_values.hpp; a set that ignores case is
+// Calico's (?i) pattern, so "accept" and "info" are as good as "Accept" and "Info").
+void oneOf(Validator& v, const std::string& path, const std::string& value, const FixedValues& allowed,
+           bool allowEmpty = true) {
+  if ((value.empty() && allowEmpty) || isOneOf(allowed, value)) return;
+  v.fail(path, "\"" + value + "\" is not one of " + listed(allowed));
 }
 
 void oneOf(Validator& v, const std::string& path, const std::optional<std::string>& value,
-           std::initializer_list<const char*> allowed) {
+           const FixedValues& allowed) {
   if (value) oneOf(v, path, *value, allowed, false);
-}
-
-void oneOfIgnoringCase(Validator& v, const std::string& path, const std::string& value,
-                       std::initializer_list<const char*> allowed) {
-  oneOf(v, path, value, allowed, true, Case::kIgnore);
 }
 
 void checkDuration(Validator& v, const std::string& path, const std::optional<std::string>& d) {
@@ -116,8 +99,6 @@ void checkMac(Validator& v, const std::string& path, const std::string& mac) {
 
 // Configuration resources are named "default" or "node.<node name>".
 void checkConfigName(Validator& v, const ObjectMeta& meta) { checkName(v, meta); }
-
-const std::initializer_list<const char*> kLogLevels = {"Trace", "Debug", "Info", "Warning", "Error", "Fatal"};
 
 // "aa:nn" (16-bit each) or "aa:nn:mm" (32-bit each): RFC 1997 and RFC 8092 communities.
 bool isCommunityValue(const std::string& value) {
@@ -191,9 +172,9 @@ void validateKind(Validator& v, const IPPool& r) {
   checkName(v, r.metadata);
   checkMetadata(v, r.metadata, false);
   const IPPoolSpec& s = r.spec;
-  oneOf(v, "spec.vxlanMode", s.vxlanMode, {"Always", "CrossSubnet", "Never"});
-  oneOf(v, "spec.ipipMode", s.ipipMode, {"Always", "CrossSubnet", "Never"});
-  oneOf(v, "spec.assignmentMode", s.assignmentMode, {"Automatic", "Manual"});
+  oneOf(v, "spec.vxlanMode", s.vxlanMode, kEncapsulationModes);
+  oneOf(v, "spec.ipipMode", s.ipipMode, kEncapsulationModes);
+  oneOf(v, "spec.assignmentMode", s.assignmentMode, kAssignmentModes);
   if (!s.nodeSelector.empty()) checkSelector(v, "spec.nodeSelector", s.nodeSelector);
   if (!s.namespaceSelector.empty()) checkSelector(v, "spec.namespaceSelector", s.namespaceSelector);
   if (s.ipip) v.fail("spec.ipip", "the APIv1 ipip field may not be set (use ipipMode)");
@@ -236,13 +217,10 @@ void validateKind(Validator& v, const IPPool& r) {
   }
   for (size_t i = 0; i < s.allowedUses.size(); ++i) {
     const std::string& use = s.allowedUses[i];
-    if (use == "LoadBalancer") continue;
-    if (use == "Workload" || use == "Tunnel") {
-      if (loadBalancer) {
-        v.fail(at("spec.allowedUses", i), "LoadBalancer cannot be used at the same time as " + use);
-      }
-    } else {
+    if (!isOneOf(kAllowedUses, use)) {
       v.fail(at("spec.allowedUses", i), "unknown use \"" + use + "\"");
+    } else if (use != "LoadBalancer" && loadBalancer) {
+      v.fail(at("spec.allowedUses", i), "LoadBalancer cannot be used at the same time as " + use);
     }
   }
   if (loadBalancer && s.disableBGPExport) {
@@ -261,7 +239,7 @@ void validateKind(Validator& v, const BGPConfiguration& r) {
   checkConfigName(v, r.metadata);
   checkMetadata(v, r.metadata, false);
   const BGPConfigurationSpec& s = r.spec;
-  oneOfIgnoringCase(v, "spec.logSeverityScreen", s.logSeverityScreen, kLogLevels);
+  oneOf(v, "spec.logSeverityScreen", s.logSeverityScreen, kLogLevels);
   const std::pair<const char*, const std::vector<CIDRBlock>*> blocks[] = {
       {"spec.serviceLoadBalancerIPs", &s.serviceLoadBalancerIPs},
       {"spec.serviceExternalIPs", &s.serviceExternalIPs},
@@ -305,8 +283,8 @@ void validateKind(Validator& v, const BGPConfiguration& r) {
            "can only be set on the default BGPConfiguration");
   }
   checkDuration(v, "spec.nodeMeshMaxRestartTime", s.nodeMeshMaxRestartTime);
-  oneOf(v, "spec.bindMode", s.bindMode, {"None", "NodeIP"});
-  oneOf(v, "spec.programClusterRoutes", s.programClusterRoutes, {"Enabled", "Disabled"});
+  oneOf(v, "spec.bindMode", s.bindMode, kBindModes);
+  oneOf(v, "spec.programClusterRoutes", s.programClusterRoutes, kEnabledDisabled);
   checkAddress(v, "spec.localWorkloadPeeringIPV4", s.localWorkloadPeeringIPV4, 4);
   checkAddress(v, "spec.localWorkloadPeeringIPV6", s.localWorkloadPeeringIPV6, 6);
   for (size_t i = 0; i < s.ignoredInterfaces.size(); ++i) {
@@ -370,12 +348,12 @@ void validateKind(Validator& v, const BGPPeer& r) {
   if (s.keepOriginalNextHop && s.nextHopMode) {
     v.fail("spec.keepOriginalNextHop", "the deprecated keepOriginalNextHop must not be set with nextHopMode");
   }
-  oneOf(v, "spec.nextHopMode", s.nextHopMode, {"Auto", "Self", "Keep"});
-  oneOf(v, "spec.sourceAddress", s.sourceAddress, {"UseNodeIP", "None"});
-  oneOf(v, "spec.failureDetectionMode", s.failureDetectionMode, {"None", "BFDIfDirectlyConnected"});
-  oneOf(v, "spec.restartMode", s.restartMode, {"GracefulRestart", "LongLivedGracefulRestart"});
-  oneOf(v, "spec.birdGatewayMode", s.birdGatewayMode, {"Recursive", "DirectIfDirectlyConnected"});
-  oneOf(v, "spec.reversePeering", s.reversePeering, {"Auto", "Manual"});
+  oneOf(v, "spec.nextHopMode", s.nextHopMode, kNextHopModes);
+  oneOf(v, "spec.sourceAddress", s.sourceAddress, kSourceAddresses);
+  oneOf(v, "spec.failureDetectionMode", s.failureDetectionMode, kFailureDetectionModes);
+  oneOf(v, "spec.restartMode", s.restartMode, kRestartModes);
+  oneOf(v, "spec.birdGatewayMode", s.birdGatewayMode, kBirdGatewayModes);
+  oneOf(v, "spec.reversePeering", s.reversePeering, kReversePeeringModes);
   checkDuration(v, "spec.maxRestartTime", s.maxRestartTime);
   checkDuration(v, "spec.keepaliveTime", s.keepaliveTime);
   if (s.ttlSecurity && (*s.ttlSecurity < 0 || *s.ttlSecurity > 255)) {
@@ -424,7 +402,7 @@ void checkCommunity(Validator& v, const std::string& path, const std::string& va
 // The match fields and operations added with peer type, community, AS path and priority
 // matching (the CRD's CEL rules and the Go validate tags of BGPFilterRuleV4/V6).
 void checkRuleExtensions(Validator& v, const std::string& p, const BGPFilterRule& rule, bool import) {
-  oneOf(v, p + ".peerType", rule.peerType, {"eBGP", "iBGP"});
+  oneOf(v, p + ".peerType", rule.peerType, kPeerTypes);
   if (import && !rule.source.empty()) {
     // Every imported route comes from a peer; the field would suggest a choice there is not.
     v.fail(p + ".source", "source is not applicable to import rules");
@@ -477,9 +455,9 @@ void validateKind(Validator& v, const BGPFilter& r) {
     for (size_t i = 0; i < rules->size(); ++i) {
       const BGPFilterRule& rule = (*rules)[i];
       std::string p = at(path, i);
-      oneOf(v, p + ".action", rule.action, {"Accept", "Reject"}, false);
-      oneOf(v, p + ".matchOperator", rule.matchOperator, {"Equal", "NotEqual", "In", "NotIn"});
-      oneOf(v, p + ".source", rule.source, {"RemotePeers"});
+      oneOf(v, p + ".action", rule.action, kFilterActions, false);
+      oneOf(v, p + ".matchOperator", rule.matchOperator, kMatchOperators);
+      oneOf(v, p + ".source", rule.source, kFilterSources);
       if (!rule.cidr.empty()) checkNet(v, p + ".cidr", rule.cidr, version);
       if (!rule.cidr.empty() && rule.matchOperator.empty()) {
         v.fail(p + ".matchOperator", "matchOperator cannot be empty when cidr is not");
@@ -542,7 +520,7 @@ void validateKind(Validator& v, const Node& r) {
   for (size_t i = 0; i < s.addresses.size(); ++i) {
     std::string p = at("spec.addresses", i);
     if (!parseCIDROrIP(s.addresses[i].address)) v.fail(p + ".address", "invalid address");
-    oneOf(v, p + ".type", s.addresses[i].type, {"CalicoNodeIP", "InternalIP", "ExternalIP"});
+    oneOf(v, p + ".type", s.addresses[i].type, kNodeAddressTypes);
   }
   for (size_t i = 0; i < r.status.podCIDRs.size(); ++i) {
     if (!parseCIDROrIP(r.status.podCIDRs[i])) v.fail(at("status.podCIDRs", i), "invalid CIDR");
@@ -586,12 +564,12 @@ void validateKind(Validator& v, const BlockAffinity& r) {
   checkName(v, r.metadata);
   checkMetadata(v, r.metadata, false);
   const BlockAffinitySpec& s = r.spec;
-  oneOf(v, "spec.state", s.state, {"confirmed", "pending", "pendingDeletion"}, false);
-  oneOf(v, "spec.type", s.type, {"host", "virtual"});
+  oneOf(v, "spec.state", s.state, kAffinityStates, false);
+  oneOf(v, "spec.type", s.type, kAffinityTypes);
   if (s.node.empty()) v.fail("spec.node", "node is required");
   checkNet(v, "spec.cidr", s.cidr);
   if (s.deleted == "true") v.fail("spec.deleted", "spec.deleted cannot be set to \"true\"");
-  oneOf(v, "spec.deleted", s.deleted, {"true", "false"});
+  oneOf(v, "spec.deleted", s.deleted, kBooleanStrings);
 }
 
 void defaultKind(IPAMHandle&) {}
@@ -642,31 +620,30 @@ void validateKind(Validator& v, const AgentConfiguration& r) {
   for (size_t i = 0; i < s.healthTimeoutOverrides.size(); ++i) {
     checkDuration(v, at("spec.healthTimeoutOverrides", i) + ".timeout", s.healthTimeoutOverrides[i].timeout);
   }
-  oneOf(v, "spec.iptablesBackend", s.iptablesBackend, {"Auto", "NFT", "Legacy"});
-  oneOfIgnoringCase(v, "spec.defaultEndpointToHostAction", s.defaultEndpointToHostAction,
-                    {"Drop", "Accept", "Return"});
-  oneOfIgnoringCase(v, "spec.iptablesFilterAllowAction", s.iptablesFilterAllowAction, {"Accept", "Return"});
-  oneOfIgnoringCase(v, "spec.iptablesMangleAllowAction", s.iptablesMangleAllowAction, {"Accept", "Return"});
-  oneOfIgnoringCase(v, "spec.iptablesFilterDenyAction", s.iptablesFilterDenyAction, {"Drop", "Reject"});
-  oneOfIgnoringCase(v, "spec.chainInsertMode", s.chainInsertMode, {"Insert", "Append"});
-  oneOfIgnoringCase(v, "spec.nftablesFilterAllowAction", s.nftablesFilterAllowAction, {"Accept", "Return"});
-  oneOfIgnoringCase(v, "spec.nftablesMangleAllowAction", s.nftablesMangleAllowAction, {"Accept", "Return"});
-  oneOfIgnoringCase(v, "spec.nftablesFilterDenyAction", s.nftablesFilterDenyAction, {"Drop", "Reject"});
-  oneOf(v, "spec.nftablesMode", s.nftablesMode, {"Enabled", "Disabled"});
-  oneOfIgnoringCase(v, "spec.logSeverityFile", s.logSeverityFile, kLogLevels);
-  oneOfIgnoringCase(v, "spec.logSeverityScreen", s.logSeverityScreen, kLogLevels);
-  oneOfIgnoringCase(v, "spec.logSeveritySys", s.logSeveritySys, kLogLevels);
-  oneOf(v, "spec.bpfLogLevel", s.bpfLogLevel, {"Debug", "Info", "Off"});
-  oneOf(v, "spec.bpfExternalServiceMode", s.bpfExternalServiceMode, {"Tunnel", "DSR"});
-  oneOf(v, "spec.bpfConnectTimeLoadBalancing", s.bpfConnectTimeLoadBalancing, {"TCP", "Enabled", "Disabled"});
-  oneOf(v, "spec.bpfHostNetworkedNATWithoutCTLB", s.bpfHostNetworkedNATWithoutCTLB, {"Enabled", "Disabled"});
-  oneOf(v, "spec.routeSource", s.routeSource, {"WorkloadIPs", "CalicoIPAM"});
-  oneOf(v, "spec.ipForwarding", s.ipForwarding, {"Enabled", "Disabled"});
-  oneOf(v, "spec.awsSrcDstCheck", s.awsSrcDstCheck, {"DoNothing", "Enable", "Disable"});
-  oneOf(v, "spec.serviceLoopPrevention", s.serviceLoopPrevention, {"Drop", "Reject", "Disabled"});
-  oneOf(v, "spec.workloadSourceSpoofing", s.workloadSourceSpoofing, {"Disabled", "Any"});
-  oneOf(v, "spec.floatingIPs", s.floatingIPs, {"Enabled", "Disabled"});
-  oneOf(v, "spec.windowsManageFirewallRules", s.windowsManageFirewallRules, {"Enabled", "Disabled"});
+  oneOf(v, "spec.iptablesBackend", s.iptablesBackend, kIptablesBackends);
+  oneOf(v, "spec.defaultEndpointToHostAction", s.defaultEndpointToHostAction, kEndpointToHostActions);
+  oneOf(v, "spec.iptablesFilterAllowAction", s.iptablesFilterAllowAction, kAllowActions);
+  oneOf(v, "spec.iptablesMangleAllowAction", s.iptablesMangleAllowAction, kAllowActions);
+  oneOf(v, "spec.iptablesFilterDenyAction", s.iptablesFilterDenyAction, kDenyActions);
+  oneOf(v, "spec.chainInsertMode", s.chainInsertMode, kChainInsertModes);
+  oneOf(v, "spec.nftablesFilterAllowAction", s.nftablesFilterAllowAction, kAllowActions);
+  oneOf(v, "spec.nftablesMangleAllowAction", s.nftablesMangleAllowAction, kAllowActions);
+  oneOf(v, "spec.nftablesFilterDenyAction", s.nftablesFilterDenyAction, kDenyActions);
+  oneOf(v, "spec.nftablesMode", s.nftablesMode, kEnabledDisabled);
+  oneOf(v, "spec.logSeverityFile", s.logSeverityFile, kLogLevels);
+  oneOf(v, "spec.logSeverityScreen", s.logSeverityScreen, kLogLevels);
+  oneOf(v, "spec.logSeveritySys", s.logSeveritySys, kLogLevels);
+  oneOf(v, "spec.bpfLogLevel", s.bpfLogLevel, kBpfLogLevels);
+  oneOf(v, "spec.bpfExternalServiceMode", s.bpfExternalServiceMode, kBpfExternalServiceModes);
+  oneOf(v, "spec.bpfConnectTimeLoadBalancing", s.bpfConnectTimeLoadBalancing, kBpfConnectTimeLoadBalancing);
+  oneOf(v, "spec.bpfHostNetworkedNATWithoutCTLB", s.bpfHostNetworkedNATWithoutCTLB, kEnabledDisabled);
+  oneOf(v, "spec.routeSource", s.routeSource, kRouteSources);
+  oneOf(v, "spec.ipForwarding", s.ipForwarding, kEnabledDisabled);
+  oneOf(v, "spec.awsSrcDstCheck", s.awsSrcDstCheck, kAwsSrcDstChecks);
+  oneOf(v, "spec.serviceLoopPrevention", s.serviceLoopPrevention, kServiceLoopPrevention);
+  oneOf(v, "spec.workloadSourceSpoofing", s.workloadSourceSpoofing, kWorkloadSourceSpoofing);
+  oneOf(v, "spec.floatingIPs", s.floatingIPs, kEnabledDisabled);
+  oneOf(v, "spec.windowsManageFirewallRules", s.windowsManageFirewallRules, kEnabledDisabled);
   if (s.kubeNodePortRanges) {
     if (s.kubeNodePortRanges->size() > 7) {
       v.fail("spec.kubeNodePortRanges", "node port ranges list is too long (max 7)");

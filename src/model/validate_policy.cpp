@@ -1,5 +1,6 @@
 // validate_policy.cpp — Calico's validation and defaults for the policy kinds, network sets and
 // endpoints (libcalico-go validator/v3: validateRule, validateEntityRule, validate*Policy ...).
+#include "fixed_values.hpp"
 #include "validate.hpp"
 
 #include "tartan/common/limits.hpp"
@@ -168,8 +169,7 @@ void checkEnforceable(Validator& v, const std::string& path, const Rule& r, size
 
 void checkRule(Validator& v, const std::string& path, const Rule& r, Direction direction, bool global) {
   const size_t errorsBefore = v.errorCount();
-  static const std::set<std::string> kActions = {"Allow", "Deny", "Log", "Pass"};
-  if (!kActions.count(r.action)) {
+  if (!isOneOf(kRuleActions, r.action)) {
     v.fail(path + ".action", "unknown action \"" + r.action + "\" (must be one of Allow, Deny, Log, Pass)");
   }
   if (r.ipVersion && *r.ipVersion != 4 && *r.ipVersion != 6) {
@@ -282,7 +282,7 @@ void checkPolicySpec(Validator& v, const Spec& spec, bool global) {
   std::set<std::string> types;
   for (size_t i = 0; i < spec.types.size(); ++i) {
     const std::string& t = spec.types[i];
-    if (t != "Ingress" && t != "Egress") {
+    if (!isOneOf(kPolicyTypes, t)) {
       v.fail(at("spec.types", i), "unknown policy type \"" + t + "\" (must be Ingress or Egress)");
     } else if (!types.insert(t).second) {
       v.fail(at("spec.types", i), "'" + t + "' type specified more than once");
@@ -303,7 +303,7 @@ void checkPolicySpec(Validator& v, const Spec& spec, bool global) {
   std::set<std::string> hints;
   for (size_t i = 0; i < spec.performanceHints.size(); ++i) {
     const std::string& hint = spec.performanceHints[i];
-    if (hint != "AssumeNeededOnEveryNode") {
+    if (!isOneOf(kPerformanceHints, hint)) {
       v.fail(at("spec.performanceHints", i), "unknown performance hint \"" + hint + "\"");
     } else if (!hints.insert(hint).second) {
       v.fail(at("spec.performanceHints", i), "duplicate performance hint");
@@ -461,8 +461,7 @@ void validateKind(Validator& v, const NetworkPolicy& r) {
 namespace {
 // Calico's staged actions; Set when left out.
 void checkStagedAction(Validator& v, const std::string& action) {
-  static const std::set<std::string> kActions = {"Set", "Delete", "Learn", "Ignore"};
-  if (!kActions.count(action))
+  if (!isOneOf(kStagedActions, action))
     v.fail("spec.stagedAction",
            "unknown staged action \"" + action + "\" (must be one of Set, Delete, Learn, Ignore)");
 }
@@ -516,7 +515,7 @@ void validateKind(Validator& v, const Tier& r) {
   if (name == kDefaultTierName && (!r.spec.order || *r.spec.order != kDefaultTierOrder)) {
     v.fail("spec.order", "default tier order must be 1e+06");
   }
-  if (r.spec.defaultAction && *r.spec.defaultAction != "Deny" && *r.spec.defaultAction != "Pass") {
+  if (r.spec.defaultAction && !isOneOf(kTierDefaultActions, *r.spec.defaultAction)) {
     v.fail("spec.defaultAction", "defaultAction must be Deny or Pass");
   }
 }

@@ -173,6 +173,16 @@ TEST_CASE("the schemas say what the decoder reads", "[crds]") {
      "/properties/spec/properties/selector", R"({"type":"string"})"},
     {"a staged Kubernetes policy has Kubernetes' int-or-string ports", Kind::kStagedKubernetesNetworkPolicy,
      "/properties/spec/properties/ingress/items/properties/ports/items/properties/port", R"({"anyOf":[{"type":"integer"},{"type":"string"}],"x-kubernetes-int-or-string":true})"},
+    {"a rule's action is one the validator knows", Kind::kGlobalNetworkPolicy,
+     "/properties/spec/properties/egress/items/properties/action", R"({"type":"string","enum":["Allow","Deny","Log","Pass"]})"},
+    {"policy types are Ingress and Egress", Kind::kNetworkPolicy,
+     "/properties/spec/properties/types/items", R"({"type":"string","enum":["Ingress","Egress"]})"},
+    {"an optional plain string may be empty, which the decoder reads as unset", Kind::kIPPool,
+     "/properties/spec/properties/vxlanMode", R"({"type":"string","enum":["Always","CrossSubnet","Never",""]})"},
+    {"a value the validator reads in any case is Calico's (?i) pattern", Kind::kAgentConfiguration,
+     "/properties/spec/properties/chainInsertMode", R"({"type":"string","pattern":"^(?i)(Insert|Append)?$"})"},
+    {"a field that is always written may not be empty", Kind::kBlockAffinity,
+     "/properties/spec/properties/state", R"({"type":"string","enum":["confirmed","pending","pendingDeletion"]})"},
     {"metadata is the API server's", Kind::kTier, "/properties/metadata", R"({"type":"object"})"},
     {"a lenient kind keeps what it does not know", Kind::kKubernetesPod,
      "/properties/metadata", R"({"type":"object","x-kubernetes-preserve-unknown-fields":true})"},
@@ -184,6 +194,70 @@ TEST_CASE("the schemas say what the decoder reads", "[crds]") {
     const Json::json_pointer pointer(c.pointer);
     REQUIRE(schema.contains(pointer));
     CHECK(schema[pointer] == Json::parse(c.expected));
+  }
+}
+
+struct EnumCase {
+  const char* field;
+  Kind kind;
+  const char* pointer;   // the enum's schema
+  const char* manifest;  // with {} where the value goes
+};
+
+// The schema's set is the validator's: each value it lists is accepted, one it does not list is
+// refused (and, for a (?i) pattern, any case of a listed value is accepted).
+TEST_CASE("every value an enum lists passes the validator, and no other", "[crds]") {
+  // clang-format off
+  const EnumCase cases[] = {
+    {"rule action", Kind::kGlobalNetworkPolicy, "/properties/spec/properties/ingress/items/properties/action",
+     "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: p}\nspec:\n  ingress:\n  - action: {}\n"},
+    {"tier default action", Kind::kTier, "/properties/spec/properties/defaultAction",
+     "apiVersion: projectcalico.org/v3\nkind: Tier\nmetadata: {name: t}\nspec: {order: 10, defaultAction: {}}\n"},
+    {"pool encapsulation", Kind::kIPPool, "/properties/spec/properties/vxlanMode",
+     "apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata: {name: p}\nspec: {cidr: 10.1.0.0/16, vxlanMode: {}}\n"},
+    {"peer next hop", Kind::kBGPPeer, "/properties/spec/properties/nextHopMode",
+     "apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: p}\nspec: {peerIP: 10.0.0.1, asNumber: 64512, nextHopMode: {}}\n"},
+    {"felix chain insert mode", Kind::kAgentConfiguration, "/properties/spec/properties/chainInsertMode",
+     "apiVersion: projectcalico.org/v3\nkind: FelixConfiguration\nmetadata: {name: default}\nspec: {chainInsertMode: {}}\n"},
+  };
+  // clang-format on
+  for (const EnumCase& c : cases) {
+    INFO(c.field);
+    const Json schema = schemaOf(c.kind)[Json::json_pointer(c.pointer)];
+    std::vector<std::string> values;
+    bool anyCase = false;
+    if (schema.contains("enum")) {
+      for (const Json& v : schema["enum"]) {
+        if (v != "") values.push_back(v.get<std::string>());
+      }
+    } else {
+      REQUIRE(schema.contains("pattern"));
+      std::string pattern = schema["pattern"];  // ^(?i)(A|B)?$
+      anyCase = true;
+      const std::string inner = pattern.substr(6, pattern.find(')', 6) - 6);
+      for (size_t start = 0; start <= inner.size();) {
+        size_t bar = inner.find('|', start);
+        if (bar == std::string::npos) bar = inner.size();
+        values.push_back(inner.substr(start, bar - start));
+        start = bar + 1;
+      }
+    }
+    REQUIRE(!values.empty());
+    const std::string manifest = c.manifest;
+    auto decodeWith = [&](const std::string& value) {
+      std::string text = manifest;
+      text.replace(text.find("{}"), 2, value);
+      return model::decode(text, "enum.yaml");
+    };
+    for (std::string value : values) {
+      INFO(value);
+      CHECK(decodeWith(value).ok());
+      if (anyCase) {
+        for (char& ch : value) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        CHECK(decodeWith(value).ok());
+      }
+    }
+    CHECK_FALSE(decodeWith("NotOneOfThem").ok());
   }
 }
 
