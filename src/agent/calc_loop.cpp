@@ -43,9 +43,9 @@ void CalcLoop::process(SyncerBatch batch) {
     apply(update);
   }
   emit(configTouched && refreshConfig());
-  log::get("agent")->debug(
-      "calculated {} updates in {:.1f} ms", batch.updates.size(),
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+  const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+  metrics_.calcLatency.observe(took.count());
+  log::get("agent")->debug("calculated {} updates in {:.1f} ms", batch.updates.size(), took.count() * 1000);
 }
 
 void CalcLoop::start() {
@@ -74,6 +74,12 @@ void CalcLoop::apply(const syncer::Update& update) {
       configs_.erase(update.key.name);
     return;
   }
+  if (update.kind == model::Kind::kHostEndpoint) {
+    if (update.resource)
+      hostEndpoints_.insert(update.key.name);
+    else
+      hostEndpoints_.erase(update.key.name);
+  }
   if (!graph_) return;
   if (update.resource)
     graph_->onUpdate(*update.resource);
@@ -86,6 +92,7 @@ bool CalcLoop::refreshConfig() {
   if (auto it = configs_.find("default"); it != configs_.end()) input.global = &it->second;
   if (auto it = configs_.find("node." + nodeName_); it != configs_.end()) input.node = &it->second;
   input.environment = environment_;
+  input.commandLine = commandLine_;
   MergeResult merged = mergeConfig(input);
   auto log = log::get("agent");
   for (const auto& w : merged.warnings) log->warn("configuration: {}", w.toString());
@@ -94,13 +101,13 @@ bool CalcLoop::refreshConfig() {
               config_.interfacePrefix, merged.config.interfacePrefix);
     merged.config.interfacePrefix = config_.interfacePrefix;
   }
-  if (merged.config == config_ && graph_) return false;
-  if (merged.config.logSeverityScreen != config_.logSeverityScreen && !merged.config.logLevel().empty()) {
-    log->info("configuration: log severity {} (logSeverityScreen)", merged.config.logSeverityScreen);
-    log::setLevel(merged.config.logLevel());
-  }
+  // The operational settings first: a new log file is where the rest of this is written.
+  const bool operationsChanged = !graph_ || merged.config.operations != config_.operations;
+  if (operationsChanged && onOperations_) onOperations_(merged.config.operations);
+  AgentConfig previous = config_;
+  previous.operations = merged.config.operations;
   config_ = merged.config;
-  return true;
+  return !graph_ || !(merged.config == previous);
 }
 
 void CalcLoop::emit(bool configChanged) {
@@ -116,6 +123,9 @@ void CalcLoop::emit(bool configChanged) {
   const calc::Stats stats = graph_->stats();
   metrics_.activePolicies = static_cast<int64_t>(stats.activePolicies);
   metrics_.localEndpoints = static_cast<int64_t>(stats.localEndpoints);
+  // The graph counts each HostEndpoint as one endpoint; the rest are workloads'.
+  metrics_.clusterHostEndpoints = static_cast<int64_t>(hostEndpoints_.size());
+  metrics_.clusterWorkloadEndpoints = static_cast<int64_t>(stats.endpoints) - metrics_.clusterHostEndpoints;
   metrics_.ipSets = static_cast<int64_t>(stats.activeIpSets);
   metrics_.ipSetMembers = static_cast<int64_t>(stats.ipSetMembers);
   int64_t rules = 0;

@@ -6,7 +6,9 @@
 // environment, builds the calc graph, feeds it the snapshot and flushes: the first DataplaneBatch
 // is ConfigUpdate, the whole state, InSync. After that every batch is the graph's delta, plus a
 // ConfigUpdate when the configuration changed. A changed interfacePrefix needs a restart (as in
-// Felix): it is logged and the running prefix kept.
+// Felix): it is logged and the running prefix kept. The operational settings (logs, health,
+// Prometheus) are not the dataplane's: they go to the onOperations callback, at the first
+// in-sync and whenever they change, and never cause a ConfigUpdate.
 // Threading: run() on the thread that owns the calc graph; stop by closing the input queue.
 #pragma once
 
@@ -17,8 +19,10 @@
 #include "metrics.hpp"
 #include "tartan/calc/calc_graph.hpp"
 
+#include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 
 namespace tartan::agent {
@@ -29,6 +33,11 @@ class CalcLoop final : public calc::DataplaneSink {
            MergingQueue<SyncerBatch>& in, MergingQueue<DataplaneBatch>& out, Metrics& metrics,
            Health& health);
   ~CalcLoop() override;
+
+  // Before run(): the fields set by command-line flags (MergeInput::commandLine), and who puts
+  // the operational settings into effect.
+  void setCommandLine(std::map<std::string, std::string> fields) { commandLine_ = std::move(fields); }
+  void onOperations(std::function<void(const OperationsConfig&)> apply) { onOperations_ = std::move(apply); }
 
   // Until `in` is closed.
   void run();
@@ -45,6 +54,8 @@ class CalcLoop final : public calc::DataplaneSink {
 
   std::string nodeName_;
   std::map<std::string, std::string> environment_;
+  std::map<std::string, std::string> commandLine_;
+  std::function<void(const OperationsConfig&)> onOperations_;
   MergingQueue<SyncerBatch>& in_;
   MergingQueue<DataplaneBatch>& out_;
   Metrics& metrics_;
@@ -56,6 +67,7 @@ class CalcLoop final : public calc::DataplaneSink {
   std::unique_ptr<calc::CalcGraph> graph_;
   DataplaneBatch pending_;
   std::map<std::string, int64_t> policyRules_;  // per active policy/profile id
+  std::set<std::string> hostEndpoints_;         // every HostEndpoint, cluster-wide, by name
 };
 
 }  // namespace tartan::agent

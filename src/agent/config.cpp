@@ -49,6 +49,19 @@ Level fromSpec(const model::AgentConfigurationSpec& spec, std::vector<Error>& wa
   put(level, "workloadSourceSpoofing", spec.workloadSourceSpoofing);
   put(level, "ipForwarding", spec.ipForwarding);
   put(level, "logSeverityScreen", spec.logSeverityScreen);
+  put(level, "logFilePath", spec.logFilePath);
+  put(level, "logSeverityFile", spec.logSeverityFile);
+  put(level, "logSeveritySys", spec.logSeveritySys);
+  put(level, "healthHost", spec.healthHost);
+  put(level, "prometheusMetricsHost", spec.prometheusMetricsHost);
+  for (auto [key, flag] :
+       {std::pair{"healthenabled", &spec.healthEnabled},
+        std::pair{"prometheusmetricsenabled", &spec.prometheusMetricsEnabled},
+        std::pair{"prometheusprocessmetricsenabled", &spec.prometheusProcessMetricsEnabled}})
+    if (*flag) level[key] = **flag ? "true" : "false";
+  if (spec.healthPort) level["healthport"] = std::to_string(*spec.healthPort);
+  if (spec.prometheusMetricsPort)
+    level["prometheusmetricsport"] = std::to_string(*spec.prometheusMetricsPort);
   put(level, "natOutgoingAddress", spec.natOutgoingAddress);
   put(level, "iptablesNATOutgoingInterfaceFilter", spec.iptablesNATOutgoingInterfaceFilter);
   if (spec.natPortRange) {
@@ -168,18 +181,47 @@ void applyLevel(const Level& level, const std::string& where, AgentConfig& confi
         config.ipForwarding = value == "Enabled";
       else
         bad(key, value, "is not Enabled or Disabled");
-    } else if (key == "logseverityscreen") {
-      // Felix's names in any case; Fatal and Panic log only what is critical.
-      static const std::pair<const char*, const char*> kLevels[] = {
-          {"trace", "Trace"}, {"debug", "Debug"}, {"info", "Info"},  {"warning", "Warning"},
-          {"error", "Error"}, {"fatal", "Fatal"}, {"panic", "Panic"}};
-      const std::string v = lower(value);
-      const auto* found =
-          std::find_if(std::begin(kLevels), std::end(kLevels), [&](const auto& l) { return v == l.first; });
-      if (found == std::end(kLevels))
-        bad(key, value, "is not Trace, Debug, Info, Warning, Error, Fatal or Panic");
+    } else if (key == "logseverityscreen" || key == "logseverityfile" || key == "logseveritysys") {
+      auto severity = canonicalSeverity(value);
+      if (!severity) {
+        bad(key, value, "is not Trace, Debug, Info, Warning, Error, Fatal, Panic or None");
+        continue;
+      }
+      OperationsConfig& o = config.operations;
+      (key == "logseverityscreen" ? o.logSeverityScreen
+       : key == "logseverityfile" ? o.logSeverityFile
+                                  : o.logSeveritySys) = *severity;
+    } else if (key == "logfilepath") {
+      // Felix's "none" turns the file off; anything else must be an absolute path.
+      if (lower(value) == "none")
+        config.operations.logFilePath.clear();
+      else if (value.front() == '/')
+        config.operations.logFilePath = value;
       else
-        config.logSeverityScreen = found->second;
+        bad(key, value, "is not an absolute path or none");
+    } else if (key == "healthenabled" || key == "prometheusmetricsenabled" ||
+               key == "prometheusprocessmetricsenabled") {
+      OperationsConfig& o = config.operations;
+      bool& flag = key == "healthenabled"              ? o.healthEnabled
+                   : key == "prometheusmetricsenabled" ? o.prometheusMetricsEnabled
+                                                       : o.prometheusProcessMetricsEnabled;
+      if (!parseBool(value, flag)) bad(key, value, "is not true or false");
+    } else if (key == "healthhost" || key == "prometheusmetricshost") {
+      // An address to listen on; the Prometheus host may also be empty (every address).
+      const bool health = key == "healthhost";
+      in6_addr address{};
+      if (value == "localhost" || inet_pton(AF_INET, value.c_str(), &address) == 1 ||
+          inet_pton(AF_INET6, value.c_str(), &address) == 1 || (!health && value.empty()))
+        (health ? config.operations.healthHost : config.operations.prometheusMetricsHost) = value;
+      else
+        bad(key, value, "is not an IP address or localhost");
+    } else if (key == "healthport" || key == "prometheusmetricsport") {
+      int port = -1;
+      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), port);
+      if (ec != std::errc() || end != value.data() + value.size() || port < 0 || port > 65535)
+        bad(key, value, "is not a port number");
+      else
+        (key == "healthport" ? config.operations.healthPort : config.operations.prometheusMetricsPort) = port;
     } else if (key == "natoutgoingaddress") {
       // An IPv4 address (validation refuses anything else in a resource; the environment is
       // checked here).
@@ -248,11 +290,15 @@ bool checkEnvironmentField(const std::string& name, const std::string& key, cons
 
 }  // namespace
 
-std::string AgentConfig::logLevel() const {
-  if (logSeverityScreen.empty()) return {};
-  if (logSeverityScreen == "Warning") return "warn";
-  if (logSeverityScreen == "Fatal" || logSeverityScreen == "Panic") return "critical";
-  return lower(logSeverityScreen);
+std::optional<std::string> canonicalSeverity(std::string_view name) {
+  static const std::pair<const char*, const char*> kNames[] = {
+      {"trace", "Trace"},  {"debug", "Debug"}, {"info", "Info"},   {"warning", "Warning"},
+      {"warn", "Warning"}, {"error", "Error"}, {"fatal", "Fatal"}, {"critical", "Fatal"},
+      {"panic", "Panic"},  {"none", "None"},   {"off", "None"}};
+  const std::string n = lower(name);
+  for (const auto& [from, to] : kNames)
+    if (n == from) return std::string(to);
+  return std::nullopt;
 }
 
 std::map<std::string, std::string> AgentConfig::dataplaneConfig() const {
@@ -324,6 +370,10 @@ MergeResult mergeConfig(const MergeInput& input) {
     }
   }
   applyLevel(env, "environment", result.config, result.warnings);
+  // The flags that were given: checked as any level, so a bad one is said and ignored.
+  Level flags;
+  for (const auto& [name, value] : input.commandLine) flags[lower(name)] = value;
+  applyLevel(flags, "command line", result.config, result.warnings);
   return result;
 }
 

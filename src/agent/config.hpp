@@ -2,7 +2,9 @@
 //
 // Sources, lowest to highest precedence: built-in defaults, the global AgentConfiguration
 // "default", the node's own "node.<name>", then FELIX_<FIELD> and, over those, TARTAN_<FIELD>
-// environment variables (field names matched case-insensitively, as Felix does). A field set at a
+// environment variables (field names matched case-insensitively, as Felix does), and last the
+// agent's command-line flags that were given (--log-level, --health-host, --health-port): a flag
+// is what the person starting this one process asked for. A field set at a
 // higher level replaces the lower one wholesale (lists are not merged). Nothing is dropped in
 // silence: a field Tartan does not act on yet, a refused value, and an environment variable that
 // names no field each come back as a warning (see tartan/model/agent_configuration_fields.hpp).
@@ -20,6 +22,28 @@
 #include <vector>
 
 namespace tartan::agent {
+
+// Felix's process settings: where logs go, the health endpoint, the Prometheus endpoint. Unlike
+// Felix, which restarts itself when they change, the agent applies them while it runs.
+struct OperationsConfig {
+  // Severities, as Felix names them (Trace, Debug, Info, Warning, Error, Fatal, Panic), or None.
+  std::string logSeverityScreen = "Info";
+  // Felix writes /var/log/calico/felix.log unless told "none"; Tartan writes a file only when
+  // given one (its standard error is collected by its supervisor). "" is no file.
+  std::string logFilePath;
+  std::string logSeverityFile = "Info";
+  // Felix's default is Info; Tartan sends nothing to syslog unless a severity is set.
+  std::string logSeveritySys = "None";
+  bool healthEnabled = true;
+  std::string healthHost = "localhost";  // an IP address, "localhost" (127.0.0.1)
+  int healthPort = 9099;                 // 0: a free port (from the command line only)
+  bool prometheusMetricsEnabled = false;
+  std::string prometheusMetricsHost;  // "": every address of the node
+  int prometheusMetricsPort = 9091;
+  bool prometheusProcessMetricsEnabled = true;
+
+  bool operator==(const OperationsConfig&) const = default;
+};
 
 struct AgentConfig {
   std::string interfacePrefix = "cali";  // Felix's: pods made by Calico's CNI plugin are workloads
@@ -51,18 +75,15 @@ struct AgentConfig {
   // Felix's IPForwarding: the agent turns the node's forwarding on (IPv4 at once, IPv6 once there
   // is an IPv6 workload). Disabled is for nodes where Tartan only protects the host.
   bool ipForwarding = true;
-  // Felix's LogSeverityScreen ("Info"); empty: the --log-level flag stands.
-  std::string logSeverityScreen;
   // Outgoing NAT: SNAT to this IPv4 address instead of masquerading; the source ports it may use
   // ("min:max", empty: any); only out of this interface ("eth+"; empty: any).
   std::string natOutgoingAddress;
   std::string natPortRange;
   std::string natOutgoingInterfaceFilter;
+  OperationsConfig operations;
 
   bool operator==(const AgentConfig&) const = default;
 
-  // The log level logSeverityScreen asks for, as tartan::log::setLevel names it ("" if unset).
-  std::string logLevel() const;
   // The rp_filter value for workload interfaces.
   std::string rpFilter() const { return workloadSourceSpoofing == "Any" ? "0" : "1"; }
   // The keys a dataplane driver reads (proto/dataplane.proto ConfigUpdate).
@@ -82,6 +103,8 @@ struct MergeInput {
   const model::AgentConfigurationSpec* global = nullptr;  // "default"
   const model::AgentConfigurationSpec* node = nullptr;    // "node.<name>"
   std::map<std::string, std::string> environment;         // every FELIX_* and TARTAN_* variable
+  // Fields set by command-line flags that were given, by field name ("healthPort" -> "9099").
+  std::map<std::string, std::string> commandLine;
 };
 
 struct MergeResult {
@@ -90,6 +113,10 @@ struct MergeResult {
 };
 
 MergeResult mergeConfig(const MergeInput& input);
+
+// The severity Felix's name (any case) or a --log-level name stands for, in Felix's spelling
+// ("warn" -> "Warning", "critical" -> "Fatal", "off" -> "None"); nothing if it is neither.
+std::optional<std::string> canonicalSeverity(std::string_view name);
 
 // The FELIX_* and TARTAN_* variables of an envp-style array.
 std::map<std::string, std::string> tartanEnvironment(char** envp);

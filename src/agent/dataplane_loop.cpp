@@ -3,6 +3,7 @@
 
 #include "tartan/common/log.hpp"
 #include "tartan/dataplane/iptables/driver.hpp"
+#include "tartan/dataplane/iptables/ip_sets.hpp"
 #include "tartan/dataplane/iptables/nft_monitor.hpp"
 #include "tartan/dataplane/iptables/recheck_schedule.hpp"
 #include "tartan/dataplane/iptables/table.hpp"
@@ -28,6 +29,20 @@ int64_t chainCount(const dpi::Driver& driver) {
     }
   }
   return n;
+}
+
+// Chains and rules per table and IP version, and IP sets per version (Felix's labelled gauges).
+void recordPerTable(const dpi::Driver& driver, Metrics& metrics) {
+  for (auto family : {dpi::IpFamily::kV4, dpi::IpFamily::kV6}) {
+    const int version = family == dpi::IpFamily::kV4 ? 4 : 6;
+    for (std::size_t i = 0; i < kIptablesTables.size(); ++i) {
+      const dpi::Table* t = driver.table(family, kIptablesTables[i]);
+      metrics.chainsByTable[tableSlot(version, i)] = t ? static_cast<int64_t>(t->desiredChainCount()) : 0;
+      metrics.rulesByTable[tableSlot(version, i)] = t ? static_cast<int64_t>(t->desiredRuleCount()) : 0;
+    }
+    const dpi::IpSets* sets = driver.ipSets(family);
+    metrics.ipSetsByVersion[version == 4 ? 0 : 1] = sets ? static_cast<int64_t>(sets->desiredCount()) : 0;
+  }
 }
 
 uint64_t repairs(const dpi::DriverStats& stats) {
@@ -169,6 +184,8 @@ void DataplaneLoop::run() {
     readBacks = stats.readBacks;
     metrics_.iptablesChainsWritten = static_cast<int64_t>(stats.chainsWritten);
     metrics_.iptablesChains = chainCount(driver);
+    metrics_.iptablesRestores = stats.restores;
+    recordPerTable(driver, metrics_);
     metrics_.chainRepairs = stats.chainRepairs;
     metrics_.jumpRepairs = stats.jumpRepairs;
     metrics_.setRepairs = stats.setRepairs;

@@ -7,6 +7,7 @@
 #include "health_server.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/v6_only.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
@@ -38,19 +39,23 @@ HealthResponse respond(const std::string& target, const Health& health, const Me
   return {404, "text/plain; charset=utf-8", "not found; try /liveness, /readiness or /metrics\n"};
 }
 
+HealthResponse respondMetrics(const std::string& target, const Metrics& metrics) {
+  if (target.substr(0, target.find('?')) == "/metrics")
+    return {200, "text/plain; version=0.0.4; charset=utf-8", metrics.render()};
+  return {404, "text/plain; charset=utf-8", "not found; try /metrics\n"};
+}
+
 namespace {
 
 // One request and its response on one connection (HTTP/1.0 semantics: the server closes).
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, const Health& health, const Metrics& metrics,
-          const HealthServer::Limits& limits)
+  Session(tcp::socket socket, const HealthServer::Handler& handler, const HealthServer::Limits& limits)
       : stream_(std::move(socket)),
         // Room for a header at its limit and a body at its, so the parser's limits, not the
         // buffer's, are what an oversized request runs into.
         buffer_(limits.headerLimit + limits.bodyLimit + 1024),
-        health_(health),
-        metrics_(metrics) {
+        handler_(handler) {
     parser_.header_limit(static_cast<std::uint32_t>(limits.headerLimit));
     parser_.body_limit(limits.bodyLimit);
     stream_.expires_after(limits.deadline);  // not renewed: it bounds the whole connection
@@ -82,7 +87,7 @@ class Session : public std::enable_shared_from_this<Session> {
     // A deadline passed, the client went away, the request was not HTTP, or we were closed.
     if (ec) return close();
     const auto& request = parser_.get();
-    reply(respond(std::string(request.target()), health_, metrics_), request.method() == http::verb::head);
+    reply(handler_(std::string(request.target())), request.method() == http::verb::head);
   }
 
   void reply(const HealthResponse& r, bool head) {
@@ -102,17 +107,15 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   http::request_parser<http::string_body> parser_;
   http::response<http::string_body> response_;
-  const Health& health_;
-  const Metrics& metrics_;
+  const HealthServer::Handler& handler_;  // the server's, which outlives every session
   bool open_ = true;
 };
 
 }  // namespace
 
 struct HealthServer::Impl {
-  Impl(const Health& h, const Metrics& m, Limits l) : health(h), metrics(m), limits(l) {}
-  const Health& health;
-  const Metrics& metrics;
+  Impl(Handler h, Limits l) : handler(std::move(h)), limits(l) {}
+  const Handler handler;
   const Limits limits;
   asio::io_context io;
   tcp::acceptor acceptor{io};
@@ -142,23 +145,41 @@ struct HealthServer::Impl {
       if (auto oldest = sessions.front().lock()) oldest->close();
       sessions.pop_front();
     }
-    auto session = std::make_shared<Session>(std::move(socket), health, metrics, limits);
+    auto session = std::make_shared<Session>(std::move(socket), handler, limits);
     sessions.push_back(session);
     session->start();
   }
 };
 
 HealthServer::HealthServer(const Health& health, const Metrics& metrics, Limits limits)
-    : impl_(std::make_unique<Impl>(health, metrics, limits)) {}
+    : HealthServer(
+          [&health, &metrics](const std::string& target) { return respond(target, health, metrics); },
+          limits) {}
+
+HealthServer::HealthServer(Handler handler) : HealthServer(std::move(handler), Limits{}) {}
+
+HealthServer::HealthServer(Handler handler, Limits limits)
+    : impl_(std::make_unique<Impl>(std::move(handler), limits)) {}
 
 HealthServer::~HealthServer() { stop(); }
 
 Result<void> HealthServer::start(const std::string& host, uint16_t port) {
   boost::system::error_code ec;
-  const auto address = asio::ip::make_address(host, ec);
+  // "" is every address: IPv6's any, taking IPv4 too, or IPv4's where there is no IPv6.
+  const bool any = host.empty();
+  const auto address = any                   ? asio::ip::address(asio::ip::address_v6::any())
+                       : host == "localhost" ? asio::ip::address(asio::ip::address_v4::loopback())
+                                             : asio::ip::make_address(host, ec);
   if (ec) return makeError("health server", "host", "'" + host + "' is not an address");
-  const tcp::endpoint endpoint(address, port);
+  tcp::endpoint endpoint(address, port);
   impl_->acceptor.open(endpoint.protocol(), ec);
+  if (any && ec) {
+    ec.clear();
+    endpoint = tcp::endpoint(asio::ip::address_v4::any(), port);
+    impl_->acceptor.open(endpoint.protocol(), ec);
+  }
+  if (!ec && any && endpoint.protocol() == tcp::v6())
+    impl_->acceptor.set_option(asio::ip::v6_only(false), ec);
   if (!ec) impl_->acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
   if (!ec) impl_->acceptor.bind(endpoint, ec);
   if (!ec) impl_->acceptor.listen(asio::socket_base::max_listen_connections, ec);

@@ -1,4 +1,5 @@
 // src/agent/health_server.hpp — /liveness, /readiness and /metrics over HTTP on a local port.
+// The same server, given another handler, is the Prometheus endpoint (/metrics alone).
 //
 // Boost.Beast, kept entirely in health_server.cpp so that no other translation unit compiles it.
 // One thread of its own runs an io_context; every connection is asynchronous, so no client can hold
@@ -16,10 +17,13 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 
 namespace tartan::agent {
+
+struct HealthResponse;
 
 class HealthServer {
  public:
@@ -31,12 +35,18 @@ class HealthServer {
     std::size_t bodyLimit = 1024;  // a GET has none; a little is tolerated and ignored
   };
 
+  // What a request target is answered with; called on the server's thread.
+  using Handler = std::function<HealthResponse(const std::string& target)>;
+
   HealthServer(const Health& health, const Metrics& metrics) : HealthServer(health, metrics, Limits{}) {}
   HealthServer(const Health& health, const Metrics& metrics, Limits limits);
+  explicit HealthServer(Handler handler);
+  HealthServer(Handler handler, Limits limits);
   ~HealthServer();
   HealthServer(const HealthServer&) = delete;
   HealthServer& operator=(const HealthServer&) = delete;
 
+  // `host` is an IP address, "localhost" (127.0.0.1) or "" (every address, IPv6 and IPv4).
   Result<void> start(const std::string& host, uint16_t port);
   uint16_t port() const;
   void stop();
@@ -53,5 +63,7 @@ struct HealthResponse {
   std::string body;
 };
 HealthResponse respond(const std::string& target, const Health& health, const Metrics& metrics);
+// The Prometheus endpoint's answer: /metrics, and nothing else.
+HealthResponse respondMetrics(const std::string& target, const Metrics& metrics);
 
 }  // namespace tartan::agent

@@ -5,11 +5,12 @@
 //   datastore --watch--> Syncer --SyncerBatch (merging)--> CalcLoop [main thread]
 //             CalcLoop --DataplaneBatch (appending)--> DataplaneLoop [own thread] --> kernel
 //   Health/Metrics <-- both loops, the datastore (damage) and the Syncer (outages);
-//   HealthServer [own thread] serves them on 127.0.0.1
+//   Operations: log destinations, the health endpoint and the Prometheus endpoint [own threads],
+//     set from flags and environment at start, then from CalcLoop as the configuration changes
 //   SIGTERM/SIGINT (signalfd) --> close the queues: both loops finish and return; rules stay.
 #include "calc_loop.hpp"
 #include "dataplane_loop.hpp"
-#include "health_server.hpp"
+#include "operations.hpp"
 #include "tartan/common/log.hpp"
 #include "tartan/datastore/datastore.hpp"
 #include "tartan/syncer/syncer.hpp"
@@ -57,14 +58,15 @@ std::string hostname() {
 
 int main(int argc, char** argv) {
   CLI::App app{"tartan-agent: the Tartan policy agent", "tartan-agent"};
-  std::string datastoreSpec, nodeName, logLevel = "info", healthHost = "127.0.0.1";
+  std::string datastoreSpec, nodeName, logLevel = "info", healthHost;
   int healthPort = 9099;
   app.add_option("--datastore", datastoreSpec, "file:DIR (default: $TARTAN_DATASTORE)");
   app.add_option("--node", nodeName, "this node's name (default: $TARTAN_NODE, else the hostname)");
   app.add_option("--log-level", logLevel, "trace, debug, info, warn, error, off");
-  app.add_option("--health-port", healthPort, "port for /liveness, /readiness, /metrics; 0 picks a free one")
+  app.add_option("--health-port", healthPort,
+                 "port for /liveness, /readiness, /metrics; 0 picks a free one (default: healthPort, 9099)")
       ->check(CLI::Range(0, 65535));
-  app.add_option("--health-host", healthHost, "address to serve health on");
+  app.add_option("--health-host", healthHost, "address to serve health on (default: healthHost, localhost)");
   CLI11_PARSE(app, argc, argv);
 
   if (!log::setLevel(logLevel)) {
@@ -72,6 +74,11 @@ int main(int argc, char** argv) {
     return 2;
   }
   auto log = log::get("agent");
+  // A flag that was given beats every other source of its field (see config.hpp).
+  std::map<std::string, std::string> commandLine;
+  if (app.count("--log-level") != 0) commandLine["logSeverityScreen"] = logLevel;
+  if (app.count("--health-port") != 0) commandLine["healthPort"] = std::to_string(healthPort);
+  if (app.count("--health-host") != 0) commandLine["healthHost"] = healthHost;
   if (datastoreSpec.empty()) {
     if (const char* env = std::getenv("TARTAN_DATASTORE")) datastoreSpec = env;
   }
@@ -131,6 +138,7 @@ int main(int argc, char** argv) {
           },
           [&](int64_t revision) {
             log->debug("datastore in sync at revision {}", revision);
+            ++metrics.datastoreResyncs;
             agent::SyncerBatch batch;
             batch.inSync = true;
             syncerQueue.push(std::move(batch));
@@ -152,27 +160,37 @@ int main(int argc, char** argv) {
   // messages; the first is ConfigUpdate, the whole state, InSync.
   agent::CalcLoop calc(nodeName, agent::tartanEnvironment(environ), syncerQueue, dataplaneQueue, metrics,
                        health);
+  calc.setCommandLine(commandLine);
 
   // Edge: dataplaneQueue -> DataplaneLoop (own thread) -> iptables, ipsets, routes, sysctls.
   agent::DataplaneLoop dataplane(dataplaneQueue, metrics, health);
   std::thread dataplaneThread([&] { dataplane.run(); });
 
-  // Edge: Health + Metrics -> HealthServer (own thread) -> HTTP on 127.0.0.1.
-  agent::HealthServer healthServer(health, metrics);
-  if (auto started = healthServer.start(healthHost, static_cast<uint16_t>(healthPort)); !started) {
-    log->error("{}", started.error().toString());
-    dataplaneQueue.close();
-    dataplaneThread.join();
-    return 1;
+  // Edge: Health + Metrics -> Operations -> the health and Prometheus endpoints (own threads) and
+  // the log destinations: at once from the flags and environment (the datastore's configuration
+  // is not read yet), then CalcLoop -> Operations whenever the merged configuration changes them.
+  agent::Operations operations(health, metrics);
+  {
+    agent::MergeInput early;
+    early.environment = agent::tartanEnvironment(environ);
+    early.commandLine = commandLine;
+    const agent::OperationsConfig first = agent::mergeConfig(early).config.operations;
+    for (const auto& e : operations.apply(first)) log->error("{}", e.toString());
+    if (first.healthEnabled && operations.healthPort() == 0) {
+      dataplaneQueue.close();
+      dataplaneThread.join();
+      return 1;
+    }
   }
-  log->info("node {}, datastore {}, health on http://{}:{}", nodeName, datastoreSpec, healthHost,
-            healthServer.port());
-  std::printf("health port %u\n", static_cast<unsigned>(healthServer.port()));
+  calc.onOperations([&](const agent::OperationsConfig& config) {
+    for (const auto& e : operations.apply(config)) log->error("configuration: {}", e.toString());
+  });
+  log->info("node {}, datastore {}", nodeName, datastoreSpec);
+  std::printf("health port %u\n", static_cast<unsigned>(operations.healthPort()));
   std::fflush(stdout);
 
   if (auto started = syncer.start(); !started) {
     log->error("datastore watch: {}", started.error().toString());
-    healthServer.stop();
     dataplaneQueue.close();
     dataplaneThread.join();
     return 1;
@@ -195,7 +213,6 @@ int main(int argc, char** argv) {
   syncer.stop();
   dataplaneQueue.close();
   dataplaneThread.join();
-  healthServer.stop();
   signalThread.join();
   ::close(signalFd);
   log->info("stopped");

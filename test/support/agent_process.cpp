@@ -29,8 +29,9 @@ AgentProcess::AgentProcess(const NetNamespace& ns, Options options) : ns_(ns), o
     args.emplace_back("env");
     args.insert(args.end(), options_.environment.begin(), options_.environment.end());
   }
-  args.insert(args.end(), {agent, "--datastore", options_.datastore, "--node", options_.node, "--health-port",
-                           port, "--log-level", "debug"});
+  args.insert(args.end(),
+              {agent, "--datastore", options_.datastore, "--node", options_.node, "--log-level", "debug"});
+  if (options_.healthPortFlag) args.insert(args.end(), {"--health-port", port});
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);

@@ -25,7 +25,10 @@ class AgentProcess {
     std::string datastore;  // "file:DIR"
     std::string log;        // appended to
     std::string node = "node-1";
-    int healthPort = 9099;                 // free: a node namespace has a loopback of its own
+    int healthPort = 9099;  // free: a node namespace has a loopback of its own
+    // Passed as --health-port; false leaves the port to the configuration (healthPort), and
+    // healthPort above is then only where httpGet() asks.
+    bool healthPortFlag = true;
     std::vector<std::string> environment;  // "NAME=value", added to the agent's (FELIX_*, TARTAN_*)
   };
   AgentProcess(const NetNamespace& ns, Options options);

@@ -111,16 +111,54 @@ TEST_CASE("a configuration change after start sends a ConfigUpdate; a prefix cha
   CHECK(config.at("interfacePrefix") == "cali");
 }
 
-TEST_CASE("logSeverityScreen in the datastore sets the agent's log level while it runs") {
+TEST_CASE(
+    "logs, health and Prometheus go to onOperations at the first in-sync and on change, never to the "
+    "dataplane") {
   Loop l;
-  l.loop.process(batchOf({ns("shop"), pod("shop", "db", "10.65.0.2")}, true));
-  REQUIRE(l.out.pop(std::chrono::milliseconds(0)));
+  std::vector<OperationsConfig> applied;
+  l.loop.setCommandLine({{"healthPort", "0"}});
+  l.loop.onOperations([&](const OperationsConfig& o) { applied.push_back(o); });
   model::AgentConfiguration c = agentConfig("default", "cali");
+  c.spec.healthPort = 9199;  // the flag beats it
+  c.spec.prometheusMetricsEnabled = true;
+  l.loop.process(batchOf({ns("shop"), pod("shop", "db", "10.65.0.2"), c}, true));
+  REQUIRE(l.out.pop(std::chrono::milliseconds(0)));
+  REQUIRE(applied.size() == 1);
+  CHECK(applied[0].healthPort == 0);
+  CHECK(applied[0].prometheusMetricsEnabled);
+
   c.spec.logSeverityScreen = "Error";
+  c.spec.prometheusMetricsPort = 9192;
   l.loop.process(batchOf({c}, false));
-  CHECK(tartan::log::get("agent")->level() == spdlog::level::err);
-  c.spec.logSeverityScreen = "Debug";
-  l.loop.process(batchOf({c}, false));
-  CHECK(tartan::log::get("datastore")->level() == spdlog::level::debug);
-  tartan::log::setLevel("info");
+  REQUIRE(applied.size() == 2);
+  CHECK(applied[1].logSeverityScreen == "Error");
+  CHECK(applied[1].prometheusMetricsPort == 9192);
+  // Only operational settings changed: no ConfigUpdate for the driver.
+  auto batch = l.out.pop(std::chrono::milliseconds(0));
+  if (batch) {
+    for (const auto& m : batch->messages) CHECK_FALSE(m.has_config_update());
+  }
+  l.loop.process(batchOf({c}, false));  // the same again: nothing to apply
+  CHECK(applied.size() == 2);
+}
+
+TEST_CASE("cluster-wide endpoint counts tell host endpoints from workloads") {
+  Loop l;
+  model::HostEndpoint hep;
+  hep.metadata.name = "node-2-eth0";
+  hep.spec.node = "node-2";
+  hep.spec.interfaceName = "eth0";
+  l.loop.process(
+      batchOf({ns("shop"), pod("shop", "db", "10.65.0.2"), pod("shop", "web", "10.65.0.3"), hep}, true));
+  CHECK(l.metrics.clusterWorkloadEndpoints == 2);
+  CHECK(l.metrics.clusterHostEndpoints == 1);
+  syncer::Update gone;
+  gone.key = syncer::keyOf(model::Resource(hep));
+  gone.kind = model::Kind::kHostEndpoint;
+  SyncerBatch removal;
+  removal.updates.emplace(gone.key, gone);
+  l.loop.process(std::move(removal));
+  CHECK(l.metrics.clusterHostEndpoints == 0);
+  CHECK(l.metrics.clusterWorkloadEndpoints == 2);
+  CHECK(l.metrics.calcLatency.renderSummary("x").find("x_count 1\n") != std::string::npos);
 }

@@ -4,6 +4,8 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <functional>
+#include <map>
 
 using namespace tartan::agent;
 using tartan::model::AgentConfigurationSpec;
@@ -124,13 +126,13 @@ TEST_CASE("FELIX_ variables configure the agent as they configure Felix; TARTAN_
 
 TEST_CASE("a setting the agent does not act on is a warning naming it, never silence") {
   AgentConfigurationSpec global;
-  global.logFilePath = "/var/log/calico/felix.log";
+  global.logDebugFilenameRegex = ".*";
   global.bpfEnabled = true;  // refused by validation; said again if it reaches the agent
   const MergeResult r = mergeConfig({&global,
                                      nullptr,
                                      {{"FELIX_WIREGUARDENABLED", "true"},
                                       {"FELIX_BPFENABLED", "false"},  // the default: nothing to say
-                                      {"FELIX_HEALTHPORT", "9099"},
+                                      {"FELIX_DEBUGPORT", "6060"},
                                       {"FELIX_NOSUCHSETTING", "1"},
                                       {"TARTAN_NODE", "n1"}}});
   std::vector<std::string> said;
@@ -142,10 +144,10 @@ TEST_CASE("a setting the agent does not act on is a warning naming it, never sil
     return std::count_if(said.begin(), said.end(),
                          [&](const std::string& s) { return s.find(what) != std::string::npos; });
   };
-  CHECK(saidOf("logFilePath") == 1);
+  CHECK(saidOf("logDebugFilenameRegex") == 1);
   CHECK(saidOf("bpfEnabled: 'true' is refused") == 1);
   CHECK(saidOf("FELIX_WIREGUARDENABLED: 'true' is refused") == 1);
-  CHECK(saidOf("FELIX_HEALTHPORT: is set but not enforced") == 1);
+  CHECK(saidOf("FELIX_DEBUGPORT: is set but not enforced") == 1);
   CHECK(saidOf("FELIX_NOSUCHSETTING: is not an AgentConfiguration field") == 1);
   CHECK(r.config == MergeResult{}.config);
 }
@@ -160,19 +162,145 @@ TEST_CASE("defaultEndpointToHostAction in any case, as Felix reads it") {
   CHECK(g.config.defaultEndpointToHostAction == "Accept");
 }
 
-TEST_CASE("logSeverityScreen sets the agent's log level, Felix's names in any case") {
-  AgentConfigurationSpec global;
-  global.logSeverityScreen = "warning";
-  MergeResult r = mergeConfig({&global, nullptr, {}});
-  CHECK(r.warnings.empty());
-  CHECK(r.config.logSeverityScreen == "Warning");
-  CHECK(r.config.logLevel() == "warn");
-  r = mergeConfig({&global, nullptr, {{"FELIX_LOGSEVERITYSCREEN", "Fatal"}}});
-  CHECK(r.config.logLevel() == "critical");
-  r = mergeConfig({&global, nullptr, {{"FELIX_LOGSEVERITYSCREEN", "Loud"}}});
-  REQUIRE(r.warnings.size() == 1);
-  CHECK(r.config.logSeverityScreen == "Warning");    // the lower level's value stays
-  CHECK(mergeConfig({}).config.logLevel().empty());  // unset: the --log-level flag stands
+TEST_CASE("the operational settings default to Felix's, except that no file and no syslog get lines") {
+  const OperationsConfig o = mergeConfig({}).config.operations;
+  CHECK(o.logSeverityScreen == "Info");
+  CHECK(o.logFilePath.empty());
+  CHECK(o.logSeverityFile == "Info");
+  CHECK(o.logSeveritySys == "None");
+  CHECK(o.healthEnabled);
+  CHECK(o.healthHost == "localhost");
+  CHECK(o.healthPort == 9099);
+  CHECK_FALSE(o.prometheusMetricsEnabled);
+  CHECK(o.prometheusMetricsHost.empty());
+  CHECK(o.prometheusMetricsPort == 9091);
+  CHECK(o.prometheusProcessMetricsEnabled);
+}
+
+TEST_CASE("logs, health and Prometheus from resources, environment and flags; a given flag beats them all") {
+  struct Case {
+    const char* rule;
+    std::function<void(AgentConfigurationSpec&)> global;
+    std::map<std::string, std::string> environment;
+    std::map<std::string, std::string> commandLine;
+    std::function<bool(const OperationsConfig&)> expect;
+  };
+  const Case cases[] = {
+      {"Felix's severity names in any case",
+       [](auto& s) { s.logSeverityScreen = "warning"; },
+       {},
+       {},
+       [](const auto& o) { return o.logSeverityScreen == "Warning"; }},
+      {"the file and its severity from the resource",
+       [](auto& s) {
+         s.logFilePath = "/var/log/tartan/agent.log";
+         s.logSeverityFile = "debug";
+       },
+       {},
+       {},
+       [](const auto& o) {
+         return o.logFilePath == "/var/log/tartan/agent.log" && o.logSeverityFile == "Debug";
+       }},
+      {"none turns the file off, as in Felix",
+       [](auto& s) { s.logFilePath = "/var/log/a.log"; },
+       {{"FELIX_LOGFILEPATH", "None"}},
+       {},
+       [](const auto& o) { return o.logFilePath.empty(); }},
+      {"syslog gets lines once a severity is set",
+       [](auto& s) { s.logSeveritySys = "Error"; },
+       {},
+       {},
+       [](const auto& o) { return o.logSeveritySys == "Error"; }},
+      {"health from the resource",
+       [](auto& s) {
+         s.healthHost = "0.0.0.0";
+         s.healthPort = 9199;
+       },
+       {},
+       {},
+       [](const auto& o) { return o.healthHost == "0.0.0.0" && o.healthPort == 9199; }},
+      {"healthEnabled false stops the endpoint",
+       [](auto& s) { s.healthEnabled = false; },
+       {},
+       {},
+       [](const auto& o) { return !o.healthEnabled; }},
+      {"the environment beats the resource",
+       [](auto& s) { s.healthPort = 9199; },
+       {{"FELIX_HEALTHPORT", "9299"}},
+       {},
+       [](const auto& o) { return o.healthPort == 9299; }},
+      {"a flag beats the environment and the resource",
+       [](auto& s) { s.healthPort = 9199; },
+       {{"TARTAN_HEALTHPORT", "9299"}},
+       {{"healthPort", "0"}},
+       [](const auto& o) { return o.healthPort == 0; }},
+      {"--log-level's names stand for Felix's",
+       [](auto& s) { s.logSeverityScreen = "Debug"; },
+       {},
+       {{"logSeverityScreen", "warn"}},
+       [](const auto& o) { return o.logSeverityScreen == "Warning"; }},
+      {"--log-level off is None",
+       [](auto&) {},
+       {},
+       {{"logSeverityScreen", "off"}},
+       [](const auto& o) { return o.logSeverityScreen == "None"; }},
+      {"Prometheus from the resource",
+       [](auto& s) {
+         s.prometheusMetricsEnabled = true;
+         s.prometheusMetricsHost = "::1";
+         s.prometheusMetricsPort = 9191;
+         s.prometheusProcessMetricsEnabled = false;
+       },
+       {},
+       {},
+       [](const auto& o) {
+         return o.prometheusMetricsEnabled && o.prometheusMetricsHost == "::1" &&
+                o.prometheusMetricsPort == 9191 && !o.prometheusProcessMetricsEnabled;
+       }},
+      {"Prometheus from the environment",
+       [](auto&) {},
+       {{"FELIX_PROMETHEUSMETRICSENABLED", "true"}, {"FELIX_PROMETHEUSMETRICSPORT", "9092"}},
+       {},
+       [](const auto& o) { return o.prometheusMetricsEnabled && o.prometheusMetricsPort == 9092; }},
+  };
+  for (const Case& c : cases) {
+    SECTION(c.rule) {
+      AgentConfigurationSpec global;
+      c.global(global);
+      MergeInput input{&global, nullptr, c.environment};
+      input.commandLine = c.commandLine;
+      const MergeResult r = mergeConfig(input);
+      for (const auto& w : r.warnings) INFO(w.toString());
+      CHECK(r.warnings.empty());
+      CHECK(c.expect(r.config.operations));
+    }
+  }
+}
+
+TEST_CASE("a bad operational value is a warning naming it, and the lower level's value stays") {
+  struct Case {
+    const char* variable;
+    const char* value;
+    const char* says;
+  };
+  const Case cases[] = {
+      {"FELIX_LOGSEVERITYSCREEN", "Loud", "is not Trace, Debug, Info, Warning, Error, Fatal, Panic or None"},
+      {"FELIX_LOGFILEPATH", "relative.log", "is not an absolute path or none"},
+      {"FELIX_HEALTHHOST", "example.com", "is not an IP address or localhost"},
+      {"FELIX_HEALTHPORT", "70000", "is not a port number"},
+      {"FELIX_HEALTHENABLED", "maybe", "is not true or false"},
+  };
+  for (const Case& c : cases) {
+    SECTION(c.variable) {
+      const MergeResult r = mergeConfig({nullptr, nullptr, {{c.variable, c.value}}});
+      REQUIRE(r.warnings.size() == 1);
+      CHECK_THAT(r.warnings[0].toString(), Catch::Contains(c.says));
+      CHECK(r.config.operations == OperationsConfig{});
+    }
+  }
+  const MergeResult flag = mergeConfig({nullptr, nullptr, {}, {{"healthHost", "nowhere"}}});
+  REQUIRE(flag.warnings.size() == 1);
+  CHECK(flag.warnings[0].where == "command line");
 }
 
 TEST_CASE("outgoing NAT's settings reach the driver from the resources and the environment") {

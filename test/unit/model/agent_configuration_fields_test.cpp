@@ -81,7 +81,7 @@ TEST_CASE("the accepted values of a refused field, and every reported field, are
   REQUIRE(result.ok());
   const auto& spec = std::get<AgentConfiguration>(result.resources[0]).spec;
   CHECK(refusedAgentConfigurationFields(spec).empty());
-  CHECK(reportedAgentConfigurationFields(spec) == std::vector<std::string>{"iptablesMarkMask", "healthPort"});
+  CHECK(reportedAgentConfigurationFields(spec) == std::vector<std::string>{"iptablesMarkMask"});
   const auto set = setAgentConfigurationFields(spec);
   REQUIRE(set.size() == 9);
   CHECK(set[0] == std::pair<std::string, std::string>{"useInternalDataplaneDriver", "true"});

@@ -82,6 +82,12 @@ class Table {
 
   const Chain* desiredChain(std::string_view name) const;
   std::size_t desiredChainCount() const { return desired_.size(); }
+  // The rules of every wanted chain (a quarantined chain's as wanted, not its one DROP).
+  std::size_t desiredRuleCount() const {
+    std::size_t n = 0;
+    for (const auto& [name, d] : desired_) n += d.chain.rules.size();
+    return n;
+  }
   // The names of the chains the next transaction rewrites or deletes (for tests and logs).
   std::vector<std::string> pendingChains() const;
 
