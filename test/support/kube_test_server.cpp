@@ -2,6 +2,8 @@
 // See kube_test_server.hpp for what it serves and why it is a fake.
 #include "support/kube_test_server.hpp"
 
+#include "support/openapi_schema.hpp"
+
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/write.hpp>
@@ -303,8 +305,9 @@ struct KubeTestServer::Impl {
         {"openapi", "3.0.0"}, {"info", {{"title", "Kubernetes"}, {"version", "v1.32.0"}}}, {"paths", paths}};
   }
 
-  // fieldValidation=Strict, as far as this fake knows the schema: the top level of every kind and
-  // ObjectMeta. An unknown field there is refused as the API server refuses it.
+  // fieldValidation=Strict, as far as this fake knows the schema: the top level of every kind,
+  // ObjectMeta, and the whole of a custom resource (its CRD's schema). An unknown field there is
+  // refused as the API server refuses it.
   static std::optional<std::string> strictProblem(const ApiResource& r, const Json& object) {
     if (!object.is_object()) return std::nullopt;
     static const std::set<std::string> top = {"apiVersion", "kind", "metadata", "spec", "status"};
@@ -336,6 +339,14 @@ struct KubeTestServer::Impl {
       for (const auto& [key, value] : object["metadata"].items()) {
         if (!objectMeta.count(key)) return "strict decoding error: unknown field \"metadata." + key + "\"";
       }
+    }
+    if (r.schema.is_object()) {  // a custom resource: its CRD's schema says what is known
+      Json copy = object;
+      std::string unknown;
+      for (const std::string& field : checkAgainstSchema(r.schema, copy).unknownFields) {
+        unknown += (unknown.empty() ? "" : ", ") + std::string("unknown field \"") + field + "\"";
+      }
+      if (!unknown.empty()) return "strict decoding error: " + unknown;
     }
     return std::nullopt;
   }

@@ -7,8 +7,9 @@
 //   (resource lists with verbs, short names, status subresources), and of OpenAPI v3 only what
 //   `kubectl apply` reads to choose server-side validation: each kind's PATCH operation with its
 //   fieldValidation parameter. kubectl then sends fieldValidation=Strict and downloads no schema;
-//   the fake checks what it knows of the schema (the top level and metadata) and refuses unknown
-//   fields there. /openapi/v2 is 404;
+//   the fake checks what it knows of the schema (the top level and metadata, and all of a custom
+//   resource against its CRD's openAPIV3Schema) and refuses unknown fields there. /openapi/v2
+//   is 404;
 // - namespaces, pods, services, serviceaccounts, nodes, discovery.k8s.io/v1 endpointslices,
 //   networking.k8s.io/v1 networkpolicies, apiextensions.k8s.io/v1 customresourcedefinitions
 //   (creating one serves its group, version and kind);

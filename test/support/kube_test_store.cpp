@@ -2,6 +2,8 @@
 // (metadata, resourceVersion, Status objects, list and watch semantics), not from the API server.
 #include "support/kube_test_store.hpp"
 
+#include "support/openapi_schema.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <ctime>
@@ -114,6 +116,19 @@ std::optional<std::string> hexDecode(const std::string& text) {
     out += static_cast<char>(hi * 16 + lo);
   }
   return out;
+}
+
+// A custom resource against its CRD's schema, pruned of unknown fields; the API server's message
+// when it is invalid.
+std::optional<std::string> schemaProblem(const ApiResource& r, Json& object) {
+  if (!r.schema.is_object()) return std::nullopt;
+  const SchemaCheck check = checkAgainstSchema(r.schema, object);
+  if (check.errors.empty()) return std::nullopt;
+  std::string errors;
+  for (const std::string& e : check.errors) errors += (errors.empty() ? "" : ", ") + e;
+  const Json m = object.value("metadata", Json::object());
+  return r.kind + "." + r.group + " \"" + m.value("name", "") +
+         "\" is invalid: " + (check.errors.size() > 1 ? "[" + errors + "]" : errors);
 }
 
 }  // namespace
@@ -332,6 +347,7 @@ ApiOutcome KubeTestStore::createLocked(const ApiResource& r, const std::string& 
     if (auto problem = registerCrd(object)) return fail(422, "Invalid", *problem);
   }
   if (r.statusSubresource && r.kind != "CustomResourceDefinition") object.erase("status");
+  if (auto invalid = schemaProblem(r, object)) return fail(422, "Invalid", *invalid);
   m["name"] = name;
   if (r.namespaced) m["namespace"] = ns;
   m["uid"] = "00000000-0000-4000-8000-" + std::to_string(100000000000 + ++uid_);
@@ -399,6 +415,7 @@ ApiOutcome KubeTestStore::writeLocked(const ApiResource& r, const std::string& n
         next.erase("status");
       }
     }
+    if (auto invalid = schemaProblem(r, next)) return fail(422, "Invalid", *invalid);
     if (next.value("spec", Json()) != stored.value("spec", Json())) {
       next["metadata"]["generation"] = stored["metadata"].value("generation", 1) + 1;
     }
@@ -508,7 +525,8 @@ std::optional<std::string> KubeTestStore::registerCrd(const Json& crd) {
                   kind,
                   scope == "Namespaced",
                   v.contains("subresources") && v["subresources"].contains("status"),
-                  {}};
+                  {},
+                  v.contains("schema") ? v["schema"].value("openAPIV3Schema", Json()) : Json()};
     if (names.contains("shortNames")) r.shortNames = names["shortNames"].get<std::vector<std::string>>();
     resources_.push_back(std::move(r));
   }

@@ -6,7 +6,9 @@
 // whose metadata.resourceVersion is stale is 409 Conflict; a no-op update writes nothing; lists
 // are sorted by namespace/name and paginated with continue tokens that name the snapshot's
 // revision, served from the history until compact() forgets it (then 410 Expired); the status
-// subresource alone writes .status; creating a CustomResourceDefinition serves its kind.
+// subresource alone writes .status; creating a CustomResourceDefinition serves its kind, and
+// its custom resources are then checked against the CRD's schema (openapi_schema.hpp: a
+// violation is 422 Invalid, an unknown field pruned) when written.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -32,6 +34,7 @@ struct ApiResource {
   bool namespaced = true;
   bool statusSubresource = false;
   std::vector<std::string> shortNames;
+  Json schema;  // a custom resource's openAPIV3Schema (null: none, nothing checked)
 
   std::string apiVersion() const { return group.empty() ? version : group + "/" + version; }
   std::string id() const { return group + "/" + plural; }  // objects are stored per group and plural

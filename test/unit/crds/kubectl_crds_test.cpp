@@ -200,6 +200,32 @@ TEST_CASE("kubectl applies crds/, then Calico-shaped resources it reads back", "
   CHECK(pool["spec"]["natOutgoing"] == true);
   CHECK(pool["spec"]["allowedUses"] == Json::parse(R"(["Workload", "Tunnel"])"));
 
+  // The server holds custom resources to the CRD's schema: a value outside an enum, a string
+  // for a number and a field the kind does not have are refused, as the API server refuses them.
+  const std::string bad = R"(apiVersion: crd.projectcalico.org/v1
+kind: GlobalNetworkPolicy
+metadata:
+  name: default.bad
+spec:
+  order: high
+  ingress:
+  - action: Allw
+)";
+  run = kubectl(dir, {"apply", "-f", dir.write("bad.yaml", bad)});
+  INFO(run.output);
+  CHECK(run.status != 0);
+  CHECK_THAT(run.output, Catch::Contains("spec.ingress[0].action: Unsupported value: \"Allw\""));
+  CHECK_THAT(run.output, Catch::Contains("spec.order in body must be of type number"));
+  run =
+      kubectl(dir, {"apply", "-f",
+                    dir.write("unknown.yaml",
+                              "apiVersion: crd.projectcalico.org/v1\nkind: IPPool\nmetadata:\n  name: extra\n"
+                              "spec:\n  cidr: 10.9.0.0/16\n  colour: blue\n")});
+  INFO(run.output);
+  CHECK(run.status != 0);
+  CHECK_THAT(run.output, Catch::Contains("unknown field \"spec.colour\""));
+  CHECK(getJson(dir, {"gnp"})["items"].size() == 1);
+
   // The group's kinds are discoverable as kubectl lists them.
   run = kubectl(dir, {"api-resources", "--api-group=crd.projectcalico.org", "-o", "name"});
   INFO(run.output);
