@@ -1,6 +1,7 @@
 #include "tartan/datastore/datastore.hpp"
 
 #include "tartan/datastore/file_datastore.hpp"
+#include "tartan/datastore/kubernetes_datastore.hpp"
 
 #include <pwd.h>
 #include <unistd.h>
@@ -102,6 +103,8 @@ std::string defaultLocation() {
 
 StoreResult<std::unique_ptr<Datastore>> open(std::string_view spec, OpenOptions options) {
   if (spec.empty()) {
+    // Calico's DATASTORE_TYPE=kubernetes (or CALICO_DATASTORE_TYPE) picks the Kubernetes API.
+    if (kubernetesChosenByEnvironment()) return open("kubernetes", std::move(options));
     // $TARTAN_DATASTORE may name another backend; a plain path is a file datastore.
     const char* fromEnvironment = std::getenv("TARTAN_DATASTORE");
     std::string_view chosen = fromEnvironment ? fromEnvironment : "";
@@ -115,7 +118,14 @@ StoreResult<std::unique_ptr<Datastore>> open(std::string_view spec, OpenOptions 
     if (spec.empty()) return makeStoreError(ErrorKind::Invalid, "file:", "no folder given");
     return openFileDatastore(std::string(spec), std::move(options));
   }
-  if (spec.starts_with("etcd:") || spec == "kubernetes" || spec.starts_with("kubernetes:")) {
+  if (spec == "kubernetes" || spec.starts_with("kubernetes:")) {
+    // "kubernetes:FILE" names the kubeconfig; plain "kubernetes" finds it as kubectl would
+    // ($KUBECONFIG, in-cluster, ~/.kube/config).
+    std::optional<std::string> kubeconfig;
+    if (spec.size() > 11) kubeconfig = std::string(spec.substr(11));
+    return openKubernetesDatastore(kubeconfig, std::move(options));
+  }
+  if (spec.starts_with("etcd:")) {
     return makeStoreError(ErrorKind::Unsupported, std::string(spec),
                           "this datastore backend is not built in yet; use file:DIR");
   }
