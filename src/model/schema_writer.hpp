@@ -8,7 +8,8 @@
 // port and Kubernetes' int-or-string as x-kubernetes-int-or-string; ObjectMeta as a bare object
 // (the API server owns its schema). A field the decoder requires (Need::kRequired) is required.
 // A field described with a FixedValues set gets an enum (or, when the validator ignores case, a
-// (?i) pattern as Calico's CRDs write it); an optional plain string may also be "" (unset).
+// (?i) pattern as Calico's CRDs write it); a plain string the decoder does not require may also
+// be "" (unset, or written empty).
 #pragma once
 
 #include "codec.hpp"
@@ -77,7 +78,8 @@ class SchemaWriter {
     Tree* strings = &schema;
     if constexpr (IsVector<T>::value) strings = &schema.fields.back().value;  // the list's "items"
     constexpr bool kPlainString = std::is_same_v<T, std::string>;
-    restrictString(*strings, values, kPlainString && need == Need::kOptional);
+    // A plain string the decoder does not require may be "": unset, or written empty (kAlways).
+    restrictString(*strings, values, kPlainString && need != Need::kRequired);
     add(key, std::move(schema), need);
   }
   void typeMeta(Kind) {
