@@ -10,8 +10,8 @@
 // The Kubernetes backend maps revisions to resourceVersion and Compacted to 410 Gone.
 //
 // Owns: nothing above the bytes — the typed resource model decodes the documents. Backends own
-// their storage: `file:DIR` (one YAML file per resource, see file_datastore.hpp); `etcd:` and
-// `kubernetes` are reserved names.
+// their storage: `file:DIR` (one YAML file per resource, see file_datastore.hpp); `kubernetes`
+// (the API server, in Calico's KDD layout: kubernetes_datastore.hpp); `etcd:` is reserved.
 //
 // Threading: a Datastore may be used from several threads at once. A watch delivers its callbacks
 // from one thread of its own, in revision order; see Watch.
@@ -235,8 +235,10 @@ struct OpenOptions {
   size_t journalLimit = 1000;
 };
 
-// Opens a datastore from a spec: "file:DIR"; "" for the embedded default (defaultLocation()).
-// "etcd:..." and "kubernetes" are reserved (Unsupported for now); anything else is Invalid.
+// Opens a datastore from a spec: "file:DIR"; "kubernetes" or "kubernetes:KUBECONFIG"; "" for
+// the embedded default (defaultLocation()), or the Kubernetes datastore when Calico's
+// DATASTORE_TYPE (or CALICO_DATASTORE_TYPE) is "kubernetes". "etcd:..." is reserved; anything
+// else is Invalid.
 StoreResult<std::unique_ptr<Datastore>> open(std::string_view spec, OpenOptions options = {});
 
 // The embedded default directory: $TARTAN_DATASTORE if set; /var/lib/tartan/datastore for root;
