@@ -11,6 +11,12 @@
 
 namespace tartan::datastore {
 
+// Defined by tartan::datastore_etcd (etcd_datastore.hpp) in the binaries that link it; null in the
+// others, which then answer an etcd spec with Unsupported.
+[[gnu::weak]] StoreResult<std::unique_ptr<Datastore>> openEtcdDatastore(std::string_view spec,
+                                                                        OpenOptions options);
+[[gnu::weak]] StoreResult<std::optional<std::string>> etcdSpecFromEnvironment();
+
 std::string Key::toString() const {
   return namespace_.empty() ? kind + "/" + name : kind + "/" + namespace_ + "/" + name;
 }
@@ -103,12 +109,19 @@ std::string defaultLocation() {
 
 StoreResult<std::unique_ptr<Datastore>> open(std::string_view spec, OpenOptions options) {
   if (spec.empty()) {
+    // Calico's DATASTORE_TYPE=etcdv3 with ETCD_ENDPOINTS (or CALICO_-prefixed) picks etcd.
+    if (etcdSpecFromEnvironment) {
+      auto calico = etcdSpecFromEnvironment();
+      if (!calico) return calico.error();
+      if (*calico) return open(**calico, std::move(options));
+    }
     // Calico's DATASTORE_TYPE=kubernetes (or CALICO_DATASTORE_TYPE) picks the Kubernetes API.
     if (kubernetesChosenByEnvironment()) return open("kubernetes", std::move(options));
     // $TARTAN_DATASTORE may name another backend; a plain path is a file datastore.
     const char* fromEnvironment = std::getenv("TARTAN_DATASTORE");
     std::string_view chosen = fromEnvironment ? fromEnvironment : "";
-    if (chosen.starts_with("etcd:") || chosen == "kubernetes" || chosen.starts_with("kubernetes:")) {
+    if (chosen.starts_with("etcd:") || chosen.starts_with("etcdv3:") || chosen == "kubernetes" ||
+        chosen.starts_with("kubernetes:")) {
       return open(chosen, std::move(options));
     }
     return openFileDatastore(defaultLocation(), std::move(options));
@@ -125,12 +138,16 @@ StoreResult<std::unique_ptr<Datastore>> open(std::string_view spec, OpenOptions 
     if (spec.size() > 11) kubeconfig = std::string(spec.substr(11));
     return openKubernetesDatastore(kubeconfig, std::move(options));
   }
-  if (spec.starts_with("etcd:")) {
+  if ((spec.starts_with("etcd:") || spec.starts_with("etcdv3:")) && openEtcdDatastore) {
+    return openEtcdDatastore(spec, std::move(options));
+  }
+  if (spec.starts_with("etcd:") || spec.starts_with("etcdv3:") || spec == "kubernetes" ||
+      spec.starts_with("kubernetes:")) {
     return makeStoreError(ErrorKind::Unsupported, std::string(spec),
                           "this datastore backend is not built in yet; use file:DIR");
   }
   return makeStoreError(ErrorKind::Invalid, std::string(spec),
-                        "unknown datastore: expected file:DIR, etcd:ENDPOINTS or kubernetes");
+                        "unknown datastore: expected file:DIR, etcdv3:http://HOST:PORT[,…] or kubernetes");
 }
 
 }  // namespace tartan::datastore
