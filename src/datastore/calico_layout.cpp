@@ -16,7 +16,7 @@ using S = KubernetesStorage;
 constexpr std::string_view kCrd = kCrdGroup;
 
 // In the order of model::Kind. Plurals are Calico's (its CRDs' and its etcd v3 key prefixes').
-constexpr std::array<KindLayout, 27> kLayouts = {{
+constexpr std::array<KindLayout, 29> kLayouts = {{
     {Kind::kGlobalNetworkPolicy, "GlobalNetworkPolicy", "GlobalNetworkPolicy", "GlobalNetworkPolicy", kCrd,
      "v1", "globalnetworkpolicies", false, true, S::kCustomResource},
     {Kind::kNetworkPolicy, "NetworkPolicy", "NetworkPolicy", "NetworkPolicy", kCrd, "v1", "networkpolicies",
@@ -68,6 +68,10 @@ constexpr std::array<KindLayout, 27> kLayouts = {{
      S::kKubernetesObject},
     {Kind::kKubernetesNetworkPolicy, "KubernetesNetworkPolicy", "NetworkPolicy", "", "networking.k8s.io",
      "v1", "networkpolicies", true, false, S::kKubernetesObject},
+    {Kind::kKubernetesService, "KubernetesService", "Service", "", "", "v1", "services", true, false,
+     S::kKubernetesObject},
+    {Kind::kKubernetesEndpointSlice, "KubernetesEndpointSlice", "EndpointSlice", "", "discovery.k8s.io", "v1",
+     "endpointslices", true, false, S::kKubernetesObject},
 }};
 
 constexpr std::string_view kDefaultPrefix = "default.";

@@ -86,6 +86,12 @@ Json kubernetesDocument(const KindLayout& layout, const Json& object) {
                                            : std::string(layout.group) + "/" + std::string(layout.version);
   out["kind"] = layout.v3Kind;
   out["metadata"] = modelMetadata(field(object, "metadata"));
+  if (layout.kind == model::Kind::kKubernetesEndpointSlice) {  // no spec: its fields are at the top
+    for (const char* part : {"addressType", "endpoints", "ports"}) {
+      if (auto it = object.find(part); it != object.end() && !it->is_null()) out[part] = *it;
+    }
+    return out;
+  }
   for (const char* part : {"spec", "status", "secrets", "automountServiceAccountToken", "imagePullSecrets"}) {
     if (layout.kind == model::Kind::kKubernetesNetworkPolicy && std::string_view(part) != "spec") continue;
     if (auto it = object.find(part); it != object.end() && !it->is_null()) out[part] = *it;

@@ -67,6 +67,8 @@ TEST_CASE("every kind has Calico's plural, custom resource kind and scope", "[ca
       {Kind::kKubernetesServiceAccount, "serviceaccounts", "", true, S::kKubernetesObject},
       {Kind::kKubernetesNode, "nodes", "", false, S::kKubernetesObject},
       {Kind::kKubernetesNetworkPolicy, "networkpolicies", "", true, S::kKubernetesObject},
+      {Kind::kKubernetesService, "services", "", true, S::kKubernetesObject},
+      {Kind::kKubernetesEndpointSlice, "endpointslices", "", true, S::kKubernetesObject},
   };
   REQUIRE(std::size(cases) == kinds().size());
   for (const Case& c : cases) {

@@ -252,6 +252,29 @@ TEST_CASE("Kubernetes objects are read as served; Pods give WorkloadEndpoints as
   REQUIRE(sa);
   CHECK(sa->items.size() == 1);
 
+  // Services and EndpointSlices, as a rule naming a Service needs them.
+  REQUIRE(f.raw->create(kube::resources::services(), Json::parse(R"j({
+    "apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "prod"},
+    "spec": {"selector": {"app": "web"}, "ports": [{"port": 80, "protocol": "TCP", "targetPort": 8080}],
+             "clusterIP": "10.96.0.10", "type": "ClusterIP"}})j")));
+  REQUIRE(f.raw->create(kube::resources::endpointSlices(), Json::parse(R"j({
+    "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+    "metadata": {"name": "web-abc", "namespace": "prod", "labels": {"kubernetes.io/service-name": "web"}},
+    "addressType": "IPv4", "endpoints": [{"addresses": ["10.65.0.5"], "conditions": {"ready": true}}],
+    "ports": [{"port": 8080, "protocol": "TCP", "name": ""}]})j")));
+  auto services = f.store->list("KubernetesService", "prod");
+  REQUIRE(services);
+  REQUIRE(services->items.size() == 1);
+  CHECK(std::get<model::KubernetesService>(decodeDocument(services->items[0].value)).spec.clusterIP ==
+        "10.96.0.10");
+  auto slices = f.store->list("KubernetesEndpointSlice");
+  REQUIRE(slices);
+  REQUIRE(slices->items.size() == 1);
+  auto slice = std::get<model::KubernetesEndpointSlice>(decodeDocument(slices->items[0].value));
+  REQUIRE(slice.endpoints.size() == 1);
+  CHECK(slice.endpoints[0].addresses == std::vector<std::string>{"10.65.0.5"});
+  CHECK(f.store->damaged().empty());
+
   auto weps = f.store->list("WorkloadEndpoint", "prod");
   REQUIRE(weps);
   REQUIRE(weps->items.size() == 2);  // not the host-network pod, not the unscheduled one
