@@ -2,6 +2,7 @@
 // See kube_test_server.hpp for what it serves and why it is a fake.
 #include "support/kube_test_server.hpp"
 
+#include "support/kube_test_table.hpp"
 #include "support/openapi_schema.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
@@ -468,6 +469,11 @@ struct KubeTestServer::Impl {
       out = store.remove(*r, ns, name, body);
     } else {
       out = {405, statusBody(405, "MethodNotAllowed", method + " is not supported on " + path)};
+    }
+    // kubectl get asks for a Table; a CRD's printer columns make one, as the API server's do.
+    if (method == "GET" && out.status == 200 && r->columns.is_array() && !r->columns.empty() &&
+        std::string(req[http::field::accept]).find("as=Table") != std::string::npos) {
+      out.body = printerTable(r->columns, out.body);
     }
     return respond(stream, req, out.status, out.body);
   }

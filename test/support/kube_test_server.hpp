@@ -9,7 +9,8 @@
 //   fieldValidation parameter. kubectl then sends fieldValidation=Strict and downloads no schema;
 //   the fake checks what it knows of the schema (the top level and metadata, and all of a custom
 //   resource against its CRD's openAPIV3Schema) and refuses unknown fields there. /openapi/v2
-//   is 404;
+//   is 404; a GET of a custom resource whose CRD has printer columns, asked for as a Table
+//   (kubectl get), is answered with one (kube_test_table.hpp);
 // - namespaces, pods, services, serviceaccounts, nodes, discovery.k8s.io/v1 endpointslices,
 //   networking.k8s.io/v1 networkpolicies, apiextensions.k8s.io/v1 customresourcedefinitions
 //   (creating one serves its group, version and kind);

@@ -526,7 +526,8 @@ std::optional<std::string> KubeTestStore::registerCrd(const Json& crd) {
                   scope == "Namespaced",
                   v.contains("subresources") && v["subresources"].contains("status"),
                   {},
-                  v.contains("schema") ? v["schema"].value("openAPIV3Schema", Json()) : Json()};
+                  v.contains("schema") ? v["schema"].value("openAPIV3Schema", Json()) : Json(),
+                  v.value("additionalPrinterColumns", Json())};
     if (names.contains("shortNames")) r.shortNames = names["shortNames"].get<std::vector<std::string>>();
     resources_.push_back(std::move(r));
   }

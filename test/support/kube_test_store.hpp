@@ -34,7 +34,8 @@ struct ApiResource {
   bool namespaced = true;
   bool statusSubresource = false;
   std::vector<std::string> shortNames;
-  Json schema;  // a custom resource's openAPIV3Schema (null: none, nothing checked)
+  Json schema;   // a custom resource's openAPIV3Schema (null: none, nothing checked)
+  Json columns;  // its additionalPrinterColumns (null: none; kubectl then prints what it can)
 
   std::string apiVersion() const { return group.empty() ? version : group + "/" + version; }
   std::string id() const { return group + "/" + plural; }  // objects are stored per group and plural

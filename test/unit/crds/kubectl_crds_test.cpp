@@ -200,6 +200,20 @@ TEST_CASE("kubectl applies crds/, then Calico-shaped resources it reads back", "
   CHECK(pool["spec"]["natOutgoing"] == true);
   CHECK(pool["spec"]["allowedUses"] == Json::parse(R"(["Workload", "Tunnel"])"));
 
+  // kubectl get shows the printer columns (an unset one empty), wide ones with -o wide.
+  run = kubectl(dir, {"get", "ippools"});
+  INFO(run.output);
+  REQUIRE(run.status == 0);
+  CHECK_THAT(run.output, Catch::Matches("NAME +CIDR +BLOCK SIZE +NAT +DISABLED +AGE\n"
+                                        "default-ipv4-ippool +192\\.168\\.0\\.0/16 +26 +true +[0-9]+s\n",
+                                        Catch::CaseSensitive::Yes));
+  run = kubectl(dir, {"get", "gnp", "-o", "wide"});
+  INFO(run.output);
+  REQUIRE(run.status == 0);
+  CHECK_THAT(run.output, Catch::Contains("TIER"));
+  CHECK_THAT(run.output, Catch::Contains("SELECTOR"));
+  CHECK_THAT(run.output, Catch::Contains("role == 'web'"));
+
   // The server holds custom resources to the CRD's schema: a value outside an enum, a string
   // for a number and a field the kind does not have are refused, as the API server refuses them.
   const std::string bad = R"(apiVersion: crd.projectcalico.org/v1
