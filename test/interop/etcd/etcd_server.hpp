@@ -107,7 +107,19 @@ class EtcdServer {
     std::filesystem::remove_all(dir_, ec);
   }
 
-  std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(clientPort_); }
+  // Serve clients over TLS: the server's certificate and key, and the CA that client certificates
+  // must chain to (etcdctl then uses the client pair given here).
+  void useTls(std::string cert, std::string key, std::string ca, std::string clientCert,
+              std::string clientKey) {
+    scheme_ = "https";
+    serverFlags_ = {"--cert-file=" + cert, "--key-file=" + key, "--trusted-ca-file=" + ca,
+                    "--client-cert-auth"};
+    ctlFlags_ = {"--cacert=" + ca, "--cert=" + clientCert, "--key=" + clientKey};
+  }
+  // etcdctl's credentials once auth is on.
+  void ctlUser(const std::string& user) { ctlUser_ = user; }
+
+  std::string endpoint() const { return scheme_ + "://127.0.0.1:" + std::to_string(clientPort_); }
   std::string peerUrl() const { return "http://127.0.0.1:" + std::to_string(peerPort_); }
   std::string dir() const { return dir_; }
   pid_t pid() const { return pid_; }
@@ -128,6 +140,7 @@ class EtcdServer {
                                      "--election-timeout=500",
                                      "--logger=zap",
                                      "--log-outputs=" + dir_ + "/etcd.log"};
+    for (const auto& e : serverFlags_) argv.push_back(e);
     for (const auto& e : extra) argv.push_back(e);
     std::vector<char*> args;
     for (auto& a : argv) args.push_back(a.data());
@@ -165,6 +178,8 @@ class EtcdServer {
   // etcdctl against this member.
   CommandResult ctl(std::vector<std::string> args) const {
     args.insert(args.begin(), {"/usr/bin/etcdctl", "--endpoints=" + endpoint()});
+    args.insert(args.begin() + 2, ctlFlags_.begin(), ctlFlags_.end());
+    if (!ctlUser_.empty()) args.insert(args.begin() + 2, "--user=" + ctlUser_);
     return run(args, {"ETCDCTL_API=3"});
   }
 
@@ -174,6 +189,10 @@ class EtcdServer {
   int peerPort_;
   std::string cluster_;
   std::string token_;
+  std::string scheme_ = "http";
+  std::vector<std::string> serverFlags_;
+  std::vector<std::string> ctlFlags_;
+  std::string ctlUser_;
   std::string dir_;
   pid_t pid_ = -1;
 };
