@@ -33,8 +33,6 @@ bool hasType(const Json& value, const std::string& type) {
   return false;
 }
 
-std::string shown(const Json& value) { return value.is_string() ? value.dump() : value.dump(); }
-
 void check(const Json& schema, Json& value, const std::string& path, SchemaCheck& out) {
   if (value.is_null()) {
     if (!schema.value("nullable", false))
@@ -44,14 +42,14 @@ void check(const Json& schema, Json& value, const std::string& path, SchemaCheck
   if (schema.value("x-kubernetes-int-or-string", false)) {
     if (!value.is_number_integer() && !value.is_string()) {
       out.errors.push_back(path + ": Invalid value: \"" + typeOf(value) + "\": " + path +
-                           " in body must be of type integer-or-string: " + shown(value));
+                           " in body must be of type integer-or-string: " + value.dump());
     }
     return;
   }
   const std::string type = schema.value("type", "");
   if (!type.empty() && !hasType(value, type)) {
     out.errors.push_back(path + ": Invalid value: \"" + typeOf(value) + "\": " + path +
-                         " in body must be of type " + type + ": " + shown(value));
+                         " in body must be of type " + type + ": " + value.dump());
     return;
   }
   if (schema.contains("enum") &&

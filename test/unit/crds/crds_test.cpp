@@ -112,7 +112,7 @@ void requireStructural(const Json& schema, const std::string& path) {
   REQUIRE(schema.contains("type"));
   const Json properties = schema.value("properties", Json::object());
   for (const auto& [name, property] : properties.items()) {
-    requireStructural(property, path + "." + name);
+    requireStructural(property, std::string(path).append(".").append(name));
   }
   if (schema.contains("items")) requireStructural(schema["items"], path + "[]");
   if (schema.contains("additionalProperties")) requireStructural(schema["additionalProperties"], path + "{}");

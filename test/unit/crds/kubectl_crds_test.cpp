@@ -62,6 +62,7 @@ Run kubectl(const Scratch& dir, std::vector<std::string> args) {
     ::dup2(fds[1], 1);
     ::dup2(fds[1], 2);
     std::vector<char*> argv;
+    argv.reserve(args.size() + 1);
     for (std::string& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
     ::setenv("HOME", dir.path().c_str(), 1);
