@@ -69,6 +69,14 @@ void Driver::State::setConfig(const google::protobuf::Map<std::string, std::stri
         for (const auto& hook : hooks()) f.table(hook.table).setHook(hook.builtin, hook.target, appendHooks);
     } else if (key == "logPrefix") {
       config.logPrefix = value;
+    } else if (key == "allowVXLANPacketsFromWorkloads" || key == "allowIPIPPacketsFromWorkloads" ||
+               key == "disableConntrackInvalidCheck") {
+      const bool on = value == "true" || value == "True";
+      if (key == "disableConntrackInvalidCheck")
+        config.dropInvalid = !on;
+      else
+        (key == "allowVXLANPacketsFromWorkloads" ? config.allowVxlanFromWorkloads
+                                                 : config.allowIpipFromWorkloads) = on;
     } else if (key == "ipv6Support") {
       ipv6 = value != "false" && value != "False";
     } else if (isNatConfigKey(key)) {
@@ -80,6 +88,12 @@ void Driver::State::setConfig(const google::protobuf::Map<std::string, std::stri
   number("iptablesRefreshInterval", refresh);
   refreshInterval = std::chrono::seconds(refresh);
   number("iptablesLockTimeout", lockTimeout);
+  int vxlanPort = config.vxlanPort;
+  number("vxlanPort", vxlanPort);
+  if (vxlanPort < 1 || vxlanPort > 65535)
+    log->warn("config vxlanPort: {} is not a port; keeping {}", vxlanPort, config.vxlanPort);
+  else
+    config.vxlanPort = vxlanPort;
   int maxSet = 1048576;
   number("maxIpSetSize", maxSet);
   for (auto& f : families) f.sets.setMaxElements(static_cast<std::uint32_t>(maxSet));

@@ -34,6 +34,11 @@ struct EndpointChainSpec {
   bool profiles = true;          // evaluate profiles, then drop
   std::string deny = "-j DROP";  // the filter table's deny (filterDenyTarget); raw and mangle drop
   AllowAction allow = AllowAction::kAccept;  // of established (and doNotTrack-allowed) packets
+  bool dropInvalid = true;                   // disableConntrackInvalidCheck false
+  // From-workload chains only: encapsulated packets a workload sends are denied before policy
+  // (0: VXLAN allowed).
+  int dropVxlanPort = 0;
+  bool dropIpip = false;
 };
 
 // A host endpoint chain that runs before conntrack (doNotTrack in raw, preDNAT in mangle): no
@@ -61,11 +66,16 @@ Chain endpointChain(const EndpointChainSpec& spec,
   };
   if (spec.conntrack) {
     allow("-m conntrack --ctstate RELATED,ESTABLISHED");
-    rules.push_back({"-m conntrack --ctstate INVALID", spec.deny});
+    if (spec.dropInvalid) rules.push_back({"-m conntrack --ctstate INVALID", spec.deny});
   }
   if (spec.acceptUntracked) allow("-m conntrack --ctstate UNTRACKED");
   rules.push_back({"", "-j MARK --set-xmark " + kClearMarks});
   if (!spec.failsafeChain.empty()) rules.push_back({"", "-j " + spec.failsafeChain});
+  // Felix's place for them: after the conntrack rules, so the replies of an allowed flow still
+  // pass, and before every policy, so no Allow can let a tunnel out.
+  if (spec.dropVxlanPort != 0)
+    rules.push_back({fmt::format("-p udp -m udp --dport {}", spec.dropVxlanPort), spec.deny});
+  if (spec.dropIpip) rules.push_back({"-p 4", spec.deny});
   const bool inbound = spec.direction == Direction::kInbound;
   bool firstTier = true;
   for (const pb::TierInfo& tier : tiers) {
@@ -257,9 +267,13 @@ std::vector<Chain> renderWorkloadEndpoint(const pb::WorkloadEndpoint& endpoint, 
   EndpointChainSpec to{tw, Direction::kInbound};
   to.deny = deny;
   to.allow = config.filterAllow;
+  to.dropInvalid = config.dropInvalid;
   EndpointChainSpec from{fw, Direction::kOutbound};
   from.deny = deny;
   from.allow = config.filterAllow;
+  from.dropInvalid = config.dropInvalid;
+  from.dropVxlanPort = config.allowVxlanFromWorkloads ? 0 : config.vxlanPort;
+  from.dropIpip = !config.allowIpipFromWorkloads;
   return {endpointChain(to, endpoint.tiers(), endpoint.profile_ids()),
           endpointChain(from, endpoint.tiers(), endpoint.profile_ids())};
 }
@@ -290,11 +304,13 @@ TableChains renderHostEndpoint(const pb::HostEndpoint& endpoint, const std::stri
   fh.acceptUntracked = untracked;
   fh.deny = deny;
   fh.allow = config.filterAllow;
+  fh.dropInvalid = config.dropInvalid;
   EndpointChainSpec th{names::toHostChain(ifname), Direction::kOutbound};
   th.failsafeChain = std::string(names::kFailsafeOut);
   th.acceptUntracked = untracked;
   th.deny = deny;
   th.allow = config.filterAllow;
+  th.dropInvalid = config.dropInvalid;
   out.filter.push_back(endpointChain(fh, endpoint.tiers(), endpoint.profile_ids()));
   out.filter.push_back(endpointChain(th, endpoint.tiers(), endpoint.profile_ids()));
   if (anyPolicies(endpoint.forward_tiers())) {
@@ -303,10 +319,12 @@ TableChains renderHostEndpoint(const pb::HostEndpoint& endpoint, const std::stri
     fhfw.profiles = false;
     fhfw.deny = deny;
     fhfw.allow = config.filterAllow;
+    fhfw.dropInvalid = config.dropInvalid;
     EndpointChainSpec thfw{names::toHostForwardChain(ifname), Direction::kOutbound};
     thfw.profiles = false;
     thfw.deny = deny;
     thfw.allow = config.filterAllow;
+    thfw.dropInvalid = config.dropInvalid;
     out.filter.push_back(endpointChain(fhfw, endpoint.forward_tiers(), {}));
     out.filter.push_back(endpointChain(thfw, endpoint.forward_tiers(), {}));
   }

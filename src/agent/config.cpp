@@ -73,6 +73,11 @@ Level fromSpec(const model::AgentConfigurationSpec& spec, std::vector<Error>& wa
       level["natportrange"] = spec.natPortRange->toString();
   }
   if (spec.ipv6Support) level["ipv6support"] = *spec.ipv6Support ? "true" : "false";
+  for (auto [key, flag] : {std::pair{"allowvxlanpacketsfromworkloads", &spec.allowVXLANPacketsFromWorkloads},
+                           std::pair{"allowipippacketsfromworkloads", &spec.allowIPIPPacketsFromWorkloads},
+                           std::pair{"disableconntrackinvalidcheck", &spec.disableConntrackInvalidCheck}})
+    if (*flag) level[key] = **flag ? "true" : "false";
+  if (spec.vxlanPort) level["vxlanport"] = std::to_string(*spec.vxlanPort);
   if (spec.maxIpsetSize) level["maxipsetsize"] = std::to_string(*spec.maxIpsetSize);
   // What the agent takes but does not act on, and what validation should have refused (a store
   // written by an older version, or by hand): said, never dropped in silence.
@@ -215,13 +220,22 @@ void applyLevel(const Level& level, const std::string& where, AgentConfig& confi
         (health ? config.operations.healthHost : config.operations.prometheusMetricsHost) = value;
       else
         bad(key, value, "is not an IP address or localhost");
-    } else if (key == "healthport" || key == "prometheusmetricsport") {
+    } else if (key == "allowvxlanpacketsfromworkloads" || key == "allowipippacketsfromworkloads" ||
+               key == "disableconntrackinvalidcheck") {
+      bool& flag = key == "allowvxlanpacketsfromworkloads"  ? config.allowVXLANPacketsFromWorkloads
+                   : key == "allowipippacketsfromworkloads" ? config.allowIPIPPacketsFromWorkloads
+                                                            : config.disableConntrackInvalidCheck;
+      if (!parseBool(value, flag)) bad(key, value, "is not true or false");
+    } else if (key == "healthport" || key == "prometheusmetricsport" || key == "vxlanport") {
       int port = -1;
       auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), port);
-      if (ec != std::errc() || end != value.data() + value.size() || port < 0 || port > 65535)
+      if (ec != std::errc() || end != value.data() + value.size() || port < 0 || port > 65535 ||
+          (key == "vxlanport" && port == 0))
         bad(key, value, "is not a port number");
       else
-        (key == "healthport" ? config.operations.healthPort : config.operations.prometheusMetricsPort) = port;
+        (key == "healthport"              ? config.operations.healthPort
+         : key == "prometheusmetricsport" ? config.operations.prometheusMetricsPort
+                                          : config.vxlanPort) = port;
     } else if (key == "natoutgoingaddress") {
       // An IPv4 address (validation refuses anything else in a resource; the environment is
       // checked here).
@@ -321,6 +335,10 @@ std::map<std::string, std::string> AgentConfig::dataplaneConfig() const {
       {"natOutgoingAddress", natOutgoingAddress},
       {"natPortRange", natPortRange},
       {"iptablesNATOutgoingInterfaceFilter", natOutgoingInterfaceFilter},
+      {"allowVXLANPacketsFromWorkloads", allowVXLANPacketsFromWorkloads ? "true" : "false"},
+      {"allowIPIPPacketsFromWorkloads", allowIPIPPacketsFromWorkloads ? "true" : "false"},
+      {"vxlanPort", std::to_string(vxlanPort)},
+      {"disableConntrackInvalidCheck", disableConntrackInvalidCheck ? "true" : "false"},
   };
 }
 

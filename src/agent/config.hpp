@@ -80,6 +80,12 @@ struct AgentConfig {
   std::string natOutgoingAddress;
   std::string natPortRange;
   std::string natOutgoingInterfaceFilter;
+  // Felix's workload hygiene: a workload's VXLAN (UDP to vxlanPort) and IP-in-IP packets are
+  // dropped unless allowed; conntrack INVALID packets are dropped unless the check is disabled.
+  bool allowVXLANPacketsFromWorkloads = false;
+  bool allowIPIPPacketsFromWorkloads = false;
+  int vxlanPort = 4789;
+  bool disableConntrackInvalidCheck = false;
   OperationsConfig operations;
 
   bool operator==(const AgentConfig&) const = default;

@@ -411,3 +411,53 @@ TEST_CASE("interfaceExclude reaches the driver; kube-ipvs0 by default, a bad ent
   r = mergeConfig({&global, nullptr, {{"FELIX_INTERFACEEXCLUDE", "eth9"}}});
   CHECK(r.config.interfaceExclude == "eth9");
 }
+
+TEST_CASE("workload hygiene: encapsulation from workloads and conntrack INVALID, as Felix's defaults") {
+  struct Case {
+    const char* name;
+    std::map<std::string, std::string> environment;
+    std::map<std::string, std::string> expected;  // dataplane keys
+    size_t warnings = 0;
+  };
+  const Case cases[] = {
+      {"defaults: VXLAN to 4789 and IP-in-IP dropped, INVALID dropped",
+       {},
+       {{"allowVXLANPacketsFromWorkloads", "false"},
+        {"allowIPIPPacketsFromWorkloads", "false"},
+        {"vxlanPort", "4789"},
+        {"disableConntrackInvalidCheck", "false"}}},
+      {"FELIX_ variables allow them and move the port",
+       {{"FELIX_ALLOWVXLANPACKETSFROMWORKLOADS", "true"},
+        {"FELIX_AllowIPIPPacketsFromWorkloads", "true"},
+        {"FELIX_VXLANPORT", "8472"},
+        {"FELIX_DISABLECONNTRACKINVALIDCHECK", "true"}},
+       {{"allowVXLANPacketsFromWorkloads", "true"},
+        {"allowIPIPPacketsFromWorkloads", "true"},
+        {"vxlanPort", "8472"},
+        {"disableConntrackInvalidCheck", "true"}}},
+      {"bad values are said and the defaults kept",
+       {{"FELIX_VXLANPORT", "0"}, {"FELIX_ALLOWIPIPPACKETSFROMWORKLOADS", "maybe"}},
+       {{"vxlanPort", "4789"}, {"allowIPIPPacketsFromWorkloads", "false"}},
+       2},
+  };
+  for (const Case& c : cases) {
+    SECTION(c.name) {
+      const MergeResult r = mergeConfig({nullptr, nullptr, c.environment});
+      CHECK(r.warnings.size() == c.warnings);
+      const auto dp = r.config.dataplaneConfig();
+      for (const auto& [key, value] : c.expected) CHECK(dp.at(key) == value);
+    }
+  }
+  SECTION("a resource's values are taken too") {
+    AgentConfigurationSpec global;
+    global.allowVXLANPacketsFromWorkloads = true;
+    global.vxlanPort = 4790;
+    global.disableConntrackInvalidCheck = true;
+    const MergeResult r = mergeConfig({&global, nullptr, {}});
+    CHECK(r.warnings.empty());
+    CHECK(r.config.allowVXLANPacketsFromWorkloads);
+    CHECK(!r.config.allowIPIPPacketsFromWorkloads);
+    CHECK(r.config.vxlanPort == 4790);
+    CHECK(r.config.disableConntrackInvalidCheck);
+  }
+}

@@ -8,6 +8,7 @@
 #include "tartan/dataplane/iptables/table.hpp"
 
 #include <fmt/format.h>
+#include <algorithm>
 #include <catch2/catch.hpp>
 
 using namespace tartan::dataplane::iptables;
@@ -498,4 +499,88 @@ TEST_CASE("IPv6 neighbour discovery passes host interfaces before any host endpo
   CHECK(indexOf(input, {"-i cali+", "-g " + std::string(names::kWorkloadToHost)}) <
         indexOf(input, solicitation));
   CHECK(indexOf(chainNamed(v6.filter, names::kWorkloadToHost), routerAdvertisement) < 0);
+}
+
+TEST_CASE("a workload's VXLAN and IP-in-IP packets are denied before its egress policy unless allowed",
+          "[render][endpoint]") {
+  pb::WorkloadEndpoint wep;
+  wep.set_interface_name("tart1");
+  const Rule vxlan{"-p udp -m udp --dport 4789", "-j DROP"};
+  const Rule ipip{"-p 4", "-j DROP"};
+  struct Case {
+    const char* name;
+    bool allowVxlan, allowIpip;
+    int vxlanPort;
+    const char* deny;
+    std::vector<Rule> expected;  // what follows the conntrack rules and the mark clear
+  };
+  const Case cases[] = {
+      {"by default both are dropped, as Felix's", false, false, 4789, "Drop", {vxlan, ipip}},
+      {"allowVXLANPacketsFromWorkloads lets VXLAN on to policy", true, false, 4789, "Drop", {ipip}},
+      {"allowIPIPPacketsFromWorkloads lets IP-in-IP on to policy", false, true, 4789, "Drop", {vxlan}},
+      {"both allowed: nothing singled out", true, true, 4789, "Drop", {}},
+      {"vxlanPort moves the VXLAN rule",
+       false,
+       true,
+       8472,
+       "Drop",
+       {{"-p udp -m udp --dport 8472", "-j DROP"}}},
+      {"the filter table's deny action is theirs",
+       false,
+       false,
+       4789,
+       "Reject",
+       {{vxlan.match, "-j REJECT"}, {ipip.match, "-j REJECT"}}},
+  };
+  for (const Case& c : cases) {
+    SECTION(c.name) {
+      RenderConfig config;
+      config.allowVxlanFromWorkloads = c.allowVxlan;
+      config.allowIpipFromWorkloads = c.allowIpip;
+      config.vxlanPort = c.vxlanPort;
+      config.filterDeny =
+          c.deny == std::string("Reject") ? FilterDenyAction::kReject : FilterDenyAction::kDrop;
+      for (auto family : {IpFamily::kV4, IpFamily::kV6}) {
+        const auto chains = renderWorkloadEndpoint(wep, family, config);
+        const Chain& to = chains.at(0);
+        const Chain& from = chains.at(1);
+        REQUIRE(from.name == names::fromWorkloadChain("tart1"));
+        const auto clear = std::find(from.rules.begin(), from.rules.end(), Rule{"", kClearBoth});
+        REQUIRE(clear != from.rules.end());
+        // Then the profiles' end (no profile: one deny), so the encapsulation rules are all between.
+        CHECK(std::vector<Rule>(clear + 1, from.rules.end() - 1) == c.expected);
+        // Traffic to the workload is never singled out, nor its established replies.
+        CHECK(std::find_if(to.rules.begin(), to.rules.end(), [](const Rule& r) {
+                return r.match.find("4789") != std::string::npos || r.match == "-p 4";
+              }) == to.rules.end());
+        CHECK(from.rules.front().match == "-m conntrack --ctstate RELATED,ESTABLISHED");
+      }
+    }
+  }
+}
+
+TEST_CASE("disableConntrackInvalidCheck leaves INVALID packets to policy in every tracked endpoint chain",
+          "[render][endpoint]") {
+  pb::WorkloadEndpoint wep;
+  wep.set_interface_name("tart1");
+  pb::HostEndpoint hep;
+  hep.set_name("eth0");
+  auto* tier = hep.add_forward_tiers();
+  tier->set_name("default");
+  tier->add_ingress_policies("fwd");
+  const Rule invalid{"-m conntrack --ctstate INVALID", "-j DROP"};
+  for (bool disabled : {false, true}) {
+    INFO("disableConntrackInvalidCheck " << disabled);
+    RenderConfig config;
+    config.dropInvalid = !disabled;
+    std::vector<Chain> chains = renderWorkloadEndpoint(wep, IpFamily::kV4, config);
+    const auto host = renderHostEndpoint(hep, "eth0", IpFamily::kV4, config);
+    chains.insert(chains.end(), host.filter.begin(), host.filter.end());
+    REQUIRE(chains.size() == 6);  // to/from workload, to/from host, forward to/from host
+    for (const Chain& chain : chains) {
+      INFO(chain.name);
+      CHECK((std::find(chain.rules.begin(), chain.rules.end(), invalid) != chain.rules.end()) == !disabled);
+      CHECK(chain.rules.front().match == "-m conntrack --ctstate RELATED,ESTABLISHED");
+    }
+  }
 }

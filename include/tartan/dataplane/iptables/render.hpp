@@ -83,6 +83,16 @@ struct RenderConfig {
   // interfaceExclude names, and the existing interfaces its patterns match (the driver resolves them).
   std::vector<std::string> excludedInterfaces{"kube-ipvs0"};
   std::string logPrefix = "tartan-packet";
+  // Felix's allowVXLANPacketsFromWorkloads and allowIPIPPacketsFromWorkloads: unless allowed, a
+  // workload's own VXLAN (UDP to vxlanPort) and IP-in-IP (protocol 4) packets are denied in its
+  // from-workload chain before any policy, as Felix does: encapsulation would carry a packet past
+  // egress policy. Tartan has no overlay of its own; the rules protect other nodes' tunnels.
+  bool allowVxlanFromWorkloads = false;
+  bool allowIpipFromWorkloads = false;
+  int vxlanPort = 4789;
+  // Felix's disableConntrackInvalidCheck: false (the default) denies packets conntrack calls
+  // INVALID at the top of every tracked endpoint chain; true lets them on to policy.
+  bool dropInvalid = true;
   // Outgoing NAT (AgentConfiguration natOutgoingAddress, natPortRange,
   // iptablesNATOutgoingInterfaceFilter) and whether iptables and the kernel take --random-fully.
   std::string natOutgoingAddress;      // an IPv4 address: SNAT to it; empty: MASQUERADE

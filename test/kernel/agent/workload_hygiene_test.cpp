@@ -1,0 +1,146 @@
+// Felix's workload hygiene with the real agent and real packets: a pod's VXLAN-shaped (UDP to
+// vxlanPort) and IP-in-IP (protocol 4) packets are dropped on their way out of it unless
+// allowVXLANPacketsFromWorkloads / allowIPIPPacketsFromWorkloads say otherwise, while other UDP
+// passes; the settings and vxlanPort change while the agent runs. No IPIP module is needed: a raw
+// protocol-4 socket sends and receives such packets all the same.
+#include "kernel/dataplane_iptables/traffic.hpp"
+#include "support/agent_node.hpp"
+#include "support/agent_process.hpp"
+#include "support/eventually.hpp"
+#include "support/netns.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <string>
+
+namespace tt = tartan::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr const char* kClient = "10.65.0.2";
+constexpr const char* kServer = "10.65.0.3";
+
+// A socket opened inside `ns` (it stays there), closed on scope exit.
+struct Socket {
+  int fd = -1;
+  Socket(const tt::NetNamespace& ns, int type, int protocol) {
+    tt::EnterNamespace in(ns);
+    fd = ::socket(AF_INET, type | SOCK_CLOEXEC, protocol);
+    REQUIRE(fd >= 0);
+  }
+  ~Socket() { ::close(fd); }
+  Socket(const Socket&) = delete;
+  Socket& operator=(const Socket&) = delete;
+};
+
+sockaddr_in address(const char* ip, int port) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  REQUIRE(::inet_pton(AF_INET, ip, &a.sin_addr) == 1);
+  return a;
+}
+
+// Whether a datagram carrying `marker` arrives on `fd` within `wait` (others are skipped).
+bool receives(int fd, const std::string& marker, std::chrono::milliseconds wait) {
+  const auto end = std::chrono::steady_clock::now() + wait;
+  for (;;) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
+    if (left <= 0ms) return false;
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) != 1) return false;
+    char buffer[2048];
+    const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+    if (n > 0 && std::string(buffer, static_cast<size_t>(n)).find(marker) != std::string::npos) return true;
+  }
+}
+
+// One UDP datagram from the client pod to the server pod's `port`: whether it arrived.
+bool udpArrives(const tt::AgentPod& client, const tt::AgentPod& server, int port) {
+  Socket in(*server.netns, SOCK_DGRAM, 0);
+  const sockaddr_in bound = address(kServer, port);
+  REQUIRE(::bind(in.fd, reinterpret_cast<const sockaddr*>(&bound), sizeof bound) == 0);
+  Socket out(*client.netns, SOCK_DGRAM, 0);
+  const std::string marker = "udp-" + std::to_string(port) + "-" + std::to_string(::getpid());
+  ::sendto(out.fd, marker.data(), marker.size(), 0, reinterpret_cast<const sockaddr*>(&bound), sizeof bound);
+  return receives(in.fd, marker, 700ms);
+}
+
+// One IP-in-IP packet (protocol 4; its payload need not be a real inner packet): whether it arrived.
+bool ipipArrives(const tt::AgentPod& client, const tt::AgentPod& server) {
+  Socket in(*server.netns, SOCK_RAW, IPPROTO_IPIP);
+  Socket out(*client.netns, SOCK_RAW, IPPROTO_IPIP);
+  const sockaddr_in to = address(kServer, 0);
+  const std::string marker = "ipip-" + std::to_string(::getpid());
+  ::sendto(out.fd, marker.data(), marker.size(), 0, reinterpret_cast<const sockaddr*>(&to), sizeof to);
+  return receives(in.fd, marker, 700ms);
+}
+
+std::string agentConfiguration(const std::string& extra) {
+  return std::string("apiVersion: tartan.dev/v1\nkind: AgentConfiguration\nmetadata:\n  name: default\n") +
+         "spec:\n  interfacePrefix: " + tt::AgentNode::kInterfacePrefix + "\n" + extra;
+}
+
+}  // namespace
+
+TEST_CASE("a pod's VXLAN and IP-in-IP packets are dropped unless allowed; other UDP passes",
+          "[kernel][agent]") {
+  if (!tt::haveNetAdmin()) return;
+  tt::AgentNode node("wh");
+  auto& client = node.pod("apps", "client", kClient, "{app: client}");
+  auto& server = node.pod("apps", "server", kServer, "{app: server}");
+  node.applyPods();
+  tt::AgentProcess agent(node.node, node.agentOptions());
+  REQUIRE(agent.waitReady(60s));
+  INFO(node.agentLog());
+  auto filterRules = [&] { return node.node.execOrThrow("iptables-save -t filter"); };
+
+  // Felix's defaults: no policy at all, and still the encapsulations do not leave the pod.
+  REQUIRE(tt::eventually([&] { return udpArrives(client, server, 4790); }, 20s));
+  CHECK(!udpArrives(client, server, 4789));
+  CHECK(!ipipArrives(client, server));
+  // Only the pod's own packets: towards a pod they are not singled out (the host may send them).
+  CHECK(filterRules().find("--dport 4789 -j DROP") != std::string::npos);
+  CHECK(filterRules().find("--ctstate INVALID -j DROP") != std::string::npos);
+
+  // Allowed: both reach the server; the INVALID check is switched off too.
+  node.apply("config", agentConfiguration("  allowVXLANPacketsFromWorkloads: true\n"
+                                          "  allowIPIPPacketsFromWorkloads: true\n"
+                                          "  disableConntrackInvalidCheck: true\n"));
+  CHECK(tt::eventually([&] { return udpArrives(client, server, 4789); }, 20s));
+  CHECK(tt::eventually([&] { return ipipArrives(client, server); }, 20s));
+  CHECK(filterRules().find("--ctstate INVALID") == std::string::npos);
+
+  // vxlanPort moves the drop; IP-in-IP allowed still.
+  node.apply("config", agentConfiguration("  allowIPIPPacketsFromWorkloads: true\n  vxlanPort: 4790\n"));
+  CHECK(tt::eventually([&] { return !udpArrives(client, server, 4790); }, 20s));
+  CHECK(udpArrives(client, server, 4789));
+  CHECK(ipipArrives(client, server));
+  CHECK(filterRules().find("--ctstate INVALID -j DROP") != std::string::npos);
+
+  // A policy's Allow of everything does not reopen them: the drop comes before policy.
+  node.apply("config", agentConfiguration(""));
+  node.apply("policy", R"(apiVersion: tartan.dev/v1
+kind: GlobalNetworkPolicy
+metadata:
+  name: allow-all-egress
+spec:
+  selector: app == 'client'
+  types: [Egress]
+  egress:
+  - action: Allow
+)");
+  CHECK(tt::eventually([&] { return !ipipArrives(client, server); }, 20s));
+  CHECK(tt::eventually([&] { return !udpArrives(client, server, 4789); }, 20s));
+  CHECK(udpArrives(client, server, 4790));
+  CHECK(agent.stop() == 0);
+}
