@@ -18,11 +18,15 @@
 //   tartanctl ipam configure [--strictaffinity=true|false] [--max-blocks-per-host=N]
 //   tartanctl version
 //
-// The datastore is --datastore, else $TARTAN_DATASTORE, else the embedded default.
+// The datastore is --datastore (with --kubeconfig FILE, "kubernetes" means "kubernetes:FILE"),
+// else the CalicoAPIConfig of --config, else $TARTAN_DATASTORE, else /etc/tartan/tartanctl.cfg if
+// it exists, else Calico's DATASTORE_TYPE=kubernetes (KUBECONFIG, CALICO_-prefixed too), else the
+// embedded default.
 #include "cli.hpp"
 #include "ipam_command.hpp"
 
 #include "tartan/common/log.hpp"
+#include "tartan/datastore/api_config.hpp"
 #include "tartan/model/agent_configuration_fields.hpp"
 
 #include <CLI/CLI.hpp>
@@ -56,7 +60,12 @@ int main(int argc, char** argv) {
   std::string datastoreSpec;
   std::string logLevel = "warn";
   app.add_option("--datastore", datastoreSpec,
-                 "file:DIR (default: $TARTAN_DATASTORE or the embedded default)");
+                 "file:DIR or kubernetes[:KUBECONFIG] (default: $TARTAN_DATASTORE or the embedded default)");
+  std::string apiConfig, kubeconfig;
+  app.add_option(
+      "--config", apiConfig,
+      "a CalicoAPIConfig file naming the datastore (default: /etc/tartan/tartanctl.cfg if it exists)");
+  app.add_option("--kubeconfig", kubeconfig, "the kubeconfig of --datastore kubernetes");
   app.add_option("--log-level", logLevel, "trace, debug, info, warn, error, off");
 
   FileOptions applyOptions, createOptions, replaceOptions, validateOptions, deleteOptions;
@@ -188,8 +197,33 @@ int main(int argc, char** argv) {
     std::cerr << "tartanctl: --log-level \"" << logLevel << "\" is not a level\n";
     return 2;
   }
+  if (datastoreSpec.empty() && !apiConfig.empty()) {
+    auto chosen = tartan::datastore::loadApiConfig(apiConfig, true);
+    if (!chosen) {
+      std::cerr << "tartanctl: " << chosen.error().toString() << "\n";
+      return 1;
+    }
+    datastoreSpec = **chosen;
+  }
   if (datastoreSpec.empty()) {
     if (const char* env = std::getenv("TARTAN_DATASTORE")) datastoreSpec = env;
+  }
+  if (datastoreSpec.empty()) {
+    auto chosen =
+        tartan::datastore::loadApiConfig(std::string(tartan::datastore::kDefaultApiConfigPath), false);
+    if (!chosen) {
+      std::cerr << "tartanctl: " << chosen.error().toString() << "\n";
+      return 1;
+    }
+    if (*chosen) datastoreSpec = **chosen;
+  }
+  if (!kubeconfig.empty()) {
+    if (datastoreSpec.empty() || datastoreSpec == "kubernetes") {
+      datastoreSpec = "kubernetes:" + kubeconfig;
+    } else {
+      std::cerr << "tartanctl: --kubeconfig is for the kubernetes datastore, not " << datastoreSpec << "\n";
+      return 2;
+    }
   }
   Context ctx{normaliseSpec(datastoreSpec), &std::cout, &std::cerr};
 

@@ -534,7 +534,13 @@ StoreResult<std::unique_ptr<Datastore>> openKubernetesDatastore(const kube::Conf
 
 StoreResult<std::unique_ptr<Datastore>> openKubernetesDatastore(const std::optional<std::string>& kubeconfig,
                                                                 OpenOptions options) {
-  auto config = kube::loadConfig(kubeconfig);
+  std::optional<std::string> file = kubeconfig;
+  if (!file) {
+    // Calico's CALICO_KUBECONFIG stands for KUBECONFIG (which loadConfig reads itself).
+    if (const char* calico = std::getenv("CALICO_KUBECONFIG"); calico != nullptr && *calico != '\0')
+      file = calico;
+  }
+  auto config = kube::loadConfig(file);
   if (!config) return makeStoreError(ErrorKind::Invalid, "kubernetes", config.error().toString());
   return openKubernetesDatastore(*config, std::move(options));
 }

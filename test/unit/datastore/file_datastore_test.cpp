@@ -396,9 +396,12 @@ TEST_CASE("open() picks a backend from the spec", "[unit]") {
   auto etcd = open("etcd:https://127.0.0.1:2379");
   REQUIRE_FALSE(etcd);
   CHECK(etcd.error().kind == ErrorKind::Unsupported);
-  auto kube = open("kubernetes");
+  // kubernetes:KUBECONFIG opens the Kubernetes datastore (nothing is contacted yet); a kubeconfig
+  // that is not there is Invalid, naming it.
+  auto kube = open("kubernetes:" + dir.path() + "/no-such-kubeconfig");
   REQUIRE_FALSE(kube);
-  CHECK(kube.error().kind == ErrorKind::Unsupported);
+  CHECK(kube.error().kind == ErrorKind::Invalid);
+  CHECK(kube.error().toString().find("no-such-kubeconfig") != std::string::npos);
   auto bogus = open("zookeeper:x");
   REQUIRE_FALSE(bogus);
   CHECK(bogus.error().kind == ErrorKind::Invalid);
