@@ -46,6 +46,8 @@ const std::vector<model::Kind> kWatchedKinds{
     model::Kind::kKubernetesPod,
     model::Kind::kKubernetesServiceAccount,
     model::Kind::kKubernetesNetworkPolicy,
+    model::Kind::kKubernetesService,        // rules naming a Service (source/destination.services)
+    model::Kind::kKubernetesEndpointSlice,  // ... match its slices' addresses and ports
 };
 
 std::string hostname() {

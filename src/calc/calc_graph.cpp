@@ -237,6 +237,10 @@ void CalcGraph::Impl::onUpdate(const model::Resource& resource) {
         } else if constexpr (std::is_same_v<T, model::KubernetesNetworkPolicy>) {
           updatePolicy("knp:" + meta.namespaceName + "/" + meta.name,
                        convertPolicy(convertKubernetesPolicy(r)));
+        } else if constexpr (std::is_same_v<T, model::KubernetesService>) {
+          updateService(meta.namespaceName + "/" + meta.name, true);
+        } else if constexpr (std::is_same_v<T, model::KubernetesEndpointSlice>) {
+          updateEndpointSlice(meta.namespaceName + "/" + meta.name, &r);
         } else if constexpr (std::is_same_v<T, model::Tier>) {
           updateTier(meta.name, &r);
         } else if constexpr (std::is_same_v<T, model::IPPool>) {
@@ -305,6 +309,12 @@ void CalcGraph::Impl::onRemove(model::Kind kind, std::string_view nsView, std::s
       break;
     case model::Kind::kKubernetesNetworkPolicy:
       updatePolicy("knp:" + ns + "/" + name, std::nullopt);
+      break;
+    case model::Kind::kKubernetesService:
+      updateService(ns + "/" + name, false);
+      break;
+    case model::Kind::kKubernetesEndpointSlice:
+      updateEndpointSlice(ns + "/" + name, nullptr);
       break;
     case model::Kind::kTier:
       updateTier(name, nullptr);

@@ -83,6 +83,10 @@ void CalcGraph::Impl::compileRules(const std::vector<RuleDef>& rules, const Poli
     auto it = setsByKey_.find(key);
     return it != setsByKey_.end() ? sets_[it->second].id : setIdFor(kind, sel, name, proto);
   };
+  auto setIdOfKey = [&](const std::string& key, std::string fallback) {
+    auto it = setsByKey_.find(key);
+    return it != setsByKey_.end() ? sets_[it->second].id : fallback;
+  };
   for (const RuleDef& r : rules) {
     pb::Rule* rule = out->Add();
     rule->set_action(actionOf(r.action));
@@ -98,8 +102,8 @@ void CalcGraph::Impl::compileRules(const std::vector<RuleDef>& rules, const Poli
       proto = r.protocol->toString();
       for (char& c : proto) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     }
-    auto entity = [&](const EntityDef& e, auto* nets, auto* notNets, auto* sets, auto* notSets, auto* ports,
-                      auto* notPorts, auto* namedSets, auto* notNamedSets) {
+    auto entity = [&](const EntityDef& e, bool destination, auto* nets, auto* notNets, auto* sets,
+                      auto* notSets, auto* ports, auto* notPorts, auto* namedSets, auto* notNamedSets) {
       for (const std::string& n : e.nets) nets->Add(std::string(n));
       for (const std::string& n : e.notNets) notNets->Add(std::string(n));
       if (!e.selector.empty()) sets->Add(setId(SetKind::kSelector, e.selector, 0, 0));
@@ -119,11 +123,22 @@ void CalcGraph::Impl::compileRules(const std::vector<RuleDef>& rules, const Poli
       };
       portList(e.ports, ports, namedSets);
       portList(e.notPorts, notPorts, notNamedSets);
+      // A Service: as a destination, its (address, protocol, port) members are the rule's
+      // ports, matched as a named port's are (the rule has no ports of its own); as a source,
+      // its addresses must match as a selector's.
+      if (!e.service.empty() && destination) {
+        namedSets->Add(setIdOfKey(serviceSetKey(SetKind::kService, e.service),
+                                  serviceSetId(SetKind::kService, e.service)));
+      } else if (!e.service.empty()) {
+        sets->Add(setIdOfKey(serviceSetKey(SetKind::kServiceAddresses, e.service),
+                             serviceSetId(SetKind::kServiceAddresses, e.service)));
+      }
     };
-    entity(r.source, rule->mutable_src_net(), rule->mutable_not_src_net(), rule->mutable_src_ip_set_ids(),
-           rule->mutable_not_src_ip_set_ids(), rule->mutable_src_ports(), rule->mutable_not_src_ports(),
-           rule->mutable_src_named_port_ip_set_ids(), rule->mutable_not_src_named_port_ip_set_ids());
-    entity(r.destination, rule->mutable_dst_net(), rule->mutable_not_dst_net(),
+    entity(r.source, false, rule->mutable_src_net(), rule->mutable_not_src_net(),
+           rule->mutable_src_ip_set_ids(), rule->mutable_not_src_ip_set_ids(), rule->mutable_src_ports(),
+           rule->mutable_not_src_ports(), rule->mutable_src_named_port_ip_set_ids(),
+           rule->mutable_not_src_named_port_ip_set_ids());
+    entity(r.destination, true, rule->mutable_dst_net(), rule->mutable_not_dst_net(),
            rule->mutable_dst_ip_set_ids(), rule->mutable_not_dst_ip_set_ids(), rule->mutable_dst_ports(),
            rule->mutable_not_dst_ports(), rule->mutable_dst_named_port_ip_set_ids(),
            rule->mutable_not_dst_named_port_ip_set_ids());
@@ -357,7 +372,8 @@ void CalcGraph::Impl::flush() {
         if (first == 0) {
           auto* u = chunk.mutable_ipset_update();
           u->set_id(set.id);
-          u->set_type(set.kind == SetKind::kSelector ? pb::IP_SET_TYPE_NET : pb::IP_SET_TYPE_IP_AND_PORT);
+          const bool addresses = set.kind == SetKind::kSelector || set.kind == SetKind::kServiceAddresses;
+          u->set_type(addresses ? pb::IP_SET_TYPE_NET : pb::IP_SET_TYPE_IP_AND_PORT);
           out = u->mutable_members();
         } else {
           auto* d = chunk.mutable_ipset_delta_update();

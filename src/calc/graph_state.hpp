@@ -11,7 +11,10 @@
 //                kept packed (rule_codec.hpp): most policies never become active here
 //   ip sets      one per distinct selector (or selector + named port) used by an active policy's
 //                rules, reference-counted, members reference-counted, filed in a second index
-//                under the required label that the fewest label sets carried when it was made
+//                under the required label that the fewest label sets carried when it was made;
+//                and one per Service a rule names (services.cpp), fed by its EndpointSlices
+//   services     every EndpointSlice's members, filed under the Service its label names, and
+//                whether that Service exists (Felix's ServiceIndex)
 //   sequencer    dirty marks and what was last sent, turned into messages by flush()
 #pragma once
 
@@ -32,6 +35,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -199,13 +203,35 @@ struct PolicyState {
   std::string sentBytes;  // the last ActivePolicyUpdate's policy, serialized
 };
 
-enum class SetKind : uint8_t { kSelector, kNamedPort };
+// kService: a destination Service's "<ip>,<protocol>:<port>" members (its slices' addresses
+// with their ports); kServiceAddresses: a source Service's addresses alone.
+enum class SetKind : uint8_t { kSelector, kNamedPort, kService, kServiceAddresses };
+
+// The key of a Service's set in setsByKey_, and its id (Felix's "svc:"/"svcnoport:" sets).
+std::string serviceSetKey(SetKind kind, std::string_view service);
+std::string serviceSetId(SetKind kind, std::string_view service);
+
+// One EndpointSlice: the Service it belongs to and what it adds to that Service's sets.
+struct SliceState {
+  std::string service;               // "<namespace>/<name>"; "" when the slice has no label
+  std::vector<Member> addresses;     // for kServiceAddresses sets
+  std::vector<Member> addressPorts;  // for kService sets
+};
+
+// A Service as rules see it: its slices count only while the Service itself exists, so a
+// Service deleted before its slices (or slices left behind) matches nothing.
+struct ServiceState {
+  bool exists = false;
+  std::set<std::string> slices;  // keys in slices_
+  std::vector<uint32_t> sets;    // its sets that some active policy holds
+};
 
 struct SetState {
   std::string id;
   std::string key;  // in setsByKey_
   SetKind kind = SetKind::kSelector;
-  std::shared_ptr<const SelectorProgram> program;
+  std::shared_ptr<const SelectorProgram> program;  // null for a Service's set
+  std::string service;                             // a Service's set: "<namespace>/<name>"
   Anchor anchor;  // where setIndex_ files it: the rarest of its labels when it was acquired
   StrId portName = kNoStr;
   StrId portProtocol = kNoStr;
@@ -264,6 +290,13 @@ class CalcGraph::Impl {
   void updatePolicy(const std::string& key, std::optional<PolicyDef> def);
   void updateTier(const std::string& name, const model::Tier* tier);
   void updatePool(const std::string& name, const model::IPPool* pool);
+
+  // Services and EndpointSlices (services.cpp).
+  void updateService(const std::string& key, bool exists);
+  void updateEndpointSlice(const std::string& key, const model::KubernetesEndpointSlice* slice);
+  uint32_t acquireServiceSet(SetKind kind, const std::string& service);
+  void releaseServiceSet(uint32_t set);
+  void contributeSlice(uint32_t set, const SliceState& slice, bool add);
 
   // Items and label sets (items.cpp).
   uint32_t parentId(std::string_view key);
@@ -380,6 +413,9 @@ class CalcGraph::Impl {
   std::map<std::string, uint32_t> dataplanePolicies_;   // tier + '\n' + name -> policy
   std::map<std::string, uint32_t> profileRefs_;         // from rendered local endpoints
   std::set<std::string> dataplaneProfiles_;
+
+  std::unordered_map<std::string, SliceState> slices_;      // "<namespace>/<slice name>"
+  std::unordered_map<std::string, ServiceState> services_;  // "<namespace>/<service name>"
 
   // IP pools by name: as known, and as the dataplane was last told (IPAMPoolUpdate/Remove).
   std::map<std::string, PoolState> pools_;

@@ -238,7 +238,11 @@ uint32_t CalcGraph::Impl::acquireSet(SetKind kind, const std::string& selectorTe
 void CalcGraph::Impl::releaseSet(uint32_t s) {
   SetState& set = sets_[s];
   if (--set.refs != 0) return;
-  setIndex_.remove(s, set.anchor);
+  if (set.kind == SetKind::kService || set.kind == SetKind::kServiceAddresses) {
+    releaseServiceSet(s);
+  } else {
+    setIndex_.remove(s, set.anchor);
+  }
   set.members.clear();
   set.added.clear();
   set.removed.clear();

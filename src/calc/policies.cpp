@@ -66,7 +66,11 @@ void CalcGraph::Impl::activate(uint32_t p) {
   policy.active = true;
   ++stats_.activePolicies;
   std::vector<uint32_t> refs;
-  auto entity = [&](const EntityDef& e, const std::optional<model::Protocol>& protocol) {
+  auto entity = [&](const EntityDef& e, const std::optional<model::Protocol>& protocol, bool destination) {
+    if (!e.service.empty()) {
+      refs.push_back(
+          acquireServiceSet(destination ? SetKind::kService : SetKind::kServiceAddresses, e.service));
+    }
     if (!e.selector.empty()) refs.push_back(acquireSet(SetKind::kSelector, e.selector, 0, 0));
     if (!e.notSelector.empty()) {
       refs.push_back(acquireSet(SetKind::kSelector, e.notSelector, 0, 0));
@@ -86,8 +90,8 @@ void CalcGraph::Impl::activate(uint32_t p) {
   unpackPolicyBody(policy.body, def);
   for (const auto* rules : {&def.ingress, &def.egress}) {
     for (const RuleDef& r : *rules) {
-      entity(r.source, r.protocol);
-      entity(r.destination, r.protocol);
+      entity(r.source, r.protocol, false);
+      entity(r.destination, r.protocol, true);
     }
   }
   policies_[p].setRefs = std::move(refs);

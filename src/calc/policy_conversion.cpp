@@ -98,6 +98,13 @@ EntityDef convertEntity(const model::EntityRule& rule, std::string_view ns) {
   if (!rule.notSelector.empty()) out.notSelector = canonicalSelector(rule.notSelector);
   out.ports = rule.ports;
   out.notPorts = rule.notPorts;
+  // Calico's rule conversion: a Service without a namespace is in the policy's (validation
+  // requires one in a global policy, so "/<name>" names no Service and matches nothing).
+  if (rule.services) {
+    const std::string& serviceNs =
+        rule.services->namespaceName.empty() ? std::string(ns) : rule.services->namespaceName;
+    out.service = serviceNs + "/" + rule.services->name;
+  }
   return out;
 }
 

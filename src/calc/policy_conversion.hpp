@@ -26,6 +26,9 @@ struct EntityDef {
   std::string notSelector;
   std::vector<model::Port> ports;
   std::vector<model::Port> notPorts;
+  // A Service the rule names: "<namespace>/<name>" (the policy's namespace when the rule gives
+  // none); "" = none. Its EndpointSlices stand for addresses (and, as a destination, ports).
+  std::string service;
   bool operator==(const EntityDef&) const = default;
 };
 

@@ -63,6 +63,7 @@ class Writer {
     str(e.notSelector);
     ports(e.ports);
     ports(e.notPorts);
+    str(e.service);
   }
   void rules(const std::vector<RuleDef>& rules) {
     u(rules.size());
@@ -148,6 +149,7 @@ class Reader {
     e.notSelector = str();
     e.ports = ports();
     e.notPorts = ports();
+    e.service = str();
     return e;
   }
   std::vector<RuleDef> rules() {

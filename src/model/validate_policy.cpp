@@ -112,6 +112,9 @@ void checkEntityRule(Validator& v, const std::string& path, const EntityRule& e)
     if (!e.services->name.empty() && !isDNS1123Subdomain(e.services->name)) {
       v.fail(sp + ".name", "service name must be a lower case RFC 1123 subdomain");
     }
+    if (!e.services->namespaceName.empty() && !isDNS1123Subdomain(e.services->namespaceName)) {
+      v.fail(sp + ".namespace", "service namespace must be a lower case RFC 1123 subdomain");
+    }
     if (!e.namespaceSelector.empty()) {
       v.fail(sp, "cannot specify NamespaceSelector and Services on the same rule");
     }
@@ -146,20 +149,11 @@ void checkHttp(Validator& v, const std::string& path, const HTTPMatch& http) {
 
 enum class Direction { kIngress, kEgress };
 
-// Fields Calico accepts that Tartan cannot enforce yet. Left out of the rule, each would widen
-// it (an Allow to a Service would allow every peer, an HTTP match every request), so a rule
-// that is otherwise valid is refused instead. Reported once the rule has no other error, so the
-// user fixes one thing at a time.
+// Fields Calico accepts that Tartan cannot enforce. Left out of the rule, an HTTP match would
+// widen it to every request, so a rule that is otherwise valid is refused instead. Reported
+// once the rule has no other error, so the user fixes one thing at a time.
 void checkEnforceable(Validator& v, const std::string& path, const Rule& r, size_t errorsBefore) {
   if (v.errorCount() != errorsBefore) return;
-  for (const auto& [side, entity] :
-       {std::pair{".source", &r.source}, std::pair{".destination", &r.destination}}) {
-    if (entity->services) {
-      v.fail(path + side + ".services",
-             "Service matches are not enforced by Tartan yet; refused rather than widened to every peer "
-             "(select the Service's pods, or name its addresses in nets)");
-    }
-  }
   if (r.http) {
     v.fail(path + ".http",
            "application-layer (HTTP) rules are not enforced by Tartan; refused rather than widened to "
@@ -242,6 +236,7 @@ void checkRule(Validator& v, const std::string& path, const Rule& r, Direction d
     }
     if (direction == Direction::kEgress) v.fail(path + ".http", "not allowed in egress rules");
   }
+  // A destination Service brings its own ports, its EndpointSlices' (Calico's validateRule).
   if (r.destination.services && !r.destination.ports.empty()) {
     v.fail(path + ".destination.ports", "cannot specify ports with a service selector");
   }

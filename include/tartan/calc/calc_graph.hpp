@@ -1,7 +1,8 @@
 // tartan/calc/calc_graph.hpp — the calc graph: datastore resources in, dataplane API messages out.
 //
 // What it does: takes the syncer's stream of resources (pods, workload and host endpoints,
-// namespaces, service accounts, Tartan and Kubernetes policies, tiers, network sets) and keeps,
+// namespaces, service accounts, Services and EndpointSlices, Tartan and Kubernetes policies,
+// tiers, network sets) and keeps,
 // incrementally, what Calico Felix's calc graph keeps:
 //   * every endpoint's labels as Calico computes them (own labels, projectcalico.org/namespace,
 //     /orchestrator, /serviceaccount, the namespace's labels as pcns.<key>, the service
@@ -10,7 +11,10 @@
 //     policies by order then name);
 //   * the active policies (those selecting a local endpoint), compiled into rules over IP sets;
 //   * the members of every IP set an active rule refers to, drawn from every endpoint and
-//     network set in the cluster.
+//     network set in the cluster, and from the EndpointSlices of every Service a rule names
+//     (destination: "<ip>,<protocol>:<port>" for each slice port; source: the addresses; a
+//     Service that does not exist, or has no slices, gives an empty set: the rule matches
+//     nothing).
 //   * every IP pool's CIDR and natOutgoing (IPAMPoolUpdate/Remove, disabled pools included), for
 //     the dataplane's outgoing NAT.
 // Policy and set selectors are kept in an index keyed by the label (key, value) or key each one

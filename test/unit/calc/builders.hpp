@@ -3,6 +3,7 @@
 
 #include "tartan/model/model.hpp"
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -213,6 +214,67 @@ inline model::IPPool ipPool(std::string name, std::string cidr, bool natOutgoing
   r.spec.cidr = std::move(cidr);
   r.spec.natOutgoing = natOutgoing;
   r.spec.disabled = disabled;
+  return r;
+}
+
+inline model::NetworkPolicy npRules(std::string namespaceName, std::string name, std::string selector,
+                                    std::vector<model::Rule> ingress, std::vector<model::Rule> egress) {
+  model::NetworkPolicy r =
+      np(std::move(namespaceName), std::move(name), std::move(selector), std::move(ingress));
+  r.spec.egress = std::move(egress);
+  if (!r.spec.ingress.empty()) r.spec.types.push_back("Ingress");
+  if (!r.spec.egress.empty()) r.spec.types.push_back("Egress");
+  return r;
+}
+
+inline model::KubernetesService service(std::string namespaceName, std::string name) {
+  model::KubernetesService r;
+  r.metadata.namespaceName = std::move(namespaceName);
+  r.metadata.name = std::move(name);
+  r.spec.type = "ClusterIP";
+  r.spec.ports.push_back(model::ServicePort{"", "TCP", std::nullopt, 80, std::nullopt, 0});
+  return r;
+}
+
+struct SlicePort {
+  std::optional<int32_t> port;
+  std::string protocol = "TCP";
+  std::string name;
+};
+
+// An EndpointSlice of `serviceName` ("" = no kubernetes.io/service-name label), one endpoint per
+// address.
+inline model::KubernetesEndpointSlice slice(std::string namespaceName, std::string name,
+                                            std::string serviceName, std::vector<std::string> addresses,
+                                            std::vector<SlicePort> ports, std::string addressType = "IPv4") {
+  model::KubernetesEndpointSlice r;
+  r.metadata.namespaceName = std::move(namespaceName);
+  r.metadata.name = std::move(name);
+  if (!serviceName.empty()) r.metadata.labels[model::kServiceNameLabel] = std::move(serviceName);
+  r.addressType = std::move(addressType);
+  for (std::string& a : addresses) {
+    model::EndpointSliceEndpoint e;
+    e.addresses.push_back(std::move(a));
+    e.conditions.ready = true;
+    r.endpoints.push_back(std::move(e));
+  }
+  for (SlicePort& p : ports) {
+    model::EndpointSlicePort out;
+    if (!p.name.empty()) out.name = std::move(p.name);
+    out.protocol = std::move(p.protocol);
+    out.port = p.port;
+    r.ports.push_back(std::move(out));
+  }
+  return r;
+}
+
+// A rule whose source (or destination) names a Service.
+inline model::Rule serviceRule(std::string action, bool destination, std::string name,
+                               std::string namespaceName = {}) {
+  model::Rule r;
+  r.action = std::move(action);
+  model::EntityRule& side = destination ? r.destination : r.source;
+  side.services = model::ServiceMatch{std::move(name), std::move(namespaceName)};
   return r;
 }
 

@@ -334,3 +334,50 @@ TEST_CASE("an input over the size limit, or a document over its own, is refused 
                             " bytes, over the limit of 4194304 (4 MiB)") != std::string::npos);
   CHECK(ctl("get gns -o yaml").out.empty());
 }
+
+TEST_CASE("Services and EndpointSlices apply, list with their ports and endpoints, and read back") {
+  Ctl ctl;
+  const auto file = ctl.file("web.yaml", R"(apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec:
+  clusterIP: 10.96.0.10
+  selector: {app: web}
+  ports: [{name: http, port: 80, targetPort: 8080}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: web-1, namespace: shop, labels: {kubernetes.io/service-name: web}}
+addressType: IPv4
+endpoints: [{addresses: [10.65.1.7]}, {addresses: [10.65.1.8]}]
+ports: [{name: http, port: 8080}]
+)");
+  auto applied = ctl("apply -f " + file.string());
+  INFO(applied.err);
+  REQUIRE(applied.status == 0);
+  CHECK(applied.out == "Successfully applied 2 resource(s)\n");
+
+  auto svc = ctl("get svc -n shop");
+  REQUIRE(svc.status == 0);
+  CHECK(svc.out.find("web    ClusterIP   10.96.0.10   80/TCP") != std::string::npos);
+  auto slices = ctl("get endpointslices -A");
+  REQUIRE(slices.status == 0);
+  CHECK(slices.out.find("web-1   IPv4          8080/TCP   10.65.1.7,10.65.1.8") != std::string::npos);
+
+  // Read back as written, the defaulted protocol included, and applied again unchanged.
+  auto yaml = ctl("get endpointslice web-1 -n shop -o yaml");
+  REQUIRE(yaml.status == 0);
+  CHECK(yaml.out.find("apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n") == 0);
+  CHECK(yaml.out.find("protocol: TCP") != std::string::npos);
+  const auto back = ctl.file("back.yaml", yaml.out);
+  CHECK(ctl("apply -f " + back.string()).status == 0);
+
+  // A slice that is not one is refused where it is wrong.
+  const auto bad = ctl.file("bad.yaml",
+                            "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: b}\n"
+                            "addressType: IPv4\nendpoints: [{addresses: [fd00::1]}]\n");
+  auto refused = ctl("apply -f " + bad.string());
+  CHECK(refused.status == 1);
+  CHECK(refused.err.find(":5:26: endpoints[0].addresses[0]: invalid IPv4 address \"fd00::1\"") !=
+        std::string::npos);
+}

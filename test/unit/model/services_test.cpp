@@ -1,4 +1,5 @@
-// Kubernetes Services and EndpointSlices as Kubernetes writes them.
+// Kubernetes Services and EndpointSlices as Kubernetes writes them, and the rule field that names
+// a Service: validated where Calico validates it.
 #include "test_support.hpp"
 
 #include <catch2/catch.hpp>
@@ -6,9 +7,8 @@
 namespace tartan::model::test {
 namespace {
 
-// An EndpointSlice as the endpointslice controller writes it (kubectl get -o
-// yaml).
-const char *const kControllerSlice = R"(apiVersion: discovery.k8s.io/v1
+// An EndpointSlice as the endpointslice controller writes it (kubectl get -o yaml).
+const char* const kControllerSlice = R"(apiVersion: discovery.k8s.io/v1
 kind: EndpointSlice
 metadata:
   name: web-abc12
@@ -54,9 +54,8 @@ ports:
   protocol: UDP
 )";
 
-// A Service as the API server returns it: fields networking does not read are
-// ignored.
-const char *const kServerService = R"(apiVersion: v1
+// A Service as the API server returns it: fields networking does not read are ignored.
+const char* const kServerService = R"(apiVersion: v1
 kind: Service
 metadata:
   name: web
@@ -87,16 +86,15 @@ status:
   loadBalancer: {}
 )";
 
-} // namespace
+}  // namespace
 
-TEST_CASE("an EndpointSlice written by the controller decodes, field for "
-          "field, and round-trips",
+TEST_CASE("an EndpointSlice written by the controller decodes, field for field, and round-trips",
           "[model][kubernetes][services]") {
   DecodeResult result = decode(kControllerSlice, "slice.yaml");
   INFO(errorsText(result));
   REQUIRE(result.ok());
   REQUIRE(result.resources.size() == 1);
-  const auto &slice = std::get<KubernetesEndpointSlice>(result.resources[0]);
+  const auto& slice = std::get<KubernetesEndpointSlice>(result.resources[0]);
   CHECK(kindOf(result.resources[0]) == Kind::kKubernetesEndpointSlice);
   CHECK(slice.metadata.namespaceName == "shop");
   CHECK(slice.metadata.labels.at(kServiceNameLabel) == "web");
@@ -112,13 +110,12 @@ TEST_CASE("an EndpointSlice written by the controller decodes, field for "
   requireRoundTrip(result.resources[0]);
 }
 
-TEST_CASE("a Service as the API server returns it decodes; what networking "
-          "does not read is ignored",
+TEST_CASE("a Service as the API server returns it decodes; what networking does not read is ignored",
           "[model][kubernetes][services]") {
   DecodeResult result = decode(kServerService, "svc.yaml");
   INFO(errorsText(result));
   REQUIRE(result.ok());
-  const auto &svc = std::get<KubernetesService>(result.resources.at(0));
+  const auto& svc = std::get<KubernetesService>(result.resources.at(0));
   CHECK(svc.spec.clusterIP == "10.96.12.34");
   REQUIRE(svc.spec.ports.size() == 2);
   CHECK(std::get<std::string>(svc.spec.ports[0].targetPort->value) == "http");
@@ -126,29 +123,25 @@ TEST_CASE("a Service as the API server returns it decodes; what networking "
   requireRoundTrip(result.resources[0]);
 }
 
-TEST_CASE("Kubernetes' defaults: a port's protocol is TCP, a Service's type "
-          "ClusterIP, the namespace default",
+TEST_CASE("Kubernetes' defaults: a port's protocol is TCP, a Service's type ClusterIP, the namespace default",
           "[model][kubernetes][services]") {
-  DecodeResult result =
-      decode("apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: "
-             "{name: s}\naddressType: IPv6\n"
-             "endpoints: []\nports: [{port: 53}]\n---\n"
-             "apiVersion: v1\nkind: Service\nmetadata: {name: dns}\nspec:\n  "
-             "ports: [{port: 53}]\n",
-             "in.yaml");
+  DecodeResult result = decode(
+      "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: s}\naddressType: IPv6\n"
+      "endpoints: []\nports: [{port: 53}]\n---\n"
+      "apiVersion: v1\nkind: Service\nmetadata: {name: dns}\nspec:\n  ports: [{port: 53}]\n",
+      "in.yaml");
   INFO(errorsText(result));
   REQUIRE(result.ok());
-  const auto &slice = std::get<KubernetesEndpointSlice>(result.resources.at(0));
+  const auto& slice = std::get<KubernetesEndpointSlice>(result.resources.at(0));
   CHECK(slice.metadata.namespaceName == "default");
   CHECK(slice.ports.at(0).protocol == "TCP");
   CHECK(!slice.ports.at(0).name.has_value());
-  const auto &svc = std::get<KubernetesService>(result.resources.at(1));
+  const auto& svc = std::get<KubernetesService>(result.resources.at(1));
   CHECK(svc.spec.type == "ClusterIP");
   CHECK(svc.spec.ports.at(0).protocol == "TCP");
 }
 
-TEST_CASE("kind lookup and scope of Service and EndpointSlice",
-          "[model][kubernetes][services]") {
+TEST_CASE("kind lookup and scope of Service and EndpointSlice", "[model][kubernetes][services]") {
   CHECK(lookupKind("svc") == Kind::kKubernetesService);
   CHECK(lookupKind("services") == Kind::kKubernetesService);
   CHECK(lookupKind("EndpointSlice") == Kind::kKubernetesEndpointSlice);
@@ -159,73 +152,56 @@ TEST_CASE("kind lookup and scope of Service and EndpointSlice",
   CHECK(isNamespaced(Kind::kKubernetesEndpointSlice));
 }
 
-TEST_CASE(
-    "EndpointSlices and Services are validated as Kubernetes validates them",
-    "[model][kubernetes][services]") {
-  auto slice = [](const std::string &body) {
-    return "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: "
-           "{name: s}\n" +
-           body;
+TEST_CASE("EndpointSlices and Services are validated as Kubernetes validates them",
+          "[model][kubernetes][services]") {
+  auto slice = [](const std::string& body) {
+    return "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: s}\n" + body;
   };
-  auto service = [](const std::string &spec) {
-    return "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n" +
-           spec;
+  auto service = [](const std::string& spec) {
+    return "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n" + spec;
   };
   struct Case {
-    const char *name;
+    const char* name;
     std::string text;
-    const char *where;
-    const char *field;
-    const char *what;
+    const char* where;
+    const char* field;
+    const char* what;
   };
   const Case cases[] = {
-      {"an unknown address type", slice("addressType: IP\nendpoints: []\n"),
-       "in.yaml:4:14", "addressType", "unsupported address type"},
-      {"no address type", slice("endpoints: []\n"), "in.yaml:1:1",
-       "addressType", "is missing"},
-      {"an IPv6 address in an IPv4 slice",
-       slice("addressType: IPv4\nendpoints:\n- addresses: [fd00::1]\n"),
+      {"an unknown address type", slice("addressType: IP\nendpoints: []\n"), "in.yaml:4:14", "addressType",
+       "unsupported address type"},
+      {"no address type", slice("endpoints: []\n"), "in.yaml:1:1", "addressType", "is missing"},
+      {"an IPv6 address in an IPv4 slice", slice("addressType: IPv4\nendpoints:\n- addresses: [fd00::1]\n"),
        "in.yaml:6:15", "endpoints[0].addresses[0]", "invalid IPv4 address"},
-      {"an address that is no address",
-       slice("addressType: IPv6\nendpoints:\n- addresses: [web]\n"),
+      {"an address that is no address", slice("addressType: IPv6\nendpoints:\n- addresses: [web]\n"),
        "in.yaml:6:15", "endpoints[0].addresses[0]", "invalid IPv6 address"},
-      {"an endpoint without addresses",
-       slice("addressType: IPv4\nendpoints:\n- addresses: []\n"),
+      {"an endpoint without addresses", slice("addressType: IPv4\nendpoints:\n- addresses: []\n"),
        "in.yaml:6:14", "endpoints[0].addresses", "at least one address"},
-      {"a misspelt field",
-       slice("addressType: IPv4\nendpoints:\n- addresses: [10.0.0.1]\n  "
-             "hostnme: a\n"),
+      {"a misspelt field", slice("addressType: IPv4\nendpoints:\n- addresses: [10.0.0.1]\n  hostnme: a\n"),
        "in.yaml:7:3", "endpoints[0].hostnme", "unknown field"},
-      {"a port out of range",
-       slice("addressType: IPv4\nendpoints: []\nports: [{port: 70000}]\n"),
+      {"a port out of range", slice("addressType: IPv4\nendpoints: []\nports: [{port: 70000}]\n"),
        "in.yaml:6:16", "ports[0].port", "between 1 and 65535"},
       {"an unknown port protocol",
-       slice("addressType: IPv4\nendpoints: []\nports: [{port: 80, protocol: "
-             "ICMP}]\n"),
-       "in.yaml:6:30", "ports[0].protocol", "unsupported protocol"},
+       slice("addressType: IPv4\nendpoints: []\nports: [{port: 80, protocol: ICMP}]\n"), "in.yaml:6:30",
+       "ports[0].protocol", "unsupported protocol"},
       {"two ports of one name",
-       slice("addressType: IPv4\nendpoints: []\nports: [{name: a, port: 80}, "
-             "{name: a, port: 81}]\n"),
+       slice("addressType: IPv4\nendpoints: []\nports: [{name: a, port: 80}, {name: a, port: 81}]\n"),
        "in.yaml:6:37", "ports[1].name", "duplicate port name"},
       {"a Service name that is no DNS-1035 label",
-       "apiVersion: v1\nkind: Service\nmetadata: {name: 1web}\nspec:\n  ports: "
-       "[{port: 80}]\n",
+       "apiVersion: v1\nkind: Service\nmetadata: {name: 1web}\nspec:\n  ports: [{port: 80}]\n",
        "in.yaml:3:18", "metadata.name", "DNS-1035 label"},
-      {"a Service port out of range", service("  ports: [{port: 0}]\n"),
-       "in.yaml:5:18", "spec.ports[0].port", "between 1 and 65535"},
-      {"a Service without ports", service("  selector: {app: web}\n"),
-       "in.yaml:5:3", "spec.ports", "at least one port"},
-      {"unnamed ports of a Service with two",
-       service("  ports: [{port: 80}, {port: 81, name: b}]\n"), "in.yaml:5:11",
-       "spec.ports[0].name", "must be named"},
-      {"a Service of an unknown type",
-       service("  type: Internal\n  ports: [{port: 80}]\n"), "in.yaml:5:9",
+      {"a Service port out of range", service("  ports: [{port: 0}]\n"), "in.yaml:5:18", "spec.ports[0].port",
+       "between 1 and 65535"},
+      {"a Service without ports", service("  selector: {app: web}\n"), "in.yaml:5:3", "spec.ports",
+       "at least one port"},
+      {"unnamed ports of a Service with two", service("  ports: [{port: 80}, {port: 81, name: b}]\n"),
+       "in.yaml:5:11", "spec.ports[0].name", "must be named"},
+      {"a Service of an unknown type", service("  type: Internal\n  ports: [{port: 80}]\n"), "in.yaml:5:9",
        "spec.type", "unsupported value"},
-      {"a cluster IP that is no address",
-       service("  clusterIP: ten\n  ports: [{port: 80}]\n"), "in.yaml:5:14",
-       "spec.clusterIP", "invalid IP address"},
+      {"a cluster IP that is no address", service("  clusterIP: ten\n  ports: [{port: 80}]\n"),
+       "in.yaml:5:14", "spec.clusterIP", "invalid IP address"},
   };
-  for (const Case &c : cases) {
+  for (const Case& c : cases) {
     SECTION(c.name) {
       Error e = onlyError(c.text);
       CHECK(e.where == c.where);
@@ -235,4 +211,86 @@ TEST_CASE(
   }
 }
 
-} // namespace tartan::model::test
+TEST_CASE("a rule names a Service where Calico allows it, and nothing else beside it",
+          "[model][policy][services]") {
+  auto np = [](const std::string& rules) {
+    return "apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata: {name: p, namespace: shop}\n"
+           "spec:\n" +
+           rules;
+  };
+  auto gnp = [](const std::string& rules) {
+    return "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: p}\nspec:\n" +
+           rules;
+  };
+  SECTION("accepted: a destination Service on egress, a source Service on ingress") {
+    for (const std::string& text :
+         {np("  egress:\n  - action: Allow\n    destination:\n      services: {name: web}\n"),
+          np("  ingress:\n  - action: Allow\n    protocol: TCP\n    source:\n      services: {name: web, "
+             "namespace: other}\n      ports: [1024]\n"),
+          gnp("  egress:\n  - action: Allow\n    protocol: UDP\n    destination:\n      services: {name: "
+              "dns, "
+              "namespace: kube-system}\n"),
+          gnp("  ingress:\n  - action: Deny\n    source:\n      services: {name: web, namespace: shop}\n")}) {
+      DecodeResult result = decode(text, "in.yaml");
+      INFO(text);
+      INFO(errorsText(result));
+      CHECK(result.ok());
+    }
+  }
+  struct Case {
+    const char* name;
+    std::string text;
+    const char* field;
+    const char* what;
+  };
+  const Case cases[] = {
+      {"a Service in an ingress rule's destination",
+       np("  ingress:\n  - action: Allow\n    destination:\n      services: {name: web}\n"),
+       "spec.ingress[0].destination.services", "not allowed in ingress rule destination"},
+      {"a Service in an egress rule's source",
+       np("  egress:\n  - action: Allow\n    source:\n      services: {name: web}\n"),
+       "spec.egress[0].source.services", "not allowed in egress rule source"},
+      {"a global policy's Service without a namespace",
+       gnp("  egress:\n  - action: Allow\n    destination:\n      services: {name: web}\n"),
+       "spec.egress[0].destination.services.namespace", "must specify a namespace"},
+      {"a Service without a name",
+       np("  egress:\n  - action: Allow\n    destination:\n      services: {namespace: shop}\n"),
+       "spec.egress[0].destination.services", "must specify a service name"},
+      {"a Service and a selector",
+       np("  egress:\n  - action: Allow\n    destination:\n      services: {name: web}\n      selector: "
+          "all()\n"),
+       "spec.egress[0].destination.services", "Selector/NotSelector and Services"},
+      {"a Service and a namespaceSelector",
+       np("  egress:\n  - action: Allow\n    destination:\n      services: {name: web}\n      "
+          "namespaceSelector: all()\n"),
+       "spec.egress[0].destination.services", "NamespaceSelector and Services"},
+      {"a Service and nets",
+       np("  ingress:\n  - action: Allow\n    source:\n      services: {name: web}\n      nets: "
+          "[10.0.0.0/8]\n"),
+       "spec.ingress[0].source.services", "Nets/NotNets and Services"},
+      {"a Service and serviceAccounts",
+       np("  ingress:\n  - action: Allow\n    source:\n      services: {name: web}\n      serviceAccounts: "
+          "{names: [a]}\n"),
+       "spec.ingress[0].source.services", "ServiceAccounts and Services"},
+      {"a destination Service and destination ports",
+       np("  egress:\n  - action: Allow\n    protocol: TCP\n    destination:\n      services: {name: web}\n"
+          "      ports: [80]\n"),
+       "spec.egress[0].destination.ports", "cannot specify ports with a service selector"},
+      {"a destination Service and destination notPorts",
+       np("  egress:\n  - action: Allow\n    protocol: TCP\n    destination:\n      services: {name: web}\n"
+          "      notPorts: [80]\n"),
+       "spec.egress[0].destination.notPorts", "cannot specify notports with a service selector"},
+      {"a Service namespace that is no name",
+       np("  egress:\n  - action: Allow\n    destination:\n      services: {name: web, namespace: Shop_1}\n"),
+       "spec.egress[0].destination.services.namespace", "RFC 1123 subdomain"},
+  };
+  for (const Case& c : cases) {
+    SECTION(c.name) {
+      Error e = onlyError(c.text);
+      CHECK(e.field == c.field);
+      CHECK_THAT(e.what, Catch::Contains(c.what));
+    }
+  }
+}
+
+}  // namespace tartan::model::test
