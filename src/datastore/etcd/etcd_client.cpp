@@ -234,7 +234,8 @@ class GrpcClient final : public Client {
     }
     grpc::ChannelArguments args;
     // A member that comes back is found again within a second or two, not grpc's two minutes.
-    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+    // (Not GRPC_ARG_MIN_RECONNECT_BACKOFF_MS: it is also each connection attempt's timeout, and a
+    // busy member needs more than a few hundred milliseconds to send its first SETTINGS frame.)
     args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
     // etcd's default keep-alive enforcement allows a ping every 5 s.

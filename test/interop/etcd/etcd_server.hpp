@@ -116,6 +116,9 @@ class EtcdServer {
                     "--client-cert-auth"};
     ctlFlags_ = {"--cacert=" + ca, "--cert=" + clientCert, "--key=" + clientKey};
   }
+  // Runs etcd and etcdctl inside a network namespace ("ip netns exec" execs in place: the PID
+  // stays etcd's).
+  void inNamespace(const std::string& name) { launcher_ = {"/usr/sbin/ip", "netns", "exec", name}; }
   // etcdctl's credentials once auth is on.
   void ctlUser(const std::string& user) { ctlUser_ = user; }
 
@@ -141,6 +144,7 @@ class EtcdServer {
                                      "--logger=zap",
                                      "--log-outputs=" + dir_ + "/etcd.log"};
     for (const auto& e : serverFlags_) argv.push_back(e);
+    argv.insert(argv.begin(), launcher_.begin(), launcher_.end());
     for (const auto& e : extra) argv.push_back(e);
     std::vector<char*> args;
     for (auto& a : argv) args.push_back(a.data());
@@ -180,6 +184,7 @@ class EtcdServer {
     args.insert(args.begin(), {"/usr/bin/etcdctl", "--endpoints=" + endpoint()});
     args.insert(args.begin() + 2, ctlFlags_.begin(), ctlFlags_.end());
     if (!ctlUser_.empty()) args.insert(args.begin() + 2, "--user=" + ctlUser_);
+    args.insert(args.begin(), launcher_.begin(), launcher_.end());
     return run(args, {"ETCDCTL_API=3"});
   }
 
@@ -193,6 +198,7 @@ class EtcdServer {
   std::vector<std::string> serverFlags_;
   std::vector<std::string> ctlFlags_;
   std::string ctlUser_;
+  std::vector<std::string> launcher_;
   std::string dir_;
   pid_t pid_ = -1;
 };
