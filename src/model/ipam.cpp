@@ -22,7 +22,7 @@ void describe(V& v, IPAMBlockSpec& s) {
   v.field("unallocated", s.unallocated, Need::kAlways);
   v.field("attributes", s.attributes, Need::kAlways);
   v.field("deleted", s.deleted, Need::kAlways);
-  v.field("sequenceNumber", s.sequenceNumber);
+  v.field("sequenceNumber", s.sequenceNumber, Need::kAlways);  // no omitempty in Calico: its CRD requires it
   v.field("sequenceNumberForAllocation", s.sequenceNumberForAllocation);
 }
 
