@@ -122,7 +122,10 @@ int main(int argc, char** argv) {
   std::string datastoreSpec, node, logLevel = "info", statusSocket = bgp::status::kDefaultSocket,
                                    secretsDir = "/etc/tartan/secrets";
   int listenPort = 0, holdTime = 90, deferral = 120, threads = 2, connectRetry = 5;
-  app.add_option("--datastore", datastoreSpec, "file:DIR")->required();
+  std::string kubeconfig;
+  app.add_option("--datastore", datastoreSpec,
+                 "file:DIR or kubernetes[:KUBECONFIG] (default: $TARTAN_DATASTORE; Calico's DATASTORE_TYPE)");
+  app.add_option("--kubeconfig", kubeconfig, "the kubeconfig of --datastore kubernetes");
   app.add_option("--node", node, "this node's name (its Node resource)")->required();
   app.add_option("--log-level", logLevel, "trace, debug, info, warn, error");
   app.add_option("--status-socket", statusSocket, "unix socket of the status API (empty: none)");
@@ -151,6 +154,14 @@ int main(int argc, char** argv) {
   }
   auto logger = log::get("bgp");
 
+  if (!kubeconfig.empty()) {
+    if (!datastoreSpec.empty() && datastoreSpec != "kubernetes") {
+      std::fprintf(stderr, "tartan-bgpd: --kubeconfig is for the kubernetes datastore, not %s\n",
+                   datastoreSpec.c_str());
+      return 2;
+    }
+    datastoreSpec = "kubernetes:" + kubeconfig;
+  }
   auto store = datastore::open(datastoreSpec);
   if (!store) {
     logger->error("datastore {}: {}", datastoreSpec, store.error().toString());

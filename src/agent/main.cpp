@@ -62,7 +62,10 @@ int main(int argc, char** argv) {
   CLI::App app{"tartan-agent: the Tartan policy agent", "tartan-agent"};
   std::string datastoreSpec, nodeName, logLevel = "info", healthHost;
   int healthPort = 9099;
-  app.add_option("--datastore", datastoreSpec, "file:DIR (default: $TARTAN_DATASTORE)");
+  std::string kubeconfig;
+  app.add_option("--datastore", datastoreSpec,
+                 "file:DIR or kubernetes[:KUBECONFIG] (default: $TARTAN_DATASTORE; Calico's DATASTORE_TYPE)");
+  app.add_option("--kubeconfig", kubeconfig, "the kubeconfig of --datastore kubernetes");
   app.add_option("--node", nodeName, "this node's name (default: $TARTAN_NODE, else the hostname)");
   app.add_option("--log-level", logLevel, "trace, debug, info, warn, error, off");
   app.add_option("--health-port", healthPort,
@@ -86,6 +89,14 @@ int main(int argc, char** argv) {
   }
   if (!datastoreSpec.empty() && (datastoreSpec.front() == '/' || datastoreSpec.front() == '.'))
     datastoreSpec = "file:" + datastoreSpec;
+  if (!kubeconfig.empty()) {
+    if (!datastoreSpec.empty() && datastoreSpec != "kubernetes") {
+      std::fprintf(stderr, "tartan-agent: --kubeconfig is for the kubernetes datastore, not %s\n",
+                   datastoreSpec.c_str());
+      return 2;
+    }
+    datastoreSpec = "kubernetes:" + kubeconfig;
+  }
   if (nodeName.empty()) {
     const char* env = std::getenv("TARTAN_NODE");
     nodeName = env && *env ? env : hostname();
