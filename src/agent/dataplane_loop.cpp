@@ -7,6 +7,7 @@
 #include "tartan/dataplane/iptables/nft_monitor.hpp"
 #include "tartan/dataplane/iptables/recheck_schedule.hpp"
 #include "tartan/dataplane/iptables/table.hpp"
+#include "tartan/netlink/conntrack.hpp"
 
 namespace tartan::agent {
 namespace pb = dataplane::proto;
@@ -90,6 +91,12 @@ void DataplaneLoop::run() {
               nftOpened.error().toString());
   std::unique_ptr<dpi::NftMonitor> nft = nftOpened ? std::move(*nftOpened) : nullptr;
   dpi::RecheckSchedule recheck;
+  // Conntrack state of released workload addresses is deleted over ctnetlink, as Felix does.
+  auto conntrackOpened = netlink::Conntrack::open();
+  if (!conntrackOpened)
+    log->warn("{}; flows of deleted workloads' addresses will stay tracked",
+              conntrackOpened.error().toString());
+  std::unique_ptr<netlink::Conntrack> conntrack = conntrackOpened ? std::move(*conntrackOpened) : nullptr;
   netlink::ProcSysctls sysctls;
   RouteManager routes;
   AgentConfig config;
@@ -171,6 +178,19 @@ void DataplaneLoop::run() {
       if (report.changes != 0 || report.sysctlsApplied != 0)
         log->debug("workload routes: {} wanted, {} changed, {} interfaces configured, {} interfaces missing",
                    report.routes, report.changes, report.sysctlsApplied, report.missingInterfaces);
+    }
+    // After the endpoint's chains and routes are gone: an established flow of a released address
+    // must not outlive it, or its packets would reach the next pod given that address.
+    if (const auto released = routes.takeReleasedAddresses(); !released.empty() && conntrack) {
+      auto cleaned = conntrack->deleteFlowsOf(released);
+      if (!cleaned) {
+        log->warn("conntrack cleanup of {} released addresses: {}", released.size(),
+                  cleaned.error().toString());
+      } else {
+        for (const auto& e : cleaned->errors) log->warn("conntrack cleanup: {}", e.toString());
+        log->info("conntrack: {} flows of {} released workload addresses deleted", cleaned->deleted,
+                  released.size());
+      }
     }
     // An apply is a tick that had work: a batch, a route sync, or a retry after a failure.
     if (batch || routesDue || !lastOk) {

@@ -18,6 +18,25 @@ void RouteManager::removeEndpoint(const std::string& id) {
   if (endpoints_.erase(id) != 0) dirty_ = true;
 }
 
+std::set<netlink::IpAddress> RouteManager::takeReleasedAddresses() {
+  std::map<netlink::IpAddress, std::string> now;
+  for (const auto& [id, wep] : endpoints_) {
+    for (const auto* nets : {&wep.ipv4Nets, &wep.ipv6Nets}) {
+      for (const auto& net : *nets) {
+        auto prefix = netlink::Prefix::parse(net);
+        if (prefix && prefix->length == prefix->address.size() * 8) now[prefix->address] = wep.interfaceName;
+      }
+    }
+  }
+  std::set<netlink::IpAddress> released;
+  for (const auto& [address, interface] : owners_) {
+    auto it = now.find(address);
+    if (it == now.end() || it->second != interface) released.insert(address);
+  }
+  owners_ = std::move(now);
+  return released;
+}
+
 RouteSyncReport RouteManager::sync(netlink::RouteTable& routeTable, netlink::LinkTable& linkTable,
                                    netlink::InterfaceSysctls& sysctls, const HostSettings& host) {
   RouteSyncReport report;

@@ -11,6 +11,9 @@
 // forwarding for the whole namespace (net.ipv6.conf.all.forwarding) once there is an IPv6 workload.
 // An endpoint whose interface does not exist yet (CNI still creating it) gets its route at a
 // later sync: the dataplane loop calls sync() again on link events and periodically.
+// It also keeps which interface owns each workload address, so that the dataplane loop can have
+// the conntrack state of an address that was released (its endpoint removed, the address dropped
+// from it, or handed to another interface) deleted, as Felix does.
 // Threading: one thread (the dataplane loop). Failure: sync() returns the errors it met and tries
 // everything anyway; the next sync retries.
 #pragma once
@@ -20,6 +23,7 @@
 #include "tartan/netlink/sysctl.hpp"
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -56,7 +60,12 @@ class RouteManager {
   RouteSyncReport sync(netlink::RouteTable& routes, netlink::LinkTable& links,
                        netlink::InterfaceSysctls& sysctls, const HostSettings& host);
 
+  // The host addresses (of /32 and /128 nets) that some endpoint's interface owned at the last
+  // call and that no endpoint, or another interface, owns now. The first call releases nothing.
+  std::set<netlink::IpAddress> takeReleasedAddresses();
+
  private:
+  std::map<netlink::IpAddress, std::string> owners_;  // address -> interface, at the last take
   std::map<std::string, WorkloadRoutes> endpoints_;
   std::map<std::string, uint32_t> configured_;  // interface -> ifindex whose sysctls are set
   bool dirty_ = true;

@@ -18,6 +18,8 @@
 
 #include <chrono>
 #include <cstring>
+#include <memory>
+#include <sstream>
 #include <string>
 
 namespace tt = tartan::test;
@@ -142,5 +144,84 @@ spec:
   CHECK(tt::eventually([&] { return !ipipArrives(client, server); }, 20s));
   CHECK(tt::eventually([&] { return !udpArrives(client, server, 4789); }, 20s));
   CHECK(udpArrives(client, server, 4790));
+  CHECK(agent.stop() == 0);
+}
+
+namespace {
+
+// The conntrack entries of the node that mention `ip`, as the conntrack tool lists them.
+int flowsOf(const tt::AgentNode& node, const std::string& ip) {
+  const auto listed = node.node.exec("conntrack -L 2>/dev/null");
+  int n = 0;
+  std::istringstream lines(listed.output);
+  for (std::string line; std::getline(lines, line);)
+    if (line.find("=" + ip + " ") != std::string::npos) ++n;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("a deleted pod's conntrack entries go with it; a new pod given its address meets policy",
+          "[kernel][agent]") {
+  if (!tt::haveNetAdmin()) return;
+  tt::AgentNode node("ct");
+  auto& client = node.pod("apps", "client", kClient, "{app: client}");
+  auto& server = node.pod("apps", "server", kServer, "{app: server}");
+  auto& other = node.pod("apps", "other", "10.65.0.4", "{app: other}");
+  node.applyPods();
+  // Whatever is given the server's address next is isolated: nothing may come in.
+  node.apply("policy", R"(apiVersion: tartan.dev/v1
+kind: GlobalNetworkPolicy
+metadata:
+  name: isolate-newcomer
+spec:
+  selector: app == 'newcomer'
+  types: [Ingress]
+)");
+  tt::AgentProcess agent(node.node, node.agentOptions());
+  REQUIRE(agent.waitReady(60s));
+  INFO(node.agentLog());
+  auto toServer = std::make_unique<tt::EchoServer>(*server.netns, kServer, 7000);
+  tt::EchoServer toOther(*other.netns, "10.65.0.4", 7000);
+  REQUIRE(tt::eventually([&] { return tt::canConnect(*client.netns, kServer, 7000); }, 20s));
+  const int kept = tt::connectFrom(*client.netns, kServer, 7000);
+  const int untouched = tt::connectFrom(*client.netns, "10.65.0.4", 7000);
+  REQUIRE(kept >= 0);
+  REQUIRE(untouched >= 0);
+  REQUIRE(tt::echoes(kept));
+  REQUIRE(tt::echoes(untouched));
+  REQUIRE(flowsOf(node, kServer) >= 1);
+
+  // The pod goes (its Pod resource, its namespace and veth); its flows go with it, both
+  // directions, and only its.
+  toServer.reset();  // its close is answered at once, before the pod is deleted
+  server.netns.reset();
+  // The kernel drops the route with the veth.
+  REQUIRE(tt::eventually([&] { return node.node.exec("ip route show 10.65.0.3").output.empty(); }, 20s));
+  REQUIRE(node.ctl("delete pod server -n apps").exitCode == 0);
+  CHECK(tt::eventually([&] { return flowsOf(node, kServer) == 0; }, 20s));
+  CHECK(flowsOf(node, "10.65.0.4") >= 1);
+  CHECK(tt::echoes(untouched));
+  CHECK(node.agentLog().find("conntrack: ") != std::string::npos);
+
+  // A new pod is given the address. The old connection's next packet is a new flow to it, so
+  // policy decides (and drops it): the new pod never sees it, so it never answers with a reset.
+  auto& newcomer = node.pod("apps", "newcomer", kServer, "{app: newcomer}");
+  node.apply("newcomer",
+             "apiVersion: v1\nkind: Pod\nmetadata:\n  name: newcomer\n  namespace: apps\n  labels: {app: "
+             "newcomer}\nspec:\n  nodeName: node-1\n  containers:\n  - name: c\nstatus:\n  phase: Running\n  "
+             "podIP: 10.65.0.3\n  podIPs:\n  - ip: 10.65.0.3\n");
+  const std::string veth =
+      tartan::calc::CalcGraph::vethNameForWorkload(tt::AgentNode::kInterfacePrefix, "apps", "newcomer");
+  REQUIRE(tt::eventually(
+      [&] { return node.node.exec("ip route show 10.65.0.3").output.find(veth) != std::string::npos; }, 20s));
+  CHECK(!tt::echoes(kept, 1500));
+  int error = 0;
+  socklen_t length = sizeof error;
+  ::getsockopt(kept, SOL_SOCKET, SO_ERROR, &error, &length);
+  CHECK(error == 0);  // not reset: nothing of the new pod's answered
+  (void)newcomer;
+  ::close(kept);
+  ::close(untouched);
   CHECK(agent.stop() == 0);
 }

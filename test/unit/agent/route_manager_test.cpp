@@ -4,6 +4,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <functional>
+#include <set>
+
 using namespace tartan;
 using agent::RouteManager;
 using agent::WorkloadRoutes;
@@ -142,5 +145,56 @@ TEST_CASE(
     CHECK(*f.sysctls.get(SysctlTree::Ipv4Conf, "all", "forwarding") == "0");
     CHECK(*f.sysctls.get(SysctlTree::Ipv6Conf, "all", "forwarding") == "0");
     CHECK(agentRoutes(f.nl).size() == 2);  // the workload's routes as ever
+  }
+}
+
+TEST_CASE("addresses an endpoint releases are handed out once, for their conntrack state to go") {
+  auto ip = [](const char* text) { return *netlink::IpAddress::parse(text); };
+  using Released = std::set<netlink::IpAddress>;
+  struct Step {
+    const char* what;
+    std::function<void(RouteManager&)> change;
+    Released released;
+  };
+  const Step steps[] = {
+      {"the first look releases nothing, even with endpoints there",
+       [](RouteManager& r) {
+         r.setEndpoint("a", WorkloadRoutes{"tarta", {"10.65.0.2/32"}, {"fd00::2/128"}});
+         r.setEndpoint("b", WorkloadRoutes{"tartb", {"10.65.0.3/32"}, {}});
+       },
+       {}},
+      {"nothing changed: nothing released", [](RouteManager&) {}, {}},
+      {"an endpoint removed releases all its addresses, both families",
+       [](RouteManager& r) { r.removeEndpoint("a"); },
+       {ip("10.65.0.2"), ip("fd00::2")}},
+      {"released once only", [](RouteManager&) {}, {}},
+      {"an address dropped from an endpoint is released; one added is not",
+       [](RouteManager& r) {
+         r.setEndpoint("b", WorkloadRoutes{"tartb", {"10.65.0.4/32"}, {}});
+       },
+       {ip("10.65.0.3")}},
+      {"an address handed to another interface (a new pod) is released from the old one",
+       [](RouteManager& r) {
+         r.removeEndpoint("b");
+         r.setEndpoint("c", WorkloadRoutes{"tartc", {"10.65.0.4/32"}, {}});
+       },
+       {ip("10.65.0.4")}},
+      {"the same endpoint updated in place keeps its address",
+       [](RouteManager& r) {
+         r.setEndpoint("c", WorkloadRoutes{"tartc", {"10.65.0.4/32", "10.65.0.9/32"}, {}});
+       },
+       {}},
+      {"a net wider than one address is no workload address of its own",
+       [](RouteManager& r) {
+         r.setEndpoint("d", WorkloadRoutes{"tartd", {"10.65.1.0/30"}, {}});
+       },
+       {}},
+      {"... nor released", [](RouteManager& r) { r.removeEndpoint("d"); }, {}},
+  };
+  RouteManager routes;
+  for (const Step& step : steps) {
+    INFO(step.what);
+    step.change(routes);
+    CHECK(routes.takeReleasedAddresses() == step.released);
   }
 }
