@@ -442,13 +442,38 @@ Result<std::string> decodeValue(const Key& key, std::string_view path, std::stri
   const calico::KindLayout* layout = layoutFor(key.kind);
   std::string where(path);
   if (!layout) return makeError(where, "kind", "'" + key.kind + "' is not a kind Tartan stores");
+  auto misplaced = [&] {
+    return makeError(where, "metadata",
+                     "the value's kind, name or namespace is not its key's (" + key.toString() + ")");
+  };
   if (layout->storage == calico::KubernetesStorage::kKubernetesObject) {
     auto resource = decodeOne(value, where);
     if (!resource) return resource.error();
+    const model::ObjectMeta& meta = model::metadata(*resource);
+    if (model::kindOf(*resource) != layout->kind || meta.name != key.name ||
+        meta.namespaceName != key.namespace_) {
+      return misplaced();
+    }
     return ok(std::string(value));
   }
   Json object = Json::parse(value, nullptr, false);
   if (object.is_discarded()) return makeError(where, "", "the value is not JSON");
+  if (!isIpamKind(layout->kind)) {
+    // A value under another resource's key would be served as that resource: refused.
+    const Json* meta = object.is_object() && object.contains("metadata") ? &object["metadata"] : nullptr;
+    auto text = [&](const char* name) {
+      return meta && meta->is_object() && meta->contains(name) && (*meta)[name].is_string()
+                 ? (*meta)[name].get<std::string>()
+                 : std::string();
+    };
+    std::string kind = object.is_object() && object.contains("kind") && object["kind"].is_string()
+                           ? object["kind"].get<std::string>()
+                           : std::string();
+    if ((kind != layout->v3Kind && kind != layout->storageKind) ||
+        calico::keyName(*layout, text("name")) != key.name || text("namespace") != key.namespace_) {
+      return misplaced();
+    }
+  }
   if (isIpamKind(layout->kind)) {
     try {
       model::Resource resource = decodeIpam(layout->kind, key, path, object);

@@ -147,3 +147,36 @@ TEST_CASE("block names and CIDRs convert both ways", "[unit]") {
 
 }  // namespace
 }  // namespace tartan::datastore::etcd
+
+namespace tartan::datastore::etcd {
+namespace {
+
+TEST_CASE("a value is read only under its own key", "[unit]") {
+  const std::string pool =
+      R"json({"kind":"IPPool","apiVersion":"projectcalico.org/v3","metadata":{"name":"p"},"spec":{"cidr":"10.0.0.0/8"}})json";
+  const std::string policy =
+      R"json({"kind":"GlobalNetworkPolicy","apiVersion":"projectcalico.org/v3","metadata":{"name":"default.x"},"spec":{"selector":"all()"}})json";
+  struct Row {
+    const char* rule;
+    std::string path;
+    std::string value;
+    bool read;
+  };
+  std::vector<Row> rows = {
+      {"a pool at its key", kV3 + "ippools/p", pool, true},
+      {"a pool under another name", kV3 + "ippools/q", pool, false},
+      {"a pool under another kind's prefix", kV3 + "globalnetworksets/p", pool, false},
+      {"a policy named default.x at default.x", kV3 + "globalnetworkpolicies/default.x", policy, true},
+      {"a policy named default.x at its bare name", kV3 + "globalnetworkpolicies/x", policy, true},
+      {"a policy named default.x at y", kV3 + "globalnetworkpolicies/default.y", policy, false},
+  };
+  for (const Row& row : rows) {
+    INFO(row.rule);
+    auto key = keyOf(row.path);
+    REQUIRE(key);
+    CHECK(decodeValue(*key, row.path, row.value).has_value() == row.read);
+  }
+}
+
+}  // namespace
+}  // namespace tartan::datastore::etcd
