@@ -20,7 +20,7 @@ struct Refused {
   std::string_view field;
   std::string_view instead;
 };
-constexpr std::array<Refused, 13> kRefused = {{
+constexpr std::array<Refused, 8> kRefused = {{
     {"k8sAPIEndpoint", "name the server in a kubeconfig (spec.kubeconfig)"},
     {"k8sAPIToken", "put the token in a kubeconfig (spec.kubeconfig)"},
     {"k8sCAFile", "name the CA in a kubeconfig (spec.kubeconfig)"},
@@ -29,11 +29,19 @@ constexpr std::array<Refused, 13> kRefused = {{
     {"k8sInsecureSkipTLSVerify", "set insecure-skip-tls-verify in a kubeconfig (spec.kubeconfig)"},
     {"k8sClientQPS", "the client's rate limit is fixed"},
     {"kubeconfigInline", "write the kubeconfig to a file (spec.kubeconfig)"},
-    {"etcdUsername", "use an etcdv3: spec with its own options"},
-    {"etcdPassword", "use an etcdv3: spec with its own options"},
-    {"etcdKeyFile", "use an etcdv3: spec with its own options"},
-    {"etcdCertFile", "use an etcdv3: spec with its own options"},
-    {"etcdCACertFile", "use an etcdv3: spec with its own options"},
+}};
+
+// Calico's etcd TLS and credential fields, as options of the etcdv3: spec.
+struct EtcdOption {
+  std::string_view field;
+  std::string_view option;
+};
+constexpr std::array<EtcdOption, 5> kEtcdOptions = {{
+    {"etcdCACertFile", "ca"},
+    {"etcdCertFile", "cert"},
+    {"etcdKeyFile", "key"},
+    {"etcdUsername", "username"},
+    {"etcdPassword", "password"},
 }};
 
 // A string result (Error's aggregate initialisation makes the plain conversion ambiguous).
@@ -64,7 +72,7 @@ Result<std::string> datastoreSpecFromApiConfig(std::string_view text, const std:
                      "", e.msg);
   }
   if (!root.IsMap()) return makeError(where, "", "expected a CalicoAPIConfig document");
-  std::string datastoreType, kubeconfig, etcdEndpoints;
+  std::string datastoreType, kubeconfig, etcdEndpoints, etcdOptions, etcdOptionField;
   bool sawSpec = false;
   for (const auto& item : root) {
     const std::string key = item.first.as<std::string>();
@@ -100,6 +108,15 @@ Result<std::string> datastoreSpecFromApiConfig(std::string_view text, const std:
           kubeconfig = *v;
         } else if (name == "etcdEndpoints") {
           etcdEndpoints = *v;
+        } else if (auto option = std::find_if(kEtcdOptions.begin(), kEtcdOptions.end(),
+                                              [&](const EtcdOption& o) { return o.field == name; });
+                   option != kEtcdOptions.end()) {
+          if (v->find_first_of("&?") != std::string::npos) {
+            return at(where, field.second, path, "may not hold '&' or '?'");
+          }
+          if (v->empty()) continue;
+          etcdOptions += (etcdOptions.empty() ? "?" : "&") + std::string(option->option) + "=" + *v;
+          etcdOptionField = path;
         } else {
           return at(where, field.second, path, "unknown field");
         }
@@ -111,13 +128,14 @@ Result<std::string> datastoreSpecFromApiConfig(std::string_view text, const std:
   if (!sawSpec) return makeError(where, "spec", "missing");
   if (datastoreType == "kubernetes") {
     if (!etcdEndpoints.empty()) return makeError(where, "spec.etcdEndpoints", "is for datastoreType etcdv3");
+    if (!etcdOptions.empty()) return makeError(where, etcdOptionField, "is for datastoreType etcdv3");
     return ok(kubeconfig.empty() ? std::string("kubernetes") : "kubernetes:" + kubeconfig);
   }
   if (datastoreType == "etcdv3" || datastoreType.empty()) {
     if (!kubeconfig.empty()) return makeError(where, "spec.kubeconfig", "is for datastoreType kubernetes");
     if (etcdEndpoints.empty())
       return makeError(where, "spec.etcdEndpoints", "required for datastoreType etcdv3");
-    return ok("etcdv3:" + etcdEndpoints);
+    return ok("etcdv3:" + etcdEndpoints + etcdOptions);
   }
   return makeError(where, "spec.datastoreType", "\"" + datastoreType + "\" is not kubernetes or etcdv3");
 }

@@ -9,11 +9,13 @@
 //     kubeconfig: /root/.kube/config   # kubernetes: the kubeconfig (else $KUBECONFIG, in-cluster,
 //     ~/.kube/config) etcdEndpoints: http://10.0.0.1:2379,http://10.0.0.2:2379   # etcdv3
 //
-// A spec becomes "kubernetes", "kubernetes:KUBECONFIG" or "etcdv3:ENDPOINTS". Calico's inline
+// A spec becomes "kubernetes", "kubernetes:KUBECONFIG" or "etcdv3:ENDPOINTS", the last with
+// etcdCACertFile, etcdCertFile, etcdKeyFile, etcdUsername and etcdPassword as the spec's options
+// ("?ca=…&cert=…&key=…&username=…&password=…", see etcd_datastore.hpp). Calico's inline
 // Kubernetes settings (k8sAPIEndpoint, k8sAPIToken, k8sCAFile, k8sCertFile, k8sKeyFile,
-// k8sInsecureSkipTLSVerify) and etcd's TLS and credentials fields are refused with an error that
-// says to use a kubeconfig (or the etcdv3: spec's own options) instead; an unknown field, a wrong
-// apiVersion or kind, or a datastoreType not known is an error naming the file and the field.
+// k8sInsecureSkipTLSVerify) are refused with an error that says to use a kubeconfig instead; an
+// unknown field, a wrong apiVersion or kind, or a datastoreType not known is an error naming the
+// file and the field.
 // Pure apart from loadApiConfig reading the file. Any thread.
 #pragma once
 

@@ -44,9 +44,10 @@ struct EtcdOptions {
   std::chrono::milliseconds watchResumeWindow{5000};
 };
 
-// "etcdv3:http://H:P[,http://H:P…]" (or "etcd:…"): the endpoints from the spec; TLS files and
-// credentials from the environment as Calico reads them (CALICO_ETCD_CA_CERT_FILE, else
-// ETCD_CA_CERT_FILE; likewise _CERT_FILE, _KEY_FILE, _USERNAME, _PASSWORD).
+// "etcdv3:http://H:P[,http://H:P…][?ca=FILE&cert=FILE&key=FILE&username=U&password=P]" (or
+// "etcd:…"): the endpoints from the spec; TLS files and credentials from its options, else from the
+// environment as Calico reads them (CALICO_ETCD_CA_CERT_FILE, else ETCD_CA_CERT_FILE; likewise
+// _CERT_FILE, _KEY_FILE, _USERNAME, _PASSWORD).
 StoreResult<EtcdOptions> etcdOptionsFromSpec(std::string_view spec);
 
 // Calico's selection: DATASTORE_TYPE=etcdv3 (or CALICO_DATASTORE_TYPE) and ETCD_ENDPOINTS (or

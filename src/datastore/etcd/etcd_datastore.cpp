@@ -346,6 +346,11 @@ StoreResult<EtcdOptions> etcdOptionsFromSpec(std::string_view spec) {
     return makeStoreError(ErrorKind::Invalid, where, "an etcd datastore is etcdv3:http://HOST:PORT[,…]");
   }
   EtcdOptions out;
+  std::string_view query;
+  if (size_t mark = spec.find('?'); mark != std::string_view::npos) {
+    query = spec.substr(mark + 1);
+    spec = spec.substr(0, mark);
+  }
   out.endpoints = splitList(spec);
   if (out.endpoints.empty()) {
     return makeStoreError(ErrorKind::Invalid, where, "no endpoint: expected etcdv3:http://HOST:PORT[,…]");
@@ -355,6 +360,26 @@ StoreResult<EtcdOptions> etcdOptionsFromSpec(std::string_view spec) {
   out.keyFile = environment("ETCD_KEY_FILE");
   out.username = environment("ETCD_USERNAME");
   out.password = environment("ETCD_PASSWORD");
+  // Options in the spec win over the environment: ?ca=FILE&cert=FILE&key=FILE&username=U&password=P.
+  while (!query.empty()) {
+    std::string_view option = query.substr(0, query.find('&'));
+    query.remove_prefix(std::min(query.size(), option.size() + 1));
+    size_t equals = option.find('=');
+    std::string_view name = option.substr(0, equals);
+    std::string value(equals == std::string_view::npos ? std::string_view() : option.substr(equals + 1));
+    std::string* field = name == "ca"         ? &out.caFile
+                         : name == "cert"     ? &out.certFile
+                         : name == "key"      ? &out.keyFile
+                         : name == "username" ? &out.username
+                         : name == "password" ? &out.password
+                                              : nullptr;
+    if (!field || equals == std::string_view::npos) {
+      return makeStoreError(
+          ErrorKind::Invalid, where,
+          "unknown option '" + std::string(option) + "': expected ca, cert, key, username, password");
+    }
+    *field = std::move(value);
+  }
   return out;
 }
 

@@ -23,6 +23,10 @@ TEST_CASE("a CalicoAPIConfig names the datastore as calicoctl reads it", "[api-c
        "etcdv3:http://10.0.0.1:2379,http://10.0.0.2:2379"},
       {"  etcdEndpoints: http://127.0.0.1:2379\n",
        "etcdv3:http://127.0.0.1:2379"},  // etcdv3 is Calico's default
+      {"  datastoreType: etcdv3\n  etcdEndpoints: https://10.0.0.1:2379\n  etcdCACertFile: /etc/ca.pem\n"
+       "  etcdCertFile: /etc/c.pem\n  etcdKeyFile: /etc/k.pem\n  etcdUsername: calico\n  etcdPassword: pw\n",
+       "etcdv3:https://10.0.0.1:2379?ca=/etc/ca.pem&cert=/etc/c.pem&key=/etc/"
+       "k.pem&username=calico&password=pw"},
   };
   for (const Case& c : cases) {
     INFO(c.spec);
@@ -50,6 +54,10 @@ TEST_CASE("a CalicoAPIConfig that cannot be used is an error naming the file and
       {config("  datastoreType: etcdv3\n"), "tartanctl.cfg", "spec.etcdEndpoints", "required"},
       {config("  datastoreType: kubernetes\n  etcdEndpoints: http://x:2379\n"), "tartanctl.cfg",
        "spec.etcdEndpoints", "etcdv3"},
+      {config("  datastoreType: kubernetes\n  etcdCACertFile: /etc/ca.pem\n"), "tartanctl.cfg",
+       "spec.etcdCACertFile", "etcdv3"},
+      {config("  etcdEndpoints: http://x:2379\n  etcdKeyFile: /a&b\n"), "tartanctl.cfg:6:16",
+       "spec.etcdKeyFile", "'&'"},
       {config("  datastoreType: [kubernetes]\n"), "tartanctl.cfg:5:18", "spec.datastoreType",
        "expected a string"},
       {"apiVersion: projectcalico.org/v3\nkind: IPPool\nspec: {}\n", "tartanctl.cfg:2:7", "kind",

@@ -1,6 +1,7 @@
 // Calico's etcd v3 layout, as pure functions: each key's place, each place's key, and IPAM values
 // in libcalico-go's JSON, both ways.
 #include "etcd_layout.hpp"
+#include "tartan/datastore/etcd_datastore.hpp"
 #include "tartan/model/model.hpp"
 
 #include <catch2/catch.hpp>
@@ -180,3 +181,31 @@ TEST_CASE("a value is read only under its own key", "[unit]") {
 
 }  // namespace
 }  // namespace tartan::datastore::etcd
+
+namespace tartan::datastore {
+namespace {
+
+TEST_CASE("an etcdv3: spec names endpoints and, as options, TLS files and credentials", "[unit]") {
+  auto plain = etcdOptionsFromSpec("etcdv3:http://10.0.0.1:2379, http://10.0.0.2:2379");
+  REQUIRE(plain.has_value());
+  CHECK(plain->endpoints == std::vector<std::string>{"http://10.0.0.1:2379", "http://10.0.0.2:2379"});
+  auto full =
+      etcdOptionsFromSpec("etcdv3:https://h:1?ca=/ca.pem&cert=/c.pem&key=/k.pem&username=u&password=p");
+  REQUIRE(full.has_value());
+  CHECK(full->endpoints == std::vector<std::string>{"https://h:1"});
+  CHECK(full->caFile == "/ca.pem");
+  CHECK(full->certFile == "/c.pem");
+  CHECK(full->keyFile == "/k.pem");
+  CHECK(full->username == "u");
+  CHECK(full->password == "p");
+  for (const char* bad :
+       {"etcdv3:", "etcdv3:?ca=/x", "etcdv3:http://h:1?cacert=/x", "etcdv3:http://h:1?ca", "file:/x"}) {
+    INFO(bad);
+    auto refused = etcdOptionsFromSpec(bad);
+    REQUIRE_FALSE(refused.has_value());
+    CHECK(refused.error().kind == ErrorKind::Invalid);
+  }
+}
+
+}  // namespace
+}  // namespace tartan::datastore
