@@ -78,6 +78,11 @@ Level fromSpec(const model::AgentConfigurationSpec& spec, std::vector<Error>& wa
                            std::pair{"disableconntrackinvalidcheck", &spec.disableConntrackInvalidCheck}})
     if (*flag) level[key] = **flag ? "true" : "false";
   if (spec.vxlanPort) level["vxlanport"] = std::to_string(*spec.vxlanPort);
+  if (spec.deviceRouteProtocol) level["devicerouteprotocol"] = std::to_string(*spec.deviceRouteProtocol);
+  put(level, "deviceRouteSourceAddress", spec.deviceRouteSourceAddress);
+  put(level, "deviceRouteSourceAddressIPv6", spec.deviceRouteSourceAddressIPv6);
+  if (spec.removeExternalRoutes)
+    level["removeexternalroutes"] = *spec.removeExternalRoutes ? "true" : "false";
   if (spec.maxIpsetSize) level["maxipsetsize"] = std::to_string(*spec.maxIpsetSize);
   // What the agent takes but does not act on, and what validation should have refused (a store
   // written by an older version, or by hand): said, never dropped in silence.
@@ -220,10 +225,29 @@ void applyLevel(const Level& level, const std::string& where, AgentConfig& confi
         (health ? config.operations.healthHost : config.operations.prometheusMetricsHost) = value;
       else
         bad(key, value, "is not an IP address or localhost");
+    } else if (key == "devicerouteprotocol") {
+      // The kernel's own numbers (unspec, redirect, kernel) and tartan-bgpd's 117 would hand the
+      // agent routes that are not workload routes.
+      int protocol = 0;
+      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), protocol);
+      if (ec != std::errc() || end != value.data() + value.size() || protocol < 3 || protocol > 255)
+        bad(key, value, "is not a route protocol number from 3 to 255");
+      else if (protocol == 117)
+        bad(key, value, "is tartan-bgpd's route protocol");
+      else
+        config.deviceRouteProtocol = protocol;
+    } else if (key == "deviceroutesourceaddress" || key == "deviceroutesourceaddressipv6") {
+      const bool v4 = key == "deviceroutesourceaddress";
+      in6_addr address{};
+      if (value.empty() || inet_pton(v4 ? AF_INET : AF_INET6, value.c_str(), &address) == 1)
+        (v4 ? config.deviceRouteSourceAddress : config.deviceRouteSourceAddressIPv6) = value;
+      else
+        bad(key, value, v4 ? "is not an IPv4 address" : "is not an IPv6 address");
     } else if (key == "allowvxlanpacketsfromworkloads" || key == "allowipippacketsfromworkloads" ||
-               key == "disableconntrackinvalidcheck") {
+               key == "disableconntrackinvalidcheck" || key == "removeexternalroutes") {
       bool& flag = key == "allowvxlanpacketsfromworkloads"  ? config.allowVXLANPacketsFromWorkloads
                    : key == "allowipippacketsfromworkloads" ? config.allowIPIPPacketsFromWorkloads
+                   : key == "removeexternalroutes"          ? config.removeExternalRoutes
                                                             : config.disableConntrackInvalidCheck;
       if (!parseBool(value, flag)) bad(key, value, "is not true or false");
     } else if (key == "healthport" || key == "prometheusmetricsport" || key == "vxlanport") {

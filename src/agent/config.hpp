@@ -86,6 +86,14 @@ struct AgentConfig {
   bool allowIPIPPacketsFromWorkloads = false;
   int vxlanPort = 4789;
   bool disableConntrackInvalidCheck = false;
+  // Workload routes. Felix's deviceRouteProtocol defaults to 3 (boot), which `ip route add` uses
+  // too; Tartan keeps its own 116 unless the field is set, so its routes stay its own and a node
+  // upgraded from an earlier Tartan keeps them in place. Either way routes to workload interfaces
+  // are taken over (removeExternalRoutes, true), Felix's leftovers included.
+  int deviceRouteProtocol = 116;
+  std::string deviceRouteSourceAddress;      // the src of IPv4 workload routes; "": none
+  std::string deviceRouteSourceAddressIPv6;  // the src of IPv6 workload routes
+  bool removeExternalRoutes = true;
   OperationsConfig operations;
 
   bool operator==(const AgentConfig&) const = default;

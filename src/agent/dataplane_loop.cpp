@@ -61,6 +61,24 @@ bool isWorkloadInterface(std::string_view name, const AgentConfig& config) {
   return false;
 }
 
+// The route manager's settings from the agent's configuration (addresses already checked).
+HostSettings hostSettings(const AgentConfig& config) {
+  HostSettings host;
+  host.rpFilter = config.rpFilter();
+  host.ipForwarding = config.ipForwarding;
+  host.routeProtocol = static_cast<uint8_t>(config.deviceRouteProtocol);
+  if (auto a = netlink::IpAddress::parse(config.deviceRouteSourceAddress)) host.routeSourceV4 = *a;
+  if (auto a = netlink::IpAddress::parse(config.deviceRouteSourceAddressIPv6)) host.routeSourceV6 = *a;
+  host.removeExternalRoutes = config.removeExternalRoutes;
+  host.workloadPrefixes.clear();
+  for (std::string_view rest = config.interfacePrefix; !rest.empty();) {
+    const auto comma = rest.find(',');
+    if (comma != 0) host.workloadPrefixes.emplace_back(rest.substr(0, comma));
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+  }
+  return host;
+}
+
 }  // namespace
 
 DataplaneLoop::DataplaneLoop(MergingQueue<DataplaneBatch>& in, Metrics& metrics, Health& health)
@@ -111,7 +129,11 @@ void DataplaneLoop::run() {
     auto batch = in_.pop(nft ? std::chrono::milliseconds(50) : std::chrono::milliseconds(1000));
     if (!batch && in_.closed()) break;
     if (batch) {
-      if (batch->config) config = *batch->config;
+      if (batch->config) {
+        config = *batch->config;
+        routes
+            .markDirty();  // deviceRouteProtocol, the route sources or removeExternalRoutes may have changed
+      }
       for (const auto& message : batch->messages) {
         if (message.has_workload_endpoint_update()) {
           const auto& u = message.workload_endpoint_update();
@@ -169,7 +191,7 @@ void DataplaneLoop::run() {
     bool ok = static_cast<bool>(applied);
     if (!applied) log->error("apply failed, will read back and retry: {}", applied.error().toString());
     if (nl && routesDue) {
-      RouteSyncReport report = routes.sync(*nl, *nl, sysctls, {config.rpFilter(), config.ipForwarding});
+      RouteSyncReport report = routes.sync(*nl, *nl, sysctls, hostSettings(config));
       lastRouteSync = start;
       ++metrics_.routeSyncs;
       metrics_.workloadRoutes = static_cast<int64_t>(report.routes);

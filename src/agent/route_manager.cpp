@@ -18,6 +18,21 @@ void RouteManager::removeEndpoint(const std::string& id) {
   if (endpoints_.erase(id) != 0) dirty_ = true;
 }
 
+bool ownsRoute(const netlink::Route& route, const HostSettings& host,
+               const std::set<uint32_t>& workloadIfindexes) {
+  constexpr uint8_t kProtocolKernel = 2, kProtocolBoot = 3;
+  if (route.protocol == kProtocolKernel) return false;
+  if (route.family() == netlink::Family::V6 && route.dst.address.bytes[0] == 0xfe &&
+      (route.dst.address.bytes[1] & 0xc0) == 0x80)
+    return false;  // fe80::/10: the kernel's, on every IPv6 interface
+  if (route.protocol == netlink::kProtocolAgent ||
+      (route.protocol == host.routeProtocol && host.routeProtocol != kProtocolBoot))
+    return true;
+  const bool toWorkload =
+      route.nexthops.size() == 1 && workloadIfindexes.contains(route.nexthops.front().ifindex);
+  return toWorkload && (host.removeExternalRoutes || route.protocol == host.routeProtocol);
+}
+
 std::set<netlink::IpAddress> RouteManager::takeReleasedAddresses() {
   std::map<netlink::IpAddress, std::string> now;
   for (const auto& [id, wep] : endpoints_) {
@@ -48,7 +63,12 @@ RouteSyncReport RouteManager::sync(netlink::RouteTable& routeTable, netlink::Lin
     return report;
   }
   std::map<std::string, uint32_t> ifindex;
-  for (const auto& link : *links) ifindex[link.name] = link.ifindex;
+  std::set<uint32_t> workloadIfindexes;
+  for (const auto& link : *links) {
+    ifindex[link.name] = link.ifindex;
+    for (const auto& prefix : host.workloadPrefixes)
+      if (!prefix.empty() && link.name.starts_with(prefix)) workloadIfindexes.insert(link.ifindex);
+  }
 
   std::vector<netlink::Route> desired;
   // Forwarding is a per-namespace switch: the per-interface `forwarding` below only makes an
@@ -77,7 +97,10 @@ RouteSyncReport RouteManager::sync(netlink::RouteTable& routeTable, netlink::Lin
           report.errors.push_back(makeError("endpoint " + id, "ipNets", prefix.error().toString()));
           continue;
         }
-        desired.push_back(netlink::Route::toInterface(*prefix, it->second, netlink::kProtocolAgent));
+        auto route = netlink::Route::toInterface(*prefix, it->second, host.routeProtocol);
+        route.prefsrc = prefix->family() == netlink::Family::V4 ? host.routeSourceV4 : host.routeSourceV6;
+        desired.push_back(std::move(route));
+        workloadIfindexes.insert(it->second);  // an endpoint's interface is a workload's, whatever its name
       }
     }
     // Sysctls once per interface incarnation; a veth re-created under the same name has a new
@@ -99,8 +122,9 @@ RouteSyncReport RouteManager::sync(netlink::RouteTable& routeTable, netlink::Lin
   std::erase_if(configured_, [&](const auto& entry) { return !ifindex.contains(entry.first); });
 
   report.routes = desired.size();
-  auto synced = netlink::syncRoutes(
-      routeTable, netlink::SyncScope{netlink::kTableMain, netlink::kProtocolAgent, {}}, desired);
+  netlink::SyncScope scope{netlink::kTableMain, host.routeProtocol, {}};
+  scope.owns = [&](const netlink::Route& route) { return ownsRoute(route, host, workloadIfindexes); };
+  auto synced = netlink::syncRoutes(routeTable, scope, desired);
   if (!synced) {
     report.errors.push_back(synced.error());
   } else {

@@ -10,7 +10,7 @@ namespace tartan::netlink {
 
 namespace {
 bool inScope(const SyncScope& scope, const Route& route) {
-  return route.table == scope.table && route.protocol == scope.protocol &&
+  return route.table == scope.table && (scope.owns ? scope.owns(route) : route.protocol == scope.protocol) &&
          (!scope.family || route.family() == *scope.family);
 }
 }  // namespace
@@ -61,7 +61,7 @@ std::vector<RouteChange> diffRoutes(const SyncScope& scope, const std::vector<Ro
       deletes.push_back(RouteChange{RouteOp::Delete, *h->second});
       ++h;
     } else {
-      if (!sameForwarding(*w->second, *h->second))
+      if (!sameForwarding(*w->second, *h->second) || w->second->protocol != h->second->protocol)
         replaces.push_back(RouteChange{RouteOp::Replace, *w->second});
       ++w;
       ++h;
@@ -77,7 +77,8 @@ std::vector<RouteChange> diffRoutes(const SyncScope& scope, const std::vector<Ro
 }
 
 Result<SyncReport> syncRoutes(RouteTable& table, const SyncScope& scope, const std::vector<Route>& desired) {
-  auto actual = table.listRoutes(RouteFilter{scope.family, scope.table, scope.protocol});
+  auto actual = table.listRoutes(RouteFilter{
+      scope.family, scope.table, scope.owns ? std::nullopt : std::optional<uint8_t>(scope.protocol)});
   if (!actual) return actual.error();
   SyncReport report;
   report.changes = diffRoutes(scope, desired, *actual);

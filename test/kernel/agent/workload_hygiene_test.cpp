@@ -2,7 +2,10 @@
 // vxlanPort) and IP-in-IP (protocol 4) packets are dropped on their way out of it unless
 // allowVXLANPacketsFromWorkloads / allowIPIPPacketsFromWorkloads say otherwise, while other UDP
 // passes; the settings and vxlanPort change while the agent runs. No IPIP module is needed: a raw
-// protocol-4 socket sends and receives such packets all the same.
+// protocol-4 socket sends and receives such packets all the same. A deleted pod's conntrack
+// entries go with it, so the old flow cannot reach the next pod given its address. Workload
+// routes carry deviceRouteProtocol and deviceRouteSourceAddress, and removeExternalRoutes decides
+// whether someone else's route to a workload interface stays.
 #include "kernel/dataplane_iptables/traffic.hpp"
 #include "support/agent_node.hpp"
 #include "support/agent_process.hpp"
@@ -223,5 +226,50 @@ spec:
   (void)newcomer;
   ::close(kept);
   ::close(untouched);
+  CHECK(agent.stop() == 0);
+}
+
+TEST_CASE("workload routes carry deviceRouteProtocol and deviceRouteSourceAddress; external ones go",
+          "[kernel][agent]") {
+  if (!tt::haveNetAdmin()) return;
+  tt::AgentNode node("rt");
+  node.pod("apps", "client", kClient, "{app: client}");
+  node.applyPods();
+  const std::string veth =
+      tartan::calc::CalcGraph::vethNameForWorkload(tt::AgentNode::kInterfacePrefix, "apps", "client");
+  node.node.execOrThrow("ip addr add 192.0.2.10/32 dev uplink");  // a source must be the node's own
+  // Re-read routes often, so that a route put there by hand is seen within the test.
+  node.apply("config", agentConfiguration("  routeRefreshInterval: 1s\n"));
+  tt::AgentProcess agent(node.node, node.agentOptions());
+  REQUIRE(agent.waitReady(60s));
+  INFO(node.agentLog());
+  auto route = [&](const std::string& dst) { return node.node.exec("ip route show " + dst).output; };
+  // Unset: Tartan's own protocol, no source.
+  REQUIRE(tt::eventually([&] { return route(kClient).find("proto 116") != std::string::npos; }, 20s));
+  CHECK(route(kClient).find(" src ") == std::string::npos);
+
+  // Someone else's route to the workload's interface: removed (removeExternalRoutes, true) ...
+  node.node.execOrThrow("ip route add 10.99.0.5/32 dev " + veth);
+  CHECK(tt::eventually([&] { return route("10.99.0.5").empty(); }, 20s));
+  // ... but not one to another interface.
+  node.node.execOrThrow("ip route add 10.99.0.6/32 dev uplink");
+
+  // Set while the agent runs: the route is replaced in place with the new protocol and source.
+  node.apply("config", agentConfiguration("  routeRefreshInterval: 1s\n  deviceRouteProtocol: 80\n"
+                                          "  deviceRouteSourceAddress: 192.0.2.10\n"
+                                          "  removeExternalRoutes: false\n"));
+  CHECK(tt::eventually(
+      [&] {
+        const std::string r = route(kClient);
+        return r.find("proto 80") != std::string::npos && r.find("src 192.0.2.10") != std::string::npos;
+      },
+      20s));
+  CHECK(route(kClient).find("proto 116") == std::string::npos);
+  // removeExternalRoutes false: a route of another protocol to the workload stays, refresh after refresh.
+  node.node.execOrThrow("ip route add 10.99.0.7/32 dev " + veth);
+  const auto since = std::chrono::steady_clock::now();
+  CHECK(!tt::eventually([&] { return route("10.99.0.7").empty(); }, 3s));
+  CHECK(std::chrono::steady_clock::now() - since >= 3s);
+  CHECK(!route("10.99.0.6").empty());
   CHECK(agent.stop() == 0);
 }

@@ -461,3 +461,45 @@ TEST_CASE("workload hygiene: encapsulation from workloads and conntrack INVALID,
     CHECK(r.config.disableConntrackInvalidCheck);
   }
 }
+
+TEST_CASE("workload route settings: Tartan's protocol unless set; the kernel's and bgpd's refused") {
+  const MergeResult defaults = mergeConfig({});
+  CHECK(defaults.config.deviceRouteProtocol == 116);
+  CHECK(defaults.config.removeExternalRoutes);
+  CHECK(defaults.config.deviceRouteSourceAddress.empty());
+  struct Case {
+    const char* name;
+    std::map<std::string, std::string> environment;
+    int protocol;
+    bool removeExternal;
+    const char* source;
+    size_t warnings;
+  };
+  const Case cases[] = {
+      {"Felix's boot, taken as asked", {{"FELIX_DEVICEROUTEPROTOCOL", "3"}}, 3, true, "", 0},
+      {"another protocol and a source",
+       {{"FELIX_DEVICEROUTEPROTOCOL", "80"}, {"FELIX_DEVICEROUTESOURCEADDRESS", "192.0.2.1"}},
+       80,
+       true,
+       "192.0.2.1",
+       0},
+      {"the kernel's own numbers are refused", {{"FELIX_DEVICEROUTEPROTOCOL", "2"}}, 116, true, "", 1},
+      {"tartan-bgpd's 117 is refused", {{"FELIX_DEVICEROUTEPROTOCOL", "117"}}, 116, true, "", 1},
+      {"an IPv6 source for IPv4 routes is refused",
+       {{"FELIX_DEVICEROUTESOURCEADDRESS", "fd00::1"}},
+       116,
+       true,
+       "",
+       1},
+      {"removeExternalRoutes false", {{"FELIX_REMOVEEXTERNALROUTES", "false"}}, 116, false, "", 0},
+  };
+  for (const Case& c : cases) {
+    SECTION(c.name) {
+      const MergeResult r = mergeConfig({nullptr, nullptr, c.environment});
+      CHECK(r.warnings.size() == c.warnings);
+      CHECK(r.config.deviceRouteProtocol == c.protocol);
+      CHECK(r.config.removeExternalRoutes == c.removeExternal);
+      CHECK(r.config.deviceRouteSourceAddress == c.source);
+    }
+  }
+}

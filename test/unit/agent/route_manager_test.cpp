@@ -41,8 +41,12 @@ struct Fixture {
     sysctls.addInterface("all");  // the namespace-wide switches
   }
   agent::RouteSyncReport sync(bool ipForwarding = true) {
-    return routes.sync(nl, nl, sysctls, {"1", ipForwarding});
+    agent::HostSettings host;
+    host.ipForwarding = ipForwarding;
+    host.workloadPrefixes = {"tart"};
+    return sync(host);
   }
+  agent::RouteSyncReport sync(const agent::HostSettings& host) { return routes.sync(nl, nl, sysctls, host); }
 };
 
 }  // namespace
@@ -77,21 +81,25 @@ TEST_CASE("a second sync with nothing changed writes nothing") {
   CHECK(f.nl.history().size() == 1);
 }
 
-TEST_CASE("routes of other protocols are never touched; our stale routes are removed") {
+TEST_CASE("with removeExternalRoutes false, routes of other protocols are never touched; ours go") {
   Fixture f;
+  agent::HostSettings keep;
+  keep.workloadPrefixes = {"tart"};
+  keep.removeExternalRoutes = false;
+  auto sync = [&] { return f.sync(keep); };
   netlink::Route foreign = netlink::Route::toInterface(*netlink::Prefix::parse("10.65.0.9/32"), 5, 3);
   f.nl.seedRoute(foreign);
   f.nl.seedRoute(
       netlink::Route::toInterface(*netlink::Prefix::parse("10.65.0.7/32"), 5, netlink::kProtocolAgent));
   f.routes.setEndpoint("e", WorkloadRoutes{"tartaaaa", {"10.65.0.2/32"}, {}});
-  f.sync();
+  sync();
   const auto routes = agentRoutes(f.nl);
   REQUIRE(routes.size() == 1);
   CHECK(routes[0].find("10.65.0.2/32") != std::string::npos);
   CHECK(f.nl.routes().contains(netlink::keyOf(foreign)));
   f.routes.removeEndpoint("e");
   CHECK(f.routes.dirty());
-  f.sync();
+  sync();
   CHECK(agentRoutes(f.nl).empty());
   CHECK(f.nl.routes().contains(netlink::keyOf(foreign)));
 }
@@ -197,4 +205,66 @@ TEST_CASE("addresses an endpoint releases are handed out once, for their conntra
     step.change(routes);
     CHECK(routes.takeReleasedAddresses() == step.released);
   }
+}
+
+TEST_CASE("which routes of the main table are the agent's, as Felix's ownership policy") {
+  const auto p = [](const char* text) { return *netlink::Prefix::parse(text); };
+  const std::set<uint32_t> workloads{5};
+  struct Case {
+    const char* what;
+    netlink::Route route;
+    uint8_t protocol;  // deviceRouteProtocol
+    bool removeExternal;
+    bool ours;
+  };
+  const Case cases[] = {
+      {"Tartan's own protocol, anywhere", netlink::Route::toInterface(p("10.0.0.1/32"), 9, 116), 116, true,
+       true},
+      {"116 stays ours after deviceRouteProtocol moves (to clean up)",
+       netlink::Route::toInterface(p("10.0.0.1/32"), 9, 116), 80, false, true},
+      {"a configured protocol other than boot, anywhere", netlink::Route::blackhole(p("10.0.0.0/24"), 80), 80,
+       false, true},
+      {"boot is shared with `ip route add`: not ours off workload interfaces",
+       netlink::Route::toInterface(p("10.0.0.1/32"), 9, 3), 3, true, false},
+      {"boot configured: ours on a workload interface", netlink::Route::toInterface(p("10.65.0.9/32"), 5, 3),
+       3, false, true},
+      {"anyone's route to a workload interface, with removeExternalRoutes",
+       netlink::Route::toInterface(p("10.65.0.9/32"), 5, 3), 116, true, true},
+      {"... left alone without it", netlink::Route::toInterface(p("10.65.0.9/32"), 5, 3), 116, false, false},
+      {"another protocol off workload interfaces is never ours",
+       netlink::Route::toInterface(p("10.0.0.1/32"), 9, 117), 116, true, false},
+      {"the kernel's routes for addresses are never ours",
+       netlink::Route::toInterface(p("10.65.0.0/24"), 5, 2), 116, true, false},
+      {"IPv6 link-local on a workload interface is the kernel's",
+       netlink::Route::toInterface(p("fe80::/64"), 5, 3), 116, true, false},
+  };
+  for (const Case& c : cases) {
+    INFO(c.what);
+    agent::HostSettings host;
+    host.routeProtocol = c.protocol;
+    host.removeExternalRoutes = c.removeExternal;
+    CHECK(agent::ownsRoute(c.route, host, workloads) == c.ours);
+  }
+}
+
+TEST_CASE("deviceRouteProtocol and deviceRouteSourceAddress(IPv6) shape workload routes, changed in place") {
+  Fixture f;
+  f.routes.setEndpoint("e", WorkloadRoutes{"tartaaaa", {"10.65.0.2/32"}, {"fd00::2/128"}});
+  netlink::Route external = netlink::Route::toInterface(*netlink::Prefix::parse("10.99.0.5/32"), 5, 3);
+  f.nl.seedRoute(external);
+  REQUIRE(f.sync().errors.empty());
+  CHECK(!f.nl.routes().contains(netlink::keyOf(external)));  // removeExternalRoutes (true)
+  agent::HostSettings host;
+  host.workloadPrefixes = {"tart"};
+  host.routeProtocol = 80;
+  host.routeSourceV4 = *netlink::IpAddress::parse("192.0.2.10");
+  host.routeSourceV6 = *netlink::IpAddress::parse("2001:db8::10");
+  const auto report = f.sync(host);
+  CHECK(report.errors.empty());
+  CHECK(report.changes == 2);  // both replaced, none added or deleted
+  std::vector<std::string> shown;
+  for (const auto& [key, route] : f.nl.routes()) shown.push_back(route.toString());
+  CHECK(shown == std::vector<std::string>{"10.65.0.2/32 table 254 proto 80 src 192.0.2.10 dev #5",
+                                          "fd00::2/128 table 254 proto 80 src 2001:db8::10 dev #5"});
+  CHECK(f.sync(host).changes == 0);
 }
