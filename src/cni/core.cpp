@@ -298,8 +298,24 @@ CniResult<NetConf> parseNetConf(std::string_view text) {
   CNI_ASSIGN(conf.type, readString(j, "type", "type", true));
   CNI_ASSIGN(conf.nodename, readString(j, "nodename", "nodename", false));
   CNI_ASSIGN(conf.datastore, readString(j, "datastore", "datastore", false));
-  if (!conf.datastore.empty() && conf.datastore.rfind("file:", 0) != 0)
-    return configError("datastore '" + conf.datastore + "' is not supported", "use file:DIR");
+  // Calico's form: "datastore_type": "kubernetes", with "kubernetes": {"kubeconfig": PATH}.
+  std::string datastoreType;
+  CNI_ASSIGN(datastoreType, readString(j, "datastore_type", "datastore_type", false));
+  if (!datastoreType.empty()) {
+    if (datastoreType != "kubernetes")
+      return configError("datastore_type '" + datastoreType + "' is not supported",
+                         "use kubernetes, or datastore");
+    if (!conf.datastore.empty()) return configError("datastore and datastore_type are both set");
+    std::string kubeconfig;
+    if (auto k = j.find("kubernetes"); k != j.end() && !k->is_null()) {
+      if (!k->is_object()) return configError("kubernetes must be an object");
+      CNI_ASSIGN(kubeconfig, readString(*k, "kubeconfig", "kubernetes.kubeconfig", false));
+    }
+    conf.datastore = kubeconfig.empty() ? "kubernetes" : "kubernetes:" + kubeconfig;
+  }
+  const bool kubernetes = conf.datastore == "kubernetes" || conf.datastore.rfind("kubernetes:", 0) == 0;
+  if (!conf.datastore.empty() && conf.datastore.rfind("file:", 0) != 0 && !kubernetes)
+    return configError("datastore '" + conf.datastore + "' is not supported", "use file:DIR or kubernetes");
   if (auto it = j.find("ipam_lock_file"); it != j.end() && !it->is_null()) {
     CNI_ASSIGN(conf.ipamLockFile, readString(j, "ipam_lock_file", "ipam_lock_file", false));
     if (conf.ipamLockFile.empty() || conf.ipamLockFile.front() != '/')

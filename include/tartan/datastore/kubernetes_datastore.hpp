@@ -9,9 +9,11 @@
 // from Pods as Calico's KDD does (name `<node>-k8s-<pod>-eth0`, a `-` inside a part doubled;
 // interface `cali` + 11 hex of SHA-1 of `<namespace>.<pod>`; addresses from status.podIPs,
 // status.podIP, then the cni.projectcalico.org/podIP(s) annotations; profiles kns.<ns> and
-// ksa.<ns>.<sa>; labels plus projectcalico.org/namespace, /orchestrator, /serviceaccount), and are
-// read-only. Calico's Node is the Kubernetes Node: read from its labels, addresses and
-// projectcalico.org/* annotations, written by updating those annotations.
+// ksa.<ns>.<sa>; labels plus projectcalico.org/namespace, /orchestrator, /serviceaccount); one is
+// written as Calico's CNI plugin records a pod's addresses — the Pod's cni.projectcalico.org/podIP,
+// podIPs and containerID annotations, patched with the Pod's resourceVersion as the CAS — and
+// removed by clearing them (the Pod, and so its endpoint, stays). Calico's Node is the Kubernetes Node: read
+// from its labels, addresses and projectcalico.org/* annotations, written by updating those annotations.
 //
 // Revisions are resourceVersions read as int64 (one etcd revision space behind the API); update
 // is a PUT carrying the expected resourceVersion, remove a DELETE with a resourceVersion

@@ -56,6 +56,13 @@ class KubernetesDatastore : public Datastore {
   StoreResult<KVPair> writeOnce(const KindLayout& layout, const Key& key, const std::string& value,
                                 const std::optional<Stored>& current, std::optional<int64_t> expected);
   StoreResult<TxnResult> single(const Op& op);
+  // A WorkloadEndpoint written as Calico's KDD writes one: its Pod's cni.projectcalico.org
+  // annotations (podIP, podIPs, containerID), patched with the Pod's resourceVersion as the CAS.
+  StoreResult<KVPair> writeWorkloadEndpoint(const KindLayout& layout, const Key& key,
+                                            const std::string& value, std::optional<int64_t> expected,
+                                            bool mustBeNew);
+  StoreResult<int64_t> removeWorkloadEndpoint(const KindLayout& layout, const Key& key,
+                                              std::optional<int64_t> expected);
   void reportDamage(const std::string& path, const Key& key, const Error& problem);
 
   std::unique_ptr<kube::Client> client_;

@@ -96,9 +96,8 @@ StoreResult<const KindLayout*> KubernetesDatastore::writableLayout(const Key& ke
     case S::kCustomResource:
     case S::kKubernetesNode:
       return layout;
-    case S::kDerivedFromPods:
-      return makeStoreError(ErrorKind::Unsupported, key.toString(),
-                            "on the Kubernetes datastore a WorkloadEndpoint is its Pod's, and read-only");
+    case S::kDerivedFromPods:  // written as its Pod's annotations
+      return layout;
     case S::kKubernetesObject:
       break;
   }
@@ -273,6 +272,8 @@ StoreResult<KVPair> KubernetesDatastore::writeOnce(const KindLayout& layout, con
 StoreResult<KVPair> KubernetesDatastore::create(const Key& key, std::string value) {
   auto layout = writableLayout(key);
   if (!layout) return layout.error();
+  if ((*layout)->storage == S::kDerivedFromPods)
+    return writeWorkloadEndpoint(**layout, key, value, std::nullopt, true);
   auto current = find(**layout, key);
   if (!current) return current.error();
   if (*current) return makeStoreError(ErrorKind::AlreadyExists, key.toString(), "already stored");
@@ -285,6 +286,9 @@ StoreResult<KVPair> KubernetesDatastore::update(const Key& key, std::string valu
   }
   auto layout = writableLayout(key);
   if (!layout) return layout.error();
+  if ((*layout)->storage == S::kDerivedFromPods) {
+    return writeWorkloadEndpoint(**layout, key, value, expectedRevision, false);
+  }
   auto current = find(**layout, key);
   if (!current) return current.error();
   if (!*current) return makeStoreError(ErrorKind::NotFound, key.toString(), "not stored");
@@ -300,6 +304,11 @@ StoreResult<KVPair> KubernetesDatastore::apply(const Key& key, std::string value
   auto layout = writableLayout(key);
   if (!layout) return layout.error();
   for (int attempt = 1;; ++attempt) {
+    if ((*layout)->storage == S::kDerivedFromPods) {
+      auto done = writeWorkloadEndpoint(**layout, key, value, std::nullopt, false);
+      if (done || attempt == kApplyAttempts || done.error().kind != ErrorKind::Conflict) return done;
+      continue;
+    }
     auto current = find(**layout, key);
     if (!current) return current.error();
     auto done = writeOnce(**layout, key, value, *current, std::nullopt);
@@ -318,6 +327,8 @@ StoreResult<int64_t> KubernetesDatastore::remove(const Key& key, std::optional<i
         ErrorKind::Unsupported, key.toString(),
         "a Calico Node on Kubernetes goes with its Kubernetes Node: delete that with kubectl");
   }
+  if ((*layout)->storage == S::kDerivedFromPods)
+    return removeWorkloadEndpoint(**layout, key, expectedRevision);
   auto current = find(**layout, key);
   if (!current) return current.error();
   if (!*current) return makeStoreError(ErrorKind::NotFound, key.toString(), "not stored");
@@ -389,6 +400,11 @@ StoreResult<TxnResult> KubernetesDatastore::transaction(const std::vector<Op>& o
     const Op& op = ops[i];
     auto layout = writableLayout(op.key);
     if (!layout) return failAt(i, layout.error());
+    if ((*layout)->storage == S::kDerivedFromPods) {
+      return failAt(i, makeStoreError(ErrorKind::Unsupported, op.key.toString(),
+                                      "a WorkloadEndpoint is written alone (its Pod's annotations), not in a "
+                                      "transaction of several"));
+    }
     auto current = find(**layout, op.key);
     if (!current) return failAt(i, current.error());
     checked[i] = Checked{*layout, std::move(*current)};
@@ -475,6 +491,83 @@ StoreResult<TxnResult> KubernetesDatastore::transaction(const std::vector<Op>& o
     out.results.push_back(std::move(*done));
   }
   return out;
+}
+
+StoreResult<KVPair> KubernetesDatastore::writeWorkloadEndpoint(const KindLayout& layout, const Key& key,
+                                                               const std::string& value,
+                                                               std::optional<int64_t> expected,
+                                                               bool mustBeNew) {
+  const std::string where = key.toString();
+  auto v3 = calico::toV3Object(value, where);
+  if (!v3) return makeStoreError(ErrorKind::Invalid, where, v3.error().toString());
+  const Json& meta = (*v3)["metadata"];
+  const Json spec = v3->value("spec", Json::object());
+  if (v3->value("kind", "") != "WorkloadEndpoint" || meta.value("name", "") != key.name ||
+      meta.value("namespace", "") != key.namespace_) {
+    return makeStoreError(ErrorKind::Invalid, where, "the document is not this WorkloadEndpoint");
+  }
+  const std::string podName = spec.value("pod", "");
+  if (podName.empty()) return makeStoreError(ErrorKind::Invalid, where, "spec.pod: required on Kubernetes");
+  const kube::ResourceType pods = collectionOf(layout);
+  auto pod = client_->get(pods, key.namespace_, podName);
+  if (!pod) return storeError(pod.error(), where);
+  const std::string node = pod->value("spec", Json::object()).value("nodeName", "");
+  if (workloadEndpointName(node, podName) != key.name) {
+    return makeStoreError(ErrorKind::Invalid, where,
+                          "pod " + podName + " on node \"" + node + "\" has the WorkloadEndpoint " +
+                              workloadEndpointName(node, podName));
+  }
+  const Json annotations = pod->value("metadata", Json::object()).value("annotations", Json::object());
+  if (mustBeNew && (annotations.contains("cni.projectcalico.org/podIP") ||
+                    annotations.contains("cni.projectcalico.org/podIPs"))) {
+    return makeStoreError(ErrorKind::AlreadyExists, where, "the pod's addresses are already recorded");
+  }
+  const int64_t current = revisionOf(*pod);
+  if (expected && *expected != current) {
+    return makeStoreError(
+        ErrorKind::Conflict, where,
+        "stored at revision " + std::to_string(current) + ", not " + std::to_string(*expected));
+  }
+  // As Calico's CNI plugin records them: the first address, all of them, and the container.
+  std::string all;
+  for (const Json& net : spec.value("ipNetworks", Json::array())) {
+    if (!all.empty()) all += ",";
+    all += net.get<std::string>();
+  }
+  Json patch = {
+      {"metadata", {{"resourceVersion", std::to_string(current)}, {"annotations", Json::object()}}}};
+  Json& set = patch["metadata"]["annotations"];
+  set["cni.projectcalico.org/podIP"] = all.empty() ? Json() : Json(all.substr(0, all.find(',')));
+  set["cni.projectcalico.org/podIPs"] = all.empty() ? Json() : Json(all);
+  const std::string containerID = spec.value("containerID", "");
+  set["cni.projectcalico.org/containerID"] = containerID.empty() ? Json() : Json(containerID);
+  auto patched = client_->patch(pods, key.namespace_, podName, kube::PatchType::Merge, patch);
+  if (!patched) return storeError(patched.error(), where);
+  return written(layout, *patched, where);
+}
+
+StoreResult<int64_t> KubernetesDatastore::removeWorkloadEndpoint(const KindLayout& layout, const Key& key,
+                                                                 std::optional<int64_t> expected) {
+  auto stored = get(key);
+  if (!stored) return stored.error();
+  if (expected && *expected != stored->revision) {
+    return makeStoreError(
+        ErrorKind::Conflict, key.toString(),
+        "stored at revision " + std::to_string(stored->revision) + ", not " + std::to_string(*expected));
+  }
+  auto v3 = calico::toV3Object(stored->value, key.toString());
+  if (!v3) return makeStoreError(ErrorKind::Io, key.toString(), v3.error().toString());
+  const std::string podName = (*v3)["spec"].value("pod", "");
+  // As Calico's KDD deletes one: the pod's address annotations go; the pod stays.
+  Json patch = {{"metadata",
+                 {{"resourceVersion", std::to_string(stored->revision)},
+                  {"annotations",
+                   {{"cni.projectcalico.org/podIP", nullptr},
+                    {"cni.projectcalico.org/podIPs", nullptr},
+                    {"cni.projectcalico.org/containerID", nullptr}}}}}};
+  auto patched = client_->patch(collectionOf(layout), key.namespace_, podName, kube::PatchType::Merge, patch);
+  if (!patched) return storeError(patched.error(), key.toString());
+  return revisionOf(*patched);
 }
 
 StoreResult<std::vector<const KindLayout*>> KubernetesDatastore::servedLayouts(std::string_view kind,

@@ -147,6 +147,30 @@ TEST_CASE("a Calico network configuration is read field for field") {
   CHECK_FALSE(conf->prevResult);
 }
 
+TEST_CASE("the Kubernetes datastore, named as Tartan does or as Calico's CNI configuration does") {
+  struct Case {
+    const char* json;
+    const char* datastore;
+  };
+  const Case cases[] = {
+      {R"({"cniVersion":"1.0.0","name":"n","type":"t","datastore":"kubernetes","ipam":{"type":"tartan-ipam"}})",
+       "kubernetes"},
+      {R"({"cniVersion":"1.0.0","name":"n","type":"t","datastore":"kubernetes:/etc/k","ipam":{"type":"tartan-ipam"}})",
+       "kubernetes:/etc/k"},
+      {R"({"cniVersion":"1.0.0","name":"n","type":"t","datastore_type":"kubernetes","ipam":{"type":"tartan-ipam"}})",
+       "kubernetes"},
+      {R"({"cniVersion":"1.0.0","name":"n","type":"t","datastore_type":"kubernetes",
+           "kubernetes":{"kubeconfig":"/etc/cni/net.d/calico-kubeconfig"},"ipam":{"type":"calico-ipam"}})",
+       "kubernetes:/etc/cni/net.d/calico-kubeconfig"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.json);
+    auto conf = parseNetConf(c.json);
+    REQUIRE(conf.has_value());
+    CHECK(conf->datastore == c.datastore);
+  }
+}
+
 TEST_CASE("defaults: IPv4 only, the kernel's MTU, the default datastore") {
   auto conf = parseNetConf(
       R"({"cniVersion":"0.3.1","name":"net","type":"tartan-cni","ipam":{"type":"tartan-ipam"}})");
@@ -201,8 +225,17 @@ TEST_CASE("a bad network configuration is refused with the spec's code") {
       {"mtu is a number",
        R"({"cniVersion":"1.0.0","name":"n","type":"t","mtu":"1500","ipam":{"type":"tartan-ipam"}})",
        kInvalidNetworkConfig},
-      {"only file datastores",
+      {"only file and kubernetes datastores",
        R"({"cniVersion":"1.0.0","name":"n","type":"t","datastore":"etcdv3:x","ipam":{"type":"tartan-ipam"}})",
+       kInvalidNetworkConfig},
+      {"datastore_type is kubernetes",
+       R"({"cniVersion":"1.0.0","name":"n","type":"t","datastore_type":"consul","ipam":{"type":"tartan-ipam"}})",
+       kInvalidNetworkConfig},
+      {"datastore and datastore_type are not both set",
+       R"({"cniVersion":"1.0.0","name":"n","type":"t","datastore":"file:/x","datastore_type":"kubernetes","ipam":{"type":"tartan-ipam"}})",
+       kInvalidNetworkConfig},
+      {"kubernetes is an object",
+       R"({"cniVersion":"1.0.0","name":"n","type":"t","datastore_type":"kubernetes","kubernetes":"x","ipam":{"type":"tartan-ipam"}})",
        kInvalidNetworkConfig},
       {"prevResult ips name an interface of the result",
        R"({"cniVersion":"1.0.0","name":"n","type":"t","ipam":{"type":"tartan-ipam"},"prevResult":{"ips":[{"address":"10.0.0.1/32","interface":2}]}})",

@@ -317,9 +317,46 @@ TEST_CASE("Kubernetes objects are read as served; Pods give WorkloadEndpoints as
   auto write = f.store->apply(Key{"KubernetesPod", "prod", "web-0"}, "x");
   REQUIRE(!write);
   CHECK(write.error().kind == ErrorKind::Unsupported);
-  auto wepWrite = f.store->remove(Key{"WorkloadEndpoint", "prod", "node--a-k8s-web--0-eth0"});
-  REQUIRE(!wepWrite);
-  CHECK(wepWrite.error().kind == ErrorKind::Unsupported);
+
+  // A WorkloadEndpoint is written as Calico's CNI plugin records a pod's addresses: the pod's
+  // cni.projectcalico.org annotations, with the pod's resourceVersion as the compare-and-swap.
+  REQUIRE(f.raw->create(pods, pod("fresh", "node-a", Json::object())));
+  const Key wepKey{"WorkloadEndpoint", "prod", "node--a-k8s-fresh-eth0"};
+  auto before = f.store->get(wepKey);
+  REQUIRE(before);
+  auto wep = std::get<model::WorkloadEndpoint>(decodeDocument(before->value));
+  CHECK(wep.spec.ipNetworks.empty());
+  wep.spec.ipNetworks = {"10.65.2.9/32", "fd00::9/128"};
+  wep.spec.containerID = "cid-1";
+  auto recorded = f.store->update(wepKey, model::encodeYaml(model::Resource(wep)), before->revision);
+  INFO((recorded ? std::string() : recorded.error().toString()));
+  REQUIRE(recorded);
+  auto rawPod = f.raw->get(pods, "prod", "fresh");
+  REQUIRE(rawPod);
+  const Json& podAnnotations = (*rawPod)["metadata"]["annotations"];
+  CHECK(podAnnotations["cni.projectcalico.org/podIP"] == "10.65.2.9/32");
+  CHECK(podAnnotations["cni.projectcalico.org/podIPs"] == "10.65.2.9/32,fd00::9/128");
+  CHECK(podAnnotations["cni.projectcalico.org/containerID"] == "cid-1");
+  CHECK(std::get<model::WorkloadEndpoint>(decodeDocument(recorded->value)).spec.ipNetworks ==
+        wep.spec.ipNetworks);
+  auto stale = f.store->update(wepKey, model::encodeYaml(model::Resource(wep)), before->revision);
+  REQUIRE(!stale);
+  CHECK(stale.error().kind == ErrorKind::Conflict);
+  auto twice = f.store->create(wepKey, model::encodeYaml(model::Resource(wep)));
+  REQUIRE(!twice);
+  CHECK(twice.error().kind == ErrorKind::AlreadyExists);
+  auto misnamed = f.store->apply(Key{"WorkloadEndpoint", "prod", "node--b-k8s-fresh-eth0"},
+                                 model::encodeYaml(model::Resource(wep)));
+  REQUIRE(!misnamed);
+  CHECK(misnamed.error().kind == ErrorKind::Invalid);
+  // Removed: the annotations go, the pod stays (and so does its endpoint, with no address).
+  REQUIRE(f.store->remove(wepKey, recorded->revision));
+  rawPod = f.raw->get(pods, "prod", "fresh");
+  REQUIRE(rawPod);
+  CHECK(!(*rawPod)["metadata"].value("annotations", Json::object()).contains("cni.projectcalico.org/podIP"));
+  auto after = f.store->get(wepKey);
+  REQUIRE(after);
+  CHECK(std::get<model::WorkloadEndpoint>(decodeDocument(after->value)).spec.ipNetworks.empty());
 }
 
 TEST_CASE("Calico's Node is the Kubernetes Node and its projectcalico.org annotations",
