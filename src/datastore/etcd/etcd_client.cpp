@@ -267,8 +267,9 @@ class GrpcClient final : public Client {
   }
 
   StoreResult<RangeResult> range(const std::string& key, const std::string& rangeEnd, int64_t revision,
-                                 bool keysOnly) override {
+                                 bool keysOnly, int64_t limit) override {
     pb::RangeRequest request;
+    request.set_limit(limit);
     request.set_key(key);
     request.set_range_end(rangeEnd);
     request.set_revision(revision);
@@ -283,6 +284,7 @@ class GrpcClient final : public Client {
     if (!done) return done.error();
     RangeResult out;
     out.revision = response.header().revision();
+    out.more = response.more();
     out.kvs.reserve(response.kvs_size());
     for (const pb::KeyValue& kv : response.kvs()) out.kvs.push_back(fromPb(kv));
     return out;

@@ -53,6 +53,7 @@ struct KeyValue {
 struct RangeResult {
   int64_t revision = 0;  // the store revision the range was read at
   std::vector<KeyValue> kvs;
+  bool more = false;  // a limit cut the range short
 };
 
 // One compare of a transaction: the key's version or mod_revision equals `value` (version 0: the
@@ -120,9 +121,10 @@ class Client {
   static StoreResult<std::shared_ptr<Client>> connect(const ClientConfig& config);
   virtual ~Client() = default;
 
-  // Keys in [key, rangeEnd) (rangeEnd empty: just `key`), sorted by key, at `revision` (0: now).
+  // Keys in [key, rangeEnd) (rangeEnd empty: just `key`), sorted by key, at `revision` (0: now),
+  // at most `limit` of them (0: all).
   virtual StoreResult<RangeResult> range(const std::string& key, const std::string& rangeEnd,
-                                         int64_t revision = 0, bool keysOnly = false) = 0;
+                                         int64_t revision = 0, bool keysOnly = false, int64_t limit = 0) = 0;
   virtual StoreResult<TxnResult> txn(const std::vector<Compare>& compares, const std::vector<TxnOp>& success,
                                      const std::vector<TxnOp>& failure) = 0;
   // Compacts the history up to `revision` (tests and maintenance).

@@ -12,6 +12,10 @@
 
 namespace tartan::datastore::etcd {
 
+namespace {
+constexpr int64_t kPageSize = 1000;
+}  // namespace
+
 StoreResult<std::pair<std::string, std::string>> rangeOf(std::string_view kind,
                                                          std::optional<std::string_view> namespace_) {
   if (kind.empty()) return std::pair<std::string, std::string>{"/calico/", prefixEnd("/calico/")};
@@ -39,16 +43,23 @@ std::optional<StoredItem> decodeItem(const std::string& path, const std::string&
 
 StoreResult<Snapshot> readSnapshot(Client& client, const std::pair<std::string, std::string>& range,
                                    std::string_view kind, int64_t revision, const OpenOptions& options) {
-  auto read = client.range(range.first, range.second, revision);
-  if (!read) return read.error();
+  // In pages of kPageSize keys, every page at the first one's revision: one consistent snapshot
+  // that no single response has to carry whole (50k endpoints are some 100 MB).
   Snapshot snapshot;
-  snapshot.revision = revision > 0 ? revision : read->revision;
-  for (const KeyValue& kv : read->kvs) {
-    if (auto item = decodeItem(kv.key, kv.value, kv.modRevision, kind, options)) {
-      snapshot.byPath.emplace(kv.key, std::move(*item));
+  snapshot.revision = revision;
+  std::string from = range.first;
+  for (;;) {
+    auto read = client.range(from, range.second, snapshot.revision, false, kPageSize);
+    if (!read) return read.error();
+    if (snapshot.revision == 0) snapshot.revision = read->revision;
+    for (const KeyValue& kv : read->kvs) {
+      if (auto item = decodeItem(kv.key, kv.value, kv.modRevision, kind, options)) {
+        snapshot.byPath.emplace(kv.key, std::move(*item));
+      }
     }
+    if (!read->more || read->kvs.empty() || range.second.empty()) return snapshot;
+    from = read->kvs.back().key + std::string(1, '\0');
   }
-  return snapshot;
 }
 
 namespace {
@@ -74,6 +85,7 @@ class EtcdWatch final : public Watch {
     if (fromRevision > 0) {
       auto base = readSnapshot(*client_, range_, kind_, fromRevision, options_);
       if (!base) return base.error();
+      for (auto& [path, item] : base->byPath) std::string().swap(item.document);
       known_ = std::move(base->byPath);
     }
     auto now = readSnapshot(*client_, range_, kind_, 0, options_);
@@ -129,6 +141,8 @@ class EtcdWatch final : public Watch {
         deliver(datastore::WatchEvent{EventType::Deleted, KVPair{item.key, "", now.revision}, now.revision});
       }
     }
+    // What was delivered is remembered by revision only: the documents are the consumer's.
+    for (auto& [path, item] : now.byPath) std::string().swap(item.document);
     known_ = std::move(now.byPath);
     revision_ = now.revision;
   }
@@ -152,9 +166,9 @@ class EtcdWatch final : public Watch {
       auto item = decodeItem(event.kv.key, event.kv.value, event.kv.modRevision, kind_, options_);
       if (!item) continue;  // not ours, or unreadable: the last valid version stays what was delivered
       EventType type = old == known_.end() ? EventType::Added : EventType::Modified;
-      out.push_back(datastore::WatchEvent{type, KVPair{item->key, item->document, item->modRevision},
-                                          item->modRevision});
-      known_[event.kv.key] = std::move(*item);
+      out.push_back(datastore::WatchEvent{
+          type, KVPair{item->key, std::move(item->document), item->modRevision}, item->modRevision});
+      known_[event.kv.key] = StoredItem{std::move(item->key), {}, item->modRevision};
     }
     return out;
   }

@@ -221,3 +221,37 @@ TEST_CASE(
 
 }  // namespace
 }  // namespace tartan::datastore
+
+namespace tartan::datastore {
+namespace {
+
+TEST_CASE("lists and watch snapshots larger than one page are read whole, at one revision", "[interop]") {
+  SKIP_WITHOUT_ETCD();
+  EtcdServer etcd;
+  etcd.start();
+  REQUIRE(etcd.waitHealthy());
+  auto store = openEtcdDatastore(fastOptions({etcd.endpoint()})).value();
+  constexpr int kSets = 1200;  // more than one page
+  for (int batch = 0; batch < kSets / 100; ++batch) {
+    std::vector<Op> ops;
+    for (int i = batch * 100; i < (batch + 1) * 100; ++i) {
+      std::string name = "set-" + std::to_string(i);
+      ops.push_back(Op::create(Key{"GlobalNetworkSet", "", name},
+                               "apiVersion: tartan.dev/v1\nkind: GlobalNetworkSet\nmetadata:\n  name: " +
+                                   name + "\nspec:\n  nets: [10.0.0.0/8]\n"));
+    }
+    REQUIRE(store->transaction(ops).has_value());
+  }
+  store->create(key("p"), policy("p")).value();
+  auto sets = store->list("GlobalNetworkSet").value();
+  CHECK(sets.items.size() == kSets);
+  Recorder r;
+  auto watch = store->watch({}, r.callbacks()).value();
+  REQUIRE(r.waitFor([&] { return r.inSyncAt.has_value(); }));
+  CHECK(r.events.size() == kSets + 1);
+  CHECK(*r.inSyncAt == sets.revision);
+  watch->stop();
+}
+
+}  // namespace
+}  // namespace tartan::datastore
