@@ -19,6 +19,8 @@ using etcd::TxnOp;
 
 // Writes that lose a race they did not ask to win (apply, remove without a revision) try again.
 constexpr int kMaxAttempts = 10;
+// Gets per Txn when reading where keys are (etcd's default --max-txn-ops is 128).
+constexpr size_t kReadBatch = 128;
 
 StoreError invalid(const Error& error) { return StoreError{ErrorKind::Invalid, error}; }
 
@@ -141,28 +143,41 @@ class EtcdDatastore final : public Datastore {
   }
 
   StoreResult<Located> locate(const Key& key) {
-    auto paths = etcd::pathsOf(key);
-    if (!paths) return invalid(paths.error());
-    Located out;
-    out.candidates = std::move(*paths);
-    if (out.candidates.empty()) {
-      // An IPv6 block affinity: node and CIDR cannot be told apart in its name; look.
-      auto affinities =
-          client_->range(etcd::affinityPrefix(), etcd::prefixEnd(etcd::affinityPrefix()), 0, true);
-      if (!affinities) return affinities.error();
-      for (const etcd::KeyValue& kv : affinities->kvs) {
-        if (etcd::keyOf(kv.key) == key) out.candidates.push_back(kv.key);
+    auto all = locateAll({key});
+    if (!all) return all.error();
+    return std::move(all->front());
+  }
+
+  // Where each key is stored now: the candidates' reads batched into Txns of kReadBatch gets.
+  StoreResult<std::vector<Located>> locateAll(const std::vector<Key>& keys) {
+    std::vector<Located> out(keys.size());
+    std::vector<std::pair<size_t, std::string>> reads;  // key index, path
+    for (size_t i = 0; i < keys.size(); ++i) {
+      auto paths = etcd::pathsOf(keys[i]);
+      if (!paths) return invalid(paths.error());
+      out[i].candidates = std::move(*paths);
+      if (out[i].candidates.empty()) {
+        // An IPv6 block affinity: node and CIDR cannot be told apart in its name; look.
+        auto affinities =
+            client_->range(etcd::affinityPrefix(), etcd::prefixEnd(etcd::affinityPrefix()), 0, true);
+        if (!affinities) return affinities.error();
+        for (const etcd::KeyValue& kv : affinities->kvs) {
+          if (etcd::keyOf(kv.key) == keys[i]) out[i].candidates.push_back(kv.key);
+        }
       }
-      if (out.candidates.empty()) return out;
+      for (const std::string& path : out[i].candidates) reads.emplace_back(i, path);
     }
-    std::vector<TxnOp> reads;
-    for (const std::string& path : out.candidates) reads.push_back(TxnOp{TxnOp::Type::Get, path, "", 0});
-    auto read = client_->txn({}, reads, {});
-    if (!read) return read.error();
-    for (const auto& kvs : read->reads) {
-      if (!kvs.empty()) {
-        out.stored = kvs.front();
-        break;
+    for (size_t start = 0; start < reads.size(); start += kReadBatch) {
+      size_t end = std::min(reads.size(), start + kReadBatch);
+      std::vector<TxnOp> gets;
+      for (size_t r = start; r < end; ++r) gets.push_back(TxnOp{TxnOp::Type::Get, reads[r].second, "", 0});
+      auto read = client_->txn({}, gets, {});
+      if (!read) return read.error();
+      for (size_t r = start; r < end && r - start < read->reads.size(); ++r) {
+        Located& located = out[reads[r].first];
+        // The first candidate found wins: the name written today before the older one.
+        if (!located.stored && !read->reads[r - start].empty())
+          located.stored = read->reads[r - start].front();
       }
     }
     return out;
@@ -180,14 +195,13 @@ class EtcdDatastore final : public Datastore {
     std::vector<Compare> compares;
     std::vector<size_t> compareOwner;  // op index per compare
     std::vector<TxnOp> success;
+    std::vector<Key> keys;
+    for (const Op& op : ops) keys.push_back(op.key);
+    auto locatedAll = locateAll(keys);
+    if (!locatedAll) return locatedAll.error();
     for (size_t i = 0; i < ops.size(); ++i) {
       const Op& op = ops[i];
-      auto located = locate(op.key);
-      if (!located) {
-        StoreError error = located.error();
-        error.error.where = opWhere(i, op) + ": " + error.error.where;
-        return error;
-      }
+      Located* located = &(*locatedAll)[i];
       Planned plan;
       const std::string* stored = located->stored ? &located->stored->value : nullptr;
       switch (op.type) {
@@ -213,24 +227,18 @@ class EtcdDatastore final : public Datastore {
         case Op::Type::Apply:
           break;
       }
+      // One compare per op, so a transaction takes as many ops as etcd's --max-txn-ops (128).
       if (located->stored) {
         plan.path = located->stored->key;
         plan.compares.push_back(
             Compare{plan.path, Compare::Target::ModRevision, located->stored->modRevision});
-      } else {
-        for (const std::string& path : located->candidates) {
-          plan.compares.push_back(Compare{path, Compare::Target::Version, 0});
-        }
       }
       if (op.type != Op::Type::Remove) {
         auto path = etcd::writePathOf(op.key, op.value);
         if (!path) return invalid(path.error());
         if (!located->stored) {
           plan.path = *path;
-          if (std::find(located->candidates.begin(), located->candidates.end(), *path) ==
-              located->candidates.end()) {
-            plan.compares.push_back(Compare{*path, Compare::Target::Version, 0});
-          }
+          plan.compares.push_back(Compare{*path, Compare::Target::Version, 0});
         } else if (*path != plan.path && !(etcd::pathsOf(op.key) && etcd::pathsOf(op.key)->size() > 1)) {
           return makeStoreError(
               ErrorKind::Invalid, opWhere(i, op),

@@ -355,3 +355,30 @@ TEST_CASE("etcd is chosen as Calico users choose it, and bad settings are one-li
 
 }  // namespace
 }  // namespace tartan::datastore
+
+namespace tartan::datastore {
+namespace {
+
+TEST_CASE("a transaction of 128 new policies fits etcd's limit of 128 operations per Txn", "[interop]") {
+  SKIP_WITHOUT_ETCD();
+  Fixture f;
+  std::vector<Op> ops;
+  for (int i = 0; i < 128; ++i) {
+    std::string name = "p-" + std::to_string(i);
+    std::string text = kPolicy;
+    text.replace(text.find("allow-dns"), 9, name);
+    ops.push_back(Op::create(Key{"GlobalNetworkPolicy", "", name}, text));
+  }
+  auto done = f.store->transaction(ops);
+  INFO((done ? std::string() : done.error().toString()));
+  REQUIRE(done.has_value());
+  CHECK(f.store->list("GlobalNetworkPolicy")->items.size() == 128);
+  // All of them again: the first already stored is named.
+  auto again = f.store->transaction(ops);
+  REQUIRE_FALSE(again.has_value());
+  CHECK(again.error().kind == ErrorKind::AlreadyExists);
+  CHECK(again.error().error.where.find("op 0") != std::string::npos);
+}
+
+}  // namespace
+}  // namespace tartan::datastore
