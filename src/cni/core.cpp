@@ -298,13 +298,34 @@ CniResult<NetConf> parseNetConf(std::string_view text) {
   CNI_ASSIGN(conf.type, readString(j, "type", "type", true));
   CNI_ASSIGN(conf.nodename, readString(j, "nodename", "nodename", false));
   CNI_ASSIGN(conf.datastore, readString(j, "datastore", "datastore", false));
-  // Calico's form: "datastore_type": "kubernetes", with "kubernetes": {"kubeconfig": PATH}.
+  // Calico's form: "datastore_type": "kubernetes", with "kubernetes": {"kubeconfig": PATH}; or
+  // "etcdv3" (Calico's default) with "etcd_endpoints" and the etcd_*_file fields.
   std::string datastoreType;
   CNI_ASSIGN(datastoreType, readString(j, "datastore_type", "datastore_type", false));
-  if (!datastoreType.empty()) {
+  std::string etcdEndpoints;
+  CNI_ASSIGN(etcdEndpoints, readString(j, "etcd_endpoints", "etcd_endpoints", false));
+  if (datastoreType == "etcdv3" || (datastoreType.empty() && !etcdEndpoints.empty())) {
+    if (!conf.datastore.empty()) return configError("datastore and etcd_endpoints are both set");
+    if (etcdEndpoints.empty()) return configError("datastore_type etcdv3 needs etcd_endpoints");
+    conf.datastore = "etcdv3:" + etcdEndpoints;
+    char separator = '?';
+    for (const auto& [field, option] :
+         {std::pair{"etcd_ca_cert_file", "ca"}, std::pair{"etcd_cert_file", "cert"},
+          std::pair{"etcd_key_file", "key"}}) {
+      std::string file;
+      CNI_ASSIGN(file, readString(j, field, field, false));
+      if (file.empty()) continue;
+      if (file.find_first_of("&?") != std::string::npos)
+        return configError(std::string(field) + " '" + file + "' may not hold '&' or '?'");
+      conf.datastore += separator + std::string(option) + "=" + file;
+      separator = '&';
+    }
+  } else if (!etcdEndpoints.empty()) {
+    return configError("etcd_endpoints is for datastore_type etcdv3");
+  } else if (!datastoreType.empty()) {
     if (datastoreType != "kubernetes")
       return configError("datastore_type '" + datastoreType + "' is not supported",
-                         "use kubernetes, or datastore");
+                         "use kubernetes, etcdv3, or datastore");
     if (!conf.datastore.empty()) return configError("datastore and datastore_type are both set");
     std::string kubeconfig;
     if (auto k = j.find("kubernetes"); k != j.end() && !k->is_null()) {
@@ -314,8 +335,10 @@ CniResult<NetConf> parseNetConf(std::string_view text) {
     conf.datastore = kubeconfig.empty() ? "kubernetes" : "kubernetes:" + kubeconfig;
   }
   const bool kubernetes = conf.datastore == "kubernetes" || conf.datastore.rfind("kubernetes:", 0) == 0;
-  if (!conf.datastore.empty() && conf.datastore.rfind("file:", 0) != 0 && !kubernetes)
-    return configError("datastore '" + conf.datastore + "' is not supported", "use file:DIR or kubernetes");
+  const bool etcd = conf.datastore.rfind("etcdv3:", 0) == 0 || conf.datastore.rfind("etcd:", 0) == 0;
+  if (!conf.datastore.empty() && conf.datastore.rfind("file:", 0) != 0 && !kubernetes && !etcd)
+    return configError("datastore '" + conf.datastore + "' is not supported",
+                       "use file:DIR, etcdv3:ENDPOINTS or kubernetes");
   if (auto it = j.find("ipam_lock_file"); it != j.end() && !it->is_null()) {
     CNI_ASSIGN(conf.ipamLockFile, readString(j, "ipam_lock_file", "ipam_lock_file", false));
     if (conf.ipamLockFile.empty() || conf.ipamLockFile.front() != '/')

@@ -15,10 +15,11 @@ namespace {
 using test::etcd::EtcdServer;
 using test::etcd::run;
 
-std::string tartanctl() {
+std::string built(const std::string& relative) {
   const char* dir = std::getenv("TARTAN_BINARY_DIR");
-  return std::string(dir ? dir : ".") + "/src/cli/tartanctl";
+  return std::string(dir ? dir : ".") + "/" + relative;
 }
+std::string tartanctl() { return built("src/cli/tartanctl"); }
 
 TEST_CASE("tartanctl reads and writes a Calico-layout etcd", "[interop]") {
   if (!test::etcd::haveEtcd() || ::access(tartanctl().c_str(), X_OK) != 0) {
@@ -65,6 +66,40 @@ TEST_CASE("tartanctl reads and writes a Calico-layout etcd", "[interop]") {
   auto stored = etcd.ctl({"get", v3 + "globalnetworksets/outside", "--print-value-only"});
   CHECK(stored.out.find("\"198.51.100.0/24\"") != std::string::npos);
   CHECK(stored.out.find("\"projectcalico.org/v3\"") != std::string::npos);
+}
+
+TEST_CASE("tartan-cni takes Calico's etcd configuration: STATUS sees the pools, and the outage",
+          "[interop]") {
+  if (!test::etcd::haveEtcd() || ::access(built("src/cni/tartan-cni").c_str(), X_OK) != 0) {
+    WARN("etcd (scripts/install-deps) or tartan-cni (TARTAN_BINARY_DIR) is missing");
+    test::markSkipped();
+    return;
+  }
+  EtcdServer etcd;
+  etcd.start();
+  REQUIRE(etcd.waitHealthy());
+  const std::string conf = etcd.dir() + "/calico.conf";
+  std::ofstream(conf) << R"({"cniVersion":"1.1.0","name":"k8s-pod-network","type":"tartan-cni",)"
+                      << R"("datastore_type":"etcdv3","etcd_endpoints":")" << etcd.endpoint()
+                      << R"(","nodename":"node-1","ipam":{"type":"calico-ipam"}})";
+  auto status = [&] {
+    return run({"/bin/sh", "-c", "CNI_COMMAND=STATUS " + built("src/cni/tartan-cni") + " < " + conf});
+  };
+  auto empty = status();
+  CHECK(empty.status != 0);
+  CHECK(empty.out.find("holds no IPPool") != std::string::npos);
+  REQUIRE(
+      etcd.ctl(
+              {"put", "/calico/resources/v3/projectcalico.org/ippools/p",
+               R"json({"kind":"IPPool","apiVersion":"projectcalico.org/v3","metadata":{"name":"p"},"spec":{"cidr":"10.70.0.0/16"}})json"})
+          .status == 0);
+  auto ready = status();
+  INFO(ready.out);
+  CHECK(ready.status == 0);
+  etcd.kill();
+  auto away = status();
+  CHECK(away.status != 0);
+  CHECK(away.out.find("not available") != std::string::npos);
 }
 
 }  // namespace

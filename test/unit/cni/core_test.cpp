@@ -147,7 +147,7 @@ TEST_CASE("a Calico network configuration is read field for field") {
   CHECK_FALSE(conf->prevResult);
 }
 
-TEST_CASE("the Kubernetes datastore, named as Tartan does or as Calico's CNI configuration does") {
+TEST_CASE("the Kubernetes and etcd datastores, named as Tartan does or as Calico's CNI configuration does") {
   struct Case {
     const char* json;
     const char* datastore;
@@ -162,6 +162,14 @@ TEST_CASE("the Kubernetes datastore, named as Tartan does or as Calico's CNI con
       {R"({"cniVersion":"1.0.0","name":"n","type":"t","datastore_type":"kubernetes",
            "kubernetes":{"kubeconfig":"/etc/cni/net.d/calico-kubeconfig"},"ipam":{"type":"calico-ipam"}})",
        "kubernetes:/etc/cni/net.d/calico-kubeconfig"},
+      {R"({"cniVersion":"1.0.0","name":"n","type":"t","datastore":"etcdv3:http://10.0.0.1:2379","ipam":{"type":"tartan-ipam"}})",
+       "etcdv3:http://10.0.0.1:2379"},
+      {R"({"cniVersion":"1.0.0","name":"n","type":"t","etcd_endpoints":"http://10.0.0.1:2379","ipam":{"type":"calico-ipam"}})",
+       "etcdv3:http://10.0.0.1:2379"},
+      {R"({"cniVersion":"1.0.0","name":"n","type":"t","datastore_type":"etcdv3","etcd_endpoints":"https://10.0.0.1:2379",
+           "etcd_ca_cert_file":"/etc/calico/ca.pem","etcd_cert_file":"/etc/calico/c.pem","etcd_key_file":"/etc/calico/k.pem",
+           "ipam":{"type":"calico-ipam"}})",
+       "etcdv3:https://10.0.0.1:2379?ca=/etc/calico/ca.pem&cert=/etc/calico/c.pem&key=/etc/calico/k.pem"},
   };
   for (const auto& c : cases) {
     INFO(c.json);
@@ -225,8 +233,14 @@ TEST_CASE("a bad network configuration is refused with the spec's code") {
       {"mtu is a number",
        R"({"cniVersion":"1.0.0","name":"n","type":"t","mtu":"1500","ipam":{"type":"tartan-ipam"}})",
        kInvalidNetworkConfig},
-      {"only file and kubernetes datastores",
-       R"({"cniVersion":"1.0.0","name":"n","type":"t","datastore":"etcdv3:x","ipam":{"type":"tartan-ipam"}})",
+      {"only file, etcd and kubernetes datastores",
+       R"({"cniVersion":"1.0.0","name":"n","type":"t","datastore":"consul:x","ipam":{"type":"tartan-ipam"}})",
+       kInvalidNetworkConfig},
+      {"datastore_type etcdv3 needs etcd_endpoints",
+       R"({"cniVersion":"1.0.0","name":"n","type":"t","datastore_type":"etcdv3","ipam":{"type":"tartan-ipam"}})",
+       kInvalidNetworkConfig},
+      {"etcd_endpoints is for etcdv3",
+       R"({"cniVersion":"1.0.0","name":"n","type":"t","datastore_type":"kubernetes","etcd_endpoints":"http://h:1","ipam":{"type":"tartan-ipam"}})",
        kInvalidNetworkConfig},
       {"datastore_type is kubernetes",
        R"({"cniVersion":"1.0.0","name":"n","type":"t","datastore_type":"consul","ipam":{"type":"tartan-ipam"}})",
