@@ -77,6 +77,22 @@ void Driver::State::setConfig(const google::protobuf::Map<std::string, std::stri
       else
         (key == "allowVXLANPacketsFromWorkloads" ? config.allowVxlanFromWorkloads
                                                  : config.allowIpipFromWorkloads) = on;
+    } else if (key == "serviceLoopPrevention") {
+      config.serviceLoop = value == "Reject"     ? RenderConfig::ServiceLoop::kReject
+                           : value == "Disabled" ? RenderConfig::ServiceLoop::kDisabled
+                                                 : RenderConfig::ServiceLoop::kDrop;
+    } else if (key == "serviceLoopPreventionCIDRs") {
+      config.serviceLoopCidrs.clear();
+      for (std::string_view rest = value; !rest.empty();) {
+        const auto comma = rest.find(',');
+        const auto cidr = rest.substr(0, comma);
+        // Only what iptables takes as -d: an address with an optional length.
+        if (!cidr.empty() && cidr.find_first_not_of("0123456789abcdefABCDEF.:/") == std::string_view::npos)
+          config.serviceLoopCidrs.emplace_back(cidr);
+        else if (!cidr.empty())
+          log->warn("config serviceLoopPreventionCIDRs: '{}' is not a CIDR; ignored", cidr);
+        rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+      }
     } else if (key == "ipv6Support") {
       ipv6 = value != "false" && value != "False";
     } else if (isNatConfigKey(key)) {

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <charconv>
 #include <map>
+#include <optional>
 #include <regex>
 
 namespace tartan::dataplane::iptables {
@@ -482,6 +483,21 @@ TableChains renderStaticChains(IpFamily family, const RenderConfig& config) {
   for (const auto& p : config.interfacePrefixes)
     forward.rules.push_back({"-o " + p + "+", "-j " + std::string(names::kToWorkloadDispatch)});
   forward.rules.push_back({"", "-j " + std::string(names::kToHostForwardDispatch)});
+  // serviceLoopPrevention, where Felix puts it: after every dispatch, so kube-proxy's DNAT (in
+  // nat PREROUTING, before filter) has already moved every packet to a backed service address.
+  std::optional<Chain> cidrBlock;
+  if (config.serviceLoop != RenderConfig::ServiceLoop::kDisabled) {
+    Chain block{std::string(names::kCidrBlock), {}};
+    const std::string target =
+        config.serviceLoop == RenderConfig::ServiceLoop::kReject ? "-j REJECT" : "-j DROP";
+    for (const auto& cidr : sortedUnique(config.serviceLoopCidrs))
+      if ((cidr.find(':') != std::string::npos) == (family == IpFamily::kV6))
+        block.rules.push_back({"-d " + cidr, target});
+    if (!block.rules.empty()) {
+      forward.rules.push_back({"", "-j " + block.name});
+      cidrBlock = std::move(block);
+    }
+  }
   forward.rules.push_back({acceptIfMarked, filterAllow});
 
   // filter OUTPUT: the host may always reach its own workloads (as in Calico).
@@ -497,6 +513,7 @@ TableChains renderStaticChains(IpFamily family, const RenderConfig& config) {
                 output,
                 failsafeChain(names::kFailsafeIn, config.failsafeInbound),
                 failsafeChain(names::kFailsafeOut, config.failsafeOutbound)};
+  if (cidrBlock) out.filter.push_back(std::move(*cidrBlock));
 
   // raw: doNotTrack policies of host endpoints; what they allow skips conntrack.
   auto rawChain = [&](std::string_view name, const char* flag, std::string_view dispatch) {

@@ -39,7 +39,8 @@ void CalcLoop::process(SyncerBatch batch) {
   const auto start = std::chrono::steady_clock::now();
   bool configTouched = false;
   for (const auto& [key, update] : batch.updates) {
-    if (update.kind == model::Kind::kAgentConfiguration) configTouched = true;
+    if (update.kind == model::Kind::kAgentConfiguration || update.kind == model::Kind::kBGPConfiguration)
+      configTouched = true;
     apply(update);
   }
   emit(configTouched && refreshConfig());
@@ -51,7 +52,8 @@ void CalcLoop::process(SyncerBatch batch) {
 void CalcLoop::start() {
   // The configuration first: it decides how the graph names interfaces.
   for (const auto& [key, update] : snapshot_.updates) {
-    if (update.kind == model::Kind::kAgentConfiguration) apply(update);
+    if (update.kind == model::Kind::kAgentConfiguration || update.kind == model::Kind::kBGPConfiguration)
+      apply(update);
   }
   refreshConfig();
   auto log = log::get("agent");
@@ -59,7 +61,8 @@ void CalcLoop::start() {
             snapshot_.updates.size(), nodeName_, config_.interfacePrefix);
   graph_ = std::make_unique<calc::CalcGraph>(calc::Config{nodeName_, config_.interfacePrefix}, *this);
   for (const auto& [key, update] : snapshot_.updates) {
-    if (update.kind != model::Kind::kAgentConfiguration) apply(update);
+    if (update.kind != model::Kind::kAgentConfiguration && update.kind != model::Kind::kBGPConfiguration)
+      apply(update);
   }
   snapshot_ = {};
   graph_->onInSync();
@@ -72,6 +75,18 @@ void CalcLoop::apply(const syncer::Update& update) {
       configs_[update.key.name] = std::get<model::AgentConfiguration>(*update.resource).spec;
     else
       configs_.erase(update.key.name);
+    return;
+  }
+  if (update.kind == model::Kind::kBGPConfiguration) {
+    // Felix's serviceLoopPrevention covers the cluster-wide service ranges only.
+    if (update.key.name != "default") return;
+    serviceCidrs_.clear();
+    if (update.resource) {
+      const auto& spec = std::get<model::BGPConfiguration>(*update.resource).spec;
+      for (const auto* blocks :
+           {&spec.serviceClusterIPs, &spec.serviceExternalIPs, &spec.serviceLoadBalancerIPs})
+        for (const auto& block : *blocks) serviceCidrs_.push_back(block.cidr);
+    }
     return;
   }
   if (update.kind == model::Kind::kHostEndpoint) {
@@ -104,6 +119,7 @@ bool CalcLoop::refreshConfig() {
   // The operational settings first: a new log file is where the rest of this is written.
   const bool operationsChanged = !graph_ || merged.config.operations != config_.operations;
   if (operationsChanged && onOperations_) onOperations_(merged.config.operations);
+  merged.config.serviceLoopCidrs = serviceCidrs_;
   AgentConfig previous = config_;
   previous.operations = merged.config.operations;
   config_ = merged.config;

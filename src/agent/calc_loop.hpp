@@ -63,6 +63,8 @@ class CalcLoop final : public calc::DataplaneSink {
 
   SyncerBatch snapshot_;                                          // before the first in-sync
   std::map<std::string, model::AgentConfigurationSpec> configs_;  // by resource name
+  // The service ranges of the BGPConfiguration "default", for serviceLoopPrevention.
+  std::vector<std::string> serviceCidrs_;
   AgentConfig config_;
   std::unique_ptr<calc::CalcGraph> graph_;
   DataplaneBatch pending_;

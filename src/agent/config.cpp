@@ -79,6 +79,7 @@ Level fromSpec(const model::AgentConfigurationSpec& spec, std::vector<Error>& wa
     if (*flag) level[key] = **flag ? "true" : "false";
   if (spec.vxlanPort) level["vxlanport"] = std::to_string(*spec.vxlanPort);
   if (spec.deviceRouteProtocol) level["devicerouteprotocol"] = std::to_string(*spec.deviceRouteProtocol);
+  put(level, "serviceLoopPrevention", spec.serviceLoopPrevention);
   put(level, "deviceRouteSourceAddress", spec.deviceRouteSourceAddress);
   put(level, "deviceRouteSourceAddressIPv6", spec.deviceRouteSourceAddressIPv6);
   if (spec.removeExternalRoutes)
@@ -225,6 +226,11 @@ void applyLevel(const Level& level, const std::string& where, AgentConfig& confi
         (health ? config.operations.healthHost : config.operations.prometheusMetricsHost) = value;
       else
         bad(key, value, "is not an IP address or localhost");
+    } else if (key == "serviceloopprevention") {
+      if (value == "Drop" || value == "Reject" || value == "Disabled")
+        config.serviceLoopPrevention = value;
+      else
+        bad(key, value, "is not Drop, Reject or Disabled");
     } else if (key == "devicerouteprotocol") {
       // The kernel's own numbers (unspec, redirect, kernel) and tartan-bgpd's 117 would hand the
       // agent routes that are not workload routes.
@@ -291,6 +297,12 @@ void applyLevel(const Level& level, const std::string& where, AgentConfig& confi
         bad(key, value, "is not Disabled or Any");
     }
   }
+}
+
+std::string joined(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : ",") + item;
+  return out;
 }
 
 // The environment's own variables: the process's settings, not configuration fields.
@@ -363,6 +375,8 @@ std::map<std::string, std::string> AgentConfig::dataplaneConfig() const {
       {"allowIPIPPacketsFromWorkloads", allowIPIPPacketsFromWorkloads ? "true" : "false"},
       {"vxlanPort", std::to_string(vxlanPort)},
       {"disableConntrackInvalidCheck", disableConntrackInvalidCheck ? "true" : "false"},
+      {"serviceLoopPrevention", serviceLoopPrevention},
+      {"serviceLoopPreventionCIDRs", joined(serviceLoopCidrs)},
   };
 }
 

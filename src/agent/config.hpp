@@ -94,6 +94,11 @@ struct AgentConfig {
   std::string deviceRouteSourceAddress;      // the src of IPv4 workload routes; "": none
   std::string deviceRouteSourceAddressIPv6;  // the src of IPv6 workload routes
   bool removeExternalRoutes = true;
+  // Felix's serviceLoopPrevention (Drop, Reject, Disabled) over the service ranges of the
+  // BGPConfiguration "default" (cluster, external and load-balancer IPs), which the calc loop
+  // fills in: they are not an AgentConfiguration field.
+  std::string serviceLoopPrevention = "Drop";
+  std::vector<std::string> serviceLoopCidrs;
   OperationsConfig operations;
 
   bool operator==(const AgentConfig&) const = default;

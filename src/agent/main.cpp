@@ -41,7 +41,8 @@ const std::vector<model::Kind> kWatchedKinds{
     model::Kind::kHostEndpoint,
     model::Kind::kWorkloadEndpoint,
     model::Kind::kAgentConfiguration,
-    model::Kind::kIPPool,  // outgoing NAT (natOutgoing)
+    model::Kind::kIPPool,            // outgoing NAT (natOutgoing)
+    model::Kind::kBGPConfiguration,  // serviceLoopPrevention: the service ranges
     model::Kind::kKubernetesNamespace,
     model::Kind::kKubernetesPod,
     model::Kind::kKubernetesServiceAccount,

@@ -5,7 +5,8 @@
 // protocol-4 socket sends and receives such packets all the same. A deleted pod's conntrack
 // entries go with it, so the old flow cannot reach the next pod given its address. Workload
 // routes carry deviceRouteProtocol and deviceRouteSourceAddress, and removeExternalRoutes decides
-// whether someone else's route to a workload interface stays.
+// whether someone else's route to a workload interface stays. serviceLoopPrevention rejects or
+// drops a pod's packets to an unbacked address of the BGPConfiguration's service ranges.
 #include "kernel/dataplane_iptables/traffic.hpp"
 #include "support/agent_node.hpp"
 #include "support/agent_process.hpp"
@@ -19,6 +20,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <memory>
@@ -271,5 +273,86 @@ TEST_CASE("workload routes carry deviceRouteProtocol and deviceRouteSourceAddres
   CHECK(!tt::eventually([&] { return route("10.99.0.7").empty(); }, 3s));
   CHECK(std::chrono::steady_clock::now() - since >= 3s);
   CHECK(!route("10.99.0.6").empty());
+  CHECK(agent.stop() == 0);
+}
+
+namespace {
+
+// One TCP connect from `ns`: 0 when it connected, else the socket's error (ETIMEDOUT: no answer).
+int connectError(const tt::NetNamespace& ns, const char* ip, int port, std::chrono::milliseconds wait) {
+  Socket s(ns, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  const sockaddr_in to = address(ip, port);
+  if (::connect(s.fd, reinterpret_cast<const sockaddr*>(&to), sizeof to) != 0 && errno != EINPROGRESS)
+    return errno;
+  pollfd p{s.fd, POLLOUT, 0};
+  if (::poll(&p, 1, static_cast<int>(wait.count())) != 1) return ETIMEDOUT;
+  int error = 0;
+  socklen_t length = sizeof error;
+  ::getsockopt(s.fd, SOL_SOCKET, SO_ERROR, &error, &length);
+  return error;
+}
+
+}  // namespace
+
+TEST_CASE("serviceLoopPrevention denies what is still addressed to a service range after DNAT",
+          "[kernel][agent]") {
+  if (!tt::haveNetAdmin()) return;
+  tt::AgentNode node("sl");
+  auto& client = node.pod("apps", "client", kClient, "{app: client}");
+  node.applyPods();
+  // The cluster's service ranges, advertised by BGP; nothing here backs 10.96.0.10.
+  node.apply("bgp", R"(apiVersion: tartan.dev/v1
+kind: BGPConfiguration
+metadata:
+  name: default
+spec:
+  serviceClusterIPs:
+  - cidr: 10.96.0.0/12
+  serviceExternalIPs:
+  - cidr: 198.51.100.0/24
+)");
+  node.apply("config", agentConfiguration("  serviceLoopPrevention: Reject\n"));
+  tt::AgentProcess agent(node.node, node.agentOptions());
+  REQUIRE(agent.waitReady(60s));
+  INFO(node.agentLog());
+  auto block = [&] { return node.node.exec("iptables -S tartan-cidr-block 2>/dev/null").output; };
+  // The chain's rule for `cidr` ("" if none), its hash comment between match and target.
+  auto ruleFor = [&](const std::string& cidr) {
+    std::istringstream lines(block());
+    for (std::string line; std::getline(lines, line);)
+      if (line.find("-d " + cidr + " ") != std::string::npos) return line;
+    return std::string();
+  };
+  auto verdict = [&](const std::string& cidr, const std::string& target) {
+    return ruleFor(cidr).find("-j " + target) != std::string::npos;
+  };
+  // Reject: the pod's connect to an unbacked service address is refused at once by the node.
+  REQUIRE(tt::eventually([&] { return verdict("10.96.0.0/12", "REJECT"); }, 20s));
+  CHECK(verdict("198.51.100.0/24", "REJECT"));
+  CHECK(connectError(*client.netns, "10.96.0.10", 80, 3000ms) == ECONNREFUSED);
+  CHECK(connectError(*client.netns, "198.51.100.7", 443, 3000ms) == ECONNREFUSED);
+
+  // Drop (Felix's default): no answer; the kernel's own counter shows where it stopped.
+  node.apply("config", agentConfiguration(""));
+  REQUIRE(tt::eventually([&] { return verdict("10.96.0.0/12", "DROP"); }, 20s));
+  CHECK(connectError(*client.netns, "10.96.0.10", 80, 1000ms) == ETIMEDOUT);
+  const auto counted = node.node.exec("iptables -L tartan-cidr-block -v -x -n").output;
+  CHECK(counted.find("10.96.0.0/12") != std::string::npos);
+  CHECK(counted.find("\n       0     0 DROP") == std::string::npos);  // the first rule matched packets
+
+  // A range removed from the BGPConfiguration goes from the chain; Disabled removes the chain.
+  node.apply("bgp", R"(apiVersion: tartan.dev/v1
+kind: BGPConfiguration
+metadata:
+  name: default
+spec:
+  serviceClusterIPs:
+  - cidr: 10.96.0.0/12
+)");
+  CHECK(tt::eventually([&] { return ruleFor("198.51.100.0/24").empty(); }, 20s));
+  CHECK(verdict("10.96.0.0/12", "DROP"));
+  node.apply("config", agentConfiguration("  serviceLoopPrevention: Disabled\n"));
+  CHECK(tt::eventually([&] { return block().empty(); }, 20s));
+  CHECK(node.node.execOrThrow("iptables -S tartan-FORWARD").find("tartan-cidr-block") == std::string::npos);
   CHECK(agent.stop() == 0);
 }

@@ -503,3 +503,17 @@ TEST_CASE("workload route settings: Tartan's protocol unless set; the kernel's a
     }
   }
 }
+
+TEST_CASE("serviceLoopPrevention: Drop unless set; Reject and Disabled taken; the ranges passed on") {
+  CHECK(mergeConfig({}).config.dataplaneConfig().at("serviceLoopPrevention") == "Drop");
+  AgentConfigurationSpec global;
+  global.serviceLoopPrevention = "Reject";
+  MergeResult r = mergeConfig({&global, nullptr, {{"FELIX_SERVICELOOPPREVENTION", "Sometimes"}}});
+  CHECK(r.warnings.size() == 1);
+  CHECK(r.config.serviceLoopPrevention == "Reject");
+  r.config.serviceLoopCidrs = {"10.96.0.0/12", "fd00:96::/108"};
+  CHECK(r.config.dataplaneConfig().at("serviceLoopPreventionCIDRs") == "10.96.0.0/12,fd00:96::/108");
+  r = mergeConfig({nullptr, nullptr, {{"FELIX_SERVICELOOPPREVENTION", "Disabled"}}});
+  CHECK(r.warnings.empty());
+  CHECK(r.config.serviceLoopPrevention == "Disabled");
+}

@@ -584,3 +584,57 @@ TEST_CASE("disableConntrackInvalidCheck leaves INVALID packets to policy in ever
     }
   }
 }
+
+TEST_CASE("serviceLoopPrevention denies forwarded packets to service ranges after every dispatch",
+          "[render][static]") {
+  const std::vector<std::string> cidrs{"10.96.0.0/12", "fd00:96::/108", "192.0.2.0/24"};
+  struct Case {
+    const char* name;
+    RenderConfig::ServiceLoop mode;
+    std::vector<std::string> cidrs;
+    std::vector<Rule> v4, v6;  // tartan-cidr-block's rules; none: no chain and no jump
+  };
+  const Case cases[] = {
+      {"Drop (the default), each family its own ranges, sorted",
+       RenderConfig::ServiceLoop::kDrop,
+       cidrs,
+       {{"-d 10.96.0.0/12", "-j DROP"}, {"-d 192.0.2.0/24", "-j DROP"}},
+       {{"-d fd00:96::/108", "-j DROP"}}},
+      {"Reject",
+       RenderConfig::ServiceLoop::kReject,
+       {"10.96.0.0/12"},
+       {{"-d 10.96.0.0/12", "-j REJECT"}},
+       {}},
+      {"Disabled: nothing", RenderConfig::ServiceLoop::kDisabled, cidrs, {}, {}},
+      {"no service ranges: nothing", RenderConfig::ServiceLoop::kDrop, {}, {}, {}},
+  };
+  for (const Case& c : cases) {
+    SECTION(c.name) {
+      RenderConfig config;
+      config.serviceLoop = c.mode;
+      config.serviceLoopCidrs = c.cidrs;
+      for (auto family : {IpFamily::kV4, IpFamily::kV6}) {
+        const auto& expected = family == IpFamily::kV4 ? c.v4 : c.v6;
+        const auto tables = renderStaticChains(family, config);
+        const auto block = std::find_if(tables.filter.begin(), tables.filter.end(),
+                                        [](const Chain& ch) { return ch.name == names::kCidrBlock; });
+        const auto forward = std::find_if(tables.filter.begin(), tables.filter.end(),
+                                          [](const Chain& ch) { return ch.name == names::kFilterForward; });
+        REQUIRE(forward != tables.filter.end());
+        const Rule jump{"", "-j " + std::string(names::kCidrBlock)};
+        const auto at = std::find(forward->rules.begin(), forward->rules.end(), jump);
+        if (expected.empty()) {
+          CHECK(block == tables.filter.end());
+          CHECK(at == forward->rules.end());
+          continue;
+        }
+        REQUIRE(block != tables.filter.end());
+        CHECK(block->rules == expected);
+        // After the last dispatch, just before the accept of what policy allowed.
+        REQUIRE(at != forward->rules.end());
+        CHECK(*(at - 1) == Rule{"", "-j " + std::string(names::kToHostForwardDispatch)});
+        CHECK(at + 2 == forward->rules.end());
+      }
+    }
+  }
+}

@@ -63,6 +63,7 @@ inline constexpr std::string_view kRawOutput = "tartan-OUTPUT";
 inline constexpr std::string_view kFromWorkloadDispatch = "tartan-from-wl-dispatch";
 inline constexpr std::string_view kToWorkloadDispatch = "tartan-to-wl-dispatch";
 inline constexpr std::string_view kWorkloadToHost = "tartan-wl-to-host";
+inline constexpr std::string_view kCidrBlock = "tartan-cidr-block";  // serviceLoopPrevention
 inline constexpr std::string_view kFromHostDispatch = "tartan-from-host-endpoint";
 inline constexpr std::string_view kToHostDispatch = "tartan-to-host-endpoint";
 inline constexpr std::string_view kFromHostForwardDispatch = "tartan-from-hep-forward";

@@ -93,6 +93,14 @@ struct RenderConfig {
   // Felix's disableConntrackInvalidCheck: false (the default) denies packets conntrack calls
   // INVALID at the top of every tracked endpoint chain; true lets them on to policy.
   bool dropInvalid = true;
+  // Felix's serviceLoopPrevention: forwarded packets still addressed to a service range of the
+  // BGPConfiguration (serviceClusterIPs, serviceExternalIPs, serviceLoadBalancerIPs) after
+  // kube-proxy had its chance to DNAT them are dropped or rejected in tartan-cidr-block, jumped
+  // to at the end of tartan-FORWARD, so an advertised range without a local backend does not loop
+  // between the node and its router. kDisabled (or no range of the family): neither chain nor jump.
+  enum class ServiceLoop { kDrop, kReject, kDisabled };
+  ServiceLoop serviceLoop = ServiceLoop::kDrop;
+  std::vector<std::string> serviceLoopCidrs;  // both families; each family takes its own
   // Outgoing NAT (AgentConfiguration natOutgoingAddress, natPortRange,
   // iptablesNATOutgoingInterfaceFilter) and whether iptables and the kernel take --random-fully.
   std::string natOutgoingAddress;      // an IPv4 address: SNAT to it; empty: MASQUERADE
