@@ -1,7 +1,8 @@
 // Felix's workload hygiene with the real agent and real packets: a pod's VXLAN-shaped (UDP to
 // vxlanPort) and IP-in-IP (protocol 4) packets are dropped on their way out of it unless
 // allowVXLANPacketsFromWorkloads / allowIPIPPacketsFromWorkloads say otherwise, while other UDP
-// passes; the settings and vxlanPort change while the agent runs. No IPIP module is needed: a raw
+// passes; a SYN+FIN segment (conntrack INVALID) is dropped unless disableConntrackInvalidCheck;
+// the settings and vxlanPort change while the agent runs. No IPIP module is needed: a raw
 // protocol-4 socket sends and receives such packets all the same. A deleted pod's conntrack
 // entries go with it, so the old flow cannot reach the next pod given its address. Workload
 // routes carry deviceRouteProtocol and deviceRouteSourceAddress, and removeExternalRoutes decides
@@ -26,6 +27,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <vector>
 
 namespace tt = tartan::test;
 using namespace std::chrono_literals;
@@ -92,6 +94,41 @@ bool ipipArrives(const tt::AgentPod& client, const tt::AgentPod& server) {
   return receives(in.fd, marker, 700ms);
 }
 
+// One TCP segment with SYN and FIN both set (conntrack calls it INVALID: no TCP state has it),
+// checksummed, carrying a marker: whether it arrived.
+bool invalidArrives(const tt::AgentPod& client, const tt::AgentPod& server) {
+  Socket in(*server.netns, SOCK_RAW, IPPROTO_TCP);
+  Socket out(*client.netns, SOCK_RAW, IPPROTO_TCP);
+  const std::string marker = "invalid-" + std::to_string(::getpid());
+  std::vector<uint8_t> segment(20 + marker.size(), 0);
+  auto put16 = [&](size_t at, uint16_t v) {
+    segment[at] = static_cast<uint8_t>(v >> 8);
+    segment[at + 1] = static_cast<uint8_t>(v);
+  };
+  put16(0, 40123);            // source port
+  put16(2, 7000);             // destination port
+  segment[7] = 1;             // sequence number
+  segment[12] = 5 << 4;       // header length: 5 words
+  segment[13] = 0x02 | 0x01;  // SYN | FIN
+  put16(14, 65535);           // window
+  std::memcpy(segment.data() + 20, marker.data(), marker.size());
+  // RFC 793: the one's complement sum over the pseudo header (addresses, protocol, length) and
+  // the segment.
+  const sockaddr_in from = address(kClient, 0), to = address(kServer, 0);
+  uint32_t sum = 0;
+  auto add = [&](const uint8_t* bytes, size_t n) {
+    for (size_t i = 0; i < n; i += 2) sum += (bytes[i] << 8) | (i + 1 < n ? bytes[i + 1] : 0);
+  };
+  add(reinterpret_cast<const uint8_t*>(&from.sin_addr), 4);
+  add(reinterpret_cast<const uint8_t*>(&to.sin_addr), 4);
+  sum += IPPROTO_TCP + static_cast<uint32_t>(segment.size());
+  add(segment.data(), segment.size());
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  put16(16, static_cast<uint16_t>(~sum));
+  ::sendto(out.fd, segment.data(), segment.size(), 0, reinterpret_cast<const sockaddr*>(&to), sizeof to);
+  return receives(in.fd, marker, 700ms);
+}
+
 std::string agentConfiguration(const std::string& extra) {
   return std::string("apiVersion: tartan.dev/v1\nkind: AgentConfiguration\nmetadata:\n  name: default\n") +
          "spec:\n  interfacePrefix: " + tt::AgentNode::kInterfacePrefix + "\n" + extra;
@@ -118,6 +155,7 @@ TEST_CASE("a pod's VXLAN and IP-in-IP packets are dropped unless allowed; other 
   // Only the pod's own packets: towards a pod they are not singled out (the host may send them).
   CHECK(filterRules().find("--dport 4789 -j DROP") != std::string::npos);
   CHECK(filterRules().find("--ctstate INVALID -j DROP") != std::string::npos);
+  CHECK(!invalidArrives(client, server));  // disableConntrackInvalidCheck false
 
   // Allowed: both reach the server; the INVALID check is switched off too.
   node.apply("config", agentConfiguration("  allowVXLANPacketsFromWorkloads: true\n"
@@ -126,6 +164,7 @@ TEST_CASE("a pod's VXLAN and IP-in-IP packets are dropped unless allowed; other 
   CHECK(tt::eventually([&] { return udpArrives(client, server, 4789); }, 20s));
   CHECK(tt::eventually([&] { return ipipArrives(client, server); }, 20s));
   CHECK(filterRules().find("--ctstate INVALID") == std::string::npos);
+  CHECK(tt::eventually([&] { return invalidArrives(client, server); }, 20s));
 
   // vxlanPort moves the drop; IP-in-IP allowed still.
   node.apply("config", agentConfiguration("  allowIPIPPacketsFromWorkloads: true\n  vxlanPort: 4790\n"));
@@ -133,6 +172,7 @@ TEST_CASE("a pod's VXLAN and IP-in-IP packets are dropped unless allowed; other 
   CHECK(udpArrives(client, server, 4789));
   CHECK(ipipArrives(client, server));
   CHECK(filterRules().find("--ctstate INVALID -j DROP") != std::string::npos);
+  CHECK(!invalidArrives(client, server));
 
   // A policy's Allow of everything does not reopen them: the drop comes before policy.
   node.apply("config", agentConfiguration(""));
