@@ -17,8 +17,6 @@ namespace {
 
 using S = calico::KubernetesStorage;
 
-constexpr std::string_view kCalicoAnnotationPrefix = "projectcalico.org/";
-
 // The v3 metadata fields of an object that the model keeps (resourceVersion is the revision).
 constexpr std::array<std::string_view, 10> kMetadataFields = {
     "name",   "generateName", "namespace",      "uid", "generation", "creationTimestamp", "deletionTimestamp",

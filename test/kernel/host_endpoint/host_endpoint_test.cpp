@@ -470,8 +470,8 @@ TEST_CASE(
   UdpEchoServer other(node, "0.0.0.0", 9999);
   // Felix's environment, as a calico-node DaemonSet sets it: port 8081 is the only inbound
   // failsafe port (22 is not), and a setting Tartan does not act on is reported, not dropped.
-  n.startAgent({"FELIX_FAILSAFEINBOUNDHOSTPORTS=tcp:8081", "FELIX_LOGFILEPATH=/var/log/calico/felix.log"});
-  CHECK_THAT(n.agentLog(), Catch::Contains("FELIX_LOGFILEPATH: is set but not enforced"));
+  n.startAgent({"FELIX_FAILSAFEINBOUNDHOSTPORTS=tcp:8081", "FELIX_DEBUGPORT=6060"});
+  CHECK_THAT(n.agentLog(), Catch::Contains("FELIX_DEBUGPORT: is set but not enforced"));
 
   // The manifest as Calico's documentation writes it: projectcalico.org/v3, the built-in profile.
   n.apply("hep", R"(apiVersion: projectcalico.org/v3
