@@ -53,7 +53,8 @@ std::set<netlink::IpAddress> RouteManager::takeReleasedAddresses() {
 }
 
 RouteSyncReport RouteManager::sync(netlink::RouteTable& routeTable, netlink::LinkTable& linkTable,
-                                   netlink::InterfaceSysctls& sysctls, const HostSettings& host) {
+                                   netlink::InterfaceSysctls& sysctls, const HostSettings& host,
+                                   std::chrono::steady_clock::time_point now) {
   RouteSyncReport report;
   dirty_ = false;
   auto links = linkTable.listLinks();
@@ -63,12 +64,21 @@ RouteSyncReport RouteManager::sync(netlink::RouteTable& routeTable, netlink::Lin
     return report;
   }
   std::map<std::string, uint32_t> ifindex;
+  // The interfaces whose routes the agent may own beyond its own protocols: endpoints' (added
+  // below) and workload-prefixed ones past their grace period.
   std::set<uint32_t> workloadIfindexes;
+  std::map<uint32_t, std::chrono::steady_clock::time_point> seen;
   for (const auto& link : *links) {
     ifindex[link.name] = link.ifindex;
-    for (const auto& prefix : host.workloadPrefixes)
-      if (!prefix.empty() && link.name.starts_with(prefix)) workloadIfindexes.insert(link.ifindex);
+    for (const auto& prefix : host.workloadPrefixes) {
+      if (prefix.empty() || !link.name.starts_with(prefix)) continue;
+      auto first = firstSeen_.find(link.ifindex);
+      const auto since = first == firstSeen_.end() ? now : first->second;
+      seen[link.ifindex] = since;
+      if (now - since >= kExternalRouteGrace) workloadIfindexes.insert(link.ifindex);
+    }
   }
+  firstSeen_ = std::move(seen);
 
   std::vector<netlink::Route> desired;
   // Forwarding is a per-namespace switch: the per-interface `forwarding` below only makes an

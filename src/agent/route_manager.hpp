@@ -22,6 +22,7 @@
 #include "tartan/netlink/netlink.hpp"
 #include "tartan/netlink/sysctl.hpp"
 
+#include <chrono>
 #include <map>
 #include <optional>
 #include <set>
@@ -73,8 +74,15 @@ class RouteManager {
   bool dirty() const { return dirty_; }
   void markDirty() { dirty_ = true; }
 
+  // A workload interface no endpoint claims yet (CNI has made the veth and its route, the
+  // endpoint is on its way) keeps routes that are not the agent's for this long after it was
+  // first seen, as Felix's route cleanup grace period, so removeExternalRoutes does not cut a new
+  // pod off before its endpoint arrives.
+  static constexpr std::chrono::seconds kExternalRouteGrace{10};
+
   RouteSyncReport sync(netlink::RouteTable& routes, netlink::LinkTable& links,
-                       netlink::InterfaceSysctls& sysctls, const HostSettings& host);
+                       netlink::InterfaceSysctls& sysctls, const HostSettings& host,
+                       std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());
 
   // The host addresses (of /32 and /128 nets) that some endpoint's interface owned at the last
   // call and that no endpoint, or another interface, owns now. The first call releases nothing.
@@ -84,6 +92,7 @@ class RouteManager {
   std::map<netlink::IpAddress, std::string> owners_;  // address -> interface, at the last take
   std::map<std::string, WorkloadRoutes> endpoints_;
   std::map<std::string, uint32_t> configured_;  // interface -> ifindex whose sysctls are set
+  std::map<uint32_t, std::chrono::steady_clock::time_point> firstSeen_;  // workload interfaces
   bool dirty_ = true;
 };
 

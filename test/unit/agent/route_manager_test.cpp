@@ -268,3 +268,27 @@ TEST_CASE("deviceRouteProtocol and deviceRouteSourceAddress(IPv6) shape workload
                                           "fd00::2/128 table 254 proto 80 src 2001:db8::10 dev #5"});
   CHECK(f.sync(host).changes == 0);
 }
+
+TEST_CASE("a workload interface no endpoint claims yet keeps its routes for the grace period") {
+  Fixture f;  // tartaaaa (#5) exists, no endpoint on it: CNI made it, its endpoint is on its way
+  netlink::Route cni = netlink::Route::toInterface(*netlink::Prefix::parse("10.65.0.2/32"), 5, 3);
+  f.nl.seedRoute(cni);
+  agent::HostSettings host;
+  host.workloadPrefixes = {"tart"};
+  const auto start = std::chrono::steady_clock::now();
+  f.routes.sync(f.nl, f.nl, f.sysctls, host, start);
+  CHECK(f.nl.routes().contains(netlink::keyOf(cni)));
+  f.routes.sync(f.nl, f.nl, f.sysctls, host,
+                start + RouteManager::kExternalRouteGrace - std::chrono::seconds(1));
+  CHECK(f.nl.routes().contains(netlink::keyOf(cni)));
+  // Its endpoint arrives within the grace: the route is replaced by the agent's at once.
+  f.routes.setEndpoint("e", WorkloadRoutes{"tartaaaa", {"10.65.0.2/32"}, {}});
+  f.routes.sync(f.nl, f.nl, f.sysctls, host, start + std::chrono::seconds(2));
+  REQUIRE(f.nl.routes().contains(netlink::keyOf(cni)));
+  CHECK(f.nl.routes().at(netlink::keyOf(cni)).protocol == netlink::kProtocolAgent);
+  // No endpoint ever came: past the grace, removeExternalRoutes takes the route away.
+  f.routes.removeEndpoint("e");
+  f.nl.seedRoute(netlink::Route::toInterface(*netlink::Prefix::parse("10.65.0.9/32"), 5, 3));
+  f.routes.sync(f.nl, f.nl, f.sysctls, host, start + RouteManager::kExternalRouteGrace);
+  CHECK(f.nl.routes().empty());
+}
