@@ -30,6 +30,7 @@
 #include <array>
 #include <cassert>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -38,6 +39,7 @@
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 namespace tartan::dataplane::proto {
@@ -318,6 +320,11 @@ class CalcGraph::Impl {
   void removeMember(uint32_t set, Member member);
   uint32_t internPorts(const std::vector<NamedPort>& ports);
   uint32_t acquireSet(SetKind kind, const std::string& selector, StrId portName, StrId portProtocol);
+  // The slot of the set stored under `key`. A live one (refs > 0) gains a reference: {slot,
+  // true}. Otherwise one is revived (a set whose removal is not flushed yet, still under its
+  // key) or made (a free or new slot, reset, `identify` filling in what it is, registered under
+  // `key`), with one reference and no pending deltas: {slot, false}, for the caller to fill.
+  std::pair<uint32_t, bool> claimSetSlot(std::string key, const std::function<void(SetState&)>& identify);
   void releaseSet(uint32_t id);
   std::vector<uint32_t> labelSetsFor(const Anchor& anchor);
   std::size_t anchorCardinality(const Anchor& anchor) const;  // label sets carrying it, roughly

@@ -162,18 +162,14 @@ std::string CalcGraph::Impl::setIdFor(SetKind kind, const std::string& selector,
   return std::string("n:") + buf;
 }
 
-uint32_t CalcGraph::Impl::acquireSet(SetKind kind, const std::string& selectorText, StrId portName,
-                                     StrId portProtocol) {
-  std::string key = kind == SetKind::kSelector
-                        ? "s|" + selectorText
-                        : "n|" + std::string(interner_.text(portProtocol)) + "|" +
-                              std::string(interner_.text(portName)) + "|" + selectorText;
+std::pair<uint32_t, bool> CalcGraph::Impl::claimSetSlot(std::string key,
+                                                        const std::function<void(SetState&)>& identify) {
   uint32_t s;
   if (auto it = setsByKey_.find(key); it != setsByKey_.end()) {
     s = it->second;
     if (sets_[s].refs > 0) {
       ++sets_[s].refs;
-      return s;
+      return {s, true};
     }
   } else {
     if (!freeSets_.empty()) {
@@ -186,12 +182,7 @@ uint32_t CalcGraph::Impl::acquireSet(SetKind kind, const std::string& selectorTe
     }
     SetState& set = sets_[s];
     set = SetState{};
-    set.kind = kind;
-    set.portName = portName;
-    set.portProtocol = portProtocol;
-    set.program = SelectorProgram::compile(selectorText, interner_);
-    if (!set.program) set.program = SelectorProgram::compile("!all()", interner_);
-    set.id = setIdFor(kind, selectorText, portName, portProtocol);
+    identify(set);
     set.key = key;
     setsByKey_.emplace(std::move(key), s);
   }
@@ -201,6 +192,25 @@ uint32_t CalcGraph::Impl::acquireSet(SetKind kind, const std::string& selectorTe
   if (set.sent) set.needFull = true;
   set.added.clear();
   set.removed.clear();
+  return {s, false};
+}
+
+uint32_t CalcGraph::Impl::acquireSet(SetKind kind, const std::string& selectorText, StrId portName,
+                                     StrId portProtocol) {
+  std::string key = kind == SetKind::kSelector
+                        ? "s|" + selectorText
+                        : "n|" + std::string(interner_.text(portProtocol)) + "|" +
+                              std::string(interner_.text(portName)) + "|" + selectorText;
+  auto [s, live] = claimSetSlot(std::move(key), [&](SetState& set) {
+    set.kind = kind;
+    set.portName = portName;
+    set.portProtocol = portProtocol;
+    set.program = SelectorProgram::compile(selectorText, interner_);
+    if (!set.program) set.program = SelectorProgram::compile("!all()", interner_);
+    set.id = setIdFor(kind, selectorText, portName, portProtocol);
+  });
+  if (live) return s;
+  SetState& set = sets_[s];
   // Anchored on whichever of its labels the fewest label sets carry now: "pcns.team == x &&
   // tier == frontend" is filed under the team (20 namespaces) rather than the tier (a third of
   // all pods). Any required label is a correct anchor; the count only decides the cost.

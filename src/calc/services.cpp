@@ -121,36 +121,13 @@ void CalcGraph::Impl::updateEndpointSlice(const std::string& key,
 }
 
 uint32_t CalcGraph::Impl::acquireServiceSet(SetKind kind, const std::string& serviceKey) {
-  std::string key = serviceSetKey(kind, serviceKey);
-  uint32_t s;
-  if (auto it = setsByKey_.find(key); it != setsByKey_.end()) {
-    s = it->second;
-    if (sets_[s].refs > 0) {
-      ++sets_[s].refs;
-      return s;
-    }
-  } else {
-    if (!freeSets_.empty()) {
-      s = freeSets_.back();
-      freeSets_.pop_back();
-    } else {
-      s = static_cast<uint32_t>(sets_.size());
-      sets_.emplace_back();
-      setStamp_.push_back(0);
-    }
-    SetState& set = sets_[s];
-    set = SetState{};
+  auto [s, live] = claimSetSlot(serviceSetKey(kind, serviceKey), [&](SetState& set) {
     set.kind = kind;
     set.service = serviceKey;
     set.id = serviceSetId(kind, serviceKey);
-    set.key = key;
-    setsByKey_.emplace(std::move(key), s);
-  }
+  });
+  if (live) return s;
   SetState& set = sets_[s];
-  set.refs = 1;
-  if (set.sent) set.needFull = true;  // revived before its removal was flushed: re-sent whole
-  set.added.clear();
-  set.removed.clear();
   ServiceState& service = services_[serviceKey];
   service.sets.push_back(s);
   if (service.exists) {
