@@ -78,7 +78,8 @@ class AgentNode {
     if (applied.exitCode != 0) throw std::runtime_error("tartanctl apply " + name + ": " + applied.output);
   }
   // The pods and their namespaces (labelled team: <namespace>), as Kubernetes resources.
-  void applyPods() const {
+  // The pods' Namespaces (labelled team: <name>) and Pods, as one YAML stream.
+  std::string podsYaml() const {
     std::string out;
     std::set<std::string> namespaces;
     for (const auto& p : pods) namespaces.insert(p.ns);
@@ -90,8 +91,9 @@ class AgentNode {
              "\n  labels: " + p.labels +
              "\nspec:\n  nodeName: node-1\n  containers:\n  - name: c\nstatus:\n  phase: Running\n  podIP: " +
              p.ip + "\n  podIPs:\n  - ip: " + p.ip + "\n---\n";
-    apply("pods", out);
+    return out;
   }
+  void applyPods() const { apply("pods", podsYaml()); }
 
   AgentProcess::Options agentOptions() const {
     AgentProcess::Options o;

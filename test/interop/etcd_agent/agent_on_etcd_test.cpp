@@ -7,6 +7,7 @@
 #include "support/agent_node.hpp"
 #include "support/eventually.hpp"
 #include "support/skip.hpp"
+#include "support/trusted_policies.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -19,57 +20,15 @@ using tt::eventually;
 
 namespace {
 
-const char* kAllowTrustedOnly = R"(apiVersion: tartan.dev/v1
-kind: NetworkPolicy
-metadata:
-  name: allow-trusted-only
-  namespace: shop
-spec:
-  selector: app == "server"
-  types: [Ingress]
-  ingress:
-    - action: Allow
-      protocol: TCP
-      source:
-        namespaceSelector: team == "front"
-        selector: role == "trusted"
-      destination:
-        ports: [8080]
-)";
-const char* kAllowOther = R"(apiVersion: tartan.dev/v1
-kind: NetworkPolicy
-metadata:
-  name: allow-other
-  namespace: shop
-spec:
-  selector: app == "server"
-  types: [Ingress]
-  ingress:
-    - action: Allow
-      protocol: TCP
-      source:
-        namespaceSelector: team == "front"
-        selector: role == "other"
-      destination:
-        ports: [8080]
-)";
+using tt::kAllowOther;
+using tt::kAllowTrustedOnly;
 
 std::string pods(const tt::AgentNode& n) {
   std::string out =
       "apiVersion: tartan.dev/v1\nkind: AgentConfiguration\nmetadata:\n  name: default\nspec:\n"
       "  interfacePrefix: " +
       std::string(tt::AgentNode::kInterfacePrefix) + "\n---\n";
-  for (const char* ns : {"front", "shop"}) {
-    out += "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: " + std::string(ns) +
-           "\n  labels: {team: " + ns + "}\n---\n";
-  }
-  for (const auto& p : n.pods) {
-    out += "apiVersion: v1\nkind: Pod\nmetadata:\n  name: " + p.name + "\n  namespace: " + p.ns +
-           "\n  labels: " + p.labels +
-           "\nspec:\n  nodeName: node-1\n  containers:\n  - name: c\nstatus:\n  phase: Running\n  podIP: " +
-           p.ip + "\n  podIPs:\n  - ip: " + p.ip + "\n---\n";
-  }
-  return out;
+  return out + n.podsYaml();
 }
 
 }  // namespace

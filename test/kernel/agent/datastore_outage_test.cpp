@@ -6,6 +6,7 @@
 #include "kernel/dataplane_iptables/traffic.hpp"
 #include "support/agent_node.hpp"
 #include "support/eventually.hpp"
+#include "support/trusted_policies.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -38,42 +39,8 @@ void moveEntries(const fs::path& from, const fs::path& to, bool stateDir) {
   }
 }
 
-// Server pods in shop take TCP 8080 only from trusted pods in front: the only policy there is,
-// so losing it would open the server to everyone.
-const char* kAllowTrustedOnly = R"(apiVersion: tartan.dev/v1
-kind: NetworkPolicy
-metadata:
-  name: allow-trusted-only
-  namespace: shop
-spec:
-  selector: app == "server"
-  types: [Ingress]
-  ingress:
-    - action: Allow
-      protocol: TCP
-      source:
-        namespaceSelector: team == "front"
-        selector: role == "trusted"
-      destination:
-        ports: [8080]
-)";
-const char* kAllowOther = R"(apiVersion: tartan.dev/v1
-kind: NetworkPolicy
-metadata:
-  name: allow-other
-  namespace: shop
-spec:
-  selector: app == "server"
-  types: [Ingress]
-  ingress:
-    - action: Allow
-      protocol: TCP
-      source:
-        namespaceSelector: team == "front"
-        selector: role == "other"
-      destination:
-        ports: [8080]
-)";
+using tt::kAllowOther;
+using tt::kAllowTrustedOnly;
 
 int metric(const tt::AgentProcess& agent, const std::string& name) {
   std::string body;
