@@ -1,6 +1,7 @@
 // Debian's kubectl applies crds/ to the test API server, then Calico-shaped custom resources of
 // two of those kinds, and reads them back by plural and by short name: the CRDs are ones kubectl
 // and an API server accept, and they serve the kinds as Calico names them.
+#include "support/kube_test_client.hpp"
 #include "support/kube_test_server.hpp"
 #include "support/skip.hpp"
 #include "tartan/crds/crds.hpp"
@@ -21,78 +22,12 @@ namespace {
 
 using Json = nlohmann::json;
 
-const char* kKubectl = "/usr/bin/kubectl";
+using tartan::test::kKubectl;
+using Scratch = tartan::test::ScratchDir;
+using Run = tartan::test::KubectlRun;
 
-class Scratch {
- public:
-  Scratch() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "tartan-crds-XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data());
-  }
-  ~Scratch() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-  std::string write(const std::string& name, const std::string& text) const {
-    std::ofstream(file(name)) << text;
-    return file(name);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-struct Run {
-  int status = -1;
-  std::string output;  // stdout and stderr
-};
-
-// Runs kubectl against the scratch folder's kubeconfig to its end (a minute at most; then it is
-// killed, by its PID).
-Run kubectl(const Scratch& dir, std::vector<std::string> args) {
-  args.insert(args.begin(),
-              {kKubectl, "--kubeconfig=" + dir.file("kubeconfig"), "--cache-dir=" + dir.file("cache")});
-  int fds[2];
-  REQUIRE(::pipe2(fds, O_CLOEXEC) == 0);
-  const pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    ::dup2(fds[1], 1);
-    ::dup2(fds[1], 2);
-    std::vector<char*> argv;
-    argv.reserve(args.size() + 1);
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::setenv("HOME", dir.path().c_str(), 1);
-    ::execv(kKubectl, argv.data());
-    ::_exit(127);
-  }
-  ::close(fds[1]);
-  ::fcntl(fds[0], F_SETFL, O_NONBLOCK);
-  Run run;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  int status = 0;
-  for (;;) {
-    char buf[4096];
-    ssize_t n;
-    while ((n = ::read(fds[0], buf, sizeof buf)) > 0) run.output.append(buf, static_cast<size_t>(n));
-    if (::waitpid(pid, &status, WNOHANG) == pid) break;
-    if (std::chrono::steady_clock::now() > deadline) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, &status, 0);
-      run.output += "\n(killed after a minute)";
-      break;
-    }
-    ::usleep(20000);
-  }
-  ssize_t n;
-  char buf[4096];
-  while ((n = ::read(fds[0], buf, sizeof buf)) > 0) run.output.append(buf, static_cast<size_t>(n));
-  ::close(fds[0]);
-  run.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return run;
+Run kubectl(const Scratch& dir, const std::vector<std::string>& args) {
+  return tartan::test::runKubectl(dir, args);
 }
 
 Json getJson(const Scratch& dir, std::vector<std::string> args) {

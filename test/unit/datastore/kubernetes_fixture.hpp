@@ -3,6 +3,7 @@
 #pragma once
 
 #include "support/eventually.hpp"
+#include "support/kube_test_client.hpp"
 #include "support/kube_test_server.hpp"
 #include "tartan/datastore/calico_layout.hpp"
 #include "tartan/datastore/kubernetes_datastore.hpp"
@@ -20,18 +21,6 @@
 namespace tartan::test {
 
 using kube::Json;
-
-inline kube::Config kubeConfigFor(const KubeTestServer& server, const std::string& token = "test-token") {
-  kube::Config config;
-  config.server = server.url();
-  config.caPem = server.pki().ca.certPem;
-  config.token = token;
-  config.qps = 1000;
-  config.burst = 1000;
-  config.timeout = std::chrono::seconds(10);
-  config.source = "test";
-  return config;
-}
 
 // A CRD for a Calico kind, as crds/ would install it (the schema is not what is tested here).
 inline Json crdFor(const datastore::calico::KindLayout& layout) {

@@ -16,71 +16,8 @@ namespace {
 using testing::clientFor;
 using testing::TempDir;
 
-const char* kKubectl = "/usr/bin/kubectl";
-
-// A kubectl started by the test, its stdout and stderr in one pipe; killed by its PID only.
-class Kubectl {
- public:
-  Kubectl(const TempDir& dir, std::vector<std::string> args) {
-    int fds[2];
-    REQUIRE(::pipe2(fds, O_CLOEXEC) == 0);
-    args.insert(args.begin(),
-                {kKubectl, "--kubeconfig=" + dir.file("kubeconfig"), "--cache-dir=" + dir.file("cache")});
-    pid_ = ::fork();
-    REQUIRE(pid_ >= 0);
-    if (pid_ == 0) {
-      ::dup2(fds[1], 1);
-      ::dup2(fds[1], 2);
-      std::vector<char*> argv;
-      argv.reserve(args.size() + 1);
-      for (std::string& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::setenv("HOME", dir.path().c_str(), 1);
-      ::execv(kKubectl, argv.data());
-      ::_exit(127);
-    }
-    ::close(fds[1]);
-    fd_ = fds[0];
-  }
-  ~Kubectl() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-    ::close(fd_);
-  }
-
-  // Reads until `done(output)` holds, the process ends, or the time is up.
-  bool readUntil(const std::function<bool(const std::string&)>& done, std::chrono::seconds limit) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (!done(output_)) {
-      const auto left =
-          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) return false;
-      pollfd p{fd_, POLLIN, 0};
-      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
-      char buf[4096];
-      const ssize_t n = ::read(fd_, buf, sizeof buf);
-      if (n <= 0) return done(output_);
-      output_.append(buf, static_cast<size_t>(n));
-    }
-    return true;
-  }
-  // Waits for the exit: its status (and all its output read).
-  int wait() {
-    readUntil([](const std::string&) { return false; }, std::chrono::seconds(60));
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
-  const std::string& output() const { return output_; }
-
- private:
-  pid_t pid_ = -1;
-  int fd_ = -1;
-  std::string output_;
-};
+using test::kKubectl;
+using test::Kubectl;
 
 std::string run(const TempDir& dir, const std::vector<std::string>& args, int* status) {
   Kubectl kubectl(dir, args);

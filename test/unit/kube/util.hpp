@@ -1,6 +1,7 @@
 // Helpers of the kube client's tests: a scratch folder, files, base64, a client of a test server.
 #pragma once
 
+#include "support/kube_test_client.hpp"
 #include "support/kube_test_server.hpp"
 #include "tartan/kube/client.hpp"
 
@@ -32,26 +33,7 @@ inline std::ostream& operator<<(std::ostream& os, const std::optional<WatchEvent
 
 namespace tartan::kube::testing {
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "tartan-kube-XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-  std::string write(const std::string& name, const std::string& text) const {
-    std::ofstream(file(name)) << text;
-    return file(name);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using TempDir = test::ScratchDir;
 
 inline std::string base64(const std::string& text) {
   static const char* table = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -73,15 +55,7 @@ inline std::string base64(const std::string& text) {
 
 // A configuration for `server`: its CA, `token`, no rate limit worth the name, short timeouts.
 inline Config configFor(const test::KubeTestServer& server, const std::string& token = "test-token") {
-  Config config;
-  config.server = server.url();
-  config.caPem = server.pki().ca.certPem;
-  config.token = token;
-  config.qps = 1000;
-  config.burst = 1000;
-  config.timeout = std::chrono::seconds(10);
-  config.source = "test";
-  return config;
+  return test::kubeConfigFor(server, token);
 }
 
 inline std::unique_ptr<Client> clientFor(const test::KubeTestServer& server,
