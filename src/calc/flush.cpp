@@ -4,6 +4,7 @@
 // sets), as Felix's event sequencer. Policies and endpoints are rendered here, once per flush,
 // however many times they changed in between.
 #include "graph_state.hpp"
+#include "hash.hpp"
 
 #include "tartan/proto/dataplane.pb.h"
 
@@ -15,14 +16,6 @@ namespace tartan::calc {
 namespace pb = dataplane::proto;
 
 namespace {
-
-uint64_t fnv1a(std::string_view text, uint64_t h = 1469598103934665603ull) {
-  for (unsigned char c : text) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return h;
-}
 
 std::string hex16(uint64_t v) {
   char buf[17];

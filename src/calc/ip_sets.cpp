@@ -3,24 +3,13 @@
 // address, a network set may repeat a net), and the members added and removed since the last
 // flush are kept so that flush() can send a delta instead of the whole set.
 #include "graph_state.hpp"
+#include "hash.hpp"
 
 #include "tartan/selector/selector.hpp"
 
 #include <cstdio>
 
 namespace tartan::calc {
-namespace {
-
-uint64_t fnv1a(std::string_view text) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : text) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return h;
-}
-
-}  // namespace
 
 uint32_t CalcGraph::Impl::internPorts(const std::vector<NamedPort>& ports) {
   if (ports.empty()) return kNone;

@@ -2,6 +2,7 @@
 // parents whose labels they inherit. A change to any of them is turned into "which selectors
 // could have flipped" via the set index, then evaluated once per label set.
 #include "graph_state.hpp"
+#include "hash.hpp"
 
 #include <algorithm>
 #include <cassert>
@@ -78,10 +79,10 @@ LabelVec CalcGraph::Impl::internLabels(const model::Labels& labels) {
 }
 
 uint32_t CalcGraph::Impl::internLabelSet(const LabelVec& own, uint32_t ns, uint32_t sa) {
-  uint64_t hash = 1469598103934665603ull;
+  uint64_t hash = kHashBasis;
   auto mix = [&hash](uint64_t v) {
     hash ^= v;
-    hash *= 1099511628211ull;
+    hash *= kHashPrime;
   };
   for (const Label& l : own) mix(labelKey(l.key, l.value));
   mix(labelKey(ns, sa));

@@ -7,20 +7,12 @@
 // moved in and out of its Service's sets by reference count, so two slices (or two endpoints)
 // giving one address never remove it early, and a slice update is a delta.
 #include "graph_state.hpp"
+#include "hash.hpp"
 
 #include <cstdio>
 
 namespace tartan::calc {
 namespace {
-
-uint64_t fnv1a(std::string_view text) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : text) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return h;
-}
 
 int sliceProtocol(const std::optional<std::string>& protocol) {
   if (!protocol || *protocol == "TCP") return protocolCode("tcp");
