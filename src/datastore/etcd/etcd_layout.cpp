@@ -67,6 +67,8 @@ std::optional<std::string> cidrFromPathPart(std::string_view part) {
   size_t dash = part.rfind('-');
   if (dash == std::string_view::npos) return std::nullopt;
   std::string address(part.substr(0, dash));
+  // inet_pton reads up to a NUL: whatever follows one would ride along unchecked.
+  if (address.find_first_not_of("0123456789abcdefABCDEF.:") != std::string::npos) return std::nullopt;
   std::string_view prefix = part.substr(dash + 1);
   std::array<unsigned char, 16> bytes{};
   bool v6 = address.find(':') != std::string::npos;
