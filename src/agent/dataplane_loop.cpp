@@ -20,30 +20,23 @@ std::string endpointKey(const pb::WorkloadEndpointID& id) {
   return id.orchestrator_id() + "/" + id.workload_id() + "/" + id.endpoint_id();
 }
 
-// Counts the driver's chains over every table and family it programs.
-int64_t chainCount(const dpi::Driver& driver) {
-  int64_t n = 0;
-  for (auto family : {dpi::IpFamily::kV4, dpi::IpFamily::kV6}) {
-    for (const char* table : {"raw", "mangle", "filter"}) {
-      if (const dpi::Table* t = driver.table(family, table))
-        n += static_cast<int64_t>(t->desiredChainCount());
-    }
-  }
-  return n;
-}
-
-// Chains and rules per table and IP version, and IP sets per version (Felix's labelled gauges).
+// Chains and rules per table and IP version, and IP sets per version (Felix's labelled gauges);
+// and the chains of raw, mangle and filter in both versions (Tartan's own gauge).
 void recordPerTable(const dpi::Driver& driver, Metrics& metrics) {
+  int64_t chains = 0;
   for (auto family : {dpi::IpFamily::kV4, dpi::IpFamily::kV6}) {
     const int version = family == dpi::IpFamily::kV4 ? 4 : 6;
     for (std::size_t i = 0; i < kIptablesTables.size(); ++i) {
       const dpi::Table* t = driver.table(family, kIptablesTables[i]);
-      metrics.chainsByTable[tableSlot(version, i)] = t ? static_cast<int64_t>(t->desiredChainCount()) : 0;
+      const int64_t tableChains = t ? static_cast<int64_t>(t->desiredChainCount()) : 0;
+      metrics.chainsByTable[tableSlot(version, i)] = tableChains;
       metrics.rulesByTable[tableSlot(version, i)] = t ? static_cast<int64_t>(t->desiredRuleCount()) : 0;
+      if (std::string_view(kIptablesTables[i]) != "nat") chains += tableChains;
     }
     const dpi::IpSets* sets = driver.ipSets(family);
     metrics.ipSetsByVersion[version == 4 ? 0 : 1] = sets ? static_cast<int64_t>(sets->desiredCount()) : 0;
   }
+  metrics.iptablesChains = chains;
 }
 
 uint64_t repairs(const dpi::DriverStats& stats) {
@@ -225,7 +218,6 @@ void DataplaneLoop::run() {
     metrics_.resyncs += stats.readBacks - readBacks;
     readBacks = stats.readBacks;
     metrics_.iptablesChainsWritten = static_cast<int64_t>(stats.chainsWritten);
-    metrics_.iptablesChains = chainCount(driver);
     metrics_.iptablesRestores = stats.restores;
     recordPerTable(driver, metrics_);
     metrics_.chainRepairs = stats.chainRepairs;
